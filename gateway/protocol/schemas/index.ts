@@ -1,0 +1,70 @@
+/**
+ * The device catalogue as data (zigbee2mqtt style): for every kind, its events (schema + event
+ * class) and its commands. DESIGN.md "Devices and their events" and "Event classes".
+ */
+import type { TSchema } from '@sinclair/typebox';
+import type { DeviceKind } from '../topics.js';
+import { Ack, Alert, Heartbeat } from './common.js';
+import { EslAck, EslShow, EslStatus } from './esl.js';
+import { ScaleTare, ScaleWeight, ScaleZero } from './scale.js';
+import { ScannerBeep, ScannerEnable, ScannerScan } from './scanner.js';
+import { RfidInventory, RfidRead } from './rfid.js';
+import { FootfallCount, FootfallCross } from './footfall.js';
+import { LightSet } from './light.js';
+import { PaymentCancel, PaymentCharge, PaymentResult } from './payment.js';
+
+export const EVENT_CLASSES = ['exact', 'aggregate', 'presence', 'latest', 'sampled'] as const;
+export type EventClass = (typeof EVENT_CLASSES)[number];
+
+export interface EventSpec {
+  schema: TSchema;
+  cls: EventClass;
+}
+export interface KindSpec {
+  events: Record<string, EventSpec>;
+  commands: Record<string, TSchema>;
+}
+
+const common: Record<string, EventSpec> = {
+  heartbeat: { schema: Heartbeat, cls: 'latest' },
+  alert: { schema: Alert, cls: 'exact' },
+  ack: { schema: Ack, cls: 'exact' },
+};
+
+export const CATALOGUE: Record<DeviceKind, KindSpec> = {
+  esl: {
+    events: { ...common, status: { schema: EslStatus, cls: 'latest' }, ack: { schema: EslAck, cls: 'exact' } },
+    commands: { show: EslShow },
+  },
+  scale: {
+    events: { ...common, weight: { schema: ScaleWeight, cls: 'sampled' } },
+    commands: { tare: ScaleTare, zero: ScaleZero },
+  },
+  scanner: {
+    events: { ...common, scan: { schema: ScannerScan, cls: 'exact' } },
+    commands: { beep: ScannerBeep, enable: ScannerEnable },
+  },
+  rfid: {
+    events: { ...common, read: { schema: RfidRead, cls: 'presence' } },
+    commands: { inventory: RfidInventory },
+  },
+  footfall: {
+    events: { ...common, count: { schema: FootfallCount, cls: 'aggregate' }, cross: { schema: FootfallCross, cls: 'aggregate' } },
+    commands: {},
+  },
+  light: { events: { ...common }, commands: { set: LightSet } },
+  payment: {
+    events: { ...common, result: { schema: PaymentResult, cls: 'exact' } },
+    commands: { charge: PaymentCharge, cancel: PaymentCancel },
+  },
+  kiosk: { events: { ...common }, commands: {} },
+};
+
+export * from './common.js';
+export * from './esl.js';
+export * from './scale.js';
+export * from './scanner.js';
+export * from './rfid.js';
+export * from './footfall.js';
+export * from './light.js';
+export * from './payment.js';

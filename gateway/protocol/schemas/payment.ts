@@ -1,0 +1,22 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { Timestamp, MinorUnits, Currency, command } from './common.js';
+
+const RequestId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._:-]+$' });
+
+export const PaymentResult = Type.Object(
+  {
+    ts: Timestamp,
+    requestId: RequestId,
+    status: Type.Union([Type.Literal('approved'), Type.Literal('declined'), Type.Literal('timeout'), Type.Literal('cancelled')]),
+    amount: MinorUnits,
+    currency: Type.Optional(Currency),
+    authCode: Type.Optional(Type.String({ maxLength: 32 })),
+  },
+  { additionalProperties: true },
+);
+
+export const PaymentCharge = command({ requestId: RequestId, amount: MinorUnits, currency: Currency });
+export const PaymentCancel = command({ requestId: RequestId });
+
+export type PaymentResultEvt = Static<typeof PaymentResult>;
+export type PaymentChargeCmd = Static<typeof PaymentCharge>;
