@@ -1,0 +1,67 @@
+/**
+ * Broker policy as pure functions (aedes hooks call these): who may write and read which topic.
+ * DESIGN, Trust: a device writes only its own evt/birth/state and reads only its own cmd/# and
+ * rej; a bridge may act for the devices configured under it; service users get topic patterns,
+ * like Mosquitto's ACL file.
+ */
+import { parseDeviceTopic, topicMatches, DEVICE_ROOT, type DeviceKind } from '../protocol/topics.js';
+
+export type Identity =
+  | { type: 'device'; username: string; kind: DeviceKind; deviceId: string }
+  | { type: 'bridge'; username: string; bridgeId: string; devices: ReadonlySet<string> }
+  | { type: 'service'; username: string; read: readonly string[]; write: readonly string[] };
+
+export type AclDecision = { ok: true } | { ok: false; reason: string };
+
+const DENY_SYS: AclDecision = { ok: false, reason: '$-topics are reserved for the broker' };
+
+function actsFor(id: Identity, kind: DeviceKind, deviceId: string): boolean {
+  if (id.type === 'device') return id.kind === kind && id.deviceId === deviceId;
+  if (id.type === 'bridge') return id.devices.has(`${kind}/${deviceId}`);
+  return false;
+}
+
+export function canPublish(id: Identity, topic: string): AclDecision {
+  if (topic.startsWith('$')) return DENY_SYS;
+  if (id.type === 'service') {
+    return id.write.some((p) => topicMatches(p, topic)) ? { ok: true } : { ok: false, reason: `service user ${id.username} may not write ${topic}` };
+  }
+  const parsed = parseDeviceTopic(topic);
+  if (!parsed.ok) return { ok: false, reason: parsed.reason };
+  const t = parsed.topic;
+  if (!actsFor(id, t.kind, t.deviceId)) return { ok: false, reason: `${id.username} may not write under ${t.kind}/${t.deviceId}` };
+  if (t.channel === 'cmd' || t.channel === 'rej') return { ok: false, reason: `${id.username} may not write ${t.channel} topics` };
+  return { ok: true };
+}
+
+/** True when every topic the filter can match is also matched by the pattern. */
+export function filterCovered(filter: string, pattern: string): boolean {
+  const f = filter.split('/');
+  const p = pattern.split('/');
+  for (let i = 0; i < f.length; i++) {
+    if (p[i] === '#') return true;
+    if (i >= p.length) return false;
+    if (f[i] === '#') return false;
+    if (p[i] === '+') continue;
+    if (f[i] !== p[i]) return false;
+  }
+  return f.length === p.length;
+}
+
+export function canSubscribe(id: Identity, filter: string): AclDecision {
+  if (filter.startsWith('$')) return DENY_SYS;
+  if (id.type === 'service') {
+    return id.read.some((p) => filterCovered(filter, p)) ? { ok: true } : { ok: false, reason: `service user ${id.username} may not read ${filter}` };
+  }
+  const parts = filter.split('/');
+  // store/v1/dev/{kind}/{id}/cmd/{type|+|#} or …/rej, with the kind and id literal.
+  if (parts.length >= 6 && `${parts[0]}/${parts[1]}/${parts[2]}` === DEVICE_ROOT) {
+    const [, , , kind, deviceId, channel, type, ...rest] = parts;
+    const literal = kind !== '+' && kind !== '#' && deviceId !== '+' && deviceId !== '#';
+    if (literal && actsFor(id, kind as DeviceKind, deviceId) && rest.length === 0) {
+      if (channel === 'rej' && type === undefined) return { ok: true };
+      if (channel === 'cmd' && type !== undefined) return { ok: true };
+    }
+  }
+  return { ok: false, reason: `${id.username} may only read its own cmd/# and rej (asked for ${filter})` };
+}

@@ -1,0 +1,232 @@
+/**
+ * The gateway's config: one TypeBox schema, loading is pure (defaults ← file ← STOREGW_* env), ajv
+ * with allErrors, the result frozen and handed down in slices (fastify style, minus any global).
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { parseDocument } from 'yaml';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { DEVICE_KINDS, ID_PATTERN, type DeviceKind } from './protocol/topics.js';
+import { createAjv, formatErrors } from './protocol/validate.js';
+import { HASH_PATTERN } from './scryptHash.js';
+
+const Id = Type.String({ pattern: ID_PATTERN });
+const Hash = Type.String({ pattern: HASH_PATTERN, description: 'scrypt hash: scrypt$log2N$r$p$salt$hash (see `storegw hash`)' });
+const Kind = Type.Union(DEVICE_KINDS.map((k) => Type.Literal(k)));
+const Port = Type.Integer({ minimum: 0, maximum: 65535 });
+const TopicPattern = Type.String({ minLength: 1, maxLength: 256 });
+
+export const ConfigSchema = Type.Object(
+  {
+    storeId: Id,
+    /** A demo config may carry the published demo secrets; any other refuses them (DESIGN, Trust). */
+    demo: Type.Boolean({ default: false }),
+    data: Type.Object(
+      {
+        dir: Type.String({ minLength: 1 }),
+        quotaBytes: Type.Integer({ minimum: 1_048_576, default: 1_073_741_824 }),
+      },
+      { additionalProperties: false },
+    ),
+    log: Type.Object({ level: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }) }, { additionalProperties: false, default: {} }),
+    mqtt: Type.Object(
+      {
+        host: Type.String({ default: '127.0.0.1' }),
+        port: Type.Optional(Port),
+        maxPacketBytes: Type.Integer({ minimum: 1024, maximum: 16 * 1024 * 1024, default: 65536 }),
+        connectRate: Type.Object(
+          {
+            perSecond: Type.Number({ minimum: 0.1, default: 20 }),
+            burst: Type.Integer({ minimum: 1, default: 200 }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
+        /** Group commit: at most this many events in one SQLite transaction. */
+        maxBatch: Type.Integer({ minimum: 1, maximum: 50_000, default: 4096 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    http: Type.Object(
+      {
+        host: Type.String({ default: '127.0.0.1' }),
+        port: Type.Optional(Port),
+        sessionTtlS: Type.Integer({ minimum: 60, default: 12 * 3600 }),
+        /** Secure cookies need TLS in front (a reverse proxy); off for plain-HTTP loopback. */
+        secureCookies: Type.Boolean({ default: false }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    devices: Type.Array(
+      Type.Object(
+        {
+          kind: Kind,
+          id: Id,
+          secretHash: Type.Optional(Hash),
+          location: Type.Optional(Type.String({ maxLength: 128 })),
+          disabled: Type.Boolean({ default: false }),
+          /** The bridge that speaks for this device, if it is not MQTT-native. */
+          bridge: Type.Optional(Id),
+        },
+        { additionalProperties: false },
+      ),
+      { default: [] },
+    ),
+    bridges: Type.Array(Type.Object({ id: Id, secretHash: Hash }, { additionalProperties: false }), { default: [] }),
+    serviceUsers: Type.Array(
+      Type.Object(
+        {
+          username: Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$' }),
+          secretHash: Hash,
+          read: Type.Array(TopicPattern, { default: [] }),
+          write: Type.Array(TopicPattern, { default: [] }),
+        },
+        { additionalProperties: false },
+      ),
+      { default: [] },
+    ),
+    opsUsers: Type.Array(
+      Type.Object(
+        {
+          username: Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$' }),
+          passwordHash: Hash,
+          role: Type.Union([Type.Literal('viewer'), Type.Literal('attendant'), Type.Literal('admin')]),
+        },
+        { additionalProperties: false },
+      ),
+      { default: [] },
+    ),
+    kiosks: Type.Array(Type.Object({ id: Id, tokenHash: Hash }, { additionalProperties: false }), { default: [] }),
+    health: Type.Object(
+      {
+        /** Seconds without a check-in after which a device of that kind is "stale". */
+        staleAfterS: Type.Record(Type.String(), Type.Integer({ minimum: 1 }), { default: {} }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    hq: Type.Optional(
+      Type.Object(
+        {
+          url: Type.String({ pattern: '^(mqtts?|wss?)://[^\\s/]+(:[0-9]+)?(/.*)?$', description: 'mqtt://host:port or mqtts://…' }),
+          username: Type.Optional(Type.String()),
+          passwordFile: Type.Optional(Type.String()),
+          caFile: Type.Optional(Type.String()),
+          certFile: Type.Optional(Type.String()),
+          keyFile: Type.Optional(Type.String()),
+          compression: Type.Union([Type.Literal('gzip'), Type.Literal('brotli')], { default: 'gzip' }),
+          publicKeys: Type.Array(Type.Object({ kid: Type.String({ minLength: 1 }), pem: Type.String({ minLength: 40 }) }, { additionalProperties: false }), { default: [] }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export type Config = Static<typeof ConfigSchema>;
+export type DeviceConfig = Config['devices'][number];
+
+/** Default check-in intervals by kind: esl APs report every minute, kiosks and scales often. */
+export const DEFAULT_STALE_AFTER_S: Record<DeviceKind, number> = {
+  esl: 180,
+  scale: 120,
+  scanner: 300,
+  rfid: 120,
+  footfall: 180,
+  light: 300,
+  payment: 180,
+  kiosk: 90,
+};
+
+export type ConfigResult = { ok: true; config: Readonly<Config> } | { ok: false; errors: string[] };
+
+const ajv = createAjv();
+const validateConfig = ajv.compile(ConfigSchema);
+
+/** STOREGW_* environment overrides, each mapped to one path (env wins over the file). */
+const ENV_MAP: Record<string, { path: string[]; type: 'string' | 'int' }> = {
+  STOREGW_STORE_ID: { path: ['storeId'], type: 'string' },
+  STOREGW_DATA_DIR: { path: ['data', 'dir'], type: 'string' },
+  STOREGW_LOG_LEVEL: { path: ['log', 'level'], type: 'string' },
+  STOREGW_MQTT_PORT: { path: ['mqtt', 'port'], type: 'int' },
+  STOREGW_HTTP_PORT: { path: ['http', 'port'], type: 'int' },
+  STOREGW_HQ_URL: { path: ['hq', 'url'], type: 'string' },
+};
+
+function setPath(obj: Record<string, unknown>, p: string[], value: unknown): void {
+  let cur = obj;
+  for (const k of p.slice(0, -1)) {
+    if (typeof cur[k] !== 'object' || cur[k] === null) cur[k] = {};
+    cur = cur[k] as Record<string, unknown>;
+  }
+  cur[p[p.length - 1]] = value;
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object') {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}
+
+/** Pure: text + env → a frozen config or every error with its path. */
+export function parseConfig(text: string, env: Record<string, string | undefined> = {}, baseDir = '.'): ConfigResult {
+  const doc = parseDocument(text, { prettyErrors: true });
+  if (doc.errors.length > 0) {
+    return { ok: false, errors: doc.errors.map((e) => `(yaml) line ${e.linePos?.[0]?.line ?? '?'}: ${e.message.split('\n')[0]}`) };
+  }
+  const raw = doc.toJS() as unknown;
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return { ok: false, errors: ['(root): must be a mapping of settings'] };
+  const obj = structuredClone(raw) as Record<string, unknown>;
+  const envErrors: string[] = [];
+  for (const [name, spec] of Object.entries(ENV_MAP)) {
+    const v = env[name];
+    if (v === undefined || v === '') continue;
+    if (spec.type === 'int') {
+      const n = Number(v);
+      if (!Number.isInteger(n)) envErrors.push(`${name}: must be an integer (got "${v}")`);
+      else setPath(obj, spec.path, n);
+    } else setPath(obj, spec.path, v);
+  }
+  const valid = validateConfig(obj);
+  const errors = [...envErrors, ...(valid ? [] : formatErrors(validateConfig.errors, ''))];
+  if (errors.length === 0) errors.push(...semanticErrors(obj as Config));
+  if (errors.length > 0) return { ok: false, errors };
+  const config = obj as Config;
+  if (!path.isAbsolute(config.data.dir)) config.data.dir = path.resolve(baseDir, config.data.dir);
+  return { ok: true, config: deepFreeze(config) };
+}
+
+/** Checks a schema cannot express: duplicates and references between sections. */
+function semanticErrors(c: Config): string[] {
+  const errors: string[] = [];
+  const seen = new Map<string, number>();
+  c.devices.forEach((d, i) => {
+    const key = `${d.kind}/${d.id}`;
+    if (seen.has(key)) errors.push(`devices[${i}].id: duplicates devices[${seen.get(key)}] (${key})`);
+    else seen.set(key, i);
+    if (!d.secretHash && !d.bridge) errors.push(`devices[${i}].secretHash: is required unless the device has a bridge`);
+    if (d.bridge && !c.bridges.some((b) => b.id === d.bridge)) errors.push(`devices[${i}].bridge: no bridge "${d.bridge}" in bridges`);
+  });
+  const users = new Set<string>();
+  c.opsUsers.forEach((u, i) => {
+    if (users.has(u.username)) errors.push(`opsUsers[${i}].username: duplicate "${u.username}"`);
+    users.add(u.username);
+  });
+  const kiosks = new Set<string>();
+  c.kiosks.forEach((k, i) => {
+    if (kiosks.has(k.id)) errors.push(`kiosks[${i}].id: duplicate "${k.id}"`);
+    kiosks.add(k.id);
+  });
+  return errors;
+}
+
+export function loadConfigFile(file: string, env: Record<string, string | undefined> = process.env): ConfigResult {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    return { ok: false, errors: [`(file) ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`] };
+  }
+  return parseConfig(text, env, path.dirname(path.resolve(file)));
+}

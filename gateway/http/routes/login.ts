@@ -1,0 +1,50 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsync } from 'fastify';
+import type { Metrics } from '../../metrics.js';
+import { SESSION_COOKIE, type SessionManager } from '../auth.js';
+
+export interface LoginRouteDeps {
+  sessions: SessionManager;
+  metrics: Metrics;
+  secureCookies: boolean;
+  ttlS: number;
+}
+
+const LoginBody = Type.Object(
+  { username: Type.String({ minLength: 1, maxLength: 64 }), password: Type.String({ minLength: 1, maxLength: 256 }) },
+  { additionalProperties: false },
+);
+
+/** `POST /api/login` → session cookie; `POST /api/logout`; `GET /api/me`. No GET changes state. */
+export const loginRoutes: FastifyPluginAsync<LoginRouteDeps> = async (app, deps) => {
+  app.post('/api/login', { schema: { body: LoginBody } }, async (req, reply) => {
+    const { username, password } = req.body as { username: string; password: string };
+    const res = await deps.sessions.login(username, password, req.ip);
+    if (!res.ok) {
+      deps.metrics.httpLoginFailures.labels(res.code === 'SGW_ERR_RATE_LIMITED' ? 'rate_limited' : 'bad_credentials').inc();
+      req.log.warn({ username, address: req.ip, code: res.code }, 'login failed');
+      if (res.retryAfterS) reply.header('retry-after', String(res.retryAfterS));
+      return reply.code(res.code === 'SGW_ERR_RATE_LIMITED' ? 429 : 401).send({ code: res.code, message: res.reason });
+    }
+    req.log.info({ username, role: res.session.role }, 'login');
+    reply.setCookie(SESSION_COOKIE, res.session.token, {
+      path: '/',
+      httpOnly: true,
+      sameSite: 'strict',
+      secure: deps.secureCookies,
+      maxAge: deps.ttlS,
+    });
+    return { username: res.session.username, role: res.session.role };
+  });
+
+  app.post('/api/logout', async (req, reply) => {
+    deps.sessions.logout(req.cookies[SESSION_COOKIE]);
+    reply.clearCookie(SESSION_COOKIE, { path: '/' });
+    return { ok: true };
+  });
+
+  app.get('/api/me', async (req, reply) => {
+    if (!req.session) return reply.code(401).send({ code: 'SGW_ERR_UNAUTHENTICATED', message: 'not logged in' });
+    return { username: req.session.username, role: req.session.role };
+  });
+};

@@ -1,0 +1,98 @@
+/**
+ * Group commit: items queue while one transaction is in flight; when it finishes, everything that
+ * queued meanwhile goes in the next one (up to `maxBatch`). Under load a transaction carries many
+ * events per fsync; when idle a lone event commits at once (no timer adds latency).
+ * Each item's callback runs after its transaction committed, or with the error if it failed.
+ */
+export type Done = (err: Error | null) => void;
+
+export interface GroupCommitStats {
+  commits: number;
+  items: number;
+  lastBatch: number;
+  inFlight: boolean;
+  queued: number;
+}
+
+export class GroupCommit<T> {
+  private queue: T[] = [];
+  private callbacks: Done[] = [];
+  private busy = false;
+  private closed = false;
+  private idleWaiters: (() => void)[] = [];
+  readonly stats: GroupCommitStats = { commits: 0, items: 0, lastBatch: 0, inFlight: false, queued: 0 };
+
+  constructor(
+    private readonly commit: (items: T[]) => Promise<void>,
+    private readonly maxBatch: number,
+    private readonly onCommitted?: (n: number, ms: number) => void,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  add(item: T, done: Done): void {
+    if (this.closed) {
+      done(new Error('group commit is closed'));
+      return;
+    }
+    this.queue.push(item);
+    this.callbacks.push(done);
+    this.stats.queued = this.queue.length;
+    if (!this.busy) this.flush();
+  }
+
+  private flush(): void {
+    if (this.queue.length === 0) {
+      this.busy = false;
+      this.stats.inFlight = false;
+      for (const w of this.idleWaiters.splice(0)) w();
+      return;
+    }
+    this.busy = true;
+    this.stats.inFlight = true;
+    const n = Math.min(this.queue.length, this.maxBatch);
+    const items = this.queue.splice(0, n);
+    const cbs = this.callbacks.splice(0, n);
+    this.stats.queued = this.queue.length;
+    const t0 = this.now();
+    this.commit(items).then(
+      () => {
+        this.stats.commits++;
+        this.stats.items += n;
+        this.stats.lastBatch = n;
+        this.onCommitted?.(n, this.now() - t0);
+        // Callbacks may publish and re-enter add(); the next flush starts after them.
+        this.settle(cbs, null);
+        this.flush();
+      },
+      (err: Error) => {
+        this.settle(cbs, err);
+        this.flush();
+      },
+    );
+  }
+
+  /** One throwing callback must not keep the others from hearing about their commit. */
+  private settle(cbs: Done[], err: Error | null): void {
+    for (const cb of cbs) {
+      try {
+        cb(err);
+      } catch (e) {
+        this.onCallbackError?.(e as Error);
+      }
+    }
+  }
+
+  onCallbackError?: (err: Error) => void;
+
+  /** Resolves when nothing is queued or in flight. */
+  drain(): Promise<void> {
+    if (!this.busy && this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Refuses new items; those already queued still commit. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.drain();
+  }
+}

@@ -1,0 +1,155 @@
+/**
+ * Durable ingest (DESIGN "Data flow, one message", steps 3-4): validate, stamp a gateway-wide
+ * sequence and receive time, update live state, append to the outbox with group commit, and only
+ * then let the broker PUBACK. A bad payload is a dead letter with its reason, counted per device,
+ * logged (rate-limited) and told to the device on `rej`; it is acknowledged too (the device must
+ * not retry it forever) and never forwarded.
+ */
+import type { Logger } from '../log.js';
+import { LogLimiter } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import type { OutboxStore, NewEvent, DeadLetter } from '../outbox/store.js';
+import type { DeviceRegistry, DeviceEntry } from '../devices/registry.js';
+import { checkEvent } from '../protocol/validate.js';
+import type { DeviceKind } from '../protocol/topics.js';
+import { GroupCommit, type Done } from './groupCommit.js';
+
+type Item = { event: NewEvent } | { dead: DeadLetter };
+
+export interface RejectNotice {
+  topic: string;
+  reason: string;
+  code: string;
+  seq: number | null;
+}
+
+export interface IngestOptions {
+  store: OutboxStore;
+  registry: DeviceRegistry;
+  metrics: Metrics;
+  log: Logger;
+  now: () => number;
+  /** Monotonic milliseconds since this boot. */
+  mono: () => number;
+  bootId: string;
+  maxBatch: number;
+  /** Tells the device why (gateway → device `rej`); called after the dead letter is committed. */
+  sendReject: (kind: DeviceKind, deviceId: string, notice: RejectNotice) => void;
+  /** Observes each committed event (compactor, kiosk sessions, KPIs…); never blocks ingest. */
+  onCommitted?: (e: NewEvent) => void;
+}
+
+export class Ingest {
+  private seq = 0;
+  private readonly gc: GroupCommit<Item>;
+  private readonly limiter: LogLimiter;
+  private readonly log: Logger;
+
+  constructor(private readonly o: IngestOptions) {
+    this.log = o.log.child({ module: 'ingest' });
+    this.limiter = new LogLimiter(o.now);
+    this.gc = new GroupCommit<Item>(
+      (items) => this.commit(items),
+      o.maxBatch,
+      (n, ms) => {
+        o.metrics.commitSeconds.observe(ms / 1000);
+        o.metrics.eventsPerCommit.observe(n);
+      },
+    );
+    this.gc.onCallbackError = (err) => this.log.error({ err }, 'a post-commit callback failed');
+  }
+
+  async start(): Promise<void> {
+    this.seq = await this.o.store.lastSeq();
+    this.log.info({ lastSeq: this.seq }, 'ingest ready');
+  }
+
+  async stop(): Promise<void> {
+    await this.gc.close();
+  }
+
+  get lastSeq(): number {
+    return this.seq;
+  }
+
+  get commitStats() {
+    return this.gc.stats;
+  }
+
+  private async commit(items: Item[]): Promise<void> {
+    const events: NewEvent[] = [];
+    const dead: DeadLetter[] = [];
+    for (const it of items) {
+      if ('event' in it) events.push(it.event);
+      else dead.push(it.dead);
+    }
+    const high = events.length > 0 ? events[events.length - 1].seq : this.seq;
+    await this.o.store.appendGroup(events, dead, this.o.bootId, high);
+    for (const e of events) {
+      this.o.metrics.events.labels(e.kind, e.cls).inc();
+      if (this.o.onCommitted) {
+        try {
+          this.o.onCommitted(e);
+        } catch (err) {
+          this.log.error({ err, seq: e.seq }, 'an ingest observer failed');
+        }
+      }
+    }
+  }
+
+  /**
+   * One device event. `done(null)` once it is durable (the broker then PUBACKs), `done(err)` only
+   * if storage failed (the connection drops; the device retries its unacknowledged event).
+   */
+  handle(device: DeviceEntry, type: string, topic: string, payload: Buffer, done: (err: Error | null, rejected: boolean) => void): void {
+    const recvTs = this.o.now();
+    const check = checkEvent(device.kind, type, payload);
+    if (!check.ok) {
+      this.reject(device, topic, payload, check.code, check.reason, recvTs, done);
+      return;
+    }
+    const seq = ++this.seq;
+    const event: NewEvent = {
+      seq,
+      cls: check.cls,
+      kind: device.kind,
+      deviceId: device.id,
+      type,
+      ts: String(check.data.ts ?? new Date(recvTs).toISOString()),
+      recvTs,
+      monoMs: Math.round(this.o.mono()),
+      data: payload.toString('utf8'),
+    };
+    this.o.registry.noteEvent(device, type, seq, recvTs, check.data);
+    this.gc.add({ event }, (err: Error | null) => {
+      if (err) this.log.error({ err, deviceId: device.id, seq }, 'outbox commit failed; the device will retry');
+      done(err, false);
+    });
+  }
+
+  private reject(device: DeviceEntry, topic: string, payload: Buffer, code: string, reason: string, recvTs: number, done: (err: Error | null, rejected: boolean) => void): void {
+    this.o.metrics.rejects.labels(code).inc();
+    this.o.registry.noteReject(device, code, reason);
+    const suppressed = this.limiter.take(`${device.kind}/${device.id}/${code}`);
+    if (suppressed >= 0) this.log.warn({ deviceId: device.id, kind: device.kind, topic, code, reason, suppressed }, 'event rejected');
+    const dead: DeadLetter = {
+      recvTs,
+      kind: device.kind,
+      deviceId: device.id,
+      topic,
+      code,
+      reason,
+      payload: payload.subarray(0, 4096).toString('utf8'),
+    };
+    const done2: Done = (err) => {
+      if (!err) this.o.sendReject(device.kind, device.id, { topic, reason, code, seq: null });
+      done(err, true);
+    };
+    this.gc.add({ dead }, done2);
+  }
+
+  /** Resolves when nothing waits for a commit. */
+  drain(): Promise<void> {
+    return this.gc.drain();
+  }
+}

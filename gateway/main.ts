@@ -1,0 +1,85 @@
+/**
+ * storegw's composition root and entry point: the only place that reads argv, env and signals.
+ */
+import { loadConfigFile } from './config.js';
+import { createLogger } from './log.js';
+import type { LevelWithSilent } from 'pino';
+import { Gateway } from './gateway.js';
+import { USAGE, checkConfig, deviceAdd, hash, outbox, type Io } from './cli.js';
+
+const io: Io = {
+  out: (s) => process.stdout.write(s),
+  err: (s) => process.stderr.write(s),
+  env: process.env,
+  readStdin: async () => {
+    const chunks: Buffer[] = [];
+    for await (const c of process.stdin) chunks.push(c as Buffer);
+    return Buffer.concat(chunks).toString('utf8');
+  },
+};
+
+async function run(args: string[]): Promise<number> {
+  const i = args.indexOf('--config');
+  const file = i >= 0 ? args[i + 1] : undefined;
+  if (!file) {
+    io.err(USAGE);
+    return 2;
+  }
+  const res = loadConfigFile(file, process.env);
+  if (!res.ok) {
+    io.err(`storegw: ${file} has ${res.errors.length} error(s):\n${res.errors.map((e) => `  ${e}`).join('\n')}\n`);
+    return 2;
+  }
+  const log = createLogger({ level: res.config.log.level as LevelWithSilent });
+  const gw = new Gateway({ config: res.config, log });
+  try {
+    await gw.start();
+  } catch (err) {
+    log.fatal({ err }, 'start-up failed');
+    await gw.stop();
+    log.flush();
+    io.err(`storegw: ${(err as Error).message}\n`);
+    return (err as { code?: string }).code === 'SGW_ERR_CONFIG' ? 2 : 1;
+  }
+  await new Promise<void>((resolve) => {
+    const onSignal = (sig: NodeJS.Signals) => {
+      log.info({ signal: sig }, 'stopping');
+      resolve();
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  });
+  await gw.stop();
+  log.info('stopped');
+  log.flush();
+  return 0;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  switch (cmd) {
+    case 'run':
+      return run(rest);
+    case 'check-config':
+      return checkConfig(rest[0], io);
+    case 'device':
+      if (rest[0] === 'add') return deviceAdd(rest.slice(1), io);
+      break;
+    case 'outbox':
+      return outbox(rest, io);
+    case 'hash':
+      return hash(rest, io);
+  }
+  io.err(USAGE);
+  return 2;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: Error) => {
+    io.err(`storegw: ${err.message}\n`);
+    process.exitCode = 1;
+  },
+);

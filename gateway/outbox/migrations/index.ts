@@ -1,0 +1,30 @@
+/** Outbox schema, one numbered migration each; never edit a shipped one, add the next. */
+export const OUTBOX_MIGRATIONS: readonly string[] = [
+  // 1: events, dead letters, and the sequence high-water mark (seq is never reused, DESIGN).
+  `CREATE TABLE events (
+     seq INTEGER PRIMARY KEY,
+     cls TEXT NOT NULL,
+     kind TEXT NOT NULL,
+     device_id TEXT NOT NULL,
+     type TEXT NOT NULL,
+     ts TEXT NOT NULL,
+     recv_ts INTEGER NOT NULL,
+     boot_id TEXT NOT NULL,
+     mono_ms INTEGER NOT NULL,
+     data TEXT NOT NULL
+   );
+   CREATE INDEX events_cls_seq ON events (cls, seq);
+   CREATE TABLE dead_letters (
+     id INTEGER PRIMARY KEY,
+     recv_ts INTEGER NOT NULL,
+     kind TEXT NOT NULL,
+     device_id TEXT NOT NULL,
+     topic TEXT NOT NULL,
+     code TEXT NOT NULL,
+     reason TEXT NOT NULL,
+     payload TEXT NOT NULL
+   );
+   CREATE INDEX dead_letters_device ON dead_letters (device_id, id);
+   CREATE TABLE meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL);
+   INSERT INTO meta (k, v) VALUES ('seq', 0)`,
+];

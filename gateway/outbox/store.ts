@@ -1,0 +1,154 @@
+/**
+ * The outbox repository: the durable half of ingest. One transaction appends a whole group of
+ * events (one `INSERT … SELECT … FROM json_each(?)` statement, ~250k rows/s on this machine class,
+ * DESIGN step 3), their dead letters, and the sequence high-water mark, so a seq is never reused
+ * even after the uplink deleted everything below it.
+ */
+import { openDb, migrate, type Db } from '../db/sqlite.js';
+import { OUTBOX_MIGRATIONS } from './migrations/index.js';
+import type { EventClass } from '../protocol/schemas/index.js';
+import type { DeviceKind } from '../protocol/topics.js';
+
+export interface NewEvent {
+  seq: number;
+  cls: EventClass;
+  kind: DeviceKind;
+  deviceId: string;
+  type: string;
+  ts: string;
+  recvTs: number;
+  monoMs: number;
+  /** The payload as JSON text (validated). */
+  data: string;
+}
+
+export interface DeadLetter {
+  recvTs: number;
+  kind: string;
+  deviceId: string;
+  topic: string;
+  code: string;
+  reason: string;
+  payload: string;
+}
+
+export interface OutboxRecord {
+  seq: number;
+  cls: EventClass;
+  kind: DeviceKind;
+  deviceId: string;
+  type: string;
+  ts: string;
+  recvTs: number;
+  bootId: string;
+  monoMs: number;
+  data: Record<string, unknown>;
+}
+
+export interface ClassStats {
+  count: number;
+  minSeq: number | null;
+  maxSeq: number | null;
+}
+
+const INSERT_EVENTS = `INSERT INTO events (seq, cls, kind, device_id, type, ts, recv_ts, boot_id, mono_ms, data)
+  SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, ?2, value->>7, value->>8
+  FROM json_each(?1)`;
+const INSERT_DEAD = `INSERT INTO dead_letters (recv_ts, kind, device_id, topic, code, reason, payload)
+  SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6 FROM json_each(?1)`;
+
+export class OutboxStore {
+  private db!: Db;
+  constructor(
+    private readonly file: string,
+    private readonly opts: { readonly?: boolean } = {},
+  ) {}
+
+  async start(): Promise<void> {
+    this.db = await openDb(this.file, { readonly: this.opts.readonly, synchronous: 'FULL' });
+    if (!this.opts.readonly) await migrate(this.db, OUTBOX_MIGRATIONS);
+  }
+
+  async stop(): Promise<void> {
+    if (this.db) await this.db.close();
+  }
+
+  /** The highest seq ever handed out (committed), from the high-water mark. */
+  async lastSeq(): Promise<number> {
+    const row = await this.db.get<{ v: number }>("SELECT v FROM meta WHERE k = 'seq'");
+    const max = await this.db.get<{ m: number | null }>('SELECT MAX(seq) AS m FROM events');
+    return Math.max(row?.v ?? 0, max?.m ?? 0);
+  }
+
+  /** One durable transaction for a group of events and dead letters. */
+  async appendGroup(events: NewEvent[], dead: DeadLetter[], bootId: string, highSeq: number): Promise<void> {
+    const db = this.db;
+    await db.exec('BEGIN IMMEDIATE');
+    try {
+      if (events.length > 0) {
+        const rows = events.map((e) => [e.seq, e.cls, e.kind, e.deviceId, e.type, e.ts, e.recvTs, e.monoMs, e.data]);
+        await db.run(INSERT_EVENTS, [JSON.stringify(rows), bootId]);
+      }
+      if (dead.length > 0) {
+        const rows = dead.map((d) => [d.recvTs, d.kind, d.deviceId, d.topic, d.code, d.reason, d.payload]);
+        await db.run(INSERT_DEAD, [JSON.stringify(rows)]);
+      }
+      await db.run("UPDATE meta SET v = ?1 WHERE k = 'seq' AND v < ?1", [highSeq]);
+      await db.exec('COMMIT');
+    } catch (err) {
+      await db.exec('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async stats(): Promise<Record<string, ClassStats>> {
+    const rows = await this.db.all<{ cls: string; n: number; lo: number; hi: number }>(
+      'SELECT cls, COUNT(*) AS n, MIN(seq) AS lo, MAX(seq) AS hi FROM events GROUP BY cls',
+    );
+    const out: Record<string, ClassStats> = {};
+    for (const r of rows) out[r.cls] = { count: r.n, minSeq: r.lo, maxSeq: r.hi };
+    return out;
+  }
+
+  async depth(): Promise<number> {
+    const row = await this.db.get<{ n: number }>('SELECT COUNT(*) AS n FROM events');
+    return row?.n ?? 0;
+  }
+
+  async deadLetterCount(): Promise<number> {
+    const row = await this.db.get<{ n: number }>('SELECT COUNT(*) AS n FROM dead_letters');
+    return row?.n ?? 0;
+  }
+
+  async recentDeadLetters(deviceId: string, limit = 20): Promise<DeadLetter[]> {
+    return this.db.all<DeadLetter>(
+      `SELECT recv_ts AS recvTs, kind, device_id AS deviceId, topic, code, reason, payload FROM dead_letters
+       WHERE device_id = ? ORDER BY id DESC LIMIT ?`,
+      [deviceId, limit],
+    );
+  }
+
+  /** Records in seq order from `fromSeq` (inclusive), at most `limit`. */
+  async read(fromSeq: number, limit: number): Promise<OutboxRecord[]> {
+    const rows = await this.db.all<{ seq: number; cls: EventClass; kind: DeviceKind; device_id: string; type: string; ts: string; recv_ts: number; boot_id: string; mono_ms: number; data: string }>(
+      'SELECT seq, cls, kind, device_id, type, ts, recv_ts, boot_id, mono_ms, data FROM events WHERE seq >= ? ORDER BY seq LIMIT ?',
+      [fromSeq, limit],
+    );
+    return rows.map((r) => ({
+      seq: r.seq,
+      cls: r.cls,
+      kind: r.kind,
+      deviceId: r.device_id,
+      type: r.type,
+      ts: r.ts,
+      recvTs: r.recv_ts,
+      bootId: r.boot_id,
+      monoMs: r.mono_ms,
+      data: JSON.parse(r.data) as Record<string, unknown>,
+    }));
+  }
+
+  get database(): Db {
+    return this.db;
+  }
+}
