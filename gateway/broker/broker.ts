@@ -229,9 +229,12 @@ export class Broker {
 
   private authorizeSubscribe(client: Client, sub: Subscription, cb: (err: Error | null, sub?: Subscription | null) => void): void {
     const id = this.identities.get(client);
-    if (!id) return cb(this.deny(client, 'subscribe', sub.topic, 'not authenticated'));
-    const acl = canSubscribe(id, sub.topic);
-    if (!acl.ok) return cb(this.deny(client, 'subscribe', sub.topic, acl.reason));
+    const acl: { ok: boolean; reason?: string } = id ? canSubscribe(id, sub.topic) : { ok: false, reason: 'not authenticated' };
+    if (!acl.ok) {
+      // [MQTT-3.9.3] a refused filter gets return code 0x80 in the SUBACK; the connection stays.
+      this.deny(client, 'subscribe', sub.topic, acl.reason ?? 'refused');
+      return cb(null, null);
+    }
     cb(null, sub);
   }
 
