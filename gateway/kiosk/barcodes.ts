@@ -351,7 +351,7 @@ function parseWith(c: Compiled, code: unknown, symbologyArg: unknown): ScanResul
     if (GS1_SYMBOLOGIES.has(symbology)) return parseGs1(c, base, data, false);
     switch (symbology) {
       case ']E0':
-        if (/^[0-9]{8}$/.test(data)) return parseUpcE(c, base, data);
+        if (/^[0-9]{8}$/.test(data)) return parseUpcE(base, data);
         if (/^[0-9]{12,13}$/.test(data)) return parseGtin(c, base, data);
         return fail('SGW_ERR_UNKNOWN_FORMAT', `code: ]E0 (EAN-13/UPC-A/UPC-E) carries 8, 12 or 13 digits (got ${describe(data)})`);
       case ']E3': {
@@ -389,7 +389,7 @@ function describe(data: string): string {
   return `"${data.slice(0, 24).replace(/[^\x20-\x7e]/g, '?')}${data.length > 24 ? '…' : ''}" (${data.length} characters)`;
 }
 
-function parseUpcE(c: Compiled, base: { data: string; symbology: string | null }, upcE: string): ScanResult {
+function parseUpcE(base: { data: string; symbology: string | null }, upcE: string): ScanResult {
   const ns = upcE[0];
   if (ns !== '0' && ns !== '1') return fail('SGW_ERR_UNKNOWN_FORMAT', `code: UPC-E number system must be 0 or 1 (got ${ns})`);
   const d = upcE.slice(1, 7);
