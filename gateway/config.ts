@@ -41,6 +41,12 @@ export const ConfigSchema = Type.Object(
           },
           { additionalProperties: false, default: {} },
         ),
+        /**
+         * A subscriber whose socket does not drain for this long is disconnected. aedes holds a
+         * publisher's next packets until deliveries finish, so one stuck local integration would
+         * otherwise stall every device's ingest for aedes's default 60 s.
+         */
+        drainTimeoutMs: Type.Integer({ minimum: 100, maximum: 600_000, default: 5000 }),
         /** Group commit: at most this many events in one SQLite transaction. */
         maxBatch: Type.Integer({ minimum: 1, maximum: 50_000, default: 4096 }),
       },

@@ -107,6 +107,7 @@ export class Gateway {
       host: c.mqtt.host,
       port: c.mqtt.port ?? 1883,
       maxPacketBytes: c.mqtt.maxPacketBytes,
+      drainTimeoutMs: c.mqtt.drainTimeoutMs,
       connectRate: c.mqtt.connectRate,
       auth: new Authenticator({ config: c, registry: this.registry, store: this.deviceStore }),
       registry: this.registry,

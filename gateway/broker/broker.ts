@@ -23,6 +23,7 @@ export interface BrokerOptions {
   host: string;
   port: number;
   maxPacketBytes: number;
+  drainTimeoutMs: number;
   connectRate: { perSecond: number; burst: number };
   auth: Authenticator;
   registry: DeviceRegistry;
@@ -72,6 +73,7 @@ export class Broker {
     this.aedes = await Aedes.createBroker({
       mq: guardedEmitter({ concurrency: 100 }),
       connectTimeout: 10_000,
+      drainTimeout: this.o.drainTimeoutMs,
       heartbeatInterval: 60_000,
       authenticate: (client, username, password, cb) => this.authenticate(client, username, password, cb),
       authorizePublish: (client, packet, cb) => this.authorizePublish(client, packet, cb),

@@ -37,6 +37,9 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
   const lines = [
     `listener ${port} 127.0.0.1`,
     'allow_anonymous true',
+    // Started as root (CI, this machine), Mosquitto would drop to user "mosquitto", which cannot
+    // write the test's 0700 temp folder: persistence would silently fail.
+    ...(process.getuid?.() === 0 ? ['user root'] : []),
     `persistence ${opts.persistence ? 'true' : 'false'}`,
     `persistence_location ${tmp.dir}/`,
     'log_dest stderr',
