@@ -9,7 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
 import { Metrics } from './metrics.js';
-import { OutboxStore } from './outbox/store.js';
+import { OutboxStore, type NewEvent } from './outbox/store.js';
 import { DeviceStore } from './devices/store.js';
 import { DeviceRegistry } from './devices/registry.js';
 import { Authenticator } from './broker/auth.js';
@@ -43,6 +43,7 @@ export class Gateway {
   broker!: Broker;
   http!: FastifyInstance;
   private readonly started: Component[] = [];
+  private readonly observers: ((e: NewEvent) => void)[] = [];
   private readonly now: () => number;
   private readonly mono: () => number;
   private readonly log: Logger;
@@ -51,6 +52,14 @@ export class Gateway {
     this.now = opts.now ?? Date.now;
     this.mono = opts.mono ?? (() => performance.now());
     this.log = opts.log;
+  }
+
+  /**
+   * Observes every committed device event, in seq order (prices: ESL acks; kiosk sessions; KPIs).
+   * A throwing observer is logged by ingest and does not stop the others' turn on later events.
+   */
+  onEvent(fn: (e: NewEvent) => void): void {
+    this.observers.push(fn);
   }
 
   get mqttPort(): number {
@@ -94,6 +103,9 @@ export class Gateway {
       bootId: this.bootId,
       maxBatch: c.mqtt.maxBatch,
       sendReject: (kind, id, notice) => broker?.sendReject(kind, id, notice),
+      onCommitted: (e) => {
+        for (const fn of this.observers) fn(e);
+      },
     });
     await this.ingest.start();
     this.started.push({ name: 'ingest', stop: () => this.ingest.stop() });
