@@ -56,7 +56,7 @@ export class Gateway {
 
   /**
    * Observes every committed device event, in seq order (prices: ESL acks; kiosk sessions; KPIs).
-   * A throwing observer is logged by ingest and does not stop the others' turn on later events.
+   * A throwing observer is logged and the others still see the event.
    */
   onEvent(fn: (e: NewEvent) => void): void {
     this.observers.push(fn);
@@ -104,7 +104,13 @@ export class Gateway {
       maxBatch: c.mqtt.maxBatch,
       sendReject: (kind, id, notice) => broker?.sendReject(kind, id, notice),
       onCommitted: (e) => {
-        for (const fn of this.observers) fn(e);
+        for (const fn of this.observers) {
+          try {
+            fn(e);
+          } catch (err) {
+            this.log.error({ err, seq: e.seq, deviceId: e.deviceId }, 'an event observer failed');
+          }
+        }
       },
     });
     await this.ingest.start();
