@@ -105,7 +105,10 @@ export const ConfigSchema = Type.Object(
     health: Type.Object(
       {
         /** Seconds without a check-in after which a device of that kind is "stale". */
-        staleAfterS: Type.Record(Type.String(), Type.Integer({ minimum: 1 }), { default: {} }),
+        staleAfterS: Type.Object(
+          Object.fromEntries(DEVICE_KINDS.map((k) => [k, Type.Optional(Type.Integer({ minimum: 1 }))])),
+          { additionalProperties: false, default: {} },
+        ),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -196,18 +199,29 @@ export function parseConfig(text: string, env: Record<string, string | undefined
   }
   const valid = validateConfig(obj);
   const errors = [...envErrors, ...(valid ? [] : formatErrors(validateConfig.errors, ''))];
-  if (errors.length === 0) errors.push(...semanticErrors(obj as Config));
+  // Cross-references are checked on whatever is well-shaped, so one schema error hides nothing.
+  for (const e of semanticErrors(obj)) if (!errors.includes(e)) errors.push(e);
   if (errors.length > 0) return { ok: false, errors };
   const config = obj as Config;
   if (!path.isAbsolute(config.data.dir)) config.data.dir = path.resolve(baseDir, config.data.dir);
   return { ok: true, config: deepFreeze(config) };
 }
 
-/** Checks a schema cannot express: duplicates and references between sections. */
-function semanticErrors(c: Config): string[] {
+type Loose = Record<string, unknown>;
+const listOf = (v: unknown): Loose[] => (Array.isArray(v) ? v.filter((x): x is Loose => typeof x === 'object' && x !== null) : []);
+
+/** Checks a schema cannot express: duplicates and references between sections (on any shape). */
+function semanticErrors(obj: Loose): string[] {
+  const c = {
+    devices: listOf(obj.devices) as unknown as Config['devices'],
+    bridges: listOf(obj.bridges) as unknown as Config['bridges'],
+    opsUsers: listOf(obj.opsUsers) as unknown as Config['opsUsers'],
+    kiosks: listOf(obj.kiosks) as unknown as Config['kiosks'],
+  };
   const errors: string[] = [];
   const seen = new Map<string, number>();
   c.devices.forEach((d, i) => {
+    if (typeof d.kind !== 'string' || typeof d.id !== 'string') return;
     const key = `${d.kind}/${d.id}`;
     if (seen.has(key)) errors.push(`devices[${i}].id: duplicates devices[${seen.get(key)}] (${key})`);
     else seen.set(key, i);

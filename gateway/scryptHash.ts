@@ -33,7 +33,8 @@ export async function verifySecret(secret: string, stored: string): Promise<bool
   const log2N = Number(parts[1]);
   const r = Number(parts[2]);
   const p = Number(parts[3]);
-  if (!Number.isInteger(log2N) || log2N < 1 || log2N > 20 || !Number.isInteger(r) || !Number.isInteger(p)) return false;
+  // node:crypto reads r=0 or p=0 as "not given" (8 and 1): such a hash must not verify.
+  if (!Number.isInteger(log2N) || log2N < 1 || log2N > 20 || !Number.isInteger(r) || r < 1 || !Number.isInteger(p) || p < 1) return false;
   const salt = Buffer.from(parts[4], 'base64');
   const expected = Buffer.from(parts[5], 'base64');
   if (expected.length !== KEYLEN) return false;

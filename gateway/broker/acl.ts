@@ -36,6 +36,8 @@ export function canPublish(id: Identity, topic: string): AclDecision {
 
 /** True when every topic the filter can match is also matched by the pattern. */
 export function filterCovered(filter: string, pattern: string): boolean {
+  // [MQTT-4.7.2-1] a pattern starting with a wildcard never matches '$' topics.
+  if (filter.startsWith('$') && (pattern.startsWith('+') || pattern.startsWith('#'))) return false;
   const f = filter.split('/');
   const p = pattern.split('/');
   for (let i = 0; i < f.length; i++) {

@@ -54,7 +54,13 @@ export class GroupCommit<T> {
     const cbs = this.callbacks.splice(0, n);
     this.stats.queued = this.queue.length;
     const t0 = this.now();
-    this.commit(items).then(
+    let pending: Promise<void>;
+    try {
+      pending = this.commit(items);
+    } catch (err) {
+      pending = Promise.reject(err as Error);
+    }
+    pending.then(
       () => {
         this.stats.commits++;
         this.stats.items += n;

@@ -120,9 +120,9 @@ export class Ingest {
       monoMs: Math.round(this.o.mono()),
       data: payload.toString('utf8'),
     };
-    this.o.registry.noteEvent(device, type, seq, recvTs, check.data);
     this.gc.add({ event }, (err: Error | null) => {
       if (err) this.log.error({ err, deviceId: device.id, seq }, 'outbox commit failed; the device will retry');
+      else this.o.registry.noteEvent(device, type, seq, recvTs, check.data);
       done(err, false);
     });
   }
