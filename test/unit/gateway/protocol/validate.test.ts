@@ -1,0 +1,151 @@
+import { describe, expect, it } from 'vitest';
+import { Type } from '@sinclair/typebox';
+import { CATALOGUE } from '../../../../gateway/protocol/schemas/index.js';
+import { DEVICE_KINDS, type DeviceKind } from '../../../../gateway/protocol/topics.js';
+import { checkBirth, checkCommand, checkEvent, compile, eventClassOf, formatErrors, pathOf } from '../../../../gateway/protocol/validate.js';
+
+const TS = '2026-11-25T09:00:00.000Z';
+
+/** For every kind and every event of the catalogue: one valid payload, one invalid one and the line it must give. */
+const common = {
+  heartbeat: { valid: { ts: TS, uptimeS: 1234 }, invalid: { ts: TS, uptimeS: 1.5 }, reason: 'data.uptimeS: must be integer' },
+  alert: {
+    valid: { ts: TS, code: 'DOOR_AJAR', severity: 'warning', message: '…' },
+    invalid: { ts: TS, code: 'DOOR_AJAR', severity: 'loud', message: 'x' },
+    reason: 'data.severity: must be one of "info", "warning", "critical"',
+  },
+  ack: { valid: { cmdId: 'c-1', ok: true }, invalid: { ok: true }, reason: 'data.cmdId: is required' },
+};
+const SAMPLES: Record<DeviceKind, Record<string, { valid: object; invalid: object; reason: string }>> = {
+  esl: {
+    ...common,
+    status: {
+      valid: { ts: TS, labels: [{ labelId: '4006381333931', batteryMv: 2900, rssi: -61.5, temperatureC: 21, shownHash: 'abc' }] },
+      invalid: { ts: TS, labels: [{ labelId: 'L1' }, { labelId: 'L2', batteryMv: 2900.5 }] },
+      reason: 'data.labels[1].batteryMv: must be integer',
+    },
+    ack: { valid: { cmdId: 'c-1', ok: true, labelId: 'L1', shownHash: 'h' }, invalid: { cmdId: 'c-1', ok: 'yes' }, reason: 'data.ok: must be boolean' },
+  },
+  scale: {
+    ...common,
+    weight: { valid: { ts: TS, grams: 1250, stable: true, tareGrams: 0, range: 'ok' }, invalid: { ts: TS, grams: 12.5, stable: true }, reason: 'data.grams: must be integer' },
+  },
+  scanner: { ...common, scan: { valid: { ts: TS, code: '4006381333931', symbology: ']E0' }, invalid: { ts: TS, code: '' }, reason: 'data.code: must NOT have fewer than 1 characters' } },
+  rfid: {
+    ...common,
+    read: { valid: { ts: TS, epc: '3034257BF7194E4000001A85', antenna: 1, rssi: -55 }, invalid: { ts: TS, epc: 'xyz!', antenna: 1, rssi: -55 }, reason: 'data.epc: must match pattern "^[0-9A-Fa-f]{4,124}$"' },
+  },
+  footfall: {
+    ...common,
+    count: { valid: { ts: TS, in: 3, out: 1 }, invalid: { ts: TS, in: -1, out: 1 }, reason: 'data.in: must be >= 0' },
+    cross: { valid: { ts: TS, direction: 'in' }, invalid: { ts: TS, direction: 'up' }, reason: 'data.direction: must be one of "in", "out"' },
+  },
+  light: { ...common },
+  payment: {
+    ...common,
+    result: {
+      valid: { ts: TS, requestId: 'r-1', status: 'approved', amount: 1299, currency: 'EUR', authCode: 'A1' },
+      invalid: { ts: TS, requestId: 'r-1', status: 'approved', amount: 12.99 },
+      reason: 'data.amount: must be integer',
+    },
+  },
+  kiosk: { ...common },
+};
+
+describe('checkEvent, every kind and every event', () => {
+  it('the samples cover the whole catalogue', () => {
+    for (const kind of DEVICE_KINDS) expect(Object.keys(SAMPLES[kind]).sort()).toEqual(Object.keys(CATALOGUE[kind].events).sort());
+  });
+
+  const rows = DEVICE_KINDS.flatMap((kind) => Object.entries(SAMPLES[kind]).map(([type, s]) => [kind, type, s] as const));
+  it.each(rows)('%s/%s: valid passes with its class, invalid names the field', (kind, type, s) => {
+    const ok = checkEvent(kind, type, JSON.stringify(s.valid));
+    expect(ok).toEqual({ ok: true, cls: CATALOGUE[kind].events[type].cls, data: s.valid });
+    const bad = checkEvent(kind, type, Buffer.from(JSON.stringify(s.invalid)));
+    expect(bad).toEqual({ ok: false, code: 'SGW_ERR_SCHEMA', reason: s.reason });
+  });
+
+  it('accepts the DESIGN example payloads as they stand', () => {
+    expect(checkEvent('kiosk', 'heartbeat', '{"ts":"2026-11-25T09:00:00.000Z","uptimeS":1234}').ok).toBe(true);
+    expect(checkEvent('footfall', 'alert', '{"ts":"2026-11-25T09:00:00.000Z","code":"DOOR_AJAR","severity":"warning","message":"…"}').ok).toBe(true);
+    expect(checkEvent('footfall', 'count', '{"ts":"2026-11-25T09:00:00.000Z","in":3,"out":1}').ok).toBe(true);
+  });
+
+  it('classes follow the DESIGN table', () => {
+    expect(eventClassOf('footfall', 'count')).toBe('aggregate');
+    expect(eventClassOf('rfid', 'read')).toBe('presence');
+    expect(eventClassOf('scale', 'weight')).toBe('sampled');
+    expect(eventClassOf('esl', 'status')).toBe('latest');
+    expect(eventClassOf('payment', 'result')).toBe('exact');
+    expect(eventClassOf('kiosk', 'alert')).toBe('exact');
+    expect(eventClassOf('kiosk', 'nope')).toBeUndefined();
+  });
+
+  it('reports every problem of one payload, each with its path', () => {
+    const r = checkEvent('scale', 'weight', JSON.stringify({ ts: 'yesterday', grams: 'heavy' }));
+    expect(r.ok).toBe(false);
+    if (!r.ok) {
+      expect(r.reason.split('; ').sort()).toEqual(['data.grams: must be integer', 'data.stable: is required', 'data.ts: must match format "date-time"'].sort());
+    }
+  });
+
+  it('an unknown type names the known ones', () => {
+    expect(checkEvent('footfall', 'teleport', '{}')).toEqual({
+      ok: false,
+      code: 'SGW_ERR_UNKNOWN_TYPE',
+      reason: 'topic.type: footfall has no event "teleport" (known: heartbeat, alert, ack, count, cross)',
+    });
+  });
+
+  it('bad JSON and non-objects are refused, never thrown', () => {
+    const j = checkEvent('footfall', 'count', '{"in":');
+    expect(j).toMatchObject({ ok: false, code: 'SGW_ERR_BAD_JSON' });
+    if (!j.ok) expect(j.reason).toMatch(/^data: is not valid JSON \(/);
+    for (const p of ['null', '[]', '42', '"x"', 'true']) expect(checkEvent('footfall', 'count', p)).toEqual({ ok: false, code: 'SGW_ERR_SCHEMA', reason: 'data: must be a JSON object' });
+    expect(checkEvent('footfall', 'count', Buffer.from([0xff, 0xfe, 0x00]))).toMatchObject({ ok: false, code: 'SGW_ERR_BAD_JSON' });
+  });
+});
+
+describe('checkCommand', () => {
+  it('accepts a valid command and names what is wrong in a bad one', () => {
+    expect(checkCommand('light', 'set', { cmdId: 'c1', color: 'red', mode: 'flash' })).toEqual([]);
+    expect(checkCommand('light', 'set', { cmdId: 'c1', color: 'pink', mode: 'flash' })).toEqual(['cmd.color: must be one of "off", "green", "amber", "red"']);
+    expect(checkCommand('light', 'set', { color: 'red', mode: 'flash', extra: 1 }).sort()).toEqual(['cmd.cmdId: is required', 'cmd.extra: is not allowed']);
+    expect(checkCommand('footfall', 'set', {})).toEqual(['cmd.type: footfall has no command "set"']);
+  });
+});
+
+describe('checkBirth', () => {
+  it('accepts {model, firmware, capabilities} and names a missing field', () => {
+    expect(checkBirth(Buffer.from('{"model":"M","firmware":"1.0","capabilities":[]}'))).toMatchObject({ ok: true, data: { model: 'M' } });
+    expect(checkBirth(Buffer.from('{"model":"M","capabilities":[]}'))).toEqual({ ok: false, reason: 'birth.firmware: is required' });
+    expect(checkBirth(Buffer.from('not json'))).toMatchObject({ ok: false, reason: expect.stringMatching(/^birth: is not valid JSON/) });
+  });
+});
+
+describe('formatErrors and pathOf', () => {
+  it('pathOf turns JSON pointers into dotted paths with [index]', () => {
+    expect(pathOf('', '/devices/3/kind')).toBe('devices[3].kind');
+    expect(pathOf('data', '/labels/0/batteryMv')).toBe('data.labels[0].batteryMv');
+    expect(pathOf('', '', 'storeId')).toBe('storeId');
+    expect(pathOf('', '')).toBe('(root)');
+    expect(pathOf('data', '/a~1b/c~0d')).toBe('data.a/b.c~d');
+  });
+
+  it('a union of literals in an array element reads "must be one of …" at devices[3].kind', () => {
+    const Schema = Type.Object({
+      devices: Type.Array(Type.Object({ kind: Type.Union(['esl', 'scale', 'footfall'].map((k) => Type.Literal(k))) })),
+    });
+    const v = compile(Schema);
+    expect(v({ devices: [{ kind: 'esl' }, { kind: 'scale' }, { kind: 'footfall' }, { kind: 'toaster' }] })).toBe(false);
+    expect(formatErrors(v.errors, '')).toEqual(['devices[3].kind: must be one of "esl", "scale", "footfall"']);
+  });
+
+  it('a union of object shapes without literals keeps the deeper reason', () => {
+    const v = compile(Type.Object({ x: Type.Union([Type.Object({ a: Type.Integer() }), Type.Object({ b: Type.String() })]) }));
+    expect(v({ x: 5 })).toBe(false);
+    expect(formatErrors(v.errors)).toEqual(['data.x: must be object']);
+    expect(formatErrors(null)).toEqual([]);
+    expect(formatErrors([])).toEqual([]);
+  });
+});
