@@ -12,22 +12,23 @@ import { DeviceSim, FootfallSim } from './deviceSim.js';
 const DEMO_DEVICE_SECRET = 'demo-device-secret';
 const say = (s: string) => process.stdout.write(`demo: ${s}\n`);
 
+const stops: (() => Promise<void>)[] = [];
+let stopping = false;
+async function stopAll(code: number): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  say('stopping…');
+  for (const s of stops.reverse()) await s().catch((err: Error) => say(`stop failed: ${err.message}`));
+  say('stopped');
+  process.exit(code);
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { config: { type: 'string', default: 'config/demo.yaml' } } });
   const file = path.resolve(values.config!);
   const res = loadConfigFile(file);
   if (!res.ok) throw new Error(`${file}:\n  ${res.errors.join('\n  ')}`);
   const cfg = res.config;
-  const stops: (() => Promise<void>)[] = [];
-  let stopping = false;
-  const stopAll = async (code: number) => {
-    if (stopping) return;
-    stopping = true;
-    say('stopping…');
-    for (const s of stops.reverse()) await s().catch((err: Error) => say(`stop failed: ${err.message}`));
-    say('stopped');
-    process.exit(code);
-  };
   process.on('SIGINT', () => void stopAll(0));
   process.on('SIGTERM', () => void stopAll(0));
 
@@ -71,10 +72,10 @@ async function main(): Promise<void> {
     const o = { url, id: d.id, password: DEMO_DEVICE_SECRET, heartbeatMs: 15_000 };
     sims.push(d.kind === 'footfall' ? new FootfallSim(o, 5000) : new DeviceSim({ ...o, kind: d.kind }));
   }
-  for (const s of sims) {
-    await s.start();
-    stops.push(() => s.stop());
-  }
+  const t0 = Date.now();
+  await Promise.all(sims.map((s) => s.start()));
+  for (const s of sims) stops.push(() => s.stop());
+  say(`devices connected in ${Date.now() - t0} ms`);
   say(`${sims.length} MQTT-native devices online`);
   const http = `http://127.0.0.1:${cfg.http.port ?? 8080}`;
   process.stdout.write(
@@ -95,5 +96,5 @@ async function main(): Promise<void> {
 
 main().catch((err: Error) => {
   process.stderr.write(`demo: ${err.message}\n`);
-  process.exit(1);
+  void stopAll(1);
 });

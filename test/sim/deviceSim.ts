@@ -53,8 +53,10 @@ export class DeviceSim {
     if (this.hb) clearInterval(this.hb);
     this.hb = null;
     if (this.client) {
-      await this.client.publishAsync(topics.state(this.o.kind, this.o.id), 'offline', { qos: 1, retain: true }).catch(() => undefined);
-      await this.client.endAsync();
+      // Say goodbye if the gateway is still there; never wait long for a gateway that is gone.
+      const bye = this.client.publishAsync(topics.state(this.o.kind, this.o.id), 'offline', { qos: 1, retain: true }).catch(() => undefined);
+      await Promise.race([bye, new Promise((r) => setTimeout(r, 500))]);
+      this.client.end(true);
     }
     this.client = null;
   }
