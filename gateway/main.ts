@@ -5,6 +5,7 @@ import { loadConfigFile } from './config.js';
 import { createLogger } from './log.js';
 import type { LevelWithSilent } from 'pino';
 import { Gateway } from './gateway.js';
+import { SystemdNotify } from './systemdNotify.js';
 import { USAGE, checkConfig, deviceAdd, hash, outbox, type Io } from './cli.js';
 
 const io: Io = {
@@ -41,6 +42,8 @@ async function run(args: string[]): Promise<number> {
     io.err(`storegw: ${(err as Error).message}\n`);
     return (err as { code?: string }).code === 'SGW_ERR_CONFIG' ? 2 : 1;
   }
+  const systemd = new SystemdNotify(process.env);
+  systemd.ready();
   await new Promise<void>((resolve) => {
     const onSignal = (sig: NodeJS.Signals) => {
       log.info({ signal: sig }, 'stopping');
@@ -49,6 +52,7 @@ async function run(args: string[]): Promise<number> {
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
   });
+  systemd.stopping();
   await gw.stop();
   log.info('stopped');
   log.flush();
