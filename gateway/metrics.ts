@@ -65,7 +65,32 @@ export class Metrics {
   readonly httpLoginFailures = new Counter({ name: 'storegw_http_login_failures_total', help: 'Failed ops logins', labelNames: ['reason'], registers: [this.registry] });
   readonly httpBadRequests = new Counter({ name: 'storegw_http_bad_requests_total', help: 'HTTP requests rejected by schema validation', registers: [this.registry] });
 
+  // ----- uplink to HQ (issue 4) ------------------------------------------------------------------
+  readonly wanUp = new Gauge({ name: 'storegw_uplink_wan_up', help: 'HQ link state: 1 connected, 0 not', registers: [this.registry] });
+  readonly uplinkBatches = new Counter({ name: 'storegw_uplink_batches_total', help: 'Batches HQ acknowledged', registers: [this.registry] });
+  readonly uplinkRecords = new Counter({ name: 'storegw_uplink_records_total', help: 'Records HQ acknowledged, by class', labelNames: ['class'], registers: [this.registry] });
+  readonly uplinkSentBytes = new Counter({ name: 'storegw_uplink_sent_bytes_total', help: 'Compressed batch bytes HQ acknowledged', registers: [this.registry] });
+  readonly uplinkLineBytes = new Counter({ name: 'storegw_uplink_line_bytes_total', help: 'JSON-lines bytes of acknowledged batches before compression', registers: [this.registry] });
+  readonly uplinkRawBytes = new Counter({
+    name: 'storegw_uplink_raw_bytes_total',
+    help: 'Device payload bytes that went into compaction or out as exact records (raw / sent = the compaction ratio)',
+    labelNames: ['class'],
+    registers: [this.registry],
+  });
+  readonly uplinkRefused = new Counter({ name: 'storegw_uplink_refused_total', help: 'Batches HQ refused (PUBACK ≥ 0x80 or a drop on publish), by reason', labelNames: ['reason'], registers: [this.registry] });
+  readonly uplinkUnsendable = new Counter({ name: 'storegw_uplink_unsendable_total', help: 'Single records HQ refused or too large for any batch (reported, kept)', registers: [this.registry] });
+  readonly uplinkConnects = new Counter({ name: 'storegw_uplink_connects_total', help: 'HQ connect attempts by result', labelNames: ['result'], registers: [this.registry] });
+  readonly uplinkOldestAge = new Gauge({ name: 'storegw_uplink_oldest_unsent_seconds', help: 'Age of the oldest record still in the outbox (gateway time)', registers: [this.registry] });
+  readonly compacted = new Counter({ name: 'storegw_compaction_records_total', help: 'Raw records compacted, by class and outcome (in, out, dropped)', labelNames: ['class', 'outcome'], registers: [this.registry] });
+  readonly outboxUsedBytes = new Gauge({ name: 'storegw_outbox_used_bytes', help: 'Bytes the outbox occupies (live SQLite pages)', registers: [this.registry] });
+  readonly outboxLimitBytes = new Gauge({ name: 'storegw_outbox_limit_bytes', help: 'Effective outbox limit: the quota, or less when the disk is short', registers: [this.registry] });
+  readonly evicted = new Counter({ name: 'storegw_outbox_evicted_total', help: 'Records evicted to keep the quota, by class', labelNames: ['class'], registers: [this.registry] });
+  readonly quotaAlert = new Gauge({ name: 'storegw_outbox_quota_alert', help: '1 when exact records alone break the quota (they are kept)', registers: [this.registry] });
+  readonly quotaDaysLeft = new Gauge({ name: 'storegw_outbox_quota_days_left', help: 'Days of WAN outage the quota still holds at the current rate (+Inf when nothing arrives)', registers: [this.registry] });
+  readonly clockJumps = new Counter({ name: 'storegw_clock_jumps_total', help: 'Wall-clock jumps detected against the monotonic clock, by direction', labelNames: ['direction'], registers: [this.registry] });
+
   constructor(opts: { defaultMetrics?: boolean } = {}) {
-    if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'storegw_process_' });
+    // Event-loop delay sampled every 1 ms (the default 10 ms cannot show a p99 under 5 ms).
+    if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'storegw_process_', eventLoopMonitoringPrecision: 1 });
   }
 }
