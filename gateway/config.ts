@@ -4,7 +4,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { parseDocument } from 'yaml';
-import { readFileSync } from 'node:fs';
+import { accessSync, constants as fsConstants, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { DEVICE_KINDS, ID_PATTERN, type DeviceKind } from './protocol/topics.js';
 import { createAjv, formatErrors } from './protocol/validate.js';
@@ -48,7 +48,7 @@ export const ConfigSchema = Type.Object(
          */
         drainTimeoutMs: Type.Integer({ minimum: 100, maximum: 600_000, default: 5000 }),
         /** Group commit: at most this many events in one SQLite transaction. */
-        maxBatch: Type.Integer({ minimum: 1, maximum: 50_000, default: 4096 }),
+        maxBatch: Type.Integer({ minimum: 1, maximum: 50_000, default: 1024 }),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -112,6 +112,32 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    /** Prices and shelf labels (issue 6): HQ feed intake, sync reports. */
+    prices: Type.Object(
+      {
+        enabled: Type.Boolean({ default: true }),
+        /** MQTT client id of the feed connection at HQ (a persistent session: clean false). */
+        hqClientId: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+        /** `report/prices` to HQ at least this often, and within ~1 s of a change. */
+        reportEveryMs: Type.Integer({ minimum: 1000, default: 30_000 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    /** ESL fan-out: batching, acks, retries. */
+    esl: Type.Object(
+      {
+        maxLabelsPerCommand: Type.Integer({ minimum: 1, maximum: 500, default: 500 }),
+        /** An AP with commands outstanding that has not answered for this long lost the oldest one. */
+        ackTimeoutMs: Type.Integer({ minimum: 100, default: 60_000 }),
+        /** Sends per content before a label is "failed" (until its AP reconnects or ops resend). */
+        maxAttempts: Type.Integer({ minimum: 1, maximum: 100, default: 5 }),
+        retryInitialMs: Type.Integer({ minimum: 10, default: 1000 }),
+        retryMaxMs: Type.Integer({ minimum: 10, default: 60_000 }),
+        /** How often due retries and the ack watchdog run. */
+        tickMs: Type.Integer({ minimum: 10, maximum: 60_000, default: 250 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     hq: Type.Optional(
       Type.Object(
         {
@@ -126,6 +152,41 @@ export const ConfigSchema = Type.Object(
         },
         { additionalProperties: false },
       ),
+    ),
+    /** How batches leave for HQ (issue 4). Only used when `hq` is set. */
+    uplink: Type.Object(
+      {
+        /** Most records in one batch. */
+        batchMaxRecords: Type.Integer({ minimum: 1, maximum: 50_000, default: 5000 }),
+        /** Most bytes of a compressed batch; lowered at connect time to what HQ's CONNACK allows. */
+        batchMaxBytes: Type.Integer({ minimum: 1024, maximum: 64 * 1024 * 1024, default: 256 * 1024 }),
+        /** A new exact record waits at most this long for others to share its batch. */
+        batchMaxAgeMs: Type.Integer({ minimum: 0, maximum: 60_000, default: 200 }),
+        keepaliveS: Type.Integer({ minimum: 5, maximum: 3600, default: 30 }),
+        connectTimeoutMs: Type.Integer({ minimum: 100, maximum: 120_000, default: 10_000 }),
+        backoffInitialMs: Type.Integer({ minimum: 10, maximum: 600_000, default: 500 }),
+        backoffMaxMs: Type.Integer({ minimum: 10, maximum: 3_600_000, default: 30_000 }),
+        /** How often the disk quota and the wall clock are checked. */
+        checkIntervalMs: Type.Integer({ minimum: 50, maximum: 600_000, default: 10_000 }),
+        /** Free disk kept for everything else on the box: the outbox never grows into it. */
+        minFreeDiskBytes: Type.Integer({ minimum: 0, default: 256 * 1024 * 1024 }),
+        /** Wall clock minus monotonic clock moving more than this is a clock jump (recorded). */
+        clockJumpMs: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 2000 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    /** Compaction by event class (DESIGN "Event classes"); see uplink/compaction.ts for each rule. */
+    compaction: Type.Object(
+      {
+        windowMs: Type.Integer({ minimum: 1000, maximum: 24 * 3600_000, default: 5 * 60_000 }),
+        aggregateBucketMs: Type.Integer({ minimum: 1000, maximum: 3600_000, default: 60_000 }),
+        presenceGapMs: Type.Integer({ minimum: 0, maximum: 3600_000, default: 30_000 }),
+        sampledDeadbandGrams: Type.Number({ minimum: 0, default: 5 }),
+        latestDeadbands: Type.Record(Type.String(), Type.Number({ minimum: 0 }), { default: { batteryPct: 5, batteryMv: 100, temperatureC: 2, rssi: 10 } }),
+        /** How often closed windows are looked for. */
+        intervalMs: Type.Integer({ minimum: 50, maximum: 3600_000, default: 30_000 }),
+      },
+      { additionalProperties: false, default: {} },
     ),
   },
   { additionalProperties: false },
@@ -204,6 +265,10 @@ export function parseConfig(text: string, env: Record<string, string | undefined
   if (errors.length > 0) return { ok: false, errors };
   const config = obj as Config;
   if (!path.isAbsolute(config.data.dir)) config.data.dir = path.resolve(baseDir, config.data.dir);
+  // HQ link files: relative to the config file, and they must be readable now (check-config names
+  // the field) rather than fail at the first connect attempt.
+  const hqErrors = uplinkErrors(config, baseDir);
+  if (hqErrors.length > 0) return { ok: false, errors: hqErrors };
   return { ok: true, config: deepFreeze(config) };
 }
 
@@ -238,6 +303,42 @@ function semanticErrors(obj: Loose): string[] {
     if (kiosks.has(k.id)) errors.push(`kiosks[${i}].id: duplicate "${k.id}"`);
     kiosks.add(k.id);
   });
+  return errors;
+}
+
+const HQ_FILES = ['passwordFile', 'caFile', 'certFile', 'keyFile'] as const;
+
+/** Uplink checks (issue 4): resolves `hq.*File` against the config's folder, checks each is readable. */
+function uplinkErrors(c: Config, baseDir: string): string[] {
+  const errors: string[] = [];
+  if (c.uplink.backoffMaxMs < c.uplink.backoffInitialMs) errors.push(`uplink.backoffMaxMs: must be ≥ uplink.backoffInitialMs (${c.uplink.backoffInitialMs})`);
+  if (c.compaction.windowMs % c.compaction.aggregateBucketMs !== 0) {
+    errors.push(`compaction.windowMs: must be a multiple of compaction.aggregateBucketMs (${c.compaction.aggregateBucketMs})`);
+  }
+  const hq = c.hq;
+  if (!hq) return errors;
+  // The schema pattern checks the scheme; URL() also refuses a bad host or a port over 65535.
+  if (!URL.canParse(hq.url)) errors.push(`hq.url: is not a valid URL (${hq.url})`);
+  for (const field of HQ_FILES) {
+    const f = hq[field];
+    if (f === undefined) continue;
+    const abs = path.isAbsolute(f) ? f : path.resolve(baseDir, f);
+    hq[field] = abs;
+    try {
+      accessSync(abs, fsConstants.R_OK);
+      if (!statSync(abs).isFile()) errors.push(`hq.${field}: ${abs} is not a file`);
+    } catch (err) {
+      errors.push(`hq.${field}: cannot read ${abs} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+  }
+  if ((hq.certFile === undefined) !== (hq.keyFile === undefined)) {
+    errors.push(hq.certFile === undefined ? 'hq.certFile: is required with hq.keyFile (client certificate)' : 'hq.keyFile: is required with hq.certFile (client certificate)');
+  }
+  const tls = /^(mqtts|wss):/.test(hq.url);
+  for (const field of ['caFile', 'certFile', 'keyFile'] as const) {
+    if (hq[field] !== undefined && !tls) errors.push(`hq.${field}: needs a TLS url (mqtts:// or wss://), hq.url is ${hq.url}`);
+  }
+  if (hq.passwordFile !== undefined && hq.username === undefined) errors.push('hq.username: is required with hq.passwordFile');
   return errors;
 }
 

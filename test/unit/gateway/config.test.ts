@@ -30,7 +30,7 @@ describe('parseConfig', () => {
     expect(r.ok).toBe(true);
     if (!r.ok) return;
     expect(r.config.demo).toBe(false);
-    expect(r.config.mqtt).toMatchObject({ host: '127.0.0.1', maxPacketBytes: 65536, maxBatch: 4096, connectRate: { perSecond: 20, burst: 200 } });
+    expect(r.config.mqtt).toMatchObject({ host: '127.0.0.1', maxPacketBytes: 65536, maxBatch: 1024, connectRate: { perSecond: 20, burst: 200 } });
     expect(r.config.mqtt.port).toBeUndefined();
     expect(r.config.devices[0].disabled).toBe(false);
     expect(r.config.log.level).toBe('info');

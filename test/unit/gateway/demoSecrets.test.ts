@@ -55,3 +55,16 @@ describe('demoSecretsIn', () => {
     expect(found).toContain('serviceUsers[0].secretHash: accepts the published demo secret "demo-service-secret" (allowed only with demo: true)');
   });
 });
+
+describe('demoSecretsIn with a large store', () => {
+  it('finds the demo hash copied from demo.yaml among thousands of devices, trying each distinct hash once', async () => {
+    const demoHash = await hashSecret('demo-device-secret', 4);
+    const ownHash = await hashSecret('a-real-secret-xyz', 4);
+    const devices = Array.from({ length: 3000 }, (_, i) => ({ kind: 'rfid', id: `r${i}`, secretHash: i === 2500 ? demoHash : ownHash }));
+    const c = await config(async () => ({ devices }));
+    const t0 = Date.now();
+    const found = await demoSecretsIn(c);
+    expect(found).toEqual(['devices[2500].secretHash: accepts the published demo secret "demo-device-secret" (allowed only with demo: true)']);
+    expect(Date.now() - t0).toBeLessThan(5000); // two distinct hashes, not 3,000 scrypts
+  });
+});
