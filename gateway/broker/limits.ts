@@ -119,8 +119,20 @@ export class GuardedSocket extends Duplex {
     this.socket.resume();
   }
 
+  private corked = false;
+
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
     if (this.socket.destroyed) return cb(new Error('socket closed'));
+    // A group commit releases hundreds of PUBACKs in one tick: cork until the tick ends so they
+    // leave in one writev instead of one syscall each.
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.socket.uncork();
+      });
+    }
     if (this.socket.write(chunk)) cb();
     else this.socket.once('drain', () => cb());
   }
