@@ -4,7 +4,7 @@
  * rej; a bridge may act for the devices configured under it; service users get topic patterns,
  * like Mosquitto's ACL file.
  */
-import { parseDeviceTopic, topicMatches, DEVICE_ROOT, type DeviceKind } from '../protocol/topics.js';
+import { parseDeviceTopic, topicMatches, DEVICE_ROOT, type DeviceKind, type DeviceTopic } from '../protocol/topics.js';
 
 export type Identity =
   | { type: 'device'; username: string; kind: DeviceKind; deviceId: string }
@@ -12,8 +12,10 @@ export type Identity =
   | { type: 'service'; username: string; read: readonly string[]; write: readonly string[] };
 
 export type AclDecision = { ok: true } | { ok: false; reason: string };
+/** A publish decision carries the parsed device topic, so the hot path parses a topic once. */
+export type PublishDecision = { ok: true; topic: DeviceTopic | null } | { ok: false; reason: string };
 
-const DENY_SYS: AclDecision = { ok: false, reason: '$-topics are reserved for the broker' };
+const DENY_SYS = { ok: false, reason: '$-topics are reserved for the broker' } as const;
 
 function actsFor(id: Identity, kind: DeviceKind, deviceId: string): boolean {
   if (id.type === 'device') return id.kind === kind && id.deviceId === deviceId;
@@ -21,17 +23,17 @@ function actsFor(id: Identity, kind: DeviceKind, deviceId: string): boolean {
   return false;
 }
 
-export function canPublish(id: Identity, topic: string): AclDecision {
+export function canPublish(id: Identity, topic: string): PublishDecision {
   if (topic.startsWith('$')) return DENY_SYS;
   if (id.type === 'service') {
-    return id.write.some((p) => topicMatches(p, topic)) ? { ok: true } : { ok: false, reason: `service user ${id.username} may not write ${topic}` };
+    return id.write.some((p) => topicMatches(p, topic)) ? { ok: true, topic: null } : { ok: false, reason: `service user ${id.username} may not write ${topic}` };
   }
   const parsed = parseDeviceTopic(topic);
   if (!parsed.ok) return { ok: false, reason: parsed.reason };
   const t = parsed.topic;
   if (!actsFor(id, t.kind, t.deviceId)) return { ok: false, reason: `${id.username} may not write under ${t.kind}/${t.deviceId}` };
   if (t.channel === 'cmd' || t.channel === 'rej') return { ok: false, reason: `${id.username} may not write ${t.channel} topics` };
-  return { ok: true };
+  return { ok: true, topic: t };
 }
 
 /** True when every topic the filter can match is also matched by the pattern. */

@@ -12,7 +12,7 @@ import { LogLimiter } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { DeviceRegistry, DeviceEntry } from '../devices/registry.js';
 import type { Ingest, RejectNotice } from '../ingest/ingest.js';
-import { parseDeviceTopic, topics, type DeviceKind } from '../protocol/topics.js';
+import { topics, type DeviceKind } from '../protocol/topics.js';
 import { checkBirth } from '../protocol/validate.js';
 import { canPublish, canSubscribe, type Identity } from './acl.js';
 import type { Authenticator } from './auth.js';
@@ -179,11 +179,8 @@ export class Broker {
     const acl = canPublish(id, packet.topic);
     // [MQTT-3.3.5-2] MQTT 3.1.1 has no negative PUBACK: a forbidden publish closes the connection.
     if (!acl.ok) return cb(this.deny(client, 'publish', packet.topic, acl.reason));
-    if (id.type === 'service') return cb(null);
-
-    const parsed = parseDeviceTopic(packet.topic);
-    if (!parsed.ok) return cb(this.deny(client, 'publish', packet.topic, parsed.reason));
-    const t = parsed.topic;
+    if (id.type === 'service' || !acl.topic) return cb(null);
+    const t = acl.topic;
     const device = this.o.registry.get(t.kind, t.deviceId);
     if (!device) return cb(this.deny(client, 'publish', packet.topic, `${t.kind}/${t.deviceId} is not provisioned`));
     const via = id.type === 'bridge' ? 'bridge' : 'direct';
@@ -278,6 +275,22 @@ export class Broker {
 
   sendReject(kind: DeviceKind, deviceId: string, notice: RejectNotice): void {
     this.publish(topics.rej(kind, deviceId), JSON.stringify(notice), 1);
+  }
+
+  /**
+   * Closes every connection authenticated as `username` (ops, issue 8: a disabled device or a
+   * rotated secret must not stay connected). aedes keeps its clients in `clients` by client id
+   * (untyped in its .d.ts). Returns how many were closed.
+   */
+  disconnect(username: string): number {
+    const all = (this.aedes as unknown as { clients: Record<string, Client> }).clients;
+    let n = 0;
+    for (const c of Object.values(all)) {
+      if (this.identities.get(c)?.username !== username) continue;
+      c.close();
+      n++;
+    }
+    return n;
   }
 
   /** Publishes on behalf of the gateway (commands, rejects); bypasses authorizePublish. */

@@ -15,9 +15,9 @@ const root = (o: Identity, t: string) => canPublish(o, t).ok;
 
 describe('canPublish', () => {
   it('a device writes its own evt, birth and state', () => {
-    expect(canPublish(door1, 'store/v1/dev/footfall/door-1/evt/count')).toEqual({ ok: true });
-    expect(canPublish(door1, 'store/v1/dev/footfall/door-1/birth')).toEqual({ ok: true });
-    expect(canPublish(door1, 'store/v1/dev/footfall/door-1/state')).toEqual({ ok: true });
+    expect(canPublish(door1, 'store/v1/dev/footfall/door-1/evt/count')).toEqual({ ok: true, topic: { channel: 'evt', kind: 'footfall', deviceId: 'door-1', type: 'count' } });
+    expect(canPublish(door1, 'store/v1/dev/footfall/door-1/birth')).toEqual({ ok: true, topic: { channel: 'birth', kind: 'footfall', deviceId: 'door-1' } });
+    expect(canPublish(door1, 'store/v1/dev/footfall/door-1/state')).toEqual({ ok: true, topic: { channel: 'state', kind: 'footfall', deviceId: 'door-1' } });
   });
 
   it("a device writes neither another device's topics nor its own cmd and rej", () => {
@@ -42,8 +42,8 @@ describe('canPublish', () => {
   });
 
   it('a service user writes what its write patterns match, nothing else', () => {
-    expect(canPublish(analytics, 'local/analytics/kpi/hour')).toEqual({ ok: true });
-    expect(canPublish(analytics, 'local/analytics')).toEqual({ ok: true }); // '#' matches the parent level
+    expect(canPublish(analytics, 'local/analytics/kpi/hour')).toEqual({ ok: true, topic: null });
+    expect(canPublish(analytics, 'local/analytics')).toEqual({ ok: true, topic: null }); // '#' matches the parent level
     expect(canPublish(analytics, 'store/v1/dev/footfall/door-1/evt/count')).toEqual({ ok: false, reason: 'service user analytics may not write store/v1/dev/footfall/door-1/evt/count' });
   });
 });
