@@ -245,7 +245,12 @@ export function parseConfig(text: string, env: Record<string, string | undefined
   if (doc.errors.length > 0) {
     return { ok: false, errors: doc.errors.map((e) => `(yaml) line ${e.linePos?.[0]?.line ?? '?'}: ${e.message.split('\n')[0]}`) };
   }
-  const raw = doc.toJS() as unknown;
+  let raw: unknown;
+  try {
+    raw = doc.toJS() as unknown; // e.g. an alias with no anchor throws here, not in doc.errors
+  } catch (err) {
+    return { ok: false, errors: [`(yaml) ${(err as Error).message.split('\n')[0]}`] };
+  }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return { ok: false, errors: ['(root): must be a mapping of settings'] };
   const obj = structuredClone(raw) as Record<string, unknown>;
   const envErrors: string[] = [];

@@ -179,3 +179,11 @@ describe('loadConfigFile', () => {
     expect(r.ok && r.config.data.dir).toBe(path.join(tmp.dir, 'd'));
   });
 });
+
+describe('parseConfig never throws on bad YAML', () => {
+  it('an alias with no anchor is an error line, not an exception', () => {
+    const r = parseConfig('*!');
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.errors[0]).toMatch(/^\(yaml\)/);
+  });
+});
