@@ -102,7 +102,12 @@ export class HidScannerDriver extends EventEmitter<DriverEvents> implements Devi
     } catch (err) {
       const delay = backoffDelay(this.attempt++, this.options.backoff);
       this.log.debug({ err: (err as Error).message, retryInMs: delay }, 'scanner open failed');
-      this.timer = setTimeout(() => void this.tryOpen(), delay);
+      // stop() may have run while open() was pending: no retry timer may outlive it.
+      if (this.running) this.timer = setTimeout(() => void this.tryOpen(), delay);
+      return;
+    }
+    if (!this.running) {
+      await this.options.transport.close().catch(() => undefined);
       return;
     }
     this.attempt = 0;

@@ -1,0 +1,328 @@
+/**
+ * The bridge's config: one TypeBox schema, loading is pure (defaults ← file ← STOREGW_BRIDGE_* env),
+ * ajv with allErrors, errors named by path (`devices[2].serial.path: is required`), the result
+ * frozen. Per-protocol `options` are checked in a second pass against that protocol's own schema,
+ * so their errors name the path too. The password file is only resolved here, read by main.ts.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { parseDocument } from 'yaml';
+import type { ValidateFunction } from 'ajv';
+import { DEVICE_KINDS, ID_PATTERN, type DeviceKind } from '../gateway/protocol/topics.js';
+import { createAjv, formatErrors } from '../gateway/protocol/validate.js';
+
+export const PROTOCOLS = ['mtsics', 'toledoContinuous', 'chafon', 'hidScanner', 'beams', 'lightTower'] as const;
+export type Protocol = (typeof PROTOCOLS)[number];
+
+/** The device kind each protocol publishes as (DESIGN, Devices and their events). */
+export const PROTOCOL_KIND: Readonly<Record<Protocol, DeviceKind>> = Object.freeze({
+  mtsics: 'scale',
+  toledoContinuous: 'scale',
+  chafon: 'rfid',
+  hidScanner: 'scanner',
+  beams: 'footfall',
+  lightTower: 'light',
+});
+const SERIAL_PROTOCOLS: readonly Protocol[] = ['mtsics', 'toledoContinuous', 'chafon'];
+
+const Id = Type.String({ pattern: ID_PATTERN });
+const Line = Type.Integer({ minimum: 0, maximum: 4095 });
+const Ms = Type.Integer({ minimum: 1, maximum: 600_000 });
+
+const Serial = Type.Object(
+  {
+    path: Type.String({ minLength: 1 }),
+    baudRate: Type.Integer({ minimum: 50, maximum: 4_000_000, default: 9600 }),
+    dataBits: Type.Union([Type.Literal(5), Type.Literal(6), Type.Literal(7), Type.Literal(8)], { default: 8 }),
+    parity: Type.Union(['none', 'even', 'odd', 'mark', 'space'].map((p) => Type.Literal(p)), { default: 'none' }),
+    stopBits: Type.Union([Type.Literal(1), Type.Literal(1.5), Type.Literal(2)], { default: 1 }),
+    xon: Type.Boolean({ default: false }),
+    rtscts: Type.Boolean({ default: false }),
+    /** How often the bridge checks that the path still leads to the opened device (0 = off). */
+    presenceCheckMs: Type.Integer({ minimum: 0, maximum: 60_000, default: 1000 }),
+  },
+  { additionalProperties: false },
+);
+
+const Hid = Type.Object(
+  {
+    vendorId: Type.Optional(Type.Integer({ minimum: 0, maximum: 0xffff })),
+    productId: Type.Optional(Type.Integer({ minimum: 0, maximum: 0xffff })),
+    path: Type.Optional(Type.String({ minLength: 1 })),
+  },
+  { additionalProperties: false },
+);
+
+/** Beams use beamA/beamB (A outside, B inside); a light tower uses green/amber/red. */
+const Gpio = Type.Object(
+  {
+    beamA: Type.Optional(Line),
+    beamB: Type.Optional(Line),
+    green: Type.Optional(Line),
+    amber: Type.Optional(Line),
+    red: Type.Optional(Line),
+    activeLow: Type.Boolean({ default: false }),
+  },
+  { additionalProperties: false },
+);
+
+const Backoff = Type.Object(
+  {
+    initialMs: Type.Integer({ minimum: 10, maximum: 60_000, default: 250 }),
+    maxMs: Type.Integer({ minimum: 10, maximum: 600_000, default: 10_000 }),
+    factor: Type.Number({ minimum: 1, maximum: 10, default: 2 }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const BridgeConfigSchema = Type.Object(
+  {
+    log: Type.Object(
+      { level: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }) },
+      { additionalProperties: false, default: {} },
+    ),
+    mqtt: Type.Object(
+      {
+        url: Type.String({ pattern: '^(mqtts?|wss?)://[^\\s/]+(:[0-9]+)?(/.*)?$', description: 'the gateway: mqtt://host:port' }),
+        /** The bridge's one credential: `bridge/{id}` (the gateway's config lists the id under bridges). */
+        username: Type.String({ pattern: `^bridge/${ID_PATTERN.slice(1, -1)}$` }),
+        password: Type.Optional(Type.String({ minLength: 1 })),
+        passwordFile: Type.Optional(Type.String({ minLength: 1 })),
+        keepaliveS: Type.Integer({ minimum: 5, maximum: 3600, default: 30 }),
+        reconnect: Backoff,
+        /** QoS 1 events in flight or queued while the gateway is away; beyond it events are dropped and counted. */
+        maxQueued: Type.Integer({ minimum: 10, maximum: 1_000_000, default: 10_000 }),
+      },
+      { additionalProperties: false },
+    ),
+    /** How a vanished port is reopened (USB unplug). */
+    portBackoff: Backoff,
+    devices: Type.Array(
+      Type.Object(
+        {
+          kind: Type.Union(DEVICE_KINDS.map((k) => Type.Literal(k))),
+          id: Id,
+          protocol: Type.Union(PROTOCOLS.map((p) => Type.Literal(p))),
+          serial: Type.Optional(Serial),
+          hid: Type.Optional(Hid),
+          gpio: Type.Optional(Gpio),
+          options: Type.Record(Type.String(), Type.Unknown(), { default: {} }),
+        },
+        { additionalProperties: false },
+      ),
+      { minItems: 1 },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export type BridgeConfig = Static<typeof BridgeConfigSchema>;
+export type BridgeDeviceConfig = BridgeConfig['devices'][number];
+
+const CommandTimeout = Type.Optional(Ms);
+const Model = Type.Optional(Type.String({ minLength: 1, maxLength: 128 }));
+
+/** Driver options per protocol (the drivers' own option names). */
+export const PROTOCOL_OPTIONS: Readonly<Record<Protocol, TSchema>> = Object.freeze({
+  mtsics: Type.Object(
+    {
+      mode: Type.Optional(Type.Union([Type.Literal('poll'), Type.Literal('stream')])),
+      pollIntervalMs: Type.Optional(Type.Integer({ minimum: 20, maximum: 60_000 })),
+      commandTimeoutMs: CommandTimeout,
+      model: Model,
+    },
+    { additionalProperties: false },
+  ),
+  toledoContinuous: Type.Object(
+    {
+      format: Type.Optional(Type.Object({ tare: Type.Boolean(), checksum: Type.Boolean() }, { additionalProperties: false })),
+      commandTimeoutMs: CommandTimeout,
+      model: Model,
+    },
+    { additionalProperties: false },
+  ),
+  chafon: Type.Object(
+    {
+      variant: Type.Optional(Type.Union([Type.Literal('18'), Type.Literal('288')])),
+      adr: Type.Optional(Type.Integer({ minimum: 0, maximum: 255 })),
+      antennas: Type.Optional(Type.Array(Type.Integer({ minimum: 1, maximum: 4 }), { minItems: 1, maxItems: 4 })),
+      inventory: Type.Optional(
+        Type.Object(
+          {
+            q: Type.Optional(Type.Integer({ minimum: 0, maximum: 15 })),
+            session: Type.Optional(Type.Integer({ minimum: 0, maximum: 3 })),
+            scanTime: Type.Optional(Type.Integer({ minimum: 1, maximum: 255 })),
+          },
+          { additionalProperties: false },
+        ),
+      ),
+      roundIntervalMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 60_000 })),
+      responseTimeoutMs: CommandTimeout,
+      autoStart: Type.Optional(Type.Boolean()),
+      model: Model,
+    },
+    { additionalProperties: false },
+  ),
+  hidScanner: Type.Object(
+    {
+      mode: Type.Union([Type.Literal('keyboard'), Type.Literal('pos')], { default: 'keyboard' }),
+      keyboard: Type.Optional(
+        Type.Object(
+          {
+            terminators: Type.Optional(Type.Array(Type.Union([Type.Literal('enter'), Type.Literal('tab')]), { minItems: 1 })),
+            aimPrefix: Type.Optional(Type.Boolean()),
+          },
+          { additionalProperties: false },
+        ),
+      ),
+      pos: Type.Optional(
+        Type.Object({ reportId: Type.Optional(Type.Boolean()), lengthIncludesAim: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
+      ),
+    },
+    { additionalProperties: false },
+  ),
+  beams: Type.Object(
+    {
+      minBreakMs: Type.Optional(Type.Integer({ minimum: 0 })),
+      minClearMs: Type.Optional(Type.Integer({ minimum: 0 })),
+      sequenceTimeoutMs: Type.Optional(Type.Integer({ minimum: 0 })),
+      blockedMs: Type.Optional(Type.Integer({ minimum: 0 })),
+      minGapMs: Type.Optional(Type.Integer({ minimum: 0 })),
+      brokenLevel: Type.Optional(Type.Union([Type.Literal(0), Type.Literal(1)])),
+    },
+    { additionalProperties: false },
+  ),
+  lightTower: Type.Object(
+    { flash: Type.Optional(Type.Object({ periodMs: Ms, onMs: Ms }, { additionalProperties: false })) },
+    { additionalProperties: false },
+  ),
+});
+
+export type BridgeConfigResult = { ok: true; config: Readonly<BridgeConfig> } | { ok: false; errors: string[] };
+
+const ajv = createAjv();
+let validateConfig: ValidateFunction | null = null;
+const validateOptions = new Map<Protocol, ValidateFunction>();
+function compiled(): { config: ValidateFunction; options: Map<Protocol, ValidateFunction> } {
+  // Compiled on first use, not at import (STYLE rule 1: nothing costly at import time).
+  validateConfig ??= ajv.compile(BridgeConfigSchema);
+  if (validateOptions.size === 0) for (const p of PROTOCOLS) validateOptions.set(p, ajv.compile(PROTOCOL_OPTIONS[p]));
+  return { config: validateConfig, options: validateOptions };
+}
+
+/** STOREGW_BRIDGE_* overrides, each mapped to one path (env wins over the file). */
+const ENV_MAP: Record<string, string[]> = {
+  STOREGW_BRIDGE_MQTT_URL: ['mqtt', 'url'],
+  STOREGW_BRIDGE_PASSWORD: ['mqtt', 'password'],
+  STOREGW_BRIDGE_LOG_LEVEL: ['log', 'level'],
+};
+
+function setPath(obj: Record<string, unknown>, p: string[], value: unknown): void {
+  let cur = obj;
+  for (const k of p.slice(0, -1)) {
+    if (typeof cur[k] !== 'object' || cur[k] === null) cur[k] = {};
+    cur = cur[k] as Record<string, unknown>;
+  }
+  cur[p[p.length - 1]] = value;
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object') {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}
+
+/** Checks a schema cannot express: kind ↔ protocol, the port each protocol needs, duplicates. */
+function semanticErrors(c: BridgeConfig): string[] {
+  const errors: string[] = [];
+  if (c.mqtt.password === undefined && c.mqtt.passwordFile === undefined) errors.push('mqtt.password: is required (or mqtt.passwordFile)');
+  if (c.mqtt.password !== undefined && c.mqtt.passwordFile !== undefined) errors.push('mqtt.passwordFile: give password or passwordFile, not both');
+  const seen = new Map<string, number>();
+  const ports = new Map<string, number>();
+  const { options } = compiled();
+  c.devices.forEach((d, i) => {
+    const at = `devices[${i}]`;
+    const key = `${d.kind}/${d.id}`;
+    if (seen.has(key)) errors.push(`${at}.id: duplicates devices[${seen.get(key)}] (${key})`);
+    else seen.set(key, i);
+    const kind = PROTOCOL_KIND[d.protocol];
+    if (d.kind !== kind) errors.push(`${at}.kind: protocol ${d.protocol} publishes as kind "${kind}" (got "${d.kind}")`);
+    const needs = SERIAL_PROTOCOLS.includes(d.protocol) ? 'serial' : d.protocol === 'hidScanner' ? 'hid' : 'gpio';
+    for (const t of ['serial', 'hid', 'gpio'] as const) {
+      if (t === needs && d[t] === undefined) errors.push(`${at}.${t}: is required for protocol ${d.protocol}`);
+      if (t !== needs && d[t] !== undefined) errors.push(`${at}.${t}: is not used by protocol ${d.protocol} (it needs ${needs})`);
+    }
+    if (d.serial) {
+      const other = ports.get(d.serial.path);
+      if (other !== undefined) errors.push(`${at}.serial.path: ${d.serial.path} is already used by devices[${other}]`);
+      else ports.set(d.serial.path, i);
+    }
+    if (needs === 'hid' && d.hid && !d.hid.path && (d.hid.vendorId === undefined || d.hid.productId === undefined)) {
+      errors.push(`${at}.hid: give path, or vendorId and productId`);
+    }
+    if (needs === 'gpio' && d.gpio) {
+      const lines = d.protocol === 'beams' ? (['beamA', 'beamB'] as const) : (['green', 'amber', 'red'] as const);
+      for (const l of lines) if (d.gpio[l] === undefined) errors.push(`${at}.gpio.${l}: is required for protocol ${d.protocol}`);
+    }
+    const v = options.get(d.protocol)!;
+    if (!v(d.options)) errors.push(...formatErrors(v.errors, `${at}.options`));
+  });
+  return errors;
+}
+
+/** Pure: text + env → a frozen config or every error with its path. `baseDir` resolves passwordFile. */
+export function parseBridgeConfig(text: string, env: Record<string, string | undefined> = {}, baseDir = '.'): BridgeConfigResult {
+  const doc = parseDocument(text, { prettyErrors: true });
+  if (doc.errors.length > 0) {
+    return { ok: false, errors: doc.errors.map((e) => `(yaml) line ${e.linePos?.[0]?.line ?? '?'}: ${e.message.split('\n')[0]}`) };
+  }
+  let raw: unknown;
+  try {
+    // Some documents parse without errors and still cannot become data (an alias with no anchor: `*a`).
+    raw = doc.toJS();
+  } catch (err) {
+    return { ok: false, errors: [`(yaml) ${(err as Error).message.split('\n')[0]}`] };
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return { ok: false, errors: ['(root): must be a mapping of settings'] };
+  const obj = structuredClone(raw) as Record<string, unknown>;
+  for (const [name, p] of Object.entries(ENV_MAP)) {
+    const v = env[name];
+    if (v !== undefined && v !== '') setPath(obj, p, v);
+  }
+  const v = compiled().config;
+  const errors = v(obj) ? [] : formatErrors(v.errors, '');
+  if (errors.length === 0) errors.push(...semanticErrors(obj as BridgeConfig));
+  if (errors.length > 0) return { ok: false, errors };
+  const config = obj as BridgeConfig;
+  if (config.mqtt.passwordFile && !path.isAbsolute(config.mqtt.passwordFile)) config.mqtt.passwordFile = path.resolve(baseDir, config.mqtt.passwordFile);
+  return { ok: true, config: deepFreeze(config) };
+}
+
+export function loadBridgeConfigFile(file: string, env: Record<string, string | undefined> = process.env): BridgeConfigResult {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    return { ok: false, errors: [`(file) ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`] };
+  }
+  return parseBridgeConfig(text, env, path.dirname(path.resolve(file)));
+}
+
+/** The bridge id of the username `bridge/{id}`. */
+export function bridgeIdOf(c: Readonly<BridgeConfig>): string {
+  return c.mqtt.username.slice('bridge/'.length);
+}
+
+/** The password, from the config or its file (trailing newline dropped). Throws naming the file. */
+export function readPassword(c: Readonly<BridgeConfig>): string {
+  if (c.mqtt.password !== undefined) return c.mqtt.password;
+  const file = c.mqtt.passwordFile!;
+  try {
+    return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+  } catch (err) {
+    throw new Error(`mqtt.passwordFile: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+}

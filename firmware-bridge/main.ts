@@ -1,0 +1,92 @@
+/**
+ * storegw-bridge's composition root and entry point: the only place that reads argv, env and
+ * signals. `node dist/storegw-bridge.js --config FILE` (or `check-config FILE`: errors with their
+ * path, exit 2).
+ */
+import { pino, type LevelWithSilent } from 'pino';
+import { bridgeIdOf, loadBridgeConfigFile, readPassword } from './config.js';
+import { createDrivers, hardwareTransports } from './driverFactory.js';
+import { Bridge } from './bridge.js';
+
+const USAGE = 'usage: storegw-bridge --config FILE\n       storegw-bridge check-config FILE\n';
+
+async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'check-config') {
+    const res = argv[1] ? loadBridgeConfigFile(argv[1], process.env) : null;
+    if (!res) {
+      process.stderr.write(USAGE);
+      return 2;
+    }
+    if (res.ok) {
+      process.stdout.write(`${argv[1]}: ok (${res.config.devices.length} devices)\n`);
+      return 0;
+    }
+    process.stderr.write(`${res.errors.join('\n')}\n`);
+    return 2;
+  }
+  const i = argv.indexOf('--config');
+  const file = i >= 0 ? argv[i + 1] : undefined;
+  if (!file) {
+    process.stderr.write(USAGE);
+    return 2;
+  }
+  const res = loadBridgeConfigFile(file, process.env);
+  if (!res.ok) {
+    process.stderr.write(`storegw-bridge: ${file} has ${res.errors.length} error(s):\n${res.errors.map((e) => `  ${e}`).join('\n')}\n`);
+    return 2;
+  }
+  const config = res.config;
+  let password: string;
+  try {
+    password = readPassword(config);
+  } catch (err) {
+    process.stderr.write(`storegw-bridge: ${(err as Error).message}\n`);
+    return 2;
+  }
+  const log = pino(
+    {
+      name: 'storegw-bridge',
+      level: config.log.level as LevelWithSilent,
+      base: { pid: process.pid, bridge: bridgeIdOf(config) },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    pino.destination({ dest: 1, sync: false }),
+  );
+  const now = Date.now;
+  const drivers = createDrivers(config, { transports: await hardwareTransports(now), logger: log, now });
+  const bridge = new Bridge({
+    url: config.mqtt.url,
+    username: config.mqtt.username,
+    password,
+    drivers,
+    logger: log,
+    now,
+    keepaliveS: config.mqtt.keepaliveS,
+    reconnect: config.mqtt.reconnect,
+    maxQueued: config.mqtt.maxQueued,
+    statsEveryMs: 60_000,
+    startBackoff: config.portBackoff,
+  });
+  await bridge.start();
+  log.info({ devices: config.devices.map((d) => `${d.kind}/${d.id}`) }, 'storegw-bridge ready');
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  log.info({ signal }, 'stopping');
+  await bridge.stop();
+  log.info({ stats: bridge.stats() }, 'stopped');
+  log.flush();
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: Error) => {
+    process.stderr.write(`storegw-bridge: ${err.message}\n`);
+    process.exitCode = 1;
+  },
+);
