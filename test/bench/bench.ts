@@ -4,7 +4,7 @@
  * another in the same run (the machine has 2 cores: the server gets one, the load generator the
  * other). Prints a table and writes bench-results.json (DESIGN, Contracts).
  *
- *   node dist/bench.js [--quick] [--only storegw,aedes] [--out bench-results.json]
+ *   node dist/bench.js [--quick] [--only storegw,aedes] [--no-modules] [--out bench-results.json]
  *
  * Benches, each for every system, each on a freshly started server:
  *   throughput      50 connections, QoS 1, a window of 100 publishes in flight per connection
@@ -18,6 +18,7 @@ import os from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { BackgroundCpuWindow, CpuWindow, SelfCpuWindow, memory } from './procStats.js';
 import { closeClients, connectClients, connectStorm, disconnectAll, fixedRate, maxThroughput, oneInFlight, sleep, type LoadResult } from './loadgen.js';
+import { benchBridge } from './bridge.js';
 import { SYSTEMS, identities, scrape, startSystem, total, type RunningSystem, type Scrape, type SystemName } from './systems.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -449,6 +450,23 @@ async function main(): Promise<number> {
         const msg = lines.length > 1 ? `${lines[0]} … ${lines[lines.length - 1].slice(0, 300)}` : (lines[0] ?? String(err));
         notes.push(`${currentBench}/${name}: failed: ${msg}`);
         progress(`  ${name}: FAILED: ${msg}`);
+      }
+    }
+  }
+
+  // Feature benches (storegw only): each module measures its own issue's targets.
+  const modules: [string, () => Promise<{ bench: string; system: 'storegw'; metric: string; value: number | null; unit: string }[]>][] = [
+    ['bridge (issue 5): scale at 10 Hz and RFID at 500 reads/s through socat ptys', () => benchBridge({ quick, progress })],
+  ];
+  if (only.includes('storegw') && !argv.includes('--no-modules')) {
+    for (const [i, [title, fn]] of modules.entries()) {
+      if (interrupted) break;
+      progress(`module ${i + 1}/${modules.length} ${title}`);
+      try {
+        for (const r of await fn()) rows.push(r);
+      } catch (err) {
+        notes.push(`module ${title}: failed: ${(err as Error).message.split('\n')[0]}`);
+        progress(`  FAILED: ${(err as Error).message.split('\n')[0]}`);
       }
     }
   }
