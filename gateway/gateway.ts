@@ -20,13 +20,20 @@ import { buildServer } from './http/server.js';
 import { warmUp } from './protocol/validate.js';
 import { SgwError } from './errors.js';
 import { demoSecretsIn } from './demoSecrets.js';
+import { UplinkService } from './uplink/uplinkService.js';
+import { uplinkRoutes } from './http/routes/uplink.js';
 
 export interface GatewayOptions {
   config: Readonly<Config>;
   log: Logger;
   now?: () => number;
   mono?: () => number;
+  /** The built pages (dist/kiosk); main.ts passes the folder beside the bundle. */
+  pagesDir?: string;
 }
+
+/** Reported to HQ in the retained status. */
+const GATEWAY_VERSION = '0.1.0';
 
 interface Component {
   name: string;
@@ -42,6 +49,7 @@ export class Gateway {
   ingest!: Ingest;
   broker!: Broker;
   http!: FastifyInstance;
+  uplink!: UplinkService;
   private readonly started: Component[] = [];
   private readonly observers: ((e: NewEvent) => void)[] = [];
   private readonly now: () => number;
@@ -116,6 +124,14 @@ export class Gateway {
     await this.ingest.start();
     this.started.push({ name: 'ingest', stop: () => this.ingest.stop() });
 
+    // --- uplink (issue 4): compactor, HQ link, disk quota, clock watch; GET /api/uplink below ---
+    const uplink = new UplinkService({ config: c, outboxFile: path.join(c.data.dir, 'outbox.db'), ingest: this.ingest, bootId: this.bootId, version: GATEWAY_VERSION, metrics: this.metrics, log: this.log, now: this.now, mono: this.mono });
+    this.uplink = uplink;
+    this.onEvent((e) => uplink.onEvent(e));
+    await uplink.start();
+    this.started.push({ name: 'uplink', stop: () => uplink.stop() });
+    // --- end uplink ---
+
     this.metrics.probes.outboxDepth = async () => {
       const stats = await this.outbox.stats();
       return Object.fromEntries(Object.entries(stats).map(([cls, s]) => [cls, s.count]));
@@ -153,6 +169,10 @@ export class Gateway {
         checks: { mqttClients: broker!.connectedClients, lastSeq: this.ingest.lastSeq, bootId: this.bootId },
       }),
       mqttStream: (stream) => broker!.handleStream(stream),
+      pagesDir: this.opts.pagesDir ?? path.resolve('dist/kiosk'),
+      plugins: [
+        async (app: FastifyInstance) => void (await app.register(uplinkRoutes, { status: () => uplink.status() })), // uplink (issue 4)
+      ],
     });
     await this.http.listen({ host: c.http.host, port: c.http.port ?? 8080 });
     this.started.push({ name: 'http', stop: () => this.http.close() });

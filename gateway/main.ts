@@ -1,6 +1,7 @@
 /**
  * storegw's composition root and entry point: the only place that reads argv, env and signals.
  */
+import { fileURLToPath } from 'node:url';
 import { loadConfigFile } from './config.js';
 import { createLogger } from './log.js';
 import type { LevelWithSilent } from 'pino';
@@ -32,7 +33,7 @@ async function run(args: string[]): Promise<number> {
     return 2;
   }
   const log = createLogger({ level: res.config.log.level as LevelWithSilent });
-  const gw = new Gateway({ config: res.config, log });
+  const gw = new Gateway({ config: res.config, log, pagesDir: fileURLToPath(new URL('./kiosk/', import.meta.url)) });
   try {
     await gw.start();
   } catch (err) {

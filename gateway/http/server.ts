@@ -16,6 +16,7 @@ import { SESSION_COOKIE, type SessionManager } from './auth.js';
 import { systemRoutes } from './routes/system.js';
 import { loginRoutes } from './routes/login.js';
 import { deviceRoutes } from './routes/devices.js';
+import { pageRoutes } from './routes/pages.js';
 
 export interface ServerDeps {
   log: Logger;
@@ -29,6 +30,8 @@ export interface ServerDeps {
   health: () => Promise<{ ok: boolean; checks: Record<string, unknown> }>;
   /** MQTT over WebSocket on `/mqtt` goes to the broker. */
   mqttStream?: (stream: Duplex) => void;
+  /** Where the built pages are (dist/kiosk); no pages are served when absent. */
+  pagesDir?: string;
   /** Further route plugins registered by later components (uplink, prices, kiosk, ops). */
   plugins?: ((app: FastifyInstance) => Promise<void>)[];
 }
@@ -75,6 +78,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   await app.register(systemRoutes, { metrics: deps.metrics, health: deps.health });
   await app.register(loginRoutes, { sessions: deps.sessions, metrics: deps.metrics, secureCookies: deps.secureCookies, ttlS: deps.sessionTtlS });
   await app.register(deviceRoutes, { registry: deps.registry, outbox: deps.outbox });
+  if (deps.pagesDir) await app.register(pageRoutes, { pagesDir: deps.pagesDir });
   app.get('/', async (_req, reply) => reply.redirect('/ops/'));
   for (const p of deps.plugins ?? []) await p(app);
   return app;

@@ -27,4 +27,10 @@ export const OUTBOX_MIGRATIONS: readonly string[] = [
    CREATE INDEX dead_letters_device ON dead_letters (device_id, id);
    CREATE TABLE meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL);
    INSERT INTO meta (k, v) VALUES ('seq', 0)`,
+  // 2 (uplink, issue 4): a compacted record keeps seq = the highest raw seq it covers and stores
+  // the lowest in seq_from; NULL marks a raw row. Raw non-exact rows wait for the compactor; the
+  // uplink sends exact rows and compacted rows. The index serves the compactor's "raw, closed
+  // window" scan (cls = ? AND seq_from IS NULL, in seq order); the uplink reads by (cls, seq).
+  `ALTER TABLE events ADD COLUMN seq_from INTEGER;
+   CREATE INDEX events_cls_seqfrom_seq ON events (cls, seq_from, seq)`,
 ];

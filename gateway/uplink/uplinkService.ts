@@ -1,0 +1,188 @@
+/**
+ * The uplink feature as one gateway component (issue 4): builds the compactor, the HQ link (when
+ * `hq` is configured), the quota and the clock watch over the outbox file, runs their periodic
+ * checks, and answers `GET /api/uplink` and the uplink metrics. Constructor assigns; start() does
+ * the I/O; stop() undoes it in reverse.
+ */
+import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import type { Ingest } from '../ingest/ingest.js';
+import type { NewEvent } from '../outbox/store.js';
+import { resolveCompactionConfig } from './compaction.js';
+import { Compactor } from './compactor.js';
+import { Uplink, type UplinkState } from './uplink.js';
+import { UplinkStore } from './store.js';
+import { SelfRecords } from './selfRecords.js';
+import { Quota, type QuotaStatus } from './quota.js';
+import { ClockWatch, type ClockJump } from './clockWatch.js';
+
+export interface UplinkServiceOptions {
+  config: Readonly<Config>;
+  /** The outbox SQLite file (outbox/store.ts has created and migrated it). */
+  outboxFile: string;
+  ingest: Ingest;
+  bootId: string;
+  version: string;
+  metrics: Metrics;
+  log: Logger;
+  now: () => number;
+  mono: () => number;
+  random?: () => number;
+  freeDisk?: (dir: string) => Promise<number>;
+}
+
+export interface UplinkStatus {
+  configured: boolean;
+  hqUrl: string | null;
+  wan: UplinkState | null;
+  outbox: { rows: Record<string, number>; total: number; oldestUnsentAgeS: number | null };
+  quota: QuotaStatus;
+  compaction: { rawRecords: number; compactRecords: number; dropped: number; rawPayloadBytes: number; compactBytes: number };
+  /** Device payload bytes in / compressed bytes HQ acknowledged. */
+  compactionRatio: number | null;
+  clockJumps: ClockJump[];
+}
+
+export class UplinkService {
+  readonly store: UplinkStore;
+  readonly selfRecords: SelfRecords;
+  readonly compactor: Compactor;
+  readonly quota: Quota;
+  readonly uplink: Uplink | null;
+  private readonly clock: ClockWatch;
+  private readonly clockJumps: ClockJump[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private checking: Promise<void> | null = null;
+  private readonly log: Logger;
+
+  constructor(private readonly o: UplinkServiceOptions) {
+    const c = o.config;
+    this.log = o.log.child({ module: 'uplink' });
+    this.store = new UplinkStore(o.outboxFile);
+    this.selfRecords = new SelfRecords(o.ingest, o.now);
+    const { intervalMs, ...rules } = c.compaction;
+    this.compactor = new Compactor({
+      store: this.store,
+      config: { ...resolveCompactionConfig(rules), intervalMs },
+      bootId: o.bootId,
+      mono: o.mono,
+      metrics: o.metrics,
+      log: o.log,
+      onCompacted: () => this.uplink?.kick(true),
+    });
+    this.uplink = c.hq
+      ? new Uplink({
+          hq: c.hq,
+          tuning: c.uplink,
+          storeId: c.storeId,
+          bootId: o.bootId,
+          version: o.version,
+          store: this.store,
+          selfRecords: this.selfRecords,
+          metrics: o.metrics,
+          log: o.log,
+          now: o.now,
+          random: o.random,
+        })
+      : null;
+    this.quota = new Quota({
+      store: this.store,
+      dir: c.data.dir,
+      quotaBytes: c.data.quotaBytes,
+      minFreeDiskBytes: c.uplink.minFreeDiskBytes,
+      selfRecords: this.selfRecords,
+      metrics: o.metrics,
+      log: o.log,
+      now: o.now,
+      freeDisk: o.freeDisk,
+      shrink: () => {
+        const t = this.compactor.totals;
+        return t.rawRecords > 0 ? t.compactRecords / t.rawRecords : 1;
+      },
+    });
+    this.clock = new ClockWatch(o.now, o.mono, c.uplink.clockJumpMs);
+  }
+
+  async start(): Promise<void> {
+    await this.store.start();
+    // Without an HQ link nothing leaves the box: raw rows stay raw (an operator's `outbox export`
+    // carries them out as received), and only the quota acts.
+    if (this.uplink) await this.compactor.start();
+    await this.uplink?.start();
+    this.timer = setInterval(() => void this.checkNow().catch((err) => this.log.error({ err }, 'uplink check failed')), this.o.config.uplink.checkIntervalMs);
+    this.timer.unref();
+    await this.checkNow();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.checking?.catch(() => undefined);
+    await this.uplink?.stop();
+    await this.compactor.stop();
+    await this.store.stop();
+  }
+
+  /** Every committed event (gateway onEvent): the rate estimate, the clock, and exact records leave soon. */
+  onEvent(e: NewEvent): void {
+    this.quota.noteEvents(1);
+    this.checkClock();
+    if (e.cls === 'exact') this.uplink?.kick();
+  }
+
+  /** The periodic work, on demand too (tests, after a long outage): clock, compaction, quota, drain. */
+  checkNow(): Promise<void> {
+    this.checking ??= (async () => {
+      this.checkClock();
+      if (this.uplink) await this.compactor.runOnce();
+      await this.quota.check();
+      const s = await this.store.summary();
+      this.o.metrics.uplinkOldestAge.set(s.oldestRecvTs === null ? 0 : Math.max(0, (this.o.now() - s.oldestRecvTs) / 1000));
+      this.uplink?.kick(true);
+    })().finally(() => {
+      this.checking = null;
+    });
+    return this.checking;
+  }
+
+  async status(): Promise<UplinkStatus> {
+    const s = await this.store.summary();
+    const t = this.compactor.totals;
+    const m = this.o.metrics;
+    const rawIn = (await m.uplinkRawBytes.get()).values.reduce((a, v) => a + v.value, 0);
+    const sent = this.uplink?.state.bytesSent ?? 0;
+    return {
+      configured: this.uplink !== null,
+      hqUrl: this.o.config.hq ? withoutUserinfo(this.o.config.hq.url) : null,
+      wan: this.uplink?.state ?? null,
+      outbox: { rows: s.rows, total: s.total, oldestUnsentAgeS: s.oldestRecvTs === null ? null : Math.max(0, (this.o.now() - s.oldestRecvTs) / 1000) },
+      quota: this.quota.status,
+      compaction: { rawRecords: t.rawRecords, compactRecords: t.compactRecords, dropped: t.dropped, rawPayloadBytes: t.rawPayloadBytes, compactBytes: t.compactBytes },
+      compactionRatio: sent > 0 ? rawIn / sent : null,
+      clockJumps: this.clockJumps.slice(-20),
+    };
+  }
+
+  private checkClock(): void {
+    const j = this.clock.check();
+    if (!j) return;
+    this.clockJumps.push(j);
+    this.o.metrics.clockJumps.labels(j.direction).inc();
+    this.log.warn({ jumpMs: j.jumpMs, direction: j.direction, monoMs: j.monoMs }, 'wall clock jumped');
+    void this.selfRecords
+      .record('CLOCK_JUMP', 'warning', `wall clock jumped ${j.direction} by ${Math.round(Math.abs(j.jumpMs) / 1000)} s`, {
+        clock: { jumpMs: j.jumpMs, direction: j.direction, wallBefore: new Date(j.wallBefore).toISOString(), wallAfter: new Date(j.wallAfter).toISOString(), bootId: this.o.bootId, monoMs: j.monoMs },
+      })
+      .catch((err) => this.log.error({ err }, 'recording a clock jump failed'));
+  }
+}
+
+/** A URL may carry `user:password@`: never shown on the ops page. */
+function withoutUserinfo(url: string): string {
+  if (!URL.canParse(url)) return url;
+  const u = new URL(url);
+  u.username = '';
+  u.password = '';
+  return u.toString();
+}
