@@ -175,6 +175,18 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    /** Store ops (issue 8): the store's local time for the day's numbers, live-page cadence. */
+    ops: Type.Object(
+      {
+        /** IANA time zone of the store ("Europe/Berlin"); days and hours of the KPIs are local. */
+        timezone: Type.String({ minLength: 1, maxLength: 64, default: 'UTC' }),
+        /** How often device health is recomputed for the live page (stale/offline transitions). */
+        healthEveryMs: Type.Integer({ minimum: 50, maximum: 60_000, default: 500 }),
+        /** How often KPI counts are written to kpi.db (a crash loses at most this much). */
+        kpiFlushMs: Type.Integer({ minimum: 50, maximum: 60_000, default: 1000 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     /** Compaction by event class (DESIGN "Event classes"); see uplink/compaction.ts for each rule. */
     compaction: Type.Object(
       {
@@ -303,6 +315,8 @@ function semanticErrors(obj: Loose): string[] {
     if (users.has(u.username)) errors.push(`opsUsers[${i}].username: duplicate "${u.username}"`);
     users.add(u.username);
   });
+  const tz = (obj.ops as { timezone?: unknown } | undefined)?.timezone;
+  if (typeof tz === 'string' && !isTimeZone(tz)) errors.push(`ops.timezone: unknown time zone "${tz}" (an IANA name like Europe/Berlin)`); // ops (issue 8)
   const kiosks = new Set<string>();
   c.kiosks.forEach((k, i) => {
     if (kiosks.has(k.id)) errors.push(`kiosks[${i}].id: duplicate "${k.id}"`);
@@ -355,4 +369,14 @@ export function loadConfigFile(file: string, env: Record<string, string | undefi
     return { ok: false, errors: [`(file) ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`] };
   }
   return parseConfig(text, env, path.dirname(path.resolve(file)));
+}
+
+/** True for an IANA time zone this Node knows (ops.timezone, issue 8). */
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
 }

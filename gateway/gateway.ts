@@ -22,6 +22,7 @@ import { SgwError } from './errors.js';
 import { demoSecretsIn } from './demoSecrets.js';
 import { UplinkService } from './uplink/uplinkService.js';
 import { uplinkRoutes } from './http/routes/uplink.js';
+import { StoreOps } from './kpi/storeOps.js'; // ops (issue 8)
 
 export interface GatewayOptions {
   config: Readonly<Config>;
@@ -50,6 +51,8 @@ export class Gateway {
   broker!: Broker;
   http!: FastifyInstance;
   uplink!: UplinkService;
+  /** ops (issue 8): the day's numbers (`ops.kpiSnapshot()` is the report/kpi payload), alerts, live feed. */
+  ops!: StoreOps;
   private readonly started: Component[] = [];
   private readonly observers: ((e: NewEvent) => void)[] = [];
   private readonly now: () => number;
@@ -132,6 +135,14 @@ export class Gateway {
     this.started.push({ name: 'uplink', stop: () => uplink.stop() });
     // --- end uplink ---
 
+    // --- ops (issue 8): KPIs and alerts from committed events (kpi.db), SSE; before the broker ---
+    const ops = new StoreOps({ config: c, registry: this.registry, deviceStore: this.deviceStore, disconnect: (u) => this.broker?.disconnect(u) ?? 0, log: this.log, now: this.now });
+    this.ops = ops;
+    this.onEvent((e) => ops.onEvent(e));
+    await ops.start();
+    this.started.push({ name: 'ops', stop: () => ops.stop() });
+    // --- end ops ---
+
     this.metrics.probes.outboxDepth = async () => {
       const stats = await this.outbox.stats();
       return Object.fromEntries(Object.entries(stats).map(([cls, s]) => [cls, s.count]));
@@ -172,6 +183,7 @@ export class Gateway {
       pagesDir: this.opts.pagesDir ?? path.resolve('dist/kiosk'),
       plugins: [
         async (app: FastifyInstance) => void (await app.register(uplinkRoutes, { status: () => uplink.status() })), // uplink (issue 4)
+        ...ops.plugins(sessions), // ops (issue 8)
       ],
     });
     await this.http.listen({ host: c.http.host, port: c.http.port ?? 8080 });

@@ -49,7 +49,21 @@ const SAMPLES: Record<DeviceKind, Record<string, { valid: object; invalid: objec
       reason: 'data.amount: must be integer',
     },
   },
-  kiosk: { ...common },
+  kiosk: {
+    ...common,
+    // kiosk (issue 7): the sale, an attendant's decision, a click & collect pickup
+    transaction: {
+      valid: { ts: TS, transactionId: 't-1', kioskId: 'k1', lines: [{ gtin: '4006381333931', name: 'Milk', qty: 1, unitPrice: 129, price: 129 }], subtotal: 129, discounts: 0, total: 129, currency: 'EUR', payment: { requestId: 'r-1', authCode: 'A1', amount: 129 }, attendant: [] },
+      invalid: { ts: TS, transactionId: 't-1', kioskId: 'k1', lines: [], subtotal: 129, discounts: 0, total: 129, currency: 'EUR', payment: { requestId: 'r-1', authCode: 'A1', amount: 129 }, attendant: [] },
+      reason: 'data.lines: must NOT have fewer than 1 items',
+    },
+    attendant: {
+      valid: { ts: TS, requestId: 'q-1', kioskId: 'k1', kind: 'age', decision: 'approved', by: 'anna', at: TS },
+      invalid: { ts: TS, requestId: 'q-1', kioskId: 'k1', decision: 'maybe', by: 'anna', at: TS },
+      reason: 'data.decision: must be one of "approved", "rejected"',
+    },
+    pickup: { valid: { ts: TS, kioskId: 'k1', orderId: 'o-1' }, invalid: { ts: TS, kioskId: 'k1' }, reason: 'data.orderId: is required' },
+  },
 };
 
 describe('checkEvent, every kind and every event', () => {

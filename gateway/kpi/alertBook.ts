@@ -1,0 +1,92 @@
+/**
+ * The ops alert book: every committed `alert` event (devices, and the gateway's own records such as
+ * quota evictions), every security-scale or override decision an attendant made at a kiosk (an
+ * exact `attendant` record), plus "device went offline" seen by the registry. Kept in
+ * kpi.db so acknowledgements survive a restart; the live page hears new ones over SSE.
+ */
+import type { Logger } from '../log.js';
+import type { DeviceView } from '../devices/registry.js';
+import type { AlertRow, KpiStore } from './kpiStore.js';
+
+const SEVERITIES = new Set(['info', 'warning', 'critical']);
+
+export class AlertBook {
+  private readonly wasOnline = new Map<string, boolean>();
+  private readonly listeners = new Set<(a: AlertRow) => void>();
+  private writes: Promise<unknown> = Promise.resolve();
+  private readonly log: Logger;
+
+  constructor(
+    private readonly o: { store: KpiStore; log: Logger; now: () => number },
+  ) {
+    this.log = o.log.child({ module: 'alerts' });
+  }
+
+  /** A committed event: `alert` events, and kiosk overrides (so ops can review them). */
+  onEvent(e: { seq: number; kind: string; deviceId: string; type: string; recvTs: number; data: string }): void {
+    if (e.kind === 'kiosk' && e.type === 'attendant') return this.onAttendant(e);
+    if (e.type !== 'alert') return;
+    let d: { code?: unknown; severity?: unknown; message?: unknown };
+    try {
+      d = JSON.parse(e.data) as typeof d;
+    } catch {
+      return;
+    }
+    const severity = typeof d.severity === 'string' && SEVERITIES.has(d.severity) ? (d.severity as AlertRow['severity']) : 'warning';
+    this.add({ at: e.recvTs, source: `${e.kind}/${e.deviceId}`, code: String(d.code ?? 'ALERT'), severity, message: String(d.message ?? ''), seq: e.seq });
+  }
+
+  private onAttendant(e: { seq: number; deviceId: string; recvTs: number; data: string }): void {
+    let d: { kind?: unknown; decision?: unknown; by?: unknown; requestId?: unknown };
+    try {
+      d = JSON.parse(e.data) as typeof d;
+    } catch {
+      return;
+    }
+    if (d.kind !== 'security' && d.kind !== 'override') return;
+    const what = d.kind === 'security' ? 'a security-scale stop' : 'an override';
+    this.add({ at: e.recvTs, source: `kiosk/${e.deviceId}`, code: d.kind === 'security' ? 'SECURITY_OVERRIDE' : 'ATTENDANT_OVERRIDE', severity: 'info', message: `${String(d.by ?? '?')} ${String(d.decision ?? 'decided')} ${what} at ${e.deviceId} (request ${String(d.requestId ?? '?')})`, seq: e.seq });
+  }
+
+  /** A registry change: a device that was online and is now offline raises DEVICE_OFFLINE. */
+  onDevice(v: DeviceView): void {
+    const before = this.wasOnline.get(v.username);
+    this.wasOnline.set(v.username, v.online);
+    if (before === true && !v.online && !v.disabled) {
+      this.add({ at: this.o.now(), source: v.username, code: 'DEVICE_OFFLINE', severity: 'warning', message: `${v.username}${v.location ? ` (${v.location})` : ''} went offline`, seq: null });
+    }
+  }
+
+  onAlert(fn: (a: AlertRow) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  list(limit: number, openOnly: boolean): Promise<AlertRow[]> {
+    return this.o.store.alerts(limit, openOnly);
+  }
+
+  ack(id: number, by: string): Promise<boolean> {
+    return this.o.store.ackAlert(id, by, this.o.now());
+  }
+
+  /** Resolves when every alert handed in so far is written (tests, stop). */
+  settled(): Promise<void> {
+    return this.writes.then(() => undefined);
+  }
+
+  private add(a: Omit<AlertRow, 'id' | 'ackedBy' | 'ackedAt'>): void {
+    this.writes = this.writes
+      .then(() => this.o.store.addAlert(a))
+      .then((row) => {
+        for (const fn of this.listeners) {
+          try {
+            fn(row);
+          } catch (err) {
+            this.log.error({ err }, 'an alert listener failed');
+          }
+        }
+      })
+      .catch((err: unknown) => this.log.error({ err, code: a.code }, 'saving an alert failed'));
+  }
+}

@@ -1,0 +1,155 @@
+/**
+ * The day's numbers (DESIGN, Retail rules: KPIs), pure: committed events in, hourly counters out.
+ * No clock, no I/O; kpiStore.ts keeps the counters, kpiService.ts feeds the events.
+ *
+ * - visitors: footfall "in" at the doors (`count.in`, or one per `cross` with direction "in");
+ * - transactions and sales: kiosk `transaction` records (exact class), `total` in minor units;
+ * - conversion = transactions / visitors; average basket = sales / transactions;
+ * - repeat rate = member transactions whose member had an earlier transaction at this store
+ *   (any earlier one, also the same day) / member transactions.
+ * Members are kept only as a SHA-256 of their code: the KPI database holds no member ids in clear.
+ */
+import { createHash } from 'node:crypto';
+
+/** The counters of one local hour of one local day. */
+export interface HourCounts {
+  visitors: number;
+  transactions: number;
+  /** Sum of transaction totals, minor units (cents). */
+  sales: number;
+  memberTransactions: number;
+  repeatTransactions: number;
+}
+
+export interface KpiFigures extends HourCounts {
+  /** transactions / visitors; null without visitors. */
+  conversion: number | null;
+  /** sales / transactions in minor units, rounded; null without transactions. */
+  averageBasket: number | null;
+  /** repeat / member transactions; null without member transactions. */
+  repeatRate: number | null;
+}
+
+export interface KpiDay {
+  day: string;
+  timezone: string;
+  currency: string | null;
+  totals: KpiFigures;
+  /** 24 entries, local hours 0..23 (a DST day still shows 24 slots; the repeated hour adds up). */
+  hours: (KpiFigures & { hour: number })[];
+}
+
+/** What one committed event adds; null when it adds nothing. */
+export interface KpiDelta {
+  day: string;
+  hour: number;
+  visitors: number;
+  transaction: { total: number; currency: string | null; memberHash: string | null } | null;
+}
+
+/** The fields of a committed event the KPIs read (outbox/store.ts NewEvent has them all). */
+export interface KpiEventIn {
+  kind: string;
+  type: string;
+  ts: string;
+  recvTs: number;
+  data: string;
+}
+
+/** A device clock further off than this from the gateway's receive time is not trusted for the hour. */
+const MAX_CLOCK_SKEW_MS = 36 * 3600_000;
+
+export function emptyCounts(): HourCounts {
+  return { visitors: 0, transactions: 0, sales: 0, memberTransactions: 0, repeatTransactions: 0 };
+}
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+/** The local calendar day (YYYY-MM-DD) and hour (0..23) of an instant in an IANA time zone. */
+export function localDayHour(ms: number, timezone: string): { day: string; hour: number } {
+  let f = formatters.get(timezone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-CA', { timeZone: timezone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', hourCycle: 'h23' });
+    formatters.set(timezone, f);
+  }
+  const parts = Object.fromEntries(f.formatToParts(new Date(ms)).map((p) => [p.type, p.value]));
+  return { day: `${parts.year}-${parts.month}-${parts.day}`, hour: Number(parts.hour) % 24 };
+}
+
+/** When an event happened: the device's `ts`, unless its clock is clearly wrong (then receive time). */
+export function eventTime(e: Pick<KpiEventIn, 'ts' | 'recvTs'>): number {
+  const t = Date.parse(e.ts);
+  return Number.isFinite(t) && Math.abs(t - e.recvTs) <= MAX_CLOCK_SKEW_MS ? t : e.recvTs;
+}
+
+export function memberHash(code: string): string {
+  return createHash('sha256').update(`storegw-member:${code}`).digest('hex');
+}
+
+function parse(data: string): Record<string, unknown> | null {
+  try {
+    const v = JSON.parse(data) as unknown;
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** What a committed event adds to the KPIs (events were validated by ingest; still read defensively). */
+export function kpiDelta(e: KpiEventIn, timezone: string): KpiDelta | null {
+  let visitors = 0;
+  let transaction: KpiDelta['transaction'] = null;
+  if (e.kind === 'footfall' && (e.type === 'count' || e.type === 'cross')) {
+    const d = parse(e.data);
+    if (!d) return null;
+    if (e.type === 'count') visitors = Number.isInteger(d.in) && (d.in as number) > 0 ? (d.in as number) : 0;
+    else visitors = d.direction === 'in' ? 1 : 0;
+    if (visitors === 0) return null;
+  } else if (e.kind === 'kiosk' && e.type === 'transaction') {
+    const d = parse(e.data);
+    if (!d || !Number.isInteger(d.total)) return null;
+    const code = typeof d.memberCode === 'string' && d.memberCode.length > 0 ? d.memberCode : null;
+    transaction = { total: d.total as number, currency: typeof d.currency === 'string' ? d.currency : null, memberHash: code ? memberHash(code) : null };
+  } else return null;
+  return { ...localDayHour(eventTime(e), timezone), visitors, transaction };
+}
+
+/**
+ * Adds a delta to an hour's counters. `seenBefore` says whether the transaction's member had an
+ * earlier transaction; the caller records the member afterwards.
+ */
+export function addDelta(c: HourCounts, d: KpiDelta, seenBefore: boolean): HourCounts {
+  const t = d.transaction;
+  return {
+    visitors: c.visitors + d.visitors,
+    transactions: c.transactions + (t ? 1 : 0),
+    sales: c.sales + (t ? t.total : 0),
+    memberTransactions: c.memberTransactions + (t?.memberHash ? 1 : 0),
+    repeatTransactions: c.repeatTransactions + (t?.memberHash && seenBefore ? 1 : 0),
+  };
+}
+
+export function figures(c: HourCounts): KpiFigures {
+  return {
+    ...c,
+    conversion: c.visitors > 0 ? c.transactions / c.visitors : null,
+    averageBasket: c.transactions > 0 ? Math.round(c.sales / c.transactions) : null,
+    repeatRate: c.memberTransactions > 0 ? c.repeatTransactions / c.memberTransactions : null,
+  };
+}
+
+/** A day's view from its hourly counters (missing hours are zero). */
+export function dayView(day: string, timezone: string, currency: string | null, hours: ReadonlyMap<number, HourCounts>): KpiDay {
+  const total = emptyCounts();
+  const out: KpiDay['hours'] = [];
+  for (let h = 0; h < 24; h++) {
+    const c = hours.get(h) ?? emptyCounts();
+    total.visitors += c.visitors;
+    total.transactions += c.transactions;
+    total.sales += c.sales;
+    total.memberTransactions += c.memberTransactions;
+    total.repeatTransactions += c.repeatTransactions;
+    out.push({ hour: h, ...figures(c) });
+  }
+  return { day, timezone, currency, totals: figures(total), hours: out };
+}

@@ -1,0 +1,131 @@
+/**
+ * Self-checkout (issue 7): the exact records a kiosk session writes (`transaction`, `attendant`,
+ * `pickup`, kind `kiosk`, deviceId = kiosk id) and the kiosk WebSocket messages. The kiosk page
+ * imports this module type-only (STYLE rule 7); money is integer minor units.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { Currency, MinorUnits, Timestamp } from './common.js';
+
+const Id = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._:-]+$' });
+const Gtin = Type.String({ pattern: '^[0-9]{8,14}$' });
+
+export const AttendantKinds = ['age', 'override', 'void', 'security', 'removal'] as const;
+export type AttendantKind = (typeof AttendantKinds)[number];
+
+export const KioskAttendant = Type.Object(
+  {
+    ts: Timestamp,
+    requestId: Id,
+    kioskId: Id,
+    kind: Type.Optional(Type.Union(AttendantKinds.map((k) => Type.Literal(k)))),
+    decision: Type.Union([Type.Literal('approved'), Type.Literal('rejected')]),
+    by: Type.String({ minLength: 1, maxLength: 64 }),
+    at: Timestamp,
+  },
+  { additionalProperties: true },
+);
+
+export const TransactionLine = Type.Object(
+  {
+    gtin: Gtin,
+    name: Type.String({ maxLength: 128 }),
+    qty: Type.Integer({ minimum: 1, maximum: 10_000 }),
+    unitPrice: MinorUnits,
+    grams: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
+    price: MinorUnits,
+    serials: Type.Optional(Type.Array(Type.String({ maxLength: 20 }), { maxItems: 10_000 })),
+  },
+  { additionalProperties: true },
+);
+
+export const KioskTransaction = Type.Object(
+  {
+    ts: Timestamp,
+    transactionId: Id,
+    kioskId: Id,
+    lines: Type.Array(TransactionLine, { minItems: 1, maxItems: 10_000 }),
+    subtotal: MinorUnits,
+    discounts: MinorUnits,
+    total: MinorUnits,
+    currency: Currency,
+    memberCode: Type.Optional(Type.String({ maxLength: 64 })),
+    payment: Type.Object({ requestId: Id, authCode: Type.String({ maxLength: 32 }), amount: MinorUnits }, { additionalProperties: true }),
+    attendant: Type.Array(Type.Object({ requestId: Id, kind: Type.String(), decision: Type.String(), by: Type.String(), at: Timestamp }, { additionalProperties: true }), { maxItems: 1000 }),
+  },
+  { additionalProperties: true },
+);
+
+/** Click & collect pickup: an online order handed over at a kiosk (gateway/kiosk/orders.ts). */
+export const KioskPickup = Type.Object({ ts: Timestamp, kioskId: Id, orderId: Id }, { additionalProperties: true });
+
+export type KioskTransactionRec = Static<typeof KioskTransaction>;
+export type KioskAttendantRec = Static<typeof KioskAttendant>;
+
+// ---- WebSocket /ws/kiosk ---------------------------------------------------------------------
+
+/** Client → gateway: intents only. A price or total in any message is ignored (never read). */
+export type KioskIntent =
+  | { type: 'hello'; kioskId: string; token: string }
+  | { type: 'scan'; code: string; symbology?: string }
+  | { type: 'setQty'; lineId: string; qty: number }
+  | { type: 'remove'; lineId: string }
+  | { type: 'member'; code: string }
+  | { type: 'pay' }
+  | { type: 'cancel' }
+  | { type: 'help' }
+  | { type: 'pickProduce'; gtin: string }
+  | { type: 'pickupConfirm' } // click & collect: hand over the order on screen
+  | { type: 'pickupClose' };
+
+export type SessionPhase = 'idle' | 'shopping' | 'needsAttendant' | 'paying' | 'done' | 'cancelled';
+
+export interface CartLineView {
+  lineId: string;
+  gtin: string;
+  name: string;
+  unit: 'each' | 'kg';
+  qty: number;
+  grams?: number;
+  unitPrice: number;
+  basePrice: number;
+  price: number;
+  saving: number;
+  serials?: string[];
+  ageRestricted: boolean;
+  source: 'base' | 'promo' | 'member' | 'embedded';
+}
+
+export interface AttendantRequestView {
+  requestId: string;
+  kind: AttendantKind;
+  item?: string;
+  createdAt: string;
+}
+
+/** Gateway → client: the whole cart after every change, with a version that only grows. */
+export interface CartView {
+  type: 'cart';
+  kioskId: string;
+  sessionId: string;
+  version: number;
+  phase: SessionPhase;
+  lines: CartLineView[];
+  subtotal: number;
+  discounts: number;
+  total: number;
+  currency: string;
+  memberCode: string | null;
+  requests: AttendantRequestView[];
+  helpCalled: boolean;
+  bagging: { state: 'ok' | 'placeItem' | 'unexpected' | 'removed' | 'off'; deltaG: number };
+  payment: { requestId: string; amount: number; status: string } | null;
+  receipt: { transactionId: string; total: number; authCode: string } | null;
+  notice: { code: string; detail?: string } | null;
+  produceWeight: { grams: number; stable: boolean } | null;
+  produce: { gtin: string; name: string; plu?: string; price: number }[];
+  demo: boolean;
+  /** Click & collect: the online order shown after its pickup code was scanned (gateway/kiosk/orders.ts). */
+  pickup?: { orderId: string; customer: string; lines: { name: string; qty: number }[]; total: number; currency: string; status: 'ready' | 'collected' } | null;
+}
+
+export type KioskServerMsg = CartView | { type: 'error'; code: string; message: string } | { type: 'welcome'; kioskId: string };

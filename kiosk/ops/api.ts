@@ -1,0 +1,37 @@
+/**
+ * The ops page's calls to the gateway. The session is an HttpOnly cookie the page never sees;
+ * every state change is a POST with a JSON body. An endpoint another part has not shipped yet
+ * answers 404 and its panel says "not available".
+ */
+export type ApiResult<T> = { ok: true; status: number; body: T } | { ok: false; status: number; message: string };
+
+async function call<T>(method: 'GET' | 'POST', url: string, body?: unknown): Promise<ApiResult<T>> {
+  let res: Response;
+  try {
+    res = await fetch(url, {
+      method,
+      credentials: 'same-origin',
+      headers: body !== undefined ? { 'content-type': 'application/json' } : {},
+      body: body !== undefined ? JSON.stringify(body) : undefined,
+    });
+  } catch {
+    return { ok: false, status: 0, message: 'the gateway cannot be reached' };
+  }
+  let json: unknown = null;
+  try {
+    json = await res.json();
+  } catch {
+    json = null;
+  }
+  if (res.ok) return { ok: true, status: res.status, body: json as T };
+  const message = (json as { message?: string } | null)?.message ?? res.statusText;
+  return { ok: false, status: res.status, message };
+}
+
+export const get = <T>(url: string) => call<T>('GET', url);
+export const post = <T>(url: string, body: unknown = {}) => call<T>('POST', url, body);
+
+/** "not available" for an endpoint that does not exist (yet) in this gateway. */
+export function unavailable(r: ApiResult<unknown>): boolean {
+  return !r.ok && (r.status === 404 || r.status === 405) && !/^no (such|device|page)/.test(r.message);
+}

@@ -1,0 +1,168 @@
+/**
+ * The ops page shell: login, then one live state (devices, today's numbers, new alerts) fed by SSE,
+ * and six views chosen by the URL hash. Roles decide what is shown: a viewer sees, an attendant
+ * also acts on kiosks, labels and alerts, an admin also manages devices. The gateway checks the
+ * role of every call again; hiding a button is only courtesy.
+ */
+import { useEffect, useState } from 'preact/hooks';
+import type { DeviceView } from '../../gateway/devices/registry.js';
+import type { KpiDay } from '../../gateway/kpi/kpis.js';
+import type { AlertRow } from '../../gateway/kpi/kpiStore.js';
+import { get, post } from './api.js';
+import { openLive } from './live.js';
+import { DevicesView } from './views/devices.js';
+import { ShelfView } from './views/shelf.js';
+import { CheckoutView } from './views/checkout.js';
+import { DayView } from './views/day.js';
+import { UplinkView } from './views/uplink.js';
+import { AdminView } from './views/admin.js';
+
+export type Role = 'viewer' | 'attendant' | 'admin';
+export interface Me {
+  username: string;
+  role: Role;
+}
+const RANK: Record<Role, number> = { viewer: 1, attendant: 2, admin: 3 };
+export const can = (me: Me, need: Role) => RANK[me.role] >= RANK[need];
+
+export interface Live {
+  devices: Map<string, DeviceView>;
+  kpi: KpiDay | null;
+  alerts: AlertRow[];
+  connected: boolean;
+  /** Server time minus page time, so "last seen" is right on a PC with a wrong clock. */
+  skewMs: number;
+}
+
+const VIEWS = [
+  { id: 'devices', title: 'Devices', need: 'viewer' },
+  { id: 'shelf', title: 'Shelf', need: 'viewer' },
+  { id: 'checkout', title: 'Checkout', need: 'viewer' },
+  { id: 'day', title: "Day's numbers", need: 'viewer' },
+  { id: 'uplink', title: 'Uplink & alerts', need: 'viewer' },
+  { id: 'admin', title: 'Admin', need: 'admin' },
+] as const;
+type ViewId = (typeof VIEWS)[number]['id'];
+
+function viewFromHash(): ViewId {
+  const h = location.hash.replace(/^#\/?/, '');
+  return (VIEWS.find((v) => v.id === h)?.id ?? 'devices') as ViewId;
+}
+
+export function App() {
+  const [me, setMe] = useState<Me | null | undefined>(undefined);
+  useEffect(() => {
+    void get<Me>('/api/me').then((r) => setMe(r.ok ? r.body : null));
+  }, []);
+  if (me === undefined) return <p class="ops-loading">Loading…</p>;
+  if (me === null) return <Login onIn={setMe} />;
+  return <Shell me={me} onOut={() => setMe(null)} />;
+}
+
+function Login({ onIn }: { onIn: (m: Me) => void }) {
+  const [username, setUsername] = useState('');
+  const [password, setPassword] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const submit = async (ev: Event) => {
+    ev.preventDefault();
+    setBusy(true);
+    const r = await post<Me>('/api/login', { username, password });
+    setBusy(false);
+    if (r.ok) return onIn(r.body);
+    setPassword('');
+    setError(r.status === 429 ? 'Too many attempts. Wait a few minutes and try again.' : r.status === 401 ? 'Wrong username or password.' : `Login failed: ${r.message}`);
+  };
+  return (
+    <main class="ops-login">
+      <form onSubmit={submit} aria-label="Log in">
+        <h1>Store ops</h1>
+        <label>
+          Username
+          <input name="username" autocomplete="username" value={username} onInput={(e) => setUsername((e.target as HTMLInputElement).value)} required />
+        </label>
+        <label>
+          Password
+          <input name="password" type="password" autocomplete="current-password" value={password} onInput={(e) => setPassword((e.target as HTMLInputElement).value)} required />
+        </label>
+        {error && (
+          <p class="ops-error" role="alert">
+            {error}
+          </p>
+        )}
+        <button type="submit" disabled={busy}>
+          Log in
+        </button>
+      </form>
+    </main>
+  );
+}
+
+function Shell({ me, onOut }: { me: Me; onOut: () => void }) {
+  const [view, setView] = useState<ViewId>(viewFromHash());
+  const [live, setLive] = useState<Live>({ devices: new Map(), kpi: null, alerts: [], connected: false, skewMs: 0 });
+  const [, tick] = useState(0);
+
+  useEffect(() => {
+    const onHash = () => setView(viewFromHash());
+    addEventListener('hashchange', onHash);
+    // "last seen 5 s ago" keeps counting between pushes.
+    const t = setInterval(() => tick((n) => n + 1), 1000);
+    return () => {
+      removeEventListener('hashchange', onHash);
+      clearInterval(t);
+    };
+  }, []);
+
+  useEffect(
+    () =>
+      openLive({
+        hello: (h) => setLive((l) => ({ ...l, devices: new Map(h.devices.map((d) => [d.username, d])), kpi: h.kpi, skewMs: h.serverTime - Date.now() })),
+        device: (d) => setLive((l) => ({ ...l, devices: new Map(l.devices).set(d.username, d) })),
+        kpi: (k) => setLive((l) => ({ ...l, kpi: k })),
+        alert: (a) => setLive((l) => ({ ...l, alerts: [a, ...l.alerts].slice(0, 200) })),
+        up: () => setLive((l) => ({ ...l, connected: true })),
+        down: () => {
+          setLive((l) => ({ ...l, connected: false }));
+          // The stream also ends when the session does: then log in again.
+          void get('/api/me').then((r) => !r.ok && r.status === 401 && onOut());
+        },
+      }),
+    [],
+  );
+
+  const logout = async () => {
+    await post('/api/logout');
+    onOut();
+  };
+  const now = Date.now() + live.skewMs;
+  const open = VIEWS.filter((v) => can(me, v.need));
+  return (
+    <div class="ops-shell">
+      <header class="ops-header">
+        <strong>Store ops</strong>
+        <nav>
+          {open.map((v) => (
+            <a href={`#/${v.id}`} class={v.id === view ? 'active' : ''} aria-current={v.id === view ? 'page' : undefined}>
+              {v.title}
+            </a>
+          ))}
+        </nav>
+        <span class={`ops-live ${live.connected ? 'up' : 'down'}`} data-live={live.connected ? 'up' : 'down'}>
+          {live.connected ? 'live' : 'reconnecting…'}
+        </span>
+        <span class="ops-user">
+          {me.username} ({me.role}) <button onClick={logout}>Log out</button>
+        </span>
+      </header>
+      <main class="ops-main" data-view={view}>
+        {view === 'devices' && <DevicesView live={live} now={now} />}
+        {view === 'shelf' && <ShelfView me={me} />}
+        {view === 'checkout' && <CheckoutView me={me} live={live} now={now} />}
+        {view === 'day' && <DayView kpi={live.kpi} />}
+        {view === 'uplink' && <UplinkView me={me} live={live} now={now} />}
+        {view === 'admin' && can(me, 'admin') && <AdminView live={live} />}
+      </main>
+    </div>
+  );
+}

@@ -1,0 +1,6 @@
+/** The store ops page (issue 8), mounted at /ops/. Styles ride in the bundle: esbuild writes app.css beside app.js. */
+import { render } from 'preact';
+import './ops.css';
+import { App } from './app.js';
+
+render(<App />, document.getElementById('app')!);

@@ -1,0 +1,112 @@
+/**
+ * The day's numbers (DESIGN, KPIs): today in the store's time zone, live over SSE, and per hour as
+ * an SVG chart; an earlier day can be picked (read once from /api/kpi?day=).
+ */
+import { useEffect, useState } from 'preact/hooks';
+import type { KpiDay } from '../../../gateway/kpi/kpis.js';
+import { get } from '../api.js';
+import { money, percent } from '../format.js';
+
+export function DayView({ kpi: today }: { kpi: KpiDay | null }) {
+  const [picked, setPicked] = useState<string | null>(null);
+  const [past, setPast] = useState<KpiDay | null>(null);
+  useEffect(() => {
+    if (!picked || picked === today?.day) return setPast(null);
+    void get<KpiDay>(`/api/kpi?day=${picked}`).then((r) => setPast(r.ok ? r.body : null));
+  }, [picked]);
+  const kpi = past ?? today;
+  if (!kpi) return <p>Loading the day's numbers…</p>;
+  const t = kpi.totals;
+  const tiles: [string, string, string][] = [
+    ['visitors', 'Visitors', String(t.visitors)],
+    ['transactions', 'Transactions', String(t.transactions)],
+    ['conversion', 'Conversion', percent(t.conversion)],
+    ['averageBasket', 'Average basket', money(t.averageBasket, kpi.currency)],
+    ['repeatRate', 'Repeat rate', percent(t.repeatRate)],
+    ['sales', 'Sales', money(t.sales, kpi.currency)],
+  ];
+  return (
+    <section>
+      <h2>
+        Day's numbers <small>{kpi.day} ({kpi.timezone})</small>
+      </h2>
+      <label class="ops-filters">
+        Day
+        <input type="date" name="day" value={kpi.day} max={today?.day} onChange={(e) => setPicked((e.target as HTMLInputElement).value || null)} />
+        {past && <button onClick={() => setPicked(null)}>Back to today (live)</button>}
+      </label>
+      <div class="ops-tiles">
+        {tiles.map(([key, label, value]) => (
+          <div class="ops-tile" data-kpi={key}>
+            <span class="label">{label}</span>
+            <span class="value">{value}</span>
+          </div>
+        ))}
+      </div>
+      <h3>Per hour</h3>
+      <HourChart kpi={kpi} />
+      <table class="ops-table hours" aria-label="Per hour">
+        <thead>
+          <tr>
+            <th>Hour</th>
+            <th>Visitors</th>
+            <th>Transactions</th>
+            <th>Conversion</th>
+            <th>Average basket</th>
+            <th>Sales</th>
+          </tr>
+        </thead>
+        <tbody>
+          {kpi.hours
+            .filter((h) => h.visitors > 0 || h.transactions > 0)
+            .map((h) => (
+              <tr data-hour={h.hour}>
+                <td>{String(h.hour).padStart(2, '0')}:00</td>
+                <td data-col="visitors">{h.visitors}</td>
+                <td data-col="transactions">{h.transactions}</td>
+                <td data-col="conversion">{percent(h.conversion)}</td>
+                <td data-col="averageBasket">{money(h.averageBasket, kpi.currency)}</td>
+                <td data-col="sales">{money(h.sales, kpi.currency)}</td>
+              </tr>
+            ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
+
+/** Visitors (light) and transactions (dark) per local hour; one shared scale, so the gap is the conversion. */
+function HourChart({ kpi }: { kpi: KpiDay }) {
+  const W = 720;
+  const H = 200;
+  const pad = 24;
+  const max = Math.max(1, ...kpi.hours.map((h) => Math.max(h.visitors, h.transactions)));
+  const bw = (W - pad * 2) / 24;
+  const y = (v: number) => H - pad - (v / max) * (H - pad * 2);
+  return (
+    <svg class="ops-chart" viewBox={`0 0 ${W} ${H}`} role="img" aria-label="Visitors and transactions per hour">
+      <line x1={pad} y1={H - pad} x2={W - pad} y2={H - pad} class="axis" />
+      <text x={pad} y={14} class="tick">
+        {max}
+      </text>
+      {kpi.hours.map((h) => {
+        const x = pad + h.hour * bw;
+        return (
+          <g data-hour={h.hour}>
+            <rect x={x + 2} y={y(h.visitors)} width={bw - 4} height={H - pad - y(h.visitors)} class="visitors">
+              <title>{`${h.hour}:00 visitors ${h.visitors}`}</title>
+            </rect>
+            <rect x={x + bw / 4} y={y(h.transactions)} width={bw / 2} height={H - pad - y(h.transactions)} class="transactions">
+              <title>{`${h.hour}:00 transactions ${h.transactions}`}</title>
+            </rect>
+            {h.hour % 3 === 0 && (
+              <text x={x + bw / 2} y={H - 8} class="tick" text-anchor="middle">
+                {h.hour}
+              </text>
+            )}
+          </g>
+        );
+      })}
+    </svg>
+  );
+}
