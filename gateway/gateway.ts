@@ -22,6 +22,8 @@ import { SgwError } from './errors.js';
 import { demoSecretsIn } from './demoSecrets.js';
 import { UplinkService } from './uplink/uplinkService.js';
 import { uplinkRoutes } from './http/routes/uplink.js';
+import { PriceService } from './prices/prices.js'; // prices (issue 6)
+import { priceRoutes } from './http/routes/prices.js'; // prices (issue 6)
 import { StoreOps } from './kpi/storeOps.js'; // ops (issue 8)
 
 export interface GatewayOptions {
@@ -51,6 +53,7 @@ export class Gateway {
   broker!: Broker;
   http!: FastifyInstance;
   uplink!: UplinkService;
+  prices: PriceService | null = null; // prices (issue 6)
   /** ops (issue 8): the day's numbers (`ops.kpiSnapshot()` is the report/kpi payload), alerts, live feed. */
   ops!: StoreOps;
   private readonly started: Component[] = [];
@@ -165,6 +168,17 @@ export class Gateway {
     await broker.start();
     this.started.push({ name: 'broker', stop: () => broker!.stop() });
 
+    // --- prices (issue 6): HQ feeds, catalog, ESL fan-out; after the broker (it sends cmd/show) ---
+    let prices: PriceService | null = null;
+    if (c.prices.enabled) {
+      prices = new PriceService({ config: c, registry: this.registry, metrics: this.metrics, log: this.log, now: this.now, bootId: this.bootId, publish: (t, p, q) => broker!.publish(t, p, q) });
+      this.prices = prices;
+      this.onEvent((e) => prices!.onEvent(e));
+      await prices.start();
+      this.started.push({ name: 'prices', stop: () => prices!.stop() });
+    }
+    // --- end prices ---
+
     const sessions = new SessionManager({ users: c.opsUsers, ttlS: c.http.sessionTtlS, now: this.now });
     this.http = await buildServer({
       log: this.log,
@@ -183,6 +197,7 @@ export class Gateway {
       pagesDir: this.opts.pagesDir ?? path.resolve('dist/kiosk'),
       plugins: [
         async (app: FastifyInstance) => void (await app.register(uplinkRoutes, { status: () => uplink.status() })), // uplink (issue 4)
+        ...(prices ? [async (app: FastifyInstance) => void (await app.register(priceRoutes, { prices: prices! }))] : []), // prices (issue 6)
         ...ops.plugins(sessions), // ops (issue 8)
       ],
     });

@@ -33,6 +33,24 @@ export const EslAck = Type.Object(
     error: Type.Optional(Type.String({ maxLength: 512 })),
     labelId: Type.Optional(LabelId),
     shownHash: Type.Optional(Type.String({ maxLength: 64 })),
+    /**
+     * One ack for many labels of the same command (an AP answers a 500-label command in a few
+     * messages, not 500). Each entry is what `labelId`/`ok`/`shownHash` say for a single label.
+     */
+    acks: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            labelId: LabelId,
+            ok: Type.Boolean(),
+            shownHash: Type.Optional(Type.String({ maxLength: 64 })),
+            error: Type.Optional(Type.String({ maxLength: 128 })),
+          },
+          { additionalProperties: true },
+        ),
+        { maxItems: 1000 },
+      ),
+    ),
   },
   { additionalProperties: true },
 );
@@ -49,6 +67,8 @@ export const EslShow = command({
       unit: Type.Optional(Type.Union([Type.Literal('each'), Type.Literal('kg')])),
       page: Type.Optional(Type.Integer({ minimum: 0, maximum: 7 })),
       template: Type.Optional(Type.String({ maxLength: 32 })),
+      /** Extra template fields from the catalog (Pricer/OpenEPaperLink template variables). */
+      fields: Type.Optional(Type.Record(Type.String({ maxLength: 32 }), Type.String({ maxLength: 128 }))),
       contentHash: Type.String({ maxLength: 64 }),
       flash: Type.Optional(Type.Object({ color: Type.String({ maxLength: 16 }), seconds: Type.Integer({ minimum: 1, maximum: 600 }) })),
     }),

@@ -1,0 +1,193 @@
+/**
+ * The catalog, pure: what a GTIN costs at a time, and what its shelf label must show at a time.
+ * No clock, no I/O — the caller passes `t` from the gateway's clock, so promotions start and end on
+ * time at the store while the WAN is down (DESIGN, Feed envelope). The kiosk prices from `priceAt`,
+ * the labels from `labelContentAt`, both over the same `Catalog` (DESIGN, Retail rules "One price").
+ *
+ * Rows come per scope (`all` for every store, `store` for this one); a store row overrides the
+ * all-stores row with the same key.
+ */
+import { createHash } from 'node:crypto';
+import type { CatalogItemT, PriceRowT, PromotionT } from './feedSchemas.js';
+
+export type FeedScope = 'all' | 'store';
+
+export interface Binding {
+  gtin: string;
+  ap: string | null;
+}
+
+export interface Catalog {
+  items: ReadonlyMap<string, CatalogItemT>;
+  prices: ReadonlyMap<string, PriceRowT & { currency: string }>;
+  /** Per GTIN, sorted by start. */
+  promotions: ReadonlyMap<string, readonly (PromotionT & { startMs: number; endMs: number })[]>;
+  members: ReadonlyMap<string, string>;
+  bindings: ReadonlyMap<string, Binding>;
+}
+
+export interface ScopedRows {
+  items: { scope: FeedScope; item: CatalogItemT }[];
+  prices: { scope: FeedScope; row: PriceRowT & { currency: string } }[];
+  promotions: { scope: FeedScope; promo: PromotionT }[];
+  members: { scope: FeedScope; code: string; tier: string }[];
+  bindings: { scope: FeedScope; labelId: string; gtin: string; ap: string | null }[];
+}
+
+/** Merges scoped rows: `store` wins over `all` for the same key (GTIN, promotion id, member code, label id). */
+export function buildCatalog(rows: ScopedRows): Catalog {
+  const pick = <T>(list: { scope: FeedScope }[], key: (r: never) => string, val: (r: never) => T): Map<string, T> => {
+    const m = new Map<string, T>();
+    for (const r of list) if (r.scope === 'all') m.set(key(r as never), val(r as never));
+    for (const r of list) if (r.scope === 'store') m.set(key(r as never), val(r as never));
+    return m;
+  };
+  const items = pick(rows.items, (r: { item: CatalogItemT }) => r.item.gtin, (r: { item: CatalogItemT }) => r.item);
+  const prices = pick(rows.prices, (r: { row: PriceRowT }) => r.row.gtin, (r: { row: PriceRowT & { currency: string } }) => r.row);
+  const promoById = pick(rows.promotions, (r: { promo: PromotionT }) => r.promo.id, (r: { promo: PromotionT }) => r.promo);
+  const promotions = new Map<string, (PromotionT & { startMs: number; endMs: number })[]>();
+  for (const p of promoById.values()) {
+    const list = promotions.get(p.gtin) ?? [];
+    list.push({ ...p, startMs: Date.parse(p.start), endMs: Date.parse(p.end) });
+    promotions.set(p.gtin, list);
+  }
+  for (const list of promotions.values()) list.sort((a, b) => a.startMs - b.startMs || a.id.localeCompare(b.id));
+  const members = pick(rows.members, (r: { code: string }) => r.code, (r: { tier: string }) => r.tier);
+  const bindings = pick(rows.bindings, (r: { labelId: string }) => r.labelId, (r: { gtin: string; ap: string | null }) => ({ gtin: r.gtin, ap: r.ap }));
+  return { items, prices, promotions, members, bindings };
+}
+
+export interface PriceQuote {
+  gtin: string;
+  name: string;
+  unit: 'each' | 'kg';
+  currency: string;
+  /** The regular price (minor units, per item or per kg). */
+  base: number;
+  /** What the shopper pays now: the lowest of base, an active promotion, the member's tier price. */
+  price: number;
+  source: 'base' | 'promo' | 'member';
+  /** The public promotion active at `t` (what the label shows), if any. */
+  promo: { id: string; price: number; until: string; text?: string } | null;
+  expectedWeightG?: number;
+  weightToleranceG?: number;
+  ageRestriction?: number;
+}
+
+/** A promotion is active on [start, end). */
+function activePromos(cat: Catalog, gtin: string, t: number): readonly (PromotionT & { startMs: number; endMs: number })[] {
+  return (cat.promotions.get(gtin) ?? []).filter((p) => p.startMs <= t && t < p.endMs);
+}
+
+/**
+ * The price of `gtin` at time `t` (ms since epoch) for an optional member code; null when the
+ * catalog has no item or no price for it (the kiosk must then refuse the item, never guess).
+ */
+export function priceAt(cat: Catalog, gtin: string, t: number, memberCode?: string): PriceQuote | null {
+  const item = cat.items.get(gtin);
+  const row = cat.prices.get(gtin);
+  if (!item || !row) return null;
+  const tier = memberCode !== undefined ? cat.members.get(memberCode) : undefined;
+  const active = activePromos(cat, gtin, t);
+  // The label's promo: the cheapest public one (no tier) that is active now.
+  let promo: PriceQuote['promo'] = null;
+  for (const p of active) {
+    if (p.tier !== undefined) continue;
+    if (!promo || p.price < promo.price) promo = { id: p.id, price: p.price, until: p.end, ...(p.text !== undefined ? { text: p.text } : {}) };
+  }
+  let price = row.price;
+  let source: PriceQuote['source'] = 'base';
+  if (promo && promo.price < price) {
+    price = promo.price;
+    source = 'promo';
+  }
+  if (tier !== undefined) {
+    const mp = row.memberPrices?.[tier];
+    if (mp !== undefined && mp < price) {
+      price = mp;
+      source = 'member';
+    }
+    for (const p of active) {
+      if (p.tier === tier && p.price < price) {
+        price = p.price;
+        source = 'member';
+      }
+    }
+  }
+  return {
+    gtin,
+    name: item.name,
+    unit: item.unit ?? 'each',
+    currency: row.currency,
+    base: row.price,
+    price,
+    source,
+    promo,
+    ...(item.expectedWeightG !== undefined ? { expectedWeightG: item.expectedWeightG } : {}),
+    ...(item.weightToleranceG !== undefined ? { weightToleranceG: item.weightToleranceG } : {}),
+    ...(item.ageRestriction !== undefined ? { ageRestriction: item.ageRestriction } : {}),
+  };
+}
+
+/** What one label shows (an `EslShow` label without `flash`). */
+export interface LabelContent {
+  labelId: string;
+  gtin: string;
+  name: string;
+  price: number;
+  currency: string;
+  promo?: { price: number; until: string; text?: string };
+  unit: 'each' | 'kg';
+  template?: string;
+  fields?: Record<string, string>;
+  contentHash: string;
+}
+
+/** Hash of everything a label shows; 16 hex chars (64 bits) keep the tracking row small. */
+export function contentHashOf(c: Omit<LabelContent, 'contentHash'>): string {
+  const canonical = JSON.stringify([
+    c.labelId,
+    c.gtin,
+    c.name,
+    c.price,
+    c.currency,
+    c.promo ? [c.promo.price, c.promo.until, c.promo.text ?? null] : null,
+    c.unit,
+    c.template ?? null,
+    c.fields ? Object.entries(c.fields).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)) : null,
+  ]);
+  return createHash('sha256').update(canonical).digest('hex').slice(0, 16);
+}
+
+/** The content of `labelId` at `t`; null when it is unbound or its GTIN has no item/price. */
+export function labelContentAt(cat: Catalog, labelId: string, t: number): LabelContent | null {
+  const b = cat.bindings.get(labelId);
+  if (!b) return null;
+  const q = priceAt(cat, b.gtin, t);
+  if (!q) return null;
+  const item = cat.items.get(b.gtin)!;
+  const c: Omit<LabelContent, 'contentHash'> = {
+    labelId,
+    gtin: b.gtin,
+    name: q.name,
+    price: q.base,
+    currency: q.currency,
+    ...(q.promo ? { promo: { price: q.promo.price, until: q.promo.until, ...(q.promo.text !== undefined ? { text: q.promo.text } : {}) } } : {}),
+    unit: q.unit,
+    ...(item.template !== undefined ? { template: item.template } : {}),
+    ...(item.fields !== undefined ? { fields: item.fields } : {}),
+  };
+  return { ...c, contentHash: contentHashOf(c) };
+}
+
+/** The first promotion start or end strictly after `t` (when some label may change), or null. */
+export function nextChangeAfter(cat: Catalog, t: number): number | null {
+  let next: number | null = null;
+  for (const list of cat.promotions.values()) {
+    for (const p of list) {
+      if (p.startMs > t && (next === null || p.startMs < next)) next = p.startMs;
+      if (p.endMs > t && (next === null || p.endMs < next)) next = p.endMs;
+    }
+  }
+  return next;
+}

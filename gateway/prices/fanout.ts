@@ -1,0 +1,140 @@
+/**
+ * ESL fan-out: turns "what each label must show" into `cmd/show` commands, batched per access
+ * point (≤ maxLabelsPerCommand labels each, every command with its own cmdId, QoS 1), and turns
+ * the APs' `evt/ack` and `evt/status` back into label states through the pure `LabelTracker`.
+ *
+ * The AP of a label is the one that last heard it (status, ack), else the one of its binding.
+ * Nothing is sent to an AP that is offline; its labels wait and go out when it reconnects.
+ */
+import type { Logger } from '../log.js';
+import type { NewEvent } from '../outbox/store.js';
+import type { EslShowCmd } from '../protocol/schemas/esl.js';
+import { labelContentAt, type Catalog, type LabelContent } from './catalog.js';
+import { LabelTracker, type AckEntry, type TrackerOptions } from './labels.js';
+
+export interface FanoutOptions {
+  tracker: TrackerOptions;
+  maxLabelsPerCommand: number;
+  /** Publishes a `cmd/show` payload to an AP (QoS 1). */
+  publish: (ap: string, payload: string) => Promise<void>;
+  online: (ap: string) => boolean;
+  log: Logger;
+  /** Makes cmdIds unique across restarts (e.g. a few chars of the boot id). */
+  cmdPrefix: string;
+}
+
+type ShowLabel = EslShowCmd['labels'][number];
+
+const EVAL_CHUNK = 2000;
+
+export class EslFanout {
+  readonly tracker: LabelTracker;
+  private catalog: Catalog | null = null;
+  /** Each label's content as of the last evaluation (what dispatch sends; no second computation). */
+  private contents = new Map<string, LabelContent>();
+  private cmdSeq = 0;
+  commandsSent = 0;
+  labelsSent = 0;
+  acksSeen = 0;
+
+  constructor(private readonly o: FanoutOptions) {
+    if (!(o.maxLabelsPerCommand >= 1 && o.maxLabelsPerCommand <= 500)) throw new Error('esl.maxLabelsPerCommand: must be 1..500 (EslShow maxItems)');
+    this.tracker = new LabelTracker(o.tracker);
+  }
+
+  private nextCmdId(kind: 's' | 'f'): string {
+    return `${this.o.cmdPrefix}-${kind}${(this.cmdSeq++).toString(36)}`;
+  }
+
+  /**
+   * Recomputes every label's content for catalog `cat` at `now`, then switches to it: the new
+   * contents are computed in chunks (yielding to the event loop, so device ingest keeps its latency
+   * during a 60k-label change), and the catalog, the contents and every label's target change
+   * together in one synchronous step — no observer ever sees a label called current against a
+   * catalog it was not evaluated for. Returns how many labels must be (re)sent.
+   */
+  async evaluate(cat: Catalog, now: number): Promise<number> {
+    const contents = new Map<string, LabelContent>();
+    let i = 0;
+    for (const labelId of cat.bindings.keys()) {
+      const c = labelContentAt(cat, labelId, now);
+      if (c) contents.set(labelId, c);
+      if (++i % EVAL_CHUNK === 0) await new Promise<void>((r) => setImmediate(r));
+    }
+    this.catalog = cat;
+    this.contents = contents;
+    let changed = 0;
+    for (const [labelId, b] of cat.bindings) {
+      if (this.tracker.setTarget(labelId, contents.get(labelId)?.contentHash ?? null, b.ap, now)) changed++;
+    }
+    for (const labelId of [...this.tracker.labels.keys()]) if (!cat.bindings.has(labelId)) this.tracker.remove(labelId);
+    return changed;
+  }
+
+  get currentCatalog(): Catalog | null {
+    return this.catalog;
+  }
+
+  /** Sends every due label, per AP, in commands of at most maxLabelsPerCommand; returns labels sent. */
+  async dispatch(now: number): Promise<number> {
+    const cat = this.catalog;
+    if (!cat) return 0;
+    const due = this.tracker.due(now, this.o.online);
+    const sends: Promise<void>[] = [];
+    let n = 0;
+    for (const [ap, list] of due) {
+      for (let i = 0; i < list.length; i += this.o.maxLabelsPerCommand) {
+        const labels: ShowLabel[] = [];
+        for (const l of list.slice(i, i + this.o.maxLabelsPerCommand)) {
+          const c = this.contents.get(l.labelId);
+          if (c && c.contentHash === l.target) labels.push(toShow(c));
+        }
+        if (labels.length === 0) continue;
+        const cmdId = this.nextCmdId('s');
+        // Tracked before the publish: an ack can arrive before publish() resolves.
+        this.tracker.markSent(cmdId, ap, labels.map((l) => ({ labelId: l.labelId, hash: l.contentHash })), now);
+        this.commandsSent++;
+        this.labelsSent += labels.length;
+        n += labels.length;
+        sends.push(this.o.publish(ap, JSON.stringify({ cmdId, labels })).catch((err: Error) => this.o.log.warn({ err: err.message, ap, cmdId }, 'cmd/show publish failed')));
+        // One command at a time on the event loop: device events keep flowing between them.
+        await new Promise<void>((r) => setImmediate(r));
+      }
+    }
+    await Promise.all(sends);
+    return n;
+  }
+
+  /** LED flash on request: the label's current content plus `flash`, one command, not a content change. */
+  async flash(labelId: string, color: string, seconds: number, now: number): Promise<{ ok: true; cmdId: string; ap: string } | { ok: false; reason: string }> {
+    const l = this.tracker.labels.get(labelId);
+    const c = this.catalog ? labelContentAt(this.catalog, labelId, now) : null;
+    if (!l || !c) return { ok: false, reason: `label ${labelId} is not bound to a priced item` };
+    const ap = LabelTracker.apOf(l);
+    if (!ap) return { ok: false, reason: `label ${labelId} has no access point yet` };
+    if (!this.o.online(ap)) return { ok: false, reason: `access point ${ap} is offline` };
+    const cmdId = this.nextCmdId('f');
+    await this.o.publish(ap, JSON.stringify({ cmdId, labels: [{ ...toShow(c), flash: { color, seconds } }] }));
+    return { ok: true, cmdId, ap };
+  }
+
+  /** Feeds an ESL event (committed by ingest) into the tracker; returns labels that became current. */
+  onEvent(e: NewEvent): number {
+    if (e.kind !== 'esl') return 0;
+    if (e.type === 'ack') {
+      const d = JSON.parse(e.data) as { cmdId: string; ok: boolean; error?: string; labelId?: string; shownHash?: string; acks?: AckEntry[] };
+      this.acksSeen++;
+      const entries = d.acks ?? (d.labelId !== undefined ? [{ labelId: d.labelId, ok: d.ok, shownHash: d.shownHash, error: d.error }] : null);
+      return this.tracker.onAck(e.deviceId, d.cmdId, entries, entries ? null : { ok: d.ok, error: d.error }, e.recvTs);
+    }
+    if (e.type === 'status') {
+      const d = JSON.parse(e.data) as { labels: { labelId: string; shownHash?: string }[] };
+      return this.tracker.onStatus(e.deviceId, d.labels);
+    }
+    return 0;
+  }
+}
+
+function toShow(c: LabelContent): ShowLabel {
+  return c as ShowLabel;
+}

@@ -1,0 +1,409 @@
+/**
+ * Label tracking, pure (time passed in, no I/O): per label the content it must show (`target`
+ * hash), what its AP last confirmed (`acked`), and where the transfer stands — pending, sent,
+ * acked, failed — with retries and backoff. A label is *stale* while `acked !== target`
+ * (DESIGN, Retail rules "One price").
+ *
+ * Loss detection relies on one property of an ESL access point: it works through its commands in
+ * the order it received them (one radio, one queue). So the first ack for a command proves every
+ * label of an EARLIER command to that AP that is still unanswered was lost; the tail command is
+ * covered by a watchdog: an AP with commands outstanding that has not answered for `ackTimeoutMs`
+ * has lost the oldest one. Neither needs a timer per label.
+ *
+ * A label whose target did not change is never re-sent: `setTarget` with the same hash is a no-op
+ * (each transfer costs a label's battery about a hundred check-ins, issue 6).
+ */
+import { backoffDelay, resolveBackoffConfig, type BackoffConfig } from '../uplink/backoff.js';
+
+export const LABEL_STATES = ['pending', 'sent', 'acked', 'failed'] as const;
+export type LabelState = (typeof LABEL_STATES)[number];
+export const STATE_CODE: Record<LabelState, number> = { pending: 0, sent: 1, acked: 2, failed: 3 };
+
+export interface TrackedLabel {
+  labelId: string;
+  /** The AP that last heard the label (status or ack). */
+  ap: string | null;
+  /** The AP of the label binding (used until one hears it). */
+  bindAp: string | null;
+  target: string | null;
+  acked: string | null;
+  state: LabelState;
+  attempts: number;
+  /** Earliest time of the next send (pending) — ms. */
+  nextAt: number;
+  cmdId: string | null;
+  err: string | null;
+}
+
+type Bucket = 'none' | 'current' | 'pending' | 'sent' | 'failed';
+
+function bucketOf(l: TrackedLabel): Bucket {
+  if (l.target === null) return 'none';
+  if (l.acked === l.target) return 'current';
+  return l.state === 'failed' ? 'failed' : l.state === 'sent' ? 'sent' : 'pending';
+}
+
+export interface AckEntry {
+  labelId: string;
+  ok: boolean;
+  shownHash?: string;
+  error?: string;
+}
+
+interface Outstanding {
+  cmdId: string;
+  ap: string;
+  sentAt: number;
+  /** labelId → hash sent, removed as answers arrive. */
+  labels: Map<string, string>;
+}
+
+export interface TrackerOptions {
+  ackTimeoutMs: number;
+  maxAttempts: number;
+  backoff?: Partial<BackoffConfig>;
+  random?: () => number;
+}
+
+export interface LabelCounts {
+  total: number;
+  current: number;
+  stale: number;
+  pending: number;
+  sent: number;
+  failed: number;
+}
+
+export class LabelTracker {
+  readonly labels = new Map<string, TrackedLabel>();
+  private readonly commands = new Map<string, Outstanding>();
+  /** Per AP, outstanding cmdIds in send order, and when the AP last made progress. */
+  private readonly apQueues = new Map<string, { order: string[]; lastProgress: number }>();
+  /** Labels whose row must be written to SQLite. */
+  readonly dirty = new Set<string>();
+  readonly removed = new Set<string>();
+  /** Labels per bucket, kept up to date by every mutation (counts() is O(1): it runs per ack). */
+  private readonly cnt: Record<Bucket, number> = { none: 0, current: 0, pending: 0, sent: 0, failed: 0 };
+  private readonly backoff: Readonly<BackoffConfig>;
+  private readonly random: () => number;
+
+  constructor(private readonly o: TrackerOptions) {
+    if (!(o.ackTimeoutMs > 0)) throw new Error('esl.ackTimeoutMs: must be a positive number');
+    if (!(o.maxAttempts >= 1)) throw new Error('esl.maxAttempts: must be ≥ 1');
+    this.backoff = resolveBackoffConfig({ initialMs: 1000, maxMs: 60_000, ...o.backoff });
+    this.random = o.random ?? Math.random;
+  }
+
+  static apOf(l: TrackedLabel): string | null {
+    return l.ap ?? l.bindAp;
+  }
+
+  /** Moves a label between count buckets after a mutation (`before` = its bucket before). */
+  private moved(l: TrackedLabel, before: Bucket): void {
+    const after = bucketOf(l);
+    if (after !== before) {
+      this.cnt[before]--;
+      this.cnt[after]++;
+    }
+  }
+
+  static isStale(l: TrackedLabel): boolean {
+    return l.target !== null && l.acked !== l.target;
+  }
+
+  /** Restores a row from SQLite; a label that was `sent` when the gateway stopped is pending again. */
+  restore(row: { labelId: string; ap: string | null; target: string | null; acked: string | null; state: number; attempts: number; nextAt: number; err: string | null }): void {
+    const state = LABEL_STATES[row.state] ?? 'pending';
+    const old = this.labels.get(row.labelId);
+    if (old) this.cnt[bucketOf(old)]--;
+    const l: TrackedLabel = { labelId: row.labelId, ap: row.ap, bindAp: null, target: row.target, acked: row.acked, state: state === 'sent' ? 'pending' : state, attempts: row.attempts, nextAt: row.nextAt, cmdId: null, err: row.err };
+    this.labels.set(row.labelId, l);
+    this.cnt[bucketOf(l)]++;
+  }
+
+  /** Sets what the label must show; returns true when that is new (it will be sent). */
+  setTarget(labelId: string, hash: string | null, bindAp: string | null, now: number): boolean {
+    let l = this.labels.get(labelId);
+    if (!l) {
+      l = { labelId, ap: null, bindAp, target: null, acked: null, state: 'acked', attempts: 0, nextAt: now, cmdId: null, err: null };
+      this.labels.set(labelId, l);
+      this.cnt.none++;
+      this.removed.delete(labelId);
+      this.dirty.add(labelId);
+    }
+    l.bindAp = bindAp;
+    if (l.target === hash) return false;
+    const before = bucketOf(l);
+    l.target = hash;
+    l.attempts = 0;
+    l.err = null;
+    l.cmdId = null;
+    l.state = hash === null || hash === l.acked ? 'acked' : 'pending';
+    l.nextAt = now;
+    this.dirty.add(labelId);
+    this.moved(l, before);
+    return l.state === 'pending';
+  }
+
+  remove(labelId: string): void {
+    const l = this.labels.get(labelId);
+    if (l && this.labels.delete(labelId)) {
+      this.cnt[bucketOf(l)]--;
+      this.removed.add(labelId);
+      this.dirty.delete(labelId);
+    }
+  }
+
+  /** Pending labels due now, grouped by AP (only APs `online` says are connected). */
+  due(now: number, online: (ap: string) => boolean): Map<string, TrackedLabel[]> {
+    const out = new Map<string, TrackedLabel[]>();
+    for (const l of this.labels.values()) {
+      if (l.state !== 'pending' || l.nextAt > now || l.target === null) continue;
+      const ap = LabelTracker.apOf(l);
+      if (ap === null || !online(ap)) continue;
+      let list = out.get(ap);
+      if (!list) out.set(ap, (list = []));
+      list.push(l);
+    }
+    return out;
+  }
+
+  markSent(cmdId: string, ap: string, sent: { labelId: string; hash: string }[], now: number): void {
+    const labels = new Map<string, string>();
+    for (const s of sent) {
+      const l = this.labels.get(s.labelId);
+      if (!l) continue;
+      labels.set(s.labelId, s.hash);
+      const before = bucketOf(l);
+      l.state = 'sent';
+      l.cmdId = cmdId;
+      l.attempts++;
+      this.dirty.add(l.labelId);
+      this.moved(l, before);
+    }
+    this.commands.set(cmdId, { cmdId, ap, sentAt: now, labels });
+    let q = this.apQueues.get(ap);
+    if (!q) this.apQueues.set(ap, (q = { order: [], lastProgress: now }));
+    if (q.order.length === 0) q.lastProgress = now;
+    q.order.push(cmdId);
+  }
+
+  /** Whether a cmdId is one of ours and still has unanswered labels. */
+  isOutstanding(cmdId: string): boolean {
+    return this.commands.has(cmdId);
+  }
+
+  /**
+   * Applies an ack from `ap` for `cmdId`: `entries` per label, or null when the ack covers the
+   * whole command (`{cmdId, ok}` without labels). Returns how many labels became current.
+   */
+  onAck(ap: string, cmdId: string, entries: AckEntry[] | null, whole: { ok: boolean; error?: string } | null, now: number): number {
+    const cmd = this.commands.get(cmdId);
+    const q = this.apQueues.get(ap);
+    if (q) q.lastProgress = now;
+    if (cmd && q) {
+      // FIFO at the AP: everything sent to it before this command and still unanswered was lost.
+      const idx = q.order.indexOf(cmdId);
+      for (const earlier of q.order.splice(0, Math.max(idx, 0))) this.lose(earlier, now, 'no ack (a later command was acked)');
+    }
+    const list: AckEntry[] = entries ?? (cmd ? [...cmd.labels.keys()].map((labelId) => ({ labelId, ok: whole?.ok ?? false, error: whole?.error })) : []);
+    let current = 0;
+    for (const e of list) {
+      const l = this.labels.get(e.labelId);
+      const sentHash = cmd?.labels.get(e.labelId);
+      cmd?.labels.delete(e.labelId);
+      if (!l) continue;
+      const before = bucketOf(l);
+      l.ap = ap;
+      this.dirty.add(l.labelId);
+      if (e.ok) {
+        const shown = e.shownHash ?? sentHash;
+        if (shown !== undefined) l.acked = shown;
+        if (l.cmdId === cmdId) l.cmdId = null;
+        if (l.target !== null && l.acked === l.target) {
+          if (l.state !== 'acked') current++;
+          l.state = 'acked';
+          l.attempts = 0;
+          l.err = null;
+        } else if (l.cmdId === null && l.state === 'sent') {
+          l.state = 'pending';
+          l.nextAt = now;
+        }
+      } else if (l.cmdId === cmdId) {
+        this.retry(l, now, e.error ?? 'refused by the AP');
+      }
+      this.moved(l, before);
+    }
+    if (cmd && cmd.labels.size === 0) this.finish(cmd);
+    return current;
+  }
+
+  /** A status report: the AP hears these labels; a label already showing its target is current. */
+  onStatus(ap: string, entries: { labelId: string; shownHash?: string }[]): number {
+    let current = 0;
+    for (const e of entries) {
+      const l = this.labels.get(e.labelId);
+      if (!l) continue;
+      const before = bucketOf(l);
+      if (l.ap !== ap) {
+        l.ap = ap;
+        this.dirty.add(l.labelId);
+      }
+      if (e.shownHash !== undefined && e.shownHash !== l.acked) {
+        l.acked = e.shownHash;
+        this.dirty.add(l.labelId);
+        if (l.target !== null && l.acked === l.target && l.state !== 'acked') {
+          l.state = 'acked';
+          l.attempts = 0;
+          l.err = null;
+          current++;
+        }
+      }
+      this.moved(l, before);
+    }
+    return current;
+  }
+
+  /** Watchdog: an AP that has commands outstanding and was silent for ackTimeoutMs lost the oldest. */
+  expire(now: number, online: (ap: string) => boolean): number {
+    let lost = 0;
+    for (const [ap, q] of this.apQueues) {
+      if (q.order.length === 0 || !online(ap)) continue;
+      if (now - q.lastProgress < this.o.ackTimeoutMs) continue;
+      const cmdId = q.order.shift()!;
+      lost += this.lose(cmdId, now, `no ack within ${this.o.ackTimeoutMs} ms`);
+      q.lastProgress = now;
+    }
+    return lost;
+  }
+
+  /**
+   * The AP (re)connected: its broker session is gone, so whatever was sent and not answered is
+   * re-sent now, and labels that had failed get a fresh round of attempts.
+   */
+  apOnline(ap: string, now: number): void {
+    const q = this.apQueues.get(ap);
+    if (q) {
+      for (const cmdId of q.order.splice(0)) {
+        const cmd = this.commands.get(cmdId);
+        if (cmd) this.finish(cmd);
+      }
+    }
+    for (const l of this.labels.values()) {
+      if (LabelTracker.apOf(l) !== ap || !LabelTracker.isStale(l)) continue;
+      const before = bucketOf(l);
+      l.state = 'pending';
+      l.cmdId = null;
+      l.nextAt = now;
+      l.attempts = 0;
+      this.dirty.add(l.labelId);
+      this.moved(l, before);
+    }
+  }
+
+  /** Ops asked to send a label again (its content is unchanged, but it may be showing garbage). */
+  resend(labelId: string, now: number): boolean {
+    const l = this.labels.get(labelId);
+    if (!l || l.target === null) return false;
+    const before = bucketOf(l);
+    l.acked = l.acked === l.target ? null : l.acked;
+    l.state = 'pending';
+    l.attempts = 0;
+    l.cmdId = null;
+    l.nextAt = now;
+    this.dirty.add(labelId);
+    this.moved(l, before);
+    return true;
+  }
+
+  private lose(cmdId: string, now: number, why: string): number {
+    const cmd = this.commands.get(cmdId);
+    if (!cmd) return 0;
+    let n = 0;
+    for (const labelId of cmd.labels.keys()) {
+      const l = this.labels.get(labelId);
+      if (l && l.cmdId === cmdId) {
+        const before = bucketOf(l);
+        this.retry(l, now, why);
+        this.moved(l, before);
+        n++;
+      }
+    }
+    this.finish(cmd);
+    return n;
+  }
+
+  private finish(cmd: Outstanding): void {
+    this.commands.delete(cmd.cmdId);
+    const q = this.apQueues.get(cmd.ap);
+    if (q) {
+      const i = q.order.indexOf(cmd.cmdId);
+      if (i >= 0) q.order.splice(i, 1);
+    }
+  }
+
+  private retry(l: TrackedLabel, now: number, why: string): void {
+    l.cmdId = null;
+    l.err = why;
+    this.dirty.add(l.labelId);
+    if (l.attempts >= this.o.maxAttempts) {
+      l.state = 'failed';
+      return;
+    }
+    l.state = 'pending';
+    l.nextAt = now + backoffDelay(l.attempts - 1, this.random, this.backoff);
+  }
+
+  counts(): LabelCounts {
+    const c = this.cnt;
+    const stale = c.pending + c.sent + c.failed;
+    return { total: c.current + stale, current: c.current, stale, pending: c.pending, sent: c.sent, failed: c.failed };
+  }
+
+  /** The same counts by a full scan (tests check the incremental ones against it). */
+  countsByScan(): LabelCounts {
+    const c: LabelCounts = { total: 0, current: 0, stale: 0, pending: 0, sent: 0, failed: 0 };
+    for (const l of this.labels.values()) {
+      const b = bucketOf(l);
+      if (b === 'none') continue;
+      c.total++;
+      if (b === 'current') c.current++;
+      else {
+        c.stale++;
+        c[b]++;
+      }
+    }
+    return c;
+  }
+
+  /** Labels in a state: stale (ack for current content missing), pending (to send or sent), failed, current. */
+  list(state: 'stale' | 'pending' | 'failed' | 'current'): TrackedLabel[] {
+    const out: TrackedLabel[] = [];
+    for (const l of this.labels.values()) {
+      if (l.target === null) continue;
+      const stale = LabelTracker.isStale(l);
+      const ok =
+        state === 'stale' ? stale : state === 'current' ? !stale : state === 'failed' ? stale && l.state === 'failed' : stale && (l.state === 'pending' || l.state === 'sent');
+      if (ok) out.push(l);
+    }
+    return out;
+  }
+
+  /** The SQLite rows for labels that changed since the last call. */
+  takeDirty(max = Infinity): { rows: { labelId: string; ap: string | null; target: string | null; acked: string | null; state: number; attempts: number; nextAt: number; err: string | null }[]; removed: string[] } {
+    const rows = [];
+    for (const id of this.dirty) {
+      if (rows.length >= max) break;
+      this.dirty.delete(id);
+      const l = this.labels.get(id);
+      if (l) rows.push({ labelId: l.labelId, ap: l.ap ?? l.bindAp, target: l.target, acked: l.acked, state: STATE_CODE[l.state], attempts: l.attempts, nextAt: l.nextAt, err: l.err });
+    }
+    const removed = [...this.removed];
+    this.removed.clear();
+    return { rows, removed };
+  }
+
+  outstandingCommands(): number {
+    return this.commands.size;
+  }
+}

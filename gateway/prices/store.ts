@@ -1,0 +1,244 @@
+/**
+ * The prices repository (`prices.db` in data.dir, WAL, numbered migrations): catalog rows per feed
+ * and scope, the applied version per (feed, scope), and the compact tracking row of every label.
+ *
+ * A feed is applied in ONE transaction together with its version row, so after a crash the file
+ * holds the old catalog or the new one, never a mix (issue 6 §1). Every write goes through one
+ * queue: sqlite3 runs statements of one connection in order, but an unrelated write issued between
+ * BEGIN and COMMIT would otherwise join (or be rolled back with) the feed's transaction.
+ */
+import { openDb, migrate, type Db } from '../db/sqlite.js';
+import type { CatalogItemT, PriceRowT, PromotionT } from './feedSchemas.js';
+import type { FeedScope, ScopedRows } from './catalog.js';
+
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE feed_version (
+     feed TEXT NOT NULL, scope TEXT NOT NULL, version INTEGER NOT NULL, issued_at TEXT NOT NULL,
+     applied_at INTEGER NOT NULL, kid TEXT NOT NULL, PRIMARY KEY (feed, scope)
+   ) WITHOUT ROWID;
+   CREATE TABLE item (scope TEXT NOT NULL, gtin TEXT NOT NULL, ver INTEGER NOT NULL, data TEXT NOT NULL, PRIMARY KEY (scope, gtin)) WITHOUT ROWID;
+   CREATE TABLE price (scope TEXT NOT NULL, gtin TEXT NOT NULL, ver INTEGER NOT NULL, data TEXT NOT NULL, PRIMARY KEY (scope, gtin)) WITHOUT ROWID;
+   CREATE TABLE promotion (scope TEXT NOT NULL, id TEXT NOT NULL, ver INTEGER NOT NULL, data TEXT NOT NULL, PRIMARY KEY (scope, id)) WITHOUT ROWID;
+   CREATE TABLE member (scope TEXT NOT NULL, code TEXT NOT NULL, ver INTEGER NOT NULL, tier TEXT NOT NULL, PRIMARY KEY (scope, code)) WITHOUT ROWID;
+   CREATE TABLE binding (scope TEXT NOT NULL, label_id TEXT NOT NULL, ver INTEGER NOT NULL, gtin TEXT NOT NULL, ap TEXT, PRIMARY KEY (scope, label_id)) WITHOUT ROWID;
+   -- One compact row per label: last AP heard, target and acked content hash, state, retries.
+   -- state: 0 pending, 1 sent, 2 acked, 3 failed.
+   CREATE TABLE label_track (
+     label_id TEXT PRIMARY KEY, ap TEXT, target TEXT, acked TEXT, state INTEGER NOT NULL,
+     attempts INTEGER NOT NULL, next_at INTEGER NOT NULL, err TEXT
+   ) WITHOUT ROWID`,
+];
+
+export type RowPart = keyof ScopedRows;
+export const ROW_PARTS: readonly RowPart[] = ['items', 'prices', 'promotions', 'members', 'bindings'];
+/** Which parts of the catalog each feed writes. */
+export const FEED_PARTS: Record<FeedApply['feed'], readonly RowPart[]> = { catalog: ['items'], prices: ['prices', 'promotions'], members: ['members'], labels: ['bindings'] };
+
+export interface FeedVersionRow {
+  feed: string;
+  scope: FeedScope;
+  version: number;
+  issuedAt: string;
+  appliedAt: number;
+  kid: string;
+}
+
+export interface TrackRow {
+  labelId: string;
+  ap: string | null;
+  target: string | null;
+  acked: string | null;
+  state: number;
+  attempts: number;
+  nextAt: number;
+  err: string | null;
+}
+
+/** One verified feed, ready to apply. */
+export interface FeedApply {
+  feed: 'catalog' | 'prices' | 'members' | 'labels';
+  scope: FeedScope;
+  version: number;
+  issuedAt: string;
+  kid: string;
+  appliedAt: number;
+  body: Record<string, unknown>;
+}
+
+interface TableSpec {
+  table: string;
+  key: string;
+  /** Columns besides scope/key/ver, filled from each element of the json array. */
+  cols: { name: string; expr: string }[];
+}
+
+const TABLES: Record<string, TableSpec> = {
+  item: { table: 'item', key: 'gtin', cols: [{ name: 'data', expr: 'value' }] },
+  price: { table: 'price', key: 'gtin', cols: [{ name: 'data', expr: 'value' }] },
+  promotion: { table: 'promotion', key: 'id', cols: [{ name: 'data', expr: 'value' }] },
+  member: { table: 'member', key: 'code', cols: [{ name: 'tier', expr: "value->>'tier'" }] },
+  binding: { table: 'binding', key: 'label_id', cols: [{ name: 'gtin', expr: "value->>'gtin'" }, { name: 'ap', expr: "value->>'ap'" }] },
+};
+const KEY_FIELD: Record<string, string> = { gtin: 'gtin', id: 'id', code: 'code', label_id: 'labelId' };
+
+export class PriceStore {
+  private db!: Db;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly file: string) {}
+
+  async start(): Promise<void> {
+    this.db = await openDb(this.file, { synchronous: 'FULL' });
+    await migrate(this.db, MIGRATIONS);
+  }
+
+  async stop(): Promise<void> {
+    await this.queue.catch(() => undefined);
+    if (this.db) await this.db.close();
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.queue.then(fn, fn);
+    this.queue = p.catch(() => undefined);
+    return p;
+  }
+
+  async versions(): Promise<FeedVersionRow[]> {
+    const rows = await this.db.all<{ feed: string; scope: FeedScope; version: number; issued_at: string; applied_at: number; kid: string }>('SELECT * FROM feed_version');
+    return rows.map((r) => ({ feed: r.feed, scope: r.scope, version: r.version, issuedAt: r.issued_at, appliedAt: r.applied_at, kid: r.kid }));
+  }
+
+  /** Applies a verified feed and records its version, all in one transaction. */
+  applyFeed(f: FeedApply): Promise<void> {
+    return this.serial(async () => {
+      await this.db.exec('BEGIN IMMEDIATE');
+      try {
+        const b = f.body;
+        const snapshot = b.mode === 'snapshot';
+        switch (f.feed) {
+          case 'catalog':
+            await this.replace(TABLES.item, f, snapshot, b.items as CatalogItemT[], b.remove as string[] | undefined);
+            break;
+          case 'prices': {
+            const currency = b.currency as string;
+            const rows = (b.prices as PriceRowT[]).map((p) => ({ ...p, currency: p.currency ?? currency }));
+            await this.replace(TABLES.price, f, snapshot, rows, b.remove as string[] | undefined);
+            await this.replace(TABLES.promotion, f, snapshot, b.promotions as PromotionT[], b.removePromotions as string[] | undefined);
+            break;
+          }
+          case 'members':
+            await this.replace(TABLES.member, f, snapshot, b.members as unknown[], b.remove as string[] | undefined);
+            break;
+          case 'labels':
+            await this.replace(TABLES.binding, f, snapshot, b.bindings as unknown[], b.remove as string[] | undefined);
+            break;
+        }
+        await this.db.run(
+          `INSERT INTO feed_version (feed, scope, version, issued_at, applied_at, kid) VALUES (?, ?, ?, ?, ?, ?)
+           ON CONFLICT (feed, scope) DO UPDATE SET version = excluded.version, issued_at = excluded.issued_at, applied_at = excluded.applied_at, kid = excluded.kid`,
+          [f.feed, f.scope, f.version, f.issuedAt, f.appliedAt, f.kid],
+        );
+        await this.db.exec('COMMIT');
+      } catch (err) {
+        await this.db.exec('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+    });
+  }
+
+  private async replace(t: TableSpec, f: FeedApply, snapshot: boolean, rows: unknown[], remove: string[] | undefined): Promise<void> {
+    if (snapshot) await this.db.run(`DELETE FROM ${t.table} WHERE scope = ?`, [f.scope]);
+    else if (remove && remove.length > 0) {
+      await this.db.run(`DELETE FROM ${t.table} WHERE scope = ?1 AND ${t.key} IN (SELECT value FROM json_each(?2))`, [f.scope, JSON.stringify(remove)]);
+    }
+    if (rows.length === 0) return;
+    const cols = t.cols.map((c) => c.name);
+    // One statement per table (json_each): ~250k rows/s instead of one round trip per row.
+    await this.db.run(
+      `INSERT INTO ${t.table} (scope, ${t.key}, ver, ${cols.join(', ')})
+       SELECT ?1, value->>'${KEY_FIELD[t.key]}', ?2, ${t.cols.map((c) => c.expr).join(', ')} FROM json_each(?3) WHERE true
+       ON CONFLICT (scope, ${t.key}) DO UPDATE SET ver = excluded.ver, ${cols.map((c) => `${c} = excluded.${c}`).join(', ')}`,
+      [f.scope, f.version, JSON.stringify(rows)],
+    );
+  }
+
+  /**
+   * Catalog rows of both scopes, of the given parts only (after a feed, only what it touched is
+   * read again: a prices feed does not re-read 60k catalog items).
+   */
+  async loadRows(parts: readonly RowPart[] = ROW_PARTS): Promise<Partial<ScopedRows>> {
+    const out: Partial<ScopedRows> = {};
+    for (const part of parts) {
+      switch (part) {
+        case 'items':
+          out.items = (await this.db.all<{ scope: FeedScope; data: string }>('SELECT scope, data FROM item')).map((r) => ({ scope: r.scope, item: JSON.parse(r.data) as CatalogItemT }));
+          break;
+        case 'prices':
+          out.prices = (await this.db.all<{ scope: FeedScope; data: string }>('SELECT scope, data FROM price')).map((r) => ({ scope: r.scope, row: JSON.parse(r.data) as PriceRowT & { currency: string } }));
+          break;
+        case 'promotions':
+          out.promotions = (await this.db.all<{ scope: FeedScope; data: string }>('SELECT scope, data FROM promotion')).map((r) => ({ scope: r.scope, promo: JSON.parse(r.data) as PromotionT }));
+          break;
+        case 'members':
+          out.members = (await this.db.all<{ scope: FeedScope; code: string; tier: string }>('SELECT scope, code, tier FROM member')).map((r) => ({ scope: r.scope, code: r.code, tier: r.tier }));
+          break;
+        case 'bindings':
+          out.bindings = (await this.db.all<{ scope: FeedScope; label_id: string; gtin: string; ap: string | null }>('SELECT scope, label_id, gtin, ap FROM binding')).map((r) => ({
+            scope: r.scope,
+            labelId: r.label_id,
+            gtin: r.gtin,
+            ap: r.ap,
+          }));
+          break;
+      }
+    }
+    return out;
+  }
+
+  /** Per catalog table: how many rows carry which feed version (a mixed apply would show two). */
+  async versionCensus(): Promise<Record<string, { scope: string; ver: number; rows: number }[]>> {
+    const out: Record<string, { scope: string; ver: number; rows: number }[]> = {};
+    for (const t of ['item', 'price', 'promotion', 'member', 'binding']) {
+      out[t] = await this.db.all<{ scope: string; ver: number; rows: number }>(`SELECT scope, ver, count(*) AS rows FROM ${t} GROUP BY scope, ver ORDER BY scope, ver`);
+    }
+    return out;
+  }
+
+  async loadTracking(): Promise<TrackRow[]> {
+    const rows = await this.db.all<{ label_id: string; ap: string | null; target: string | null; acked: string | null; state: number; attempts: number; next_at: number; err: string | null }>(
+      'SELECT * FROM label_track',
+    );
+    return rows.map((r) => ({ labelId: r.label_id, ap: r.ap, target: r.target, acked: r.acked, state: r.state, attempts: r.attempts, nextAt: r.next_at, err: r.err }));
+  }
+
+  /** Upserts tracking rows in one statement; `remove` deletes labels that are no longer bound. */
+  saveTracking(rows: TrackRow[], remove: string[] = []): Promise<void> {
+    if (rows.length === 0 && remove.length === 0) return Promise.resolve();
+    return this.serial(async () => {
+      await this.db.exec('BEGIN');
+      try {
+        if (rows.length > 0) {
+          await this.db.run(
+            `INSERT INTO label_track (label_id, ap, target, acked, state, attempts, next_at, err)
+             SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7 FROM json_each(?) WHERE true
+             ON CONFLICT (label_id) DO UPDATE SET ap = excluded.ap, target = excluded.target, acked = excluded.acked, state = excluded.state,
+               attempts = excluded.attempts, next_at = excluded.next_at, err = excluded.err`,
+            [JSON.stringify(rows.map((r) => [r.labelId, r.ap, r.target, r.acked, r.state, r.attempts, r.nextAt, r.err]))],
+          );
+        }
+        if (remove.length > 0) await this.db.run('DELETE FROM label_track WHERE label_id IN (SELECT value FROM json_each(?))', [JSON.stringify(remove)]);
+        await this.db.exec('COMMIT');
+      } catch (err) {
+        await this.db.exec('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+    });
+  }
+
+  /** Bytes the label_track b-tree occupies on disk (SQLite dbstat), and its row count. */
+  async trackingFootprint(): Promise<{ bytes: number; rows: number }> {
+    const s = await this.db.get<{ bytes: number | null }>("SELECT SUM(pgsize) AS bytes FROM dbstat WHERE name = 'label_track'");
+    const c = await this.db.get<{ n: number }>('SELECT count(*) AS n FROM label_track');
+    return { bytes: s?.bytes ?? 0, rows: c?.n ?? 0 };
+  }
+}
