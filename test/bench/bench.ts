@@ -19,6 +19,8 @@ import { execFileSync } from 'node:child_process';
 import { BackgroundCpuWindow, CpuWindow, SelfCpuWindow, memory } from './procStats.js';
 import { closeClients, connectClients, connectStorm, disconnectAll, fixedRate, maxThroughput, oneInFlight, sleep, type LoadResult } from './loadgen.js';
 import { benchBridge } from './bridge.js';
+import { benchPrices } from './prices.js';
+import { benchUplink } from './uplink.js';
 import { SYSTEMS, identities, scrape, startSystem, total, type RunningSystem, type Scrape, type SystemName } from './systems.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -456,7 +458,9 @@ async function main(): Promise<number> {
 
   // Feature benches (storegw only): each module measures its own issue's targets.
   const modules: [string, () => Promise<{ bench: string; system: 'storegw'; metric: string; value: number | null; unit: string }[]>][] = [
+    ['uplink (issue 4): a simulated demo-store day (compaction, compression, week backlog), backlog drain under load', () => benchUplink({ quick, progress })],
     ['bridge (issue 5): scale at 10 Hz and RFID at 500 reads/s through socat ptys', () => benchBridge({ quick, progress })],
+    ['prices (issue 6): 60,000-label change over 20 APs', () => benchPrices({ quick, progress })],
   ];
   if (only.includes('storegw') && !argv.includes('--no-modules')) {
     for (const [i, [title, fn]] of modules.entries()) {
