@@ -9,6 +9,7 @@ import path from 'node:path';
 import { DEVICE_KINDS, ID_PATTERN, type DeviceKind } from './protocol/topics.js';
 import { createAjv, formatErrors } from './protocol/validate.js';
 import { HASH_PATTERN } from './scryptHash.js';
+import { KioskConfigSchema } from './kiosk/kioskConfig.js'; // kiosk (issue 7)
 
 const Id = Type.String({ pattern: ID_PATTERN });
 const Hash = Type.String({ pattern: HASH_PATTERN, description: 'scrypt hash: scrypt$log2N$r$p$salt$hash (see `storegw hash`)' });
@@ -102,6 +103,8 @@ export const ConfigSchema = Type.Object(
       { default: [] },
     ),
     kiosks: Type.Array(Type.Object({ id: Id, tokenHash: Hash }, { additionalProperties: false }), { default: [] }),
+    /** Self-checkout (issue 7): each kiosk's devices and the checkout rules; see kiosk/kioskConfig.ts. */
+    kiosk: KioskConfigSchema,
     health: Type.Object(
       {
         /** Seconds without a check-in after which a device of that kind is "stale". */

@@ -25,6 +25,9 @@ import { uplinkRoutes } from './http/routes/uplink.js';
 import { PriceService } from './prices/prices.js'; // prices (issue 6)
 import { priceRoutes } from './http/routes/prices.js'; // prices (issue 6)
 import { StoreOps } from './kpi/storeOps.js'; // ops (issue 8)
+import { KioskService } from './kiosk/sessions.js'; // kiosk (issue 7)
+import { kioskRoutes } from './http/routes/kiosk.js'; // kiosk (issue 7)
+import { attendantRoutes } from './http/routes/attendant.js'; // kiosk (issue 7)
 
 export interface GatewayOptions {
   config: Readonly<Config>;
@@ -54,6 +57,7 @@ export class Gateway {
   http!: FastifyInstance;
   uplink!: UplinkService;
   prices: PriceService | null = null; // prices (issue 6)
+  kiosk!: KioskService; // kiosk (issue 7)
   /** ops (issue 8): the day's numbers (`ops.kpiSnapshot()` is the report/kpi payload), alerts, live feed. */
   ops!: StoreOps;
   private readonly started: Component[] = [];
@@ -179,6 +183,14 @@ export class Gateway {
     }
     // --- end prices ---
 
+    // --- kiosk (issue 7): self-checkout sessions; after prices (it prices from the catalog) ---
+    const kiosk = new KioskService({ config: c, ingest: this.ingest, outbox: this.outbox, registry: this.registry, prices, publish: (t, p, q) => broker!.publish(t, p, q), log: this.log, now: this.now, mono: this.mono });
+    this.kiosk = kiosk;
+    this.onEvent((e) => kiosk.onEvent(e));
+    await kiosk.start();
+    this.started.push({ name: 'kiosk', stop: () => kiosk.stop() });
+    // --- end kiosk ---
+
     const sessions = new SessionManager({ users: c.opsUsers, ttlS: c.http.sessionTtlS, now: this.now });
     this.http = await buildServer({
       log: this.log,
@@ -199,6 +211,8 @@ export class Gateway {
         async (app: FastifyInstance) => void (await app.register(uplinkRoutes, { status: () => uplink.status() })), // uplink (issue 4)
         ...(prices ? [async (app: FastifyInstance) => void (await app.register(priceRoutes, { prices: prices! }))] : []), // prices (issue 6)
         ...ops.plugins(sessions), // ops (issue 8)
+        async (app: FastifyInstance) => void (await app.register(kioskRoutes, { kiosks: c.kiosks, service: kiosk })), // kiosk (issue 7)
+        async (app: FastifyInstance) => void (await app.register(attendantRoutes, { service: kiosk })), // kiosk (issue 7)
       ],
     });
     await this.http.listen({ host: c.http.host, port: c.http.port ?? 8080 });

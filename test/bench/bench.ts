@@ -20,6 +20,7 @@ import { BackgroundCpuWindow, CpuWindow, SelfCpuWindow, memory } from './procSta
 import { closeClients, connectClients, connectStorm, disconnectAll, fixedRate, maxThroughput, oneInFlight, sleep, type LoadResult } from './loadgen.js';
 import { benchBridge } from './bridge.js';
 import { benchPrices } from './prices.js';
+import { benchKiosk } from './kiosk.js';
 import { benchUplink } from './uplink.js';
 import { SYSTEMS, identities, scrape, startSystem, total, type RunningSystem, type Scrape, type SystemName } from './systems.js';
 
@@ -461,6 +462,7 @@ async function main(): Promise<number> {
     ['uplink (issue 4): a simulated demo-store day (compaction, compression, week backlog), backlog drain under load', () => benchUplink({ quick, progress })],
     ['bridge (issue 5): scale at 10 Hz and RFID at 500 reads/s through socat ptys', () => benchBridge({ quick, progress })],
     ['prices (issue 6): 60,000-label change over 20 APs', () => benchPrices({ quick, progress })],
+    ['kiosk (issue 7): scan-to-screen with 4 kiosks in Chromium, the gateway hop', () => benchKiosk({ quick, progress })],
   ];
   if (only.includes('storegw') && !argv.includes('--no-modules')) {
     for (const [i, [title, fn]] of modules.entries()) {

@@ -1,0 +1,31 @@
+/**
+ * Attendant approvals (issue 7, the ops page's contract): the queue of open requests of every
+ * kiosk, and approve/reject — each an exact `attendant` record (kind kiosk) committed before the
+ * answer, after which the kiosk's session goes on.
+ */
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsync } from 'fastify';
+import type { KioskService } from '../../kiosk/sessions.js';
+import { requireRole } from '../auth.js';
+
+export interface AttendantRouteDeps {
+  service: KioskService;
+}
+
+const Params = Type.Object({ requestId: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._:-]+$' }) }, { additionalProperties: false });
+
+export const attendantRoutes: FastifyPluginAsync<AttendantRouteDeps> = async (app, deps) => {
+  app.get('/api/attendant/queue', { preHandler: requireRole('attendant') }, async () => ({ requests: deps.service.queue() }));
+
+  for (const [path, decision] of [
+    ['approve', 'approved'],
+    ['reject', 'rejected'],
+  ] as const) {
+    app.post(`/api/attendant/:requestId/${path}`, { preHandler: requireRole('attendant'), schema: { params: Params } }, async (req, reply) => {
+      const { requestId } = req.params as { requestId: string };
+      const ok = await deps.service.decide(requestId, decision, req.session!.username);
+      if (!ok) return reply.code(404).send({ code: 'SGW_ERR_NOT_FOUND', message: `no open request ${requestId}` });
+      return { requestId, decision };
+    });
+  }
+};

@@ -1,0 +1,46 @@
+/**
+ * The `kiosk` config slice (issue 7): which devices belong to which kiosk, and the checkout rules.
+ * Declared here, referenced once from gateway/config.ts.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { ID_PATTERN } from '../protocol/topics.js';
+
+const Id = Type.String({ pattern: ID_PATTERN });
+
+export const KioskDevices = Type.Object(
+  {
+    scanner: Type.Optional(Id),
+    produceScale: Type.Optional(Id),
+    baggingScale: Type.Optional(Id),
+    rfid: Type.Optional(Id),
+    light: Type.Optional(Id),
+    payment: Type.Optional(Id),
+  },
+  { additionalProperties: false },
+);
+
+export const KioskConfigSchema = Type.Object(
+  {
+    /** Per kiosk id (from `kiosks`): its peripherals, each a device id of the matching kind. */
+    devices: Type.Record(Type.String(), KioskDevices, { default: {} }),
+    /** Variable-measure region of barcodes.ts (`GB`, `DE`, `SE`, `US`…); none = plain GTINs only. */
+    region: Type.Optional(Type.String({ maxLength: 16 })),
+    currency: Type.String({ pattern: '^[A-Z]{3}$', default: 'EUR' }),
+    /** The terminal gets a cancel after this long without a result; the session stays "paying" until it answers. */
+    paymentTimeoutMs: Type.Integer({ minimum: 100, maximum: 600_000, default: 60_000 }),
+    /** With no answer to that cancel either, the attendant is called. */
+    paymentUnknownMs: Type.Integer({ minimum: 100, maximum: 600_000, default: 30_000 }),
+    /** A removal or a quantity decrease needs an attendant. */
+    removalNeedsAttendant: Type.Boolean({ default: false }),
+    /** After "thank you" (or a cancel) the kiosk returns to idle after this long. */
+    doneResetMs: Type.Integer({ minimum: 100, maximum: 600_000, default: 15_000 }),
+    /** Bagging-area tolerance (DEVICES.md §8: max(±10 g, ±5 %)), and the noise floor. */
+    bagToleranceG: Type.Integer({ minimum: 0, maximum: 10_000, default: 10 }),
+    bagTolerancePct: Type.Number({ minimum: 0, maximum: 100, default: 5 }),
+    bagNoiseG: Type.Integer({ minimum: 0, maximum: 1000, default: 5 }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export type KioskConfig = Static<typeof KioskConfigSchema>;
+export type KioskDeviceMap = Static<typeof KioskDevices>;

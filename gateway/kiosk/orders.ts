@@ -1,0 +1,80 @@
+/**
+ * Click & collect (issue 7 §2), the pure part: the signed `orders` feed body HQ pushes on
+ * `hq/v1/store/{storeId}/orders`, the pickup code a shopper scans, what the kiosk shows for it and
+ * the exact `pickup` record. No clock, no I/O: the shell (orderFeed.ts, sessions.ts) passes `now`.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { Currency, MinorUnits, Timestamp } from '../protocol/schemas/common.js';
+
+const OrderId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._:-]+$' });
+const PickupCode = Type.String({ pattern: '^[A-Z0-9]{6,32}$' });
+
+export const OnlineOrder = Type.Object(
+  {
+    orderId: OrderId,
+    pickupCode: PickupCode,
+    customer: Type.Optional(Type.String({ maxLength: 64 })),
+    lines: Type.Array(Type.Object({ gtin: Type.Optional(Type.String({ pattern: '^[0-9]{8,14}$' })), name: Type.String({ minLength: 1, maxLength: 128 }), qty: Type.Integer({ minimum: 1, maximum: 10_000 }) }, { additionalProperties: false }), { minItems: 1, maxItems: 1000 }),
+    total: MinorUnits,
+    currency: Currency,
+    paidAt: Timestamp,
+  },
+  { additionalProperties: false },
+);
+
+/** `snapshot` replaces the open orders HQ knows of (collected ones stay collected); `delta` upserts and removes. */
+export const OrdersBody = Type.Object(
+  {
+    mode: Type.Union([Type.Literal('snapshot'), Type.Literal('delta')]),
+    orders: Type.Array(OnlineOrder, { maxItems: 100_000 }),
+    remove: Type.Optional(Type.Array(OrderId, { maxItems: 100_000 })),
+  },
+  { additionalProperties: false },
+);
+
+export type OnlineOrderT = Static<typeof OnlineOrder>;
+export type OrdersBodyT = Static<typeof OrdersBody>;
+
+export type OrderStatus = 'ready' | 'collecting' | 'collected' | 'removed';
+
+export interface OrderRow {
+  order: OnlineOrderT;
+  status: OrderStatus;
+  kioskId: string | null;
+  collectedAt: number | null;
+}
+
+/** The printed/e-mailed pickup QR holds `PICKUP:<code>`; a scan without the prefix is a product barcode. */
+export const PICKUP_PREFIX = 'PICKUP:';
+
+export function pickupCodeOf(scanned: string): string | null {
+  if (!scanned.startsWith(PICKUP_PREFIX)) return null;
+  const code = scanned.slice(PICKUP_PREFIX.length).trim().toUpperCase();
+  return /^[A-Z0-9]{6,32}$/.test(code) ? code : '';
+}
+
+export interface PickupView {
+  orderId: string;
+  customer: string;
+  lines: { name: string; qty: number }[];
+  total: number;
+  currency: string;
+  status: 'ready' | 'collected';
+}
+
+export type PickupDecision = { ok: true; view: PickupView } | { ok: false; notice: { code: 'pickupUnknown' | 'pickupUsed' | 'pickupBusy'; detail?: string } };
+
+/** What a scanned pickup code shows: the order, or why not (unknown, already collected, being collected elsewhere). */
+export function decidePickup(row: OrderRow | null): PickupDecision {
+  if (!row || row.status === 'removed') return { ok: false, notice: { code: 'pickupUnknown' } };
+  if (row.status === 'collected') return { ok: false, notice: { code: 'pickupUsed', detail: `order ${row.order.orderId} was collected${row.collectedAt !== null ? ` at ${new Date(row.collectedAt).toISOString()}` : ''}${row.kioskId ? ` (kiosk ${row.kioskId})` : ''}` } };
+  if (row.status === 'collecting') return { ok: false, notice: { code: 'pickupBusy', detail: `order ${row.order.orderId} is being collected at kiosk ${row.kioskId ?? '?'}` } };
+  const o = row.order;
+  return { ok: true, view: { orderId: o.orderId, customer: o.customer ?? '', lines: o.lines.map((l) => ({ name: l.name, qty: l.qty })), total: o.total, currency: o.currency, status: 'ready' } };
+}
+
+/** The exact `pickup` record (kind kiosk, deviceId = kiosk id; schema KioskPickup). */
+export function pickupRecord(o: OnlineOrderT, kioskId: string, now: number): Record<string, unknown> {
+  const ts = new Date(now).toISOString();
+  return { ts, kioskId, orderId: o.orderId, pickupCode: o.pickupCode, lines: o.lines, total: o.total, currency: o.currency, paidAt: o.paidAt, collectedAt: ts };
+}

@@ -1,0 +1,454 @@
+/**
+ * One kiosk's checkout session as a pure state machine: `step(session, action, ctx)` returns the
+ * next session and the effects the shell (sessions.ts) must carry out (charge the terminal, commit
+ * an exact record). No clock, no I/O: `ctx.now` and `ctx.newId` are passed in.
+ *
+ * Phases: idle → shopping ⇄ needsAttendant → paying → done, or cancelled. `needsAttendant` is
+ * derived: a bagging-area mismatch or an open blocking request (security, removal, void, override).
+ * An open age request does not block scanning, only payment (DEVICES.md §8: amber, "continue and
+ * block payment"); age is approved once per transaction.
+ */
+import type { AttendantKind, KioskTransactionRec, SessionPhase } from '../protocol/schemas/kiosk.js';
+import { expectedGrams, priceLine, totalsOf, type Line, type Quote, type Totals } from './cartPricing.js';
+
+export interface AttendantRequest {
+  requestId: string;
+  kind: AttendantKind;
+  item?: string;
+  createdAt: string;
+  /** removal: the line and the quantity it should go to (0 = remove). */
+  lineId?: string;
+  qty?: number;
+  /** override of a payment whose result is unknown or arrived after the sale moved on. */
+  paymentRequestId?: string;
+}
+
+export interface AttendantAction {
+  requestId: string;
+  kind: AttendantKind;
+  decision: 'approved' | 'rejected';
+  by: string;
+  at: string;
+}
+
+export type PaymentStatus = 'sent' | 'cancelling' | 'approved' | 'recorded';
+
+export interface Payment {
+  requestId: string;
+  amount: number;
+  status: PaymentStatus;
+  authCode?: string;
+}
+
+export type BagState = 'ok' | 'placeItem' | 'unexpected' | 'removed' | 'off';
+
+export interface Bag {
+  enabled: boolean;
+  /** The last stable weight accepted as "what should be there". */
+  acceptedG: number | null;
+  lastStableG: number | null;
+  /** Expected change from items scanned (or removed) since then, and its tolerance. */
+  pendingG: number;
+  pendingTolG: number;
+  /** An item without an expected weight was scanned: any increase is accepted once. */
+  pendingAny: boolean;
+  state: BagState;
+  deltaG: number;
+}
+
+export interface Session {
+  kioskId: string;
+  sessionId: string;
+  phase: SessionPhase;
+  version: number;
+  lineSeq: number;
+  lines: Line[];
+  totals: Totals;
+  currency: string;
+  memberCode: string | null;
+  ageApproved: boolean;
+  requests: AttendantRequest[];
+  attendant: AttendantAction[];
+  helpCalled: boolean;
+  bag: Bag;
+  payment: Payment | null;
+  receipt: { transactionId: string; total: number; authCode: string } | null;
+  notice: { code: string; detail?: string } | null;
+  produceWeight: { grams: number; stable: boolean } | null;
+  createdAt: string;
+}
+
+export type Action =
+  | { type: 'addItem'; gtin: string; grams?: number; embeddedPrice?: number; serial?: string }
+  | { type: 'badCode'; code: string; detail: string }
+  | { type: 'setQty'; lineId: string; qty: number }
+  | { type: 'remove'; lineId: string }
+  | { type: 'member'; code: string; known: boolean }
+  | { type: 'pickProduce'; gtin: string }
+  | { type: 'produceWeight'; grams: number; stable: boolean }
+  | { type: 'bagWeight'; grams: number; stable: boolean }
+  | { type: 'help' }
+  | { type: 'pay' }
+  | { type: 'cancel' }
+  | { type: 'paymentResult'; requestId: string; status: 'approved' | 'declined' | 'timeout' | 'cancelled'; amount: number; authCode?: string }
+  | { type: 'paymentTimeout'; requestId: string }
+  | { type: 'paymentUnknown'; requestId: string }
+  | { type: 'recorded'; transactionId: string }
+  | { type: 'attendant'; requestId: string; decision: 'approved' | 'rejected'; by: string }
+  | { type: 'reset' };
+
+export type Effect =
+  | { type: 'charge'; requestId: string; amount: number; currency: string }
+  | { type: 'cancelCharge'; requestId: string }
+  | { type: 'recordTransaction'; data: KioskTransactionRec }
+  | { type: 'recordAttendant'; data: { ts: string; requestId: string; kioskId: string; kind: AttendantKind; decision: 'approved' | 'rejected'; by: string; at: string } };
+
+export interface MachineRules {
+  removalNeedsAttendant: boolean;
+  bagToleranceG: number;
+  bagTolerancePct: number;
+  bagNoiseG: number;
+}
+
+export interface Ctx {
+  now: number;
+  quote: Quote;
+  rules: MachineRules;
+  newId: () => string;
+}
+
+export interface StepResult {
+  session: Session;
+  effects: Effect[];
+}
+
+const BLOCKING: ReadonlySet<AttendantKind> = new Set(['security', 'removal', 'void', 'override']);
+
+export function newSession(kioskId: string, sessionId: string, currency: string, now: number, bagEnabled: boolean, bagBaseline: number | null = null): Session {
+  return {
+    kioskId,
+    sessionId,
+    phase: 'idle',
+    version: 0,
+    lineSeq: 0,
+    lines: [],
+    totals: { subtotal: 0, discounts: 0, total: 0 },
+    currency,
+    memberCode: null,
+    ageApproved: false,
+    requests: [],
+    attendant: [],
+    helpCalled: false,
+    bag: { enabled: bagEnabled, acceptedG: bagBaseline, lastStableG: bagBaseline, pendingG: 0, pendingTolG: 0, pendingAny: false, state: bagEnabled ? 'ok' : 'off', deltaG: 0 },
+    payment: null,
+    receipt: null,
+    notice: null,
+    produceWeight: null,
+    createdAt: new Date(now).toISOString(),
+  };
+}
+
+/** True while the cart may change (scans, quantities, member). */
+export function isShopping(p: SessionPhase): boolean {
+  return p === 'idle' || p === 'shopping' || p === 'needsAttendant';
+}
+
+/** The light tower for a session (DEVICES.md §6): green in use, amber attention, red intervention; flashing while help is called. */
+export function lightFor(s: Session): { color: 'green' | 'amber' | 'red'; mode: 'steady' | 'flash' } {
+  let color: 'green' | 'amber' | 'red' = 'green';
+  if (s.phase === 'needsAttendant') color = 'red';
+  else if (s.requests.length > 0 || s.bag.state === 'placeItem') color = 'amber';
+  return { color, mode: s.helpCalled ? 'flash' : 'steady' };
+}
+
+export function step(s0: Session, a: Action, ctx: Ctx): StepResult {
+  const s: Session = { ...s0, notice: null };
+  const effects: Effect[] = [];
+  const iso = new Date(ctx.now).toISOString();
+  const out = (): StepResult => {
+    if (isShopping(s.phase) && (s.lines.length > 0 || s.phase !== 'idle' || s.memberCode !== null)) s.phase = blocked(s) ? 'needsAttendant' : 'shopping';
+    s.version = s0.version + 1;
+    return { session: s, effects };
+  };
+  const reprice = () => {
+    s.lines = s.lines.map((l) => priceLine(l, ctx.quote, s.memberCode));
+    s.totals = totalsOf(s.lines);
+  };
+  const expectChange = (g: number | null, tol: number) => {
+    if (!s.bag.enabled) return;
+    if (g === null) s.bag = { ...s.bag, pendingAny: true };
+    else s.bag = { ...s.bag, pendingG: s.bag.pendingG + g, pendingTolG: s.bag.pendingTolG + tol };
+  };
+  const request = (kind: AttendantKind, extra: Partial<AttendantRequest> = {}) => {
+    s.requests = [...s.requests, { requestId: ctx.newId(), kind, createdAt: iso, ...extra }];
+  };
+  const changeQty = (line: Line, qty: number) => {
+    const perUnit = line.expectedG !== null && line.grams === undefined ? line.expectedG / line.qty : null;
+    if (qty <= 0) {
+      s.lines = s.lines.filter((l) => l.lineId !== line.lineId);
+      expectChange(line.expectedG === null ? null : -line.expectedG, line.toleranceG);
+    } else {
+      s.lines = s.lines.map((l) => (l.lineId === line.lineId ? { ...l, qty, expectedG: perUnit === null ? l.expectedG : perUnit * qty } : l));
+      if (perUnit !== null) expectChange(perUnit * (qty - line.qty), (line.toleranceG / line.qty) * Math.abs(qty - line.qty));
+    }
+    reprice();
+  };
+
+  switch (a.type) {
+    case 'addItem': {
+      if (!isShopping(s.phase)) return { session: s0, effects };
+      const q = ctx.quote(a.gtin, s.memberCode);
+      if (!q) {
+        s.notice = { code: 'unknownItem', detail: a.gtin };
+        s.helpCalled = true; // issue 7: an unknown code gets a clear message and a call for help
+        return out();
+      }
+      if (q.unit === 'kg' && a.grams === undefined && a.embeddedPrice === undefined) {
+        s.notice = { code: 'weighItem', detail: q.name };
+        return out();
+      }
+      if (a.serial !== undefined && s.lines.some((l) => l.serials?.includes(a.serial!))) return { session: s0, effects }; // counted once
+      const tol = q.weightToleranceG ?? 0;
+      const existing = a.grams === undefined && a.embeddedPrice === undefined ? s.lines.find((l) => l.gtin === a.gtin && l.grams === undefined && l.embeddedPrice === undefined && (l.serials !== undefined) === (a.serial !== undefined)) : undefined;
+      if (existing) {
+        const qty = existing.qty + 1;
+        s.lines = s.lines.map((l) => (l.lineId === existing.lineId ? { ...l, qty, serials: a.serial !== undefined ? [...(l.serials ?? []), a.serial] : l.serials, expectedG: q.expectedWeightG !== undefined ? q.expectedWeightG * qty : null, toleranceG: tol * qty } : l));
+      } else {
+        s.lineSeq = s0.lineSeq + 1;
+        const line: Line = {
+          lineId: `L${s.lineSeq}`,
+          gtin: a.gtin,
+          name: q.name,
+          unit: q.unit,
+          qty: 1,
+          ...(a.grams !== undefined ? { grams: a.grams } : {}),
+          ...(a.embeddedPrice !== undefined ? { embeddedPrice: a.embeddedPrice } : {}),
+          ...(a.serial !== undefined ? { serials: [a.serial] } : {}),
+          unitPrice: 0,
+          basePrice: 0,
+          price: 0,
+          source: 'base',
+          ageRestricted: (q.ageRestriction ?? 0) > 0,
+          expectedG: expectedGrams(q, 1, a.grams),
+          toleranceG: tol,
+        };
+        s.lines = [...s.lines, line];
+      }
+      expectChange(a.grams ?? q.expectedWeightG ?? null, tol);
+      if ((q.ageRestriction ?? 0) > 0 && !s.ageApproved && !s.requests.some((r) => r.kind === 'age')) request('age', { item: q.name });
+      reprice();
+      return out();
+    }
+    case 'badCode':
+      if (!isShopping(s.phase)) return { session: s0, effects };
+      s.notice = { code: 'badCode', detail: a.detail };
+      s.helpCalled = true;
+      return out();
+    case 'setQty':
+    case 'remove': {
+      if (!isShopping(s.phase)) return { session: s0, effects };
+      const line = s.lines.find((l) => l.lineId === a.lineId);
+      if (!line) return { session: s0, effects };
+      const qty = a.type === 'remove' ? 0 : Math.max(0, Math.min(999, Math.floor(a.qty)));
+      if (line.serials !== undefined || (line.grams !== undefined && qty > 0)) {
+        s.notice = { code: 'qtyFixed', detail: line.name }; // counted by RFID or weighed: remove only
+        return out();
+      }
+      if (qty < line.qty && ctx.rules.removalNeedsAttendant) {
+        request('removal', { item: line.name, lineId: line.lineId, qty });
+        return out();
+      }
+      changeQty(line, qty);
+      return out();
+    }
+    case 'member':
+      if (!isShopping(s.phase)) return { session: s0, effects };
+      if (!a.known) {
+        s.notice = { code: 'unknownMember' };
+        return out();
+      }
+      s.memberCode = a.code;
+      reprice();
+      s.notice = { code: 'memberOk' };
+      return out();
+    case 'pickProduce': {
+      if (!isShopping(s.phase)) return { session: s0, effects };
+      const w = s.produceWeight;
+      if (!w || !w.stable || w.grams <= 0) {
+        s.notice = { code: 'placeOnScale' };
+        return out();
+      }
+      return step({ ...s, version: s0.version }, { type: 'addItem', gtin: a.gtin, grams: w.grams }, ctx);
+    }
+    case 'produceWeight':
+      s.produceWeight = { grams: a.grams, stable: a.stable };
+      return { session: { ...s, notice: s0.notice, version: s0.version + 1 }, effects };
+    case 'bagWeight':
+      if (!s.bag.enabled || !a.stable) return { session: s0, effects };
+      s.bag = bagStep(s, a.grams, ctx.rules);
+      if (s.bag.state !== 'unexpected' && s.bag.state !== 'removed') s.requests = s.requests.filter((r) => r.kind !== 'security');
+      else if (isShopping(s.phase) && s.phase !== 'idle' && !s.requests.some((r) => r.kind === 'security')) request('security', { item: `${s.bag.state} ${s.bag.deltaG} g` });
+      if (s.bag.state === s0.bag.state && s.bag.acceptedG === s0.bag.acceptedG && s.bag.deltaG === s0.bag.deltaG && s.requests === s0.requests) return { session: s0, effects };
+      return out();
+    case 'help':
+      s.helpCalled = !s0.helpCalled;
+      return out();
+    case 'pay': {
+      if (!isShopping(s.phase)) return { session: s0, effects };
+      if (s.lines.length === 0) s.notice = { code: 'emptyCart' };
+      else if (s.requests.length > 0 || blocked(s)) s.notice = { code: s.requests.some((r) => r.kind === 'age') ? 'ageCheck' : 'needsAttendant' };
+      else if (s.totals.total <= 0) s.notice = { code: 'nothingToPay' };
+      if (s.notice) return out();
+      const requestId = ctx.newId();
+      s.payment = { requestId, amount: s.totals.total, status: 'sent' };
+      s.phase = 'paying';
+      effects.push({ type: 'charge', requestId, amount: s.totals.total, currency: s.currency });
+      return out();
+    }
+    case 'paymentTimeout':
+    case 'cancel':
+      if (s.phase === 'paying' && s.payment && s.payment.status === 'sent' && (a.type === 'cancel' || a.requestId === s.payment.requestId)) {
+        s.payment = { ...s.payment, status: 'cancelling' };
+        effects.push({ type: 'cancelCharge', requestId: s.payment.requestId });
+        return out();
+      }
+      if (a.type === 'paymentTimeout') return { session: s0, effects };
+      if (s.phase === 'done' || s.phase === 'cancelled') return step(s0, { type: 'reset' }, ctx); // "Done": the next customer
+      if (!isShopping(s.phase)) return { session: s0, effects };
+      s.phase = 'cancelled';
+      return out();
+    case 'paymentUnknown':
+      if (s.phase !== 'paying' || s.payment?.requestId !== a.requestId || s.payment.status === 'approved' || s.requests.some((r) => r.paymentRequestId === a.requestId)) return { session: s0, effects };
+      request('override', { item: 'payment result unknown', paymentRequestId: a.requestId });
+      return out();
+    case 'paymentResult': {
+      const p = s.payment;
+      if (!p || p.requestId !== a.requestId || s.phase !== 'paying') {
+        // Money taken for a sale that moved on: never silent (issue 7: "an alert for the attendant").
+        if (a.status === 'approved' && !s.requests.some((r) => r.paymentRequestId === a.requestId) && s.receipt?.transactionId === undefined) request('override', { item: `approved payment ${a.requestId} (${a.amount}) without a sale`, paymentRequestId: a.requestId });
+        else return { session: s0, effects };
+        return out();
+      }
+      if (p.status === 'approved' || p.status === 'recorded') return { session: s0, effects };
+      if (a.status === 'approved') {
+        s.payment = { ...p, status: 'approved', authCode: a.authCode ?? '' };
+        s.requests = s.requests.filter((r) => r.paymentRequestId !== p.requestId);
+        effects.push({ type: 'recordTransaction', data: transactionOf(s, iso) });
+        return out();
+      }
+      s.payment = null;
+      s.requests = s.requests.filter((r) => r.paymentRequestId !== p.requestId);
+      s.phase = 'shopping';
+      s.notice = { code: `payment_${a.status}` };
+      return out();
+    }
+    case 'recorded':
+      if (s.phase !== 'paying' || !s.payment || s.payment.status !== 'approved') return { session: s0, effects };
+      s.payment = { ...s.payment, status: 'recorded' };
+      s.receipt = { transactionId: a.transactionId, total: s.totals.total, authCode: s.payment.authCode ?? '' };
+      s.phase = 'done';
+      s.helpCalled = false;
+      return out();
+    case 'attendant':
+      return attendantStep(s, s0, a, ctx, effects, iso, out, changeQty);
+    case 'reset':
+      return { session: { ...newSession(s0.kioskId, ctx.newId(), s0.currency, ctx.now, s0.bag.enabled, s0.bag.lastStableG), version: s0.version + 1 }, effects };
+  }
+}
+
+/** A bagging mismatch or an open blocking request; a payment override is handled while paying instead. */
+function blocked(s: Session): boolean {
+  return s.bag.state === 'unexpected' || s.bag.state === 'removed' || s.requests.some((r) => BLOCKING.has(r.kind) && r.paymentRequestId === undefined);
+}
+
+/** Security scale (DEVICES.md §8): compare the stable change with what the scans since the last accepted weight expect. */
+export function bagStep(s: Session, grams: number, rules: MachineRules): Bag {
+  const b = { ...s.bag, lastStableG: grams };
+  if (b.acceptedG === null || s.phase === 'idle' || s.phase === 'done' || s.phase === 'cancelled') return { ...b, acceptedG: grams, pendingG: 0, pendingTolG: 0, pendingAny: false, state: 'ok', deltaG: 0 };
+  const delta = grams - b.acceptedG;
+  const tol = Math.max(rules.bagToleranceG, (Math.abs(b.pendingG) * rules.bagTolerancePct) / 100, b.pendingTolG);
+  const accept = (): Bag => ({ ...b, acceptedG: grams, pendingG: 0, pendingTolG: 0, pendingAny: false, state: 'ok', deltaG: 0 });
+  if (b.pendingAny && delta >= b.pendingG - tol) return accept();
+  if (b.pendingG !== 0 && Math.abs(delta - b.pendingG) <= tol) return accept();
+  if (Math.abs(delta) <= rules.bagNoiseG) return { ...b, state: b.pendingG !== 0 || b.pendingAny ? 'placeItem' : 'ok', deltaG: 0 };
+  return { ...b, state: delta > b.pendingG ? 'unexpected' : 'removed', deltaG: delta - b.pendingG };
+}
+
+function attendantStep(
+  s: Session,
+  s0: Session,
+  a: Extract<Action, { type: 'attendant' }>,
+  ctx: Ctx,
+  effects: Effect[],
+  iso: string,
+  out: () => StepResult,
+  changeQty: (line: Line, qty: number) => void,
+): StepResult {
+  const r = s.requests.find((x) => x.requestId === a.requestId);
+  if (!r) return { session: s0, effects };
+  s.requests = s.requests.filter((x) => x.requestId !== a.requestId);
+  s.attendant = [...s.attendant, { requestId: r.requestId, kind: r.kind, decision: a.decision, by: a.by, at: iso }];
+  effects.push({ type: 'recordAttendant', data: { ts: iso, requestId: r.requestId, kioskId: s.kioskId, kind: r.kind, decision: a.decision, by: a.by, at: iso } });
+  const ok = a.decision === 'approved';
+  switch (r.kind) {
+    case 'age':
+      if (ok) s.ageApproved = true;
+      else for (const l of s.lines.filter((x) => x.ageRestricted)) changeQty(l, 0); // rejected: the items go
+      break;
+    case 'removal': {
+      const line = s.lines.find((l) => l.lineId === r.lineId);
+      if (ok && line) changeQty(line, r.qty ?? 0);
+      break;
+    }
+    case 'security':
+      // Approved: what is on the scale now is accepted. Rejected: the shopper must fix it (still blocked).
+      if (ok && s.bag.lastStableG !== null) s.bag = { ...s.bag, acceptedG: s.bag.lastStableG, pendingG: 0, pendingTolG: 0, pendingAny: false, state: 'ok', deltaG: 0 };
+      else s.notice = { code: 'fixBagging' };
+      break;
+    case 'override':
+      if (r.paymentRequestId !== undefined && s.phase === 'paying' && s.payment?.requestId === r.paymentRequestId) {
+        if (ok) {
+          // The attendant confirmed the terminal took the money: the sale is recorded.
+          s.payment = { ...s.payment, status: 'approved', authCode: s.payment.authCode ?? `attendant:${a.by}` };
+          effects.push({ type: 'recordTransaction', data: transactionOf(s, iso) });
+        } else {
+          s.payment = null;
+          s.phase = 'shopping';
+          s.notice = { code: 'payment_cancelled' };
+        }
+      }
+      break;
+    case 'void':
+      if (ok) s.phase = 'cancelled';
+      break;
+  }
+  if (ok && r.kind !== 'override') s.helpCalled = false;
+  void ctx;
+  return out();
+}
+
+/** The exact record of a completed sale (issue 7 contract). */
+export function transactionOf(s: Session, iso: string): KioskTransactionRec {
+  const p = s.payment!;
+  return {
+    ts: iso,
+    transactionId: s.sessionId,
+    kioskId: s.kioskId,
+    lines: s.lines.map((l) => ({
+      gtin: l.gtin,
+      name: l.name,
+      qty: l.qty,
+      unitPrice: l.unitPrice,
+      ...(l.grams !== undefined ? { grams: l.grams } : {}),
+      price: l.price,
+      ...(l.serials !== undefined ? { serials: l.serials } : {}),
+    })),
+    subtotal: s.totals.subtotal,
+    discounts: s.totals.discounts,
+    total: s.totals.total,
+    currency: s.currency,
+    ...(s.memberCode !== null ? { memberCode: s.memberCode } : {}),
+    payment: { requestId: p.requestId, authCode: p.authCode ?? '', amount: p.amount },
+    attendant: s.attendant.map((x) => ({ requestId: x.requestId, kind: x.kind, decision: x.decision, by: x.by, at: x.at })),
+  };
+}

@@ -1,0 +1,180 @@
+/**
+ * Kiosk repository (kiosk.db, WAL, synchronous FULL): each kiosk's current session, so a restarted
+ * gateway resumes the cart, and every payment request, written before the charge is sent, so an
+ * approved payment always ends in a sale or an attendant alert (issue 7).
+ */
+import { openDb, migrate, type Db } from '../db/sqlite.js';
+import type { Session } from './sessionMachine.js';
+import type { OnlineOrderT, OrderRow, OrderStatus, OrdersBodyT } from './orders.js';
+
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE sessions (
+     kiosk_id TEXT PRIMARY KEY, session_id TEXT NOT NULL, version INTEGER NOT NULL, state TEXT NOT NULL, updated_at INTEGER NOT NULL
+   );
+   CREATE TABLE payments (
+     request_id TEXT PRIMARY KEY, kiosk_id TEXT NOT NULL, session_id TEXT NOT NULL, amount INTEGER NOT NULL,
+     status TEXT NOT NULL, from_seq INTEGER NOT NULL, auth_code TEXT, transaction_seq INTEGER,
+     created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL
+   );
+   CREATE INDEX payments_open ON payments (status) WHERE status IN ('sent', 'approved')`,
+  // 2: click & collect orders from HQ's signed `orders` feed; kept once collected (a code used twice is refused).
+  `CREATE TABLE orders (
+     order_id TEXT PRIMARY KEY, pickup_code TEXT NOT NULL UNIQUE, body TEXT NOT NULL, status TEXT NOT NULL,
+     kiosk_id TEXT, from_seq INTEGER, record_seq INTEGER, collected_at INTEGER, updated_at INTEGER NOT NULL
+   );
+   CREATE TABLE order_feed (scope TEXT PRIMARY KEY, version INTEGER NOT NULL, applied_at INTEGER NOT NULL)`,
+];
+
+export type PaymentRowStatus = 'sent' | 'approved' | 'recorded' | 'declined' | 'timeout' | 'cancelled';
+
+export interface PaymentRow {
+  requestId: string;
+  kioskId: string;
+  sessionId: string;
+  amount: number;
+  status: PaymentRowStatus;
+  /** The outbox seq when the charge was sent: its result, if committed, is after it. */
+  fromSeq: number;
+  authCode: string | null;
+  transactionSeq: number | null;
+}
+
+export class KioskStore {
+  private db!: Db;
+  /**
+   * Every write goes through one queue (as in prices/store.ts): sqlite3 runs a connection's
+   * statements in order, but a session save issued while the orders feed is between BEGIN and
+   * COMMIT would otherwise join (or be rolled back with) that transaction.
+   */
+  private queue: Promise<unknown> = Promise.resolve();
+  constructor(private readonly file: string) {}
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.queue.then(fn, fn);
+    this.queue = p.catch(() => undefined);
+    return p;
+  }
+
+  async start(): Promise<void> {
+    this.db = await openDb(this.file, { synchronous: 'FULL' });
+    await migrate(this.db, MIGRATIONS);
+  }
+
+  async stop(): Promise<void> {
+    if (this.db) await this.db.close();
+  }
+
+  async loadSessions(): Promise<Session[]> {
+    const rows = await this.db.all<{ state: string }>('SELECT state FROM sessions');
+    return rows.map((r) => JSON.parse(r.state) as Session);
+  }
+
+  async saveSession(s: Session, now: number): Promise<void> {
+    await this.write(
+      `INSERT INTO sessions (kiosk_id, session_id, version, state, updated_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (kiosk_id) DO UPDATE SET session_id = excluded.session_id, version = excluded.version, state = excluded.state, updated_at = excluded.updated_at`,
+      [s.kioskId, s.sessionId, s.version, JSON.stringify(s), now],
+    );
+  }
+
+  async insertPayment(p: PaymentRow, now: number): Promise<void> {
+    await this.write(
+      'INSERT INTO payments (request_id, kiosk_id, session_id, amount, status, from_seq, auth_code, transaction_seq, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      [p.requestId, p.kioskId, p.sessionId, p.amount, p.status, p.fromSeq, p.authCode, p.transactionSeq, now, now],
+    );
+  }
+
+  async updatePayment(requestId: string, status: PaymentRowStatus, now: number, fields: { authCode?: string; transactionSeq?: number } = {}): Promise<void> {
+    await this.write('UPDATE payments SET status = ?, auth_code = COALESCE(?, auth_code), transaction_seq = COALESCE(?, transaction_seq), updated_at = ? WHERE request_id = ?', [
+      status,
+      fields.authCode ?? null,
+      fields.transactionSeq ?? null,
+      now,
+      requestId,
+    ]);
+  }
+
+  /** Payments sent whose result is unknown, or approved whose sale is not yet recorded. */
+  async openPayments(): Promise<PaymentRow[]> {
+    return this.payments("status IN ('sent', 'approved')");
+  }
+
+  async payment(requestId: string): Promise<PaymentRow | null> {
+    return (await this.payments('request_id = ?', [requestId]))[0] ?? null;
+  }
+
+  private async payments(where: string, params: unknown[] = []): Promise<PaymentRow[]> {
+    const rows = await this.db.all<{ request_id: string; kiosk_id: string; session_id: string; amount: number; status: PaymentRowStatus; from_seq: number; auth_code: string | null; transaction_seq: number | null }>(
+      `SELECT request_id, kiosk_id, session_id, amount, status, from_seq, auth_code, transaction_seq FROM payments WHERE ${where} ORDER BY created_at`,
+      params,
+    );
+    return rows.map((r) => ({ requestId: r.request_id, kioskId: r.kiosk_id, sessionId: r.session_id, amount: r.amount, status: r.status, fromSeq: r.from_seq, authCode: r.auth_code, transactionSeq: r.transaction_seq }));
+  }
+
+  private write(sql: string, params: unknown[]): Promise<{ changes: number; lastID: number }> {
+    return this.serial(() => this.db.run(sql, params));
+  }
+
+  // ---- click & collect orders ------------------------------------------------------------------
+
+  async ordersVersion(): Promise<number | undefined> {
+    return (await this.db.all<{ version: number }>("SELECT version FROM order_feed WHERE scope = 'store'"))[0]?.version;
+  }
+
+  /** Applies one verified `orders` feed in one transaction; collected or collecting orders are never touched. */
+  applyOrders(version: number, body: OrdersBodyT, now: number): Promise<void> {
+    return this.serial(() => this.applyOrdersNow(version, body, now));
+  }
+
+  private async applyOrdersNow(version: number, body: OrdersBodyT, now: number): Promise<void> {
+    await this.db.run('BEGIN IMMEDIATE');
+    try {
+      if (body.mode === 'snapshot') await this.db.run("UPDATE orders SET status = 'removed', updated_at = ? WHERE status = 'ready'", [now]);
+      for (const id of body.remove ?? []) await this.db.run("UPDATE orders SET status = 'removed', updated_at = ? WHERE order_id = ? AND status = 'ready'", [now, id]);
+      for (const o of body.orders) {
+        await this.db.run(
+          `INSERT INTO orders (order_id, pickup_code, body, status, updated_at) VALUES (?, ?, ?, 'ready', ?)
+           ON CONFLICT (order_id) DO UPDATE SET pickup_code = excluded.pickup_code, body = excluded.body, status = 'ready', updated_at = excluded.updated_at
+           WHERE orders.status IN ('ready', 'removed')`,
+          [o.orderId, o.pickupCode, JSON.stringify(o), now],
+        );
+      }
+      await this.db.run("INSERT INTO order_feed (scope, version, applied_at) VALUES ('store', ?, ?) ON CONFLICT (scope) DO UPDATE SET version = excluded.version, applied_at = excluded.applied_at", [version, now]);
+      await this.db.run('COMMIT');
+    } catch (err) {
+      await this.db.run('ROLLBACK').catch(() => {});
+      throw err;
+    }
+  }
+
+  async orderByCode(code: string): Promise<OrderRow | null> {
+    return (await this.orders('pickup_code = ?', [code]))[0] ?? null;
+  }
+
+  async order(orderId: string): Promise<OrderRow | null> {
+    return (await this.orders('order_id = ?', [orderId]))[0] ?? null;
+  }
+
+  /** ready → collecting for one kiosk; false when another kiosk (or an earlier scan) got there first. */
+  async claimOrder(orderId: string, kioskId: string, fromSeq: number, now: number): Promise<boolean> {
+    const r = await this.write("UPDATE orders SET status = 'collecting', kiosk_id = ?, from_seq = ?, updated_at = ? WHERE order_id = ? AND status = 'ready'", [kioskId, fromSeq, now, orderId]);
+    return r.changes === 1;
+  }
+
+  async finishOrder(orderId: string, status: 'collected' | 'ready', now: number, recordSeq: number | null = null): Promise<void> {
+    await this.write(`UPDATE orders SET status = ?, record_seq = ?, collected_at = ?, kiosk_id = ${status === 'ready' ? 'NULL' : 'kiosk_id'}, updated_at = ? WHERE order_id = ?`, [status, recordSeq, status === 'collected' ? now : null, now, orderId]);
+  }
+
+  /** Orders a crash left between claim and record: the caller looks for their record in the outbox. */
+  async collectingOrders(): Promise<(OrderRow & { fromSeq: number })[]> {
+    const rows = await this.db.all<{ order_id: string; from_seq: number }>("SELECT order_id, from_seq FROM orders WHERE status = 'collecting'");
+    const out = [];
+    for (const r of rows) out.push({ ...(await this.order(r.order_id))!, fromSeq: r.from_seq });
+    return out;
+  }
+
+  private async orders(where: string, params: unknown[]): Promise<OrderRow[]> {
+    const rows = await this.db.all<{ body: string; status: OrderStatus; kiosk_id: string | null; collected_at: number | null }>(`SELECT body, status, kiosk_id, collected_at FROM orders WHERE ${where}`, params);
+    return rows.map((r) => ({ order: JSON.parse(r.body) as OnlineOrderT, status: r.status, kioskId: r.kiosk_id, collectedAt: r.collected_at }));
+  }
+}

@@ -1,0 +1,189 @@
+/** The kiosk checkout page: a view of the gateway's cart; every button sends an intent only. */
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import type { CartView } from '../../gateway/protocol/schemas/kiosk.js';
+import { BigButton } from '../ui/BigButton.js';
+import { formatKg, formatMoney } from '../ui/money.js';
+import { KioskConnection, type ConnState } from './connection.js';
+import { STRINGS, type Lang, type Strings } from './strings.js';
+
+export function App(props: { kioskId: string; token: string }) {
+  const [lang, setLang] = useState<Lang>(() => (localStorage.getItem('kiosk.lang') === 'zh' ? 'zh' : 'en'));
+  const [conn, setConn] = useState<ConnState>('connecting');
+  const [view, setView] = useState<CartView | null>(null);
+  const [demoCode, setDemoCode] = useState('');
+  const [memberCode, setMemberCode] = useState('');
+  const c = useMemo(() => new KioskConnection(props.kioskId, props.token, setConn, setView), [props.kioskId, props.token]);
+  useEffect(() => c.start(), [c]);
+  const t = STRINGS[lang];
+  const money = (m: number) => formatMoney(m, view?.currency ?? 'EUR', lang);
+  const toggleLang = () => {
+    const next = lang === 'en' ? 'zh' : 'en';
+    localStorage.setItem('kiosk.lang', next);
+    setLang(next);
+  };
+  const stale = conn !== 'online';
+  const canShop = !stale && view !== null && (view.phase === 'idle' || view.phase === 'shopping' || view.phase === 'needsAttendant');
+
+  if (conn === 'refused') return <main class="k-center" role="alert"><h2>{t.noKiosk}</h2></main>;
+
+  return (
+    <div class={`k-app ${stale ? 'k-stale' : ''}`} lang={lang === 'zh' ? 'zh-CN' : 'en'} data-phase={view?.phase ?? 'none'} data-version={view?.version ?? -1} data-conn={conn}>
+      <header class="k-top">
+        <h1>{t.title} · {props.kioskId}</h1>
+        <BigButton label={t.langName} onClick={toggleLang} testId="lang">{t.lang}</BigButton>
+        <BigButton label={view?.helpCalled ? t.helpOn : t.help} kind={view?.helpCalled ? 'danger' : 'plain'} disabled={stale} onClick={() => c.send({ type: 'help' })} testId="help">
+          {view?.helpCalled ? t.helpOn : t.help}
+        </BigButton>
+      </header>
+      {view === null ? (
+        <main class="k-center" aria-busy="true"><h2>{t.connecting}</h2></main>
+      ) : view.phase === 'done' ? (
+        <main class="k-center" data-testid="thanks">
+          <h2>{t.thanks}</h2>
+          <p>{t.receipt}: <strong data-testid="transaction-id">{view.receipt?.transactionId}</strong></p>
+          <p class="k-total" data-testid="receipt-total">{t.total}: {money(view.receipt?.total ?? 0)}</p>
+          <BigButton label={t.newCustomer} kind="primary" disabled={stale} onClick={() => c.send({ type: 'cancel' })} />
+        </main>
+      ) : view.pickup ? (
+        <PickupScreen view={view} t={t} money={money} stale={stale} send={(m) => c.send(m)} />
+      ) : view.phase === 'cancelled' ? (
+        <main class="k-center"><h2>{t.cancelled}</h2><BigButton label={t.newCustomer} kind="primary" disabled={stale} onClick={() => c.send({ type: 'cancel' })} /></main>
+      ) : (
+        <main class="k-main" aria-busy={stale}>
+          <section class="k-cart" aria-label={t.item}>
+            {view.lines.length === 0 ? <p data-testid="welcome">{view.phase === 'idle' ? t.welcome : t.scanHint}</p> : <CartTable view={view} t={t} money={money} canShop={canShop} send={(m) => c.send(m)} />}
+            {view.produce.length > 0 && canShop && (
+              <section aria-label={t.produce}>
+                <h2>{t.produce}</h2>
+                <p data-testid="produce-weight">{t.onScale}: {view.produceWeight ? `${formatKg(view.produceWeight.grams)}${view.produceWeight.stable ? '' : ' …'}` : '—'}</p>
+                <div class="k-produce">
+                  {view.produce.map((p) => (
+                    <BigButton key={p.gtin} label={`${p.name} ${money(p.price)}/kg`} onClick={() => c.send({ type: 'pickProduce', gtin: p.gtin })} testId={`produce-${p.gtin}`}>
+                      <span>{p.name}</span>
+                      <small>{p.plu ? `PLU ${p.plu} · ` : ''}{money(p.price)}/kg</small>
+                    </BigButton>
+                  ))}
+                </div>
+              </section>
+            )}
+          </section>
+          <aside class="k-side">
+            <Totals view={view} t={t} money={money} />
+            <Banners view={view} t={t} />
+            {view.phase === 'paying' ? (
+              <div class="k-banner k-banner-ok" role="status" data-testid="paying">
+                {t.paying}: {money(view.payment?.amount ?? view.total)}
+                <div><BigButton label={t.cancelPay} disabled={stale || view.payment?.status !== 'sent'} onClick={() => c.send({ type: 'cancel' })} /></div>
+              </div>
+            ) : (
+              <div class="k-actions">
+                <BigButton label={`${t.pay} ${money(view.total)}`} kind="primary" disabled={!canShop || view.lines.length === 0} onClick={() => c.send({ type: 'pay' })} testId="pay">
+                  <span class="k-pay">{t.pay} {money(view.total)}</span>
+                </BigButton>
+                <BigButton label={t.cancel} kind="danger" disabled={!canShop} onClick={() => c.send({ type: 'cancel' })} testId="cancel" />
+                <form class="k-member" onSubmit={(e) => { e.preventDefault(); c.send({ type: 'member', code: memberCode }); setMemberCode(''); }}>
+                  <label>{t.memberCode} <input value={memberCode} onInput={(e) => setMemberCode((e.target as HTMLInputElement).value)} disabled={!canShop} data-testid="member-input" /></label>
+                </form>
+              </div>
+            )}
+            {view.demo && canShop && (
+              <form class="k-demo" onSubmit={(e) => { e.preventDefault(); c.send({ type: 'scan', code: demoCode }); setDemoCode(''); }}>
+                <label>{t.demoScan} <input value={demoCode} onInput={(e) => setDemoCode((e.target as HTMLInputElement).value)} data-testid="demo-code" /></label>
+                <BigButton label={t.demoScan} onClick={() => { c.send({ type: 'scan', code: demoCode }); setDemoCode(''); }} testId="demo-scan" />
+              </form>
+            )}
+          </aside>
+        </main>
+      )}
+      {stale && view !== null && <div class="k-offline" role="alert" data-testid="offline">{t.reconnecting}</div>}
+    </div>
+  );
+}
+
+/** Click & collect: the online order for the scanned pickup code; confirming hands it over (an exact record in the gateway). */
+function PickupScreen(p: { view: CartView; t: Strings; money: (m: number) => string; stale: boolean; send: (m: { type: 'pickupConfirm' } | { type: 'pickupClose' }) => void }) {
+  const { t } = p;
+  const o = p.view.pickup!;
+  return (
+    <main class="k-center" data-testid="pickup" data-order={o.orderId} data-status={o.status}>
+      <h2>{o.status === 'collected' ? t.pickupDone : t.pickupTitle}</h2>
+      <p>{t.pickupOrder}: <strong data-testid="pickup-order">{o.orderId}</strong>{o.customer ? ` · ${o.customer}` : ''}</p>
+      <table class="k-lines">
+        <thead><tr><th scope="col">{t.item}</th><th scope="col" class="num">{t.qty}</th></tr></thead>
+        <tbody>
+          {o.lines.map((l, i) => (
+            <tr key={i} data-testid="pickup-line"><td>{l.name}</td><td class="num">{l.qty}</td></tr>
+          ))}
+        </tbody>
+      </table>
+      <p class="k-total" data-testid="pickup-total">{t.pickupPaid}: {p.money(o.total)}</p>
+      {p.view.notice && <div class="k-banner k-banner-warn" role="alert" data-testid="notice" data-code={p.view.notice.code}>{t.notices[p.view.notice.code] ?? p.view.notice.code}</div>}
+      {o.status === 'ready' ? (
+        <div class="k-actions">
+          <BigButton label={t.pickupConfirm} kind="primary" disabled={p.stale} onClick={() => p.send({ type: 'pickupConfirm' })} testId="pickup-confirm" />
+          <BigButton label={t.cancel} disabled={p.stale} onClick={() => p.send({ type: 'pickupClose' })} testId="pickup-close" />
+        </div>
+      ) : (
+        <BigButton label={t.newCustomer} kind="primary" disabled={p.stale} onClick={() => p.send({ type: 'pickupClose' })} testId="pickup-close" />
+      )}
+    </main>
+  );
+}
+
+function CartTable(p: { view: CartView; t: Strings; money: (m: number) => string; canShop: boolean; send: (m: { type: 'setQty'; lineId: string; qty: number } | { type: 'remove'; lineId: string }) => void }) {
+  const { t, money } = p;
+  return (
+    <table>
+      <thead><tr><th>{t.item}</th><th>{t.qty}</th><th class="num">{t.price}</th><th><span class="visually-hidden">{t.remove}</span></th></tr></thead>
+      <tbody>
+        {p.view.lines.map((l) => (
+          <tr key={l.lineId} data-testid="line" data-gtin={l.gtin}>
+            <td>
+              <div>{l.name}</div>
+              {l.grams !== undefined && <small>{formatKg(l.grams)} × {money(l.unitPrice)}/kg</small>}
+              {l.saving > 0 && <div class="k-saving">{t.savings} {money(l.saving)}</div>}
+            </td>
+            <td>
+              {l.grams === undefined && l.serials === undefined ? (
+                <div class="k-qty">
+                  <BigButton label={`${t.less}: ${l.name}`} disabled={!p.canShop} onClick={() => p.send({ type: 'setQty', lineId: l.lineId, qty: l.qty - 1 })}>−</BigButton>
+                  <span data-testid="qty">{l.qty}</span>
+                  <BigButton label={`${t.more}: ${l.name}`} disabled={!p.canShop} onClick={() => p.send({ type: 'setQty', lineId: l.lineId, qty: l.qty + 1 })}>+</BigButton>
+                </div>
+              ) : (
+                <span data-testid="qty">{l.qty}</span>
+              )}
+            </td>
+            <td class="num" data-testid="line-price">{money(l.price)}</td>
+            <td><BigButton label={`${t.remove}: ${l.name}`} disabled={!p.canShop} onClick={() => p.send({ type: 'remove', lineId: l.lineId })}>✕</BigButton></td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+function Totals(p: { view: CartView; t: Strings; money: (m: number) => string }) {
+  const { view, t, money } = p;
+  return (
+    <section class="k-totals" aria-label={t.total} aria-live="polite">
+      <dl>
+        <dt>{t.subtotal}</dt><dd data-testid="subtotal">{money(view.subtotal)}</dd>
+        <dt>{t.savings}</dt><dd data-testid="discounts">{money(view.discounts)}</dd>
+        <dt class="k-total">{t.total}</dt><dd class="k-total" data-testid="total">{money(view.total)}</dd>
+        {view.memberCode && <><dt>{t.member}</dt><dd data-testid="member">{view.memberCode}</dd></>}
+      </dl>
+    </section>
+  );
+}
+
+function Banners(p: { view: CartView; t: Strings }) {
+  const { view, t } = p;
+  const out = [];
+  for (const r of view.requests) out.push(<div key={r.requestId} class={`k-banner ${r.kind === 'age' ? 'k-banner-warn' : 'k-banner-bad'}`} role="alert" data-testid={`request-${r.kind}`}>{t[r.kind]}{r.item ? ` — ${r.item}` : ''}</div>);
+  if (view.bagging.state === 'unexpected' && !view.requests.some((r) => r.kind === 'security')) out.push(<div key="bag" class="k-banner k-banner-bad" role="alert">{t.bagUnexpected}</div>);
+  if (view.bagging.state === 'removed' && !view.requests.some((r) => r.kind === 'security')) out.push(<div key="bag" class="k-banner k-banner-bad" role="alert">{t.bagRemoved}</div>);
+  if (view.bagging.state === 'placeItem') out.push(<div key="bagp" class="k-banner k-banner-warn" role="status">{t.bagPlace}</div>);
+  if (view.notice) out.push(<div key="notice" class="k-banner k-banner-warn" role="status" data-testid="notice" data-code={view.notice.code}>{t.notices[view.notice.code] ?? view.notice.code}{view.notice.code.startsWith('pickup') && view.notice.detail ? ` (${view.notice.detail})` : ''}</div>);
+  return <>{out}</>;
+}
