@@ -109,7 +109,14 @@ export async function startGateway(opts: Partial<ConfigOptions> = {}): Promise<R
   });
   const log = createLogger({ level: 'info', stream });
   const gw = new Gateway({ config: res.config, log });
-  await gw.start();
+  try {
+    await gw.start();
+  } catch (err) {
+    // A gateway that failed to start still leaves nothing behind: stores closed, temp folder gone.
+    await gw.stop().catch(() => undefined);
+    tmp?.remove();
+    throw err;
+  }
   return {
     gw,
     config: res.config,
