@@ -175,7 +175,13 @@ export class Gateway {
     // --- prices (issue 6): HQ feeds, catalog, ESL fan-out; after the broker (it sends cmd/show) ---
     let prices: PriceService | null = null;
     if (c.prices.enabled) {
-      prices = new PriceService({ config: c, registry: this.registry, metrics: this.metrics, log: this.log, now: this.now, bootId: this.bootId, publish: (t, p, q) => broker!.publish(t, p, q) });
+      prices = new PriceService({ config: c, registry: this.registry, metrics: this.metrics, log: this.log, now: this.now, bootId: this.bootId, publish: (t, p, q) => broker!.publish(t, p, q),
+        // A rejected feed is an exact alert record: it reaches HQ in order and lands in the ops alert book.
+        onFeedRejected: (a) =>
+          void uplink.selfRecords
+            .record('FEED_REJECTED', 'warning', `${a.feed} feed rejected: ${a.reason}`, { feedRejected: { topic: a.topic, feed: a.feed, scope: a.scope, code: a.code, kid: a.kid ?? null } })
+            .catch((err: Error) => this.log.error({ err }, 'could not record a feed rejection')),
+      });
       this.prices = prices;
       this.onEvent((e) => prices!.onEvent(e));
       await prices.start();

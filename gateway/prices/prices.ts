@@ -32,6 +32,8 @@ export interface PriceServiceOptions {
   /** Publishes a command on the gateway's broker. */
   publish: (topic: string, payload: string, qos: 0 | 1) => Promise<void>;
   bootId: string;
+  /** Told of every rejected feed, so the gateway can commit an exact alert record for HQ and ops. */
+  onFeedRejected?: (a: FeedAlert) => void;
 }
 
 export interface SyncReport {
@@ -112,7 +114,10 @@ export class PriceService {
           await this.reloadCatalog(FEED_PARTS[f.feed]);
           await this.dispatch();
         },
-        onRejected: () => this.changes.emit('change'),
+        onRejected: (a) => {
+          this.changes.emit('change');
+          this.o.onFeedRejected?.(a);
+        },
         onConnection: () => this.changes.emit('change'),
       });
       await this.feeds.start();

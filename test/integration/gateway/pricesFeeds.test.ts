@@ -10,6 +10,7 @@ import { connectDevice, metric, startGateway, TEST_PASSWORDS, TEST_SECRET, type 
 import { createHqSigner } from '../../sim/hqSigner.js';
 import { connectHqFeeds, gtinOf, login, until, type HqFeeds } from '../../sim/hqFeeds.js';
 import type { PriceService } from '../../../gateway/prices/prices.js';
+import type { NewEvent } from '../../../gateway/outbox/store.js';
 
 const signer = createHqSigner({ kid: 'hq-2026' });
 const rogue = createHqSigner({ kid: 'hq-2026' }); // same kid, another key: a forged signature
@@ -45,9 +46,31 @@ function appliedCount(): number {
   return prices.sync().feeds.applied;
 }
 
+/** Committed FEED_REJECTED alert records, seen as ingest commits them (the uplink may ship them away). */
+const alerts: NewEvent[] = [];
+const alertWaiters: (() => void)[] = [];
+function committedAlert(code: string): Promise<NewEvent> {
+  const find = () => alerts.find((e) => (JSON.parse(e.data) as { feedRejected?: { code?: string } }).feedRejected?.code === code);
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`no FEED_REJECTED record for ${code}`)), 10_000);
+    const check = () => {
+      const e = find();
+      if (!e) return alertWaiters.push(check);
+      clearTimeout(t);
+      resolve(e);
+    };
+    check();
+  });
+}
+
 beforeAll(async () => {
   hq = await startMosquitto();
   gw = await startGateway({ extra: { hq: { url: hq.url, publicKeys: [{ kid: signer.kid, pem: signer.publicKeyPem }] } } });
+  gw.gw.onEvent((e) => {
+    if (e.type !== 'alert' || !e.data.includes('FEED_REJECTED')) return;
+    alerts.push(e);
+    for (const w of alertWaiters.splice(0)) w();
+  });
   prices = gw.gw.prices!;
   feeds = await connectHqFeeds(hq.url, 'test-store', signer);
   const m = mark();
@@ -130,6 +153,10 @@ describe('feed intake', () => {
       expect(prices.sync().versions).toMatchObject({ 'catalog/store': 1, 'prices/store': 10 });
       expect(await metric(gw.httpUrl, `storegw_feed_rejects_total{feed="${c.name.includes('no mode') ? 'catalog' : 'prices'}",code="${c.code}"}`)).toBe(counter + 1);
       expect(gw.logs.some((l) => l.msg === 'feed rejected' && l.code === c.code)).toBe(true);
+      // …and an exact alert record, committed in seq order, for HQ and the ops alert book.
+      const record = await committedAlert(c.code);
+      expect(record.cls).toBe('exact');
+      expect(record.seq).toBeGreaterThan(0);
     });
   }
 
