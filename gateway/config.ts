@@ -187,6 +187,8 @@ export const ConfigSchema = Type.Object(
         healthEveryMs: Type.Integer({ minimum: 50, maximum: 60_000, default: 500 }),
         /** How often KPI counts are written to kpi.db (a crash loses at most this much). */
         kpiFlushMs: Type.Integer({ minimum: 50, maximum: 60_000, default: 1000 }),
+        /** The day's numbers go to HQ as a retained `report/kpi` at most this often (and on every reconnect). */
+        kpiReportEveryMs: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 60_000 }),
       },
       { additionalProperties: false, default: {} },
     ),

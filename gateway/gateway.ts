@@ -25,6 +25,7 @@ import { uplinkRoutes } from './http/routes/uplink.js';
 import { PriceService } from './prices/prices.js'; // prices (issue 6)
 import { priceRoutes } from './http/routes/prices.js'; // prices (issue 6)
 import { StoreOps } from './kpi/storeOps.js'; // ops (issue 8)
+import { KpiReporter } from './kpi/kpiReporter.js'; // ops (issue 8): report/kpi to HQ
 import { KioskService } from './kiosk/sessions.js'; // kiosk (issue 7)
 import { kioskRoutes } from './http/routes/kiosk.js'; // kiosk (issue 7)
 import { attendantRoutes } from './http/routes/attendant.js'; // kiosk (issue 7)
@@ -148,6 +149,9 @@ export class Gateway {
     this.onEvent((e) => ops.onEvent(e));
     await ops.start();
     this.started.push({ name: 'ops', stop: () => ops.stop() });
+    const kpiReport = new KpiReporter({ snapshot: () => ops.kpiSnapshot(), onChange: (fn) => ops.kpis.onChange(fn), send: (p) => uplink.report('kpi', p), minIntervalMs: c.ops.kpiReportEveryMs, now: this.now });
+    kpiReport.start();
+    this.started.push({ name: 'kpi report', stop: async () => kpiReport.stop() });
     // --- end ops ---
 
     this.metrics.probes.outboxDepth = async () => {

@@ -177,6 +177,8 @@ export class Uplink {
 
   // ----- connection -------------------------------------------------------------------------------
 
+  private readonly reports = new Map<string, Buffer>();
+
   private connect(): void {
     if (this.stopped) return;
     const { hq, tuning, storeId } = this.o;
@@ -212,6 +214,7 @@ export class Uplink {
       c.publish(topics.hqStatus(storeId), this.statusPayload('online'), { qos: 1, retain: true }, (err) => {
         if (err) this.log.warn({ err: err.message }, 'status publish failed');
       });
+      for (const [what, payload] of this.reports) this.sendReport(what, payload);
       void this.pump();
     });
     c.on('error', (err) => {
@@ -234,6 +237,22 @@ export class Uplink {
         this.reconnectTimer = null;
         this.connect();
       }, delay);
+    });
+  }
+
+  /**
+   * A retained `hq/v1/store/{id}/report/{what}` snapshot (the day's numbers, …): sent now when the
+   * link is up and again on every reconnect; only the latest payload per report is kept. Reports
+   * are state, not events, so they do not go through the outbox.
+   */
+  report(what: string, payload: Buffer): void {
+    this.reports.set(what, payload);
+    if (this.connected) this.sendReport(what, payload);
+  }
+
+  private sendReport(what: string, payload: Buffer): void {
+    this.client?.publish(topics.hqReport(this.o.storeId, what), payload, { qos: 1, retain: true }, (err) => {
+      if (err) this.log.warn({ err: err.message, report: what }, 'report publish failed; it is sent again on reconnect');
     });
   }
 

@@ -125,6 +125,11 @@ export class UplinkService {
   }
 
   /** Every committed event (gateway onEvent): the rate estimate, the clock, and exact records leave soon. */
+  /** A retained report to HQ (`report/{what}`); dropped silently when no HQ is configured. */
+  report(what: string, payload: Buffer): void {
+    this.uplink?.report(what, payload);
+  }
+
   onEvent(e: NewEvent): void {
     this.quota.noteEvents(1);
     this.checkClock();
