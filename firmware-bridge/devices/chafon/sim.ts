@@ -23,6 +23,12 @@ export class ChafonSim {
   tags: SimTag[] = [];
   readonly received: RawFrame[] = [];
   private rest: Buffer = Buffer.alloc(0);
+  /** The last transport error (the simulator keeps no other state about its port). */
+  lastError: Error | null = null;
+  private readonly onError = (err: Error): void => {
+    this.lastError = err;
+  };
+
   private readonly onData = (chunk: Buffer) => {
     const r = decodeCommands(Buffer.concat([this.rest, chunk]));
     this.rest = r.rest;
@@ -36,6 +42,8 @@ export class ChafonSim {
 
   async start(): Promise<void> {
     this.transport.on('data', this.onData);
+    // A pty that goes away (socat stopped, unplug test) must not crash the simulator's process.
+    this.transport.on('error', this.onError);
     await this.transport.open();
   }
 

@@ -24,6 +24,12 @@ export class MtsicsSim {
   private stream: NodeJS.Timeout | null = null;
   /** Commands received, in order (for tests). */
   readonly received: string[] = [];
+  /** The last transport error (the simulator keeps no other state about its port). */
+  lastError: Error | null = null;
+  private readonly onError = (err: Error): void => {
+    this.lastError = err;
+  };
+
   private readonly onData = (chunk: Buffer) => this.handleBytes(chunk);
 
   constructor(
@@ -33,6 +39,8 @@ export class MtsicsSim {
 
   async start(): Promise<void> {
     this.transport.on('data', this.onData);
+    // A pty that goes away (socat stopped, unplug test) must not crash the simulator's process.
+    this.transport.on('error', this.onError);
     await this.transport.open();
   }
 

@@ -16,6 +16,12 @@ export class ToledoSim {
   private rest: Buffer = Buffer.alloc(0);
   private timer: NodeJS.Timeout | null = null;
   readonly received: ToledoCommand[] = [];
+  /** The last transport error (the simulator keeps no other state about its port). */
+  lastError: Error | null = null;
+  private readonly onError = (err: Error): void => {
+    this.lastError = err;
+  };
+
   private readonly onData = (chunk: Buffer) => {
     const r = decodeCommands(Buffer.concat([this.rest, chunk]));
     this.rest = r.rest;
@@ -29,6 +35,8 @@ export class ToledoSim {
 
   async start(): Promise<void> {
     this.transport.on('data', this.onData);
+    // A pty that goes away (socat stopped, unplug test) must not crash the simulator's process.
+    this.transport.on('error', this.onError);
     await this.transport.open();
     this.timer = setInterval(() => this.send(), this.options.intervalMs ?? 100);
   }
