@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { loadConfigFile } from '../../gateway/config.js';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { DeviceSim, FootfallSim } from './deviceSim.js';
+import { startBridge, startHq, startShelfAndTills } from './demoStore.js';
 
 const DEMO_DEVICE_SECRET = 'demo-device-secret';
 const say = (s: string) => process.stdout.write(`demo: ${s}\n`);
@@ -33,11 +34,11 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stopAll(0));
 
   const hqPort = cfg.hq ? Number(new URL(cfg.hq.url).port) : 1884;
-  say(`[1/3] starting Mosquitto as HQ on 127.0.0.1:${hqPort}`);
+  say(`[1/5] starting Mosquitto as HQ on 127.0.0.1:${hqPort}`);
   const hq: Mosquitto = await startMosquitto({ port: hqPort, persistence: false });
   stops.push(() => hq.stop());
 
-  say('[2/3] starting the gateway (node dist/storegw.js run)');
+  say('[2/5] starting the gateway (node dist/storegw.js run)');
   const gw: ChildProcess = spawn(process.execPath, [path.resolve('dist/storegw.js'), 'run', '--config', file], { stdio: ['ignore', 'pipe', 'inherit'] });
   stops.push(
     () =>
@@ -64,11 +65,12 @@ async function main(): Promise<void> {
     }
   });
 
-  say('[3/3] starting simulated devices');
+  say('[3/5] starting simulated devices');
   const url = `mqtt://127.0.0.1:${cfg.mqtt.port ?? 1883}`;
   const sims: DeviceSim[] = [];
   for (const d of cfg.devices) {
     if (d.bridge || !d.secretHash) continue; // byte-level devices come with the bridge
+    if (d.kind === 'esl' || d.kind === 'payment') continue; // their own simulators, below
     const o = { url, id: d.id, password: DEMO_DEVICE_SECRET, heartbeatMs: 15_000 };
     sims.push(d.kind === 'footfall' ? new FootfallSim(o, 5000) : new DeviceSim({ ...o, kind: d.kind }));
   }
@@ -77,6 +79,16 @@ async function main(): Promise<void> {
   for (const s of sims) stops.push(() => s.stop());
   say(`devices connected in ${Date.now() - t0} ms`);
   say(`${sims.length} MQTT-native devices online`);
+
+  say('[4/5] starting ESL access points, payment terminals and the HQ simulator');
+  for (const part of await startShelfAndTills(cfg, url)) stops.push(part.stop);
+  if (cfg.hq) {
+    const hqSim = await startHq(cfg, `mqtt://127.0.0.1:${hqPort}`, path.resolve(path.dirname(file), 'demo-hq-signing-key.pem'), say);
+    stops.push(hqSim.stop);
+  }
+  say('[5/5] starting the bridge with serial simulators over socat ptys (log: data/demo/bridge.log)');
+  const bridge = await startBridge(path.resolve(path.dirname(file), 'bridge-demo.yaml'), cfg.data.dir);
+  stops.push(bridge.stop);
   const http = `http://127.0.0.1:${cfg.http.port ?? 8080}`;
   process.stdout.write(
     [
