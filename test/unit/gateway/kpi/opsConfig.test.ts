@@ -9,7 +9,7 @@ const base = { storeId: 's', data: { dir: '/var/lib/storegw' }, devices: [] };
 describe('ops config', () => {
   it('defaults to UTC and the live-page cadences', () => {
     const r = parseConfig(stringify(base), {});
-    expect(r.ok && r.config.ops).toEqual({ timezone: 'UTC', healthEveryMs: 500, kpiFlushMs: 1000 });
+    expect(r.ok && r.config.ops).toEqual({ timezone: 'UTC', healthEveryMs: 500, kpiFlushMs: 1000, kpiReportEveryMs: 60_000 });
   });
 
   it('takes an IANA zone and names a wrong one', () => {
