@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { parseDocument } from 'yaml';
+import { deepFreeze, setPath, yamlMapping } from '../gateway/protocol/configText.js';
 import type { ValidateFunction } from 'ajv';
 import { DEVICE_KINDS, ID_PATTERN, type DeviceKind } from '../gateway/protocol/topics.js';
 import { createAjv, formatErrors } from '../gateway/protocol/validate.js';
@@ -218,23 +218,6 @@ const ENV_MAP: Record<string, string[]> = {
   STOREGW_BRIDGE_LOG_LEVEL: ['log', 'level'],
 };
 
-function setPath(obj: Record<string, unknown>, p: string[], value: unknown): void {
-  let cur = obj;
-  for (const k of p.slice(0, -1)) {
-    if (typeof cur[k] !== 'object' || cur[k] === null) cur[k] = {};
-    cur = cur[k] as Record<string, unknown>;
-  }
-  cur[p[p.length - 1]] = value;
-}
-
-function deepFreeze<T>(o: T): T {
-  if (o && typeof o === 'object') {
-    for (const v of Object.values(o)) deepFreeze(v);
-    Object.freeze(o);
-  }
-  return o;
-}
-
 /** Checks a schema cannot express: kind ↔ protocol, the port each protocol needs, duplicates. */
 function semanticErrors(c: BridgeConfig): string[] {
   const errors: string[] = [];
@@ -275,19 +258,9 @@ function semanticErrors(c: BridgeConfig): string[] {
 
 /** Pure: text + env → a frozen config or every error with its path. `baseDir` resolves passwordFile. */
 export function parseBridgeConfig(text: string, env: Record<string, string | undefined> = {}, baseDir = '.'): BridgeConfigResult {
-  const doc = parseDocument(text, { prettyErrors: true });
-  if (doc.errors.length > 0) {
-    return { ok: false, errors: doc.errors.map((e) => `(yaml) line ${e.linePos?.[0]?.line ?? '?'}: ${e.message.split('\n')[0]}`) };
-  }
-  let raw: unknown;
-  try {
-    // Some documents parse without errors and still cannot become data (an alias with no anchor: `*a`).
-    raw = doc.toJS();
-  } catch (err) {
-    return { ok: false, errors: [`(yaml) ${(err as Error).message.split('\n')[0]}`] };
-  }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return { ok: false, errors: ['(root): must be a mapping of settings'] };
-  const obj = structuredClone(raw) as Record<string, unknown>;
+  const parsed = yamlMapping(text);
+  if (!parsed.ok) return parsed;
+  const obj = parsed.obj;
   for (const [name, p] of Object.entries(ENV_MAP)) {
     const v = env[name];
     if (v !== undefined && v !== '') setPath(obj, p, v);

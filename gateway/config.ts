@@ -3,7 +3,7 @@
  * with allErrors, the result frozen and handed down in slices (fastify style, minus any global).
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { parseDocument } from 'yaml';
+import { deepFreeze, setPath, yamlMapping } from './protocol/configText.js';
 import { accessSync, constants as fsConstants, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { DEVICE_KINDS, ID_PATTERN, type DeviceKind } from './protocol/topics.js';
@@ -239,37 +239,11 @@ const ENV_MAP: Record<string, { path: string[]; type: 'string' | 'int' }> = {
   STOREGW_HQ_URL: { path: ['hq', 'url'], type: 'string' },
 };
 
-function setPath(obj: Record<string, unknown>, p: string[], value: unknown): void {
-  let cur = obj;
-  for (const k of p.slice(0, -1)) {
-    if (typeof cur[k] !== 'object' || cur[k] === null) cur[k] = {};
-    cur = cur[k] as Record<string, unknown>;
-  }
-  cur[p[p.length - 1]] = value;
-}
-
-function deepFreeze<T>(o: T): T {
-  if (o && typeof o === 'object') {
-    for (const v of Object.values(o)) deepFreeze(v);
-    Object.freeze(o);
-  }
-  return o;
-}
-
 /** Pure: text + env → a frozen config or every error with its path. */
 export function parseConfig(text: string, env: Record<string, string | undefined> = {}, baseDir = '.'): ConfigResult {
-  const doc = parseDocument(text, { prettyErrors: true });
-  if (doc.errors.length > 0) {
-    return { ok: false, errors: doc.errors.map((e) => `(yaml) line ${e.linePos?.[0]?.line ?? '?'}: ${e.message.split('\n')[0]}`) };
-  }
-  let raw: unknown;
-  try {
-    raw = doc.toJS() as unknown; // e.g. an alias with no anchor throws here, not in doc.errors
-  } catch (err) {
-    return { ok: false, errors: [`(yaml) ${(err as Error).message.split('\n')[0]}`] };
-  }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return { ok: false, errors: ['(root): must be a mapping of settings'] };
-  const obj = structuredClone(raw) as Record<string, unknown>;
+  const parsed = yamlMapping(text);
+  if (!parsed.ok) return parsed;
+  const obj = parsed.obj;
   const envErrors: string[] = [];
   for (const [name, spec] of Object.entries(ENV_MAP)) {
     const v = env[name];
