@@ -49,15 +49,19 @@ async function main(): Promise<void> {
         setTimeout(() => gw.kill('SIGKILL'), 4000).unref();
       }),
   );
-  await new Promise<void>((resolve, reject) => {
-    let buf = '';
-    gw.stdout!.on('data', (d: Buffer) => {
-      buf += d.toString();
-      if (buf.includes('"storegw ready"')) resolve();
-      if (buf.length > 1_000_000) buf = buf.slice(-10_000);
-    });
-    gw.once('exit', (code) => reject(new Error(`gateway exited with ${code}`)));
-  });
+  // Ready when its HTTP port answers /healthz (whatever the log level says).
+  gw.stdout!.resume();
+  const health = `http://127.0.0.1:${cfg.http.port ?? 8080}/healthz`;
+  const gone = new Promise<never>((_, reject) => gw.once('exit', (code) => reject(new Error(`gateway exited with ${code}`))));
+  const ready = (async () => {
+    for (const deadline = Date.now() + 60_000; Date.now() < deadline; ) {
+      const ok = await fetch(health).then((r) => r.ok, () => false);
+      if (ok) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`gateway not healthy at ${health} after 60 s`);
+  })();
+  await Promise.race([ready, gone]);
   gw.once('exit', (code) => {
     if (!stopping) {
       say(`gateway exited unexpectedly (${code})`);
