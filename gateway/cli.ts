@@ -26,6 +26,7 @@ export const USAGE = `usage:
   storegw outbox stats --config FILE
   storegw outbox export --config FILE [--from SEQ]
   storegw hash [--device]            (reads the secret from stdin, prints its scrypt hash)
+  storegw config-reference           (every setting, as the README's Markdown table)
 `;
 
 function loadOrReport(file: string | undefined, io: Io): Readonly<Config> | null {

@@ -7,6 +7,7 @@ import { createLogger } from './log.js';
 import type { LevelWithSilent } from 'pino';
 import { Gateway } from './gateway.js';
 import { SystemdNotify } from './systemdNotify.js';
+import { configReference } from './configReference.js';
 import { USAGE, checkConfig, deviceAdd, hash, outbox, type Io } from './cli.js';
 
 const io: Io = {
@@ -74,6 +75,9 @@ async function main(argv: string[]): Promise<number> {
       return outbox(rest, io);
     case 'hash':
       return hash(rest, io);
+    case 'config-reference':
+      io.out(configReference());
+      return 0;
   }
   io.err(USAGE);
   return 2;
