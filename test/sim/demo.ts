@@ -90,7 +90,7 @@ async function main(): Promise<void> {
     const hqSim = await startHq(cfg, `mqtt://127.0.0.1:${hqPort}`, path.resolve(path.dirname(file), 'demo-hq-signing-key.pem'), say);
     stops.push(hqSim.stop);
   }
-  say('[5/5] starting the bridge with serial simulators over socat ptys (log: data/demo/bridge.log)');
+  say('[5/5] starting the bridge: serial scales and RFID over socat ptys, the HID scanner and the light tower through their transport interfaces (log: bridge.log in the data folder)');
   const bridge = await startBridge(path.resolve(path.dirname(file), 'bridge-demo.yaml'), cfg.data.dir);
   stops.push(bridge.stop);
   const http = `http://127.0.0.1:${cfg.http.port ?? 8080}`;

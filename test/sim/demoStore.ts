@@ -4,8 +4,8 @@
  * ESL access point simulators, payment terminals, and the bridge with its byte-level simulators
  * over socat ptys. Used by `make demo` (test/sim/demo.ts).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, openSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
+import { pino } from 'pino';
 import path from 'node:path';
 import type { Config } from '../../gateway/config.js';
 import { loadOrCreateHqSigner } from './hqSigner.js';
@@ -14,6 +14,12 @@ import { EslApSim } from './eslSim.js';
 import { PaymentSim } from './paymentSim.js';
 import { loadBridgeConfigFile } from '../../firmware-bridge/config.js';
 import { startSerialSimulators, type SerialSimulators } from '../../firmware-bridge/simulators.js';
+import { readPassword } from '../../firmware-bridge/config.js';
+import { createDrivers, hardwareTransports, type Transports } from '../../firmware-bridge/driverFactory.js';
+import { Bridge } from '../../firmware-bridge/bridge.js';
+import { MemoryGpioInput, MemoryGpioOutput, MemoryHidTransport } from '../../firmware-bridge/transports/memory.js';
+import { encodeKeyboard } from '../../firmware-bridge/devices/hidScanner/codec.js';
+import { createLogger } from '../../gateway/log.js';
 
 export const DEMO_LABELS = 2000;
 const DEMO_DEVICE_SECRET = 'demo-device-secret';
@@ -81,29 +87,44 @@ export async function startShelfAndTills(cfg: Readonly<Config>, url: string): Pr
 }
 
 /**
- * The bridge as its own process (dist/storegw-bridge.js) with the serial devices simulated over
- * socat ptys. HID and GPIO devices need real hardware: the bridge keeps retrying them and the ops
- * page shows them offline, which is what a store without that hardware would see.
+ * The bridge with the demo's hardware simulated at the byte level: the serial devices (MT-SICS and
+ * Toledo scales, the Chafon reader) over socat ptys through the real serial transport, the HID
+ * scanner through the memory HID transport fed with the exact boot-keyboard reports a scanner sends
+ * (`scan(code)`), and the light tower on memory GPIO lines. The bridge itself is the real one
+ * (firmware-bridge/bridge.ts), in this process so the demo can press the scanner's trigger.
  */
-export async function startBridge(bridgeConfigFile: string, logDir: string): Promise<DemoPart> {
+export async function startBridge(bridgeConfigFile: string, logDir: string): Promise<DemoPart & { scan: (code: string) => void }> {
   const res = loadBridgeConfigFile(bridgeConfigFile);
   if (!res.ok) throw new Error(`${bridgeConfigFile}:\n  ${res.errors.join('\n  ')}`);
-  const serial = res.config.devices.filter((d) => d.serial);
+  const config = res.config;
+  const serial = config.devices.filter((d) => d.serial);
   for (const d of serial) mkdirSync(path.dirname(d.serial!.path), { recursive: true });
   const sims: SerialSimulators = await startSerialSimulators({ devices: serial }, { grams: 0 });
   mkdirSync(logDir, { recursive: true });
-  const out = openSync(path.join(logDir, 'bridge.log'), 'a');
-  const proc: ChildProcess = spawn(process.execPath, [path.resolve('dist/storegw-bridge.js'), '--config', bridgeConfigFile], { stdio: ['ignore', out, out] });
+  const logger = createLogger({ name: 'storegw-bridge', level: 'info', stream: pino.destination({ dest: path.join(logDir, 'bridge.log'), sync: false }) });
+  const hw = await hardwareTransports(Date.now);
+  const hids = new Map<string, MemoryHidTransport>();
+  const transports: Transports = {
+    serial: hw.serial,
+    hid: (_o, id) => {
+      const t = new MemoryHidTransport(`demo-hid-${id}`);
+      hids.set(id, t);
+      return t;
+    },
+    gpioIn: (line) => new MemoryGpioInput(`demo-gpio-${line}`),
+    gpioOut: (line) => new MemoryGpioOutput(`demo-gpio-${line}`),
+  };
+  const bridge = new Bridge({ url: config.mqtt.url, username: config.mqtt.username, password: readPassword(config), drivers: createDrivers(config, { transports, logger, now: Date.now }), logger });
+  await bridge.start();
   return {
     name: 'bridge',
+    scan: (code: string) => {
+      for (const t of hids.values()) for (const report of encodeKeyboard(code)) t.feed(report);
+    },
     stop: async () => {
-      if (proc.exitCode === null && proc.signalCode === null) {
-        const exited = new Promise((r) => proc.once('exit', r));
-        proc.kill('SIGTERM');
-        setTimeout(() => proc.kill('SIGKILL'), 3000).unref();
-        await exited;
-      }
+      await bridge.stop();
       await sims.stop();
+      logger.flush();
     },
   };
 }
