@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { loadConfigFile, type Config } from './config.js';
 import { DeviceStore } from './devices/store.js';
 import { OutboxStore } from './outbox/store.js';
+import { toBatchRecord } from './protocol/envelopes.js';
 import { isDeviceKind, isValidId, DEVICE_KINDS } from './protocol/topics.js';
 import { DEVICE_SECRET_COST, PASSWORD_COST, hashSecret, newDeviceSecret } from './scryptHash.js';
 
@@ -119,7 +120,7 @@ export async function outbox(args: string[], io: Io): Promise<number> {
       for (;;) {
         const rows = await o.read(from, 5000);
         for (const r of rows) {
-          io.out(JSON.stringify({ seq: r.seq, class: r.cls, kind: r.kind, deviceId: r.deviceId, type: r.type, ts: r.ts, data: r.data, recvTs: r.recvTs, bootId: r.bootId, monoMs: r.monoMs }) + '\n');
+          io.out(JSON.stringify(toBatchRecord(r)) + '\n');
         }
         if (rows.length < 5000) break;
         from = rows[rows.length - 1].seq + 1;

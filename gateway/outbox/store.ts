@@ -7,6 +7,7 @@
 import { openDb, migrate, type Db } from '../db/sqlite.js';
 import { OUTBOX_MIGRATIONS } from './migrations/index.js';
 import type { EventClass } from '../protocol/schemas/index.js';
+import type { OutboxRecord } from '../protocol/envelopes.js';
 import type { DeviceKind } from '../protocol/topics.js';
 
 export interface NewEvent {
@@ -32,18 +33,8 @@ export interface DeadLetter {
   payload: string;
 }
 
-export interface OutboxRecord {
-  seq: number;
-  cls: EventClass;
-  kind: DeviceKind;
-  deviceId: string;
-  type: string;
-  ts: string;
-  recvTs: number;
-  bootId: string;
-  monoMs: number;
-  data: Record<string, unknown>;
-}
+/** One outbox row; declared once, beside the batch record it becomes (protocol/envelopes.ts). */
+export type { OutboxRecord } from '../protocol/envelopes.js';
 
 export interface ClassStats {
   count: number;

@@ -90,10 +90,10 @@ export function toBatchRecord(r: OutboxRecord): BatchRecord {
     deviceId: r.deviceId,
     type: r.type,
     ts: r.ts,
+    data: r.data, // DESIGN's record order first: seq, class, kind, deviceId, type, ts, data
     recvTs: r.recvTs,
     bootId: r.bootId,
     monoMs: r.monoMs,
-    data: r.data,
   };
 }
 
