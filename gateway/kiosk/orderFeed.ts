@@ -6,6 +6,7 @@
  * kiosk.db or the feed was rejected, so a gateway killed mid-apply gets the feed again. Once
  * applied, orders are served from kiosk.db: pickup keeps working while the WAN is down.
  */
+import { endClient } from '../mqttEnd.js';
 import { readFileSync } from 'node:fs';
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import type { Config } from '../config.js';
@@ -80,7 +81,7 @@ export class OrderFeed {
   async stop(): Promise<void> {
     const c = this.client;
     this.client = null;
-    if (c) await new Promise<void>((resolve) => c.end(false, {}, () => resolve()));
+    if (c) await endClient(c);
     await this.queue;
   }
 

@@ -8,6 +8,7 @@
  * A rejected feed is counted (`storegw_feed_rejects_total{feed,code}`), logged with its reason and
  * kept in a bounded in-memory alert list (GET /api/prices/sync).
  */
+import { endClient } from '../mqttEnd.js';
 import { readFileSync } from 'node:fs';
 import mqtt, { type MqttClient, type IClientOptions, type IPublishPacket } from 'mqtt';
 import { Counter } from 'prom-client';
@@ -125,7 +126,7 @@ export class FeedIntake {
   async stop(): Promise<void> {
     const c = this.client;
     this.client = null;
-    if (c) await new Promise<void>((resolve) => c.end(false, {}, () => resolve()));
+    if (c) await endClient(c);
     await this.queue;
   }
 
