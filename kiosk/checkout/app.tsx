@@ -42,12 +42,12 @@ export function App(props: { kioskId: string; token: string }) {
           <h2>{t.thanks}</h2>
           <p>{t.receipt}: <strong data-testid="transaction-id">{view.receipt?.transactionId}</strong></p>
           <p class="k-total" data-testid="receipt-total">{t.total}: {money(view.receipt?.total ?? 0)}</p>
-          <BigButton label={t.newCustomer} kind="primary" disabled={stale} onClick={() => c.send({ type: 'cancel' })} />
+          <BigButton label={t.newCustomer} kind="primary" disabled={stale} onClick={() => c.send({ type: 'cancel' })} testId="new-customer" />
         </main>
       ) : view.pickup ? (
         <PickupScreen view={view} t={t} money={money} stale={stale} send={(m) => c.send(m)} />
       ) : view.phase === 'cancelled' ? (
-        <main class="k-center"><h2>{t.cancelled}</h2><BigButton label={t.newCustomer} kind="primary" disabled={stale} onClick={() => c.send({ type: 'cancel' })} /></main>
+        <main class="k-center"><h2>{t.cancelled}</h2><BigButton label={t.newCustomer} kind="primary" disabled={stale} onClick={() => c.send({ type: 'cancel' })} testId="new-customer" /></main>
       ) : (
         <main class="k-main" aria-busy={stale}>
           <section class="k-cart" aria-label={t.item}>

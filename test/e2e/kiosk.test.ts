@@ -203,7 +203,9 @@ describe('kiosk checkout in Chromium', () => {
     await page.getByTestId('request-security').waitFor();
     expect(view('k2').phase).toBe('needsAttendant');
     await screenshot(page, 'kiosk-08-bagging-1920');
-    await page.getByTestId('pay').isDisabled();
+    await page.getByTestId('pay').click(); // the shopper is told why paying waits
+    await page.locator('[data-testid="notice"][data-code="needsAttendant"]').waitFor();
+    expect(view('k2').phase).toBe('needsAttendant');
     await dev.weight('bs-2', 1031); // taken out again
     await page.getByTestId('request-security').waitFor({ state: 'detached' });
     expect(view('k2').phase).toBe('shopping');

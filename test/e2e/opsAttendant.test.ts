@@ -1,19 +1,19 @@
 /**
- * The attendant console in real Chromium: a kiosk session (over the kiosk's own WebSocket, as the
- * kiosk page talks to the gateway) scans an age-restricted item and waits; the request shows on
- * the ops page's Checkout view; an attendant approves it there; the kiosk's session goes on and
- * the decision is committed as an exact `attendant` record with who and when. A real Mosquitto is
- * HQ (signed catalog and prices), the scanner is an MQTT peripheral.
+ * The attendant console in real Chromium, both screens at once: the kiosk PAGE (as a shopper sees
+ * it) scans an age-restricted item and shows that it waits for an attendant; the request shows on
+ * the ops page's Checkout view; an attendant approves it there; the kiosk page goes on (the wine
+ * stays in the cart, the shopper scans the next item). A second case: a bagging-area mismatch on
+ * kiosk 2 is overridden from the ops page and the kiosk page clears; a rejected age check takes the
+ * item off the kiosk's cart. Each decision is committed as an exact `attendant` record with who and
+ * when. A real Mosquitto is HQ (signed catalog and prices), the peripherals are MQTT devices.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
-import type { Browser } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { startGateway, TEST_PASSWORDS, type RunningGateway } from '../helpers/gatewayHarness.js';
 import { launchBrowser, screenshot } from '../helpers/browser.js';
 import { createHqSigner } from '../sim/hqSigner.js';
 import { connectHqFeeds, until } from '../sim/hqFeeds.js';
-import type { CartView } from '../../gateway/protocol/schemas/kiosk.js';
 import { CATALOG, G, KIOSK_DEVICES, kioskExtra, MEMBERS, Peripherals, PRICES, TOKENS } from './kioskFixture.js';
 import { ensureBuilt } from './opsBuild.js';
 
@@ -22,6 +22,7 @@ let hq: Mosquitto;
 let g: RunningGateway;
 let browser: Browser;
 let dev: Peripherals;
+let ops: { ctx: BrowserContext; page: Page };
 const records: { type: string; data: Record<string, unknown> }[] = [];
 
 beforeAll(async () => {
@@ -40,72 +41,110 @@ beforeAll(async () => {
   await feeds.close();
   dev = await Peripherals.connect(g.mqttUrl, KIOSK_DEVICES);
   browser = await launchBrowser();
+  // The attendant's console stays open for every case, as at a real attendant station.
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await ctx.newPage();
+  page.setDefaultTimeout(10_000);
+  await page.goto(`${g.httpUrl}/ops/#/checkout`);
+  await page.fill('input[name=username]', 'attendant');
+  await page.fill('input[name=password]', TEST_PASSWORDS.attendant);
+  await page.click('button[type=submit]');
+  await page.waitForSelector('tr[data-kiosk="k1"]');
+  ops = { ctx, page };
 });
 
 afterAll(async () => {
+  await ops?.ctx.close();
   await browser?.close();
   await dev?.close();
   await g?.stop();
   await hq?.stop();
 });
 
-/** The kiosk's side: its WebSocket, and the last cart view the gateway sent it. */
-async function kioskSocket(kioskId: 'k1', token: string): Promise<{ ws: WebSocket; views: CartView[]; next: (pred: (v: CartView) => boolean) => Promise<CartView> }> {
-  const ws = new WebSocket(`${g.httpUrl.replace('http', 'ws')}/ws/kiosk`);
-  const views: CartView[] = [];
-  const waiters: { pred: (v: CartView) => boolean; resolve: (v: CartView) => void }[] = [];
-  ws.on('message', (raw) => {
-    const m = JSON.parse(raw.toString()) as CartView | { type: string };
-    if (m.type !== 'cart') return;
-    const v = m as CartView;
-    views.push(v);
-    for (const w of waiters.splice(0)) if (w.pred(v)) w.resolve(v);
-    else waiters.push(w);
-  });
-  await new Promise<void>((resolve, reject) => {
-    ws.once('open', () => resolve());
-    ws.once('error', reject);
-  });
-  ws.send(JSON.stringify({ type: 'hello', kioskId, token }));
-  const next = (pred: (v: CartView) => boolean) => {
-    const seen = views.at(-1);
-    if (seen && pred(seen)) return Promise.resolve(seen);
-    return new Promise<CartView>((resolve) => waiters.push({ pred, resolve }));
-  };
-  return { ws, views, next };
+/** The kiosk page of `k` in its own browser context (a kiosk is its own machine). */
+async function openKiosk(k: 'k1' | 'k2'): Promise<{ ctx: BrowserContext; page: Page }> {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await ctx.newPage();
+  page.setDefaultTimeout(10_000);
+  await page.goto(`${g.httpUrl}/kiosk/#k=${k}&t=${TOKENS[k]}`);
+  await page.locator('[data-conn="online"]').waitFor();
+  return { ctx, page };
 }
 
+/** The id of the one open request of `kind` at kiosk `k`, as the ops page lists it. */
+async function opsRequest(k: string, kind: string): Promise<string> {
+  const row = ops.page.locator(`tr[data-kind="${kind}"]`).filter({ hasText: k });
+  await row.waitFor();
+  return (await row.getAttribute('data-request'))!;
+}
+
+const decision = (requestId: string) => records.find((r) => r.type === 'attendant' && r.data.requestId === requestId)?.data;
+
 describe('attendant console', () => {
-  it('an attendant approves an age check on the ops page and the kiosk session goes on', async () => {
-    const kiosk = await kioskSocket('k1', TOKENS.k1);
-    await kiosk.next(() => true);
+  it('an attendant approves an age check on the ops page and the kiosk page goes on', async () => {
+    const kiosk = await openKiosk('k1');
     await dev.scan('sc-1', G.wine);
-    const waiting = await kiosk.next((v) => v.requests.some((r) => r.kind === 'age'));
-    const requestId = waiting.requests.find((r) => r.kind === 'age')!.requestId;
+    // The shopper's screen says it waits for an attendant; pressing pay explains why it cannot yet.
+    await kiosk.page.getByTestId('request-age').waitFor();
+    await kiosk.page.getByTestId('pay').click();
+    await kiosk.page.locator('[data-testid="notice"][data-code="ageCheck"]').waitFor();
+    expect(g.gw.kiosk.view('k1')!.phase).not.toBe('paying');
+    await screenshot(kiosk.page, 'kiosk-k1-waits-for-attendant');
 
-    const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    const page = await ctx.newPage();
-    page.setDefaultTimeout(10_000);
-    await page.goto(`${g.httpUrl}/ops/#/checkout`);
-    await page.fill('input[name=username]', 'attendant');
-    await page.fill('input[name=password]', TEST_PASSWORDS.attendant);
-    await page.click('button[type=submit]');
-    const row = await page.waitForSelector(`tr[data-request="${requestId}"][data-kind="age"]`);
-    expect(await row.textContent()).toContain('k1');
-    await page.waitForSelector('tr[data-kiosk="k1"]');
-    await screenshot(page, 'ops-checkout-age-request');
-    await page.click(`tr[data-request="${requestId}"] button:has-text("Approve")`);
+    const requestId = await opsRequest('k1', 'age');
+    await screenshot(ops.page, 'ops-checkout-age-request');
+    await ops.page.click(`tr[data-request="${requestId}"] button:has-text("Approve")`);
 
-    // The kiosk hears it: the request is gone and the cart goes on with the wine in it.
-    const after = await kiosk.next((v) => !v.requests.some((r) => r.requestId === requestId));
-    expect(after.lines.map((l) => l.gtin)).toContain(G.wine);
-    expect(after.phase).not.toBe('needsAttendant');
-    await page.waitForSelector(`tr[data-request="${requestId}"]`, { state: 'detached' });
-    await page.waitForSelector('[role=status]:text("Approved: age at k1")');
-    await screenshot(page, 'ops-checkout-approved');
-    const rec = records.find((r) => r.type === 'attendant' && r.data.requestId === requestId);
-    expect(rec?.data).toMatchObject({ decision: 'approved', by: 'attendant', kioskId: 'k1' });
-    kiosk.ws.close();
-    await ctx.close();
+    // The kiosk page hears it: the request is gone, the wine is in the cart, the shopper goes on.
+    await kiosk.page.getByTestId('request-age').waitFor({ state: 'detached' });
+    await kiosk.page.locator(`[data-testid="line"][data-gtin="${G.wine}"]`).waitFor();
+    await dev.scan('sc-1', G.bread);
+    await kiosk.page.locator(`[data-testid="line"][data-gtin="${G.bread}"]`).waitFor();
+    expect(await kiosk.page.getByTestId('total').textContent()).toContain('11.49'); // 8.99 + 2.50
+    await screenshot(kiosk.page, 'kiosk-k1-after-approval');
+
+    await ops.page.waitForSelector(`tr[data-request="${requestId}"]`, { state: 'detached' });
+    await ops.page.waitForSelector('[role=status]:text("Approved: age at k1")');
+    await screenshot(ops.page, 'ops-checkout-approved');
+    expect(decision(requestId)).toMatchObject({ decision: 'approved', by: 'attendant', kioskId: 'k1', kind: 'age' });
+    expect(Date.parse(String(decision(requestId)!.at))).not.toBeNaN();
+    // The shopper walks away: cancel, then the next customer starts a fresh transaction.
+    await kiosk.page.getByTestId('cancel').click();
+    await kiosk.page.getByTestId('new-customer').click();
+    await kiosk.page.locator('.k-app[data-phase="idle"]').waitFor();
+    await kiosk.ctx.close();
+  });
+
+  it('a rejected age check takes the item off the kiosk page', async () => {
+    const kiosk = await openKiosk('k1');
+    await dev.scan('sc-1', G.wine);
+    await kiosk.page.getByTestId('request-age').waitFor();
+    const requestId = await opsRequest('k1', 'age');
+    await ops.page.click(`tr[data-request="${requestId}"] button:has-text("Reject")`);
+    await kiosk.page.getByTestId('request-age').waitFor({ state: 'detached' });
+    await kiosk.page.locator(`[data-testid="line"][data-gtin="${G.wine}"]`).waitFor({ state: 'detached' });
+    await screenshot(kiosk.page, 'kiosk-k1-age-rejected');
+    expect(decision(requestId)).toMatchObject({ decision: 'rejected', by: 'attendant', kioskId: 'k1' });
+    await kiosk.ctx.close();
+  });
+
+  it('a bagging-area mismatch is overridden from the ops page and the kiosk page clears', async () => {
+    const kiosk = await openKiosk('k2');
+    await dev.weight('bs-2', 0);
+    await dev.scan('sc-2', G.milk);
+    await kiosk.page.locator(`[data-testid="line"][data-gtin="${G.milk}"]`).waitFor();
+    await dev.weight('bs-2', 1035);
+    await dev.weight('bs-2', 1800); // something unscanned in the bagging area
+    await kiosk.page.getByTestId('request-security').waitFor();
+    await kiosk.page.getByTestId('pay').click();
+    await kiosk.page.locator('[data-testid="notice"][data-code="needsAttendant"]').waitFor();
+    const requestId = await opsRequest('k2', 'security');
+    await screenshot(ops.page, 'ops-checkout-security-request');
+    await ops.page.click(`tr[data-request="${requestId}"] button:has-text("Approve")`);
+    await kiosk.page.getByTestId('request-security').waitFor({ state: 'detached' });
+    expect(g.gw.kiosk.view('k2')!.phase).toBe('shopping');
+    await screenshot(kiosk.page, 'kiosk-k2-after-override');
+    expect(decision(requestId)).toMatchObject({ decision: 'approved', by: 'attendant', kioskId: 'k2', kind: 'security' });
+    await kiosk.ctx.close();
   });
 });
