@@ -4,7 +4,8 @@
  * another in the same run (the machine has 2 cores: the server gets one, the load generator the
  * other). Prints a table and writes bench-results.json (DESIGN, Contracts).
  *
- *   node dist/bench.js [--quick] [--only storegw,aedes] [--no-modules] [--out bench-results.json]
+ *   node dist/bench.js [--quick] [--only storegw,aedes] [--no-modules] [--module prices,kiosk] [--out bench-results.json]
+ *   (--module runs only the named feature modules — uplink, bridge, prices, kiosk — and no broker bench)
  *
  * Benches, each for every system, each on a freshly started server:
  *   throughput      50 connections, QoS 1, a window of 100 publishes in flight per connection
@@ -35,6 +36,7 @@ const arg = (name: string): string | undefined => {
 };
 const only = (arg('--only')?.split(',') ?? SYSTEMS) as SystemName[];
 const outFile = arg('--out') ?? 'bench-results.json';
+const onlyModules = arg('--module')?.split(',');
 
 const P = {
   connections: 50,
@@ -441,6 +443,7 @@ async function main(): Promise<number> {
     [`idle: connect storm of ${P.idle.toLocaleString('en-US')} devices (${P.stormConcurrency} handshakes at a time), then ${P.idleSettleS} s idle`, benchIdle],
   ];
   for (const [i, [title, fn]] of benches.entries()) {
+    if (onlyModules) break;
     progress(`${i + 1}/${benches.length} ${title}`);
     currentBench = ['throughput', 'fixed-rate', 'idle'][i];
     for (const name of only) {
@@ -458,12 +461,13 @@ async function main(): Promise<number> {
   }
 
   // Feature benches (storegw only): each module measures its own issue's targets.
-  const modules: [string, () => Promise<{ bench: string; system: 'storegw'; metric: string; value: number | null; unit: string }[]>][] = [
+  const allModules: [string, () => Promise<{ bench: string; system: 'storegw'; metric: string; value: number | null; unit: string }[]>][] = [
     ['uplink (issue 4): a simulated demo-store day (compaction, compression, week backlog), backlog drain under load', () => benchUplink({ quick, progress })],
     ['bridge (issue 5): scale at 10 Hz and RFID at 500 reads/s through socat ptys', () => benchBridge({ quick, progress })],
     ['prices (issue 6): 60,000-label change over 20 APs', () => benchPrices({ quick, progress })],
     ['kiosk (issue 7): scan-to-screen with 4 kiosks in Chromium, the gateway hop', () => benchKiosk({ quick, progress })],
   ];
+  const modules = allModules.filter(([title]) => !onlyModules || onlyModules.includes(title.split(' ')[0]));
   if (only.includes('storegw') && !argv.includes('--no-modules')) {
     for (const [i, [title, fn]] of modules.entries()) {
       if (interrupted) break;
@@ -485,8 +489,10 @@ async function main(): Promise<number> {
   }
 
   process.stdout.write('\n' + table(rows));
-  process.stdout.write('\nTargets (issue 3):\n');
-  for (const t of targets()) process.stdout.write(`  [${t.met === null ? 'n/a ' : t.met ? 'met ' : 'MISS'}] ${t.what}: ${t.measured}\n`);
+  if (!onlyModules) {
+    process.stdout.write('\nTargets (issue 3):\n');
+    for (const t of targets()) process.stdout.write(`  [${t.met === null ? 'n/a ' : t.met ? 'met ' : 'MISS'}] ${t.what}: ${t.measured}\n`);
+  }
   if (notes.length) process.stdout.write('\nNotes:\n' + notes.map((n) => `  - ${n}\n`).join(''));
 
   const result = { machine: machine(), date: new Date().toISOString(), mode: quick ? 'quick' : 'full', loadAverageAtEnd: os.loadavg(), params: P, rows, targets: targets(), notes };

@@ -149,10 +149,15 @@ export interface GatewayProcess {
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Spawns `node dist/storegw.js run --config FILE` and resolves on its "storegw ready" log line. */
+/**
+ * Spawns `node dist/storegw.js run --config FILE` and resolves on its "storegw ready" log line.
+ * `STOREGW_GATEWAY_NODE_ARGS` (space-separated) adds node flags, e.g. `--cpu-prof` to profile a
+ * bench's gateway (NODE_OPTIONS refuses --cpu-prof).
+ */
 export function spawnGateway(configFile: string, env: Record<string, string> = {}): Promise<GatewayProcess> {
+  const nodeArgs = process.env.STOREGW_GATEWAY_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [GATEWAY_BIN, 'run', '--config', configFile], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, [...nodeArgs, GATEWAY_BIN, 'run', '--config', configFile], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     const output: string[] = [];
     let buf = '';
     let ready = false;
