@@ -2,20 +2,9 @@
  * Footfall beam-pair driver: feeds the edges of two GPIO inputs into the pure beam machine, ticks
  * it at its next deadline, and turns its output into `cross` events and `alert`s (blocked beam).
  */
-import { EventEmitter } from 'node:events';
-import type { Logger } from 'pino';
 import type { GpioEdge, GpioInput } from '../../transports/transport.js';
-import {
-  countErrors,
-  isoTs,
-  newStats,
-  silentLogger,
-  type BirthInfo,
-  type CommandResult,
-  type DeviceDriver,
-  type DriverBaseOptions,
-  type DriverEvents,
-} from '../deviceDriver.js';
+import { countErrors, isoTs, type BirthInfo, type CommandResult, type DriverBaseOptions } from '../deviceDriver.js';
+import { DriverBase } from '../driverBase.js';
 import {
   DEFAULT_BEAMS_CONFIG,
   assertBeamsConfig,
@@ -36,30 +25,18 @@ export interface BeamsDriverOptions extends DriverBaseOptions {
   config?: Partial<BeamsConfig>;
 }
 
-export class BeamsDriver extends EventEmitter<DriverEvents> implements DeviceDriver {
+export class BeamsDriver extends DriverBase {
   readonly kind = 'footfall' as const;
-  readonly id: string;
-  readonly stats = newStats();
-  private readonly now: () => number;
-  private readonly log: Logger;
   private readonly config: BeamsConfig;
   private state: BeamsState | null = null;
   private timer: NodeJS.Timeout | null = null;
-  private isOnline = false;
   private readonly onA = (e: GpioEdge) => this.feed({ kind: 'edge', beam: 'A', value: e.value, atMs: e.atMs });
   private readonly onB = (e: GpioEdge) => this.feed({ kind: 'edge', beam: 'B', value: e.value, atMs: e.atMs });
 
   constructor(private readonly options: BeamsDriverOptions) {
-    super();
+    super(options, 'beams');
     this.config = { ...DEFAULT_BEAMS_CONFIG, ...options.config };
     assertBeamsConfig(this.config);
-    this.id = options.id;
-    this.now = options.now ?? Date.now;
-    this.log = (options.logger ?? silentLogger()).child({ module: 'beams', deviceId: options.id });
-  }
-
-  get online(): boolean {
-    return this.isOnline;
   }
 
   birth(): BirthInfo {
@@ -74,8 +51,7 @@ export class BeamsDriver extends EventEmitter<DriverEvents> implements DeviceDri
     this.state = initialBeamsState(this.now(), { A: (await beamA.read()) === lvl, B: (await beamB.read()) === lvl });
     beamA.on('edge', this.onA);
     beamB.on('edge', this.onB);
-    this.isOnline = true;
-    this.emit('online');
+    this.goOnline();
   }
 
   async stop(): Promise<void> {
@@ -85,7 +61,7 @@ export class BeamsDriver extends EventEmitter<DriverEvents> implements DeviceDri
     beamA.off('edge', this.onA);
     beamB.off('edge', this.onB);
     for (const b of [beamB, beamA]) await b.close().catch((err: Error) => this.log.warn({ err: err.message }, 'closing a line failed'));
-    this.isOnline = false;
+    this.markStopped();
   }
 
   async command(type: string): Promise<CommandResult> {

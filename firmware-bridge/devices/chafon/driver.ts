@@ -3,25 +3,11 @@
  * reply frames (status 0x03 = more follow) into `read` events, and starts the next round; the
  * antennas listed are cycled round by round. `inventory {action: start|stop}` switches it.
  */
-import { EventEmitter } from 'node:events';
-import type { Logger } from 'pino';
-import type { ByteTransport } from '../../transports/transport.js';
-import {
-  countErrors,
-  isoTs,
-  newStats,
-  silentLogger,
-  type BirthInfo,
-  type CommandResult,
-  type DeviceDriver,
-  type DriverBaseOptions,
-  type DriverEvents,
-} from '../deviceDriver.js';
-import { SerialLink, type BackoffOptions } from '../serialLink.js';
+import { isoTs, type BirthInfo, type CommandResult } from '../deviceDriver.js';
+import { SerialDriver, type SerialDriverOptions } from '../serialDriver.js';
 import { decode, encodeInventory, type ChafonResponse, type Inventory288Options, type Variant } from './codec.js';
 
-export interface ChafonDriverOptions extends DriverBaseOptions {
-  transport: ByteTransport;
+export interface ChafonDriverOptions extends SerialDriverOptions {
   /** Reader address; 0xFF broadcasts. */
   adr?: number;
   variant?: Variant;
@@ -34,42 +20,25 @@ export interface ChafonDriverOptions extends DriverBaseOptions {
   responseTimeoutMs?: number;
   /** Start inventory as soon as the port is open, without a command. */
   autoStart?: boolean;
-  backoff?: BackoffOptions;
-  model?: string;
 }
 
-export class ChafonDriver extends EventEmitter<DriverEvents> implements DeviceDriver {
+export class ChafonDriver extends SerialDriver<ChafonResponse> {
   readonly kind = 'rfid' as const;
-  readonly id: string;
-  readonly stats = newStats();
-  private readonly now: () => number;
-  private readonly log: Logger;
-  private readonly link: SerialLink;
   private readonly variant: Variant;
   private readonly antennas: number[];
-  private rest: Buffer = Buffer.alloc(0);
   private running: boolean;
   private inRound = false;
   private round = 0;
   private roundTimer: NodeJS.Timeout | null = null;
   private nextTimer: NodeJS.Timeout | null = null;
-  private isOnline = false;
 
   constructor(private readonly options: ChafonDriverOptions) {
-    super();
+    super(options, 'chafon');
     const ants = options.antennas ?? [1];
     if (ants.length === 0 || ants.some((a) => !Number.isInteger(a) || a < 1 || a > 4)) throw new RangeError('chafon.antennas: 1..4');
-    this.id = options.id;
-    this.now = options.now ?? Date.now;
-    this.log = (options.logger ?? silentLogger()).child({ module: 'chafon', deviceId: options.id });
     this.variant = options.variant ?? '288';
     this.antennas = ants;
     this.running = options.autoStart ?? false;
-    this.link = new SerialLink(options.transport, this.log, options.backoff);
-  }
-
-  get online(): boolean {
-    return this.isOnline;
   }
 
   get inventoryRunning(): boolean {
@@ -78,23 +47,6 @@ export class ChafonDriver extends EventEmitter<DriverEvents> implements DeviceDr
 
   birth(): BirthInfo {
     return { model: this.options.model ?? `Chafon UHFReader${this.variant}`, firmware: 'unknown', capabilities: ['read', 'inventory'] };
-  }
-
-  async start(): Promise<void> {
-    this.link.on('up', this.onUp);
-    this.link.on('down', this.onDown);
-    this.link.on('data', this.onData);
-    await this.link.start();
-  }
-
-  async stop(): Promise<void> {
-    this.running = false;
-    this.endRound();
-    await this.link.stop();
-    this.link.off('up', this.onUp);
-    this.link.off('down', this.onDown);
-    this.link.off('data', this.onData);
-    this.isOnline = false;
   }
 
   async command(type: string, payload: Record<string, unknown>): Promise<CommandResult> {
@@ -111,26 +63,22 @@ export class ChafonDriver extends EventEmitter<DriverEvents> implements DeviceDr
     return { ok: false, error: 'action: must be start or stop' };
   }
 
-  private readonly onUp = () => {
-    this.rest = Buffer.alloc(0);
-    this.isOnline = true;
-    this.emit('online');
+  protected override decode(buf: Buffer) {
+    return decode(buf, this.variant);
+  }
+
+  protected override connected(): void {
     this.startRound();
-  };
+  }
 
-  private readonly onDown = (reason: string) => {
-    this.stats.reconnects++;
+  protected override disconnected(): void {
     this.endRound();
-    this.isOnline = false;
-    this.emit('offline', reason);
-  };
+  }
 
-  private readonly onData = (chunk: Buffer) => {
-    const r = decode(Buffer.concat([this.rest, chunk]), this.variant);
-    this.rest = r.rest;
-    countErrors(this.stats, this.log, r.errors);
-    for (const resp of r.events) this.handle(resp);
-  };
+  protected override async stopping(): Promise<void> {
+    this.running = false;
+    this.endRound();
+  }
 
   private startRound(): void {
     if (!this.running || !this.link.up || this.inRound) return;
@@ -143,7 +91,7 @@ export class ChafonDriver extends EventEmitter<DriverEvents> implements DeviceDr
     const timeoutMs = this.options.responseTimeoutMs ?? 2000;
     this.roundTimer = setTimeout(() => {
       this.log.debug({ timeoutMs }, 'inventory round timed out');
-      this.rest = Buffer.alloc(0);
+      this.discardPartial();
       this.nextRound();
     }, timeoutMs);
     this.link.write(frame).catch((err: Error) => this.log.debug({ err: err.message }, 'write failed'));
@@ -162,7 +110,7 @@ export class ChafonDriver extends EventEmitter<DriverEvents> implements DeviceDr
     if (this.running) this.nextTimer = setTimeout(() => this.startRound(), this.options.roundIntervalMs ?? 50);
   }
 
-  private handle(r: ChafonResponse): void {
+  protected override handle(r: ChafonResponse): void {
     if (r.kind !== 'inventory') {
       this.log.debug({ cmd: r.cmd, status: r.status }, 'reader response');
       return;

@@ -3,7 +3,7 @@
  * the codec's encoders, several frames per reply (status 0x03 = more follow, 0x01 = done), and
  * reader info; other commands get status 0xFE.
  */
-import type { ByteTransport } from '../../transports/transport.js';
+import { SerialDeviceSim } from '../serialDeviceSim.js';
 import { CMD, decodeCommands, encodeInventoryResponse, encodeResponse, type RawFrame, type Variant } from './codec.js';
 
 export interface SimTag {
@@ -19,38 +19,8 @@ export interface ChafonSimOptions {
   tagsPerFrame?: number;
 }
 
-export class ChafonSim {
+export class ChafonSim extends SerialDeviceSim<RawFrame, ChafonSimOptions> {
   tags: SimTag[] = [];
-  readonly received: RawFrame[] = [];
-  private rest: Buffer = Buffer.alloc(0);
-  /** The last transport error (the simulator keeps no other state about its port). */
-  lastError: Error | null = null;
-  private readonly onError = (err: Error): void => {
-    this.lastError = err;
-  };
-
-  private readonly onData = (chunk: Buffer) => {
-    const r = decodeCommands(Buffer.concat([this.rest, chunk]));
-    this.rest = r.rest;
-    for (const f of r.events) this.handle(f);
-  };
-
-  constructor(
-    private readonly transport: ByteTransport,
-    private readonly options: ChafonSimOptions = {},
-  ) {}
-
-  async start(): Promise<void> {
-    this.transport.on('data', this.onData);
-    // A pty that goes away (socat stopped, unplug test) must not crash the simulator's process.
-    this.transport.on('error', this.onError);
-    await this.transport.open();
-  }
-
-  async stop(): Promise<void> {
-    this.transport.off('data', this.onData);
-    await this.transport.close();
-  }
 
   /** The reply frames to one inventory command on `antenna`. */
   inventoryReply(antenna: number): Buffer[] {
@@ -67,8 +37,11 @@ export class ChafonSim {
     return frames;
   }
 
-  private handle(f: RawFrame): void {
-    this.received.push(f);
+  protected override decode(buf: Buffer) {
+    return decodeCommands(buf);
+  }
+
+  protected override handle(f: RawFrame): void {
     const adr = this.options.adr ?? 0x00;
     if (f.adr !== adr && f.adr !== 0xff) return;
     let out: Buffer[];
@@ -81,6 +54,6 @@ export class ChafonSim {
     } else {
       out = [encodeResponse({ adr, cmd: f.cmd, status: 0xfe })];
     }
-    if (this.transport.isOpen) this.transport.write(Buffer.concat(out)).catch(() => undefined);
+    this.send(Buffer.concat(out));
   }
 }

@@ -3,20 +3,9 @@
  * decoder; each complete code becomes a `scan` event. `enable {enabled}` drops scans while off;
  * `beep` needs a vendor report and is answered as unsupported.
  */
-import { EventEmitter } from 'node:events';
-import type { Logger } from 'pino';
 import type { HidTransport } from '../../transports/transport.js';
-import {
-  countErrors,
-  isoTs,
-  newStats,
-  silentLogger,
-  type BirthInfo,
-  type CommandResult,
-  type DeviceDriver,
-  type DriverBaseOptions,
-  type DriverEvents,
-} from '../deviceDriver.js';
+import { countErrors, isoTs, type BirthInfo, type CommandResult, type DriverBaseOptions } from '../deviceDriver.js';
+import { DriverBase } from '../driverBase.js';
 import { backoffDelay, type BackoffOptions } from '../serialLink.js';
 import {
   decodeKeyboard,
@@ -37,30 +26,18 @@ export interface HidScannerDriverOptions extends DriverBaseOptions {
   backoff?: BackoffOptions;
 }
 
-export class HidScannerDriver extends EventEmitter<DriverEvents> implements DeviceDriver {
+export class HidScannerDriver extends DriverBase {
   readonly kind = 'scanner' as const;
-  readonly id: string;
-  readonly stats = newStats();
-  private readonly now: () => number;
-  private readonly log: Logger;
   private kb: KeyboardState = initialKeyboardState;
   private pos: PosState = initialPosState;
   private enabled = true;
   private running = false;
   private attempt = 0;
   private timer: NodeJS.Timeout | null = null;
-  private isOnline = false;
 
   constructor(private readonly options: HidScannerDriverOptions) {
-    super();
+    super(options, 'hidScanner');
     if (options.mode !== 'keyboard' && options.mode !== 'pos') throw new RangeError('hidScanner.mode: must be keyboard or pos');
-    this.id = options.id;
-    this.now = options.now ?? Date.now;
-    this.log = (options.logger ?? silentLogger()).child({ module: 'hidScanner', deviceId: options.id });
-  }
-
-  get online(): boolean {
-    return this.isOnline;
   }
 
   birth(): BirthInfo {
@@ -81,7 +58,7 @@ export class HidScannerDriver extends EventEmitter<DriverEvents> implements Devi
     this.options.transport.off('report', this.onReport);
     this.options.transport.off('close', this.onClose);
     await this.options.transport.close().catch((err: Error) => this.log.warn({ err: err.message }, 'closing the scanner failed'));
-    this.isOnline = false;
+    this.markStopped();
   }
 
   async command(type: string, payload: Record<string, unknown>): Promise<CommandResult> {
@@ -113,15 +90,13 @@ export class HidScannerDriver extends EventEmitter<DriverEvents> implements Devi
     this.attempt = 0;
     this.kb = initialKeyboardState;
     this.pos = initialPosState;
-    this.isOnline = true;
-    this.emit('online');
+    this.goOnline();
   }
 
   private readonly onClose = (err?: Error) => {
-    if (!this.running || !this.isOnline) return;
-    this.isOnline = false;
+    if (!this.running || !this.online) return;
     this.stats.reconnects++;
-    this.emit('offline', err?.message ?? 'closed');
+    this.goOffline(err?.message ?? 'closed');
     this.timer = setTimeout(() => void this.tryOpen(), backoffDelay(this.attempt++, this.options.backoff));
   };
 

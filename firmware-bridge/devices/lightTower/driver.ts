@@ -1,16 +1,7 @@
 /** Light tower driver: `set {color, mode}` drives one GPIO output per lamp; flashing runs on a timer. */
-import { EventEmitter } from 'node:events';
-import type { Logger } from 'pino';
 import type { GpioOutput } from '../../transports/transport.js';
-import {
-  newStats,
-  silentLogger,
-  type BirthInfo,
-  type CommandResult,
-  type DeviceDriver,
-  type DriverBaseOptions,
-  type DriverEvents,
-} from '../deviceDriver.js';
+import type { BirthInfo, CommandResult, DriverBaseOptions } from '../deviceDriver.js';
+import { DriverBase } from '../driverBase.js';
 import { DEFAULT_FLASH, LAMPS, assertFlashSchedule, flashPhase, lineStates, parseSet, type FlashSchedule, type Lamp, type LightColor, type LightMode } from './codec.js';
 
 export interface LightTowerDriverOptions extends DriverBaseOptions {
@@ -18,29 +9,17 @@ export interface LightTowerDriverOptions extends DriverBaseOptions {
   flash?: FlashSchedule;
 }
 
-export class LightTowerDriver extends EventEmitter<DriverEvents> implements DeviceDriver {
+export class LightTowerDriver extends DriverBase {
   readonly kind = 'light' as const;
-  readonly id: string;
-  readonly stats = newStats();
-  private readonly now: () => number;
-  private readonly log: Logger;
   private readonly flash: FlashSchedule;
   private timer: NodeJS.Timeout | null = null;
-  private isOnline = false;
   /** The state last set (for tests and the birth message). */
   current: { color: LightColor; mode: LightMode } = { color: 'off', mode: 'steady' };
 
   constructor(private readonly options: LightTowerDriverOptions) {
-    super();
+    super(options, 'lightTower');
     this.flash = options.flash ?? DEFAULT_FLASH;
     assertFlashSchedule(this.flash);
-    this.id = options.id;
-    this.now = options.now ?? Date.now;
-    this.log = (options.logger ?? silentLogger()).child({ module: 'lightTower', deviceId: options.id });
-  }
-
-  get online(): boolean {
-    return this.isOnline;
   }
 
   birth(): BirthInfo {
@@ -50,8 +29,7 @@ export class LightTowerDriver extends EventEmitter<DriverEvents> implements Devi
   async start(): Promise<void> {
     for (const l of LAMPS) await this.options.lines[l].open();
     await this.apply('off', 'steady', true);
-    this.isOnline = true;
-    this.emit('online');
+    this.goOnline();
   }
 
   async stop(): Promise<void> {
@@ -59,7 +37,7 @@ export class LightTowerDriver extends EventEmitter<DriverEvents> implements Devi
     for (const l of [...LAMPS].reverse()) {
       await this.options.lines[l].close().catch((err: Error) => this.log.warn({ err: err.message, lamp: l }, 'closing a line failed'));
     }
-    this.isOnline = false;
+    this.markStopped();
   }
 
   async command(type: string, payload: Record<string, unknown>): Promise<CommandResult> {

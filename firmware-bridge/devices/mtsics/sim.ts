@@ -2,7 +2,7 @@
  * An MT-SICS balance on a ByteTransport (a socat pty in tests and the demo). It answers with the
  * codec's own encoders: S, SI, SIR (stream until another command), Z, T, TA, TAC, @; ES otherwise.
  */
-import type { ByteTransport } from '../../transports/transport.js';
+import { SerialDeviceSim } from '../serialDeviceSim.js';
 import { decodeCommands, encodeResponse, formatValue, type MtsicsResponse } from './codec.js';
 
 export interface MtsicsSimOptions {
@@ -14,41 +14,13 @@ export interface MtsicsSimOptions {
   serial?: string;
 }
 
-export class MtsicsSim {
+export class MtsicsSim extends SerialDeviceSim<string, MtsicsSimOptions> {
   /** Grams on the platter. */
   load = 0;
   motion = false;
   private zero = 0;
   private tare = 0;
-  private rest: Buffer = Buffer.alloc(0);
   private stream: NodeJS.Timeout | null = null;
-  /** Commands received, in order (for tests). */
-  readonly received: string[] = [];
-  /** The last transport error (the simulator keeps no other state about its port). */
-  lastError: Error | null = null;
-  private readonly onError = (err: Error): void => {
-    this.lastError = err;
-  };
-
-  private readonly onData = (chunk: Buffer) => this.handleBytes(chunk);
-
-  constructor(
-    private readonly transport: ByteTransport,
-    private readonly options: MtsicsSimOptions = {},
-  ) {}
-
-  async start(): Promise<void> {
-    this.transport.on('data', this.onData);
-    // A pty that goes away (socat stopped, unplug test) must not crash the simulator's process.
-    this.transport.on('error', this.onError);
-    await this.transport.open();
-  }
-
-  async stop(): Promise<void> {
-    this.stopStream();
-    this.transport.off('data', this.onData);
-    await this.transport.close();
-  }
 
   setWeight(grams: number, motion = false): void {
     this.load = grams;
@@ -59,8 +31,16 @@ export class MtsicsSim {
     return this.tare;
   }
 
+  protected override decode(buf: Buffer) {
+    return decodeCommands(buf);
+  }
+
+  protected override stopping(): void {
+    this.stopStream();
+  }
+
   private reply(r: MtsicsResponse): void {
-    if (this.transport.isOpen) this.transport.write(encodeResponse(r)).catch(() => this.stopStream());
+    this.send(encodeResponse(r), () => this.stopStream());
   }
 
   private weight(id: string, status: 'S' | 'D' | 'A', grams: number): MtsicsResponse {
@@ -85,14 +65,7 @@ export class MtsicsSim {
     this.stream = null;
   }
 
-  private handleBytes(chunk: Buffer): void {
-    const r = decodeCommands(Buffer.concat([this.rest, chunk]));
-    this.rest = r.rest;
-    for (const cmd of r.events) this.handle(cmd);
-  }
-
-  private handle(cmd: string): void {
-    this.received.push(cmd);
+  protected override handle(cmd: string): void {
     if (cmd !== 'SIR') this.stopStream();
     switch (cmd) {
       case 'S': {

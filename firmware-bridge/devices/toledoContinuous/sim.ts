@@ -1,5 +1,5 @@
 /** A Toledo continuous-output scale on a ByteTransport: streams frames, obeys T, Z, C (codec encoders). */
-import type { ByteTransport } from '../../transports/transport.js';
+import { SerialDeviceSim } from '../serialDeviceSim.js';
 import { DEFAULT_FORMAT, decodeCommands, encodeFrame, type FrameFormat, type ToledoCommand } from './codec.js';
 
 export interface ToledoSimOptions {
@@ -8,45 +8,12 @@ export interface ToledoSimOptions {
   capacityGrams?: number;
 }
 
-export class ToledoSim {
+export class ToledoSim extends SerialDeviceSim<ToledoCommand, ToledoSimOptions> {
   load = 0;
   motion = false;
   private zero = 0;
   private tare = 0;
-  private rest: Buffer = Buffer.alloc(0);
   private timer: NodeJS.Timeout | null = null;
-  readonly received: ToledoCommand[] = [];
-  /** The last transport error (the simulator keeps no other state about its port). */
-  lastError: Error | null = null;
-  private readonly onError = (err: Error): void => {
-    this.lastError = err;
-  };
-
-  private readonly onData = (chunk: Buffer) => {
-    const r = decodeCommands(Buffer.concat([this.rest, chunk]));
-    this.rest = r.rest;
-    for (const c of r.events) this.handle(c);
-  };
-
-  constructor(
-    private readonly transport: ByteTransport,
-    private readonly options: ToledoSimOptions = {},
-  ) {}
-
-  async start(): Promise<void> {
-    this.transport.on('data', this.onData);
-    // A pty that goes away (socat stopped, unplug test) must not crash the simulator's process.
-    this.transport.on('error', this.onError);
-    await this.transport.open();
-    this.timer = setInterval(() => this.send(), this.options.intervalMs ?? 100);
-  }
-
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    this.transport.off('data', this.onData);
-    await this.transport.close();
-  }
 
   setWeight(grams: number, motion = false): void {
     this.load = grams;
@@ -71,12 +38,21 @@ export class ToledoSim {
     );
   }
 
-  private send(): void {
-    if (this.transport.isOpen) this.transport.write(this.frame()).catch(() => undefined);
+  protected override decode(buf: Buffer) {
+    return decodeCommands(buf);
   }
 
-  private handle(c: ToledoCommand): void {
-    this.received.push(c);
+  // The scale streams unasked from the moment its port is open.
+  protected override started(): void {
+    this.timer = setInterval(() => this.send(this.frame()), this.options.intervalMs ?? 100);
+  }
+
+  protected override stopping(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  protected override handle(c: ToledoCommand): void {
     if (this.motion) return; // tare and zero need a stable scale
     if (c === 'T' && this.load - this.zero > 0) this.tare = this.load - this.zero;
     else if (c === 'Z') {
