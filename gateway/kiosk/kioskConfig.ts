@@ -32,6 +32,8 @@ export const KioskConfigSchema = Type.Object(
     paymentUnknownMs: Type.Integer({ minimum: 100, maximum: 600_000, default: 30_000 }),
     /** A removal or a quantity decrease needs an attendant. */
     removalNeedsAttendant: Type.Boolean({ default: false }),
+    /** The shopper's cancel of a cart with items needs an attendant (a void); an empty cart cancels at once. */
+    voidNeedsAttendant: Type.Boolean({ default: false }),
     /** After "thank you" (or a cancel) the kiosk returns to idle after this long. */
     doneResetMs: Type.Integer({ minimum: 100, maximum: 600_000, default: 15_000 }),
     /** Bagging-area tolerance (DEVICES.md §8: max(±10 g, ±5 %)), and the noise floor. */

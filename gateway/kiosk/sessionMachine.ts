@@ -95,6 +95,8 @@ export type Action =
   | { type: 'paymentUnknown'; requestId: string }
   | { type: 'recorded'; transactionId: string }
   | { type: 'attendant'; requestId: string; decision: 'approved' | 'rejected'; by: string }
+  /** An attendant ends the transaction from the ops page (a shopper walked away): an approved void. */
+  | { type: 'attendantVoid'; by: string }
   | { type: 'reset' };
 
 export type Effect =
@@ -105,6 +107,8 @@ export type Effect =
 
 export interface MachineRules {
   removalNeedsAttendant: boolean;
+  /** The shopper's "cancel" with items in the cart asks an attendant (a void) instead of ending at once. */
+  voidNeedsAttendant: boolean;
   bagToleranceG: number;
   bagTolerancePct: number;
   bagNoiseG: number;
@@ -315,6 +319,11 @@ export function step(s0: Session, a: Action, ctx: Ctx): StepResult {
       if (a.type === 'paymentTimeout') return { session: s0, effects };
       if (s.phase === 'done' || s.phase === 'cancelled') return step(s0, { type: 'reset' }, ctx); // "Done": the next customer
       if (!isShopping(s.phase)) return { session: s0, effects };
+      if (ctx.rules.voidNeedsAttendant && s.lines.length > 0) {
+        // A transaction with items ends only with an attendant's approval (the void request).
+        if (!s.requests.some((r) => r.kind === 'void')) request('void', { item: `${s.lines.reduce((n, l) => n + l.qty, 0)} item(s), ${s.totals.total} ${s.currency}` });
+        return out();
+      }
       s.phase = 'cancelled';
       return out();
     case 'paymentUnknown':
@@ -351,6 +360,17 @@ export function step(s0: Session, a: Action, ctx: Ctx): StepResult {
       return out();
     case 'attendant':
       return attendantStep(s, s0, a, ctx, effects, iso, out, changeQty);
+    case 'attendantVoid': {
+      // Not while paying: the terminal may be taking the money (the override path handles that).
+      if (!isShopping(s.phase) || (s.phase === 'idle' && s.lines.length === 0)) return { session: s0, effects };
+      const requestId = ctx.newId();
+      s.attendant = [...s.attendant, { requestId, kind: 'void', decision: 'approved', by: a.by, at: iso }];
+      effects.push({ type: 'recordAttendant', data: { ts: iso, requestId, kioskId: s.kioskId, kind: 'void', decision: 'approved', by: a.by, at: iso } });
+      s.requests = [];
+      s.helpCalled = false;
+      s.phase = 'cancelled';
+      return out();
+    }
     case 'reset':
       return { session: { ...newSession(s0.kioskId, ctx.newId(), s0.currency, ctx.now, s0.bag.enabled, s0.bag.lastStableG), version: s0.version + 1 }, effects };
   }

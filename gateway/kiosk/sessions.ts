@@ -145,6 +145,19 @@ export class KioskService {
     return found;
   }
 
+  /**
+   * An attendant voids the open transaction of `kioskId` (committed as an exact `attendant` record
+   * before it resolves): 'notFound' for an unknown kiosk, 'notOpen' when there is nothing to void or
+   * a payment is under way.
+   */
+  async voidSession(kioskId: string, by: string): Promise<'voided' | 'notFound' | 'notOpen'> {
+    if (!this.sessions.has(kioskId)) return 'notFound';
+    let before: Session | undefined;
+    await this.dispatch(kioskId, { type: 'attendantVoid', by }, null, (s) => (before = s));
+    // The machine decides; a changed session is a voided one.
+    return before !== undefined && this.sessions.get(kioskId) !== before ? 'voided' : 'notOpen';
+  }
+
   /** A page intent (already authenticated for `kioskId`). Prices or totals in it are never read. */
   intent(kioskId: string, m: KioskIntent): Promise<void> {
     if (m.type === 'pickupConfirm') return this.enqueue(kioskId, () => this.confirmPickup(kioskId));
@@ -222,7 +235,7 @@ export class KioskService {
     return {
       now: this.o.now(),
       quote: (g, m) => this.quote(g, m),
-      rules: { removalNeedsAttendant: k.removalNeedsAttendant, bagToleranceG: k.bagToleranceG, bagTolerancePct: k.bagTolerancePct, bagNoiseG: k.bagNoiseG },
+      rules: { removalNeedsAttendant: k.removalNeedsAttendant, voidNeedsAttendant: k.voidNeedsAttendant, bagToleranceG: k.bagToleranceG, bagTolerancePct: k.bagTolerancePct, bagNoiseG: k.bagNoiseG },
       newId: () => randomUUID(),
     };
   }

@@ -28,7 +28,7 @@ const records: { type: string; data: Record<string, unknown> }[] = [];
 beforeAll(async () => {
   ensureBuilt();
   hq = await startMosquitto();
-  g = await startGateway({ devices: KIOSK_DEVICES, extra: await kioskExtra(hq.url, signer.publicKeyPem, signer.kid) });
+  g = await startGateway({ devices: KIOSK_DEVICES, extra: await kioskExtra(hq.url, signer.publicKeyPem, signer.kid, { voidNeedsAttendant: true }) });
   g.gw.onEvent((e) => {
     if (e.kind === 'kiosk') records.push({ type: e.type, data: JSON.parse(e.data) as Record<string, unknown> });
   });
@@ -108,10 +108,14 @@ describe('attendant console', () => {
     await screenshot(ops.page, 'ops-checkout-approved');
     expect(decision(requestId)).toMatchObject({ decision: 'approved', by: 'attendant', kioskId: 'k1', kind: 'age' });
     expect(Date.parse(String(decision(requestId)!.at))).not.toBeNaN();
-    // The shopper walks away: cancel, then the next customer starts a fresh transaction.
+    // The shopper changes their mind: a cart with items is voided only with an attendant.
     await kiosk.page.getByTestId('cancel').click();
+    await kiosk.page.getByTestId('request-void').waitFor();
+    const voidId = await opsRequest('k1', 'void');
+    await ops.page.click(`tr[data-request="${voidId}"] button:has-text("Approve")`);
     await kiosk.page.getByTestId('new-customer').click();
     await kiosk.page.locator('.k-app[data-phase="idle"]').waitFor();
+    expect(decision(voidId)).toMatchObject({ decision: 'approved', by: 'attendant', kioskId: 'k1', kind: 'void' });
     await kiosk.ctx.close();
   });
 
@@ -145,6 +149,27 @@ describe('attendant console', () => {
     expect(g.gw.kiosk.view('k2')!.phase).toBe('shopping');
     await screenshot(kiosk.page, 'kiosk-k2-after-override');
     expect(decision(requestId)).toMatchObject({ decision: 'approved', by: 'attendant', kioskId: 'k2', kind: 'security' });
+    await kiosk.ctx.close();
+  });
+
+  it('an attendant voids a walked-away cart from the kiosk row; the kiosk page shows it ended', async () => {
+    const kiosk = await openKiosk('k1');
+    await dev.scan('sc-1', G.bread);
+    await kiosk.page.locator(`[data-testid="line"][data-gtin="${G.bread}"]`).waitFor();
+    const voidButton = ops.page.locator('tr[data-kiosk="k1"] button[data-action="void"]');
+    await voidButton.click();
+    await expect.poll(() => voidButton.textContent()).toBe('Confirm void'); // one click alone does nothing
+    expect(g.gw.kiosk.view('k1')!.phase).toBe('shopping');
+    await voidButton.click();
+    await kiosk.page.getByTestId('new-customer').waitFor();
+    await ops.page.waitForSelector('[role=status]:text("Voided: the transaction at k1")');
+    await screenshot(ops.page, 'ops-checkout-voided');
+    const rec = records.filter((r) => r.type === 'attendant' && r.data.kind === 'void').at(-1)?.data;
+    expect(rec).toMatchObject({ decision: 'approved', by: 'attendant', kioskId: 'k1' });
+    // Nothing left to void: the API says why.
+    const res = await ops.page.request.post(`${g.httpUrl}/api/attendant/kiosks/k1/void`, { data: {} });
+    expect(res.status()).toBe(409);
+    expect(((await res.json()) as { message: string }).message).toContain('no open transaction');
     await kiosk.ctx.close();
   });
 });

@@ -12,6 +12,7 @@ export interface AttendantRouteDeps {
   service: KioskService;
 }
 
+const KioskParams = Type.Object({ kioskId: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._-]+$' }) }, { additionalProperties: false });
 const Params = Type.Object({ requestId: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._:-]+$' }) }, { additionalProperties: false });
 
 export const attendantRoutes: FastifyPluginAsync<AttendantRouteDeps> = async (app, deps) => {
@@ -28,4 +29,14 @@ export const attendantRoutes: FastifyPluginAsync<AttendantRouteDeps> = async (ap
       return { requestId, decision };
     });
   }
+
+  // A shopper walked away, or the attendant ends a transaction for them: the open cart is voided.
+  app.post('/api/attendant/kiosks/:kioskId/void', { preHandler: requireRole('attendant'), schema: { params: KioskParams } }, async (req, reply) => {
+    const { kioskId } = req.params as { kioskId: string };
+    const r = await deps.service.voidSession(kioskId, req.session!.username);
+    if (r === 'notFound') return reply.code(404).send({ code: 'SGW_ERR_NOT_FOUND', message: `no kiosk ${kioskId}` });
+    if (r === 'notOpen') return reply.code(409).send({ code: 'SGW_ERR_CONFLICT', message: `kiosk ${kioskId} has no open transaction to void (idle, paying or finished)` });
+    req.log.info({ by: req.session!.username, deviceId: kioskId }, 'transaction voided by an attendant');
+    return { kioskId, voided: true };
+  });
 };

@@ -57,6 +57,16 @@ export function CheckoutView({ me, live, now }: { me: Me; live: Live; now: numbe
     setNote(res.ok ? `${what === 'approve' ? 'Approved' : 'Rejected'}: ${r.kind} at ${r.kioskId}` : `${r.requestId}: ${res.message}`);
     reload((x) => x + 1);
   };
+  // Voiding asks twice (a second click on "Confirm void"): it ends a shopper's transaction.
+  const [confirming, setConfirming] = useState<string | null>(null);
+  const voidCart = async (k: KioskRow) => {
+    if (confirming !== k.kioskId) return setConfirming(k.kioskId);
+    setConfirming(null);
+    const res = await post(`/api/attendant/kiosks/${encodeURIComponent(k.kioskId)}/void`, {});
+    setNote(res.ok ? `Voided: the transaction at ${k.kioskId}` : `${k.kioskId}: ${res.message}`);
+    reload((x) => x + 1);
+  };
+  const voidable = (k: KioskRow) => can(me, 'attendant') && (k.phase === 'shopping' || k.phase === 'needsAttendant' || (k.phase === 'idle' && k.lines > 0));
   return (
     <section>
       <h2>Checkout</h2>
@@ -81,6 +91,7 @@ export function CheckoutView({ me, live, now }: { me: Me; live: Live; now: numbe
               <th>Lines</th>
               <th>Total</th>
               <th>Help</th>
+              <th />
             </tr>
           </thead>
           <tbody>
@@ -102,6 +113,13 @@ export function CheckoutView({ me, live, now }: { me: Me; live: Live; now: numbe
                   <td>{k.lines}</td>
                   <td>{money(k.total, k.currency)}</td>
                   <td>{k.helpCalled ? <span class="badge stale">called</span> : ''}</td>
+                  <td>
+                    {voidable(k) && (
+                      <button onClick={() => voidCart(k)} data-action="void">
+                        {confirming === k.kioskId ? 'Confirm void' : 'Void'}
+                      </button>
+                    )}
+                  </td>
                 </tr>
               );
             })}

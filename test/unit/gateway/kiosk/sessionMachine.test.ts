@@ -21,7 +21,7 @@ function ctx(overrides: Partial<Ctx['rules']> = {}): Ctx {
       const mp = member ? MEMBER_PRICE[gtin] : undefined;
       return { gtin, name: i.name, unit: i.unit ?? 'each', currency: 'EUR', base: i.base, price: mp ?? i.base, source: mp ? 'member' : 'base', promo: null, ...(i.expectedWeightG ? { expectedWeightG: i.expectedWeightG, weightToleranceG: i.weightToleranceG } : {}), ...(i.ageRestriction ? { ageRestriction: i.ageRestriction } : {}) } as PriceQuote;
     },
-    rules: { removalNeedsAttendant: false, bagToleranceG: 10, bagTolerancePct: 5, bagNoiseG: 5, ...overrides },
+    rules: { removalNeedsAttendant: false, voidNeedsAttendant: false, bagToleranceG: 10, bagTolerancePct: 5, bagNoiseG: 5, ...overrides },
     newId: () => `id-${++n}`,
   };
 }
@@ -171,5 +171,32 @@ describe('session machine', () => {
     expect(s.phase).toBe('idle');
     expect(s.lines).toEqual([]);
     expect(s.sessionId).not.toBe('sess-1');
+  });
+
+  it('with voidNeedsAttendant, cancelling a cart with items asks an attendant (once); approve ends it, reject goes on', () => {
+    const c = ctx({ voidNeedsAttendant: true });
+    let { s } = run(fresh(), [{ type: 'addItem', gtin: '4000000000017' }, { type: 'cancel' }, { type: 'cancel' }], c);
+    expect(s.phase).toBe('needsAttendant');
+    expect(s.requests.map((r) => [r.kind, r.item])).toEqual([['void', '1 item(s), 129 EUR']]);
+    const rejected = run(s, [{ type: 'attendant', requestId: s.requests[0].requestId, decision: 'rejected', by: 'anna' }], c);
+    expect(rejected.s.phase).toBe('shopping');
+    expect(rejected.s.lines).toHaveLength(1);
+    let effects;
+    ({ s, effects } = run(s, [{ type: 'attendant', requestId: s.requests[0].requestId, decision: 'approved', by: 'anna' }], c));
+    expect(s.phase).toBe('cancelled');
+    expect(effects).toEqual([{ type: 'recordAttendant', data: expect.objectContaining({ kind: 'void', decision: 'approved', by: 'anna' }) }]);
+    // An empty cart cancels at once, rule or not.
+    expect(run(fresh(), [{ type: 'cancel' }], c).s.requests).toEqual([]);
+  });
+
+  it('an attendant void ends an open cart with an exact record; not while paying, not an empty idle kiosk', () => {
+    let { s, effects } = run(fresh(), [{ type: 'addItem', gtin: '4000000000024' }, { type: 'attendantVoid', by: 'anna' }]);
+    expect(s.phase).toBe('cancelled');
+    expect(s.requests).toEqual([]); // the open age check went with the cart
+    expect(effects).toEqual([{ type: 'recordAttendant', data: { ts: '2026-03-02T10:00:00.000Z', requestId: 'id-2', kioskId: 'k1', kind: 'void', decision: 'approved', by: 'anna', at: '2026-03-02T10:00:00.000Z' } }]);
+    const idle = fresh();
+    expect(run(idle, [{ type: 'attendantVoid', by: 'anna' }]).s).toBe(idle);
+    ({ s } = run(fresh(), [{ type: 'addItem', gtin: '4000000000017' }, { type: 'pay' }]));
+    expect(run(s, [{ type: 'attendantVoid', by: 'anna' }]).s).toBe(s);
   });
 });
