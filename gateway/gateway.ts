@@ -29,6 +29,7 @@ import { KpiReporter } from './kpi/kpiReporter.js'; // ops (issue 8): report/kpi
 import { KioskService } from './kiosk/sessions.js'; // kiosk (issue 7)
 import { kioskRoutes } from './http/routes/kiosk.js'; // kiosk (issue 7)
 import { attendantRoutes } from './http/routes/attendant.js'; // kiosk (issue 7)
+import { CommandService } from './devices/commands.js'; // commands (issue 8)
 
 export interface GatewayOptions {
   config: Readonly<Config>;
@@ -59,6 +60,7 @@ export class Gateway {
   uplink!: UplinkService;
   prices: PriceService | null = null; // prices (issue 6)
   kiosk!: KioskService; // kiosk (issue 7)
+  commands!: CommandService; // commands (issue 8)
   /** ops (issue 8): the day's numbers (`ops.kpiSnapshot()` is the report/kpi payload), alerts, live feed. */
   ops!: StoreOps;
   private readonly started: Component[] = [];
@@ -176,6 +178,15 @@ export class Gateway {
     await broker.start();
     this.started.push({ name: 'broker', stop: () => broker!.stop() });
 
+    // --- commands (issue 8): device commands recorded in commands.db until acked, re-sent on reconnect;
+    // after the broker (it publishes), before the kiosk (which sends light and payment commands) ---
+    const commands = new CommandService({ file: path.join(c.data.dir, 'commands.db'), registry: this.registry, publish: (t, p, q) => broker!.publish(t, p, q), metrics: this.metrics, log: this.log, now: this.now });
+    this.commands = commands;
+    this.onEvent((e) => commands.onEvent(e));
+    await commands.start();
+    this.started.push({ name: 'commands', stop: () => commands.stop() });
+    // --- end commands ---
+
     // --- prices (issue 6): HQ feeds, catalog, ESL fan-out; after the broker (it sends cmd/show) ---
     let prices: PriceService | null = null;
     if (c.prices.enabled) {
@@ -194,12 +205,13 @@ export class Gateway {
     // --- end prices ---
 
     // --- kiosk (issue 7): self-checkout sessions; after prices (it prices from the catalog) ---
-    const kiosk = new KioskService({ config: c, ingest: this.ingest, outbox: this.outbox, registry: this.registry, prices, publish: (t, p, q) => broker!.publish(t, p, q), log: this.log, now: this.now, mono: this.mono });
+    const kiosk = new KioskService({ config: c, ingest: this.ingest, outbox: this.outbox, registry: this.registry, prices, command: (k, id, type, data, source) => commands.send(k, id, type, data, { source }), log: this.log, now: this.now, mono: this.mono });
     this.kiosk = kiosk;
     this.onEvent((e) => kiosk.onEvent(e));
     await kiosk.start();
     this.started.push({ name: 'kiosk', stop: () => kiosk.stop() });
     // --- end kiosk ---
+
 
     const sessions = new SessionManager({ users: c.opsUsers, ttlS: c.http.sessionTtlS, now: this.now });
     this.http = await buildServer({
@@ -208,6 +220,7 @@ export class Gateway {
       sessions,
       registry: this.registry,
       outbox: this.outbox,
+      commands, // commands (issue 8)
       secureCookies: c.http.secureCookies,
       sessionTtlS: c.http.sessionTtlS,
       maxPacketBytes: c.mqtt.maxPacketBytes,

@@ -89,6 +89,14 @@ export class Metrics {
   readonly quotaDaysLeft = new Gauge({ name: 'storegw_outbox_quota_days_left', help: 'Days of WAN outage the quota still holds at the current rate (+Inf when nothing arrives)', registers: [this.registry] });
   readonly clockJumps = new Counter({ name: 'storegw_clock_jumps_total', help: 'Wall-clock jumps detected against the monotonic clock, by direction', labelNames: ['direction'], registers: [this.registry] });
 
+  // ----- device commands (issue 8): devices/commands.ts -----------------------------------------
+  readonly commandsSent = new Counter({ name: 'storegw_commands_sent_total', help: 'Device commands asked for (recorded, then published or queued for an offline device), by kind', labelNames: ['kind'], registers: [this.registry] });
+  readonly commandsResent = new Counter({ name: 'storegw_commands_resent_total', help: 'Device commands published again (device reconnected, or no ack in time), by kind', labelNames: ['kind'], registers: [this.registry] });
+  readonly commandsAcked = new Counter({ name: 'storegw_commands_acked_total', help: 'Device commands acked ok, by kind', labelNames: ['kind'], registers: [this.registry] });
+  readonly commandsFailed = new Counter({ name: 'storegw_commands_failed_total', help: 'Device commands failed, by kind and reason (device: ack ok:false; no_ack: max attempts)', labelNames: ['kind', 'reason'], registers: [this.registry] });
+  readonly commandsExpired = new Counter({ name: 'storegw_commands_expired_total', help: 'Device commands given up unsent or unacked, by kind and reason (ttl, superseded)', labelNames: ['kind', 'reason'], registers: [this.registry] });
+  readonly commandAcksUnknown = new Counter({ name: 'storegw_command_acks_unknown_total', help: 'Acks naming a cmdId the command store does not know (counted, ignored), by kind', labelNames: ['kind'], registers: [this.registry] });
+
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     // Event-loop delay sampled every 1 ms (the default 10 ms cannot show a p99 under 5 ms).
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'storegw_process_', eventLoopMonitoringPrecision: 1 });

@@ -15,7 +15,7 @@ import { formatErrors } from '../protocol/validate.js';
 import { SESSION_COOKIE, type SessionManager } from './auth.js';
 import { systemRoutes } from './routes/system.js';
 import { loginRoutes } from './routes/login.js';
-import { deviceRoutes } from './routes/devices.js';
+import { deviceRoutes, type DeviceRouteDeps } from './routes/devices.js';
 import { pageRoutes } from './routes/pages.js';
 
 export interface ServerDeps {
@@ -32,6 +32,8 @@ export interface ServerDeps {
   mqttStream?: (stream: Duplex) => void;
   /** Where the built pages are (dist/kiosk); no pages are served when absent. */
   pagesDir?: string;
+  /** The device command store (issue 8): commands in the device detail and `POST …/commands`. */
+  commands?: DeviceRouteDeps['commands'];
   /** Further route plugins registered by later components (uplink, prices, kiosk, ops). */
   plugins?: ((app: FastifyInstance) => Promise<void>)[];
 }
@@ -77,7 +79,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
 
   await app.register(systemRoutes, { metrics: deps.metrics, health: deps.health });
   await app.register(loginRoutes, { sessions: deps.sessions, metrics: deps.metrics, secureCookies: deps.secureCookies, ttlS: deps.sessionTtlS });
-  await app.register(deviceRoutes, { registry: deps.registry, outbox: deps.outbox });
+  await app.register(deviceRoutes, { registry: deps.registry, outbox: deps.outbox, commands: deps.commands });
   if (deps.pagesDir) await app.register(pageRoutes, { pagesDir: deps.pagesDir });
   app.get('/', async (_req, reply) => reply.redirect('/ops/'));
   for (const p of deps.plugins ?? []) await p(app);

@@ -34,7 +34,11 @@ export interface KioskServiceOptions {
   /** Device online/offline: a terminal that (re)connects is asked again about a payment in doubt. */
   registry: DeviceRegistry;
   prices: PriceService | null;
-  publish: (topic: string, payload: string, qos: 0 | 1) => Promise<void>;
+  /**
+   * Sends a device command through the command store (gateway/devices/commands.ts: recorded until
+   * acked, re-sent on reconnect, a charge never replayed after its TTL); resolves with its cmdId.
+   */
+  command: (kind: 'light' | 'payment', id: string, type: string, data: Record<string, unknown>, source: string) => Promise<string>;
   log: Logger;
   now: () => number;
   mono: () => number;
@@ -54,7 +58,6 @@ export class KioskService {
   private readonly lights = new Map<string, string>();
   private readonly parse: BarcodeParser;
   private readonly log: Logger;
-  private cmdSeq = 0;
   private unsubscribe: (() => void) | null = null;
   /** Payments left open by a previous run, until their terminal answers. */
   private readonly inDoubt = new Set<string>();
@@ -279,12 +282,12 @@ export class KioskService {
       case 'charge': {
         // Written (FULL sync) before the terminal hears of it: a restart always knows what it asked for.
         await this.store.insertPayment({ requestId: fx.requestId, kioskId, sessionId: this.sessions.get(kioskId)!.sessionId, amount: fx.amount, status: 'sent', fromSeq: this.o.ingest.lastSeq, authCode: null, transactionSeq: null }, now);
-        if (dev.payment) await this.o.publish(topics.cmd('payment', dev.payment, 'charge'), JSON.stringify({ cmdId: this.cmdId(), requestId: fx.requestId, amount: fx.amount, currency: fx.currency }), 1);
+        if (dev.payment) await this.o.command('payment', dev.payment, 'charge', { requestId: fx.requestId, amount: fx.amount, currency: fx.currency }, `kiosk:${kioskId}`);
         else this.log.warn({ deviceId: kioskId }, 'kiosk has no payment device configured');
         return;
       }
       case 'cancelCharge':
-        if (dev.payment) await this.o.publish(topics.cmd('payment', dev.payment, 'cancel'), JSON.stringify({ cmdId: this.cmdId(), requestId: fx.requestId }), 1);
+        if (dev.payment) await this.o.command('payment', dev.payment, 'cancel', { requestId: fx.requestId }, `kiosk:${kioskId}`);
         return;
       case 'recordAttendant':
         await this.record(kioskId, 'attendant', fx.data);
@@ -391,10 +394,6 @@ export class KioskService {
     }
   }
 
-  private cmdId(): string {
-    return `k${Date.now().toString(36)}-${(this.cmdSeq++).toString(36)}`;
-  }
-
   private sendLight(kioskId: string): void {
     const id = this.devices(kioskId).light;
     const s = this.sessions.get(kioskId);
@@ -403,7 +402,7 @@ export class KioskService {
     const key = `${l.color}/${l.mode}`;
     if (this.lights.get(kioskId) === key) return;
     this.lights.set(kioskId, key);
-    this.o.publish(topics.cmd('light', id, 'set'), JSON.stringify({ cmdId: this.cmdId(), ...l }), 1).catch((err: Error) => this.log.warn({ err, deviceId: id }, 'light command failed'));
+    this.o.command('light', id, 'set', { ...l }, `kiosk:${kioskId}`).catch((err: Error) => this.log.warn({ err, deviceId: id }, 'light command failed'));
   }
 
   /** Payment timeout → cancel; unanswered cancel → attendant; done/cancelled → idle again. */

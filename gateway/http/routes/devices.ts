@@ -2,12 +2,17 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import type { DeviceRegistry } from '../../devices/registry.js';
 import type { OutboxStore } from '../../outbox/store.js';
-import { DEVICE_KINDS } from '../../protocol/topics.js';
+import type { CommandService } from '../../devices/commands.js';
+import { opsRefusal } from '../../devices/commandPolicy.js';
+import { SgwError } from '../../errors.js';
+import { DEVICE_KINDS, ID_PATTERN, type DeviceKind } from '../../protocol/topics.js';
 import { requireRole } from '../auth.js';
 
 export interface DeviceRouteDeps {
   registry: DeviceRegistry;
   outbox: OutboxStore;
+  /** The command store (issue 8); without it the detail has no commands and there is no POST. */
+  commands?: Pick<CommandService, 'check' | 'send' | 'pending' | 'recent'>;
 }
 
 const ListQuery = Type.Object(
@@ -17,8 +22,20 @@ const ListQuery = Type.Object(
   },
   { additionalProperties: false },
 );
+const DeviceParams = Type.Object({ kind: Type.Union(DEVICE_KINDS.map((k) => Type.Literal(k))), id: Type.String({ pattern: ID_PATTERN }) });
+/** `data` is checked against the device catalogue by the command service (its errors name `body.data.<field>`). */
+const CommandBody = Type.Object(
+  { type: Type.String({ minLength: 1, maxLength: 32 }), data: Type.Optional(Type.Object({}, { additionalProperties: true })) },
+  { additionalProperties: false },
+);
 
-/** `GET /api/devices` (every device with health, last seen, counters; refused ones too) and one device's detail. */
+/** How many finished commands the detail shows. */
+const RECENT = 20;
+
+/**
+ * `GET /api/devices` (every device with health, last seen, counters; refused ones too), one
+ * device's detail with its pending and recent commands, and `POST …/commands` for ops.
+ */
 export const deviceRoutes: FastifyPluginAsync<DeviceRouteDeps> = async (app, deps) => {
   app.get('/api/devices', { preHandler: requireRole('viewer'), schema: { querystring: ListQuery } }, async (req) => {
     const q = req.query as { kind?: string; health?: string };
@@ -33,6 +50,33 @@ export const deviceRoutes: FastifyPluginAsync<DeviceRouteDeps> = async (app, dep
     const { kind, id } = req.params as { kind: string; id: string };
     const d = deps.registry.byUsername(`${kind}/${id}`);
     if (!d) return reply.code(404).send({ code: 'SGW_ERR_NOT_FOUND', message: `no device ${kind}/${id}` });
-    return { device: deps.registry.view(d), rejects: await deps.outbox.recentDeadLetters(id) };
+    const c = deps.commands;
+    const commands = c ? { pending: await c.pending(d.kind, d.id), recent: await c.recent(d.kind, d.id, RECENT) } : null;
+    return { device: deps.registry.view(d), rejects: await deps.outbox.recentDeadLetters(id), commands };
+  });
+
+  const commands = deps.commands;
+  if (!commands) return;
+  // Attendants run the floor (a scale to tare, a light to reset, an inventory to start) and already
+  // approve at kiosks; viewers only look. Auth runs before validation: strangers learn no schema.
+  app.post('/api/devices/:kind/:id/commands', { preValidation: requireRole('attendant'), schema: { params: DeviceParams, body: CommandBody } }, async (req, reply) => {
+    const { kind, id } = req.params as { kind: DeviceKind; id: string };
+    const body = req.body as { type: string; data?: Record<string, unknown> };
+    const d = deps.registry.get(kind, id);
+    if (!d) return reply.code(404).send({ code: 'SGW_ERR_NOT_FOUND', message: `no device ${kind}/${id}` });
+    if (d.disabled) return reply.code(409).send({ code: 'SGW_ERR_CONFLICT', message: `${kind}/${id} is disabled; enable it before sending commands` });
+    const refusal = opsRefusal(kind, body.type);
+    if (refusal) return reply.code(403).send({ code: 'SGW_ERR_NOT_AUTHORIZED', message: refusal });
+    const data = body.data ?? {};
+    try {
+      commands.check(kind, body.type, data, 'body.');
+      const by = req.session!.username;
+      const cmdId = await commands.send(kind, id, body.type, data, { source: `ops:${by}` });
+      req.log.info({ deviceId: id, kind, type: body.type, cmdId, by }, 'command from ops');
+      return await reply.code(202).send({ cmdId, state: 'pending' });
+    } catch (err) {
+      if (err instanceof SgwError && err.statusCode < 500) return reply.code(err.statusCode).send({ code: err.code, message: err.message });
+      throw err;
+    }
   });
 };

@@ -1,8 +1,9 @@
 /** Devices: every device with state, last seen, battery and rejects, live; filter; a detail view. */
 import { useEffect, useState } from 'preact/hooks';
 import type { DeviceView } from '../../../gateway/devices/registry.js';
+import type { CommandView } from '../../../gateway/devices/commands.js';
 import type { Live } from '../app.js';
-import { get } from '../api.js';
+import { get, post } from '../api.js';
 import { ago, clock } from '../format.js';
 
 const HEALTHS = ['online', 'stale', 'offline', 'disabled'] as const;
@@ -101,11 +102,28 @@ interface DeadLetterView {
   topic: string;
 }
 
+interface DetailBody {
+  rejects: DeadLetterView[];
+  commands: { pending: CommandView[]; recent: CommandView[] } | null;
+}
+
 function DeviceDetail({ d, now, onClose }: { d: DeviceView; now: number; onClose: () => void }) {
   const [rejects, setRejects] = useState<DeadLetterView[] | null>(null);
+  const [commands, setCommands] = useState<DetailBody['commands']>(null);
+  const [reload, setReload] = useState(0);
   useEffect(() => {
-    void get<{ rejects: DeadLetterView[] }>(`/api/devices/${d.kind}/${encodeURIComponent(d.id)}`).then((r) => setRejects(r.ok ? r.body.rejects : []));
-  }, [d.username, rejectCount(d)]);
+    void get<DetailBody>(`/api/devices/${d.kind}/${encodeURIComponent(d.id)}`).then((r) => {
+      setRejects(r.ok ? r.body.rejects : []);
+      setCommands(r.ok ? r.body.commands : null);
+    });
+  }, [d.username, rejectCount(d), d.online, reload]);
+  // An ack is a device event, which the live feed does not push: look again while something is pending.
+  const waiting = (commands?.pending.length ?? 0) > 0;
+  useEffect(() => {
+    if (!waiting) return;
+    const t = setInterval(() => setReload((n) => n + 1), 3000);
+    return () => clearInterval(t);
+  }, [waiting]);
   const events = Object.entries(d.lastEvents).sort((a, b) => b[1].seq - a[1].seq);
   return (
     <aside class="ops-detail" aria-label={`Device ${d.username}`} data-detail={d.username}>
@@ -162,8 +180,120 @@ function DeviceDetail({ d, now, onClose }: { d: DeviceView; now: number; onClose
           </tbody>
         </table>
       )}
-      <h4>Pending commands</h4>
-      <p class="ops-na">not available (no command queue API yet)</p>
+      <DeviceCommands d={d} now={now} commands={commands} onSent={() => setReload((n) => n + 1)} />
     </aside>
+  );
+}
+
+/** Simple fields for the commands ops may send, per kind (the gateway checks them against its schemas). */
+type Field = { name: string; options?: string[]; bool?: boolean };
+const COMMAND_FORMS: Partial<Record<string, Record<string, Field[]>>> = {
+  light: { set: [{ name: 'color', options: ['green', 'amber', 'red', 'off'] }, { name: 'mode', options: ['steady', 'flash'] }] },
+  scale: { tare: [], zero: [] },
+  scanner: { beep: [{ name: 'pattern', options: ['ok', 'error'] }], enable: [{ name: 'enabled', options: ['true', 'false'], bool: true }] },
+  rfid: { inventory: [{ name: 'action', options: ['start', 'stop'] }] },
+  // A charge is never sent from here: only a kiosk session charges (the gateway refuses it too).
+  payment: { cancel: [{ name: 'requestId' }] },
+};
+
+function DeviceCommands({ d, now, commands, onSent }: { d: DeviceView; now: number; commands: DetailBody['commands']; onSent: () => void }) {
+  const [role, setRole] = useState<string | null>(null);
+  useEffect(() => {
+    void get<{ role: string }>('/api/me').then((r) => setRole(r.ok ? r.body.role : null));
+  }, []);
+  if (commands === null) return <p class="ops-na" data-testid="commands-na">Commands: not available</p>;
+  const forms = COMMAND_FORMS[d.kind];
+  return (
+    <section data-testid="commands" data-role={role ?? ''}>
+      <h4>Pending commands</h4>
+      {commands.pending.length === 0 ? (
+        <p data-testid="commands-pending-none">None.</p>
+      ) : (
+        <table class="ops-table" aria-label="Pending commands" data-testid="commands-pending">
+          <tbody>
+            {commands.pending.map((c) => (
+              <tr data-testid="command-pending" data-cmd={c.cmdId}>
+                <td>{c.type}</td>
+                <td>asked {ago(c.createdAt, now)}</td>
+                <td>{c.attempts === 0 ? 'not sent yet' : `${c.attempts} attempt${c.attempts === 1 ? '' : 's'}`}</td>
+                <td>{c.source}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <h4>Recent commands</h4>
+      {commands.recent.length === 0 ? (
+        <p>None.</p>
+      ) : (
+        <table class="ops-table" aria-label="Recent commands" data-testid="commands-recent">
+          <tbody>
+            {commands.recent.map((c) => (
+              <tr data-testid="command-recent" data-cmd={c.cmdId} data-state={c.state}>
+                <td>{c.type}</td>
+                <td>
+                  <span class={`badge ${c.state === 'acked' ? 'online' : 'offline'}`}>{c.state}</span>
+                </td>
+                <td>{c.error ?? ''}</td>
+                <td>{clock(c.finishedAt ?? c.createdAt)}</td>
+                <td>{c.source}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {forms && role !== null && role !== 'viewer' && !d.disabled && <CommandForm d={d} forms={forms} onSent={onSent} />}
+    </section>
+  );
+}
+
+function CommandForm({ d, forms, onSent }: { d: DeviceView; forms: Record<string, Field[]>; onSent: () => void }) {
+  const types = Object.keys(forms);
+  const [type, setType] = useState(types[0]);
+  const [values, setValues] = useState<Record<string, string>>({});
+  const [note, setNote] = useState<string | null>(null);
+  const fields = forms[type] ?? [];
+  const send = async (e: Event) => {
+    e.preventDefault();
+    const data: Record<string, unknown> = {};
+    for (const f of fields) {
+      const v = values[`${type}.${f.name}`] ?? f.options?.[0] ?? '';
+      if (v !== '') data[f.name] = f.bool ? v === 'true' : v;
+    }
+    const r = await post<{ cmdId: string }>(`/api/devices/${d.kind}/${encodeURIComponent(d.id)}/commands`, { type, data });
+    if (r.ok) onSent();
+    setNote(r.ok ? `${type} sent (${r.body.cmdId})` : `refused: ${r.message}`);
+  };
+  return (
+    <form class="ops-form" onSubmit={(e) => void send(e)} data-testid="command-form">
+      <label>
+        Command
+        <select value={type} onChange={(e) => setType((e.target as HTMLSelectElement).value)} data-testid="command-type">
+          {types.map((t) => (
+            <option value={t}>{t}</option>
+          ))}
+        </select>
+      </label>
+      {fields.map((f) => (
+        <label>
+          {f.name}
+          {f.options ? (
+            <select value={values[`${type}.${f.name}`] ?? f.options[0]} onChange={(e) => setValues({ ...values, [`${type}.${f.name}`]: (e.target as HTMLSelectElement).value })} data-testid={`command-field-${f.name}`}>
+              {f.options.map((o) => (
+                <option value={o}>{o}</option>
+              ))}
+            </select>
+          ) : (
+            <input value={values[`${type}.${f.name}`] ?? ''} onInput={(e) => setValues({ ...values, [`${type}.${f.name}`]: (e.target as HTMLInputElement).value })} data-testid={`command-field-${f.name}`} />
+          )}
+        </label>
+      ))}
+      <button type="submit" data-testid="command-send">Send</button>
+      {note && (
+        <p role="status" data-testid="command-result">
+          {note}
+        </p>
+      )}
+    </form>
   );
 }
