@@ -30,6 +30,9 @@ import { KioskService } from './kiosk/sessions.js'; // kiosk (issue 7)
 import { kioskRoutes } from './http/routes/kiosk.js'; // kiosk (issue 7)
 import { attendantRoutes } from './http/routes/attendant.js'; // kiosk (issue 7)
 import { CommandService } from './devices/commands.js'; // commands (issue 8)
+import { UserStore } from './people/userStore.js'; // ops users (issue 8)
+import { UserDirectory } from './people/userDirectory.js'; // ops users (issue 8)
+import { opsUserRoutes } from './http/routes/opsUsers.js'; // ops users (issue 8)
 
 export interface GatewayOptions {
   config: Readonly<Config>;
@@ -212,8 +215,16 @@ export class Gateway {
     this.started.push({ name: 'kiosk', stop: () => kiosk.stop() });
     // --- end kiosk ---
 
+    // --- ops users (issue 8): config users + users.db; sessions look people up here ---
+    const userStore = new UserStore(path.join(c.data.dir, 'users.db'), c.opsUsers.map((u) => u.username));
+    await userStore.start();
+    this.started.push({ name: 'user store', stop: () => userStore.stop() });
+    const users = new UserDirectory({ configUsers: c.opsUsers, store: userStore, log: this.log, now: this.now });
+    await users.start();
+    this.started.push({ name: 'users', stop: async () => users.stop() });
+    // --- end ops users ---
 
-    const sessions = new SessionManager({ users: c.opsUsers, ttlS: c.http.sessionTtlS, now: this.now });
+    const sessions = new SessionManager({ users, ttlS: c.http.sessionTtlS, now: this.now }); // ops users (issue 8): users from the directory
     this.http = await buildServer({
       log: this.log,
       metrics: this.metrics,
@@ -234,6 +245,7 @@ export class Gateway {
         async (app: FastifyInstance) => void (await app.register(uplinkRoutes, { status: () => uplink.status() })), // uplink (issue 4)
         ...(prices ? [async (app: FastifyInstance) => void (await app.register(priceRoutes, { prices: prices! }))] : []), // prices (issue 6)
         ...ops.plugins(sessions), // ops (issue 8)
+        async (app: FastifyInstance) => void (await app.register(opsUserRoutes, { users, sessions })), // ops users (issue 8)
         async (app: FastifyInstance) => void (await app.register(kioskRoutes, { kiosks: c.kiosks, service: kiosk })), // kiosk (issue 7)
         async (app: FastifyInstance) => void (await app.register(attendantRoutes, { service: kiosk })), // kiosk (issue 7)
       ],

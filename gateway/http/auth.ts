@@ -1,10 +1,11 @@
 /**
  * Ops sessions: login against scrypt hashes, an opaque random token in an HttpOnly SameSite=Strict
  * cookie, roles (viewer < attendant < admin), and failed logins rate-limited per user and address.
+ * People are looked up in the user directory (config file + users.db); a disabled user cannot log
+ * in, and a user whose role, password or state changes loses every session at once (revokeUser).
  */
 import { randomBytes } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Config } from '../config.js';
 import { verifySecret } from '../scryptHash.js';
 
 export type Role = 'viewer' | 'attendant' | 'admin';
@@ -20,19 +21,46 @@ export interface Session {
 export const SESSION_COOKIE = 'sgw_session';
 
 export type LoginResult = { ok: true; session: Session } | { ok: false; code: 'SGW_ERR_UNAUTHENTICATED' | 'SGW_ERR_RATE_LIMITED'; reason: string; retryAfterS?: number };
+export type PasswordCheck = { ok: true; user: LoginUser } | Extract<LoginResult, { ok: false }>;
+
+/** What a login needs to know of a person (gateway/people/userDirectory.ts implements it). */
+export interface LoginUser {
+  username: string;
+  role: Role;
+  passwordHash: string;
+  disabled: boolean;
+  source: 'config' | 'store';
+}
+export interface UserLookup {
+  find(username: string): LoginUser | undefined;
+}
 
 export class SessionManager {
   private readonly sessions = new Map<string, Session>();
   private readonly failures = new Map<string, { count: number; first: number }>();
+  private readonly endedListeners: ((tokens: string[]) => void)[] = [];
   /** A failed-login window: after `maxFailures` within `windowMs` the key is locked for the rest of it. */
   private readonly maxFailures = 5;
   private readonly windowMs = 5 * 60_000;
 
   constructor(
-    private readonly opts: { users: Config['opsUsers']; ttlS: number; now: () => number },
+    private readonly opts: { users: UserLookup; ttlS: number; now: () => number },
   ) {}
 
   async login(username: string, password: string, address: string): Promise<LoginResult> {
+    const res = await this.checkPassword(username, password, address);
+    if (!res.ok) return res;
+    if (res.user.disabled) return { ok: false, code: 'SGW_ERR_UNAUTHENTICATED', reason: 'this user is disabled; ask a store admin' };
+    const session: Session = { token: randomBytes(32).toString('base64url'), username, role: res.user.role, expiresAt: this.opts.now() + this.opts.ttlS * 1000 };
+    this.sessions.set(session.token, session);
+    return { ok: true, session };
+  }
+
+  /**
+   * Checks a password under the failed-login rate limit (per user and per address): the login, and
+   * a person proving who they are before changing their own password, count the same failures.
+   */
+  async checkPassword(username: string, password: string, address: string): Promise<PasswordCheck> {
     const t = this.opts.now();
     const keys = [`u:${username}`, `a:${address}`];
     for (const k of keys) {
@@ -41,7 +69,7 @@ export class SessionManager {
         return { ok: false, code: 'SGW_ERR_RATE_LIMITED', reason: 'too many failed logins; try again later', retryAfterS: Math.ceil((f.first + this.windowMs - t) / 1000) };
       }
     }
-    const user = this.opts.users.find((u) => u.username === username);
+    const user = this.opts.users.find(username);
     // Verify against a dummy hash for unknown users too, so timing does not reveal who exists.
     const ok = await verifySecret(password, user?.passwordHash ?? DUMMY_HASH);
     if (!user || !ok) {
@@ -53,24 +81,48 @@ export class SessionManager {
       return { ok: false, code: 'SGW_ERR_UNAUTHENTICATED', reason: 'wrong username or password' };
     }
     this.failures.delete(`u:${username}`);
-    const session: Session = { token: randomBytes(32).toString('base64url'), username, role: user.role, expiresAt: t + this.opts.ttlS * 1000 };
-    this.sessions.set(session.token, session);
-    return { ok: true, session };
+    return { ok: true, user };
   }
 
   get(token: string | undefined): Session | null {
     if (!token) return null;
     const s = this.sessions.get(token);
     if (!s) return null;
-    if (s.expiresAt <= this.opts.now()) {
-      this.sessions.delete(token);
+    // Revocation ends sessions at each change; this also catches a user who vanished or changed.
+    const u = this.opts.users.find(s.username);
+    if (s.expiresAt <= this.opts.now() || !u || u.disabled || u.role !== s.role) {
+      this.end([token]);
       return null;
     }
     return s;
   }
 
   logout(token: string | undefined): void {
-    if (token) this.sessions.delete(token);
+    if (token && this.sessions.has(token)) this.end([token]);
+  }
+
+  /** Ends every session of `username` (but `except`, the caller's own); returns how many ended. */
+  revokeUser(username: string, except?: string): number {
+    const tokens = [...this.sessions.values()].filter((s) => s.username === username && s.token !== except).map((s) => s.token);
+    this.end(tokens);
+    return tokens.length;
+  }
+
+  /** Tells `fn` the tokens of sessions that ended (logout, revocation): the live feed closes their streams. */
+  onEnded(fn: (tokens: string[]) => void): void {
+    this.endedListeners.push(fn);
+  }
+
+  private end(tokens: string[]): void {
+    if (tokens.length === 0) return;
+    for (const t of tokens) this.sessions.delete(t);
+    for (const fn of this.endedListeners) {
+      try {
+        fn(tokens);
+      } catch {
+        // A listener is best effort: the session is gone either way, and the feed also rechecks.
+      }
+    }
   }
 }
 

@@ -10,8 +10,9 @@
  * - `alert`  a new alert from the alert book.
  * A comment line every `heartbeatMs` keeps proxies and the browser from closing an idle stream.
  * A client that does not read (more than `maxBufferedBytes` queued) is dropped; EventSource reconnects.
- * A stream whose session ended (logout, expiry) is closed at the next recompute: the page then
- * finds /api/me answering 401 and shows the login.
+ * A stream whose session ended is closed: at once on logout or revocation (a disabled user, a
+ * changed role or password: `endSessions`), at the next recompute on expiry. The page then finds
+ * /api/me answering 401 and shows the login.
  */
 import type { FastifyPluginAsync } from 'fastify';
 import type { ServerResponse } from 'node:http';
@@ -118,6 +119,16 @@ export class LiveFeed {
     this.health.set(v.username, v.health);
     this.activity.set(v.username, { events: v.events, pushedAt: this.o.now() });
     this.broadcast(sseFrame('device', v));
+  }
+
+  /** Ends the streams of these session tokens now (the session manager's onEnded). */
+  endSessions(tokens: readonly string[]): void {
+    const gone = new Set(tokens);
+    for (const [res, c] of this.clients) {
+      if (!gone.has(c.token)) continue;
+      this.clients.delete(res);
+      res.end();
+    }
   }
 
   /** Health is a function of time (stale after silence) and of admin changes; look for changes. */

@@ -80,7 +80,11 @@ export class StoreOps {
   /** Route plugins for buildServer: SSE, KPIs and alerts, admin; `sessions` lets the live feed end logged-out streams. */
   plugins(sessions?: SessionManager): ((app: FastifyInstance) => Promise<void>)[] {
     const o = this.o;
-    if (sessions) this.feed.sessionAlive = (token) => sessions.get(token) !== null;
+    if (sessions) {
+      this.feed.sessionAlive = (token) => sessions.get(token) !== null;
+      // A revoked user (disabled, new role or password) must not keep watching the store live.
+      sessions.onEnded((tokens) => this.feed.endSessions(tokens));
+    }
     return [
       async (app) => void (await app.register(this.feed.plugin)),
       async (app) =>
@@ -91,7 +95,7 @@ export class StoreOps {
           ack: (id, by) => this.alerts.ack(id, by),
         })),
       async (app) =>
-        void (await app.register(adminRoutes, { registry: o.registry, store: o.deviceStore, disconnect: o.disconnect, opsUsers: o.config.opsUsers, now: o.now })),
+        void (await app.register(adminRoutes, { registry: o.registry, store: o.deviceStore, disconnect: o.disconnect, now: o.now })),
     ];
   }
 }

@@ -24,8 +24,19 @@ async function call<T>(method: 'GET' | 'POST', url: string, body?: unknown): Pro
     json = null;
   }
   if (res.ok) return { ok: true, status: res.status, body: json as T };
+  // A session ended by the gateway (revoked, expired): the page shows the login. The login and
+  // /api/me answer 401 as a matter of course, so they do not count.
+  if (res.status === 401 && url !== '/api/login' && url !== '/api/me') for (const fn of [...sessionEnded]) fn();
   const message = (json as { message?: string } | null)?.message ?? res.statusText;
   return { ok: false, status: res.status, message };
+}
+
+const sessionEnded = new Set<() => void>();
+
+/** Calls `fn` whenever the gateway answers 401 to an API call; returns the unsubscribe. */
+export function onSessionEnded(fn: () => void): () => void {
+  sessionEnded.add(fn);
+  return () => sessionEnded.delete(fn);
 }
 
 export const get = <T>(url: string) => call<T>('GET', url);

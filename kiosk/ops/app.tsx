@@ -8,7 +8,7 @@ import { useEffect, useState } from 'preact/hooks';
 import type { DeviceView } from '../../gateway/devices/registry.js';
 import type { KpiDay } from '../../gateway/kpi/kpis.js';
 import type { AlertRow } from '../../gateway/kpi/kpiStore.js';
-import { get, post } from './api.js';
+import { get, onSessionEnded, post } from './api.js';
 import { openLive } from './live.js';
 import { DevicesView } from './views/devices.js';
 import { ShelfView } from './views/shelf.js';
@@ -16,6 +16,7 @@ import { CheckoutView } from './views/checkout.js';
 import { DayView } from './views/day.js';
 import { UplinkView } from './views/uplink.js';
 import { AdminView } from './views/admin.js';
+import { MyPasswordForm } from './views/users.js';
 
 export type Role = 'viewer' | 'attendant' | 'admin';
 export interface Me {
@@ -71,7 +72,7 @@ function Login({ onIn }: { onIn: (m: Me) => void }) {
     setBusy(false);
     if (r.ok) return onIn(r.body);
     setPassword('');
-    setError(r.status === 429 ? 'Too many attempts. Wait a few minutes and try again.' : r.status === 401 ? 'Wrong username or password.' : `Login failed: ${r.message}`);
+    setError(r.status === 429 ? 'Too many attempts. Wait a few minutes and try again.' : r.status === 401 ? (/disabled/.test(r.message) ? 'This user is disabled. Ask a store admin.' : 'Wrong username or password.') : `Login failed: ${r.message}`);
   };
   return (
     <main class="ops-login">
@@ -102,15 +103,19 @@ function Shell({ me, onOut }: { me: Me; onOut: () => void }) {
   const [view, setView] = useState<ViewId>(viewFromHash());
   const [live, setLive] = useState<Live>({ devices: new Map(), kpi: null, alerts: [], connected: false, skewMs: 0 });
   const [, tick] = useState(0);
+  const [passwordOpen, setPasswordOpen] = useState(false);
 
   useEffect(() => {
     const onHash = () => setView(viewFromHash());
     addEventListener('hashchange', onHash);
     // "last seen 5 s ago" keeps counting between pushes.
     const t = setInterval(() => tick((n) => n + 1), 1000);
+    // Any call answered 401 (session revoked or expired) goes back to the login.
+    const off = onSessionEnded(onOut);
     return () => {
       removeEventListener('hashchange', onHash);
       clearInterval(t);
+      off();
     };
   }, []);
 
@@ -152,16 +157,17 @@ function Shell({ me, onOut }: { me: Me; onOut: () => void }) {
           {live.connected ? 'live' : 'reconnecting…'}
         </span>
         <span class="ops-user">
-          {me.username} ({me.role}) <button onClick={logout}>Log out</button>
+          {me.username} ({me.role}) <button data-testid="my-password-open" onClick={() => setPasswordOpen((o) => !o)}>Password</button> <button onClick={logout}>Log out</button>
         </span>
       </header>
+      {passwordOpen && <MyPasswordForm onDone={() => setPasswordOpen(false)} />}
       <main class="ops-main" data-view={view}>
         {view === 'devices' && <DevicesView live={live} now={now} />}
         {view === 'shelf' && <ShelfView me={me} />}
         {view === 'checkout' && <CheckoutView me={me} live={live} now={now} />}
         {view === 'day' && <DayView kpi={live.kpi} />}
         {view === 'uplink' && <UplinkView me={me} live={live} now={now} />}
-        {view === 'admin' && can(me, 'admin') && <AdminView live={live} />}
+        {view === 'admin' && can(me, 'admin') && <AdminView live={live} me={me} />}
       </main>
     </div>
   );

@@ -4,14 +4,13 @@ import type { DeviceRegistry, DeviceEntry } from '../../devices/registry.js';
 import type { DeviceStore } from '../../devices/store.js';
 import { DEVICE_KINDS, ID_PATTERN, deviceUsername, type DeviceKind } from '../../protocol/topics.js';
 import { DEVICE_SECRET_COST, hashSecret, newDeviceSecret } from '../../scryptHash.js';
-import { requireRole, type Role } from '../auth.js';
+import { requireRole } from '../auth.js';
 
 export interface AdminRouteDeps {
   registry: DeviceRegistry;
   store: DeviceStore;
   /** Closes the device's open MQTT connections (broker.disconnect); returns how many. */
   disconnect: (username: string) => number;
-  opsUsers: readonly { username: string; role: Role }[];
   now: () => number;
 }
 
@@ -27,6 +26,7 @@ const EmptyBody = Type.Object({}, { additionalProperties: false });
  * hash is stored, as `storegw device add` does), rotate (the old secret stops working: the
  * authenticator's memo is keyed by the stored hash), disable/enable (a disabled device is refused
  * at CONNECT; an open connection is closed). Devices declared in the config file are changed there.
+ * Ops users are managed in opsUsers.ts.
  */
 export const adminRoutes: FastifyPluginAsync<AdminRouteDeps> = async (app, deps) => {
   const admin = { preHandler: requireRole('admin') };
@@ -89,7 +89,4 @@ export const adminRoutes: FastifyPluginAsync<AdminRouteDeps> = async (app, deps)
       return { username: deviceUsername(kind, id), disabled, disconnected: closed };
     });
   }
-
-  // Ops users come from the config file (scrypt hashes); the page lists them read-only.
-  app.get('/api/admin/users', admin, async () => ({ users: deps.opsUsers.map((u) => ({ username: u.username, role: u.role })), writable: false }));
 };

@@ -1,11 +1,11 @@
 /**
  * Admin: provision a device (its secret is shown once, here, and never again), rotate a secret,
- * disable/enable; the ops users as the config file declares them (read-only: managing them from
- * the page needs a writable user store).
+ * disable/enable; and the ops users (views/users.tsx).
  */
-import { useEffect, useState } from 'preact/hooks';
-import type { Live } from '../app.js';
-import { get, post } from '../api.js';
+import { useState } from 'preact/hooks';
+import type { Live, Me } from '../app.js';
+import { post } from '../api.js';
+import { UsersPanel } from './users.js';
 
 const KINDS = ['esl', 'scale', 'scanner', 'rfid', 'footfall', 'light', 'payment', 'kiosk'];
 
@@ -15,16 +15,12 @@ interface Secret {
   what: string;
 }
 
-export function AdminView({ live }: { live: Live }) {
+export function AdminView({ live, me }: { live: Live; me: Me }) {
   const [kind, setKind] = useState('footfall');
   const [id, setId] = useState('');
   const [location, setLocation] = useState('');
   const [secret, setSecret] = useState<Secret | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const [users, setUsers] = useState<{ username: string; role: string }[] | null>(null);
-  useEffect(() => {
-    void get<{ users: { username: string; role: string }[] }>('/api/admin/users').then((r) => setUsers(r.ok ? r.body.users : []));
-  }, []);
 
   const add = async (ev: Event) => {
     ev.preventDefault();
@@ -103,20 +99,7 @@ export function AdminView({ live }: { live: Live }) {
           </tbody>
         </table>
       )}
-      <h3>Ops users</h3>
-      <p class="ops-note">From the config file (scrypt hashes). Adding or changing users from this page needs a writable user store; today they are edited in the config.</p>
-      {users && (
-        <table class="ops-table" aria-label="Ops users">
-          <tbody>
-            {users.map((u) => (
-              <tr key={u.username} data-user={u.username}>
-                <td>{u.username}</td>
-                <td>{u.role}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <UsersPanel me={me} />
     </section>
   );
 }

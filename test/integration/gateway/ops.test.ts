@@ -62,9 +62,9 @@ describe('access', () => {
     expect((await api(g.httpUrl, admin, 'POST', '/api/admin/devices/footfall/door-1/disable', {})).status).toBe(409);
   });
 
-  it('lists the ops users from the config, read-only', async () => {
+  it('lists the ops users, those of the config file as read-only (source config)', async () => {
     const r = await api(g.httpUrl, admin, 'GET', '/api/admin/users');
-    expect(r.json).toEqual({ users: expect.arrayContaining([{ username: 'viewer', role: 'viewer' }]), writable: false });
+    expect(r.json).toEqual({ users: expect.arrayContaining([{ username: 'viewer', role: 'viewer', source: 'config', disabled: false, createdAt: null, createdBy: null }]), writable: true });
   });
 });
 

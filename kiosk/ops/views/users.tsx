@@ -1,0 +1,203 @@
+/**
+ * Ops users (admin view): the people who may log in, with role, source and state. Users added
+ * here get a generated password that is shown once; users of the config file are read-only here
+ * (the gateway answers 409 for them anyway). Also the "change my password" form for anyone.
+ */
+import { useEffect, useState } from 'preact/hooks';
+import type { OpsUserView } from '../../../gateway/people/userDirectory.js';
+import type { Me, Role } from '../app.js';
+import { get, post } from '../api.js';
+
+const ROLES: Role[] = ['viewer', 'attendant', 'admin'];
+
+interface Shown {
+  username: string;
+  password: string;
+  what: 'added' | 'reset';
+}
+
+export function UsersPanel({ me }: { me: Me }) {
+  const [users, setUsers] = useState<OpsUserView[] | null>(null);
+  const [username, setUsername] = useState('');
+  const [role, setRole] = useState<Role>('attendant');
+  const [shown, setShown] = useState<Shown | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  const reload = async () => {
+    const r = await get<{ users: OpsUserView[] }>('/api/admin/users');
+    if (r.ok) setUsers(r.body.users);
+    else setError(`Could not list users: ${r.message}`);
+  };
+  useEffect(() => void reload(), []);
+
+  const add = async (ev: Event) => {
+    ev.preventDefault();
+    setError(null);
+    setBusy(true);
+    const r = await post<{ username: string; password: string }>('/api/admin/users', { username, role });
+    setBusy(false);
+    if (!r.ok) return setError(r.message);
+    setShown({ ...r.body, what: 'added' });
+    setUsername('');
+    await reload();
+  };
+  const act = async (name: string, action: 'role' | 'reset' | 'disable' | 'enable', body: object = {}) => {
+    setError(null);
+    setBusy(true);
+    const r = await post<{ password?: string }>(`/api/admin/users/${encodeURIComponent(name)}/${action}`, body);
+    setBusy(false);
+    if (!r.ok) {
+      setError(`${name}: ${r.message}`);
+      return reload();
+    }
+    if (action === 'reset' && r.body.password) setShown({ username: name, password: r.body.password, what: 'reset' });
+    await reload();
+  };
+
+  return (
+    <section data-testid="users-panel">
+      <h3>Ops users</h3>
+      <form class="ops-form" onSubmit={add} aria-label="Add an ops user" data-testid="user-add-form">
+        <label>
+          Username
+          <input name="new-username" data-testid="user-add-username" value={username} required pattern="[a-z][a-z0-9._\-]{1,31}" title="2–32 characters: lower-case letters, digits, . _ -; starts with a letter" onInput={(e) => setUsername((e.target as HTMLInputElement).value)} />
+        </label>
+        <label>
+          Role
+          <select name="new-role" data-testid="user-add-role" value={role} onChange={(e) => setRole((e.target as HTMLSelectElement).value as Role)}>
+            {ROLES.map((r) => (
+              <option value={r}>{r}</option>
+            ))}
+          </select>
+        </label>
+        <button type="submit" class="primary" data-testid="user-add-submit" disabled={busy}>
+          Add user
+        </button>
+      </form>
+      {error && (
+        <p class="ops-error" role="alert" data-testid="users-error">
+          {error}
+        </p>
+      )}
+      {shown && (
+        <div class="ops-secret" role="status" data-testid="user-password" data-password-for={shown.username}>
+          <p>
+            Password for <strong>{shown.username}</strong> ({shown.what === 'added' ? 'new user' : 'reset'}). <strong>Copy it now, it will not be shown again.</strong> Give it to the person; only a hash is stored.
+          </p>
+          <code data-testid="user-password-value">{shown.password}</code>
+          <button data-testid="user-password-done" onClick={() => setShown(null)}>
+            Done, hide it
+          </button>
+        </div>
+      )}
+      <p class="ops-note">Users marked “config file” are declared in the gateway’s config file and are changed there.</p>
+      {users && (
+        <table class="ops-table" aria-label="Ops users" data-testid="users-table">
+          <thead>
+            <tr>
+              <th>User</th>
+              <th>Role</th>
+              <th>Source</th>
+              <th>State</th>
+              <th>Added</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody>
+            {users.map((u) => (
+              <UserRow key={u.username} u={u} self={u.username === me.username} busy={busy} act={act} />
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}
+
+function UserRow({ u, self, busy, act }: { u: OpsUserView; self: boolean; busy: boolean; act: (name: string, action: 'role' | 'reset' | 'disable' | 'enable', body?: object) => void }) {
+  const store = u.source === 'store';
+  const state = u.disabled ? 'disabled' : 'enabled';
+  return (
+    <tr data-user={u.username} data-testid={`user-row-${u.username}`} data-source={u.source} data-state={state} data-role={u.role}>
+      <td>
+        {u.username}
+        {self && ' (you)'}
+      </td>
+      <td>
+        {store && !self ? (
+          <select aria-label={`Role of ${u.username}`} data-testid={`user-role-${u.username}`} value={u.role} disabled={busy} onChange={(e) => act(u.username, 'role', { role: (e.target as HTMLSelectElement).value })}>
+            {ROLES.map((r) => (
+              <option value={r}>{r}</option>
+            ))}
+          </select>
+        ) : (
+          u.role
+        )}
+      </td>
+      <td>{store ? 'added here' : 'config file'}</td>
+      <td>
+        <span class={`badge ${u.disabled ? 'disabled' : 'online'}`}>{state}</span>
+      </td>
+      <td>{u.createdAt ? `${new Date(u.createdAt).toLocaleDateString()} by ${u.createdBy}` : ''}</td>
+      <td>
+        {store && !self && (
+          <>
+            <button data-testid={`user-reset-${u.username}`} disabled={busy} onClick={() => act(u.username, 'reset')}>
+              Reset password
+            </button>{' '}
+            {u.disabled ? (
+              <button data-testid={`user-enable-${u.username}`} disabled={busy} onClick={() => act(u.username, 'enable')}>
+                Enable
+              </button>
+            ) : (
+              <button data-testid={`user-disable-${u.username}`} disabled={busy} onClick={() => act(u.username, 'disable')}>
+                Disable
+              </button>
+            )}
+          </>
+        )}
+        {!store && <span class="ops-note">read-only</span>}
+        {store && self && <span class="ops-note">ask another admin</span>}
+      </td>
+    </tr>
+  );
+}
+
+/** Anyone's own password (users added on this page; config users change theirs in the file). */
+export function MyPasswordForm({ onDone }: { onDone: () => void }) {
+  const [current, setCurrent] = useState('');
+  const [next, setNext] = useState('');
+  const [msg, setMsg] = useState<{ ok: boolean; text: string } | null>(null);
+  const submit = async (ev: Event) => {
+    ev.preventDefault();
+    const r = await post<{ otherSessionsEnded: number }>('/api/me/password', { current, next });
+    setCurrent('');
+    if (!r.ok) return setMsg({ ok: false, text: r.status === 403 ? 'The current password is wrong.' : r.message });
+    setNext('');
+    setMsg({ ok: true, text: `Password changed.${r.body.otherSessionsEnded ? ` ${r.body.otherSessionsEnded} other session(s) logged out.` : ''}` });
+  };
+  return (
+    <form class="ops-form ops-my-password" onSubmit={submit} aria-label="Change my password" data-testid="my-password-form">
+      <label>
+        Current password
+        <input type="password" name="current-password" autocomplete="current-password" data-testid="my-password-current" value={current} required onInput={(e) => setCurrent((e.target as HTMLInputElement).value)} />
+      </label>
+      <label>
+        New password (10+ characters)
+        <input type="password" name="new-password" autocomplete="new-password" minLength={10} data-testid="my-password-next" value={next} required onInput={(e) => setNext((e.target as HTMLInputElement).value)} />
+      </label>
+      <button type="submit" class="primary" data-testid="my-password-submit">
+        Change password
+      </button>
+      <button type="button" onClick={onDone}>
+        Close
+      </button>
+      {msg && (
+        <p class={msg.ok ? 'ops-ok' : 'ops-error'} role={msg.ok ? 'status' : 'alert'} data-testid="my-password-result">
+          {msg.text}
+        </p>
+      )}
+    </form>
+  );
+}
