@@ -138,7 +138,8 @@ export async function writeConfigFile(dir: string, o: ConfigOptions): Promise<st
   return file;
 }
 
-export const GATEWAY_BIN = path.resolve('dist/storegw.js');
+/** The gateway bundle spawned by tests and benches; `STOREGW_GATEWAY_BIN` points a bench at another build (A/B). */
+export const GATEWAY_BIN = path.resolve(process.env.STOREGW_GATEWAY_BIN ?? 'dist/storegw.js');
 
 export interface GatewayProcess {
   proc: ChildProcess;

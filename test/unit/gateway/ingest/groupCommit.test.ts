@@ -184,4 +184,36 @@ describe('GroupCommit', () => {
     expect(r.results.get('b')).toBeNull();
     expect(m.calls.flatMap((c) => c.items)).toEqual(['a', 'b']);
   });
+
+  it('settles a big transaction in slices with loop turns between, in order across transactions, and drain waits for the last', async () => {
+    const m = manualCommit<number>();
+    const gc = new GroupCommit(m.commit, 100, undefined, undefined, 2);
+    const order: string[] = [];
+    gc.add(0, () => order.push('cb0')); // commits alone
+    for (let i = 1; i <= 5; i++) gc.add(i, () => order.push(`cb${i}`)); // the second transaction
+    m.calls[0].resolve();
+    await Promise.resolve();
+    await Promise.resolve();
+    // cb0 ran; the second transaction (1..5) is now in flight.
+    expect(order).toEqual(['cb0']);
+    expect(m.calls[1].items).toEqual([1, 2, 3, 4, 5]);
+    let drained = false;
+    void gc.drain().then(() => (drained = true));
+    m.calls[1].resolve();
+    await Promise.resolve();
+    await Promise.resolve();
+    // Queued behind the pump's own next slice: it runs after slice 2 and before slice 3, which
+    // shows the loop turns between slices (all in one tick, it would come last).
+    setImmediate(() => order.push('turn'));
+    expect(order).toEqual(['cb0', 'cb1', 'cb2']); // one slice at once
+    expect(drained).toBe(false);
+    await gc.drain();
+    expect(order).toEqual(['cb0', 'cb1', 'cb2', 'cb3', 'cb4', 'turn', 'cb5']);
+    expect(drained).toBe(true);
+  });
+
+  it('refuses a settle slice that is not a positive integer', () => {
+    expect(() => new GroupCommit(async () => {}, 10, undefined, undefined, 0)).toThrow(/settleSlice/);
+  });
 });
+
