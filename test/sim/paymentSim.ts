@@ -63,6 +63,11 @@ export class PaymentSim {
     await this.client!.publishAsync(topics.evt('payment', this.o.id, 'ack'), JSON.stringify({ ts: new Date().toISOString(), cmdId: cmd.cmdId, ok: true }), { qos: 1 });
     const requestId = String(cmd.requestId);
     if (type === 'charge') {
+      // A real terminal is idempotent on requestId: a charge the gateway re-sends (its ack was
+      // lost) takes no money twice; the known outcome is told again instead.
+      const known = this.final.get(requestId);
+      if (known) return this.result(requestId, known.status, known.amount);
+      if (this.charges.some((c) => c.requestId === requestId)) return;
       const c = { requestId, amount: Number(cmd.amount), currency: String(cmd.currency) };
       this.charges.push(c);
       this.events.emit('charge', c);

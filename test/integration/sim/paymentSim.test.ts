@@ -1,0 +1,51 @@
+/**
+ * The payment terminal simulator is idempotent on requestId, as a real terminal must be: the
+ * gateway's command store re-sends a charge whose ack it did not hear (new cmdId, same requestId),
+ * and that must not take the money twice. Real gateway broker, the simulator over MQTT.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startGateway, TEST_SECRET, type RunningGateway } from '../../helpers/gatewayHarness.js';
+import { PaymentSim } from '../../sim/paymentSim.js';
+import { topics } from '../../../gateway/protocol/topics.js';
+
+let g: RunningGateway;
+let sim: PaymentSim;
+
+beforeAll(async () => {
+  g = await startGateway({ devices: [{ kind: 'payment', id: 'pay-1' }] });
+  sim = new PaymentSim({ url: g.mqttUrl, id: 'pay-1', password: TEST_SECRET });
+  await sim.start();
+});
+
+afterAll(async () => {
+  await sim?.stop();
+  await g?.stop();
+});
+
+/** Resolves with the next `n` results the simulator sends. */
+function nextResults(n: number): Promise<Record<string, unknown>[]> {
+  const got: Record<string, unknown>[] = [];
+  return new Promise((resolve) => {
+    const on = (p: Record<string, unknown>) => {
+      got.push(p);
+      if (got.length === n) {
+        sim.events.off('result', on);
+        resolve(got);
+      }
+    };
+    sim.events.on('result', on);
+  });
+}
+
+describe('payment simulator', () => {
+  it('a re-sent charge (same requestId, new cmdId) is charged once and its outcome told again', async () => {
+    const results = nextResults(2);
+    const charge = (cmdId: string) => g.gw.broker.publish(topics.cmd('payment', 'pay-1', 'charge'), JSON.stringify({ cmdId, requestId: 'req-1', amount: 1234, currency: 'EUR' }), 1);
+    await charge('c-1');
+    await charge('c-2');
+    const [first, second] = await results;
+    expect(sim.charges.filter((c) => c.requestId === 'req-1')).toHaveLength(1);
+    expect(first).toMatchObject({ requestId: 'req-1', status: 'approved', amount: 1234 });
+    expect(second).toMatchObject({ requestId: 'req-1', status: 'approved', amount: 1234, authCode: first.authCode });
+  });
+});
