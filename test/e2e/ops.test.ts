@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { connectDevice, startGateway, TEST_PASSWORDS, TEST_SECRET, type RunningGateway } from '../helpers/gatewayHarness.js';
-import { launchBrowser, screenshot } from '../helpers/browser.js';
+import { launchBrowser, openOps, screenshot } from '../helpers/browser.js';
 import { tempDir } from '../helpers/tmp.js';
 import { topics } from '../../gateway/protocol/topics.js';
 import { localDayHour } from '../../gateway/kpi/kpis.js';
@@ -44,16 +44,8 @@ afterAll(async () => {
   tmp.remove();
 });
 
-async function loggedIn(user: keyof typeof TEST_PASSWORDS): Promise<{ ctx: BrowserContext; page: Page }> {
-  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  const page = await ctx.newPage();
-  page.setDefaultTimeout(10_000);
-  await page.goto(`${g.httpUrl}/ops/`);
-  await page.fill('input[name=username]', user);
-  await page.fill('input[name=password]', TEST_PASSWORDS[user]);
-  await page.click('button[type=submit]');
-  await page.waitForSelector('[data-live="up"]');
-  return { ctx, page };
+function loggedIn(user: keyof typeof TEST_PASSWORDS): Promise<{ ctx: BrowserContext; page: Page }> {
+  return openOps(browser, g.httpUrl, user, TEST_PASSWORDS[user]);
 }
 
 describe('login and roles', () => {

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { startGateway, TEST_PASSWORDS, type RunningGateway } from '../helpers/gatewayHarness.js';
-import { launchBrowser, screenshot } from '../helpers/browser.js';
+import { launchBrowser, openOps, screenshot } from '../helpers/browser.js';
 import { createHqSigner } from '../sim/hqSigner.js';
 import { connectHqFeeds, until } from '../sim/hqFeeds.js';
 import { CATALOG, G, KIOSK_DEVICES, kioskExtra, MEMBERS, Peripherals, PRICES, TOKENS } from './kioskFixture.js';
@@ -42,15 +42,8 @@ beforeAll(async () => {
   dev = await Peripherals.connect(g.mqttUrl, KIOSK_DEVICES);
   browser = await launchBrowser();
   // The attendant's console stays open for every case, as at a real attendant station.
-  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  const page = await ctx.newPage();
-  page.setDefaultTimeout(10_000);
-  await page.goto(`${g.httpUrl}/ops/#/checkout`);
-  await page.fill('input[name=username]', 'attendant');
-  await page.fill('input[name=password]', TEST_PASSWORDS.attendant);
-  await page.click('button[type=submit]');
-  await page.waitForSelector('tr[data-kiosk="k1"]');
-  ops = { ctx, page };
+  ops = await openOps(browser, g.httpUrl, 'attendant', TEST_PASSWORDS.attendant, { hash: '#/checkout' });
+  await ops.page.waitForSelector('tr[data-kiosk="k1"]');
 });
 
 afterAll(async () => {

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { connectDevice, startGateway, TEST_PASSWORDS, TEST_SECRET, type RunningGateway } from '../helpers/gatewayHarness.js';
-import { launchBrowser, screenshot } from '../helpers/browser.js';
+import { launchBrowser, openOps, screenshot } from '../helpers/browser.js';
 import { ensureBuilt } from './opsBuild.js';
 
 let g: RunningGateway;
@@ -23,13 +23,7 @@ afterAll(async () => {
 });
 
 async function detail(user: keyof typeof TEST_PASSWORDS, device: string): Promise<Page> {
-  const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
-  page.setDefaultTimeout(10_000);
-  await page.goto(`${g.httpUrl}/ops/`);
-  await page.fill('input[name=username]', user);
-  await page.fill('input[name=password]', TEST_PASSWORDS[user]);
-  await page.click('button[type=submit]');
-  await page.waitForSelector('[data-live="up"]');
+  const { page } = await openOps(browser, g.httpUrl, user, TEST_PASSWORDS[user], { viewport: { width: 1280, height: 900 } });
   await page.click(`tr[data-device="${device}"] a`);
   await page.waitForSelector(`[data-detail="${device}"] [data-testid="commands"]`);
   return page;

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { startGateway, TEST_PASSWORDS, TEST_SECRET, type RunningGateway } from '../helpers/gatewayHarness.js';
-import { launchBrowser, screenshot } from '../helpers/browser.js';
+import { launchBrowser, openOps, screenshot } from '../helpers/browser.js';
 import { createHqSigner } from '../sim/hqSigner.js';
 import { connectHqFeeds, storeFeeds, until, type HqFeeds } from '../sim/hqFeeds.js';
 import { EslApSim } from '../sim/eslSim.js';
@@ -55,13 +55,7 @@ afterAll(async () => {
 
 describe('shelf view', () => {
   it('shows a reprice making labels stale and the stale count falling to zero, per access point', async () => {
-    const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    const page = await ctx.newPage();
-    page.setDefaultTimeout(15_000);
-    await page.goto(`${g.httpUrl}/ops/#/shelf`);
-    await page.fill('input[name=username]', 'attendant');
-    await page.fill('input[name=password]', TEST_PASSWORDS.attendant);
-    await page.click('button[type=submit]');
+    const { ctx, page } = await openOps(browser, g.httpUrl, 'attendant', TEST_PASSWORDS.attendant, { hash: '#/shelf', timeoutMs: 15_000 });
     await page.waitForSelector('[data-labels="current"]:text("60 current")');
     expect(await page.textContent('tr[data-ap="ap-1"] td[data-state="current"]')).toBe('30');
     await page.evaluate(() => {

@@ -4,7 +4,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const ARTIFACTS = path.resolve('test-artifacts/screenshots');
@@ -23,4 +23,20 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   const file = path.join(ARTIFACTS, `${name.replace(/[^A-Za-z0-9._-]/g, '_')}.png`);
   await page.screenshot({ path: file, fullPage: true });
   return file;
+}
+
+/**
+ * The ops page in its own browser context (one person's browser), logged in as `username`; `hash`
+ * picks the view (`#/checkout`). Resolves once the page is logged in and its live feed is up.
+ */
+export async function openOps(browser: Browser, baseUrl: string, username: string, password: string, o: { hash?: string; viewport?: { width: number; height: number }; timeoutMs?: number } = {}): Promise<{ ctx: BrowserContext; page: Page }> {
+  const ctx = await browser.newContext({ viewport: o.viewport ?? { width: 1280, height: 800 } });
+  const page = await ctx.newPage();
+  page.setDefaultTimeout(o.timeoutMs ?? 10_000);
+  await page.goto(`${baseUrl}/ops/${o.hash ?? ''}`);
+  await page.fill('input[name=username]', username);
+  await page.fill('input[name=password]', password);
+  await page.click('button[type=submit]');
+  await page.waitForSelector('[data-live="up"]');
+  return { ctx, page };
 }

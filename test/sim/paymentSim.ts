@@ -9,6 +9,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { topics } from '../../gateway/protocol/topics.js';
 
 export type PaymentMode = 'approve' | 'decline' | 'silent';
+type ResultStatus = 'approved' | 'declined' | 'timeout' | 'cancelled';
 
 export interface Charge {
   requestId: string;
@@ -23,7 +24,7 @@ export class PaymentSim {
   readonly results: { requestId: string; status: string; amount: number }[] = [];
   readonly events = new EventEmitter();
   private client: MqttClient | null = null;
-  private readonly final = new Map<string, { status: string; amount: number; authCode?: string }>();
+  private readonly final = new Map<string, { status: ResultStatus; amount: number; authCode?: string }>();
   private auth = 1000;
 
   constructor(private readonly o: { url: string; id: string; password: string }) {}
@@ -48,7 +49,7 @@ export class PaymentSim {
   }
 
   /** Sends a result as the terminal would (also used to send one "late"). */
-  async result(requestId: string, status: 'approved' | 'declined' | 'timeout' | 'cancelled', amount: number): Promise<void> {
+  async result(requestId: string, status: ResultStatus, amount: number): Promise<void> {
     const known = this.final.get(requestId);
     const authCode = status === 'approved' ? (known?.authCode ?? `A${this.auth++}`) : undefined;
     this.final.set(requestId, { status, amount, ...(authCode ? { authCode } : {}) });
