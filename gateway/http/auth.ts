@@ -15,6 +15,8 @@ export interface Session {
   token: string;
   username: string;
   role: Role;
+  /** Where the person is kept: the config file's users change their password there, not on the page. */
+  source: 'config' | 'store';
   expiresAt: number;
 }
 
@@ -51,7 +53,7 @@ export class SessionManager {
     const res = await this.checkPassword(username, password, address);
     if (!res.ok) return res;
     if (res.user.disabled) return { ok: false, code: 'SGW_ERR_UNAUTHENTICATED', reason: 'this user is disabled; ask a store admin' };
-    const session: Session = { token: randomBytes(32).toString('base64url'), username, role: res.user.role, expiresAt: this.opts.now() + this.opts.ttlS * 1000 };
+    const session: Session = { token: randomBytes(32).toString('base64url'), username, role: res.user.role, source: res.user.source, expiresAt: this.opts.now() + this.opts.ttlS * 1000 };
     this.sessions.set(session.token, session);
     return { ok: true, session };
   }

@@ -22,6 +22,8 @@ export type Role = 'viewer' | 'attendant' | 'admin';
 export interface Me {
   username: string;
   role: Role;
+  /** `config`: the config file's user, whose password is changed there. */
+  source?: 'config' | 'store';
 }
 const RANK: Record<Role, number> = { viewer: 1, attendant: 2, admin: 3 };
 export const can = (me: Me, need: Role) => RANK[me.role] >= RANK[need];
@@ -157,7 +159,7 @@ function Shell({ me, onOut }: { me: Me; onOut: () => void }) {
           {live.connected ? 'live' : 'reconnecting…'}
         </span>
         <span class="ops-user">
-          {me.username} ({me.role}) <button data-testid="my-password-open" onClick={() => setPasswordOpen((o) => !o)}>Password</button> <button onClick={logout}>Log out</button>
+          {me.username} ({me.role}) {me.source === 'store' && <button data-testid="my-password-open" onClick={() => setPasswordOpen((o) => !o)}>Password</button>} <button onClick={logout}>Log out</button>
         </span>
       </header>
       {passwordOpen && <MyPasswordForm onDone={() => setPasswordOpen(false)} />}

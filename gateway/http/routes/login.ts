@@ -34,7 +34,7 @@ export const loginRoutes: FastifyPluginAsync<LoginRouteDeps> = async (app, deps)
       secure: deps.secureCookies,
       maxAge: deps.ttlS,
     });
-    return { username: res.session.username, role: res.session.role };
+    return { username: res.session.username, role: res.session.role, source: res.session.source };
   });
 
   app.post('/api/logout', async (req, reply) => {
@@ -45,6 +45,6 @@ export const loginRoutes: FastifyPluginAsync<LoginRouteDeps> = async (app, deps)
 
   app.get('/api/me', async (req, reply) => {
     if (!req.session) return reply.code(401).send({ code: 'SGW_ERR_UNAUTHENTICATED', message: 'not logged in' });
-    return { username: req.session.username, role: req.session.role };
+    return { username: req.session.username, role: req.session.role, source: req.session.source };
   });
 };

@@ -38,7 +38,7 @@ beforeAll(async () => {
   app = Fastify({ forceCloseConnections: true });
   app.decorateRequest('session', null);
   app.addHook('onRequest', async (req) => {
-    req.session = req.headers.cookie === 'sgw_session=ok' ? { token: 'ok', username: 'v', role: 'viewer', expiresAt: Infinity } : null;
+    req.session = req.headers.cookie === 'sgw_session=ok' ? { token: 'ok', username: 'v', role: 'viewer', source: 'config', expiresAt: Infinity } : null;
   });
   await app.register(feed.plugin);
   feed.start();

@@ -96,7 +96,7 @@ describe('adding users', () => {
     expect(pw).toMatch(/^[A-Za-z0-9_-]{16,}$/);
     const r = await loginAs('anna', pw);
     expect(r.status).toBe(200);
-    expect(r.body).toEqual({ username: 'anna', role: 'attendant' });
+    expect(r.body).toEqual({ username: 'anna', role: 'attendant', source: 'store' });
     const list = await api(g.httpUrl, admin, 'GET', '/api/admin/users');
     expect(list.json.writable).toBe(true);
     expect(list.json.users).toContainEqual({ username: 'anna', role: 'attendant', source: 'store', disabled: false, createdAt: expect.any(Number), createdBy: 'admin' });
@@ -132,7 +132,7 @@ describe('changes end sessions at once', () => {
     expect(r.json).toMatchObject({ username: 'rolf', role: 'viewer', source: 'store' });
     await sse.ended;
     expect((await api(g.httpUrl, c, 'GET', '/api/me')).status).toBe(401);
-    expect((await loginAs('rolf', shown.rolf)).body).toEqual({ username: 'rolf', role: 'viewer' });
+    expect((await loginAs('rolf', shown.rolf)).body).toEqual({ username: 'rolf', role: 'viewer', source: 'store' });
     expect(g.logs.some((l) => l.msg === 'ops user role changed' && l.by === 'admin' && l.username === 'rolf' && l.revoked === 1)).toBe(true);
   });
 
@@ -169,7 +169,8 @@ describe('changes end sessions at once', () => {
     const anna = await loggedIn('anna');
     await api(g.httpUrl, admin, 'POST', '/api/admin/users/dirk/disable', {});
     expect((await api(g.httpUrl, anna, 'GET', '/api/me')).status).toBe(200);
-    expect((await api(g.httpUrl, admin, 'GET', '/api/me')).status).toBe(200);
+    // The config file's admin is told where it lives (the page offers no password change for it).
+    expect((await api(g.httpUrl, admin, 'GET', '/api/me')).json).toEqual({ username: 'admin', role: 'admin', source: 'config' });
   });
 });
 
@@ -191,7 +192,7 @@ describe('what cannot be changed here', () => {
     expect(await self('disable', {})).toEqual({ status: 409, json: { code: 'SGW_ERR_CONFLICT', message: 'you cannot disable yourself; ask another admin' } });
     expect((await self('role', { role: 'attendant' })).json.message).toBe('you cannot take the admin role from yourself; ask another admin');
     expect((await self('reset', {})).status).toBe(409);
-    expect((await api(g.httpUrl, boss, 'GET', '/api/me')).json).toEqual({ username: 'boss', role: 'admin' });
+    expect((await api(g.httpUrl, boss, 'GET', '/api/me')).json).toEqual({ username: 'boss', role: 'admin', source: 'store' });
   });
 });
 
