@@ -111,6 +111,7 @@ export class Gateway {
     this.deviceStore = new DeviceStore(path.join(c.data.dir, 'state.db'));
     await this.deviceStore.start();
     this.started.push({ name: 'device store', stop: () => this.deviceStore.stop() });
+    const lastWallBeforeStart = await this.deviceStore.lastSeenMax();
 
     this.registry = new DeviceRegistry({ config: c, store: this.deviceStore, log: this.log.child({ module: 'registry' }), now: this.now });
     await this.registry.start();
@@ -157,6 +158,7 @@ export class Gateway {
     const kpiReport = new KpiReporter({ snapshot: () => ops.kpiSnapshot(), onChange: (fn) => ops.kpis.onChange(fn), send: (p) => uplink.report('kpi', p), minIntervalMs: c.ops.kpiReportEveryMs, now: this.now });
     kpiReport.start();
     this.started.push({ name: 'kpi report', stop: async () => kpiReport.stop() });
+    await uplink.checkBootClock(lastWallBeforeStart); // a record for HQ and the ops alert book
     // --- end ops ---
 
     this.metrics.probes.outboxDepth = async () => {

@@ -74,6 +74,12 @@ export class DeviceStore {
     await this.db.run('UPDATE provisioned SET disabled = ? WHERE kind = ? AND id = ?', [disabled ? 1 : 0, kind, id]);
   }
 
+  /** The newest last-seen wall time of any device, or null (the boot clock check's evidence). */
+  async lastSeenMax(): Promise<number | null> {
+    const row = await this.db.get<{ t: number | null }>('SELECT max(last_seen) AS t FROM device_state');
+    return row?.t ?? null;
+  }
+
   async states(): Promise<StateRow[]> {
     const rows = await this.db.all<{ kind: string; id: string; last_seen: number | null; birth: string | null; last_events: string; events: number; rejects: string }>(
       'SELECT kind, id, last_seen, birth, last_events, events, rejects FROM device_state',

@@ -35,3 +35,15 @@ export class ClockWatch {
     return { jumpMs: d, direction: d < 0 ? 'back' : 'forward', wallBefore: wall - d, wallAfter: wall, monoMs: Math.round(mono) };
   }
 }
+
+/**
+ * Across a restart the monotonic clock starts over, so `ClockWatch` cannot see a box that boots
+ * with its wall clock behind (no battery clock, no NTP yet). What the gateway wrote down before
+ * (`lastWall`: the newest device last-seen time in state.db) is the evidence: a start earlier than
+ * that by more than `thresholdMs` means the clock is behind now, or was ahead before. Either way
+ * KPIs, promotion times and record timestamps are wrong until it is fixed. Pure.
+ */
+export function behindAtBoot(now: number, lastWall: number | null, thresholdMs: number): { behindMs: number } | null {
+  if (lastWall === null || lastWall - now <= thresholdMs) return null;
+  return { behindMs: lastWall - now };
+}

@@ -15,7 +15,7 @@ import { Uplink, type UplinkState } from './uplink.js';
 import { UplinkStore } from './store.js';
 import { SelfRecords } from './selfRecords.js';
 import { Quota, type QuotaStatus } from './quota.js';
-import { ClockWatch, type ClockJump } from './clockWatch.js';
+import { behindAtBoot, ClockWatch, type ClockJump } from './clockWatch.js';
 
 export interface UplinkServiceOptions {
   config: Readonly<Config>;
@@ -167,6 +167,19 @@ export class UplinkService {
       compactionRatio: sent > 0 ? rawIn / sent : null,
       clockJumps: this.clockJumps.slice(-20),
     };
+  }
+
+  /**
+   * Once at start, after the ops component listens (so the alert book shows it): a wall clock
+   * behind the last time this gateway wrote down is recorded as an exact critical record.
+   */
+  async checkBootClock(lastWall: number | null): Promise<void> {
+    const now = this.o.now();
+    const b = behindAtBoot(now, lastWall, this.o.config.uplink.clockJumpMs);
+    if (!b) return;
+    const facts = { clock: { behindMs: b.behindMs, now: new Date(now).toISOString(), lastSeenBefore: new Date(lastWall!).toISOString(), bootId: this.o.bootId } };
+    this.log.error(facts.clock, 'wall clock at start is behind the last time seen before: fix the clock (NTP)');
+    await this.selfRecords.record('CLOCK_BEHIND_AT_BOOT', 'critical', `the wall clock at start is ${Math.round(b.behindMs / 60_000)} min behind the last time seen before this start: the clock is wrong now or was before; check NTP`, facts);
   }
 
   private checkClock(): void {
