@@ -29,6 +29,18 @@ const lights: string[] = [];
 const view = (k: string) => gw.gw.kiosk.view(k)!;
 const waitView = (k: string, pred: (v: CartView) => boolean, what: string) => until(gw.gw.kiosk.changes, 'view', () => pred(view(k)), 10_000, what, () => ({ phase: view(k).phase, lines: view(k).lines.length, notice: view(k).notice, requests: view(k).requests }));
 
+/** The installed fonts Chromium used to draw the text of `selector` (DevTools CSS.getPlatformFontsForNode). */
+async function platformFonts(page: Page, selector: string): Promise<{ familyName: string; glyphCount: number }[]> {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('DOM.enable');
+  await cdp.send('CSS.enable');
+  const { root } = await cdp.send('DOM.getDocument', { depth: -1 });
+  const { nodeId } = await cdp.send('DOM.querySelector', { nodeId: root.nodeId, selector: `${selector} span` });
+  const { fonts } = await cdp.send('CSS.getPlatformFontsForNode', { nodeId });
+  await cdp.detach();
+  return fonts;
+}
+
 async function openKiosk(k: 'k1' | 'k2', size = { width: 1280, height: 800 }): Promise<Page> {
   const page = await browser.newPage({ viewport: size });
   await page.goto(`${gw.httpUrl}/kiosk/#k=${k}&t=${TOKENS[k]}`);
@@ -137,6 +149,11 @@ describe('kiosk checkout in Chromium', () => {
     expect(await page.getByTestId('total').textContent()).toContain((expectedTotal / 100).toFixed(2));
     await screenshot(page, 'kiosk-04-cart');
     await page.getByTestId('lang').click();
+    await page.locator('.k-app[lang="zh-CN"]').waitFor();
+    // The shopper sees Chinese glyphs, not empty boxes: Chromium says which installed font drew the
+    // pay button's text (`make deps` installs fonts-wqy-microhei; without a CJK font this fails).
+    const fonts = await platformFonts(page, '[data-testid="pay"]');
+    expect(fonts.some((f) => /WenQuanYi|Noto Sans CJK|Droid Sans Fallback/i.test(f.familyName) && f.glyphCount > 0), JSON.stringify(fonts)).toBe(true);
     await screenshot(page, 'kiosk-05-cart-zh');
     await page.getByTestId('lang').click();
 
