@@ -96,7 +96,13 @@ export class CommandStore {
 
   /** Counts one more attempt; written before the publish, like the insert. */
   async markSent(cmdId: string, at: number): Promise<void> {
-    await this.db.run("UPDATE commands SET attempts = attempts + 1, last_sent_at = ? WHERE cmd_id = ? AND state = 'pending'", [at, cmdId]);
+    await this.markSentMany([cmdId], at);
+  }
+
+  /** One statement (one fsync) for a whole re-send after a reconnect. */
+  async markSentMany(cmdIds: readonly string[], at: number): Promise<void> {
+    if (cmdIds.length === 0) return;
+    await this.db.run("UPDATE commands SET attempts = attempts + 1, last_sent_at = ? WHERE cmd_id IN (SELECT value FROM json_each(?)) AND state = 'pending'", [at, JSON.stringify(cmdIds)]);
   }
 
   /**

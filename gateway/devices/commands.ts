@@ -243,15 +243,24 @@ export class CommandService {
       const now = this.o.now();
       const pending = await this.store.pending(kind, id);
       if (pending.length > 0) this.log.info({ deviceId: id, kind, pending: pending.length }, 're-sending pending commands after a reconnect');
+      const due: CommandRow[] = [];
       for (const c of pending) {
         if (now >= c.expiresAt) await this.expire(c, 'its time to live ended while the device was away', now);
-        else await this.resendOne(c, now);
+        else due.push(c);
       }
+      // One write for the whole backlog, then the publishes in the order asked for.
+      await this.store.markSentMany(due.map((c) => c.cmdId), now);
+      for (const c of due) await this.sendRow(c);
     });
   }
 
   private async resendOne(c: CommandRow, now: number): Promise<void> {
     await this.store.markSent(c.cmdId, now);
+    await this.sendRow(c);
+  }
+
+  /** Publishes a stored command (already marked sent). */
+  private async sendRow(c: CommandRow): Promise<void> {
     if (c.lastSentAt !== null) this.o.metrics.commandsResent.labels(c.kind).inc();
     await this.publish(c.kind, c.deviceId, c.type, JSON.stringify({ cmdId: c.cmdId, ...c.data }), c.cmdId);
   }

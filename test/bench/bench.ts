@@ -5,7 +5,7 @@
  * other). Prints a table and writes bench-results.json (DESIGN, Contracts).
  *
  *   node dist/bench.js [--quick] [--only storegw,aedes] [--no-modules] [--module prices,kiosk] [--out bench-results.json]
- *   (--module runs only the named feature modules — uplink, bridge, prices, kiosk — and no broker bench)
+ *   (--module runs only the named feature modules — uplink, bridge, prices, kiosk, ops — and no broker bench)
  *
  * Benches, each for every system, each on a freshly started server:
  *   throughput      50 connections, QoS 1, a window of 100 publishes in flight per connection
@@ -22,6 +22,7 @@ import { closeClients, connectClients, connectStorm, disconnectAll, fixedRate, m
 import { benchBridge } from './bridge.js';
 import { benchPrices } from './prices.js';
 import { benchKiosk } from './kiosk.js';
+import { benchOps } from './ops.js';
 import { benchUplink } from './uplink.js';
 import { SYSTEMS, identities, scrape, startSystem, total, type RunningSystem, type Scrape, type SystemName } from './systems.js';
 
@@ -466,6 +467,7 @@ async function main(): Promise<number> {
     ['bridge (issue 5): scale at 10 Hz and RFID at 500 reads/s through socat ptys', () => benchBridge({ quick, progress })],
     ['prices (issue 6): 60,000-label change over 20 APs', () => benchPrices({ quick, progress })],
     ['kiosk (issue 7): scan-to-screen with 4 kiosks in Chromium, the gateway hop', () => benchKiosk({ quick, progress })],
+    ['ops (issue 8): live feed latency, command store on reconnect, login', () => benchOps({ quick, progress })],
   ];
   const modules = allModules.filter(([title]) => !onlyModules || onlyModules.includes(title.split(' ')[0]));
   if (only.includes('storegw') && !argv.includes('--no-modules')) {
