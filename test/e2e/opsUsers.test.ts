@@ -80,6 +80,9 @@ describe('ops users on the ops page', () => {
 
     // Disabled: the second browser's session ends; its next call is refused and it shows the login.
     await admin.page.click('[data-testid="user-disable-tina"]');
+    await admin.page.waitForSelector('[data-testid="user-disable-tina"]:text("Confirm disable")'); // asked twice
+    expect(await admin.page.getAttribute('[data-testid="user-row-tina"]', 'data-state')).toBe('enabled');
+    await admin.page.click('[data-testid="user-disable-tina"]');
     await admin.page.waitForSelector('[data-testid="user-row-tina"][data-state="disabled"]');
     await screenshot(admin.page, 'ops-users-disabled');
     await tina.page.evaluate(() => (location.hash = '#/day'));
@@ -94,6 +97,7 @@ describe('ops users on the ops page', () => {
     await admin.page.click('[data-testid="user-enable-tina"]');
     await admin.page.waitForSelector('[data-testid="user-row-tina"][data-state="enabled"]');
     await admin.page.click('[data-testid="user-reset-tina"]');
+    await admin.page.click('[data-testid="user-reset-tina"]:text("Confirm reset")');
     await admin.page.waitForSelector('[data-testid="user-password"][data-password-for="tina"]');
     const fresh = (await admin.page.textContent('[data-testid="user-password-value"]'))!;
     expect(fresh).not.toBe(password);

@@ -7,6 +7,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { can, type Live, type Me } from '../app.js';
 import { get, post, unavailable, type ApiResult } from '../api.js';
 import { ago, money } from '../format.js';
+import { useTwoStep } from '../twoStep.js';
 
 interface KioskRow {
   kioskId: string;
@@ -58,10 +59,8 @@ export function CheckoutView({ me, live, now }: { me: Me; live: Live; now: numbe
     reload((x) => x + 1);
   };
   // Voiding asks twice (a second click on "Confirm void"): it ends a shopper's transaction.
-  const [confirming, setConfirming] = useState<string | null>(null);
+  const confirm = useTwoStep();
   const voidCart = async (k: KioskRow) => {
-    if (confirming !== k.kioskId) return setConfirming(k.kioskId);
-    setConfirming(null);
     const res = await post(`/api/attendant/kiosks/${encodeURIComponent(k.kioskId)}/void`, {});
     setNote(res.ok ? `Voided: the transaction at ${k.kioskId}` : `${k.kioskId}: ${res.message}`);
     reload((x) => x + 1);
@@ -115,8 +114,8 @@ export function CheckoutView({ me, live, now }: { me: Me; live: Live; now: numbe
                   <td>{k.helpCalled ? <span class="badge stale">called</span> : ''}</td>
                   <td>
                     {voidable(k) && (
-                      <button onClick={() => voidCart(k)} data-action="void">
-                        {confirming === k.kioskId ? 'Confirm void' : 'Void'}
+                      <button onClick={() => confirm.press(k.kioskId, () => voidCart(k))} data-action="void">
+                        {confirm.armed(k.kioskId) ? 'Confirm void' : 'Void'}
                       </button>
                     )}
                   </td>

@@ -7,6 +7,7 @@ import { useEffect, useState } from 'preact/hooks';
 import type { OpsUserView } from '../../../gateway/people/userDirectory.js';
 import type { Me, Role } from '../app.js';
 import { get, post } from '../api.js';
+import { useTwoStep } from '../twoStep.js';
 
 const ROLES: Role[] = ['viewer', 'attendant', 'admin'];
 
@@ -118,6 +119,8 @@ export function UsersPanel({ me }: { me: Me }) {
 function UserRow({ u, self, busy, act }: { u: OpsUserView; self: boolean; busy: boolean; act: (name: string, action: 'role' | 'reset' | 'disable' | 'enable', body?: object) => void }) {
   const store = u.source === 'store';
   const state = u.disabled ? 'disabled' : 'enabled';
+  // Reset and disable end the person's sessions at once: asked twice.
+  const confirm = useTwoStep();
   return (
     <tr data-user={u.username} data-testid={`user-row-${u.username}`} data-source={u.source} data-state={state} data-role={u.role}>
       <td>
@@ -143,16 +146,16 @@ function UserRow({ u, self, busy, act }: { u: OpsUserView; self: boolean; busy: 
       <td>
         {store && !self && (
           <>
-            <button data-testid={`user-reset-${u.username}`} disabled={busy} onClick={() => act(u.username, 'reset')}>
-              Reset password
+            <button data-testid={`user-reset-${u.username}`} disabled={busy} onClick={() => confirm.press(`reset/${u.username}`, () => act(u.username, 'reset'))}>
+              {confirm.armed(`reset/${u.username}`) ? 'Confirm reset' : 'Reset password'}
             </button>{' '}
             {u.disabled ? (
               <button data-testid={`user-enable-${u.username}`} disabled={busy} onClick={() => act(u.username, 'enable')}>
                 Enable
               </button>
             ) : (
-              <button data-testid={`user-disable-${u.username}`} disabled={busy} onClick={() => act(u.username, 'disable')}>
-                Disable
+              <button data-testid={`user-disable-${u.username}`} disabled={busy} onClick={() => confirm.press(`disable/${u.username}`, () => act(u.username, 'disable'))}>
+                {confirm.armed(`disable/${u.username}`) ? 'Confirm disable' : 'Disable'}
               </button>
             )}
           </>
