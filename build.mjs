@@ -6,6 +6,8 @@ import { existsSync, mkdirSync, cpSync } from 'node:fs';
 const t0 = Date.now();
 const node = [
   ['gateway/main.ts', 'dist/storegw.js'],
+  // The HQ feed checker's worker thread; storegw.js loads it from beside itself (gateway/prices/feedCheck.ts).
+  ['gateway/prices/feedWorker.ts', 'dist/feedWorker.js'],
   ['firmware-bridge/main.ts', 'dist/storegw-bridge.js'],
   ['test/sim/demo.ts', 'dist/demo.js'],
   ['test/bench/bench.ts', 'dist/bench.js'],

@@ -34,17 +34,16 @@ export interface ScopedRows {
   bindings: { scope: FeedScope; labelId: string; gtin: string; ap: string | null }[];
 }
 
-/** Merges scoped rows: `store` wins over `all` for the same key (GTIN, promotion id, member code, label id). */
-export function buildCatalog(rows: ScopedRows): Catalog {
-  const pick = <T>(list: { scope: FeedScope }[], key: (r: never) => string, val: (r: never) => T): Map<string, T> => {
-    const m = new Map<string, T>();
-    for (const r of list) if (r.scope === 'all') m.set(key(r as never), val(r as never));
-    for (const r of list) if (r.scope === 'store') m.set(key(r as never), val(r as never));
-    return m;
-  };
-  const items = pick(rows.items, (r: { item: CatalogItemT }) => r.item.gtin, (r: { item: CatalogItemT }) => r.item);
-  const prices = pick(rows.prices, (r: { row: PriceRowT }) => r.row.gtin, (r: { row: PriceRowT & { currency: string } }) => r.row);
-  const promoById = pick(rows.promotions, (r: { promo: PromotionT }) => r.promo.id, (r: { promo: PromotionT }) => r.promo);
+/** Keeps `store` rows over `all` rows with the same key. */
+function pick<R extends { scope: FeedScope }, T>(list: readonly R[], key: (r: R) => string, val: (r: R) => T): Map<string, T> {
+  const m = new Map<string, T>();
+  for (const r of list) if (r.scope === 'all') m.set(key(r), val(r));
+  for (const r of list) if (r.scope === 'store') m.set(key(r), val(r));
+  return m;
+}
+
+function promotionsOf(rows: ScopedRows['promotions']): Catalog['promotions'] {
+  const promoById = pick(rows, (r) => r.promo.id, (r) => r.promo);
   const promotions = new Map<string, (PromotionT & { startMs: number; endMs: number })[]>();
   for (const p of promoById.values()) {
     const list = promotions.get(p.gtin) ?? [];
@@ -52,9 +51,36 @@ export function buildCatalog(rows: ScopedRows): Catalog {
     promotions.set(p.gtin, list);
   }
   for (const list of promotions.values()) list.sort((a, b) => a.startMs - b.startMs || a.id.localeCompare(b.id));
-  const members = pick(rows.members, (r: { code: string }) => r.code, (r: { tier: string }) => r.tier);
-  const bindings = pick(rows.bindings, (r: { labelId: string }) => r.labelId, (r: { gtin: string; ap: string | null }) => ({ gtin: r.gtin, ap: r.ap }));
-  return { items, prices, promotions, members, bindings };
+  return promotions;
+}
+
+const PART_BUILDERS: { [K in keyof ScopedRows]: (rows: ScopedRows) => Catalog[K] } = {
+  items: (rows) => pick(rows.items, (r) => r.item.gtin, (r) => r.item),
+  prices: (rows) => pick(rows.prices, (r) => r.row.gtin, (r) => r.row),
+  promotions: (rows) => promotionsOf(rows.promotions),
+  members: (rows) => pick(rows.members, (r) => r.code, (r) => r.tier),
+  bindings: (rows) => pick(rows.bindings, (r) => r.labelId, (r) => ({ gtin: r.gtin, ap: r.ap })),
+};
+
+/** Merges scoped rows: `store` wins over `all` for the same key (GTIN, promotion id, member code, label id). */
+export function buildCatalog(rows: ScopedRows): Catalog {
+  return rebuildCatalog(null, rows, ['items', 'prices', 'promotions', 'members', 'bindings']);
+}
+
+/**
+ * `prev` with only `parts` rebuilt from `rows` (a new object; `prev` is not touched). Each part
+ * depends on its own rows only, so a prices feed rebuilds prices and promotions and keeps the 60k
+ * items and bindings as they are — the rebuild runs in one synchronous step and costs per row.
+ */
+export function rebuildCatalog(prev: Catalog | null, rows: ScopedRows, parts: readonly (keyof ScopedRows)[]): Catalog {
+  const has = (k: keyof ScopedRows) => prev === null || parts.includes(k);
+  return {
+    items: has('items') ? PART_BUILDERS.items(rows) : prev!.items,
+    prices: has('prices') ? PART_BUILDERS.prices(rows) : prev!.prices,
+    promotions: has('promotions') ? PART_BUILDERS.promotions(rows) : prev!.promotions,
+    members: has('members') ? PART_BUILDERS.members(rows) : prev!.members,
+    bindings: has('bindings') ? PART_BUILDERS.bindings(rows) : prev!.bindings,
+  };
 }
 
 export interface PriceQuote {

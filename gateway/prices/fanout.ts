@@ -25,7 +25,24 @@ export interface FanoutOptions {
 
 type ShowLabel = EslShowCmd['labels'][number];
 
-const EVAL_CHUNK = 2000;
+/** Longest the evaluation runs before it lets the event loop turn (ms). */
+const SLICE_MS = 4;
+
+/** Time slices: `turn()` gives a promise to await once the slice ran SLICE_MS (the clock is read every 64 calls), else undefined. */
+class Slicer {
+  private n = 0;
+  private start = performance.now();
+
+  turn(): Promise<void> | undefined {
+    if ((++this.n & 63) !== 0 || performance.now() - this.start < SLICE_MS) return undefined;
+    return new Promise<void>((r) =>
+      setImmediate(() => {
+        this.start = performance.now();
+        r();
+      }),
+    );
+  }
+}
 
 export class EslFanout {
   readonly tracker: LabelTracker;
@@ -48,27 +65,41 @@ export class EslFanout {
 
   /**
    * Recomputes every label's content for catalog `cat` at `now`, then switches to it: the new
-   * contents are computed in chunks (yielding to the event loop, so device ingest keeps its latency
-   * during a 60k-label change), and the catalog, the contents and every label's target change
-   * together in one synchronous step — no observer ever sees a label called current against a
-   * catalog it was not evaluated for. Returns how many labels must be (re)sent.
+   * contents and what each label's target must become are computed in slices of ≤ SLICE_MS
+   * (yielding to the event loop, so device ingest keeps its latency during a 60k-label change), and
+   * the catalog, the contents and every label's target change together in one synchronous step —
+   * no observer ever sees a label called current against a catalog it was not evaluated for.
+   * That step only applies the plan (`LabelTracker.setTargets`): no lookups, unchanged labels
+   * skipped. Returns how many labels must be (re)sent.
    */
   async evaluate(cat: Catalog, now: number): Promise<number> {
     const contents = new Map<string, LabelContent>();
-    let i = 0;
-    for (const labelId of cat.bindings.keys()) {
+    const plan = this.tracker.newPlan();
+    const slice = new Slicer();
+    for (const [labelId, b] of cat.bindings) {
       const c = labelContentAt(cat, labelId, now);
       if (c) contents.set(labelId, c);
-      if (++i % EVAL_CHUNK === 0) await new Promise<void>((r) => setImmediate(r));
+      this.tracker.planTarget(plan, labelId, c?.contentHash ?? null, b.ap);
+      const y = slice.turn();
+      if (y) await y;
     }
+    for (const labelId of this.tracker.labels.keys()) {
+      if (!cat.bindings.has(labelId)) this.tracker.planRemoval(plan, labelId);
+      const y = slice.turn();
+      if (y) await y;
+    }
+    // ---- the switch: one synchronous step from here to the return ----
     this.catalog = cat;
     this.contents = contents;
-    let changed = 0;
+    const changed = this.tracker.setTargets(plan, now);
+    if (changed !== null) return changed;
+    // Something else changed a target meanwhile (nothing in the gateway does): set them all here.
+    let n = 0;
     for (const [labelId, b] of cat.bindings) {
-      if (this.tracker.setTarget(labelId, contents.get(labelId)?.contentHash ?? null, b.ap, now)) changed++;
+      if (this.tracker.setTarget(labelId, contents.get(labelId)?.contentHash ?? null, b.ap, now)) n++;
     }
     for (const labelId of [...this.tracker.labels.keys()]) if (!cat.bindings.has(labelId)) this.tracker.remove(labelId);
-    return changed;
+    return n;
   }
 
   get currentCatalog(): Catalog | null {

@@ -65,6 +65,13 @@ export interface TrackerOptions {
   random?: () => number;
 }
 
+/** What an evaluation will change, planned ahead of the switch (planTarget/planRemoval, setTargets). */
+export interface TargetPlan {
+  epoch: number;
+  set: { labelId: string; label: TrackedLabel | null; hash: string | null; bindAp: string | null }[];
+  remove: string[];
+}
+
 export interface LabelCounts {
   total: number;
   current: number;
@@ -82,6 +89,8 @@ export class LabelTracker {
   /** Labels whose row must be written to SQLite. */
   readonly dirty = new Set<string>();
   readonly removed = new Set<string>();
+  /** Bumped whenever a label is added, removed, restored or retargeted (a TargetPlan made before is then re-checked). */
+  private epoch = 0;
   /** Labels per bucket, kept up to date by every mutation (counts() is O(1): it runs per ack). */
   private readonly cnt: Record<Bucket, number> = { none: 0, current: 0, pending: 0, sent: 0, failed: 0 };
   private readonly backoff: Readonly<BackoffConfig>;
@@ -116,6 +125,7 @@ export class LabelTracker {
     const state = LABEL_STATES[row.state] ?? 'pending';
     const old = this.labels.get(row.labelId);
     if (old) this.cnt[bucketOf(old)]--;
+    this.epoch++;
     const l: TrackedLabel = { labelId: row.labelId, ap: row.ap, bindAp: null, target: row.target, acked: row.acked, state: state === 'sent' ? 'pending' : state, attempts: row.attempts, nextAt: row.nextAt, cmdId: null, err: row.err };
     this.labels.set(row.labelId, l);
     this.cnt[bucketOf(l)]++;
@@ -127,12 +137,21 @@ export class LabelTracker {
     if (!l) {
       l = { labelId, ap: null, bindAp, target: null, acked: null, state: 'acked', attempts: 0, nextAt: now, cmdId: null, err: null };
       this.labels.set(labelId, l);
+      this.epoch++;
       this.cnt.none++;
       this.removed.delete(labelId);
       this.dirty.add(labelId);
     }
-    l.bindAp = bindAp;
+    return this.retarget(l, hash, bindAp, now);
+  }
+
+  private retarget(l: TrackedLabel, hash: string | null, bindAp: string | null, now: number): boolean {
+    if (l.bindAp !== bindAp) {
+      l.bindAp = bindAp;
+      this.epoch++;
+    }
     if (l.target === hash) return false;
+    this.epoch++;
     const before = bucketOf(l);
     l.target = hash;
     l.attempts = 0;
@@ -140,14 +159,52 @@ export class LabelTracker {
     l.cmdId = null;
     l.state = hash === null || hash === l.acked ? 'acked' : 'pending';
     l.nextAt = now;
-    this.dirty.add(labelId);
+    this.dirty.add(l.labelId);
     this.moved(l, before);
     return l.state === 'pending';
+  }
+
+  /**
+   * Notes what `setTargets` will have to do for one label, without changing anything: the caller
+   * plans every label in slices (yielding between them), then switches them all in one step.
+   * Labels whose target and binding AP are unchanged are left out of the plan.
+   */
+  planTarget(plan: TargetPlan, labelId: string, hash: string | null, bindAp: string | null): void {
+    const l = this.labels.get(labelId);
+    if (l !== undefined && l.target === hash && l.bindAp === bindAp) return;
+    plan.set.push({ labelId, label: l ?? null, hash, bindAp });
+  }
+
+  /** Notes that a label is to be removed by `setTargets` (it is no longer bound). */
+  planRemoval(plan: TargetPlan, labelId: string): void {
+    plan.remove.push(labelId);
+  }
+
+  newPlan(): TargetPlan {
+    return { epoch: this.epoch, set: [], remove: [] };
+  }
+
+  /**
+   * Applies a plan in one synchronous step: the same result as `setTarget` for every label the
+   * plan looked at and `remove` for each planned removal, at a fraction of the cost (no lookups,
+   * unchanged labels skipped). Returns the labels to (re)send, or null — and changes nothing — when
+   * a label was added, removed, restored or retargeted since `newPlan` (the plan may be wrong;
+   * the caller then sets every target itself).
+   */
+  setTargets(plan: TargetPlan, now: number): number | null {
+    if (plan.epoch !== this.epoch) return null;
+    let changed = 0;
+    for (const e of plan.set) {
+      if (e.label !== null ? this.retarget(e.label, e.hash, e.bindAp, now) : this.setTarget(e.labelId, e.hash, e.bindAp, now)) changed++;
+    }
+    for (const labelId of plan.remove) this.remove(labelId);
+    return changed;
   }
 
   remove(labelId: string): void {
     const l = this.labels.get(labelId);
     if (l && this.labels.delete(labelId)) {
+      this.epoch++;
       this.cnt[bucketOf(l)]--;
       this.removed.add(labelId);
       this.dirty.delete(labelId);

@@ -17,7 +17,7 @@ import type { Metrics } from '../metrics.js';
 import type { NewEvent } from '../outbox/store.js';
 import type { DeviceRegistry, DeviceView } from '../devices/registry.js';
 import { topics } from '../protocol/topics.js';
-import { buildCatalog, nextChangeAfter, priceAt, type Catalog, type PriceQuote, type ScopedRows } from './catalog.js';
+import { buildCatalog, nextChangeAfter, priceAt, rebuildCatalog, type Catalog, type PriceQuote, type ScopedRows } from './catalog.js';
 import { EslFanout } from './fanout.js';
 import { FeedIntake, type FeedAlert } from './feeds.js';
 import { LabelTracker, type LabelCounts, type TrackedLabel } from './labels.js';
@@ -170,7 +170,8 @@ export class PriceService {
 
   private async reloadCatalog(parts: readonly RowPart[] = ROW_PARTS): Promise<void> {
     this.rows = { ...this.rows, ...(await this.store.loadRows(parts)) };
-    this.latest = buildCatalog(this.rows);
+    // Builds on the newest catalog: parts this reload did not read are the same rows as there.
+    this.latest = rebuildCatalog(this.latest, this.rows, parts);
     this.latestVersions = Object.fromEntries((await this.store.versions()).map((v) => [`${v.feed}/${v.scope}`, v.version]));
     const n = await this.evaluate();
     if (n > 0) this.log.info({ labels: n }, 'label contents changed');

@@ -10,6 +10,7 @@
 import { openDb, migrate, type Db } from '../db/sqlite.js';
 import type { CatalogItemT, PriceRowT, PromotionT } from './feedSchemas.js';
 import type { FeedScope, ScopedRows } from './catalog.js';
+import { prepareFeedRows, TABLES, type CatalogTable, type PreparedFeed, type PreparedTable, type TableSpec } from './feedRows.js';
 
 const MIGRATIONS: readonly string[] = [
   `CREATE TABLE feed_version (
@@ -65,21 +66,11 @@ export interface FeedApply {
   body: Record<string, unknown>;
 }
 
-interface TableSpec {
-  table: string;
-  key: string;
-  /** Columns besides scope/key/ver, filled from each element of the json array. */
-  cols: { name: string; expr: string }[];
-}
+/** The feed's identity and version row, without its body (applied through `PreparedFeed`). */
+export type FeedApplyMeta = Omit<FeedApply, 'body'>;
 
-const TABLES: Record<string, TableSpec> = {
-  item: { table: 'item', key: 'gtin', cols: [{ name: 'data', expr: 'value' }] },
-  price: { table: 'price', key: 'gtin', cols: [{ name: 'data', expr: 'value' }] },
-  promotion: { table: 'promotion', key: 'id', cols: [{ name: 'data', expr: 'value' }] },
-  member: { table: 'member', key: 'code', cols: [{ name: 'tier', expr: "value->>'tier'" }] },
-  binding: { table: 'binding', key: 'label_id', cols: [{ name: 'gtin', expr: "value->>'gtin'" }, { name: 'ap', expr: "value->>'ap'" }] },
-};
-const KEY_FIELD: Record<string, string> = { gtin: 'gtin', id: 'id', code: 'code', label_id: 'labelId' };
+/** Rows per page when reading the catalog back (see loadRows). */
+const PAGE_ROWS = 1000;
 
 export class PriceStore {
   private db!: Db;
@@ -110,29 +101,16 @@ export class PriceStore {
 
   /** Applies a verified feed and records its version, all in one transaction. */
   applyFeed(f: FeedApply): Promise<void> {
+    const { body, ...meta } = f;
+    return this.applyPrepared(meta, prepareFeedRows(f.feed, body));
+  }
+
+  /** Applies a feed already turned into table writes (by the feed worker), with its version row. */
+  applyPrepared(f: FeedApplyMeta, prepared: PreparedFeed): Promise<void> {
     return this.serial(async () => {
       await this.db.exec('BEGIN IMMEDIATE');
       try {
-        const b = f.body;
-        const snapshot = b.mode === 'snapshot';
-        switch (f.feed) {
-          case 'catalog':
-            await this.replace(TABLES.item, f, snapshot, b.items as CatalogItemT[], b.remove as string[] | undefined);
-            break;
-          case 'prices': {
-            const currency = b.currency as string;
-            const rows = (b.prices as PriceRowT[]).map((p) => ({ ...p, currency: p.currency ?? currency }));
-            await this.replace(TABLES.price, f, snapshot, rows, b.remove as string[] | undefined);
-            await this.replace(TABLES.promotion, f, snapshot, b.promotions as PromotionT[], b.removePromotions as string[] | undefined);
-            break;
-          }
-          case 'members':
-            await this.replace(TABLES.member, f, snapshot, b.members as unknown[], b.remove as string[] | undefined);
-            break;
-          case 'labels':
-            await this.replace(TABLES.binding, f, snapshot, b.bindings as unknown[], b.remove as string[] | undefined);
-            break;
-        }
+        for (const t of prepared.tables) await this.replace(TABLES[t.table], f, prepared.snapshot, t);
         await this.db.run(
           `INSERT INTO feed_version (feed, scope, version, issued_at, applied_at, kid) VALUES (?, ?, ?, ?, ?, ?)
            ON CONFLICT (feed, scope) DO UPDATE SET version = excluded.version, issued_at = excluded.issued_at, applied_at = excluded.applied_at, kid = excluded.kid`,
@@ -146,53 +124,76 @@ export class PriceStore {
     });
   }
 
-  private async replace(t: TableSpec, f: FeedApply, snapshot: boolean, rows: unknown[], remove: string[] | undefined): Promise<void> {
+  private async replace(t: TableSpec, f: FeedApplyMeta, snapshot: boolean, p: PreparedTable): Promise<void> {
     if (snapshot) await this.db.run(`DELETE FROM ${t.table} WHERE scope = ?`, [f.scope]);
-    else if (remove && remove.length > 0) {
-      await this.db.run(`DELETE FROM ${t.table} WHERE scope = ?1 AND ${t.key} IN (SELECT value FROM json_each(?2))`, [f.scope, JSON.stringify(remove)]);
+    else if (p.remove !== null) {
+      await this.db.run(`DELETE FROM ${t.table} WHERE scope = ?1 AND ${t.key} IN (SELECT value FROM json_each(?2))`, [f.scope, p.remove]);
     }
-    if (rows.length === 0) return;
+    if (p.rows === null) return;
     const cols = t.cols.map((c) => c.name);
     // One statement per table (json_each): ~250k rows/s instead of one round trip per row.
     await this.db.run(
       `INSERT INTO ${t.table} (scope, ${t.key}, ver, ${cols.join(', ')})
-       SELECT ?1, value->>'${KEY_FIELD[t.key]}', ?2, ${t.cols.map((c) => c.expr).join(', ')} FROM json_each(?3) WHERE true
+       SELECT ?1, value->>'${t.keyField}', ?2, ${t.cols.map((c) => c.expr).join(', ')} FROM json_each(?3) WHERE true
        ON CONFLICT (scope, ${t.key}) DO UPDATE SET ver = excluded.ver, ${cols.map((c) => `${c} = excluded.${c}`).join(', ')}`,
-      [f.scope, f.version, JSON.stringify(rows)],
+      [f.scope, f.version, p.rows],
     );
   }
 
   /**
    * Catalog rows of both scopes, of the given parts only (after a feed, only what it touched is
    * read again: a prices feed does not re-read 60k catalog items).
+   *
+   * Read in pages of PAGE_ROWS in key order, yielding to the event loop between pages: sqlite3
+   * hands a whole result set to one callback, and 60k rows plus their JSON.parse were one
+   * ~300 ms block of the main thread. The pages run in the write queue, so no feed's transaction
+   * can commit between two of them: the rows are one version of the catalog.
    */
-  async loadRows(parts: readonly RowPart[] = ROW_PARTS): Promise<Partial<ScopedRows>> {
-    const out: Partial<ScopedRows> = {};
-    for (const part of parts) {
-      switch (part) {
-        case 'items':
-          out.items = (await this.db.all<{ scope: FeedScope; data: string }>('SELECT scope, data FROM item')).map((r) => ({ scope: r.scope, item: JSON.parse(r.data) as CatalogItemT }));
-          break;
-        case 'prices':
-          out.prices = (await this.db.all<{ scope: FeedScope; data: string }>('SELECT scope, data FROM price')).map((r) => ({ scope: r.scope, row: JSON.parse(r.data) as PriceRowT & { currency: string } }));
-          break;
-        case 'promotions':
-          out.promotions = (await this.db.all<{ scope: FeedScope; data: string }>('SELECT scope, data FROM promotion')).map((r) => ({ scope: r.scope, promo: JSON.parse(r.data) as PromotionT }));
-          break;
-        case 'members':
-          out.members = (await this.db.all<{ scope: FeedScope; code: string; tier: string }>('SELECT scope, code, tier FROM member')).map((r) => ({ scope: r.scope, code: r.code, tier: r.tier }));
-          break;
-        case 'bindings':
-          out.bindings = (await this.db.all<{ scope: FeedScope; label_id: string; gtin: string; ap: string | null }>('SELECT scope, label_id, gtin, ap FROM binding')).map((r) => ({
-            scope: r.scope,
-            labelId: r.label_id,
-            gtin: r.gtin,
-            ap: r.ap,
-          }));
-          break;
+  loadRows(parts: readonly RowPart[] = ROW_PARTS): Promise<Partial<ScopedRows>> {
+    return this.serial(async () => {
+      const out: Partial<ScopedRows> = {};
+      for (const part of parts) {
+        switch (part) {
+          case 'items':
+            out.items = await this.pages<{ scope: FeedScope; k: string; data: string }, ScopedRows['items'][number]>('item', 'gtin', 'data', (r) => ({ scope: r.scope, item: JSON.parse(r.data) as CatalogItemT }));
+            break;
+          case 'prices':
+            out.prices = await this.pages<{ scope: FeedScope; k: string; data: string }, ScopedRows['prices'][number]>('price', 'gtin', 'data', (r) => ({ scope: r.scope, row: JSON.parse(r.data) as PriceRowT & { currency: string } }));
+            break;
+          case 'promotions':
+            out.promotions = await this.pages<{ scope: FeedScope; k: string; data: string }, ScopedRows['promotions'][number]>('promotion', 'id', 'data', (r) => ({ scope: r.scope, promo: JSON.parse(r.data) as PromotionT }));
+            break;
+          case 'members':
+            out.members = await this.pages<{ scope: FeedScope; k: string; tier: string }, ScopedRows['members'][number]>('member', 'code', 'tier', (r) => ({ scope: r.scope, code: r.k, tier: r.tier }));
+            break;
+          case 'bindings':
+            out.bindings = await this.pages<{ scope: FeedScope; k: string; gtin: string; ap: string | null }, ScopedRows['bindings'][number]>('binding', 'label_id', 'gtin, ap', (r) => ({
+              scope: r.scope,
+              labelId: r.k,
+              gtin: r.gtin,
+              ap: r.ap,
+            }));
+            break;
+        }
       }
+      return out;
+    });
+  }
+
+  /** Every row of a catalog table in (scope, key) order, a page per query, a loop turn between pages. */
+  private async pages<R extends { scope: FeedScope; k: string }, T>(table: CatalogTable, key: string, cols: string, map: (r: R) => T): Promise<T[]> {
+    const out: T[] = [];
+    let last: R | null = null;
+    for (;;) {
+      const rows: R[] =
+        last === null
+          ? await this.db.all<R>(`SELECT scope, ${key} AS k, ${cols} FROM ${table} ORDER BY scope, ${key} LIMIT ?`, [PAGE_ROWS])
+          : await this.db.all<R>(`SELECT scope, ${key} AS k, ${cols} FROM ${table} WHERE (scope, ${key}) > (?, ?) ORDER BY scope, ${key} LIMIT ?`, [last.scope, last.k, PAGE_ROWS]);
+      for (const r of rows) out.push(map(r));
+      if (rows.length < PAGE_ROWS) return out;
+      last = rows[rows.length - 1];
+      await new Promise<void>((r) => setImmediate(r));
     }
-    return out;
   }
 
   /** Per catalog table: how many rows carry which feed version (a mixed apply would show two). */
