@@ -15,7 +15,8 @@
  *   seq is `seq`: the gateway's own time, so HQ can order and re-time records when a device clock
  *   or the gateway's wall clock was wrong (issue 4, "Time you can trust").
  */
-import { brotliCompressSync, brotliDecompressSync, constants as zlibConstants, gunzipSync, gzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { brotliCompress, brotliCompressSync, brotliDecompressSync, constants as zlibConstants, gunzipSync, gzip, gzipSync, type BrotliOptions, type ZlibOptions } from 'node:zlib';
 import { Type, type Static } from '@sinclair/typebox';
 import { compile, formatErrors } from './validate.js';
 import { DEVICE_KINDS, type DeviceKind } from './topics.js';
@@ -121,18 +122,31 @@ export function batchText(header: BatchHeader, records: readonly BatchRecord[]):
   return out;
 }
 
+function brotliOptions(input: Buffer, opts: EncodeOptions): BrotliOptions {
+  return {
+    params: {
+      [zlibConstants.BROTLI_PARAM_QUALITY]: clampInt(opts.level ?? 5, 0, 11),
+      [zlibConstants.BROTLI_PARAM_MODE]: zlibConstants.BROTLI_MODE_TEXT,
+      [zlibConstants.BROTLI_PARAM_SIZE_HINT]: input.length,
+    },
+  };
+}
+const gzipOptions = (opts: EncodeOptions): ZlibOptions => ({ level: clampInt(opts.level ?? 6, 1, 9) });
+
 export function compress(text: string | Buffer, opts: EncodeOptions = {}): Buffer {
   const input = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
-  if (opts.compression === 'brotli') {
-    return brotliCompressSync(input, {
-      params: {
-        [zlibConstants.BROTLI_PARAM_QUALITY]: clampInt(opts.level ?? 5, 0, 11),
-        [zlibConstants.BROTLI_PARAM_MODE]: zlibConstants.BROTLI_MODE_TEXT,
-        [zlibConstants.BROTLI_PARAM_SIZE_HINT]: input.length,
-      },
-    });
-  }
-  return gzipSync(input, { level: clampInt(opts.level ?? 6, 1, 9) });
+  return opts.compression === 'brotli' ? brotliCompressSync(input, brotliOptions(input, opts)) : gzipSync(input, gzipOptions(opts));
+}
+
+const gzipAsync = promisify(gzip);
+const brotliAsync = promisify(brotliCompress);
+
+/**
+ * `compress` on libuv's thread pool: a 256 KiB batch takes ~30 ms to gzip, which on the event loop
+ * would hold up every device's PUBACK while the uplink drains a backlog.
+ */
+export function compressAsync(input: Buffer, opts: EncodeOptions = {}): Promise<Buffer> {
+  return opts.compression === 'brotli' ? brotliAsync(input, brotliOptions(input, opts)) : gzipAsync(input, gzipOptions(opts));
 }
 
 /** Encodes one batch: header line + record lines, compressed. */
@@ -301,29 +315,30 @@ export interface BuiltBatches {
 /**
  * Splits records (order kept) into encoded batches that respect every limit: planned by count and
  * raw bytes, then any batch whose compressed payload is over `maxBytes` is halved until it fits.
+ * Compression runs off the event loop (compressAsync).
  */
-export function buildBatches(records: readonly BatchRecord[], opts: BuildBatchesOptions): BuiltBatches {
+export async function buildBatches(records: readonly BatchRecord[], opts: BuildBatchesOptions): Promise<BuiltBatches> {
   const maxBytes = Math.max(1, opts.maxBytes ?? 256 * 1024);
   const maxRaw = Math.max(1, opts.maxRawBytes ?? 4 * 1024 * 1024);
   const idOf = opts.batchId ?? ((from: number, to: number) => `${opts.storeId}:${from}-${to}`);
   const out: BuiltBatches = { batches: [], oversize: [] };
 
-  const emit = (run: readonly BatchRecord[]): void => {
+  const emit = async (run: readonly BatchRecord[]): Promise<void> => {
     const { seqFrom, seqTo } = seqRangeOf(run);
     const header = makeHeader(idOf(seqFrom, seqTo), opts.storeId, run, opts.createdAt);
     const text = Buffer.from(batchText(header, run), 'utf8');
-    const payload = compress(text, opts);
-    if (payload.length <= maxBytes && text.length <= maxRaw) {
+    const payload = text.length <= maxRaw ? await compressAsync(text, opts) : null;
+    if (payload && payload.length <= maxBytes) {
       out.batches.push({ header, payload, rawBytes: text.length });
     } else if (run.length === 1) {
       out.oversize.push(run[0]);
     } else {
       const mid = Math.ceil(run.length / 2);
-      emit(run.slice(0, mid));
-      emit(run.slice(mid));
+      await emit(run.slice(0, mid));
+      await emit(run.slice(mid));
     }
   };
-  for (const run of planBatches(records, opts)) emit(run);
+  for (const run of planBatches(records, opts)) await emit(run);
   return out;
 }
 

@@ -90,7 +90,7 @@ export class Batcher {
   }
 
   private async sendRecords(records: BatchRecord[]): Promise<void> {
-    const built = buildBatches(records, {
+    const built = await buildBatches(records, {
       storeId: this.o.storeId,
       createdAt: new Date(this.o.now()).toISOString(),
       compression: this.o.compression,

@@ -76,14 +76,14 @@ describe('HQ simulator against a real Mosquitto', () => {
   it('keeps the first record per (storeId, seq), counts duplicates, and sums footfall exactly', async () => {
     const raw = rawWindow();
     const { records } = compact(raw);
-    const { batches, oversize } = buildBatches(records, { storeId: 'store-a', createdAt: CREATED, maxRecords: 7 });
+    const { batches, oversize } = await buildBatches(records, { storeId: 'store-a', createdAt: CREATED, maxRecords: 7 });
     expect(oversize).toEqual([]);
     expect(batches.length).toBeGreaterThan(2);
     for (const b of batches) await pub.publishAsync(topics.hqBatch('store-a'), b.payload, { qos: 1 });
     // A reconnect re-sends the second batch as it was …
     await pub.publishAsync(topics.hqBatch('store-a'), batches[1].payload, { qos: 1 });
     // … and a restarted gateway recompacts the same window and cuts it into different batches.
-    const again = buildBatches(compact(raw).records, { storeId: 'store-a', createdAt: CREATED, maxRecords: 3 });
+    const again = await buildBatches(compact(raw).records, { storeId: 'store-a', createdAt: CREATED, maxRecords: 3 });
     for (const b of again.batches) await pub.publishAsync(topics.hqBatch('store-a'), b.payload, { qos: 1 });
 
     const expectBatches = batches.length + 1 + again.batches.length;

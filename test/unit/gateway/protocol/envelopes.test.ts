@@ -124,17 +124,17 @@ describe('planBatches / buildBatches', () => {
     expect(byBytes.flat()).toEqual(rs);
   });
 
-  it('property: every batch respects every limit, order and records are kept, headers are consistent', () => {
-    fc.assert(
-      fc.property(
+  it('property: every batch respects every limit, order and records are kept, headers are consistent', async () => {
+    await fc.assert(
+      fc.asyncProperty(
         fc.array(fc.string({ maxLength: 400 }), { maxLength: 60 }),
         fc.integer({ min: 1, max: 20 }),
         fc.integer({ min: 1_000, max: 20_000 }),
         fc.integer({ min: 200, max: 4_000 }),
         fc.constantFrom('gzip' as const, 'brotli' as const),
-        (notes, maxRecords, maxRawBytes, maxBytes, compression) => {
+        async (notes, maxRecords, maxRawBytes, maxBytes, compression) => {
           const rs = notes.map((note, i) => record(i * 2 + 1, { data: { note } }));
-          const { batches, oversize } = buildBatches(rs, { storeId: 'demo-store', createdAt: CREATED, maxRecords, maxRawBytes, maxBytes, compression });
+          const { batches, oversize } = await buildBatches(rs, { storeId: 'demo-store', createdAt: CREATED, maxRecords, maxRawBytes, maxBytes, compression });
           const sent: BatchRecord[] = [];
           for (const b of batches) {
             expect(b.payload.length).toBeLessThanOrEqual(maxBytes);
@@ -163,11 +163,11 @@ describe('planBatches / buildBatches', () => {
     );
   });
 
-  it('halves a batch whose compressed size is over the limit (incompressible data)', () => {
+  it('halves a batch whose compressed size is over the limit (incompressible data)', async () => {
     let x = 12345;
     const noise = () => Array.from({ length: 300 }, () => ((x = (x * 1103515245 + 12345) & 0x7fffffff) % 36).toString(36)).join('');
     const rs = Array.from({ length: 40 }, (_, i) => record(i + 1, { data: { noise: noise() } }));
-    const { batches, oversize } = buildBatches(rs, { storeId: 's', createdAt: CREATED, maxBytes: 2_000 });
+    const { batches, oversize } = await buildBatches(rs, { storeId: 's', createdAt: CREATED, maxBytes: 2_000 });
     expect(oversize).toEqual([]);
     expect(planBatches(rs)).toHaveLength(1); // by raw size one batch would do: only halving splits it
     expect(batches.length).toBeGreaterThan(1);
@@ -175,11 +175,12 @@ describe('planBatches / buildBatches', () => {
     expect(batches.flatMap((b) => (decodeBatch(b.payload) as { records: BatchRecord[] }).records.map((r) => r.seq))).toEqual(rs.map((r) => r.seq));
   });
 
-  it('compresses typical records well (gzip and brotli)', () => {
+  it('compresses typical records well (gzip and brotli), like the synchronous compress', async () => {
     const rs = records(1, 2000);
     for (const compression of ['gzip', 'brotli'] as const) {
-      const { batches } = buildBatches(rs, { storeId: 's', createdAt: CREATED, compression, maxBytes: 1 << 20 });
+      const { batches } = await buildBatches(rs, { storeId: 's', createdAt: CREATED, compression, maxBytes: 1 << 20 });
       expect(batches).toHaveLength(1);
+      expect(batches[0].payload).toEqual(encodeBatch(batches[0].header, rs, { compression }));
       expect(batches[0].rawBytes / batches[0].payload.length).toBeGreaterThan(6.5);
     }
   });
