@@ -27,6 +27,8 @@ export interface Line {
   /** Security scale: expected grams of the whole line, null when the catalog has none. */
   expectedG: number | null;
   toleranceG: number;
+  /** VAT rate of the item (basis points), for the receipt's VAT lines. */
+  vatRateBp?: number;
 }
 
 export interface Totals {
@@ -42,10 +44,11 @@ export function weighedPrice(perKg: number, grams: number): number {
 
 /** Re-prices one line from its quote; a line whose item left the catalog keeps its last prices. */
 export function priceLine(line: Line, quote: Quote, memberCode: string | null): Line {
+  const q = quote(line.gtin, memberCode);
+  if (q?.vatRateBp !== undefined) line = { ...line, vatRateBp: q.vatRateBp };
   if (line.embeddedPrice !== undefined) {
     return { ...line, unitPrice: line.embeddedPrice, basePrice: line.embeddedPrice, price: line.embeddedPrice, source: 'embedded' };
   }
-  const q = quote(line.gtin, memberCode);
   if (!q) return line;
   if (line.grams !== undefined) {
     return { ...line, name: q.name, unitPrice: q.price, basePrice: weighedPrice(q.base, line.grams), price: weighedPrice(q.price, line.grams), source: q.source };

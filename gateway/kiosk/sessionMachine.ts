@@ -10,6 +10,7 @@
  */
 import type { AttendantKind, KioskTransactionRec, SessionPhase } from '../protocol/schemas/kiosk.js';
 import { expectedGrams, priceLine, totalsOf, type Line, type Quote, type Totals } from './cartPricing.js';
+import { vatBreakdown, type VatLine } from './vat.js';
 
 export interface AttendantRequest {
   requestId: string;
@@ -72,7 +73,7 @@ export interface Session {
   helpCalled: boolean;
   bag: Bag;
   payment: Payment | null;
-  receipt: { transactionId: string; total: number; authCode: string } | null;
+  receipt: { transactionId: string; total: number; authCode: string; vat: VatLine[] } | null;
   notice: { code: string; detail?: string } | null;
   produceWeight: { grams: number; stable: boolean } | null;
   createdAt: string;
@@ -354,7 +355,7 @@ export function step(s0: Session, a: Action, ctx: Ctx): StepResult {
     case 'recorded':
       if (s.phase !== 'paying' || !s.payment || s.payment.status !== 'approved') return { session: s0, effects };
       s.payment = { ...s.payment, status: 'recorded' };
-      s.receipt = { transactionId: a.transactionId, total: s.totals.total, authCode: s.payment.authCode ?? '' };
+      s.receipt = { transactionId: a.transactionId, total: s.totals.total, authCode: s.payment.authCode ?? '', vat: vatBreakdown(s.lines) };
       s.phase = 'done';
       s.helpCalled = false;
       return out();
@@ -462,11 +463,13 @@ export function transactionOf(s: Session, iso: string): KioskTransactionRec {
       ...(l.grams !== undefined ? { grams: l.grams } : {}),
       price: l.price,
       ...(l.serials !== undefined ? { serials: l.serials } : {}),
+      ...(l.vatRateBp !== undefined ? { vatRateBp: l.vatRateBp } : {}),
     })),
     subtotal: s.totals.subtotal,
     discounts: s.totals.discounts,
     total: s.totals.total,
     currency: s.currency,
+    vat: vatBreakdown(s.lines),
     ...(s.memberCode !== null ? { memberCode: s.memberCode } : {}),
     payment: { requestId: p.requestId, authCode: p.authCode ?? '', amount: p.amount },
     attendant: s.attendant.map((x) => ({ requestId: x.requestId, kind: x.kind, decision: x.decision, by: x.by, at: x.at })),

@@ -98,6 +98,8 @@ export interface PriceQuote {
   expectedWeightG?: number;
   weightToleranceG?: number;
   ageRestriction?: number;
+  /** VAT rate in basis points, included in every price (the receipt's VAT lines). */
+  vatRateBp?: number;
 }
 
 /** A promotion is active on [start, end). */
@@ -152,6 +154,7 @@ export function priceAt(cat: Catalog, gtin: string, t: number, memberCode?: stri
     ...(item.expectedWeightG !== undefined ? { expectedWeightG: item.expectedWeightG } : {}),
     ...(item.weightToleranceG !== undefined ? { weightToleranceG: item.weightToleranceG } : {}),
     ...(item.ageRestriction !== undefined ? { ageRestriction: item.ageRestriction } : {}),
+    ...(item.vatRateBp !== undefined ? { vatRateBp: item.vatRateBp } : {}),
   };
 }
 

@@ -25,6 +25,8 @@ export const CatalogItem = Type.Object(
     weightToleranceG: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000 })),
     /** Minimum age to buy it (alcohol 18, …); needs an attendant at the kiosk. */
     ageRestriction: Type.Optional(Type.Integer({ minimum: 0, maximum: 99 })),
+    /** VAT rate in basis points (1900 = 19 %, 550 = 5.5 %); prices include it. For the receipt's VAT lines. */
+    vatRateBp: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000 })),
     /** Label template (Pricer "presentation") and its extra fields. */
     template: Type.Optional(Type.String({ maxLength: 32 })),
     fields: Type.Optional(Type.Record(Type.String({ maxLength: 32 }), Type.String({ maxLength: 128 }))),

@@ -42,6 +42,11 @@ export function App(props: { kioskId: string; token: string }) {
           <h2>{t.thanks}</h2>
           <p>{t.receipt}: <strong data-testid="transaction-id">{view.receipt?.transactionId}</strong></p>
           <p class="k-total" data-testid="receipt-total">{t.total}: {money(view.receipt?.total ?? 0)}</p>
+          {(view.receipt?.vat ?? []).map((v) => (
+            <p key={String(v.rateBp)} data-testid="receipt-vat" data-rate={v.rateBp ?? 'none'}>
+              {v.rateBp === null ? t.vatUnknown : t.vatLine(`${v.rateBp / 100} %`)}: {money(v.vat)} ({t.net} {money(v.net)})
+            </p>
+          ))}
           <BigButton label={t.newCustomer} kind="primary" disabled={stale} onClick={() => c.send({ type: 'cancel' })} testId="new-customer" />
         </main>
       ) : view.pickup ? (

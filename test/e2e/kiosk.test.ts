@@ -181,6 +181,12 @@ describe('kiosk checkout in Chromium', () => {
       [G.wine, 1, 899],
     ]);
     expect(rec.lines.find((l) => l.gtin === G.shirt)!.serials).toEqual(['6789', '6790']);
+    // VAT per rate, taken out of each rate's gross once: 7 % of 26.80 incl. = 1.75, 19 % of 38.99 incl. = 6.23.
+    expect((rec as unknown as { vat: unknown }).vat).toEqual([
+      { rateBp: 1900, gross: 3899, net: 3276, vat: 623 },
+      { rateBp: 700, gross: 2680, net: 2505, vat: 175 },
+    ]);
+    expect(await page.locator('[data-testid="receipt-vat"]').allTextContents()).toEqual(['incl. VAT 19 %: €6.23 (net €32.76)', 'incl. VAT 7 %: €1.75 (net €25.05)']);
     expect(rec.attendant).toMatchObject([{ decision: 'approved', by: 'attendant' }]);
     expect(pay1.charges.at(-1)!.amount).toBe(expectedTotal);
     // The attendant's approval is an exact record too; the light went amber for the age check.

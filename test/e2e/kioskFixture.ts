@@ -31,12 +31,13 @@ export const MEMBER = 'M-1001';
 export const CATALOG = {
   mode: 'snapshot',
   items: [
-    { gtin: G.milk, name: 'Milk 1 L', unit: 'each', expectedWeightG: 1030, weightToleranceG: 20 },
-    { gtin: G.bread, name: 'Bread', unit: 'each', expectedWeightG: 500, weightToleranceG: 25 },
-    { gtin: G.wine, name: 'Red wine', unit: 'each', ageRestriction: 18, expectedWeightG: 1300, weightToleranceG: 30 },
-    { gtin: G.apples, name: 'Apples', unit: 'kg', fields: { plu: '4131' } },
-    { gtin: G.cheese, name: 'Gouda', unit: 'kg' },
-    { gtin: G.shirt, name: 'T-shirt', unit: 'each' },
+    // German VAT: food 7 %, the rest 19 % (basis points).
+    { gtin: G.milk, name: 'Milk 1 L', unit: 'each', expectedWeightG: 1030, weightToleranceG: 20, vatRateBp: 700 },
+    { gtin: G.bread, name: 'Bread', unit: 'each', expectedWeightG: 500, weightToleranceG: 25, vatRateBp: 700 },
+    { gtin: G.wine, name: 'Red wine', unit: 'each', ageRestriction: 18, expectedWeightG: 1300, weightToleranceG: 30, vatRateBp: 1900 },
+    { gtin: G.apples, name: 'Apples', unit: 'kg', fields: { plu: '4131' }, vatRateBp: 700 },
+    { gtin: G.cheese, name: 'Gouda', unit: 'kg', vatRateBp: 700 },
+    { gtin: G.shirt, name: 'T-shirt', unit: 'each', vatRateBp: 1900 },
   ],
 };
 export const PRICES = {

@@ -41,6 +41,8 @@ export async function startHq(cfg: Readonly<Config>, hqUrl: string, keyFile: str
     if (i === 1) store.catalog.items[i].unit = 'kg';
     if (i === 2) store.catalog.items[i].ageRestriction = 18;
   });
+  // German VAT on the receipt: food 7 %, drinks with alcohol (and everything else) 19 %.
+  store.catalog.items.forEach((it, i) => (it.vatRateBp = i === 2 || (i >= named.length && i % 3 === 0) ? 1900 : 700));
   let version = Math.floor(Date.now() / 1000);
   const now = Date.now();
   const promo = { id: 'demo-promo-1', gtin: gtinOf(1), price: 99, start: new Date(now + 120_000).toISOString(), end: new Date(now + 600_000).toISOString(), text: 'Demo deal' };

@@ -34,8 +34,15 @@ export const TransactionLine = Type.Object(
     grams: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
     price: MinorUnits,
     serials: Type.Optional(Type.Array(Type.String({ maxLength: 20 }), { maxItems: 10_000 })),
+    vatRateBp: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000 })),
   },
   { additionalProperties: true },
+);
+
+/** One VAT rate of a receipt (prices include VAT): gross = net + vat, minor units; rateBp null = no rate in the catalog. */
+export const VatLineSchema = Type.Object(
+  { rateBp: Type.Union([Type.Integer({ minimum: 0, maximum: 10_000 }), Type.Null()]), gross: MinorUnits, net: MinorUnits, vat: MinorUnits },
+  { additionalProperties: false },
 );
 
 export const KioskTransaction = Type.Object(
@@ -48,6 +55,8 @@ export const KioskTransaction = Type.Object(
     discounts: MinorUnits,
     total: MinorUnits,
     currency: Currency,
+    /** VAT per rate, for the receipt and HQ's books (optional: records before this field have none). */
+    vat: Type.Optional(Type.Array(VatLineSchema, { maxItems: 64 })),
     memberCode: Type.Optional(Type.String({ maxLength: 64 })),
     payment: Type.Object({ requestId: Id, authCode: Type.String({ maxLength: 32 }), amount: MinorUnits }, { additionalProperties: true }),
     attendant: Type.Array(Type.Object({ requestId: Id, kind: Type.String(), decision: Type.String(), by: Type.String(), at: Timestamp }, { additionalProperties: true }), { maxItems: 1000 }),
@@ -119,7 +128,7 @@ export interface CartView {
   helpCalled: boolean;
   bagging: { state: 'ok' | 'placeItem' | 'unexpected' | 'removed' | 'off'; deltaG: number };
   payment: { requestId: string; amount: number; status: string } | null;
-  receipt: { transactionId: string; total: number; authCode: string } | null;
+  receipt: { transactionId: string; total: number; authCode: string; vat: { rateBp: number | null; gross: number; net: number; vat: number }[] } | null;
   notice: { code: string; detail?: string } | null;
   produceWeight: { grams: number; stable: boolean } | null;
   produce: { gtin: string; name: string; plu?: string; price: number }[];
