@@ -15,7 +15,12 @@ export type AuthFailure = 'no_credentials' | 'unknown_user' | 'bad_credentials' 
 export type AuthResult = { ok: true; identity: Identity } | { ok: false; result: AuthFailure; reason: string };
 
 export class Authenticator {
-  private readonly verified = new Map<string, { hash: string; digest: Buffer }>();
+  /**
+   * username → the stored hash it was verified against and the SHA-256 of the secret, as a 32-char
+   * latin1 string: a Buffer per device (its own ArrayBuffer and backing store) costs ~5× more
+   * heap, and a store has one entry per device (issue 3).
+   */
+  private readonly verified = new Map<string, { hash: string; digest: string }>();
   private readonly bridgeDevices = new Map<string, Set<string>>();
 
   constructor(
@@ -36,9 +41,9 @@ export class Authenticator {
   private async check(username: string, password: string, storedHash: string): Promise<boolean> {
     const digest = createHash('sha256').update(password).digest();
     const memo = this.verified.get(username);
-    if (memo && memo.hash === storedHash) return timingSafeEqual(memo.digest, digest);
+    if (memo && memo.hash === storedHash) return timingSafeEqual(Buffer.from(memo.digest, 'latin1'), digest);
     const ok = await verifySecret(password, storedHash);
-    if (ok) this.verified.set(username, { hash: storedHash, digest });
+    if (ok) this.verified.set(username, { hash: storedHash, digest: digest.toString('latin1') });
     return ok;
   }
 

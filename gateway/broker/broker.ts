@@ -16,7 +16,7 @@ import { topics, type DeviceKind } from '../protocol/topics.js';
 import { checkBirth } from '../protocol/validate.js';
 import { canPublish, canSubscribe, type Identity } from './acl.js';
 import type { Authenticator } from './auth.js';
-import { FrameGuard, GuardedSocket, TokenBucket, type FrameViolation } from './limits.js';
+import { SocketGuard, TokenBucket, type FrameViolation } from './limits.js';
 import { guardedEmitter } from './mqGuard.js';
 
 export interface BrokerOptions {
@@ -45,12 +45,17 @@ class AuthError extends Error {
   }
 }
 
+function noop(): void {}
+
 export class Broker {
   private aedes!: Aedes;
   private server: net.Server | null = null;
   private readonly identities = new WeakMap<Client, Identity>();
   private readonly sockets = new Set<Duplex>();
   private readonly bucket: TokenBucket;
+  private readonly guard: SocketGuard;
+  /** A 'close' listener shared by every connection (one closure per socket is heap per idle client, issue 3). */
+  private readonly forget: (this: Duplex) => void;
   private readonly limiter: LogLimiter;
   private readonly log: Logger;
   private boundPort = 0;
@@ -59,6 +64,11 @@ export class Broker {
     this.log = o.log.child({ module: 'broker' });
     this.bucket = new TokenBucket(o.connectRate.perSecond, o.connectRate.burst, o.now);
     this.limiter = new LogLimiter(o.now);
+    this.guard = new SocketGuard(o.maxPacketBytes, (v, socket) => this.violation(v, socket));
+    const sockets = this.sockets;
+    this.forget = function forget(this: Duplex) {
+      sockets.delete(this);
+    };
   }
 
   get port(): number {
@@ -111,23 +121,29 @@ export class Broker {
       return;
     }
     socket.setNoDelay(true);
-    const guarded = new GuardedSocket(socket, new FrameGuard(this.o.maxPacketBytes), (v, conn) => this.violation(v, conn, address));
-    guarded.on('error', () => undefined);
-    this.sockets.add(guarded);
-    guarded.once('close', () => this.sockets.delete(guarded));
-    this.aedes.handle(guarded);
+    // aedes reads and writes the socket itself; the guard sits on its read path (limits.ts).
+    this.guard.install(socket);
+    socket.on('error', noop);
+    this.track(socket);
+    this.aedes.handle(socket);
+  }
+
+  private track(stream: Duplex): void {
+    this.sockets.add(stream);
+    stream.on('close', this.forget);
   }
 
   /** MQTT over WebSocket (the HTTP port's /mqtt); the WebSocket's own maxPayload bounds packets. */
   handleStream(stream: Duplex): void {
-    this.sockets.add(stream);
-    stream.once('close', () => this.sockets.delete(stream));
+    this.track(stream);
     this.aedes.handle(stream);
   }
 
-  private violation(v: FrameViolation, conn: GuardedSocket, address: string): void {
+  private violation(v: FrameViolation, socket: net.Socket): void {
     this.o.metrics.protocolErrors.labels(v.code).inc();
-    const client = (conn as unknown as { client?: Client }).client;
+    const address = socket.remoteAddress ?? 'unknown';
+    // aedes links its Client to the connection as `conn.client` (untyped in its .d.ts).
+    const client = (socket as unknown as { client?: Client }).client;
     const clientId = client?.id ?? null;
     const identity = client ? this.identities.get(client) : undefined;
     if (this.limiter.take(`violation/${address}/${v.code}`) >= 0) {

@@ -6,7 +6,7 @@
  *   *before* its body is buffered, and refuses a stream whose first packet is not CONNECT
  *   ([MQTT-3.1.0-1]: the first packet from client to server MUST be CONNECT).
  */
-import { Duplex } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { Socket } from 'node:net';
 
 export class TokenBucket {
@@ -87,63 +87,45 @@ export class FrameGuard {
   }
 }
 
+const kGuard = Symbol('storegw.frameGuard');
+type GuardedTcp = Socket & { [kGuard]: FrameGuard };
+
 /**
- * A socket seen through a FrameGuard: aedes reads from this Duplex; writes go straight to the
- * socket. On a violation the socket is destroyed and `onViolation` says why.
+ * Puts a FrameGuard in front of accepted TCP sockets, on the socket itself: aedes reads the
+ * net.Socket directly and every chunk passes the guard before it reaches the socket's read buffer.
+ *
+ * Why not a wrapping Duplex: a second stream per connection (its ReadableState, WritableState,
+ * listeners and closures) cost ~1.3 KB of heap per idle client (issue 3), and it hid the socket
+ * from mqtt-packet's own cork/uncork-on-next-tick batching, which it had to redo.
+ * How: Node hands each chunk read from the handle to `stream.push(chunk)`; an own `push` on the
+ * instance feeds the guard first. One function is shared by every socket (no closure per
+ * connection); a violation destroys the socket before the chunk is buffered, so aedes never sees it.
  */
-export class GuardedSocket extends Duplex {
-  readonly remoteAddress: string | undefined;
+export class SocketGuard {
+  private readonly push: (this: GuardedTcp, chunk: Buffer | null, encoding?: BufferEncoding) => boolean;
+
   constructor(
-    private readonly socket: Socket,
-    guard: FrameGuard,
-    onViolation: (v: FrameViolation, conn: GuardedSocket) => void,
+    private readonly maxPacketBytes: number,
+    onViolation: (v: FrameViolation, socket: Socket) => void,
   ) {
-    super({ allowHalfOpen: false });
-    this.remoteAddress = socket.remoteAddress;
-    socket.on('data', (chunk: Buffer) => {
-      const v = guard.feed(chunk);
-      if (v) {
-        onViolation(v, this);
-        socket.destroy();
-        this.destroy();
-        return;
+    if (!Number.isInteger(maxPacketBytes) || maxPacketBytes < 2) throw new Error(`maxPacketBytes must be an integer ≥ 2 (got ${maxPacketBytes})`);
+    this.push = function guardedPush(this: GuardedTcp, chunk: Buffer | null, encoding?: BufferEncoding): boolean {
+      if (chunk !== null && !this.destroyed) {
+        const v = this[kGuard].feed(chunk);
+        if (v) {
+          onViolation(v, this);
+          this.destroy();
+          return false;
+        }
       }
-      if (!this.push(chunk)) socket.pause();
-    });
-    socket.on('end', () => this.push(null));
-    socket.on('close', () => this.destroy());
-    socket.on('error', (err) => this.destroy(err));
+      return Readable.prototype.push.call(this, chunk, encoding);
+    };
   }
 
-  override _read(): void {
-    this.socket.resume();
-  }
-
-  private corked = false;
-
-  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
-    if (this.socket.destroyed) return cb(new Error('socket closed'));
-    // A group commit releases hundreds of PUBACKs in one tick: cork until the tick ends so they
-    // leave in one writev instead of one syscall each.
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        this.socket.uncork();
-      });
-    }
-    if (this.socket.write(chunk)) cb();
-    else this.socket.once('drain', () => cb());
-  }
-
-  override _final(cb: (err?: Error | null) => void): void {
-    this.socket.end();
-    cb();
-  }
-
-  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
-    this.socket.destroy();
-    cb(err);
+  /** Guards a freshly accepted socket; call before any byte is read (i.e. in the connection callback). */
+  install(socket: Socket): void {
+    const s = socket as GuardedTcp;
+    s[kGuard] = new FrameGuard(this.maxPacketBytes);
+    s.push = this.push;
   }
 }
