@@ -178,6 +178,7 @@ export class Gateway {
       metrics: this.metrics,
       log: this.log,
       now: this.now,
+      onDeviceSubscribed: (kind, id) => this.commands?.subscribed(kind, id), // commands (issue 8)
     });
     this.broker = broker;
     await broker.start();

@@ -31,6 +31,8 @@ export interface BrokerOptions {
   metrics: Metrics;
   log: Logger;
   now: () => number;
+  /** A directly connected device subscribed (its SUBACK is on the way): it listens for commands now. */
+  onDeviceSubscribed?: (kind: DeviceKind, id: string) => void;
 }
 
 /** Where a rejected event goes instead of its topic: `$` topics are never matched by `#` [MQTT-4.7.2-1]. */
@@ -254,6 +256,10 @@ export class Broker {
   }
 
   private wireEvents(): void {
+    this.aedes.on('subscribe', (_subs, client) => {
+      const id = client ? this.identities.get(client) : undefined;
+      if (id?.type === 'device') this.o.onDeviceSubscribed?.(id.kind, id.deviceId);
+    });
     this.aedes.on('client', (client) => {
       const id = this.identities.get(client);
       if (id?.type === 'device') {

@@ -66,6 +66,11 @@ export class CommandService {
   private readonly validators = new Map<string, ValidateFunction>();
   private readonly chains = new Map<string, Promise<void>>();
   private readonly online = new Map<string, boolean>();
+  /**
+   * Devices that may have pending commands (a superset: cleared when a re-send finds none). A device
+   * not in it costs nothing when it connects — no timer, no query — which matters in a connect storm.
+   */
+  private readonly withPending = new Set<string>();
   /** Devices that connected directly and have not yet shown they listen (see onDevice). */
   private readonly awaiting = new Map<string, { birth: unknown; timer: NodeJS.Timeout | null }>();
   private readonly work = new Set<Promise<unknown>>();
@@ -82,6 +87,8 @@ export class CommandService {
   async start(): Promise<void> {
     await this.store.start();
     await this.prune();
+    const pending = await this.store.pending();
+    for (const c of pending) this.withPending.add(deviceUsername(c.kind, c.deviceId));
     this.unsubscribe = this.o.registry.onChange((d) => this.onDevice(d));
     // Devices that connected between the broker's start and ours count as reconnects too.
     for (const v of this.o.registry.views()) if (v.online) this.onDevice(v);
@@ -90,7 +97,6 @@ export class CommandService {
       this.timer = setInterval(() => void this.track(this.tick()), every);
       this.timer.unref();
     }
-    const pending = await this.store.pending();
     if (pending.length > 0) this.log.info({ pending: pending.length }, 'pending device commands wait for their devices');
   }
 
@@ -140,6 +146,7 @@ export class CommandService {
         if (supersedes({ kind, type, data: fields }, old) && (await this.store.finish(old.cmdId, 'expired', `superseded by ${cmdId}`, now))) this.o.metrics.commandsExpired.labels(kind, 'superseded').inc();
       }
       const online = this.o.registry.get(kind, id)?.online === true;
+      this.withPending.add(deviceUsername(kind, id));
       await this.store.insert({ cmdId, kind, deviceId: id, type, payload, source: opts.source, createdAt: now, expiresAt: now + ttl, sentAt: online ? now : null });
       this.o.metrics.commandsSent.labels(kind).inc();
       this.log.info({ deviceId: id, kind, type, cmdId, source: opts.source, online }, online ? 'command sent' : 'command queued for an offline device');
@@ -203,7 +210,8 @@ export class CommandService {
    * A device came online. A bridge subscribes to `cmd/#` before it says `state online`
    * (firmware-bridge/bridge.ts), so its devices are re-sent at once. A direct device is marked
    * online by aedes's `client` event, which comes before the CONNACK: it cannot have subscribed
-   * yet, so its commands wait for a sign that it listens (its birth or any event) or a short grace.
+   * yet, so its commands wait for a sign that it listens — its SUBSCRIBE (the broker tells
+   * `subscribed`), its birth or any event — or, failing those, a short grace.
    */
   private onDevice(v: DeviceView): void {
     if (v.kind === 'esl') return;
@@ -216,6 +224,7 @@ export class CommandService {
       this.awaiting.delete(key);
       return;
     }
+    if (!this.withPending.has(key)) return;
     if (was) {
       if (waiting && v.birth !== waiting.birth) this.listened(key, v.kind, v.id);
       return;
@@ -227,6 +236,12 @@ export class CommandService {
     if (grace <= 0) return this.listened(key, v.kind, v.id);
     w.timer = setTimeout(() => this.listened(key, v.kind, v.id), grace);
     w.timer.unref();
+  }
+
+  /** The broker saw a directly connected device subscribe: it listens now, re-send at once. */
+  subscribed(kind: DeviceKind, id: string): void {
+    const key = deviceUsername(kind, id);
+    if (this.awaiting.has(key)) this.listened(key, kind, id);
   }
 
   private listened(key: string, kind: DeviceKind, id: string): void {
@@ -242,6 +257,7 @@ export class CommandService {
       if (this.o.registry.get(kind, id)?.online !== true) return;
       const now = this.o.now();
       const pending = await this.store.pending(kind, id);
+      if (pending.length === 0) this.withPending.delete(deviceUsername(kind, id));
       if (pending.length > 0) this.log.info({ deviceId: id, kind, pending: pending.length }, 're-sending pending commands after a reconnect');
       const due: CommandRow[] = [];
       for (const c of pending) {

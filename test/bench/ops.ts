@@ -130,7 +130,7 @@ export async function benchOps(opts: { quick?: boolean; progress?: (s: string) =
       void scale.publishAsync('store/v1/dev/scale/sc-1/evt/ack', JSON.stringify({ ts: new Date().toISOString(), cmdId: cmd.cmdId, ok: true }), { qos: 1 });
     });
     await scale.subscribeAsync('store/v1/dev/scale/sc-1/cmd/#', { qos: 1 });
-    // A direct device is re-sent once it shows it listens (its birth or any event): say hello.
+    // A direct device is re-sent once it shows it listens: its SUBSCRIBE above (a birth too, as devices do).
     await scale.publishAsync('store/v1/dev/scale/sc-1/birth', JSON.stringify({ model: 'bench', firmware: '1', capabilities: ['tare'] }), { qos: 1, retain: true });
     const deadline = performance.now() + 60_000;
     let tAcked = 0;

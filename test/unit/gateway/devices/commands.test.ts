@@ -230,6 +230,41 @@ describe('reconnect', () => {
   });
 });
 
+describe('listening', () => {
+  it("a direct device's SUBSCRIBE (told by the broker) re-sends at once, without birth or grace", async () => {
+    await svc.stop();
+    svc = service({ listenGraceMs: 60_000 });
+    await svc.start();
+    const id = await svc.send('scale', 'sc-1', 'tare', {}, { source: 'k' });
+    reg.set('scale', 'sc-1', { online: true, via: 'direct' });
+    await svc.idle();
+    expect(sent).toHaveLength(0);
+    svc.subscribed('scale', 'sc-1');
+    await svc.idle();
+    expect(sent.map((s) => s.cmd.cmdId)).toEqual([id]);
+    svc.subscribed('scale', 'sc-1'); // a second SUBSCRIBE of the same connection sends nothing again
+    await svc.idle();
+    expect(sent).toHaveLength(1);
+  });
+
+  it('a device with nothing pending costs no timer and no query when it connects', async () => {
+    await svc.stop();
+    svc = service({ listenGraceMs: 60_000 });
+    await svc.start();
+    reg.set('light', 'lt-1', { online: true, via: 'direct' });
+    // Nothing waits for it to listen: neither a birth nor the grace would re-send anything.
+    expect((svc as unknown as { awaiting: Map<string, unknown> }).awaiting.size).toBe(0);
+    // Once it has a command, a reconnect waits for it to listen again.
+    reg.set('light', 'lt-1', { online: false, via: null });
+    const id = await svc.send('light', 'lt-1', 'set', { color: 'red', mode: 'steady' }, { source: 'k' });
+    reg.set('light', 'lt-1', { online: true, via: 'direct' });
+    expect((svc as unknown as { awaiting: Map<string, unknown> }).awaiting.size).toBe(1);
+    svc.subscribed('light', 'lt-1');
+    await svc.idle();
+    expect(sent.map((s) => s.cmd.cmdId)).toEqual([id]);
+  });
+});
+
 describe('TTL, retries, superseding', () => {
   it('a charge past its TTL is expired, never sent; a light set within its TTL still goes out', async () => {
     const charge = await svc.send('payment', 'pay-1', 'charge', { requestId: 'r-9', amount: 1299, currency: 'EUR' }, { source: 'kiosk:k1' });
