@@ -153,25 +153,30 @@ export class OutboxStore {
 
   /** Records in seq order from `fromSeq` (inclusive), at most `limit`. */
   async read(fromSeq: number, limit: number): Promise<OutboxRecord[]> {
-    const rows = await this.db.all<{ seq: number; cls: EventClass; kind: DeviceKind; device_id: string; type: string; ts: string; recv_ts: number; boot_id: string; mono_ms: number; data: string }>(
-      'SELECT seq, cls, kind, device_id, type, ts, recv_ts, boot_id, mono_ms, data FROM events WHERE seq >= ? ORDER BY seq LIMIT ?',
-      [fromSeq, limit],
-    );
-    return rows.map((r) => ({
-      seq: r.seq,
-      cls: r.cls,
-      kind: r.kind,
-      deviceId: r.device_id,
-      type: r.type,
-      ts: r.ts,
-      recvTs: r.recv_ts,
-      bootId: r.boot_id,
-      monoMs: r.mono_ms,
-      data: JSON.parse(r.data) as Record<string, unknown>,
-    }));
+    const rows = await this.db.all<EventRow>('SELECT seq, cls, kind, device_id, type, ts, recv_ts, boot_id, mono_ms, data FROM events WHERE seq >= ? ORDER BY seq LIMIT ?', [fromSeq, limit]);
+    return rows.map(outboxRecordOf);
   }
 
   get database(): Db {
     return this.db;
   }
+}
+
+/** An `events` row as the outbox reads it (the uplink's store reads the same columns). */
+export interface EventRow {
+  seq: number;
+  cls: EventClass;
+  kind: DeviceKind;
+  device_id: string;
+  type: string;
+  ts: string;
+  recv_ts: number;
+  boot_id: string;
+  mono_ms: number;
+  data: string;
+}
+
+/** One `events` row as an OutboxRecord (`data` parsed). */
+export function outboxRecordOf(r: EventRow): OutboxRecord {
+  return { seq: r.seq, cls: r.cls, kind: r.kind, deviceId: r.device_id, type: r.type, ts: r.ts, recvTs: r.recv_ts, bootId: r.boot_id, monoMs: r.mono_ms, data: JSON.parse(r.data) as Record<string, unknown> };
 }

@@ -15,19 +15,10 @@
 import { openDb, type Db } from '../db/sqlite.js';
 import type { BatchRecord, EventClass, OutboxRecord } from '../protocol/envelopes.js';
 import type { DeviceKind } from '../protocol/topics.js';
+import { outboxRecordOf, type EventRow } from '../outbox/store.js';
 
-interface Row {
-  seq: number;
+interface Row extends EventRow {
   seq_from: number | null;
-  cls: EventClass;
-  kind: DeviceKind;
-  device_id: string;
-  type: string;
-  ts: string;
-  recv_ts: number;
-  boot_id: string;
-  mono_ms: number;
-  data: string;
 }
 
 const COLUMNS = 'seq, seq_from, cls, kind, device_id, type, ts, recv_ts, boot_id, mono_ms, data';
@@ -68,7 +59,7 @@ export class UplinkStore {
       `SELECT ${COLUMNS} FROM events WHERE cls = ?1 AND seq_from IS NULL AND (boot_id != ?2 OR mono_ms < ?3) ORDER BY seq LIMIT ?4`,
       [cls, bootId, monoCutoff, limit],
     ));
-    return rows.map(toOutboxRecord);
+    return rows.map(outboxRecordOf);
   }
 
   /** In one transaction: delete the raw seqs, insert their compact records. */
@@ -164,21 +155,6 @@ export class UplinkStore {
     this.queue = run.catch(() => undefined);
     return run;
   }
-}
-
-function toOutboxRecord(r: Row): OutboxRecord {
-  return {
-    seq: r.seq,
-    cls: r.cls,
-    kind: r.kind,
-    deviceId: r.device_id,
-    type: r.type,
-    ts: r.ts,
-    recvTs: r.recv_ts,
-    bootId: r.boot_id,
-    monoMs: r.mono_ms,
-    data: JSON.parse(r.data) as Record<string, unknown>,
-  };
 }
 
 /** A row as a wire record; the key order is fixed, so a re-sent record is byte-identical. */
