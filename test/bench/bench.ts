@@ -151,6 +151,47 @@ function backgroundRow(bench: string, system: SystemName, pct: number): void {
 /** The load generator's own event-loop delay: if it stalls, latencies above include its stall. */
 const selfLoop = monitorEventLoopDelay({ resolution: 2 });
 selfLoop.enable();
+/**
+ * What the throughput and fixed-rate benches measure around their window: server, load generator
+ * and background CPU, the load generator's loop delay and storegw's /metrics before and after.
+ * `onWindow` is the load generator's hook; `rows()` writes the shared rows once it is over.
+ */
+function measureWindow(s: RunningSystem, extra: { start?: () => void } = {}) {
+  const cpu = new CpuWindow(s.pid);
+  const self = new SelfCpuWindow();
+  const bg = new BackgroundCpuWindow(s.pid);
+  const gw: GwWindow = {};
+  const m = { cpuPct: 0, selfPct: 0, bgPct: 0, loadgenLoop: 0 };
+  return {
+    gw,
+    m,
+    onWindow: async (phase: 'start' | 'end') => {
+      if (phase === 'start') {
+        if (s.httpUrl) gw.before = await scrape(s.httpUrl);
+        extra.start?.();
+        cpu.start();
+        self.start();
+        bg.start();
+        selfLoop.reset();
+      } else {
+        m.cpuPct = cpu.stop();
+        m.selfPct = self.stop();
+        m.bgPct = bg.stop();
+        m.loadgenLoop = selfLoop.percentile(99);
+        if (s.httpUrl) gw.after = await scrape(s.httpUrl);
+      }
+    },
+    /** Server CPU, load generator CPU and loop delay, background CPU, storegw's commit rows. */
+    rows(bench: string, acked: number): void {
+      row(bench, s.name, 'server_cpu', m.cpuPct, '% of a core');
+      row(bench, s.name, 'loadgen_cpu', m.selfPct, '% of a core');
+      row(bench, s.name, 'loadgen_loop_delay_p99', Math.max(0, m.loadgenLoop / 1e6 - 2), 'ms');
+      backgroundRow(bench, s.name, m.bgPct);
+      gwRows(bench, gw, acked);
+    },
+  };
+}
+
 function selfLoopRow(bench: string, system: SystemName): number {
   const p99 = Math.max(0, selfLoop.percentile(99) / 1e6 - 2);
   row(bench, system, 'loadgen_loop_delay_p99', p99, 'ms');
@@ -196,36 +237,9 @@ function latencyRows(bench: string, system: SystemName, r: LoadResult): void {
 async function benchThroughput(s: RunningSystem): Promise<void> {
   const bench = 'throughput';
   const clients = await connectClients(s.url, identities(P.connections, `tp-${s.name}`), P.clientNoDelay);
-  const cpu = new CpuWindow(s.pid);
-  const self = new SelfCpuWindow();
-  const bg = new BackgroundCpuWindow(s.pid);
-  let bgPct = 0;
-  const gw: GwWindow = {};
   let rss = { stop: () => 0 };
-  let cpuPct = 0;
-  let selfPct = 0;
-  let loadgenLoop = 0;
-  const r = await maxThroughput(clients, {
-    window: P.window,
-    warmupS: P.warmupS,
-    seconds: P.throughputS,
-    onWindow: async (phase) => {
-      if (phase === 'start') {
-        if (s.httpUrl) gw.before = await scrape(s.httpUrl);
-        rss = rssSampler(s.pid);
-        cpu.start();
-        self.start();
-        bg.start();
-        selfLoop.reset();
-      } else {
-        cpuPct = cpu.stop();
-        selfPct = self.stop();
-        bgPct = bg.stop();
-        loadgenLoop = selfLoop.percentile(99);
-        if (s.httpUrl) gw.after = await scrape(s.httpUrl);
-      }
-    },
-  });
+  const w = measureWindow(s, { start: () => (rss = rssSampler(s.pid)) });
+  const r = await maxThroughput(clients, { window: P.window, warmupS: P.warmupS, seconds: P.throughputS, onWindow: w.onWindow });
   const peak = rss.stop();
   const rssEnd = memory(s.pid).rss;
   await closeClients(clients);
@@ -233,15 +247,11 @@ async function benchThroughput(s: RunningSystem): Promise<void> {
   latencyRows(bench, s.name, r);
   row(bench, s.name, 'server_rss', rssEnd / MB, 'MB');
   row(bench, s.name, 'server_rss_peak', peak / MB, 'MB');
-  row(bench, s.name, 'server_cpu', cpuPct, '% of a core');
-  row(bench, s.name, 'loadgen_cpu', selfPct, '% of a core');
-  row(bench, s.name, 'loadgen_loop_delay_p99', Math.max(0, loadgenLoop / 1e6 - 2), 'ms');
-  backgroundRow(bench, s.name, bgPct);
-  gwRows(bench, gw, r.acked);
+  w.rows(bench, r.acked);
   if (r.firstError) notes.push(`${bench}/${s.name}: first publish error: ${r.firstError}`);
   progress(
     `  ${s.name}: ${fmt(r.rate)} events/s, PUBACK p50 ${fmt(r.latency.percentile(50))} / p99 ${fmt(r.latency.percentile(99))} ms, ` +
-      `server CPU ${fmt(cpuPct)}%, RSS ${fmt(rssEnd / MB)} MB, load generator CPU ${fmt(selfPct)}%, errors ${r.errors + r.lost}` +
+      `server CPU ${fmt(w.m.cpuPct)}%, RSS ${fmt(rssEnd / MB)} MB, load generator CPU ${fmt(w.m.selfPct)}%, errors ${r.errors + r.lost}` +
       (s.name === 'storegw' ? `, events/commit ${fmt(get(bench, 'storegw', 'events_per_commit'))}, loop delay p99 ${fmt(get(bench, 'storegw', 'event_loop_delay_p99'))} ms` : ''),
   );
 }
@@ -249,46 +259,16 @@ async function benchThroughput(s: RunningSystem): Promise<void> {
 async function benchFixedRate(s: RunningSystem): Promise<void> {
   const bench = 'fixed-rate';
   const clients = await connectClients(s.url, identities(P.connections, `fr-${s.name}`), P.clientNoDelay);
-  const cpu = new CpuWindow(s.pid);
-  const self = new SelfCpuWindow();
-  const bg = new BackgroundCpuWindow(s.pid);
-  let bgPct = 0;
-  const gw: GwWindow = {};
-  let cpuPct = 0;
-  let selfPct = 0;
-  let loadgenLoop = 0;
-  const r = await fixedRate(clients, {
-    rate: P.fixedRate,
-    warmupS: P.warmupS,
-    seconds: P.fixedS,
-    onWindow: async (phase) => {
-      if (phase === 'start') {
-        if (s.httpUrl) gw.before = await scrape(s.httpUrl);
-        cpu.start();
-        self.start();
-        bg.start();
-        selfLoop.reset();
-      } else {
-        cpuPct = cpu.stop();
-        selfPct = self.stop();
-        bgPct = bg.stop();
-        loadgenLoop = selfLoop.percentile(99);
-        if (s.httpUrl) gw.after = await scrape(s.httpUrl);
-      }
-    },
-  });
+  const w = measureWindow(s);
+  const r = await fixedRate(clients, { rate: P.fixedRate, warmupS: P.warmupS, seconds: P.fixedS, onWindow: w.onWindow });
   await closeClients(clients);
   row(bench, s.name, 'offered', r.offered, 'events/s');
   row(bench, s.name, 'events_per_s', r.rate, 'events/s');
   latencyRows(bench, s.name, r);
-  row(bench, s.name, 'server_cpu', cpuPct, '% of a core');
   row(bench, s.name, 'server_rss', memory(s.pid).rss / MB, 'MB');
-  row(bench, s.name, 'loadgen_cpu', selfPct, '% of a core');
-  row(bench, s.name, 'loadgen_loop_delay_p99', Math.max(0, loadgenLoop / 1e6 - 2), 'ms');
-  backgroundRow(bench, s.name, bgPct);
-  gwRows(bench, gw, r.acked);
+  w.rows(bench, r.acked);
   progress(
-    `  ${s.name}: offered ${fmt(r.offered)}/s, acked ${fmt(r.rate)}/s, PUBACK p50 ${fmt(r.latency.percentile(50))} / p95 ${fmt(r.latency.percentile(95))} / p99 ${fmt(r.latency.percentile(99))} ms, server CPU ${fmt(cpuPct)}%` +
+    `  ${s.name}: offered ${fmt(r.offered)}/s, acked ${fmt(r.rate)}/s, PUBACK p50 ${fmt(r.latency.percentile(50))} / p95 ${fmt(r.latency.percentile(95))} / p99 ${fmt(r.latency.percentile(99))} ms, server CPU ${fmt(w.m.cpuPct)}%` +
       (s.name === 'storegw' ? `, events/commit ${fmt(get(bench, 'storegw', 'events_per_commit'))}, loop delay p99 ${fmt(get(bench, 'storegw', 'event_loop_delay_p99'))} ms` : ''),
   );
 
