@@ -50,6 +50,30 @@ export const ConfigSchema = Type.Object(
         drainTimeoutMs: Type.Integer({ minimum: 100, maximum: 600_000, default: 5000 }),
         /** Group commit: at most this many events in one SQLite transaction. */
         maxBatch: Type.Integer({ minimum: 1, maximum: 50_000, default: 1024 }),
+        maxKeepaliveS: Type.Integer({
+          minimum: 10,
+          maximum: 65_535,
+          default: 300,
+          description: 'Longest MQTT keep-alive a client may ask for, in seconds. Keep-alive 0 or above this is refused with CONNACK 2 (MQTT 3.1.1 gives the server no way to impose its own), so a dead device is seen offline within 1.5 × its keep-alive.',
+        }),
+        maxConnectionsPerCredential: Type.Integer({
+          minimum: 1,
+          maximum: 1000,
+          default: 4,
+          description: 'MQTT connections one credential (device, bridge or service user) may hold at once under different client ids; more get CONNACK 3. Reconnecting under a client id it holds is a takeover and does not count twice.',
+        }),
+        maxInflightPerClient: Type.Integer({
+          minimum: 1,
+          maximum: 65_535,
+          default: 256,
+          description: 'Device events one MQTT connection may have waiting for their commit (sent, not yet PUBACKed); a client that pipelines more is disconnected, counted.',
+        }),
+        clientIdHoldS: Type.Integer({
+          minimum: 0,
+          maximum: 30 * 86_400,
+          default: 86_400,
+          description: 'After its last connection ends, a client id stays bound to the credential that used it for this long; another credential presenting it meanwhile gets CONNACK 5. 0 = bound only while connected.',
+        }),
       },
       { additionalProperties: false, default: {} },
     ),

@@ -179,6 +179,12 @@ export class Gateway {
       log: this.log,
       now: this.now,
       onDeviceSubscribed: (kind, id) => this.commands?.subscribed(kind, id), // commands (issue 8)
+      sessions: { maxKeepaliveS: c.mqtt.maxKeepaliveS, maxConnectionsPerCredential: c.mqtt.maxConnectionsPerCredential, maxInflightPerClient: c.mqtt.maxInflightPerClient, clientIdHoldS: c.mqtt.clientIdHoldS },
+      // A forged gateway record is an exact alert record: HQ sees it in order, ops in the alert book.
+      onGatewayRecord: (r) =>
+        void uplink.selfRecords
+          .record('FORGED_RECORD', 'critical', `${r.username} wrote a ${r.kind} ${r.type} record for ${r.kind}/${r.deviceId}; only the gateway writes those: refused${r.suppressed ? ` (${r.suppressed} more since the last alert)` : ''}`, { forgedRecord: { username: r.username, kind: r.kind, deviceId: r.deviceId, type: r.type, topic: r.topic, bytes: r.bytes, suppressed: r.suppressed } })
+          .catch((err: Error) => this.log.error({ err }, 'could not record a forged record')),
     });
     this.broker = broker;
     await broker.start();

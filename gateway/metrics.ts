@@ -21,7 +21,7 @@ export class Metrics {
   });
   readonly connects = new Counter({
     name: 'storegw_mqtt_connects_total',
-    help: 'CONNECT attempts by result (ok, bad_credentials, unknown_user, no_credentials, disabled, rate_limited)',
+    help: 'CONNECT attempts by result (ok, bad_credentials, unknown_user, no_credentials, disabled, rate_limited, client_id_taken, client_id_rejected, keepalive, credential_cap)',
     labelNames: ['result'],
     registers: [this.registry],
   });
@@ -29,6 +29,12 @@ export class Metrics {
     name: 'storegw_acl_denied_total',
     help: 'Publishes and subscribes refused by the ACL (the connection is closed on a publish)',
     labelNames: ['action'],
+    registers: [this.registry],
+  });
+  readonly mqttRefused = new Counter({
+    name: 'storegw_mqtt_refused_total',
+    help: 'Publishes refused by broker policy: qos2 and inflight close the connection, gateway_record is told on rej, service_device_write closes',
+    labelNames: ['reason'],
     registers: [this.registry],
   });
   readonly events = new Counter({ name: 'storegw_events_total', help: 'Device events committed to the outbox', labelNames: ['kind', 'class'], registers: [this.registry] });

@@ -2,8 +2,11 @@
  * Broker policy as pure functions (aedes hooks call these): who may write and read which topic.
  * DESIGN, Trust: a device writes only its own evt/birth/state and reads only its own cmd/# and
  * rej; a bridge may act for the devices configured under it; service users get topic patterns,
- * like Mosquitto's ACL file.
+ * like Mosquitto's ACL file. Whatever its patterns say, a service user never writes a device's
+ * cmd/rej (only the gateway commands devices and tells them why), never retains on a device topic
+ * and never writes a record type only the gateway writes (protocol/gatewayRecords.ts).
  */
+import { isGatewayRecord } from '../protocol/gatewayRecords.js';
 import { parseDeviceTopic, topicMatches, DEVICE_ROOT, type DeviceKind, type DeviceTopic } from '../protocol/topics.js';
 
 export type Identity =
@@ -13,7 +16,7 @@ export type Identity =
 
 export type AclDecision = { ok: true } | { ok: false; reason: string };
 /** A publish decision carries the parsed device topic, so the hot path parses a topic once. */
-export type PublishDecision = { ok: true; topic: DeviceTopic | null } | { ok: false; reason: string };
+export type PublishDecision = { ok: true; topic: DeviceTopic | null } | { ok: false; reason: string; refused?: 'service_device_write' };
 
 const DENY_SYS = { ok: false, reason: '$-topics are reserved for the broker' } as const;
 
@@ -23,10 +26,26 @@ function actsFor(id: Identity, kind: DeviceKind, deviceId: string): boolean {
   return false;
 }
 
-export function canPublish(id: Identity, topic: string): PublishDecision {
+const DEVICE_PREFIX = `${DEVICE_ROOT}/`;
+
+/** What no service user may do on a device topic, whatever its write patterns say; null when allowed. */
+function serviceOnDeviceTopic(username: string, topic: string, retain: boolean): string | null {
+  if (!topic.startsWith(DEVICE_PREFIX)) return null;
+  if (retain) return `service user ${username} may not retain on device topics`;
+  const parsed = parseDeviceTopic(topic);
+  if (!parsed.ok) return null;
+  const t = parsed.topic;
+  if (t.channel === 'cmd' || t.channel === 'rej') return `service user ${username} may not write device ${t.channel} topics`;
+  if (t.channel === 'evt' && isGatewayRecord(t.kind, t.deviceId, t.type)) return `service user ${username} may not write ${t.kind} ${t.type} records: only the gateway writes them`;
+  return null;
+}
+
+export function canPublish(id: Identity, topic: string, retain = false): PublishDecision {
   if (topic.startsWith('$')) return DENY_SYS;
   if (id.type === 'service') {
-    return id.write.some((p) => topicMatches(p, topic)) ? { ok: true, topic: null } : { ok: false, reason: `service user ${id.username} may not write ${topic}` };
+    if (!id.write.some((p) => topicMatches(p, topic))) return { ok: false, reason: `service user ${id.username} may not write ${topic}` };
+    const refused = serviceOnDeviceTopic(id.username, topic, retain);
+    return refused ? { ok: false, reason: refused, refused: 'service_device_write' } : { ok: true, topic: null };
   }
   const parsed = parseDeviceTopic(topic);
   if (!parsed.ok) return { ok: false, reason: parsed.reason };

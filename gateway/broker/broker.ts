@@ -6,16 +6,18 @@
  */
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
-import { Aedes, type Client, type AedesPublishPacket, type PublishPacket, type Subscription } from 'aedes';
+import { Aedes, type Client, type AedesPublishPacket, type ConnectPacket, type PublishPacket, type Subscription } from 'aedes';
 import type { Logger } from '../log.js';
 import { LogLimiter } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { DeviceRegistry, DeviceEntry } from '../devices/registry.js';
 import type { Ingest, RejectNotice } from '../ingest/ingest.js';
+import { isGatewayRecord } from '../protocol/gatewayRecords.js';
 import { topics, type DeviceKind } from '../protocol/topics.js';
 import { checkBirth } from '../protocol/validate.js';
 import { canPublish, canSubscribe, type Identity } from './acl.js';
 import type { Authenticator } from './auth.js';
+import { checkConnectFlags, ClientIdBook, type ConnectFlags, type ConnectRefusal } from './sessionPolicy.js';
 import { SocketGuard, TokenBucket, type FrameViolation } from './limits.js';
 import { guardedEmitter } from './mqGuard.js';
 
@@ -33,10 +35,44 @@ export interface BrokerOptions {
   now: () => number;
   /** A directly connected device subscribed (its SUBACK is on the way): it listens for commands now. */
   onDeviceSubscribed?: (kind: DeviceKind, id: string) => void;
+  /** Session bounds (config `mqtt.*`, sessionPolicy.ts). */
+  sessions: { maxKeepaliveS: number; maxConnectionsPerCredential: number; maxInflightPerClient: number; clientIdHoldS: number };
+  /** A credential tried to write a record type only the gateway writes (rate-limited per credential and type). */
+  onGatewayRecord?: (r: GatewayRecordAttempt) => void;
+}
+
+export interface GatewayRecordAttempt {
+  username: string;
+  kind: DeviceKind;
+  deviceId: string;
+  type: string;
+  topic: string;
+  bytes: number;
+  /** Attempts of this credential and type not reported since the last report. */
+  suppressed: number;
+}
+
+/** One connection's session state: its CONNECT flags, the client id it is bound to, events in flight. */
+interface Conn extends ConnectFlags {
+  boundId: string | null;
+  inflight: number;
 }
 
 /** Where a rejected event goes instead of its topic: `$` topics are never matched by `#` [MQTT-4.7.2-1]. */
 const QUARANTINE = '$storegw/rejected';
+
+const REFUSED_QOS2 = 'QoS 2 is not served: publish with QoS 0 or 1';
+
+/**
+ * [MQTT-3.9.3-2] a server may grant a lower QoS than a SUBSCRIBE asks: at most 1, so no QoS 2
+ * delivery state is ever kept. aedes fixes the granted QoS before authorizeSubscribe runs, so the
+ * request is lowered as it leaves the client's parser (aedes' `_parser`, a listener shared by
+ * every connection; `this` is the parser).
+ */
+function grantAtMostQos1(this: unknown, packet: { cmd: string; subscriptions?: { qos: number }[] }): void {
+  if (packet.cmd !== 'subscribe' || !packet.subscriptions) return;
+  for (const s of packet.subscriptions) if (s.qos > 1) s.qos = 1;
+}
 
 class AuthError extends Error {
   constructor(
@@ -53,6 +89,12 @@ export class Broker {
   private aedes!: Aedes;
   private server: net.Server | null = null;
   private readonly identities = new WeakMap<Client, Identity>();
+  private readonly conns = new WeakMap<Client, Conn>();
+  private readonly clientIds: ClientIdBook;
+  /** Releases a connection's client id when its stream closes; shared by every connection like `forget`. */
+  private readonly unbind: (this: Duplex) => void;
+  /** One alert per credential and record type a minute: a forging loop must not fill the outbox with alerts. */
+  private readonly recordAlerts: LogLimiter;
   private readonly sockets = new Set<Duplex>();
   private readonly bucket: TokenBucket;
   private readonly guard: SocketGuard;
@@ -71,6 +113,18 @@ export class Broker {
     this.forget = function forget(this: Duplex) {
       sockets.delete(this);
     };
+    this.clientIds = new ClientIdBook({ holdMs: o.sessions.clientIdHoldS * 1000, maxPerCredential: o.sessions.maxConnectionsPerCredential, now: o.now });
+    this.recordAlerts = new LogLimiter(o.now, 1, 60_000);
+    const conns = this.conns;
+    const clientIds = this.clientIds;
+    this.unbind = function unbind(this: Duplex) {
+      // aedes links its Client to the connection as `conn.client` (untyped in its .d.ts).
+      const client = (this as unknown as { client?: Client }).client;
+      const c = client ? conns.get(client) : undefined;
+      if (c?.boundId == null) return;
+      clientIds.release(c.boundId);
+      c.boundId = null;
+    };
   }
 
   get port(): number {
@@ -87,6 +141,7 @@ export class Broker {
       connectTimeout: 10_000,
       drainTimeout: this.o.drainTimeoutMs,
       heartbeatInterval: 60_000,
+      preConnect: (client, packet, cb) => this.preConnect(client, packet, cb),
       authenticate: (client, username, password, cb) => this.authenticate(client, username, password, cb),
       authorizePublish: (client, packet, cb) => this.authorizePublish(client, packet, cb),
       authorizeSubscribe: (client, sub, cb) => this.authorizeSubscribe(client, sub, cb),
@@ -153,10 +208,46 @@ export class Broker {
     }
   }
 
+  /**
+   * Before aedes reads the CONNECT: remember its flags, and end every session with its connection.
+   * The broker is no message store (DESIGN, Data flow): the command store keeps what a device must
+   * get and re-sends it when the device subscribes, so a persistent session would only be
+   * unbounded state in aedes' memory (queued QoS 1 messages for a client that may never return).
+   * A client that asked for clean session 0 sees sessionPresent 0 on every CONNACK, which a 3.1.1
+   * client must handle by subscribing again [MQTT-3.2.2-2].
+   */
+  private preConnect(client: Client, packet: ConnectPacket, cb: (err: Error | null, ok: boolean) => void): void {
+    const clientId = typeof packet.clientId === 'string' ? packet.clientId : '';
+    this.conns.set(client, { emptyClientId: clientId.length === 0, askedClean: packet.clean !== false, keepalive: packet.keepalive ?? 0, boundId: null, inflight: 0 });
+    packet.clean = true;
+    (client as unknown as { _parser?: { prependListener(e: 'packet', fn: typeof grantAtMostQos1): void } })._parser?.prependListener('packet', grantAtMostQos1);
+    cb(null, true);
+  }
+
+  private refuseConnect(client: Client, username: string | undefined, r: ConnectRefusal): AuthError {
+    this.o.metrics.connects.labels(r.result).inc();
+    const address = this.addressOf(client);
+    if (this.limiter.take(`connect/${r.result}/${username ?? address}`) >= 0) this.log.warn({ username, address, clientId: client.id, result: r.result, reason: r.reason }, 'connection refused');
+    return new AuthError(r.reason, r.code);
+  }
+
   private authenticate(client: Client, username: string | undefined, password: Buffer | undefined, cb: (err: AuthError | null, ok: boolean) => void): void {
+    const conn = this.conns.get(client);
+    // [MQTT-3.1.3-8] and keep-alive: refused before any password is hashed.
+    const flags = conn ? checkConnectFlags(conn, this.o.sessions.maxKeepaliveS) : null;
+    if (flags) return cb(this.refuseConnect(client, username, flags), false);
     this.o.auth.authenticate(username, password).then(
       (res) => {
         if (res.ok) {
+          // aedes drops the answer of a client that closed meanwhile; bind nothing for it.
+          if ((client as unknown as { closed?: boolean }).closed) return cb(null, false);
+          // [MQTT-3.1.3-6] aedes assigned the id of a zero-length client id: unique, not the client's.
+          const refused = this.clientIds.bind(client.id, res.identity.username, conn?.emptyClientId ?? false);
+          if (refused) return cb(this.refuseConnect(client, username, refused), false);
+          if (conn) {
+            conn.boundId = client.id;
+            (client as unknown as { conn: Duplex }).conn.once('close', this.unbind);
+          }
           this.identities.set(client, res.identity);
           this.o.metrics.connects.labels('ok').inc();
           cb(null, true);
@@ -194,9 +285,15 @@ export class Broker {
     if (!client) return cb(null); // a stored Last Will published by aedes itself
     const id = this.identities.get(client);
     if (!id) return cb(this.deny(client, 'publish', packet.topic, 'not authenticated'));
-    const acl = canPublish(id, packet.topic);
+    // QoS 2 would keep per-client state until PUBREL; 3.1.1 cannot downgrade an inbound publish, so
+    // the connection closes (before aedes stores the packet or sends PUBREC).
+    if (packet.qos === 2) return cb(this.refuse(client, id, 'qos2', packet.topic, REFUSED_QOS2));
+    const acl = canPublish(id, packet.topic, packet.retain);
     // [MQTT-3.3.5-2] MQTT 3.1.1 has no negative PUBACK: a forbidden publish closes the connection.
-    if (!acl.ok) return cb(this.deny(client, 'publish', packet.topic, acl.reason));
+    if (!acl.ok) {
+      if (acl.refused) this.o.metrics.mqttRefused.labels(acl.refused).inc();
+      return cb(this.deny(client, 'publish', packet.topic, acl.reason));
+    }
     if (id.type === 'service' || !acl.topic) return cb(null);
     const t = acl.topic;
     const device = this.o.registry.get(t.kind, t.deviceId);
@@ -205,15 +302,26 @@ export class Broker {
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
 
     switch (t.channel) {
-      case 'evt':
+      case 'evt': {
         if (packet.retain) packet.retain = false; // events are never retained
+        if (isGatewayRecord(t.kind, t.deviceId, t.type)) {
+          this.gatewayRecord(id, device, t.type, packet, payload.length);
+          return cb(null);
+        }
+        const conn = this.conns.get(client);
+        if (conn && ++conn.inflight > this.o.sessions.maxInflightPerClient) {
+          conn.inflight--;
+          return cb(this.refuse(client, id, 'inflight', packet.topic, `more than ${this.o.sessions.maxInflightPerClient} events waiting for their PUBACK (mqtt.maxInflightPerClient)`));
+        }
         if (!device.online) this.o.registry.setOnline(device, true, via);
         this.o.ingest.handle(device, t.type, packet.topic, payload, (err, rejected) => {
+          if (conn) conn.inflight--;
           if (err) return cb(err);
           if (rejected) packet.topic = QUARANTINE;
           cb(null);
         });
         return;
+      }
       case 'birth': {
         const b = checkBirth(payload);
         if (!b.ok) {
@@ -242,6 +350,31 @@ export class Broker {
       default:
         return cb(this.deny(client, 'publish', packet.topic, `${t.channel} is not writable by devices`));
     }
+  }
+
+  /** A policy refusal that closes the connection: counted by reason, logged rate-limited. */
+  private refuse(client: Client, id: Identity, reason: string, topic: string, message: string): Error {
+    this.o.metrics.mqttRefused.labels(reason).inc();
+    if (this.limiter.take(`refused/${id.username}/${reason}`) >= 0) this.log.warn({ username: id.username, clientId: client.id, topic, reason, message }, 'publish refused; connection closed');
+    return new Error(message);
+  }
+
+  /**
+   * A device or bridge wrote a record type only the gateway writes (protocol/gatewayRecords.ts):
+   * acknowledged (so it is not retried forever) but never stored nor forwarded; the device hears
+   * why on `rej`, ops get an alert, the metric counts every attempt.
+   */
+  private gatewayRecord(id: Identity, device: DeviceEntry, type: string, packet: PublishPacket, bytes: number): void {
+    const topic = packet.topic;
+    const reason = `evt/${type}: ${device.kind} ${type} records are written only by the gateway itself, never by a device`;
+    this.o.metrics.mqttRefused.labels('gateway_record').inc();
+    this.o.registry.noteReject(device, 'SGW_ERR_GATEWAY_RECORD', reason);
+    this.sendReject(device.kind, device.id, { topic, reason, code: 'SGW_ERR_GATEWAY_RECORD', seq: null });
+    packet.topic = QUARANTINE;
+    const suppressed = this.recordAlerts.take(`${id.username}/${device.kind}/${device.id}/${type}`);
+    if (suppressed < 0) return;
+    this.log.warn({ username: id.username, deviceId: device.id, kind: device.kind, type, topic, suppressed }, 'a device wrote a record type only the gateway writes; refused');
+    this.o.onGatewayRecord?.({ username: id.username, kind: device.kind, deviceId: device.id, type, topic, bytes, suppressed });
   }
 
   private authorizeSubscribe(client: Client, sub: Subscription, cb: (err: Error | null, sub?: Subscription | null) => void): void {

@@ -13,11 +13,11 @@ import type { DeviceEntry } from '../devices/registry.js';
 import type { Ingest } from '../ingest/ingest.js';
 import type { DeviceKind } from '../protocol/topics.js';
 import { topics } from '../protocol/topics.js';
+import { SELF_DEVICE_ID, SELF_KIND } from '../protocol/gatewayRecords.js';
 
-export const SELF_DEVICE_ID = 'storegw';
-export const SELF_KIND: DeviceKind = 'light';
+export { SELF_DEVICE_ID, SELF_KIND };
 
-export type SelfCode = 'OUTBOX_EVICTED' | 'CLOCK_JUMP' | 'CLOCK_BEHIND_AT_BOOT' | 'UPLINK_UNSENDABLE' | 'FEED_REJECTED';
+export type SelfCode = 'OUTBOX_EVICTED' | 'CLOCK_JUMP' | 'CLOCK_BEHIND_AT_BOOT' | 'UPLINK_UNSENDABLE' | 'FEED_REJECTED' | 'FORGED_RECORD';
 
 /** Appends gateway-internal exact records; resolves with the seq once committed. */
 export class SelfRecords {
