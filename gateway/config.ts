@@ -66,7 +66,7 @@ export const ConfigSchema = Type.Object(
           minimum: 1,
           maximum: 65_535,
           default: 256,
-          description: 'Device events one MQTT connection may have waiting for their commit (sent, not yet PUBACKed); a client that pipelines more is disconnected, counted.',
+          description: 'QoS 1 device events one MQTT connection may have in flight (sent, not yet PUBACKed while their commit runs); a client that pipelines more is disconnected, counted. QoS 0 is bounded by one socket read, which aedes parses before it reads more.',
         }),
         clientIdHoldS: Type.Integer({
           minimum: 0,

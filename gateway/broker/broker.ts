@@ -308,10 +308,12 @@ export class Broker {
           this.gatewayRecord(id, device, t.type, packet, payload.length);
           return cb(null);
         }
-        const conn = this.conns.get(client);
+        // In flight = QoS 1 events sent and not yet PUBACKed [MQTT-4.4]. aedes parses a whole socket
+        // read at once, so a client pipelining thousands of them holds that many commits in memory.
+        const conn = packet.qos === 1 ? this.conns.get(client) : undefined;
         if (conn && ++conn.inflight > this.o.sessions.maxInflightPerClient) {
           conn.inflight--;
-          return cb(this.refuse(client, id, 'inflight', packet.topic, `more than ${this.o.sessions.maxInflightPerClient} events waiting for their PUBACK (mqtt.maxInflightPerClient)`));
+          return cb(this.refuse(client, id, 'inflight', packet.topic, `more than ${this.o.sessions.maxInflightPerClient} QoS 1 events waiting for their PUBACK (mqtt.maxInflightPerClient)`));
         }
         if (!device.online) this.o.registry.setOnline(device, true, via);
         this.o.ingest.handle(device, t.type, packet.topic, payload, (err, rejected) => {

@@ -247,8 +247,8 @@ function remainingLength(n: number): Buffer {
   return Buffer.from(out);
 }
 
-/** CONNECT, MQTT 3.1.1, clean session, username + password, keep-alive off (idle devices). */
-export function connectPacket(id: Identity, keepaliveS = 0): Buffer {
+/** CONNECT, MQTT 3.1.1, clean session, username + password, keep-alive 60 s (the gateway refuses 0: mqtt.maxKeepaliveS). */
+export function connectPacket(id: Identity, keepaliveS = 60): Buffer {
   const variable = Buffer.concat([utf8Field('MQTT'), Buffer.from([4, 0x80 | 0x40 | 0x02, keepaliveS >> 8, keepaliveS & 0xff])]);
   const payload = Buffer.concat([utf8Field(id.clientId), utf8Field(id.username), utf8Field(id.password)]);
   const body = Buffer.concat([variable, payload]);
