@@ -48,6 +48,23 @@ describe('canPublish', () => {
   });
 });
 
+describe('service users on device topics, whatever their patterns', () => {
+  const integrator: Identity = { type: 'service', username: 'integrator', read: ['#'], write: ['#'] };
+
+  it('never write a device cmd or rej topic, nor a gateway record type', () => {
+    expect(canPublish(integrator, 'store/v1/dev/light/l1/cmd/set')).toEqual({ ok: false, reason: 'service user integrator may not write device cmd topics', refused: 'service_device_write' });
+    expect(canPublish(integrator, 'store/v1/dev/light/l1/rej')).toMatchObject({ ok: false, refused: 'service_device_write' });
+    expect(canPublish(integrator, 'store/v1/dev/kiosk/k1/evt/transaction')).toMatchObject({ ok: false, reason: expect.stringContaining('kiosk transaction') });
+    expect(canPublish(integrator, 'store/v1/dev/light/storegw/evt/alert')).toMatchObject({ ok: false, refused: 'service_device_write' });
+  });
+
+  it('never retain on a device topic; elsewhere and without retain their patterns decide', () => {
+    expect(canPublish(integrator, 'store/v1/dev/footfall/door-1/state', true)).toMatchObject({ ok: false, reason: 'service user integrator may not retain on device topics' });
+    expect(canPublish(integrator, 'store/v1/dev/footfall/door-1/evt/count')).toEqual({ ok: true, topic: null });
+    expect(canPublish(integrator, 'local/x', true)).toEqual({ ok: true, topic: null });
+  });
+});
+
 describe('canSubscribe', () => {
   it('a device reads its own cmd/# (or one cmd type) and rej', () => {
     for (const f of ['store/v1/dev/footfall/door-1/cmd/#', 'store/v1/dev/footfall/door-1/cmd/+', 'store/v1/dev/footfall/door-1/cmd/reset', 'store/v1/dev/footfall/door-1/rej']) {
