@@ -14,6 +14,8 @@ export const ERRORS = {
   SGW_ERR_NOT_FOUND: 404,
   SGW_ERR_CONFLICT: 409,
   SGW_ERR_STORAGE: 503,
+  /** A device or bridge wrote a record type only the gateway writes (protocol/gatewayRecords.ts). */
+  SGW_ERR_GATEWAY_RECORD: 403,
 } as const;
 export type ErrorCode = keyof typeof ERRORS;
 

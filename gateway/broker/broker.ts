@@ -7,6 +7,7 @@
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Aedes, type Client, type AedesPublishPacket, type ConnectPacket, type PublishPacket, type Subscription } from 'aedes';
+import type { ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import { LogLimiter } from '../log.js';
 import type { Metrics } from '../metrics.js';
@@ -209,7 +210,8 @@ export class Broker {
   }
 
   /**
-   * Before aedes reads the CONNECT: remember its flags, and end every session with its connection.
+   * aedes has parsed a CONNECT and not acted on it yet: remember its flags, and end every session
+   * with its connection.
    * The broker is no message store (DESIGN, Data flow): the command store keeps what a device must
    * get and re-sends it when the device subscribes, so a persistent session would only be
    * unbounded state in aedes' memory (queued QoS 1 messages for a client that may never return).
@@ -368,10 +370,11 @@ export class Broker {
    */
   private gatewayRecord(id: Identity, device: DeviceEntry, type: string, packet: PublishPacket, bytes: number): void {
     const topic = packet.topic;
+    const code: ErrorCode = 'SGW_ERR_GATEWAY_RECORD';
     const reason = `evt/${type}: ${device.kind} ${type} records are written only by the gateway itself, never by a device`;
     this.o.metrics.mqttRefused.labels('gateway_record').inc();
-    this.o.registry.noteReject(device, 'SGW_ERR_GATEWAY_RECORD', reason);
-    this.sendReject(device.kind, device.id, { topic, reason, code: 'SGW_ERR_GATEWAY_RECORD', seq: null });
+    this.o.registry.noteReject(device, code, reason);
+    this.sendReject(device.kind, device.id, { topic, reason, code, seq: null });
     packet.topic = QUARANTINE;
     const suppressed = this.recordAlerts.take(`${id.username}/${device.kind}/${device.id}/${type}`);
     if (suppressed < 0) return;
