@@ -9,6 +9,10 @@
  * cannot change. Holding the binding past a disconnect stops a squatter taking a rebooting
  * device's (or the bridge's predictable) id in the seconds it is away. The same credential always
  * takes its own id back, and takes over its own live session [MQTT-3.1.4-2].
+ *
+ * First come needs the owner to come first, which after a gateway restart is a race. So the ids
+ * the store's own software uses are reserved from boot: `storegw-{kind}-{id}` belongs to the
+ * device `{kind}/{id}` and `storegw-bridge-{id}` to `bridge/{id}` (firmware-bridge/bridge.ts).
  */
 
 export type ConnectRefusal = { result: string; code: 2 | 3 | 5; reason: string };
@@ -31,6 +35,16 @@ export function checkConnectFlags(f: ConnectFlags, maxKeepaliveS: number): Conne
   if (f.emptyClientId && !f.askedClean) return { result: 'client_id_rejected', code: 2, reason: 'clientId: a zero-length client id needs clean session 1' };
   if (f.keepalive === 0 || f.keepalive > maxKeepaliveS) return { result: 'keepalive', code: 2, reason: `keepalive: must be 1..${maxKeepaliveS} s (got ${f.keepalive})` };
   return null;
+}
+
+const RESERVED_PREFIX = 'storegw-';
+
+/** The credential a reserved client id belongs to (`storegw-{kind}-{id}` → `{kind}/{id}`), or null. */
+export function reservedOwner(clientId: string): string | null {
+  if (!clientId.startsWith(RESERVED_PREFIX)) return null;
+  const dash = clientId.indexOf('-', RESERVED_PREFIX.length);
+  if (dash < 0) return null;
+  return `${clientId.slice(RESERVED_PREFIX.length, dash)}/${clientId.slice(dash + 1)}`;
 }
 
 interface Binding {
@@ -62,6 +76,8 @@ export class ClientIdBook {
 
   /** Binds `clientId` to `username` for one more connection, or says why not. */
   bind(clientId: string, username: string, assigned: boolean): ConnectRefusal | null {
+    const reserved = reservedOwner(clientId);
+    if (reserved !== null && reserved !== username) return { result: 'client_id_taken', code: 5, reason: `clientId: "${clientId}" is reserved for ${reserved}` };
     const now = this.o.now();
     const b = this.byId.get(clientId);
     if (b && b.username !== username) {

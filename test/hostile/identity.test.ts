@@ -3,7 +3,8 @@
  * credentials × client ids (including zero-length and the bridge's predictable id) × clean flags ×
  * keep-alive, publishes at QoS 0/1/2 and disconnects. After every step:
  *  - the CONNACK code is what the policy says (sessionPolicy.ts: flags, then password, then the
- *    client id binding), so every accepted session is bound to its credential;
+ *    client id binding; `storegw-bridge-kb` is the bridge's from boot), so every accepted session
+ *    is bound to its credential;
  *  - no credential ever disconnected another credential's session (every connection we expect
  *    open still answers a PINGREQ); only the same credential takes over its own client id;
  *  - a QoS 1 event is acknowledged, a QoS 2 publish closes only its own connection;
@@ -59,7 +60,8 @@ const CREDS: Cred[] = [
   // The right username with a wrong secret: never accepted, never binds anything.
   { username: 'footfall/door-1', password: 'wrong-secret', topic: 'store/v1/dev/footfall/door-1/evt/count', payload: () => '{}' },
 ];
-/** Client ids: two shared ones, the bridge's predictable one, and zero-length. */
+const BRIDGE = 2;
+/** Client ids: two shared ones, the bridge's predictable (reserved) one, and zero-length. */
 const IDS = ['A', 'B', 'storegw-bridge-kb', ''];
 /** Mostly keep-alives a device would send; 0 and one above the maximum now and then. */
 const keepalive = fc.oneof({ weight: 6, arbitrary: fc.constantFrom(30, MAX_KEEPALIVE) }, { weight: 1, arbitrary: fc.constantFrom(0, MAX_KEEPALIVE + 1) });
@@ -99,7 +101,8 @@ describe('client identities under hostile CONNECT sequences', () => {
       fc.asyncProperty(fc.array(action, { minLength: 1, maxLength: 16 }), async (actions) => {
         const run = ++stats.runs;
         // Each run gets its own client ids: bindings are held for a day, the model starts empty.
-        const idOf = (i: number): string => (IDS[i] === '' ? '' : `r${run}-${IDS[i]}`);
+        // The bridge's id is reserved for it from boot, so it needs no prefix.
+        const idOf = (i: number): string => (IDS[i] === '' || IDS[i].startsWith('storegw-') ? IDS[i] : `r${run}-${IDS[i]}`);
         const bound = new Map<string, number>(); // client id → username index that holds it
         const live: Live[] = [];
         try {
@@ -108,7 +111,7 @@ describe('client identities under hostile CONNECT sequences', () => {
             if (a.t === 'connect') {
               const cred = CREDS[a.cred];
               const clientId = idOf(a.id);
-              const owner = bound.get(clientId);
+              const owner = clientId.startsWith('storegw-') ? BRIDGE : bound.get(clientId);
               const user = cred.username;
               const right = cred.password === TEST_SECRET;
               const expected =

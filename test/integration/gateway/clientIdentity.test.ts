@@ -20,7 +20,7 @@ beforeAll(async () => {
       { kind: 'scanner', id: 'sc-1' },
       { kind: 'scale', id: 'bag-1', bridge: 'kb' },
     ],
-    bridges: ['kb'],
+    bridges: ['kb', 'kb2'],
     serviceUsers: [{ username: 'analytics', read: ['store/v1/dev/+/+/evt/#'] }],
   });
   port = g.gw.mqttPort;
@@ -70,6 +70,14 @@ describe('client id bound to its credential', () => {
     expect(await alive(bridge)).toBe(true);
     bridge.end();
     scanner.end();
+  });
+
+  it("the bridge's id is reserved from boot: taken by nobody else even before the bridge first connects", async () => {
+    const early = await conn('storegw-bridge-kb2', 'scanner/sc-1');
+    expect(early.returnCode).toBe(5);
+    const bridge = await conn('storegw-bridge-kb2', 'bridge/kb2');
+    expect(bridge.returnCode).toBe(0);
+    bridge.end();
   });
 
   it('service users are bound the same way', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { checkConnectFlags, ClientIdBook } from '../../../../gateway/broker/sessionPolicy.js';
+import { checkConnectFlags, ClientIdBook, reservedOwner } from '../../../../gateway/broker/sessionPolicy.js';
 import { GATEWAY_RECORD_TYPES, isGatewayRecord } from '../../../../gateway/protocol/gatewayRecords.js';
 import { CATALOGUE } from '../../../../gateway/protocol/schemas/index.js';
 import { DEVICE_KINDS } from '../../../../gateway/protocol/topics.js';
@@ -32,6 +32,16 @@ describe('ClientIdBook', () => {
     tick(1);
     expect(b.bind('X', 'footfall/door-2', false)).toBeNull();
     expect(b.holder('X')).toEqual({ username: 'footfall/door-2', live: true });
+  });
+
+  it('reserves storegw-{kind}-{id} and storegw-bridge-{id} for their credential from boot', () => {
+    expect(reservedOwner('storegw-bridge-kb')).toBe('bridge/kb');
+    expect(reservedOwner('storegw-footfall-door-1')).toBe('footfall/door-1');
+    expect(reservedOwner('storegw')).toBeNull();
+    expect(reservedOwner('DVES_0A1B2C')).toBeNull();
+    const { b } = book();
+    expect(b.bind('storegw-bridge-kb', 'scanner/sc-1', false)).toMatchObject({ code: 5, reason: 'clientId: "storegw-bridge-kb" is reserved for bridge/kb' });
+    expect(b.bind('storegw-bridge-kb', 'bridge/kb', false)).toBeNull();
   });
 
   it('lets the same credential take over its own id without counting it twice', () => {
