@@ -6,8 +6,7 @@
  *   *before* its body is buffered, and refuses a stream whose first packet is not CONNECT
  *   ([MQTT-3.1.0-1]: the first packet from client to server MUST be CONNECT).
  */
-import { Readable } from 'node:stream';
-import type { Socket } from 'node:net';
+import { Readable, type Duplex } from 'node:stream';
 
 export class TokenBucket {
   private readonly buckets = new Map<string, { tokens: number; last: number }>();
@@ -30,6 +29,36 @@ export class TokenBucket {
     if (b.tokens < 1) return false;
     b.tokens -= 1;
     return true;
+  }
+}
+
+export type Admission = 'ok' | 'rate_limited' | 'too_many_connections';
+
+/**
+ * Who gets in, for every door of the broker (TCP and /mqtt alike): the per-address connect rate,
+ * then the total connection cap. Pure apart from the bucket's injected clock.
+ */
+export class ConnectionGate {
+  private readonly bucket: TokenBucket;
+  constructor(
+    rate: { perSecond: number; burst: number },
+    private readonly maxConnections: number,
+    now: () => number,
+  ) {
+    if (!Number.isInteger(maxConnections) || maxConnections < 1) throw new Error(`maxConnections must be an integer ≥ 1 (got ${maxConnections})`);
+    this.bucket = new TokenBucket(rate.perSecond, rate.burst, now);
+  }
+
+  /** `open`: connections open now, not counting this one. */
+  admit(address: string, open: number): Admission {
+    if (!this.bucket.take(address)) return 'rate_limited';
+    if (open >= this.maxConnections) return 'too_many_connections';
+    return 'ok';
+  }
+
+  /** The cap alone (an upgrade admitted a moment ago is checked again when its stream arrives). */
+  full(open: number): boolean {
+    return open >= this.maxConnections;
   }
 }
 
@@ -88,30 +117,34 @@ export class FrameGuard {
 }
 
 const kGuard = Symbol('storegw.frameGuard');
-type GuardedTcp = Socket & { [kGuard]: FrameGuard };
+/** A TCP socket, or the Duplex of a WebSocket (its `remoteAddress` set from the upgrade request). */
+export type GuardedStream = Duplex & { remoteAddress?: string };
+type Guarded = GuardedStream & { [kGuard]: FrameGuard };
 
 /**
- * Puts a FrameGuard in front of accepted TCP sockets, on the socket itself: aedes reads the
- * net.Socket directly and every chunk passes the guard before it reaches the socket's read buffer.
+ * Puts a FrameGuard in front of a connection's readable side, on the stream itself: aedes reads
+ * the net.Socket (or the WebSocket's Duplex) directly and every chunk passes the guard before it
+ * reaches the stream's read buffer. For a WebSocket, each message's bytes are one chunk.
  *
  * Why not a wrapping Duplex: a second stream per connection (its ReadableState, WritableState,
  * listeners and closures) cost ~1.3 KB of heap per idle client (issue 3), and it hid the socket
  * from mqtt-packet's own cork/uncork-on-next-tick batching, which it had to redo.
- * How: Node hands each chunk read from the handle to `stream.push(chunk)`; an own `push` on the
- * instance feeds the guard first. One function is shared by every socket (no closure per
- * connection); a violation destroys the socket before the chunk is buffered, so aedes never sees it.
+ * How: Node hands each chunk read from the handle to `stream.push(chunk)` (ws's
+ * createWebSocketStream does the same per message); an own `push` on the instance feeds the guard
+ * first. One function is shared by every connection (no closure per connection); a violation
+ * destroys the stream before the chunk is buffered, so aedes never sees it.
  */
 export class SocketGuard {
-  private readonly push: (this: GuardedTcp, chunk: Buffer | null, encoding?: BufferEncoding) => boolean;
+  private readonly push: (this: Guarded, chunk: Buffer | null, encoding?: BufferEncoding) => boolean;
 
   constructor(
     private readonly maxPacketBytes: number,
-    onViolation: (v: FrameViolation, socket: Socket) => void,
+    onViolation: (v: FrameViolation, stream: GuardedStream) => void,
   ) {
     if (!Number.isInteger(maxPacketBytes) || maxPacketBytes < 2) throw new Error(`maxPacketBytes must be an integer ≥ 2 (got ${maxPacketBytes})`);
-    this.push = function guardedPush(this: GuardedTcp, chunk: Buffer | null, encoding?: BufferEncoding): boolean {
+    this.push = function guardedPush(this: Guarded, chunk: Buffer | null, encoding?: BufferEncoding): boolean {
       if (chunk !== null && !this.destroyed) {
-        const v = this[kGuard].feed(chunk);
+        const v = this[kGuard].feed(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as unknown as string, encoding));
         if (v) {
           onViolation(v, this);
           this.destroy();
@@ -122,9 +155,9 @@ export class SocketGuard {
     };
   }
 
-  /** Guards a freshly accepted socket; call before any byte is read (i.e. in the connection callback). */
-  install(socket: Socket): void {
-    const s = socket as GuardedTcp;
+  /** Guards a fresh connection; call before any byte is read (i.e. in the connection callback). */
+  install(stream: GuardedStream): void {
+    const s = stream as Guarded;
     s[kGuard] = new FrameGuard(this.maxPacketBytes);
     s.push = this.push;
   }
