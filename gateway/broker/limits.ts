@@ -4,7 +4,8 @@
  * - an MQTT frame guard that reads only fixed headers ([MQTT-2.2]: type byte, then the Remaining
  *   Length varint of at most 4 bytes, [MQTT-2.2.3]) and refuses a packet larger than the limit
  *   *before* its body is buffered, and refuses a stream whose first packet is not CONNECT
- *   ([MQTT-3.1.0-1]: the first packet from client to server MUST be CONNECT).
+ *   ([MQTT-3.1.0-1]: the first packet from client to server MUST be CONNECT), a second CONNECT
+ *   [MQTT-3.1.0-2] and the reserved packet types 0 and 15 [MQTT-2.2.1].
  */
 import { Readable, type Duplex } from 'node:stream';
 
@@ -62,7 +63,7 @@ export class ConnectionGate {
   }
 }
 
-export type FrameViolation = { code: 'oversized' | 'not_connect' | 'bad_length'; reason: string };
+export type FrameViolation = { code: 'oversized' | 'not_connect' | 'bad_length' | 'bad_type'; reason: string };
 
 /** Stateful over chunks; `feed` returns a violation the moment one is visible, else null. */
 export class FrameGuard {
@@ -90,6 +91,11 @@ export class FrameGuard {
         if (this.first && byte !== 0x10) {
           return { code: 'not_connect', reason: `first packet is not CONNECT (type byte 0x${byte.toString(16).padStart(2, '0')})` };
         }
+        // Types 0 and 15 are reserved [MQTT-2.2.1]; a second CONNECT is a protocol violation
+        // [MQTT-3.1.0-2]. Known from the first byte: no need to wait for a length that may never come.
+        const type = byte >> 4;
+        if (!this.first && (type === 0 || type === 15)) return { code: 'bad_type', reason: `reserved packet type ${type} (type byte 0x${byte.toString(16).padStart(2, '0')})` };
+        if (!this.first && type === 1) return { code: 'bad_type', reason: 'a second CONNECT on one connection' };
         this.first = false;
         this.state = 'length';
         this.length = 0;
