@@ -50,6 +50,19 @@ describe('/mqtt is off unless the config turns it on', () => {
   });
 });
 
+describe('a WebSocket upgrade to a path without a WebSocket route', () => {
+  let g: RunningGateway;
+  beforeAll(async () => {
+    g = await startGateway();
+  });
+  afterAll(async () => g.stop());
+
+  it('is refused with 404 before the upgrade, and writes no log line per attempt', async () => {
+    for (let i = 0; i < 30; i++) expect((await upgrade(`ws://127.0.0.1:${g.gw.httpPort}/healthz?${i}`)).status).toBe(404);
+    expect(g.logs.filter((l) => String(l.msg).includes('websocket')).length).toBe(0);
+  });
+});
+
 describe('/mqtt when turned on', () => {
   let g: RunningGateway;
   let url: string;
