@@ -114,6 +114,15 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     deps.metrics.listenerErrors.labels('websocket', err.code ?? 'unknown').inc();
     if (limiter.take(`listenerError/ws`) >= 0) log.error({ listener: 'websocket', err: err.message }, 'listener error; still listening');
   });
+  // @fastify/websocket upgrades a request to any GET route, then closes it with an info line when
+  // the route has no WebSocket handler: one line per attempt. Refuse those before the upgrade.
+  const wsRoutes = new Set<string>();
+  app.addHook('onRoute', (r) => {
+    if ((r as { websocket?: boolean }).websocket) wsRoutes.add(r.url);
+  });
+  app.addHook('onRequest', async (req, reply) => {
+    if (req.ws && !wsRoutes.has(req.routeOptions.url ?? '')) return reply.code(404).send({ code: 'SGW_ERR_NOT_FOUND', message: 'no WebSocket here' });
+  });
   if (deps.mqtt) await app.register(mqttWebSocketRoute, { door: deps.mqtt, metrics: deps.metrics, limiter, log });
 
   await app.register(systemRoutes, { metrics: deps.metrics, health: deps.health, access: deps.metricsAccess ?? { allow: ['127.0.0.0/8', '::1/128'], admins: true } });
