@@ -244,3 +244,29 @@ describe('/metrics by default', () => {
     expect(await getMetrics(g.gw.httpPort, '127.0.0.1')).toBe(200);
   });
 });
+
+describe("a listening server's error (in process)", () => {
+  let g: RunningGateway;
+  beforeAll(async () => {
+    g = await startGateway();
+  });
+  afterAll(async () => g.stop());
+
+  // libuv absorbs most accept EMFILEs itself (it closes the connection with a spare descriptor);
+  // when its spare is gone, Node emits the error on the server. This emits what Node would: an
+  // 'error' with no listener is thrown (the process dies), one with a listener is counted.
+  it('is counted and logged; MQTT, HTTP and WebSocket servers keep serving', async () => {
+    const emfile = (): NodeJS.ErrnoException => Object.assign(new Error('accept EMFILE'), { code: 'EMFILE', errno: -24, syscall: 'accept' });
+    const mqttServer = (g.gw.broker as unknown as { server: net.Server }).server;
+    expect(() => mqttServer.emit('error', emfile())).not.toThrow();
+    expect(() => g.gw.http.server.emit('error', emfile())).not.toThrow();
+    expect(() => g.gw.http.websocketServer.emit('error', emfile())).not.toThrow();
+    expect(await metric(g.httpUrl, 'storegw_listener_errors_total{listener="mqtt",code="EMFILE"}')).toBe(1);
+    expect(await metric(g.httpUrl, 'storegw_listener_errors_total{listener="http",code="EMFILE"}')).toBe(1);
+    expect(await metric(g.httpUrl, 'storegw_listener_errors_total{listener="websocket",code="EMFILE"}')).toBe(1);
+    expect(g.logs.filter((l) => l.msg === 'listener error; still listening').length).toBe(3);
+    const c = await connectDevice(g.mqttUrl, 'footfall/door-1', TEST_SECRET);
+    await c.publishAsync('store/v1/dev/footfall/door-1/evt/count', JSON.stringify({ ts: ts(), in: 1, out: 0 }), { qos: 1 });
+    await c.endAsync();
+  });
+});

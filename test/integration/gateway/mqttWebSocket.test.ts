@@ -93,6 +93,15 @@ describe('/mqtt when turned on', () => {
     expect(await metric(g.httpUrl, 'storegw_protocol_errors_total{reason="not_connect"}')).toBe(before + 1);
   });
 
+  it('closes a WebSocket message larger than mqtt.maxPacketBytes (the ws maxPayload), counted', async () => {
+    const before = await metric(g.httpUrl, 'storegw_protocol_errors_total{reason="websocket"}');
+    const { ws } = await upgrade(url);
+    ws!.on('error', () => undefined);
+    ws!.send(Buffer.alloc(70_000, 0x10));
+    await closed(ws!);
+    expect(await metric(g.httpUrl, 'storegw_protocol_errors_total{reason="websocket"}')).toBe(before + 1);
+  });
+
   it('counts WebSocket connections against mqtt.maxConnections together with TCP', async () => {
     const a = await connectDevice(url, 'footfall/door-1', TEST_SECRET);
     const b = await connectDevice(g.mqttUrl, 'footfall/door-2', TEST_SECRET);
