@@ -4,7 +4,8 @@
  * flood is over. Log lines an unauthenticated peer can trigger stay bounded however it varies its
  * client ids, user names and source addresses. Who reads /metrics is configurable.
  */
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import { readdirSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -268,5 +269,21 @@ describe("a listening server's error (in process)", () => {
     const c = await connectDevice(g.mqttUrl, 'footfall/door-1', TEST_SECRET);
     await c.publishAsync('store/v1/dev/footfall/door-1/evt/count', JSON.stringify({ ts: ts(), in: 1, out: 0 }), { qos: 1 });
     await c.endAsync();
+  });
+});
+
+describe('TCP keepalive on device sockets', () => {
+  let g: RunningGateway;
+  beforeAll(async () => {
+    g = await startGateway();
+  });
+  afterAll(async () => g.stop());
+
+  it('the kernel probes an accepted MQTT socket after 60 s idle (ss shows the keepalive timer)', async () => {
+    const c = await connectDevice(g.mqttUrl, 'footfall/door-1', TEST_SECRET);
+    const local = (c.stream as net.Socket).localPort;
+    const { stdout } = await promisify(execFile)('ss', ['-tnoH', 'state', 'established', `( sport = :${g.gw.mqttPort} and dport = :${local} )`]);
+    await c.endAsync();
+    expect(stdout).toMatch(/timer:\(keepalive,(59|60)sec/);
   });
 });
