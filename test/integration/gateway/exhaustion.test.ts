@@ -287,3 +287,21 @@ describe('TCP keepalive on device sockets', () => {
     expect(stdout).toMatch(/timer:\(keepalive,(59|60)sec/);
   });
 });
+
+describe('log lines of bad HTTP requests (in process)', () => {
+  let g: RunningGateway;
+  beforeAll(async () => {
+    g = await startGateway();
+  });
+  afterAll(async () => g.stop());
+
+  it('stay bounded whatever the URL, and every bad request is still answered 400 and counted', async () => {
+    const N = 200;
+    for (let i = 0; i < N; i++) {
+      const r = await fetch(`${g.httpUrl}/api/login?try=${i}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"username": ' });
+      expect(r.status).toBe(400);
+    }
+    expect(await metric(g.httpUrl, 'storegw_http_bad_requests_total')).toBe(N);
+    expect(g.logs.filter((l) => l.msg === 'bad request').length).toBeLessThanOrEqual(20);
+  });
+});
