@@ -46,7 +46,7 @@ describe('arbitrary bytes over /mqtt (child process, seeded)', () => {
   let file: string;
   let bystander: MqttClient;
   let exit: string | null = null;
-  const sent: { in: number; ts: string }[] = [];
+  const sent: { in: number; ts: string; out: number }[] = [];
   const tally = { cases: 0, before: 0, after: 0, closedByGateway: 0, mustClose: 0 };
 
   beforeAll(async () => {
