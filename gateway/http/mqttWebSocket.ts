@@ -17,6 +17,8 @@ import type { Duplex } from 'node:stream';
 import type { Logger, LogLimiter } from '../log.js';
 import type { Metrics } from '../metrics.js';
 
+const TCP_KEEPALIVE_MS = 60_000;
+
 export interface MqttDoor {
   allowedOrigins: readonly string[];
   /** The broker's gate: rate per address, then the connection cap (counted there). */
@@ -52,6 +54,8 @@ export const mqttWebSocketRoute: FastifyPluginAsync<MqttWebSocketDeps> = async (
   };
 
   app.get('/mqtt', { websocket: true, onRequest: gate }, (socket, req) => {
+    // Like a TCP device socket: the kernel finds a peer that lost power.
+    req.socket.setKeepAlive(true, TCP_KEEPALIVE_MS);
     deps.door.handle(createWebSocketStream(socket), req.ip);
   });
 };

@@ -275,7 +275,7 @@ describe("a listening server's error (in process)", () => {
 describe('TCP keepalive on device sockets', () => {
   let g: RunningGateway;
   beforeAll(async () => {
-    g = await startGateway();
+    g = await startGateway({ extra: { mqtt: { host: '127.0.0.1', port: 0, connectRate: { perSecond: 1000, burst: 5000 }, websocket: { enabled: true } } } });
   });
   afterAll(async () => g.stop());
 
@@ -283,6 +283,15 @@ describe('TCP keepalive on device sockets', () => {
     const c = await connectDevice(g.mqttUrl, 'footfall/door-1', TEST_SECRET);
     const local = (c.stream as net.Socket).localPort;
     const { stdout } = await promisify(execFile)('ss', ['-tnoH', 'state', 'established', `( sport = :${g.gw.mqttPort} and dport = :${local} )`]);
+    await c.endAsync();
+    expect(stdout).toMatch(/timer:\(keepalive,(59|60)sec/);
+  });
+
+  it('and on a /mqtt WebSocket', async () => {
+    const c = await connectDevice(`ws://127.0.0.1:${g.gw.httpPort}/mqtt`, 'footfall/door-1', TEST_SECRET);
+    // The only connection on the HTTP port now.
+    const { stdout } = await promisify(execFile)('ss', ['-tnoH', 'state', 'established', `( sport = :${g.gw.httpPort} )`]);
+    expect(stdout.trim().split('\n')).toHaveLength(1);
     await c.endAsync();
     expect(stdout).toMatch(/timer:\(keepalive,(59|60)sec/);
   });
