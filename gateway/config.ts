@@ -94,6 +94,12 @@ export const ConfigSchema = Type.Object(
           default: 1024,
           description: 'Most HTTP connections at once (pages, kiosk WebSockets, SSE, /mqtt); one more is closed at accept and counted (storegw_http_connections_dropped_total).',
         }),
+        requestTimeoutMs: Type.Integer({
+          minimum: 1000,
+          maximum: 600_000,
+          default: 30_000,
+          description: 'A request (headers and body) must arrive within this long, or the connection gets 408 and is closed: a peer dribbling a body cannot hold one of http.maxConnections forever. WebSockets and event streams are not affected once open.',
+        }),
         metrics: Type.Object(
           {
             allow: Type.Array(Type.String({ minLength: 2, maxLength: 64 }), {

@@ -246,6 +246,7 @@ export class Gateway {
       }),
       mqtt: c.mqtt.websocket.enabled ? { allowedOrigins: c.mqtt.websocket.allowedOrigins, admit: (a) => broker!.admit(a), handle: (stream, a) => broker!.handleStream(stream, a) } : undefined,
       maxConnections: c.http.maxConnections,
+      requestTimeoutMs: c.http.requestTimeoutMs,
       metricsAccess: c.http.metrics,
       peerLogLinesPerMinute: c.log.peerLinesPerMinute,
       now: this.now,

@@ -32,6 +32,8 @@ export interface ServerDeps {
   mqtt?: MqttDoor;
   /** Most HTTP connections at once (http.maxConnections). */
   maxConnections?: number;
+  /** A request must arrive within this long (http.requestTimeoutMs). */
+  requestTimeoutMs?: number;
   /** Who may read /metrics (http.metrics); loopback and admins when absent. */
   metricsAccess?: MetricsAccess;
   /** Log lines of one kind that peers can trigger per minute (log.peerLinesPerMinute). */
@@ -51,6 +53,10 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     loggerInstance: log as unknown as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
+    // fastify's default 0 lets a peer that sends a body byte now and then hold a connection for
+    // ever; Node checks the deadline every `connectionsCheckingInterval`.
+    requestTimeout: deps.requestTimeoutMs ?? 30_000,
+    http: { connectionsCheckingInterval: Math.min(1000, deps.requestTimeoutMs ?? 30_000) },
     ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: 'array' } },
   });
   const now = deps.now ?? Date.now;
@@ -71,6 +77,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     if (limiter.take(`listenerError/${err.code}`) >= 0) log.error({ listener: 'http', code: err.code, err: err.message }, 'listener error; still listening');
   });
   app.server.maxConnections = deps.maxConnections ?? 1024;
+  app.server.headersTimeout = Math.min(app.server.headersTimeout, deps.requestTimeoutMs ?? 30_000);
   app.server.on('drop', (d?: { remoteAddress?: string }) => {
     deps.metrics.httpDropped.inc();
     if (limiter.take('drop') >= 0) log.warn({ address: d?.remoteAddress, maxConnections: app.server.maxConnections }, 'connection refused: http.maxConnections reached');

@@ -314,3 +314,27 @@ describe('log lines of bad HTTP requests (in process)', () => {
     expect(g.logs.filter((l) => l.msg === 'bad request').length).toBeLessThanOrEqual(20);
   });
 });
+
+describe('a request body dribbled byte by byte', () => {
+  let g: RunningGateway;
+  beforeAll(async () => {
+    g = await startGateway({ extra: { http: { host: '127.0.0.1', port: 0, requestTimeoutMs: 1000 } } });
+  });
+  afterAll(async () => g.stop());
+
+  it('gets 408 and its connection closed after http.requestTimeoutMs, so it cannot hold a connection slot', async () => {
+    const t0 = Date.now();
+    const answer = await new Promise<string>((resolve) => {
+      const s = net.connect({ port: g.gw.httpPort, host: '127.0.0.1' });
+      let got = '';
+      s.setTimeout(10_000, () => s.destroy());
+      s.on('data', (d) => (got += d.toString('latin1')));
+      s.on('close', () => resolve(got));
+      s.on('error', () => undefined);
+      s.write('POST /api/login HTTP/1.1\r\nHost: gw\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{');
+      const drip = setInterval(() => (s.destroyed ? clearInterval(drip) : s.write(' ')), 200);
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 408/);
+    expect(Date.now() - t0).toBeLessThan(5000);
+  });
+});
