@@ -10,6 +10,7 @@ import { DEVICE_KINDS, ID_PATTERN, type DeviceKind } from './protocol/topics.js'
 import { createAjv, formatErrors } from './protocol/validate.js';
 import { HASH_PATTERN } from './scryptHash.js';
 import { KioskConfigSchema } from './kiosk/kioskConfig.js'; // kiosk (issue 7)
+import { addressListErrors } from './http/addressList.js';
 
 const Id = Type.String({ pattern: ID_PATTERN });
 const Hash = Type.String({ pattern: HASH_PATTERN, description: 'scrypt hash: scrypt$log2N$r$p$salt$hash (see `storegw hash`)' });
@@ -29,7 +30,18 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false },
     ),
-    log: Type.Object({ level: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }) }, { additionalProperties: false, default: {} }),
+    log: Type.Object(
+      {
+        level: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
+        peerLinesPerMinute: Type.Integer({
+          minimum: 1,
+          maximum: 100_000,
+          default: 20,
+          description: 'Log lines of one kind (refused connect, client error, dropped connection, bad HTTP request…) that peers can trigger, per minute for all peers together; the rest is counted (storegw_log_lines_suppressed_total) and summed up in one "log lines suppressed" line.',
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     mqtt: Type.Object(
       {
         host: Type.String({ default: '127.0.0.1' }),
@@ -74,6 +86,22 @@ export const ConfigSchema = Type.Object(
           default: 86_400,
           description: 'After its last connection ends, a client id stays bound to the credential that used it for this long; another credential presenting it meanwhile gets CONNACK 5. 0 = bound only while connected.',
         }),
+        maxConnections: Type.Integer({
+          minimum: 1,
+          maximum: 1_000_000,
+          default: 5000,
+          description: 'Most MQTT connections at once, TCP and WebSocket together; one more is closed before any byte is read and counted (storegw_mqtt_connects_total{result="too_many_connections"}). Keep it below the process descriptor limit (LimitNOFILE) minus a few hundred.',
+        }),
+        websocket: Type.Object(
+          {
+            enabled: Type.Boolean({ default: false, description: 'MQTT over WebSocket on the HTTP port (`/mqtt`); off unless a browser-side or proxied client needs it. Same frame guard, CONNECT-first rule, rate limit and caps as TCP.' }),
+            allowedOrigins: Type.Array(Type.String({ minLength: 1, maxLength: 256 }), {
+              default: [],
+              description: 'Exact `Origin` values (scheme://host[:port]) a browser page may open `/mqtt` from; a browser from any other origin is refused at the upgrade with 403. A client that sends no Origin (a device, mqtt.js in Node) is not a browser page and is let in to authenticate.',
+            }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -84,6 +112,28 @@ export const ConfigSchema = Type.Object(
         sessionTtlS: Type.Integer({ minimum: 60, default: 12 * 3600 }),
         /** Secure cookies need TLS in front (a reverse proxy); off for plain-HTTP loopback. */
         secureCookies: Type.Boolean({ default: false }),
+        maxConnections: Type.Integer({
+          minimum: 1,
+          maximum: 1_000_000,
+          default: 1024,
+          description: 'Most HTTP connections at once (pages, kiosk WebSockets, SSE, /mqtt); one more is closed at accept and counted (storegw_http_connections_dropped_total).',
+        }),
+        requestTimeoutMs: Type.Integer({
+          minimum: 1000,
+          maximum: 600_000,
+          default: 30_000,
+          description: 'A request (headers and body) must arrive within this long, or the connection gets 408 and is closed: a peer dribbling a body cannot hold one of http.maxConnections forever. WebSockets and event streams are not affected once open.',
+        }),
+        metrics: Type.Object(
+          {
+            allow: Type.Array(Type.String({ minLength: 2, maxLength: 64 }), {
+              default: ['127.0.0.0/8', '::1/128'],
+              description: 'Addresses or CIDR ranges that may read `GET /metrics` without logging in (a Prometheus scraper on the LAN: add its address). The client address is the TCP peer (or the proxied one when the proxy is trusted).',
+            }),
+            admins: Type.Boolean({ default: true, description: 'A logged-in ops admin may read `GET /metrics` from any address.' }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -320,6 +370,7 @@ function semanticErrors(obj: Loose): string[] {
   });
   const tz = (obj.ops as { timezone?: unknown } | undefined)?.timezone;
   if (typeof tz === 'string' && !isTimeZone(tz)) errors.push(`ops.timezone: unknown time zone "${tz}" (an IANA name like Europe/Berlin)`); // ops (issue 8)
+  errors.push(...addressListErrors((obj.http as { metrics?: { allow?: unknown } } | undefined)?.metrics?.allow, 'http.metrics.allow'));
   const kiosks = new Set<string>();
   c.kiosks.forEach((k, i) => {
     if (kiosks.has(k.id)) errors.push(`kiosks[${i}].id: duplicate "${k.id}"`);

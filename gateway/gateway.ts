@@ -172,6 +172,8 @@ export class Gateway {
       maxPacketBytes: c.mqtt.maxPacketBytes,
       drainTimeoutMs: c.mqtt.drainTimeoutMs,
       connectRate: c.mqtt.connectRate,
+      maxConnections: c.mqtt.maxConnections,
+      peerLogLinesPerMinute: c.log.peerLinesPerMinute,
       auth: new Authenticator({ config: c, registry: this.registry, store: this.deviceStore }),
       registry: this.registry,
       ingest: this.ingest,
@@ -248,7 +250,12 @@ export class Gateway {
         ok: true,
         checks: { mqttClients: broker!.connectedClients, lastSeq: this.ingest.lastSeq, bootId: this.bootId },
       }),
-      mqttStream: (stream) => broker!.handleStream(stream),
+      mqtt: c.mqtt.websocket.enabled ? { allowedOrigins: c.mqtt.websocket.allowedOrigins, admit: (a) => broker!.admit(a), handle: (stream, a) => broker!.handleStream(stream, a) } : undefined,
+      maxConnections: c.http.maxConnections,
+      requestTimeoutMs: c.http.requestTimeoutMs,
+      metricsAccess: c.http.metrics,
+      peerLogLinesPerMinute: c.log.peerLinesPerMinute,
+      now: this.now,
       pagesDir: this.opts.pagesDir ?? path.resolve('dist/kiosk'),
       plugins: [
         async (app: FastifyInstance) => void (await app.register(uplinkRoutes, { status: () => uplink.status() })), // uplink (issue 4)

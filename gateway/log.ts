@@ -16,21 +16,36 @@ export function createLogger(opts: { level?: LevelWithSilent; stream?: Destinati
   );
 }
 
+/** A cap over all keys of one kind (the key's text before its first '/'), for lines any peer can trigger. */
+export interface KindCap {
+  /** Lines of one kind per window, whatever the key. */
+  lines: number;
+  windowMs: number;
+  /** Called once per kind when a window that dropped lines rolls over (on that kind's next line). */
+  onSuppressed?: (kind: string, suppressed: number) => void;
+}
+
 /**
  * Rate-limits log lines a device can trigger: at most `burst` per key per `windowMs`, then one
  * "suppressed N" line when the window rolls over. Time is injected.
+ *
+ * Keys a peer chooses (client id, user name, source address) would make the per-key limit
+ * unbounded, so `kindCap` also caps each kind over every key together.
  */
 export class LogLimiter {
   private readonly windows = new Map<string, { start: number; count: number; suppressed: number }>();
+  private readonly kinds = new Map<string, { start: number; count: number; suppressed: number }>();
   constructor(
     private readonly now: () => number,
     private readonly burst = 5,
     private readonly windowMs = 10_000,
+    private readonly kindCap?: KindCap,
   ) {}
 
   /** Returns how many lines were suppressed before this one (≥0), or -1 when this line must be dropped. */
   take(key: string): number {
     const t = this.now();
+    if (this.kindCap && !this.takeKind(key, t)) return -1;
     let w = this.windows.get(key);
     if (!w || t - w.start >= this.windowMs) {
       const suppressed = w?.suppressed ?? 0;
@@ -45,5 +60,23 @@ export class LogLimiter {
     }
     w.suppressed++;
     return -1;
+  }
+
+  private takeKind(key: string, t: number): boolean {
+    const cap = this.kindCap!;
+    const slash = key.indexOf('/');
+    const kind = slash < 0 ? key : key.slice(0, slash);
+    let k = this.kinds.get(kind);
+    if (!k || t - k.start >= cap.windowMs) {
+      if (k && k.suppressed > 0) cap.onSuppressed?.(kind, k.suppressed);
+      k = { start: t, count: 0, suppressed: 0 };
+      this.kinds.set(kind, k);
+    }
+    if (k.count >= cap.lines) {
+      k.suppressed++;
+      return false;
+    }
+    k.count++;
+    return true;
   }
 }

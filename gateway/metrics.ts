@@ -21,7 +21,7 @@ export class Metrics {
   });
   readonly connects = new Counter({
     name: 'storegw_mqtt_connects_total',
-    help: 'CONNECT attempts by result (ok, bad_credentials, unknown_user, no_credentials, disabled, rate_limited, client_id_taken, client_id_rejected, keepalive, credential_cap)',
+    help: 'CONNECT attempts by result (ok, bad_credentials, unknown_user, no_credentials, disabled, rate_limited, too_many_connections, origin_refused, client_id_taken, client_id_rejected, keepalive, credential_cap)',
     labelNames: ['result'],
     registers: [this.registry],
   });
@@ -102,6 +102,16 @@ export class Metrics {
   readonly commandsFailed = new Counter({ name: 'storegw_commands_failed_total', help: 'Device commands failed, by kind and reason (device: ack ok:false; no_ack: max attempts)', labelNames: ['kind', 'reason'], registers: [this.registry] });
   readonly commandsExpired = new Counter({ name: 'storegw_commands_expired_total', help: 'Device commands given up unsent or unacked, by kind and reason (ttl, superseded)', labelNames: ['kind', 'reason'], registers: [this.registry] });
   readonly commandAcksUnknown = new Counter({ name: 'storegw_command_acks_unknown_total', help: 'Acks naming a cmdId the command store does not know (counted, ignored), by kind', labelNames: ['kind'], registers: [this.registry] });
+
+  // ----- doors and exhaustion: listeners, connection caps, bounded logs ----------------------------
+  readonly listenerErrors = new Counter({
+    name: 'storegw_listener_errors_total',
+    help: 'Errors of a listening server (accept EMFILE when descriptors run out: the connection is refused, the server keeps listening), by listener and code',
+    labelNames: ['listener', 'code'],
+    registers: [this.registry],
+  });
+  readonly httpDropped = new Counter({ name: 'storegw_http_connections_dropped_total', help: 'HTTP connections closed at accept because http.maxConnections were open', registers: [this.registry] });
+  readonly logSuppressed = new Counter({ name: 'storegw_log_lines_suppressed_total', help: 'Log lines peers triggered beyond log.peerLinesPerMinute, by kind (counted when the minute rolls over)', labelNames: ['kind'], registers: [this.registry] });
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     // Event-loop delay sampled every 1 ms (the default 10 ms cannot show a p99 under 5 ms).

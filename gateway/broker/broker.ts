@@ -1,8 +1,9 @@
 /**
  * The store's MQTT broker: aedes with policy injected as hooks (the only file that imports aedes).
  * TCP with TCP_NODELAY (aedes and mqtt.js leave Nagle on; a PUBACK would wait ~40 ms for a delayed
- * ACK), a frame guard and a per-address connect rate limit in front, and MQTT over WebSocket on the
- * HTTP port through `handleStream`.
+ * ACK) and TCP keepalive, a frame guard, a per-address connect rate limit and a total connection
+ * cap in front, and MQTT over WebSocket on the HTTP port through `admit` + `handleStream` behind
+ * the same gate and guard.
  */
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -19,7 +20,7 @@ import { checkBirth } from '../protocol/validate.js';
 import { canPublish, canSubscribe, type Identity } from './acl.js';
 import type { Authenticator } from './auth.js';
 import { checkConnectFlags, ClientIdBook, type ConnectFlags, type ConnectRefusal } from './sessionPolicy.js';
-import { SocketGuard, TokenBucket, type FrameViolation } from './limits.js';
+import { ConnectionGate, SocketGuard, type Admission, type FrameViolation, type GuardedStream } from './limits.js';
 import { guardedEmitter } from './mqGuard.js';
 
 export interface BrokerOptions {
@@ -28,6 +29,10 @@ export interface BrokerOptions {
   maxPacketBytes: number;
   drainTimeoutMs: number;
   connectRate: { perSecond: number; burst: number };
+  /** Most connections at once, TCP and WebSocket together. */
+  maxConnections: number;
+  /** Log lines of one kind that peers can trigger per minute, all peers together. */
+  peerLogLinesPerMinute: number;
   auth: Authenticator;
   registry: DeviceRegistry;
   ingest: Ingest;
@@ -86,6 +91,9 @@ class AuthError extends Error {
 
 function noop(): void {}
 
+/** Probes TCP keepalive from here after this much idle time: a device that lost power is found even when it set keepalive 0. */
+const TCP_KEEPALIVE_MS = 60_000;
+
 export class Broker {
   private aedes!: Aedes;
   private server: net.Server | null = null;
@@ -97,7 +105,7 @@ export class Broker {
   /** One alert per credential and record type a minute: a forging loop must not fill the outbox with alerts. */
   private readonly recordAlerts: LogLimiter;
   private readonly sockets = new Set<Duplex>();
-  private readonly bucket: TokenBucket;
+  private readonly gate: ConnectionGate;
   private readonly guard: SocketGuard;
   /** A 'close' listener shared by every connection (one closure per socket is heap per idle client, issue 3). */
   private readonly forget: (this: Duplex) => void;
@@ -107,9 +115,18 @@ export class Broker {
 
   constructor(private readonly o: BrokerOptions) {
     this.log = o.log.child({ module: 'broker' });
-    this.bucket = new TokenBucket(o.connectRate.perSecond, o.connectRate.burst, o.now);
-    this.limiter = new LogLimiter(o.now);
-    this.guard = new SocketGuard(o.maxPacketBytes, (v, socket) => this.violation(v, socket));
+    this.gate = new ConnectionGate(o.connectRate, o.maxConnections, o.now);
+    // Peers choose client ids, user names and (on a LAN) addresses: every kind of line is also
+    // capped over all keys, then summed up in one line.
+    this.limiter = new LogLimiter(o.now, 5, 10_000, {
+      lines: o.peerLogLinesPerMinute,
+      windowMs: 60_000,
+      onSuppressed: (kind, suppressed) => {
+        o.metrics.logSuppressed.labels(kind).inc(suppressed);
+        this.log.warn({ kind, suppressed }, 'log lines suppressed');
+      },
+    });
+    this.guard = new SocketGuard(o.maxPacketBytes, (v, stream) => this.violation(v, stream));
     const sockets = this.sockets;
     this.forget = function forget(this: Duplex) {
       sockets.delete(this);
@@ -154,6 +171,10 @@ export class Broker {
       this.server!.once('error', reject);
       this.server!.listen(this.o.port, this.o.host, () => resolve());
     });
+    // Permanent from here on: an 'error' without a listener kills the process, and `accept EMFILE`
+    // (descriptors exhausted) is one; the server keeps listening after it.
+    this.server.removeAllListeners('error');
+    this.server.on('error', (err: NodeJS.ErrnoException) => this.listenerError('mqtt', err));
     this.boundPort = (this.server.address() as net.AddressInfo).port;
     this.log.info({ host: this.o.host, port: this.boundPort }, 'MQTT listening');
   }
@@ -170,18 +191,36 @@ export class Broker {
     if (this.aedes) await new Promise<void>((resolve) => this.aedes.close(() => resolve()));
   }
 
-  private accept(socket: net.Socket): void {
-    const address = socket.remoteAddress ?? 'unknown';
-    if (!this.bucket.take(address)) {
-      this.o.metrics.connects.labels('rate_limited').inc();
+  /** A listening server's error (MQTT here, HTTP through the server): counted, logged within bounds. */
+  listenerError(listener: string, err: NodeJS.ErrnoException): void {
+    this.o.metrics.listenerErrors.labels(listener, err.code ?? 'unknown').inc();
+    if (this.limiter.take(`listenerError/${listener}/${err.code}`) >= 0) this.log.error({ listener, code: err.code, err: err.message }, 'listener error; still listening');
+  }
+
+  /**
+   * The gate every connection passes, TCP or WebSocket: the per-address connect rate, then the
+   * total cap. Counted and logged (bounded) when refused.
+   */
+  admit(address: string): Admission {
+    const a = this.gate.admit(address, this.sockets.size);
+    if (a === 'ok') return a;
+    this.o.metrics.connects.labels(a).inc();
+    if (a === 'rate_limited') {
       if (this.limiter.take(`rate/${address}`) >= 0) this.log.warn({ address }, 'connection refused: too many connects from this address');
+    } else if (this.limiter.take('full') >= 0) this.log.warn({ address, open: this.sockets.size, maxConnections: this.o.maxConnections }, 'connection refused: mqtt.maxConnections reached');
+    return a;
+  }
+
+  private accept(socket: net.Socket): void {
+    socket.on('error', noop);
+    if (this.admit(socket.remoteAddress ?? 'unknown') !== 'ok') {
       socket.destroy();
       return;
     }
     socket.setNoDelay(true);
+    socket.setKeepAlive(true, TCP_KEEPALIVE_MS);
     // aedes reads and writes the socket itself; the guard sits on its read path (limits.ts).
     this.guard.install(socket);
-    socket.on('error', noop);
     this.track(socket);
     this.aedes.handle(socket);
   }
@@ -191,13 +230,27 @@ export class Broker {
     stream.on('close', this.forget);
   }
 
-  /** MQTT over WebSocket (the HTTP port's /mqtt); the WebSocket's own maxPayload bounds packets. */
-  handleStream(stream: Duplex): void {
-    this.track(stream);
-    this.aedes.handle(stream);
+  /**
+   * MQTT over WebSocket (the HTTP port's /mqtt), after `admit` let its upgrade through. The frame
+   * guard sees each message's bytes before aedes: the WebSocket's maxPayload bounds one message,
+   * not one MQTT packet spread over many messages.
+   */
+  handleStream(stream: Duplex, address: string): void {
+    const s = stream as GuardedStream;
+    s.on('error', noop);
+    if (this.gate.full(this.sockets.size)) {
+      // Upgrades admitted at the same moment: the cap holds for the streams themselves too.
+      this.o.metrics.connects.labels('too_many_connections').inc();
+      s.destroy();
+      return;
+    }
+    s.remoteAddress = address;
+    this.guard.install(s);
+    this.track(s);
+    this.aedes.handle(s);
   }
 
-  private violation(v: FrameViolation, socket: net.Socket): void {
+  private violation(v: FrameViolation, socket: GuardedStream): void {
     this.o.metrics.protocolErrors.labels(v.code).inc();
     const address = socket.remoteAddress ?? 'unknown';
     // aedes links its Client to the connection as `conn.client` (untyped in its .d.ts).

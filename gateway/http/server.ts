@@ -5,15 +5,15 @@
 import Fastify, { LogController, type FastifyInstance, type FastifyError, type FastifyBaseLogger } from 'fastify';
 import cookie from '@fastify/cookie';
 import websocket from '@fastify/websocket';
-import { createWebSocketStream } from 'ws';
-import type { Duplex } from 'node:stream';
 import type { Logger } from '../log.js';
+import { LogLimiter } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { DeviceRegistry } from '../devices/registry.js';
 import type { OutboxStore } from '../outbox/store.js';
 import { formatErrors } from '../protocol/validate.js';
 import { SESSION_COOKIE, type SessionManager } from './auth.js';
-import { systemRoutes } from './routes/system.js';
+import { systemRoutes, type MetricsAccess } from './routes/system.js';
+import { mqttWebSocketRoute, type MqttDoor } from './mqttWebSocket.js';
 import { loginRoutes } from './routes/login.js';
 import { deviceRoutes, type DeviceRouteDeps } from './routes/devices.js';
 import { pageRoutes } from './routes/pages.js';
@@ -28,8 +28,17 @@ export interface ServerDeps {
   sessionTtlS: number;
   maxPacketBytes: number;
   health: () => Promise<{ ok: boolean; checks: Record<string, unknown> }>;
-  /** MQTT over WebSocket on `/mqtt` goes to the broker. */
-  mqttStream?: (stream: Duplex) => void;
+  /** MQTT over WebSocket on `/mqtt` goes to the broker; no `/mqtt` route when absent. */
+  mqtt?: MqttDoor;
+  /** Most HTTP connections at once (http.maxConnections). */
+  maxConnections?: number;
+  /** A request must arrive within this long (http.requestTimeoutMs). */
+  requestTimeoutMs?: number;
+  /** Who may read /metrics (http.metrics); loopback and admins when absent. */
+  metricsAccess?: MetricsAccess;
+  /** Log lines of one kind that peers can trigger per minute (log.peerLinesPerMinute). */
+  peerLogLinesPerMinute?: number;
+  now?: () => number;
   /** Where the built pages are (dist/kiosk); no pages are served when absent. */
   pagesDir?: string;
   /** The device command store (issue 8): commands in the device detail and `POST …/commands`. */
@@ -39,11 +48,39 @@ export interface ServerDeps {
 }
 
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
+  const log = deps.log.child({ module: 'http' });
   const app = Fastify({
-    loggerInstance: deps.log.child({ module: 'http' }) as unknown as FastifyBaseLogger,
+    loggerInstance: log as unknown as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
+    // fastify's default 0 lets a peer that sends a body byte now and then hold a connection for
+    // ever; Node checks the deadline every `connectionsCheckingInterval`.
+    requestTimeout: deps.requestTimeoutMs ?? 30_000,
+    http: { connectionsCheckingInterval: Math.min(1000, deps.requestTimeoutMs ?? 30_000) },
     ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: 'array' } },
+  });
+  const now = deps.now ?? Date.now;
+  // Lines any peer can trigger (bad requests, WebSocket errors, refused connections) are capped per
+  // kind over all peers, then summed up in one line.
+  const limiter = new LogLimiter(now, 5, 10_000, {
+    lines: deps.peerLogLinesPerMinute ?? 20,
+    windowMs: 60_000,
+    onSuppressed: (kind, suppressed) => {
+      deps.metrics.logSuppressed.labels(kind).inc(suppressed);
+      log.warn({ kind, suppressed }, 'log lines suppressed');
+    },
+  });
+  // Permanent 'error' listener: without one, `accept EMFILE` kills the process. Node keeps
+  // listening after it. Extra connections over maxConnections are closed at accept ('drop').
+  app.server.on('error', (err: NodeJS.ErrnoException) => {
+    deps.metrics.listenerErrors.labels('http', err.code ?? 'unknown').inc();
+    if (limiter.take(`listenerError/${err.code}`) >= 0) log.error({ listener: 'http', code: err.code, err: err.message }, 'listener error; still listening');
+  });
+  app.server.maxConnections = deps.maxConnections ?? 1024;
+  app.server.headersTimeout = Math.min(app.server.headersTimeout, deps.requestTimeoutMs ?? 30_000);
+  app.server.on('drop', (d?: { remoteAddress?: string }) => {
+    deps.metrics.httpDropped.inc();
+    if (limiter.take('drop') >= 0) log.warn({ address: d?.remoteAddress, maxConnections: app.server.maxConnections }, 'connection refused: http.maxConnections reached');
   });
   await app.register(cookie);
   app.decorateRequest('session', null);
@@ -57,27 +94,45 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       deps.metrics.httpBadRequests.inc();
       const where = err.validationContext ?? 'body';
       const message = formatErrors(err.validation as never, where).join('; ');
-      req.log.warn({ url: req.url, reason: message }, 'bad request');
+      if (limiter.take('badRequest') >= 0) req.log.warn({ url: req.url, reason: message }, 'bad request');
       return reply.code(400).send({ code: 'SGW_ERR_SCHEMA', message });
     }
     if (err.statusCode && err.statusCode < 500) {
       if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || (err as { code?: string }).code === 'FST_ERR_CTP_INVALID_JSON_BODY') deps.metrics.httpBadRequests.inc();
-      req.log.warn({ url: req.url, code: err.code, reason: err.message }, 'bad request');
+      if (limiter.take('badRequest') >= 0) req.log.warn({ url: req.url, code: err.code, reason: err.message }, 'bad request');
       return reply.code(err.statusCode).send({ code: err.code === undefined ? 'SGW_ERR_SCHEMA' : `SGW_ERR_HTTP_${err.code}`, message: err.message });
     }
     req.log.error({ err, url: req.url }, 'request failed');
     return reply.code(500).send({ code: 'SGW_ERR_INTERNAL', message: 'internal error' });
   });
 
-  if (deps.mqttStream) {
-    await app.register(websocket, { options: { maxPayload: deps.maxPacketBytes } });
-    const handle = deps.mqttStream;
-    app.get('/mqtt', { websocket: true }, (socket) => {
-      handle(createWebSocketStream(socket));
-    });
-  }
+  // The WebSocket server of every WebSocket route (/ws/kiosk, /mqtt). One message is at most one
+  // MQTT packet's worth; /mqtt's frame guard bounds a packet spread over many messages.
+  await app.register(websocket, {
+    options: { maxPayload: deps.maxPacketBytes },
+    // A peer's bad frame (too large, not masked, bad UTF-8) ends its socket; the line is bounded.
+    errorHandler: (err, socket) => {
+      deps.metrics.protocolErrors.labels('websocket').inc();
+      if (limiter.take('websocketError') >= 0) log.info({ err: err.message }, 'websocket error');
+      socket.terminate();
+    },
+  });
+  app.websocketServer.on('error', (err: NodeJS.ErrnoException) => {
+    deps.metrics.listenerErrors.labels('websocket', err.code ?? 'unknown').inc();
+    if (limiter.take(`listenerError/ws`) >= 0) log.error({ listener: 'websocket', err: err.message }, 'listener error; still listening');
+  });
+  // @fastify/websocket upgrades a request to any GET route, then closes it with an info line when
+  // the route has no WebSocket handler: one line per attempt. Refuse those before the upgrade.
+  const wsRoutes = new Set<string>();
+  app.addHook('onRoute', (r) => {
+    if ((r as { websocket?: boolean }).websocket) wsRoutes.add(r.url);
+  });
+  app.addHook('onRequest', async (req, reply) => {
+    if (req.ws && !wsRoutes.has(req.routeOptions.url ?? '')) return reply.code(404).send({ code: 'SGW_ERR_NOT_FOUND', message: 'no WebSocket here' });
+  });
+  if (deps.mqtt) await app.register(mqttWebSocketRoute, { door: deps.mqtt, metrics: deps.metrics, limiter, log });
 
-  await app.register(systemRoutes, { metrics: deps.metrics, health: deps.health });
+  await app.register(systemRoutes, { metrics: deps.metrics, health: deps.health, access: deps.metricsAccess ?? { allow: ['127.0.0.0/8', '::1/128'], admins: true } });
   await app.register(loginRoutes, { sessions: deps.sessions, metrics: deps.metrics, secureCookies: deps.secureCookies, ttlS: deps.sessionTtlS });
   await app.register(deviceRoutes, { registry: deps.registry, outbox: deps.outbox, commands: deps.commands });
   if (deps.pagesDir) await app.register(pageRoutes, { pagesDir: deps.pagesDir });

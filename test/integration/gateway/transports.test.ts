@@ -9,7 +9,8 @@ import { connectDevice, metric, startGateway, ts, TEST_SECRET, type RunningGatew
 describe('MQTT over WebSocket on the HTTP port', () => {
   let g: RunningGateway;
   beforeAll(async () => {
-    g = await startGateway();
+    // /mqtt is off unless the config turns it on.
+    g = await startGateway({ extra: { mqtt: { host: '127.0.0.1', port: 0, maxPacketBytes: 65536, connectRate: { perSecond: 1000, burst: 5000 }, websocket: { enabled: true } } } });
   });
   afterAll(async () => g.stop());
 

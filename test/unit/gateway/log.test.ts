@@ -48,6 +48,21 @@ describe('LogLimiter (injected clock)', () => {
   });
 });
 
+describe('LogLimiter kind cap (keys a peer chooses)', () => {
+  it('caps a kind over all its keys per window, then reports what it suppressed once', () => {
+    let t = 0;
+    const summaries: [string, number][] = [];
+    const l = new LogLimiter(() => t, 5, 10_000, { lines: 3, windowMs: 60_000, onSuppressed: (k, n) => summaries.push([k, n]) });
+    const taken = Array.from({ length: 100 }, (_, i) => l.take(`clientError/id-${i}`)).filter((r) => r >= 0).length;
+    expect(taken).toBe(3);
+    expect(l.take('auth/someone')).toBe(0); // another kind has its own budget
+    expect(summaries).toEqual([]);
+    t = 60_000;
+    expect(l.take('clientError/id-x')).toBe(0);
+    expect(summaries).toEqual([['clientError', 97]]);
+  });
+});
+
 describe('createLogger', () => {
   it('writes JSON lines with a string level, the name and child fields to the given stream', async () => {
     const lines: Record<string, unknown>[] = [];

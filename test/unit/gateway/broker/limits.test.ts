@@ -93,6 +93,18 @@ describe('FrameGuard', () => {
     expect(new FrameGuard(65536).feed(Buffer.concat([connect(), packet(0x30, 10)]))).toBeNull();
   });
 
+  it('refuses the reserved types 0 and 15 [MQTT-2.2.1] and a second CONNECT [MQTT-3.1.0-2] at their first byte', () => {
+    const after = (b: number[]) => {
+      const g = new FrameGuard(65536);
+      expect(g.feed(connect())).toBeNull();
+      return g.feed(Buffer.from(b));
+    };
+    expect(after([0x00])).toEqual({ code: 'bad_type', reason: 'reserved packet type 0 (type byte 0x00)' });
+    expect(after([0xf0])).toEqual({ code: 'bad_type', reason: 'reserved packet type 15 (type byte 0xf0)' });
+    expect(after([0x10])).toEqual({ code: 'bad_type', reason: 'a second CONNECT on one connection' });
+    expect(after([0xc0, 0x00])).toBeNull(); // PINGREQ
+  });
+
   it('an empty chunk changes nothing', () => {
     const g = new FrameGuard(65536);
     expect(g.feed(Buffer.alloc(0))).toBeNull();
