@@ -7,10 +7,14 @@ import { pino, type LevelWithSilent } from 'pino';
 import { bridgeIdOf, loadBridgeConfigFile, readPassword } from './config.js';
 import { createDrivers, hardwareTransports } from './driverFactory.js';
 import { Bridge } from './bridge.js';
+import { statSync } from 'node:fs';
+import { keyFileProblem } from '../gateway/secretFiles.js';
 
 const USAGE = 'usage: storegw-bridge --config FILE\n       storegw-bridge check-config FILE\n';
 
 async function main(argv: string[]): Promise<number> {
+  // Whatever the bridge writes is its user's alone, whatever umask the shell or the unit passed in.
+  process.umask(0o077);
   if (argv[0] === 'check-config') {
     const res = argv[1] ? loadBridgeConfigFile(argv[1], process.env) : null;
     if (!res) {
@@ -39,6 +43,8 @@ async function main(argv: string[]): Promise<number> {
   let password: string;
   try {
     password = readPassword(config);
+    const loose = config.mqtt.passwordFile ? keyFileProblem('mqtt.passwordFile', config.mqtt.passwordFile, statSync(config.mqtt.passwordFile)) : null;
+    if (loose) throw new Error(`refusing to start: ${loose}`);
   } catch (err) {
     process.stderr.write(`storegw-bridge: ${(err as Error).message}\n`);
     return 2;

@@ -2,7 +2,6 @@
  * The gateway's components, built from one frozen config and started in order; `stop()` undoes
  * them in reverse, and a failing stop is logged while the rest still stop (STYLE rules 1-2).
  */
-import { mkdirSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -20,6 +19,7 @@ import { buildServer } from './http/server.js';
 import { warmUp } from './protocol/validate.js';
 import { SgwError } from './errors.js';
 import { demoSecretsIn } from './demoSecrets.js';
+import { secureDataDir } from './dataDir.js';
 import { UplinkService } from './uplink/uplinkService.js';
 import { uplinkRoutes } from './http/routes/uplink.js';
 import { PriceService } from './prices/prices.js'; // prices (issue 6)
@@ -102,7 +102,8 @@ export class Gateway {
       if (demo.length > 0) throw new SgwError('SGW_ERR_CONFIG', `refusing to start:\n  ${demo.join('\n  ')}`);
     }
     warmUp();
-    mkdirSync(c.data.dir, { recursive: true });
+    const tightened = secureDataDir(c.data.dir);
+    if (tightened > 0) this.log.warn({ dir: c.data.dir, tightened }, 'data folder: made files 0600 and folders 0700 (they were readable by others)');
 
     this.outbox = new OutboxStore(path.join(c.data.dir, 'outbox.db'));
     await this.outbox.start();
