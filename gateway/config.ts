@@ -10,6 +10,7 @@ import { DEVICE_KINDS, ID_PATTERN, type DeviceKind } from './protocol/topics.js'
 import { createAjv, formatErrors } from './protocol/validate.js';
 import { HASH_PATTERN } from './scryptHash.js';
 import { KioskConfigSchema } from './kiosk/kioskConfig.js'; // kiosk (issue 7)
+import { HttpTlsSchema, MqttTlsSchema, tlsFileErrors } from './tlsConfig.js';
 
 const Id = Type.String({ pattern: ID_PATTERN });
 const Hash = Type.String({ pattern: HASH_PATTERN, description: 'scrypt hash: scrypt$log2N$r$p$salt$hash (see `storegw hash`)' });
@@ -50,6 +51,7 @@ export const ConfigSchema = Type.Object(
         drainTimeoutMs: Type.Integer({ minimum: 100, maximum: 600_000, default: 5000 }),
         /** Group commit: at most this many events in one SQLite transaction. */
         maxBatch: Type.Integer({ minimum: 1, maximum: 50_000, default: 1024 }),
+        tls: Type.Optional(MqttTlsSchema),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -60,6 +62,7 @@ export const ConfigSchema = Type.Object(
         sessionTtlS: Type.Integer({ minimum: 60, default: 12 * 3600 }),
         /** Secure cookies need TLS in front (a reverse proxy); off for plain-HTTP loopback. */
         secureCookies: Type.Boolean({ default: false }),
+        tls: Type.Optional(HttpTlsSchema),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -263,7 +266,7 @@ export function parseConfig(text: string, env: Record<string, string | undefined
   if (!path.isAbsolute(config.data.dir)) config.data.dir = path.resolve(baseDir, config.data.dir);
   // HQ link files: relative to the config file, and they must be readable now (check-config names
   // the field) rather than fail at the first connect attempt.
-  const hqErrors = uplinkErrors(config, baseDir);
+  const hqErrors = [...uplinkErrors(config, baseDir), ...tlsFileErrors(config, baseDir)];
   if (hqErrors.length > 0) return { ok: false, errors: hqErrors };
   return { ok: true, config: deepFreeze(config) };
 }

@@ -20,6 +20,7 @@ import { warmUp } from './protocol/validate.js';
 import { SgwError } from './errors.js';
 import { demoSecretsIn } from './demoSecrets.js';
 import { secureDataDir } from './dataDir.js';
+import { readTlsFiles } from './tlsConfig.js';
 import { UplinkService } from './uplink/uplinkService.js';
 import { uplinkRoutes } from './http/routes/uplink.js';
 import { PriceService } from './prices/prices.js'; // prices (issue 6)
@@ -184,6 +185,10 @@ export class Gateway {
     this.broker = broker;
     await broker.start();
     this.started.push({ name: 'broker', stop: () => broker!.stop() });
+    if (c.mqtt.tls) {
+      await broker.listenTls({ host: c.mqtt.host, port: c.mqtt.tls.port, requireClientCert: c.mqtt.tls.requireClientCert, ...readTlsFiles(c.mqtt.tls) });
+      this.started.push({ name: 'mqtt tls', stop: () => broker!.closeTls() });
+    }
 
     // --- commands (issue 8): device commands recorded in commands.db until acked, re-sent on reconnect;
     // after the broker (it publishes), before the kiosk (which sends light and payment commands) ---
@@ -236,7 +241,9 @@ export class Gateway {
       registry: this.registry,
       outbox: this.outbox,
       commands, // commands (issue 8)
-      secureCookies: c.http.secureCookies,
+      // Over HTTPS the session cookie is Secure whatever http.secureCookies says.
+      secureCookies: c.http.secureCookies || c.http.tls !== undefined,
+      https: c.http.tls ? readTlsFiles(c.http.tls) : undefined,
       sessionTtlS: c.http.sessionTtlS,
       maxPacketBytes: c.mqtt.maxPacketBytes,
       health: async () => ({
@@ -256,7 +263,7 @@ export class Gateway {
     });
     await this.http.listen({ host: c.http.host, port: c.http.port ?? 8080 });
     this.started.push({ name: 'http', stop: () => this.http.close() });
-    this.log.info({ storeId: c.storeId, mqttPort: this.mqttPort, httpPort: this.httpPort, bootId: this.bootId, lastSeq: this.ingest.lastSeq }, 'storegw ready');
+    this.log.info({ storeId: c.storeId, mqttPort: this.mqttPort, mqttTlsPort: broker.tlsPort || undefined, httpPort: this.httpPort, https: c.http.tls !== undefined, bootId: this.bootId, lastSeq: this.ingest.lastSeq }, 'storegw ready');
   }
 
   async stop(): Promise<void> {

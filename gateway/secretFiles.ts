@@ -37,18 +37,10 @@ export function secretFilesOf(c: Readonly<Config>): [string, string][] {
   const files: [string, string | undefined][] = [
     ['hq.passwordFile', c.hq?.passwordFile],
     ['hq.keyFile', c.hq?.keyFile],
-    ...tlsKeyFiles(c),
+    ['mqtt.tls.keyFile', c.mqtt.tls?.keyFile],
+    ['http.tls.keyFile', c.http.tls?.keyFile],
   ];
   return files.filter((f): f is [string, string] => f[1] !== undefined);
-}
-
-/** TLS listener keys, where the config has them (mqtt.tls, http.tls). */
-function tlsKeyFiles(c: Readonly<Config>): [string, string | undefined][] {
-  const tls = c as unknown as { mqtt: { tls?: { keyFile?: string } }; http: { tls?: { keyFile?: string } } };
-  return [
-    ['mqtt.tls.keyFile', tls.mqtt.tls?.keyFile],
-    ['http.tls.keyFile', tls.http.tls?.keyFile],
-  ];
 }
 
 /** Every secrets-file problem of a loaded config (I/O through `stat`). */

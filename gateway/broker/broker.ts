@@ -5,6 +5,7 @@
  * HTTP port through `handleStream`.
  */
 import net from 'node:net';
+import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { Aedes, type Client, type AedesPublishPacket, type PublishPacket, type Subscription } from 'aedes';
 import type { Logger } from '../log.js';
@@ -15,7 +16,7 @@ import type { Ingest, RejectNotice } from '../ingest/ingest.js';
 import { topics, type DeviceKind } from '../protocol/topics.js';
 import { checkBirth } from '../protocol/validate.js';
 import { canPublish, canSubscribe, type Identity } from './acl.js';
-import type { Authenticator } from './auth.js';
+import type { Authenticator, AuthResult } from './auth.js';
 import { SocketGuard, TokenBucket, type FrameViolation } from './limits.js';
 import { guardedEmitter } from './mqGuard.js';
 
@@ -61,6 +62,9 @@ export class Broker {
   private readonly limiter: LogLimiter;
   private readonly log: Logger;
   private boundPort = 0;
+  /** MQTT over TLS (`listenTls`): its server, and the username each verified client certificate names. */
+  private tlsServer: tls.Server | null = null;
+  private readonly certNames = new WeakMap<object, string>();
 
   constructor(private readonly o: BrokerOptions) {
     this.log = o.log.child({ module: 'broker' });
@@ -75,6 +79,12 @@ export class Broker {
 
   get port(): number {
     return this.boundPort;
+  }
+
+  /** The bound MQTT-over-TLS port (0 when there is no TLS listener). */
+  get tlsPort(): number {
+    const a = this.tlsServer?.address();
+    return typeof a === 'object' && a ? a.port : 0;
   }
 
   get connectedClients(): number {
@@ -130,6 +140,82 @@ export class Broker {
     this.aedes.handle(socket);
   }
 
+  /**
+   * MQTT over TLS beside the plain listener (call after `start`). A connection enters through the
+   * same `accept` as TCP once its handshake is done: connect rate limit, frame guard, CONNECT-first,
+   * caps. A client certificate signed by `ca` names its user (subject CN = the MQTT username): it
+   * may connect without a password, or with the password of that same user; a certificate from
+   * another CA is refused. With `requireClientCert` a client without one fails the handshake.
+   */
+  async listenTls(o: { host: string; port: number; cert: Buffer; key: Buffer; ca?: Buffer; requireClientCert: boolean }): Promise<void> {
+    const server = tls.createServer(
+      {
+        cert: o.cert,
+        key: o.key,
+        ca: o.ca,
+        requestCert: o.ca !== undefined,
+        rejectUnauthorized: o.requireClientCert,
+        minVersion: 'TLSv1.2',
+        // Node's default is 120 s: a peer that opens and stalls would hold a socket that long.
+        handshakeTimeout: 10_000,
+        noDelay: true,
+      },
+      (socket) => this.acceptTls(socket),
+    );
+    // Handshake failures (plain TCP, wrong CA, no certificate when required, timeouts) are the
+    // peer's; counted and logged at a bounded rate, never thrown.
+    server.on('tlsClientError', (err, socket) => {
+      this.o.metrics.protocolErrors.labels('tls_handshake').inc();
+      const address = socket.remoteAddress ?? 'unknown';
+      if (this.limiter.take(`tls/${address}`) >= 0) this.log.warn({ address, reason: err.message }, 'TLS handshake failed');
+      socket.destroy();
+    });
+    server.on('error', (err) => this.log.error({ err }, 'MQTT TLS listener error'));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(o.port, o.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    this.tlsServer = server;
+    this.log.info({ host: o.host, port: this.tlsPort, clientCerts: o.ca ? (o.requireClientCert ? 'required' : 'optional') : 'off' }, 'MQTT over TLS listening');
+  }
+
+  /** Stops accepting TLS connections; the open ones go with `stop()`. */
+  async closeTls(): Promise<void> {
+    const s = this.tlsServer;
+    if (s) s.close();
+  }
+
+  private acceptTls(socket: tls.TLSSocket): void {
+    const peer = socket.getPeerCertificate();
+    if (peer && Object.keys(peer).length > 0) {
+      const cn = peer.subject?.CN;
+      if (!socket.authorized || typeof cn !== 'string') {
+        // A certificate the store CA did not sign (or with no single CN) is no identity at all.
+        this.o.metrics.protocolErrors.labels('tls_bad_cert').inc();
+        const address = socket.remoteAddress ?? 'unknown';
+        if (this.limiter.take(`tlscert/${address}`) >= 0) this.log.warn({ address, reason: socket.authorizationError ?? 'no single subject CN' }, 'client certificate refused');
+        socket.destroy();
+        return;
+      }
+      this.certNames.set(socket, cn);
+    }
+    this.accept(socket);
+  }
+
+  /**
+   * Password, or a verified client certificate: with a certificate the CONNECT username, if any,
+   * must be the certificate's, and a password, if any, must be that user's.
+   */
+  private credentials(client: Client, username: string | undefined, password: Buffer | undefined): Promise<AuthResult> {
+    const cert = this.certNames.get((client as unknown as { conn?: object }).conn ?? {});
+    if (cert === undefined) return this.o.auth.authenticate(username, password);
+    if (username && username !== cert) return Promise.resolve({ ok: false, result: 'bad_credentials', reason: `username ${username} is not the client certificate's (${cert})` });
+    return password && password.length > 0 ? this.o.auth.authenticate(cert, password) : this.o.auth.authenticateCertified(cert);
+  }
+
   private track(stream: Duplex): void {
     this.sockets.add(stream);
     stream.on('close', this.forget);
@@ -154,7 +240,7 @@ export class Broker {
   }
 
   private authenticate(client: Client, username: string | undefined, password: Buffer | undefined, cb: (err: AuthError | null, ok: boolean) => void): void {
-    this.o.auth.authenticate(username, password).then(
+    this.credentials(client, username, password).then(
       (res) => {
         if (res.ok) {
           this.identities.set(client, res.identity);

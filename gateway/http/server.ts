@@ -25,6 +25,8 @@ export interface ServerDeps {
   registry: DeviceRegistry;
   outbox: OutboxStore;
   secureCookies: boolean;
+  /** HTTPS instead of HTTP: the PEM certificate (chain) and key (http.tls). */
+  https?: { cert: Buffer; key: Buffer };
   sessionTtlS: number;
   maxPacketBytes: number;
   health: () => Promise<{ ok: boolean; checks: Record<string, unknown> }>;
@@ -44,7 +46,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
     ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: 'array' } },
-  });
+    ...(deps.https ? { https: { ...deps.https, minVersion: 'TLSv1.2' as const } } : {}),
+  }) as unknown as FastifyInstance;
   await app.register(cookie);
   app.decorateRequest('session', null);
   app.addHook('onRequest', async (req) => {
