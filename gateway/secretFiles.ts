@@ -29,7 +29,7 @@ export function keyFileProblem(field: string, file: string, st: FileStat): strin
 export function configFileProblem(file: string, st: FileStat): string | null {
   const perm = st.mode & 0o777;
   if ((perm & 0o026) === 0) return null;
-  return `(config file) ${file}: holds password hashes and can be ${perm & 0o022 ? 'written' : 'read'} by others (mode ${octal(perm)}); chmod 640 it`;
+  return `(config file) ${file}: holds password hashes and can be ${perm & 0o022 ? 'written by group/others' : 'read by others'} (mode ${octal(perm)}); chmod 640 it`;
 }
 
 /** Every `(field, absolute path)` of a config that holds a private key or a password. */
