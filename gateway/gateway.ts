@@ -20,7 +20,7 @@ import { warmUp } from './protocol/validate.js';
 import { SgwError } from './errors.js';
 import { demoSecretsIn } from './demoSecrets.js';
 import { secureDataDir } from './dataDir.js';
-import { readTlsFiles } from './tlsConfig.js';
+import { plainLanListeners, readTlsFiles } from './tlsConfig.js';
 import { UplinkService } from './uplink/uplinkService.js';
 import { uplinkRoutes } from './http/routes/uplink.js';
 import { PriceService } from './prices/prices.js'; // prices (issue 6)
@@ -186,7 +186,7 @@ export class Gateway {
     await broker.start();
     this.started.push({ name: 'broker', stop: () => broker!.stop() });
     if (c.mqtt.tls) {
-      await broker.listenTls({ host: c.mqtt.host, port: c.mqtt.tls.port, requireClientCert: c.mqtt.tls.requireClientCert, ...readTlsFiles(c.mqtt.tls) });
+      await broker.listenTls({ host: c.mqtt.tls.host ?? c.mqtt.host, port: c.mqtt.tls.port, requireClientCert: c.mqtt.tls.requireClientCert, ...readTlsFiles(c.mqtt.tls) });
       this.started.push({ name: 'mqtt tls', stop: () => broker!.closeTls() });
     }
 
@@ -263,6 +263,7 @@ export class Gateway {
     });
     await this.http.listen({ host: c.http.host, port: c.http.port ?? 8080 });
     this.started.push({ name: 'http', stop: () => this.http.close() });
+    if (!c.demo) for (const w of plainLanListeners(c)) this.log.warn({ setting: w.slice(0, w.indexOf(':')) }, w);
     this.log.info({ storeId: c.storeId, mqttPort: this.mqttPort, mqttTlsPort: broker.tlsPort || undefined, httpPort: this.httpPort, https: c.http.tls !== undefined, bootId: this.bootId, lastSeq: this.ingest.lastSeq }, 'storegw ready');
   }
 

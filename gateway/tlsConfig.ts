@@ -12,7 +12,8 @@ const File = (description: string) => Type.String({ minLength: 1, description })
 
 export const MqttTlsSchema = Type.Object(
   {
-    port: Type.Integer({ minimum: 0, maximum: 65535, default: 8883, description: 'MQTT over TLS port (8883 is MQTT\'s registered TLS port); on mqtt.host' }),
+    host: Type.Optional(Type.String({ description: 'address of the TLS listener (default: mqtt.host); e.g. 0.0.0.0 here with mqtt.host 127.0.0.1 keeps plain MQTT to local clients' })),
+    port: Type.Integer({ minimum: 0, maximum: 65535, default: 8883, description: 'MQTT over TLS port (8883 is MQTT\'s registered TLS port)' }),
     certFile: File('PEM server certificate (chain) the devices check, issued by the store CA'),
     keyFile: File('PEM private key of certFile; must be 0600 (or 0640 owned by root)'),
     caFile: Type.Optional(File('PEM store CA: client certificates it signed are accepted, their CN is the MQTT username ({kind}/{id}, bridge/{id} or a service user)')),
@@ -58,6 +59,20 @@ export function tlsFileErrors(config: object, baseDir: string): string[] {
   }
   if (c.mqtt.tls?.requireClientCert && !c.mqtt.tls.caFile) errors.push('mqtt.tls.caFile: is required with mqtt.tls.requireClientCert (the CA that signs device certificates)');
   return errors;
+}
+
+const LOOPBACK = /^(127\.|::1$|localhost$)/;
+
+/**
+ * Listeners that put secrets on the LAN in clear: plain MQTT (device secrets in CONNECT) or plain
+ * HTTP (ops passwords, session cookies) bound beyond loopback. Logged at start, not refused: a
+ * store may terminate TLS in a reverse proxy or run on an isolated device VLAN.
+ */
+export function plainLanListeners(c: { mqtt: { host: string }; http: { host: string; tls?: unknown; secureCookies: boolean } }): string[] {
+  const out: string[] = [];
+  if (!LOOPBACK.test(c.mqtt.host)) out.push(`mqtt.host: plain MQTT listens on ${c.mqtt.host}; device secrets cross the LAN in clear (set mqtt.tls, and mqtt.host 127.0.0.1 for local clients)`);
+  if (!LOOPBACK.test(c.http.host) && !c.http.tls && !c.http.secureCookies) out.push(`http.host: plain HTTP listens on ${c.http.host}; ops passwords and session cookies cross the LAN in clear (set http.tls, or a TLS proxy and http.secureCookies)`);
+  return out;
 }
 
 /** The files of a TLS section as node:tls options (read at start; a rotated certificate needs a restart). */

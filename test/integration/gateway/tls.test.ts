@@ -165,7 +165,7 @@ describe('HTTPS', () => {
 describe('requireClientCert', () => {
   let g2: RunningGateway;
   beforeAll(async () => {
-    g2 = await startGateway({ extra: { mqtt: mqttSection({ certFile: server.certFile, keyFile: server.keyFile, caFile: ca.caFile, requireClientCert: true }) } });
+    g2 = await startGateway({ extra: { mqtt: mqttSection({ host: '127.0.0.1', certFile: server.certFile, keyFile: server.keyFile, caFile: ca.caFile, requireClientCert: true }) } });
   });
   afterAll(async () => g2?.stop());
 
