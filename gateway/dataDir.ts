@@ -8,24 +8,25 @@
 import { chmodSync, lstatSync, mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 
-/** Creates `dir` (0700) or tightens it and everything under it; returns how many modes it changed. */
+/**
+ * Creates `dir` (0700) or tightens it and what it directly holds (the gateway writes no deeper);
+ * returns how many modes it changed. Not recursive on purpose: a `data.dir` set by mistake to a
+ * home or a shared folder must not have a whole tree re-moded.
+ */
 export function secureDataDir(dir: string): number {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  return tighten(dir, true);
-}
-
-function tighten(p: string, isDir: boolean): number {
-  let changed = 0;
-  const want = isDir ? 0o700 : 0o600;
-  // Symlinks are left alone: chmod would follow them out of the folder.
-  if ((lstatSync(p).mode & 0o777 & ~want) !== 0) {
-    chmodSync(p, lstatSync(p).mode & want);
-    changed++;
-  }
-  if (!isDir) return changed;
-  for (const e of readdirSync(p, { withFileTypes: true })) {
-    if (e.isDirectory()) changed += tighten(path.join(p, e.name), true);
-    else if (e.isFile()) changed += tighten(path.join(p, e.name), false);
+  let changed = tighten(dir, 0o700);
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    // Symlinks are left alone: chmod would follow them out of the folder.
+    if (e.isDirectory()) changed += tighten(path.join(dir, e.name), 0o700);
+    else if (e.isFile()) changed += tighten(path.join(dir, e.name), 0o600);
   }
   return changed;
+}
+
+function tighten(p: string, want: number): number {
+  const mode = lstatSync(p).mode & 0o777;
+  if ((mode & ~want) === 0) return 0;
+  chmodSync(p, mode & want);
+  return 1;
 }

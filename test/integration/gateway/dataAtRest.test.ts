@@ -62,8 +62,9 @@ describe('data at rest', () => {
     chmodSync(path.join(data, 'outbox.db'), 0o644);
     writeFileSync(path.join(data, 'notes.txt'), 'left by an older version\n', { mode: 0o644 });
     mkdirSync(path.join(data, 'old'), { mode: 0o755 });
-    writeFileSync(path.join(data, 'old', 'x.db'), '', { mode: 0o666 });
-    chmodSync(path.join(data, 'old', 'x.db'), 0o666);
+    chmodSync(path.join(data, 'old'), 0o755);
+    writeFileSync(path.join(data, 'x.db'), '', { mode: 0o666 });
+    chmodSync(path.join(data, 'x.db'), 0o666);
 
     const file = path.join(dir, 'storegw.yaml');
     writeFileSync(file, stringify(await buildConfig({ dataDir: data })), { mode: 0o600 });
