@@ -10,6 +10,16 @@ import { Bridge } from './bridge.js';
 import { statSync } from 'node:fs';
 import { keyFileProblem } from '../gateway/secretFiles.js';
 
+/**
+ * A password written inline makes the config file a secrets file. The published demo secret is
+ * exempt (config/bridge-demo.yaml ships world-readable; the gateway refuses it outside a demo).
+ */
+function inlinePasswordProblem(file: string, password: string): string | null {
+  if (password === 'demo-bridge-secret') return null;
+  const p = keyFileProblem('mqtt.password', file, statSync(file));
+  return p && `${p} — it holds the password inline (or use mqtt.passwordFile)`;
+}
+
 const USAGE = 'usage: storegw-bridge --config FILE\n       storegw-bridge check-config FILE\n';
 
 async function main(argv: string[]): Promise<number> {
@@ -43,7 +53,7 @@ async function main(argv: string[]): Promise<number> {
   let password: string;
   try {
     password = readPassword(config);
-    const loose = config.mqtt.passwordFile ? keyFileProblem('mqtt.passwordFile', config.mqtt.passwordFile, statSync(config.mqtt.passwordFile)) : null;
+    const loose = config.mqtt.passwordFile ? keyFileProblem('mqtt.passwordFile', config.mqtt.passwordFile, statSync(config.mqtt.passwordFile)) : inlinePasswordProblem(file, password);
     if (loose) throw new Error(`refusing to start: ${loose}`);
   } catch (err) {
     process.stderr.write(`storegw-bridge: ${(err as Error).message}\n`);

@@ -129,6 +129,13 @@ describe('storegw-bridge process', () => {
     const r = runBridge(['--config', file]);
     expect((await r.exited)[0]).toBe(2);
     expect(r.lines.join('\n')).toMatch(/mqtt\.passwordFile: .*loose\.secret .*group\/others \(mode 0644\)/);
+    // An inline password makes the config file itself a secrets file.
+    const inline = path.join(tmp.dir, 'inline.yaml');
+    writeFileSync(inline, stringify({ mqtt: { url: 'mqtt://127.0.0.1:1', username: 'bridge/kb', password: 'a-real-secret' }, devices: [{ kind: 'scale', id: 's', protocol: 'mtsics', serial: { path: '/dev/null' } }] }), { mode: 0o644 });
+    chmodSync(inline, 0o644);
+    const r2 = runBridge(['--config', inline]);
+    expect((await r2.exited)[0]).toBe(2);
+    expect(r2.lines.join('\n')).toMatch(/mqtt\.password: .*inline\.yaml .*\(mode 0644\).*inline/);
   });
 
   it('publishes weights, survives a gateway restart, and stops on SIGTERM marking its device offline', async () => {
