@@ -162,6 +162,16 @@ export class Broker {
       },
       (socket) => this.acceptTls(socket),
     );
+    // The per-address rate limit before the handshake too: a handshake costs the gateway a key
+    // exchange, so a flood from one address must not get that far (accept() checks again after).
+    const handshakes = new TokenBucket(this.o.connectRate.perSecond, this.o.connectRate.burst, this.o.now);
+    server.on('connection', (raw: net.Socket) => {
+      const address = raw.remoteAddress ?? 'unknown';
+      if (handshakes.take(address)) return;
+      this.o.metrics.connects.labels('rate_limited').inc();
+      if (this.limiter.take(`rate/${address}`) >= 0) this.log.warn({ address }, 'TLS connection refused: too many connects from this address');
+      raw.destroy();
+    });
     // Handshake failures (plain TCP, wrong CA, no certificate when required, timeouts) are the
     // peer's; counted and logged at a bounded rate, never thrown.
     server.on('tlsClientError', (err, socket) => {

@@ -178,6 +178,41 @@ describe('requireClientCert', () => {
   });
 });
 
+describe('connect rate limit before the handshake', () => {
+  let g3: RunningGateway;
+  beforeAll(async () => {
+    g3 = await startGateway({ extra: { mqtt: { host: '127.0.0.1', port: 0, connectRate: { perSecond: 0.1, burst: 2 }, tls: { port: 0, certFile: server.certFile, keyFile: server.keyFile } } } });
+  });
+  afterAll(async () => g3?.stop());
+
+  it('closes the third connection from one address at once, before any handshake, and counts it', async () => {
+    const port = g3.gw.broker.tlsPort;
+    const open = (): Promise<{ socket: net.Socket; closedFirst: Promise<boolean> }> =>
+      new Promise((resolve) => {
+        const socket = net.connect(port, '127.0.0.1', () => {
+          // true: the gateway closed it while we sent nothing (refused); the two admitted ones wait for a ClientHello.
+          const closedFirst = new Promise<boolean>((r) => {
+            socket.once('close', () => r(true));
+            socket.resume();
+          });
+          resolve({ socket, closedFirst });
+        });
+        socket.on('error', () => undefined);
+      });
+    const a = await open();
+    const b = await open();
+    const c = await open();
+    expect(await c.closedFirst).toBe(true);
+    const text = await (await fetch(`${g3.httpUrl}/metrics`)).text();
+    expect(text).toMatch(/storegw_mqtt_connects_total\{result="rate_limited"\} 1\n/);
+    // The admitted ones are still open (waiting for their handshake): end them.
+    for (const x of [a, b]) {
+      expect(x.socket.destroyed).toBe(false);
+      x.socket.destroy();
+    }
+  });
+});
+
 describe('TLS key files at start', () => {
   beforeAll(() => {
     if (!existsSync(GATEWAY_BIN)) {
