@@ -4,7 +4,7 @@
  * path, exit 2).
  */
 import { pino, type LevelWithSilent } from 'pino';
-import { bridgeIdOf, loadBridgeConfigFile, readPassword } from './config.js';
+import { bridgeIdOf, loadBridgeConfigFile, readPassword, readTlsOptions } from './config.js';
 import { createDrivers, hardwareTransports } from './driverFactory.js';
 import { Bridge } from './bridge.js';
 import { statSync } from 'node:fs';
@@ -51,10 +51,14 @@ async function main(argv: string[]): Promise<number> {
   }
   const config = res.config;
   let password: string;
+  let tlsOptions: ReturnType<typeof readTlsOptions>;
   try {
     password = readPassword(config);
+    tlsOptions = readTlsOptions(config);
     const loose = config.mqtt.passwordFile ? keyFileProblem('mqtt.passwordFile', config.mqtt.passwordFile, statSync(config.mqtt.passwordFile)) : inlinePasswordProblem(file, password);
     if (loose) throw new Error(`refusing to start: ${loose}`);
+    const looseKey = config.mqtt.keyFile ? keyFileProblem('mqtt.keyFile', config.mqtt.keyFile, statSync(config.mqtt.keyFile)) : null;
+    if (looseKey) throw new Error(`refusing to start: ${looseKey}`);
   } catch (err) {
     process.stderr.write(`storegw-bridge: ${(err as Error).message}\n`);
     return 2;
@@ -81,6 +85,7 @@ async function main(argv: string[]): Promise<number> {
     keepaliveS: config.mqtt.keepaliveS,
     reconnect: config.mqtt.reconnect,
     maxQueued: config.mqtt.maxQueued,
+    mqttOptions: tlsOptions,
     statsEveryMs: 60_000,
     startBackoff: config.portBackoff,
   });

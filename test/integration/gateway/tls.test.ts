@@ -213,6 +213,45 @@ describe('connect rate limit before the handshake', () => {
   });
 });
 
+describe('the bridge over TLS', () => {
+  let g4: RunningGateway;
+  beforeAll(async () => {
+    g4 = await startGateway({
+      devices: [{ kind: 'scale', id: 's1', bridge: 'kb' }],
+      bridges: ['kb'],
+      extra: { mqtt: mqttSection({ certFile: server.certFile, keyFile: server.keyFile, caFile: ca.caFile, requireClientCert: true }) },
+    });
+  });
+  afterAll(async () => g4?.stop());
+
+  it('connects with the store CA, its client certificate (CN bridge/kb) and its password', async () => {
+    const dir = path.join(tmp.dir, 'bridge');
+    mkdirSync(dir);
+    const cert = ca.client('bridge/kb', 'bridge-kb');
+    writeFileSync(path.join(dir, 'bridge.secret'), `${TEST_SECRET}\n`, { mode: 0o600 });
+    const file = path.join(dir, 'bridge.yaml');
+    const cfg = {
+      mqtt: { url: `mqtts://127.0.0.1:${g4.gw.broker.tlsPort}`, username: 'bridge/kb', passwordFile: 'bridge.secret', caFile: ca.caFile, certFile: cert.certFile, keyFile: cert.keyFile },
+      devices: [{ kind: 'scale', id: 's1', protocol: 'mtsics', serial: { path: path.join(dir, 'no-such-port') } }],
+    };
+    writeFileSync(file, stringify(cfg), { mode: 0o600 });
+    const bin = path.resolve('dist/storegw-bridge.js');
+    const p = spawn(process.execPath, [bin, '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const connected = await new Promise<boolean>((resolve) => {
+      const on = (d: Buffer) => {
+        out += d.toString('utf8');
+        if (out.includes('"connected to the gateway"')) resolve(true);
+      };
+      p.stdout.on('data', on);
+      p.stderr.on('data', on);
+      p.once('exit', () => resolve(false));
+    });
+    p.kill('SIGKILL');
+    expect(connected, out).toBe(true);
+  });
+});
+
 describe('TLS key files at start', () => {
   beforeAll(() => {
     if (!existsSync(GATEWAY_BIN)) {
