@@ -17,6 +17,7 @@ export const MqttTlsSchema = Type.Object(
     certFile: File('PEM server certificate (chain) the devices check, issued by the store CA'),
     keyFile: File('PEM private key of certFile; must be 0600 (or 0640 owned by root)'),
     caFile: Type.Optional(File('PEM store CA: client certificates it signed are accepted, their CN is the MQTT username ({kind}/{id}, bridge/{id} or a service user)')),
+    crlFile: Type.Optional(File('PEM certificate revocation list of the store CA (openssl ca -gencrl): revoked client certificates are refused; renew it before its next update')),
     requireClientCert: Type.Boolean({ default: false, description: 'refuse devices without a client certificate signed by caFile at the handshake' }),
   },
   { additionalProperties: false, description: 'MQTT over TLS for devices beside the plain listener; off when absent' },
@@ -34,6 +35,7 @@ interface TlsFiles {
   certFile: string;
   keyFile: string;
   caFile?: string;
+  crlFile?: string;
   requireClientCert?: boolean;
 }
 type WithTls = { mqtt: { tls?: TlsFiles }; http: { tls?: TlsFiles } };
@@ -44,7 +46,7 @@ export function tlsFileErrors(config: object, baseDir: string): string[] {
   const errors: string[] = [];
   for (const [where, section] of [['mqtt.tls', c.mqtt.tls], ['http.tls', c.http.tls]] as const) {
     if (!section) continue;
-    for (const field of ['certFile', 'keyFile', 'caFile'] as const) {
+    for (const field of ['certFile', 'keyFile', 'caFile', 'crlFile'] as const) {
       const f = section[field];
       if (f === undefined) continue;
       const abs = path.isAbsolute(f) ? f : path.resolve(baseDir, f);
@@ -57,6 +59,7 @@ export function tlsFileErrors(config: object, baseDir: string): string[] {
       }
     }
   }
+  if (c.mqtt.tls?.crlFile && !c.mqtt.tls.caFile) errors.push('mqtt.tls.caFile: is required with mqtt.tls.crlFile (the CA whose revocations it lists)');
   if (c.mqtt.tls?.requireClientCert && !c.mqtt.tls.caFile) errors.push('mqtt.tls.caFile: is required with mqtt.tls.requireClientCert (the CA that signs device certificates)');
   return errors;
 }
@@ -76,6 +79,11 @@ export function plainLanListeners(c: { mqtt: { host: string }; http: { host: str
 }
 
 /** The files of a TLS section as node:tls options (read at start; a rotated certificate needs a restart). */
-export function readTlsFiles(section: TlsFiles): { cert: Buffer; key: Buffer; ca?: Buffer } {
-  return { cert: readFileSync(section.certFile), key: readFileSync(section.keyFile), ...(section.caFile ? { ca: readFileSync(section.caFile) } : {}) };
+export function readTlsFiles(section: TlsFiles): { cert: Buffer; key: Buffer; ca?: Buffer; crl?: Buffer } {
+  return {
+    cert: readFileSync(section.certFile),
+    key: readFileSync(section.keyFile),
+    ...(section.caFile ? { ca: readFileSync(section.caFile) } : {}),
+    ...(section.crlFile ? { crl: readFileSync(section.crlFile) } : {}),
+  };
 }

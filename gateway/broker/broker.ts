@@ -147,12 +147,13 @@ export class Broker {
    * may connect without a password, or with the password of that same user; a certificate from
    * another CA is refused. With `requireClientCert` a client without one fails the handshake.
    */
-  async listenTls(o: { host: string; port: number; cert: Buffer; key: Buffer; ca?: Buffer; requireClientCert: boolean }): Promise<void> {
+  async listenTls(o: { host: string; port: number; cert: Buffer; key: Buffer; ca?: Buffer; crl?: Buffer; requireClientCert: boolean }): Promise<void> {
     const server = tls.createServer(
       {
         cert: o.cert,
         key: o.key,
         ca: o.ca,
+        crl: o.crl,
         requestCert: o.ca !== undefined,
         rejectUnauthorized: o.requireClientCert,
         minVersion: 'TLSv1.2',

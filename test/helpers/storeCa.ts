@@ -23,6 +23,8 @@ export interface StoreCa {
   server(name?: string): Issued;
   /** A client certificate whose subject CN is `cn` (e.g. `footfall/door-1`). */
   client(cn: string, name?: string): Issued;
+  /** Revokes `issued` (openssl ca -revoke) and writes the CA's CRL; returns the CRL file. */
+  revoke(issued: Issued): string;
 }
 
 function openssl(args: string[], cwd: string): void {
@@ -50,7 +52,17 @@ export function makeStoreCa(dir: string, name = 'store-ca'): StoreCa {
     const certFile = path.join(dir, `${base}.crt`);
     return { certFile, keyFile, cert: readFileSync(certFile), key: readFileSync(keyFile) };
   };
+  // `openssl ca` keeps revocations in a small database (README: the same commands).
+  const caCnf = `${name}-ca.cnf`;
+  writeFileSync(path.join(dir, caCnf), `[ca]\ndefault_ca=store\n[store]\ndatabase=${name}-index.txt\ncrlnumber=${name}-crlnumber\ndefault_md=sha256\ndefault_crl_days=30\n`);
+  writeFileSync(path.join(dir, `${name}-index.txt`), '');
+  writeFileSync(path.join(dir, `${name}-crlnumber`), '01\n');
   return {
+    revoke: (issued) => {
+      openssl(['ca', '-config', caCnf, '-keyfile', caKey, '-cert', caCrt, '-revoke', issued.certFile], dir);
+      openssl(['ca', '-config', caCnf, '-keyfile', caKey, '-cert', caCrt, '-gencrl', '-out', `${name}.crl`], dir);
+      return path.join(dir, `${name}.crl`);
+    },
     dir,
     caFile: path.join(dir, caCrt),
     ca: readFileSync(path.join(dir, caCrt)),

@@ -178,6 +178,28 @@ describe('requireClientCert', () => {
   });
 });
 
+describe('revoked client certificates (crlFile)', () => {
+  let g5: RunningGateway;
+  let kept: Issued;
+  let revoked: Issued;
+  beforeAll(async () => {
+    kept = ca.client('footfall/door-1', 'kept');
+    revoked = ca.client('footfall/door-2', 'revoked');
+    const crlFile = ca.revoke(revoked);
+    g5 = await startGateway({ extra: { mqtt: mqttSection({ certFile: server.certFile, keyFile: server.keyFile, caFile: ca.caFile, crlFile }) } });
+  });
+  afterAll(async () => g5?.stop());
+
+  it('refuses a revoked certificate, even with the right password, and keeps the others working', async () => {
+    const url = `mqtts://127.0.0.1:${g5.gw.broker.tlsPort}`;
+    expect(await outcome(url, undefined, undefined, { ca: ca.ca, cert: revoked.cert, key: revoked.key })).toBe('closed');
+    expect(await outcome(url, 'footfall/door-2', TEST_SECRET, { ca: ca.ca, cert: revoked.cert, key: revoked.key })).toBe('closed');
+    expect(await outcome(url, undefined, undefined, { ca: ca.ca, cert: kept.cert, key: kept.key })).toBe('connected');
+    expect(await outcome(url, 'footfall/door-2', TEST_SECRET, { ca: ca.ca })).toBe('connected');
+    expect(await (await fetch(`${g5.httpUrl}/metrics`)).text()).toMatch(/storegw_protocol_errors_total\{reason="tls_bad_cert"\} 2\n/);
+  });
+});
+
 describe('connect rate limit before the handshake', () => {
   let g3: RunningGateway;
   beforeAll(async () => {
