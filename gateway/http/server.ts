@@ -46,7 +46,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
     ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: 'array' } },
-    ...(deps.https ? { https: { ...deps.https, minVersion: 'TLSv1.2' as const } } : {}),
+    // Node's TLS handshake timeout is 120 s by default: a peer that opens and stalls holds a socket that long.
+    ...(deps.https ? { https: { ...deps.https, minVersion: 'TLSv1.2' as const, handshakeTimeout: 10_000 } } : {}),
   }) as unknown as FastifyInstance;
   await app.register(cookie);
   app.decorateRequest('session', null);
