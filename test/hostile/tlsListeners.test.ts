@@ -1,13 +1,15 @@
 /**
- * The MQTT-over-TLS listener under attack, through a real gateway process (seeded, bounded):
- * arbitrary bytes before the handshake (plain TCP, broken ClientHellos), arbitrary bytes after it,
- * and client certificates whose CN is no identity of the store. Between attacks a certified device
- * keeps publishing QoS 1 events; at the end the process still runs and `outbox export` gives back
- * every acknowledged event unaltered.
+ * The TLS listeners under attack, through a real gateway process (seeded, bounded): on MQTT over
+ * TLS arbitrary bytes before the handshake (plain TCP, broken ClientHellos), arbitrary bytes after
+ * it, and client certificates whose CN is no identity of the store; on HTTPS arbitrary bytes
+ * before the handshake. Between attacks a certified device keeps publishing QoS 1 events (and
+ * HTTPS /healthz keeps answering); at the end the process still runs and `outbox export` gives
+ * back every acknowledged event unaltered.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import https from 'node:https';
 import net from 'node:net';
 import tls from 'node:tls';
 import path from 'node:path';
@@ -24,7 +26,7 @@ let gw: GatewayProcess;
 let tlsPort = 0;
 let device: MqttClient;
 const acked: number[] = [];
-const tried = { beforeHandshake: 0, afterHandshake: 0, certificates: 0 };
+const tried = { beforeHandshake: 0, afterHandshake: 0, certificates: 0, httpsBeforeHandshake: 0 };
 
 beforeAll(async () => {
   if (!existsSync(GATEWAY_BIN)) {
@@ -35,7 +37,10 @@ beforeAll(async () => {
   const server = ca.server();
   const file = await writeConfigFile(tmp.dir, {
     dataDir: path.join(tmp.dir, 'data'),
-    extra: { mqtt: { host: '127.0.0.1', port: 0, connectRate: { perSecond: 10_000, burst: 10_000 }, tls: { port: 0, certFile: server.certFile, keyFile: server.keyFile, caFile: ca.caFile } } },
+    extra: {
+      mqtt: { host: '127.0.0.1', port: 0, connectRate: { perSecond: 10_000, burst: 10_000 }, tls: { port: 0, certFile: server.certFile, keyFile: server.keyFile, caFile: ca.caFile } },
+      http: { host: '127.0.0.1', port: 0, tls: { certFile: server.certFile, keyFile: server.keyFile } },
+    },
   });
   gw = await spawnGateway(file);
   const ready = gw.output.map((l) => (l.includes('"storegw ready"') ? (JSON.parse(l) as { mqttTlsPort?: number }) : null)).find(Boolean);
@@ -48,7 +53,7 @@ afterAll(async () => {
   device?.end(true);
   await gw?.kill();
   tmp.remove();
-  console.log(`hostile TLS: cases tried ${JSON.stringify(tried)}, acknowledged ${acked.length}`);
+  console.log(`hostile TLS listeners: cases tried ${JSON.stringify(tried)}, acknowledged ${acked.length}`);
 });
 
 /** The gateway process still runs, and the certified device's next QoS 1 event is acknowledged. */
@@ -129,6 +134,27 @@ describe('MQTT over TLS, hostile', () => {
       expect([cn, result]).toEqual([cn, expect.stringMatching(/^refused [45]$/)]);
       await stillServing();
     }
+  }, 60_000);
+
+  it('survives arbitrary bytes before the HTTPS handshake, and /healthz still answers over HTTPS', async () => {
+    const healthz = () =>
+      new Promise<number>((resolve, reject) => {
+        https.get(`https://127.0.0.1:${gw.httpPort}/healthz`, { ca: ca.ca }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        }).on('error', reject);
+      });
+    await fc.assert(
+      fc.asyncProperty(garbage, async (bytes) => {
+        tried.httpsBeforeHandshake++;
+        const s = net.connect(gw.httpPort, '127.0.0.1');
+        await new Promise<void>((resolve) => s.once('connect', () => resolve()));
+        await sendAndClose(s, bytes);
+        expect(await healthz()).toBe(200);
+        await stillServing();
+      }),
+      { seed: SEED, numRuns: 200 },
+    );
   }, 60_000);
 
   it('lost and altered nothing it acknowledged', async () => {
