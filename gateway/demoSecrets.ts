@@ -50,48 +50,71 @@ export function demoKeysIn(config: Readonly<Config>): string[] {
   );
 }
 
-/**
- * Lists every place a non-demo config holds demo material (empty when clean). Hashes copied from
- * the demo are found by string compare. People, bridges, kiosks and service users are few: each
- * other hash is tried against every demo secret. A store may list thousands of devices, and a
- * scrypt per device per demo secret would take minutes at start-up, so other device hashes are
- * tried against the demo device secret only, once per distinct hash string, and at most
- * `maxDeviceChecks` of them.
- */
-export async function demoSecretsIn(config: Readonly<Config>, maxDeviceChecks = 64): Promise<string[]> {
-  const found: string[] = [...demoKeysIn(config)];
-  const published = (where: string, secret: string) => `${where}: accepts the published demo secret "${secret}" (allowed only with demo: true)`;
-  const deviceFound: string[] = [];
-  const seenDeviceHashes = new Map<string, boolean>();
-  for (const [i, d] of config.devices.entries()) {
-    if (!d.secretHash) continue;
-    const copied = DEMO_HASHES.get(d.secretHash);
-    if (copied) {
-      deviceFound.push(published(`devices[${i}].secretHash`, copied));
-      continue;
-    }
-    let demo = seenDeviceHashes.get(d.secretHash);
-    if (demo === undefined) {
-      if (seenDeviceHashes.size >= maxDeviceChecks) continue;
-      demo = await verifySecret('demo-device-secret', d.secretHash);
-      seenDeviceHashes.set(d.secretHash, demo);
-    }
-    if (demo) deviceFound.push(published(`devices[${i}].secretHash`, 'demo-device-secret'));
-  }
-  const check = async (where: string, hash: string) => {
-    const copied = DEMO_HASHES.get(hash);
-    if (copied) return void found.push(published(where, copied));
-    for (const secret of DEMO_SECRETS) {
-      if (await verifySecret(secret, hash)) return void found.push(published(where, secret));
+/** At most this many scrypt verifications at once at start-up: a password hash (N=2^15) is 32 MiB and a core. */
+const PARALLEL = 2;
+
+/** A gate that lets `n` tasks run at once (start-up only; no dependency for ten lines). */
+function gate(n: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  return async (task) => {
+    if (running >= n) await new Promise<void>((resolve) => waiting.push(resolve));
+    running++;
+    try {
+      return await task();
+    } finally {
+      running--;
+      waiting.shift()?.();
     }
   };
-  for (const [i, u] of config.opsUsers.entries()) await check(`opsUsers[${i}].passwordHash`, u.passwordHash);
-  found.push(...deviceFound);
-  const places: [string, string][] = [
-    ...config.bridges.map((b, i) => [`bridges[${i}].secretHash`, b.secretHash] as [string, string]),
-    ...config.kiosks.map((k, i) => [`kiosks[${i}].tokenHash`, k.tokenHash] as [string, string]),
-    ...config.serviceUsers.map((u, i) => [`serviceUsers[${i}].secretHash`, u.secretHash] as [string, string]),
+}
+
+/**
+ * Lists every place a non-demo config holds demo material (empty when clean), in config order.
+ * Hashes copied from the demo are found by string compare. People, bridges, kiosks and service
+ * users are few: each other hash is tried against every demo secret, `PARALLEL` scrypts at a time
+ * (three ops users are 21 password-cost scrypts: seconds one by one on a small box). A store may
+ * list thousands of devices, and a scrypt per device per demo secret would take minutes at
+ * start-up, so other device hashes are tried against the demo device secret only, once per
+ * distinct hash string, and at most `maxDeviceChecks` of them.
+ */
+export async function demoSecretsIn(config: Readonly<Config>, maxDeviceChecks = 64): Promise<string[]> {
+  const limit = gate(PARALLEL);
+  const published = (where: string, secret: string) => `${where}: accepts the published demo secret "${secret}" (allowed only with demo: true)`;
+  /** The demo secret `hash` accepts, of `secrets`, or null. */
+  const demoSecretOf = async (hash: string, secrets: readonly string[]): Promise<string | null> => {
+    const copied = DEMO_HASHES.get(hash);
+    if (copied) return copied;
+    for (const secret of secrets) if (await limit(() => verifySecret(secret, hash))) return secret;
+    return null;
+  };
+
+  const deviceVerdicts = new Map<string, Promise<string | null>>();
+  let deviceScrypts = 0;
+  const devices = config.devices.map((d, i): [string, Promise<string | null>] | null => {
+    if (!d.secretHash) return null;
+    let verdict = deviceVerdicts.get(d.secretHash);
+    if (!verdict) {
+      if (!DEMO_HASHES.has(d.secretHash) && deviceScrypts++ >= maxDeviceChecks) return null;
+      verdict = demoSecretOf(d.secretHash, ['demo-device-secret']);
+      deviceVerdicts.set(d.secretHash, verdict);
+    }
+    return [`devices[${i}].secretHash`, verdict];
+  });
+  const check = (where: string, hash: string): [string, Promise<string | null>] => [where, demoSecretOf(hash, DEMO_SECRETS)];
+  // Every check starts now (the gate bounds the scrypts); findings are read back in config order.
+  const places: ([string, Promise<string | null>] | null)[] = [
+    ...config.opsUsers.map((u, i) => check(`opsUsers[${i}].passwordHash`, u.passwordHash)),
+    ...devices,
+    ...config.bridges.map((b, i) => check(`bridges[${i}].secretHash`, b.secretHash)),
+    ...config.kiosks.map((k, i) => check(`kiosks[${i}].tokenHash`, k.tokenHash)),
+    ...config.serviceUsers.map((u, i) => check(`serviceUsers[${i}].secretHash`, u.secretHash)),
   ];
-  for (const [where, hash] of places) await check(where, hash);
+  const found: string[] = [...demoKeysIn(config)];
+  for (const place of places) {
+    if (!place) continue;
+    const secret = await place[1];
+    if (secret) found.push(published(place[0], secret));
+  }
   return found;
 }
