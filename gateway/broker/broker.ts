@@ -5,7 +5,7 @@
  * HTTP port through `handleStream`.
  */
 import net from 'node:net';
-import tls from 'node:tls';
+import type tls from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { Aedes, type Client, type AedesPublishPacket, type PublishPacket, type Subscription } from 'aedes';
 import type { Logger } from '../log.js';
@@ -19,6 +19,7 @@ import { canPublish, canSubscribe, type Identity } from './acl.js';
 import type { Authenticator, AuthResult } from './auth.js';
 import { SocketGuard, TokenBucket, type FrameViolation } from './limits.js';
 import { guardedEmitter } from './mqGuard.js';
+import { listenTls } from './tlsListener.js';
 
 export interface BrokerOptions {
   host: string;
@@ -141,79 +142,29 @@ export class Broker {
   }
 
   /**
-   * MQTT over TLS beside the plain listener (call after `start`). A connection enters through the
-   * same `accept` as TCP once its handshake is done: connect rate limit, frame guard, CONNECT-first,
-   * caps. A client certificate signed by `ca` names its user (subject CN = the MQTT username): it
-   * may connect without a password, or with the password of that same user; a certificate from
-   * another CA is refused. With `requireClientCert` a client without one fails the handshake.
+   * MQTT over TLS beside the plain listener (call after `start`; tlsListener.ts): connections whose
+   * handshake is done enter through `accept`, like TCP. A client certificate the store CA signed
+   * names its user (subject CN = the MQTT username; see `credentials`).
    */
   async listenTls(o: { host: string; port: number; cert: Buffer; key: Buffer; ca?: Buffer; crl?: Buffer; requireClientCert: boolean }): Promise<void> {
-    const server = tls.createServer(
-      {
-        cert: o.cert,
-        key: o.key,
-        ca: o.ca,
-        crl: o.crl,
-        requestCert: o.ca !== undefined,
-        rejectUnauthorized: o.requireClientCert,
-        minVersion: 'TLSv1.2',
-        // Node's default is 120 s: a peer that opens and stalls would hold a socket that long.
-        handshakeTimeout: 10_000,
-        noDelay: true,
+    this.tlsServer = await listenTls({
+      ...o,
+      connectRate: this.o.connectRate,
+      now: this.o.now,
+      metrics: this.o.metrics,
+      log: this.log,
+      limiter: this.limiter,
+      onSecure: (socket, certName) => {
+        if (certName !== undefined) this.certNames.set(socket, certName);
+        this.accept(socket);
       },
-      (socket) => this.acceptTls(socket),
-    );
-    // The per-address rate limit before the handshake too: a handshake costs the gateway a key
-    // exchange, so a flood from one address must not get that far (accept() checks again after).
-    const handshakes = new TokenBucket(this.o.connectRate.perSecond, this.o.connectRate.burst, this.o.now);
-    server.on('connection', (raw: net.Socket) => {
-      const address = raw.remoteAddress ?? 'unknown';
-      if (handshakes.take(address)) return;
-      this.o.metrics.connects.labels('rate_limited').inc();
-      if (this.limiter.take(`rate/${address}`) >= 0) this.log.warn({ address }, 'TLS connection refused: too many connects from this address');
-      raw.destroy();
     });
-    // Handshake failures (plain TCP, wrong CA, no certificate when required, timeouts) are the
-    // peer's; counted and logged at a bounded rate, never thrown.
-    server.on('tlsClientError', (err, socket) => {
-      this.o.metrics.protocolErrors.labels('tls_handshake').inc();
-      const address = socket.remoteAddress ?? 'unknown';
-      if (this.limiter.take(`tls/${address}`) >= 0) this.log.warn({ address, reason: err.message }, 'TLS handshake failed');
-      socket.destroy();
-    });
-    server.on('error', (err) => this.log.error({ err }, 'MQTT TLS listener error'));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(o.port, o.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    this.tlsServer = server;
     this.log.info({ host: o.host, port: this.tlsPort, clientCerts: o.ca ? (o.requireClientCert ? 'required' : 'optional') : 'off' }, 'MQTT over TLS listening');
   }
 
   /** Stops accepting TLS connections; the open ones go with `stop()`. */
   async closeTls(): Promise<void> {
-    const s = this.tlsServer;
-    if (s) s.close();
-  }
-
-  private acceptTls(socket: tls.TLSSocket): void {
-    const peer = socket.getPeerCertificate();
-    if (peer && Object.keys(peer).length > 0) {
-      const cn = peer.subject?.CN;
-      if (!socket.authorized || typeof cn !== 'string') {
-        // A certificate the store CA did not sign (or with no single CN) is no identity at all.
-        this.o.metrics.protocolErrors.labels('tls_bad_cert').inc();
-        const address = socket.remoteAddress ?? 'unknown';
-        if (this.limiter.take(`tlscert/${address}`) >= 0) this.log.warn({ address, reason: socket.authorizationError ?? 'no single subject CN' }, 'client certificate refused');
-        socket.destroy();
-        return;
-      }
-      this.certNames.set(socket, cn);
-    }
-    this.accept(socket);
+    this.tlsServer?.close();
   }
 
   /**
