@@ -1,7 +1,7 @@
 # storegw — the two commands first: `make demo`, `make test`.
 SHELL := /bin/bash
 NODE_MODULES_STAMP := node_modules/.package-lock.json
-APT_PACKAGES := mosquitto mosquitto-clients socat chromium systemd fonts-wqy-microhei
+APT_PACKAGES := mosquitto mosquitto-clients socat chromium systemd fonts-wqy-microhei openssl
 export NODE_OPTIONS ?=
 
 .PHONY: deps build test demo bench typecheck clean

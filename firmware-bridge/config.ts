@@ -89,6 +89,11 @@ export const BridgeConfigSchema = Type.Object(
         username: Type.String({ pattern: `^bridge/${ID_PATTERN.slice(1, -1)}$` }),
         password: Type.Optional(Type.String({ minLength: 1 })),
         passwordFile: Type.Optional(Type.String({ minLength: 1 })),
+        /** mqtts:// to a gateway's TLS listener: the store CA that signed its certificate (PEM). */
+        caFile: Type.Optional(Type.String({ minLength: 1 })),
+        /** A client certificate from the store CA whose CN is `bridge/{id}`, and its key (0600). */
+        certFile: Type.Optional(Type.String({ minLength: 1 })),
+        keyFile: Type.Optional(Type.String({ minLength: 1 })),
         keepaliveS: Type.Integer({ minimum: 5, maximum: 3600, default: 30 }),
         reconnect: Backoff,
         /** QoS 1 events in flight or queued while the gateway is away; beyond it events are dropped and counted. */
@@ -223,6 +228,10 @@ function semanticErrors(c: BridgeConfig): string[] {
   const errors: string[] = [];
   if (c.mqtt.password === undefined && c.mqtt.passwordFile === undefined) errors.push('mqtt.password: is required (or mqtt.passwordFile)');
   if (c.mqtt.password !== undefined && c.mqtt.passwordFile !== undefined) errors.push('mqtt.passwordFile: give password or passwordFile, not both');
+  if ((c.mqtt.certFile === undefined) !== (c.mqtt.keyFile === undefined)) errors.push(c.mqtt.certFile === undefined ? 'mqtt.certFile: is required with mqtt.keyFile' : 'mqtt.keyFile: is required with mqtt.certFile');
+  for (const f of ['caFile', 'certFile', 'keyFile'] as const) {
+    if (c.mqtt[f] !== undefined && !/^(mqtts|wss):/.test(c.mqtt.url)) errors.push(`mqtt.${f}: needs a TLS url (mqtts:// or wss://), mqtt.url is ${c.mqtt.url}`);
+  }
   const seen = new Map<string, number>();
   const ports = new Map<string, number>();
   const { options } = compiled();
@@ -270,7 +279,10 @@ export function parseBridgeConfig(text: string, env: Record<string, string | und
   if (errors.length === 0) errors.push(...semanticErrors(obj as BridgeConfig));
   if (errors.length > 0) return { ok: false, errors };
   const config = obj as BridgeConfig;
-  if (config.mqtt.passwordFile && !path.isAbsolute(config.mqtt.passwordFile)) config.mqtt.passwordFile = path.resolve(baseDir, config.mqtt.passwordFile);
+  for (const f of ['passwordFile', 'caFile', 'certFile', 'keyFile'] as const) {
+    const v = config.mqtt[f];
+    if (v && !path.isAbsolute(v)) config.mqtt[f] = path.resolve(baseDir, v);
+  }
   return { ok: true, config: deepFreeze(config) };
 }
 
@@ -287,6 +299,21 @@ export function loadBridgeConfigFile(file: string, env: Record<string, string | 
 /** The bridge id of the username `bridge/{id}`. */
 export function bridgeIdOf(c: Readonly<BridgeConfig>): string {
   return c.mqtt.username.slice('bridge/'.length);
+}
+
+/** TLS options for mqtt.js from `mqtt.caFile/certFile/keyFile` (empty without them). Throws naming the field. */
+export function readTlsOptions(c: Readonly<BridgeConfig>): { ca?: Buffer; cert?: Buffer; key?: Buffer } {
+  const out: { ca?: Buffer; cert?: Buffer; key?: Buffer } = {};
+  for (const [field, opt] of [['caFile', 'ca'], ['certFile', 'cert'], ['keyFile', 'key']] as const) {
+    const file = c.mqtt[field];
+    if (file === undefined) continue;
+    try {
+      out[opt] = readFileSync(file);
+    } catch (err) {
+      throw new Error(`mqtt.${field}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+  }
+  return out;
 }
 
 /** The password, from the config or its file (trailing newline dropped). Throws naming the file. */

@@ -4,13 +4,27 @@
  * path, exit 2).
  */
 import { pino, type LevelWithSilent } from 'pino';
-import { bridgeIdOf, loadBridgeConfigFile, readPassword } from './config.js';
+import { bridgeIdOf, loadBridgeConfigFile, readPassword, readTlsOptions } from './config.js';
 import { createDrivers, hardwareTransports } from './driverFactory.js';
 import { Bridge } from './bridge.js';
+import { statSync } from 'node:fs';
+import { keyFileProblem } from '../gateway/secretFiles.js';
+
+/**
+ * A password written inline makes the config file a secrets file. The published demo secret is
+ * exempt (config/bridge-demo.yaml ships world-readable; the gateway refuses it outside a demo).
+ */
+function inlinePasswordProblem(file: string, password: string): string | null {
+  if (password === 'demo-bridge-secret') return null;
+  const p = keyFileProblem('mqtt.password', file, statSync(file));
+  return p && `${p} — it holds the password inline (or use mqtt.passwordFile)`;
+}
 
 const USAGE = 'usage: storegw-bridge --config FILE\n       storegw-bridge check-config FILE\n';
 
 async function main(argv: string[]): Promise<number> {
+  // Whatever the bridge writes is its user's alone, whatever umask the shell or the unit passed in.
+  process.umask(0o077);
   if (argv[0] === 'check-config') {
     const res = argv[1] ? loadBridgeConfigFile(argv[1], process.env) : null;
     if (!res) {
@@ -37,8 +51,14 @@ async function main(argv: string[]): Promise<number> {
   }
   const config = res.config;
   let password: string;
+  let tlsOptions: ReturnType<typeof readTlsOptions>;
   try {
     password = readPassword(config);
+    tlsOptions = readTlsOptions(config);
+    const loose = config.mqtt.passwordFile ? keyFileProblem('mqtt.passwordFile', config.mqtt.passwordFile, statSync(config.mqtt.passwordFile)) : inlinePasswordProblem(file, password);
+    if (loose) throw new Error(`refusing to start: ${loose}`);
+    const looseKey = config.mqtt.keyFile ? keyFileProblem('mqtt.keyFile', config.mqtt.keyFile, statSync(config.mqtt.keyFile)) : null;
+    if (looseKey) throw new Error(`refusing to start: ${looseKey}`);
   } catch (err) {
     process.stderr.write(`storegw-bridge: ${(err as Error).message}\n`);
     return 2;
@@ -65,6 +85,7 @@ async function main(argv: string[]): Promise<number> {
     keepaliveS: config.mqtt.keepaliveS,
     reconnect: config.mqtt.reconnect,
     maxQueued: config.mqtt.maxQueued,
+    mqttOptions: tlsOptions,
     statsEveryMs: 60_000,
     startBackoff: config.portBackoff,
   });

@@ -4,12 +4,14 @@
  * config or usage.
  */
 import path from 'node:path';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadConfigFile, type Config } from './config.js';
 import { DeviceStore } from './devices/store.js';
 import { OutboxStore } from './outbox/store.js';
 import { toBatchRecord } from './protocol/envelopes.js';
+import { demoSecretsIn } from './demoSecrets.js';
+import { secretFileProblems } from './secretFiles.js';
 import { isDeviceKind, isValidId, DEVICE_KINDS } from './protocol/topics.js';
 import { DEVICE_SECRET_COST, PASSWORD_COST, hashSecret, newDeviceSecret } from './scryptHash.js';
 
@@ -50,6 +52,12 @@ export async function checkConfig(file: string | undefined, io: Io): Promise<num
   }
   const cfg = loadOrReport(file, io);
   if (!cfg) return 2;
+  // The same refusal as `run`, so ExecStartPre stops a unit before it restarts in a loop.
+  const demo = [...secretFileProblems(cfg, file, statSync), ...(cfg.demo ? [] : await demoSecretsIn(cfg))];
+  if (demo.length > 0) {
+    io.err(`storegw: ${file} has ${demo.length} error(s):\n${demo.map((e) => `  ${e}`).join('\n')}\n`);
+    return 2;
+  }
   io.out(`${file}: OK (store ${cfg.storeId}, ${cfg.devices.length} devices, ${cfg.opsUsers.length} ops users)\n`);
   return 0;
 }

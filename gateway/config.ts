@@ -11,6 +11,7 @@ import { createAjv, formatErrors } from './protocol/validate.js';
 import { HASH_PATTERN } from './scryptHash.js';
 import { KioskConfigSchema } from './kiosk/kioskConfig.js'; // kiosk (issue 7)
 import { addressListErrors } from './http/addressList.js';
+import { HttpTlsSchema, MqttTlsSchema, tlsFileErrors } from './tlsConfig.js';
 
 const Id = Type.String({ pattern: ID_PATTERN });
 const Hash = Type.String({ pattern: HASH_PATTERN, description: 'scrypt hash: scrypt$log2N$r$p$salt$hash (see `storegw hash`)' });
@@ -102,6 +103,7 @@ export const ConfigSchema = Type.Object(
           },
           { additionalProperties: false, default: {} },
         ),
+        tls: Type.Optional(MqttTlsSchema),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -134,6 +136,7 @@ export const ConfigSchema = Type.Object(
           },
           { additionalProperties: false, default: {} },
         ),
+        tls: Type.Optional(HttpTlsSchema),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -337,7 +340,7 @@ export function parseConfig(text: string, env: Record<string, string | undefined
   if (!path.isAbsolute(config.data.dir)) config.data.dir = path.resolve(baseDir, config.data.dir);
   // HQ link files: relative to the config file, and they must be readable now (check-config names
   // the field) rather than fail at the first connect attempt.
-  const hqErrors = uplinkErrors(config, baseDir);
+  const hqErrors = [...uplinkErrors(config, baseDir), ...tlsFileErrors(config, baseDir)];
   if (hqErrors.length > 0) return { ok: false, errors: hqErrors };
   return { ok: true, config: deepFreeze(config) };
 }

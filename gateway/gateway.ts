@@ -2,7 +2,6 @@
  * The gateway's components, built from one frozen config and started in order; `stop()` undoes
  * them in reverse, and a failing stop is logged while the rest still stop (STYLE rules 1-2).
  */
-import { mkdirSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -20,6 +19,8 @@ import { buildServer } from './http/server.js';
 import { warmUp } from './protocol/validate.js';
 import { SgwError } from './errors.js';
 import { demoSecretsIn } from './demoSecrets.js';
+import { secureDataDir } from './dataDir.js';
+import { plainLanListeners, readTlsFiles } from './tlsConfig.js';
 import { UplinkService } from './uplink/uplinkService.js';
 import { uplinkRoutes } from './http/routes/uplink.js';
 import { PriceService } from './prices/prices.js'; // prices (issue 6)
@@ -102,7 +103,8 @@ export class Gateway {
       if (demo.length > 0) throw new SgwError('SGW_ERR_CONFIG', `refusing to start:\n  ${demo.join('\n  ')}`);
     }
     warmUp();
-    mkdirSync(c.data.dir, { recursive: true });
+    const tightened = secureDataDir(c.data.dir);
+    if (tightened > 0) this.log.warn({ dir: c.data.dir, tightened }, 'data folder: made files 0600 and folders 0700 (they were readable by others)');
 
     this.outbox = new OutboxStore(path.join(c.data.dir, 'outbox.db'));
     await this.outbox.start();
@@ -191,6 +193,10 @@ export class Gateway {
     this.broker = broker;
     await broker.start();
     this.started.push({ name: 'broker', stop: () => broker!.stop() });
+    if (c.mqtt.tls) {
+      await broker.listenTls({ host: c.mqtt.tls.host ?? c.mqtt.host, port: c.mqtt.tls.port, requireClientCert: c.mqtt.tls.requireClientCert, ...readTlsFiles(c.mqtt.tls) });
+      this.started.push({ name: 'mqtt tls', stop: () => broker!.closeTls() });
+    }
 
     // --- commands (issue 8): device commands recorded in commands.db until acked, re-sent on reconnect;
     // after the broker (it publishes), before the kiosk (which sends light and payment commands) ---
@@ -243,7 +249,9 @@ export class Gateway {
       registry: this.registry,
       outbox: this.outbox,
       commands, // commands (issue 8)
-      secureCookies: c.http.secureCookies,
+      // Over HTTPS the session cookie is Secure whatever http.secureCookies says.
+      secureCookies: c.http.secureCookies || c.http.tls !== undefined,
+      https: c.http.tls ? readTlsFiles(c.http.tls) : undefined,
       sessionTtlS: c.http.sessionTtlS,
       maxPacketBytes: c.mqtt.maxPacketBytes,
       health: async () => ({
@@ -268,7 +276,8 @@ export class Gateway {
     });
     await this.http.listen({ host: c.http.host, port: c.http.port ?? 8080 });
     this.started.push({ name: 'http', stop: () => this.http.close() });
-    this.log.info({ storeId: c.storeId, mqttPort: this.mqttPort, httpPort: this.httpPort, bootId: this.bootId, lastSeq: this.ingest.lastSeq }, 'storegw ready');
+    if (!c.demo) for (const w of plainLanListeners(c)) this.log.warn({ setting: w.slice(0, w.indexOf(':')) }, w);
+    this.log.info({ storeId: c.storeId, mqttPort: this.mqttPort, mqttTlsPort: broker.tlsPort || undefined, httpPort: this.httpPort, https: c.http.tls !== undefined, bootId: this.bootId, lastSeq: this.ingest.lastSeq }, 'storegw ready');
   }
 
   async stop(): Promise<void> {

@@ -2,6 +2,7 @@
  * storegw's composition root and entry point: the only place that reads argv, env and signals.
  */
 import { fileURLToPath } from 'node:url';
+import { statSync } from 'node:fs';
 import { loadConfigFile } from './config.js';
 import { createLogger } from './log.js';
 import type { LevelWithSilent } from 'pino';
@@ -9,6 +10,7 @@ import { Gateway } from './gateway.js';
 import { SystemdNotify } from './systemdNotify.js';
 import { configReference } from './configReference.js';
 import { USAGE, checkConfig, deviceAdd, hash, outbox, type Io } from './cli.js';
+import { secretFileProblems } from './secretFiles.js';
 
 const io: Io = {
   out: (s) => process.stdout.write(s),
@@ -31,6 +33,11 @@ async function run(args: string[]): Promise<number> {
   const res = loadConfigFile(file, process.env);
   if (!res.ok) {
     io.err(`storegw: ${file} has ${res.errors.length} error(s):\n${res.errors.map((e) => `  ${e}`).join('\n')}\n`);
+    return 2;
+  }
+  const loose = secretFileProblems(res.config, file, statSync);
+  if (loose.length > 0) {
+    io.err(`storegw: refusing to start, secrets others can read:\n${loose.map((e) => `  ${e}`).join('\n')}\n`);
     return 2;
   }
   const log = createLogger({ level: res.config.log.level as LevelWithSilent });
@@ -62,6 +69,9 @@ async function run(args: string[]): Promise<number> {
 }
 
 async function main(argv: string[]): Promise<number> {
+  // Everything this process creates (databases, their -wal/-shm, exports) is the service user's
+  // alone, whatever umask the shell or the unit passed in.
+  process.umask(0o077);
   const [cmd, ...rest] = argv;
   switch (cmd) {
     case 'run':

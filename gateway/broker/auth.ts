@@ -79,4 +79,32 @@ export class Authenticator {
     if (!(await this.check(username, secret, svc.secretHash))) return { ok: false, result: 'bad_credentials', reason: 'wrong secret' };
     return { ok: true, identity: { type: 'service', username, read: svc.read, write: svc.write } };
   }
+
+  /**
+   * A client certificate the store CA signed names its user (the TLS listener, broker.ts): the same
+   * identity and the same refusals (unknown, bridged, disabled) as a password would give, without
+   * the password. The TLS handshake proved possession of the certificate's key.
+   */
+  async authenticateCertified(username: string): Promise<AuthResult> {
+    if (username.startsWith('bridge/')) {
+      const bridgeId = username.slice('bridge/'.length);
+      if (!this.opts.config.bridges.some((b) => b.id === bridgeId)) return { ok: false, result: 'unknown_user', reason: `no bridge "${bridgeId}"` };
+      return { ok: true, identity: { type: 'bridge', username, bridgeId, devices: this.bridgeDevices.get(bridgeId) ?? new Set() } };
+    }
+    const dev = parseDeviceUsername(username);
+    if (dev) {
+      let entry = this.opts.registry.get(dev.kind, dev.deviceId);
+      if (!entry) {
+        const row = await this.opts.store.findProvisioned(dev.kind, dev.deviceId);
+        if (row) entry = this.opts.registry.addProvisioned(row.kind, row.id, row.secretHash, row.location, row.disabled) ?? undefined;
+      }
+      if (!entry) return { ok: false, result: 'unknown_user', reason: `device ${username} is not provisioned` };
+      if (!entry.secretHash) return { ok: false, result: 'bad_credentials', reason: `device ${username} connects through bridge ${entry.bridge}` };
+      if (entry.disabled) return { ok: false, result: 'disabled', reason: `device ${username} is disabled` };
+      return { ok: true, identity: { type: 'device', username, kind: dev.kind, deviceId: dev.deviceId } };
+    }
+    const svc = this.opts.config.serviceUsers.find((u) => u.username === username);
+    if (!svc) return { ok: false, result: 'unknown_user', reason: `unknown user "${username}"` };
+    return { ok: true, identity: { type: 'service', username, read: svc.read, write: svc.write } };
+  }
 }

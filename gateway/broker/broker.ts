@@ -6,6 +6,7 @@
  * the same gate and guard.
  */
 import net from 'node:net';
+import type tls from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { Aedes, type Client, type AedesPublishPacket, type ConnectPacket, type PublishPacket, type Subscription } from 'aedes';
 import type { ErrorCode } from '../errors.js';
@@ -18,10 +19,11 @@ import { isGatewayRecord } from '../protocol/gatewayRecords.js';
 import { topics, type DeviceKind } from '../protocol/topics.js';
 import { checkBirth } from '../protocol/validate.js';
 import { canPublish, canSubscribe, type Identity } from './acl.js';
-import type { Authenticator } from './auth.js';
+import type { Authenticator, AuthResult } from './auth.js';
 import { checkConnectFlags, ClientIdBook, type ConnectFlags, type ConnectRefusal } from './sessionPolicy.js';
 import { ConnectionGate, SocketGuard, type Admission, type FrameViolation, type GuardedStream } from './limits.js';
 import { guardedEmitter } from './mqGuard.js';
+import { listenTls } from './tlsListener.js';
 
 export interface BrokerOptions {
   host: string;
@@ -112,6 +114,9 @@ export class Broker {
   private readonly limiter: LogLimiter;
   private readonly log: Logger;
   private boundPort = 0;
+  /** MQTT over TLS (`listenTls`): its server, and the username each verified client certificate names. */
+  private tlsServer: tls.Server | null = null;
+  private readonly certNames = new WeakMap<object, string>();
 
   constructor(private readonly o: BrokerOptions) {
     this.log = o.log.child({ module: 'broker' });
@@ -147,6 +152,12 @@ export class Broker {
 
   get port(): number {
     return this.boundPort;
+  }
+
+  /** The bound MQTT-over-TLS port (0 when there is no TLS listener). */
+  get tlsPort(): number {
+    const a = this.tlsServer?.address();
+    return typeof a === 'object' && a ? a.port : 0;
   }
 
   get connectedClients(): number {
@@ -225,6 +236,48 @@ export class Broker {
     this.aedes.handle(socket);
   }
 
+  /**
+   * MQTT over TLS beside the plain listener (call after `start`; tlsListener.ts): connections whose
+   * handshake is done enter through `accept`, like TCP. A client certificate the store CA signed
+   * names its user (subject CN = the MQTT username; see `credentials`).
+   */
+  async listenTls(o: { host: string; port: number; cert: Buffer; key: Buffer; ca?: Buffer; crl?: Buffer; requireClientCert: boolean }): Promise<void> {
+    this.tlsServer = await listenTls({
+      ...o,
+      connectRate: this.o.connectRate,
+      now: this.o.now,
+      metrics: this.o.metrics,
+      log: this.log,
+      limiter: this.limiter,
+      onSecure: (socket, certName) => {
+        if (certName !== undefined) this.certNames.set(socket, certName);
+        this.accept(socket);
+      },
+    });
+    // The same permanent listener and total cap as the plain listener (a TLS socket counts in
+    // `sockets` only once its handshake is done, so the server's own cap bounds handshakes too).
+    this.tlsServer.removeAllListeners('error');
+    this.tlsServer.on('error', (err: NodeJS.ErrnoException) => this.listenerError('mqtts', err));
+    this.tlsServer.maxConnections = this.o.maxConnections;
+    this.log.info({ host: o.host, port: this.tlsPort, clientCerts: o.ca ? (o.requireClientCert ? 'required' : 'optional') : 'off' }, 'MQTT over TLS listening');
+  }
+
+  /** Stops accepting TLS connections; the open ones go with `stop()`. */
+  async closeTls(): Promise<void> {
+    this.tlsServer?.close();
+  }
+
+  /**
+   * Password, or a verified client certificate: with a certificate the CONNECT username, if any,
+   * must be the certificate's, and a password, if any, must be that user's.
+   */
+  private credentials(client: Client, username: string | undefined, password: Buffer | undefined): Promise<AuthResult> {
+    const cert = this.certNames.get((client as unknown as { conn?: object }).conn ?? {});
+    if (cert === undefined) return this.o.auth.authenticate(username, password);
+    if (username && username !== cert) return Promise.resolve({ ok: false, result: 'bad_credentials', reason: `username ${username} is not the client certificate's (${cert})` });
+    return password && password.length > 0 ? this.o.auth.authenticate(cert, password) : this.o.auth.authenticateCertified(cert);
+  }
+
   private track(stream: Duplex): void {
     this.sockets.add(stream);
     stream.on('close', this.forget);
@@ -291,7 +344,7 @@ export class Broker {
     // [MQTT-3.1.3-8] and keep-alive: refused before any password is hashed.
     const flags = conn ? checkConnectFlags(conn, this.o.sessions.maxKeepaliveS) : null;
     if (flags) return cb(this.refuseConnect(client, username, flags), false);
-    this.o.auth.authenticate(username, password).then(
+    this.credentials(client, username, password).then(
       (res) => {
         if (res.ok) {
           // aedes drops the answer of a client that closed meanwhile; bind nothing for it.

@@ -25,6 +25,8 @@ export interface ServerDeps {
   registry: DeviceRegistry;
   outbox: OutboxStore;
   secureCookies: boolean;
+  /** HTTPS instead of HTTP: the PEM certificate (chain) and key (http.tls). */
+  https?: { cert: Buffer; key: Buffer };
   sessionTtlS: number;
   maxPacketBytes: number;
   health: () => Promise<{ ok: boolean; checks: Record<string, unknown> }>;
@@ -58,7 +60,9 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     requestTimeout: deps.requestTimeoutMs ?? 30_000,
     http: { connectionsCheckingInterval: Math.min(1000, deps.requestTimeoutMs ?? 30_000) },
     ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: 'array' } },
-  });
+    // Node's TLS handshake timeout is 120 s by default: a peer that opens and stalls holds a socket that long.
+    ...(deps.https ? { https: { ...deps.https, minVersion: 'TLSv1.2' as const, handshakeTimeout: 10_000 } } : {}),
+  }) as unknown as FastifyInstance;
   const now = deps.now ?? Date.now;
   // Lines any peer can trigger (bad requests, WebSocket errors, refused connections) are capped per
   // kind over all peers, then summed up in one line.

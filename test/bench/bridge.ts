@@ -187,7 +187,7 @@ async function runScenario(s: Scenario, o: Required<Pick<BenchBridgeOptions, 'du
       devices: [s.device],
     };
     const file = path.join(tmp.dir, 'bridge.yaml');
-    writeFileSync(file, stringify(config));
+    writeFileSync(file, stringify(config), { mode: 0o600 }); // the bridge refuses an inline password others can read
     let simsRef: SerialSimulators | null = null;
     sims = await startSerialSimulators(config as never, {
       mtsics: { streamIntervalMs: 100 },

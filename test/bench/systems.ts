@@ -60,7 +60,7 @@ async function startStoregw(devices: number): Promise<RunningSystem> {
     });
     for (const d of cfg.devices as { secretHash?: string }[]) d.secretHash = deviceHash;
     const file = path.join(tmp.dir, 'storegw.yaml');
-    writeFileSync(file, stringify(cfg));
+    writeFileSync(file, stringify(cfg), { mode: 0o600 });
     const t0 = performance.now();
     const gw = await spawnGateway(file);
     const startMs = performance.now() - t0;

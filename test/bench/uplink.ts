@@ -294,7 +294,7 @@ async function drainBench(quick: boolean, progress: (s: string) => void): Promis
       },
     });
     const file = path.join(tmp.dir, 'storegw.yaml');
-    writeFileSync(file, stringify({ ...raw, log: { level: 'info' }, storeId: STORE, data: { dir: tmp.dir, quotaBytes: 4 * 1024 ** 3 } }));
+    writeFileSync(file, stringify({ ...raw, log: { level: 'info' }, storeId: STORE, data: { dir: tmp.dir, quotaBytes: 4 * 1024 ** 3 } }), { mode: 0o600 });
     child = await spawnGateway(file);
     const url = `mqtt://127.0.0.1:${child.mqttPort}`;
     const fill = await Promise.all(fillers.map((d) => connectDevice(url, `${d.kind}/${d.id}`, TEST_SECRET)));

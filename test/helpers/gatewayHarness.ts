@@ -134,7 +134,8 @@ export async function startGateway(opts: Partial<ConfigOptions> = {}): Promise<R
 /** Writes a config file for a child-process gateway. */
 export async function writeConfigFile(dir: string, o: ConfigOptions): Promise<string> {
   const file = path.join(dir, 'storegw.yaml');
-  writeFileSync(file, stringify(await buildConfig(o)));
+  // 0600: the gateway refuses a config others can read (it holds password hashes).
+  writeFileSync(file, stringify(await buildConfig(o)), { mode: 0o600 });
   return file;
 }
 

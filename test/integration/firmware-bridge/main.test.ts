@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -120,6 +120,24 @@ describe('storegw-bridge process', () => {
     expect(r2.lines.join('\n')).toMatch(/has 1 error\(s\):\n {2}devices\[0\]\.serial\.path: is required/);
   });
 
+  it('refuses a password file others can read, naming it', async () => {
+    const secret = path.join(tmp.dir, 'loose.secret');
+    writeFileSync(secret, 'x\n', { mode: 0o644 });
+    chmodSync(secret, 0o644);
+    const file = path.join(tmp.dir, 'loose.yaml');
+    writeFileSync(file, stringify({ mqtt: { url: 'mqtt://127.0.0.1:1', username: 'bridge/kb', passwordFile: secret }, devices: [{ kind: 'scale', id: 's', protocol: 'mtsics', serial: { path: '/dev/null' } }] }));
+    const r = runBridge(['--config', file]);
+    expect((await r.exited)[0]).toBe(2);
+    expect(r.lines.join('\n')).toMatch(/mqtt\.passwordFile: .*loose\.secret .*group\/others \(mode 0644\)/);
+    // An inline password makes the config file itself a secrets file.
+    const inline = path.join(tmp.dir, 'inline.yaml');
+    writeFileSync(inline, stringify({ mqtt: { url: 'mqtt://127.0.0.1:1', username: 'bridge/kb', password: 'a-real-secret' }, devices: [{ kind: 'scale', id: 's', protocol: 'mtsics', serial: { path: '/dev/null' } }] }), { mode: 0o644 });
+    chmodSync(inline, 0o644);
+    const r2 = runBridge(['--config', inline]);
+    expect((await r2.exited)[0]).toBe(2);
+    expect(r2.lines.join('\n')).toMatch(/mqtt\.password: .*inline\.yaml .*\(mode 0644\).*inline/);
+  });
+
   it('publishes weights, survives a gateway restart, and stops on SIGTERM marking its device offline', async () => {
     const dataDir = path.join(tmp.dir, 'gw');
     let gw = await startGateway({ dataDir, devices: [{ kind: 'scale', id: 'k1-produce', bridge: 'kb' }], bridges: ['kb'] });
@@ -130,7 +148,7 @@ describe('storegw-bridge process', () => {
       mqtt: { url: gw.mqttUrl, username: 'bridge/kb', passwordFile: 'bridge.secret', reconnect: { initialMs: 50, maxMs: 300 } },
       devices: [{ kind: 'scale', id: 'k1-produce', protocol: 'mtsics', serial: { path: path.join(tmp.dir, 'pty', 'k1-produce'), presenceCheckMs: 100 }, options: { mode: 'stream' } }],
     };
-    writeFileSync(path.join(tmp.dir, 'bridge.secret'), `${TEST_SECRET}\n`);
+    writeFileSync(path.join(tmp.dir, 'bridge.secret'), `${TEST_SECRET}\n`, { mode: 0o600 });
     const file = path.join(tmp.dir, 'bridge.yaml');
     writeFileSync(file, stringify(cfg));
     const sims: SerialSimulators = await startSerialSimulators(cfg as never, { mtsics: { streamIntervalMs: 50 }, grams: 410 });

@@ -65,7 +65,7 @@ function sub(): { dir: string; dataDir: string } {
 async function writeYaml(dir: string, o: Record<string, unknown>): Promise<string> {
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, 'storegw.yaml');
-  writeFileSync(file, stringify(o));
+  writeFileSync(file, stringify(o), { mode: 0o600 });
   return file;
 }
 

@@ -33,6 +33,11 @@ describe('systemd units', () => {
       expect(text).toMatch(/^User=storegw/m);
     }
     expect(readFileSync('systemd/storegw.service', 'utf8')).toContain('ReadWritePaths=/var/lib/storegw');
+    // Files the services write (databases, logs of the bridge) are the service user's only.
+    for (const unit of UNITS) expect(readFileSync(unit, 'utf8'), unit).toMatch(/^UMask=0077$/m);
+    // A refused config (exit 2) is not restarted in a loop.
+    for (const unit of ['systemd/storegw.service', 'systemd/storegw-bridge.service']) expect(readFileSync(unit, 'utf8'), unit).toMatch(/^RestartPreventExitStatus=2$/m);
+    expect(readFileSync('systemd/storegw.service', 'utf8')).toMatch(/^StateDirectoryMode=0700$/m);
     expect(readFileSync('systemd/storegw-bridge.service', 'utf8')).toMatch(/^SupplementaryGroups=.*dialout/m);
   });
 });
