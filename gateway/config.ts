@@ -60,6 +60,25 @@ export const ConfigSchema = Type.Object(
         sessionTtlS: Type.Integer({ minimum: 60, default: 12 * 3600 }),
         /** Secure cookies need TLS in front (a reverse proxy); off for plain-HTTP loopback. */
         secureCookies: Type.Boolean({ default: false }),
+        trustProxy: Type.Array(Type.String({ minLength: 1, maxLength: 64, pattern: '^[0-9A-Fa-f:.]+(/[0-9]{1,3})?$' }), {
+          default: [],
+          maxItems: 16,
+          description:
+            'Addresses (or CIDR ranges) of the TLS reverse proxy in front of the ops page. Only a request arriving from one of them has its X-Forwarded-For/-Proto/-Host believed (for the client address the login limits count, and for the Origin check); empty: never believed.',
+        }),
+        allowedOrigins: Type.Array(Type.String({ pattern: '^https?://[^/\\s]+$', maxLength: 256 }), {
+          default: [],
+          maxItems: 16,
+          description:
+            'Origins (scheme://host[:port]) besides the page\'s own that may send state-changing requests (POST, PUT, PATCH, DELETE, the kiosk WebSocket). Another port on the same host is another origin.',
+        }),
+        passwordChecks: Type.Object(
+          {
+            concurrent: Type.Integer({ minimum: 1, maximum: 16, default: 2, description: "People's password hashes (scrypt, 32 MiB each) computed at once; the libuv pool the database needs has four threads." }),
+            queued: Type.Integer({ minimum: 0, maximum: 64, default: 4, description: 'Further password checks that may wait for a slot; beyond that an attempt is answered 429 with Retry-After.' }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
       },
       { additionalProperties: false, default: {} },
     ),

@@ -13,6 +13,7 @@ import type { DeviceRegistry } from '../devices/registry.js';
 import type { OutboxStore } from '../outbox/store.js';
 import { formatErrors } from '../protocol/validate.js';
 import { SESSION_COOKIE, type SessionManager } from './auth.js';
+import { normalOrigin, originRefusal } from './originCheck.js';
 import { systemRoutes } from './routes/system.js';
 import { loginRoutes } from './routes/login.js';
 import { deviceRoutes, type DeviceRouteDeps } from './routes/devices.js';
@@ -27,6 +28,10 @@ export interface ServerDeps {
   secureCookies: boolean;
   sessionTtlS: number;
   maxPacketBytes: number;
+  /** Reverse-proxy addresses whose X-Forwarded-* headers are believed (config `http.trustProxy`). */
+  trustProxy?: readonly string[];
+  /** Origins besides the page's own allowed to change state (config `http.allowedOrigins`). */
+  allowedOrigins?: readonly string[];
   health: () => Promise<{ ok: boolean; checks: Record<string, unknown> }>;
   /** MQTT over WebSocket on `/mqtt` goes to the broker. */
   mqttStream?: (stream: Duplex) => void;
@@ -44,8 +49,21 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
     ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: 'array' } },
+    // Only the configured proxies: `true` would let anyone on the LAN pick the address the login limits count.
+    trustProxy: deps.trustProxy && deps.trustProxy.length > 0 ? [...deps.trustProxy] : false,
   });
   await app.register(cookie);
+  const allowedOrigins = new Set((deps.allowedOrigins ?? []).map((o) => normalOrigin(o) ?? o));
+  app.addHook('onRequest', async (req, reply) => {
+    const h = req.headers;
+    // /mqtt has its own Origin rule (the broker's WebSocket listener); the kiosk socket is covered here.
+    const upgrade = String(h.upgrade ?? '').toLowerCase() === 'websocket' && !req.url.startsWith('/mqtt');
+    const why = originRefusal({ method: req.method, origin: h.origin, fetchSite: h['sec-fetch-site'] as string | undefined, protocol: req.protocol, host: req.host, upgrade }, allowedOrigins);
+    if (why === null) return;
+    deps.metrics.httpRefused.labels('origin').inc();
+    req.log.warn({ url: req.url.slice(0, 200), method: req.method, reason: why }, 'cross-origin request refused');
+    return reply.code(403).send({ code: 'SGW_ERR_ORIGIN', message: `header.origin: ${why}; allowed are this page's origin and http.allowedOrigins` });
+  });
   app.decorateRequest('session', null);
   app.addHook('onRequest', async (req) => {
     req.session = deps.sessions.get(req.cookies[SESSION_COOKIE]);
