@@ -62,6 +62,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     if (why === null) return;
     deps.metrics.httpRefused.labels('origin').inc();
     req.log.warn({ url: req.url.slice(0, 200), method: req.method, reason: why }, 'cross-origin request refused');
+    // A refused upgrade never reaches the WebSocket plugin, which would end its socket after the answer.
+    if (upgrade) reply.raw.once('finish', () => req.raw.socket?.destroy());
     return reply.code(403).send({ code: 'SGW_ERR_ORIGIN', message: `header.origin: ${why}; allowed are this page's origin and http.allowedOrigins` });
   });
   app.decorateRequest('session', null);
