@@ -51,6 +51,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: 'array' } },
     // Only the configured proxies: `true` would let anyone on the LAN pick the address the login limits count.
     trustProxy: deps.trustProxy && deps.trustProxy.length > 0 ? [...deps.trustProxy] : false,
+    clientErrorHandler: answerMalformed,
   });
   await app.register(cookie);
   const allowedOrigins = new Set((deps.allowedOrigins ?? []).map((o) => normalOrigin(o) ?? o));
@@ -104,4 +105,19 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   app.get('/', async (_req, reply) => reply.redirect('/ops/'));
   for (const p of deps.plugins ?? []) await p(app);
   return app;
+}
+
+/**
+ * A request the HTTP parser refused (bad request line, header overflow, broken chunking) is
+ * answered in the API's own error shape, naming the parser's reason, instead of fastify's
+ * `{"error","message":"Client Error"}`; then the connection is closed, as Node does.
+ */
+function answerMalformed(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, text] = err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large'] : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'Request Timeout'] : [400, 'Bad Request'];
+  const body = JSON.stringify({ code: 'SGW_ERR_BAD_HTTP', message: `malformed HTTP request (${String(err.code ?? 'parse error').slice(0, 40)})` });
+  // A response already under way on this socket (a 400 for a bad URL before the body was read) is not followed by a second one.
+  const answered = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
+  if (socket.writable && !answered) socket.write(`HTTP/1.1 ${status} ${text}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`);
+  socket.destroy();
 }
