@@ -67,12 +67,12 @@ export const kioskRoutes: FastifyPluginAsync<KioskRouteDeps> = async (app, deps)
       deps.service.changes.off('view', onView);
     });
     socket.on('message', (raw: Buffer, isBinary: boolean) => {
-      if (isBinary || raw.length > MAX_MESSAGE) return send({ type: 'error', code: 'SGW_ERR_BAD_MESSAGE', message: 'text JSON messages up to 4 KiB' });
+      if (isBinary || raw.length > MAX_MESSAGE) return send({ type: 'error', code: 'SGW_ERR_BAD_MESSAGE', message: '(root): text JSON messages up to 4 KiB' });
       let m: { type?: unknown } & Record<string, unknown>;
       try {
         m = JSON.parse(raw.toString('utf8')) as typeof m;
       } catch {
-        return send({ type: 'error', code: 'SGW_ERR_BAD_MESSAGE', message: 'not JSON' });
+        return send({ type: 'error', code: 'SGW_ERR_BAD_MESSAGE', message: '(root): not valid JSON' });
       }
       // `null`, `5` or `[]` parse too; reading a field of them would throw inside the socket's handler.
       if (typeof m !== 'object' || m === null || Array.isArray(m)) return send({ type: 'error', code: 'SGW_ERR_BAD_MESSAGE', message: '(root): must be a JSON object' });
