@@ -7,7 +7,7 @@ import cookie from '@fastify/cookie';
 import websocket from '@fastify/websocket';
 import { createWebSocketStream } from 'ws';
 import type { Duplex } from 'node:stream';
-import type { Logger } from '../log.js';
+import { LogLimiter, type Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { DeviceRegistry } from '../devices/registry.js';
 import type { OutboxStore } from '../outbox/store.js';
@@ -54,6 +54,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     clientErrorHandler: answerMalformed,
   });
   await app.register(cookie);
+  const originLogLimit = new LogLimiter(Date.now);
   const allowedOrigins = new Set((deps.allowedOrigins ?? []).map((o) => normalOrigin(o) ?? o));
   app.addHook('onRequest', async (req, reply) => {
     const h = req.headers;
@@ -62,7 +63,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     const why = originRefusal({ method: req.method, origin: h.origin, fetchSite: h['sec-fetch-site'] as string | undefined, protocol: req.protocol, host: req.host, upgrade }, allowedOrigins);
     if (why === null) return;
     deps.metrics.httpRefused.labels('origin').inc();
-    req.log.warn({ url: req.url.slice(0, 200), method: req.method, reason: why }, 'cross-origin request refused');
+    const suppressed = originLogLimit.take(`origin:${req.ip}`);
+    if (suppressed >= 0) req.log.warn({ url: req.url.slice(0, 200), method: req.method, address: req.ip, reason: why, suppressed }, 'cross-origin request refused');
     // A refused upgrade never reaches the WebSocket plugin, which would end its socket after the answer.
     if (upgrade) reply.raw.once('finish', () => req.raw.socket?.destroy());
     return reply.code(403).send({ code: 'SGW_ERR_ORIGIN', message: `header.origin: ${why}; allowed are this page's origin and http.allowedOrigins` });

@@ -195,7 +195,7 @@ describe('hostile HTTP requests', () => {
         // No session: nothing but login/logout/the public pages may answer 2xx to a state change.
         if (method !== 'GET' && method !== 'HEAD' && method !== 'OPTIONS' && a.status < 300) expect(['/api/logout', '/api/login'].some((p) => path.startsWith(p)), `${method} ${path}`).toBe(true);
       }),
-      { seed: SEED, numRuns: 1000, interruptAfterTimeMs: 25_000 },
+      { seed: SEED, numRuns: 1000, interruptAfterTimeLimit: 25_000 },
     );
     alive();
     expect(await snapshot()).toBe(before);
@@ -210,7 +210,7 @@ describe('hostile HTTP requests', () => {
         const a = await request('POST', path, { cookie: admin, 'content-type': 'application/json', origin: base }, JSON.stringify(b));
         check(a, `POST ${path.slice(0, 200)} ${JSON.stringify(b).slice(0, 200)}`);
       }),
-      { seed: SEED, numRuns: 300, interruptAfterTimeMs: 15_000 },
+      { seed: SEED, numRuns: 300, interruptAfterTimeLimit: 15_000 },
     );
     alive();
   }, 60_000);

@@ -179,6 +179,7 @@ describe('hostile kiosk WebSocket', () => {
         tried.beforeHello++;
         const c = await open();
         if ('bytes' in m) c.ws.send(Buffer.from(m.bytes));
+        else if ('line' in m) c.ws.send(JSON.stringify({ type: m.line.type, lineId: 'x', qty: m.line.qty }));
         else c.ws.send(m.text);
         // Ended by the gateway (4401, or 4429 once this address used up its hellos) or answered with an error.
         const r = await Promise.race([c.closed, c.next((x) => x.type === 'error')]);
@@ -186,7 +187,7 @@ describe('hostile kiosk WebSocket', () => {
         else checkMessage(r);
         c.ws.terminate();
       }),
-      { seed: SEED, numRuns: 60, interruptAfterTimeMs: 15_000 },
+      { seed: SEED, numRuns: 60, interruptAfterTimeLimit: 15_000 },
     );
     alive();
   }, 60_000);
@@ -206,7 +207,7 @@ describe('hostile kiosk WebSocket', () => {
             const lines = (lastCart?.lines ?? []) as { lineId: string }[];
             const lineId = lines.length > 0 ? lines[m.line.line % lines.length].lineId : 'no-such-line';
             c.ws.send(JSON.stringify({ ...m.planted, type: m.line.type, lineId, qty: m.line.qty }));
-          } else c.ws.send(m.text);
+          } else c.ws.send((m as { text: string }).text);
         }
         // Messages of one socket are handled in order: the sentinel's answer comes after all of them.
         const sentinel = `sentinel-${n++}`;
@@ -217,7 +218,7 @@ describe('hostile kiosk WebSocket', () => {
           if (m.type === 'cart') lastCart = m;
         }
       }),
-      { seed: SEED, numRuns: 300, interruptAfterTimeMs: 30_000 },
+      { seed: SEED, numRuns: 300, interruptAfterTimeLimit: 30_000 },
     );
     alive();
     // The gateway still serves a fresh kiosk and prices a demo scan from the catalog.

@@ -17,6 +17,7 @@ import type { Config } from '../../config.js';
 import type { KioskService } from '../../kiosk/sessions.js';
 import type { CartView, KioskIntent } from '../../protocol/schemas/kiosk.js';
 import type { Metrics } from '../../metrics.js';
+import { LogLimiter } from '../../log.js';
 import { intentProblem } from '../../kiosk/intentCheck.js';
 import { DEVICE_SECRET_COST, hashCost, verifySecret } from '../../scryptHash.js';
 import { requireRole } from '../auth.js';
@@ -44,6 +45,7 @@ export const kioskRoutes: FastifyPluginAsync<KioskRouteDeps> = async (app, deps)
   const hellos = new AttemptBuckets(HELLO_LIMITS);
   const members = new AttemptBuckets(MEMBER_LIMITS);
   const refused = (kind: string) => deps.metrics?.httpRefused.labels(kind).inc();
+  const logLimit = new LogLimiter(now);
 
   app.get('/api/kiosks', { preHandler: requireRole('viewer') }, async () => ({
     kiosks: deps.service.kioskIds.map((id) => {
@@ -99,7 +101,8 @@ export const kioskRoutes: FastifyPluginAsync<KioskRouteDeps> = async (app, deps)
             return socket.close(4429, 'busy checking tokens; retry in 1 s');
           }
           if (!res.value || !entry) {
-            req.log.warn({ kioskId: String(m.kioskId).slice(0, 64), address }, 'kiosk hello refused');
+            const suppressed = logLimit.take(`hello:${address}`);
+            if (suppressed >= 0) req.log.warn({ kioskId: String(m.kioskId).slice(0, 64), address, suppressed }, 'kiosk hello refused');
             return socket.close(4401, 'unknown kiosk or wrong token');
           }
           hellos.refund(address);

@@ -50,6 +50,8 @@ describe('40 parallel wrong passwords', () => {
     expect(await metric(g.httpUrl, 'storegw_password_verifications_total')).toBe(checked);
     const refusedCounted = (await metric(g.httpUrl, 'storegw_http_refused_total{kind="login_rate"}')) + (await metric(g.httpUrl, 'storegw_http_refused_total{kind="hash_busy"}'));
     expect(refusedCounted).toBe(refused.length);
+    // A guesser's warnings are bounded too: five per address in 10 s.
+    expect(g.logs.filter((l) => l.msg === 'login failed').length).toBeLessThanOrEqual(5);
     // Before: 40 hashes of 32 MiB queued in the 4-thread libuv pool ahead of the commit.
     expect(commitMs).toBeLessThan(1500);
   }, 60_000);
