@@ -6,6 +6,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { deepFreeze, setPath, yamlMapping } from './protocol/configText.js';
 import { accessSync, constants as fsConstants, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { isIP } from 'node:net';
 import { DEVICE_KINDS, ID_PATTERN, type DeviceKind } from './protocol/topics.js';
 import { createAjv, formatErrors } from './protocol/validate.js';
 import { HASH_PATTERN } from './scryptHash.js';
@@ -320,6 +321,9 @@ function semanticErrors(obj: Loose): string[] {
     if (kiosks.has(k.id)) errors.push(`kiosks[${i}].id: duplicate "${k.id}"`);
     kiosks.add(k.id);
   });
+  // The proxy list decides whose X-Forwarded-For is believed: a typo must not start as "trust nobody" silently.
+  const proxies = (obj.http as { trustProxy?: unknown } | undefined)?.trustProxy;
+  if (Array.isArray(proxies)) proxies.forEach((a, i) => typeof a === 'string' && !isAddressOrRange(a) && errors.push(`http.trustProxy[${i}]: "${a}" is not an IP address or CIDR range`));
   return errors;
 }
 
@@ -370,6 +374,13 @@ export function loadConfigFile(file: string, env: Record<string, string | undefi
 }
 
 /** True for an IANA time zone this Node knows (ops.timezone, issue 8). */
+function isAddressOrRange(s: string): boolean {
+  const [addr, bits, extra] = s.split('/');
+  const v = isIP(addr);
+  if (v === 0 || extra !== undefined) return false;
+  return bits === undefined || (/^[0-9]{1,3}$/.test(bits) && Number(bits) <= (v === 4 ? 32 : 128));
+}
+
 function isTimeZone(tz: string): boolean {
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: tz });

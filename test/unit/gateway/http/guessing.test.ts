@@ -96,3 +96,17 @@ describe('originRefusal', () => {
     expect(originRefusal({ ...f, origin: 'null' }, none)).toMatch(/not a web origin/);
   });
 });
+
+describe('http.trustProxy in the config', () => {
+  it('accepts addresses and CIDR ranges, refuses anything else naming the entry', async () => {
+    const { parseConfig } = await import('../../../../gateway/config.js');
+    const base = 'storeId: s1\ndata: { dir: /tmp/x }\n';
+    expect(parseConfig(base + 'http: { trustProxy: ["10.0.0.1", "192.168.0.0/16", "::1", "fd00::/8"] }\n').ok).toBe(true);
+    const bad = parseConfig(base + 'http: { trustProxy: ["10.0.0.1", "999.1.1.1", "10.0.0.0/33"] }\n');
+    expect(bad.ok).toBe(false);
+    if (!bad.ok) {
+      expect(bad.errors).toContain('http.trustProxy[1]: "999.1.1.1" is not an IP address or CIDR range');
+      expect(bad.errors).toContain('http.trustProxy[2]: "10.0.0.0/33" is not an IP address or CIDR range');
+    }
+  });
+});
