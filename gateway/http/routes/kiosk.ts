@@ -106,6 +106,8 @@ export const kioskRoutes: FastifyPluginAsync<KioskRouteDeps> = async (app, deps)
             return socket.close(4401, 'unknown kiosk or wrong token');
           }
           hellos.refund(address);
+          // Closed while the hash ran: its close handler has run, so a listener added now would never go.
+          if (socket.readyState !== socket.OPEN) return;
           clearTimeout(hello);
           kioskId = entry.id;
           deps.service.changes.on('view', onView);
