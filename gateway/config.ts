@@ -6,6 +6,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { deepFreeze, setPath, yamlMapping } from './protocol/configText.js';
 import { accessSync, constants as fsConstants, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { isIP } from 'node:net';
 import { DEVICE_KINDS, ID_PATTERN, type DeviceKind } from './protocol/topics.js';
 import { createAjv, formatErrors } from './protocol/validate.js';
 import { HASH_PATTERN } from './scryptHash.js';
@@ -137,6 +138,25 @@ export const ConfigSchema = Type.Object(
           { additionalProperties: false, default: {} },
         ),
         tls: Type.Optional(HttpTlsSchema),
+        trustProxy: Type.Array(Type.String({ minLength: 1, maxLength: 64, pattern: '^[0-9A-Fa-f:.]+(/[0-9]{1,3})?$' }), {
+          default: [],
+          maxItems: 16,
+          description:
+            'Addresses (or CIDR ranges) of the TLS reverse proxy in front of the ops page. Only a request arriving from one of them has its X-Forwarded-For/-Proto/-Host believed (for the client address the login limits count, and for the Origin check); empty: never believed.',
+        }),
+        allowedOrigins: Type.Array(Type.String({ pattern: '^https?://[^/\\s]+$', maxLength: 256 }), {
+          default: [],
+          maxItems: 16,
+          description:
+            'Origins (scheme://host[:port]) besides the page\'s own that may send state-changing requests (POST, PUT, PATCH, DELETE, the kiosk WebSocket). Another port on the same host is another origin.',
+        }),
+        passwordChecks: Type.Object(
+          {
+            concurrent: Type.Integer({ minimum: 1, maximum: 16, default: 2, description: "People's password hashes (scrypt, 32 MiB each) computed at once; the libuv pool the database needs has four threads." }),
+            queued: Type.Integer({ minimum: 0, maximum: 64, default: 4, description: 'Further password checks that may wait for a slot; beyond that an attempt is answered 429 with Retry-After.' }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -379,6 +399,9 @@ function semanticErrors(obj: Loose): string[] {
     if (kiosks.has(k.id)) errors.push(`kiosks[${i}].id: duplicate "${k.id}"`);
     kiosks.add(k.id);
   });
+  // The proxy list decides whose X-Forwarded-For is believed: a typo must not start as "trust nobody" silently.
+  const proxies = (obj.http as { trustProxy?: unknown } | undefined)?.trustProxy;
+  if (Array.isArray(proxies)) proxies.forEach((a, i) => typeof a === 'string' && !isAddressOrRange(a) && errors.push(`http.trustProxy[${i}]: "${a}" is not an IP address or CIDR range`));
   return errors;
 }
 
@@ -429,6 +452,13 @@ export function loadConfigFile(file: string, env: Record<string, string | undefi
 }
 
 /** True for an IANA time zone this Node knows (ops.timezone, issue 8). */
+function isAddressOrRange(s: string): boolean {
+  const [addr, bits, extra] = s.split('/');
+  const v = isIP(addr);
+  if (v === 0 || extra !== undefined) return false;
+  return bits === undefined || (/^[0-9]{1,3}$/.test(bits) && Number(bits) <= (v === 4 ? 32 : 128));
+}
+
 function isTimeZone(tz: string): boolean {
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: tz });

@@ -15,6 +15,7 @@ import { Authenticator } from './broker/auth.js';
 import { Broker } from './broker/broker.js';
 import { Ingest } from './ingest/ingest.js';
 import { SessionManager } from './http/auth.js';
+import { HashGate } from './http/hashGate.js';
 import { buildServer } from './http/server.js';
 import { warmUp } from './protocol/validate.js';
 import { SgwError } from './errors.js';
@@ -241,7 +242,17 @@ export class Gateway {
     this.started.push({ name: 'users', stop: async () => users.stop() });
     // --- end ops users ---
 
-    const sessions = new SessionManager({ users, ttlS: c.http.sessionTtlS, now: this.now }); // ops users (issue 8): users from the directory
+    const metrics = this.metrics;
+    // One gate for every people-cost hash (logins, own password, costly kiosk tokens): together they stay within it.
+    const hashGate = new HashGate(c.http.passwordChecks);
+    const sessions = new SessionManager({
+      users, // ops users (issue 8): users from the directory
+      ttlS: c.http.sessionTtlS,
+      now: this.now,
+      gate: hashGate,
+      onVerified: () => metrics.passwordVerifications.inc(),
+      onRefused: (kind) => metrics.httpRefused.labels(kind).inc(),
+    });
     this.http = await buildServer({
       log: this.log,
       metrics: this.metrics,
@@ -252,6 +263,8 @@ export class Gateway {
       // Over HTTPS the session cookie is Secure whatever http.secureCookies says.
       secureCookies: c.http.secureCookies || c.http.tls !== undefined,
       https: c.http.tls ? readTlsFiles(c.http.tls) : undefined,
+      trustProxy: c.http.trustProxy,
+      allowedOrigins: c.http.allowedOrigins,
       sessionTtlS: c.http.sessionTtlS,
       maxPacketBytes: c.mqtt.maxPacketBytes,
       health: async () => ({
@@ -270,7 +283,7 @@ export class Gateway {
         ...(prices ? [async (app: FastifyInstance) => void (await app.register(priceRoutes, { prices: prices! }))] : []), // prices (issue 6)
         ...ops.plugins(sessions), // ops (issue 8)
         async (app: FastifyInstance) => void (await app.register(opsUserRoutes, { users, sessions })), // ops users (issue 8)
-        async (app: FastifyInstance) => void (await app.register(kioskRoutes, { kiosks: c.kiosks, service: kiosk })), // kiosk (issue 7)
+        async (app: FastifyInstance) => void (await app.register(kioskRoutes, { kiosks: c.kiosks, service: kiosk, metrics, gate: hashGate, now: this.now })), // kiosk (issue 7)
         async (app: FastifyInstance) => void (await app.register(attendantRoutes, { service: kiosk })), // kiosk (issue 7)
       ],
     });

@@ -70,6 +70,13 @@ export class Metrics {
   });
   readonly httpLoginFailures = new Counter({ name: 'storegw_http_login_failures_total', help: 'Failed ops logins', labelNames: ['reason'], registers: [this.registry] });
   readonly httpBadRequests = new Counter({ name: 'storegw_http_bad_requests_total', help: 'HTTP requests rejected by schema validation', registers: [this.registry] });
+  readonly httpRefused = new Counter({
+    name: 'storegw_http_refused_total',
+    help: 'Attempts refused before any hash ran or any state changed: login_rate, hash_busy, origin, kiosk_hello_rate, kiosk_hello_busy, member_rate',
+    labelNames: ['kind'],
+    registers: [this.registry],
+  });
+  readonly passwordVerifications = new Counter({ name: 'storegw_password_verifications_total', help: "People's password hashes computed (logins, own password changes)", registers: [this.registry] });
 
   // ----- uplink to HQ (issue 4) ------------------------------------------------------------------
   readonly wanUp = new Gauge({ name: 'storegw_uplink_wan_up', help: 'HQ link state: 1 connected, 0 not', registers: [this.registry] });

@@ -26,6 +26,12 @@ export async function hashSecret(secret: string, log2N = PASSWORD_COST): Promise
 
 export const HASH_PATTERN = '^scrypt\\$[0-9]{1,2}\\$[0-9]{1,2}\\$[0-9]{1,2}\\$[A-Za-z0-9+/=]{16,64}\\$[A-Za-z0-9+/=]{40,64}$';
 
+/** log2N of a stored hash (0 when malformed): what one check of it costs. */
+export function hashCost(stored: string): number {
+  const n = Number(stored.split('$')[1]);
+  return Number.isInteger(n) && n > 0 ? n : 0;
+}
+
 /** Constant-time compare of the derived key; false for a malformed hash (never throws). */
 export async function verifySecret(secret: string, stored: string): Promise<boolean> {
   const parts = stored.split('$');

@@ -1,12 +1,15 @@
 /**
  * Ops sessions: login against scrypt hashes, an opaque random token in an HttpOnly SameSite=Strict
- * cookie, roles (viewer < attendant < admin), and failed logins rate-limited per user and address.
+ * cookie, roles (viewer < attendant < admin). Every password attempt passes the guessing policy
+ * (guessPolicy.ts) before any hash runs, and then the hash gate (hashGate.ts): a few at a time.
  * People are looked up in the user directory (config file + users.db); a disabled user cannot log
  * in, and a user whose role, password or state changes loses every session at once (revokeUser).
  */
 import { randomBytes } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { verifySecret } from '../scryptHash.js';
+import { HashGate } from './hashGate.js';
+import { GuessPolicy } from './guessPolicy.js';
 
 export type Role = 'viewer' | 'attendant' | 'admin';
 const RANK: Record<Role, number> = { viewer: 1, attendant: 2, admin: 3 };
@@ -22,7 +25,11 @@ export interface Session {
 
 export const SESSION_COOKIE = 'sgw_session';
 
-export type LoginResult = { ok: true; session: Session } | { ok: false; code: 'SGW_ERR_UNAUTHENTICATED' | 'SGW_ERR_RATE_LIMITED'; reason: string; retryAfterS?: number };
+/** Why an attempt was refused before any hash ran: the guessing policy, or the hash gate was full. */
+export type Refusal = 'login_rate' | 'hash_busy';
+export type LoginResult =
+  | { ok: true; session: Session }
+  | { ok: false; code: 'SGW_ERR_UNAUTHENTICATED' | 'SGW_ERR_RATE_LIMITED'; reason: string; retryAfterS?: number; refusal?: Refusal };
 export type PasswordCheck = { ok: true; user: LoginUser } | Extract<LoginResult, { ok: false }>;
 
 /** What a login needs to know of a person (gateway/people/userDirectory.ts implements it). */
@@ -39,15 +46,26 @@ export interface UserLookup {
 
 export class SessionManager {
   private readonly sessions = new Map<string, Session>();
-  private readonly failures = new Map<string, { count: number; first: number }>();
   private readonly endedListeners: ((tokens: string[]) => void)[] = [];
-  /** A failed-login window: after `maxFailures` within `windowMs` the key is locked for the rest of it. */
-  private readonly maxFailures = 5;
-  private readonly windowMs = 5 * 60_000;
+  private readonly policy: GuessPolicy;
+  private readonly gate: HashGate;
 
   constructor(
-    private readonly opts: { users: UserLookup; ttlS: number; now: () => number },
-  ) {}
+    private readonly opts: {
+      users: UserLookup;
+      ttlS: number;
+      now: () => number;
+      policy?: GuessPolicy;
+      /** People's hashes at once, and how many more may wait (config `http.passwordChecks`). */
+      gate?: HashGate;
+      /** Told of each hash that ran, and of each attempt refused before one ran (metrics). */
+      onVerified?: () => void;
+      onRefused?: (kind: Refusal) => void;
+    },
+  ) {
+    this.policy = opts.policy ?? new GuessPolicy();
+    this.gate = opts.gate ?? new HashGate({ concurrent: 2, queued: 4 });
+  }
 
   async login(username: string, password: string, address: string): Promise<LoginResult> {
     const res = await this.checkPassword(username, password, address);
@@ -59,31 +77,29 @@ export class SessionManager {
   }
 
   /**
-   * Checks a password under the failed-login rate limit (per user and per address): the login, and
-   * a person proving who they are before changing their own password, count the same failures.
+   * Checks a password under the guessing policy: the login, and a person proving who they are
+   * before changing their own password, count the same attempts. The attempt is counted before
+   * the hash runs, so parallel guesses cannot all get through before the first failure lands.
    */
   async checkPassword(username: string, password: string, address: string): Promise<PasswordCheck> {
-    const t = this.opts.now();
-    const keys = [`u:${username}`, `a:${address}`];
-    for (const k of keys) {
-      const f = this.failures.get(k);
-      if (f && t - f.first < this.windowMs && f.count >= this.maxFailures) {
-        return { ok: false, code: 'SGW_ERR_RATE_LIMITED', reason: 'too many failed logins; try again later', retryAfterS: Math.ceil((f.first + this.windowMs - t) / 1000) };
-      }
-    }
+    const adm = this.policy.admit(username, address, this.opts.now());
+    if (!adm.ok) return this.refuse('login_rate', 'too many failed logins; try again later', adm.retryAfterS);
     const user = this.opts.users.find(username);
     // Verify against a dummy hash for unknown users too, so timing does not reveal who exists.
-    const ok = await verifySecret(password, user?.passwordHash ?? DUMMY_HASH);
-    if (!user || !ok) {
-      for (const k of keys) {
-        const f = this.failures.get(k);
-        if (!f || t - f.first >= this.windowMs) this.failures.set(k, { count: 1, first: t });
-        else f.count++;
-      }
-      return { ok: false, code: 'SGW_ERR_UNAUTHENTICATED', reason: 'wrong username or password' };
+    const res = await this.gate.run(() => verifySecret(password, user?.passwordHash ?? DUMMY_HASH));
+    if (res.busy) {
+      this.policy.notChecked(adm.ticket);
+      return this.refuse('hash_busy', 'too many logins are being checked; try again in a moment', 1);
     }
-    this.failures.delete(`u:${username}`);
+    this.opts.onVerified?.();
+    if (!user || !res.value) return { ok: false, code: 'SGW_ERR_UNAUTHENTICATED', reason: 'wrong username or password' };
+    this.policy.succeeded(adm.ticket, this.opts.now());
     return { ok: true, user };
+  }
+
+  private refuse(refusal: Refusal, reason: string, retryAfterS: number): PasswordCheck {
+    this.opts.onRefused?.(refusal);
+    return { ok: false, code: 'SGW_ERR_RATE_LIMITED', reason, retryAfterS, refusal };
   }
 
   get(token: string | undefined): Session | null {

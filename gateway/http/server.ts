@@ -14,6 +14,7 @@ import { formatErrors } from '../protocol/validate.js';
 import { SESSION_COOKIE, type SessionManager } from './auth.js';
 import { systemRoutes, type MetricsAccess } from './routes/system.js';
 import { mqttWebSocketRoute, type MqttDoor } from './mqttWebSocket.js';
+import { answerMalformed, refuseCrossOrigin } from './requestGuards.js';
 import { loginRoutes } from './routes/login.js';
 import { deviceRoutes, type DeviceRouteDeps } from './routes/devices.js';
 import { pageRoutes } from './routes/pages.js';
@@ -29,6 +30,10 @@ export interface ServerDeps {
   https?: { cert: Buffer; key: Buffer };
   sessionTtlS: number;
   maxPacketBytes: number;
+  /** Reverse-proxy addresses whose X-Forwarded-* headers are believed (config `http.trustProxy`). */
+  trustProxy?: readonly string[];
+  /** Origins besides the page's own allowed to change state (config `http.allowedOrigins`). */
+  allowedOrigins?: readonly string[];
   health: () => Promise<{ ok: boolean; checks: Record<string, unknown> }>;
   /** MQTT over WebSocket on `/mqtt` goes to the broker; no `/mqtt` route when absent. */
   mqtt?: MqttDoor;
@@ -60,6 +65,9 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     requestTimeout: deps.requestTimeoutMs ?? 30_000,
     http: { connectionsCheckingInterval: Math.min(1000, deps.requestTimeoutMs ?? 30_000) },
     ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: 'array' } },
+    // Only the configured proxies: `true` would let anyone on the LAN pick the address the login limits count.
+    trustProxy: deps.trustProxy && deps.trustProxy.length > 0 ? [...deps.trustProxy] : false,
+    clientErrorHandler: answerMalformed,
     // Node's TLS handshake timeout is 120 s by default: a peer that opens and stalls holds a socket that long.
     ...(deps.https ? { https: { ...deps.https, minVersion: 'TLSv1.2' as const, handshakeTimeout: 10_000 } } : {}),
   }) as unknown as FastifyInstance;
@@ -87,6 +95,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     if (limiter.take('drop') >= 0) log.warn({ address: d?.remoteAddress, maxConnections: app.server.maxConnections }, 'connection refused: http.maxConnections reached');
   });
   await app.register(cookie);
+  refuseCrossOrigin(app, { metrics: deps.metrics, allowedOrigins: deps.allowedOrigins ?? [] });
   app.decorateRequest('session', null);
   app.addHook('onRequest', async (req) => {
     req.session = deps.sessions.get(req.cookies[SESSION_COOKIE]);
@@ -144,3 +153,4 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   for (const p of deps.plugins ?? []) await p(app);
   return app;
 }
+

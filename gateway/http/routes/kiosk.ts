@@ -6,24 +6,47 @@
  * version, after every change) and may send intents only. A price or total inside an intent is
  * never read: the gateway prices everything from the catalog. A kiosk token is no ops session,
  * so every /api route answers it 401.
+ *
+ * Guessing: a hello takes a token of its address's bucket before the token hash runs (a costly
+ * hash also waits for the shared hash gate); member codes take a token of the kiosk's bucket
+ * before the lookup, so the member list cannot be walked from a kiosk page.
  */
 import type { FastifyPluginAsync } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { Config } from '../../config.js';
 import type { KioskService } from '../../kiosk/sessions.js';
 import type { CartView, KioskIntent } from '../../protocol/schemas/kiosk.js';
-import { verifySecret } from '../../scryptHash.js';
+import type { Metrics } from '../../metrics.js';
+import { LogLimiter } from '../../log.js';
+import { intentProblem } from '../../kiosk/intentCheck.js';
+import { DEVICE_SECRET_COST, hashCost, verifySecret } from '../../scryptHash.js';
 import { requireRole } from '../auth.js';
+import { AttemptBuckets } from '../guessPolicy.js';
+import { HashGate } from '../hashGate.js';
 
 export interface KioskRouteDeps {
   kiosks: Config['kiosks'];
   service: KioskService;
+  metrics?: Metrics;
+  /** The gate people's password hashes share; a kiosk token hashed at people's cost waits in it too. */
+  gate?: HashGate;
+  now?: () => number;
 }
 
-const INTENTS = new Set(['scan', 'setQty', 'remove', 'member', 'pay', 'cancel', 'help', 'pickProduce', 'pickupConfirm', 'pickupClose']);
 const MAX_MESSAGE = 4096;
+/** A kiosk page says hello when it loads or reconnects: ten at once per address, then one per 6 s. */
+const HELLO_LIMITS = { burst: 10, perMinute: 10, maxKeys: 10_000 };
+/** A shopper types or scans a member card once or twice; a page trying codes gets five a minute. */
+const MEMBER_LIMITS = { burst: 5, perMinute: 5, maxKeys: 1000 };
 
 export const kioskRoutes: FastifyPluginAsync<KioskRouteDeps> = async (app, deps) => {
+  const now = deps.now ?? Date.now;
+  const gate = deps.gate ?? new HashGate({ concurrent: 2, queued: 4 });
+  const hellos = new AttemptBuckets(HELLO_LIMITS);
+  const members = new AttemptBuckets(MEMBER_LIMITS);
+  const refused = (kind: string) => deps.metrics?.httpRefused.labels(kind).inc();
+  const logLimit = new LogLimiter(now);
+
   app.get('/api/kiosks', { preHandler: requireRole('viewer') }, async () => ({
     kiosks: deps.service.kioskIds.map((id) => {
       const v = deps.service.view(id)!;
@@ -46,24 +69,45 @@ export const kioskRoutes: FastifyPluginAsync<KioskRouteDeps> = async (app, deps)
       deps.service.changes.off('view', onView);
     });
     socket.on('message', (raw: Buffer, isBinary: boolean) => {
-      if (isBinary || raw.length > MAX_MESSAGE) return send({ type: 'error', code: 'SGW_ERR_BAD_MESSAGE', message: 'text JSON messages up to 4 KiB' });
+      if (isBinary || raw.length > MAX_MESSAGE) return send({ type: 'error', code: 'SGW_ERR_BAD_MESSAGE', message: '(root): text JSON messages up to 4 KiB' });
       let m: { type?: unknown } & Record<string, unknown>;
       try {
         m = JSON.parse(raw.toString('utf8')) as typeof m;
       } catch {
-        return send({ type: 'error', code: 'SGW_ERR_BAD_MESSAGE', message: 'not JSON' });
+        return send({ type: 'error', code: 'SGW_ERR_BAD_MESSAGE', message: '(root): not valid JSON' });
       }
+      // `null`, `5` or `[]` parse too; reading a field of them would throw inside the socket's handler.
+      if (typeof m !== 'object' || m === null || Array.isArray(m)) return send({ type: 'error', code: 'SGW_ERR_BAD_MESSAGE', message: '(root): must be a JSON object' });
       if (kioskId === null) {
         if (checking) return;
         if (m.type !== 'hello' || typeof m.kioskId !== 'string' || typeof m.token !== 'string') return socket.close(4401, 'hello expected');
+        // Counted before the hash: a page cannot make the gateway hash faster than the bucket allows.
+        const address = req.ip;
+        const wait = hellos.take(address, now());
+        if (wait > 0) {
+          refused('kiosk_hello_rate');
+          return socket.close(4429, `too many hello attempts; retry in ${wait} s`);
+        }
         checking = true;
         const entry = deps.kiosks.find((k) => k.id === m.kioskId);
-        void verifySecret(m.token, entry?.tokenHash ?? DUMMY).then((ok) => {
+        const hash = entry?.tokenHash ?? DUMMY;
+        const token = m.token;
+        // A device-cost hash (2^8) costs microseconds; a people-cost one waits for the shared gate.
+        const verify = hashCost(hash) > DEVICE_SECRET_COST ? gate.run(() => verifySecret(token, hash)) : verifySecret(token, hash).then((value) => ({ busy: false as const, value }));
+        void verify.then((res) => {
           checking = false;
-          if (!ok || !entry) {
-            req.log.warn({ kioskId: String(m.kioskId).slice(0, 64) }, 'kiosk hello refused');
+          if (res.busy) {
+            refused('kiosk_hello_busy');
+            return socket.close(4429, 'busy checking tokens; retry in 1 s');
+          }
+          if (!res.value || !entry) {
+            const suppressed = logLimit.take(`hello:${address}`);
+            if (suppressed >= 0) req.log.warn({ kioskId: String(m.kioskId).slice(0, 64), address, suppressed }, 'kiosk hello refused');
             return socket.close(4401, 'unknown kiosk or wrong token');
           }
+          hellos.refund(address);
+          // Closed while the hash ran: its close handler has run, so a listener added now would never go.
+          if (socket.readyState !== socket.OPEN) return;
           clearTimeout(hello);
           kioskId = entry.id;
           deps.service.changes.on('view', onView);
@@ -72,7 +116,15 @@ export const kioskRoutes: FastifyPluginAsync<KioskRouteDeps> = async (app, deps)
         });
         return;
       }
-      if (typeof m.type !== 'string' || !INTENTS.has(m.type)) return send({ type: 'error', code: 'SGW_ERR_BAD_MESSAGE', message: 'unknown intent' });
+      const problem = intentProblem(m);
+      if (problem) return send({ type: 'error', code: 'SGW_ERR_BAD_MESSAGE', message: problem });
+      if (m.type === 'member') {
+        const wait = members.take(kioskId, now());
+        if (wait > 0) {
+          refused('member_rate');
+          return send({ type: 'error', code: 'SGW_ERR_RATE_LIMITED', message: `code: too many member codes; try again in ${wait} s`, retryAfterS: wait });
+        }
+      }
       void deps.service.intent(kioskId, m as unknown as KioskIntent);
     });
   });

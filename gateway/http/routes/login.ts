@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Metrics } from '../../metrics.js';
+import { LogLimiter } from '../../log.js';
 import { SESSION_COOKIE, type SessionManager } from '../auth.js';
 
 export interface LoginRouteDeps {
@@ -17,12 +18,15 @@ const LoginBody = Type.Object(
 
 /** `POST /api/login` → session cookie; `POST /api/logout`; `GET /api/me`. No GET changes state. */
 export const loginRoutes: FastifyPluginAsync<LoginRouteDeps> = async (app, deps) => {
+  // A guesser triggers one warning per attempt: five per address in 10 s, then a count of the rest.
+  const logLimit = new LogLimiter(Date.now);
   app.post('/api/login', { schema: { body: LoginBody } }, async (req, reply) => {
     const { username, password } = req.body as { username: string; password: string };
     const res = await deps.sessions.login(username, password, req.ip);
     if (!res.ok) {
       deps.metrics.httpLoginFailures.labels(res.code === 'SGW_ERR_RATE_LIMITED' ? 'rate_limited' : 'bad_credentials').inc();
-      req.log.warn({ username, address: req.ip, code: res.code }, 'login failed');
+      const suppressed = logLimit.take(`login:${req.ip}`);
+      if (suppressed >= 0) req.log.warn({ username: username.slice(0, 64), address: req.ip, code: res.code, refusal: res.refusal, suppressed }, 'login failed');
       if (res.retryAfterS) reply.header('retry-after', String(res.retryAfterS));
       return reply.code(res.code === 'SGW_ERR_RATE_LIMITED' ? 429 : 401).send({ code: res.code, message: res.reason });
     }

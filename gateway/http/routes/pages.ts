@@ -30,7 +30,13 @@ export const pageRoutes: FastifyPluginAsync<PageRouteDeps> = async (app, deps) =
   for (const [prefix, folder] of mounts) {
     const root = path.resolve(deps.pagesDir, folder);
     app.get(`${prefix}*`, async (req, reply) => {
-      const rel = decodeURIComponent((req.params as { '*': string })['*'] || 'index.html');
+      let rel: string;
+      try {
+        rel = decodeURIComponent((req.params as { '*': string })['*'] || 'index.html');
+      } catch {
+        // `%25E0` arrives decoded once as `%E0`: decoding again throws, which was a 500.
+        return reply.code(400).send({ code: 'SGW_ERR_SCHEMA', message: 'params.*: not a valid percent-encoded page path' });
+      }
       const file = path.resolve(root, rel);
       if (!file.startsWith(root + path.sep)) return reply.code(404).send({ code: 'SGW_ERR_NOT_FOUND', message: 'no such page' });
       try {
