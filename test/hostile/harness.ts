@@ -116,8 +116,8 @@ export function runCli(args: string[], stdin?: string): Promise<CliResult> {
     const p = spawn(process.execPath, [GATEWAY_BIN, ...args], { env, stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    p.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+    p.stdout!.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
+    p.stderr!.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
     p.once('error', reject);
     p.once('close', (code) => resolve({ code, stdout, stderr }));
     if (stdin !== undefined) p.stdin!.end(stdin);
