@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDevice, metric, TEST_SECRET } from '../helpers/gatewayHarness.js';
 import { CATALOGUE } from '../../gateway/protocol/schemas/index.js';
 import { createAjv } from '../../gateway/protocol/validate.js';
+import { MAX_EVENT_DEPTH } from '../../gateway/protocol/jsonDepth.js';
 import { DEVICE_KINDS, type DeviceKind } from '../../gateway/protocol/topics.js';
 import { OutboxStore } from '../../gateway/outbox/store.js';
 import { Bystander, SEED, Tally, startHostileGateway, withTimeout, type HostileGateway } from './harness.js';
@@ -72,7 +73,25 @@ function shouldStore(kind: DeviceKind, type: string, bytes: Buffer): boolean {
     return false;
   }
   if (typeof data !== 'object' || data === null || Array.isArray(data)) return false;
+  if (textDepth(bytes.toString('utf8')) > MAX_EVENT_DEPTH + 1) return false;
   return v(data) as boolean;
+}
+
+/** Nesting depth of JSON text, counted on the characters (an implementation apart from the gateway's). */
+function textDepth(t: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < t.length; i++) {
+    const ch = t[i];
+    if (inString) {
+      if (ch === '\\') i++;
+      else if (ch === '"') inString = false;
+    } else if (ch === '"') inString = true;
+    else if (ch === '{' || ch === '[') max = Math.max(max, ++depth);
+    else if (ch === '}' || ch === ']') depth--;
+  }
+  return max;
 }
 
 const deviceId = (kind: DeviceKind) => `${kind}-1`;
@@ -86,6 +105,7 @@ interface Case {
   kind: DeviceKind;
   type: string;
   bytes: Buffer;
+  [fc.toStringMethod]?: () => string;
 }
 
 const text = (o: unknown) => Buffer.from(JSON.stringify(o), 'utf8');
@@ -104,6 +124,8 @@ const hostileCase: fc.Arbitrary<Case> = fc.constantFrom(...pairs).chain(([kind, 
   return fc.oneof(
     fc.constant(c('valid sample', text(sample))),
     fc.string({ unit: 'binary', maxLength: 200 }).map((s) => c('valid + arbitrary unicode note', text({ ...sample, note: s }))),
+    // Text that means something to a string replacement, an SQL literal or a C string.
+    fc.array(fc.constantFrom('$&', "$'", '$`', '$$', '$1', "'", "''", '"', '\\', '\u0000', '\u2028', '🛒', 'é', ' ', 'x'), { maxLength: 12 }).map((p) => c('valid + special text', text({ ...sample, note: p.join('') }))),
     fc.constantFrom(...keys).map((k) => {
       const o: Record<string, unknown> = { ...sample };
       delete o[k];
@@ -112,7 +134,8 @@ const hostileCase: fc.Arbitrary<Case> = fc.constantFrom(...pairs).chain(([kind, 
     fc.tuple(fc.constantFrom(...keys), fc.jsonValue({ maxDepth: 3 })).map(([k, v]) => c('wrong type', text({ ...sample, [k]: v }))),
     fc.tuple(fc.string({ maxLength: 20 }), fc.jsonValue({ maxDepth: 3 })).map(([k, v]) => c('extra field', text({ ...sample, [k]: v }))),
     fc.tuple(fc.constantFrom(...keys), fc.constantFrom(...HUGE)).map(([k, n]) => c('huge number', Buffer.from(JSON.stringify({ ...sample, [k]: '@@' }).replace('"@@"', n)))),
-    fc.tuple(fc.integer({ min: 50, max: 30_000 }), fc.constantFrom('[', '{"a":')).map(([d, open]) => {
+    // Deep, but under mqtt.maxPacketBytes (64 KiB): an oversized packet closes the connection by design.
+    fc.tuple(fc.integer({ min: 50, max: 9_000 }), fc.constantFrom('[', '{"a":')).map(([d, open]) => {
       const close = open === '[' ? ']' : '}';
       return c('deep nesting', Buffer.from(JSON.stringify({ ...sample, deep: '@@' }).replace('"@@"', open.repeat(d) + '1' + close.repeat(d))));
     }),
@@ -138,18 +161,29 @@ const stored = new Map<number, string>();
 let lastSeq = 0;
 let rejected = 0;
 
+async function connectKind(kind: DeviceKind): Promise<void> {
+  const client = await connectDevice(gw.mqttUrl, `${kind}/${deviceId(kind)}`, TEST_SECRET);
+  const rej: { reason: string; code: string; topic: string }[] = [];
+  client.on('message', (_t, p) => rej.push(JSON.parse(p.toString()) as { reason: string; code: string; topic: string }));
+  await client.subscribeAsync(`store/v1/dev/${kind}/${deviceId(kind)}/rej`, { qos: 1 });
+  devices.set(kind, { client, rej });
+}
+
+/** The device of a kind, connected again if an earlier (failing) case lost its connection, so shrinking replays cleanly. */
+async function device(kind: DeviceKind): Promise<{ client: MqttClient; rej: { reason: string; code: string; topic: string }[] }> {
+  if (!devices.get(kind)!.client.connected) {
+    devices.get(kind)!.client.end(true);
+    await connectKind(kind);
+  }
+  return devices.get(kind)!;
+}
+
 beforeAll(async () => {
   gw = await startHostileGateway({ devices: [...DEVICE_KINDS.map((kind) => ({ kind, id: deviceId(kind) })), { kind: 'footfall', id: 'door-2' }] });
   reader = new OutboxStore(path.join(gw.dataDir, 'outbox.db'), { readonly: true });
   await reader.start();
   bystander = await Bystander.connect(gw);
-  for (const kind of DEVICE_KINDS) {
-    const client = await connectDevice(gw.mqttUrl, `${kind}/${deviceId(kind)}`, TEST_SECRET);
-    const rej: { reason: string; code: string; topic: string }[] = [];
-    client.on('message', (_t, p) => rej.push(JSON.parse(p.toString()) as { reason: string; code: string; topic: string }));
-    await client.subscribeAsync(`store/v1/dev/${kind}/${deviceId(kind)}/rej`, { qos: 1 });
-    devices.set(kind, { client, rej });
-  }
+  for (const kind of DEVICE_KINDS) await connectKind(kind);
 }, 60_000);
 
 afterAll(async () => {
@@ -162,6 +196,23 @@ afterAll(async () => {
 
 /** A field path at the start of the reason: `data: …`, `data.lines[0].qty: …`, `topic.type: …`. */
 const NAMES_FIELD = /^(data|topic)(\.[A-Za-z0-9_$-]+|\[\d+\])*: /;
+
+/** QoS 1 publish: 'acked' on PUBACK, 'dropped' when the gateway closes the connection first (mqtt.js would wait forever). */
+function publishOrDrop(client: MqttClient, topic: string, bytes: Buffer): Promise<'acked' | 'dropped'> {
+  return withTimeout(
+    new Promise((resolve, reject) => {
+      const onClose = () => resolve('dropped');
+      client.once('close', onClose);
+      client.publish(topic, bytes, { qos: 1 }, (err) => {
+        client.off('close', onClose);
+        if (err) reject(err);
+        else resolve('acked');
+      });
+    }),
+    15_000,
+    'PUBACK or close',
+  );
+}
 
 async function waitRej(list: unknown[], n: number): Promise<void> {
   await withTimeout(
@@ -183,23 +234,26 @@ describe('device payloads, every kind and event type', () => {
       fc.asyncProperty(hostileCase, async (k) => {
         tally.add('cases');
         tally.add(`case: ${k.label}`);
-        const dev = devices.get(k.kind)!;
+        const dev = await device(k.kind);
         const id = deviceId(k.kind);
         const rejBefore = dev.rej.length;
         const valid = shouldStore(k.kind, k.type, k.bytes);
-        await withTimeout(dev.client.publishAsync(`store/v1/dev/${k.kind}/${id}/evt/${k.type}`, k.bytes, { qos: 1 }), 15_000, `PUBACK for ${k.label}`);
+        const answer = await publishOrDrop(dev.client, `store/v1/dev/${k.kind}/${id}/evt/${k.type}`, k.bytes);
         expect(gw.alive()).toBe(true);
+        // A payload is answered with PUBACK (+ rej), never with a dropped connection.
+        expect(answer, `connection dropped instead of PUBACK: ${JSON.stringify(gw.logs((l) => l.deviceId === id && /dropped|failed/.test(String(l.msg))).slice(-1))}`).toBe('acked');
         const fresh = (await reader.read(lastSeq + 1, 1000)).filter((r) => r.deviceId !== 'door-2');
         if (fresh.length > 0) lastSeq = fresh[fresh.length - 1].seq;
         if (valid && fresh.length === 1) {
           // Stored: exactly what was sent, field for field and in order.
-          expect(fresh[0]).toMatchObject({ kind: k.kind, deviceId: id, type: k.type });
+          // Compared as text: vitest's deep equality recurses and a 9,000-level payload would overflow it.
+          expect({ kind: fresh[0].kind, deviceId: fresh[0].deviceId, type: fresh[0].type }).toEqual({ kind: k.kind, deviceId: id, type: k.type });
           expect(JSON.stringify(fresh[0].data)).toBe(JSON.stringify(JSON.parse(k.bytes.toString('utf8'))));
           stored.set(fresh[0].seq, JSON.stringify(fresh[0].data));
           tally.add('stored exactly');
           return;
         }
-        expect(fresh, `${k.label}: nothing may be stored for a refused payload`).toEqual([]);
+        expect(fresh.map((r) => r.seq), `${k.label}: nothing may be stored for a refused payload`).toEqual([]);
         if (valid) expect(GATEWAY_RECORDS.has(`${k.kind}/${k.type}`), `a valid ${k.kind}/${k.type} was acknowledged and lost`).toBe(true);
         await waitRej(dev.rej, rejBefore + 1);
         const notice = dev.rej[rejBefore];
@@ -220,14 +274,28 @@ describe('device payloads, every kind and event type', () => {
     // Shrunk from the property above: the gateway decoded 0xFF as U+FFFD, found valid JSON and
     // acknowledged an event whose stored text differs from what the device sent (RFC 8259 §8.1:
     // JSON exchanged between systems is UTF-8).
-    const dev = devices.get('esl')!;
+    const dev = await device('esl');
     const before = dev.rej.length;
     const bytes = Buffer.concat([Buffer.from('{"ts":"2026-12-05T10:00:00.000Z","uptimeS":5,"note":"'), Buffer.from([0xff]), Buffer.from('"}')]);
     await dev.client.publishAsync('store/v1/dev/esl/esl-1/evt/heartbeat', bytes, { qos: 1 });
     const fresh = (await reader.read(lastSeq + 1, 1000)).filter((r) => r.deviceId !== 'door-2');
-    expect(fresh).toEqual([]);
+    expect(fresh.map((r) => r.seq)).toEqual([]);
     await waitRej(dev.rej, before + 1);
     expect(dev.rej[before]).toMatchObject({ code: 'SGW_ERR_BAD_JSON', reason: expect.stringMatching(/^data: is not valid UTF-8/) });
+    rejected++;
+  });
+
+  it('regression: a payload nested thousands of levels deep is refused naming the field, so `outbox export` keeps working', async () => {
+    // Shrunk from the property above: a valid payment/ack with 4,150 nested arrays in an extra
+    // field was PUBACKed and stored; `storegw outbox export` then died (Maximum call stack size
+    // exceeded) on it, and the uplink's JSON.stringify of the batch would too.
+    const dev = await device('payment');
+    const before = dev.rej.length;
+    const bytes = Buffer.from(`{"ts":"2026-12-05T10:00:00.000Z","cmdId":"c-1","ok":true,"deep":${'['.repeat(4150)}1${']'.repeat(4150)}}`);
+    await dev.client.publishAsync('store/v1/dev/payment/payment-1/evt/ack', bytes, { qos: 1 });
+    expect((await reader.read(lastSeq + 1, 1000)).filter((r) => r.deviceId !== 'door-2').map((r) => r.seq)).toEqual([]);
+    await waitRej(dev.rej, before + 1);
+    expect(dev.rej[before]).toMatchObject({ code: 'SGW_ERR_SCHEMA', reason: expect.stringMatching(/^data\.deep(\[0\])+…?: is nested deeper than 32 levels$/) });
     rejected++;
   });
 
