@@ -194,7 +194,6 @@ describe('config files', () => {
   it('`storegw run` refuses what check-config refuses, with the same lines, before opening anything', async () => {
     const bad = [
       apply(base, { op: 'set', path: ['mqtt', 'port'], value: 70000 }),
-      apply(base, { op: 'delete', path: ['storeId'] }),
       apply(base, { op: 'add', path: ['http'], key: 'evil', value: { a: 1 } }),
     ];
     for (const cfg of bad) {
