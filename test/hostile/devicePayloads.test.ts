@@ -11,7 +11,7 @@ import type { MqttClient } from 'mqtt';
 import { isUtf8 } from 'node:buffer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDevice, metric, TEST_SECRET } from '../helpers/gatewayHarness.js';
-import { CATALOGUE } from '../../gateway/protocol/schemas/index.js';
+import { Birth, CATALOGUE } from '../../gateway/protocol/schemas/index.js';
 import { createAjv } from '../../gateway/protocol/validate.js';
 import { MAX_EVENT_DEPTH } from '../../gateway/protocol/jsonDepth.js';
 import { DEVICE_KINDS, type DeviceKind } from '../../gateway/protocol/topics.js';
@@ -269,6 +269,42 @@ describe('device payloads, every kind and event type', () => {
       { seed: SEED, numRuns: 400 },
     );
   }, 180_000);
+
+  it('birth and state: any payload is PUBACKed, a bad one answered with a rej naming birth.* or state', async () => {
+    const birthOk = createAjv().compile(Birth);
+    const payload = fc.oneof(
+      fc.constantFrom('online', 'offline', ' online\n', 'ONLINE', '', 'null', '{}'),
+      fc.json({ maxDepth: 3 }),
+      fc.record({ model: fc.string({ maxLength: 130 }), firmware: fc.string({ maxLength: 70 }), capabilities: fc.array(fc.string({ maxLength: 70 }), { maxLength: 70 }) }, { requiredKeys: [] }).map((o) => JSON.stringify(o)),
+      fc.uint8Array({ maxLength: 64 }).map((b) => Buffer.from(b).toString('latin1')),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...DEVICE_KINDS), fc.constantFrom('birth', 'state'), payload, async (kind, channel, text) => {
+        tally.add(`cases: ${channel}`);
+        const dev = await device(kind);
+        const before = dev.rej.length;
+        const answer = await publishOrDrop(dev.client, `store/v1/dev/${kind}/${deviceId(kind)}/${channel}`, Buffer.from(text, 'utf8'));
+        expect(answer).toBe('acked');
+        expect(gw.alive()).toBe(true);
+        let valid: boolean;
+        if (channel === 'state') valid = text.trim() === 'online' || text.trim() === 'offline';
+        else {
+          try {
+            valid = birthOk(JSON.parse(text)) as boolean;
+          } catch {
+            valid = false;
+          }
+        }
+        if (valid) return;
+        await waitRej(dev.rej, before + 1);
+        expect(dev.rej[before].reason).toMatch(channel === 'state' ? /^state: / : /^birth(\.[A-Za-z0-9_$-]+|\[\d+\])*: /);
+        tally.add(`refused: ${channel}`);
+      }),
+      { seed: SEED, numRuns: 120 },
+    );
+    // A device's last word stands: every device says it is online again for the cases after this.
+    for (const kind of DEVICE_KINDS) await (await device(kind)).client.publishAsync(`store/v1/dev/${kind}/${deviceId(kind)}/state`, 'online', { qos: 1 });
+  }, 120_000);
 
   it('regression: bytes that are not UTF-8 are refused naming data, not stored with U+FFFD in their place', async () => {
     // Shrunk from the property above: the gateway decoded 0xFF as U+FFFD, found valid JSON and
