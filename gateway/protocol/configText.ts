@@ -3,16 +3,26 @@
  * to a plain mapping with every problem as a line, env overrides by path, and a deep freeze.
  * Never throws on file content.
  */
-import { parseDocument } from 'yaml';
+import { LineCounter, isCollection, parseDocument, visit } from 'yaml';
 
 export type YamlMapping = { ok: true; obj: Record<string, unknown> } | { ok: false; errors: string[] };
 
 /** YAML text → a fresh mutable mapping, or the YAML errors with their lines. */
 export function yamlMapping(text: string): YamlMapping {
-  const doc = parseDocument(text, { prettyErrors: true });
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { prettyErrors: true, lineCounter: lines });
   if (doc.errors.length > 0) {
     return { ok: false, errors: doc.errors.map((e) => `(yaml) line ${e.linePos?.[0]?.line ?? '?'}: ${e.message.split('\n')[0]}`) };
   }
+  // A setting's name is a plain scalar. A collection as a key (`? [a, b]`) would be stringified by
+  // toJS with a process warning on stderr that names no setting; say where it is instead.
+  const keyErrors: string[] = [];
+  visit(doc, {
+    Pair(_key, pair) {
+      if (isCollection(pair.key)) keyErrors.push(`(yaml) line ${pair.key.range ? lines.linePos(pair.key.range[0]).line : '?'}: a key must be a plain value, not a list or a mapping`);
+    },
+  });
+  if (keyErrors.length > 0) return { ok: false, errors: keyErrors };
   let raw: unknown;
   try {
     // Some documents parse without errors and still cannot become data (an alias with no anchor: `*a`).

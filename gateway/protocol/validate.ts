@@ -2,12 +2,14 @@
  * One ajv instance, every schema compiled once (fastify style). Errors are turned into one line per
  * problem that names the field path and what was expected: `data.grams: must be integer`.
  */
+import { isUtf8 } from 'node:buffer';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import type { TSchema, Static } from '@sinclair/typebox';
 import { CATALOGUE, type EventClass } from './schemas/index.js';
 import { Birth } from './schemas/common.js';
 import { isDeviceKind, type DeviceKind } from './topics.js';
+import { MAX_EVENT_DEPTH, deeperThan } from './jsonDepth.js';
 
 // ajv-formats ships CJS with a default export; under NodeNext it arrives either way.
 const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (a: Ajv) => Ajv;
@@ -124,6 +126,11 @@ export function checkEvent(kind: DeviceKind, type: string, payload: Buffer | str
     const known = [...compiledKind(kind).events.keys()].join(', ');
     return { ok: false, code: 'SGW_ERR_UNKNOWN_TYPE', reason: `topic.type: ${kind} has no event "${type}" (known: ${known})` };
   }
+  // RFC 8259 §8.1: JSON between systems is UTF-8. Decoding other bytes would put U+FFFD where they
+  // were, and the stored event would differ from the one the device sent and we acknowledged.
+  if (typeof payload !== 'string' && !isUtf8(payload)) {
+    return { ok: false, code: 'SGW_ERR_BAD_JSON', reason: 'data: is not valid UTF-8 (JSON must be UTF-8, RFC 8259 §8.1)' };
+  }
   let data: unknown;
   try {
     data = JSON.parse(typeof payload === 'string' ? payload : payload.toString('utf8'));
@@ -133,6 +140,8 @@ export function checkEvent(kind: DeviceKind, type: string, payload: Buffer | str
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     return { ok: false, code: 'SGW_ERR_SCHEMA', reason: 'data: must be a JSON object' };
   }
+  const deep = deeperThan(data, MAX_EVENT_DEPTH);
+  if (deep !== null) return { ok: false, code: 'SGW_ERR_SCHEMA', reason: `${deep}: is nested deeper than ${MAX_EVENT_DEPTH} levels` };
   if (!spec.validate(data)) {
     return { ok: false, code: 'SGW_ERR_SCHEMA', reason: formatErrors(spec.validate.errors).join('; ') };
   }
