@@ -42,21 +42,20 @@ export interface ClassStats {
   maxSeq: number | null;
 }
 
+// The rows travel as ONE bound JSON parameter and SQLite unpacks them (json_each): one statement
+// per group whatever its size, and no value ever becomes SQL text.
 const INSERT_EVENTS = `INSERT INTO events (seq, cls, kind, device_id, type, ts, recv_ts, boot_id, mono_ms, data)
   SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, ?2, value->>7, value->>8
   FROM json_each(?1)`;
-/** A SQL string literal: SQLite's only escape inside '…' is a doubled quote. */
-function sqlText(s: string): string {
-  return `'${s.replace(/'/g, "''")}'`;
-}
-
 const INSERT_DEAD = `INSERT INTO dead_letters (recv_ts, kind, device_id, topic, code, reason, payload)
   SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6 FROM json_each(?1)`;
+const RAISE_SEQ = "UPDATE meta SET v = ?1 WHERE k = 'seq' AND v < ?1";
 
 export class OutboxStore {
   private db!: Db;
   private checkpointer: Db | null = null;
   private checkpointTimer: NodeJS.Timeout | null = null;
+  private queue: Promise<unknown> = Promise.resolve();
   constructor(
     private readonly file: string,
     private readonly opts: { readonly?: boolean; checkpointEveryMs?: number } = {},
@@ -87,33 +86,51 @@ export class OutboxStore {
 
   /** The highest seq ever handed out (committed), from the high-water mark. */
   async lastSeq(): Promise<number> {
-    const row = await this.db.get<{ v: number }>("SELECT v FROM meta WHERE k = 'seq'");
-    const max = await this.db.get<{ m: number | null }>('SELECT MAX(seq) AS m FROM events');
+    const row = await this.serial(() => this.db.get<{ v: number }>("SELECT v FROM meta WHERE k = 'seq'"));
+    const max = await this.serial(() => this.db.get<{ m: number | null }>('SELECT MAX(seq) AS m FROM events'));
     return Math.max(row?.v ?? 0, max?.m ?? 0);
   }
 
   /**
-   * One durable transaction for a group of events and dead letters, sent to SQLite as ONE exec
-   * (one trip to the libuv pool instead of four). The JSON arrays travel as SQL string literals:
-   * doubling `'` is the whole of SQLite's quoting rule, and every value inside is ours or JSON text.
+   * One durable transaction for a group of events and dead letters. Every value is a bound
+   * parameter: a device's text is never SQL, whatever characters it holds.
    */
-  async appendGroup(events: NewEvent[], dead: DeadLetter[], bootId: string, highSeq: number): Promise<void> {
-    const parts = ['BEGIN IMMEDIATE;'];
-    if (events.length > 0) {
-      const rows = events.map((e) => [e.seq, e.cls, e.kind, e.deviceId, e.type, e.ts, e.recvTs, e.monoMs, e.data]);
-      parts.push(INSERT_EVENTS.replace('?2', sqlText(bootId)).replace('?1', sqlText(JSON.stringify(rows))) + ';');
-    }
-    if (dead.length > 0) {
-      const rows = dead.map((d) => [d.recvTs, d.kind, d.deviceId, d.topic, d.code, d.reason, d.payload]);
-      parts.push(INSERT_DEAD.replace('?1', sqlText(JSON.stringify(rows))) + ';');
-    }
-    parts.push(`UPDATE meta SET v = ${Math.trunc(highSeq)} WHERE k = 'seq' AND v < ${Math.trunc(highSeq)};`, 'COMMIT;');
-    try {
-      await this.db.exec(parts.join('\n'));
-    } catch (err) {
-      await this.db.exec('ROLLBACK').catch(() => undefined);
-      throw err;
-    }
+  appendGroup(events: NewEvent[], dead: DeadLetter[], bootId: string, highSeq: number): Promise<void> {
+    return this.tx(async () => {
+      if (events.length > 0) {
+        const rows = events.map((e) => [e.seq, e.cls, e.kind, e.deviceId, e.type, e.ts, e.recvTs, e.monoMs, e.data]);
+        await this.db.run(INSERT_EVENTS, [JSON.stringify(rows), bootId]);
+      }
+      if (dead.length > 0) {
+        const rows = dead.map((d) => [d.recvTs, d.kind, d.deviceId, d.topic, d.code, d.reason, d.payload]);
+        await this.db.run(INSERT_DEAD, [JSON.stringify(rows)]);
+      }
+      await this.db.run(RAISE_SEQ, [Math.trunc(highSeq)]);
+    });
+  }
+
+  /**
+   * One transaction at a time on the writer connection, and reads queue behind it: the `sqlite3`
+   * package runs statements of one connection as they come, so a read issued mid-transaction
+   * would see rows that may yet roll back.
+   */
+  private tx(fn: () => Promise<void>): Promise<void> {
+    return this.serial(async () => {
+      await this.db.exec('BEGIN IMMEDIATE');
+      try {
+        await fn();
+        await this.db.exec('COMMIT');
+      } catch (err) {
+        await this.db.exec('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+    });
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
   }
 
   /**
@@ -125,8 +142,8 @@ export class OutboxStore {
   }
 
   async stats(): Promise<Record<string, ClassStats>> {
-    const rows = await this.db.all<{ cls: string; n: number; lo: number; hi: number }>(
-      'SELECT cls, COUNT(*) AS n, MIN(seq) AS lo, MAX(seq) AS hi FROM events GROUP BY cls',
+    const rows = await this.serial(() =>
+      this.db.all<{ cls: string; n: number; lo: number; hi: number }>('SELECT cls, COUNT(*) AS n, MIN(seq) AS lo, MAX(seq) AS hi FROM events GROUP BY cls'),
     );
     const out: Record<string, ClassStats> = {};
     for (const r of rows) out[r.cls] = { count: r.n, minSeq: r.lo, maxSeq: r.hi };
@@ -144,16 +161,18 @@ export class OutboxStore {
   }
 
   async recentDeadLetters(deviceId: string, limit = 20): Promise<DeadLetter[]> {
-    return this.db.all<DeadLetter>(
-      `SELECT recv_ts AS recvTs, kind, device_id AS deviceId, topic, code, reason, payload FROM dead_letters
-       WHERE device_id = ? ORDER BY id DESC LIMIT ?`,
-      [deviceId, limit],
+    return this.serial(() =>
+      this.db.all<DeadLetter>(
+        `SELECT recv_ts AS recvTs, kind, device_id AS deviceId, topic, code, reason, payload FROM dead_letters
+         WHERE device_id = ? ORDER BY id DESC LIMIT ?`,
+        [deviceId, limit],
+      ),
     );
   }
 
   /** Records in seq order from `fromSeq` (inclusive), at most `limit`. */
   async read(fromSeq: number, limit: number): Promise<OutboxRecord[]> {
-    const rows = await this.db.all<EventRow>('SELECT seq, cls, kind, device_id, type, ts, recv_ts, boot_id, mono_ms, data FROM events WHERE seq >= ? ORDER BY seq LIMIT ?', [fromSeq, limit]);
+    const rows = await this.serial(() => this.db.all<EventRow>('SELECT seq, cls, kind, device_id, type, ts, recv_ts, boot_id, mono_ms, data FROM events WHERE seq >= ? ORDER BY seq LIMIT ?', [fromSeq, limit]));
     return rows.map(outboxRecordOf);
   }
 
