@@ -142,7 +142,7 @@ export class Gateway {
     this.started.push({ name: 'ingest', stop: () => this.ingest.stop() });
 
     // --- uplink (issue 4): compactor, HQ link, disk quota, clock watch; GET /api/uplink below ---
-    const uplink = new UplinkService({ config: c, outboxFile: path.join(c.data.dir, 'outbox.db'), ingest: this.ingest, bootId: this.bootId, version: GATEWAY_VERSION, metrics: this.metrics, log: this.log, now: this.now, mono: this.mono });
+    const uplink = new UplinkService({ config: c, outboxFile: path.join(c.data.dir, 'outbox.db'), outboxCounts: this.outbox.counts, ingest: this.ingest, bootId: this.bootId, version: GATEWAY_VERSION, metrics: this.metrics, log: this.log, now: this.now, mono: this.mono });
     this.uplink = uplink;
     this.onEvent((e) => uplink.onEvent(e));
     await uplink.start();
@@ -161,10 +161,8 @@ export class Gateway {
     await uplink.checkBootClock(lastWallBeforeStart); // a record for HQ and the ops alert book
     // --- end ops ---
 
-    this.metrics.probes.outboxDepth = async () => {
-      const stats = await this.outbox.stats();
-      return Object.fromEntries(Object.entries(stats).map(([cls, s]) => [cls, s.count]));
-    };
+    // From the counts kept on each commit: a scrape never scans the table on the writer connection.
+    this.metrics.probes.outboxDepth = async () => this.outbox.counts.snapshot();
 
     broker = new Broker({
       host: c.mqtt.host,

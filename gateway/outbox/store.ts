@@ -6,6 +6,7 @@
  */
 import { openDb, migrate, type Db } from '../db/sqlite.js';
 import { OUTBOX_MIGRATIONS } from './migrations/index.js';
+import { OutboxCounts } from './counts.js';
 import type { EventClass } from '../protocol/schemas/index.js';
 import type { OutboxRecord } from '../protocol/envelopes.js';
 import type { DeviceKind } from '../protocol/topics.js';
@@ -56,6 +57,8 @@ export class OutboxStore {
   private checkpointer: Db | null = null;
   private checkpointTimer: NodeJS.Timeout | null = null;
   private queue: Promise<unknown> = Promise.resolve();
+  /** Rows per class, kept on every committed change (this store's appends, the uplink's deletes). */
+  readonly counts = new OutboxCounts();
   constructor(
     private readonly file: string,
     private readonly opts: { readonly?: boolean; checkpointEveryMs?: number } = {},
@@ -65,6 +68,8 @@ export class OutboxStore {
     this.db = await openDb(this.file, { readonly: this.opts.readonly, synchronous: 'FULL' });
     if (this.opts.readonly) return;
     await migrate(this.db, OUTBOX_MIGRATIONS);
+    // The only full count: from here on the counts move with each commit.
+    this.counts.reset(await this.db.all<{ cls: string; n: number }>('SELECT cls, COUNT(*) AS n FROM events GROUP BY cls'));
     await this.db.exec('PRAGMA wal_autocheckpoint = 0');
     this.checkpointer = await openDb(this.file, { synchronous: 'FULL' });
     this.checkpointTimer = setInterval(() => {
@@ -95,8 +100,8 @@ export class OutboxStore {
    * One durable transaction for a group of events and dead letters. Every value is a bound
    * parameter: a device's text is never SQL, whatever characters it holds.
    */
-  appendGroup(events: NewEvent[], dead: DeadLetter[], bootId: string, highSeq: number): Promise<void> {
-    return this.tx(async () => {
+  async appendGroup(events: NewEvent[], dead: DeadLetter[], bootId: string, highSeq: number): Promise<void> {
+    await this.tx(async () => {
       if (events.length > 0) {
         const rows = events.map((e) => [e.seq, e.cls, e.kind, e.deviceId, e.type, e.ts, e.recvTs, e.monoMs, e.data]);
         await this.db.run(INSERT_EVENTS, [JSON.stringify(rows), bootId]);
@@ -107,6 +112,7 @@ export class OutboxStore {
       }
       await this.db.run(RAISE_SEQ, [Math.trunc(highSeq)]);
     });
+    this.counts.addEach(events.map((e) => e.cls), 1);
   }
 
   /**
@@ -150,9 +156,9 @@ export class OutboxStore {
     return out;
   }
 
-  async depth(): Promise<number> {
-    const row = await this.db.get<{ n: number }>('SELECT COUNT(*) AS n FROM events');
-    return row?.n ?? 0;
+  /** Rows in the outbox (from the counts, no query). */
+  depth(): number {
+    return this.counts.total;
   }
 
   async deadLetterCount(): Promise<number> {
