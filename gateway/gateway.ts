@@ -104,7 +104,15 @@ export class Gateway {
     warmUp();
     mkdirSync(c.data.dir, { recursive: true });
 
-    this.outbox = new OutboxStore(path.join(c.data.dir, 'outbox.db'));
+    this.outbox = new OutboxStore(path.join(c.data.dir, 'outbox.db'), {
+      deadLetters: c.data.deadLetters,
+      walTruncateBytes: c.data.walTruncateBytes,
+      onDeadLettersDropped: (reason, n) => {
+        this.metrics.deadLettersDropped.labels(reason).inc(n);
+        this.log.child({ module: 'outbox' }).warn({ reason, dropped: n }, 'dead letters dropped by their bound');
+      },
+      onError: (err) => this.log.child({ module: 'outbox' }).error({ err }, 'pruning dead letters failed'),
+    });
     await this.outbox.start();
     this.started.push({ name: 'outbox', stop: () => this.outbox.stop() });
 
@@ -163,6 +171,8 @@ export class Gateway {
 
     // From the counts kept on each commit: a scrape never scans the table on the writer connection.
     this.metrics.probes.outboxDepth = async () => this.outbox.counts.snapshot();
+    this.metrics.probes.deadLetters = () => ({ rows: this.outbox.dead.rows, bytes: this.outbox.dead.bytes });
+    this.metrics.probes.outboxWalBytes = () => this.outbox.walBytes;
 
     broker = new Broker({
       host: c.mqtt.host,

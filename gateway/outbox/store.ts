@@ -4,7 +4,11 @@
  * DESIGN step 3), their dead letters, and the sequence high-water mark, so a seq is never reused
  * even after the uplink deleted everything below it.
  */
+import { existsSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
 import { openDb, migrate, type Db } from '../db/sqlite.js';
+import { DeadLetterStore, type DeadLetter, type DeadLetterLimits, type DropReason } from './deadLetters.js';
 import { OUTBOX_MIGRATIONS } from './migrations/index.js';
 import { OutboxCounts } from './counts.js';
 import type { EventClass } from '../protocol/schemas/index.js';
@@ -24,15 +28,7 @@ export interface NewEvent {
   data: string;
 }
 
-export interface DeadLetter {
-  recvTs: number;
-  kind: string;
-  deviceId: string;
-  topic: string;
-  code: string;
-  reason: string;
-  payload: string;
-}
+export type { DeadLetter } from './deadLetters.js';
 
 /** One outbox row; declared once, beside the batch record it becomes (protocol/envelopes.ts). */
 export type { OutboxRecord } from '../protocol/envelopes.js';
@@ -48,12 +44,24 @@ export interface ClassStats {
 const INSERT_EVENTS = `INSERT INTO events (seq, cls, kind, device_id, type, ts, recv_ts, boot_id, mono_ms, data)
   SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, ?2, value->>7, value->>8
   FROM json_each(?1)`;
-const INSERT_DEAD = `INSERT INTO dead_letters (recv_ts, kind, device_id, topic, code, reason, payload)
-  SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6 FROM json_each(?1)`;
 const RAISE_SEQ = "UPDATE meta SET v = ?1 WHERE k = 'seq' AND v < ?1";
+
+export interface OutboxOptions {
+  readonly?: boolean;
+  checkpointEveryMs?: number;
+  /** The WAL is truncated (not only reset) once it passes this many bytes and no reader holds it. */
+  walTruncateBytes?: number;
+  deadLetters?: DeadLetterLimits;
+  onDeadLettersDropped?: (reason: DropReason, n: number) => void;
+  onError?: (err: Error) => void;
+}
 
 export class OutboxStore {
   private db!: Db;
+  /** Dead letters live in their own file (deadletters.db), outside what the quota measures. */
+  readonly dead: DeadLetterStore;
+  /** Bytes of outbox.db-wal at the last checkpoint (the quota does not count it). */
+  walBytes = 0;
   private checkpointer: Db | null = null;
   private checkpointTimer: NodeJS.Timeout | null = null;
   private queue: Promise<unknown> = Promise.resolve();
@@ -61,17 +69,31 @@ export class OutboxStore {
   readonly counts = new OutboxCounts();
   constructor(
     private readonly file: string,
-    private readonly opts: { readonly?: boolean; checkpointEveryMs?: number } = {},
-  ) {}
+    private readonly opts: OutboxOptions = {},
+  ) {
+    this.dead = new DeadLetterStore(path.join(path.dirname(file), 'deadletters.db'), {
+      readonly: opts.readonly,
+      limits: opts.deadLetters,
+      onDropped: opts.onDeadLettersDropped,
+      onError: opts.onError,
+    });
+  }
 
   async start(): Promise<void> {
     this.db = await openDb(this.file, { readonly: this.opts.readonly, synchronous: 'FULL' });
-    if (this.opts.readonly) return;
+    if (this.opts.readonly) {
+      if (existsSync(this.dead.file)) await this.dead.start();
+      return;
+    }
+    await this.dead.start();
+    await this.moveOldDeadLetters();
     await migrate(this.db, OUTBOX_MIGRATIONS);
     // The only full count: from here on the counts move with each commit.
     this.counts.reset(await this.db.all<{ cls: string; n: number }>('SELECT cls, COUNT(*) AS n FROM events GROUP BY cls'));
     await this.db.exec('PRAGMA wal_autocheckpoint = 0');
     this.checkpointer = await openDb(this.file, { synchronous: 'FULL' });
+    // The checkpointer never waits: a checkpoint that cannot finish now tries again next tick.
+    await this.checkpointer.exec('PRAGMA busy_timeout = 0');
     this.checkpointTimer = setInterval(() => {
       this.checkpoint().catch(() => undefined); // a busy checkpoint simply tries again next time
     }, this.opts.checkpointEveryMs ?? 1000);
@@ -86,7 +108,24 @@ export class OutboxStore {
       await this.checkpointer.close();
       this.checkpointer = null;
     }
+    await this.dead.stop();
     if (this.db) await this.db.close();
+  }
+
+  /**
+   * Dead letters written before they had their own file move there (newest first up to the row
+   * bound) before migration 3 drops the old table.
+   */
+  private async moveOldDeadLetters(): Promise<void> {
+    const v = await this.db.get<{ user_version: number }>('PRAGMA user_version');
+    if ((v?.user_version ?? 0) >= 3) return;
+    const t = await this.db.get<{ n: number }>("SELECT COUNT(*) AS n FROM sqlite_schema WHERE type = 'table' AND name = 'dead_letters'");
+    if (!t || t.n === 0) return;
+    const rows = await this.db.all<DeadLetter>(
+      'SELECT recv_ts AS recvTs, kind, device_id AS deviceId, topic, code, reason, payload FROM dead_letters ORDER BY id DESC LIMIT ?',
+      [(this.opts.deadLetters?.maxRows ?? 10_000)],
+    );
+    await this.dead.append(rows.reverse());
   }
 
   /** The highest seq ever handed out (committed), from the high-water mark. */
@@ -101,15 +140,15 @@ export class OutboxStore {
    * parameter: a device's text is never SQL, whatever characters it holds.
    */
   async appendGroup(events: NewEvent[], dead: DeadLetter[], bootId: string, highSeq: number): Promise<void> {
+    // The two files commit side by side (two fsyncs in parallel on the libuv pool); the group's
+    // callbacks run after both, so nothing is acknowledged before it is durable.
+    await Promise.all([events.length > 0 ? this.appendEvents(events, bootId, highSeq) : undefined, this.dead.append(dead)]);
+  }
+
+  private async appendEvents(events: NewEvent[], bootId: string, highSeq: number): Promise<void> {
     await this.tx(async () => {
-      if (events.length > 0) {
-        const rows = events.map((e) => [e.seq, e.cls, e.kind, e.deviceId, e.type, e.ts, e.recvTs, e.monoMs, e.data]);
-        await this.db.run(INSERT_EVENTS, [JSON.stringify(rows), bootId]);
-      }
-      if (dead.length > 0) {
-        const rows = dead.map((d) => [d.recvTs, d.kind, d.deviceId, d.topic, d.code, d.reason, d.payload]);
-        await this.db.run(INSERT_DEAD, [JSON.stringify(rows)]);
-      }
+      const rows = events.map((e) => [e.seq, e.cls, e.kind, e.deviceId, e.type, e.ts, e.recvTs, e.monoMs, e.data]);
+      await this.db.run(INSERT_EVENTS, [JSON.stringify(rows), bootId]);
       await this.db.run(RAISE_SEQ, [Math.trunc(highSeq)]);
     });
     this.counts.addEach(events.map((e) => e.cls), 1);
@@ -144,7 +183,16 @@ export class OutboxStore {
    * (the writer's automatic checkpoint is off). PASSIVE: it never blocks the writer.
    */
   async checkpoint(): Promise<void> {
-    if (this.checkpointer) await this.checkpointer.exec('PRAGMA wal_checkpoint(PASSIVE)');
+    if (!this.checkpointer) return;
+    await this.checkpointer.exec('PRAGMA wal_checkpoint(PASSIVE)');
+    this.walBytes = await walSize(this.file);
+    // A reader holding an old snapshot lets the WAL grow outside the quota, and a reset WAL keeps
+    // its size on disk. Past the threshold, TRUNCATE gives the bytes back; with readers still on
+    // an old snapshot it reports busy at once (busy_timeout 0) and is tried again next tick.
+    if (this.walBytes > (this.opts.walTruncateBytes ?? 64 * 1_048_576)) {
+      await this.checkpointer.get('PRAGMA wal_checkpoint(TRUNCATE)');
+      this.walBytes = await walSize(this.file);
+    }
   }
 
   async stats(): Promise<Record<string, ClassStats>> {
@@ -161,19 +209,14 @@ export class OutboxStore {
     return this.counts.total;
   }
 
-  async deadLetterCount(): Promise<number> {
-    const row = await this.db.get<{ n: number }>('SELECT COUNT(*) AS n FROM dead_letters');
-    return row?.n ?? 0;
+  /** Dead letters kept now (a counter, no query). */
+  deadLetterCount(): number {
+    return this.dead.rows;
   }
 
   async recentDeadLetters(deviceId: string, limit = 20): Promise<DeadLetter[]> {
-    return this.serial(() =>
-      this.db.all<DeadLetter>(
-        `SELECT recv_ts AS recvTs, kind, device_id AS deviceId, topic, code, reason, payload FROM dead_letters
-         WHERE device_id = ? ORDER BY id DESC LIMIT ?`,
-        [deviceId, limit],
-      ),
-    );
+    if (this.opts.readonly && !existsSync(this.dead.file)) return [];
+    return this.dead.recent(deviceId, limit);
   }
 
   /** Records in seq order from `fromSeq` (inclusive), at most `limit`. */
@@ -185,6 +228,10 @@ export class OutboxStore {
   get database(): Db {
     return this.db;
   }
+}
+
+async function walSize(dbFile: string): Promise<number> {
+  return (await stat(`${dbFile}-wal`).catch(() => null))?.size ?? 0;
 }
 
 /** An `events` row as the outbox reads it (the uplink's store reads the same columns). */
