@@ -14,14 +14,17 @@ import { tempDir } from '../../helpers/tmp.js';
 
 let g: RunningGateway | null = null;
 const clients: MqttClient[] = [];
+const dirs: { remove(): void }[] = [];
 afterEach(async () => {
   for (const c of clients.splice(0)) await c.endAsync(true);
   await g?.stop();
   g = null;
+  for (const d of dirs.splice(0)) d.remove();
 });
 
 async function gateway(data: Record<string, unknown>): Promise<RunningGateway> {
   const tmp = tempDir('sgw-dead-');
+  dirs.push(tmp);
   g = await startGateway({ dataDir: tmp.dir, extra: { data: { dir: tmp.dir, ...data } } });
   return g;
 }
@@ -75,6 +78,17 @@ describe('dead letters are bounded and counted', () => {
     expect(newest[0].payload).toContain('bad-159-');
   });
 
+  it('keeps at most maxBytes of dead-letter text (the newest)', async () => {
+    await gateway({ quotaBytes: 64 * 1_048_576, deadLetters: { maxBytes: 65_536, pruneEveryMs: 1000 } });
+    const scale = await device('scale-1');
+    for (let i = 0; i < 40; i++) await scale.publishAsync('store/v1/dev/scale/scale-1/evt/weight', badPayload(i), { qos: 1 });
+    await until(async () => (await metric(g!.httpUrl, 'storegw_dead_letters_bytes')) <= 65_536, 'the byte bound');
+    const kept = await metric(g!.httpUrl, 'storegw_dead_letters');
+    expect(kept).toBeGreaterThan(0);
+    expect(kept + (await metric(g!.httpUrl, 'storegw_dead_letters_dropped_total{reason="bytes"}'))).toBe(40);
+    expect((await g!.gw.outbox.recentDeadLetters('scale-1', 1))[0].payload).toContain('bad-39-');
+  });
+
   it('drops dead letters older than maxAgeDays', async () => {
     await gateway({ quotaBytes: 64 * 1_048_576, deadLetters: { maxAgeDays: 1, pruneEveryMs: 1000 } });
     const scale = await device('scale-1');
@@ -85,6 +99,30 @@ describe('dead letters are bounded and counted', () => {
     await db.close();
     await until(async () => (await metric(g!.httpUrl, 'storegw_dead_letters_dropped_total{reason="age"}')) === 5, 'the age bound');
     expect(await metric(g!.httpUrl, 'storegw_dead_letters')).toBe(0);
+  });
+});
+
+describe('dead letters written before they had their own file', () => {
+  it('move to deadletters.db on start, verbatim, and the outbox no longer holds them', async () => {
+    const tmp = tempDir('sgw-dead-old-');
+    dirs.push(tmp);
+    // An outbox at migration 2, as the previous release left it, with two dead letters.
+    const old = await openDb(path.join(tmp.dir, 'outbox.db'));
+    const { migrate } = await import('../../../gateway/db/sqlite.js');
+    const { OUTBOX_MIGRATIONS } = await import('../../../gateway/outbox/migrations/index.js');
+    await migrate(old, OUTBOX_MIGRATIONS.slice(0, 2));
+    for (const p of ["a$&b '\\ \u0000", 'second 😀']) {
+      await old.run('INSERT INTO dead_letters (recv_ts, kind, device_id, topic, code, reason, payload) VALUES (?, ?, ?, ?, ?, ?, ?)', [Date.now(), 'scale', 'scale-1', 't', 'SGW_ERR_SCHEMA', 'data.grams: must be integer', p]);
+    }
+    await old.close();
+    g = await startGateway({ dataDir: tmp.dir, extra: { data: { dir: tmp.dir, quotaBytes: 64 * 1_048_576 } } });
+    const moved = await g.gw.outbox.recentDeadLetters('scale-1', 10);
+    expect(moved.map((d) => d.payload)).toEqual(['second 😀', "a$&b '\\ \u0000"]);
+    expect(await metric(g.httpUrl, 'storegw_dead_letters')).toBe(2);
+    const db = await openDb(path.join(tmp.dir, 'outbox.db'), { readonly: true });
+    const t = await db.get<{ n: number }>("SELECT COUNT(*) AS n FROM sqlite_schema WHERE name = 'dead_letters'");
+    await db.close();
+    expect(t!.n).toBe(0);
   });
 });
 

@@ -43,4 +43,11 @@ describe('values with $ patterns are stored exactly', () => {
       expect(dead[0].payload).toBe(p);
     }
   });
+
+  it('a dead letter longer than 4 KiB keeps whole characters only', async () => {
+    const p = `{"ts": 12, "code": "${'a'.repeat(4074)}😀😀"}`; // the first emoji straddles byte 4096
+    await acked(scanner.publishAsync('store/v1/dev/scanner/scan-1/evt/scan', p, { qos: 1 }), 'long');
+    const dead = await g.gw.outbox.recentDeadLetters('scan-1', 1);
+    expect(dead[0].payload).toBe(p.slice(0, p.indexOf('😀')));
+  });
 });
