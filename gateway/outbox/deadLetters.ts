@@ -77,6 +77,10 @@ export class DeadLetterStore {
     return this.o.limits ?? DEFAULT_DEAD_LETTER_LIMITS;
   }
 
+  get started(): boolean {
+    return this.db !== undefined;
+  }
+
   async start(): Promise<void> {
     this.db = await openDb(this.file, { readonly: this.o.readonly, synchronous: 'FULL' });
     if (this.o.readonly) return;

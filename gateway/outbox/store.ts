@@ -215,7 +215,7 @@ export class OutboxStore {
   }
 
   async recentDeadLetters(deviceId: string, limit = 20): Promise<DeadLetter[]> {
-    if (this.opts.readonly && !existsSync(this.dead.file)) return [];
+    if (!this.dead.started) return []; // read-only and no dead letter file yet
     return this.dead.recent(deviceId, limit);
   }
 

@@ -3,7 +3,7 @@
  * (`$` replacement patterns, quotes, backslashes, NUL, lone and paired surrogates as JSON escapes,
  * astral characters, the schemas' maximum lengths) in event fields is PUBACKed and comes back
  * identical from `storegw outbox export`; a bad payload holding the same text is kept verbatim as
- * a dead letter; a birth's text is kept verbatim in the device state. Seeded, bounded.
+ * a dead letter (`storegw outbox dead-letters`); a birth's text is kept verbatim in the device state. Seeded, bounded.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
@@ -112,12 +112,16 @@ describe('hostile text is stored exactly (real gateway process)', () => {
     expect(recs.filter((r) => r.type === 'scan').map((r) => r.data.code)).toEqual(sentCodes);
     expect(recs.filter((r) => r.type === 'alert').map((r) => r.data.message)).toEqual(sentMessages);
 
-    // Every dead letter, verbatim (newest first from the store).
+    // Every dead letter, verbatim: from the store and from the operator's dead-letter export.
     const ro = new OutboxStore(path.join(dataDir, 'outbox.db'), { readonly: true });
     await ro.start();
     const dead = await ro.recentDeadLetters('scan-1', RUNS * 2);
     await ro.stop();
     expect(dead.map((d) => d.payload).reverse()).toEqual(sentDead);
+    const dl = await cli(['outbox', 'dead-letters', '--config', configFile]);
+    expect(dl.code).toBe(0);
+    const exported = dl.stdout.trim().split('\n').map((l) => JSON.parse(l) as { deviceId: string; payload: string });
+    expect(exported.filter((d) => d.deviceId === 'scan-1').map((d) => d.payload)).toEqual(sentDead);
 
     // The birth as the device state keeps it (flushed on a clean stop).
     await gw.kill('SIGTERM');
