@@ -50,4 +50,12 @@ describe('values with $ patterns are stored exactly', () => {
     const dead = await g.gw.outbox.recentDeadLetters('scan-1', 1);
     expect(dead[0].payload).toBe(p.slice(0, p.indexOf('😀')));
   });
+
+  it('text with an unpaired surrogate is refused naming the field, kept verbatim as a dead letter', async () => {
+    const p = JSON.stringify({ ts: ts(), code: 'JAM', severity: 'warning', message: 'ok \ud800 then $&' });
+    await acked(scanner.publishAsync('store/v1/dev/scanner/scan-1/evt/alert', p, { qos: 1 }), 'lone surrogate');
+    const dead = await g.gw.outbox.recentDeadLetters('scan-1', 1);
+    expect(dead[0].payload).toBe(p);
+    expect(dead[0].reason).toBe('data.message: must be Unicode text (holds an unpaired UTF-16 surrogate)');
+  });
 });
