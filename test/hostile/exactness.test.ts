@@ -24,6 +24,7 @@ const keptOf = (p: string): string => utf8Prefix(Buffer.from(p, 'utf8'), 4096);
 
 const SEED = 1305;
 const RUNS = 300;
+const CMD_RUNS = 60;
 
 beforeAll(() => {
   if (!existsSync(GATEWAY_BIN)) {
@@ -169,5 +170,50 @@ describe('hostile text is stored exactly (real gateway process)', () => {
     expect(birth).not.toBeNull();
     const b = JSON.parse(birth!) as { model: string; firmware: string; capabilities: string[] };
     expect({ model: b.model, firmware: b.firmware, capabilities: b.capabilities }).toEqual(lastBirth);
+  }, 240_000);
+});
+
+describe('a device\'s command error text is stored exactly (real gateway process)', () => {
+  const tmp2 = tempDir('sgw-exact-cmd-');
+  let gw2: GatewayProcess;
+  let dev: MqttClient;
+  afterAll(async () => {
+    await dev?.endAsync(true).catch(() => undefined);
+    await gw2?.kill();
+    tmp2.remove();
+  });
+
+  it(`ack errors: ${CMD_RUNS} seeded cases`, async () => {
+    const dir = path.join(tmp2.dir, 'data');
+    mkdirSync(dir, { recursive: true });
+    const file = await writeConfigFile(tmp2.dir, { dataDir: dir, devices: [{ kind: 'scanner', id: 'scan-2' }] });
+    gw2 = await spawnGateway(file);
+    const http = `http://127.0.0.1:${gw2.httpPort}`;
+    dev = await connectDevice(`mqtt://127.0.0.1:${gw2.mqttPort}`, 'scanner/scan-2', TEST_SECRET);
+    await dev.subscribeAsync('store/v1/dev/scanner/scan-2/cmd/#', { qos: 1 });
+    const cookie = await login(http, 'attendant');
+    let tried = 0;
+    await fc.assert(
+      fc.asyncProperty(text(0, 512).filter(wellFormed), async (error) => {
+        tried++;
+        const cmd = new Promise<{ cmdId: string }>((resolve) => dev.once('message', (_t, p) => resolve(JSON.parse(p.toString('utf8')) as { cmdId: string })));
+        const sent = await api(http, cookie, 'POST', '/api/devices/scanner/scan-2/commands', { type: 'beep', data: { pattern: 'error' } });
+        expect(sent.status).toBe(202);
+        const { cmdId } = await cmd;
+        expect(cmdId).toBe(sent.json.cmdId);
+        await acked(dev.publishAsync('store/v1/dev/scanner/scan-2/evt/ack', JSON.stringify({ ts: new Date().toISOString(), cmdId, ok: false, error }), { qos: 1 }), 'ack');
+        let got: { cmdId: string; error: string | null } | undefined;
+        for (const end = Date.now() + 20_000; Date.now() < end; ) {
+          const d = await api(http, cookie, 'GET', '/api/devices/scanner/scan-2');
+          got = (d.json.commands.recent as { cmdId: string; error: string | null }[]).find((c) => c.cmdId === cmdId);
+          if (got) break;
+          await new Promise((res) => setTimeout(res, 20)); // the ack is applied just after its commit
+        }
+        expect(got?.error).toBe(error);
+      }),
+      { seed: SEED, numRuns: CMD_RUNS },
+    );
+    expect(tried).toBe(CMD_RUNS);
+    expect(gw2.proc.exitCode).toBeNull();
   }, 240_000);
 });
