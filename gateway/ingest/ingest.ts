@@ -97,8 +97,7 @@ export class Ingest {
       if ('event' in it) events.push(it.event);
       else dead.push(it.dead);
     }
-    const high = events.length > 0 ? events[events.length - 1].seq : this.seq;
-    await this.o.store.appendGroup(events, dead, this.o.bootId, high);
+    await this.o.store.appendGroup(events, dead, this.o.bootId);
     for (const e of events) {
       this.o.metrics.events.labels(e.kind, e.cls).inc();
       if (this.o.onCommitted) {

@@ -1,8 +1,9 @@
 /**
  * The outbox repository: the durable half of ingest. One transaction appends a whole group of
- * events (one `INSERT … SELECT … FROM json_each(?)` statement, ~250k rows/s on this machine class,
- * DESIGN step 3), their dead letters, and the sequence high-water mark, so a seq is never reused
- * even after the uplink deleted everything below it.
+ * events (one bound `INSERT … SELECT … FROM json_each(?)` statement, DESIGN step 3); the group's
+ * dead letters commit beside it in deadletters.db. The sequence high-water mark is raised by the
+ * transactions that delete rows (uplink/store.ts), so a seq is never reused even after the uplink
+ * deleted everything below it.
  */
 import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -44,7 +45,6 @@ export interface ClassStats {
 const INSERT_EVENTS = `INSERT INTO events (seq, cls, kind, device_id, type, ts, recv_ts, boot_id, mono_ms, data)
   SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, ?2, value->>7, value->>8
   FROM json_each(?1)`;
-const RAISE_SEQ = "UPDATE meta SET v = ?1 WHERE k = 'seq' AND v < ?1";
 
 export interface OutboxOptions {
   readonly?: boolean;
@@ -64,7 +64,6 @@ export class OutboxStore {
   walBytes = 0;
   private checkpointer: Db | null = null;
   private checkpointTimer: NodeJS.Timeout | null = null;
-  private queue: Promise<unknown> = Promise.resolve();
   /** Rows per class, kept on every committed change (this store's appends, the uplink's deletes). */
   readonly counts = new OutboxCounts();
   constructor(
@@ -130,52 +129,31 @@ export class OutboxStore {
 
   /** The highest seq ever handed out (committed), from the high-water mark. */
   async lastSeq(): Promise<number> {
-    const row = await this.serial(() => this.db.get<{ v: number }>("SELECT v FROM meta WHERE k = 'seq'"));
-    const max = await this.serial(() => this.db.get<{ m: number | null }>('SELECT MAX(seq) AS m FROM events'));
+    const row = await this.db.get<{ v: number }>("SELECT v FROM meta WHERE k = 'seq'");
+    const max = await this.db.get<{ m: number | null }>('SELECT MAX(seq) AS m FROM events');
     return Math.max(row?.v ?? 0, max?.m ?? 0);
   }
 
   /**
-   * One durable transaction for a group of events and dead letters. Every value is a bound
-   * parameter: a device's text is never SQL, whatever characters it holds.
+   * One durable transaction for a group of events, and one for its dead letters (their own file).
+   * Every value is a bound parameter: a device's text is never SQL, whatever characters it holds.
    */
-  async appendGroup(events: NewEvent[], dead: DeadLetter[], bootId: string, highSeq: number): Promise<void> {
+  async appendGroup(events: NewEvent[], dead: DeadLetter[], bootId: string): Promise<void> {
     // The two files commit side by side (two fsyncs in parallel on the libuv pool); the group's
     // callbacks run after both, so nothing is acknowledged before it is durable.
-    await Promise.all([events.length > 0 ? this.appendEvents(events, bootId, highSeq) : undefined, this.dead.append(dead)]);
-  }
-
-  private async appendEvents(events: NewEvent[], bootId: string, highSeq: number): Promise<void> {
-    await this.tx(async () => {
-      const rows = events.map((e) => [e.seq, e.cls, e.kind, e.deviceId, e.type, e.ts, e.recvTs, e.monoMs, e.data]);
-      await this.db.run(INSERT_EVENTS, [JSON.stringify(rows), bootId]);
-      await this.db.run(RAISE_SEQ, [Math.trunc(highSeq)]);
-    });
-    this.counts.addEach(events.map((e) => e.cls), 1);
+    await Promise.all([events.length > 0 ? this.appendEvents(events, bootId) : undefined, this.dead.append(dead)]);
   }
 
   /**
-   * One transaction at a time on the writer connection, and reads queue behind it: the `sqlite3`
-   * package runs statements of one connection as they come, so a read issued mid-transaction
-   * would see rows that may yet roll back.
+   * The group's events in ONE statement, hence one transaction on its own: SQLite takes the write
+   * lock when an INSERT starts (as BEGIN IMMEDIATE would, so busy_timeout applies) and commits it
+   * whole or not at all; one trip to the libuv pool per group. The seq high-water mark is kept by
+   * whoever deletes rows (uplink/store.ts), so an append needs no second statement.
    */
-  private tx(fn: () => Promise<void>): Promise<void> {
-    return this.serial(async () => {
-      await this.db.exec('BEGIN IMMEDIATE');
-      try {
-        await fn();
-        await this.db.exec('COMMIT');
-      } catch (err) {
-        await this.db.exec('ROLLBACK').catch(() => undefined);
-        throw err;
-      }
-    });
-  }
-
-  private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(fn, fn);
-    this.queue = run.catch(() => undefined);
-    return run;
+  private async appendEvents(events: NewEvent[], bootId: string): Promise<void> {
+    const rows = events.map((e) => [e.seq, e.cls, e.kind, e.deviceId, e.type, e.ts, e.recvTs, e.monoMs, e.data]);
+    await this.db.run(INSERT_EVENTS, [JSON.stringify(rows), bootId]);
+    this.counts.addEach(events.map((e) => e.cls), 1);
   }
 
   /**
@@ -196,9 +174,7 @@ export class OutboxStore {
   }
 
   async stats(): Promise<Record<string, ClassStats>> {
-    const rows = await this.serial(() =>
-      this.db.all<{ cls: string; n: number; lo: number; hi: number }>('SELECT cls, COUNT(*) AS n, MIN(seq) AS lo, MAX(seq) AS hi FROM events GROUP BY cls'),
-    );
+    const rows = await this.db.all<{ cls: string; n: number; lo: number; hi: number }>('SELECT cls, COUNT(*) AS n, MIN(seq) AS lo, MAX(seq) AS hi FROM events GROUP BY cls');
     const out: Record<string, ClassStats> = {};
     for (const r of rows) out[r.cls] = { count: r.n, minSeq: r.lo, maxSeq: r.hi };
     return out;
@@ -221,7 +197,7 @@ export class OutboxStore {
 
   /** Records in seq order from `fromSeq` (inclusive), at most `limit`. */
   async read(fromSeq: number, limit: number): Promise<OutboxRecord[]> {
-    const rows = await this.serial(() => this.db.all<EventRow>('SELECT seq, cls, kind, device_id, type, ts, recv_ts, boot_id, mono_ms, data FROM events WHERE seq >= ? ORDER BY seq LIMIT ?', [fromSeq, limit]));
+    const rows = await this.db.all<EventRow>('SELECT seq, cls, kind, device_id, type, ts, recv_ts, boot_id, mono_ms, data FROM events WHERE seq >= ? ORDER BY seq LIMIT ?', [fromSeq, limit]);
     return rows.map(outboxRecordOf);
   }
 

@@ -27,6 +27,10 @@ const COLUMNS = 'seq, seq_from, cls, kind, device_id, type, ts, recv_ts, boot_id
 const INSERT_COMPACT = `INSERT INTO events (seq, seq_from, cls, kind, device_id, type, ts, recv_ts, boot_id, mono_ms, data)
   SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7, value->>8, value->>9, value->>10
   FROM json_each(?1)`;
+// The seq high-water mark (outbox/store.ts lastSeq: max of this and MAX(seq)) is raised by every
+// transaction that deletes rows, in that transaction, so a seq is never reused even after the
+// outbox was emptied; appends then need no statement of their own for it.
+const RAISE_SEQ = "UPDATE meta SET v = ?1 WHERE k = 'seq' AND v < ?1";
 const DELETE_SEQS = 'DELETE FROM events WHERE seq IN (SELECT value FROM json_each(?1)) RETURNING cls';
 
 export interface Eviction {
@@ -81,6 +85,7 @@ export class UplinkStore {
     let gone: { cls: string }[] = [];
     await this.tx(async () => {
       gone = await this.db.all<{ cls: string }>(DELETE_SEQS, [JSON.stringify(rawSeqs)]);
+      await this.db.run(RAISE_SEQ, [maxOf(rawSeqs)]);
       if (rows.length > 0) await this.db.run(INSERT_COMPACT, [JSON.stringify(rows)]);
     });
     this.counts.addEach(gone.map((r) => r.cls), -1);
@@ -100,6 +105,7 @@ export class UplinkStore {
     let gone: { cls: string }[] = [];
     await this.tx(async () => {
       gone = await this.db.all<{ cls: string }>(DELETE_SEQS, [JSON.stringify(seqs)]);
+      await this.db.run(RAISE_SEQ, [maxOf(seqs)]);
     });
     this.counts.addEach(gone.map((r) => r.cls), -1);
     return gone.length;
@@ -115,6 +121,7 @@ export class UplinkStore {
       );
       if (!r || r.n === 0 || r.hi === null || r.lo === null) return;
       const gone = await this.db.run('DELETE FROM events WHERE cls = ?1 AND seq <= ?2', [cls, r.hi]);
+      await this.db.run(RAISE_SEQ, [r.hi]);
       out = { cls, count: gone.changes, seqFrom: r.lo, seqTo: r.hi };
     });
     if (out) this.counts.add(cls, -(out as Eviction).count);
@@ -170,6 +177,12 @@ export class UplinkStore {
     this.queue = run.catch(() => undefined);
     return run;
   }
+}
+
+function maxOf(seqs: readonly number[]): number {
+  let m = 0;
+  for (const s of seqs) if (s > m) m = s;
+  return m;
 }
 
 /** A row as a wire record; the key order is fixed, so a re-sent record is byte-identical. */

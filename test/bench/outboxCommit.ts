@@ -25,8 +25,10 @@ async function run(group: number): Promise<void> {
       seq++;
       events.push({ seq, cls: 'exact', kind: 'scanner', deviceId: 'scan-1', type: 'scan', ts: '2026-12-05T10:00:00.000Z', recvTs: Date.now(), monoMs: seq, data: `{"ts":"2026-12-05T10:00:00.000Z","code":"0400${seq}"}` });
     }
+    // With BENCH_DEAD set, one group in ten also carries a dead letter (a second file commits too).
+    const dead = process.env.BENCH_DEAD && lat.length % 10 === 0 ? [{ recvTs: Date.now(), kind: 'scanner', deviceId: 'scan-1', topic: 't', code: 'SGW_ERR_SCHEMA', reason: 'data.ts: must be string', payload: '{"ts":1}' }] : [];
     const c0 = performance.now();
-    await store.appendGroup(events, [], 'boot-1', seq);
+    await store.appendGroup(events, dead, 'boot-1');
     lat.push(performance.now() - c0);
   }
   const secs = (performance.now() - t0) / 1000;
