@@ -28,6 +28,7 @@ export const USAGE = `usage:
   storegw device add --config FILE --kind KIND --id ID [--location TEXT]
   storegw outbox stats --config FILE
   storegw outbox export --config FILE [--from SEQ]
+  storegw outbox dead-letters --config FILE   (JSON lines, oldest first)
   storegw hash [--device]            (reads the secret from stdin, prints its scrypt hash)
   storegw config-reference           (every setting, as the README's Markdown table)
 `;
@@ -132,6 +133,18 @@ export async function outbox(args: string[], io: Io): Promise<number> {
         }
         if (rows.length < 5000) break;
         from = rows[rows.length - 1].seq + 1;
+      }
+    });
+    return 0;
+  }
+  if (sub === 'dead-letters') {
+    await withOutbox(cfg, async (o) => {
+      if (!o.dead.started) return; // no dead letter yet: the file does not exist
+      for (let from = 0; ; ) {
+        const rows = await o.dead.page(from, 5000);
+        for (const r of rows) io.out(JSON.stringify(r) + '\n');
+        if (rows.length < 5000) break;
+        from = rows[rows.length - 1].id + 1;
       }
     });
     return 0;

@@ -29,6 +29,21 @@ export const ConfigSchema = Type.Object(
       {
         dir: Type.String({ minLength: 1 }),
         quotaBytes: Type.Integer({ minimum: 1_048_576, default: 1_073_741_824 }),
+        deadLetters: Type.Object(
+          {
+            maxAgeDays: Type.Integer({ minimum: 1, maximum: 365, default: 7, description: 'Dead letters (bad device payloads, in deadletters.db) older than this are dropped.' }),
+            maxRows: Type.Integer({ minimum: 100, maximum: 1_000_000, default: 10_000, description: 'At most this many dead letters are kept (the newest); what the bound drops is counted.' }),
+            maxBytes: Type.Integer({ minimum: 65_536, maximum: 1_073_741_824, default: 16_777_216, description: 'At most this many bytes of dead-letter text are kept (the newest).' }),
+            pruneEveryMs: Type.Integer({ minimum: 1000, maximum: 3_600_000, default: 60_000, description: 'How often the dead-letter bounds are applied (also as soon as an append passes a bound by 10 %).' }),
+          },
+          { additionalProperties: false, default: {}, description: 'Bounds of the dead letters, kept in their own file outside the outbox quota.' },
+        ),
+        walTruncateBytes: Type.Integer({
+          minimum: 65_536,
+          maximum: 1_073_741_824,
+          default: 67_108_864,
+          description: 'The outbox WAL (outside the quota) is truncated once it passes this size and no reader holds it.',
+        }),
       },
       { additionalProperties: false },
     ),

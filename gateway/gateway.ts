@@ -107,7 +107,15 @@ export class Gateway {
     const tightened = secureDataDir(c.data.dir);
     if (tightened > 0) this.log.warn({ dir: c.data.dir, tightened }, 'data folder: made files 0600 and folders 0700 (they were readable by others)');
 
-    this.outbox = new OutboxStore(path.join(c.data.dir, 'outbox.db'));
+    this.outbox = new OutboxStore(path.join(c.data.dir, 'outbox.db'), {
+      deadLetters: c.data.deadLetters,
+      walTruncateBytes: c.data.walTruncateBytes,
+      onDeadLettersDropped: (reason, n) => {
+        this.metrics.deadLettersDropped.labels(reason).inc(n);
+        this.log.child({ module: 'outbox' }).warn({ reason, dropped: n }, 'dead letters dropped by their bound');
+      },
+      onError: (err) => this.log.child({ module: 'outbox' }).error({ err }, 'pruning dead letters failed'),
+    });
     await this.outbox.start();
     this.started.push({ name: 'outbox', stop: () => this.outbox.stop() });
 
@@ -145,7 +153,7 @@ export class Gateway {
     this.started.push({ name: 'ingest', stop: () => this.ingest.stop() });
 
     // --- uplink (issue 4): compactor, HQ link, disk quota, clock watch; GET /api/uplink below ---
-    const uplink = new UplinkService({ config: c, outboxFile: path.join(c.data.dir, 'outbox.db'), ingest: this.ingest, bootId: this.bootId, version: GATEWAY_VERSION, metrics: this.metrics, log: this.log, now: this.now, mono: this.mono });
+    const uplink = new UplinkService({ config: c, outboxFile: path.join(c.data.dir, 'outbox.db'), outboxCounts: this.outbox.counts, ingest: this.ingest, bootId: this.bootId, version: GATEWAY_VERSION, metrics: this.metrics, log: this.log, now: this.now, mono: this.mono });
     this.uplink = uplink;
     this.onEvent((e) => uplink.onEvent(e));
     await uplink.start();
@@ -164,10 +172,10 @@ export class Gateway {
     await uplink.checkBootClock(lastWallBeforeStart); // a record for HQ and the ops alert book
     // --- end ops ---
 
-    this.metrics.probes.outboxDepth = async () => {
-      const stats = await this.outbox.stats();
-      return Object.fromEntries(Object.entries(stats).map(([cls, s]) => [cls, s.count]));
-    };
+    // From the counts kept on each commit: a scrape never scans the table on the writer connection.
+    this.metrics.probes.outboxDepth = async () => this.outbox.counts.snapshot();
+    this.metrics.probes.deadLetters = () => ({ rows: this.outbox.dead.rows, bytes: this.outbox.dead.bytes });
+    this.metrics.probes.outboxWalBytes = () => this.outbox.walBytes;
 
     broker = new Broker({
       host: c.mqtt.host,

@@ -8,11 +8,14 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export interface Probes {
   connections: () => number;
   outboxDepth: () => Promise<Record<string, number>>;
+  /** Dead letters kept (rows, text bytes) and the outbox WAL size: counters, never a query. */
+  deadLetters: () => { rows: number; bytes: number };
+  outboxWalBytes: () => number;
 }
 
 export class Metrics {
   readonly registry = new Registry();
-  readonly probes: Probes = { connections: () => 0, outboxDepth: async () => ({}) };
+  readonly probes: Probes = { connections: () => 0, outboxDepth: async () => ({}), deadLetters: () => ({ rows: 0, bytes: 0 }), outboxWalBytes: () => 0 };
   readonly connections: Gauge = new Gauge({
     name: 'storegw_mqtt_connections',
     help: 'Connected MQTT clients',
@@ -67,6 +70,25 @@ export class Metrics {
       this.outboxDepth.reset();
       for (const [cls, n] of Object.entries(depth)) this.outboxDepth.labels(cls).set(n);
     },
+  });
+  readonly deadLetters: Gauge = new Gauge({
+    name: 'storegw_dead_letters',
+    help: 'Dead letters kept (deadletters.db)',
+    registers: [this.registry],
+    collect: (): void => this.deadLetters.set(this.probes.deadLetters().rows),
+  });
+  readonly deadLetterBytes: Gauge = new Gauge({
+    name: 'storegw_dead_letters_bytes',
+    help: 'Bytes of dead-letter text kept',
+    registers: [this.registry],
+    collect: (): void => this.deadLetterBytes.set(this.probes.deadLetters().bytes),
+  });
+  readonly deadLettersDropped = new Counter({ name: 'storegw_dead_letters_dropped_total', help: 'Dead letters dropped by a bound (age, rows, bytes)', labelNames: ['reason'], registers: [this.registry] });
+  readonly outboxWalBytes: Gauge = new Gauge({
+    name: 'storegw_outbox_wal_bytes',
+    help: 'Size of the outbox WAL file at the last checkpoint (not counted by the quota)',
+    registers: [this.registry],
+    collect: (): void => this.outboxWalBytes.set(this.probes.outboxWalBytes()),
   });
   readonly httpLoginFailures = new Counter({ name: 'storegw_http_login_failures_total', help: 'Failed ops logins', labelNames: ['reason'], registers: [this.registry] });
   readonly httpBadRequests = new Counter({ name: 'storegw_http_bad_requests_total', help: 'HTTP requests rejected by schema validation', registers: [this.registry] });

@@ -20,6 +20,8 @@ export interface OpenOptions {
   synchronous?: 'FULL' | 'NORMAL';
 }
 
+const SYNCHRONOUS: Record<string, string> = { FULL: 'FULL', NORMAL: 'NORMAL' };
+
 export async function openDb(file: string, opts: OpenOptions = {}): Promise<Db> {
   const mode = opts.readonly ? sqlite3.OPEN_READONLY : sqlite3.OPEN_READWRITE | sqlite3.OPEN_CREATE;
   const raw = await new Promise<sqlite3.Database>((resolve, reject) => {
@@ -44,7 +46,10 @@ export async function openDb(file: string, opts: OpenOptions = {}): Promise<Db> 
   };
   await db.exec('PRAGMA busy_timeout = 5000');
   if (!opts.readonly) {
-    await db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = ${opts.synchronous ?? 'FULL'}; PRAGMA foreign_keys = ON;`);
+    // A PRAGMA takes no bound parameters: its value comes from this fixed set, never from input.
+    const sync = SYNCHRONOUS[opts.synchronous ?? 'FULL'];
+    if (!sync) throw new RangeError(`synchronous: must be FULL or NORMAL`);
+    await db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = ${sync}; PRAGMA foreign_keys = ON;`);
   }
   return db;
 }
@@ -53,7 +58,15 @@ export async function openDb(file: string, opts: OpenOptions = {}): Promise<Db> 
 export async function migrate(db: Db, migrations: readonly string[]): Promise<void> {
   const row = await db.get<{ user_version: number }>('PRAGMA user_version');
   const have = row?.user_version ?? 0;
+  if (!Number.isSafeInteger(have) || have < 0) throw new Error(`${db.file}: user_version ${String(have)} is not a migration number`);
   for (let i = have; i < migrations.length; i++) {
-    await db.exec(`BEGIN; ${migrations[i]}; PRAGMA user_version = ${i + 1}; COMMIT;`);
+    // The migration text is code; the version is an integer this loop made (PRAGMA binds nothing).
+    // A failing migration is rolled back, not left as an open transaction on the connection.
+    try {
+      await db.exec(`BEGIN; ${migrations[i]}; PRAGMA user_version = ${i + 1}; COMMIT;`);
+    } catch (err) {
+      await db.exec('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
   }
 }

@@ -39,6 +39,20 @@ export interface IngestOptions {
   onCommitted?: (e: NewEvent) => void;
 }
 
+/** A dead letter keeps the first 4 KiB of its payload: enough to diagnose, bounded per row. */
+const DEAD_PAYLOAD_BYTES = 4096;
+
+/**
+ * The first `max` bytes as text, cut before a character that does not fit whole: a cut inside a
+ * UTF-8 sequence would store U+FFFD, a character the device never sent.
+ */
+export function utf8Prefix(buf: Buffer, max: number): string {
+  if (buf.length <= max) return buf.toString('utf8');
+  let end = max;
+  while (end > 0 && (buf[end] & 0xc0) === 0x80) end--; // buf[end] continues the character before it
+  return buf.subarray(0, end).toString('utf8');
+}
+
 export class Ingest {
   private seq = 0;
   private readonly gc: GroupCommit<Item>;
@@ -83,8 +97,7 @@ export class Ingest {
       if ('event' in it) events.push(it.event);
       else dead.push(it.dead);
     }
-    const high = events.length > 0 ? events[events.length - 1].seq : this.seq;
-    await this.o.store.appendGroup(events, dead, this.o.bootId, high);
+    await this.o.store.appendGroup(events, dead, this.o.bootId);
     for (const e of events) {
       this.o.metrics.events.labels(e.kind, e.cls).inc();
       if (this.o.onCommitted) {
@@ -139,7 +152,7 @@ export class Ingest {
       topic,
       code,
       reason,
-      payload: payload.subarray(0, 4096).toString('utf8'),
+      payload: utf8Prefix(payload, DEAD_PAYLOAD_BYTES),
     };
     const done2: Done = (err) => {
       if (!err) this.o.sendReject(device.kind, device.id, { topic, reason, code, seq: null });

@@ -1,11 +1,17 @@
 /**
  * The outbox repository: the durable half of ingest. One transaction appends a whole group of
- * events (one `INSERT … SELECT … FROM json_each(?)` statement, ~250k rows/s on this machine class,
- * DESIGN step 3), their dead letters, and the sequence high-water mark, so a seq is never reused
- * even after the uplink deleted everything below it.
+ * events (one bound `INSERT … SELECT … FROM json_each(?)` statement, DESIGN step 3); the group's
+ * dead letters commit beside it in deadletters.db. The sequence high-water mark is raised by the
+ * transactions that delete rows (uplink/store.ts), so a seq is never reused even after the uplink
+ * deleted everything below it.
  */
+import { existsSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
 import { openDb, migrate, type Db } from '../db/sqlite.js';
+import { DeadLetterStore, type DeadLetter, type DeadLetterLimits, type DropReason } from './deadLetters.js';
 import { OUTBOX_MIGRATIONS } from './migrations/index.js';
+import { OutboxCounts } from './counts.js';
 import type { EventClass } from '../protocol/schemas/index.js';
 import type { OutboxRecord } from '../protocol/envelopes.js';
 import type { DeviceKind } from '../protocol/topics.js';
@@ -23,15 +29,7 @@ export interface NewEvent {
   data: string;
 }
 
-export interface DeadLetter {
-  recvTs: number;
-  kind: string;
-  deviceId: string;
-  topic: string;
-  code: string;
-  reason: string;
-  payload: string;
-}
+export type { DeadLetter } from './deadLetters.js';
 
 /** One outbox row; declared once, beside the batch record it becomes (protocol/envelopes.ts). */
 export type { OutboxRecord } from '../protocol/envelopes.js';
@@ -42,32 +40,59 @@ export interface ClassStats {
   maxSeq: number | null;
 }
 
+// The rows travel as ONE bound JSON parameter and SQLite unpacks them (json_each): one statement
+// per group whatever its size, and no value ever becomes SQL text.
 const INSERT_EVENTS = `INSERT INTO events (seq, cls, kind, device_id, type, ts, recv_ts, boot_id, mono_ms, data)
   SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, ?2, value->>7, value->>8
   FROM json_each(?1)`;
-/** A SQL string literal: SQLite's only escape inside '…' is a doubled quote. */
-function sqlText(s: string): string {
-  return `'${s.replace(/'/g, "''")}'`;
-}
 
-const INSERT_DEAD = `INSERT INTO dead_letters (recv_ts, kind, device_id, topic, code, reason, payload)
-  SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6 FROM json_each(?1)`;
+export interface OutboxOptions {
+  readonly?: boolean;
+  checkpointEveryMs?: number;
+  /** The WAL is truncated (not only reset) once it passes this many bytes and no reader holds it. */
+  walTruncateBytes?: number;
+  deadLetters?: DeadLetterLimits;
+  onDeadLettersDropped?: (reason: DropReason, n: number) => void;
+  onError?: (err: Error) => void;
+}
 
 export class OutboxStore {
   private db!: Db;
+  /** Dead letters live in their own file (deadletters.db), outside what the quota measures. */
+  readonly dead: DeadLetterStore;
+  /** Bytes of outbox.db-wal at the last checkpoint (the quota does not count it). */
+  walBytes = 0;
   private checkpointer: Db | null = null;
   private checkpointTimer: NodeJS.Timeout | null = null;
+  /** Rows per class, kept on every committed change (this store's appends, the uplink's deletes). */
+  readonly counts = new OutboxCounts();
   constructor(
     private readonly file: string,
-    private readonly opts: { readonly?: boolean; checkpointEveryMs?: number } = {},
-  ) {}
+    private readonly opts: OutboxOptions = {},
+  ) {
+    this.dead = new DeadLetterStore(path.join(path.dirname(file), 'deadletters.db'), {
+      readonly: opts.readonly,
+      limits: opts.deadLetters,
+      onDropped: opts.onDeadLettersDropped,
+      onError: opts.onError,
+    });
+  }
 
   async start(): Promise<void> {
     this.db = await openDb(this.file, { readonly: this.opts.readonly, synchronous: 'FULL' });
-    if (this.opts.readonly) return;
+    if (this.opts.readonly) {
+      if (existsSync(this.dead.file)) await this.dead.start();
+      return;
+    }
+    await this.dead.start();
+    await this.moveOldDeadLetters();
     await migrate(this.db, OUTBOX_MIGRATIONS);
+    // The only full count: from here on the counts move with each commit.
+    this.counts.reset(await this.db.all<{ cls: string; n: number }>('SELECT cls, COUNT(*) AS n FROM events GROUP BY cls'));
     await this.db.exec('PRAGMA wal_autocheckpoint = 0');
     this.checkpointer = await openDb(this.file, { synchronous: 'FULL' });
+    // The checkpointer never waits: a checkpoint that cannot finish now tries again next tick.
+    await this.checkpointer.exec('PRAGMA busy_timeout = 0');
     this.checkpointTimer = setInterval(() => {
       this.checkpoint().catch(() => undefined); // a busy checkpoint simply tries again next time
     }, this.opts.checkpointEveryMs ?? 1000);
@@ -82,7 +107,24 @@ export class OutboxStore {
       await this.checkpointer.close();
       this.checkpointer = null;
     }
+    await this.dead.stop();
     if (this.db) await this.db.close();
+  }
+
+  /**
+   * Dead letters written before they had their own file move there (newest first up to the row
+   * bound) before migration 3 drops the old table.
+   */
+  private async moveOldDeadLetters(): Promise<void> {
+    const v = await this.db.get<{ user_version: number }>('PRAGMA user_version');
+    if ((v?.user_version ?? 0) >= 3) return;
+    const t = await this.db.get<{ n: number }>("SELECT COUNT(*) AS n FROM sqlite_schema WHERE type = 'table' AND name = 'dead_letters'");
+    if (!t || t.n === 0) return;
+    const rows = await this.db.all<DeadLetter>(
+      'SELECT recv_ts AS recvTs, kind, device_id AS deviceId, topic, code, reason, payload FROM dead_letters ORDER BY id DESC LIMIT ?',
+      [(this.opts.deadLetters?.maxRows ?? 10_000)],
+    );
+    await this.dead.append(rows.reverse());
   }
 
   /** The highest seq ever handed out (committed), from the high-water mark. */
@@ -93,27 +135,25 @@ export class OutboxStore {
   }
 
   /**
-   * One durable transaction for a group of events and dead letters, sent to SQLite as ONE exec
-   * (one trip to the libuv pool instead of four). The JSON arrays travel as SQL string literals:
-   * doubling `'` is the whole of SQLite's quoting rule, and every value inside is ours or JSON text.
+   * One durable transaction for a group of events, and one for its dead letters (their own file).
+   * Every value is a bound parameter: a device's text is never SQL, whatever characters it holds.
    */
-  async appendGroup(events: NewEvent[], dead: DeadLetter[], bootId: string, highSeq: number): Promise<void> {
-    const parts = ['BEGIN IMMEDIATE;'];
-    if (events.length > 0) {
-      const rows = events.map((e) => [e.seq, e.cls, e.kind, e.deviceId, e.type, e.ts, e.recvTs, e.monoMs, e.data]);
-      parts.push(INSERT_EVENTS.replace('?2', sqlText(bootId)).replace('?1', sqlText(JSON.stringify(rows))) + ';');
-    }
-    if (dead.length > 0) {
-      const rows = dead.map((d) => [d.recvTs, d.kind, d.deviceId, d.topic, d.code, d.reason, d.payload]);
-      parts.push(INSERT_DEAD.replace('?1', sqlText(JSON.stringify(rows))) + ';');
-    }
-    parts.push(`UPDATE meta SET v = ${Math.trunc(highSeq)} WHERE k = 'seq' AND v < ${Math.trunc(highSeq)};`, 'COMMIT;');
-    try {
-      await this.db.exec(parts.join('\n'));
-    } catch (err) {
-      await this.db.exec('ROLLBACK').catch(() => undefined);
-      throw err;
-    }
+  async appendGroup(events: NewEvent[], dead: DeadLetter[], bootId: string): Promise<void> {
+    // The two files commit side by side (two fsyncs in parallel on the libuv pool); the group's
+    // callbacks run after both, so nothing is acknowledged before it is durable.
+    await Promise.all([events.length > 0 ? this.appendEvents(events, bootId) : undefined, this.dead.append(dead)]);
+  }
+
+  /**
+   * The group's events in ONE statement, hence one transaction on its own: SQLite takes the write
+   * lock when an INSERT starts (as BEGIN IMMEDIATE would, so busy_timeout applies) and commits it
+   * whole or not at all; one trip to the libuv pool per group. The seq high-water mark is kept by
+   * whoever deletes rows (uplink/store.ts), so an append needs no second statement.
+   */
+  private async appendEvents(events: NewEvent[], bootId: string): Promise<void> {
+    const rows = events.map((e) => [e.seq, e.cls, e.kind, e.deviceId, e.type, e.ts, e.recvTs, e.monoMs, e.data]);
+    await this.db.run(INSERT_EVENTS, [JSON.stringify(rows), bootId]);
+    this.counts.addEach(events.map((e) => e.cls), 1);
   }
 
   /**
@@ -121,34 +161,38 @@ export class OutboxStore {
    * (the writer's automatic checkpoint is off). PASSIVE: it never blocks the writer.
    */
   async checkpoint(): Promise<void> {
-    if (this.checkpointer) await this.checkpointer.exec('PRAGMA wal_checkpoint(PASSIVE)');
+    if (!this.checkpointer) return;
+    await this.checkpointer.exec('PRAGMA wal_checkpoint(PASSIVE)');
+    this.walBytes = await walSize(this.file);
+    // A reader holding an old snapshot lets the WAL grow outside the quota, and a reset WAL keeps
+    // its size on disk. Past the threshold, TRUNCATE gives the bytes back; with readers still on
+    // an old snapshot it reports busy at once (busy_timeout 0) and is tried again next tick.
+    if (this.walBytes > (this.opts.walTruncateBytes ?? 64 * 1_048_576)) {
+      await this.checkpointer.get('PRAGMA wal_checkpoint(TRUNCATE)');
+      this.walBytes = await walSize(this.file);
+    }
   }
 
   async stats(): Promise<Record<string, ClassStats>> {
-    const rows = await this.db.all<{ cls: string; n: number; lo: number; hi: number }>(
-      'SELECT cls, COUNT(*) AS n, MIN(seq) AS lo, MAX(seq) AS hi FROM events GROUP BY cls',
-    );
+    const rows = await this.db.all<{ cls: string; n: number; lo: number; hi: number }>('SELECT cls, COUNT(*) AS n, MIN(seq) AS lo, MAX(seq) AS hi FROM events GROUP BY cls');
     const out: Record<string, ClassStats> = {};
     for (const r of rows) out[r.cls] = { count: r.n, minSeq: r.lo, maxSeq: r.hi };
     return out;
   }
 
-  async depth(): Promise<number> {
-    const row = await this.db.get<{ n: number }>('SELECT COUNT(*) AS n FROM events');
-    return row?.n ?? 0;
+  /** Rows in the outbox (from the counts, no query). */
+  depth(): number {
+    return this.counts.total;
   }
 
-  async deadLetterCount(): Promise<number> {
-    const row = await this.db.get<{ n: number }>('SELECT COUNT(*) AS n FROM dead_letters');
-    return row?.n ?? 0;
+  /** Dead letters kept now (a counter, no query). */
+  deadLetterCount(): number {
+    return this.dead.rows;
   }
 
   async recentDeadLetters(deviceId: string, limit = 20): Promise<DeadLetter[]> {
-    return this.db.all<DeadLetter>(
-      `SELECT recv_ts AS recvTs, kind, device_id AS deviceId, topic, code, reason, payload FROM dead_letters
-       WHERE device_id = ? ORDER BY id DESC LIMIT ?`,
-      [deviceId, limit],
-    );
+    if (!this.dead.started) return []; // read-only and no dead letter file yet
+    return this.dead.recent(deviceId, limit);
   }
 
   /** Records in seq order from `fromSeq` (inclusive), at most `limit`. */
@@ -160,6 +204,10 @@ export class OutboxStore {
   get database(): Db {
     return this.db;
   }
+}
+
+async function walSize(dbFile: string): Promise<number> {
+  return (await stat(`${dbFile}-wal`).catch(() => null))?.size ?? 0;
 }
 
 /** An `events` row as the outbox reads it (the uplink's store reads the same columns). */

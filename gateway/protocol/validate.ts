@@ -145,7 +145,36 @@ export function checkEvent(kind: DeviceKind, type: string, payload: Buffer | str
   if (!spec.validate(data)) {
     return { ok: false, code: 'SGW_ERR_SCHEMA', reason: formatErrors(spec.validate.errors).join('; ') };
   }
+  // An unpaired surrogate (`"\ud800"`, legal JSON, not Unicode text; RFC 8259 §8.2) cannot be
+  // stored as text by any store that keeps the parsed value (SQLite TEXT is UTF-8: it would
+  // become U+FFFD), so the event is refused rather than acknowledged and altered downstream.
+  // JSON spells a surrogate only as a `\u` escape: payloads without one skip the walk.
+  const bad = payload.includes('\\u') ? unpairedSurrogateAt(data, 'data') : null;
+  if (bad) return { ok: false, code: 'SGW_ERR_SCHEMA', reason: `${bad}: must be Unicode text (holds an unpaired UTF-16 surrogate)` };
   return { ok: true, cls: spec.cls, data: data as Record<string, unknown> };
+}
+
+/** A surrogate code unit without its partner (String.prototype.isWellFormed, before ES2024 types). */
+const UNPAIRED = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** The path of the first string (or key) holding an unpaired surrogate, or null. */
+export function unpairedSurrogateAt(v: unknown, at: string): string | null {
+  if (typeof v === 'string') return UNPAIRED.test(v) ? at : null;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const p = unpairedSurrogateAt(v[i], `${at}[${i}]`);
+      if (p) return p;
+    }
+    return null;
+  }
+  if (typeof v === 'object' && v !== null) {
+    for (const [k, x] of Object.entries(v)) {
+      if (UNPAIRED.test(k)) return `${at}.${k.replace(UNPAIRED, '\uFFFD')}`;
+      const p = unpairedSurrogateAt(x, `${at}.${k}`);
+      if (p) return p;
+    }
+  }
+  return null;
 }
 
 /** Validates a command the gateway is about to send; returns problems, empty when valid. */

@@ -16,6 +16,7 @@ import { openDb, type Db } from '../db/sqlite.js';
 import type { BatchRecord, EventClass, OutboxRecord } from '../protocol/envelopes.js';
 import type { DeviceKind } from '../protocol/topics.js';
 import { outboxRecordOf, type EventRow } from '../outbox/store.js';
+import { OutboxCounts } from '../outbox/counts.js';
 
 interface Row extends EventRow {
   seq_from: number | null;
@@ -26,7 +27,11 @@ const COLUMNS = 'seq, seq_from, cls, kind, device_id, type, ts, recv_ts, boot_id
 const INSERT_COMPACT = `INSERT INTO events (seq, seq_from, cls, kind, device_id, type, ts, recv_ts, boot_id, mono_ms, data)
   SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7, value->>8, value->>9, value->>10
   FROM json_each(?1)`;
-const DELETE_SEQS = 'DELETE FROM events WHERE seq IN (SELECT value FROM json_each(?1))';
+// The seq high-water mark (outbox/store.ts lastSeq: max of this and MAX(seq)) is raised by every
+// transaction that deletes rows, in that transaction, so a seq is never reused even after the
+// outbox was emptied; appends then need no statement of their own for it.
+const RAISE_SEQ = "UPDATE meta SET v = ?1 WHERE k = 'seq' AND v < ?1";
+const DELETE_SEQS = 'DELETE FROM events WHERE seq IN (SELECT value FROM json_each(?1)) RETURNING cls';
 
 export interface Eviction {
   cls: EventClass;
@@ -39,7 +44,19 @@ export interface Eviction {
 export class UplinkStore {
   private db!: Db;
   private queue: Promise<unknown> = Promise.resolve();
-  constructor(private readonly file: string) {}
+  /**
+   * `counts` are the outbox's per-class row counts (OutboxStore.counts): every change committed
+   * here moves them, so nobody has to count the table again. Without them (a store opened on its
+   * own, as in tools and tests), summary() counts the table.
+   */
+  constructor(
+    private readonly file: string,
+    private readonly shared?: OutboxCounts,
+  ) {
+    this.counts = shared ?? new OutboxCounts();
+  }
+
+  private readonly counts: OutboxCounts;
 
   /** Opens the outbox file (already migrated by the outbox store, which starts first). */
   async start(): Promise<void> {
@@ -65,10 +82,14 @@ export class UplinkStore {
   /** In one transaction: delete the raw seqs, insert their compact records. */
   async replaceWithCompact(rawSeqs: readonly number[], compact: readonly BatchRecord[]): Promise<void> {
     const rows = compact.map((r) => [r.seq, r.seqFrom ?? r.seq, r.class, r.kind, r.deviceId, r.type, r.ts, r.recvTs ?? 0, r.bootId ?? '', r.monoMs ?? 0, JSON.stringify(r.data)]);
+    let gone: { cls: string }[] = [];
     await this.tx(async () => {
-      await this.db.run(DELETE_SEQS, [JSON.stringify(rawSeqs)]);
+      gone = await this.db.all<{ cls: string }>(DELETE_SEQS, [JSON.stringify(rawSeqs)]);
+      await this.db.run(RAISE_SEQ, [maxOf(rawSeqs)]);
       if (rows.length > 0) await this.db.run(INSERT_COMPACT, [JSON.stringify(rows)]);
     });
+    this.counts.addEach(gone.map((r) => r.cls), -1);
+    this.counts.addEach(compact.map((r) => r.class), 1);
   }
 
   /** Sendable rows of one class in seq order: every exact row; compacted rows of the other classes. */
@@ -81,11 +102,13 @@ export class UplinkStore {
   /** One transaction: the seqs HQ acknowledged leave the outbox. */
   async deleteSeqs(seqs: readonly number[]): Promise<number> {
     if (seqs.length === 0) return 0;
-    let changes = 0;
+    let gone: { cls: string }[] = [];
     await this.tx(async () => {
-      changes = (await this.db.run(DELETE_SEQS, [JSON.stringify(seqs)])).changes;
+      gone = await this.db.all<{ cls: string }>(DELETE_SEQS, [JSON.stringify(seqs)]);
+      await this.db.run(RAISE_SEQ, [maxOf(seqs)]);
     });
-    return changes;
+    this.counts.addEach(gone.map((r) => r.cls), -1);
+    return gone.length;
   }
 
   /** Evicts the `n` oldest rows of a class (raw or compacted) in one transaction; null when none. */
@@ -97,9 +120,11 @@ export class UplinkStore {
         [cls, n],
       );
       if (!r || r.n === 0 || r.hi === null || r.lo === null) return;
-      await this.db.run('DELETE FROM events WHERE cls = ?1 AND seq <= ?2', [cls, r.hi]);
-      out = { cls, count: r.n, seqFrom: r.lo, seqTo: r.hi };
+      const gone = await this.db.run('DELETE FROM events WHERE cls = ?1 AND seq <= ?2', [cls, r.hi]);
+      await this.db.run(RAISE_SEQ, [r.hi]);
+      out = { cls, count: gone.changes, seqFrom: r.lo, seqTo: r.hi };
     });
+    if (out) this.counts.add(cls, -(out as Eviction).count);
     return out;
   }
 
@@ -115,21 +140,18 @@ export class UplinkStore {
     return ((pc?.page_count ?? 0) - (fl?.freelist_count ?? 0)) * (ps?.page_size ?? 4096);
   }
 
-  /** Rows per class, and the gateway time of the oldest row (null when empty). */
-  summary(): Promise<{ rows: Record<string, number>; total: number; oldestRecvTs: number | null }> {
-    return this.serial(() => this.summaryNow());
-  }
-
-  private async summaryNow(): Promise<{ rows: Record<string, number>; total: number; oldestRecvTs: number | null }> {
-    const counts = await this.db.all<{ cls: string; n: number }>('SELECT cls, COUNT(*) AS n FROM events GROUP BY cls');
-    const oldest = await this.db.get<{ recv_ts: number }>('SELECT recv_ts FROM events ORDER BY seq LIMIT 1');
-    const rows: Record<string, number> = {};
-    let total = 0;
-    for (const c of counts) {
-      rows[c.cls] = c.n;
-      total += c.n;
+  /**
+   * Rows per class (from the counts), and the gateway time of the oldest row (null when empty;
+   * one step down the primary key, not a scan).
+   */
+  async summary(): Promise<{ rows: Record<string, number>; total: number; oldestRecvTs: number | null }> {
+    const oldest = await this.serial(() => this.db.get<{ recv_ts: number }>('SELECT recv_ts FROM events ORDER BY seq LIMIT 1'));
+    let counts = this.shared;
+    if (!counts) {
+      counts = new OutboxCounts();
+      counts.reset(await this.serial(() => this.db.all<{ cls: string; n: number }>('SELECT cls, COUNT(*) AS n FROM events GROUP BY cls')));
     }
-    return { rows, total, oldestRecvTs: oldest?.recv_ts ?? null };
+    return { rows: counts.snapshot(), total: counts.total, oldestRecvTs: oldest?.recv_ts ?? null };
   }
 
   /**
@@ -155,6 +177,12 @@ export class UplinkStore {
     this.queue = run.catch(() => undefined);
     return run;
   }
+}
+
+function maxOf(seqs: readonly number[]): number {
+  let m = 0;
+  for (const s of seqs) if (s > m) m = s;
+  return m;
 }
 
 /** A row as a wire record; the key order is fixed, so a re-sent record is byte-identical. */

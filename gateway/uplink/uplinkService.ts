@@ -4,6 +4,7 @@
  * checks, and answers `GET /api/uplink` and the uplink metrics. Constructor assigns; start() does
  * the I/O; stop() undoes it in reverse.
  */
+import type { OutboxCounts } from '../outbox/counts.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
@@ -21,6 +22,8 @@ export interface UplinkServiceOptions {
   config: Readonly<Config>;
   /** The outbox SQLite file (outbox/store.ts has created and migrated it). */
   outboxFile: string;
+  /** The outbox's per-class row counts (OutboxStore.counts), moved by this service's deletes. */
+  outboxCounts?: OutboxCounts;
   ingest: Ingest;
   bootId: string;
   version: string;
@@ -59,7 +62,7 @@ export class UplinkService {
   constructor(private readonly o: UplinkServiceOptions) {
     const c = o.config;
     this.log = o.log.child({ module: 'uplink' });
-    this.store = new UplinkStore(o.outboxFile);
+    this.store = new UplinkStore(o.outboxFile, o.outboxCounts);
     this.selfRecords = new SelfRecords(o.ingest, o.now);
     const { intervalMs, ...rules } = c.compaction;
     this.compactor = new Compactor({

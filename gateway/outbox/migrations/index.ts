@@ -33,4 +33,7 @@ export const OUTBOX_MIGRATIONS: readonly string[] = [
   // window" scan (cls = ? AND seq_from IS NULL, in seq order); the uplink reads by (cls, seq).
   `ALTER TABLE events ADD COLUMN seq_from INTEGER;
    CREATE INDEX events_cls_seqfrom_seq ON events (cls, seq_from, seq)`,
+  // 3: dead letters moved to deadletters.db (outbox/deadLetters.ts; the store copies the old rows
+  // over first), so the outbox quota measures only events.
+  `DROP TABLE dead_letters`,
 ];

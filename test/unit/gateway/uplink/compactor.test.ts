@@ -43,7 +43,7 @@ function ev(cls: NewEvent['cls'], kind: NewEvent['kind'], deviceId: string, type
   return { seq: ++seq, cls, kind, deviceId, type, ts: new Date(T0 + monoMs).toISOString(), recvTs: T0 + monoMs, monoMs, data: JSON.stringify({ ts: new Date(T0 + monoMs).toISOString(), ...data }) };
 }
 async function append(events: NewEvent[], bootId = BOOT): Promise<void> {
-  await outbox.appendGroup(events, [], bootId, events[events.length - 1].seq);
+  await outbox.appendGroup(events, [], bootId);
 }
 function compactor(monoNow: () => number): Compactor {
   return new Compactor({ store, config: { ...DEFAULT_COMPACTION, windowMs: 60_000, intervalMs: 3600_000 }, bootId: BOOT, mono: monoNow, metrics: new Metrics({ defaultMetrics: false }), log });
