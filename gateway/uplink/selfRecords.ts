@@ -17,7 +17,7 @@ import { topics } from '../protocol/topics.js';
 export const SELF_DEVICE_ID = 'storegw';
 export const SELF_KIND: DeviceKind = 'light';
 
-export type SelfCode = 'OUTBOX_EVICTED' | 'CLOCK_JUMP' | 'CLOCK_BEHIND_AT_BOOT' | 'UPLINK_UNSENDABLE' | 'FEED_REJECTED';
+export type SelfCode = 'OUTBOX_EVICTED' | 'CLOCK_JUMP' | 'CLOCK_BEHIND_AT_BOOT' | 'UPLINK_UNSENDABLE' | 'FEED_REJECTED' | 'FEED_STORE_FAILED';
 
 /** Appends gateway-internal exact records; resolves with the seq once committed. */
 export class SelfRecords {
