@@ -18,7 +18,7 @@ import type { Logger } from '../log.js';
 import { createFeedVerifier, type FeedVerifier } from '../protocol/feedVerify.js';
 import { topics } from '../protocol/topics.js';
 import { OrdersBody, type OrdersBodyT } from './orders.js';
-import { deltaBaseError, feedSizeError, isTransientStorageError, retryDelay } from '../prices/feedPolicy.js';
+import { deltaBaseError, feedConnectProperties, feedSizeError, isTransientStorageError, retryDelay } from '../prices/feedPolicy.js';
 import type { KioskStore } from './store.js';
 
 export interface OrderFeedOptions {
@@ -60,7 +60,9 @@ export class OrderFeed {
     const opts: IClientOptions = {
       clientId: this.o.clientId,
       clean: false,
-      protocolVersion: 4,
+      // MQTT 5, as the price feeds (prices/feeds.ts): HQ's broker sends nothing over twice the cap.
+      protocolVersion: 5,
+      properties: feedConnectProperties(this.o.limits?.maxFeedBytes ?? 32 * 1024 * 1024),
       reconnectPeriod: 1000,
       connectTimeout: 10_000,
       username: h.username,

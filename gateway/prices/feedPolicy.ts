@@ -22,6 +22,16 @@ export function legacyFeedFilters(storeId: string): string[] {
   return [`${HQ_ROOT}/store/${storeId}/+`, `${HQ_ROOT}/all/+`];
 }
 
+/** The MQTT 5 session lives on at HQ while the gateway is away: 0xFFFFFFFF never expires (MQTT 5 §3.1.2.11.2). */
+const SESSION_EXPIRY_S = 0xffffffff;
+/** MQTT's largest Remaining Length (MQTT 3.1.1 §2.2.3): no cap above it means anything. */
+const MQTT_MAX_PACKET = 268_435_455;
+
+/** MQTT 5 CONNECT properties of a feed connection: a lasting session, and nothing over twice the parse cap. */
+export function feedConnectProperties(maxFeedBytes: number): { sessionExpiryInterval: number; maximumPacketSize: number } {
+  return { sessionExpiryInterval: SESSION_EXPIRY_S, maximumPacketSize: Math.min(MQTT_MAX_PACKET, 2 * maxFeedBytes + 64 * 1024) };
+}
+
 /** A payload over the cap is refused before a byte of it is parsed. */
 export function feedSizeError(bytes: number, maxBytes: number): FeedError | null {
   if (bytes <= maxBytes) return null;

@@ -31,7 +31,7 @@ import { PRICE_FEEDS } from './feedSchemas.js';
 import type { FeedScope } from './catalog.js';
 import { FeedChecker } from './feedCheck.js';
 import type { FeedApplyMeta, PriceStore } from './store.js';
-import { feedSizeError, feedSubscriptions, isTransientStorageError, legacyFeedFilters, retryDelay } from './feedPolicy.js';
+import { feedConnectProperties, feedSizeError, feedSubscriptions, isTransientStorageError, legacyFeedFilters, retryDelay } from './feedPolicy.js';
 import { LogLimiter } from '../log.js';
 
 export interface FeedAlert {
@@ -42,8 +42,6 @@ export interface FeedAlert {
   code: FeedErrorCode | 'SGW_ERR_FEED_APPLY';
   reason: string;
   kid?: string;
-  /** Set on a version gap: what HQ was told (it must send a snapshot). */
-  version?: number;
 }
 
 /** A feed that passed every check but could not be stored; it stays unacknowledged. */
@@ -68,10 +66,6 @@ export interface FeedLimits {
 }
 
 const DEFAULT_LIMITS: FeedLimits = { maxFeedBytes: 32 * 1024 * 1024, feedRetryInitialMs: 1000, feedRetryMaxMs: 60_000 };
-/** The MQTT 5 session lives on at HQ while the gateway is away: 0xFFFFFFFF never expires (MQTT 5 §3.1.2.11.2). */
-const SESSION_EXPIRY_S = 0xffffffff;
-/** The largest MQTT packet there is (the Remaining Length's maximum plus its fixed header). */
-const MQTT_MAX_PACKET = 268_435_455;
 
 export interface FeedIntakeOptions {
   storeId: string;
@@ -152,7 +146,7 @@ export class FeedIntake {
       // [MQTT-3.1.2-25], so a huge payload is never buffered here. Twice the parse cap, so a feed
       // just over the cap still arrives and is refused by name (a FEED_REJECTED record).
       protocolVersion: 5,
-      properties: { sessionExpiryInterval: SESSION_EXPIRY_S, maximumPacketSize: Math.min(MQTT_MAX_PACKET, 2 * this.limits.maxFeedBytes + 64 * 1024) },
+      properties: feedConnectProperties(this.limits.maxFeedBytes),
       reconnectPeriod: 1000,
       connectTimeout: 10_000,
       username: this.o.hq.username,
@@ -313,7 +307,9 @@ export class FeedIntake {
   private reject(a: FeedAlert): void {
     this.rejects.labels(a.feed, a.code).inc();
     this.rejectedCount++;
-    this.log.warn({ topic: a.topic, feed: a.feed, scope: a.scope, code: a.code, reason: a.reason, kid: a.kid }, 'feed rejected');
+    // Whoever may publish on HQ's broker can send junk at any rate: the log is bounded per feed and code.
+    const suppressed = this.logLimit.take(`reject:${a.feed}:${a.code}`);
+    if (suppressed >= 0) this.log.warn({ topic: a.topic, feed: a.feed, scope: a.scope, code: a.code, reason: a.reason.slice(0, 512), kid: a.kid, suppressed }, 'feed rejected');
     this.alerts.push(a);
     if (this.alerts.length > (this.o.maxAlerts ?? 100)) this.alerts.shift();
     this.o.onRejected?.(a);
