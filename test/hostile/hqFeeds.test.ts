@@ -24,6 +24,8 @@ const SEED = 1305;
 const RUNS = 400;
 const MAX_FEED = 32 * 1024;
 const signer = createHqSigner({ kid: 'hq-hostile' });
+const rogue = createHqSigner({ kid: 'hq-hostile' }); // same kid, another key
+const stranger = createHqSigner({ kid: 'hq-unknown' });
 const GTINS = [1, 2, 3, 4, 5].map(gtinOf);
 const SCOPE = 'store:test-store';
 const CODES = new Set([
@@ -116,7 +118,7 @@ const cases: fc.Arbitrary<Case> = fc.oneof(
   // Validly signed, hostile inside.
   { weight: 5, arbitrary: fc
     .record({
-      mutation: fc.constantFrom('price', 'gtin', 'extra field', 'mode', 'gap', 'no base', 'stale', 'scope', 'feed', 'deep nesting', 'duplicate key', 'huge version', 'not an object', 'too large', 'signed not JSON'),
+      mutation: fc.constantFrom('price', 'gtin', 'extra field', 'mode', 'gap', 'no base', 'stale', 'scope', 'feed', 'deep nesting', 'duplicate key', 'huge version', 'not an object', 'too large', 'signed not JSON', 'forged', 'unknown kid', 'tampered'),
       price: hostilePrice,
       depth: fc.integer({ min: 50, max: 5000 }),
       dupFirst: fc.integer({ min: 0, max: 5000 }),
@@ -175,6 +177,15 @@ const cases: fc.Arbitrary<Case> = fc.oneof(
           case 'signed not JSON':
             text = `{"feed":"prices",${'"x":1,'.repeat(depth % 50)}`;
             break;
+          default:
+            text = '';
+        }
+        if (mutation === 'forged') return rogue.signText(signedText(v, base));
+        if (mutation === 'unknown kid') return stranger.signText(signedText(v, base));
+        if (mutation === 'tampered') {
+          const env = JSON.parse(signer.signText(signedText(v, base))) as { signed: string };
+          env.signed = env.signed.replace('"price":77', '"price":1');
+          return JSON.stringify(env);
         }
         c.signed = text;
         return signer.signText(text);
