@@ -14,7 +14,7 @@ import { endClient } from '../mqttEnd.js';
 import { readFileSync } from 'node:fs';
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import type { Config } from '../config.js';
-import type { Logger } from '../log.js';
+import { LogLimiter, type Logger } from '../log.js';
 import { createFeedVerifier, type FeedVerifier } from '../protocol/feedVerify.js';
 import { topics } from '../protocol/topics.js';
 import { OrdersBody, type OrdersBodyT } from './orders.js';
@@ -40,6 +40,7 @@ export class OrderFeed {
   private lastVersion: number | undefined;
   private queue: Promise<void> = Promise.resolve();
   private readonly log: Logger;
+  private readonly logLimit: LogLimiter;
   /** Set after a storage failure: nothing more is handled or acked until the connection re-opens. */
   private holding = false;
   private failStreak = 0;
@@ -51,6 +52,7 @@ export class OrderFeed {
 
   constructor(private readonly o: OrderFeedOptions) {
     this.log = o.log.child({ module: 'orders' });
+    this.logLimit = new LogLimiter(o.now);
   }
 
   async start(): Promise<void> {
@@ -128,7 +130,9 @@ export class OrderFeed {
     if (!res.ok) {
       this.rejected.push({ code: res.code, reason: res.reason });
       if (this.rejected.length > 100) this.rejected.shift();
-      this.log.warn({ code: res.code, reason: res.reason, kid: res.kid }, 'orders feed rejected');
+      // Whoever may publish on HQ's broker sets the rate: the log is bounded per code.
+      const suppressed = this.logLimit.take(res.code);
+      if (suppressed >= 0) this.log.warn({ code: res.code, reason: res.reason.slice(0, 512), kid: res.kid, suppressed }, 'orders feed rejected');
       if (res.gap) this.reportGap(res.gap);
       this.o.onHandled?.();
       return 'ack';
