@@ -15,7 +15,8 @@ import { checkFeed, createPriceFeedVerifier, FeedChecker, type CheckedFeed } fro
 import { prepareFeedRows } from '../../../../gateway/prices/feedRows.js';
 import type { FeedVerifyContext } from '../../../../gateway/protocol/feedVerify.js';
 import { createHqSigner } from '../../../sim/hqSigner.js';
-import { storeFeeds } from '../../../sim/hqFeeds.js';
+import { gtinOf, storeFeeds } from '../../../sim/hqFeeds.js';
+import { ConfigSchema } from '../../../../gateway/config.js';
 import { tempDir } from '../../../helpers/tmp.js';
 
 const STORE = 'store-7';
@@ -122,6 +123,19 @@ describe('FeedChecker', () => {
     expect(w.checked.worker).toBeGreaterThanOrEqual(1);
     await w.stop();
   });
+
+  it("checks a 100k-item catalog of ~40 MB within the default worker limits (prices.feedWorker)", async () => {
+    const fw = ConfigSchema.properties.prices.properties.feedWorker.properties;
+    const limits = { maxOldGenerationSizeMb: fw.maxOldGenerationSizeMb.default as number, maxYoungGenerationSizeMb: fw.maxYoungGenerationSizeMb.default as number, stackSizeMb: fw.stackSizeMb.default as number };
+    const items = Array.from({ length: 100_000 }, (_, i) => ({ gtin: gtinOf(i + 1), name: `Item ${i + 1} ${'n'.repeat(100)}`, unit: 'each', expectedWeightG: 500, weightToleranceG: 10, vatRateBp: 1900, template: 'std', fields: { brand: 'b'.repeat(60), origin: 'DE' } }));
+    const payload = Buffer.from(hq.sign({ feed: 'catalog', scope: `store:${STORE}`, version: 1, issuedAt: at, body: { mode: 'snapshot', items } }));
+    expect(payload.length).toBeGreaterThan(32 * 1024 * 1024);
+    const w = new FeedChecker({ storeId: STORE, keys, log, workerUrl, resourceLimits: limits });
+    await w.start();
+    expect(await w.check(payload, { feed: 'catalog', topicScope: 'store', lastVersion: undefined })).toMatchObject({ ok: true, version: 1 });
+    expect(w.checked).toEqual({ worker: 1, inline: 0, poison: 0 });
+    await w.stop();
+  }, 120_000);
 
   it('measures what the main thread pays to receive a 60k-row feed: a body object vs prepared strings', () => {
     const body = storeFeeds(60_000, 20).prices;
