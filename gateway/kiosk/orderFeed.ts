@@ -84,7 +84,8 @@ export class OrderFeed {
         .then(
           (v) => (v === 'hold' ? done(new Error('orders feed not stored; left for re-delivery')) : done()),
           (err: Error) => {
-            this.log.error({ err }, 'orders feed handling failed; left unacknowledged');
+            this.failStreak++;
+            this.log.error({ err, attempt: this.failStreak }, 'orders feed handling failed; left unacknowledged');
             this.hold();
             done(err);
           },

@@ -167,7 +167,8 @@ export class FeedIntake {
           (v) => (v === 'hold' ? done(new Error('feed not stored; left for re-delivery')) : done()),
           (err: Error) => {
             // An unexpected error in our own code: not the feed's fault, so it is not acked either.
-            this.log.error({ err, topic: packet.topic }, 'feed handling failed; left unacknowledged');
+            this.failStreak++;
+            this.log.error({ err, topic: packet.topic, attempt: this.failStreak }, 'feed handling failed; left unacknowledged');
             this.hold();
             done(err);
           },
