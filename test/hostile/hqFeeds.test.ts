@@ -10,6 +10,9 @@
  * either applied exactly (the catalog equals a model fed the signed body as JSON.parse reads it)
  * or refused with a stable SGW_ERR_FEED_* code, a reason that names the field, a counted metric
  * and a committed FEED_REJECTED record; a refused feed changes no price and no version.
+ *
+ * The records go through the outbox like every exact record: this suite also holds the outbox to
+ * storing text exactly (a rejection reason quoting the payload may hold `$'`, see the last test).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
