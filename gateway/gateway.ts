@@ -26,6 +26,7 @@ import { UplinkService } from './uplink/uplinkService.js';
 import { uplinkRoutes } from './http/routes/uplink.js';
 import { PriceService } from './prices/prices.js'; // prices (issue 6)
 import { priceRoutes } from './http/routes/prices.js'; // prices (issue 6)
+import { recordStoreFailure } from './prices/feedPolicy.js'; // HQ feeds: storage failure alerts
 import { StoreOps } from './kpi/storeOps.js'; // ops (issue 8)
 import { KpiReporter } from './kpi/kpiReporter.js'; // ops (issue 8): report/kpi to HQ
 import { KioskService } from './kiosk/sessions.js'; // kiosk (issue 7)
@@ -225,6 +226,15 @@ export class Gateway {
           void uplink.selfRecords
             .record('FEED_REJECTED', 'warning', `${a.feed} feed rejected: ${a.reason}`, { feedRejected: { topic: a.topic, feed: a.feed, scope: a.scope, code: a.code, kid: a.kid ?? null } })
             .catch((err: Error) => this.log.error({ err }, 'could not record a feed rejection')),
+        // A feed that could not be stored stays unacknowledged; the streak is recorded on attempts 1, 2, 4, …
+        onFeedStoreFailed: (f) =>
+          void (recordStoreFailure(f.attempt)
+            ? uplink.selfRecords
+                .record('FEED_STORE_FAILED', 'critical', `${f.feed} feed version ${f.version} could not be stored (${f.error}); not acknowledged, HQ re-delivers it in ${f.retryInMs} ms`, {
+                  feedStoreFailed: { topic: f.topic, feed: f.feed, scope: f.scope, version: f.version, error: f.error.slice(0, 256), attempt: f.attempt },
+                })
+                .catch((err: Error) => this.log.error({ err }, 'could not record a feed storage failure'))
+            : undefined),
       });
       this.prices = prices;
       this.onEvent((e) => prices!.onEvent(e));

@@ -3,17 +3,22 @@
  * `KioskStore.applyOrders`: its own persistent-session mqtt.js connection to HQ, subscribed to
  * `hq/v1/store/{storeId}/orders` only (the prices intake skips that feed: "orders belong to another
  * component"). One message at a time; the PUBACK goes to HQ after the orders are committed to
- * kiosk.db or the feed was rejected, so a gateway killed mid-apply gets the feed again. Once
- * applied, orders are served from kiosk.db: pickup keeps working while the WAN is down.
+ * kiosk.db or the feed was refused for good, so a gateway killed mid-apply gets the feed again.
+ * A feed that could not be stored (SQLITE_BUSY, SQLITE_FULL, …) is not acknowledged either: the
+ * connection is re-opened after a back-off and HQ re-delivers it [MQTT-4.4.0-1]. A payload over
+ * `prices.maxFeedBytes` is refused before parsing; a delta must name its `baseVersion` (the
+ * same rules as the price feeds, prices/feedPolicy.ts). Once applied, orders are served from
+ * kiosk.db: pickup keeps working while the WAN is down.
  */
 import { endClient } from '../mqttEnd.js';
 import { readFileSync } from 'node:fs';
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import type { Config } from '../config.js';
-import type { Logger } from '../log.js';
+import { LogLimiter, type Logger } from '../log.js';
 import { createFeedVerifier, type FeedVerifier } from '../protocol/feedVerify.js';
 import { topics } from '../protocol/topics.js';
 import { OrdersBody, type OrdersBodyT } from './orders.js';
+import { deltaBaseError, feedConnectProperties, feedSizeError, isTransientStorageError, retryDelay } from '../prices/feedPolicy.js';
 import type { KioskStore } from './store.js';
 
 export interface OrderFeedOptions {
@@ -25,6 +30,8 @@ export interface OrderFeedOptions {
   now: () => number;
   /** After each applied or rejected feed (tests and the service wait on it). */
   onHandled?: () => void;
+  /** Size cap and re-delivery back-off (config `prices`); defaults as there. */
+  limits?: { maxFeedBytes: number; feedRetryInitialMs: number; feedRetryMaxMs: number };
 }
 
 export class OrderFeed {
@@ -33,11 +40,19 @@ export class OrderFeed {
   private lastVersion: number | undefined;
   private queue: Promise<void> = Promise.resolve();
   private readonly log: Logger;
+  private readonly logLimit: LogLimiter;
+  /** Set after a storage failure: nothing more is handled or acked until the connection re-opens. */
+  private holding = false;
+  private failStreak = 0;
+  private retryTimer: NodeJS.Timeout | null = null;
   applied = 0;
+  /** Feeds that could not be stored (left unacknowledged for re-delivery). */
+  storeFailures = 0;
   rejected: { code: string; reason: string }[] = [];
 
   constructor(private readonly o: OrderFeedOptions) {
     this.log = o.log.child({ module: 'orders' });
+    this.logLimit = new LogLimiter(o.now);
   }
 
   async start(): Promise<void> {
@@ -47,7 +62,9 @@ export class OrderFeed {
     const opts: IClientOptions = {
       clientId: this.o.clientId,
       clean: false,
-      protocolVersion: 4,
+      // MQTT 5, as the price feeds (prices/feeds.ts): HQ's broker sends nothing over twice the cap.
+      protocolVersion: 5,
+      properties: feedConnectProperties(this.o.limits?.maxFeedBytes ?? 32 * 1024 * 1024),
       reconnectPeriod: 1000,
       connectTimeout: 10_000,
       username: h.username,
@@ -59,54 +76,97 @@ export class OrderFeed {
     const topic = topics.hqStoreFeed(this.o.storeId, 'orders');
     const client = mqtt.connect(h.url, opts);
     this.client = client;
-    // mqtt.js sends a QoS 1 PUBACK when `done` is called: after the commit.
+    // mqtt.js sends a QoS 1 PUBACK when `done()` is called (after the commit), none for `done(err)`.
     client.handleMessage = (packet: IPublishPacket, done: (err?: Error) => void) => {
       const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
       this.queue = this.queue
-        .then(() => (packet.topic === topic ? this.handle(payload) : undefined))
+        .then(() => (this.holding ? 'hold' : packet.topic === topic ? this.handle(payload) : 'ack'))
         .then(
-          () => done(),
+          (v) => (v === 'hold' ? done(new Error('orders feed not stored; left for re-delivery')) : done()),
           (err: Error) => {
-            this.log.error({ err }, 'orders feed handling failed');
-            done();
+            this.failStreak++;
+            this.log.error({ err, attempt: this.failStreak }, 'orders feed handling failed; left unacknowledged');
+            this.hold();
+            done(err);
           },
         );
     };
     client.on('connect', (ack) => {
+      this.holding = false;
       if (!ack.sessionPresent) client.subscribe(topic, { qos: 1 }, (err) => err && this.log.error({ err }, 'subscribing to the orders feed failed'));
     });
     client.on('error', (err) => this.log.warn({ err: err.message }, 'HQ orders connection error'));
   }
 
   async stop(): Promise<void> {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
     const c = this.client;
     this.client = null;
     if (c) await endClient(c);
     await this.queue;
   }
 
-  private async handle(payload: Buffer): Promise<void> {
-    const res = this.verify(payload, { feed: 'orders', topicScope: 'store', lastVersion: this.lastVersion });
+  /** Closes the connection and re-opens it after the back-off: HQ re-delivers what was not acked. */
+  private hold(): void {
+    if (this.holding) return;
+    this.holding = true;
+    const c = this.client;
+    if (!c) return;
+    const l = this.o.limits ?? { feedRetryInitialMs: 1000, feedRetryMaxMs: 60_000 };
+    const delay = retryDelay(Math.max(this.failStreak, 1), l.feedRetryInitialMs, l.feedRetryMaxMs);
+    c.end(true, {}, () => {
+      if (this.client !== c) return;
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = null;
+        if (this.client === c) c.reconnect();
+      }, delay);
+    });
+  }
+
+  private async handle(payload: Buffer): Promise<'ack' | 'hold'> {
+    const tooBig = feedSizeError(payload.length, this.o.limits?.maxFeedBytes ?? 32 * 1024 * 1024);
+    const verified = tooBig ?? this.verify(payload, { feed: 'orders', topicScope: 'store', lastVersion: this.lastVersion });
+    const res = verified.ok ? (deltaBaseError(verified.body, verified.version, this.lastVersion, verified.kid) ?? verified) : verified;
     if (!res.ok) {
       this.rejected.push({ code: res.code, reason: res.reason });
       if (this.rejected.length > 100) this.rejected.shift();
-      this.log.warn({ code: res.code, reason: res.reason, kid: res.kid }, 'orders feed rejected');
+      // Whoever may publish on HQ's broker sets the rate: the log is bounded per code.
+      const suppressed = this.logLimit.take(res.code);
+      if (suppressed >= 0) this.log.warn({ code: res.code, reason: res.reason.slice(0, 512), kid: res.kid, suppressed }, 'orders feed rejected');
+      if (res.gap) this.reportGap(res.gap);
       this.o.onHandled?.();
-      return;
+      return 'ack';
     }
     const body = res.body as unknown as OrdersBodyT;
     try {
       await this.o.store.applyOrders(res.version, body, this.o.now());
     } catch (err) {
+      if (isTransientStorageError(err)) {
+        this.storeFailures++;
+        this.failStreak++;
+        this.log.error({ err, version: res.version, attempt: this.failStreak }, 'orders feed could not be stored; left unacknowledged for HQ to re-deliver');
+        this.hold();
+        this.o.onHandled?.();
+        return 'hold';
+      }
       // e.g. one pickup code given to two orders (UNIQUE): nothing of this feed was applied.
       this.rejected.push({ code: 'SGW_ERR_FEED_APPLY', reason: `storage: ${(err as Error).message}` });
       this.log.error({ err, version: res.version }, 'orders feed could not be applied');
       this.o.onHandled?.();
-      return;
+      return 'ack';
     }
+    this.failStreak = 0;
     this.lastVersion = res.version;
     this.applied++;
     this.log.info({ version: res.version, orders: body.orders.length, mode: body.mode }, 'orders feed applied');
     this.o.onHandled?.();
+    return 'ack';
+  }
+
+  /** Tells HQ an orders delta did not fit: it must send a snapshot (the same report as the price feeds). */
+  private reportGap(gap: { version: number; baseVersion: number }): void {
+    const report = { ts: new Date(this.o.now()).toISOString(), storeId: this.o.storeId, need: 'snapshot', feed: 'orders', scope: 'store', appliedVersion: this.lastVersion ?? null, ...gap };
+    if (this.client?.connected) this.client.publish(topics.hqReport(this.o.storeId, 'feeds'), JSON.stringify(report), { qos: 1 });
   }
 }

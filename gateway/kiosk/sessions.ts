@@ -101,7 +101,7 @@ export class KioskService {
       // Orders must be signed by HQ; without a key to check them, none is accepted.
       this.log.warn('click & collect is off: hq.publicKeys is empty, so no orders feed can be verified');
     } else if (this.o.config.hq) {
-      this.orderFeed = new OrderFeed({ storeId: this.o.config.storeId, hq: this.o.config.hq, clientId: `storegw-${this.o.config.storeId}-orders`, store: this.store, log: this.o.log, now: this.o.now, onHandled: () => this.changes.emit('orders') });
+      this.orderFeed = new OrderFeed({ storeId: this.o.config.storeId, hq: this.o.config.hq, clientId: `storegw-${this.o.config.storeId}-orders`, store: this.store, log: this.o.log, now: this.o.now, onHandled: () => this.changes.emit('orders'), limits: this.o.config.prices });
       await this.orderFeed.start();
     }
     this.log.info({ kiosks: this.kioskIds.length, sessions: [...this.sessions.values()].map((s) => ({ kioskId: s.kioskId, phase: s.phase, lines: s.lines.length })) }, 'kiosk sessions ready');

@@ -13,8 +13,12 @@
  *
  * The worker file sits next to this module once built (dist/feedWorker.js beside dist/storegw.js).
  * When it is not there — the TypeScript sources run under vitest, and a Worker cannot load .ts —
- * the same `checkFeed` runs on the main thread. A worker that dies is replaced for the next feed;
- * the feeds it held are checked on the main thread (a feed is never dropped for a crashed helper).
+ * the same `checkFeed` runs on the main thread.
+ *
+ * The worker runs under `resourceLimits` (heap, stack): a hostile feed that needs more memory than
+ * a real one kills the worker, not the gateway. The feed that was being checked when the worker
+ * died or threw is refused for good (SGW_ERR_FEED_POISON) and never re-checked on the main
+ * thread, where the same bytes would exhaust the gateway's own heap; a new worker checks the next.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +27,7 @@ import type { Logger } from '../log.js';
 import { createFeedVerifier, type FeedError, type FeedVerifier, type FeedVerifyContext } from '../protocol/feedVerify.js';
 import { FEED_BODY_SCHEMAS, type PriceFeed } from './feedSchemas.js';
 import { prepareFeedRows, type PreparedFeed } from './feedRows.js';
+import { deltaBaseError } from './feedPolicy.js';
 
 /** A verified feed, its body already turned into table writes. */
 export interface CheckedFeedOk {
@@ -58,6 +63,8 @@ export function createPriceFeedVerifier(d: FeedCheckData): FeedVerifier {
 export function checkFeed(verify: FeedVerifier, payload: Buffer | string, ctx: FeedVerifyContext): CheckedFeed {
   const res = verify(payload, ctx);
   if (!res.ok) return res;
+  const gap = deltaBaseError(res.body, res.version, ctx.lastVersion, res.kid);
+  if (gap) return gap;
   const feed = res.feed as PriceFeed;
   return { ok: true, kid: res.kid, feed, scope: res.scope, version: res.version, issuedAt: res.issuedAt, prepared: prepareFeedRows(feed, res.body) };
 }
@@ -69,6 +76,13 @@ export interface FeedCheckerOptions extends FeedCheckData {
   log: Logger;
   /** The built worker file; null checks on the main thread. Default DEFAULT_FEED_WORKER when it exists. */
   workerUrl?: URL | null;
+  /** Heap and stack limits of the worker (config `prices.feedWorker`). */
+  resourceLimits?: { maxOldGenerationSizeMb?: number; maxYoungGenerationSizeMb?: number; stackSizeMb?: number };
+}
+
+/** The verdict on a feed that killed or crashed the worker: refused, never re-run on the main thread. */
+export function poisonVerdict(why: string): FeedError {
+  return { ok: false, code: 'SGW_ERR_FEED_POISON', reason: `payload: checking it ${why}; refused, not re-run on the main thread` };
 }
 
 interface Pending {
@@ -85,8 +99,8 @@ export class FeedChecker {
   private nextId = 1;
   private stopped = false;
   private readonly url: URL | null;
-  /** Feeds checked by a worker and on the main thread since start (a fallback shows here). */
-  readonly checked = { worker: 0, inline: 0 };
+  /** Feeds checked by a worker and on the main thread since start, and workers lost to a feed. */
+  readonly checked = { worker: 0, inline: 0, poison: 0 };
 
   constructor(private readonly o: FeedCheckerOptions) {
     const url = o.workerUrl === undefined ? DEFAULT_FEED_WORKER : o.workerUrl;
@@ -111,10 +125,10 @@ export class FeedChecker {
     const w = this.worker;
     this.worker = this.ready = null;
     if (w) await w.terminate();
-    // Nothing should be waiting (FeedIntake drains its queue first); if it is, it still gets a verdict.
+    // Nothing should be waiting (FeedIntake drains its queue first); if it is, it is not acked.
     for (const [id, p] of this.pending) {
       this.pending.delete(id);
-      p.resolve(this.checkInline(p.payload, p.ctx));
+      p.resolve({ ok: false, code: 'SGW_ERR_FEED_POISON', reason: 'payload: the gateway stopped while checking it' });
     }
   }
 
@@ -139,7 +153,10 @@ export class FeedChecker {
   }
 
   private spawn(): Promise<void> {
-    const w = new Worker(this.url!, { workerData: { storeId: this.o.storeId, keys: this.o.keys } satisfies FeedCheckData });
+    const w = new Worker(this.url!, {
+      workerData: { storeId: this.o.storeId, keys: this.o.keys } satisfies FeedCheckData,
+      ...(this.o.resourceLimits ? { resourceLimits: this.o.resourceLimits } : {}),
+    });
     this.worker = w;
     this.ready = new Promise<void>((resolve) => {
       w.on('message', (m: CheckReply) => {
@@ -151,17 +168,20 @@ export class FeedChecker {
           this.checked.worker++;
           return p.resolve(m.result);
         }
-        this.o.log.error({ err: m.error }, 'feed worker failed on a feed; checking it on the main thread');
-        p.resolve(this.checkInline(p.payload, p.ctx));
+        this.checked.poison++;
+        this.o.log.error({ err: m.error, bytes: p.payload.length }, 'feed worker failed on a feed; the feed is refused');
+        p.resolve(poisonVerdict(`crashed the feed worker (${m.error.slice(0, 200)})`));
       });
       const died = (why: string) => {
         if (this.worker !== w) return;
         this.worker = this.ready = null;
         resolve();
-        if (!this.stopped) this.o.log.error({ why, pending: this.pending.size }, 'feed worker died; its feeds are checked on the main thread');
+        if (this.stopped) return;
+        this.o.log.error({ why, pending: this.pending.size }, 'feed worker died; the feed it was checking is refused and a new worker starts for the next');
         for (const [id, p] of this.pending) {
           this.pending.delete(id);
-          p.resolve(this.checkInline(p.payload, p.ctx));
+          this.checked.poison++;
+          p.resolve(poisonVerdict(`killed the feed worker (${why.slice(0, 200)})`));
         }
       };
       w.on('error', (err) => died(err.message));

@@ -3,7 +3,8 @@
  * `createFeedVerifier({ bodySchemas })` so a malformed body is rejected before anything is applied.
  *
  * Every body is `{mode: "snapshot" | "delta", …}`: a snapshot replaces everything that feed holds
- * for its scope; a delta upserts its rows and deletes the keys listed in `remove`.
+ * for its scope; a delta upserts its rows and deletes the keys listed in `remove`, and names the
+ * version it applies on in `baseVersion` (a delta on any other version is refused: a gap).
  * Money is an integer in minor units (DESIGN, Feed envelope); times are ISO 8601.
  */
 import { Type, type Static } from '@sinclair/typebox';
@@ -14,6 +15,8 @@ const LabelId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9
 const Tier = Type.String({ minLength: 1, maxLength: 32, pattern: '^[A-Za-z0-9_-]+$' });
 const Mode = Type.Union([Type.Literal('snapshot'), Type.Literal('delta')]);
 const MAX_ROWS = 500_000;
+/** The version a delta applies to (feedPolicy.ts, deltaBaseError); a snapshot needs none. */
+const BaseVersion = Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }));
 
 export const CatalogItem = Type.Object(
   {
@@ -60,13 +63,14 @@ export const Promotion = Type.Object(
 );
 
 export const CatalogBody = Type.Object(
-  { mode: Mode, items: Type.Array(CatalogItem, { maxItems: MAX_ROWS }), remove: Type.Optional(Type.Array(Gtin, { maxItems: MAX_ROWS })) },
+  { mode: Mode, baseVersion: BaseVersion, items: Type.Array(CatalogItem, { maxItems: MAX_ROWS }), remove: Type.Optional(Type.Array(Gtin, { maxItems: MAX_ROWS })) },
   { additionalProperties: false },
 );
 
 export const PricesBody = Type.Object(
   {
     mode: Mode,
+    baseVersion: BaseVersion,
     currency: Currency,
     prices: Type.Array(PriceRow, { maxItems: MAX_ROWS }),
     promotions: Type.Array(Promotion, { default: [], maxItems: MAX_ROWS }),
@@ -79,6 +83,7 @@ export const PricesBody = Type.Object(
 export const MembersBody = Type.Object(
   {
     mode: Mode,
+    baseVersion: BaseVersion,
     members: Type.Array(Type.Object({ code: Type.String({ minLength: 1, maxLength: 64 }), tier: Tier }, { additionalProperties: false }), { maxItems: MAX_ROWS }),
     remove: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { maxItems: MAX_ROWS })),
   },
@@ -88,6 +93,7 @@ export const MembersBody = Type.Object(
 export const LabelsBody = Type.Object(
   {
     mode: Mode,
+    baseVersion: BaseVersion,
     /** Label id ↔ GTIN; `ap` is the access point the label was installed under (used until one hears it). */
     bindings: Type.Array(Type.Object({ labelId: LabelId, gtin: Gtin, ap: Type.Optional(Type.String({ maxLength: 64 })) }, { additionalProperties: false }), { maxItems: MAX_ROWS }),
     remove: Type.Optional(Type.Array(LabelId, { maxItems: MAX_ROWS })),

@@ -1,9 +1,15 @@
 /**
- * HQ feed intake, the I/O shell around `feedVerify` and `PriceStore.applyFeed`: its own mqtt.js
- * connection to the HQ broker (a persistent session, QoS 1), subscribed to
- * `hq/v1/store/{storeId}/+` and `hq/v1/all/+`. Messages are handled one at a time, in arrival
- * order, and the PUBACK goes to HQ only after the feed was applied (committed) or rejected: a
- * gateway killed mid-apply gets the feed again from its session at HQ.
+ * HQ feed intake, the I/O shell around `feedVerify`, `feedPolicy` and `PriceStore.applyFeed`: its
+ * own mqtt.js connection to the HQ broker (MQTT 5, a session that outlives the connection, QoS 1),
+ * subscribed to each feed by name (feedPolicy.ts says why not `+`). Messages are handled one at a
+ * time, in arrival order.
+ *
+ * The PUBACK goes to HQ only once the feed was applied (committed) or refused for good (bad
+ * signature or shape, an old version, a version gap, too large, it killed the checker). A feed
+ * that could not be stored (SQLITE_BUSY, SQLITE_FULL, an I/O error) is NOT acknowledged: an alert
+ * is raised, the connection is closed and re-opened after a back-off, and HQ re-delivers every
+ * unacknowledged feed of the session in order [MQTT-4.4.0-1]. A gateway killed mid-apply gets the
+ * feed again the same way.
  *
  * A rejected feed is counted (`storegw_feed_rejects_total{feed,code}`), logged with its reason and
  * kept in a bounded in-memory alert list (GET /api/prices/sync).
@@ -20,11 +26,13 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Config } from '../config.js';
 import type { FeedErrorCode } from '../protocol/feedVerify.js';
-import { HQ_ROOT } from '../protocol/topics.js';
+import { topics } from '../protocol/topics.js';
 import { PRICE_FEEDS } from './feedSchemas.js';
 import type { FeedScope } from './catalog.js';
 import { FeedChecker } from './feedCheck.js';
 import type { FeedApplyMeta, PriceStore } from './store.js';
+import { feedConnectProperties, feedSizeError, feedSubscriptions, isTransientStorageError, legacyFeedFilters, retryDelay } from './feedPolicy.js';
+import { LogLimiter } from '../log.js';
 
 export interface FeedAlert {
   at: number;
@@ -35,6 +43,29 @@ export interface FeedAlert {
   reason: string;
   kid?: string;
 }
+
+/** A feed that passed every check but could not be stored; it stays unacknowledged. */
+export interface FeedStoreFailure {
+  at: number;
+  topic: string;
+  feed: string;
+  scope: FeedScope;
+  version: number;
+  error: string;
+  /** Failures in a row (1 on the first); the connection re-opens after `retryInMs`. */
+  attempt: number;
+  retryInMs: number;
+}
+
+/** The intake's limits (config `prices`). */
+export interface FeedLimits {
+  maxFeedBytes: number;
+  feedRetryInitialMs: number;
+  feedRetryMaxMs: number;
+  feedWorker?: { maxOldGenerationSizeMb?: number; maxYoungGenerationSizeMb?: number; stackSizeMb?: number };
+}
+
+const DEFAULT_LIMITS: FeedLimits = { maxFeedBytes: 32 * 1024 * 1024, feedRetryInitialMs: 1000, feedRetryMaxMs: 60_000 };
 
 export interface FeedIntakeOptions {
   storeId: string;
@@ -53,6 +84,10 @@ export interface FeedIntakeOptions {
   maxAlerts?: number;
   /** The built feed worker (feedCheck.ts); null checks feeds on the main thread. Default: next to the bundle. */
   feedWorker?: URL | null;
+  /** Size cap, worker limits, re-delivery back-off; defaults as in the config schema. */
+  limits?: FeedLimits;
+  /** Called when a checked feed could not be stored (after it was counted and logged). */
+  onStoreFailed?: (f: FeedStoreFailure) => void;
 }
 
 export class FeedIntake {
@@ -60,16 +95,26 @@ export class FeedIntake {
   private checker: FeedChecker | null = null;
   private readonly versions = new Map<string, number>();
   private queue: Promise<void> = Promise.resolve();
+  /** Set after a storage failure: nothing more is handled or acked until the connection re-opens. */
+  private holding = false;
+  private failStreak = 0;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private readonly limits: FeedLimits;
+  private readonly logLimit: LogLimiter;
   readonly alerts: FeedAlert[] = [];
   /** Feeds applied and rejected since start. */
   appliedCount = 0;
   rejectedCount = 0;
   readonly rejects: Counter<'feed' | 'code'>;
   readonly applied: Counter<'feed' | 'scope'>;
+  readonly storeFailures: Counter<'feed'>;
   private readonly log: Logger;
 
   constructor(private readonly o: FeedIntakeOptions) {
     this.log = o.log.child({ module: 'feeds' });
+    this.limits = o.limits ?? DEFAULT_LIMITS;
+    this.logLimit = new LogLimiter(o.now);
+    this.storeFailures = new Counter({ name: 'storegw_feed_store_failures_total', help: 'HQ feeds that passed every check but could not be stored (left unacknowledged for re-delivery), by feed', labelNames: ['feed'], registers: [o.metrics.registry] });
     this.rejects = new Counter({ name: 'storegw_feed_rejects_total', help: 'HQ feeds rejected, by feed and reason code', labelNames: ['feed', 'code'], registers: [o.metrics.registry] });
     this.applied = new Counter({ name: 'storegw_feed_applied_total', help: 'HQ feeds applied', labelNames: ['feed', 'scope'], registers: [o.metrics.registry] });
   }
@@ -89,6 +134,7 @@ export class FeedIntake {
       keys: Object.fromEntries(this.o.hq.publicKeys.map((k) => [k.kid, k.pem])),
       log: this.log,
       ...(this.o.feedWorker !== undefined ? { workerUrl: this.o.feedWorker } : {}),
+      ...(this.limits.feedWorker ? { resourceLimits: this.limits.feedWorker } : {}),
     });
     await this.checker.start();
     for (const v of await this.o.store.versions()) this.versions.set(`${v.feed}/${v.scope}`, v.version);
@@ -96,7 +142,11 @@ export class FeedIntake {
     const opts: IClientOptions = {
       clientId: this.o.clientId,
       clean: false,
-      protocolVersion: 4,
+      // MQTT 5 for Maximum Packet Size: HQ's broker must not send a packet over it
+      // [MQTT-3.1.2-25], so a huge payload is never buffered here. Twice the parse cap, so a feed
+      // just over the cap still arrives and is refused by name (a FEED_REJECTED record).
+      protocolVersion: 5,
+      properties: feedConnectProperties(this.limits.maxFeedBytes),
       reconnectPeriod: 1000,
       connectTimeout: 10_000,
       username: this.o.hq.username,
@@ -107,22 +157,34 @@ export class FeedIntake {
     };
     const client = mqtt.connect(this.o.hq.url, opts);
     this.client = client;
-    // mqtt.js sends the PUBACK of a QoS 1 message when this callback is called: after the commit.
+    // mqtt.js sends the PUBACK of a QoS 1 message when `done()` is called, and none when it is
+    // called with an error (mqtt.js handlers/publish.js); it hands over the next packet only then.
     client.handleMessage = (packet: IPublishPacket, done: (err?: Error) => void) => {
       const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
-      this.queue = this.queue.then(() => this.handle(packet.topic, payload)).then(
-        () => done(),
-        (err: Error) => {
-          this.log.error({ err, topic: packet.topic }, 'feed handling failed');
-          done();
-        },
-      );
+      this.queue = this.queue
+        .then(() => (this.holding ? 'hold' : this.handle(packet.topic, payload)))
+        .then(
+          (v) => (v === 'hold' ? done(new Error('feed not stored; left for re-delivery')) : done()),
+          (err: Error) => {
+            // An unexpected error in our own code: not the feed's fault, so it is not acked either.
+            this.failStreak++;
+            this.log.error({ err, topic: packet.topic, attempt: this.failStreak }, 'feed handling failed; left unacknowledged');
+            this.hold();
+            done(err);
+          },
+        );
     };
+    let subscribed = false;
     client.on('connect', (ack) => {
       this.log.info({ url: this.o.hq.url, sessionPresent: ack.sessionPresent }, 'connected to HQ for feeds');
+      this.holding = false;
       this.o.onConnection?.(true);
-      if (!ack.sessionPresent) {
-        client.subscribe([`${HQ_ROOT}/store/${this.o.storeId}/+`, `${HQ_ROOT}/all/+`], { qos: 1 }, (err) => {
+      // Once per start, even with a session present: a session made by an older gateway holds the
+      // wildcard filters that also match the gateway's own uploads.
+      if (!ack.sessionPresent || !subscribed) {
+        subscribed = true;
+        client.unsubscribe(legacyFeedFilters(this.o.storeId), () => undefined);
+        client.subscribe(feedSubscriptions(this.o.storeId), { qos: 1 }, (err) => {
           if (err) this.log.error({ err }, 'subscribing to HQ feeds failed');
         });
       }
@@ -133,6 +195,8 @@ export class FeedIntake {
   }
 
   async stop(): Promise<void> {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
     const c = this.client;
     this.client = null;
     if (c) await endClient(c);
@@ -154,7 +218,27 @@ export class FeedIntake {
     return true;
   }
 
-  private async handle(topic: string, payload: Buffer): Promise<void> {
+  /**
+   * After a storage failure: stop handling (and acking) what follows on this connection, close it,
+   * and open it again after the back-off; HQ then re-delivers the unacknowledged feeds in order.
+   */
+  private hold(): void {
+    if (this.holding) return;
+    this.holding = true;
+    const c = this.client;
+    if (!c) return;
+    const delay = retryDelay(Math.max(this.failStreak, 1), this.limits.feedRetryInitialMs, this.limits.feedRetryMaxMs);
+    c.end(true, {}, () => {
+      if (this.client !== c) return;
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = null;
+        if (this.client === c) c.reconnect();
+      }, delay);
+    });
+  }
+
+  /** 'hold' when the feed must stay unacknowledged (storage failed); otherwise it is acked. */
+  private async handle(topic: string, payload: Buffer): Promise<'ack' | 'hold'> {
     const parts = topic.split('/');
     let scope: FeedScope;
     let feed: string;
@@ -164,15 +248,22 @@ export class FeedIntake {
     } else if (parts.length === 5 && parts[2] === 'store' && parts[3] === this.o.storeId) {
       scope = 'store';
       feed = parts[4];
-    } else return;
-    // batch/status are the gateway's own uplink topics, orders belong to another component.
-    if (!(PRICE_FEEDS as readonly string[]).includes(feed)) return;
+    } else return 'ack';
+    // Only the feeds subscribed by name arrive; anything else is not ours to apply.
+    if (!(PRICE_FEEDS as readonly string[]).includes(feed)) return 'ack';
     const key = `${feed}/${scope}`;
+    const tooBig = feedSizeError(payload.length, this.limits.maxFeedBytes);
+    if (tooBig) {
+      this.reject({ at: this.o.now(), topic, feed, scope, code: tooBig.code, reason: tooBig.reason });
+      return 'ack';
+    }
     const c0 = this.o.now();
-    const res = await this.checker!.check(payload, { feed, topicScope: scope, lastVersion: this.versions.get(key) });
+    const lastVersion = this.versions.get(key);
+    const res = await this.checker!.check(payload, { feed, topicScope: scope, lastVersion });
     if (!res.ok) {
       this.reject({ at: this.o.now(), topic, feed, scope, code: res.code, reason: res.reason, ...(res.kid !== undefined ? { kid: res.kid } : {}) });
-      return;
+      if (res.code === 'SGW_ERR_FEED_VERSION_GAP') this.reportGap(feed, scope, lastVersion, res.gap);
+      return 'ack';
     }
     const f: FeedApplyMeta = { feed: res.feed, scope, version: res.version, issuedAt: res.issuedAt, kid: res.kid, appliedAt: this.o.now() };
     const t0 = this.o.now();
@@ -180,20 +271,46 @@ export class FeedIntake {
     try {
       await this.o.store.applyPrepared(f, res.prepared);
     } catch (err) {
-      this.reject({ at: this.o.now(), topic, feed, scope, code: 'SGW_ERR_FEED_APPLY', reason: `storage: ${(err as Error).message}` });
-      return;
+      if (!isTransientStorageError(err)) {
+        // The feed itself cannot be stored (it would fail on every re-delivery): refused for good.
+        this.reject({ at: this.o.now(), topic, feed, scope, code: 'SGW_ERR_FEED_APPLY', reason: `storage: ${(err as Error).message}` });
+        return 'ack';
+      }
+      this.storeFailed({ at: this.o.now(), topic, feed, scope, version: res.version, error: (err as Error).message, attempt: ++this.failStreak, retryInMs: 0 });
+      return 'hold';
     }
+    if (this.failStreak > 0) this.log.info({ feed, scope, version: res.version, failures: this.failStreak }, 'feed stored after earlier storage failures');
+    this.failStreak = 0;
     this.versions.set(key, res.version);
     this.applied.labels(feed, scope).inc();
     this.appliedCount++;
     this.log.info({ feed, scope, version: res.version, ms: this.o.now() - t0 }, 'feed applied');
     await this.o.onApplied(f);
+    return 'ack';
   }
+
+  private storeFailed(f: FeedStoreFailure): void {
+    f.retryInMs = retryDelay(f.attempt, this.limits.feedRetryInitialMs, this.limits.feedRetryMaxMs);
+    this.storeFailures.labels(f.feed).inc();
+    const suppressed = this.logLimit.take(`store:${f.feed}`);
+    if (suppressed >= 0) this.log.error({ topic: f.topic, feed: f.feed, scope: f.scope, version: f.version, err: f.error, attempt: f.attempt, retryInMs: f.retryInMs, suppressed }, 'feed could not be stored; left unacknowledged for HQ to re-deliver');
+    this.hold();
+    this.o.onStoreFailed?.(f);
+  }
+
+  /** Tells HQ a delta did not fit: it must send a snapshot of that feed (report topic, QoS 1). */
+  private reportGap(feed: string, scope: FeedScope, appliedVersion: number | undefined, gap: { version: number; baseVersion: number } | undefined): void {
+    const report = { ts: new Date(this.o.now()).toISOString(), storeId: this.o.storeId, need: 'snapshot', feed, scope, appliedVersion: appliedVersion ?? null, baseVersion: gap?.baseVersion ?? null, version: gap?.version ?? null };
+    if (!this.publish(topics.hqReport(this.o.storeId, 'feeds'), JSON.stringify(report))) this.log.warn({ feed, scope }, 'could not tell HQ a snapshot is needed (not connected)');
+  }
+
 
   private reject(a: FeedAlert): void {
     this.rejects.labels(a.feed, a.code).inc();
     this.rejectedCount++;
-    this.log.warn({ topic: a.topic, feed: a.feed, scope: a.scope, code: a.code, reason: a.reason, kid: a.kid }, 'feed rejected');
+    // Whoever may publish on HQ's broker can send junk at any rate: the log is bounded per feed and code.
+    const suppressed = this.logLimit.take(`reject:${a.feed}:${a.code}`);
+    if (suppressed >= 0) this.log.warn({ topic: a.topic, feed: a.feed, scope: a.scope, code: a.code, reason: a.reason.slice(0, 512), kid: a.kid, suppressed }, 'feed rejected');
     this.alerts.push(a);
     if (this.alerts.length > (this.o.maxAlerts ?? 100)) this.alerts.shift();
     this.o.onRejected?.(a);

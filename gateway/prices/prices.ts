@@ -19,7 +19,7 @@ import type { DeviceRegistry, DeviceView } from '../devices/registry.js';
 import { topics } from '../protocol/topics.js';
 import { buildCatalog, nextChangeAfter, priceAt, rebuildCatalog, type Catalog, type PriceQuote, type ScopedRows } from './catalog.js';
 import { EslFanout } from './fanout.js';
-import { FeedIntake, type FeedAlert } from './feeds.js';
+import { FeedIntake, type FeedAlert, type FeedStoreFailure } from './feeds.js';
 import { LabelTracker, type LabelCounts, type TrackedLabel } from './labels.js';
 import { FEED_PARTS, PriceStore, ROW_PARTS, type RowPart } from './store.js';
 
@@ -34,6 +34,8 @@ export interface PriceServiceOptions {
   bootId: string;
   /** Told of every rejected feed, so the gateway can commit an exact alert record for HQ and ops. */
   onFeedRejected?: (a: FeedAlert) => void;
+  /** Told when a feed could not be stored (it stays unacknowledged; HQ re-delivers it). */
+  onFeedStoreFailed?: (f: FeedStoreFailure) => void;
 }
 
 export interface SyncReport {
@@ -119,6 +121,11 @@ export class PriceService {
           this.o.onFeedRejected?.(a);
         },
         onConnection: () => this.changes.emit('change'),
+        onStoreFailed: (f) => {
+          this.changes.emit('change');
+          this.o.onFeedStoreFailed?.(f);
+        },
+        limits: this.o.config.prices,
       });
       await this.feeds.start();
     }

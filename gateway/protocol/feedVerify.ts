@@ -27,7 +27,10 @@ export type FeedErrorCode =
   | 'SGW_ERR_FEED_WRONG_SCOPE' // not addressed to this store through this topic
   | 'SGW_ERR_FEED_WRONG_FEED' // signed.feed is not the topic's feed
   | 'SGW_ERR_FEED_STALE_VERSION' // version not greater than the one applied (a replay or an old copy)
-  | 'SGW_ERR_FEED_BAD_BODY'; // body does not have the feed's shape
+  | 'SGW_ERR_FEED_BAD_BODY' // body does not have the feed's shape
+  | 'SGW_ERR_FEED_TOO_LARGE' // over the size cap, refused before parsing (prices/feedPolicy.ts)
+  | 'SGW_ERR_FEED_VERSION_GAP' // a delta whose baseVersion is not the applied version
+  | 'SGW_ERR_FEED_POISON'; // checking it killed (or crashed) the feed worker; never re-run
 
 export interface FeedError {
   ok: false;
@@ -35,6 +38,8 @@ export interface FeedError {
   reason: string;
   /** The key id, once the envelope had one (for the alert). */
   kid?: string;
+  /** SGW_ERR_FEED_VERSION_GAP only: the delta's version and the base it named (for HQ's report). */
+  gap?: { version: number; baseVersion: number };
 }
 
 export interface VerifiedFeed {

@@ -9,7 +9,11 @@ import type { HqSigner } from './hqSigner.js';
 
 export interface HqFeeds {
   client: MqttClient;
-  /** Signs and publishes a feed; `scope` "store" goes to the store topic with `store:{storeId}`. */
+  /**
+   * Signs and publishes a feed; `scope` "store" goes to the store topic with `store:{storeId}`.
+   * A delta body without `baseVersion` gets the version this publisher last sent on that feed and
+   * scope, as a real HQ names the version a delta applies to (the gateway refuses a gap).
+   */
   publish(feed: string, scope: 'store' | 'all', version: number, body: unknown, issuedAt?: string): Promise<string>;
   /** Publishes any payload on a feed topic (for malformed/forged feeds). */
   publishRaw(feed: string, scope: 'store' | 'all', payload: string): Promise<void>;
@@ -19,11 +23,17 @@ export interface HqFeeds {
 export async function connectHqFeeds(url: string, storeId: string, signer: HqSigner): Promise<HqFeeds> {
   const client = await mqtt.connectAsync(url, { clientId: `hq-feeds-${Math.random().toString(36).slice(2, 8)}`, reconnectPeriod: 0 });
   const topicOf = (feed: string, scope: 'store' | 'all') => (scope === 'all' ? topics.hqAllFeed(feed) : topics.hqStoreFeed(storeId, feed));
+  const sent = new Map<string, number>();
   return {
     client,
     async publish(feed, scope, version, body, issuedAt = new Date().toISOString()) {
-      const payload = signer.sign({ feed, scope: scope === 'all' ? 'all' : `store:${storeId}`, version, issuedAt, body });
+      const key = `${feed}/${scope}`;
+      const b = body as Record<string, unknown>;
+      const base = sent.get(key);
+      const withBase = b && typeof b === 'object' && b.mode === 'delta' && !('baseVersion' in b) && base !== undefined ? { ...b, baseVersion: base } : body;
+      const payload = signer.sign({ feed, scope: scope === 'all' ? 'all' : `store:${storeId}`, version, issuedAt, body: withBase });
       await client.publishAsync(topicOf(feed, scope), payload, { qos: 1 });
+      sent.set(key, version);
       return payload;
     },
     async publishRaw(feed, scope, payload) {

@@ -173,7 +173,7 @@ describe('feed intake', () => {
   it('a store row overrides the all-stores row, and a delta applies on top', async () => {
     const m = mark();
     await feeds.publish('prices', 'all', 1, { mode: 'snapshot', currency: 'EUR', prices: [{ gtin: G1, price: 999 }], promotions: [] });
-    await feeds.publish('prices', 'store', 12, { mode: 'delta', currency: 'EUR', prices: [{ gtin: G1, price: 119, memberPrices: { gold: 99 } }], promotions: [] });
+    await feeds.publish('prices', 'store', 12, { mode: 'delta', baseVersion: 10, currency: 'EUR', prices: [{ gtin: G1, price: 119, memberPrices: { gold: 99 } }], promotions: [] });
     await feeds.publish('members', 'store', 1, { mode: 'snapshot', members: [{ code: 'M-1', tier: 'gold' }] });
     await handled(m, 3);
     expect(prices.priceAt(G1)?.price).toBe(119);

@@ -15,7 +15,8 @@ import { checkFeed, createPriceFeedVerifier, FeedChecker, type CheckedFeed } fro
 import { prepareFeedRows } from '../../../../gateway/prices/feedRows.js';
 import type { FeedVerifyContext } from '../../../../gateway/protocol/feedVerify.js';
 import { createHqSigner } from '../../../sim/hqSigner.js';
-import { storeFeeds } from '../../../sim/hqFeeds.js';
+import { gtinOf, storeFeeds } from '../../../sim/hqFeeds.js';
+import { ConfigSchema } from '../../../../gateway/config.js';
 import { tempDir } from '../../../helpers/tmp.js';
 
 const STORE = 'store-7';
@@ -31,7 +32,7 @@ let workerUrl: URL;
 
 const at = '2026-03-01T06:00:00.000Z';
 const ctx = (lastVersion?: number): FeedVerifyContext => ({ feed: 'prices', topicScope: 'store', lastVersion });
-const prices = (price: number) => ({ mode: 'delta', currency: 'EUR', prices: [{ gtin: '2000000000017', price }, { gtin: '2000000000024', price: 5, currency: 'SEK' }], remove: ['2000000000031'] });
+const prices = (price: number, baseVersion = 1) => ({ mode: 'delta', baseVersion, currency: 'EUR', prices: [{ gtin: '2000000000017', price }, { gtin: '2000000000024', price: 5, currency: 'SEK' }], remove: ['2000000000031'] });
 const signed = (body: unknown, version = 2, signer = hq) => Buffer.from(signer.sign({ feed: 'prices', scope: `store:${STORE}`, version, issuedAt: at, body }));
 
 /** Every case both paths must agree on. */
@@ -39,7 +40,7 @@ const CASES: [string, Buffer, FeedVerifyContext][] = [
   ['valid delta', signed(prices(120)), ctx(1)],
   ['forged signature', signed(prices(1), 2, rogue), ctx(1)],
   ['stale version', signed(prices(120), 1), ctx(1)],
-  ['bad body', signed({ mode: 'delta', currency: 'EUR', prices: [{ gtin: 'x', price: -1 }] }), ctx(1)],
+  ['bad body', signed({ mode: 'delta', baseVersion: 1, currency: 'EUR', prices: [{ gtin: 'x', price: -1 }] }), ctx(1)],
   ['not JSON', Buffer.from('{"kid":'), ctx()],
 ];
 
@@ -61,7 +62,7 @@ describe('FeedChecker', () => {
     await c.start();
     const r = await c.check(signed(prices(120)), ctx(1));
     expect(r).toMatchObject({ ok: true, feed: 'prices', version: 2, kid: hq.kid });
-    expect(c.checked).toEqual({ worker: 0, inline: 1 });
+    expect(c.checked).toEqual({ worker: 0, inline: 1, poison: 0 });
     await c.stop();
   });
 
@@ -77,7 +78,7 @@ describe('FeedChecker', () => {
       const fromWorker = await Promise.all(CASES.map(([, p, c]) => w.check(p, c)));
       for (const [i, [name, p, c]] of CASES.entries()) expect(fromWorker[i], name).toEqual(await inline.check(p, c));
       // Really answered by the worker (a worker that failed to start would fall back silently).
-      expect(w.checked).toEqual({ worker: CASES.length, inline: 0 });
+      expect(w.checked).toEqual({ worker: CASES.length, inline: 0, poison: 0 });
       expect(fromWorker.map((r) => (r.ok ? 'ok' : r.code))).toEqual(['ok', 'SGW_ERR_FEED_BAD_SIGNATURE', 'SGW_ERR_FEED_STALE_VERSION', 'SGW_ERR_FEED_BAD_BODY', 'SGW_ERR_FEED_NOT_JSON']);
       const ok = fromWorker[0] as Extract<CheckedFeed, { ok: true }>;
       // The row without a currency took the feed's; removals go through as their own JSON text.
@@ -100,13 +101,13 @@ describe('FeedChecker', () => {
     await expect(new FeedChecker({ storeId: STORE, keys: {}, log, workerUrl: null }).start()).rejects.toThrow(/^keys: at least one/);
   });
 
-  it('a worker that dies at start or mid-way costs no feed: the main thread checks it', async () => {
+  it('a worker that cannot start leaves checking to the main thread; a feed in a worker that dies is refused, never re-run inline', async () => {
     const broken = path.join(tmp.dir, 'broken.js');
     writeFileSync(broken, "throw new Error('boom at import');\n");
     const c = new FeedChecker({ storeId: STORE, keys, log, workerUrl: pathToFileURL(broken) });
     await c.start();
     expect(await c.check(signed(prices(130)), ctx(1))).toMatchObject({ ok: true, version: 2 });
-    expect(c.checked).toEqual({ worker: 0, inline: 1 });
+    expect(c.checked).toEqual({ worker: 0, inline: 1, poison: 0 });
     await c.stop();
 
     const w = new FeedChecker({ storeId: STORE, keys, log, workerUrl });
@@ -114,15 +115,27 @@ describe('FeedChecker', () => {
     const pending = w.check(signed(prices(140)), ctx(1));
     // Kill it while the request is in flight.
     await (w as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
-    expect(await pending).toMatchObject({ ok: true, version: 2 });
-    // The next feed may still be posted to the dying worker (its exit event comes later): it gets
-    // its verdict inline; the one after gets a new worker.
-    expect(await w.check(signed(prices(150), 3), ctx(2))).toMatchObject({ ok: true, version: 3 });
-    expect(await w.check(signed(prices(160), 4), ctx(3))).toMatchObject({ ok: true, version: 4 });
+    expect(await pending).toMatchObject({ ok: false, code: 'SGW_ERR_FEED_POISON', reason: /killed the feed worker/ });
+    expect(w.checked.inline).toBe(0);
+    // The next feeds get a new worker.
+    expect(await w.check(signed(prices(160, 3), 4), ctx(3))).toMatchObject({ ok: true, version: 4 });
     expect((w as unknown as { worker: unknown }).worker).not.toBeNull();
     expect(w.checked.worker).toBeGreaterThanOrEqual(1);
     await w.stop();
   });
+
+  it("checks a 100k-item catalog of ~40 MB within the default worker limits (prices.feedWorker)", async () => {
+    const fw = ConfigSchema.properties.prices.properties.feedWorker.properties;
+    const limits = { maxOldGenerationSizeMb: fw.maxOldGenerationSizeMb.default as number, maxYoungGenerationSizeMb: fw.maxYoungGenerationSizeMb.default as number, stackSizeMb: fw.stackSizeMb.default as number };
+    const items = Array.from({ length: 100_000 }, (_, i) => ({ gtin: gtinOf(i + 1), name: `Item ${i + 1} ${'n'.repeat(100)}`, unit: 'each', expectedWeightG: 500, weightToleranceG: 10, vatRateBp: 1900, template: 'std', fields: { brand: 'b'.repeat(60), origin: 'DE' } }));
+    const payload = Buffer.from(hq.sign({ feed: 'catalog', scope: `store:${STORE}`, version: 1, issuedAt: at, body: { mode: 'snapshot', items } }));
+    expect(payload.length).toBeGreaterThan(32 * 1024 * 1024);
+    const w = new FeedChecker({ storeId: STORE, keys, log, workerUrl, resourceLimits: limits });
+    await w.start();
+    expect(await w.check(payload, { feed: 'catalog', topicScope: 'store', lastVersion: undefined })).toMatchObject({ ok: true, version: 1 });
+    expect(w.checked).toEqual({ worker: 1, inline: 0, poison: 0 });
+    await w.stop();
+  }, 120_000);
 
   it('measures what the main thread pays to receive a 60k-row feed: a body object vs prepared strings', () => {
     const body = storeFeeds(60_000, 20).prices;
