@@ -34,7 +34,7 @@ function writeCase(content: string | Buffer): string {
   const dir = path.join(tmp.dir, `case-${++n}`);
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, 'storegw.yaml');
-  writeFileSync(file, content);
+  writeFileSync(file, content, { mode: 0o600 });
   return file;
 }
 

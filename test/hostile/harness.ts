@@ -61,7 +61,7 @@ export async function startHostileGateway(o: Partial<ConfigOptions> = {}): Promi
     extra: { compaction: { windowMs: 86_400_000, aggregateBucketMs: 60_000, intervalMs: 3_600_000 }, ...o.extra },
   });
   const configFile = path.join(tmp.dir, 'storegw.yaml');
-  writeFileSync(configFile, stringify(raw));
+  writeFileSync(configFile, stringify(raw), { mode: 0o600 });
   const proc = await spawnGateway(configFile);
   const reader = new OutboxStore(path.join(dataDir, 'outbox.db'), { readonly: true });
   await reader.start();

@@ -57,14 +57,14 @@ beforeAll(async () => {
     port.on('data', () => undefined); // the bridge's commands (SIR, inventory): read and dropped
     ports.set(d.id, port);
   }
-  writeFileSync(path.join(tmp.dir, 'bridge.secret'), `${TEST_SECRET}\n`);
+  writeFileSync(path.join(tmp.dir, 'bridge.secret'), `${TEST_SECRET}\n`, { mode: 0o600 });
   const cfg = {
     log: { level: 'info' },
     mqtt: { url: gw.mqttUrl, username: 'bridge/kb', passwordFile: 'bridge.secret', reconnect: { initialMs: 50, maxMs: 300 } },
     devices: DEVICES.map((d) => ({ kind: d.kind, id: d.id, protocol: d.protocol, serial: { path: path.join(tmp.dir, 'pty', d.id), presenceCheckMs: 0 }, options: d.options })),
   };
   const file = path.join(tmp.dir, 'bridge.yaml');
-  writeFileSync(file, stringify(cfg));
+  writeFileSync(file, stringify(cfg), { mode: 0o600 });
   bridge = spawn(process.execPath, [BRIDGE_BIN, '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
   let buf = '';
   const ready = new Promise<void>((resolve, reject) => {
