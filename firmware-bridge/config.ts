@@ -94,7 +94,8 @@ export const BridgeConfigSchema = Type.Object(
         /** A client certificate from the store CA whose CN is `bridge/{id}`, and its key (0600). */
         certFile: Type.Optional(Type.String({ minLength: 1 })),
         keyFile: Type.Optional(Type.String({ minLength: 1 })),
-        keepaliveS: Type.Integer({ minimum: 5, maximum: 3600, default: 30 }),
+        // The gateway refuses a keep-alive above its mqtt.maxKeepaliveS (default 300) with CONNACK 2.
+        keepaliveS: Type.Integer({ minimum: 5, maximum: 300, default: 30 }),
         reconnect: Backoff,
         /** QoS 1 events in flight or queued while the gateway is away; beyond it events are dropped and counted. */
         maxQueued: Type.Integer({ minimum: 10, maximum: 1_000_000, default: 10_000 }),

@@ -178,6 +178,9 @@ export class Gateway {
     this.metrics.probes.deadLetters = () => ({ rows: this.outbox.dead.rows, bytes: this.outbox.dead.bytes });
     this.metrics.probes.outboxWalBytes = () => this.outbox.walBytes;
 
+    // One gate for every people-cost hash (logins, own password, costly kiosk tokens, and MQTT
+    // credentials hashed at that cost): together they stay within it.
+    const hashGate = new HashGate(c.http.passwordChecks);
     broker = new Broker({
       host: c.mqtt.host,
       port: c.mqtt.port ?? 1883,
@@ -186,7 +189,7 @@ export class Gateway {
       connectRate: c.mqtt.connectRate,
       maxConnections: c.mqtt.maxConnections,
       peerLogLinesPerMinute: c.log.peerLinesPerMinute,
-      auth: new Authenticator({ config: c, registry: this.registry, store: this.deviceStore }),
+      auth: new Authenticator({ config: c, registry: this.registry, store: this.deviceStore, gate: hashGate }),
       registry: this.registry,
       ingest: this.ingest,
       metrics: this.metrics,
@@ -261,8 +264,6 @@ export class Gateway {
     // --- end ops users ---
 
     const metrics = this.metrics;
-    // One gate for every people-cost hash (logins, own password, costly kiosk tokens): together they stay within it.
-    const hashGate = new HashGate(c.http.passwordChecks);
     const sessions = new SessionManager({
       users, // ops users (issue 8): users from the directory
       ttlS: c.http.sessionTtlS,

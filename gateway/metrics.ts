@@ -24,7 +24,7 @@ export class Metrics {
   });
   readonly connects = new Counter({
     name: 'storegw_mqtt_connects_total',
-    help: 'CONNECT attempts by result (ok, bad_credentials, unknown_user, no_credentials, disabled, rate_limited, too_many_connections, origin_refused, client_id_taken, client_id_rejected, keepalive, credential_cap)',
+    help: 'CONNECT attempts by result (ok, bad_credentials, unknown_user, no_credentials, disabled, busy, rate_limited, too_many_connections, origin_refused, client_id_taken, client_id_rejected, keepalive, credential_cap)',
     labelNames: ['result'],
     registers: [this.registry],
   });

@@ -28,16 +28,18 @@ function actsFor(id: Identity, kind: DeviceKind, deviceId: string): boolean {
 
 const DEVICE_PREFIX = `${DEVICE_ROOT}/`;
 
-/** What no service user may do on a device topic, whatever its write patterns say; null when allowed. */
+/** Why no service user may write this device topic, whatever its write patterns say; null for a topic outside the device tree. */
 function serviceOnDeviceTopic(username: string, topic: string, retain: boolean): string | null {
   if (!topic.startsWith(DEVICE_PREFIX)) return null;
   if (retain) return `service user ${username} may not retain on device topics`;
   const parsed = parseDeviceTopic(topic);
-  if (!parsed.ok) return null;
+  if (!parsed.ok) return `service user ${username} may not write device topics (${parsed.reason})`;
   const t = parsed.topic;
   if (t.channel === 'cmd' || t.channel === 'rej') return `service user ${username} may not write device ${t.channel} topics`;
   if (t.channel === 'evt' && isGatewayRecord(t.kind, t.deviceId, t.type)) return `service user ${username} may not write ${t.kind} ${t.type} records: only the gateway writes them`;
-  return null;
+  // Anything else under a device's topics would be a device speaking through someone else: it skips
+  // ingest's validation and reaches in-process listeners (a forged payment result or scan at a kiosk).
+  return `service user ${username} may not write device topics: only a device (or its bridge) speaks for it`;
 }
 
 export function canPublish(id: Identity, topic: string, retain = false): PublishDecision {

@@ -8,11 +8,17 @@ import type { Config } from '../config.js';
 import type { DeviceRegistry } from '../devices/registry.js';
 import type { DeviceStore } from '../devices/store.js';
 import { parseDeviceUsername } from '../protocol/topics.js';
-import { verifySecret } from '../scryptHash.js';
+import { DEVICE_SECRET_COST, hashCost, verifySecret } from '../scryptHash.js';
+import type { HashGate } from '../http/hashGate.js';
 import type { Identity } from './acl.js';
 
-export type AuthFailure = 'no_credentials' | 'unknown_user' | 'bad_credentials' | 'disabled';
+export type AuthFailure = 'no_credentials' | 'unknown_user' | 'bad_credentials' | 'disabled' | 'busy';
 export type AuthResult = { ok: true; identity: Identity } | { ok: false; result: AuthFailure; reason: string };
+
+/** A failed secret check as an AuthResult: a wrong secret, or no slot to check a costly one now. */
+function refusal(checked: 'bad' | 'busy'): AuthResult {
+  return checked === 'busy' ? { ok: false, result: 'busy', reason: 'too many password checks at once; try again' } : { ok: false, result: 'bad_credentials', reason: 'wrong secret' };
+}
 
 export class Authenticator {
   /**
@@ -28,6 +34,12 @@ export class Authenticator {
       config: Readonly<Config>;
       registry: DeviceRegistry;
       store: DeviceStore;
+      /**
+       * The people's hash gate: a stored hash costlier than a device secret's (a service user or
+       * bridge hashed with `storegw hash`, 2^15) is checked through it, so a burst of wrong
+       * CONNECTs cannot fill the libuv pool SQLite commits need.
+       */
+      gate?: HashGate;
     },
   ) {
     for (const d of opts.config.devices) {
@@ -38,13 +50,20 @@ export class Authenticator {
     }
   }
 
-  private async check(username: string, password: string, storedHash: string): Promise<boolean> {
+  private async check(username: string, password: string, storedHash: string): Promise<'ok' | 'bad' | 'busy'> {
     const digest = createHash('sha256').update(password).digest();
     const memo = this.verified.get(username);
-    if (memo && memo.hash === storedHash) return timingSafeEqual(Buffer.from(memo.digest, 'latin1'), digest);
-    const ok = await verifySecret(password, storedHash);
+    if (memo && memo.hash === storedHash) return timingSafeEqual(Buffer.from(memo.digest, 'latin1'), digest) ? 'ok' : 'bad';
+    let ok: boolean;
+    if (this.opts.gate && hashCost(storedHash) > DEVICE_SECRET_COST + 2) {
+      const r = await this.opts.gate.run(() => verifySecret(password, storedHash));
+      if (r.busy) return 'busy';
+      ok = r.value;
+    } else {
+      ok = await verifySecret(password, storedHash);
+    }
     if (ok) this.verified.set(username, { hash: storedHash, digest: digest.toString('latin1') });
-    return ok;
+    return ok ? 'ok' : 'bad';
   }
 
   async authenticate(username: string | undefined, password: Buffer | undefined): Promise<AuthResult> {
@@ -55,7 +74,8 @@ export class Authenticator {
       const bridgeId = username.slice('bridge/'.length);
       const bridge = this.opts.config.bridges.find((b) => b.id === bridgeId);
       if (!bridge) return { ok: false, result: 'unknown_user', reason: `no bridge "${bridgeId}"` };
-      if (!(await this.check(username, secret, bridge.secretHash))) return { ok: false, result: 'bad_credentials', reason: 'wrong secret' };
+      const checked = await this.check(username, secret, bridge.secretHash);
+      if (checked !== 'ok') return refusal(checked);
       return { ok: true, identity: { type: 'bridge', username, bridgeId, devices: this.bridgeDevices.get(bridgeId) ?? new Set() } };
     }
 
@@ -69,14 +89,16 @@ export class Authenticator {
       }
       if (!entry) return { ok: false, result: 'unknown_user', reason: `device ${username} is not provisioned` };
       if (!entry.secretHash) return { ok: false, result: 'bad_credentials', reason: `device ${username} connects through bridge ${entry.bridge}` };
-      if (!(await this.check(username, secret, entry.secretHash))) return { ok: false, result: 'bad_credentials', reason: 'wrong secret' };
+      const checked = await this.check(username, secret, entry.secretHash);
+      if (checked !== 'ok') return refusal(checked);
       if (entry.disabled) return { ok: false, result: 'disabled', reason: `device ${username} is disabled` };
       return { ok: true, identity: { type: 'device', username, kind: dev.kind, deviceId: dev.deviceId } };
     }
 
     const svc = this.opts.config.serviceUsers.find((u) => u.username === username);
     if (!svc) return { ok: false, result: 'unknown_user', reason: `unknown user "${username}"` };
-    if (!(await this.check(username, secret, svc.secretHash))) return { ok: false, result: 'bad_credentials', reason: 'wrong secret' };
+    const checked = await this.check(username, secret, svc.secretHash);
+    if (checked !== 'ok') return refusal(checked);
     return { ok: true, identity: { type: 'service', username, read: svc.read, write: svc.write } };
   }
 

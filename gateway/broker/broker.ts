@@ -365,8 +365,8 @@ export class Broker {
         const address = this.addressOf(client);
         if (res.result === 'unknown_user' && username) this.o.registry.noteRefused(username, address, res.reason);
         if (this.limiter.take(`auth/${username ?? address}`) >= 0) this.log.warn({ username, address, result: res.result, reason: res.reason }, 'connection refused');
-        // [MQTT-3.2.2-6] CONNACK 4 = bad user name or password, 5 = not authorized
-        cb(new AuthError(res.reason, res.result === 'bad_credentials' || res.result === 'no_credentials' ? 4 : 5), false);
+        // [MQTT-3.2.2-6] CONNACK 3 = server unavailable (no slot for a costly hash now), 4 = bad user name or password, 5 = not authorized
+        cb(new AuthError(res.reason, res.result === 'bad_credentials' || res.result === 'no_credentials' ? 4 : res.result === 'busy' ? 3 : 5), false);
       },
       (err: Error) => {
         this.log.error({ err }, 'authentication failed internally');

@@ -135,6 +135,16 @@ describe('service users on device topics', () => {
     s.end(true);
   });
 
+  it('may not speak for a device: a forged payment result never reaches the checkout (the connection closes, counted)', async () => {
+    const before = await metric(g.httpUrl, 'storegw_mqtt_refused_total{reason="service_device_write"}');
+    const s = await connectDevice(g.mqttUrl, 'integrator', TEST_SECRET);
+    const gone = closed(s);
+    s.publish('store/v1/dev/payment/p1/evt/result', JSON.stringify({ ts: ts(), requestId: 'r-forged', status: 'approved', amount: 100, currency: 'EUR' }), { qos: 1 });
+    await gone;
+    s.end(true);
+    expect(await metric(g.httpUrl, 'storegw_mqtt_refused_total{reason="service_device_write"}')).toBe(before + 1);
+  });
+
   it('may not write a gateway record type on a device topic', async () => {
     const s = await connectDevice(g.mqttUrl, 'integrator', TEST_SECRET);
     const gone = closed(s);

@@ -58,10 +58,16 @@ describe('service users on device topics, whatever their patterns', () => {
     expect(canPublish(integrator, 'store/v1/dev/light/storegw/evt/alert')).toMatchObject({ ok: false, refused: 'service_device_write' });
   });
 
-  it('never retain on a device topic; elsewhere and without retain their patterns decide', () => {
+  it('never retain on a device topic; outside the device tree their patterns decide', () => {
     expect(canPublish(integrator, 'store/v1/dev/footfall/door-1/state', true)).toMatchObject({ ok: false, reason: 'service user integrator may not retain on device topics' });
-    expect(canPublish(integrator, 'store/v1/dev/footfall/door-1/evt/count')).toEqual({ ok: true, topic: null });
     expect(canPublish(integrator, 'local/x', true)).toEqual({ ok: true, topic: null });
+    expect(canPublish(integrator, 'local/x')).toEqual({ ok: true, topic: null });
+  });
+
+  it('never speak for a device: no event, birth or state, not even a malformed device topic', () => {
+    for (const t of ['store/v1/dev/footfall/door-1/evt/count', 'store/v1/dev/payment/p1/evt/result', 'store/v1/dev/scanner/s1/evt/scan', 'store/v1/dev/footfall/door-1/state', 'store/v1/dev/footfall/door-1/birth', 'store/v1/dev/nokind/x/evt/y']) {
+      expect(canPublish(integrator, t)).toMatchObject({ ok: false, refused: 'service_device_write', reason: expect.stringContaining('may not write device topics') });
+    }
   });
 });
 
