@@ -477,7 +477,7 @@ export class Broker {
   private gatewayRecord(id: Identity, device: DeviceEntry, type: string, packet: PublishPacket, bytes: number): void {
     const topic = packet.topic;
     const code: ErrorCode = 'SGW_ERR_GATEWAY_RECORD';
-    const reason = `evt/${type}: ${device.kind} ${type} records are written only by the gateway itself, never by a device`;
+    const reason = `topic.type: ${device.kind} ${type} records are written only by the gateway itself, never by a device`;
     this.o.metrics.mqttRefused.labels('gateway_record').inc();
     this.o.registry.noteReject(device, code, reason);
     this.sendReject(device.kind, device.id, { topic, reason, code, seq: null });

@@ -16,6 +16,7 @@ import { createAjv } from '../../gateway/protocol/validate.js';
 import { MAX_EVENT_DEPTH } from '../../gateway/protocol/jsonDepth.js';
 import { DEVICE_KINDS, type DeviceKind } from '../../gateway/protocol/topics.js';
 import { OutboxStore } from '../../gateway/outbox/store.js';
+import { SELF_DEVICE_ID } from '../../gateway/protocol/gatewayRecords.js';
 import { Bystander, SEED, Tally, startHostileGateway, withTimeout, type HostileGateway } from './harness.js';
 import path from 'node:path';
 
@@ -160,6 +161,8 @@ const tally = new Tally('device-payloads');
 const stored = new Map<number, string>();
 let lastSeq = 0;
 let rejected = 0;
+/** Gateway record types a device tried to write (refused by type, counted apart). */
+let forged = 0;
 
 async function connectKind(kind: DeviceKind): Promise<void> {
   const client = await connectDevice(gw.mqttUrl, `${kind}/${deviceId(kind)}`, TEST_SECRET);
@@ -242,7 +245,8 @@ describe('device payloads, every kind and event type', () => {
         expect(gw.alive()).toBe(true);
         // A payload is answered with PUBACK (+ rej), never with a dropped connection.
         expect(answer, `connection dropped instead of PUBACK: ${JSON.stringify(gw.logs((l) => l.deviceId === id && /dropped|failed/.test(String(l.msg))).slice(-1))}`).toBe('acked');
-        const fresh = (await reader.read(lastSeq + 1, 1000)).filter((r) => r.deviceId !== 'door-2');
+        // The gateway's own records (a FORGED_RECORD alert after a refused gateway record type) are not the case's.
+        const fresh = (await reader.read(lastSeq + 1, 1000)).filter((r) => r.deviceId !== 'door-2' && r.deviceId !== SELF_DEVICE_ID);
         if (fresh.length > 0) lastSeq = fresh[fresh.length - 1].seq;
         if (valid && fresh.length === 1) {
           // Stored: exactly what was sent, field for field and in order.
@@ -259,6 +263,13 @@ describe('device payloads, every kind and event type', () => {
         const notice = dev.rej[rejBefore];
         expect(notice.reason).toMatch(NAMES_FIELD);
         expect(notice.topic).toBe(`store/v1/dev/${k.kind}/${id}/evt/${k.type}`);
+        if (GATEWAY_RECORDS.has(`${k.kind}/${k.type}`)) {
+          // Refused by type before any validation: a rej and a FORGED_RECORD alert, no dead letter.
+          expect(notice.code).toBe('SGW_ERR_GATEWAY_RECORD');
+          forged++;
+          tally.add(`refused: ${notice.code}`);
+          return;
+        }
         const [dead] = await reader.recentDeadLetters(id, 1);
         expect(dead.reason).toBe(notice.reason);
         expect(dead.code).toBe(notice.code);
@@ -339,9 +350,12 @@ describe('device payloads, every kind and event type', () => {
     let counted = 0;
     for (const code of ['SGW_ERR_BAD_JSON', 'SGW_ERR_SCHEMA', 'SGW_ERR_UNKNOWN_TYPE', 'SGW_ERR_FORBIDDEN']) counted += await metric(gw.httpUrl, `storegw_rejects_total{code="${code}"}`);
     expect(counted).toBe(rejected);
+    expect(await metric(gw.httpUrl, 'storegw_mqtt_refused_total{reason="gateway_record"}')).toBe(forged);
+    // Each forged record type per device raised at least one exact FORGED_RECORD alert (one a minute per type).
+    if (forged > 0) expect((await gw.exportRecords()).some((r) => r.deviceId === SELF_DEVICE_ID && (r.data as { code?: string }).code === 'FORGED_RECORD')).toBe(true);
     await bystander.check();
     const exported = await gw.exportRecords();
-    const mine = new Map(exported.filter((r) => r.deviceId !== 'door-2').map((r) => [r.seq as number, JSON.stringify(r.data)]));
+    const mine = new Map(exported.filter((r) => r.deviceId !== 'door-2' && r.deviceId !== SELF_DEVICE_ID).map((r) => [r.seq as number, JSON.stringify(r.data)]));
     expect(mine).toEqual(stored);
     expect(gw.crashLines()).toEqual([]);
     tally.add('exported records compared', mine.size);
