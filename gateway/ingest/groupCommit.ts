@@ -9,6 +9,8 @@
  * (aedes' publish pipeline per callback) in one tick stalled the loop for ~25 ms.
  */
 export type Done = (err: Error | null) => void;
+/** A commit whose items did not all fare alike answers per item (by index in the batch). */
+export type PerItem = (index: number) => Error | null;
 
 export interface GroupCommitStats {
   commits: number;
@@ -27,7 +29,7 @@ export class GroupCommit<T> {
   readonly stats: GroupCommitStats = { commits: 0, items: 0, lastBatch: 0, inFlight: false, queued: 0 };
 
   constructor(
-    private readonly commit: (items: T[]) => Promise<void>,
+    private readonly commit: (items: T[]) => Promise<void | PerItem>,
     private readonly maxBatch: number,
     private readonly onCommitted?: (n: number, ms: number) => void,
     private readonly now: () => number = () => performance.now(),
@@ -61,21 +63,21 @@ export class GroupCommit<T> {
     const cbs = this.callbacks.splice(0, n);
     this.stats.queued = this.queue.length;
     const t0 = this.now();
-    let pending: Promise<void>;
+    let pending: Promise<void | PerItem>;
     try {
       pending = this.commit(items);
     } catch (err) {
       pending = Promise.reject(err as Error);
     }
     pending.then(
-      () => {
+      (perItem) => {
         this.stats.commits++;
         this.stats.items += n;
         this.stats.lastBatch = n;
         this.onCommitted?.(n, this.now() - t0);
         // Callbacks may publish and re-enter add(); the next transaction starts after them and
         // takes all that queued meanwhile (fewer, fuller fsyncs than starting it at once).
-        this.settle(cbs, null, () => this.flush());
+        this.settle(cbs, perItem ?? null, () => this.flush());
       },
       (err: Error) => this.settle(cbs, err, () => this.flush()),
     );
@@ -86,11 +88,11 @@ export class GroupCommit<T> {
    * one at a time, so PUBACKs leave in the order the PUBLISHes came ([MQTT-4.6.0-2]). One throwing
    * callback must not keep the others from hearing about their commit.
    */
-  private settle(cbs: Done[], err: Error | null, next: () => void, from = 0): void {
+  private settle(cbs: Done[], err: Error | PerItem | null, next: () => void, from = 0): void {
     const end = Math.min(cbs.length, from + this.settleSlice);
     for (let i = from; i < end; i++) {
       try {
-        cbs[i](err);
+        cbs[i](typeof err === 'function' ? err(i) : err);
       } catch (e) {
         this.onCallbackError?.(e as Error);
       }

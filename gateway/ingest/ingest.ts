@@ -12,7 +12,7 @@ import type { OutboxStore, NewEvent, DeadLetter } from '../outbox/store.js';
 import type { DeviceRegistry, DeviceEntry } from '../devices/registry.js';
 import { checkEvent } from '../protocol/validate.js';
 import type { DeviceKind } from '../protocol/topics.js';
-import { GroupCommit, type Done } from './groupCommit.js';
+import { GroupCommit, type PerItem, type Done } from './groupCommit.js';
 
 type Item = { event: NewEvent } | { dead: DeadLetter };
 
@@ -90,14 +90,19 @@ export class Ingest {
     return this.gc.stats;
   }
 
-  private async commit(items: Item[]): Promise<void> {
+  private async commit(items: Item[]): Promise<void | PerItem> {
     const events: NewEvent[] = [];
     const dead: DeadLetter[] = [];
     for (const it of items) {
       if ('event' in it) events.push(it.event);
       else dead.push(it.dead);
     }
-    await this.o.store.appendGroup(events, dead, this.o.bootId);
+    const outcome = await this.o.store.appendGroup(events, dead, this.o.bootId);
+    if (outcome.dead) this.log.error({ err: outcome.dead, deadLetters: dead.length }, 'dead letters not stored; their devices are not acknowledged and will re-send');
+    if (outcome.events) {
+      this.log.error({ err: outcome.events, events: events.length }, 'events not stored; their devices are not acknowledged and will re-send');
+      return (i) => ('event' in items[i] ? outcome.events : null);
+    }
     for (const e of events) {
       this.o.metrics.events.labels(e.kind, e.cls).inc();
       if (this.o.onCommitted) {
@@ -108,6 +113,7 @@ export class Ingest {
         }
       }
     }
+    if (outcome.dead) return (i) => ('event' in items[i] ? null : outcome.dead);
   }
 
   /**

@@ -34,6 +34,12 @@ export type { DeadLetter } from './deadLetters.js';
 /** One outbox row; declared once, beside the batch record it becomes (protocol/envelopes.ts). */
 export type { OutboxRecord } from '../protocol/envelopes.js';
 
+/** What became of a group's two halves: null where it committed, else why it did not. */
+export interface GroupOutcome {
+  events: Error | null;
+  dead: Error | null;
+}
+
 export interface ClassStats {
   count: number;
   minSeq: number | null;
@@ -138,10 +144,15 @@ export class OutboxStore {
    * One durable transaction for a group of events, and one for its dead letters (their own file).
    * Every value is a bound parameter: a device's text is never SQL, whatever characters it holds.
    */
-  async appendGroup(events: NewEvent[], dead: DeadLetter[], bootId: string): Promise<void> {
+  async appendGroup(events: NewEvent[], dead: DeadLetter[], bootId: string): Promise<GroupOutcome> {
     // The two files commit side by side (two fsyncs in parallel on the libuv pool); the group's
-    // callbacks run after both, so nothing is acknowledged before it is durable.
-    await Promise.all([events.length > 0 ? this.appendEvents(events, bootId) : undefined, this.dead.append(dead)]);
+    // callbacks run after both, so nothing is acknowledged before it is durable. Each half answers
+    // for its own items: were a failed dead-letter commit to fail the events beside it, their
+    // devices would re-send events that are already stored (duplicates under new seqs).
+    const [ev, dl] = await Promise.allSettled([events.length > 0 ? this.appendEvents(events, bootId) : undefined, this.dead.append(dead)]);
+    const outcome: GroupOutcome = { events: ev.status === 'rejected' ? (ev.reason as Error) : null, dead: dl.status === 'rejected' ? (dl.reason as Error) : null };
+    if (outcome.events && outcome.dead) throw outcome.events;
+    return outcome;
   }
 
   /**
