@@ -365,6 +365,8 @@ const ENV_MAP: Record<string, { path: string[]; type: 'string' | 'int' }> = {
   STOREGW_LOG_LEVEL: { path: ['log', 'level'], type: 'string' },
   STOREGW_MQTT_PORT: { path: ['mqtt', 'port'], type: 'int' },
   STOREGW_HTTP_PORT: { path: ['http', 'port'], type: 'int' },
+  // The connection cap follows the box (its LimitNOFILE), not the store's config file.
+  STOREGW_MQTT_MAX_CONNECTIONS: { path: ['mqtt', 'maxConnections'], type: 'int' },
   STOREGW_HQ_URL: { path: ['hq', 'url'], type: 'string' },
 };
 

@@ -62,7 +62,9 @@ async function startStoregw(devices: number): Promise<RunningSystem> {
     const file = path.join(tmp.dir, 'storegw.yaml');
     writeFileSync(file, stringify(cfg), { mode: 0o600 });
     const t0 = performance.now();
-    const gw = await spawnGateway(file);
+    // The idle bench holds more devices than the default cap (mqtt.maxConnections, 5000). Through
+    // the environment, so an older build under STOREGW_GATEWAY_BIN (which ignores it) still starts.
+    const gw = await spawnGateway(file, { STOREGW_MQTT_MAX_CONNECTIONS: String(devices + 1000) });
     const startMs = performance.now() - t0;
     const warnings = (): { count: number; samples: string[] } => {
       let count = 0;

@@ -96,6 +96,9 @@ describe('parseConfig', () => {
     if (r2.ok) expect([r2.config.mqtt.port, r2.config.http.port, r2.config.storeId, r2.config.data.dir, r2.config.log.level]).toEqual([1884, 8081, 'env-store', '/tmp/x', 'warn']);
     expect(errorsOf(parse(base(), { STOREGW_MQTT_PORT: 'abc' }))).toEqual(['STOREGW_MQTT_PORT: must be an integer (got "abc")']);
     expect(errorsOf(parse(base(), { STOREGW_MQTT_PORT: '70000' }))).toEqual(['mqtt.port: must be <= 65535']);
+    const r4 = parse(base(), { STOREGW_MQTT_MAX_CONNECTIONS: '20000' });
+    expect(r4.ok && r4.config.mqtt.maxConnections).toBe(20000);
+    expect(errorsOf(parse(base(), { STOREGW_MQTT_MAX_CONNECTIONS: '0' }))).toEqual(['mqtt.maxConnections: must be >= 1']);
     const r3 = parse(base({ mqtt: { port: 1883 } }), { STOREGW_MQTT_PORT: '' });
     expect(r3.ok && r3.config.mqtt.port).toBe(1883); // empty means unset
   });
