@@ -68,17 +68,35 @@ export class Authenticator {
 
   async authenticate(username: string | undefined, password: Buffer | undefined): Promise<AuthResult> {
     if (!username || !password || password.length === 0) return { ok: false, result: 'no_credentials', reason: 'username and password are required' };
-    const secret = password.toString('utf8');
+    const found = await this.lookup(username);
+    if (!found.ok) return found;
+    const checked = await this.check(username, password.toString('utf8'), found.secretHash);
+    if (checked !== 'ok') return refusal(checked);
+    // Said only to whoever holds the secret: a guesser cannot tell a disabled device from a wrong secret.
+    if (found.disabled) return { ok: false, result: 'disabled', reason: `device ${username} is disabled` };
+    return { ok: true, identity: found.identity };
+  }
 
+  /**
+   * A client certificate the store CA signed names its user (the TLS listener, broker.ts): the same
+   * identity and the same refusals (unknown, bridged, disabled) as a password would give, without
+   * the password. The TLS handshake proved possession of the certificate's key.
+   */
+  async authenticateCertified(username: string): Promise<AuthResult> {
+    const found = await this.lookup(username);
+    if (!found.ok) return found;
+    if (found.disabled) return { ok: false, result: 'disabled', reason: `device ${username} is disabled` };
+    return { ok: true, identity: found.identity };
+  }
+
+  /** Who `username` is (bridge, device, service user), the hash its secret is checked against, or why nobody. */
+  private async lookup(username: string): Promise<{ ok: true; identity: Identity; secretHash: string; disabled: boolean } | (AuthResult & { ok: false })> {
     if (username.startsWith('bridge/')) {
       const bridgeId = username.slice('bridge/'.length);
       const bridge = this.opts.config.bridges.find((b) => b.id === bridgeId);
       if (!bridge) return { ok: false, result: 'unknown_user', reason: `no bridge "${bridgeId}"` };
-      const checked = await this.check(username, secret, bridge.secretHash);
-      if (checked !== 'ok') return refusal(checked);
-      return { ok: true, identity: { type: 'bridge', username, bridgeId, devices: this.bridgeDevices.get(bridgeId) ?? new Set() } };
+      return { ok: true, identity: { type: 'bridge', username, bridgeId, devices: this.bridgeDevices.get(bridgeId) ?? new Set() }, secretHash: bridge.secretHash, disabled: false };
     }
-
     const dev = parseDeviceUsername(username);
     if (dev) {
       let entry = this.opts.registry.get(dev.kind, dev.deviceId);
@@ -89,44 +107,10 @@ export class Authenticator {
       }
       if (!entry) return { ok: false, result: 'unknown_user', reason: `device ${username} is not provisioned` };
       if (!entry.secretHash) return { ok: false, result: 'bad_credentials', reason: `device ${username} connects through bridge ${entry.bridge}` };
-      const checked = await this.check(username, secret, entry.secretHash);
-      if (checked !== 'ok') return refusal(checked);
-      if (entry.disabled) return { ok: false, result: 'disabled', reason: `device ${username} is disabled` };
-      return { ok: true, identity: { type: 'device', username, kind: dev.kind, deviceId: dev.deviceId } };
-    }
-
-    const svc = this.opts.config.serviceUsers.find((u) => u.username === username);
-    if (!svc) return { ok: false, result: 'unknown_user', reason: `unknown user "${username}"` };
-    const checked = await this.check(username, secret, svc.secretHash);
-    if (checked !== 'ok') return refusal(checked);
-    return { ok: true, identity: { type: 'service', username, read: svc.read, write: svc.write } };
-  }
-
-  /**
-   * A client certificate the store CA signed names its user (the TLS listener, broker.ts): the same
-   * identity and the same refusals (unknown, bridged, disabled) as a password would give, without
-   * the password. The TLS handshake proved possession of the certificate's key.
-   */
-  async authenticateCertified(username: string): Promise<AuthResult> {
-    if (username.startsWith('bridge/')) {
-      const bridgeId = username.slice('bridge/'.length);
-      if (!this.opts.config.bridges.some((b) => b.id === bridgeId)) return { ok: false, result: 'unknown_user', reason: `no bridge "${bridgeId}"` };
-      return { ok: true, identity: { type: 'bridge', username, bridgeId, devices: this.bridgeDevices.get(bridgeId) ?? new Set() } };
-    }
-    const dev = parseDeviceUsername(username);
-    if (dev) {
-      let entry = this.opts.registry.get(dev.kind, dev.deviceId);
-      if (!entry) {
-        const row = await this.opts.store.findProvisioned(dev.kind, dev.deviceId);
-        if (row) entry = this.opts.registry.addProvisioned(row.kind, row.id, row.secretHash, row.location, row.disabled) ?? undefined;
-      }
-      if (!entry) return { ok: false, result: 'unknown_user', reason: `device ${username} is not provisioned` };
-      if (!entry.secretHash) return { ok: false, result: 'bad_credentials', reason: `device ${username} connects through bridge ${entry.bridge}` };
-      if (entry.disabled) return { ok: false, result: 'disabled', reason: `device ${username} is disabled` };
-      return { ok: true, identity: { type: 'device', username, kind: dev.kind, deviceId: dev.deviceId } };
+      return { ok: true, identity: { type: 'device', username, kind: dev.kind, deviceId: dev.deviceId }, secretHash: entry.secretHash, disabled: entry.disabled };
     }
     const svc = this.opts.config.serviceUsers.find((u) => u.username === username);
     if (!svc) return { ok: false, result: 'unknown_user', reason: `unknown user "${username}"` };
-    return { ok: true, identity: { type: 'service', username, read: svc.read, write: svc.write } };
+    return { ok: true, identity: { type: 'service', username, read: svc.read, write: svc.write }, secretHash: svc.secretHash, disabled: false };
   }
 }
