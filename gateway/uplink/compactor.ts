@@ -96,6 +96,7 @@ export class Compactor {
   private async compactWindow(cls: EventClass, raw: OutboxRecord[]): Promise<number> {
     const res = compact(raw, this.o.config);
     await this.o.store.replaceWithCompact(
+      cls,
       raw.map((r) => r.seq),
       res.records,
     );

@@ -32,6 +32,8 @@ const INSERT_COMPACT = `INSERT INTO events (seq, seq_from, cls, kind, device_id,
 // outbox was emptied; appends then need no statement of their own for it.
 const RAISE_SEQ = "UPDATE meta SET v = ?1 WHERE k = 'seq' AND v < ?1";
 const DELETE_SEQS = 'DELETE FROM events WHERE seq IN (SELECT value FROM json_each(?1)) RETURNING cls';
+/** A window's raw rows are all of one class: counted by `changes`, no row comes back to JS. */
+const DELETE_RAW = 'DELETE FROM events WHERE seq IN (SELECT value FROM json_each(?1))';
 
 export interface Eviction {
   cls: EventClass;
@@ -80,15 +82,17 @@ export class UplinkStore {
   }
 
   /** In one transaction: delete the raw seqs, insert their compact records. */
-  async replaceWithCompact(rawSeqs: readonly number[], compact: readonly BatchRecord[]): Promise<void> {
+  async replaceWithCompact(cls: EventClass, rawSeqs: readonly number[], compact: readonly BatchRecord[]): Promise<void> {
     const rows = compact.map((r) => [r.seq, r.seqFrom ?? r.seq, r.class, r.kind, r.deviceId, r.type, r.ts, r.recvTs ?? 0, r.bootId ?? '', r.monoMs ?? 0, JSON.stringify(r.data)]);
-    let gone: { cls: string }[] = [];
+    let gone = 0;
+    // The write lock is held from BEGIN IMMEDIATE to COMMIT, and every device's commit waits behind
+    // it (in SQLite's busy handler, which sleeps in steps of up to 100 ms): keep it short.
     await this.tx(async () => {
-      gone = await this.db.all<{ cls: string }>(DELETE_SEQS, [JSON.stringify(rawSeqs)]);
+      gone = (await this.db.run(DELETE_RAW, [JSON.stringify(rawSeqs)])).changes;
       await this.db.run(RAISE_SEQ, [maxOf(rawSeqs)]);
       if (rows.length > 0) await this.db.run(INSERT_COMPACT, [JSON.stringify(rows)]);
     });
-    this.counts.addEach(gone.map((r) => r.cls), -1);
+    this.counts.add(cls, -gone);
     this.counts.addEach(compact.map((r) => r.class), 1);
   }
 

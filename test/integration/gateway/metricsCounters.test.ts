@@ -80,6 +80,7 @@ describe('/metrics outbox depth from counters', () => {
     expect(raw.length, JSON.stringify(all.map((r) => r.cls))).toBe(4);
     const last = raw[raw.length - 1];
     await g.gw.uplink.store.replaceWithCompact(
+      'sampled',
       raw.map((r) => r.seq),
       [{ seq: last.seq, seqFrom: raw[0].seq, class: 'sampled', kind: last.kind, deviceId: last.deviceId, type: last.type, ts: last.ts, recvTs: last.recvTs, bootId: last.bootId, monoMs: last.monoMs, data: { grams: 1, stable: true } }],
     );

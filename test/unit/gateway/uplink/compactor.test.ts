@@ -93,7 +93,7 @@ describe('compactor', () => {
     await append([ev('sampled', 'scale', 's1', 'weight', 0, { grams: 10, stable: true }), ev('sampled', 'scale', 's1', 'weight', 10, { grams: 500, stable: true })]);
     const raw = await store.rawClosed('sampled', BOOT, Infinity, 10);
     // Second insert row collides with an existing seq that is not deleted: the whole replace rolls back.
-    await expect(store.replaceWithCompact([1], [{ seq: 1, seqFrom: 1, class: 'sampled', kind: 'scale', deviceId: 's1', type: 'weight', ts: '', data: {} }, { seq: 2, seqFrom: 2, class: 'sampled', kind: 'scale', deviceId: 's1', type: 'weight', ts: '', data: {} }])).rejects.toThrow(/UNIQUE|constraint/);
+    await expect(store.replaceWithCompact('sampled', [1], [{ seq: 1, seqFrom: 1, class: 'sampled', kind: 'scale', deviceId: 's1', type: 'weight', ts: '', data: {} }, { seq: 2, seqFrom: 2, class: 'sampled', kind: 'scale', deviceId: 's1', type: 'weight', ts: '', data: {} }])).rejects.toThrow(/UNIQUE|constraint/);
     expect(await store.rawClosed('sampled', BOOT, Infinity, 10)).toEqual(raw);
   });
 });
