@@ -42,7 +42,7 @@ export const ConfigSchema = Type.Object(
           minimum: 65_536,
           maximum: 1_073_741_824,
           default: 67_108_864,
-          description: 'The outbox WAL (outside the quota) is truncated once it passes this size and no reader holds it.',
+          description: 'The outbox WAL (outside the quota) is trimmed to this size when its log restarts, and truncated once it passes this size in a lull (no append for a second) with no reader holding it; under writes that never pause, at 4× this size (one short stall of every commit).',
         }),
       },
       { additionalProperties: false },
