@@ -156,16 +156,24 @@ export interface GatewayProcess {
  * `STOREGW_GATEWAY_NODE_ARGS` (space-separated) adds node flags, e.g. `--cpu-prof` to profile a
  * bench's gateway (NODE_OPTIONS refuses --cpu-prof).
  */
-export function spawnGateway(configFile: string, env: Record<string, string> = {}): Promise<GatewayProcess> {
+export function spawnGateway(configFile: string, env: Record<string, string> = {}, opts: { nofile?: number } = {}): Promise<GatewayProcess> {
   const nodeArgs = process.env.STOREGW_GATEWAY_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const args = [...nodeArgs, GATEWAY_BIN, 'run', '--config', configFile];
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [...nodeArgs, GATEWAY_BIN, 'run', '--config', configFile], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const spawnOpts = { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] as ['ignore', 'pipe', 'pipe'] };
+    // `nofile`: under a shell that lowers the descriptor limit first (soft and hard: node cannot raise it).
+    const proc =
+      opts.nofile === undefined
+        ? spawn(process.execPath, args, spawnOpts)
+        : spawn('bash', ['-c', `ulimit -n ${Math.trunc(opts.nofile)} && exec "$0" "$@"`, process.execPath, ...args], spawnOpts);
     const output: string[] = [];
     let buf = '';
     let ready = false;
     const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
-    proc.stdout!.on('data', (d: Buffer) => {
-      buf += d.toString('utf8');
+    // A UTF-8 character split across two chunks must not read as two U+FFFD.
+    proc.stdout!.setEncoding('utf8');
+    proc.stdout!.on('data', (d: string) => {
+      buf += d;
       let nl: number;
       while ((nl = buf.indexOf('\n')) >= 0) {
         const line = buf.slice(0, nl);
@@ -188,7 +196,8 @@ export function spawnGateway(configFile: string, env: Record<string, string> = {
         }
       }
     });
-    proc.stderr!.on('data', (d: Buffer) => output.push(d.toString('utf8')));
+    proc.stderr!.setEncoding('utf8');
+    proc.stderr!.on('data', (d: string) => output.push(d));
     proc.once('exit', (code) => {
       if (!ready) reject(new Error(`gateway exited with ${code} before ready:\n${output.join('\n')}`));
     });

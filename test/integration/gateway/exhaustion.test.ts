@@ -4,44 +4,15 @@
  * flood is over. Log lines an unauthenticated peer can trigger stay bounded however it varies its
  * client ids, user names and source addresses. Who reads /metrics is configurable.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { readdirSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectDevice, GATEWAY_BIN, metric, spawnGateway, startGateway, ts, writeConfigFile, TEST_PASSWORDS, TEST_SECRET, type GatewayProcess, type RunningGateway } from '../../helpers/gatewayHarness.js';
+import { connectDevice, metric, spawnGateway, startGateway, ts, writeConfigFile, TEST_PASSWORDS, TEST_SECRET, type GatewayProcess, type RunningGateway } from '../../helpers/gatewayHarness.js';
 import { tempDir } from '../../helpers/tmp.js';
-
-/** `spawnGateway` under a shell that lowers the descriptor limit first (soft and hard: node cannot raise it). */
-function spawnWithUlimit(configFile: string, nofile: number): Promise<GatewayProcess> {
-  return new Promise((resolve, reject) => {
-    const proc = spawn('bash', ['-c', `ulimit -n ${nofile} && exec "$0" "$1" run --config "$2"`, process.execPath, GATEWAY_BIN, configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const output: string[] = [];
-    let buf = '';
-    let ready = false;
-    const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
-    proc.stdout!.on('data', (d: Buffer) => {
-      buf += d.toString('utf8');
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        output.push(line);
-        if (!ready && line.includes('"storegw ready"')) {
-          ready = true;
-          const j = JSON.parse(line) as { mqttPort: number; httpPort: number; lastSeq: number };
-          resolve({ proc, mqttPort: j.mqttPort, httpPort: j.httpPort, lastSeq: j.lastSeq, output, kill: async (signal = 'SIGKILL') => (proc.exitCode === null && proc.signalCode === null && proc.kill(signal), exited) });
-        }
-      }
-    });
-    proc.stderr!.on('data', (d: Buffer) => output.push(d.toString('utf8')));
-    proc.once('exit', (code) => {
-      if (!ready) reject(new Error(`gateway exited with ${code} before ready:\n${output.join('\n')}`));
-    });
-  });
-}
 
 /** Opens `n` raw TCP connections (bounded time each); resolves with the sockets still open. */
 async function flood(port: number, n: number, localAddress?: string): Promise<net.Socket[]> {
@@ -87,7 +58,7 @@ describe('a flood of connections under ulimit -n 192 (child process)', () => {
       dataDir: path.join(tmp.dir, 'data-capped'),
       extra: { mqtt: { host: '127.0.0.1', port: 0, maxConnections: 100, connectRate: { perSecond: 1000, burst: 5000 } }, http: { host: '127.0.0.1', port: 0, maxConnections: 20 } },
     });
-    const gw = await spawnWithUlimit(file, 192);
+    const gw = await spawnGateway(file, {}, { nofile: 192 });
     let exit: string | null = null;
     gw.proc.once('exit', (code, sig) => (exit = `exited ${code ?? sig}`));
     try {
@@ -118,7 +89,7 @@ describe('a flood of connections under ulimit -n 192 (child process)', () => {
 
   it('lives through accept EMFILE with caps above the limit, and a device connects after the flood', async () => {
     const file = await writeConfigFile(tmp.dir, { dataDir: path.join(tmp.dir, 'data-emfile') });
-    const gw = await spawnWithUlimit(file, 192);
+    const gw = await spawnGateway(file, {}, { nofile: 192 });
     let exit: string | null = null;
     gw.proc.once('exit', (code, sig) => (exit = `exited ${code ?? sig}`));
     try {
