@@ -12,13 +12,14 @@
  */
 import { endClient } from '../mqttEnd.js';
 import { readFileSync } from 'node:fs';
-import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Config } from '../config.js';
 import { LogLimiter, type Logger } from '../log.js';
 import { createFeedVerifier, type FeedVerifier } from '../protocol/feedVerify.js';
 import { topics } from '../protocol/topics.js';
 import { OrdersBody, type OrdersBodyT } from './orders.js';
-import { deltaBaseError, feedConnectProperties, feedSizeError, isTransientStorageError, retryDelay } from '../prices/feedPolicy.js';
+import { deltaBaseError, feedConnectProperties, feedSizeError, isTransientStorageError } from '../prices/feedPolicy.js';
+import { FeedDelivery } from '../prices/feedDelivery.js';
 import type { KioskStore } from './store.js';
 
 export interface OrderFeedOptions {
@@ -38,13 +39,10 @@ export class OrderFeed {
   private client: MqttClient | null = null;
   private verify!: FeedVerifier;
   private lastVersion: number | undefined;
-  private queue: Promise<void> = Promise.resolve();
   private readonly log: Logger;
   private readonly logLimit: LogLimiter;
-  /** Set after a storage failure: nothing more is handled or acked until the connection re-opens. */
-  private holding = false;
-  private failStreak = 0;
-  private retryTimer: NodeJS.Timeout | null = null;
+  /** One feed at a time, acked once applied or refused for good; held after a storage failure. */
+  private readonly delivery: FeedDelivery;
   applied = 0;
   /** Feeds that could not be stored (left unacknowledged for re-delivery). */
   storeFailures = 0;
@@ -52,6 +50,8 @@ export class OrderFeed {
 
   constructor(private readonly o: OrderFeedOptions) {
     this.log = o.log.child({ module: 'orders' });
+    const l = o.limits ?? { feedRetryInitialMs: 1000, feedRetryMaxMs: 60_000 };
+    this.delivery = new FeedDelivery({ log: this.log, what: 'orders feed', retryInitialMs: l.feedRetryInitialMs, retryMaxMs: l.feedRetryMaxMs });
     this.logLimit = new LogLimiter(o.now);
   }
 
@@ -76,52 +76,19 @@ export class OrderFeed {
     const topic = topics.hqStoreFeed(this.o.storeId, 'orders');
     const client = mqtt.connect(h.url, opts);
     this.client = client;
-    // mqtt.js sends a QoS 1 PUBACK when `done()` is called (after the commit), none for `done(err)`.
-    client.handleMessage = (packet: IPublishPacket, done: (err?: Error) => void) => {
-      const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
-      this.queue = this.queue
-        .then(() => (this.holding ? 'hold' : packet.topic === topic ? this.handle(payload) : 'ack'))
-        .then(
-          (v) => (v === 'hold' ? done(new Error('orders feed not stored; left for re-delivery')) : done()),
-          (err: Error) => {
-            this.failStreak++;
-            this.log.error({ err, attempt: this.failStreak }, 'orders feed handling failed; left unacknowledged');
-            this.hold();
-            done(err);
-          },
-        );
-    };
+    this.delivery.attach(client, async (t, payload) => (t === topic ? this.handle(payload) : 'ack'));
     client.on('connect', (ack) => {
-      this.holding = false;
       if (!ack.sessionPresent) client.subscribe(topic, { qos: 1 }, (err) => err && this.log.error({ err }, 'subscribing to the orders feed failed'));
     });
     client.on('error', (err) => this.log.warn({ err: err.message }, 'HQ orders connection error'));
   }
 
   async stop(): Promise<void> {
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.retryTimer = null;
+    this.delivery.detach();
     const c = this.client;
     this.client = null;
     if (c) await endClient(c);
-    await this.queue;
-  }
-
-  /** Closes the connection and re-opens it after the back-off: HQ re-delivers what was not acked. */
-  private hold(): void {
-    if (this.holding) return;
-    this.holding = true;
-    const c = this.client;
-    if (!c) return;
-    const l = this.o.limits ?? { feedRetryInitialMs: 1000, feedRetryMaxMs: 60_000 };
-    const delay = retryDelay(Math.max(this.failStreak, 1), l.feedRetryInitialMs, l.feedRetryMaxMs);
-    c.end(true, {}, () => {
-      if (this.client !== c) return;
-      this.retryTimer = setTimeout(() => {
-        this.retryTimer = null;
-        if (this.client === c) c.reconnect();
-      }, delay);
-    });
+    await this.delivery.drained();
   }
 
   private async handle(payload: Buffer): Promise<'ack' | 'hold'> {
@@ -144,9 +111,9 @@ export class OrderFeed {
     } catch (err) {
       if (isTransientStorageError(err)) {
         this.storeFailures++;
-        this.failStreak++;
-        this.log.error({ err, version: res.version, attempt: this.failStreak }, 'orders feed could not be stored; left unacknowledged for HQ to re-deliver');
-        this.hold();
+        this.delivery.failStreak++;
+        this.log.error({ err, version: res.version, attempt: this.delivery.failStreak }, 'orders feed could not be stored; left unacknowledged for HQ to re-deliver');
+        this.delivery.hold();
         this.o.onHandled?.();
         return 'hold';
       }
@@ -156,7 +123,7 @@ export class OrderFeed {
       this.o.onHandled?.();
       return 'ack';
     }
-    this.failStreak = 0;
+    this.delivery.failStreak = 0;
     this.lastVersion = res.version;
     this.applied++;
     this.log.info({ version: res.version, orders: body.orders.length, mode: body.mode }, 'orders feed applied');

@@ -20,7 +20,7 @@
  */
 import { endClient } from '../mqttEnd.js';
 import { readFileSync } from 'node:fs';
-import mqtt, { type MqttClient, type IClientOptions, type IPublishPacket } from 'mqtt';
+import mqtt, { type MqttClient, type IClientOptions } from 'mqtt';
 import { Counter } from 'prom-client';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
@@ -31,7 +31,8 @@ import { PRICE_FEEDS } from './feedSchemas.js';
 import type { FeedScope } from './catalog.js';
 import { FeedChecker } from './feedCheck.js';
 import type { FeedApplyMeta, PriceStore } from './store.js';
-import { feedConnectProperties, feedSizeError, feedSubscriptions, isTransientStorageError, legacyFeedFilters, retryDelay } from './feedPolicy.js';
+import { feedConnectProperties, feedSizeError, feedSubscriptions, isTransientStorageError, legacyFeedFilters } from './feedPolicy.js';
+import { FeedDelivery } from './feedDelivery.js';
 import { LogLimiter } from '../log.js';
 
 export interface FeedAlert {
@@ -94,11 +95,8 @@ export class FeedIntake {
   private client: MqttClient | null = null;
   private checker: FeedChecker | null = null;
   private readonly versions = new Map<string, number>();
-  private queue: Promise<void> = Promise.resolve();
-  /** Set after a storage failure: nothing more is handled or acked until the connection re-opens. */
-  private holding = false;
-  private failStreak = 0;
-  private retryTimer: NodeJS.Timeout | null = null;
+  /** One feed at a time, acked once applied or refused for good; held after a storage failure. */
+  private readonly delivery: FeedDelivery;
   private readonly limits: FeedLimits;
   private readonly logLimit: LogLimiter;
   readonly alerts: FeedAlert[] = [];
@@ -113,6 +111,7 @@ export class FeedIntake {
   constructor(private readonly o: FeedIntakeOptions) {
     this.log = o.log.child({ module: 'feeds' });
     this.limits = o.limits ?? DEFAULT_LIMITS;
+    this.delivery = new FeedDelivery({ log: this.log, what: 'feed', retryInitialMs: this.limits.feedRetryInitialMs, retryMaxMs: this.limits.feedRetryMaxMs });
     this.logLimit = new LogLimiter(o.now);
     this.storeFailures = new Counter({ name: 'storegw_feed_store_failures_total', help: 'HQ feeds that passed every check but could not be stored (left unacknowledged for re-delivery), by feed', labelNames: ['feed'], registers: [o.metrics.registry] });
     this.rejects = new Counter({ name: 'storegw_feed_rejects_total', help: 'HQ feeds rejected, by feed and reason code', labelNames: ['feed', 'code'], registers: [o.metrics.registry] });
@@ -159,25 +158,10 @@ export class FeedIntake {
     this.client = client;
     // mqtt.js sends the PUBACK of a QoS 1 message when `done()` is called, and none when it is
     // called with an error (mqtt.js handlers/publish.js); it hands over the next packet only then.
-    client.handleMessage = (packet: IPublishPacket, done: (err?: Error) => void) => {
-      const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
-      this.queue = this.queue
-        .then(() => (this.holding ? 'hold' : this.handle(packet.topic, payload)))
-        .then(
-          (v) => (v === 'hold' ? done(new Error('feed not stored; left for re-delivery')) : done()),
-          (err: Error) => {
-            // An unexpected error in our own code: not the feed's fault, so it is not acked either.
-            this.failStreak++;
-            this.log.error({ err, topic: packet.topic, attempt: this.failStreak }, 'feed handling failed; left unacknowledged');
-            this.hold();
-            done(err);
-          },
-        );
-    };
+    this.delivery.attach(client, (topic, payload) => this.handle(topic, payload));
     let subscribed = false;
     client.on('connect', (ack) => {
       this.log.info({ url: this.o.hq.url, sessionPresent: ack.sessionPresent }, 'connected to HQ for feeds');
-      this.holding = false;
       this.o.onConnection?.(true);
       // Once per start, even with a session present: a session made by an older gateway holds the
       // wildcard filters that also match the gateway's own uploads.
@@ -195,12 +179,11 @@ export class FeedIntake {
   }
 
   async stop(): Promise<void> {
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.retryTimer = null;
+    this.delivery.detach();
     const c = this.client;
     this.client = null;
     if (c) await endClient(c);
-    await this.queue;
+    await this.delivery.drained();
     await this.checker?.stop();
   }
 
@@ -216,25 +199,6 @@ export class FeedIntake {
       if (err) this.log.warn({ err: err.message, topic }, 'report publish failed');
     });
     return true;
-  }
-
-  /**
-   * After a storage failure: stop handling (and acking) what follows on this connection, close it,
-   * and open it again after the back-off; HQ then re-delivers the unacknowledged feeds in order.
-   */
-  private hold(): void {
-    if (this.holding) return;
-    this.holding = true;
-    const c = this.client;
-    if (!c) return;
-    const delay = retryDelay(Math.max(this.failStreak, 1), this.limits.feedRetryInitialMs, this.limits.feedRetryMaxMs);
-    c.end(true, {}, () => {
-      if (this.client !== c) return;
-      this.retryTimer = setTimeout(() => {
-        this.retryTimer = null;
-        if (this.client === c) c.reconnect();
-      }, delay);
-    });
   }
 
   /** 'hold' when the feed must stay unacknowledged (storage failed); otherwise it is acked. */
@@ -276,11 +240,11 @@ export class FeedIntake {
         this.reject({ at: this.o.now(), topic, feed, scope, code: 'SGW_ERR_FEED_APPLY', reason: `storage: ${(err as Error).message}` });
         return 'ack';
       }
-      this.storeFailed({ at: this.o.now(), topic, feed, scope, version: res.version, error: (err as Error).message, attempt: ++this.failStreak, retryInMs: 0 });
+      this.storeFailed({ at: this.o.now(), topic, feed, scope, version: res.version, error: (err as Error).message, attempt: ++this.delivery.failStreak, retryInMs: 0 });
       return 'hold';
     }
-    if (this.failStreak > 0) this.log.info({ feed, scope, version: res.version, failures: this.failStreak }, 'feed stored after earlier storage failures');
-    this.failStreak = 0;
+    if (this.delivery.failStreak > 0) this.log.info({ feed, scope, version: res.version, failures: this.delivery.failStreak }, 'feed stored after earlier storage failures');
+    this.delivery.failStreak = 0;
     this.versions.set(key, res.version);
     this.applied.labels(feed, scope).inc();
     this.appliedCount++;
@@ -290,11 +254,11 @@ export class FeedIntake {
   }
 
   private storeFailed(f: FeedStoreFailure): void {
-    f.retryInMs = retryDelay(f.attempt, this.limits.feedRetryInitialMs, this.limits.feedRetryMaxMs);
+    f.retryInMs = this.delivery.retryInMs;
     this.storeFailures.labels(f.feed).inc();
     const suppressed = this.logLimit.take(`store:${f.feed}`);
     if (suppressed >= 0) this.log.error({ topic: f.topic, feed: f.feed, scope: f.scope, version: f.version, err: f.error, attempt: f.attempt, retryInMs: f.retryInMs, suppressed }, 'feed could not be stored; left unacknowledged for HQ to re-deliver');
-    this.hold();
+    this.delivery.hold();
     this.o.onStoreFailed?.(f);
   }
 
