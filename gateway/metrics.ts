@@ -98,6 +98,7 @@ export class Metrics {
     labelNames: ['kind'],
     registers: [this.registry],
   });
+  readonly kioskRefused = new Counter({ name: 'storegw_kiosk_intents_refused_total', help: 'Kiosk page intents the session refused with a notice (issue 14), by notice code (notSoldByWeight)', labelNames: ['code'], registers: [this.registry] });
   readonly passwordVerifications = new Counter({ name: 'storegw_password_verifications_total', help: "People's password hashes computed (logins, own password changes)", registers: [this.registry] });
 
   // ----- uplink to HQ (issue 4) ------------------------------------------------------------------

@@ -17,7 +17,7 @@ const qty: Rule = (m) => (typeof m.qty !== 'number' || !Number.isInteger(m.qty) 
 const RULES: Record<string, Rule[]> = {
   scan: [text('code'), optionalText('symbology')],
   setQty: [text('lineId', 64), qty],
-  remove: [text('lineId', 64)],
+  remove: [text('lineId', 64), optionalText('serial', 20)],
   member: [text('code', 64)],
   pickProduce: [text('gtin', 14)],
   pay: [],

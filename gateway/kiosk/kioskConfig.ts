@@ -40,6 +40,16 @@ export const KioskConfigSchema = Type.Object(
     bagToleranceG: Type.Integer({ minimum: 0, maximum: 10_000, default: 10 }),
     bagTolerancePct: Type.Number({ minimum: 0, maximum: 100, default: 5 }),
     bagNoiseG: Type.Integer({ minimum: 0, maximum: 1000, default: 5 }),
+    /**
+     * (issue 14) An RFID tag (GTIN and serial) sold at a kiosk is ignored by that kiosk's basket
+     * reader for this long, so a paid basket still at the reader never enters the next cart; 0 = off.
+     */
+    soldTagQuietMs: Type.Integer({
+      minimum: 0,
+      maximum: 604_800_000,
+      default: 1_800_000,
+      description: "An RFID tag (GTIN and serial) sold at a kiosk is ignored by that kiosk's basket reader for this long (kept in kiosk.db across restarts), so a paid basket still at the reader never starts or enters the next cart; 0 turns it off.",
+    }),
   },
   { additionalProperties: false, default: {} },
 );

@@ -45,9 +45,13 @@ export function resolveScan(code: string, symbology: string | undefined, parse: 
   }
 }
 
-/** An RFID read: an SGTIN-96 becomes an item with its serial; anything else is not ours (null). */
+/**
+ * An RFID read: an SGTIN-96 becomes an item with its serial; anything else is not ours (null). The
+ * serial means nothing without the GTIN (issue 14: serials are unique only within one GTIN), so
+ * the action always carries both, and `via: 'rfid'` so the machine can tell a basket read from a scan.
+ */
 export function resolveEpc(epc: string, cat: Catalog): Action | null {
   const d = decodeSgtin96(epc);
   if (!d.ok) return null;
-  return { type: 'addItem', gtin: catalogGtin(cat, d.gtin14) ?? d.gtin14, serial: String(d.serial) };
+  return { type: 'addItem', gtin: catalogGtin(cat, d.gtin14) ?? d.gtin14, serial: String(d.serial), via: 'rfid' };
 }

@@ -11,6 +11,7 @@
 import type { AttendantKind, KioskTransactionRec, SessionPhase } from '../protocol/schemas/kiosk.js';
 import { expectedGrams, priceLine, totalsOf, type Line, type Quote, type Totals } from './cartPricing.js';
 import { vatBreakdown, type VatLine } from './vat.js';
+import { isSoldHere, lineHasTag, liveSold, rememberSold, sameTag, type RemovedTag, type SoldTag } from './rfidTags.js';
 
 export interface AttendantRequest {
   requestId: string;
@@ -20,6 +21,8 @@ export interface AttendantRequest {
   /** removal: the line and the quantity it should go to (0 = remove). */
   lineId?: string;
   qty?: number;
+  /** removal of one RFID tag of the line (issue 14). */
+  serial?: string;
   /** override of a payment whose result is unknown or arrived after the sale moved on. */
   paymentRequestId?: string;
 }
@@ -77,13 +80,17 @@ export interface Session {
   notice: { code: string; detail?: string } | null;
   produceWeight: { grams: number; stable: boolean } | null;
   createdAt: string;
+  /** (issue 14) (GTIN, serial) pairs this kiosk sold, ignored by its reader until their time; kept across sessions. */
+  soldTags?: SoldTag[];
+  /** (issue 14) Tags the shopper removed from this cart: read again, they are not added back. */
+  removedTags?: RemovedTag[];
 }
 
 export type Action =
-  | { type: 'addItem'; gtin: string; grams?: number; embeddedPrice?: number; serial?: string }
+  | { type: 'addItem'; gtin: string; grams?: number; embeddedPrice?: number; serial?: string; via?: 'rfid' }
   | { type: 'badCode'; code: string; detail: string }
   | { type: 'setQty'; lineId: string; qty: number }
-  | { type: 'remove'; lineId: string }
+  | { type: 'remove'; lineId: string; serial?: string }
   | { type: 'member'; code: string; known: boolean }
   | { type: 'pickProduce'; gtin: string }
   | { type: 'produceWeight'; grams: number; stable: boolean }
@@ -113,7 +120,12 @@ export interface MachineRules {
   bagToleranceG: number;
   bagTolerancePct: number;
   bagNoiseG: number;
+  /** (issue 14) How long a pair sold here is ignored by this kiosk's reader; 0 or absent: not at all. */
+  soldTagQuietMs?: number;
 }
+
+/** Notices that refuse what a page asked for (the shell counts and logs them). */
+export const REFUSAL_NOTICES: ReadonlySet<string> = new Set(['notSoldByWeight']);
 
 export interface Ctx {
   now: number;
@@ -187,7 +199,8 @@ export function step(s0: Session, a: Action, ctx: Ctx): StepResult {
   const request = (kind: AttendantKind, extra: Partial<AttendantRequest> = {}) => {
     s.requests = [...s.requests, { requestId: ctx.newId(), kind, createdAt: iso, ...extra }];
   };
-  const changeQty = (line: Line, qty: number) => {
+  const changeQty = (line: Line, qty: number, serial?: string) => {
+    if (line.serials !== undefined) return dropTags(line, serial !== undefined ? [serial] : line.serials.slice(Math.max(0, qty)));
     const perUnit = line.expectedG !== null && line.grams === undefined ? line.expectedG / line.qty : null;
     if (qty <= 0) {
       s.lines = s.lines.filter((l) => l.lineId !== line.lineId);
@@ -198,10 +211,37 @@ export function step(s0: Session, a: Action, ctx: Ctx): StepResult {
     }
     reprice();
   };
+  /** (issue 14) Tags taken out of an RFID line: the bag expects their weight to go, a read of them again adds nothing. */
+  const dropTags = (line: Line, gone: string[]) => {
+    const all = line.serials ?? [];
+    const left = all.filter((x) => !gone.includes(x));
+    const n = all.length - left.length;
+    if (n === 0) return;
+    const perUnitG = line.expectedG === null ? null : line.expectedG / line.qty;
+    const perUnitTol = line.toleranceG / line.qty;
+    s.removedTags = [...(s.removedTags ?? []), ...all.filter((x) => gone.includes(x)).map((serial) => ({ gtin: line.gtin, serial, told: false }))];
+    if (left.length === 0) s.lines = s.lines.filter((l) => l.lineId !== line.lineId);
+    else s.lines = s.lines.map((l) => (l.lineId === line.lineId ? { ...l, serials: left, qty: left.length, expectedG: perUnitG === null ? null : perUnitG * left.length, toleranceG: perUnitTol * left.length } : l));
+    expectChange(perUnitG === null ? null : -perUnitG * n, perUnitTol * n);
+    reprice();
+  };
 
   switch (a.type) {
     case 'addItem': {
       if (!isShopping(s.phase)) return { session: s0, effects };
+      if (a.serial !== undefined) {
+        // (issue 14) An item is its GTIN and its serial.
+        const serial = a.serial;
+        if (a.via === 'rfid' && isSoldHere(s.soldTags, a.gtin, serial, ctx.now)) return { session: s0, effects }; // the last shopper's basket
+        if (s.lines.some((l) => lineHasTag(l, a.gtin, serial))) return { session: s0, effects }; // counted once
+        const removed = (s.removedTags ?? []).find((t) => sameTag(t, a.gtin, serial));
+        if (removed) {
+          if (removed.told) return { session: s0, effects };
+          s.removedTags = (s.removedTags ?? []).map((t) => (t === removed ? { ...t, told: true } : t));
+          s.notice = { code: 'removedTagRead', detail: ctx.quote(a.gtin, s.memberCode)?.name ?? a.gtin };
+          return out();
+        }
+      }
       const q = ctx.quote(a.gtin, s.memberCode);
       if (!q) {
         s.notice = { code: 'unknownItem', detail: a.gtin };
@@ -212,7 +252,6 @@ export function step(s0: Session, a: Action, ctx: Ctx): StepResult {
         s.notice = { code: 'weighItem', detail: q.name };
         return out();
       }
-      if (a.serial !== undefined && s.lines.some((l) => l.serials?.includes(a.serial!))) return { session: s0, effects }; // counted once
       const tol = q.weightToleranceG ?? 0;
       const existing = a.grams === undefined && a.embeddedPrice === undefined ? s.lines.find((l) => l.gtin === a.gtin && l.grams === undefined && l.embeddedPrice === undefined && (l.serials !== undefined) === (a.serial !== undefined)) : undefined;
       if (existing) {
@@ -254,16 +293,19 @@ export function step(s0: Session, a: Action, ctx: Ctx): StepResult {
       if (!isShopping(s.phase)) return { session: s0, effects };
       const line = s.lines.find((l) => l.lineId === a.lineId);
       if (!line) return { session: s0, effects };
-      const qty = a.type === 'remove' ? 0 : Math.max(0, Math.min(999, Math.floor(a.qty)));
-      if (line.serials !== undefined || (line.grams !== undefined && qty > 0)) {
+      const serial = a.type === 'remove' ? a.serial : undefined;
+      if (serial !== undefined && !line.serials?.includes(serial)) return { session: s0, effects };
+      // One tag of an RFID line, or the whole line.
+      const qty = serial !== undefined ? line.qty - 1 : a.type === 'remove' ? 0 : Math.max(0, Math.min(999, Math.floor(a.qty)));
+      if ((line.serials !== undefined && a.type === 'setQty') || (line.grams !== undefined && qty > 0)) {
         s.notice = { code: 'qtyFixed', detail: line.name }; // counted by RFID or weighed: remove only
         return out();
       }
       if (qty < line.qty && ctx.rules.removalNeedsAttendant) {
-        request('removal', { item: line.name, lineId: line.lineId, qty });
+        request('removal', { item: line.name, lineId: line.lineId, qty, ...(serial !== undefined ? { serial } : {}) });
         return out();
       }
-      changeQty(line, qty);
+      changeQty(line, qty, serial);
       return out();
     }
     case 'member':
@@ -278,6 +320,12 @@ export function step(s0: Session, a: Action, ctx: Ctx): StepResult {
       return out();
     case 'pickProduce': {
       if (!isShopping(s.phase)) return { session: s0, effects };
+      // (issue 14) Only an item sold by weight is priced from the produce scale; a page asking for any other is refused.
+      const q = ctx.quote(a.gtin, s.memberCode);
+      if (q && q.unit !== 'kg') {
+        s.notice = { code: 'notSoldByWeight', detail: `gtin: ${a.gtin} is sold per item, not by weight` };
+        return out();
+      }
       const w = s.produceWeight;
       if (!w || !w.stable || w.grams <= 0) {
         s.notice = { code: 'placeOnScale' };
@@ -355,6 +403,7 @@ export function step(s0: Session, a: Action, ctx: Ctx): StepResult {
     case 'recorded':
       if (s.phase !== 'paying' || !s.payment || s.payment.status !== 'approved') return { session: s0, effects };
       s.payment = { ...s.payment, status: 'recorded' };
+      s.soldTags = rememberSold(s0.soldTags, s.lines, ctx.now, ctx.now + (ctx.rules.soldTagQuietMs ?? 0));
       s.receipt = { transactionId: a.transactionId, total: s.totals.total, authCode: s.payment.authCode ?? '', vat: vatBreakdown(s.lines) };
       s.phase = 'done';
       s.helpCalled = false;
@@ -372,8 +421,10 @@ export function step(s0: Session, a: Action, ctx: Ctx): StepResult {
       s.phase = 'cancelled';
       return out();
     }
-    case 'reset':
-      return { session: { ...newSession(s0.kioskId, ctx.newId(), s0.currency, ctx.now, s0.bag.enabled, s0.bag.lastStableG), version: s0.version + 1 }, effects };
+    case 'reset': {
+      const soldTags = liveSold(s0.soldTags, ctx.now); // the sold pairs stay quiet into the next sessions
+      return { session: { ...newSession(s0.kioskId, ctx.newId(), s0.currency, ctx.now, s0.bag.enabled, s0.bag.lastStableG), version: s0.version + 1, ...(soldTags.length > 0 ? { soldTags } : {}) }, effects };
+    }
   }
 }
 
@@ -403,7 +454,7 @@ function attendantStep(
   effects: Effect[],
   iso: string,
   out: () => StepResult,
-  changeQty: (line: Line, qty: number) => void,
+  changeQty: (line: Line, qty: number, serial?: string) => void,
 ): StepResult {
   const r = s.requests.find((x) => x.requestId === a.requestId);
   if (!r) return { session: s0, effects };
@@ -418,7 +469,7 @@ function attendantStep(
       break;
     case 'removal': {
       const line = s.lines.find((l) => l.lineId === r.lineId);
-      if (ok && line) changeQty(line, r.qty ?? 0);
+      if (ok && line) changeQty(line, r.qty ?? 0, r.serial);
       break;
     }
     case 'security':

@@ -10,7 +10,7 @@ import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { Config } from '../config.js';
-import type { Logger } from '../log.js';
+import { LogLimiter, type Logger } from '../log.js';
 import type { NewEvent, OutboxStore } from '../outbox/store.js';
 import type { Ingest } from '../ingest/ingest.js';
 import type { DeviceEntry, DeviceRegistry, DeviceView } from '../devices/registry.js';
@@ -20,7 +20,7 @@ import { topics } from '../protocol/topics.js';
 import type { CartView, KioskIntent } from '../protocol/schemas/kiosk.js';
 import { createBarcodeParser, type BarcodeParser } from './barcodes.js';
 import { KioskStore } from './store.js';
-import { isShopping, lightFor, newSession, step, transactionOf, type Action, type Ctx, type Effect, type Session } from './sessionMachine.js';
+import { isShopping, lightFor, newSession, REFUSAL_NOTICES, step, transactionOf, type Action, type Ctx, type Effect, type Session } from './sessionMachine.js';
 import { resolveEpc, resolveScan } from './scanResolver.js';
 import { cartView, produceList } from './cartView.js';
 import type { KioskDeviceMap } from './kioskConfig.js';
@@ -42,6 +42,8 @@ export interface KioskServiceOptions {
   log: Logger;
   now: () => number;
   mono: () => number;
+  /** (issue 14) A page's intent refused by the machine (e.g. `notSoldByWeight`): the gateway counts it. */
+  onRefused?: (code: string) => void;
 }
 
 type Role = keyof KioskDeviceMap;
@@ -58,6 +60,8 @@ export class KioskService {
   private readonly lights = new Map<string, string>();
   private readonly parse: BarcodeParser;
   private readonly log: Logger;
+  /** Refused intents are logged at most a few per kiosk and window: a page may send them in a loop. */
+  private readonly refusalLog: LogLimiter;
   private unsubscribe: (() => void) | null = null;
   /** Payments left open by a previous run, until their terminal answers. */
   private readonly inDoubt = new Set<string>();
@@ -69,6 +73,7 @@ export class KioskService {
 
   constructor(private readonly o: KioskServiceOptions) {
     this.log = o.log.child({ module: 'kiosk' });
+    this.refusalLog = new LogLimiter(o.now);
     this.store = new KioskStore(path.join(o.config.data.dir, 'kiosk.db'));
     const k = o.config.kiosk;
     this.parse = createBarcodeParser({ ...(k.region !== undefined ? { region: k.region } : {}), currency: k.currency });
@@ -178,7 +183,7 @@ export class KioskService {
       case 'setQty':
         return typeof m.lineId === 'string' && Number.isInteger(m.qty) ? { type: 'setQty', lineId: m.lineId, qty: m.qty } : null;
       case 'remove':
-        return typeof m.lineId === 'string' ? { type: 'remove', lineId: m.lineId } : null;
+        return typeof m.lineId === 'string' ? { type: 'remove', lineId: m.lineId, ...(typeof m.serial === 'string' ? { serial: m.serial } : {}) } : null;
       case 'member':
         return typeof m.code === 'string' ? { type: 'member', code: m.code, known: this.catalog().members.has(m.code) } : null;
       case 'pickProduce':
@@ -238,7 +243,7 @@ export class KioskService {
     return {
       now: this.o.now(),
       quote: (g, m) => this.quote(g, m),
-      rules: { removalNeedsAttendant: k.removalNeedsAttendant, voidNeedsAttendant: k.voidNeedsAttendant, bagToleranceG: k.bagToleranceG, bagTolerancePct: k.bagTolerancePct, bagNoiseG: k.bagNoiseG },
+      rules: { removalNeedsAttendant: k.removalNeedsAttendant, voidNeedsAttendant: k.voidNeedsAttendant, bagToleranceG: k.bagToleranceG, bagTolerancePct: k.bagTolerancePct, bagNoiseG: k.bagNoiseG, soldTagQuietMs: k.soldTagQuietMs },
       newId: () => randomUUID(),
     };
   }
@@ -259,6 +264,7 @@ export class KioskService {
   private async apply(s: Session, action: Action, eventMono: number | null): Promise<void> {
     const { session, effects } = step(s, action, this.ctx());
     if (session === s) return;
+    if (session.notice && REFUSAL_NOTICES.has(session.notice.code)) this.refused(session.kioskId, action.type, session.notice);
     await this.commitState(session, eventMono);
     if (s.payment && !session.payment) await this.store.updatePayment(s.payment.requestId, action.type === 'paymentResult' ? action.status : 'cancelled', this.o.now());
     for (const fx of effects) await this.run(session.kioskId, fx);
@@ -304,6 +310,13 @@ export class KioskService {
         return;
       }
     }
+  }
+
+  /** (issue 14) Counted always, logged rate-limited, naming the field in `detail`. */
+  private refused(kioskId: string, intent: string, notice: { code: string; detail?: string }): void {
+    this.o.onRefused?.(notice.code);
+    const suppressed = this.refusalLog.take(`${kioskId}:${notice.code}`);
+    if (suppressed >= 0) this.log.warn({ deviceId: kioskId, intent, code: notice.code, reason: notice.detail, suppressed }, 'kiosk intent refused');
   }
 
   /** Appends an exact record (kind kiosk, deviceId = kiosk id) through ingest; resolves with its seq once durable. */

@@ -8,7 +8,8 @@
 import fc from 'fast-check';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_DEVICES, spawnGateway, TEST_PASSWORDS, writeConfigFile, type GatewayProcess } from '../helpers/gatewayHarness.js';
+import { connectDevice, DEFAULT_DEVICES, spawnGateway, TEST_PASSWORDS, TEST_SECRET, writeConfigFile, type GatewayProcess } from '../helpers/gatewayHarness.js';
+import { topics } from '../../gateway/protocol/topics.js';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { tempDir } from '../helpers/tmp.js';
 import { createHqSigner } from '../sim/hqSigner.js';
@@ -106,9 +107,9 @@ const code = fc.oneof(fc.constantFrom(...Object.values(G), MEMBER, '281234701250
 const intent = fc.oneof(
   fc.record({ type: fc.constant('scan'), code, symbology: fc.oneof(fc.constant(undefined), fc.constantFrom('ean13', 'code128', 'qr'), anyValue) }, { requiredKeys: ['type', 'code'] }),
   fc.record({ type: fc.constant('setQty'), lineId: fc.oneof(fc.string({ maxLength: 40 }), anyValue), qty: fc.oneof(fc.integer({ min: -5, max: 5 }), anyValue) }),
-  fc.record({ type: fc.constant('remove'), lineId: fc.oneof(fc.string({ maxLength: 40 }), anyValue) }),
+  fc.record({ type: fc.constant('remove'), lineId: fc.oneof(fc.string({ maxLength: 40 }), anyValue), serial: fc.oneof(fc.constantFrom('6789', '6790'), fc.string({ maxLength: 25 }), anyValue) }, { requiredKeys: ['type', 'lineId'] }),
   fc.record({ type: fc.constant('member'), code: fc.oneof(code, anyValue) }),
-  fc.record({ type: fc.constant('pickProduce'), gtin: fc.oneof(fc.constantFrom(G.apples, G.milk, ''), anyValue) }),
+  fc.record({ type: fc.constant('pickProduce'), gtin: fc.oneof(fc.constantFrom(G.apples, G.milk, G.shirt, G.wine, ''), anyValue) }),
   fc.record({ type: fc.constantFrom('pay', 'cancel', 'help', 'pickupConfirm', 'pickupClose', 'hello', 'attendant', 'paymentResult', 'produceWeight', '__proto__', 'constructor', 'toString') }),
   fc.record({ type: anyValue }),
 );
@@ -143,6 +144,8 @@ function checkMessage(m: any): void {
       const known = CATALOG_PRICE.get(l.gtin);
       expect(known, `a line of an unknown item ${l.gtin}`).toBeDefined();
       if (l.unit === 'each' && l.source !== 'embedded') expect(known).toContain(l.unitPrice);
+      // Issue 14: a weight prices only an item sold by weight (a page's pickProduce of a per-item GTIN is refused).
+      if (l.grams !== undefined && l.source !== 'embedded') expect(l.unit, `weight-priced line of a per-item GTIN ${l.gtin}`).toBe('kg');
       expect(Number.isInteger(l.qty) && l.qty >= 0 && l.qty <= 999).toBe(true);
     }
     expect(m.subtotal).toBe(sum + m.discounts);
@@ -194,6 +197,11 @@ describe('hostile kiosk WebSocket', () => {
 
   it('after the hello: arbitrary intents never crash it, errors name the field, carts are catalog-priced', async () => {
     let c = await hello('k1');
+    // A steady weight on k1's produce scale, so every pickProduce the page sends has a weight to price.
+    const scale = await connectDevice(`mqtt://127.0.0.1:${gw.mqttPort}`, 'scale/ps-1', TEST_SECRET);
+    await scale.publishAsync(topics.evt('scale', 'ps-1', 'weight'), JSON.stringify({ ts: new Date().toISOString(), grams: 100, stable: true }), { qos: 1 });
+    await c.next((x) => x.type === 'cart' && x.produceWeight?.grams === 100);
+    await scale.endAsync();
     let n = 0;
     let lastCart: any = null;
     await fc.assert(

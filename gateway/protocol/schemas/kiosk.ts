@@ -77,7 +77,7 @@ export type KioskIntent =
   | { type: 'hello'; kioskId: string; token: string }
   | { type: 'scan'; code: string; symbology?: string }
   | { type: 'setQty'; lineId: string; qty: number }
-  | { type: 'remove'; lineId: string }
+  | { type: 'remove'; lineId: string; serial?: string } // serial: one RFID tag of the line (issue 14)
   | { type: 'member'; code: string }
   | { type: 'pay' }
   | { type: 'cancel' }

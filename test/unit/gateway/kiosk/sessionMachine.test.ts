@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { lightFor, newSession, step, type Action, type Ctx, type Session } from '../../../../gateway/kiosk/sessionMachine.js';
+import { lightFor, newSession, REFUSAL_NOTICES, step, type Action, type Ctx, type Session } from '../../../../gateway/kiosk/sessionMachine.js';
 import type { PriceQuote } from '../../../../gateway/prices/catalog.js';
 
 const T0 = Date.parse('2026-03-02T10:00:00Z');
@@ -70,6 +70,16 @@ describe('session machine', () => {
     expect(s.lines).toHaveLength(0);
     ({ s } = run(s, [{ type: 'produceWeight', grams: 1234, stable: true }, { type: 'pickProduce', gtin: '4000000000031' }]));
     expect(s.lines[0]).toMatchObject({ grams: 1234, unitPrice: 299, price: 369 }); // 2.99 × 1.234 = 3.68966
+  });
+
+  it('pickProduce of a per-item GTIN is refused with a reason naming the field, whatever the scale shows (issue 14)', () => {
+    const { s } = run(fresh(), [{ type: 'produceWeight', grams: 100, stable: true }, { type: 'pickProduce', gtin: '4000000000024' }]);
+    expect(s.lines).toEqual([]);
+    expect(s.totals.total).toBe(0);
+    expect(s.notice).toEqual({ code: 'notSoldByWeight', detail: 'gtin: 4000000000024 is sold per item, not by weight' });
+    expect(REFUSAL_NOTICES.has('notSoldByWeight')).toBe(true);
+    // A weighed item is still priced from the same weight.
+    expect(run(s, [{ type: 'pickProduce', gtin: '4000000000031' }]).s.lines[0]).toMatchObject({ gtin: '4000000000031', grams: 100, price: 30 });
   });
 
   it('an embedded price is taken from the code; an RFID serial counts once', () => {
