@@ -81,6 +81,9 @@ export interface HandoversOptions {
 
 export class Handovers {
   private tasks: PickupTask[] = [];
+  /** Refreshes may overlap (a kiosk confirms while someone hands over): the latest read wins. */
+  private reads = 0;
+  private shown = 0;
   private readonly listeners = new Set<(tasks: readonly PickupTask[]) => void>();
   private readonly log: Logger;
 
@@ -107,7 +110,11 @@ export class Handovers {
 
   /** Re-reads the open tasks from kiosk.db (after a pickup was confirmed) and tells the listeners. */
   async refresh(): Promise<void> {
-    this.tasks = (await this.o.store.handovers(['open', 'handing'])).map(taskOf);
+    const read = ++this.reads;
+    const tasks = (await this.o.store.handovers(['open', 'handing'])).map(taskOf);
+    if (read < this.shown) return;
+    this.shown = read;
+    this.tasks = tasks;
     for (const fn of [...this.listeners]) {
       try {
         fn(this.tasks);
