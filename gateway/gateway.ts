@@ -32,6 +32,7 @@ import { KpiReporter } from './kpi/kpiReporter.js'; // ops (issue 8): report/kpi
 import { KioskService } from './kiosk/sessions.js'; // kiosk (issue 7)
 import { kioskRoutes } from './http/routes/kiosk.js'; // kiosk (issue 7)
 import { attendantRoutes } from './http/routes/attendant.js'; // kiosk (issue 7)
+import { pickupRoutes } from './http/routes/pickups.js'; // click & collect tasks (issue 14)
 import { CommandService } from './devices/commands.js'; // commands (issue 8)
 import { UserStore } from './people/userStore.js'; // ops users (issue 8)
 import { UserDirectory } from './people/userDirectory.js'; // ops users (issue 8)
@@ -252,6 +253,9 @@ export class Gateway {
     this.onEvent((e) => kiosk.onEvent(e));
     await kiosk.start();
     this.started.push({ name: 'kiosk', stop: () => kiosk.stop() });
+    // Click & collect tasks on the ops page's live feed (issue 14): in `hello`, then the whole list on every change.
+    ops.feed.addHelloPart('pickups', () => kiosk.handovers.list());
+    kiosk.handovers.onChange((tasks) => ops.feed.push('pickups', { tasks }));
     // --- end kiosk ---
 
     // --- ops users (issue 8): config users + users.db; sessions look people up here ---
@@ -304,6 +308,7 @@ export class Gateway {
         async (app: FastifyInstance) => void (await app.register(opsUserRoutes, { users, sessions })), // ops users (issue 8)
         async (app: FastifyInstance) => void (await app.register(kioskRoutes, { kiosks: c.kiosks, service: kiosk, metrics, gate: hashGate, now: this.now })), // kiosk (issue 7)
         async (app: FastifyInstance) => void (await app.register(attendantRoutes, { service: kiosk })), // kiosk (issue 7)
+        async (app: FastifyInstance) => void (await app.register(pickupRoutes, { handovers: kiosk.handovers })), // click & collect tasks (issue 14)
       ],
     });
     await this.http.listen({ host: c.http.host, port: c.http.port ?? 8080 });

@@ -7,7 +7,9 @@
  *   pushed at once), and whenever a periodic recompute finds its health changed (online → stale,
  *   enable/disable) or, at most every `activityEveryMs`, that it sent events (last seen, battery);
  * - `kpi`    today's numbers after they change (coalesced to one per `kpiEveryMs`);
- * - `alert`  a new alert from the alert book.
+ * - `alert`  a new alert from the alert book;
+ * - further events pushed by later components (`push`), whose current state `hello` carries too
+ *   (`pickups`: the open click & collect tasks, issue 14).
  * A comment line every `heartbeatMs` keeps proxies and the browser from closing an idle stream.
  * A client that does not read (more than `maxBufferedBytes` queued) is dropped; EventSource reconnects.
  * A stream whose session ended is closed: at once on logout or revocation (a disabled user, a
@@ -57,6 +59,8 @@ export class LiveFeed {
   private timers: NodeJS.Timeout[] = [];
   private kpiTimer: NodeJS.Timeout | null = null;
   private readonly log: Logger;
+  /** Parts of `hello` added by components built after the feed (name → current state). */
+  private readonly helloParts = new Map<string, () => unknown>();
 
   constructor(private readonly o: LiveFeedOptions) {
     this.log = o.log.child({ module: 'sse' });
@@ -109,11 +113,22 @@ export class LiveFeed {
         'x-accel-buffering': 'no',
       });
       res.write(`retry: 2000\n\n`);
-      res.write(sseFrame('hello', { devices: this.o.registry.views(), kpi: this.o.today(), serverTime: this.o.now() }));
+      const extra = Object.fromEntries([...this.helloParts].map(([name, part]) => [name, part()]));
+      res.write(sseFrame('hello', { ...extra, devices: this.o.registry.views(), kpi: this.o.today(), serverTime: this.o.now() }));
       this.clients.set(res, { token: req.session!.token, expiresAt: req.session!.expiresAt });
       res.once('close', () => this.clients.delete(res));
     });
   };
+
+  /** A component's live state: `hello` carries `state()` as `name`, and `push(name, …)` sends its changes. */
+  addHelloPart(name: string, state: () => unknown): void {
+    this.helloParts.set(name, state);
+  }
+
+  /** Sends one event to every open stream. */
+  push(event: string, data: unknown): void {
+    this.broadcast(sseFrame(event, data));
+  }
 
   private pushDevice(v: DeviceView): void {
     this.health.set(v.username, v.health);

@@ -26,6 +26,7 @@ import { cartView, produceList } from './cartView.js';
 import type { KioskDeviceMap } from './kioskConfig.js';
 import { OrderFeed } from './orderFeed.js'; // click & collect
 import { decidePickup, pickupCodeOf, pickupRecord, type PickupView } from './orders.js'; // click & collect
+import { Handovers } from './handovers.js'; // click & collect hand-over tasks (issue 14)
 
 export interface KioskServiceOptions {
   config: Readonly<Config>;
@@ -70,6 +71,8 @@ export class KioskService {
   private readonly pickupNotices = new Map<string, { code: string; detail?: string }>();
   /** HQ's `orders` feed intake; null without `hq` in the config. */
   orderFeed: OrderFeed | null = null;
+  /** Collected orders waiting to be handed over by a person (issue 14). */
+  readonly handovers: Handovers;
 
   constructor(private readonly o: KioskServiceOptions) {
     this.log = o.log.child({ module: 'kiosk' });
@@ -78,6 +81,7 @@ export class KioskService {
     const k = o.config.kiosk;
     this.parse = createBarcodeParser({ ...(k.region !== undefined ? { region: k.region } : {}), currency: k.currency });
     this.changes.setMaxListeners(0);
+    this.handovers = new Handovers({ store: this.store, record: (kioskId, data) => this.record(kioskId, 'handover', data), outbox: o.outbox, lastSeq: () => o.ingest.lastSeq, log: this.log, now: o.now });
   }
 
   get kioskIds(): string[] {
@@ -102,6 +106,7 @@ export class KioskService {
     this.unsubscribe = this.o.registry.onChange((d) => this.onDevice(d));
     await this.recover();
     await this.recoverPickups();
+    await this.handovers.start();
     if (this.o.config.hq && this.o.config.hq.publicKeys.length === 0) {
       // Orders must be signed by HQ; without a key to check them, none is accepted.
       this.log.warn('click & collect is off: hq.publicKeys is empty, so no orders feed can be verified');
@@ -320,7 +325,7 @@ export class KioskService {
   }
 
   /** Appends an exact record (kind kiosk, deviceId = kiosk id) through ingest; resolves with its seq once durable. */
-  private record(kioskId: string, type: 'transaction' | 'attendant' | 'pickup', data: object): Promise<number> {
+  private record(kioskId: string, type: 'transaction' | 'attendant' | 'pickup' | 'handover', data: object): Promise<number> {
     const device: DeviceEntry = { kind: 'kiosk', id: kioskId, source: 'config', secretHash: null, bridge: null, location: null, disabled: false, online: true, via: null, connectedAt: null, lastSeen: null, birth: null, lastEvents: {}, events: 0, rejects: {}, lastReject: null };
     return new Promise((resolve, reject) => {
       const seq = this.o.ingest.lastSeq + 1; // handle() takes the next seq synchronously
@@ -382,7 +387,9 @@ export class KioskService {
     await this.store.finishOrder(p.orderId, 'collected', this.o.now(), seq);
     this.log.info({ deviceId: kioskId, seq, orderId: p.orderId }, 'order collected');
     this.pickups.set(kioskId, { ...p, status: 'collected' });
+    this.pickupNotices.set(kioskId, { code: 'pickupBringing' }); // a task on the ops page now (issue 14)
     this.showPickup(kioskId);
+    await this.handovers.refresh();
   }
 
   private async closePickup(kioskId: string): Promise<void> {

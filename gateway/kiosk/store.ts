@@ -6,6 +6,7 @@
 import { openDb, migrate, type Db } from '../db/sqlite.js';
 import type { Session } from './sessionMachine.js';
 import type { OnlineOrderT, OrderRow, OrderStatus, OrdersBodyT } from './orders.js';
+import type { HandoverRow, HandoverState } from './handovers.js';
 
 const MIGRATIONS: readonly string[] = [
   `CREATE TABLE sessions (
@@ -23,6 +24,15 @@ const MIGRATIONS: readonly string[] = [
      kiosk_id TEXT, from_seq INTEGER, record_seq INTEGER, collected_at INTEGER, updated_at INTEGER NOT NULL
    );
    CREATE TABLE order_feed (scope TEXT PRIMARY KEY, version INTEGER NOT NULL, applied_at INTEGER NOT NULL)`,
+  // 3 (issue 14): a collected order is a task for the store until a person hands it over. `handover`
+  // is NULL (no task: orders collected before this migration too), 'open', 'handing' (who and when
+  // are kept, the record is being written) or 'done'; `handover_from_seq` is the outbox seq before it.
+  `ALTER TABLE orders ADD COLUMN handover TEXT;
+   ALTER TABLE orders ADD COLUMN handover_by TEXT;
+   ALTER TABLE orders ADD COLUMN handover_at INTEGER;
+   ALTER TABLE orders ADD COLUMN handover_from_seq INTEGER;
+   ALTER TABLE orders ADD COLUMN handover_seq INTEGER;
+   CREATE INDEX orders_handover_open ON orders (handover) WHERE handover IN ('open', 'handing')`,
 ];
 
 export type PaymentRowStatus = 'sent' | 'approved' | 'recorded' | 'declined' | 'timeout' | 'cancelled';
@@ -162,7 +172,8 @@ export class KioskStore {
   }
 
   async finishOrder(orderId: string, status: 'collected' | 'ready', now: number, recordSeq: number | null = null): Promise<void> {
-    await this.write(`UPDATE orders SET status = ?, record_seq = ?, collected_at = ?, kiosk_id = ${status === 'ready' ? 'NULL' : 'kiosk_id'}, updated_at = ? WHERE order_id = ?`, [status, recordSeq, status === 'collected' ? now : null, now, orderId]);
+    // Collected: the order becomes an open hand-over task in the same statement (issue 14).
+    await this.write(`UPDATE orders SET status = ?, record_seq = ?, collected_at = ?, kiosk_id = ${status === 'ready' ? 'NULL' : 'kiosk_id'}, handover = ${status === 'collected' ? "COALESCE(handover, 'open')" : 'handover'}, updated_at = ? WHERE order_id = ?`, [status, recordSeq, status === 'collected' ? now : null, now, orderId]);
   }
 
   /** Orders a crash left between claim and record: the caller looks for their record in the outbox. */
@@ -176,5 +187,39 @@ export class KioskStore {
   private async orders(where: string, params: unknown[]): Promise<OrderRow[]> {
     const rows = await this.db.all<{ body: string; status: OrderStatus; kiosk_id: string | null; collected_at: number | null }>(`SELECT body, status, kiosk_id, collected_at FROM orders WHERE ${where}`, params);
     return rows.map((r) => ({ order: JSON.parse(r.body) as OnlineOrderT, status: r.status, kioskId: r.kiosk_id, collectedAt: r.collected_at }));
+  }
+
+  // ---- click & collect hand-over (issue 14) ----------------------------------------------------
+
+  /** Collected orders in these hand-over states, longest waiting first. */
+  async handovers(states: readonly HandoverState[]): Promise<HandoverRow[]> {
+    return this.handoverRows(`handover IN (${states.map(() => '?').join(', ')}) ORDER BY collected_at, order_id`, [...states]);
+  }
+
+  async handover(orderId: string): Promise<HandoverRow | null> {
+    return (await this.handoverRows('order_id = ? AND handover IS NOT NULL', [orderId]))[0] ?? null;
+  }
+
+  /** open → handing with who and when, durable before the record is written; false when not open (one of two tabs). */
+  async claimHandover(orderId: string, by: string, at: number, fromSeq: number): Promise<boolean> {
+    const r = await this.write("UPDATE orders SET handover = 'handing', handover_by = ?, handover_at = ?, handover_from_seq = ?, updated_at = ? WHERE order_id = ? AND handover = 'open'", [by, at, fromSeq, at, orderId]);
+    return r.changes === 1;
+  }
+
+  /** handing → done (`seq` of the record, null when it cannot be told) or back to open (the record failed). */
+  async finishHandover(orderId: string, outcome: { seq: number | null } | 'reopen', now: number): Promise<void> {
+    if (outcome === 'reopen') await this.write("UPDATE orders SET handover = 'open', handover_by = NULL, handover_at = NULL, handover_from_seq = NULL, updated_at = ? WHERE order_id = ? AND handover = 'handing'", [now, orderId]);
+    else await this.write("UPDATE orders SET handover = 'done', handover_seq = ?, updated_at = ? WHERE order_id = ? AND handover = 'handing'", [outcome.seq, now, orderId]);
+  }
+
+  private async handoverRows(where: string, params: unknown[]): Promise<HandoverRow[]> {
+    const rows = await this.db.all<{ body: string; kiosk_id: string | null; collected_at: number | null; handover: HandoverState; handover_by: string | null; handover_at: number | null; handover_from_seq: number | null; handover_seq: number | null }>(
+      `SELECT body, kiosk_id, collected_at, handover, handover_by, handover_at, handover_from_seq, handover_seq FROM orders WHERE ${where}`,
+      params,
+    );
+    return rows.map((r) => {
+      const o = JSON.parse(r.body) as OnlineOrderT;
+      return { order: o, kioskId: r.kiosk_id ?? '', collectedAt: r.collected_at ?? 0, state: r.handover, by: r.handover_by, at: r.handover_at, fromSeq: r.handover_from_seq, seq: r.handover_seq };
+    });
   }
 }

@@ -73,6 +73,7 @@ const en = {
     pickupBusy: 'This order is being collected at another kiosk.',
     pickupFinishCart: 'Please finish or cancel your purchase before collecting an order.',
     pickupFailed: 'The pickup could not be recorded. Please ask an attendant.',
+    pickupBringing: 'Someone from the store is bringing your order. Please wait here.',
   } as Record<string, string>,
 };
 
@@ -148,6 +149,7 @@ const zh: typeof en = {
     pickupBusy: '该订单正在另一台自助机取货。',
     pickupFinishCart: '取货前请先完成或取消当前购物。',
     pickupFailed: '取货未能记录，请联系工作人员。',
+    pickupBringing: '店员正在为您取货，请在此稍候。',
   },
 };
 

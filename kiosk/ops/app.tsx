@@ -8,6 +8,7 @@ import { useEffect, useState } from 'preact/hooks';
 import type { DeviceView } from '../../gateway/devices/registry.js';
 import type { KpiDay } from '../../gateway/kpi/kpis.js';
 import type { AlertRow } from '../../gateway/kpi/kpiStore.js';
+import type { PickupTask } from '../../gateway/kiosk/handovers.js';
 import { get, onSessionEnded, post } from './api.js';
 import { openLive } from './live.js';
 import { DevicesView } from './views/devices.js';
@@ -32,6 +33,8 @@ export interface Live {
   devices: Map<string, DeviceView>;
   kpi: KpiDay | null;
   alerts: AlertRow[];
+  /** Open click & collect tasks (issue 14); null when this gateway has none to tell. */
+  pickups: PickupTask[] | null;
   connected: boolean;
   /** Server time minus page time, so "last seen" is right on a PC with a wrong clock. */
   skewMs: number;
@@ -103,7 +106,7 @@ function Login({ onIn }: { onIn: (m: Me) => void }) {
 
 function Shell({ me, onOut }: { me: Me; onOut: () => void }) {
   const [view, setView] = useState<ViewId>(viewFromHash());
-  const [live, setLive] = useState<Live>({ devices: new Map(), kpi: null, alerts: [], connected: false, skewMs: 0 });
+  const [live, setLive] = useState<Live>({ devices: new Map(), kpi: null, alerts: [], pickups: null, connected: false, skewMs: 0 });
   const [, tick] = useState(0);
   const [passwordOpen, setPasswordOpen] = useState(false);
 
@@ -124,10 +127,11 @@ function Shell({ me, onOut }: { me: Me; onOut: () => void }) {
   useEffect(
     () =>
       openLive({
-        hello: (h) => setLive((l) => ({ ...l, devices: new Map(h.devices.map((d) => [d.username, d])), kpi: h.kpi, skewMs: h.serverTime - Date.now() })),
+        hello: (h) => setLive((l) => ({ ...l, devices: new Map(h.devices.map((d) => [d.username, d])), kpi: h.kpi, pickups: h.pickups ?? null, skewMs: h.serverTime - Date.now() })),
         device: (d) => setLive((l) => ({ ...l, devices: new Map(l.devices).set(d.username, d) })),
         kpi: (k) => setLive((l) => ({ ...l, kpi: k })),
         alert: (a) => setLive((l) => ({ ...l, alerts: [a, ...l.alerts].slice(0, 200) })),
+        pickups: (p) => setLive((l) => ({ ...l, pickups: p.tasks })),
         up: () => setLive((l) => ({ ...l, connected: true })),
         down: () => {
           setLive((l) => ({ ...l, connected: false }));

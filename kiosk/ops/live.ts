@@ -6,12 +6,15 @@
 import type { DeviceView } from '../../gateway/devices/registry.js';
 import type { KpiDay } from '../../gateway/kpi/kpis.js';
 import type { AlertRow } from '../../gateway/kpi/kpiStore.js';
+import type { PickupTask } from '../../gateway/kiosk/handovers.js';
 
 export interface LiveHandlers {
-  hello: (h: { devices: DeviceView[]; kpi: KpiDay; serverTime: number }) => void;
+  hello: (h: { devices: DeviceView[]; kpi: KpiDay; serverTime: number; pickups?: PickupTask[] }) => void;
   device: (d: DeviceView) => void;
   kpi: (k: KpiDay) => void;
   alert: (a: AlertRow) => void;
+  /** Click & collect tasks (issue 14): the whole open list after every change. */
+  pickups: (p: { tasks: PickupTask[] }) => void;
   up: () => void;
   down: () => void;
 }
@@ -26,6 +29,7 @@ export function openLive(h: LiveHandlers): () => void {
   on('device', h.device);
   on('kpi', h.kpi);
   on('alert', h.alert);
+  on('pickups', h.pickups);
   es.onerror = () => h.down();
   return () => es.close();
 }

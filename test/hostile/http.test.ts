@@ -56,6 +56,8 @@ const ROUTES: [string, string][] = [
   ['POST', '/api/attendant/:requestId/approve'],
   ['POST', '/api/attendant/:requestId/reject'],
   ['POST', '/api/attendant/kiosks/:kioskId/void'],
+  ['GET', '/api/pickups'],
+  ['POST', '/api/pickups/:orderId/handover'],
   ['GET', '/ops/*'],
   ['GET', '/kiosk/*'],
   ['GET', '/'],

@@ -12,7 +12,7 @@ import { RfidInventory, RfidRead } from './rfid.js';
 import { FootfallCount, FootfallCross } from './footfall.js';
 import { LightSet } from './light.js';
 import { PaymentCancel, PaymentCharge, PaymentResult } from './payment.js';
-import { KioskAttendant, KioskPickup, KioskTransaction } from './kiosk.js'; // kiosk (issue 7)
+import { KioskAttendant, KioskHandover, KioskPickup, KioskTransaction } from './kiosk.js'; // kiosk (issue 7)
 
 export const EVENT_CLASSES = ['exact', 'aggregate', 'presence', 'latest', 'sampled'] as const;
 export type EventClass = (typeof EVENT_CLASSES)[number];
@@ -58,7 +58,7 @@ export const CATALOGUE: Record<DeviceKind, KindSpec> = {
     events: { ...common, result: { schema: PaymentResult, cls: 'exact' } },
     commands: { charge: PaymentCharge, cancel: PaymentCancel },
   },
-  kiosk: { events: { ...common, transaction: { schema: KioskTransaction, cls: 'exact' }, attendant: { schema: KioskAttendant, cls: 'exact' }, pickup: { schema: KioskPickup, cls: 'exact' } }, commands: {} }, // kiosk (issue 7)
+  kiosk: { events: { ...common, transaction: { schema: KioskTransaction, cls: 'exact' }, attendant: { schema: KioskAttendant, cls: 'exact' }, pickup: { schema: KioskPickup, cls: 'exact' }, handover: { schema: KioskHandover, cls: 'exact' } }, commands: {} }, // kiosk (issue 7)
 };
 
 export * from './common.js';

@@ -67,6 +67,16 @@ export const KioskTransaction = Type.Object(
 /** Click & collect pickup: an online order handed over at a kiosk (gateway/kiosk/orders.ts). */
 export const KioskPickup = Type.Object({ ts: Timestamp, kioskId: Id, orderId: Id }, { additionalProperties: true });
 
+/**
+ * Click & collect hand-over (issue 14): a person marked the order collected at `kioskId` as handed
+ * over. `by` is the logged-in ops user, `at` when they did (= `ts`), `collectedAt` when the pickup
+ * was confirmed at the kiosk (gateway/kiosk/handovers.ts).
+ */
+export const KioskHandover = Type.Object(
+  { ts: Timestamp, kioskId: Id, orderId: Id, by: Type.String({ minLength: 1, maxLength: 64 }), at: Timestamp, collectedAt: Timestamp },
+  { additionalProperties: false },
+);
+
 export type KioskTransactionRec = Static<typeof KioskTransaction>;
 export type KioskAttendantRec = Static<typeof KioskAttendant>;
 

@@ -8,6 +8,7 @@ import { can, type Live, type Me } from '../app.js';
 import { get, post, unavailable, type ApiResult } from '../api.js';
 import { ago, money } from '../format.js';
 import { useTwoStep } from '../twoStep.js';
+import { PickupTasks } from './pickups.js';
 
 interface KioskRow {
   kioskId: string;
@@ -125,6 +126,7 @@ export function CheckoutView({ me, live, now }: { me: Me; live: Live; now: numbe
           </tbody>
         </table>
       )}
+      <PickupTasks me={me} tasks={live.pickups} now={now} />
       <h3>Attendant queue</h3>
       {note && <p role="status">{note}</p>}
       {!can(me, 'attendant') ? (

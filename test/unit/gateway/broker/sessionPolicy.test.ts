@@ -98,8 +98,8 @@ describe('ClientIdBook', () => {
 });
 
 describe('gateway record types', () => {
-  it('are kiosk transaction, attendant and pickup, and the gateway\'s own light/storegw alerts', () => {
-    expect([...GATEWAY_RECORD_TYPES.kiosk].sort()).toEqual(['attendant', 'pickup', 'transaction']);
+  it('are kiosk transaction, attendant, pickup and handover, and the gateway\'s own light/storegw alerts', () => {
+    expect([...GATEWAY_RECORD_TYPES.kiosk].sort()).toEqual(['attendant', 'handover', 'pickup', 'transaction']);
     expect(isGatewayRecord('kiosk', 'k1', 'transaction')).toBe(true);
     expect(isGatewayRecord('kiosk', 'k1', 'alert')).toBe(false);
     expect(isGatewayRecord('light', 'storegw', 'alert')).toBe(true);

@@ -1,0 +1,37 @@
+/**
+ * Click & collect tasks on the ops page (issue 14): `GET /api/pickups` (viewer+) lists the orders
+ * collected at a kiosk that nobody has handed over yet; `POST /api/pickups/:orderId/handover` `{}`
+ * (attendant+) marks one handed over — an exact `handover` record with the logged-in person and the
+ * time, committed before the answer. The body is empty by schema: who it was comes from the session,
+ * never from the request. A second hand-over of the same order (another tab) is refused with 409.
+ * Cross-origin POSTs are refused before any route (requestGuards.ts).
+ */
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsync } from 'fastify';
+import type { Handovers } from '../../kiosk/handovers.js';
+import { requireRole } from '../auth.js';
+
+export interface PickupRouteDeps {
+  handovers: Handovers;
+}
+
+const Params = Type.Object({ orderId: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._:-]+$' }) }, { additionalProperties: false });
+const EmptyBody = Type.Object({}, { additionalProperties: false });
+
+const STATUS = { notFound: 404, done: 409, busy: 409, failed: 503 } as const;
+const CODE = { notFound: 'SGW_ERR_NOT_FOUND', done: 'SGW_ERR_CONFLICT', busy: 'SGW_ERR_CONFLICT', failed: 'SGW_ERR_RECORD_FAILED' } as const;
+
+export const pickupRoutes: FastifyPluginAsync<PickupRouteDeps> = async (app, deps) => {
+  app.get('/api/pickups', { preHandler: requireRole('viewer') }, async () => ({ tasks: deps.handovers.list() }));
+
+  app.post('/api/pickups/:orderId/handover', { preHandler: requireRole('attendant'), schema: { params: Params, body: EmptyBody } }, async (req, reply) => {
+    const { orderId } = req.params as { orderId: string };
+    const by = req.session!.username;
+    const r = await deps.handovers.handOver(orderId, by);
+    if (!r.ok) {
+      req.log.warn({ by, orderId, code: r.code }, 'hand-over refused');
+      return reply.code(STATUS[r.code]).send({ code: CODE[r.code], message: r.message });
+    }
+    return r;
+  });
+};

@@ -1,0 +1,90 @@
+/**
+ * Click & collect tasks (issue 14), shown in the Checkout view: every order a shopper collected at a
+ * kiosk that nobody has brought yet — order, customer (only what the order carries), items, kiosk,
+ * waiting since — live from the SSE feed. "Handed over" commits an exact record with the logged-in
+ * person and the time; the task then leaves every open ops page. A viewer sees the list only.
+ */
+import { useState } from 'preact/hooks';
+import type { PickupTask } from '../../../gateway/kiosk/handovers.js';
+import { can, type Me } from '../app.js';
+import { post } from '../api.js';
+import { ago, clock } from '../format.js';
+
+/** Every word this panel shows, in one place (to be localized with the rest of the ops page). */
+export const PICKUP_TEXT = {
+  title: 'Click & collect',
+  loading: 'Loading…',
+  none: 'No collected order waits to be brought.',
+  order: 'Order',
+  customer: 'Customer',
+  items: 'Items',
+  kiosk: 'Kiosk',
+  waiting: 'Waiting since',
+  handOver: 'Handed over',
+  handing: 'Recording…',
+  itemsOf: (items: number, lines: number) => `${items} (${lines} ${lines === 1 ? 'line' : 'lines'})`,
+  done: (orderId: string, kioskId: string) => `Handed over: order ${orderId} (kiosk ${kioskId})`,
+  needsRole: 'Marking an order handed over needs the attendant role.',
+};
+
+export function PickupTasks({ me, tasks, now }: { me: Me; tasks: PickupTask[] | null; now: number }) {
+  const T = PICKUP_TEXT;
+  const [note, setNote] = useState<string | null>(null);
+  const [busy, setBusy] = useState<string | null>(null);
+  const handOver = async (t: PickupTask) => {
+    setBusy(t.orderId);
+    const r = await post(`/api/pickups/${encodeURIComponent(t.orderId)}/handover`, {});
+    setBusy(null);
+    setNote(r.ok ? T.done(t.orderId, t.kioskId) : `${t.orderId}: ${r.message}`);
+  };
+  return (
+    <>
+      <h3>{T.title}</h3>
+      {note && (
+        <p role="status" data-testid="pickup-note">
+          {note}
+        </p>
+      )}
+      {tasks === null ? (
+        <p>{T.loading}</p>
+      ) : tasks.length === 0 ? (
+        <p data-pickups="empty">{T.none}</p>
+      ) : (
+        <table class="ops-table" aria-label={T.title}>
+          <thead>
+            <tr>
+              <th>{T.order}</th>
+              <th>{T.customer}</th>
+              <th>{T.items}</th>
+              <th>{T.kiosk}</th>
+              <th>{T.waiting}</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody>
+            {tasks.map((t) => (
+              <tr key={t.orderId} data-pickup={t.orderId} data-state={t.state}>
+                <td>{t.orderId}</td>
+                <td>{t.customer || '–'}</td>
+                <td>{T.itemsOf(t.items, t.lines)}</td>
+                <td>{t.kioskId}</td>
+                <td title={t.since}>
+                  {clock(Date.parse(t.since))} ({ago(Date.parse(t.since), now)})
+                </td>
+                <td>
+                  {can(me, 'attendant') ? (
+                    <button class="primary" data-action="handover" disabled={busy === t.orderId || t.state === 'handing'} onClick={() => handOver(t)}>
+                      {t.state === 'handing' ? T.handing : T.handOver}
+                    </button>
+                  ) : (
+                    <span class="ops-na">{T.needsRole}</span>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </>
+  );
+}
