@@ -9,6 +9,7 @@ import { createDrivers, hardwareTransports } from './driverFactory.js';
 import { Bridge } from './bridge.js';
 import { statSync } from 'node:fs';
 import { keyFileProblem } from '../gateway/secretFiles.js';
+import { SystemdNotify } from '../gateway/systemdNotify.js';
 
 /**
  * A password written inline makes the config file a secrets file. The published demo secret is
@@ -91,12 +92,19 @@ async function main(argv: string[]): Promise<number> {
   });
   await bridge.start();
   log.info({ devices: config.devices.map((d) => `${d.kind}/${d.id}`) }, 'storegw-bridge ready');
+  // READY=1 once every device was started (a port that is missing keeps retrying on its own) and the
+  // gateway connection is being made, not once it is up: the bridge queues events while the
+  // gateway is away, and a READY that waited for the link would turn a gateway outage into a start
+  // timeout and a restart loop of the bridge. The unit's After=storegw.service orders the start.
+  const systemd = new SystemdNotify({ env: process.env, onError: (err, state) => log.warn({ err: err.message, state }, 'systemd notification failed') });
+  void systemd.ready();
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
   log.info({ signal }, 'stopping');
-  await bridge.stop();
+  // STOPPING=1 travels while the devices stop; both are done before the process exits.
+  await Promise.all([systemd.stopping(), bridge.stop()]);
   log.info({ stats: bridge.stats() }, 'stopped');
   log.flush();
   return 0;
