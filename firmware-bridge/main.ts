@@ -1,7 +1,7 @@
 /**
  * storegw-bridge's composition root and entry point: the only place that reads argv, env and
  * signals. `node dist/storegw-bridge.js --config FILE` (or `check-config FILE`: errors with their
- * path, exit 2).
+ * path, exit 2; or `udev-rules FILE`: the rules that give the bridge its HID scanners).
  */
 import { pino, type LevelWithSilent } from 'pino';
 import { bridgeIdOf, loadBridgeConfigFile, readPassword, readTlsOptions } from './config.js';
@@ -10,6 +10,7 @@ import { Bridge } from './bridge.js';
 import { statSync } from 'node:fs';
 import { keyFileProblem } from '../gateway/secretFiles.js';
 import { SystemdNotify } from '../gateway/systemdNotify.js';
+import { scannerUdevRules } from './udevRules.js';
 
 /**
  * A password written inline makes the config file a secrets file. The published demo secret is
@@ -21,7 +22,7 @@ function inlinePasswordProblem(file: string, password: string): string | null {
   return p && `${p} — it holds the password inline (or use mqtt.passwordFile)`;
 }
 
-const USAGE = 'usage: storegw-bridge --config FILE\n       storegw-bridge check-config FILE\n';
+const USAGE = 'usage: storegw-bridge --config FILE\n       storegw-bridge check-config FILE\n       storegw-bridge udev-rules FILE\n';
 
 async function main(argv: string[]): Promise<number> {
   // Whatever the bridge writes is its user's alone, whatever umask the shell or the unit passed in.
@@ -38,6 +39,21 @@ async function main(argv: string[]): Promise<number> {
     }
     process.stderr.write(`${res.errors.join('\n')}\n`);
     return 2;
+  }
+  if (argv[0] === 'udev-rules') {
+    // The scanners' udev rules on stdout (issue 14): > /etc/udev/rules.d/70-storegw-scanners.rules
+    const res = argv[1] ? loadBridgeConfigFile(argv[1], process.env) : null;
+    if (!res) {
+      process.stderr.write(USAGE);
+      return 2;
+    }
+    const rules = res.ok ? scannerUdevRules(res.config, argv[1]) : res;
+    if (!rules.ok) {
+      process.stderr.write(`${rules.errors.join('\n')}\n`);
+      return 2;
+    }
+    process.stdout.write(rules.text);
+    return 0;
   }
   const i = argv.indexOf('--config');
   const file = i >= 0 ? argv[i + 1] : undefined;
