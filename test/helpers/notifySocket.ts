@@ -9,7 +9,7 @@ import path from 'node:path';
 import { tempDir } from './tmp.js';
 
 const READER = String.raw`
-import array, json, os, socket, sys
+import array, json, os, socket, sys, time
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 s.bind(sys.argv[1])
 s.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
@@ -27,7 +27,7 @@ while True:
             pid = int.from_bytes(data[0:4], sys.byteorder)
     for fd in fds:
         os.close(fd)
-    print(json.dumps({"state": msg.decode("utf-8", "replace"), "fds": len(fds), "pid": pid}), flush=True)
+    print(json.dumps({"state": msg.decode("utf-8", "replace"), "fds": len(fds), "pid": pid, "at": time.time() * 1000}), flush=True)
 `;
 
 export interface Notification {
@@ -37,7 +37,7 @@ export interface Notification {
   fds: number;
   /** The sender's PID from SCM_CREDENTIALS. */
   pid: number | null;
-  /** When the test read it (Date.now). */
+  /** When the socket's reader took it (ms since the epoch), as systemd would time it. */
   atMs: number;
 }
 
@@ -67,10 +67,10 @@ export async function openNotifySocket(): Promise<NotifySocket> {
     buf += d;
     let nl: number;
     while ((nl = buf.indexOf('\n')) >= 0) {
-      const j = JSON.parse(buf.slice(0, nl)) as { listening?: string; state?: string; fds?: number; pid?: number | null };
+      const j = JSON.parse(buf.slice(0, nl)) as { listening?: string; state?: string; fds?: number; pid?: number | null; at?: number };
       buf = buf.slice(nl + 1);
       if (j.listening) listening();
-      else for (const state of j.state!.split('\n').filter(Boolean)) received.push({ state, fds: j.fds ?? 0, pid: j.pid ?? null, atMs: Date.now() });
+      else for (const state of j.state!.split('\n').filter(Boolean)) received.push({ state, fds: j.fds ?? 0, pid: j.pid ?? null, atMs: j.at ?? Date.now() });
     }
     for (const w of [...waiters]) w();
   });
