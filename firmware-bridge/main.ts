@@ -1,7 +1,7 @@
 /**
  * storegw-bridge's composition root and entry point: the only place that reads argv, env and
  * signals. `node dist/storegw-bridge.js --config FILE` (or `check-config FILE`: errors with their
- * path, exit 2).
+ * path, exit 2; or `udev-rules FILE`: the rules that give the bridge its HID scanners).
  */
 import { pino, type LevelWithSilent } from 'pino';
 import { bridgeIdOf, loadBridgeConfigFile, readPassword, readTlsOptions } from './config.js';
@@ -9,6 +9,8 @@ import { createDrivers, hardwareTransports } from './driverFactory.js';
 import { Bridge } from './bridge.js';
 import { statSync } from 'node:fs';
 import { keyFileProblem } from '../gateway/secretFiles.js';
+import { SystemdNotify } from '../gateway/systemdNotify.js';
+import { scannerUdevRules } from './udevRules.js';
 
 /**
  * A password written inline makes the config file a secrets file. The published demo secret is
@@ -20,7 +22,7 @@ function inlinePasswordProblem(file: string, password: string): string | null {
   return p && `${p} — it holds the password inline (or use mqtt.passwordFile)`;
 }
 
-const USAGE = 'usage: storegw-bridge --config FILE\n       storegw-bridge check-config FILE\n';
+const USAGE = 'usage: storegw-bridge --config FILE\n       storegw-bridge check-config FILE\n       storegw-bridge udev-rules FILE\n';
 
 async function main(argv: string[]): Promise<number> {
   // Whatever the bridge writes is its user's alone, whatever umask the shell or the unit passed in.
@@ -37,6 +39,21 @@ async function main(argv: string[]): Promise<number> {
     }
     process.stderr.write(`${res.errors.join('\n')}\n`);
     return 2;
+  }
+  if (argv[0] === 'udev-rules') {
+    // The scanners' udev rules on stdout (issue 14): > /etc/udev/rules.d/70-storegw-scanners.rules
+    const res = argv[1] ? loadBridgeConfigFile(argv[1], process.env) : null;
+    if (!res) {
+      process.stderr.write(USAGE);
+      return 2;
+    }
+    const rules = res.ok ? scannerUdevRules(res.config, argv[1]) : res;
+    if (!rules.ok) {
+      process.stderr.write(`${rules.errors.join('\n')}\n`);
+      return 2;
+    }
+    process.stdout.write(rules.text);
+    return 0;
   }
   const i = argv.indexOf('--config');
   const file = i >= 0 ? argv[i + 1] : undefined;
@@ -91,12 +108,19 @@ async function main(argv: string[]): Promise<number> {
   });
   await bridge.start();
   log.info({ devices: config.devices.map((d) => `${d.kind}/${d.id}`) }, 'storegw-bridge ready');
+  // READY=1 once every device was started (a port that is missing keeps retrying on its own) and the
+  // gateway connection is being made, not once it is up: the bridge queues events while the
+  // gateway is away, and a READY that waited for the link would turn a gateway outage into a start
+  // timeout and a restart loop of the bridge. The unit's After=storegw.service orders the start.
+  const systemd = new SystemdNotify({ env: process.env, onError: (err, state) => log.warn({ err: err.message, state }, 'systemd notification failed') });
+  void systemd.ready();
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
   log.info({ signal }, 'stopping');
-  await bridge.stop();
+  // STOPPING=1 travels while the devices stop; both are done before the process exits.
+  await Promise.all([systemd.stopping(), bridge.stop()]);
   log.info({ stats: bridge.stats() }, 'stopped');
   log.flush();
   return 0;

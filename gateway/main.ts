@@ -51,8 +51,8 @@ async function run(args: string[]): Promise<number> {
     io.err(`storegw: ${(err as Error).message}\n`);
     return (err as { code?: string }).code === 'SGW_ERR_CONFIG' ? 2 : 1;
   }
-  const systemd = new SystemdNotify(process.env);
-  systemd.ready();
+  const systemd = new SystemdNotify({ env: process.env, onError: (err, state) => log.warn({ err: err.message, state }, 'systemd notification failed') });
+  void systemd.ready();
   await new Promise<void>((resolve) => {
     const onSignal = (sig: NodeJS.Signals) => {
       log.info({ signal: sig }, 'stopping');
@@ -61,8 +61,8 @@ async function run(args: string[]): Promise<number> {
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
   });
-  systemd.stopping();
-  await gw.stop();
+  // STOPPING=1 travels while the gateway stops; both are done before the process exits.
+  await Promise.all([systemd.stopping(), gw.stop()]);
   log.info('stopped');
   log.flush();
   return 0;

@@ -1,6 +1,7 @@
 /** A USB HID device as a HidTransport, through `node-hid` (async API). Thin on purpose. */
 import { EventEmitter } from 'node:events';
 import type { HidTransport, HidTransportEvents } from './transport.js';
+import { desktopKeyboards, SYSTEM_ROOTS, type InputRoots } from './hidInputNodes.js';
 
 export interface HidOptions {
   /** hidraw path (`/dev/hidraw0`), or vendorId + productId. */
@@ -49,6 +50,11 @@ export class NodeHidTransport extends EventEmitter<HidTransportEvents> implement
       h.close().catch(() => undefined);
       this.emit('close', err);
     });
+  }
+
+  /** The scanner's event nodes the X server or libinput would read (sysfs + udev database). */
+  desktopKeyboards(roots: InputRoots = SYSTEM_ROOTS): Promise<string[]> {
+    return desktopKeyboards(this.options, roots);
   }
 
   async close(): Promise<void> {

@@ -75,8 +75,13 @@ export function memoryPipe(nameA = 'memory-a', nameB = 'memory-b'): [MemoryByteT
 
 export class MemoryHidTransport extends EventEmitter<HidTransportEvents> implements HidTransport {
   isOpen = false;
+  /** What `desktopKeyboards()` answers: set it to play a scanner the desktop still types from. */
+  exposedKeyboards: string[] = [];
   constructor(readonly name = 'memory-hid') {
     super();
+  }
+  async desktopKeyboards(): Promise<string[]> {
+    return [...this.exposedKeyboards];
   }
   async open(): Promise<void> {
     this.isOpen = true;

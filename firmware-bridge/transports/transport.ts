@@ -39,6 +39,11 @@ export interface HidTransport extends Listenable<HidTransportEvents> {
   readonly name: string;
   open(): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Input nodes of this device that the desktop still reads as a keyboard (so its keystrokes reach
+   * the kiosk page too); empty when it is hidden or when the transport cannot tell. (issue 14)
+   */
+  desktopKeyboards?(): Promise<string[]>;
 }
 
 /** A level change of an input line; `atMs` is stamped by the transport from its injected clock. */

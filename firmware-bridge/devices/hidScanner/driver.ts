@@ -91,6 +91,21 @@ export class HidScannerDriver extends DriverBase {
     this.kb = initialKeyboardState;
     this.pos = initialPosState;
     this.goOnline();
+    await this.checkDesktop();
+  }
+
+  /**
+   * A scanner the desktop still reads as a keyboard types every scan into the kiosk page's focused
+   * field as well (a member code field would get a barcode): said once per open, with the nodes
+   * and the fix, since the bridge cannot grab them itself (see transports/hidInputNodes.ts). (issue 14)
+   */
+  private async checkDesktop(): Promise<void> {
+    const nodes = (await this.options.transport.desktopKeyboards?.().catch(() => [] as string[])) ?? [];
+    if (nodes.length === 0) return;
+    this.log.warn(
+      { inputNodes: nodes },
+      'the desktop reads this scanner as a keyboard: scans are typed into the kiosk page too; install the rules of `storegw-bridge udev-rules`',
+    );
   }
 
   private readonly onClose = (err?: Error) => {

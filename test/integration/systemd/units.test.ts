@@ -3,7 +3,8 @@
  * without a single warning, and they carry the promised supervision and hardening.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 
 const UNITS = ['systemd/storegw.service', 'systemd/storegw-bridge.service', 'systemd/storegw-kiosk.service'];
@@ -39,5 +40,32 @@ describe('systemd units', () => {
     for (const unit of ['systemd/storegw.service', 'systemd/storegw-bridge.service']) expect(readFileSync(unit, 'utf8'), unit).toMatch(/^RestartPreventExitStatus=2$/m);
     expect(readFileSync('systemd/storegw.service', 'utf8')).toMatch(/^StateDirectoryMode=0700$/m);
     expect(readFileSync('systemd/storegw-bridge.service', 'utf8')).toMatch(/^SupplementaryGroups=.*dialout/m);
+  });
+
+  it('lets the bridge open on-board serial ports (ttyS, ttyAMA) besides USB ones, and every port the example config names (issue 14)', () => {
+    const text = readFileSync('systemd/storegw-bridge.service', 'utf8');
+    const allowed = [...text.matchAll(/^DeviceAllow=char-(\S+) rw$/gm)].map((m) => m[1]);
+    for (const group of ['ttyUSB', 'ttyACM', 'ttyS', 'ttyAMA', 'hidraw', 'gpiochip']) expect(allowed, group).toContain(group);
+    // /dev/ttyS1 is device group ttyS (the kernel's name in /proc/devices); by-id links point at ttyUSB/ttyACM.
+    const example = parse(readFileSync('config/bridge-example.yaml', 'utf8')) as { devices: { serial?: { path: string } }[] };
+    const ports = example.devices.flatMap((d) => (d.serial ? [d.serial.path] : [])).filter((p) => /^\/dev\/tty/.test(p));
+    expect(ports.length).toBeGreaterThan(0);
+    for (const port of ports) expect(allowed, port).toContain(port.replace(/^\/dev\//, '').replace(/\d+$/, ''));
+  });
+
+  it('starts the kiosk browser through the launcher, with the id and token from a root-only file, never on the command line (issue 14)', () => {
+    const text = readFileSync('systemd/storegw-kiosk.service', 'utf8');
+    expect(text).toMatch(/^EnvironmentFile=-\/etc\/storegw\/kiosk\.env$/m);
+    expect(text).toMatch(/^RuntimeDirectory=storegw-kiosk$/m);
+    expect(text).toMatch(/^RuntimeDirectoryMode=0700$/m);
+    const exec = /^ExecStart=(.*)$/m.exec(text)![1].split(' ');
+    expect(exec.slice(0, 3)).toEqual(['/bin/sh', '/opt/storegw/systemd/storegw-kiosk-launch.sh', '/usr/bin/chromium']);
+    expect(exec).toContain('--kiosk');
+    // The launcher appends the page itself: no address, fragment or token in the unit.
+    expect(exec.filter((a) => /https?:|#|token/i.test(a))).toEqual([]);
+    expect(text).not.toMatch(/^Environment=.*KIOSK_TOKEN/m);
+    // The launcher the unit runs ships in the repository (installed under /opt/storegw).
+    expect(existsSync(exec[1].replace('/opt/storegw/', ''))).toBe(true);
+    expect(text).toMatch(/^RestartPreventExitStatus=2$/m);
   });
 });
