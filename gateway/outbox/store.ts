@@ -40,6 +40,22 @@ export interface GroupOutcome {
   dead: Error | null;
 }
 
+/**
+ * Rows that commit in the same transaction as a group of events (issue 14: the KPI counters, so a
+ * crash keeps both or neither). Never throws from `prepare`: a bug there must not stop ingest.
+ */
+export interface GroupCompanion {
+  /** What this group adds, or null when it adds nothing (the append then stays one statement). */
+  prepare(events: readonly NewEvent[]): CompanionWrite | null;
+}
+
+export interface CompanionWrite {
+  /** Its statements, run on the outbox connection inside the group's open transaction. */
+  write(db: Db): Promise<void>;
+  /** Called once the transaction committed (not when it rolled back). */
+  committed(): void;
+}
+
 export interface ClassStats {
   count: number;
   minSeq: number | null;
@@ -74,6 +90,8 @@ export class OutboxStore {
   private checkpointTimer: NodeJS.Timeout | null = null;
   /** Rows per class, kept on every committed change (this store's appends, the uplink's deletes). */
   readonly counts = new OutboxCounts();
+  /** Writes that commit with each group (issue 14: the KPI counters); set before ingest starts. */
+  companion: GroupCompanion | null = null;
   constructor(
     private readonly file: string,
     private readonly opts: OutboxOptions = {},
@@ -169,8 +187,29 @@ export class OutboxStore {
   private async appendEvents(events: NewEvent[], bootId: string): Promise<void> {
     const rows = events.map((e) => [e.seq, e.cls, e.kind, e.deviceId, e.type, e.ts, e.recvTs, e.monoMs, e.data]);
     this.lastAppendAt = performance.now();
-    await this.db.run(INSERT_EVENTS, [JSON.stringify(rows), bootId]);
+    const extra = this.companion?.prepare(events) ?? null;
+    if (!extra) await this.db.run(INSERT_EVENTS, [JSON.stringify(rows), bootId]);
+    else {
+      // (issue 14) A group that moves the KPIs: its rows and the counters in one transaction, one
+      // fsync at COMMIT as before; per group, never per event. IMMEDIATE takes the write lock at
+      // once (busy_timeout applies), as the lone INSERT does.
+      await this.db.exec('BEGIN IMMEDIATE');
+      try {
+        await this.db.run(INSERT_EVENTS, [JSON.stringify(rows), bootId]);
+        await extra.write(this.db);
+        await this.db.exec('COMMIT');
+      } catch (err) {
+        await this.db.exec('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+    }
     this.counts.addEach(events.map((e) => e.cls), 1);
+    try {
+      extra?.committed();
+    } catch (err) {
+      // The rows are durable: failing the group now would make its devices send them again.
+      this.opts.onError?.(err as Error);
+    }
   }
 
   /**
