@@ -1,8 +1,9 @@
 /**
- * Store ops (issue 8) as one component for the composition root: kpi.db, the day's numbers, the
- * alert book, the live feed (SSE) and the ops and admin routes. `start()` after the outbox and
- * before ingest (issue 14: the KPI counters commit in ingest's own transactions, so they must be
- * in place before the first group); the routes are handed to buildServer as plugins.
+ * Store ops (issue 8) as one component for the composition root: the day's numbers (counters in
+ * outbox.db, issue 14), the alert book (kpi.db), the live feed (SSE) and the ops and admin
+ * routes. `start()` after the outbox and before ingest (issue 14: the KPI counters commit in
+ * ingest's own transactions, so they must be in place before the first group); the routes are
+ * handed to buildServer as plugins.
  */
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';

@@ -1,7 +1,8 @@
 /**
  * The outbox repository: the durable half of ingest. One transaction appends a whole group of
  * events (one bound `INSERT … SELECT … FROM json_each(?)` statement, DESIGN step 3); the group's
- * dead letters commit beside it in deadletters.db. The sequence high-water mark is raised by the
+ * dead letters commit beside it in deadletters.db. A group that moves the day's numbers commits
+ * its KPI increments in that same transaction (`companion`, issue 14). The sequence high-water mark is raised by the
  * transactions that delete rows (uplink/store.ts), so a seq is never reused even after the uplink
  * deleted everything below it.
  */
@@ -181,7 +182,8 @@ export class OutboxStore {
   /**
    * The group's events in ONE statement, hence one transaction on its own: SQLite takes the write
    * lock when an INSERT starts (as BEGIN IMMEDIATE would, so busy_timeout applies) and commits it
-   * whole or not at all; one trip to the libuv pool per group. The seq high-water mark is kept by
+   * whole or not at all; one trip to the libuv pool per group. A group the companion has rows for
+   * (KPI increments) is BEGIN IMMEDIATE, the INSERT, the companion's statements, COMMIT. The seq high-water mark is kept by
    * whoever deletes rows (uplink/store.ts), so an append needs no second statement.
    */
   private async appendEvents(events: NewEvent[], bootId: string): Promise<void> {
