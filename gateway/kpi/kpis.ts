@@ -73,16 +73,24 @@ export function emptyCounts(): HourCounts {
 }
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
+/** The last minute asked per zone: a group's events mostly share one (issue 14: counted before the commit). */
+const lastMinute = new Map<string, { minute: number; day: string; hour: number }>();
 
 /** The local calendar day (YYYY-MM-DD) and hour (0..23) of an instant in an IANA time zone. */
 export function localDayHour(ms: number, timezone: string): { day: string; hour: number } {
+  // Today's zone offsets and their changes fall on whole minutes, so one minute has one local hour.
+  const minute = Math.floor(ms / 60_000);
+  const hit = lastMinute.get(timezone);
+  if (hit && hit.minute === minute) return { day: hit.day, hour: hit.hour };
   let f = formatters.get(timezone);
   if (!f) {
     f = new Intl.DateTimeFormat('en-CA', { timeZone: timezone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', hourCycle: 'h23' });
     formatters.set(timezone, f);
   }
   const parts = Object.fromEntries(f.formatToParts(new Date(ms)).map((p) => [p.type, p.value]));
-  return { day: `${parts.year}-${parts.month}-${parts.day}`, hour: Number(parts.hour) % 24 };
+  const out = { day: `${parts.year}-${parts.month}-${parts.day}`, hour: Number(parts.hour) % 24 };
+  lastMinute.set(timezone, { minute, ...out });
+  return out;
 }
 
 /** When an event happened: the device's `ts`, unless its clock is clearly wrong (then receive time). */

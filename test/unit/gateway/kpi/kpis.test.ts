@@ -38,6 +38,15 @@ describe('local time', () => {
     expect(localDayHour(t, 'Asia/Kolkata')).toEqual({ day: '2026-11-26', hour: 5 });
   });
 
+  it('answers each zone and each minute on its own (the last minute is remembered per zone)', () => {
+    const t = Date.parse('2026-11-25T22:59:59.999Z');
+    expect(localDayHour(t, 'UTC')).toEqual({ day: '2026-11-25', hour: 22 });
+    expect(localDayHour(t, 'Europe/Berlin')).toEqual({ day: '2026-11-25', hour: 23 });
+    expect(localDayHour(t + 1, 'Europe/Berlin')).toEqual({ day: '2026-11-26', hour: 0 });
+    expect(localDayHour(t + 1, 'UTC')).toEqual({ day: '2026-11-25', hour: 23 });
+    expect(localDayHour(t - 30_000, 'UTC')).toEqual({ day: '2026-11-25', hour: 22 });
+  });
+
   it('follows daylight saving: the same UTC hour is a different local hour in summer', () => {
     expect(localDayHour(Date.parse('2026-07-01T08:00:00Z'), 'Europe/Berlin').hour).toBe(10);
     expect(localDayHour(Date.parse('2026-12-01T08:00:00Z'), 'Europe/Berlin').hour).toBe(9);
