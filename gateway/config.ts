@@ -314,8 +314,8 @@ export const ConfigSchema = Type.Object(
         timezone: Type.String({ minLength: 1, maxLength: 64, default: 'UTC' }),
         /** How often device health is recomputed for the live page (stale/offline transitions). */
         healthEveryMs: Type.Integer({ minimum: 50, maximum: 60_000, default: 500 }),
-        /** How often KPI counts are written to kpi.db (a crash loses at most this much). */
-        kpiFlushMs: Type.Integer({ minimum: 50, maximum: 60_000, default: 1000 }),
+        /** (issue 14) No longer used: KPI counters commit in the same transaction as the records they count. */
+        kpiFlushMs: Type.Integer({ minimum: 50, maximum: 60_000, default: 1000, description: 'Unused: the KPI counters commit with the records they count; accepted so older config files still load.' }),
         /** The day's numbers go to HQ as a retained `report/kpi` at most this often (and on every reconnect). */
         kpiReportEveryMs: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 60_000 }),
       },

@@ -130,6 +130,14 @@ export class Gateway {
     await this.registry.start();
     this.started.push({ name: 'registry', stop: () => this.registry.stop() });
 
+    // --- ops (issue 8): KPIs and alerts, SSE. Before ingest (issue 14): the KPI counters commit in
+    // ingest's own outbox transactions, so they are in place before the first group ---
+    const ops = new StoreOps({ config: c, outbox: this.outbox, registry: this.registry, deviceStore: this.deviceStore, disconnect: (u) => this.broker?.disconnect(u) ?? 0, log: this.log, now: this.now });
+    this.ops = ops;
+    this.onEvent((e) => ops.onEvent(e));
+    await ops.start();
+    this.started.push({ name: 'ops', stop: () => ops.stop() });
+
     let broker: Broker | null = null;
     this.ingest = new Ingest({
       store: this.outbox,
@@ -162,12 +170,7 @@ export class Gateway {
     this.started.push({ name: 'uplink', stop: () => uplink.stop() });
     // --- end uplink ---
 
-    // --- ops (issue 8): KPIs and alerts from committed events (kpi.db), SSE; before the broker ---
-    const ops = new StoreOps({ config: c, registry: this.registry, deviceStore: this.deviceStore, disconnect: (u) => this.broker?.disconnect(u) ?? 0, log: this.log, now: this.now });
-    this.ops = ops;
-    this.onEvent((e) => ops.onEvent(e));
-    await ops.start();
-    this.started.push({ name: 'ops', stop: () => ops.stop() });
+    // --- ops: HQ's KPI report (the counters started before ingest, above) ---
     const kpiReport = new KpiReporter({ snapshot: () => ops.kpiSnapshot(), onChange: (fn) => ops.kpis.onChange(fn), send: (p) => uplink.report('kpi', p), minIntervalMs: c.ops.kpiReportEveryMs, now: this.now });
     kpiReport.start();
     this.started.push({ name: 'kpi report', stop: async () => kpiReport.stop() });

@@ -1,18 +1,35 @@
 /**
- * The day's numbers, live (I/O shell around kpis.ts): every committed event goes through
- * `onEvent`, counters change in memory at once (the ops page sees them over SSE) and are written to
- * kpi.db every `flushMs` and on stop, with the last seq counted — so they survive a restart and
- * never depend on the WAN or the outbox. A crash loses at most the last `flushMs` of counts.
+ * The day's numbers, live (I/O shell around kpis.ts).
+ *
+ * Why the counters commit with the records (issue 14): they used to be kept in memory and written
+ * to kpi.db once a second, so a SIGKILL lost up to a second of visitors and sales and nothing
+ * could rebuild them — the outbox is no source for a rebuild, since the uplink deletes rows once
+ * HQ has them and the compactor merges footfall rows. Now this service is the outbox's group
+ * companion (outbox/store.ts): for every group of events ingest commits, `prepare` works out the
+ * increments in memory (pure `groupDelta`; only footfall and kiosk `transaction` events are
+ * parsed) and the outbox writes them to `kpi_hour` / `kpi_member` in outbox.db inside the same
+ * transaction as the rows. A crash keeps both or neither, so the counters always equal a recount
+ * of every record ever committed. The cost is per group, not per event: a group with nothing to
+ * count stays the lone INSERT it was, and one that counts adds one upsert (a second when a member
+ * is new) before the same single fsync — at 5,000 events/s a group carries tens to hundreds of
+ * events. The in-memory view changes only after the commit, so the ops page and HQ's report never
+ * show a number the disk does not hold.
  */
 import type { Logger } from '../log.js';
-import { addDelta, dayView, emptyCounts, kpiDelta, localDayHour, type HourCounts, type KpiDay, type KpiEventIn } from './kpis.js';
-import type { KpiStore, HourRow } from './kpiStore.js';
+import type { CompanionWrite, GroupCompanion, NewEvent } from '../outbox/store.js';
+import { addCounts, dayView, emptyCounts, groupDelta, localDayHour, type GroupDelta, type HourCounts, type KpiDay } from './kpis.js';
+import type { KpiCounters } from './kpiCounters.js';
+import type { KpiStore } from './kpiStore.js';
 
 export interface KpiServiceOptions {
-  store: KpiStore;
+  /** The counters in outbox.db. */
+  counters: KpiCounters;
+  /** kpi.db, only to take over the counters it held before issue 14. */
+  legacy: KpiStore;
+  /** The highest seq committed so far (the counters cover every event up to it). */
+  lastSeq: () => Promise<number>;
   storeId: string;
   timezone: string;
-  flushMs: number;
   log: Logger;
   now: () => number;
 }
@@ -28,15 +45,11 @@ export interface KpiReport extends KpiDay {
 /** Days kept in memory (the page's "today" and the days around it); older days are read from disk. */
 const DAYS_IN_MEMORY = 3;
 
-export class KpiService {
+export class KpiService implements GroupCompanion {
   private readonly days = new Map<string, Map<number, HourCounts>>();
-  private readonly dirty = new Set<string>();
   private members = new Set<string>();
-  private newMembers: { hash: string; firstSeq: number }[] = [];
   private lastSeq = 0;
   private currency: string | null = null;
-  private timer: NodeJS.Timeout | null = null;
-  private flushing: Promise<void> = Promise.resolve();
   private readonly listeners = new Set<(today: KpiDay) => void>();
   private readonly log: Logger;
 
@@ -44,49 +57,43 @@ export class KpiService {
     this.log = o.log.child({ module: 'kpi' });
   }
 
+  /** Loads the counters; call before ingest starts (then set as the outbox's companion). */
   async start(): Promise<void> {
-    const meta = await this.o.store.meta();
-    this.lastSeq = meta.lastSeq;
+    let meta = await this.o.counters.meta();
+    if (!meta.legacyImported) {
+      const old = await this.o.legacy.legacyCounters();
+      await this.o.counters.importLegacy(old);
+      await this.o.legacy.clearLegacyCounters();
+      if (old.hours.length > 0) this.log.info({ hours: old.hours.length, members: old.members.length }, 'KPI counters moved from kpi.db to outbox.db');
+      meta = await this.o.counters.meta();
+    }
     this.currency = meta.currency;
-    this.members = new Set(await this.o.store.members());
+    this.lastSeq = await this.o.lastSeq();
+    this.members = new Set(await this.o.counters.members());
     const from = this.dayOf(this.o.now() - DAYS_IN_MEMORY * 86_400_000);
-    for (const r of await this.o.store.hours(from)) this.hoursOf(r.day).set(r.hour, r);
-    this.timer = setInterval(() => void this.flush(), this.o.flushMs);
-    this.timer.unref();
+    for (const r of await this.o.counters.hours(from)) this.hoursOf(r.day).set(r.hour, r);
   }
 
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.flush();
-  }
+  /** Nothing to flush: every count is already on disk with its record. */
+  async stop(): Promise<void> {}
 
-  /** Counts one committed event (in seq order; an event at or below the saved mark is skipped). */
-  onEvent(e: KpiEventIn & { seq: number }): void {
-    if (e.seq <= this.lastSeq) return;
-    this.lastSeq = e.seq;
-    const d = kpiDelta(e, this.o.timezone);
-    if (!d) return;
-    const hours = this.hoursOf(d.day);
-    const hash = d.transaction?.memberHash ?? null;
-    const seen = hash !== null && this.members.has(hash);
-    hours.set(d.hour, addDelta(hours.get(d.hour) ?? emptyCounts(), d, seen));
-    if (hash && !seen) {
-      this.members.add(hash);
-      this.newMembers.push({ hash, firstSeq: e.seq });
+  /** The outbox's companion: this group's increments, written in its transaction (see top). */
+  prepare(events: readonly NewEvent[]): CompanionWrite | null {
+    let d: GroupDelta | null;
+    try {
+      d = groupDelta(events, this.o.timezone, (h) => this.members.has(h));
+    } catch (err) {
+      // A bug here must not stop ingest (devices would re-send forever); it is loud instead.
+      this.log.error({ err, seq: events[0]?.seq }, 'counting a group for the KPIs failed; the group is stored uncounted');
+      return null;
     }
-    if (d.transaction?.currency) this.currency = d.transaction.currency;
-    this.dirty.add(`${d.day}|${d.hour}`);
-    if (this.listeners.size > 0) {
-      const today = this.today();
-      for (const fn of this.listeners) {
-        try {
-          fn(today);
-        } catch (err) {
-          this.log.error({ err }, 'a KPI listener failed');
-        }
-      }
-    }
+    if (!d) return null;
+    const delta = d;
+    const currencyChanged = delta.currency !== null && delta.currency !== this.currency;
+    return {
+      write: (db) => this.o.counters.add(db, delta, currencyChanged),
+      committed: () => this.apply(delta),
+    };
   }
 
   /** Called after every change of the counters (with today's view). */
@@ -100,11 +107,11 @@ export class KpiService {
     return dayView(day, this.o.timezone, this.currency, this.days.get(day) ?? new Map());
   }
 
-  /** Any local day (YYYY-MM-DD); from memory when recent, else from kpi.db. */
+  /** Any local day (YYYY-MM-DD); from memory when recent, else from outbox.db. */
   async day(day: string): Promise<KpiDay> {
     const mem = this.days.get(day);
     if (mem) return dayView(day, this.o.timezone, this.currency, mem);
-    const rows = (await this.o.store.hours(day)).filter((r) => r.day === day);
+    const rows = await this.o.counters.day(day);
     return dayView(day, this.o.timezone, this.currency, new Map(rows.map((r) => [r.hour, r])));
   }
 
@@ -113,32 +120,25 @@ export class KpiService {
     return { storeId, generatedAt: new Date(this.o.now()).toISOString(), lastSeq: this.lastSeq, ...this.today() };
   }
 
-  /** Writes what changed since the last flush (one transaction); serialised, never concurrent. */
-  flush(): Promise<void> {
-    this.flushing = this.flushing.then(() => this.flushNow());
-    return this.flushing;
-  }
-
-  private async flushNow(): Promise<void> {
-    if (this.dirty.size === 0 && this.newMembers.length === 0) return;
-    const hours: HourRow[] = [];
-    for (const key of this.dirty) {
-      const [day, h] = key.split('|');
-      const c = this.days.get(day)?.get(Number(h));
-      if (c) hours.push({ day, hour: Number(h), ...c });
+  /** A committed group's increments into memory, then the listeners (the live page, HQ's report). */
+  private apply(d: GroupDelta): void {
+    for (const c of d.hours) {
+      const hours = this.hoursOf(c.day);
+      hours.set(c.hour, addCounts(hours.get(c.hour) ?? emptyCounts(), c));
     }
-    const members = this.newMembers;
-    this.dirty.clear();
-    this.newMembers = [];
-    try {
-      await this.o.store.save({ hours, members, lastSeq: this.lastSeq, currency: this.currency });
-    } catch (err) {
-      // Put it back: the next flush writes it (hour rows are absolute values, so this is safe).
-      for (const r of hours) this.dirty.add(`${r.day}|${r.hour}`);
-      this.newMembers = members.concat(this.newMembers);
-      this.log.error({ err }, 'saving KPI counters failed; retrying at the next flush');
-    }
+    for (const m of d.members) this.members.add(m.hash);
+    if (d.currency) this.currency = d.currency;
+    this.lastSeq = Math.max(this.lastSeq, d.lastSeq);
     this.prune();
+    if (this.listeners.size === 0) return;
+    const today = this.today();
+    for (const fn of this.listeners) {
+      try {
+        fn(today);
+      } catch (err) {
+        this.log.error({ err }, 'a KPI listener failed');
+      }
+    }
   }
 
   private hoursOf(day: string): Map<number, HourCounts> {
@@ -151,11 +151,10 @@ export class KpiService {
     return localDayHour(ms, this.o.timezone).day;
   }
 
-  /** Drops saved days that fell out of the memory window. */
+  /** Drops days that fell out of the memory window (they stay in outbox.db). */
   private prune(): void {
+    if (this.days.size <= DAYS_IN_MEMORY + 1) return;
     const from = this.dayOf(this.o.now() - DAYS_IN_MEMORY * 86_400_000);
-    for (const day of this.days.keys()) {
-      if (day < from && ![...this.dirty].some((k) => k.startsWith(`${day}|`))) this.days.delete(day);
-    }
+    for (const day of this.days.keys()) if (day < from) this.days.delete(day);
   }
 }

@@ -1,11 +1,13 @@
 /**
- * The ops repository (its own file, kpi.db): hourly KPI counters, members seen (hashed), the last
- * event seq counted, and the alert book. Never the outbox: its rows leave after upload.
+ * The ops repository (its own file, kpi.db): the alert book. The KPI counters it held before
+ * issue 14 moved to outbox.db (kpiCounters.ts), to commit in the same transaction as the records
+ * they count; `legacyCounters()` hands the old rows over once.
  */
 import { openDb, migrate, type Db } from '../db/sqlite.js';
-import type { HourCounts } from './kpis.js';
+import type { LegacyCounters } from './kpiCounters.js';
 
 const MIGRATIONS: readonly string[] = [
+  // 1: kpi_hour, kpi_member, kpi_meta are read only by legacyCounters() since issue 14.
   `CREATE TABLE kpi_hour (
      day TEXT NOT NULL, hour INTEGER NOT NULL, visitors INTEGER NOT NULL, transactions INTEGER NOT NULL,
      sales INTEGER NOT NULL, member_tx INTEGER NOT NULL, repeat_tx INTEGER NOT NULL,
@@ -19,11 +21,6 @@ const MIGRATIONS: readonly string[] = [
    )`,
 ];
 
-export interface HourRow extends HourCounts {
-  day: string;
-  hour: number;
-}
-
 export interface AlertRow {
   id: number;
   at: number;
@@ -34,13 +31,6 @@ export interface AlertRow {
   seq: number | null;
   ackedBy: string | null;
   ackedAt: number | null;
-}
-
-export interface KpiFlush {
-  hours: HourRow[];
-  members: { hash: string; firstSeq: number }[];
-  lastSeq: number;
-  currency: string | null;
 }
 
 export class KpiStore {
@@ -56,50 +46,26 @@ export class KpiStore {
     if (this.db) await this.db.close();
   }
 
-  async hours(fromDay: string): Promise<HourRow[]> {
-    const rows = await this.db.all<{ day: string; hour: number; visitors: number; transactions: number; sales: number; member_tx: number; repeat_tx: number }>(
-      'SELECT day, hour, visitors, transactions, sales, member_tx, repeat_tx FROM kpi_hour WHERE day >= ? ORDER BY day, hour',
-      [fromDay],
+  /**
+   * The counters kept here before issue 14 (they now live in outbox.db, beside the records they
+   * count); empty once moved.
+   */
+  async legacyCounters(): Promise<LegacyCounters> {
+    const hours = await this.db.all<{ day: string; hour: number; visitors: number; transactions: number; sales: number; member_tx: number; repeat_tx: number }>(
+      'SELECT day, hour, visitors, transactions, sales, member_tx, repeat_tx FROM kpi_hour ORDER BY day, hour',
     );
-    return rows.map((r) => ({ day: r.day, hour: r.hour, visitors: r.visitors, transactions: r.transactions, sales: r.sales, memberTransactions: r.member_tx, repeatTransactions: r.repeat_tx }));
+    const members = await this.db.all<{ hash: string; first_seq: number }>('SELECT hash, first_seq FROM kpi_member');
+    const cur = await this.db.get<{ value: string }>("SELECT value FROM kpi_meta WHERE key = 'currency'");
+    return {
+      hours: hours.map((r) => ({ day: r.day, hour: r.hour, visitors: r.visitors, transactions: r.transactions, sales: r.sales, memberTransactions: r.member_tx, repeatTransactions: r.repeat_tx })),
+      members: members.map((m) => ({ hash: m.hash, firstSeq: m.first_seq })),
+      currency: cur?.value ?? null,
+    };
   }
 
-  /** Every member hash seen (a store's member base fits in memory: ~100 bytes each). */
-  async members(): Promise<string[]> {
-    return (await this.db.all<{ hash: string }>('SELECT hash FROM kpi_member')).map((r) => r.hash);
-  }
-
-  async meta(): Promise<{ lastSeq: number; currency: string | null }> {
-    const rows = await this.db.all<{ key: string; value: string }>('SELECT key, value FROM kpi_meta');
-    const m = Object.fromEntries(rows.map((r) => [r.key, r.value]));
-    return { lastSeq: m.lastSeq ? Number(m.lastSeq) : 0, currency: m.currency ?? null };
-  }
-
-  /** Writes changed hours (absolute values), new members and the seq mark in one transaction. */
-  async save(f: KpiFlush): Promise<void> {
-    const hours = JSON.stringify(f.hours.map((h) => [h.day, h.hour, h.visitors, h.transactions, h.sales, h.memberTransactions, h.repeatTransactions]));
-    const members = JSON.stringify(f.members.map((m) => [m.hash, m.firstSeq]));
-    const meta = JSON.stringify([['lastSeq', String(f.lastSeq)], ...(f.currency ? [['currency', f.currency]] : [])]);
-    await this.db.exec('BEGIN');
-    try {
-      await this.db.run(
-        `INSERT INTO kpi_hour (day, hour, visitors, transactions, sales, member_tx, repeat_tx)
-         SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6 FROM json_each(?) WHERE true
-         ON CONFLICT (day, hour) DO UPDATE SET visitors = excluded.visitors, transactions = excluded.transactions,
-           sales = excluded.sales, member_tx = excluded.member_tx, repeat_tx = excluded.repeat_tx`,
-        [hours],
-      );
-      await this.db.run('INSERT OR IGNORE INTO kpi_member (hash, first_seq) SELECT value->>0, value->>1 FROM json_each(?)', [members]);
-      await this.db.run(
-        `INSERT INTO kpi_meta (key, value) SELECT value->>0, value->>1 FROM json_each(?) WHERE true
-         ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
-        [meta],
-      );
-      await this.db.exec('COMMIT');
-    } catch (err) {
-      await this.db.exec('ROLLBACK').catch(() => undefined);
-      throw err;
-    }
+  /** Empties the old counter tables once outbox.db holds their rows. */
+  async clearLegacyCounters(): Promise<void> {
+    await this.db.exec('BEGIN; DELETE FROM kpi_hour; DELETE FROM kpi_member; DELETE FROM kpi_meta; COMMIT');
   }
 
   async addAlert(a: Omit<AlertRow, 'id' | 'ackedBy' | 'ackedAt'>): Promise<AlertRow> {

@@ -8,6 +8,9 @@
  * - repeat rate = member transactions whose member had an earlier transaction at this store
  *   (any earlier one, also the same day) / member transactions.
  * Members are kept only as a SHA-256 of their code: the KPI database holds no member ids in clear.
+ *
+ * `groupDelta` (issue 14) turns one committed group of events into the increments that commit in
+ * the same transaction as the group (kpiService.ts says why).
  */
 import { createHash } from 'node:crypto';
 
@@ -19,6 +22,12 @@ export interface HourCounts {
   sales: number;
   memberTransactions: number;
   repeatTransactions: number;
+}
+
+/** The counters (or the increments) of one local hour of one local day. */
+export interface HourCell extends HourCounts {
+  day: string;
+  hour: number;
 }
 
 export interface KpiFigures extends HourCounts {
@@ -64,16 +73,24 @@ export function emptyCounts(): HourCounts {
 }
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
+/** The last minute asked per zone: a group's events mostly share one (issue 14: counted before the commit). */
+const lastMinute = new Map<string, { minute: number; day: string; hour: number }>();
 
 /** The local calendar day (YYYY-MM-DD) and hour (0..23) of an instant in an IANA time zone. */
 export function localDayHour(ms: number, timezone: string): { day: string; hour: number } {
+  // Today's zone offsets and their changes fall on whole minutes, so one minute has one local hour.
+  const minute = Math.floor(ms / 60_000);
+  const hit = lastMinute.get(timezone);
+  if (hit && hit.minute === minute) return { day: hit.day, hour: hit.hour };
   let f = formatters.get(timezone);
   if (!f) {
     f = new Intl.DateTimeFormat('en-CA', { timeZone: timezone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', hourCycle: 'h23' });
     formatters.set(timezone, f);
   }
   const parts = Object.fromEntries(f.formatToParts(new Date(ms)).map((p) => [p.type, p.value]));
-  return { day: `${parts.year}-${parts.month}-${parts.day}`, hour: Number(parts.hour) % 24 };
+  const out = { day: `${parts.year}-${parts.month}-${parts.day}`, hour: Number(parts.hour) % 24 };
+  lastMinute.set(timezone, { minute, ...out });
+  return out;
 }
 
 /** When an event happened: the device's `ts`, unless its clock is clearly wrong (then receive time). */
@@ -127,6 +144,59 @@ export function addDelta(c: HourCounts, d: KpiDelta, seenBefore: boolean): HourC
     memberTransactions: c.memberTransactions + (t?.memberHash ? 1 : 0),
     repeatTransactions: c.repeatTransactions + (t?.memberHash && seenBefore ? 1 : 0),
   };
+}
+
+/** Two counters added field by field. */
+export function addCounts(a: HourCounts, b: HourCounts): HourCounts {
+  return {
+    visitors: a.visitors + b.visitors,
+    transactions: a.transactions + b.transactions,
+    sales: a.sales + b.sales,
+    memberTransactions: a.memberTransactions + b.memberTransactions,
+    repeatTransactions: a.repeatTransactions + b.repeatTransactions,
+  };
+}
+
+/** What one group of committed events adds to the KPIs (issue 14). */
+export interface GroupDelta {
+  /** Increments per local (day, hour), in the order the hours were first touched. */
+  hours: HourCell[];
+  /** Members whose first transaction is in this group, with the seq of that transaction. */
+  members: { hash: string; firstSeq: number }[];
+  /** The currency of the group's last transaction that names one; null when none does. */
+  currency: string | null;
+  /** The highest seq that counted. */
+  lastSeq: number;
+}
+
+/**
+ * The KPI increments of one group of events, in seq order; null when the group counts nothing.
+ * `known(hash)` says whether a member had a transaction before this group; within the group the
+ * first transaction of a member is not a repeat and the later ones are.
+ */
+export function groupDelta(events: readonly (KpiEventIn & { seq: number })[], timezone: string, known: (hash: string) => boolean): GroupDelta | null {
+  const cells = new Map<string, HourCell>();
+  const members: GroupDelta['members'] = [];
+  const fresh = new Set<string>();
+  let currency: string | null = null;
+  let lastSeq = 0;
+  for (const e of events) {
+    const d = kpiDelta(e, timezone);
+    if (!d) continue;
+    const key = `${d.day}|${d.hour}`;
+    let cell = cells.get(key);
+    if (!cell) cells.set(key, (cell = { day: d.day, hour: d.hour, ...emptyCounts() }));
+    const hash = d.transaction?.memberHash ?? null;
+    const seen = hash !== null && (fresh.has(hash) || known(hash));
+    Object.assign(cell, addDelta(cell, d, seen));
+    if (hash !== null && !seen) {
+      fresh.add(hash);
+      members.push({ hash, firstSeq: e.seq });
+    }
+    if (d.transaction?.currency) currency = d.transaction.currency;
+    lastSeq = Math.max(lastSeq, e.seq);
+  }
+  return cells.size === 0 ? null : { hours: [...cells.values()], members, currency, lastSeq };
 }
 
 export function figures(c: HourCounts): KpiFigures {

@@ -1,7 +1,9 @@
 /**
- * Store ops (issue 8) as one component for the composition root: kpi.db, the day's numbers, the
- * alert book, the live feed (SSE) and the ops and admin routes. `start()` before the broker, so
- * no committed event is missed; the routes are handed to buildServer as plugins.
+ * Store ops (issue 8) as one component for the composition root: the day's numbers (counters in
+ * outbox.db, issue 14), the alert book (kpi.db), the live feed (SSE) and the ops and admin
+ * routes. `start()` after the outbox and before ingest (issue 14: the KPI counters commit in
+ * ingest's own transactions, so they must be in place before the first group); the routes are
+ * handed to buildServer as plugins.
  */
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -9,17 +11,20 @@ import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { DeviceRegistry } from '../devices/registry.js';
 import type { DeviceStore } from '../devices/store.js';
-import type { NewEvent } from '../outbox/store.js';
+import type { NewEvent, OutboxStore } from '../outbox/store.js';
 import { LiveFeed } from '../http/sse.js';
 import type { SessionManager } from '../http/auth.js';
 import { opsRoutes } from '../http/routes/ops.js';
 import { adminRoutes } from '../http/routes/admin.js';
 import { KpiStore } from './kpiStore.js';
+import { KpiCounters } from './kpiCounters.js';
 import { KpiService, type KpiReport } from './kpiService.js';
 import { AlertBook } from './alertBook.js';
 
 export interface StoreOpsOptions {
   config: Readonly<Config>;
+  /** Started: the KPI counters live in outbox.db and commit with its groups (issue 14). */
+  outbox: OutboxStore;
   registry: DeviceRegistry;
   deviceStore: DeviceStore;
   /** Closes a device's MQTT connections (the broker is built later, hence a function). */
@@ -38,7 +43,7 @@ export class StoreOps {
   constructor(private readonly o: StoreOpsOptions) {
     const c = o.config;
     this.store = new KpiStore(path.join(c.data.dir, 'kpi.db'));
-    this.kpis = new KpiService({ store: this.store, storeId: c.storeId, timezone: c.ops.timezone, flushMs: c.ops.kpiFlushMs, log: o.log, now: o.now });
+    this.kpis = new KpiService({ counters: new KpiCounters(o.outbox.database), legacy: this.store, lastSeq: () => o.outbox.lastSeq(), storeId: c.storeId, timezone: c.ops.timezone, log: o.log, now: o.now });
     this.alerts = new AlertBook({ store: this.store, log: o.log, now: o.now });
     this.feed = new LiveFeed({
       registry: o.registry,
@@ -54,6 +59,7 @@ export class StoreOps {
   async start(): Promise<void> {
     await this.store.start();
     await this.kpis.start();
+    this.o.outbox.companion = this.kpis;
     this.unsubscribe = this.o.registry.onChange((v) => this.alerts.onDevice(v));
     this.feed.start();
   }
@@ -61,14 +67,14 @@ export class StoreOps {
   async stop(): Promise<void> {
     this.feed.stop();
     this.unsubscribe?.();
+    if (this.o.outbox.companion === this.kpis) this.o.outbox.companion = null;
     await this.kpis.stop();
     await this.alerts.settled();
     await this.store.stop();
   }
 
-  /** Every committed event (the gateway's onEvent). */
+  /** Every committed event (the gateway's onEvent); the KPIs count in the commit itself. */
   onEvent(e: NewEvent): void {
-    this.kpis.onEvent(e);
     this.alerts.onEvent(e);
   }
 

@@ -1,7 +1,8 @@
 /**
  * The outbox repository: the durable half of ingest. One transaction appends a whole group of
  * events (one bound `INSERT … SELECT … FROM json_each(?)` statement, DESIGN step 3); the group's
- * dead letters commit beside it in deadletters.db. The sequence high-water mark is raised by the
+ * dead letters commit beside it in deadletters.db. A group that moves the day's numbers commits
+ * its KPI increments in that same transaction (`companion`, issue 14). The sequence high-water mark is raised by the
  * transactions that delete rows (uplink/store.ts), so a seq is never reused even after the uplink
  * deleted everything below it.
  */
@@ -40,6 +41,22 @@ export interface GroupOutcome {
   dead: Error | null;
 }
 
+/**
+ * Rows that commit in the same transaction as a group of events (issue 14: the KPI counters, so a
+ * crash keeps both or neither). Never throws from `prepare`: a bug there must not stop ingest.
+ */
+export interface GroupCompanion {
+  /** What this group adds, or null when it adds nothing (the append then stays one statement). */
+  prepare(events: readonly NewEvent[]): CompanionWrite | null;
+}
+
+export interface CompanionWrite {
+  /** Its statements, run on the outbox connection inside the group's open transaction. */
+  write(db: Db): Promise<void>;
+  /** Called once the transaction committed (not when it rolled back). */
+  committed(): void;
+}
+
 export interface ClassStats {
   count: number;
   minSeq: number | null;
@@ -74,6 +91,8 @@ export class OutboxStore {
   private checkpointTimer: NodeJS.Timeout | null = null;
   /** Rows per class, kept on every committed change (this store's appends, the uplink's deletes). */
   readonly counts = new OutboxCounts();
+  /** Writes that commit with each group (issue 14: the KPI counters); set before ingest starts. */
+  companion: GroupCompanion | null = null;
   constructor(
     private readonly file: string,
     private readonly opts: OutboxOptions = {},
@@ -163,14 +182,36 @@ export class OutboxStore {
   /**
    * The group's events in ONE statement, hence one transaction on its own: SQLite takes the write
    * lock when an INSERT starts (as BEGIN IMMEDIATE would, so busy_timeout applies) and commits it
-   * whole or not at all; one trip to the libuv pool per group. The seq high-water mark is kept by
+   * whole or not at all; one trip to the libuv pool per group. A group the companion has rows for
+   * (KPI increments) is BEGIN IMMEDIATE, the INSERT, the companion's statements, COMMIT. The seq high-water mark is kept by
    * whoever deletes rows (uplink/store.ts), so an append needs no second statement.
    */
   private async appendEvents(events: NewEvent[], bootId: string): Promise<void> {
     const rows = events.map((e) => [e.seq, e.cls, e.kind, e.deviceId, e.type, e.ts, e.recvTs, e.monoMs, e.data]);
     this.lastAppendAt = performance.now();
-    await this.db.run(INSERT_EVENTS, [JSON.stringify(rows), bootId]);
+    const extra = this.companion?.prepare(events) ?? null;
+    if (!extra) await this.db.run(INSERT_EVENTS, [JSON.stringify(rows), bootId]);
+    else {
+      // (issue 14) A group that moves the KPIs: its rows and the counters in one transaction, one
+      // fsync at COMMIT as before; per group, never per event. IMMEDIATE takes the write lock at
+      // once (busy_timeout applies), as the lone INSERT does.
+      await this.db.exec('BEGIN IMMEDIATE');
+      try {
+        await this.db.run(INSERT_EVENTS, [JSON.stringify(rows), bootId]);
+        await extra.write(this.db);
+        await this.db.exec('COMMIT');
+      } catch (err) {
+        await this.db.exec('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+    }
     this.counts.addEach(events.map((e) => e.cls), 1);
+    try {
+      extra?.committed();
+    } catch (err) {
+      // The rows are durable: failing the group now would make its devices send them again.
+      this.opts.onError?.(err as Error);
+    }
   }
 
   /**

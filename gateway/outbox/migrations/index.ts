@@ -36,4 +36,16 @@ export const OUTBOX_MIGRATIONS: readonly string[] = [
   // 3: dead letters moved to deadletters.db (outbox/deadLetters.ts; the store copies the old rows
   // over first), so the outbox quota measures only events.
   `DROP TABLE dead_letters`,
+  // 4 (issue 14): the day's numbers live beside the records they count. A group of events that
+  // counts toward the KPIs commits its increments in the same transaction as its rows
+  // (kpi/kpiCounters.ts), so a crash can never keep one without the other, and the counters never
+  // depend on rows the uplink deletes once HQ has them. kpi_member holds SHA-256 hashes, never a
+  // member code. kpi_meta: 'currency', and 'legacyImported' once kpi.db's old counters moved here.
+  `CREATE TABLE kpi_hour (
+     day TEXT NOT NULL, hour INTEGER NOT NULL, visitors INTEGER NOT NULL, transactions INTEGER NOT NULL,
+     sales INTEGER NOT NULL, member_tx INTEGER NOT NULL, repeat_tx INTEGER NOT NULL,
+     PRIMARY KEY (day, hour)
+   ) WITHOUT ROWID;
+   CREATE TABLE kpi_member (hash TEXT PRIMARY KEY, first_seq INTEGER NOT NULL) WITHOUT ROWID;
+   CREATE TABLE kpi_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID`,
 ];

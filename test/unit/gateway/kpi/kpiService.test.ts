@@ -1,14 +1,20 @@
 /**
- * KPI service over a real SQLite file: counts survive a restart, an event at or below the saved
- * seq is not counted twice, members seen before a restart still make a repeat, old days are read
- * from disk. The clock is injected.
+ * KPI service over real SQLite files (issue 14): the counters commit in the outbox's group
+ * transaction, so they are on disk as soon as the group is (no flush, nothing to lose to a
+ * SIGKILL), a group that fails to commit counts nothing, members seen before a restart still make
+ * a repeat, old days are read from disk, and kpi.db's counters from before move over once.
+ * The clock is injected.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import path from 'node:path';
 import { createLogger } from '../../../../gateway/log.js';
 import { KpiStore } from '../../../../gateway/kpi/kpiStore.js';
 import { KpiService } from '../../../../gateway/kpi/kpiService.js';
+import { KpiCounters } from '../../../../gateway/kpi/kpiCounters.js';
 import { AlertBook } from '../../../../gateway/kpi/alertBook.js';
+import { OutboxStore, type NewEvent } from '../../../../gateway/outbox/store.js';
+import { openDb } from '../../../../gateway/db/sqlite.js';
+import { memberHash } from '../../../../gateway/kpi/kpis.js';
 import { tempDir } from '../../../helpers/tmp.js';
 
 const log = createLogger({ level: 'silent' });
@@ -17,37 +23,77 @@ let tmp: ReturnType<typeof tempDir> | null = null;
 afterEach(() => tmp?.remove());
 
 async function open(dir: string, now = () => NOW) {
+  const outbox = new OutboxStore(path.join(dir, 'outbox.db'));
+  await outbox.start();
   const store = new KpiStore(path.join(dir, 'kpi.db'));
   await store.start();
-  const kpis = new KpiService({ store, storeId: 's1', timezone: 'Europe/Berlin', flushMs: 60_000, log, now });
+  const kpis = new KpiService({ counters: new KpiCounters(outbox.database), legacy: store, lastSeq: () => outbox.lastSeq(), storeId: 's1', timezone: 'Europe/Berlin', log, now });
   await kpis.start();
-  return { store, kpis, async close() {
-    await kpis.stop();
-    await store.stop();
-  } };
+  outbox.companion = kpis;
+  return {
+    outbox,
+    store,
+    kpis,
+    /** One committed group, as ingest appends it. */
+    async append(...events: NewEvent[]) {
+      const r = await outbox.appendGroup(events, [], 'boot-1');
+      if (r.events) throw r.events;
+    },
+    async close() {
+      await kpis.stop();
+      await store.stop();
+      await outbox.stop();
+    },
+  };
 }
 
 let seq = 0;
-function sale(total: number, member: string | null, ts = '2026-11-25T14:10:00.000Z') {
-  return { seq: ++seq, kind: 'kiosk', type: 'transaction', ts, recvTs: NOW, data: JSON.stringify({ ts, total, currency: 'EUR', ...(member ? { memberCode: member } : {}) }) };
-}
-function visitors(n: number, ts = '2026-11-25T14:05:00.000Z') {
-  return { seq: ++seq, kind: 'footfall', type: 'count', ts, recvTs: NOW, data: JSON.stringify({ ts, in: n, out: 0 }) };
-}
+const row = (kind: NewEvent['kind'], type: string, ts: string, data: object): NewEvent => ({ seq: ++seq, cls: kind === 'kiosk' ? 'exact' : 'aggregate', kind, deviceId: 'd1', type, ts, recvTs: NOW, monoMs: 0, data: JSON.stringify({ ts, ...data }) });
+const sale = (total: number, member: string | null, ts = '2026-11-25T14:10:00.000Z') => row('kiosk', 'transaction', ts, { total, currency: 'EUR', ...(member ? { memberCode: member } : {}) });
+const visitors = (n: number, ts = '2026-11-25T14:05:00.000Z') => row('footfall', 'count', ts, { in: n, out: 0 });
 
 describe('KpiService', () => {
-  it('keeps the counts and the members across a restart and never counts an event twice', async () => {
+  it('has a group\'s counts on disk once the group committed: a reopened file shows them without any stop or flush', async () => {
     tmp = tempDir('sgw-kpi-');
     const a = await open(tmp.dir);
-    a.kpis.onEvent(visitors(20));
+    const changes: number[] = [];
+    a.kpis.onChange((t) => changes.push(t.totals.visitors));
+    await a.append(visitors(20), row('scale', 'weight', '2026-11-25T14:05:00.000Z', { grams: 5, stable: true }));
     const first = sale(1000, 'M-1');
-    a.kpis.onEvent(first);
-    await a.close();
-
+    await a.append(first);
+    expect(changes).toEqual([20, 20]);
+    // A second process on the same files, while the first never stopped (as after a SIGKILL).
     const b = await open(tmp.dir);
     expect(b.kpis.today().totals).toMatchObject({ visitors: 20, transactions: 1, sales: 1000, memberTransactions: 1, repeatTransactions: 0 });
-    b.kpis.onEvent(first); // replayed: at or below the saved seq
-    b.kpis.onEvent(sale(3000, 'M-1')); // a member seen before the restart
+    expect(b.kpis.kpiSnapshot().lastSeq).toBe(first.seq);
+    await b.close();
+    await a.close();
+  });
+
+  it('counts nothing of a group that did not commit (its rows are not stored either)', async () => {
+    tmp = tempDir('sgw-kpi-');
+    const a = await open(tmp.dir);
+    const stored = visitors(3);
+    await a.append(stored);
+    // The same seq again: the INSERT fails, the whole transaction with its counts rolls back.
+    const dup = { ...visitors(50), seq: stored.seq };
+    expect((await a.outbox.appendGroup([dup, sale(700, 'M-9')], [], 'boot-1')).events).toBeInstanceOf(Error);
+    expect(a.kpis.today().totals).toMatchObject({ visitors: 3, transactions: 0 });
+    await a.close();
+    const b = await open(tmp.dir);
+    expect(b.kpis.today().totals).toMatchObject({ visitors: 3, transactions: 0, memberTransactions: 0 });
+    await b.append(sale(700, 'M-9')); // M-9's failed sale did not make it a known member
+    expect(b.kpis.today().totals).toMatchObject({ transactions: 1, memberTransactions: 1, repeatTransactions: 0 });
+    await b.close();
+  });
+
+  it('keeps the members across a restart: a member seen before is a repeat', async () => {
+    tmp = tempDir('sgw-kpi-');
+    const a = await open(tmp.dir);
+    await a.append(visitors(20), sale(1000, 'M-1'));
+    await a.close();
+    const b = await open(tmp.dir);
+    await b.append(sale(3000, 'M-1'));
     const t = b.kpis.today();
     expect(t.day).toBe('2026-11-25');
     expect(t.hours[15]).toMatchObject({ visitors: 20, transactions: 2, sales: 4000 }); // 14:xxZ is 15:xx in Berlin
@@ -56,15 +102,37 @@ describe('KpiService', () => {
     await b.close();
   });
 
-  it('reads a day outside the memory window from kpi.db', async () => {
+  it('reads a day outside the memory window from outbox.db', async () => {
     tmp = tempDir('sgw-kpi-');
     const a = await open(tmp.dir);
-    a.kpis.onEvent(visitors(5, '2026-11-24T08:00:00.000Z'));
+    await a.append(visitors(5, '2026-11-24T08:00:00.000Z'));
     await a.close();
     const later = await open(tmp.dir, () => NOW + 10 * 86_400_000);
     expect((await later.kpis.day('2026-11-24')).totals.visitors).toBe(5);
     expect(later.kpis.today().totals.visitors).toBe(0);
     await later.close();
+  });
+
+  it('moves the counters kpi.db held before issue 14 into outbox.db once', async () => {
+    tmp = tempDir('sgw-kpi-');
+    const old = new KpiStore(path.join(tmp.dir, 'kpi.db'));
+    await old.start();
+    await old.stop();
+    const db = await openDb(path.join(tmp.dir, 'kpi.db'));
+    await db.run('INSERT INTO kpi_hour VALUES (?, ?, ?, ?, ?, ?, ?)', ['2026-11-25', 9, 40, 3, 4500, 1, 0]);
+    await db.run('INSERT INTO kpi_member VALUES (?, ?)', [memberHash('M-1'), 7]);
+    await db.run("INSERT INTO kpi_meta VALUES ('currency', 'EUR'), ('lastSeq', '9')");
+    await db.close();
+    const a = await open(tmp.dir);
+    expect(a.kpis.today().totals).toMatchObject({ visitors: 40, transactions: 3, sales: 4500 });
+    expect(a.kpis.today().currency).toBe('EUR');
+    await a.append(sale(500, 'M-1')); // known from kpi.db: a repeat
+    expect(a.kpis.today().totals).toMatchObject({ transactions: 4, repeatTransactions: 1 });
+    expect((await a.store.legacyCounters()).hours).toEqual([]);
+    await a.close();
+    const b = await open(tmp.dir); // not added a second time
+    expect(b.kpis.today().totals).toMatchObject({ visitors: 40, transactions: 4, sales: 5000 });
+    await b.close();
   });
 });
 

@@ -1,6 +1,7 @@
-/** The KPI core, pure: what each event adds, local days and hours (DST too), derived figures. */
+/** The KPI core, pure: what each event adds, local days and hours (DST too), derived figures, a group's increments. */
 import { describe, expect, it } from 'vitest';
-import { addDelta, dayView, emptyCounts, eventTime, figures, kpiDelta, localDayHour, memberHash } from '../../../../gateway/kpi/kpis.js';
+import fc from 'fast-check';
+import { addCounts, addDelta, dayView, emptyCounts, eventTime, figures, groupDelta, kpiDelta, localDayHour, memberHash, type HourCounts } from '../../../../gateway/kpi/kpis.js';
 
 const recv = Date.parse('2026-11-25T10:00:00.000Z');
 const ev = (kind: string, type: string, data: Record<string, unknown>, ts = '2026-11-25T09:30:00.000Z') => ({ kind, type, ts, recvTs: recv, data: JSON.stringify({ ts, ...data }) });
@@ -35,6 +36,15 @@ describe('local time', () => {
     expect(localDayHour(t, 'Europe/Berlin')).toEqual({ day: '2026-11-26', hour: 0 });
     expect(localDayHour(t, 'America/New_York')).toEqual({ day: '2026-11-25', hour: 18 });
     expect(localDayHour(t, 'Asia/Kolkata')).toEqual({ day: '2026-11-26', hour: 5 });
+  });
+
+  it('answers each zone and each minute on its own (the last minute is remembered per zone)', () => {
+    const t = Date.parse('2026-11-25T22:59:59.999Z');
+    expect(localDayHour(t, 'UTC')).toEqual({ day: '2026-11-25', hour: 22 });
+    expect(localDayHour(t, 'Europe/Berlin')).toEqual({ day: '2026-11-25', hour: 23 });
+    expect(localDayHour(t + 1, 'Europe/Berlin')).toEqual({ day: '2026-11-26', hour: 0 });
+    expect(localDayHour(t + 1, 'UTC')).toEqual({ day: '2026-11-25', hour: 23 });
+    expect(localDayHour(t - 30_000, 'UTC')).toEqual({ day: '2026-11-25', hour: 22 });
   });
 
   it('follows daylight saving: the same UTC hour is a different local hour in summer', () => {
@@ -73,5 +83,78 @@ describe('figures', () => {
     expect(d.hours).toHaveLength(24);
     expect(d.hours[9]).toMatchObject({ hour: 9, visitors: 10, conversion: 0.2, averageBasket: 150 });
     expect(d.totals).toMatchObject({ visitors: 40, transactions: 6, sales: 1200, conversion: 0.15, averageBasket: 200 });
+  });
+});
+
+describe('groupDelta (issue 14)', () => {
+  const at = (seq: number, kind: string, type: string, data: Record<string, unknown>, ts = '2026-11-25T09:30:00.000Z') => ({ seq, ...ev(kind, type, data, ts) });
+
+  it('sums a group per local hour; a member new to the store repeats only on a later transaction', () => {
+    const d = groupDelta(
+      [
+        at(1, 'footfall', 'count', { in: 4, out: 1 }),
+        at(2, 'scale', 'weight', { grams: 5 }),
+        at(3, 'kiosk', 'transaction', { total: 1000, currency: 'EUR', memberCode: 'M-1' }),
+        at(4, 'kiosk', 'transaction', { total: 500, currency: 'EUR', memberCode: 'M-1' }, '2026-11-25T10:15:00.000Z'),
+        at(5, 'kiosk', 'transaction', { total: 200, currency: 'EUR', memberCode: 'M-2' }),
+        at(6, 'footfall', 'cross', { direction: 'in' }, '2026-11-25T10:59:59.999Z'),
+      ],
+      'UTC',
+      (h) => h === memberHash('M-2'),
+    );
+    expect(d).toEqual({
+      hours: [
+        { day: '2026-11-25', hour: 9, visitors: 4, transactions: 2, sales: 1200, memberTransactions: 2, repeatTransactions: 1 },
+        { day: '2026-11-25', hour: 10, visitors: 1, transactions: 1, sales: 500, memberTransactions: 1, repeatTransactions: 1 },
+      ],
+      members: [{ hash: memberHash('M-1'), firstSeq: 3 }],
+      currency: 'EUR',
+      lastSeq: 6,
+    });
+  });
+
+  it('is null for a group that counts nothing (the outbox then keeps its one-statement append)', () => {
+    expect(groupDelta([at(1, 'scale', 'weight', { grams: 5 }), at(2, 'footfall', 'count', { in: 0, out: 3 })], 'UTC', () => false)).toBeNull();
+    expect(groupDelta([], 'UTC', () => false)).toBeNull();
+  });
+
+  it('any split of a day into groups adds up to the event-by-event count', () => {
+    const event = fc.oneof(
+      fc.record({ k: fc.constant('in' as const), n: fc.integer({ min: 0, max: 9 }), h: fc.integer({ min: 0, max: 23 }) }),
+      fc.record({ k: fc.constant('cross' as const), dir: fc.constantFrom('in', 'out'), h: fc.integer({ min: 0, max: 23 }) }),
+      fc.record({ k: fc.constant('sale' as const), total: fc.integer({ min: 1, max: 99_999 }), member: fc.option(fc.constantFrom('A', 'B', 'C')), h: fc.integer({ min: 0, max: 23 }) }),
+    );
+    fc.assert(
+      fc.property(fc.array(event, { maxLength: 60 }), fc.array(fc.integer({ min: 1, max: 7 }), { minLength: 1, maxLength: 10 }), (script, cuts) => {
+        const ts = (h: number) => `2026-11-25T${String(h).padStart(2, '0')}:20:00.000Z`;
+        const events = script.map((e, i) =>
+          e.k === 'in' ? at(i + 1, 'footfall', 'count', { in: e.n, out: 0 }, ts(e.h)) : e.k === 'cross' ? at(i + 1, 'footfall', 'cross', { direction: e.dir }, ts(e.h)) : at(i + 1, 'kiosk', 'transaction', { total: e.total, currency: 'EUR', ...(e.member ? { memberCode: e.member } : {}) }, ts(e.h)),
+        );
+        // Event by event, the way the counters were kept before.
+        const one = new Map<number, HourCounts>();
+        const seen1 = new Set<string>();
+        for (const e of events) {
+          const d = kpiDelta(e, 'Europe/Berlin');
+          if (!d) continue;
+          const h = d.transaction?.memberHash ?? null;
+          one.set(d.hour + (d.day === '2026-11-26' ? 24 : 0), addDelta(one.get(d.hour + (d.day === '2026-11-26' ? 24 : 0)) ?? emptyCounts(), d, h !== null && seen1.has(h)));
+          if (h) seen1.add(h);
+        }
+        // Group by group, the members of earlier groups known.
+        const many = new Map<number, HourCounts>();
+        const seen = new Set<string>();
+        for (let i = 0, c = 0; i < events.length; i += cuts[c++ % cuts.length]) {
+          const d = groupDelta(events.slice(i, i + cuts[c % cuts.length]), 'Europe/Berlin', (h) => seen.has(h));
+          if (!d) continue;
+          for (const cell of d.hours) {
+            const k = cell.hour + (cell.day === '2026-11-26' ? 24 : 0);
+            many.set(k, addCounts(many.get(k) ?? emptyCounts(), cell));
+          }
+          for (const m of d.members) seen.add(m.hash);
+        }
+        expect(many).toEqual(one);
+      }),
+      { seed: 14, numRuns: 200 },
+    );
   });
 });

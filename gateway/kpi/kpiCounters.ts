@@ -1,0 +1,82 @@
+/**
+ * The KPI counters' repository (issue 14): tables `kpi_hour`, `kpi_member`, `kpi_meta` in
+ * outbox.db (migration 4), written inside the outbox's group transaction (outbox/store.ts
+ * `GroupCompanion`), so the counters always equal what the committed records add up to.
+ * Increments, never absolute values: a group adds what it counts, whatever is in memory.
+ */
+import type { Db } from '../db/sqlite.js';
+import type { GroupDelta, HourCell } from './kpis.js';
+
+/** kpi.db's counters from before issue 14, moved into outbox.db once. */
+export interface LegacyCounters {
+  hours: HourCell[];
+  members: { hash: string; firstSeq: number }[];
+  currency: string | null;
+}
+
+const ADD_HOURS = `INSERT INTO kpi_hour (day, hour, visitors, transactions, sales, member_tx, repeat_tx)
+  SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6 FROM json_each(?) WHERE true
+  ON CONFLICT (day, hour) DO UPDATE SET visitors = visitors + excluded.visitors, transactions = transactions + excluded.transactions,
+    sales = sales + excluded.sales, member_tx = member_tx + excluded.member_tx, repeat_tx = repeat_tx + excluded.repeat_tx`;
+const ADD_MEMBERS = 'INSERT OR IGNORE INTO kpi_member (hash, first_seq) SELECT value->>0, value->>1 FROM json_each(?)';
+const SET_META = 'INSERT INTO kpi_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value';
+
+type HourDbRow = { day: string; hour: number; visitors: number; transactions: number; sales: number; member_tx: number; repeat_tx: number };
+
+function cellOf(r: HourDbRow): HourCell {
+  return { day: r.day, hour: r.hour, visitors: r.visitors, transactions: r.transactions, sales: r.sales, memberTransactions: r.member_tx, repeatTransactions: r.repeat_tx };
+}
+
+export class KpiCounters {
+  /** `db`: the outbox's writer connection (the one its group transactions run on). */
+  constructor(private readonly db: Db) {}
+
+  /**
+   * A group's increments, inside the caller's open transaction: one statement for the hours, one
+   * for first-seen members and one for a changed currency, only when there is something to write.
+   */
+  async add(db: Db, d: GroupDelta, currencyChanged: boolean): Promise<void> {
+    const hours = d.hours.map((h) => [h.day, h.hour, h.visitors, h.transactions, h.sales, h.memberTransactions, h.repeatTransactions]);
+    await db.run(ADD_HOURS, [JSON.stringify(hours)]);
+    if (d.members.length > 0) await db.run(ADD_MEMBERS, [JSON.stringify(d.members.map((m) => [m.hash, m.firstSeq]))]);
+    if (currencyChanged && d.currency) await db.run(SET_META, ['currency', d.currency]);
+  }
+
+  async hours(fromDay: string): Promise<HourCell[]> {
+    const rows = await this.db.all<HourDbRow>('SELECT day, hour, visitors, transactions, sales, member_tx, repeat_tx FROM kpi_hour WHERE day >= ? ORDER BY day, hour', [fromDay]);
+    return rows.map(cellOf);
+  }
+
+  async day(day: string): Promise<HourCell[]> {
+    const rows = await this.db.all<HourDbRow>('SELECT day, hour, visitors, transactions, sales, member_tx, repeat_tx FROM kpi_hour WHERE day = ? ORDER BY hour', [day]);
+    return rows.map(cellOf);
+  }
+
+  /** Every member hash seen (a store's member base fits in memory: ~100 bytes each). */
+  async members(): Promise<string[]> {
+    return (await this.db.all<{ hash: string }>('SELECT hash FROM kpi_member')).map((r) => r.hash);
+  }
+
+  async meta(): Promise<{ currency: string | null; legacyImported: boolean }> {
+    const rows = await this.db.all<{ key: string; value: string }>('SELECT key, value FROM kpi_meta');
+    const m = new Map(rows.map((r) => [r.key, r.value]));
+    return { currency: m.get('currency') ?? null, legacyImported: m.has('legacyImported') };
+  }
+
+  /**
+   * Adds kpi.db's old counters and marks the move done, in one transaction (at start, before
+   * ingest: nothing else writes on the connection meanwhile).
+   */
+  async importLegacy(l: LegacyCounters): Promise<void> {
+    await this.db.exec('BEGIN IMMEDIATE');
+    try {
+      if (l.hours.length > 0) await this.add(this.db, { hours: l.hours, members: l.members, currency: l.currency, lastSeq: 0 }, true);
+      else if (l.members.length > 0) await this.db.run(ADD_MEMBERS, [JSON.stringify(l.members.map((m) => [m.hash, m.firstSeq]))]);
+      await this.db.run(SET_META, ['legacyImported', '1']);
+      await this.db.exec('COMMIT');
+    } catch (err) {
+      await this.db.exec('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+  }
+}
