@@ -45,6 +45,8 @@ export interface GatewayOptions {
   mono?: () => number;
   /** The built pages (dist/kiosk); main.ts passes the folder beside the bundle. */
   pagesDir?: string;
+  /** Called at each step boundary of a kiosk sale (issue 14: the crash test halts the process there). */
+  kioskCheckpoint?: (step: string, kioskId: string) => void;
 }
 
 /** Reported to HQ in the retained status. */
@@ -251,7 +253,11 @@ export class Gateway {
     // --- end prices ---
 
     // --- kiosk (issue 7): self-checkout sessions; after prices (it prices from the catalog) ---
-    const kiosk = new KioskService({ config: c, ingest: this.ingest, outbox: this.outbox, registry: this.registry, prices, command: (k, id, type, data, source) => commands.send(k, id, type, data, { source }), log: this.log, now: this.now, mono: this.mono, onRefused: (code) => this.metrics.kioskRefused.labels(code).inc() });
+    const kiosk = new KioskService({ config: c, ingest: this.ingest, outbox: this.outbox, prices, command: (k, id, type, data, source) => commands.send(k, id, type, data, { source }), log: this.log, now: this.now, mono: this.mono, onRefused: (code) => this.metrics.kioskRefused.labels(code).inc(),
+      // issue 14: payments reversed and sale writes that failed are counted and raise ops alerts
+      alert: (code, severity, message) => ops.alerts.raise({ source: 'kiosk', code, severity, message }),
+      count: (what) => (what === 'writeFailed' ? this.metrics.kioskSaleWriteFailures.inc() : this.metrics.kioskPaymentsReversed.labels(what).inc()),
+      ...(this.opts.kioskCheckpoint ? { checkpoint: this.opts.kioskCheckpoint } : {}) });
     this.kiosk = kiosk;
     this.onEvent((e) => kiosk.onEvent(e));
     await kiosk.start();

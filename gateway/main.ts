@@ -5,8 +5,9 @@ import { fileURLToPath } from 'node:url';
 import { statSync } from 'node:fs';
 import { loadConfigFile } from './config.js';
 import { createLogger } from './log.js';
-import type { LevelWithSilent } from 'pino';
-import { Gateway } from './gateway.js';
+import { pino, type LevelWithSilent } from 'pino';
+import { Gateway, type GatewayOptions } from './gateway.js';
+import type { Logger } from './log.js';
 import { SystemdNotify } from './systemdNotify.js';
 import { configReference } from './configReference.js';
 import { USAGE, checkConfig, deviceAdd, hash, outbox, type Io } from './cli.js';
@@ -40,8 +41,11 @@ async function run(args: string[]): Promise<number> {
     io.err(`storegw: refusing to start, secrets others can read:\n${loose.map((e) => `  ${e}`).join('\n')}\n`);
     return 2;
   }
-  const log = createLogger({ level: res.config.log.level as LevelWithSilent });
-  const gw = new Gateway({ config: res.config, log, pagesDir: fileURLToPath(new URL('./kiosk/', import.meta.url)) });
+  const halt = process.env.STOREGW_TEST_HALT_AT;
+  // A halting test run logs synchronously: the halt line must be out before the process stops.
+  const log = createLogger({ level: res.config.log.level as LevelWithSilent, ...(halt ? { stream: pino.destination({ dest: 1, sync: true }) } : {}) });
+  const kioskCheckpoint = haltAt(halt, log);
+  const gw = new Gateway({ config: res.config, log, pagesDir: fileURLToPath(new URL('./kiosk/', import.meta.url)), ...(kioskCheckpoint ? { kioskCheckpoint } : {}) });
   try {
     await gw.start();
   } catch (err) {
@@ -66,6 +70,23 @@ async function run(args: string[]): Promise<number> {
   log.info('stopped');
   log.flush();
   return 0;
+}
+
+/**
+ * Tests only (issue 14, the kiosk crash test): `STOREGW_TEST_HALT_AT=<step>[:<n>]` stops this
+ * process with SIGSTOP the n-th time (default 1st) a kiosk sale reaches `step` (see
+ * kiosk/saleLedger.ts SaleStep), right after a "test halt" log line, so the test can SIGKILL it at
+ * exactly that boundary instead of racing it with a timer.
+ */
+function haltAt(spec: string | undefined, log: Logger): GatewayOptions['kioskCheckpoint'] {
+  if (!spec) return undefined;
+  const [step, nth] = spec.split(':');
+  let left = Number(nth ?? '1');
+  return (at, kioskId) => {
+    if (at !== step || --left !== 0) return;
+    log.warn({ step: at, deviceId: kioskId }, 'test halt: stopped at a sale step');
+    process.kill(process.pid, 'SIGSTOP');
+  };
 }
 
 async function main(argv: string[]): Promise<number> {

@@ -133,6 +133,10 @@ export class Metrics {
   readonly commandsExpired = new Counter({ name: 'storegw_commands_expired_total', help: 'Device commands given up unsent or unacked, by kind and reason (ttl, superseded)', labelNames: ['kind', 'reason'], registers: [this.registry] });
   readonly commandAcksUnknown = new Counter({ name: 'storegw_command_acks_unknown_total', help: 'Acks naming a cmdId the command store does not know (counted, ignored), by kind', labelNames: ['kind'], registers: [this.registry] });
 
+  // ----- kiosk payments (issue 14): kiosk/saleLedger.ts -------------------------------------------
+  readonly kioskPaymentsReversed = new Counter({ name: 'storegw_kiosk_payments_reversed_total', help: 'Approved kiosk payments reversed instead of rung up, by reason (mismatch: another amount or currency than the charge; noSale: approved after the sale moved on)', labelNames: ['reason'], registers: [this.registry] });
+  readonly kioskSaleWriteFailures = new Counter({ name: 'storegw_kiosk_sale_write_failures_total', help: 'Failed attempts to write a sale (ledger or outbox); each is retried with back-off', registers: [this.registry] });
+
   // ----- doors and exhaustion: listeners, connection caps, bounded logs ----------------------------
   readonly listenerErrors = new Counter({
     name: 'storegw_listener_errors_total',

@@ -28,7 +28,8 @@ export const DEFAULT_TTL_MS = 10 * 60_000;
  * kiosk's own payment timeout), a tare replayed later tares whatever lies on the scale now.
  */
 const TTL_MS: Partial<Record<DeviceKind, Record<string, number>>> = {
-  payment: { charge: 2 * 60_000, cancel: 10 * 60_000 },
+  // A reversal gives the shopper's money back: worth delivering for as long as a terminal may be away (issue 14).
+  payment: { charge: 2 * 60_000, cancel: 10 * 60_000, reverse: 24 * 3600_000 },
   scale: { tare: 60_000, zero: 60_000 },
   scanner: { beep: 30_000, enable: 10 * 60_000 },
   rfid: { inventory: 5 * 60_000 },
@@ -61,6 +62,7 @@ export function supersedes(next: { kind: DeviceKind; type: string; data: Record<
  */
 export function opsRefusal(kind: DeviceKind, type: string): string | null {
   if (kind === 'payment' && type === 'charge') return 'a payment charge is only sent by a kiosk session (it records the payment request and rings up the sale)';
+  if (kind === 'payment' && type === 'reverse') return 'a payment reversal is only sent by a kiosk session (it settles the payment it reverses)';
   if (kind === 'esl') return 'label contents are sent by the price fan-out, not by hand';
   return null;
 }

@@ -98,7 +98,7 @@ export type Action =
   | { type: 'help' }
   | { type: 'pay' }
   | { type: 'cancel' }
-  | { type: 'paymentResult'; requestId: string; status: 'approved' | 'declined' | 'timeout' | 'cancelled'; amount: number; authCode?: string }
+  | { type: 'paymentResult'; requestId: string; status: 'approved' | 'declined' | 'timeout' | 'cancelled'; amount: number; currency?: string; authCode?: string }
   | { type: 'paymentTimeout'; requestId: string }
   | { type: 'paymentUnknown'; requestId: string }
   | { type: 'recorded'; transactionId: string }
@@ -110,6 +110,11 @@ export type Action =
 export type Effect =
   | { type: 'charge'; requestId: string; amount: number; currency: string }
   | { type: 'cancelCharge'; requestId: string }
+  /**
+   * Give back money the terminal took that will not become a sale (issue 14): `mismatch` = approved
+   * for another amount or currency than the charge; `noSale` = approved after the sale moved on.
+   */
+  | { type: 'reverseCharge'; requestId: string; amount: number; currency: string; reason: 'mismatch' | 'noSale' }
   | { type: 'recordTransaction'; data: KioskTransactionRec }
   | { type: 'recordAttendant'; data: { ts: string; requestId: string; kioskId: string; kind: AttendantKind; decision: 'approved' | 'rejected'; by: string; at: string } };
 
@@ -382,12 +387,29 @@ export function step(s0: Session, a: Action, ctx: Ctx): StepResult {
     case 'paymentResult': {
       const p = s.payment;
       if (!p || p.requestId !== a.requestId || s.phase !== 'paying') {
-        // Money taken for a sale that moved on: never silent (issue 7: "an alert for the attendant").
-        if (a.status === 'approved' && !s.requests.some((r) => r.paymentRequestId === a.requestId) && s.receipt?.transactionId === undefined) request('override', { item: `approved payment ${a.requestId} (${a.amount}) without a sale`, paymentRequestId: a.requestId });
-        else return { session: s0, effects };
+        // Money taken for a sale that moved on: never silent (issue 7: "an alert for the attendant"),
+        // and given back (issue 14). The shell never passes a result of a payment whose sale is recorded.
+        if (a.status === 'approved' && !s.requests.some((r) => r.paymentRequestId === a.requestId) && s.receipt?.transactionId === undefined) {
+          request('override', { item: `approved payment ${a.requestId} (${a.amount} ${a.currency ?? '?'}) without a sale: reversed`, paymentRequestId: a.requestId });
+          effects.push({ type: 'reverseCharge', requestId: a.requestId, amount: a.amount, currency: a.currency ?? s.currency, reason: 'noSale' });
+        } else return { session: s0, effects };
         return out();
       }
       if (p.status === 'approved' || p.status === 'recorded') return { session: s0, effects };
+      if (a.status === 'approved' && (a.amount !== p.amount || a.currency !== s.currency)) {
+        // Issue 14: paid means approved for exactly the charge, in the store's currency (a result
+        // without a currency proves nothing). Anything else (a partial approval on a prepaid card)
+        // counts as declined: the money goes back, an attendant is asked, no sale is recorded.
+        s.payment = null;
+        s.requests = [
+          ...s.requests.filter((r) => r.paymentRequestId !== p.requestId),
+          { requestId: ctx.newId(), kind: 'override', createdAt: iso, paymentRequestId: p.requestId, item: `payment mismatch: approved ${a.amount} ${a.currency ?? '?'} for a charge of ${p.amount} ${s.currency}; reversed` },
+        ];
+        s.phase = 'shopping';
+        s.notice = { code: 'payment_mismatch' };
+        effects.push({ type: 'reverseCharge', requestId: p.requestId, amount: a.amount, currency: a.currency ?? s.currency, reason: 'mismatch' });
+        return out();
+      }
       if (a.status === 'approved') {
         s.payment = { ...p, status: 'approved', authCode: a.authCode ?? '' };
         s.requests = s.requests.filter((r) => r.paymentRequestId !== p.requestId);
@@ -411,8 +433,14 @@ export function step(s0: Session, a: Action, ctx: Ctx): StepResult {
     case 'attendant':
       return attendantStep(s, s0, a, ctx, effects, iso, out, changeQty);
     case 'attendantVoid': {
-      // Not while paying: the terminal may be taking the money (the override path handles that).
-      if (!isShopping(s.phase) || (s.phase === 'idle' && s.lines.length === 0)) return { session: s0, effects };
+      // While paying (issue 14: a kiosk must never stay "paying" for good) only before an approval:
+      // the charge is cancelled, and an approval that still comes is reversed (the stale branch above).
+      const payingVoid = s.phase === 'paying' && s.payment !== null && (s.payment.status === 'sent' || s.payment.status === 'cancelling');
+      if ((!isShopping(s.phase) && !payingVoid) || (s.phase === 'idle' && s.lines.length === 0)) return { session: s0, effects };
+      if (payingVoid) {
+        if (s.payment!.status === 'sent') effects.push({ type: 'cancelCharge', requestId: s.payment!.requestId });
+        s.payment = null;
+      }
       const requestId = ctx.newId();
       s.attendant = [...s.attendant, { requestId, kind: 'void', decision: 'approved', by: a.by, at: iso }];
       effects.push({ type: 'recordAttendant', data: { ts: iso, requestId, kioskId: s.kioskId, kind: 'void', decision: 'approved', by: a.by, at: iso } });

@@ -3,8 +3,8 @@
  * become actions, one at a time per kiosk; every new session state is saved to kiosk.db before it
  * is shown; effects run after that: the payment request is written before the charge is sent, the
  * transaction is an exact record committed (through ingest, like any device event) before the
- * page gets "thank you". After a restart, open payments are settled from the outbox and by asking
- * the terminal (a cancel answers with the request's final status); a sale is never recorded twice.
+ * page gets "thank you". Sales, reversals and the settling of payments after a restart live in
+ * saleLedger.ts (issue 14); a sale is never recorded twice.
  */
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
@@ -13,14 +13,15 @@ import type { Config } from '../config.js';
 import { LogLimiter, type Logger } from '../log.js';
 import type { NewEvent, OutboxStore } from '../outbox/store.js';
 import type { Ingest } from '../ingest/ingest.js';
-import type { DeviceEntry, DeviceRegistry, DeviceView } from '../devices/registry.js';
 import type { PriceService } from '../prices/prices.js';
 import { buildCatalog, type Catalog } from '../prices/catalog.js';
-import { topics } from '../protocol/topics.js';
 import type { CartView, KioskIntent } from '../protocol/schemas/kiosk.js';
 import { createBarcodeParser, type BarcodeParser } from './barcodes.js';
 import { KioskStore } from './store.js';
-import { isShopping, lightFor, newSession, REFUSAL_NOTICES, step, transactionOf, type Action, type Ctx, type Effect, type Session } from './sessionMachine.js';
+import { isShopping, lightFor, newSession, REFUSAL_NOTICES, step, type Action, type Ctx, type Effect, type Session } from './sessionMachine.js';
+import { SaleLedger, savedStep, type SaleStep } from './saleLedger.js';
+import { recordKioskEvent, type KioskRecordType } from './kioskRecords.js';
+import { timerFor } from './sessionTimers.js';
 import { resolveEpc, resolveScan } from './scanResolver.js';
 import { cartView, produceList } from './cartView.js';
 import type { KioskDeviceMap } from './kioskConfig.js';
@@ -32,8 +33,6 @@ export interface KioskServiceOptions {
   config: Readonly<Config>;
   ingest: Ingest;
   outbox: OutboxStore;
-  /** Device online/offline: a terminal that (re)connects is asked again about a payment in doubt. */
-  registry: DeviceRegistry;
   prices: PriceService | null;
   /**
    * Sends a device command through the command store (gateway/devices/commands.ts: recorded until
@@ -45,6 +44,12 @@ export interface KioskServiceOptions {
   mono: () => number;
   /** (issue 14) A page's intent refused by the machine (e.g. `notSoldByWeight`): the gateway counts it. */
   onRefused?: (code: string) => void;
+  /** Raises an ops alert (the alert book): a payment not matched, a sale that could not be written. */
+  alert?: (code: string, severity: 'warning' | 'critical', message: string) => void;
+  /** Counts payments not matched (`mismatch`, `noSale`) and failed sale writes (metrics). */
+  count?: (what: 'mismatch' | 'noSale' | 'writeFailed') => void;
+  /** Called at each step boundary of a sale (the crash test halts the process there); no-op by default. */
+  checkpoint?: (step: SaleStep, kioskId: string) => void;
 }
 
 type Role = keyof KioskDeviceMap;
@@ -63,9 +68,7 @@ export class KioskService {
   private readonly log: Logger;
   /** Refused intents are logged at most a few per kiosk and window: a page may send them in a loop. */
   private readonly refusalLog: LogLimiter;
-  private unsubscribe: (() => void) | null = null;
-  /** Payments left open by a previous run, until their terminal answers. */
-  private readonly inDoubt = new Set<string>();
+  private readonly ledger: SaleLedger;
   /** Click & collect: the order shown on each kiosk (not persisted: after a restart the shopper scans again). */
   private readonly pickups = new Map<string, PickupView>();
   private readonly pickupNotices = new Map<string, { code: string; detail?: string }>();
@@ -82,6 +85,27 @@ export class KioskService {
     this.parse = createBarcodeParser({ ...(k.region !== undefined ? { region: k.region } : {}), currency: k.currency });
     this.changes.setMaxListeners(0);
     this.handovers = new Handovers({ store: this.store, record: (kioskId, data) => this.record(kioskId, 'handover', data), outbox: o.outbox, lastSeq: () => o.ingest.lastSeq, log: this.log, now: o.now });
+    this.ledger = new SaleLedger({
+      store: this.store,
+      outbox: o.outbox,
+      log: o.log,
+      now: o.now,
+      session: (id) => this.sessions.get(id),
+      enqueue: (id, fn) => this.enqueue(id, fn),
+      applyNow: (id, action) => this.applyNow(id, action),
+      recordTransaction: (id, data) => this.record(id, 'transaction', data),
+      command: async (id, type, data) => {
+        const dev = this.devices(id).payment;
+        if (dev) await o.command('payment', dev, type, data, `kiosk:${id}`);
+      },
+      checkpoint: (step, id) => this.checkpoint(step, id),
+      alert: (code, severity, message) => o.alert?.(code, severity, message),
+      count: (what) => o.count?.(what),
+    });
+  }
+
+  private checkpoint(step: SaleStep, kioskId: string): void {
+    this.o.checkpoint?.(step, kioskId);
   }
 
   get kioskIds(): string[] {
@@ -103,8 +127,7 @@ export class KioskService {
       this.sendLight(id);
       this.armTimers(id);
     }
-    this.unsubscribe = this.o.registry.onChange((d) => this.onDevice(d));
-    await this.recover();
+    await this.ledger.recover(this.kioskIds);
     await this.recoverPickups();
     await this.handovers.start();
     if (this.o.config.hq && this.o.config.hq.publicKeys.length === 0) {
@@ -119,7 +142,7 @@ export class KioskService {
 
   async stop(): Promise<void> {
     await this.orderFeed?.stop().catch((err: Error) => this.log.warn({ err }, 'orders feed stop failed'));
-    this.unsubscribe?.();
+    this.ledger.stop();
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
     await Promise.allSettled([...this.chains.values()]);
@@ -214,25 +237,23 @@ export class KioskService {
     else if (dev.role === 'produceScale' && e.type === 'weight') action = { type: 'produceWeight', grams: Number(data.grams), stable: data.stable === true && (data.range ?? 'ok') === 'ok' };
     else if (dev.role === 'baggingScale' && e.type === 'weight') action = { type: 'bagWeight', grams: Number(data.grams), stable: data.stable === true && (data.range ?? 'ok') === 'ok' };
     else if (dev.role === 'rfid' && e.type === 'read') action = resolveEpc(String(data.epc), this.catalog());
-    else if (dev.role === 'payment' && e.type === 'result') action = { type: 'paymentResult', requestId: String(data.requestId), status: data.status as 'approved', amount: Number(data.amount), ...(typeof data.authCode === 'string' ? { authCode: data.authCode } : {}) };
-    else if (dev.role === 'payment' && e.type === 'heartbeat') this.askAgain(dev.kioskId); // it is listening again
+    else if (dev.role === 'payment' && e.type === 'result') return this.onResult(dev.kioskId, data, e.monoMs);
     if (action) void this.dispatch(dev.kioskId, action, e.monoMs);
   }
 
-  /** A kiosk's terminal came online while a payment is in doubt: ask it again (its session may be new). */
-  private onDevice(d: DeviceView): void {
-    if (d.kind !== 'payment' || !d.online) return;
-    const dev = this.byDevice.get(`payment/${d.id}`);
-    if (dev) this.askAgain(dev.kioskId);
-  }
-
-  /** A payment in doubt after a restart: a cancel makes the terminal answer with the request's final status. */
-  private askAgain(kioskId: string): void {
-    const s = this.sessions.get(kioskId);
-    if (!s || s.phase !== 'paying' || !s.payment || !this.inDoubt.has(s.payment.requestId)) return;
-    const { requestId, status } = s.payment;
-    if (status === 'sent') void this.dispatch(kioskId, { type: 'cancel' }, null);
-    else if (status === 'cancelling') void this.enqueue(kioskId, () => this.run(kioskId, { type: 'cancelCharge', requestId }));
+  /**
+   * A terminal's result. One for another request than the current payment passes only if that
+   * payment is not settled (issue 14: a repeated result of a recorded sale must not look like money
+   * taken without a sale). A terminal is asked about a payment in doubt once, at start-up (the
+   * command store re-sends that question when it is back), never again on each reconnect.
+   */
+  private onResult(kioskId: string, d: Record<string, unknown>, monoMs: number): void {
+    const action: Action = { type: 'paymentResult', requestId: String(d.requestId), status: d.status as 'approved', amount: Number(d.amount), ...(typeof d.currency === 'string' ? { currency: d.currency } : {}), ...(typeof d.authCode === 'string' ? { authCode: d.authCode } : {}) };
+    void this.enqueue(kioskId, async () => {
+      const s = this.sessions.get(kioskId);
+      if (s?.payment?.requestId !== action.requestId && !(await this.ledger.passStaleResult(action.requestId))) return;
+      await this.applyNow(kioskId, action, monoMs);
+    });
   }
 
   private catalog(): Catalog {
@@ -260,28 +281,38 @@ export class KioskService {
       const s = this.sessions.get(kioskId);
       if (!s) return;
       peek?.(s);
-      return this.apply(s, action, eventMono);
+      return this.applyNow(kioskId, action, eventMono);
     }).catch((err: Error) => this.log.error({ err, deviceId: kioskId, action: action.type }, 'a kiosk action failed'));
     this.chains.set(kioskId, next);
     return next;
   }
 
-  private async apply(s: Session, action: Action, eventMono: number | null): Promise<void> {
+  /** One action on the kiosk's current session; only from its chain (dispatch, enqueue). */
+  private async applyNow(kioskId: string, action: Action, eventMono: number | null = null): Promise<void> {
+    const s = this.sessions.get(kioskId);
+    if (!s) return;
     const { session, effects } = step(s, action, this.ctx());
     if (session === s) return;
     if (session.notice && REFUSAL_NOTICES.has(session.notice.code)) this.refused(session.kioskId, action.type, session.notice);
-    await this.commitState(session, eventMono);
-    if (s.payment && !session.payment) await this.store.updatePayment(s.payment.requestId, action.type === 'paymentResult' ? action.status : 'cancelled', this.o.now());
+    await this.commitState(s, session, eventMono);
+    if (s.payment && !session.payment) {
+      // A payment the machine gave up on: settled as its result says, or reversed (issue 14).
+      const reversed = effects.some((fx) => fx.type === 'reverseCharge' && fx.requestId === s.payment!.requestId);
+      await this.store.updatePayment(s.payment.requestId, reversed ? 'reversed' : action.type === 'paymentResult' ? action.status : 'cancelled', this.o.now());
+    }
     for (const fx of effects) await this.run(session.kioskId, fx);
   }
 
-  private async commitState(session: Session, eventMono: number | null): Promise<void> {
+  private async commitState(prev: Session, session: Session, eventMono: number | null): Promise<void> {
     await this.store.saveSession(session, this.o.now());
+    const crossed = savedStep(prev, session);
+    if (crossed) this.checkpoint(crossed, session.kioskId);
     this.sessions.set(session.kioskId, session);
     this.pickupNotices.delete(session.kioskId);
     if (session.lines.length > 0) this.pickups.delete(session.kioskId); // the shopper moved on to a purchase
     this.changes.emit('view', session.kioskId, this.view(session.kioskId), eventMono);
     if (eventMono !== null) this.changes.emit('hop', session.kioskId, this.o.mono() - eventMono);
+    if (crossed === 'sessionSaved') this.checkpoint('thankYou', session.kioskId);
     this.sendLight(session.kioskId);
     this.armTimers(session.kioskId);
   }
@@ -293,8 +324,10 @@ export class KioskService {
       case 'charge': {
         // Written (FULL sync) before the terminal hears of it: a restart always knows what it asked for.
         await this.store.insertPayment({ requestId: fx.requestId, kioskId, sessionId: this.sessions.get(kioskId)!.sessionId, amount: fx.amount, status: 'sent', fromSeq: this.o.ingest.lastSeq, authCode: null, transactionSeq: null }, now);
-        if (dev.payment) await this.o.command('payment', dev.payment, 'charge', { requestId: fx.requestId, amount: fx.amount, currency: fx.currency }, `kiosk:${kioskId}`);
-        else this.log.warn({ deviceId: kioskId }, 'kiosk has no payment device configured');
+        if (dev.payment) {
+          await this.o.command('payment', dev.payment, 'charge', { requestId: fx.requestId, amount: fx.amount, currency: fx.currency }, `kiosk:${kioskId}`);
+          this.checkpoint('paySent', kioskId);
+        } else this.log.warn({ deviceId: kioskId }, 'kiosk has no payment device configured');
         return;
       }
       case 'cancelCharge':
@@ -303,17 +336,11 @@ export class KioskService {
       case 'recordAttendant':
         await this.record(kioskId, 'attendant', fx.data);
         return;
-      case 'recordTransaction': {
-        const { requestId, authCode } = fx.data.payment;
-        await this.store.updatePayment(requestId, 'approved', now, { authCode });
-        const seq = await this.record(kioskId, 'transaction', fx.data);
-        await this.store.updatePayment(requestId, 'recorded', this.o.now(), { transactionSeq: seq });
-        const s = this.sessions.get(kioskId)!;
-        const after = step(s, { type: 'recorded', transactionId: fx.data.transactionId }, this.ctx());
-        if (after.session !== s) await this.commitState(after.session, null);
-        this.log.info({ deviceId: kioskId, seq, transactionId: fx.data.transactionId, total: fx.data.total }, 'sale recorded');
-        return;
-      }
+      case 'recordTransaction':
+        await this.store.updatePayment(fx.data.payment.requestId, 'approved', now, { authCode: fx.data.payment.authCode });
+        return this.ledger.recordSale(kioskId, fx.data);
+      case 'reverseCharge':
+        return this.ledger.reverse(kioskId, fx);
     }
   }
 
@@ -324,17 +351,9 @@ export class KioskService {
     if (suppressed >= 0) this.log.warn({ deviceId: kioskId, intent, code: notice.code, reason: notice.detail, suppressed }, 'kiosk intent refused');
   }
 
-  /** Appends an exact record (kind kiosk, deviceId = kiosk id) through ingest; resolves with its seq once durable. */
-  private record(kioskId: string, type: 'transaction' | 'attendant' | 'pickup' | 'handover', data: object): Promise<number> {
-    const device: DeviceEntry = { kind: 'kiosk', id: kioskId, source: 'config', secretHash: null, bridge: null, location: null, disabled: false, online: true, via: null, connectedAt: null, lastSeen: null, birth: null, lastEvents: {}, events: 0, rejects: {}, lastReject: null };
-    return new Promise((resolve, reject) => {
-      const seq = this.o.ingest.lastSeq + 1; // handle() takes the next seq synchronously
-      this.o.ingest.handle(device, type, topics.evt('kiosk', kioskId, type), Buffer.from(JSON.stringify(data), 'utf8'), (err, rejected) => {
-        if (err) reject(err);
-        else if (rejected) reject(new Error(`kiosk ${type} record failed its schema`));
-        else resolve(seq);
-      });
-    });
+  /** Appends an exact record about the kiosk through ingest; resolves with its seq once durable. */
+  private record(kioskId: string, type: KioskRecordType, data: object): Promise<number> {
+    return recordKioskEvent(this.o.ingest, kioskId, type, data);
   }
 
   // ---- click & collect (issue 7 §2) ------------------------------------------------------------
@@ -425,82 +444,27 @@ export class KioskService {
     this.o.command('light', id, 'set', { ...l }, `kiosk:${kioskId}`).catch((err: Error) => this.log.warn({ err, deviceId: id }, 'light command failed'));
   }
 
-  /** Payment timeout → cancel; unanswered cancel → attendant; done/cancelled → idle again. */
+  /** Payment timeout → cancel; unanswered cancel → attendant; done/cancelled → idle again (sessionTimers.ts). */
   private armTimers(kioskId: string): void {
-    const s = this.sessions.get(kioskId)!;
-    const key = `${s.phase}/${s.payment?.requestId ?? ''}/${s.payment?.status ?? ''}`;
+    const want = timerFor(this.sessions.get(kioskId)!, this.o.config.kiosk);
     const old = this.timers.get(kioskId) as (NodeJS.Timeout & { key?: string }) | undefined;
-    if (old?.key === key) return;
+    if (old && old.key === want?.key) return;
     if (old) clearTimeout(old);
     this.timers.delete(kioskId);
-    const k = this.o.config.kiosk;
-    let ms = 0;
-    let action: Action | null = null;
-    if (s.phase === 'paying' && s.payment?.status === 'sent') [ms, action] = [k.paymentTimeoutMs, { type: 'paymentTimeout', requestId: s.payment.requestId }];
-    else if (s.phase === 'paying' && s.payment?.status === 'cancelling') [ms, action] = [k.paymentUnknownMs, { type: 'paymentUnknown', requestId: s.payment.requestId }];
-    else if (s.phase === 'done' || s.phase === 'cancelled') [ms, action] = [k.doneResetMs, { type: 'reset' }];
-    if (!action) return;
-    const a = action;
+    if (!want) return;
     const t = setTimeout(() => {
       this.timers.delete(kioskId);
-      void this.dispatch(kioskId, a, null);
-    }, ms) as NodeJS.Timeout & { key?: string };
-    t.key = key;
+      void this.dispatch(kioskId, want.action, null);
+    }, want.ms) as NodeJS.Timeout & { key?: string };
+    t.key = want.key;
     t.unref();
     this.timers.set(kioskId, t);
-  }
-
-  /**
-   * After a restart: a payment still "sent" is looked up in the outbox (its result may have been
-   * committed just before the crash), else the terminal is asked again (a cancel of a finished
-   * request answers with its final result); an approved payment whose sale is already in the
-   * outbox gets its receipt, one whose sale is not is recorded now — once.
-   */
-  private async recover(): Promise<void> {
-    for (const p of await this.store.openPayments()) {
-      const s = this.sessions.get(p.kioskId);
-      const current = s !== undefined && s.phase === 'paying' && s.payment?.requestId === p.requestId;
-      const found = await this.scanOutbox(p.fromSeq, p.kioskId, p.requestId, p.sessionId);
-      if (current) this.inDoubt.add(p.requestId);
-      this.log.warn({ deviceId: p.kioskId, requestId: p.requestId, status: p.status, found: found.kind, current }, 'settling an open payment after restart');
-      if (found.kind === 'transaction') {
-        await this.store.updatePayment(p.requestId, 'recorded', this.o.now(), { transactionSeq: found.seq });
-        if (current) await this.dispatch(p.kioskId, { type: 'recorded', transactionId: p.sessionId }, null);
-      } else if (current && s.payment!.status === 'approved') {
-        await this.enqueue(p.kioskId, () => this.run(p.kioskId, { type: 'recordTransaction', data: transactionOf(s, new Date(this.o.now()).toISOString()) }));
-      } else if (found.action) {
-        await this.dispatch(p.kioskId, found.action, null);
-      } else if (current && s.payment!.status === 'sent') {
-        await this.dispatch(p.kioskId, { type: 'cancel' }, null);
-      } else if (current) {
-        await this.enqueue(p.kioskId, () => this.run(p.kioskId, { type: 'cancelCharge', requestId: p.requestId }));
-      } else {
-        await this.store.updatePayment(p.requestId, 'cancelled', this.o.now());
-      }
-    }
   }
 
   private enqueue(kioskId: string, fn: () => Promise<void>): Promise<void> {
     const next = (this.chains.get(kioskId) ?? Promise.resolve()).then(fn).catch((err: Error) => this.log.error({ err, deviceId: kioskId }, 'a kiosk step failed'));
     this.chains.set(kioskId, next);
     return next;
-  }
-
-  private async scanOutbox(fromSeq: number, kioskId: string, requestId: string, transactionId: string): Promise<{ kind: 'none' | 'result' | 'transaction'; seq?: number; action?: Action }> {
-    let from = fromSeq + 1;
-    let result: { kind: 'none' | 'result' | 'transaction'; seq?: number; action?: Action } = { kind: 'none' };
-    for (;;) {
-      const recs = await this.o.outbox.read(from, 2000);
-      for (const r of recs) {
-        if (r.kind === 'kiosk' && r.type === 'transaction' && r.deviceId === kioskId && (r.data.transactionId === transactionId || (r.data.payment as { requestId?: string } | undefined)?.requestId === requestId)) return { kind: 'transaction', seq: r.seq };
-        if (r.kind === 'payment' && r.type === 'result' && r.data.requestId === requestId && result.kind === 'none') {
-          const d = r.data;
-          result = { kind: 'result', action: { type: 'paymentResult', requestId, status: d.status as 'approved', amount: Number(d.amount), ...(typeof d.authCode === 'string' ? { authCode: d.authCode } : {}) } };
-        }
-      }
-      if (recs.length < 2000) return result;
-      from = recs[recs.length - 1].seq + 1;
-    }
   }
 }
 

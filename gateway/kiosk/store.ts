@@ -1,7 +1,9 @@
 /**
  * Kiosk repository (kiosk.db, WAL, synchronous FULL): each kiosk's current session, so a restarted
  * gateway resumes the cart, and every payment request, written before the charge is sent, so an
- * approved payment always ends in a sale or an attendant alert (issue 7).
+ * approved payment always ends in a sale or an attendant alert (issue 7). The sales ledger (issue
+ * 14) is the kiosk's own answer to "is this payment's sale recorded": one row per payment request,
+ * written with the payment's `recorded` status in one transaction, kept whatever the uplink does.
  */
 import { openDb, migrate, type Db } from '../db/sqlite.js';
 import type { Session } from './sessionMachine.js';
@@ -33,9 +35,25 @@ const MIGRATIONS: readonly string[] = [
    ALTER TABLE orders ADD COLUMN handover_from_seq INTEGER;
    ALTER TABLE orders ADD COLUMN handover_seq INTEGER;
    CREATE INDEX orders_handover_open ON orders (handover) WHERE handover IN ('open', 'handing')`,
+  // 4 (issue 14): the sales ledger; seq is the outbox record's once the sale is forwarded there.
+  `CREATE TABLE sales (
+     request_id TEXT PRIMARY KEY, transaction_id TEXT NOT NULL UNIQUE, kiosk_id TEXT NOT NULL, record TEXT NOT NULL,
+     seq INTEGER, recorded_at INTEGER NOT NULL, forwarded_at INTEGER
+   );
+   CREATE INDEX sales_unforwarded ON sales (recorded_at) WHERE seq IS NULL`,
 ];
 
-export type PaymentRowStatus = 'sent' | 'approved' | 'recorded' | 'declined' | 'timeout' | 'cancelled';
+/** `reversed`: approved for another amount or currency, or after its sale was voided, and given back (issue 14). */
+export type PaymentRowStatus = 'sent' | 'approved' | 'recorded' | 'declined' | 'timeout' | 'cancelled' | 'reversed';
+
+/** One sale in the ledger: the exact record as committed, and where it went in the outbox. */
+export interface SaleRow {
+  requestId: string;
+  transactionId: string;
+  kioskId: string;
+  record: Record<string, unknown>;
+  seq: number | null;
+}
 
 export interface PaymentRow {
   requestId: string;
@@ -119,6 +137,46 @@ export class KioskStore {
       params,
     );
     return rows.map((r) => ({ requestId: r.request_id, kioskId: r.kiosk_id, sessionId: r.session_id, amount: r.amount, status: r.status, fromSeq: r.from_seq, authCode: r.auth_code, transactionSeq: r.transaction_seq }));
+  }
+
+  // ---- sales ledger (issue 14) ------------------------------------------------------------------
+
+  /**
+   * The commit point of a sale: the ledger row and the payment's `recorded` status in one
+   * transaction. Idempotent on the request id (a second call changes nothing and returns false).
+   */
+  commitSale(sale: { requestId: string; transactionId: string; kioskId: string; record: object; authCode: string }, now: number): Promise<boolean> {
+    return this.serial(async () => {
+      await this.db.run('BEGIN IMMEDIATE');
+      try {
+        const r = await this.db.run('INSERT OR IGNORE INTO sales (request_id, transaction_id, kiosk_id, record, recorded_at) VALUES (?, ?, ?, ?, ?)', [sale.requestId, sale.transactionId, sale.kioskId, JSON.stringify(sale.record), now]);
+        await this.db.run("UPDATE payments SET status = 'recorded', auth_code = COALESCE(?, auth_code), updated_at = ? WHERE request_id = ?", [sale.authCode, now, sale.requestId]);
+        await this.db.run('COMMIT');
+        return r.changes === 1;
+      } catch (err) {
+        await this.db.run('ROLLBACK').catch(() => {});
+        throw err;
+      }
+    });
+  }
+
+  async markForwarded(requestId: string, seq: number, now: number): Promise<void> {
+    await this.write('UPDATE sales SET seq = ?, forwarded_at = ? WHERE request_id = ?', [seq, now, requestId]);
+    await this.write("UPDATE payments SET transaction_seq = ? WHERE request_id = ?", [seq, requestId]);
+  }
+
+  async sale(requestId: string): Promise<SaleRow | null> {
+    return (await this.sales('request_id = ?', [requestId]))[0] ?? null;
+  }
+
+  /** Sales in the ledger whose record is not yet known to be in the outbox. */
+  unforwardedSales(): Promise<SaleRow[]> {
+    return this.sales('seq IS NULL');
+  }
+
+  private async sales(where: string, params: unknown[] = []): Promise<SaleRow[]> {
+    const rows = await this.db.all<{ request_id: string; transaction_id: string; kiosk_id: string; record: string; seq: number | null }>(`SELECT request_id, transaction_id, kiosk_id, record, seq FROM sales WHERE ${where} ORDER BY recorded_at`, params);
+    return rows.map((r) => ({ requestId: r.request_id, transactionId: r.transaction_id, kioskId: r.kiosk_id, record: JSON.parse(r.record) as Record<string, unknown>, seq: r.seq }));
   }
 
   private write(sql: string, params: unknown[]): Promise<{ changes: number; lastID: number }> {

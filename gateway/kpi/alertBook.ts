@@ -57,6 +57,11 @@ export class AlertBook {
     }
   }
 
+  /** An alert the gateway raises itself, not from a committed event (issue 14: a sale that could not be written). */
+  raise(a: { source: string; code: string; severity: AlertRow['severity']; message: string }): void {
+    this.add({ at: this.o.now(), source: a.source, code: a.code, severity: a.severity, message: a.message, seq: null });
+  }
+
   onAlert(fn: (a: AlertRow) => void): () => void {
     this.listeners.add(fn);
     return () => this.listeners.delete(fn);

@@ -266,6 +266,21 @@ export class OutboxStore {
     return rows.map(outboxRecordOf);
   }
 
+  /**
+   * The sale committed for a payment request, if any (issue 14): kept by the same transaction as the
+   * record and never deleted by the uplink, so the answer holds after HQ took the record.
+   */
+  async saleFor(requestId: string): Promise<{ seq: number; transactionId: string; kioskId: string } | null> {
+    const r = await this.db.get<{ seq: number; transaction_id: string; kiosk_id: string }>('SELECT seq, transaction_id, kiosk_id FROM sale_keys WHERE request_id = ?', [requestId]);
+    return r ? { seq: r.seq, transactionId: r.transaction_id, kioskId: r.kiosk_id } : null;
+  }
+
+  /** The last `result` a payment request got from its terminal (kept like saleFor), or null. */
+  async paymentResultFor(requestId: string): Promise<{ seq: number; deviceId: string; data: Record<string, unknown> } | null> {
+    const r = await this.db.get<{ seq: number; device_id: string; data: string }>('SELECT seq, device_id, data FROM payment_results WHERE request_id = ?', [requestId]);
+    return r ? { seq: r.seq, deviceId: r.device_id, data: JSON.parse(r.data) as Record<string, unknown> } : null;
+  }
+
   get database(): Db {
     return this.db;
   }

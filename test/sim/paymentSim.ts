@@ -2,7 +2,16 @@
  * A payment terminal on MQTT for tests, the demo and the bench: it takes `cmd/charge`, answers
  * `evt/result` per its mode (approve, decline, never answer), acks each command, and answers a
  * `cmd/cancel` with the request's final status — `approved` if it already took the money (that is
- * how the gateway settles an unknown payment after a restart), else `cancelled`.
+ * how the gateway settles an unknown payment after a restart), else `cancelled`. `cmd/reverse`
+ * gives an approved payment back (issue 14).
+ *
+ * Like any device on the topic contract (and the bridge's command log), it runs each cmdId once:
+ * a command delivered again (the gateway re-sends until it sees the ack) is acked again and not
+ * acted on again. Issue 14 saw one payment end with four extra `result` records at HQ because this
+ * simulator answered every re-delivery with a new result.
+ *
+ * One instance is one terminal: `stop()` and `start()` again keep what it knows (what it approved
+ * survives the gateway's restart, as on a real terminal).
  */
 import { EventEmitter } from 'node:events';
 import mqtt, { type MqttClient } from 'mqtt';
@@ -19,66 +28,103 @@ export interface Charge {
 
 export class PaymentSim {
   mode: PaymentMode = 'approve';
-  /** Every charge received, in order; every result sent. */
+  /**
+   * What the terminal approves for a charge in `approve` mode (default: exactly the charge). A
+   * prepaid card with less on it approves less (a partial approval).
+   */
+  approves: (c: Charge) => { amount: number; currency?: string } = (c) => ({ amount: c.amount, currency: c.currency });
+  /** Every charge received, in order; every result sent; every reversal done. */
   readonly charges: Charge[] = [];
-  readonly results: { requestId: string; status: string; amount: number }[] = [];
+  readonly results: { requestId: string; status: string; amount: number; currency?: string }[] = [];
+  readonly reversals: { requestId: string; amount: number; currency: string }[] = [];
+  /** Commands delivered again with a cmdId already handled (acked, not acted on). */
+  redelivered = 0;
   readonly events = new EventEmitter();
   private client: MqttClient | null = null;
-  private readonly final = new Map<string, { status: ResultStatus; amount: number; authCode?: string }>();
+  private readonly final = new Map<string, { status: ResultStatus; amount: number; currency?: string; authCode?: string }>();
+  private readonly handled = new Set<string>();
   private auth = 1000;
 
   constructor(private readonly o: { url: string; id: string; password: string }) {}
 
+  /** Points the terminal at another broker address (a restarted gateway listens on a new port). */
+  set url(url: string) {
+    this.o.url = url;
+  }
+
   async start(): Promise<void> {
     const username = `payment/${this.o.id}`;
-    this.client = await mqtt.connectAsync(this.o.url, { username, password: this.o.password, reconnectPeriod: 0, clientId: `sim-payment-${this.o.id}` });
-    await this.client.subscribeAsync(`${topics.deviceBase('payment', this.o.id)}/cmd/#`, { qos: 1 });
-    this.client.on('message', (topic, buf) => void this.onCommand(topic, JSON.parse(buf.toString('utf8')) as Record<string, unknown>));
-    // Listening now: a heartbeat tells the gateway (which asks again about any payment in doubt).
-    await this.client.publishAsync(topics.evt('payment', this.o.id, 'heartbeat'), JSON.stringify({ ts: new Date().toISOString(), uptimeS: 0 }), { qos: 1 });
+    const client = await mqtt.connectAsync(this.o.url, { username, password: this.o.password, reconnectPeriod: 0, clientId: `sim-payment-${this.o.id}` });
+    this.client = client;
+    client.on('error', () => undefined); // a killed gateway: the test starts the terminal again
+    await client.subscribeAsync(`${topics.deviceBase('payment', this.o.id)}/cmd/#`, { qos: 1 });
+    client.on('message', (topic, buf) => void this.onCommand(client, topic, JSON.parse(buf.toString('utf8')) as Record<string, unknown>).catch(() => undefined));
+    // Listening now: a heartbeat tells the gateway.
+    await client.publishAsync(topics.evt('payment', this.o.id, 'heartbeat'), JSON.stringify({ ts: new Date().toISOString(), uptimeS: 0 }), { qos: 1 });
   }
 
   async stop(): Promise<void> {
-    await this.client?.endAsync();
+    const c = this.client;
+    this.client = null;
+    await c?.endAsync(true).catch(() => undefined);
   }
 
   /** The terminal took the money for `requestId` while nobody heard its result (a crash in between). */
   markApproved(requestId: string, amount: number): void {
-    this.final.set(requestId, { status: 'approved', amount, authCode: `A${this.auth++}` });
+    this.final.set(requestId, { status: 'approved', amount, currency: 'EUR', authCode: `A${this.auth++}` });
     this.charges.push({ requestId, amount, currency: 'EUR' });
   }
 
-  /** Sends a result as the terminal would (also used to send one "late"). */
-  async result(requestId: string, status: ResultStatus, amount: number): Promise<void> {
-    const known = this.final.get(requestId);
-    const authCode = status === 'approved' ? (known?.authCode ?? `A${this.auth++}`) : undefined;
-    this.final.set(requestId, { status, amount, ...(authCode ? { authCode } : {}) });
-    const payload = { ts: new Date().toISOString(), requestId, status, amount, currency: 'EUR', ...(authCode ? { authCode } : {}) };
-    await this.client!.publishAsync(topics.evt('payment', this.o.id, 'result'), JSON.stringify(payload), { qos: 1 });
-    this.results.push({ requestId, status, amount });
-    this.events.emit('result', payload);
+  /** What the terminal holds for a request: its final status, or undefined if it never saw it. */
+  outcome(requestId: string): { status: string; amount: number; currency?: string } | undefined {
+    return this.final.get(requestId);
   }
 
-  private async onCommand(topic: string, cmd: Record<string, unknown>): Promise<void> {
+  /** Sends a result as the terminal would (also used to send one "late"). */
+  async result(requestId: string, status: ResultStatus, amount: number, currency?: string, client = this.client): Promise<void> {
+    const known = this.final.get(requestId);
+    const authCode = status === 'approved' ? (known?.authCode ?? `A${this.auth++}`) : undefined;
+    const cur = currency ?? known?.currency ?? this.charges.find((c) => c.requestId === requestId)?.currency;
+    this.final.set(requestId, { status, amount, ...(cur ? { currency: cur } : {}), ...(authCode ? { authCode } : {}) });
+    const payload = { ts: new Date().toISOString(), requestId, status, amount, ...(cur ? { currency: cur } : {}), ...(authCode ? { authCode } : {}) };
+    this.results.push({ requestId, status, amount, ...(cur ? { currency: cur } : {}) });
+    this.events.emit('result', payload);
+    await client!.publishAsync(topics.evt('payment', this.o.id, 'result'), JSON.stringify(payload), { qos: 1 });
+  }
+
+  private async onCommand(client: MqttClient, topic: string, cmd: Record<string, unknown>): Promise<void> {
     const type = topic.split('/').pop();
-    await this.client!.publishAsync(topics.evt('payment', this.o.id, 'ack'), JSON.stringify({ ts: new Date().toISOString(), cmdId: cmd.cmdId, ok: true }), { qos: 1 });
+    const cmdId = String(cmd.cmdId);
+    const again = this.handled.has(cmdId);
+    this.handled.add(cmdId);
+    if (again) this.redelivered++;
+    await client.publishAsync(topics.evt('payment', this.o.id, 'ack'), JSON.stringify({ ts: new Date().toISOString(), cmdId, ok: true }), { qos: 1 });
+    if (again) return;
     const requestId = String(cmd.requestId);
     if (type === 'charge') {
-      // A real terminal is idempotent on requestId: a charge the gateway re-sends (its ack was
-      // lost) takes no money twice; the known outcome is told again instead.
+      // A real terminal is idempotent on requestId too: a new charge for a known request takes no
+      // money twice; the known outcome is told again instead.
       const known = this.final.get(requestId);
-      if (known) return this.result(requestId, known.status, known.amount);
+      if (known) return this.result(requestId, known.status, known.amount, known.currency, client);
       if (this.charges.some((c) => c.requestId === requestId)) return;
       const c = { requestId, amount: Number(cmd.amount), currency: String(cmd.currency) };
       this.charges.push(c);
       this.events.emit('charge', c);
-      if (this.mode === 'approve') await this.result(requestId, 'approved', c.amount);
-      else if (this.mode === 'decline') await this.result(requestId, 'declined', c.amount);
+      if (this.mode === 'approve') {
+        const a = this.approves(c);
+        await this.result(requestId, 'approved', a.amount, a.currency, client);
+      } else if (this.mode === 'decline') await this.result(requestId, 'declined', c.amount, c.currency, client);
     } else if (type === 'cancel') {
       const f = this.final.get(requestId);
       const amount = f?.amount ?? this.charges.find((c) => c.requestId === requestId)?.amount ?? 0;
-      if (f?.status === 'approved') await this.result(requestId, 'approved', amount); // already taken: say so again
-      else await this.result(requestId, 'cancelled', amount);
+      if (f?.status === 'approved') await this.result(requestId, 'approved', amount, f.currency, client); // already taken: say so again
+      else await this.result(requestId, 'cancelled', amount, undefined, client);
+    } else if (type === 'reverse') {
+      const f = this.final.get(requestId);
+      if (f?.status === 'approved') this.final.set(requestId, { ...f, status: 'cancelled' }); // the money went back
+      const r = { requestId, amount: Number(cmd.amount), currency: String(cmd.currency) };
+      this.reversals.push(r);
+      this.events.emit('reverse', r);
     }
   }
 }

@@ -35,7 +35,7 @@ export const attendantRoutes: FastifyPluginAsync<AttendantRouteDeps> = async (ap
     const { kioskId } = req.params as { kioskId: string };
     const r = await deps.service.voidSession(kioskId, req.session!.username);
     if (r === 'notFound') return reply.code(404).send({ code: 'SGW_ERR_NOT_FOUND', message: `no kiosk ${kioskId}` });
-    if (r === 'notOpen') return reply.code(409).send({ code: 'SGW_ERR_CONFLICT', message: `kiosk ${kioskId} has no open transaction to void (idle, paying or finished)` });
+    if (r === 'notOpen') return reply.code(409).send({ code: 'SGW_ERR_CONFLICT', message: `kiosk ${kioskId} has no open transaction to void (idle, approved and being recorded, or finished)` });
     req.log.info({ by: req.session!.username, deviceId: kioskId }, 'transaction voided by an attendant');
     return { kioskId, voided: true };
   });

@@ -48,4 +48,25 @@ export const OUTBOX_MIGRATIONS: readonly string[] = [
    ) WITHOUT ROWID;
    CREATE TABLE kpi_member (hash TEXT PRIMARY KEY, first_seq INTEGER NOT NULL) WITHOUT ROWID;
    CREATE TABLE kpi_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID`,
+  // 5 (issue 14): what a kiosk needs to settle a payment after a restart, kept beside the outbox
+  // rows and written by the same transaction (triggers), but never deleted by the uplink: which
+  // payment a sale record was committed for, and the last result each payment request got.
+  `CREATE TABLE sale_keys (
+     request_id TEXT PRIMARY KEY, transaction_id TEXT NOT NULL, kiosk_id TEXT NOT NULL, seq INTEGER NOT NULL
+   );
+   CREATE TABLE payment_results (
+     request_id TEXT PRIMARY KEY, device_id TEXT NOT NULL, seq INTEGER NOT NULL, data TEXT NOT NULL
+   );
+   CREATE TRIGGER events_sale_key AFTER INSERT ON events
+     WHEN NEW.kind = 'kiosk' AND NEW.type = 'transaction' AND NEW.seq_from IS NULL
+   BEGIN
+     INSERT OR IGNORE INTO sale_keys (request_id, transaction_id, kiosk_id, seq)
+       VALUES (NEW.data ->> '$.payment.requestId', NEW.data ->> '$.transactionId', NEW.device_id, NEW.seq);
+   END;
+   CREATE TRIGGER events_payment_result AFTER INSERT ON events
+     WHEN NEW.kind = 'payment' AND NEW.type = 'result' AND NEW.seq_from IS NULL
+   BEGIN
+     INSERT INTO payment_results (request_id, device_id, seq, data) VALUES (NEW.data ->> '$.requestId', NEW.device_id, NEW.seq, NEW.data)
+       ON CONFLICT (request_id) DO UPDATE SET device_id = excluded.device_id, seq = excluded.seq, data = excluded.data;
+   END`,
 ];

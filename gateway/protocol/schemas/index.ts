@@ -11,7 +11,7 @@ import { ScannerBeep, ScannerEnable, ScannerScan } from './scanner.js';
 import { RfidInventory, RfidRead } from './rfid.js';
 import { FootfallCount, FootfallCross } from './footfall.js';
 import { LightSet } from './light.js';
-import { PaymentCancel, PaymentCharge, PaymentResult } from './payment.js';
+import { PaymentCancel, PaymentCharge, PaymentResult, PaymentReverse } from './payment.js';
 import { KioskAttendant, KioskHandover, KioskPickup, KioskTransaction } from './kiosk.js'; // kiosk (issue 7)
 
 export const EVENT_CLASSES = ['exact', 'aggregate', 'presence', 'latest', 'sampled'] as const;
@@ -56,7 +56,7 @@ export const CATALOGUE: Record<DeviceKind, KindSpec> = {
   light: { events: { ...common }, commands: { set: LightSet } },
   payment: {
     events: { ...common, result: { schema: PaymentResult, cls: 'exact' } },
-    commands: { charge: PaymentCharge, cancel: PaymentCancel },
+    commands: { charge: PaymentCharge, cancel: PaymentCancel, reverse: PaymentReverse },
   },
   kiosk: { events: { ...common, transaction: { schema: KioskTransaction, cls: 'exact' }, attendant: { schema: KioskAttendant, cls: 'exact' }, pickup: { schema: KioskPickup, cls: 'exact' }, handover: { schema: KioskHandover, cls: 'exact' } }, commands: {} }, // kiosk (issue 7)
 };

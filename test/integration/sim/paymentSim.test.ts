@@ -1,7 +1,9 @@
 /**
  * The payment terminal simulator is idempotent on requestId, as a real terminal must be: the
  * gateway's command store re-sends a charge whose ack it did not hear (new cmdId, same requestId),
- * and that must not take the money twice. Real gateway broker, the simulator over MQTT.
+ * and that must not take the money twice. It runs each cmdId once (issue 14): a command delivered
+ * again is acked again and not answered with another result. Real gateway broker, the simulator
+ * over MQTT.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, TEST_SECRET, type RunningGateway } from '../../helpers/gatewayHarness.js';
@@ -47,5 +49,23 @@ describe('payment simulator', () => {
     expect(sim.charges.filter((c) => c.requestId === 'req-1')).toHaveLength(1);
     expect(first).toMatchObject({ requestId: 'req-1', status: 'approved', amount: 1234 });
     expect(second).toMatchObject({ requestId: 'req-1', status: 'approved', amount: 1234, authCode: first.authCode });
+  });
+
+  it('a command delivered again (same cmdId) is acked again but answered once (issue 14)', async () => {
+    let acks = 0;
+    const threeAcks = new Promise<void>((resolve) =>
+      g.gw.onEvent((e) => {
+        if (e.kind === 'payment' && e.type === 'ack' && (JSON.parse(e.data) as { cmdId: string }).cmdId === 'c-9' && ++acks === 3) resolve();
+      }),
+    );
+    const results = nextResults(1);
+    const send = () => g.gw.broker.publish(topics.cmd('payment', 'pay-1', 'charge'), JSON.stringify({ cmdId: 'c-9', requestId: 'req-9', amount: 500, currency: 'EUR' }), 1);
+    await send();
+    await send();
+    await send();
+    expect(await results).toEqual([expect.objectContaining({ requestId: 'req-9', status: 'approved', amount: 500, currency: 'EUR' })]);
+    await threeAcks;
+    expect(sim.redelivered).toBe(2);
+    expect(sim.results.filter((r) => r.requestId === 'req-9')).toHaveLength(1);
   });
 });

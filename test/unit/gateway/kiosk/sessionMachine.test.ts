@@ -147,14 +147,14 @@ describe('session machine', () => {
     expect(effects).toEqual([{ type: 'charge', requestId: 'id-1', amount: 99, currency: 'EUR' }]);
     // Changes during payment are refused.
     expect(run(s, [{ type: 'addItem', gtin: '4000000000048' }]).s).toBe(s);
-    ({ s, effects } = run(s, [{ type: 'paymentResult', requestId: 'id-1', status: 'approved', amount: 99, authCode: 'A1' }]));
+    ({ s, effects } = run(s, [{ type: 'paymentResult', requestId: 'id-1', status: 'approved', amount: 99, currency: 'EUR', authCode: 'A1' }]));
     expect(s.phase).toBe('paying');
     expect(effects[0]).toMatchObject({ type: 'recordTransaction', data: { transactionId: 'sess-1', total: 99, subtotal: 129, discounts: 30, memberCode: 'M1', payment: { requestId: 'id-1', authCode: 'A1', amount: 99 }, lines: [{ gtin: '4000000000017', qty: 1, unitPrice: 99, price: 99 }] } });
     ({ s } = run(s, [{ type: 'recorded', transactionId: 'sess-1' }]));
     expect(s.phase).toBe('done');
     expect(s.receipt).toEqual({ transactionId: 'sess-1', total: 99, authCode: 'A1', vat: [] }); // these test items carry no VAT rate
     // A duplicate result does nothing.
-    expect(run(s, [{ type: 'paymentResult', requestId: 'id-1', status: 'approved', amount: 99 }]).s).toBe(s);
+    expect(run(s, [{ type: 'paymentResult', requestId: 'id-1', status: 'approved', amount: 99, currency: 'EUR' }]).s).toBe(s);
   });
 
   it('declined returns to shopping; timeout cancels; unanswered → attendant; a late approval is never silent', () => {
@@ -170,8 +170,11 @@ describe('session machine', () => {
     ({ s } = run(s, [{ type: 'paymentResult', requestId: 'id-2', status: 'cancelled', amount: 129 }], c));
     expect(s.phase).toBe('shopping');
     expect(s.requests).toEqual([]);
-    ({ s } = run(s, [{ type: 'paymentResult', requestId: 'old-request', status: 'approved', amount: 500 }], c));
+    let late;
+    ({ s, effects: late } = run(s, [{ type: 'paymentResult', requestId: 'old-request', status: 'approved', amount: 500, currency: 'EUR' }], c));
     expect(s.requests.map((r) => r.kind)).toEqual(['override']);
+    // Issue 14: money taken for no sale goes back.
+    expect(late).toEqual([{ type: 'reverseCharge', requestId: 'old-request', amount: 500, currency: 'EUR', reason: 'noSale' }]);
   });
 
   it('cancel ends the session; reset starts a new idle one', () => {
@@ -199,14 +202,79 @@ describe('session machine', () => {
     expect(run(fresh(), [{ type: 'cancel' }], c).s.requests).toEqual([]);
   });
 
-  it('an attendant void ends an open cart with an exact record; not while paying, not an empty idle kiosk', () => {
+  it('an attendant void ends an open cart with an exact record; not an empty idle kiosk', () => {
     let { s, effects } = run(fresh(), [{ type: 'addItem', gtin: '4000000000024' }, { type: 'attendantVoid', by: 'anna' }]);
     expect(s.phase).toBe('cancelled');
     expect(s.requests).toEqual([]); // the open age check went with the cart
     expect(effects).toEqual([{ type: 'recordAttendant', data: { ts: '2026-03-02T10:00:00.000Z', requestId: 'id-2', kioskId: 'k1', kind: 'void', decision: 'approved', by: 'anna', at: '2026-03-02T10:00:00.000Z' } }]);
     const idle = fresh();
     expect(run(idle, [{ type: 'attendantVoid', by: 'anna' }]).s).toBe(idle);
-    ({ s } = run(fresh(), [{ type: 'addItem', gtin: '4000000000017' }, { type: 'pay' }]));
-    expect(run(s, [{ type: 'attendantVoid', by: 'anna' }]).s).toBe(s);
+  });
+
+  describe('payment matched (issue 14)', () => {
+    const paying = (c = ctx()) => run(fresh(), [{ type: 'addItem', gtin: '4000000000017' }, { type: 'addItem', gtin: '4000000000048' }, { type: 'pay' }], c);
+
+    it('approved for exactly the charge, in the store currency: the sale is recorded', () => {
+      const { s } = paying();
+      const r = run(s, [{ type: 'paymentResult', requestId: 'id-1', status: 'approved', amount: 379, currency: 'EUR', authCode: 'A7' }]);
+      expect(r.s.payment).toMatchObject({ status: 'approved', amount: 379 });
+      expect(r.effects.map((e) => e.type)).toEqual(['recordTransaction']);
+    });
+
+    it.each<[string, { amount: number; currency?: string }]>([
+      ['less than the charge (a partial approval)', { amount: 200, currency: 'EUR' }],
+      ['more than the charge', { amount: 400, currency: 'EUR' }],
+      ['another currency', { amount: 379, currency: 'USD' }],
+      ['no currency', { amount: 379 }],
+    ])('approved for %s counts as declined: reversed, an attendant asked, the shopper told, no sale', (_what, got) => {
+      const c = ctx();
+      const { s } = paying(c);
+      const r = run(s, [{ type: 'paymentResult', requestId: 'id-1', status: 'approved', authCode: 'A8', ...got }], c);
+      expect(r.s.phase).toBe('shopping');
+      expect(r.s.payment).toBeNull();
+      expect(r.s.notice).toEqual({ code: 'payment_mismatch' });
+      expect(r.s.lines).toHaveLength(2); // the cart stays for another try once the attendant cleared it
+      expect(r.s.requests).toEqual([expect.objectContaining({ kind: 'override', paymentRequestId: 'id-1', item: expect.stringMatching(/payment mismatch: approved .* for a charge of 379 EUR; reversed/) })]);
+      expect(r.effects).toEqual([{ type: 'reverseCharge', requestId: 'id-1', amount: got.amount, currency: got.currency ?? 'EUR', reason: 'mismatch' }]);
+      // Paying again waits for the attendant; the same result repeated changes nothing more.
+      expect(run(r.s, [{ type: 'pay' }], c).s.notice).toEqual({ code: 'needsAttendant' });
+      const again = run(r.s, [{ type: 'paymentResult', requestId: 'id-1', status: 'approved', ...got }], c);
+      expect(again.effects).toEqual([]);
+      expect(again.s.requests).toHaveLength(1);
+    });
+
+    it('a mismatched approval in answer to a cancel is reversed as well', () => {
+      const c = ctx();
+      const { s } = run(paying(c).s, [{ type: 'paymentTimeout', requestId: 'id-1' }], c);
+      expect(s.payment?.status).toBe('cancelling');
+      const r = run(s, [{ type: 'paymentResult', requestId: 'id-1', status: 'approved', amount: 100, currency: 'EUR' }], c);
+      expect(r.effects).toEqual([expect.objectContaining({ type: 'reverseCharge', reason: 'mismatch' })]);
+      expect(r.s.phase).toBe('shopping');
+    });
+  });
+
+  describe('an attendant resolves a kiosk stuck in paying (issue 14)', () => {
+    it('charge sent: the void cancels it and ends the transaction with an exact record', () => {
+      const { s } = run(fresh(), [{ type: 'addItem', gtin: '4000000000017' }, { type: 'pay' }]);
+      const r = run(s, [{ type: 'attendantVoid', by: 'anna' }]);
+      expect(r.s.phase).toBe('cancelled');
+      expect(r.s.payment).toBeNull();
+      expect(r.effects).toEqual([{ type: 'cancelCharge', requestId: 'id-1' }, { type: 'recordAttendant', data: expect.objectContaining({ kind: 'void', by: 'anna' }) }]);
+      // The terminal approves anyway: the money goes back.
+      const late = run(r.s, [{ type: 'paymentResult', requestId: 'id-1', status: 'approved', amount: 129, currency: 'EUR' }]);
+      expect(late.effects).toEqual([expect.objectContaining({ type: 'reverseCharge', requestId: 'id-1', reason: 'noSale' })]);
+    });
+
+    it('cancel already asked: the void does not ask again', () => {
+      const { s } = run(fresh(), [{ type: 'addItem', gtin: '4000000000017' }, { type: 'pay' }, { type: 'paymentTimeout', requestId: 'id-1' }]);
+      const r = run(s, [{ type: 'attendantVoid', by: 'anna' }]);
+      expect(r.s.phase).toBe('cancelled');
+      expect(r.effects.map((e) => e.type)).toEqual(['recordAttendant']);
+    });
+
+    it('approved (the sale is being written): no void', () => {
+      const { s } = run(fresh(), [{ type: 'addItem', gtin: '4000000000017' }, { type: 'pay' }, { type: 'paymentResult', requestId: 'id-1', status: 'approved', amount: 129, currency: 'EUR' }]);
+      expect(run(s, [{ type: 'attendantVoid', by: 'anna' }]).s).toBe(s);
+    });
   });
 });
