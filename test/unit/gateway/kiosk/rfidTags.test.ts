@@ -44,7 +44,7 @@ const fresh = (bag = false) => newSession('k1', 'sess-1', 'EUR', T0, bag);
 function sell(s: Session, actions: Action[], c = ctx()): Session {
   s = run(s, [...actions, { type: 'pay' }], c);
   const requestId = s.payment!.requestId;
-  s = run(s, [{ type: 'paymentResult', requestId, status: 'approved', amount: s.totals.total, authCode: 'A1' }, { type: 'recorded', transactionId: s.sessionId }], c);
+  s = run(s, [{ type: 'paymentResult', requestId, status: 'approved', amount: s.totals.total, currency: 'EUR', authCode: 'A1' }, { type: 'recorded', transactionId: s.sessionId }], c);
   expect(s.phase).toBe('done');
   return s;
 }
