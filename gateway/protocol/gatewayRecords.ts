@@ -12,7 +12,7 @@
 import { DEVICE_KINDS, type DeviceKind } from './topics.js';
 
 const WRITTEN_BY_GATEWAY: Partial<Record<DeviceKind, readonly string[]>> = {
-  kiosk: ['transaction', 'attendant', 'pickup'],
+  kiosk: ['transaction', 'attendant', 'pickup', 'priceMismatch'], // priceMismatch: shelf = till (issue 14)
 };
 
 /**
