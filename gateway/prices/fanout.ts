@@ -57,6 +57,8 @@ export class EslFanout {
    */
   private readonly shown = new Map<string, ShownPrice>();
   private readonly lastSent = new Map<string, ShownPrice>();
+  /** The contents before the last switch, until keepShown has kept what labels still show of them. */
+  private previous = new Map<string, LabelContent>();
   /** Labels whose `shown` entry must be written to SQLite. */
   readonly shownDirty = new Set<string>();
   private cmdSeq = 0;
@@ -99,16 +101,14 @@ export class EslFanout {
       if (y) await y;
     }
     // ---- the switch: one synchronous step from here to the return ----
-    // A label about to get new content still shows the old one until it acks: keep its prices (issue 14).
-    for (const e of plan.set) if (e.label !== null) this.noteShown(e.labelId, e.label.acked);
-    const previous = this.contents;
+    // Labels still show the old contents until they ack: keep them readable (issue 14; keepShown).
+    this.previous = this.contents;
     this.catalog = cat;
     this.contents = contents;
     const changed = this.tracker.setTargets(plan, now);
     if (changed !== null) return changed;
     // Something else changed a target meanwhile (nothing in the gateway does): set them all here.
     let n = 0;
-    for (const l of this.tracker.labels.values()) this.noteShown(l.labelId, l.acked, previous);
     for (const [labelId, b] of cat.bindings) {
       if (this.tracker.setTarget(labelId, contents.get(labelId)?.contentHash ?? null, b.ap, now)) n++;
     }
@@ -192,19 +192,37 @@ export class EslFanout {
    */
   shownFor(labelId: string, hash: string | null): ShownPrice | null {
     if (hash === null) return null;
-    const c = this.contents.get(labelId);
-    if (c?.contentHash === hash) return priceOfContent(c);
     const kept = this.shown.get(labelId);
     if (kept?.hash === hash) return kept;
+    const c = this.contents.get(labelId);
+    if (c?.contentHash === hash) return priceOfContent(c);
+    const p = this.previous.get(labelId);
+    if (p?.contentHash === hash) return priceOfContent(p);
     const sent = this.lastSent.get(labelId);
     return sent?.hash === hash ? sent : null;
   }
 
+  /**
+   * After a switch (outside its synchronous step, in time slices): every label still acknowledging
+   * content of the previous catalog keeps that content's prices (saved with the tracking rows), so a
+   * sale knows what it shows after the next switch or a restart too. Then the previous contents go.
+   */
+  async keepShown(): Promise<void> {
+    const previous = this.previous;
+    const slice = new Slicer();
+    for (const [labelId, c] of previous) {
+      const l = this.tracker.labels.get(labelId);
+      if (l && l.acked === c.contentHash && l.acked !== l.target) this.noteShown(labelId, l.acked);
+      const y = slice.turn();
+      if (y) await y;
+    }
+    if (this.previous === previous) this.previous = new Map();
+  }
+
   /** Keeps what `labelId` shows (`hash`) when that is not its current content, for the sale check and a restart. */
-  private noteShown(labelId: string, hash: string | null, contents: ReadonlyMap<string, LabelContent> = this.contents): void {
+  private noteShown(labelId: string, hash: string | null): void {
     if (hash === null || this.shown.get(labelId)?.hash === hash) return;
-    const c = contents.get(labelId);
-    const p = c?.contentHash === hash ? priceOfContent(c) : this.lastSent.get(labelId)?.hash === hash ? this.lastSent.get(labelId)! : null;
+    const p = this.shownFor(labelId, hash);
     if (p === null) return;
     this.shown.set(labelId, p);
     this.shownDirty.add(labelId);

@@ -214,6 +214,7 @@ export class PriceService {
         this.catalog = this.fanout.currentCatalog ?? this.catalog;
         this.labelVersions = versions;
         this.changes.emit('change');
+        await this.fanout.keepShown(); // what labels still show of the previous catalog (issue 14)
         return n;
       });
     return this.evalChain;

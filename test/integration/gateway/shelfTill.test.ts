@@ -7,6 +7,7 @@
  * - Exactly one `priceMismatch` record (milk), in `storegw outbox export`, right after its sale.
  * - A PRICE_MISMATCH alert on the ops live feed and in `GET /api/alerts` (the ops page's list).
  * - A line in the `report/prices` sync report HQ receives.
+ * - After a SIGKILL, the restarted gateway still knows what the pending label shows (prices.db).
  * - The sale before the price change (every label current) produces none of these.
  * HQ refuses the store's batches (Mosquitto dynamic security), so every record stays in the outbox
  * for the export; feeds and reports flow as usual.
@@ -107,10 +108,17 @@ beforeAll(async () => {
   oldMilkHash = esl.shown.get('L-MILK')!;
   expect(oldMilkHash).toMatch(/^[0-9a-f]{16}$/);
 
+  await connectKiosk();
+}, 90_000);
+
+/** Kiosk k1's page (WebSocket), scanner and terminal, and the ops live feed, on the running gateway. */
+async function connectKiosk(): Promise<void> {
+  const url = `mqtt://127.0.0.1:${gw.mqttPort}`;
   dev = await Peripherals.connect(url, KIOSK_DEVICES.filter((d) => d.kind === 'scanner' && d.id === 'sc-1'));
   pay = new PaymentSim({ url, id: 'pay-1', password: TEST_SECRET });
   await pay.start();
   sse = await SseReader.open(base, await login(base, 'viewer'));
+  cart = null;
   ws = new WebSocket(`${base.replace('http', 'ws')}/ws/kiosk`, { origin: base });
   ws.on('message', (d) => {
     const m = JSON.parse(String(d)) as { type: string };
@@ -125,13 +133,21 @@ beforeAll(async () => {
   });
   ws.send(JSON.stringify({ type: 'hello', kioskId: 'k1', token: TOKENS.k1 }));
   await until(wsEvents, 'cart', () => cart !== null, 10_000, 'the first cart');
-}, 90_000);
+}
+
+async function disconnectKiosk(): Promise<void> {
+  ws.close();
+  sse.close();
+  await dev.close();
+  await pay.stop();
+}
 
 afterAll(async () => {
   ws?.close();
   sse?.close();
   await dev?.close().catch(() => undefined);
   await pay?.stop().catch(() => undefined);
+
   await esl?.disconnect().catch(() => undefined);
   await feeds?.close().catch(() => undefined);
   await gw?.kill('SIGKILL');
@@ -194,12 +210,25 @@ describe('shelf = till', () => {
     }
   });
 
-  it('outbox export: every line carries its catalog version and label state; exactly one priceMismatch, right after its sale', async () => {
-    ws.close();
+  it('killed (SIGKILL) and restarted: the label is still pending with the old hash, and a milk sale is flagged again', async () => {
+    await disconnectKiosk();
+    await gw.kill('SIGKILL');
+    gw = await spawnGateway(configFile);
+    base = `http://127.0.0.1:${gw.httpPort}`;
+    await connectKiosk();
+    const since = Date.now();
+    const tx = await buy([G.milk]);
+    expect(cart!.receipt!.total).toBe(149);
+    const alert = await within(sse.next((f) => f.event === 'alert' && f.data.code === 'PRICE_MISMATCH', since), 15_000, 'the PRICE_MISMATCH alert after the restart');
+    expect(alert.data.message).toContain(tx);
+  });
+
+  it('outbox export: every line carries its catalog version and label state; one priceMismatch per flagged sale, right after it', async () => {
+    await disconnectKiosk();
     await gw.kill('SIGTERM');
     const recs = await exportOutbox();
     const sale = (id: string) => recs.find((r) => r.kind === 'kiosk' && r.type === 'transaction' && r.data.transactionId === id)!;
-    const [before, after] = sales.map(sale);
+    const [before, after, restarted] = sales.map(sale);
 
     expect(before.data.lines.map((l: any) => [l.gtin, l.catalogVersions['prices/store'], l.shelfPrice, l.label.state, l.label.labelId, l.label.shows])).toEqual([
       [G.milk, 1, 129, 'current', 'L-MILK', 129],
@@ -213,8 +242,11 @@ describe('shelf = till', () => {
     expect(after.data.lines[0].label.hash).toBe(oldMilkHash);
     expect(after.data.lines[0].catalogVersions).toMatchObject({ 'catalog/store': 1, 'prices/store': 2, 'labels/store': 1 });
 
+    expect(restarted.data.lines.map((l: any) => [l.gtin, l.catalogVersions['prices/store'], l.unitPrice, l.label.state, l.label.hash, l.label.shows])).toEqual([[G.milk, 2, 149, 'pending', oldMilkHash, 129]]);
+
     const mismatches = recs.filter((r) => r.type === 'priceMismatch');
-    expect(mismatches).toHaveLength(1);
+    expect(mismatches.map((r) => r.data.transactionId)).toEqual([sales[1], sales[2]]);
+    expect(mismatches[1]).toMatchObject({ seq: restarted.seq + 1, data: { labelState: 'pending', labelHash: oldMilkHash, tillPrice: 149, labelPrice: 129 } });
     const m = mismatches[0];
     expect(m).toMatchObject({ kind: 'kiosk', deviceId: 'k1', class: 'exact', seq: after.seq + 1 });
     expect(m.data).toEqual({

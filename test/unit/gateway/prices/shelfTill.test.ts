@@ -194,6 +194,7 @@ describe('what a label shows, from memory (EslFanout + ShelfView)', () => {
     expect(checkSale({ ...SALE, lines: [SALE.lines[0]] }, (g) => view.labelsAt(v2, g)).mismatches).toHaveLength(1);
 
     // A restart: the tracking rows and the kept prices are all the new process has.
+    await f.keepShown();
     const kept = f.takeShownDirty();
     expect(kept).toEqual([{ labelId: 'L-MILK', hash: h1, price: 129, promoPrice: null, currency: 'EUR' }]);
     const rows = f.tracker.takeDirty().rows;
