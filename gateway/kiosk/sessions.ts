@@ -26,8 +26,7 @@ import { cartView, produceList } from './cartView.js';
 import type { KioskDeviceMap } from './kioskConfig.js';
 import { OrderFeed } from './orderFeed.js'; // click & collect
 import { decidePickup, pickupCodeOf, pickupRecord, type PickupView } from './orders.js'; // click & collect
-import { checkSale } from '../prices/shelfTill.js'; // shelf = till (issue 14)
-import type { KioskTransactionRec } from '../protocol/schemas/kiosk.js';
+import { recordSale } from './saleRecords.js'; // shelf = till (issue 14)
 
 export interface KioskServiceOptions {
   config: Readonly<Config>;
@@ -297,7 +296,7 @@ export class KioskService {
       case 'recordTransaction': {
         const { requestId, authCode } = fx.data.payment;
         await this.store.updatePayment(requestId, 'approved', now, { authCode });
-        const seq = await this.recordSale(kioskId, fx.data);
+        const seq = await recordSale(this.o.ingest, kioskId, fx.data, (gtin) => this.o.prices?.labelsAt(gtin) ?? [], this.log); // with its price mismatches (issue 14)
         await this.store.updatePayment(requestId, 'recorded', this.o.now(), { transactionSeq: seq });
         const s = this.sessions.get(kioskId)!;
         const after = step(s, { type: 'recorded', transactionId: fx.data.transactionId }, this.ctx());
@@ -316,25 +315,6 @@ export class KioskService {
       this.o.ingest.handle(device, type, topics.evt('kiosk', kioskId, type), Buffer.from(JSON.stringify(data), 'utf8'), (err, rejected) => {
         if (err) reject(err);
         else if (rejected) reject(new Error(`kiosk ${type} record failed its schema`));
-        else resolve(seq);
-      });
-    });
-  }
-
-  /**
-   * Shelf = till (issue 14): the sale with each line's label state as it is now (from memory), and
-   * one `priceMismatch` record per line and label that shows another price, committed in the same
-   * transaction (a crash keeps both or neither). The shopper paid the till's price (shelfTill.ts).
-   */
-  private recordSale(kioskId: string, data: KioskTransactionRec): Promise<number> {
-    const { record, mismatches } = checkSale(data, (gtin) => this.o.prices?.labelsAt(gtin) ?? []);
-    for (const m of mismatches) this.log.warn({ deviceId: kioskId, transactionId: m.transactionId, gtin: m.gtin, labelId: m.labelId, labelState: m.labelState, tillPrice: m.tillPrice, labelPrice: m.labelPrice }, 'sold at a price a shelf label does not show');
-    const records = [{ type: 'transaction', data: record as object }, ...mismatches.map((m) => ({ type: 'priceMismatch', data: m as object }))];
-    const device: DeviceEntry = { kind: 'kiosk', id: kioskId, source: 'config', secretHash: null, bridge: null, location: null, disabled: false, online: true, via: null, connectedAt: null, lastSeen: null, birth: null, lastEvents: {}, events: 0, rejects: {}, lastReject: null };
-    return new Promise((resolve, reject) => {
-      this.o.ingest.handleGroup(device, records.map((r) => ({ type: r.type, topic: topics.evt('kiosk', kioskId, r.type), payload: Buffer.from(JSON.stringify(r.data), 'utf8') })), (err, rejected, seq) => {
-        if (err) reject(err);
-        else if (rejected) reject(new Error('kiosk sale records failed their schema'));
         else resolve(seq);
       });
     });
