@@ -23,6 +23,8 @@ export interface GroupCommitStats {
 export class GroupCommit<T> {
   private queue: T[] = [];
   private callbacks: Done[] = [];
+  /** Parallel to `queue`: true when the item must commit in the same transaction as the next one. */
+  private joined: boolean[] = [];
   private busy = false;
   private closed = false;
   private idleWaiters: (() => void)[] = [];
@@ -45,8 +47,29 @@ export class GroupCommit<T> {
     }
     this.queue.push(item);
     this.callbacks.push(done);
+    this.joined.push(false);
     this.stats.queued = this.queue.length;
     if (!this.busy) this.flush();
+  }
+
+  /**
+   * Items that commit in ONE transaction, all or none (a sale and the records derived from it,
+   * issue 14): a batch is never cut inside the group, even past `maxBatch`. Each item's callback is
+   * told as with `add`.
+   */
+  addGroup(items: readonly T[], dones: readonly Done[]): void {
+    if (items.length !== dones.length) throw new RangeError('addGroup: one callback per item');
+    if (this.closed) {
+      for (const d of dones) d(new Error('group commit is closed'));
+      return;
+    }
+    items.forEach((item, i) => {
+      this.queue.push(item);
+      this.callbacks.push(dones[i]);
+      this.joined.push(i < items.length - 1);
+    });
+    this.stats.queued = this.queue.length;
+    if (!this.busy && items.length > 0) this.flush();
   }
 
   private flush(): void {
@@ -58,9 +81,11 @@ export class GroupCommit<T> {
     }
     this.busy = true;
     this.stats.inFlight = true;
-    const n = Math.min(this.queue.length, this.maxBatch);
+    let n = Math.min(this.queue.length, this.maxBatch);
+    while (n < this.queue.length && this.joined[n - 1]) n++; // never split a group (addGroup)
     const items = this.queue.splice(0, n);
     const cbs = this.callbacks.splice(0, n);
+    this.joined.splice(0, n);
     this.stats.queued = this.queue.length;
     const t0 = this.now();
     let pending: Promise<void | PerItem>;

@@ -146,6 +146,49 @@ export class Ingest {
     });
   }
 
+  /**
+   * Several records of one device committed in ONE transaction, in order (a sale and the
+   * `priceMismatch` records derived from it, issue 14): all are stored or none. `done` hears once,
+   * after the commit, with the first record's seq. A record that fails its schema is dead-lettered
+   * and logged like any reject; when it is the first one nothing is stored (`done(null, true)`), a
+   * later one never keeps the others (a sale) from being stored.
+   */
+  handleGroup(device: DeviceEntry, records: readonly { type: string; topic: string; payload: Buffer }[], done: (err: Error | null, rejected: boolean, firstSeq: number) => void): void {
+    if (records.length === 0) return done(null, false, 0);
+    const recvTs = this.o.now();
+    const checked = records.map((r) => ({ r, check: checkEvent(device.kind, r.type, r.payload) }));
+    const first = checked[0];
+    if (!first.check.ok) {
+      this.reject(device, first.r.topic, first.r.payload, first.check.code, first.check.reason, recvTs, (err) => done(err, true, 0));
+      return;
+    }
+    const items: Item[] = [];
+    const dones: Done[] = [];
+    const firstSeq = this.seq + 1;
+    let failed: Error | null = null;
+    for (const { r, check } of checked) {
+      if (!check.ok) {
+        this.reject(device, r.topic, r.payload, check.code, check.reason, recvTs, () => undefined);
+        continue;
+      }
+      const seq = ++this.seq;
+      items.push({ event: { seq, cls: check.cls, kind: device.kind, deviceId: device.id, type: r.type, ts: String(check.data.ts ?? new Date(recvTs).toISOString()), recvTs, monoMs: Math.round(this.o.mono()), data: r.payload.toString('utf8') } });
+      dones.push((err) => {
+        if (err) failed ??= err;
+        else this.o.registry.noteEvent(device, r.type, seq, recvTs, check.data);
+      });
+    }
+    // The group's last callback runs after every other one of the same commit.
+    const last = dones.length - 1;
+    const lastDone = dones[last];
+    dones[last] = (err) => {
+      lastDone(err);
+      if (failed) this.log.error({ err: failed, deviceId: device.id, seq: firstSeq }, 'outbox commit failed for a group of records');
+      done(failed, false, firstSeq);
+    };
+    this.gc.addGroup(items, dones);
+  }
+
   private reject(device: DeviceEntry, topic: string, payload: Buffer, code: string, reason: string, recvTs: number, done: (err: Error | null, rejected: boolean) => void): void {
     this.o.metrics.rejects.labels(code).inc();
     this.o.registry.noteReject(device, code, reason);

@@ -4,6 +4,7 @@
  * a weighed line is rounded half-up to the minor unit once, per line.
  */
 import type { PriceQuote } from '../prices/catalog.js';
+import { shelfPriceOf } from '../prices/shelfTill.js';
 
 export type Quote = (gtin: string, memberCode: string | null) => PriceQuote | null;
 
@@ -29,6 +30,10 @@ export interface Line {
   toleranceG: number;
   /** VAT rate of the item (basis points), for the receipt's VAT lines. */
   vatRateBp?: number;
+  /** Shelf = till (issue 14): the catalog's feed versions at the last pricing of this line. */
+  catalogVersions?: Readonly<Record<string, number>>;
+  /** The price per unit (or kg) a shelf label must show for it: for everyone, before member benefits. */
+  shelfPrice?: number;
 }
 
 export interface Totals {
@@ -46,10 +51,12 @@ export function weighedPrice(perKg: number, grams: number): number {
 export function priceLine(line: Line, quote: Quote, memberCode: string | null): Line {
   const q = quote(line.gtin, memberCode);
   if (q?.vatRateBp !== undefined) line = { ...line, vatRateBp: q.vatRateBp };
+  if (q?.versions !== undefined) line = { ...line, catalogVersions: q.versions };
   if (line.embeddedPrice !== undefined) {
     return { ...line, unitPrice: line.embeddedPrice, basePrice: line.embeddedPrice, price: line.embeddedPrice, source: 'embedded' };
   }
   if (!q) return line;
+  line = { ...line, shelfPrice: shelfPriceOf(q.base, q.promo?.price) };
   if (line.grams !== undefined) {
     return { ...line, name: q.name, unitPrice: q.price, basePrice: weighedPrice(q.base, line.grams), price: weighedPrice(q.price, line.grams), source: q.source };
   }

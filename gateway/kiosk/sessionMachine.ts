@@ -543,6 +543,9 @@ export function transactionOf(s: Session, iso: string): KioskTransactionRec {
       price: l.price,
       ...(l.serials !== undefined ? { serials: l.serials } : {}),
       ...(l.vatRateBp !== undefined ? { vatRateBp: l.vatRateBp } : {}),
+      // Shelf = till (issue 14); the line's label state is added when the sale is recorded (sessions.ts).
+      ...(l.catalogVersions !== undefined ? { catalogVersions: { ...l.catalogVersions } } : {}),
+      ...(l.shelfPrice !== undefined && l.source !== 'embedded' ? { shelfPrice: l.shelfPrice } : {}),
     })),
     subtotal: s.totals.subtotal,
     discounts: s.totals.discounts,

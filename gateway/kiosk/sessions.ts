@@ -28,6 +28,7 @@ import type { KioskDeviceMap } from './kioskConfig.js';
 import { OrderFeed } from './orderFeed.js'; // click & collect
 import { decidePickup, pickupCodeOf, pickupRecord, type PickupView } from './orders.js'; // click & collect
 import { Handovers } from './handovers.js'; // click & collect hand-over tasks (issue 14)
+import { recordSale } from './saleRecords.js'; // shelf = till (issue 14)
 
 export interface KioskServiceOptions {
   config: Readonly<Config>;
@@ -93,7 +94,8 @@ export class KioskService {
       session: (id) => this.sessions.get(id),
       enqueue: (id, fn) => this.enqueue(id, fn),
       applyNow: (id, action) => this.applyNow(id, action),
-      recordTransaction: (id, data) => this.record(id, 'transaction', data),
+      // The sale and its shelf-label price mismatches, one commit (shelf = till, issue 14).
+      recordTransaction: (id, data) => recordSale(this.o.ingest, id, data, (gtin) => this.o.prices?.labelsAt(gtin) ?? [], this.log),
       command: async (id, type, data) => {
         const dev = this.devices(id).payment;
         if (dev) await o.command('payment', dev, type, data, `kiosk:${id}`);

@@ -1,7 +1,8 @@
 /**
  * The ops alert book: every committed `alert` event (devices, and the gateway's own records such as
  * quota evictions), every security-scale or override decision an attendant made at a kiosk (an
- * exact `attendant` record), plus "device went offline" seen by the registry. Kept in
+ * exact `attendant` record), every sale at a price a shelf label does not show (`priceMismatch`,
+ * issue 14), plus "device went offline" seen by the registry. Kept in
  * kpi.db so acknowledgements survive a restart; the live page hears new ones over SSE.
  */
 import type { Logger } from '../log.js';
@@ -25,6 +26,7 @@ export class AlertBook {
   /** A committed event: `alert` events, and kiosk overrides (so ops can review them). */
   onEvent(e: { seq: number; kind: string; deviceId: string; type: string; recvTs: number; data: string }): void {
     if (e.kind === 'kiosk' && e.type === 'attendant') return this.onAttendant(e);
+    if (e.kind === 'kiosk' && e.type === 'priceMismatch') return this.onPriceMismatch(e);
     if (e.type !== 'alert') return;
     let d: { code?: unknown; severity?: unknown; message?: unknown };
     try {
@@ -46,6 +48,19 @@ export class AlertBook {
     if (d.kind !== 'security' && d.kind !== 'override') return;
     const what = d.kind === 'security' ? 'a security-scale stop' : 'an override';
     this.add({ at: e.recvTs, source: `kiosk/${e.deviceId}`, code: d.kind === 'security' ? 'SECURITY_OVERRIDE' : 'ATTENDANT_OVERRIDE', severity: 'info', message: `${String(d.by ?? '?')} ${String(d.decision ?? 'decided')} ${what} at ${e.deviceId} (request ${String(d.requestId ?? '?')})`, seq: e.seq });
+  }
+
+  /** Shelf = till (issue 14): a sale line at a price one of its shelf labels does not show. */
+  private onPriceMismatch(e: { seq: number; deviceId: string; recvTs: number; data: string }): void {
+    let d: Record<string, unknown>;
+    try {
+      d = JSON.parse(e.data) as Record<string, unknown>;
+    } catch {
+      return;
+    }
+    // Amounts in minor units of the currency, as in the record (the ops page shows the message as is).
+    const msg = `${String(d.name)} (${String(d.gtin)}) sold at ${String(d.kioskId)} for ${String(d.tillPrice)}; label ${String(d.labelId)} (${String(d.labelState)}) shows ${String(d.labelPrice)} [${String(d.currency)} minor units, transaction ${String(d.transactionId)}; the till's price was charged]`;
+    this.add({ at: e.recvTs, source: `kiosk/${e.deviceId}`, code: 'PRICE_MISMATCH', severity: 'warning', message: msg, seq: e.seq });
   }
 
   /** A registry change: a device that was online and is now offline raises DEVICE_OFFLINE. */

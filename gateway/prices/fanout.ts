@@ -11,6 +11,7 @@ import type { NewEvent } from '../outbox/store.js';
 import type { EslShowCmd } from '../protocol/schemas/esl.js';
 import { labelContentAt, type Catalog, type LabelContent } from './catalog.js';
 import { LabelTracker, type AckEntry, type TrackerOptions } from './labels.js';
+import type { ShownPrice } from './shelfTill.js';
 
 export interface FanoutOptions {
   tracker: TrackerOptions;
@@ -49,6 +50,17 @@ export class EslFanout {
   private catalog: Catalog | null = null;
   /** Each label's content as of the last evaluation (what dispatch sends; no second computation). */
   private contents = new Map<string, LabelContent>();
+  /**
+   * Shelf = till (issue 14): per label, the prices of content it acknowledged that is no longer its
+   * target (kept across catalog switches and restarts, so a sale knows what a pending label shows),
+   * and of the content last sent to it (an ack arriving after a switch names that one).
+   */
+  private readonly shown = new Map<string, ShownPrice>();
+  private readonly lastSent = new Map<string, ShownPrice>();
+  /** The contents before the last switch, until keepShown has kept what labels still show of them. */
+  private previous = new Map<string, LabelContent>();
+  /** Labels whose `shown` entry must be written to SQLite. */
+  readonly shownDirty = new Set<string>();
   private cmdSeq = 0;
   commandsSent = 0;
   labelsSent = 0;
@@ -89,6 +101,8 @@ export class EslFanout {
       if (y) await y;
     }
     // ---- the switch: one synchronous step from here to the return ----
+    // Labels still show the old contents until they ack: keep them readable (issue 14; keepShown).
+    this.previous = this.contents;
     this.catalog = cat;
     this.contents = contents;
     const changed = this.tracker.setTargets(plan, now);
@@ -124,6 +138,7 @@ export class EslFanout {
         const cmdId = this.nextCmdId('s');
         // Tracked before the publish: an ack can arrive before publish() resolves.
         this.tracker.markSent(cmdId, ap, labels.map((l) => ({ labelId: l.labelId, hash: l.contentHash })), now);
+        for (const l of labels) this.lastSent.set(l.labelId, priceOfContent(l));
         this.commandsSent++;
         this.labelsSent += labels.length;
         n += labels.length;
@@ -156,14 +171,96 @@ export class EslFanout {
       const d = JSON.parse(e.data) as { cmdId: string; ok: boolean; error?: string; labelId?: string; shownHash?: string; acks?: AckEntry[] };
       this.acksSeen++;
       const entries = d.acks ?? (d.labelId !== undefined ? [{ labelId: d.labelId, ok: d.ok, shownHash: d.shownHash, error: d.error }] : null);
-      return this.tracker.onAck(e.deviceId, d.cmdId, entries, entries ? null : { ok: d.ok, error: d.error }, e.recvTs);
+      const n = this.tracker.onAck(e.deviceId, d.cmdId, entries, entries ? null : { ok: d.ok, error: d.error }, e.recvTs);
+      if (entries) this.noteAcked(entries);
+      return n;
     }
     if (e.type === 'status') {
       const d = JSON.parse(e.data) as { labels: { labelId: string; shownHash?: string }[] };
-      return this.tracker.onStatus(e.deviceId, d.labels);
+      const n = this.tracker.onStatus(e.deviceId, d.labels);
+      this.noteAcked(d.labels);
+      return n;
     }
     return 0;
   }
+
+  // ---- shelf = till (issue 14): what a label shows --------------------------------------------
+
+  /**
+   * The prices of content `hash` of `labelId`, when the gateway knows that content: its current
+   * content, the one last sent, or one it acknowledged before a switch. O(1), no I/O.
+   */
+  shownFor(labelId: string, hash: string | null): ShownPrice | null {
+    if (hash === null) return null;
+    const kept = this.shown.get(labelId);
+    if (kept?.hash === hash) return kept;
+    const c = this.contents.get(labelId);
+    if (c?.contentHash === hash) return priceOfContent(c);
+    const p = this.previous.get(labelId);
+    if (p?.contentHash === hash) return priceOfContent(p);
+    const sent = this.lastSent.get(labelId);
+    return sent?.hash === hash ? sent : null;
+  }
+
+  /**
+   * After a switch (outside its synchronous step, in time slices): every label still acknowledging
+   * content of the previous catalog keeps that content's prices (saved with the tracking rows), so a
+   * sale knows what it shows after the next switch or a restart too. Then the previous contents go.
+   */
+  async keepShown(): Promise<void> {
+    const previous = this.previous;
+    const slice = new Slicer();
+    for (const [labelId, c] of previous) {
+      const l = this.tracker.labels.get(labelId);
+      if (l && l.acked === c.contentHash && l.acked !== l.target) this.noteShown(labelId, l.acked);
+      const y = slice.turn();
+      if (y) await y;
+    }
+    if (this.previous === previous) this.previous = new Map();
+  }
+
+  /** Keeps what `labelId` shows (`hash`) when that is not its current content, for the sale check and a restart. */
+  private noteShown(labelId: string, hash: string | null): void {
+    if (hash === null || this.shown.get(labelId)?.hash === hash) return;
+    const p = this.shownFor(labelId, hash);
+    if (p === null) return;
+    this.shown.set(labelId, p);
+    this.shownDirty.add(labelId);
+  }
+
+  /** After acks or a status: a label now acknowledging content other than its target keeps that content's prices. */
+  private noteAcked(entries: readonly { labelId: string }[]): void {
+    for (const { labelId } of entries) {
+      const l = this.tracker.labels.get(labelId);
+      if (l && l.acked !== null && l.acked !== l.target) this.noteShown(labelId, l.acked);
+    }
+  }
+
+  /** Restores kept rows from SQLite (start). */
+  restoreShown(rows: readonly (ShownPrice & { labelId: string })[]): void {
+    for (const r of rows) this.shown.set(r.labelId, { hash: r.hash, price: r.price, promoPrice: r.promoPrice, currency: r.currency });
+  }
+
+  /** Kept rows changed since the last call (written with the tracking rows); removed labels lose theirs. */
+  takeShownDirty(max = Infinity): (ShownPrice & { labelId: string })[] {
+    const out: (ShownPrice & { labelId: string })[] = [];
+    for (const labelId of this.shownDirty) {
+      if (out.length >= max) break;
+      this.shownDirty.delete(labelId);
+      const p = this.shown.get(labelId);
+      if (p && this.tracker.labels.has(labelId)) out.push({ labelId, ...p });
+    }
+    return out;
+  }
+
+  /** Puts rows whose write failed back in line for the next flush. */
+  shownNotSaved(rows: readonly { labelId: string }[]): void {
+    for (const r of rows) this.shownDirty.add(r.labelId);
+  }
+}
+
+function priceOfContent(c: Pick<LabelContent, 'contentHash' | 'price' | 'currency'> & { promo?: { price: number } }): ShownPrice {
+  return { hash: c.contentHash, price: c.price, promoPrice: c.promo?.price ?? null, currency: c.currency };
 }
 
 function toShow(c: LabelContent): ShowLabel {

@@ -22,6 +22,8 @@ import { EslFanout } from './fanout.js';
 import { FeedIntake, type FeedAlert, type FeedStoreFailure } from './feeds.js';
 import { LabelTracker, type LabelCounts, type TrackedLabel } from './labels.js';
 import { FEED_PARTS, PriceStore, ROW_PARTS, type RowPart } from './store.js';
+import { ShelfView, type MismatchLine } from './shelfView.js'; // shelf = till (issue 14)
+import type { LabelAtSale } from './shelfTill.js';
 
 export interface PriceServiceOptions {
   config: Readonly<Config>;
@@ -53,6 +55,8 @@ export interface SyncReport {
   labels: LabelCounts & { acked: number };
   commands: { sent: number; labelsSent: number; outstanding: number; acks: number };
   alerts: FeedAlert[];
+  /** Shelf = till (issue 14): sales at a price a label did not show, committed since start. */
+  priceMismatches: { total: number; recent: MismatchLine[] };
 }
 
 const MAX_TIMER_MS = 60_000;
@@ -61,6 +65,7 @@ const FLUSH_ROWS = 5000;
 export class PriceService {
   readonly store: PriceStore;
   readonly fanout: EslFanout;
+  readonly shelf: ShelfView;
   feeds: FeedIntake | null = null;
   /** 'change' after every evaluation, dispatch and ack batch (tests and SSE listen here). */
   readonly changes = new EventEmitter();
@@ -95,12 +100,14 @@ export class PriceService {
       log: this.log,
       cmdPrefix: o.bootId.slice(0, 8),
     });
+    this.shelf = new ShelfView(this.fanout);
   }
 
   async start(): Promise<void> {
     this.stopped = false;
     await this.store.start();
     for (const row of await this.store.loadTracking()) this.fanout.tracker.restore(row);
+    this.fanout.restoreShown(await this.store.loadShown());
     await this.reloadCatalog();
     const hq = this.o.config.hq;
     if (hq) {
@@ -148,17 +155,29 @@ export class PriceService {
     }
     await this.flushing;
     // Everything left, in one statement; a failing write is retried twice, then logged and dropped.
-    for (let i = 0; i < 3 && (this.fanout.tracker.dirty.size > 0 || this.fanout.tracker.removed.size > 0); i++) await this.flush();
+    for (let i = 0; i < 3 && (this.fanout.tracker.dirty.size > 0 || this.fanout.tracker.removed.size > 0 || this.fanout.shownDirty.size > 0); i++) await this.flush();
     await this.store.stop();
   }
 
   /** The kiosk and the labels price from this same function (DESIGN, "One price"). */
   priceAt(gtin: string, t = this.o.now(), memberCode?: string): PriceQuote | null {
-    return priceAt(this.catalog, gtin, t, memberCode);
+    const q = priceAt(this.catalog, gtin, t, memberCode);
+    // The feed versions of this same catalog: a sale line says what it was priced from (issue 14).
+    return q ? { ...q, versions: this.labelVersions } : null;
   }
 
-  /** ESL acks and status, from the gateway's committed-event observer. */
+  /** The labels of `gtin` and what they show now, from memory (a sale reads this per line; issue 14). */
+  labelsAt(gtin: string): LabelAtSale[] {
+    return this.shelf.labelsAt(this.catalog, gtin);
+  }
+
+  /** ESL acks and status, and committed price mismatches (issue 14), from the gateway's committed-event observer. */
   onEvent(e: NewEvent): void {
+    if (e.kind === 'kiosk' && e.type === 'priceMismatch') {
+      this.shelf.onMismatch(e.seq, e.data);
+      this.changes.emit('change');
+      return;
+    }
     if (e.kind !== 'esl') return;
     this.fanout.onEvent(e);
     this.changes.emit('change');
@@ -195,6 +214,7 @@ export class PriceService {
         this.catalog = this.fanout.currentCatalog ?? this.catalog;
         this.labelVersions = versions;
         this.changes.emit('change');
+        await this.fanout.keepShown(); // what labels still show of the previous catalog (issue 14)
         return n;
       });
     return this.evalChain;
@@ -255,12 +275,14 @@ export class PriceService {
   flush(max = Infinity): Promise<void> {
     if (this.flushing) return this.flushing;
     const { rows, removed } = this.fanout.tracker.takeDirty(max);
-    if (rows.length === 0 && removed.length === 0) return Promise.resolve();
+    const shown = this.fanout.takeShownDirty(max);
+    if (rows.length === 0 && removed.length === 0 && shown.length === 0) return Promise.resolve();
     this.flushing = this.store
-      .saveTracking(rows, removed)
+      .saveTracking(rows, removed, shown)
       .catch((err: Error) => {
         this.log.error({ err }, 'saving label tracking failed');
         for (const r of rows) this.fanout.tracker.dirty.add(r.labelId);
+        this.fanout.shownNotSaved(shown);
       })
       .finally(() => {
         this.flushing = null;
@@ -270,9 +292,16 @@ export class PriceService {
 
   private report(now: number): void {
     const s = this.sync();
-    const key = JSON.stringify([s.versions, s.labels]);
+    const key = JSON.stringify([s.versions, s.labels, s.priceMismatches.total]);
     if (key === this.lastReportKey ? now - this.lastReportAt < this.o.config.prices.reportEveryMs : now - this.lastReportAt < 1000) return;
-    const payload = JSON.stringify({ ts: s.ts, storeId: s.storeId, versions: s.versions, labels: { total: s.labels.total, acked: s.labels.acked, stale: s.labels.stale, pending: s.labels.pending + s.labels.sent, failed: s.labels.failed } });
+    const payload = JSON.stringify({
+      ts: s.ts,
+      storeId: s.storeId,
+      versions: s.versions,
+      labels: { total: s.labels.total, acked: s.labels.acked, stale: s.labels.stale, pending: s.labels.pending + s.labels.sent, failed: s.labels.failed },
+      // Shelf = till (issue 14): one line per sale at a price a label did not show (the last 100 since start).
+      priceMismatches: s.priceMismatches,
+    });
     if (this.feeds?.publish(topics.hqReport(this.o.config.storeId, 'prices'), payload)) {
       this.lastReportAt = now;
       this.lastReportKey = key;
@@ -291,6 +320,7 @@ export class PriceService {
       labels: { ...counts, acked: counts.current },
       commands: { sent: this.fanout.commandsSent, labelsSent: this.fanout.labelsSent, outstanding: this.fanout.tracker.outstandingCommands(), acks: this.fanout.acksSeen },
       alerts: this.feeds?.alerts ?? [],
+      priceMismatches: this.shelf.report(),
     };
   }
 

@@ -28,6 +28,11 @@ const MIGRATIONS: readonly string[] = [
      label_id TEXT PRIMARY KEY, ap TEXT, target TEXT, acked TEXT, state INTEGER NOT NULL,
      attempts INTEGER NOT NULL, next_at INTEGER NOT NULL, err TEXT
    ) WITHOUT ROWID`,
+  // Shelf = till (issue 14): the prices of content a label acknowledged that is no longer its target
+  // (a pending label still shows it; a sale compares against it). One row per label, by content hash.
+  `CREATE TABLE label_shown (
+     label_id TEXT PRIMARY KEY, hash TEXT NOT NULL, price INTEGER NOT NULL, promo_price INTEGER, currency TEXT NOT NULL
+   ) WITHOUT ROWID`,
 ];
 
 export type RowPart = keyof ScopedRows;
@@ -42,6 +47,15 @@ export interface FeedVersionRow {
   issuedAt: string;
   appliedAt: number;
   kid: string;
+}
+
+/** A label_shown row: what content `hash` of a label shows (minor units). */
+export interface ShownRow {
+  labelId: string;
+  hash: string;
+  price: number;
+  promoPrice: number | null;
+  currency: string;
 }
 
 export interface TrackRow {
@@ -212,9 +226,17 @@ export class PriceStore {
     return rows.map((r) => ({ labelId: r.label_id, ap: r.ap, target: r.target, acked: r.acked, state: r.state, attempts: r.attempts, nextAt: r.next_at, err: r.err }));
   }
 
-  /** Upserts tracking rows in one statement; `remove` deletes labels that are no longer bound. */
-  saveTracking(rows: TrackRow[], remove: string[] = []): Promise<void> {
-    if (rows.length === 0 && remove.length === 0) return Promise.resolve();
+  async loadShown(): Promise<ShownRow[]> {
+    const rows = await this.db.all<{ label_id: string; hash: string; price: number; promo_price: number | null; currency: string }>('SELECT * FROM label_shown');
+    return rows.map((r) => ({ labelId: r.label_id, hash: r.hash, price: r.price, promoPrice: r.promo_price, currency: r.currency }));
+  }
+
+  /**
+   * Upserts tracking rows (and `shown` rows, issue 14) in one transaction, a statement each;
+   * `remove` deletes labels that are no longer bound.
+   */
+  saveTracking(rows: TrackRow[], remove: string[] = [], shown: ShownRow[] = []): Promise<void> {
+    if (rows.length === 0 && remove.length === 0 && shown.length === 0) return Promise.resolve();
     return this.serial(async () => {
       await this.db.exec('BEGIN');
       try {
@@ -227,7 +249,18 @@ export class PriceStore {
             [JSON.stringify(rows.map((r) => [r.labelId, r.ap, r.target, r.acked, r.state, r.attempts, r.nextAt, r.err]))],
           );
         }
-        if (remove.length > 0) await this.db.run('DELETE FROM label_track WHERE label_id IN (SELECT value FROM json_each(?))', [JSON.stringify(remove)]);
+        if (shown.length > 0) {
+          await this.db.run(
+            `INSERT INTO label_shown (label_id, hash, price, promo_price, currency)
+             SELECT value->>0, value->>1, value->>2, value->>3, value->>4 FROM json_each(?) WHERE true
+             ON CONFLICT (label_id) DO UPDATE SET hash = excluded.hash, price = excluded.price, promo_price = excluded.promo_price, currency = excluded.currency`,
+            [JSON.stringify(shown.map((r) => [r.labelId, r.hash, r.price, r.promoPrice, r.currency]))],
+          );
+        }
+        if (remove.length > 0) {
+          await this.db.run('DELETE FROM label_track WHERE label_id IN (SELECT value FROM json_each(?))', [JSON.stringify(remove)]);
+          await this.db.run('DELETE FROM label_shown WHERE label_id IN (SELECT value FROM json_each(?))', [JSON.stringify(remove)]);
+        }
         await this.db.exec('COMMIT');
       } catch (err) {
         await this.db.exec('ROLLBACK').catch(() => undefined);

@@ -52,12 +52,13 @@ const SAMPLES: Record<DeviceKind, Record<string, Record<string, unknown>>> = (()
       },
       attendant: { ts: TS, requestId: 'q-1', kioskId: 'kiosk-1', decision: 'approved', by: 'admin', at: TS },
       pickup: { ts: TS, kioskId: 'kiosk-1', orderId: 'o-1' },
+      priceMismatch: { ts: TS, mismatchId: 't-1:0:L1', kioskId: 'kiosk-1', transactionId: 't-1', line: 0, gtin: '4006381333931', name: 'Pen', currency: 'EUR', tillPrice: 100, charged: 100, labelId: 'L1', labelState: 'pending', labelHash: 'abcd', labelPrice: 90, labelCurrency: 'EUR', paid: 'till' },
     },
   };
 })();
 
 /** Records only the gateway itself writes (a kiosk session); a device credential may be refused them. */
-const GATEWAY_RECORDS = new Set(['kiosk/transaction', 'kiosk/attendant', 'kiosk/pickup']);
+const GATEWAY_RECORDS = new Set(['kiosk/transaction', 'kiosk/attendant', 'kiosk/pickup', 'kiosk/priceMismatch']);
 
 const ajv = createAjv();
 const validators = new Map<string, ReturnType<typeof ajv.compile>>();

@@ -5,6 +5,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { Currency, MinorUnits, Timestamp } from './common.js';
+import { CatalogVersions, SaleLineLabel } from './priceMismatch.js'; // shelf = till (issue 14)
 
 const Id = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._:-]+$' });
 const Gtin = Type.String({ pattern: '^[0-9]{8,14}$' });
@@ -35,6 +36,11 @@ export const TransactionLine = Type.Object(
     price: MinorUnits,
     serials: Type.Optional(Type.Array(Type.String({ maxLength: 20 }), { maxItems: 10_000 })),
     vatRateBp: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000 })),
+    // Shelf = till (issue 14): the catalog the line was priced from, the price a label must show
+    // (for everyone, before member benefits; absent for a price-embedded code), and its label then.
+    catalogVersions: Type.Optional(CatalogVersions),
+    shelfPrice: Type.Optional(MinorUnits),
+    label: Type.Optional(SaleLineLabel),
   },
   { additionalProperties: true },
 );

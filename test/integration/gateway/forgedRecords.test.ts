@@ -89,19 +89,22 @@ describe('gateway-written record types from devices', () => {
     await c.endAsync();
   });
 
-  it('refuses attendant and pickup records too, and the same from a bridge speaking for a kiosk', async () => {
+  it('refuses attendant, pickup and priceMismatch records too, and the same from a bridge speaking for a kiosk', async () => {
     const before = await metric(g.httpUrl, 'storegw_mqtt_refused_total{reason="gateway_record"}');
     const seqBefore = g.gw.ingest.lastSeq;
     const c = await connectDevice(g.mqttUrl, 'kiosk/k1', TEST_SECRET);
     await c.publishAsync('store/v1/dev/kiosk/k1/evt/attendant', JSON.stringify({ ts: ts(), requestId: 'r1', kioskId: 'k1', kind: 'override', decision: 'approved', by: 'me', at: ts() }), { qos: 1 });
     await c.publishAsync('store/v1/dev/kiosk/k1/evt/pickup', JSON.stringify({ ts: ts(), kioskId: 'k1', orderId: 'o-1' }), { qos: 1 });
+    // Issue 14: a forged mismatch would put a wrong price complaint in HQ's books and the alert book.
+    const mismatch = { ts: ts(), mismatchId: 't1:0:L1', kioskId: 'k1', transactionId: 't1', line: 0, gtin: '4006381333931', name: 'Milk', currency: 'EUR', tillPrice: 149, charged: 149, labelId: 'L1', labelState: 'pending', labelHash: 'abcd', labelPrice: 129, labelCurrency: 'EUR', paid: 'till' };
+    await c.publishAsync('store/v1/dev/kiosk/k1/evt/priceMismatch', JSON.stringify(mismatch), { qos: 1 });
     await c.endAsync();
     const b = await connectDevice(g.mqttUrl, 'bridge/kb', TEST_SECRET);
     await b.publishAsync('store/v1/dev/kiosk/k2/evt/transaction', forgedSale('k2'), { qos: 1 });
     // The bridge's ordinary events still go through.
     await b.publishAsync('store/v1/dev/scale/bag-1/evt/weight', JSON.stringify({ ts: ts(), grams: 5, stable: true }), { qos: 1 });
     await b.endAsync();
-    expect(await metric(g.httpUrl, 'storegw_mqtt_refused_total{reason="gateway_record"}')).toBe(before + 3);
+    expect(await metric(g.httpUrl, 'storegw_mqtt_refused_total{reason="gateway_record"}')).toBe(before + 4);
     const recs = await g.gw.outbox.read(seqBefore + 1, 1000);
     expect(recs.filter((r) => r.kind === 'kiosk')).toHaveLength(0);
     expect(recs.filter((r) => r.kind === 'scale' && r.type === 'weight')).toHaveLength(1);

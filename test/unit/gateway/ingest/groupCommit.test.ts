@@ -212,6 +212,35 @@ describe('GroupCommit', () => {
     expect(drained).toBe(true);
   });
 
+  it('a group (addGroup) commits in one transaction: not split from an idle start, nor at maxBatch (issue 14)', async () => {
+    const m = manualCommit<string>();
+    const gc = new GroupCommit(m.commit, 3);
+    const r = recorder();
+    // Idle: add() would commit the first item alone; the group's items stay together.
+    gc.addGroup(['sale', 'm1'], [r.done('sale'), r.done('m1')]);
+    gc.add('x', r.done('x'));
+    gc.add('y', r.done('y'));
+    gc.addGroup(['sale2', 'm2', 'm3'], [r.done('sale2'), r.done('m2'), r.done('m3')]);
+    for (let k = 0; k < 4 && m.calls[k]; k++) {
+      m.calls[k].resolve();
+      await settle();
+    }
+    // maxBatch 3 would cut after 'sale2'; the batch grows to keep the group whole.
+    expect(m.calls.map((c) => c.items)).toEqual([['sale', 'm1'], ['x', 'y', 'sale2', 'm2', 'm3']]);
+    expect(r.results.size).toBe(7);
+  });
+
+  it('a failed group commit fails every item of the group', async () => {
+    const m = manualCommit<string>();
+    const gc = new GroupCommit(m.commit, 100);
+    const r = recorder();
+    gc.addGroup(['sale', 'm1'], [r.done('sale'), r.done('m1')]);
+    m.calls[0].reject(new Error('disk full'));
+    await settle();
+    expect(r.results.get('sale')?.message).toBe('disk full');
+    expect(r.results.get('m1')?.message).toBe('disk full');
+  });
+
   it('refuses a settle slice that is not a positive integer', () => {
     expect(() => new GroupCommit(async () => {}, 10, undefined, undefined, 0)).toThrow(/settleSlice/);
   });

@@ -63,6 +63,12 @@ const SAMPLES: Record<DeviceKind, Record<string, { valid: object; invalid: objec
       reason: 'data.decision: must be one of "approved", "rejected"',
     },
     pickup: { valid: { ts: TS, kioskId: 'k1', orderId: 'o-1' }, invalid: { ts: TS, kioskId: 'k1' }, reason: 'data.orderId: is required' },
+    // shelf = till (issue 14): a sale line charged at a price its label does not show
+    priceMismatch: {
+      valid: { ts: TS, mismatchId: 't-1:0:L1', kioskId: 'k1', transactionId: 't-1', line: 0, gtin: '4006381333931', name: 'Milk', catalogVersions: { 'prices/store': 2 }, currency: 'EUR', tillPrice: 149, charged: 149, labelId: 'L1', labelState: 'pending', labelHash: 'abcd', labelPrice: 129, labelCurrency: 'EUR', paid: 'till' },
+      invalid: { ts: TS, mismatchId: 't-1:0:L1', kioskId: 'k1', transactionId: 't-1', line: 0, gtin: '4006381333931', name: 'Milk', currency: 'EUR', tillPrice: 149, charged: 149, labelId: 'L1', labelState: 'none', labelHash: 'abcd', labelPrice: 129, labelCurrency: 'EUR', paid: 'till' },
+      reason: 'data.labelState: must be one of "current", "pending", "stale"',
+    },
   },
 };
 

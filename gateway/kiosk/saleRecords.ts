@@ -1,0 +1,26 @@
+/**
+ * Shelf = till (issue 14), the sale's write: the `transaction` record with each line's shelf label
+ * as it is at this moment (read from memory), and one `priceMismatch` record per line and label
+ * that shows another price, committed through ingest in ONE transaction (a crash keeps both or
+ * neither; they get consecutive seqs). The shopper paid the till's price (prices/shelfTill.ts).
+ */
+import type { Logger } from '../log.js';
+import type { Ingest } from '../ingest/ingest.js';
+import type { KioskTransactionRec } from '../protocol/schemas/kiosk.js';
+import { topics } from '../protocol/topics.js';
+import { kioskDevice } from './kioskRecords.js';
+import { checkSale, type LabelAtSale } from '../prices/shelfTill.js';
+
+/** Records a completed sale and its price mismatches; resolves with the sale's seq once durable. */
+export function recordSale(ingest: Ingest, kioskId: string, data: KioskTransactionRec, labelsAt: (gtin: string) => readonly LabelAtSale[], log: Logger): Promise<number> {
+  const { record, mismatches } = checkSale(data, labelsAt);
+  for (const m of mismatches) log.warn({ deviceId: kioskId, transactionId: m.transactionId, gtin: m.gtin, labelId: m.labelId, labelState: m.labelState, tillPrice: m.tillPrice, labelPrice: m.labelPrice }, 'sold at a price a shelf label does not show');
+  const records = [{ type: 'transaction', data: record as object }, ...mismatches.map((m) => ({ type: 'priceMismatch', data: m as object }))];
+  return new Promise((resolve, reject) => {
+    ingest.handleGroup(kioskDevice(kioskId), records.map((r) => ({ type: r.type, topic: topics.evt('kiosk', kioskId, r.type), payload: Buffer.from(JSON.stringify(r.data), 'utf8') })), (err, rejected, seq) => {
+      if (err) reject(err);
+      else if (rejected) reject(new Error('kiosk transaction record failed its schema'));
+      else resolve(seq);
+    });
+  });
+}
