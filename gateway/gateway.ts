@@ -247,7 +247,7 @@ export class Gateway {
     // --- end prices ---
 
     // --- kiosk (issue 7): self-checkout sessions; after prices (it prices from the catalog) ---
-    const kiosk = new KioskService({ config: c, ingest: this.ingest, outbox: this.outbox, registry: this.registry, prices, command: (k, id, type, data, source) => commands.send(k, id, type, data, { source }), log: this.log, now: this.now, mono: this.mono });
+    const kiosk = new KioskService({ config: c, ingest: this.ingest, outbox: this.outbox, registry: this.registry, prices, command: (k, id, type, data, source) => commands.send(k, id, type, data, { source }), log: this.log, now: this.now, mono: this.mono, onScanRefused: (reason) => this.metrics.kioskScansRefused.labels(reason).inc() });
     this.kiosk = kiosk;
     this.onEvent((e) => kiosk.onEvent(e));
     await kiosk.start();

@@ -17,12 +17,12 @@ import type { DeviceEntry, DeviceRegistry, DeviceView } from '../devices/registr
 import type { PriceService } from '../prices/prices.js';
 import { buildCatalog, type Catalog } from '../prices/catalog.js';
 import { topics } from '../protocol/topics.js';
-import type { CartView, KioskIntent } from '../protocol/schemas/kiosk.js';
+import type { CartView, KioskIntent, KioskLanguage } from '../protocol/schemas/kiosk.js';
 import { createBarcodeParser, type BarcodeParser } from './barcodes.js';
 import { KioskStore } from './store.js';
 import { isShopping, lightFor, newSession, step, transactionOf, type Action, type Ctx, type Effect, type Session } from './sessionMachine.js';
 import { resolveEpc, resolveScan } from './scanResolver.js';
-import { cartView, produceList } from './cartView.js';
+import { cartView, produceList, requestView } from './cartView.js';
 import type { KioskDeviceMap } from './kioskConfig.js';
 import { OrderFeed } from './orderFeed.js'; // click & collect
 import { decidePickup, pickupCodeOf, pickupRecord, type PickupView } from './orders.js'; // click & collect
@@ -42,6 +42,8 @@ export interface KioskServiceOptions {
   log: Logger;
   now: () => number;
   mono: () => number;
+  /** A scan refused (issue 14): `currency` = an amount in another currency (GS1 393n), `unreadable` = any other bad code. */
+  onScanRefused?: (reason: 'currency' | 'unreadable') => void;
 }
 
 type Role = keyof KioskDeviceMap;
@@ -56,6 +58,8 @@ export class KioskService {
   private readonly byDevice = new Map<string, { kioskId: string; role: Role }>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly lights = new Map<string, string>();
+  /** When each kiosk last logged a refused scan (mono ms). */
+  private readonly refusedLogAt = new Map<string, number>();
   private readonly parse: BarcodeParser;
   private readonly log: Logger;
   private unsubscribe: (() => void) | null = null;
@@ -116,6 +120,11 @@ export class KioskService {
     await this.store.stop();
   }
 
+  /** The kiosk page's default language and idle reset (issue 14), sent with the welcome. */
+  get language(): KioskLanguage {
+    return { default: this.o.config.kiosk.language, idleMs: this.o.config.kiosk.languageIdleMs };
+  }
+
   devices(kioskId: string): KioskDeviceMap {
     return this.o.config.kiosk.devices[kioskId] ?? {};
   }
@@ -133,9 +142,9 @@ export class KioskService {
   }
 
   /** Open attendant requests of every kiosk, oldest first. */
-  queue(): { requestId: string; kioskId: string; kind: string; item?: string; createdAt: string }[] {
+  queue(): (CartView['requests'][number] & { kioskId: string })[] {
     const out = [];
-    for (const s of this.sessions.values()) for (const r of s.requests) out.push({ requestId: r.requestId, kioskId: s.kioskId, kind: r.kind, ...(r.item !== undefined ? { item: r.item } : {}), createdAt: r.createdAt });
+    for (const s of this.sessions.values()) for (const r of s.requests) out.push({ ...requestView(r), kioskId: s.kioskId });
     return out.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
   }
 
@@ -174,7 +183,7 @@ export class KioskService {
     switch (m.type) {
       case 'scan':
         // Demo only: the page's "simulated scan" stands in for the scanner (issue 7 §2).
-        return this.o.config.demo && typeof m.code === 'string' && m.code.length <= 512 ? resolveScan(m.code, typeof m.symbology === 'string' ? m.symbology : undefined, this.parse, this.catalog()) : null;
+        return this.o.config.demo && typeof m.code === 'string' && m.code.length <= 512 ? this.resolveScanned(m.code, typeof m.symbology === 'string' ? m.symbology : undefined) : null;
       case 'setQty':
         return typeof m.lineId === 'string' && Number.isInteger(m.qty) ? { type: 'setQty', lineId: m.lineId, qty: m.qty } : null;
       case 'remove':
@@ -200,13 +209,27 @@ export class KioskService {
     const data = JSON.parse(e.data) as Record<string, unknown>;
     let action: Action | null = null;
     if (dev.role === 'scanner' && e.type === 'scan' && pickupCodeOf(String(data.code)) !== null) return void this.enqueue(dev.kioskId, () => this.scanPickup(dev.kioskId, String(data.code)));
-    if (dev.role === 'scanner' && e.type === 'scan') action = resolveScan(String(data.code), data.symbology as string | undefined, this.parse, this.catalog());
+    if (dev.role === 'scanner' && e.type === 'scan') action = this.resolveScanned(String(data.code), data.symbology as string | undefined, dev.kioskId);
     else if (dev.role === 'produceScale' && e.type === 'weight') action = { type: 'produceWeight', grams: Number(data.grams), stable: data.stable === true && (data.range ?? 'ok') === 'ok' };
     else if (dev.role === 'baggingScale' && e.type === 'weight') action = { type: 'bagWeight', grams: Number(data.grams), stable: data.stable === true && (data.range ?? 'ok') === 'ok' };
     else if (dev.role === 'rfid' && e.type === 'read') action = resolveEpc(String(data.epc), this.catalog());
     else if (dev.role === 'payment' && e.type === 'result') action = { type: 'paymentResult', requestId: String(data.requestId), status: data.status as 'approved', amount: Number(data.amount), ...(typeof data.authCode === 'string' ? { authCode: data.authCode } : {}) };
     else if (dev.role === 'payment' && e.type === 'heartbeat') this.askAgain(dev.kioskId); // it is listening again
     if (action) void this.dispatch(dev.kioskId, action, e.monoMs);
+  }
+
+  /** A scanned code → its action; a refused code is counted and logged (at most one line per kiosk per 10 s). */
+  private resolveScanned(code: string, symbology: string | undefined, kioskId = 'demo'): Action {
+    const action = resolveScan(code, symbology, this.parse, this.catalog());
+    if (action.type !== 'badCode') return action;
+    const reason = action.currency !== undefined ? 'currency' : 'unreadable';
+    this.o.onScanRefused?.(reason);
+    const last = this.refusedLogAt.get(kioskId) ?? -Infinity;
+    if (this.o.mono() - last >= 10_000) {
+      this.refusedLogAt.set(kioskId, this.o.mono());
+      this.log.warn({ deviceId: kioskId, reason, detail: action.detail }, 'scan refused');
+    }
+    return action;
   }
 
   /** A kiosk's terminal came online while a payment is in doubt: ask it again (its session may be new). */
