@@ -20,7 +20,7 @@ export function formatKg(grams: number, lang = 'en'): string {
   return `${new Intl.NumberFormat(localeOf(lang), { minimumFractionDigits: 3, maximumFractionDigits: 3 }).format(grams / 1000)} kg`;
 }
 
-/** A VAT rate in basis points (700 = 7 %) as a percentage in `lang`. */
+/** A VAT rate in basis points (700 = 7 %) as "7 %", the number through Intl for `lang`. */
 export function formatRateBp(rateBp: number, lang = 'en'): string {
-  return new Intl.NumberFormat(localeOf(lang), { style: 'percent', maximumFractionDigits: 2 }).format(rateBp / 10_000);
+  return `${new Intl.NumberFormat(localeOf(lang), { maximumFractionDigits: 2 }).format(rateBp / 100)} %`;
 }
