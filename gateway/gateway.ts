@@ -253,7 +253,7 @@ export class Gateway {
     // --- end prices ---
 
     // --- kiosk (issue 7): self-checkout sessions; after prices (it prices from the catalog) ---
-    const kiosk = new KioskService({ config: c, ingest: this.ingest, outbox: this.outbox, prices, command: (k, id, type, data, source) => commands.send(k, id, type, data, { source }), log: this.log, now: this.now, mono: this.mono, onRefused: (code) => this.metrics.kioskRefused.labels(code).inc(),
+    const kiosk = new KioskService({ config: c, ingest: this.ingest, outbox: this.outbox, prices, command: (k, id, type, data, source) => commands.send(k, id, type, data, { source }), log: this.log, now: this.now, mono: this.mono, onRefused: (code) => this.metrics.kioskRefused.labels(code).inc(), onScanRefused: (reason) => this.metrics.kioskScansRefused.labels(reason).inc(),
       // issue 14: payments reversed and sale writes that failed are counted and raise ops alerts
       alert: (code, severity, message) => ops.alerts.raise({ source: 'kiosk', code, severity, message }),
       count: (what) => (what === 'writeFailed' ? this.metrics.kioskSaleWriteFailures.inc() : this.metrics.kioskPaymentsReversed.labels(what).inc()),

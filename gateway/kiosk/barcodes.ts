@@ -8,17 +8,21 @@
  *
  * Money is an integer in minor units, weight an integer in grams, never a float.
  */
+import { currencyByNumeric, currencyByAlpha } from '../protocol/currency.js';
 
 export type BarcodeErrorCode =
   | 'SGW_ERR_BAD_CHECK_DIGIT' // GTIN check digit, or the price/weight check digit of a variable-measure code
   | 'SGW_ERR_UNKNOWN_FORMAT' // not a symbology / length / shape this parser knows
   | 'SGW_ERR_BAD_AI' // a GS1 element string with an unknown AI or a value of the wrong length or characters
-  | 'SGW_ERR_BAD_VALUE'; // well-formed, but the value cannot be represented exactly (money precision, currency)
+  | 'SGW_ERR_BAD_VALUE' // well-formed, but the value cannot be represented exactly (money precision, currency)
+  | 'SGW_ERR_WRONG_CURRENCY'; // an amount (393n) in a currency other than the store's (issue 14): never converted
 
 export interface BarcodeError {
   ok: false;
   code: BarcodeErrorCode;
   reason: string;
+  /** SGW_ERR_WRONG_CURRENCY: the code's currency (ISO 4217 alphabetic), for the shopper's notice. */
+  currency?: string;
 }
 
 export type GtinFormat = 'GTIN-8' | 'GTIN-12' | 'GTIN-13' | 'GTIN-14' | 'UPC-E';
@@ -216,25 +220,9 @@ export const VARIABLE_MEASURE_REGIONS: Readonly<Record<string, VariableMeasureRe
   'US-5': { name: 'US-5', currency: 'USD', prefixes: { '02': rule('PPPPPPPVVVVV', 'price', 2) } },
 });
 
-// ISO 4217 numeric → alphabetic code and minor-unit digits, for GS1 AI 393n and the store currency.
-const CURRENCIES: Readonly<Record<string, { alpha: string; exponent: number }>> = Object.freeze(
-  Object.fromEntries(
-    (
-      [
-        ['036', 'AUD', 2], ['048', 'BHD', 3], ['124', 'CAD', 2], ['156', 'CNY', 2], ['203', 'CZK', 2],
-        ['208', 'DKK', 2], ['344', 'HKD', 2], ['348', 'HUF', 2], ['352', 'ISK', 0], ['356', 'INR', 2],
-        ['360', 'IDR', 2], ['376', 'ILS', 2], ['392', 'JPY', 0], ['400', 'JOD', 3], ['410', 'KRW', 0],
-        ['414', 'KWD', 3], ['458', 'MYR', 2], ['484', 'MXN', 2], ['512', 'OMR', 3], ['554', 'NZD', 2],
-        ['578', 'NOK', 2], ['608', 'PHP', 2], ['682', 'SAR', 2], ['702', 'SGD', 2], ['704', 'VND', 0],
-        ['710', 'ZAR', 2], ['752', 'SEK', 2], ['756', 'CHF', 2], ['764', 'THB', 2], ['784', 'AED', 2],
-        ['826', 'GBP', 2], ['840', 'USD', 2], ['901', 'TWD', 2], ['941', 'RSD', 2], ['946', 'RON', 2],
-        ['949', 'TRY', 2], ['975', 'BGN', 2], ['978', 'EUR', 2], ['980', 'UAH', 2], ['985', 'PLN', 2],
-        ['986', 'BRL', 2],
-      ] as const
-    ).map(([num, alpha, exponent]) => [num, { alpha, exponent }]),
-  ),
-);
-const EXPONENT_BY_ALPHA = new Map(Object.values(CURRENCIES).map((c) => [c.alpha, c.exponent]));
+// ISO 4217 numeric → alphabetic code and minor-unit digits (GS1 AI 393n, the store currency) live in
+// gateway/protocol/currency.ts, shared with the pages.
+const exponentOf = (alpha: string): number | undefined => currencyByAlpha(alpha)?.exponent;
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -263,7 +251,7 @@ interface Compiled {
 export function assertVariableMeasureRegion(region: VariableMeasureRegion, path = 'region'): void {
   if (typeof region !== 'object' || region === null) throw new TypeError(`${path}: must be a region name or a region record`);
   if (typeof region.name !== 'string' || region.name === '') throw new TypeError(`${path}.name: must be a non-empty string`);
-  if (!EXPONENT_BY_ALPHA.has(region.currency)) throw new TypeError(`${path}.currency: "${String(region.currency)}" is not a known ISO 4217 code`);
+  if (exponentOf(region.currency) === undefined) throw new TypeError(`${path}.currency: "${String(region.currency)}" is not a known ISO 4217 code`);
   for (const [prefix, r] of Object.entries(region.prefixes ?? {})) {
     const p = `${path}.prefixes.${prefix}`;
     if (!/^(?:02|2[0-9])$/.test(prefix)) throw new TypeError(`${p}: prefix must be 02 or 20–29`);
@@ -272,7 +260,7 @@ export function assertVariableMeasureRegion(region: VariableMeasureRegion, path 
     if (m[1].length < 2) throw new TypeError(`${p}.pattern: the prefix digits must be item digits (P)`);
     if (m[2] === 'C' && m[3].length !== 4 && m[3].length !== 5) throw new TypeError(`${p}.pattern: a check digit (C) needs 4 or 5 value digits`);
     if (!['price', 'weight', 'count'].includes(r.measure)) throw new TypeError(`${p}.measure: must be price, weight or count`);
-    const maxDecimals = r.measure === 'weight' ? 3 : r.measure === 'price' ? (EXPONENT_BY_ALPHA.get(region.currency) ?? 2) : 0;
+    const maxDecimals = r.measure === 'weight' ? 3 : r.measure === 'price' ? (exponentOf(region.currency) ?? 2) : 0;
     if (!Number.isInteger(r.decimals) || r.decimals < 0 || r.decimals > maxDecimals) {
       throw new TypeError(`${p}.decimals: must be an integer 0–${maxDecimals} for a ${r.measure}`);
     }
@@ -296,12 +284,12 @@ function compileOptions(options: BarcodeOptions): Compiled {
     }
   }
   const currency = options.currency ?? region?.currency ?? null;
-  if (currency !== null && !EXPONENT_BY_ALPHA.has(currency)) throw new TypeError(`currency: "${currency}" is not a known ISO 4217 code`);
+  if (currency !== null && exponentOf(currency) === undefined) throw new TypeError(`currency: "${currency}" is not a known ISO 4217 code`);
   return {
     region: region?.name ?? null,
     rules,
     currency,
-    currencyExponent: currency === null ? 2 : (EXPONENT_BY_ALPHA.get(currency) ?? 2),
+    currencyExponent: currency === null ? 2 : (exponentOf(currency) ?? 2),
   };
 }
 
@@ -626,8 +614,11 @@ function parseGs1(c: Compiled, base: { data: string; symbology: string | null },
       let exponent = c.currencyExponent;
       let currency = c.currency ?? undefined;
       if (head === '393') {
-        const cur = CURRENCIES[value.slice(0, 3)];
+        const cur = currencyByNumeric(value.slice(0, 3));
         if (!cur) return fail('SGW_ERR_BAD_VALUE', `ai(${ai}).currency: ISO 4217 numeric ${value.slice(0, 3)} is not a currency this gateway knows`);
+        // The store sells in one currency: an amount in another is refused, never read as the
+        // store's (issue 14: 393n with USD 2.99 at a EUR store was charged €2.99).
+        if (c.currency !== null && cur.alpha !== c.currency) return { ...fail('SGW_ERR_WRONG_CURRENCY', `ai(${ai}).currency: ${cur.alpha} (${cur.numeric}) is not the store currency ${c.currency}`), currency: cur.alpha };
         amount = value.slice(3);
         exponent = cur.exponent;
         currency = cur.alpha;

@@ -21,6 +21,18 @@ export function produceList(cat: Catalog, priceOf: (gtin: string) => number | nu
   return out.sort((a, b) => a.name.localeCompare(b.name));
 }
 
+/** One attendant request as pages see it: the text, and the money and count as fields (issue 14). */
+export function requestView(r: Session['requests'][number]): CartView['requests'][number] {
+  return {
+    requestId: r.requestId,
+    kind: r.kind,
+    ...(r.item !== undefined ? { item: r.item } : {}),
+    createdAt: r.createdAt,
+    ...(r.amount !== undefined && r.currency !== undefined ? { amount: r.amount, currency: r.currency } : {}),
+    ...(r.count !== undefined ? { count: r.count } : {}),
+  };
+}
+
 export function cartView(s: Session, produce: ProduceItem[], demo: boolean): CartView {
   return {
     type: 'cart',
@@ -48,7 +60,7 @@ export function cartView(s: Session, produce: ProduceItem[], demo: boolean): Car
     total: s.totals.total,
     currency: s.currency,
     memberCode: s.memberCode,
-    requests: s.requests.map((r) => ({ requestId: r.requestId, kind: r.kind, ...(r.item !== undefined ? { item: r.item } : {}), createdAt: r.createdAt })),
+    requests: s.requests.map((r) => requestView(r)),
     helpCalled: s.helpCalled,
     bagging: { state: s.bag.state, deltaG: s.bag.deltaG },
     payment: s.payment ? { requestId: s.payment.requestId, amount: s.payment.amount, status: s.payment.status } : null,

@@ -25,7 +25,12 @@ export const KioskConfigSchema = Type.Object(
     devices: Type.Record(Type.String(), KioskDevices, { default: {} }),
     /** Variable-measure region of barcodes.ts (`GB`, `DE`, `SE`, `US`…); none = plain GTINs only. */
     region: Type.Optional(Type.String({ maxLength: 16 })),
-    currency: Type.String({ pattern: '^[A-Z]{3}$', default: 'EUR' }),
+    /** ISO 4217 code of every price, total and payment; its exponent (EUR 2, JPY 0, KWD 3) sets the minor units. */
+    currency: Type.String({ pattern: '^[A-Z]{3}$', default: 'EUR', description: 'ISO 4217 code of every price, total and payment; its exponent sets the minor units (EUR 2, JPY 0, KWD 3). A GS1 (393n) amount in another currency is refused.' }),
+    /** The kiosk page's language for each new shopper (issue 14): a session that ends, or an idle page, returns to it. */
+    language: Type.Union([Type.Literal('en'), Type.Literal('zh')], { default: 'en', description: "The kiosk page's language for each new shopper: it returns to it when a session ends and when an idle page is left alone." }),
+    /** A language a shopper picked on an idle page (no item scanned) goes back to `language` after this long without a touch. */
+    languageIdleMs: Type.Integer({ minimum: 1000, maximum: 3_600_000, default: 60_000, description: 'A language picked on an idle kiosk page (nothing scanned) returns to `kiosk.language` after this long without a touch.' }),
     /** The terminal gets a cancel after this long without a result; the session stays "paying" until it answers. */
     paymentTimeoutMs: Type.Integer({ minimum: 100, maximum: 600_000, default: 60_000 }),
     /** With no answer to that cancel either, the attendant is called. */

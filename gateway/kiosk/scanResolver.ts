@@ -22,7 +22,7 @@ export function resolveScan(code: string, symbology: string | undefined, parse: 
   const trimmed = code.replace(/[\r\n]+$/, '');
   if (cat.members.has(trimmed)) return { type: 'member', code: trimmed, known: true };
   const r = parse(trimmed, symbology);
-  if (!r.ok) return { type: 'badCode', code: trimmed, detail: r.reason };
+  if (!r.ok) return { type: 'badCode', code: trimmed, detail: r.reason, ...(r.code === 'SGW_ERR_WRONG_CURRENCY' && r.currency !== undefined ? { currency: r.currency } : {}) };
   const item = (gtin14: string | undefined) => (gtin14 === undefined ? null : catalogGtin(cat, gtin14));
   switch (r.kind) {
     case 'gtin': {

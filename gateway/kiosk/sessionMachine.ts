@@ -12,6 +12,7 @@ import type { AttendantKind, KioskTransactionRec, SessionPhase } from '../protoc
 import { expectedGrams, priceLine, totalsOf, type Line, type Quote, type Totals } from './cartPricing.js';
 import { vatBreakdown, type VatLine } from './vat.js';
 import { isSoldHere, lineHasTag, liveSold, rememberSold, sameTag, type RemovedTag, type SoldTag } from './rfidTags.js';
+import { formatMinor } from '../protocol/currency.js';
 
 export interface AttendantRequest {
   requestId: string;
@@ -25,6 +26,11 @@ export interface AttendantRequest {
   serial?: string;
   /** override of a payment whose result is unknown or arrived after the sale moved on. */
   paymentRequestId?: string;
+  /** void / override: the money concerned, structured so each page formats it in its language (issue 14). */
+  amount?: number;
+  currency?: string;
+  /** void: the number of items in the cart. */
+  count?: number;
 }
 
 export interface AttendantAction {
@@ -88,7 +94,8 @@ export interface Session {
 
 export type Action =
   | { type: 'addItem'; gtin: string; grams?: number; embeddedPrice?: number; serial?: string; via?: 'rfid' }
-  | { type: 'badCode'; code: string; detail: string }
+  /** `currency`: an amount in another currency than the store's (GS1 393n), refused (issue 14). */
+  | { type: 'badCode'; code: string; detail: string; currency?: string }
   | { type: 'setQty'; lineId: string; qty: number }
   | { type: 'remove'; lineId: string; serial?: string }
   | { type: 'member'; code: string; known: boolean }
@@ -290,7 +297,7 @@ export function step(s0: Session, a: Action, ctx: Ctx): StepResult {
     }
     case 'badCode':
       if (!isShopping(s.phase)) return { session: s0, effects };
-      s.notice = { code: 'badCode', detail: a.detail };
+      s.notice = a.currency !== undefined ? { code: 'wrongCurrency', detail: a.currency } : { code: 'badCode', detail: a.detail };
       s.helpCalled = true;
       return out();
     case 'setQty':
@@ -375,7 +382,9 @@ export function step(s0: Session, a: Action, ctx: Ctx): StepResult {
       if (!isShopping(s.phase)) return { session: s0, effects };
       if (ctx.rules.voidNeedsAttendant && s.lines.length > 0) {
         // A transaction with items ends only with an attendant's approval (the void request).
-        if (!s.requests.some((r) => r.kind === 'void')) request('void', { item: `${s.lines.reduce((n, l) => n + l.qty, 0)} item(s), ${s.totals.total} ${s.currency}` });
+        // issue 14: the amount is minor units ("1234 EUR" was shown for €12.34); the text is for logs and HQ, pages use the fields.
+        const count = s.lines.reduce((n, l) => n + l.qty, 0);
+        if (!s.requests.some((r) => r.kind === 'void')) request('void', { item: `${count} item(s), ${formatMinor(s.totals.total, s.currency)}`, count, amount: s.totals.total, currency: s.currency });
         return out();
       }
       s.phase = 'cancelled';
@@ -390,7 +399,7 @@ export function step(s0: Session, a: Action, ctx: Ctx): StepResult {
         // Money taken for a sale that moved on: never silent (issue 7: "an alert for the attendant"),
         // and given back (issue 14). The shell never passes a result of a payment whose sale is recorded.
         if (a.status === 'approved' && !s.requests.some((r) => r.paymentRequestId === a.requestId) && s.receipt?.transactionId === undefined) {
-          request('override', { item: `approved payment ${a.requestId} (${a.amount} ${a.currency ?? '?'}) without a sale: reversed`, paymentRequestId: a.requestId });
+          request('override', { item: `approved payment ${a.requestId} (${formatMinor(a.amount, a.currency ?? s.currency)}) without a sale: reversed`, paymentRequestId: a.requestId, amount: a.amount, currency: a.currency ?? s.currency });
           effects.push({ type: 'reverseCharge', requestId: a.requestId, amount: a.amount, currency: a.currency ?? s.currency, reason: 'noSale' });
         } else return { session: s0, effects };
         return out();
@@ -419,7 +428,8 @@ export function step(s0: Session, a: Action, ctx: Ctx): StepResult {
       s.payment = null;
       s.requests = s.requests.filter((r) => r.paymentRequestId !== p.requestId);
       s.phase = 'shopping';
-      s.notice = { code: `payment_${a.status}` };
+      // Literal codes (issue 14): the kiosk page has a text for each, in every language (a unit test checks).
+      s.notice = a.status === 'declined' ? { code: 'payment_declined' } : a.status === 'timeout' ? { code: 'payment_timeout' } : { code: 'payment_cancelled' };
       return out();
     }
     case 'recorded':

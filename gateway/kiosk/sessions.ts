@@ -15,7 +15,7 @@ import type { NewEvent, OutboxStore } from '../outbox/store.js';
 import type { Ingest } from '../ingest/ingest.js';
 import type { PriceService } from '../prices/prices.js';
 import { buildCatalog, type Catalog } from '../prices/catalog.js';
-import type { CartView, KioskIntent } from '../protocol/schemas/kiosk.js';
+import type { CartView, KioskIntent, KioskLanguage } from '../protocol/schemas/kiosk.js';
 import { createBarcodeParser, type BarcodeParser } from './barcodes.js';
 import { KioskStore } from './store.js';
 import { isShopping, lightFor, newSession, REFUSAL_NOTICES, step, type Action, type Ctx, type Effect, type Session } from './sessionMachine.js';
@@ -23,7 +23,7 @@ import { SaleLedger, savedStep, type SaleStep } from './saleLedger.js';
 import { recordKioskEvent, type KioskRecordType } from './kioskRecords.js';
 import { timerFor } from './sessionTimers.js';
 import { resolveEpc, resolveScan } from './scanResolver.js';
-import { cartView, produceList } from './cartView.js';
+import { cartView, produceList, requestView } from './cartView.js';
 import type { KioskDeviceMap } from './kioskConfig.js';
 import { OrderFeed } from './orderFeed.js'; // click & collect
 import { decidePickup, pickupCodeOf, pickupRecord, type PickupView } from './orders.js'; // click & collect
@@ -51,6 +51,8 @@ export interface KioskServiceOptions {
   count?: (what: 'mismatch' | 'noSale' | 'writeFailed') => void;
   /** Called at each step boundary of a sale (the crash test halts the process there); no-op by default. */
   checkpoint?: (step: SaleStep, kioskId: string) => void;
+  /** A scan refused (issue 14): `currency` = an amount in another currency (GS1 393n), `unreadable` = any other bad code. */
+  onScanRefused?: (reason: 'currency' | 'unreadable') => void;
 }
 
 type Role = keyof KioskDeviceMap;
@@ -151,6 +153,11 @@ export class KioskService {
     await this.store.stop();
   }
 
+  /** The kiosk page's default language and idle reset (issue 14), sent with the welcome. */
+  get language(): KioskLanguage {
+    return { default: this.o.config.kiosk.language, idleMs: this.o.config.kiosk.languageIdleMs };
+  }
+
   devices(kioskId: string): KioskDeviceMap {
     return this.o.config.kiosk.devices[kioskId] ?? {};
   }
@@ -168,9 +175,9 @@ export class KioskService {
   }
 
   /** Open attendant requests of every kiosk, oldest first. */
-  queue(): { requestId: string; kioskId: string; kind: string; item?: string; createdAt: string }[] {
+  queue(): (CartView['requests'][number] & { kioskId: string })[] {
     const out = [];
-    for (const s of this.sessions.values()) for (const r of s.requests) out.push({ requestId: r.requestId, kioskId: s.kioskId, kind: r.kind, ...(r.item !== undefined ? { item: r.item } : {}), createdAt: r.createdAt });
+    for (const s of this.sessions.values()) for (const r of s.requests) out.push({ ...requestView(r), kioskId: s.kioskId });
     return out.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
   }
 
@@ -209,7 +216,7 @@ export class KioskService {
     switch (m.type) {
       case 'scan':
         // Demo only: the page's "simulated scan" stands in for the scanner (issue 7 §2).
-        return this.o.config.demo && typeof m.code === 'string' && m.code.length <= 512 ? resolveScan(m.code, typeof m.symbology === 'string' ? m.symbology : undefined, this.parse, this.catalog()) : null;
+        return this.o.config.demo && typeof m.code === 'string' && m.code.length <= 512 ? this.resolveScanned(m.code, typeof m.symbology === 'string' ? m.symbology : undefined) : null;
       case 'setQty':
         return typeof m.lineId === 'string' && Number.isInteger(m.qty) ? { type: 'setQty', lineId: m.lineId, qty: m.qty } : null;
       case 'remove':
@@ -235,7 +242,7 @@ export class KioskService {
     const data = JSON.parse(e.data) as Record<string, unknown>;
     let action: Action | null = null;
     if (dev.role === 'scanner' && e.type === 'scan' && pickupCodeOf(String(data.code)) !== null) return void this.enqueue(dev.kioskId, () => this.scanPickup(dev.kioskId, String(data.code)));
-    if (dev.role === 'scanner' && e.type === 'scan') action = resolveScan(String(data.code), data.symbology as string | undefined, this.parse, this.catalog());
+    if (dev.role === 'scanner' && e.type === 'scan') action = this.resolveScanned(String(data.code), data.symbology as string | undefined, dev.kioskId);
     else if (dev.role === 'produceScale' && e.type === 'weight') action = { type: 'produceWeight', grams: Number(data.grams), stable: data.stable === true && (data.range ?? 'ok') === 'ok' };
     else if (dev.role === 'baggingScale' && e.type === 'weight') action = { type: 'bagWeight', grams: Number(data.grams), stable: data.stable === true && (data.range ?? 'ok') === 'ok' };
     else if (dev.role === 'rfid' && e.type === 'read') action = resolveEpc(String(data.epc), this.catalog());
@@ -256,6 +263,17 @@ export class KioskService {
       if (s?.payment?.requestId !== action.requestId && !(await this.ledger.passStaleResult(action.requestId))) return;
       await this.applyNow(kioskId, action, monoMs);
     });
+  }
+
+  /** A scanned code → its action; a refused code is counted and logged (rate-limited per kiosk and reason). */
+  private resolveScanned(code: string, symbology: string | undefined, kioskId = 'demo'): Action {
+    const action = resolveScan(code, symbology, this.parse, this.catalog());
+    if (action.type !== 'badCode') return action;
+    const reason = action.currency !== undefined ? 'currency' : 'unreadable';
+    this.o.onScanRefused?.(reason);
+    const suppressed = this.refusalLog.take(`${kioskId}:scan:${reason}`);
+    if (suppressed >= 0) this.log.warn({ deviceId: kioskId, reason, detail: action.detail, suppressed }, 'scan refused');
+    return action;
   }
 
   private catalog(): Catalog {

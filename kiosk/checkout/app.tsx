@@ -1,26 +1,51 @@
 /** The kiosk checkout page: a view of the gateway's cart; every button sends an intent only. */
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import type { CartView } from '../../gateway/protocol/schemas/kiosk.js';
+import type { CartView, KioskLanguage } from '../../gateway/protocol/schemas/kiosk.js';
 import { BigButton } from '../ui/BigButton.js';
-import { formatKg, formatMoney } from '../ui/money.js';
+import { formatKg, formatMoney, formatRateBp, localeOf } from '../ui/money.js';
+import { loadChoice, saveChoice, shownLang, type LangChoice } from './language.js';
 import { KioskConnection, type ConnState } from './connection.js';
-import { STRINGS, type Lang, type Strings } from './strings.js';
+import { noticeText, STRINGS, type Strings } from './strings.js';
 
 export function App(props: { kioskId: string; token: string }) {
-  const [lang, setLang] = useState<Lang>(() => (localStorage.getItem('kiosk.lang') === 'zh' ? 'zh' : 'en'));
+  const [storeLang, setStoreLang] = useState<KioskLanguage>({ default: 'en', idleMs: 60_000 });
+  const [choice, setChoice] = useState<LangChoice | null>(() => loadChoice(localStorage));
+  const [touched, setTouched] = useState(0);
   const [conn, setConn] = useState<ConnState>('connecting');
   const [view, setView] = useState<CartView | null>(null);
   const [demoCode, setDemoCode] = useState('');
   const [memberCode, setMemberCode] = useState('');
-  const c = useMemo(() => new KioskConnection(props.kioskId, props.token, setConn, setView), [props.kioskId, props.token]);
+  const c = useMemo(() => new KioskConnection(props.kioskId, props.token, setConn, setView, setStoreLang), [props.kioskId, props.token]);
   useEffect(() => c.start(), [c]);
-  const t = STRINGS[lang];
-  const money = (m: number) => formatMoney(m, view?.currency ?? 'EUR', lang);
-  const toggleLang = () => {
-    const next = lang === 'en' ? 'zh' : 'en';
-    localStorage.setItem('kiosk.lang', next);
-    setLang(next);
+  // issue 14: the shopper's language lasts for their session; a new session shows the store's default.
+  const lang = shownLang(choice, view?.sessionId ?? null, storeLang.default);
+  const pick = (next: LangChoice | null) => {
+    saveChoice(localStorage, next);
+    setChoice(next);
   };
+  useEffect(() => {
+    const touch = () => setTouched((n) => n + 1);
+    addEventListener('pointerdown', touch);
+    addEventListener('keydown', touch);
+    return () => {
+      removeEventListener('pointerdown', touch);
+      removeEventListener('keydown', touch);
+    };
+  }, []);
+  // A language picked on an idle page (nothing scanned) and then left: back to the default.
+  const idlePick = choice !== null && view?.phase === 'idle' && view.lines.length === 0 && lang !== storeLang.default;
+  useEffect(() => {
+    if (!idlePick) return;
+    const t = setTimeout(() => pick(null), storeLang.idleMs);
+    return () => clearTimeout(t);
+  }, [idlePick, touched, storeLang.idleMs]);
+  const t = STRINGS[lang];
+  useEffect(() => {
+    document.documentElement.lang = localeOf(lang);
+    document.title = t.title;
+  }, [lang]);
+  const money = (m: number, currency = view?.currency ?? 'EUR') => formatMoney(m, currency, lang);
+  const toggleLang = () => pick(view ? { lang: lang === 'en' ? 'zh' : 'en', sessionId: view.sessionId } : null);
   const stale = conn !== 'online';
   const canShop = !stale && view !== null && (view.phase === 'idle' || view.phase === 'shopping' || view.phase === 'needsAttendant');
 
@@ -44,7 +69,7 @@ export function App(props: { kioskId: string; token: string }) {
           <p class="k-total" data-testid="receipt-total">{t.total}: {money(view.receipt?.total ?? 0)}</p>
           {(view.receipt?.vat ?? []).map((v) => (
             <p key={String(v.rateBp)} data-testid="receipt-vat" data-rate={v.rateBp ?? 'none'}>
-              {v.rateBp === null ? t.vatUnknown : t.vatLine(`${v.rateBp / 100} %`)}: {money(v.vat)} ({t.net} {money(v.net)})
+              {v.rateBp === null ? t.vatUnknown : t.vatLine(formatRateBp(v.rateBp, lang))}: {money(v.vat)} ({t.net} {money(v.net)})
             </p>
           ))}
           <BigButton label={t.newCustomer} kind="primary" disabled={stale} onClick={() => c.send({ type: 'cancel' })} testId="new-customer" />
@@ -56,11 +81,11 @@ export function App(props: { kioskId: string; token: string }) {
       ) : (
         <main class="k-main" aria-busy={stale}>
           <section class="k-cart" aria-label={t.item}>
-            {view.lines.length === 0 ? <p data-testid="welcome">{view.phase === 'idle' ? t.welcome : t.scanHint}</p> : <CartTable view={view} t={t} money={money} canShop={canShop} send={(m) => c.send(m)} />}
+            {view.lines.length === 0 ? <p data-testid="welcome">{view.phase === 'idle' ? t.welcome : t.scanHint}</p> : <CartTable view={view} t={t} lang={lang} money={money} canShop={canShop} send={(m) => c.send(m)} />}
             {view.produce.length > 0 && canShop && (
               <section aria-label={t.produce}>
                 <h2>{t.produce}</h2>
-                <p data-testid="produce-weight">{t.onScale}: {view.produceWeight ? `${formatKg(view.produceWeight.grams)}${view.produceWeight.stable ? '' : ' …'}` : '—'}</p>
+                <p data-testid="produce-weight">{t.onScale}: {view.produceWeight ? `${formatKg(view.produceWeight.grams, lang)}${view.produceWeight.stable ? '' : ' …'}` : '—'}</p>
                 <div class="k-produce">
                   {view.produce.map((p) => (
                     <BigButton key={p.gtin} label={`${p.name} ${money(p.price)}/kg`} onClick={() => c.send({ type: 'pickProduce', gtin: p.gtin })} testId={`produce-${p.gtin}`}>
@@ -74,7 +99,7 @@ export function App(props: { kioskId: string; token: string }) {
           </section>
           <aside class="k-side">
             <Totals view={view} t={t} money={money} />
-            <Banners view={view} t={t} />
+            <Banners view={view} t={t} money={money} />
             {view.phase === 'paying' ? (
               <div class="k-banner k-banner-ok" role="status" data-testid="paying">
                 {t.paying}: {money(view.payment?.amount ?? view.total)}
@@ -106,7 +131,7 @@ export function App(props: { kioskId: string; token: string }) {
 }
 
 /** Click & collect: the online order for the scanned pickup code; confirming hands it over (an exact record in the gateway). */
-function PickupScreen(p: { view: CartView; t: Strings; money: (m: number) => string; stale: boolean; send: (m: { type: 'pickupConfirm' } | { type: 'pickupClose' }) => void }) {
+function PickupScreen(p: { view: CartView; t: Strings; money: (m: number, currency?: string) => string; stale: boolean; send: (m: { type: 'pickupConfirm' } | { type: 'pickupClose' }) => void }) {
   const { t } = p;
   const o = p.view.pickup!;
   return (
@@ -121,8 +146,8 @@ function PickupScreen(p: { view: CartView; t: Strings; money: (m: number) => str
           ))}
         </tbody>
       </table>
-      <p class="k-total" data-testid="pickup-total">{t.pickupPaid}: {p.money(o.total)}</p>
-      {p.view.notice && <div class="k-banner k-banner-warn" role="alert" data-testid="notice" data-code={p.view.notice.code}>{t.notices[p.view.notice.code] ?? p.view.notice.code}</div>}
+      <p class="k-total" data-testid="pickup-total">{t.pickupPaid}: {p.money(o.total, o.currency)}</p>
+      {p.view.notice && <div class="k-banner k-banner-warn" role="alert" data-testid="notice" data-code={p.view.notice.code}>{noticeText(t, p.view.notice)}</div>}
       {o.status === 'ready' ? (
         <div class="k-actions">
           <BigButton label={t.pickupConfirm} kind="primary" disabled={p.stale} onClick={() => p.send({ type: 'pickupConfirm' })} testId="pickup-confirm" />
@@ -135,7 +160,7 @@ function PickupScreen(p: { view: CartView; t: Strings; money: (m: number) => str
   );
 }
 
-function CartTable(p: { view: CartView; t: Strings; money: (m: number) => string; canShop: boolean; send: (m: { type: 'setQty'; lineId: string; qty: number } | { type: 'remove'; lineId: string }) => void }) {
+function CartTable(p: { view: CartView; t: Strings; lang: string; money: (m: number) => string; canShop: boolean; send: (m: { type: 'setQty'; lineId: string; qty: number } | { type: 'remove'; lineId: string }) => void }) {
   const { t, money } = p;
   return (
     <table>
@@ -145,7 +170,7 @@ function CartTable(p: { view: CartView; t: Strings; money: (m: number) => string
           <tr key={l.lineId} data-testid="line" data-gtin={l.gtin}>
             <td>
               <div>{l.name}</div>
-              {l.grams !== undefined && <small>{formatKg(l.grams)} × {money(l.unitPrice)}/kg</small>}
+              {l.grams !== undefined && <small>{formatKg(l.grams, p.lang)} × {money(l.unitPrice)}/kg</small>}
               {l.saving > 0 && <div class="k-saving">{t.savings} {money(l.saving)}</div>}
             </td>
             <td>
@@ -182,13 +207,23 @@ function Totals(p: { view: CartView; t: Strings; money: (m: number) => string })
   );
 }
 
-function Banners(p: { view: CartView; t: Strings }) {
-  const { view, t } = p;
+function Banners(p: { view: CartView; t: Strings; money: (m: number, currency?: string) => string }) {
+  const { view, t, money } = p;
   const out = [];
-  for (const r of view.requests) out.push(<div key={r.requestId} class={`k-banner ${r.kind === 'age' ? 'k-banner-warn' : 'k-banner-bad'}`} role="alert" data-testid={`request-${r.kind}`}>{t[r.kind]}{r.item ? ` — ${r.item}` : ''}</div>);
+  for (const r of view.requests) out.push(<div key={r.requestId} class={`k-banner ${r.kind === 'age' ? 'k-banner-warn' : 'k-banner-bad'}`} role="alert" data-testid={`request-${r.kind}`}>{t[r.kind]}{requestDetail(r, t, money)}</div>);
   if (view.bagging.state === 'unexpected' && !view.requests.some((r) => r.kind === 'security')) out.push(<div key="bag" class="k-banner k-banner-bad" role="alert">{t.bagUnexpected}</div>);
   if (view.bagging.state === 'removed' && !view.requests.some((r) => r.kind === 'security')) out.push(<div key="bag" class="k-banner k-banner-bad" role="alert">{t.bagRemoved}</div>);
   if (view.bagging.state === 'placeItem') out.push(<div key="bagp" class="k-banner k-banner-warn" role="status">{t.bagPlace}</div>);
-  if (view.notice) out.push(<div key="notice" class="k-banner k-banner-warn" role="status" data-testid="notice" data-code={view.notice.code}>{t.notices[view.notice.code] ?? view.notice.code}{view.notice.code.startsWith('pickup') && view.notice.detail ? ` (${view.notice.detail})` : ''}</div>);
+  if (view.notice) out.push(<div key="notice" class="k-banner k-banner-warn" role="status" data-testid="notice" data-code={view.notice.code}>{noticeText(t, view.notice)}{view.notice.code.startsWith('pickup') && view.notice.detail ? ` (${view.notice.detail})` : ''}</div>);
   return <>{out}</>;
+}
+
+/**
+ * What follows a request's text: the product for an age check or a removal (catalog names), the
+ * items and amount of a void formatted in the page's language (issue 14); gateway prose is not shown.
+ */
+function requestDetail(r: CartView['requests'][number], t: Strings, money: (m: number, currency?: string) => string): string {
+  if (r.kind === 'void' && r.count !== undefined && r.amount !== undefined) return ` — ${t.voidDetail(r.count, money(r.amount, r.currency))}`;
+  if ((r.kind === 'age' || r.kind === 'removal') && r.item) return ` — ${r.item}`;
+  return '';
 }

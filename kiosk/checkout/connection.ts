@@ -3,7 +3,7 @@
  * with backoff. While the socket is down the page is told so at once (never a stale cart shown
  * as current); a view older than the one shown for the same session is dropped.
  */
-import type { CartView, KioskIntent, KioskServerMsg } from '../../gateway/protocol/schemas/kiosk.js';
+import type { CartView, KioskIntent, KioskLanguage, KioskServerMsg } from '../../gateway/protocol/schemas/kiosk.js';
 
 export type ConnState = 'connecting' | 'online' | 'offline' | 'refused';
 
@@ -17,6 +17,8 @@ export class KioskConnection {
     private readonly token: string,
     private readonly onState: (s: ConnState) => void,
     private readonly onView: (v: CartView) => void,
+    /** The store's default language, from the gateway's welcome (issue 14). */
+    private readonly onLanguage: (l: KioskLanguage) => void = () => undefined,
   ) {}
 
   start(): void {
@@ -28,6 +30,7 @@ export class KioskConnection {
       const m = JSON.parse(String(ev.data)) as KioskServerMsg;
       if (m.type === 'welcome') {
         this.retryMs = 250;
+        if (m.language) this.onLanguage(m.language);
         return;
       }
       if (m.type !== 'cart') return;

@@ -1,4 +1,9 @@
-/** The kiosk page's words in English and Chinese (simplified). */
+/**
+ * The kiosk page's words in English and Chinese (simplified). Every notice code the gateway sends
+ * (gateway/kiosk/*.ts, `notice: { code }`) has a line in `notices` of each language — a unit test
+ * enumerates them (issue 14) — so a new code is one line here per language. `{detail}` in a notice
+ * is replaced by the notice's detail.
+ */
 export type Lang = 'en' | 'zh';
 
 const en = {
@@ -40,6 +45,8 @@ const en = {
   removal: 'An attendant will approve the removal',
   override: 'An attendant has been called',
   void: 'An attendant will void the transaction',
+  voidDetail: (items: number, amount: string) => `${items} item${items === 1 ? '' : 's'}, ${amount}`,
+  noticeOther: 'Please ask an attendant.',
   bagUnexpected: 'Unexpected item in the bagging area',
   bagRemoved: 'Please return the item to the bagging area',
   bagPlace: 'Please place the item in the bagging area',
@@ -53,6 +60,7 @@ const en = {
   notices: {
     unknownItem: 'This item was not found. Help has been called.',
     badCode: 'The barcode could not be read. Help has been called.',
+    wrongCurrency: 'This price label is in {detail}, not in the store currency: it cannot be sold here. Help has been called.',
     weighItem: 'This item is sold by weight: place it on the scale and pick it from the list.',
     placeOnScale: 'Place the item on the scale first and wait for a steady weight.',
     unknownMember: 'Member code not recognised.',
@@ -117,6 +125,8 @@ const zh: typeof en = {
   removal: '工作人员将批准删除',
   override: '已呼叫工作人员',
   void: '工作人员将作废本次交易',
+  voidDetail: (items: number, amount: string) => `${items} 件商品，${amount}`,
+  noticeOther: '请联系工作人员。',
   bagUnexpected: '装袋区有未识别物品',
   bagRemoved: '请将商品放回装袋区',
   bagPlace: '请将商品放入装袋区',
@@ -130,6 +140,7 @@ const zh: typeof en = {
   notices: {
     unknownItem: '未找到该商品，已呼叫帮助。',
     badCode: '无法识别条码，已呼叫帮助。',
+    wrongCurrency: '该价格标签的货币是 {detail}，不是本店货币，无法在此销售。已呼叫帮助。',
     weighItem: '该商品按重量销售：请放在秤上并从列表中选择。',
     placeOnScale: '请先将商品放在秤上，等待重量稳定。',
     unknownMember: '会员码无效。',
@@ -157,3 +168,9 @@ const zh: typeof en = {
 
 export const STRINGS: Record<Lang, typeof en> = { en, zh };
 export type Strings = typeof en;
+
+/** A gateway notice in the page's language; a code without a line (never shipped so) asks for an attendant. */
+export function noticeText(t: Strings, notice: { code: string; detail?: string }): string {
+  const text = Object.hasOwn(t.notices, notice.code) ? t.notices[notice.code] : t.noticeOther;
+  return text.replace('{detail}', notice.detail ?? '');
+}

@@ -4,7 +4,7 @@
  * also acts on kiosks, labels and alerts, an admin also manages devices. The gateway checks the
  * role of every call again; hiding a button is only courtesy.
  */
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useMemo, useState } from 'preact/hooks';
 import type { DeviceView } from '../../gateway/devices/registry.js';
 import type { KpiDay } from '../../gateway/kpi/kpis.js';
 import type { AlertRow } from '../../gateway/kpi/kpiStore.js';
@@ -18,6 +18,8 @@ import { DayView } from './views/day.js';
 import { UplinkView } from './views/uplink.js';
 import { AdminView } from './views/admin.js';
 import { MyPasswordForm } from './views/users.js';
+import { I18nContext, i18nFor, saveLang, storedLang, useI18n } from './i18n.js';
+import type { OpsLang } from './strings.js';
 
 export type Role = 'viewer' | 'attendant' | 'admin';
 export interface Me {
@@ -41,12 +43,12 @@ export interface Live {
 }
 
 const VIEWS = [
-  { id: 'devices', title: 'Devices', need: 'viewer' },
-  { id: 'shelf', title: 'Shelf', need: 'viewer' },
-  { id: 'checkout', title: 'Checkout', need: 'viewer' },
-  { id: 'day', title: "Day's numbers", need: 'viewer' },
-  { id: 'uplink', title: 'Uplink & alerts', need: 'viewer' },
-  { id: 'admin', title: 'Admin', need: 'admin' },
+  { id: 'devices', need: 'viewer' },
+  { id: 'shelf', need: 'viewer' },
+  { id: 'checkout', need: 'viewer' },
+  { id: 'day', need: 'viewer' },
+  { id: 'uplink', need: 'viewer' },
+  { id: 'admin', need: 'admin' },
 ] as const;
 type ViewId = (typeof VIEWS)[number]['id'];
 
@@ -57,15 +59,39 @@ function viewFromHash(): ViewId {
 
 export function App() {
   const [me, setMe] = useState<Me | null | undefined>(undefined);
+  // issue 14: English or Chinese, remembered per browser.
+  const [lang, setLang] = useState<OpsLang>(storedLang);
+  const i18n = useMemo(() => i18nFor(lang), [lang]);
   useEffect(() => {
     void get<Me>('/api/me').then((r) => setMe(r.ok ? r.body : null));
   }, []);
-  if (me === undefined) return <p class="ops-loading">Loading…</p>;
-  if (me === null) return <Login onIn={setMe} />;
-  return <Shell me={me} onOut={() => setMe(null)} />;
+  useEffect(() => {
+    document.documentElement.lang = i18n.f.locale;
+    document.title = `storegw · ${i18n.t.storeOps}`;
+  }, [i18n]);
+  const toggle = () => {
+    const next = lang === 'en' ? 'zh' : 'en';
+    saveLang(next);
+    setLang(next);
+  };
+  return (
+    <I18nContext.Provider value={i18n}>
+      {me === undefined ? <p class="ops-loading">{i18n.t.loading}</p> : me === null ? <Login onIn={setMe} toggle={toggle} /> : <Shell me={me} onOut={() => setMe(null)} toggle={toggle} />}
+    </I18nContext.Provider>
+  );
 }
 
-function Login({ onIn }: { onIn: (m: Me) => void }) {
+function LangSwitch({ toggle }: { toggle: () => void }) {
+  const { t, lang } = useI18n();
+  return (
+    <button type="button" class="ops-lang" data-testid="ops-lang" data-lang={lang} aria-label={t.langSwitchLabel} onClick={toggle}>
+      {t.langSwitch}
+    </button>
+  );
+}
+
+function Login({ onIn, toggle }: { onIn: (m: Me) => void; toggle: () => void }) {
+  const { t } = useI18n();
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
   const [error, setError] = useState<string | null>(null);
@@ -77,18 +103,19 @@ function Login({ onIn }: { onIn: (m: Me) => void }) {
     setBusy(false);
     if (r.ok) return onIn(r.body);
     setPassword('');
-    setError(r.status === 429 ? 'Too many attempts. Wait a few minutes and try again.' : r.status === 401 ? (/disabled/.test(r.message) ? 'This user is disabled. Ask a store admin.' : 'Wrong username or password.') : `Login failed: ${r.message}`);
+    setError(r.status === 429 ? t.tooManyAttempts : r.status === 401 ? (/disabled/.test(r.message) ? t.userDisabled : t.wrongPassword) : t.loginFailed(r.message));
   };
   return (
     <main class="ops-login">
-      <form onSubmit={submit} aria-label="Log in">
-        <h1>Store ops</h1>
+      <form onSubmit={submit} aria-label={t.logIn}>
+        <h1>{t.storeOps}</h1>
+        <LangSwitch toggle={toggle} />
         <label>
-          Username
+          {t.username}
           <input name="username" autocomplete="username" value={username} onInput={(e) => setUsername((e.target as HTMLInputElement).value)} required />
         </label>
         <label>
-          Password
+          {t.password}
           <input name="password" type="password" autocomplete="current-password" value={password} onInput={(e) => setPassword((e.target as HTMLInputElement).value)} required />
         </label>
         {error && (
@@ -97,14 +124,15 @@ function Login({ onIn }: { onIn: (m: Me) => void }) {
           </p>
         )}
         <button type="submit" disabled={busy}>
-          Log in
+          {t.logIn}
         </button>
       </form>
     </main>
   );
 }
 
-function Shell({ me, onOut }: { me: Me; onOut: () => void }) {
+function Shell({ me, onOut, toggle }: { me: Me; onOut: () => void; toggle: () => void }) {
+  const { t } = useI18n();
   const [view, setView] = useState<ViewId>(viewFromHash());
   const [live, setLive] = useState<Live>({ devices: new Map(), kpi: null, alerts: [], pickups: null, connected: false, skewMs: 0 });
   const [, tick] = useState(0);
@@ -151,19 +179,20 @@ function Shell({ me, onOut }: { me: Me; onOut: () => void }) {
   return (
     <div class="ops-shell">
       <header class="ops-header">
-        <strong>Store ops</strong>
+        <strong>{t.storeOps}</strong>
         <nav>
           {open.map((v) => (
             <a href={`#/${v.id}`} class={v.id === view ? 'active' : ''} aria-current={v.id === view ? 'page' : undefined}>
-              {v.title}
+              {t.views[v.id]}
             </a>
           ))}
         </nav>
         <span class={`ops-live ${live.connected ? 'up' : 'down'}`} data-live={live.connected ? 'up' : 'down'}>
-          {live.connected ? 'live' : 'reconnecting…'}
+          {live.connected ? t.live : t.reconnecting}
         </span>
+        <LangSwitch toggle={toggle} />
         <span class="ops-user">
-          {me.username} ({me.role}) {me.source === 'store' && <button data-testid="my-password-open" onClick={() => setPasswordOpen((o) => !o)}>Password</button>} <button onClick={logout}>Log out</button>
+          {me.username} ({t.roles[me.role] ?? me.role}) {me.source === 'store' && <button data-testid="my-password-open" onClick={() => setPasswordOpen((o) => !o)}>{t.passwordButton}</button>} <button onClick={logout}>{t.logOut}</button>
         </span>
       </header>
       {passwordOpen && <MyPasswordForm onDone={() => setPasswordOpen(false)} />}

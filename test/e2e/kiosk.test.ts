@@ -14,6 +14,7 @@ import { connectHqFeeds, login, until } from '../sim/hqFeeds.js';
 import { PaymentSim } from '../sim/paymentSim.js';
 import { OutboxStore } from '../../gateway/outbox/store.js';
 import type { CartView } from '../../gateway/protocol/schemas/kiosk.js';
+import { minorToDecimal } from '../../gateway/protocol/currency.js';
 import { CATALOG, CHEESE_CODE, EPC_6789, EPC_6790, G, KIOSK_DEVICES, kioskExtra, MEMBER, MEMBERS, Peripherals, PRICES, TOKENS } from './kioskFixture.js';
 
 const signer = createHqSigner({ kid: 'hq-kiosk' });
@@ -146,7 +147,7 @@ describe('kiosk checkout in Chromium', () => {
     expect(v.lines.find((l) => l.gtin === G.cheese)).toMatchObject({ grams: 1250, price: 1863 });
     const expectedTotal = 198 + 250 + 369 + 1863 + 3000 + 899;
     expect(v.total).toBe(expectedTotal);
-    expect(await page.getByTestId('total').textContent()).toContain((expectedTotal / 100).toFixed(2));
+    expect(await page.getByTestId('total').textContent()).toContain(minorToDecimal(expectedTotal, 'EUR'));
     await screenshot(page, 'kiosk-04-cart');
     await page.getByTestId('lang').click();
     await page.locator('.k-app[lang="zh-CN"]').waitFor();

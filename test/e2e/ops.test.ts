@@ -168,7 +168,8 @@ describe('the day’s numbers', () => {
     ];
     for (const [i, [h, min, total, member]] of sales.entries()) await commitSale(saleRecord({ ts: localToday(h, min), transactionId: `day-${i}`, total, memberCode: member }));
 
-    const expected = { visitors: '50', transactions: '6', conversion: '12.0 %', averageBasket: '24.17 EUR', repeatRate: '40.0 %', sales: '145.00 EUR' };
+    // Intl for the page's locale (en-GB), money with the currency's digits (issue 14).
+    const expected = { visitors: '50', transactions: '6', conversion: '12.0%', averageBasket: '€24.17', repeatRate: '40.0%', sales: '€145.00' };
     await page.waitForFunction(
       (exp) => Object.entries(exp).every(([k, v]) => document.querySelector(`[data-kpi="${k}"] .value`)?.textContent === v),
       expected,
@@ -180,9 +181,9 @@ describe('the day’s numbers', () => {
       Array.from(document.querySelectorAll('table.hours tbody tr')).map((tr) => [tr.getAttribute('data-hour'), ...Array.from(tr.querySelectorAll('td[data-col]')).map((td) => td.textContent)]),
     );
     expect(hours).toEqual([
-      ['9', '11', '1', '9.1 %', '12.50 EUR', '12.50 EUR'],
-      ['12', '25', '3', '12.0 %', '22.50 EUR', '67.50 EUR'],
-      ['17', '14', '2', '14.3 %', '32.50 EUR', '65.00 EUR'],
+      ['9', '11', '1', '9.1%', '€12.50', '€12.50'],
+      ['12', '25', '3', '12.0%', '€22.50', '€67.50'],
+      ['17', '14', '2', '14.3%', '€32.50', '€65.00'],
     ]);
     expect(await page.locator('svg.ops-chart g[data-hour]').count()).toBe(24);
     await screenshot(page, 'ops-day');

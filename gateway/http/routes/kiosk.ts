@@ -111,7 +111,7 @@ export const kioskRoutes: FastifyPluginAsync<KioskRouteDeps> = async (app, deps)
           clearTimeout(hello);
           kioskId = entry.id;
           deps.service.changes.on('view', onView);
-          send({ type: 'welcome', kioskId });
+          send({ type: 'welcome', kioskId, language: deps.service.language }); // issue 14: the store's default language
           send(deps.service.view(kioskId));
         });
         return;

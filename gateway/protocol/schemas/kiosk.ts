@@ -125,6 +125,10 @@ export interface AttendantRequestView {
   kind: AttendantKind;
   item?: string;
   createdAt: string;
+  /** void / override: minor units in `currency`; void: items in the cart (issue 14: pages format these). */
+  amount?: number;
+  currency?: string;
+  count?: number;
 }
 
 /** Gateway → client: the whole cart after every change, with a version that only grows. */
@@ -153,4 +157,10 @@ export interface CartView {
   pickup?: { orderId: string; customer: string; lines: { name: string; qty: number }[]; total: number; currency: string; status: 'ready' | 'collected' } | null;
 }
 
-export type KioskServerMsg = CartView | { type: 'error'; code: string; message: string } | { type: 'welcome'; kioskId: string };
+/** The page's language for each new shopper, and how long a language picked on an idle page lasts (issue 14). */
+export interface KioskLanguage {
+  default: 'en' | 'zh';
+  idleMs: number;
+}
+
+export type KioskServerMsg = CartView | { type: 'error'; code: string; message: string } | { type: 'welcome'; kioskId: string; language?: KioskLanguage };

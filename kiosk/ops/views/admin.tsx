@@ -6,6 +6,7 @@ import { useState } from 'preact/hooks';
 import type { Live, Me } from '../app.js';
 import { post } from '../api.js';
 import { UsersPanel } from './users.js';
+import { useI18n } from '../i18n.js';
 
 const KINDS = ['esl', 'scale', 'scanner', 'rfid', 'footfall', 'light', 'payment', 'kiosk'];
 
@@ -16,6 +17,7 @@ interface Secret {
 }
 
 export function AdminView({ live, me }: { live: Live; me: Me }) {
+  const { t } = useI18n();
   const [kind, setKind] = useState('footfall');
   const [id, setId] = useState('');
   const [location, setLocation] = useState('');
@@ -40,11 +42,11 @@ export function AdminView({ live, me }: { live: Live; me: Me }) {
   const provisioned = [...live.devices.values()].filter((d) => d.source === 'provisioned').sort((a, b) => a.username.localeCompare(b.username));
   return (
     <section>
-      <h2>Admin</h2>
-      <h3>Add a device</h3>
-      <form class="ops-form" onSubmit={add} aria-label="Add a device">
+      <h2>{t.admin}</h2>
+      <h3>{t.addDevice}</h3>
+      <form class="ops-form" onSubmit={add} aria-label={t.addDevice}>
         <label>
-          Kind
+          {t.kind}
           <select name="kind" value={kind} onChange={(e) => setKind((e.target as HTMLSelectElement).value)}>
             {KINDS.map((k) => (
               <option value={k}>{k}</option>
@@ -52,15 +54,15 @@ export function AdminView({ live, me }: { live: Live; me: Me }) {
           </select>
         </label>
         <label>
-          Id
+          {t.id}
           <input name="id" value={id} required pattern="[A-Za-z0-9][A-Za-z0-9._:\-]{0,63}" onInput={(e) => setId((e.target as HTMLInputElement).value)} />
         </label>
         <label>
-          Location
+          {t.location}
           <input name="location" value={location} onInput={(e) => setLocation((e.target as HTMLInputElement).value)} />
         </label>
         <button type="submit" class="primary">
-          Add device
+          {t.addDeviceButton}
         </button>
       </form>
       {error && (
@@ -71,28 +73,30 @@ export function AdminView({ live, me }: { live: Live; me: Me }) {
       {secret && (
         <div class="ops-secret" role="status" data-secret-for={secret.username}>
           <p>
-            <strong>{secret.username}</strong> {secret.what}. Its secret is shown <em>only now</em>: copy it into the device.
+            <strong>{secret.username}</strong> {t.secretShown(secret.what as 'added' | 'rotated')}
+            <em>{t.onlyNow}</em>
+            {t.copyIntoDevice}
           </p>
           <code data-password>{secret.password}</code>
-          <button onClick={() => setSecret(null)}>Done, hide it</button>
+          <button onClick={() => setSecret(null)}>{t.doneHide}</button>
         </div>
       )}
-      <h3>Provisioned devices</h3>
+      <h3>{t.provisioned}</h3>
       {provisioned.length === 0 ? (
-        <p>None yet (devices declared in the config file are changed there).</p>
+        <p>{t.noProvisioned}</p>
       ) : (
-        <table class="ops-table" aria-label="Provisioned devices">
+        <table class="ops-table" aria-label={t.provisioned}>
           <tbody>
             {provisioned.map((d) => (
               <tr key={d.username} data-provisioned={d.username}>
                 <td>{d.username}</td>
                 <td>{d.location ?? ''}</td>
                 <td>
-                  <span class={`badge ${d.health}`}>{d.health}</span>
+                  <span class={`badge ${d.health}`}>{t.health[d.health] ?? d.health}</span>
                 </td>
                 <td>
-                  <button onClick={() => action(d.username, 'rotate')}>Rotate secret</button>{' '}
-                  {d.disabled ? <button onClick={() => action(d.username, 'enable')}>Enable</button> : <button onClick={() => action(d.username, 'disable')}>Disable</button>}
+                  <button onClick={() => action(d.username, 'rotate')}>{t.rotateSecret}</button>{' '}
+                  {d.disabled ? <button onClick={() => action(d.username, 'enable')}>{t.enable}</button> : <button onClick={() => action(d.username, 'disable')}>{t.disable}</button>}
                 </td>
               </tr>
             ))}

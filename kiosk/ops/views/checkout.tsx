@@ -6,7 +6,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { can, type Live, type Me } from '../app.js';
 import { get, post, unavailable, type ApiResult } from '../api.js';
-import { ago, money } from '../format.js';
+import { useI18n } from '../i18n.js';
 import { useTwoStep } from '../twoStep.js';
 import { PickupTasks } from './pickups.js';
 
@@ -28,6 +28,10 @@ interface RequestRow {
   kind: string;
   item?: string;
   createdAt: string;
+  /** void / override: minor units and currency, void: items (issue 14: formatted here, in the page's language). */
+  amount?: number;
+  currency?: string;
+  count?: number;
 }
 
 function usePoll<T>(url: string | null, everyMs: number, n: number): ApiResult<T> | null {
@@ -50,47 +54,52 @@ function usePoll<T>(url: string | null, everyMs: number, n: number): ApiResult<T
 }
 
 export function CheckoutView({ me, live, now }: { me: Me; live: Live; now: number }) {
+  const { t, f } = useI18n();
+  const kindName = (k: string) => t.requestKinds[k] ?? k;
+  // A void shows its items and amount; an age check or removal its product; other gateway prose only in English.
+  const itemText = (r: RequestRow) =>
+    r.kind === 'void' && r.count !== undefined && r.amount !== undefined && r.currency !== undefined ? t.voidItems(r.count, f.money(r.amount, r.currency)) : r.amount !== undefined && r.currency !== undefined ? f.money(r.amount, r.currency) : (r.item ?? '');
   const [n, reload] = useState(0);
   const [note, setNote] = useState<string | null>(null);
   const kiosks = usePoll<{ kiosks: KioskRow[] }>('/api/kiosks', 2000, n);
   const queue = usePoll<{ requests: RequestRow[] }>(can(me, 'attendant') ? '/api/attendant/queue' : null, 1000, n);
   const decide = async (r: RequestRow, what: 'approve' | 'reject') => {
     const res = await post(`/api/attendant/${encodeURIComponent(r.requestId)}/${what}`, {});
-    setNote(res.ok ? `${what === 'approve' ? 'Approved' : 'Rejected'}: ${r.kind} at ${r.kioskId}` : `${r.requestId}: ${res.message}`);
+    setNote(res.ok ? t.decided(what === 'approve', kindName(r.kind), r.kioskId) : `${r.requestId}: ${res.message}`);
     reload((x) => x + 1);
   };
   // Voiding asks twice (a second click on "Confirm void"): it ends a shopper's transaction.
   const confirm = useTwoStep();
   const voidCart = async (k: KioskRow) => {
     const res = await post(`/api/attendant/kiosks/${encodeURIComponent(k.kioskId)}/void`, {});
-    setNote(res.ok ? `Voided: the transaction at ${k.kioskId}` : `${k.kioskId}: ${res.message}`);
+    setNote(res.ok ? t.voided(k.kioskId) : `${k.kioskId}: ${res.message}`);
     reload((x) => x + 1);
   };
   const voidable = (k: KioskRow) => can(me, 'attendant') && (k.phase === 'shopping' || k.phase === 'needsAttendant' || (k.phase === 'idle' && k.lines > 0));
   return (
     <section>
-      <h2>Checkout</h2>
-      <h3>Kiosks</h3>
+      <h2>{t.checkout}</h2>
+      <h3>{t.kiosks}</h3>
       {kiosks === null ? (
-        <p>Loading…</p>
+        <p>{t.loading}</p>
       ) : unavailable(kiosks) ? (
         <p class="ops-na" data-panel="kiosks">
-          not available (this gateway has no kiosk API)
+          {t.notAvailable('kiosk')}
         </p>
       ) : !kiosks.ok ? (
         <p class="ops-error">{kiosks.message}</p>
       ) : kiosks.body.kiosks.length === 0 ? (
-        <p>No kiosks configured.</p>
+        <p>{t.noKiosks}</p>
       ) : (
-        <table class="ops-table" aria-label="Kiosks">
+        <table class="ops-table" aria-label={t.kiosks}>
           <thead>
             <tr>
-              <th>Kiosk</th>
-              <th>Peripherals</th>
-              <th>Session</th>
-              <th>Lines</th>
-              <th>Total</th>
-              <th>Help</th>
+              <th>{t.kiosk}</th>
+              <th>{t.peripherals}</th>
+              <th>{t.session}</th>
+              <th>{t.lines}</th>
+              <th>{t.total}</th>
+              <th>{t.help}</th>
               <th />
             </tr>
           </thead>
@@ -104,19 +113,19 @@ export function CheckoutView({ me, live, now }: { me: Me; live: Live; now: numbe
                       const d = [...live.devices.values()].find((x) => x.id === id && x.username.endsWith(`/${id}`));
                       return (
                         <span class={`badge ${d?.health ?? ''}`} title={`${role}: ${id}`} data-peripheral={id}>
-                          {role} {d?.health ?? 'unknown'}
+                          {t.roleNames[role] ?? role} {t.health[d?.health ?? 'unknown'] ?? d?.health}
                         </span>
                       );
                     })}
                   </td>
-                  <td>{k.phase}</td>
-                  <td>{k.lines}</td>
-                  <td>{money(k.total, k.currency)}</td>
-                  <td>{k.helpCalled ? <span class="badge stale">called</span> : ''}</td>
+                  <td>{t.phases[k.phase] ?? k.phase}</td>
+                  <td>{f.num(k.lines)}</td>
+                  <td data-col="total">{f.money(k.total, k.currency)}</td>
+                  <td>{k.helpCalled ? <span class="badge stale">{t.helpCalled}</span> : ''}</td>
                   <td>
                     {voidable(k) && (
                       <button onClick={() => confirm.press(k.kioskId, () => voidCart(k))} data-action="void">
-                        {confirm.armed(k.kioskId) ? 'Confirm void' : 'Void'}
+                        {confirm.armed(k.kioskId) ? t.confirmVoid : t.void}
                       </button>
                     )}
                   </td>
@@ -127,30 +136,30 @@ export function CheckoutView({ me, live, now }: { me: Me; live: Live; now: numbe
         </table>
       )}
       <PickupTasks me={me} tasks={live.pickups} now={now} />
-      <h3>Attendant queue</h3>
+      <h3>{t.attendantQueue}</h3>
       {note && <p role="status">{note}</p>}
       {!can(me, 'attendant') ? (
         <p class="ops-na" data-panel="queue">
-          Approvals need the attendant role.
+          {t.needsAttendantRole}
         </p>
       ) : queue === null ? (
-        <p>Loading…</p>
+        <p>{t.loading}</p>
       ) : unavailable(queue) ? (
         <p class="ops-na" data-panel="queue">
-          not available (this gateway has no attendant API)
+          {t.notAvailable('attendant')}
         </p>
       ) : !queue.ok ? (
         <p class="ops-error">{queue.message}</p>
       ) : queue.body.requests.length === 0 ? (
-        <p data-queue="empty">Nothing waits for an attendant.</p>
+        <p data-queue="empty">{t.queueEmpty}</p>
       ) : (
-        <table class="ops-table" aria-label="Attendant queue">
+        <table class="ops-table" aria-label={t.attendantQueue}>
           <thead>
             <tr>
-              <th>Kiosk</th>
-              <th>Request</th>
-              <th>Item</th>
-              <th>Waiting</th>
+              <th>{t.kiosk}</th>
+              <th>{t.request}</th>
+              <th>{t.item}</th>
+              <th>{t.waiting}</th>
               <th />
             </tr>
           </thead>
@@ -158,14 +167,14 @@ export function CheckoutView({ me, live, now }: { me: Me; live: Live; now: numbe
             {queue.body.requests.map((r) => (
               <tr key={r.requestId} data-request={r.requestId} data-kind={r.kind}>
                 <td>{r.kioskId}</td>
-                <td>{r.kind}</td>
-                <td>{r.item ?? ''}</td>
-                <td>{ago(Date.parse(r.createdAt), now)}</td>
+                <td>{kindName(r.kind)}</td>
+                <td data-col="item">{itemText(r)}</td>
+                <td>{f.ago(Date.parse(r.createdAt), now)}</td>
                 <td>
                   <button class="primary" onClick={() => decide(r, 'approve')}>
-                    Approve
+                    {t.approve}
                   </button>{' '}
-                  <button onClick={() => decide(r, 'reject')}>Reject</button>
+                  <button onClick={() => decide(r, 'reject')}>{t.reject}</button>
                 </td>
               </tr>
             ))}

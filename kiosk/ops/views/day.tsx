@@ -5,9 +5,11 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { KpiDay } from '../../../gateway/kpi/kpis.js';
 import { get } from '../api.js';
-import { money, percent } from '../format.js';
+import { useI18n } from '../i18n.js';
 
 export function DayView({ kpi: today }: { kpi: KpiDay | null }) {
+  const { t: s, f } = useI18n();
+  const { money, percent, num } = f;
   const [picked, setPicked] = useState<string | null>(null);
   const [past, setPast] = useState<KpiDay | null>(null);
   useEffect(() => {
@@ -15,25 +17,26 @@ export function DayView({ kpi: today }: { kpi: KpiDay | null }) {
     void get<KpiDay>(`/api/kpi?day=${picked}`).then((r) => setPast(r.ok ? r.body : null));
   }, [picked]);
   const kpi = past ?? today;
-  if (!kpi) return <p>Loading the day's numbers…</p>;
+  if (!kpi) return <p>{s.dayLoading}</p>;
   const t = kpi.totals;
+  const k = s.kpis;
   const tiles: [string, string, string][] = [
-    ['visitors', 'Visitors', String(t.visitors)],
-    ['transactions', 'Transactions', String(t.transactions)],
-    ['conversion', 'Conversion', percent(t.conversion)],
-    ['averageBasket', 'Average basket', money(t.averageBasket, kpi.currency)],
-    ['repeatRate', 'Repeat rate', percent(t.repeatRate)],
-    ['sales', 'Sales', money(t.sales, kpi.currency)],
+    ['visitors', k.visitors, num(t.visitors)],
+    ['transactions', k.transactions, num(t.transactions)],
+    ['conversion', k.conversion, percent(t.conversion)],
+    ['averageBasket', k.averageBasket, money(t.averageBasket, kpi.currency)],
+    ['repeatRate', k.repeatRate, percent(t.repeatRate)],
+    ['sales', k.sales, money(t.sales, kpi.currency)],
   ];
   return (
     <section>
       <h2>
-        Day's numbers <small>{kpi.day} ({kpi.timezone})</small>
+        {s.dayTitle} <small>{kpi.day} ({kpi.timezone})</small>
       </h2>
       <label class="ops-filters">
-        Day
+        {s.day}
         <input type="date" name="day" value={kpi.day} max={today?.day} onChange={(e) => setPicked((e.target as HTMLInputElement).value || null)} />
-        {past && <button onClick={() => setPicked(null)}>Back to today (live)</button>}
+        {past && <button onClick={() => setPicked(null)}>{s.backToToday}</button>}
       </label>
       <div class="ops-tiles">
         {tiles.map(([key, label, value]) => (
@@ -43,17 +46,17 @@ export function DayView({ kpi: today }: { kpi: KpiDay | null }) {
           </div>
         ))}
       </div>
-      <h3>Per hour</h3>
+      <h3>{s.perHour}</h3>
       <HourChart kpi={kpi} />
-      <table class="ops-table hours" aria-label="Per hour">
+      <table class="ops-table hours" aria-label={s.perHour}>
         <thead>
           <tr>
-            <th>Hour</th>
-            <th>Visitors</th>
-            <th>Transactions</th>
-            <th>Conversion</th>
-            <th>Average basket</th>
-            <th>Sales</th>
+            <th>{s.hour}</th>
+            <th>{k.visitors}</th>
+            <th>{k.transactions}</th>
+            <th>{k.conversion}</th>
+            <th>{k.averageBasket}</th>
+            <th>{k.sales}</th>
           </tr>
         </thead>
         <tbody>
@@ -62,8 +65,8 @@ export function DayView({ kpi: today }: { kpi: KpiDay | null }) {
             .map((h) => (
               <tr data-hour={h.hour}>
                 <td>{String(h.hour).padStart(2, '0')}:00</td>
-                <td data-col="visitors">{h.visitors}</td>
-                <td data-col="transactions">{h.transactions}</td>
+                <td data-col="visitors">{num(h.visitors)}</td>
+                <td data-col="transactions">{num(h.transactions)}</td>
                 <td data-col="conversion">{percent(h.conversion)}</td>
                 <td data-col="averageBasket">{money(h.averageBasket, kpi.currency)}</td>
                 <td data-col="sales">{money(h.sales, kpi.currency)}</td>
@@ -77,6 +80,7 @@ export function DayView({ kpi: today }: { kpi: KpiDay | null }) {
 
 /** Visitors (light) and transactions (dark) per local hour; one shared scale, so the gap is the conversion. */
 function HourChart({ kpi }: { kpi: KpiDay }) {
+  const { t } = useI18n();
   const W = 720;
   const H = 200;
   const pad = 24;
@@ -84,7 +88,7 @@ function HourChart({ kpi }: { kpi: KpiDay }) {
   const bw = (W - pad * 2) / 24;
   const y = (v: number) => H - pad - (v / max) * (H - pad * 2);
   return (
-    <svg class="ops-chart" viewBox={`0 0 ${W} ${H}`} role="img" aria-label="Visitors and transactions per hour">
+    <svg class="ops-chart" viewBox={`0 0 ${W} ${H}`} role="img" aria-label={t.chartLabel}>
       <line x1={pad} y1={H - pad} x2={W - pad} y2={H - pad} class="axis" />
       <text x={pad} y={14} class="tick">
         {max}
@@ -94,10 +98,10 @@ function HourChart({ kpi }: { kpi: KpiDay }) {
         return (
           <g data-hour={h.hour}>
             <rect x={x + 2} y={y(h.visitors)} width={bw - 4} height={H - pad - y(h.visitors)} class="visitors">
-              <title>{`${h.hour}:00 visitors ${h.visitors}`}</title>
+              <title>{`${h.hour}:00 ${t.kpis.visitors} ${h.visitors}`}</title>
             </rect>
             <rect x={x + bw / 4} y={y(h.transactions)} width={bw / 2} height={H - pad - y(h.transactions)} class="transactions">
-              <title>{`${h.hour}:00 transactions ${h.transactions}`}</title>
+              <title>{`${h.hour}:00 ${t.kpis.transactions} ${h.transactions}`}</title>
             </rect>
             {h.hour % 3 === 0 && (
               <text x={x + bw / 2} y={H - 8} class="tick" text-anchor="middle">

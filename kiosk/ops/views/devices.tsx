@@ -4,15 +4,16 @@ import type { DeviceView } from '../../../gateway/devices/registry.js';
 import type { CommandView } from '../../../gateway/devices/commands.js';
 import type { Live } from '../app.js';
 import { get, post } from '../api.js';
-import { ago, clock } from '../format.js';
+import { useI18n } from '../i18n.js';
+import type { Format } from '../format.js';
 
 const HEALTHS = ['online', 'stale', 'offline', 'disabled'] as const;
 
 /** Battery from the last heartbeat or status that carried one. */
-export function battery(d: DeviceView): string {
+export function battery(d: DeviceView, f: Format): string {
   for (const e of Object.values(d.lastEvents)) {
     const b = (e.data as { batteryPct?: unknown } | null)?.batteryPct;
-    if (typeof b === 'number') return `${Math.round(b)} %`;
+    if (typeof b === 'number') return f.percent(Math.round(b) / 100, 0);
   }
   return '–';
 }
@@ -20,6 +21,7 @@ export function battery(d: DeviceView): string {
 const rejectCount = (d: DeviceView) => Object.values(d.rejects).reduce((a, b) => a + b, 0);
 
 export function DevicesView({ live, now }: { live: Live; now: number }) {
+  const { t, f } = useI18n();
   const [kind, setKind] = useState('');
   const [health, setHealth] = useState('');
   const [open, setOpen] = useState<string | null>(null);
@@ -29,44 +31,44 @@ export function DevicesView({ live, now }: { live: Live; now: number }) {
   const counts = Object.fromEntries(HEALTHS.map((h) => [h, all.filter((d) => d.health === h).length]));
   return (
     <section>
-      <h2>Devices</h2>
+      <h2>{t.views.devices}</h2>
       <p class="ops-summary">
         {HEALTHS.map((h) => (
           <span class={`badge ${h}`} data-count={h}>
-            {counts[h]} {h}
+            {counts[h]} {t.health[h]}
           </span>
         ))}
       </p>
       <div class="ops-filters">
         <label>
-          Kind
+          {t.kind}
           <select value={kind} onChange={(e) => setKind((e.target as HTMLSelectElement).value)} name="kind">
-            <option value="">all</option>
+            <option value="">{t.all}</option>
             {kinds.map((k) => (
               <option value={k}>{k}</option>
             ))}
           </select>
         </label>
         <label>
-          State
+          {t.state}
           <select value={health} onChange={(e) => setHealth((e.target as HTMLSelectElement).value)} name="state">
-            <option value="">all</option>
+            <option value="">{t.all}</option>
             {HEALTHS.map((h) => (
-              <option value={h}>{h}</option>
+              <option value={h}>{t.health[h]}</option>
             ))}
           </select>
         </label>
       </div>
-      <table class="ops-table" aria-label="Devices">
+      <table class="ops-table" aria-label={t.views.devices}>
         <thead>
           <tr>
-            <th>Device</th>
-            <th>Location</th>
-            <th>State</th>
-            <th>Last seen</th>
-            <th>Battery</th>
-            <th>Events</th>
-            <th>Rejected</th>
+            <th>{t.device}</th>
+            <th>{t.location}</th>
+            <th>{t.state}</th>
+            <th>{t.lastSeen}</th>
+            <th>{t.battery}</th>
+            <th>{t.events}</th>
+            <th>{t.rejected}</th>
           </tr>
         </thead>
         <tbody>
@@ -79,17 +81,17 @@ export function DevicesView({ live, now }: { live: Live; now: number }) {
               </td>
               <td>{d.location ?? ''}</td>
               <td>
-                <span class={`badge ${d.health}`}>{d.health}</span>
+                <span class={`badge ${d.health}`}>{t.health[d.health] ?? d.health}</span>
               </td>
-              <td>{ago(d.lastSeen, now)}</td>
-              <td>{battery(d)}</td>
-              <td>{d.events}</td>
-              <td class={rejectCount(d) > 0 ? 'warn' : ''}>{rejectCount(d)}</td>
+              <td>{f.ago(d.lastSeen, now)}</td>
+              <td>{battery(d, f)}</td>
+              <td>{f.num(d.events)}</td>
+              <td class={rejectCount(d) > 0 ? 'warn' : ''}>{f.num(rejectCount(d))}</td>
             </tr>
           ))}
         </tbody>
       </table>
-      {shown.length === 0 && <p>No device matches.</p>}
+      {shown.length === 0 && <p>{t.noDeviceMatches}</p>}
       {open && live.devices.get(open) && <DeviceDetail d={live.devices.get(open)!} now={now} onClose={() => setOpen(null)} />}
     </section>
   );
@@ -108,6 +110,7 @@ interface DetailBody {
 }
 
 function DeviceDetail({ d, now, onClose }: { d: DeviceView; now: number; onClose: () => void }) {
+  const { t, f } = useI18n();
   const [rejects, setRejects] = useState<DeadLetterView[] | null>(null);
   const [commands, setCommands] = useState<DetailBody['commands']>(null);
   const [reload, setReload] = useState(0);
@@ -126,26 +129,26 @@ function DeviceDetail({ d, now, onClose }: { d: DeviceView; now: number; onClose
   }, [waiting]);
   const events = Object.entries(d.lastEvents).sort((a, b) => b[1].seq - a[1].seq);
   return (
-    <aside class="ops-detail" aria-label={`Device ${d.username}`} data-detail={d.username}>
+    <aside class="ops-detail" aria-label={t.deviceLabel(d.username)} data-detail={d.username}>
       <header>
         <h3>{d.username}</h3>
-        <button onClick={onClose}>Close</button>
+        <button onClick={onClose}>{t.close}</button>
       </header>
       <dl>
-        <dt>State</dt>
+        <dt>{t.state}</dt>
         <dd>
-          <span class={`badge ${d.health}`}>{d.health}</span> {d.via ? `via ${d.via}` : ''}
+          <span class={`badge ${d.health}`}>{t.health[d.health] ?? d.health}</span> {d.via ? t.via(d.via) : ''}
         </dd>
-        <dt>Model</dt>
-        <dd>{d.birth ? `${d.birth.model} (firmware ${d.birth.firmware})` : 'no birth message yet'}</dd>
-        <dt>Connected</dt>
-        <dd>{d.connectedAt ? clock(d.connectedAt) : '–'}</dd>
-        <dt>Source</dt>
+        <dt>{t.model}</dt>
+        <dd>{d.birth ? t.modelFirmware(d.birth.model, d.birth.firmware) : t.noBirth}</dd>
+        <dt>{t.connected}</dt>
+        <dd>{d.connectedAt ? f.clock(d.connectedAt) : '–'}</dd>
+        <dt>{t.source}</dt>
         <dd>{d.source}</dd>
       </dl>
-      <h4>Last events</h4>
+      <h4>{t.lastEvents}</h4>
       {events.length === 0 ? (
-        <p>None yet.</p>
+        <p>{t.noneYet}</p>
       ) : (
         <table class="ops-table">
           <tbody>
@@ -153,7 +156,7 @@ function DeviceDetail({ d, now, onClose }: { d: DeviceView; now: number; onClose
               <tr>
                 <td>{type}</td>
                 <td>#{e.seq}</td>
-                <td>{ago(e.recvTs, now)}</td>
+                <td>{f.ago(e.recvTs, now)}</td>
                 <td>
                   <code>{JSON.stringify(e.data)}</code>
                 </td>
@@ -162,17 +165,17 @@ function DeviceDetail({ d, now, onClose }: { d: DeviceView; now: number; onClose
           </tbody>
         </table>
       )}
-      <h4>Rejected events</h4>
+      <h4>{t.rejectedEvents}</h4>
       {rejects === null ? (
-        <p>Loading…</p>
+        <p>{t.loading}</p>
       ) : rejects.length === 0 ? (
-        <p>None.</p>
+        <p>{t.none}</p>
       ) : (
-        <table class="ops-table" aria-label="Rejected events">
+        <table class="ops-table" aria-label={t.rejectedEvents}>
           <tbody>
             {rejects.map((r) => (
               <tr data-reject={r.code}>
-                <td>{clock(r.recvTs)}</td>
+                <td>{f.clock(r.recvTs)}</td>
                 <td>{r.code}</td>
                 <td>{r.reason}</td>
               </tr>
@@ -197,36 +200,37 @@ const COMMAND_FORMS: Partial<Record<string, Record<string, Field[]>>> = {
 };
 
 function DeviceCommands({ d, now, commands, onSent }: { d: DeviceView; now: number; commands: DetailBody['commands']; onSent: () => void }) {
+  const { t, f } = useI18n();
   const [role, setRole] = useState<string | null>(null);
   useEffect(() => {
     void get<{ role: string }>('/api/me').then((r) => setRole(r.ok ? r.body.role : null));
   }, []);
-  if (commands === null) return <p class="ops-na" data-testid="commands-na">Commands: not available</p>;
+  if (commands === null) return <p class="ops-na" data-testid="commands-na">{t.commandsNa}</p>;
   const forms = COMMAND_FORMS[d.kind];
   return (
     <section data-testid="commands" data-role={role ?? ''}>
-      <h4>Pending commands</h4>
+      <h4>{t.pendingCommands}</h4>
       {commands.pending.length === 0 ? (
-        <p data-testid="commands-pending-none">None.</p>
+        <p data-testid="commands-pending-none">{t.none}</p>
       ) : (
-        <table class="ops-table" aria-label="Pending commands" data-testid="commands-pending">
+        <table class="ops-table" aria-label={t.pendingCommands} data-testid="commands-pending">
           <tbody>
             {commands.pending.map((c) => (
               <tr data-testid="command-pending" data-cmd={c.cmdId}>
                 <td>{c.type}</td>
-                <td>asked {ago(c.createdAt, now)}</td>
-                <td>{c.attempts === 0 ? 'not sent yet' : `${c.attempts} attempt${c.attempts === 1 ? '' : 's'}`}</td>
+                <td>{t.asked(f.ago(c.createdAt, now))}</td>
+                <td>{c.attempts === 0 ? t.notSentYet : t.attempts(c.attempts)}</td>
                 <td>{c.source}</td>
               </tr>
             ))}
           </tbody>
         </table>
       )}
-      <h4>Recent commands</h4>
+      <h4>{t.recentCommands}</h4>
       {commands.recent.length === 0 ? (
-        <p>None.</p>
+        <p>{t.none}</p>
       ) : (
-        <table class="ops-table" aria-label="Recent commands" data-testid="commands-recent">
+        <table class="ops-table" aria-label={t.recentCommands} data-testid="commands-recent">
           <tbody>
             {commands.recent.map((c) => (
               <tr data-testid="command-recent" data-cmd={c.cmdId} data-state={c.state}>
@@ -235,7 +239,7 @@ function DeviceCommands({ d, now, commands, onSent }: { d: DeviceView; now: numb
                   <span class={`badge ${c.state === 'acked' ? 'online' : 'offline'}`}>{c.state}</span>
                 </td>
                 <td>{c.error ?? ''}</td>
-                <td>{clock(c.finishedAt ?? c.createdAt)}</td>
+                <td>{f.clock(c.finishedAt ?? c.createdAt)}</td>
                 <td>{c.source}</td>
               </tr>
             ))}
@@ -248,6 +252,7 @@ function DeviceCommands({ d, now, commands, onSent }: { d: DeviceView; now: numb
 }
 
 function CommandForm({ d, forms, onSent }: { d: DeviceView; forms: Record<string, Field[]>; onSent: () => void }) {
+  const { t } = useI18n();
   const types = Object.keys(forms);
   const [type, setType] = useState(types[0]);
   const [values, setValues] = useState<Record<string, string>>({});
@@ -262,12 +267,12 @@ function CommandForm({ d, forms, onSent }: { d: DeviceView; forms: Record<string
     }
     const r = await post<{ cmdId: string }>(`/api/devices/${d.kind}/${encodeURIComponent(d.id)}/commands`, { type, data });
     if (r.ok) onSent();
-    setNote(r.ok ? `${type} sent (${r.body.cmdId})` : `refused: ${r.message}`);
+    setNote(r.ok ? t.commandSent(type, r.body.cmdId) : t.refused(r.message));
   };
   return (
     <form class="ops-form" onSubmit={(e) => void send(e)} data-testid="command-form">
       <label>
-        Command
+        {t.command}
         <select value={type} onChange={(e) => setType((e.target as HTMLSelectElement).value)} data-testid="command-type">
           {types.map((t) => (
             <option value={t}>{t}</option>
@@ -288,7 +293,7 @@ function CommandForm({ d, forms, onSent }: { d: DeviceView; forms: Record<string
           )}
         </label>
       ))}
-      <button type="submit" data-testid="command-send">Send</button>
+      <button type="submit" data-testid="command-send">{t.send}</button>
       {note && (
         <p role="status" data-testid="command-result">
           {note}

@@ -8,27 +8,11 @@ import { useState } from 'preact/hooks';
 import type { PickupTask } from '../../../gateway/kiosk/handovers.js';
 import { can, type Me } from '../app.js';
 import { post } from '../api.js';
-import { ago, clock } from '../format.js';
-
-/** Every word this panel shows, in one place (to be localized with the rest of the ops page). */
-export const PICKUP_TEXT = {
-  title: 'Click & collect',
-  loading: 'Loading…',
-  none: 'No collected order waits to be brought.',
-  order: 'Order',
-  customer: 'Customer',
-  items: 'Items',
-  kiosk: 'Kiosk',
-  waiting: 'Waiting since',
-  handOver: 'Handed over',
-  handing: 'Recording…',
-  itemsOf: (items: number, lines: number) => `${items} (${lines} ${lines === 1 ? 'line' : 'lines'})`,
-  done: (orderId: string, kioskId: string) => `Handed over: order ${orderId} (kiosk ${kioskId})`,
-  needsRole: 'Marking an order handed over needs the attendant role.',
-};
+import { useI18n } from '../i18n.js';
 
 export function PickupTasks({ me, tasks, now }: { me: Me; tasks: PickupTask[] | null; now: number }) {
-  const T = PICKUP_TEXT;
+  const { t: all, f } = useI18n();
+  const T = all.pickups;
   const [note, setNote] = useState<string | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
   const handOver = async (t: PickupTask) => {
@@ -46,7 +30,7 @@ export function PickupTasks({ me, tasks, now }: { me: Me; tasks: PickupTask[] | 
         </p>
       )}
       {tasks === null ? (
-        <p>{T.loading}</p>
+        <p>{all.loading}</p>
       ) : tasks.length === 0 ? (
         <p data-pickups="empty">{T.none}</p>
       ) : (
@@ -66,10 +50,10 @@ export function PickupTasks({ me, tasks, now }: { me: Me; tasks: PickupTask[] | 
               <tr key={t.orderId} data-pickup={t.orderId} data-state={t.state}>
                 <td>{t.orderId}</td>
                 <td>{t.customer || '–'}</td>
-                <td>{T.itemsOf(t.items, t.lines)}</td>
+                <td>{T.itemsOf(f.num(t.items), t.lines)}</td>
                 <td>{t.kioskId}</td>
                 <td title={t.since}>
-                  {clock(Date.parse(t.since))} ({ago(Date.parse(t.since), now)})
+                  {f.clock(Date.parse(t.since))} ({f.ago(Date.parse(t.since), now)})
                 </td>
                 <td>
                   {can(me, 'attendant') ? (

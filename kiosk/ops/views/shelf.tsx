@@ -2,6 +2,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { can, type Me } from '../app.js';
 import { get, post, unavailable } from '../api.js';
+import { useI18n } from '../i18n.js';
 
 const STATES = ['current', 'pending', 'failed', 'stale'] as const;
 type LabelState = (typeof STATES)[number];
@@ -19,6 +20,7 @@ interface LabelRow {
 type Loaded = { kind: 'loading' } | { kind: 'na' } | { kind: 'error'; message: string } | { kind: 'ok'; byState: Record<LabelState, { total: number; labels: LabelRow[] }> };
 
 export function ShelfView({ me }: { me: Me }) {
+  const { t, f } = useI18n();
   const [data, setData] = useState<Loaded>({ kind: 'loading' });
   const [note, setNote] = useState<string | null>(null);
   const [n, reload] = useState(0);
@@ -41,13 +43,13 @@ export function ShelfView({ me }: { me: Me }) {
     };
   }, [n]);
 
-  if (data.kind === 'loading') return <p>Loading labels…</p>;
+  if (data.kind === 'loading') return <p>{t.labelsLoading}</p>;
   if (data.kind === 'na')
     return (
       <section>
-        <h2>Shelf</h2>
+        <h2>{t.shelf}</h2>
         <p class="ops-na" data-panel="labels">
-          not available (this gateway has no label API)
+          {t.notAvailable('label')}
         </p>
       </section>
     );
@@ -56,7 +58,7 @@ export function ShelfView({ me }: { me: Me }) {
   const aps = new Map<string, Record<LabelState, number>>();
   for (const s of STATES) {
     for (const l of data.byState[s].labels) {
-      const ap = l.ap ?? '(no AP)';
+      const ap = l.ap ?? t.noAp;
       const row = aps.get(ap) ?? { current: 0, pending: 0, failed: 0, stale: 0 };
       row[s]++;
       aps.set(ap, row);
@@ -65,25 +67,25 @@ export function ShelfView({ me }: { me: Me }) {
   const needsWork = [...data.byState.failed.labels, ...data.byState.stale.labels.filter((l) => l.state !== 'failed')];
   const act = async (l: LabelRow, what: 'flash' | 'resend') => {
     const r = await post(`/api/labels/${encodeURIComponent(l.labelId)}/${what}`, {});
-    setNote(r.ok ? `${what === 'flash' ? 'Flashing' : 'Re-sent'} ${l.labelId}` : `${l.labelId}: ${r.message}`);
+    setNote(r.ok ? (what === 'flash' ? t.flashing(l.labelId) : t.resent(l.labelId)) : `${l.labelId}: ${r.message}`);
     reload((x) => x + 1);
   };
   return (
     <section>
-      <h2>Shelf</h2>
+      <h2>{t.shelf}</h2>
       <p class="ops-summary">
         {STATES.map((s) => (
           <span class={`badge label-${s}`} data-labels={s}>
-            {data.byState[s].total} {s}
+            {data.byState[s].total} {t.labelStates[s]}
           </span>
         ))}
       </p>
-      <table class="ops-table" aria-label="Labels per access point">
+      <table class="ops-table" aria-label={t.labelsPerAp}>
         <thead>
           <tr>
-            <th>Access point</th>
+            <th>{t.accessPoint}</th>
             {STATES.map((s) => (
-              <th>{s}</th>
+              <th>{t.labelStates[s]}</th>
             ))}
           </tr>
         </thead>
@@ -98,20 +100,20 @@ export function ShelfView({ me }: { me: Me }) {
           ))}
         </tbody>
       </table>
-      <h3>Labels that need attention</h3>
+      <h3>{t.labelsAttention}</h3>
       {note && <p role="status">{note}</p>}
       {needsWork.length === 0 ? (
-        <p>Every label shows the current price.</p>
+        <p>{t.allLabelsCurrent}</p>
       ) : (
-        <table class="ops-table" aria-label="Labels that need attention">
+        <table class="ops-table" aria-label={t.labelsAttention}>
           <thead>
             <tr>
-              <th>Label</th>
+              <th>{t.label}</th>
               <th>GTIN</th>
-              <th>AP</th>
-              <th>State</th>
-              <th>Attempts</th>
-              <th>Error</th>
+              <th>{t.accessPoint}</th>
+              <th>{t.state}</th>
+              <th>{t.attemptsCol}</th>
+              <th>{t.error}</th>
               {can(me, 'attendant') && <th />}
             </tr>
           </thead>
@@ -121,12 +123,12 @@ export function ShelfView({ me }: { me: Me }) {
                 <td>{l.labelId}</td>
                 <td>{l.gtin ?? '–'}</td>
                 <td>{l.ap ?? '–'}</td>
-                <td>{l.state}</td>
-                <td>{l.attempts}</td>
+                <td>{t.labelStates[l.state] ?? l.state}</td>
+                <td>{f.num(l.attempts)}</td>
                 <td>{l.error ?? ''}</td>
                 {can(me, 'attendant') && (
                   <td>
-                    <button onClick={() => act(l, 'flash')}>Flash</button> <button onClick={() => act(l, 'resend')}>Re-send</button>
+                    <button onClick={() => act(l, 'flash')}>{t.flash}</button> <button onClick={() => act(l, 'resend')}>{t.resend}</button>
                   </td>
                 )}
               </tr>

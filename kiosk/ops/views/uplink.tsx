@@ -3,7 +3,7 @@ import { useEffect, useState } from 'preact/hooks';
 import type { AlertRow } from '../../../gateway/kpi/kpiStore.js';
 import { can, type Live, type Me } from '../app.js';
 import { get, post, unavailable, type ApiResult } from '../api.js';
-import { ago, ageS } from '../format.js';
+import { useI18n } from '../i18n.js';
 
 interface UplinkBody {
   configured: boolean;
@@ -21,6 +21,8 @@ interface FeedRejection {
 }
 
 export function UplinkView({ me, live, now }: { me: Me; live: Live; now: number }) {
+  const { t, f } = useI18n();
+  const { ago } = f;
   const [uplink, setUplink] = useState<ApiResult<UplinkBody> | null>(null);
   const [alerts, setAlerts] = useState<AlertRow[] | null>(null);
   const [feedRejects, setFeedRejects] = useState<FeedRejection[] | null>(null);
@@ -47,15 +49,17 @@ export function UplinkView({ me, live, now }: { me: Me; live: Live; now: number 
     await post(`/api/alerts/${a.id}/ack`, {});
     reload((x) => x + 1);
   };
-  const wanState = (u: UplinkBody) => (!u.configured ? 'no HQ configured' : u.wan?.connected ? 'connected' : `down${u.wan?.lastError ? ` (${String(u.wan.lastError)})` : ''}`);
+  // data-wan keeps the English state for scripts; the text is in the page's language.
+  const wanKey = (u: UplinkBody) => (!u.configured ? 'no HQ configured' : u.wan?.connected ? 'connected' : `down${u.wan?.lastError ? ` (${String(u.wan.lastError)})` : ''}`);
+  const wanState = (u: UplinkBody) => (!u.configured ? t.noHq : u.wan?.connected ? t.wanConnected : t.wanDown(u.wan?.lastError ? String(u.wan.lastError) : null));
   return (
     <section>
-      <h2>Uplink</h2>
+      <h2>{t.uplink}</h2>
       {uplink === null ? (
-        <p>Loading…</p>
+        <p>{t.loading}</p>
       ) : unavailable(uplink) ? (
         <p class="ops-na" data-panel="uplink">
-          not available (this gateway has no uplink API)
+          {t.notAvailable('uplink')}
         </p>
       ) : !uplink.ok ? (
         <p class="ops-error">{uplink.message}</p>
@@ -63,37 +67,37 @@ export function UplinkView({ me, live, now }: { me: Me; live: Live; now: number 
         <div>
           <dl class="ops-facts">
             <dt>WAN</dt>
-            <dd data-wan={wanState(uplink.body)}>{wanState(uplink.body)}</dd>
-            <dt>HQ</dt>
+            <dd data-wan={wanKey(uplink.body)}>{wanState(uplink.body)}</dd>
+            <dt>{t.hq}</dt>
             <dd>{uplink.body.hqUrl ?? '–'}</dd>
-            <dt>Backlog</dt>
-            <dd data-backlog={uplink.body.outbox.total}>{uplink.body.outbox.total} records</dd>
-            <dt>Oldest unsent</dt>
-            <dd>{ageS(uplink.body.outbox.oldestUnsentAgeS)}</dd>
+            <dt>{t.backlog}</dt>
+            <dd data-backlog={uplink.body.outbox.total}>{t.records(f.num(uplink.body.outbox.total))}</dd>
+            <dt>{t.oldestUnsent}</dt>
+            <dd>{f.ageS(uplink.body.outbox.oldestUnsentAgeS)}</dd>
           </dl>
-          <table class="ops-table" aria-label="Backlog per class">
+          <table class="ops-table" aria-label={t.backlogPerClass}>
             <thead>
               <tr>
-                <th>Class</th>
-                <th>Records</th>
+                <th>{t.class}</th>
+                <th>{t.recordsCol}</th>
               </tr>
             </thead>
             <tbody>
               {Object.entries(uplink.body.outbox.rows).map(([cls, count]) => (
                 <tr key={cls} data-class={cls}>
                   <td>{cls}</td>
-                  <td>{count}</td>
+                  <td>{f.num(count)}</td>
                 </tr>
               ))}
             </tbody>
           </table>
         </div>
       )}
-      <h2>Alerts</h2>
+      <h2>{t.alerts}</h2>
       {feedRejects && feedRejects.length > 0 && (
         <div>
-          <h3>Rejected HQ feeds</h3>
-          <table class="ops-table" aria-label="Rejected HQ feeds">
+          <h3>{t.rejectedFeeds}</h3>
+          <table class="ops-table" aria-label={t.rejectedFeeds}>
             <tbody>
               {feedRejects
                 .slice()
@@ -115,19 +119,19 @@ export function UplinkView({ me, live, now }: { me: Me; live: Live; now: number 
         </div>
       )}
       {alerts === null ? (
-        <p>Loading…</p>
+        <p>{t.loading}</p>
       ) : alerts.length === 0 ? (
-        <p>No alerts.</p>
+        <p>{t.noAlerts}</p>
       ) : (
-        <table class="ops-table" aria-label="Alerts">
+        <table class="ops-table" aria-label={t.alerts}>
           <thead>
             <tr>
-              <th>When</th>
-              <th>Source</th>
-              <th>Severity</th>
-              <th>Code</th>
-              <th>Message</th>
-              <th>Acknowledged</th>
+              <th>{t.when}</th>
+              <th>{t.source}</th>
+              <th>{t.severity}</th>
+              <th>{t.code}</th>
+              <th>{t.message}</th>
+              <th>{t.acknowledged}</th>
             </tr>
           </thead>
           <tbody>
@@ -136,7 +140,7 @@ export function UplinkView({ me, live, now }: { me: Me; live: Live; now: number 
                 <td>{ago(a.at, now)}</td>
                 <td>{a.source}</td>
                 <td>
-                  <span class={`badge sev-${a.severity}`}>{a.severity}</span>
+                  <span class={`badge sev-${a.severity}`}>{t.severities[a.severity] ?? a.severity}</span>
                 </td>
                 <td>{a.code}</td>
                 <td>{a.message}</td>
@@ -144,9 +148,9 @@ export function UplinkView({ me, live, now }: { me: Me; live: Live; now: number 
                   {a.ackedAt ? (
                     `${a.ackedBy}, ${ago(a.ackedAt, now)}`
                   ) : can(me, 'attendant') ? (
-                    <button onClick={() => ack(a)}>Acknowledge</button>
+                    <button onClick={() => ack(a)}>{t.acknowledge}</button>
                   ) : (
-                    'open'
+                    t.open
                   )}
                 </td>
               </tr>

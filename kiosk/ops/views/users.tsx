@@ -8,6 +8,7 @@ import type { OpsUserView } from '../../../gateway/people/userDirectory.js';
 import type { Me, Role } from '../app.js';
 import { get, post } from '../api.js';
 import { useTwoStep } from '../twoStep.js';
+import { useI18n } from '../i18n.js';
 
 const ROLES: Role[] = ['viewer', 'attendant', 'admin'];
 
@@ -18,6 +19,7 @@ interface Shown {
 }
 
 export function UsersPanel({ me }: { me: Me }) {
+  const { t } = useI18n();
   const [users, setUsers] = useState<OpsUserView[] | null>(null);
   const [username, setUsername] = useState('');
   const [role, setRole] = useState<Role>('attendant');
@@ -28,7 +30,7 @@ export function UsersPanel({ me }: { me: Me }) {
   const reload = async () => {
     const r = await get<{ users: OpsUserView[] }>('/api/admin/users');
     if (r.ok) setUsers(r.body.users);
-    else setError(`Could not list users: ${r.message}`);
+    else setError(t.couldNotList(r.message));
   };
   useEffect(() => void reload(), []);
 
@@ -58,22 +60,22 @@ export function UsersPanel({ me }: { me: Me }) {
 
   return (
     <section data-testid="users-panel">
-      <h3>Ops users</h3>
-      <form class="ops-form" onSubmit={add} aria-label="Add an ops user" data-testid="user-add-form">
+      <h3>{t.opsUsers}</h3>
+      <form class="ops-form" onSubmit={add} aria-label={t.addUser} data-testid="user-add-form">
         <label>
-          Username
-          <input name="new-username" data-testid="user-add-username" value={username} required pattern="[a-z][a-z0-9._\-]{1,31}" title="2–32 characters: lower-case letters, digits, . _ -; starts with a letter" onInput={(e) => setUsername((e.target as HTMLInputElement).value)} />
+          {t.username}
+          <input name="new-username" data-testid="user-add-username" value={username} required pattern="[a-z][a-z0-9._\-]{1,31}" title={t.usernameRule} onInput={(e) => setUsername((e.target as HTMLInputElement).value)} />
         </label>
         <label>
-          Role
+          {t.role}
           <select name="new-role" data-testid="user-add-role" value={role} onChange={(e) => setRole((e.target as HTMLSelectElement).value as Role)}>
             {ROLES.map((r) => (
-              <option value={r}>{r}</option>
+              <option value={r}>{t.roles[r]}</option>
             ))}
           </select>
         </label>
         <button type="submit" class="primary" data-testid="user-add-submit" disabled={busy}>
-          Add user
+          {t.addUserButton}
         </button>
       </form>
       {error && (
@@ -84,24 +86,25 @@ export function UsersPanel({ me }: { me: Me }) {
       {shown && (
         <div class="ops-secret" role="status" data-testid="user-password" data-password-for={shown.username}>
           <p>
-            Password for <strong>{shown.username}</strong> ({shown.what === 'added' ? 'new user' : 'reset'}). <strong>Copy it now, it will not be shown again.</strong> Give it to the person; only a hash is stored.
+            {t.passwordFor}<strong>{shown.username}</strong> ({shown.what === 'added' ? t.newUser : t.reset}). <strong>{t.copyNow}</strong>
+            {t.giveIt}
           </p>
           <code data-testid="user-password-value">{shown.password}</code>
           <button data-testid="user-password-done" onClick={() => setShown(null)}>
-            Done, hide it
+            {t.doneHide}
           </button>
         </div>
       )}
-      <p class="ops-note">Users marked “config file” are declared in the gateway’s config file and are changed there.</p>
+      <p class="ops-note">{t.configUsersNote}</p>
       {users && (
-        <table class="ops-table" aria-label="Ops users" data-testid="users-table">
+        <table class="ops-table" aria-label={t.opsUsers} data-testid="users-table">
           <thead>
             <tr>
-              <th>User</th>
-              <th>Role</th>
-              <th>Source</th>
-              <th>State</th>
-              <th>Added</th>
+              <th>{t.user}</th>
+              <th>{t.role}</th>
+              <th>{t.source}</th>
+              <th>{t.state}</th>
+              <th>{t.added}</th>
               <th />
             </tr>
           </thead>
@@ -117,6 +120,7 @@ export function UsersPanel({ me }: { me: Me }) {
 }
 
 function UserRow({ u, self, busy, act }: { u: OpsUserView; self: boolean; busy: boolean; act: (name: string, action: 'role' | 'reset' | 'disable' | 'enable', body?: object) => void }) {
+  const { t, f } = useI18n();
   const store = u.source === 'store';
   const state = u.disabled ? 'disabled' : 'enabled';
   // Reset and disable end the person's sessions at once: asked twice.
@@ -125,43 +129,43 @@ function UserRow({ u, self, busy, act }: { u: OpsUserView; self: boolean; busy: 
     <tr data-user={u.username} data-testid={`user-row-${u.username}`} data-source={u.source} data-state={state} data-role={u.role}>
       <td>
         {u.username}
-        {self && ' (you)'}
+        {self && t.you}
       </td>
       <td>
         {store && !self ? (
-          <select aria-label={`Role of ${u.username}`} data-testid={`user-role-${u.username}`} value={u.role} disabled={busy} onChange={(e) => act(u.username, 'role', { role: (e.target as HTMLSelectElement).value })}>
+          <select aria-label={t.roleOf(u.username)} data-testid={`user-role-${u.username}`} value={u.role} disabled={busy} onChange={(e) => act(u.username, 'role', { role: (e.target as HTMLSelectElement).value })}>
             {ROLES.map((r) => (
-              <option value={r}>{r}</option>
+              <option value={r}>{t.roles[r]}</option>
             ))}
           </select>
         ) : (
-          u.role
+          t.roles[u.role] ?? u.role
         )}
       </td>
-      <td>{store ? 'added here' : 'config file'}</td>
+      <td>{store ? t.addedHere : t.configFile}</td>
       <td>
-        <span class={`badge ${u.disabled ? 'disabled' : 'online'}`}>{state}</span>
+        <span class={`badge ${u.disabled ? 'disabled' : 'online'}`}>{u.disabled ? t.health.disabled : t.enabled}</span>
       </td>
-      <td>{u.createdAt ? `${new Date(u.createdAt).toLocaleDateString()} by ${u.createdBy}` : ''}</td>
+      <td>{u.createdAt ? t.addedBy(f.date(new Date(u.createdAt).getTime()), u.createdBy ?? '') : ''}</td>
       <td>
         {store && !self && (
           <>
             <button data-testid={`user-reset-${u.username}`} disabled={busy} onClick={() => confirm.press(`reset/${u.username}`, () => act(u.username, 'reset'))}>
-              {confirm.armed(`reset/${u.username}`) ? 'Confirm reset' : 'Reset password'}
+              {confirm.armed(`reset/${u.username}`) ? t.confirmReset : t.resetPassword}
             </button>{' '}
             {u.disabled ? (
               <button data-testid={`user-enable-${u.username}`} disabled={busy} onClick={() => act(u.username, 'enable')}>
-                Enable
+                {t.enable}
               </button>
             ) : (
               <button data-testid={`user-disable-${u.username}`} disabled={busy} onClick={() => confirm.press(`disable/${u.username}`, () => act(u.username, 'disable'))}>
-                {confirm.armed(`disable/${u.username}`) ? 'Confirm disable' : 'Disable'}
+                {confirm.armed(`disable/${u.username}`) ? t.confirmDisable : t.disable}
               </button>
             )}
           </>
         )}
-        {!store && <span class="ops-note">read-only</span>}
-        {store && self && <span class="ops-note">ask another admin</span>}
+        {!store && <span class="ops-note">{t.readOnly}</span>}
+        {store && self && <span class="ops-note">{t.askAnotherAdmin}</span>}
       </td>
     </tr>
   );
@@ -169,6 +173,7 @@ function UserRow({ u, self, busy, act }: { u: OpsUserView; self: boolean; busy: 
 
 /** Anyone's own password (users added on this page; config users change theirs in the file). */
 export function MyPasswordForm({ onDone }: { onDone: () => void }) {
+  const { t } = useI18n();
   const [current, setCurrent] = useState('');
   const [next, setNext] = useState('');
   const [msg, setMsg] = useState<{ ok: boolean; text: string } | null>(null);
@@ -176,25 +181,25 @@ export function MyPasswordForm({ onDone }: { onDone: () => void }) {
     ev.preventDefault();
     const r = await post<{ otherSessionsEnded: number }>('/api/me/password', { current, next });
     setCurrent('');
-    if (!r.ok) return setMsg({ ok: false, text: r.status === 403 ? 'The current password is wrong.' : r.message });
+    if (!r.ok) return setMsg({ ok: false, text: r.status === 403 ? t.currentWrong : r.message });
     setNext('');
-    setMsg({ ok: true, text: `Password changed.${r.body.otherSessionsEnded ? ` ${r.body.otherSessionsEnded} other session(s) logged out.` : ''}` });
+    setMsg({ ok: true, text: t.passwordChanged(r.body.otherSessionsEnded) });
   };
   return (
-    <form class="ops-form ops-my-password" onSubmit={submit} aria-label="Change my password" data-testid="my-password-form">
+    <form class="ops-form ops-my-password" onSubmit={submit} aria-label={t.changeMyPassword} data-testid="my-password-form">
       <label>
-        Current password
+        {t.currentPassword}
         <input type="password" name="current-password" autocomplete="current-password" data-testid="my-password-current" value={current} required onInput={(e) => setCurrent((e.target as HTMLInputElement).value)} />
       </label>
       <label>
-        New password (10+ characters)
+        {t.newPassword}
         <input type="password" name="new-password" autocomplete="new-password" minLength={10} data-testid="my-password-next" value={next} required onInput={(e) => setNext((e.target as HTMLInputElement).value)} />
       </label>
       <button type="submit" class="primary" data-testid="my-password-submit">
-        Change password
+        {t.changePassword}
       </button>
       <button type="button" onClick={onDone}>
-        Close
+        {t.close}
       </button>
       {msg && (
         <p class={msg.ok ? 'ops-ok' : 'ops-error'} role={msg.ok ? 'status' : 'alert'} data-testid="my-password-result">

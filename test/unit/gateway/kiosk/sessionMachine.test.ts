@@ -190,7 +190,7 @@ describe('session machine', () => {
     const c = ctx({ voidNeedsAttendant: true });
     let { s } = run(fresh(), [{ type: 'addItem', gtin: '4000000000017' }, { type: 'cancel' }, { type: 'cancel' }], c);
     expect(s.phase).toBe('needsAttendant');
-    expect(s.requests.map((r) => [r.kind, r.item])).toEqual([['void', '1 item(s), 129 EUR']]);
+    expect(s.requests.map((r) => [r.kind, r.item])).toEqual([['void', '1 item(s), €1.29']]);
     const rejected = run(s, [{ type: 'attendant', requestId: s.requests[0].requestId, decision: 'rejected', by: 'anna' }], c);
     expect(rejected.s.phase).toBe('shopping');
     expect(rejected.s.lines).toHaveLength(1);
