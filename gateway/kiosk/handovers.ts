@@ -48,7 +48,7 @@ export interface PickupTask {
 
 export type HandoverResult =
   | { ok: true; orderId: string; kioskId: string; by: string; at: string; seq: number }
-  | { ok: false; code: 'notFound' | 'done' | 'busy' | 'failed'; message: string };
+  | { ok: false; reason: 'notFound' | 'done' | 'busy' | 'failed'; message: string };
 
 export function taskOf(r: HandoverRow): PickupTask {
   return {
@@ -129,10 +129,10 @@ export class Handovers {
     const at = this.o.now();
     if (!(await this.o.store.claimHandover(orderId, by, at, this.o.lastSeq()))) {
       const r = await this.o.store.handover(orderId);
-      if (!r) return { ok: false, code: 'notFound', message: `no pickup task for order ${orderId}` };
-      if (r.state === 'done') return { ok: false, code: 'done', message: `order ${orderId} was already handed over by ${r.by ?? '?'} at ${r.at !== null ? new Date(r.at).toISOString() : '?'}` };
-      if (r.state === 'handing') return { ok: false, code: 'busy', message: `order ${orderId} is being handed over by ${r.by ?? '?'}` };
-      return { ok: false, code: 'notFound', message: `no pickup task for order ${orderId}` };
+      if (!r) return { ok: false, reason: 'notFound', message: `no pickup task for order ${orderId}` };
+      if (r.state === 'done') return { ok: false, reason: 'done', message: `order ${orderId} was already handed over by ${r.by ?? '?'} at ${r.at !== null ? new Date(r.at).toISOString() : '?'}` };
+      if (r.state === 'handing') return { ok: false, reason: 'busy', message: `order ${orderId} is being handed over by ${r.by ?? '?'}` };
+      return { ok: false, reason: 'notFound', message: `no pickup task for order ${orderId}` };
     }
     await this.refresh();
     const row = (await this.o.store.handover(orderId))!;
@@ -144,7 +144,7 @@ export class Handovers {
       await this.o.store.finishHandover(orderId, 'reopen', this.o.now());
       await this.refresh();
       this.log.error({ err, orderId }, 'hand-over record failed; the task is open again');
-      return { ok: false, code: 'failed', message: `the hand-over of order ${orderId} could not be recorded (${(err as Error).message}); try again` };
+      return { ok: false, reason: 'failed', message: `the hand-over of order ${orderId} could not be recorded (${(err as Error).message}); try again` };
     }
     await this.o.store.finishHandover(orderId, { seq }, this.o.now());
     this.log.info({ deviceId: row.kioskId, orderId, by, seq }, 'order handed over');

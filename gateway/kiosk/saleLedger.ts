@@ -17,6 +17,7 @@ import type { Logger } from '../log.js';
 import type { OutboxStore } from '../outbox/store.js';
 import type { KioskTransactionRec } from '../protocol/schemas/kiosk.js';
 import type { KioskStore } from './store.js';
+import { formatMinor } from '../protocol/currency.js';
 import { transactionOf, type Action, type Effect, type Session } from './sessionMachine.js';
 
 /** The step boundaries of a sale, as the crash test names them. */
@@ -27,6 +28,8 @@ export interface SaleLedgerHost {
   outbox: OutboxStore;
   log: Logger;
   now: () => number;
+  /** The outbox's last seq (ingest takes the next one synchronously). */
+  lastSeq(): number;
   session(kioskId: string): Session | undefined;
   /** Runs `fn` on the kiosk's chain (after its previous action). */
   enqueue(kioskId: string, fn: () => Promise<void>): Promise<void>;
@@ -76,6 +79,7 @@ export class SaleLedger {
     this.h.checkpoint('recorded', kioskId);
     const seq = await this.retry(kioskId, requestId, 'the outbox', () => this.forward(kioskId, requestId, data));
     this.h.checkpoint('forwarded', kioskId);
+    await this.prune();
     await this.h.applyNow(kioskId, { type: 'recorded', transactionId: data.transactionId });
     this.log.info({ deviceId: kioskId, seq, requestId, transactionId: data.transactionId, total: data.total }, 'sale recorded');
   }
@@ -85,7 +89,9 @@ export class SaleLedger {
     await this.h.store.updatePayment(fx.requestId, 'reversed', this.h.now());
     this.h.count(fx.reason);
     const row = await this.h.store.payment(fx.requestId);
-    const what = fx.reason === 'mismatch' ? `approved ${fx.amount} ${fx.currency} for a charge of ${row?.amount ?? '?'}` : `approved ${fx.amount} ${fx.currency} after its sale was voided or declined`;
+    const approved = formatMinor(fx.amount, fx.currency);
+    const charged = row ? formatMinor(row.amount, this.h.session(kioskId)?.currency ?? fx.currency) : '?';
+    const what = fx.reason === 'mismatch' ? `approved ${approved} for a charge of ${charged}` : `approved ${approved} after its sale was voided or declined`;
     this.log.warn({ deviceId: kioskId, requestId: fx.requestId, amount: fx.amount, currency: fx.currency, charged: row?.amount ?? null, reason: fx.reason }, 'payment not matched: reversing it');
     this.h.alert(fx.reason === 'mismatch' ? 'PAYMENT_MISMATCH' : 'PAYMENT_WITHOUT_SALE', 'warning', `kiosk ${kioskId}: payment ${fx.requestId} ${what}; no sale recorded, the terminal is told to reverse it`);
     await this.h.command(kioskId, 'reverse', { requestId: fx.requestId, amount: fx.amount, currency: fx.currency });
@@ -103,6 +109,22 @@ export class SaleLedger {
       return false;
     }
     return true;
+  }
+
+  /**
+   * Keeps the outbox's settlement tables small: a sale key or payment result is needed only while a
+   * payment that old is open or its sale unforwarded (each has seq >= that payment's fromSeq).
+   * Never fails a sale: a failed prune is logged and tried again after the next one.
+   */
+  private async prune(): Promise<void> {
+    try {
+      let floor = this.h.lastSeq() + 1;
+      for (const p of await this.h.store.openPayments()) floor = Math.min(floor, p.fromSeq);
+      for (const sale of await this.h.store.unforwardedSales()) floor = Math.min(floor, (await this.h.store.payment(sale.requestId))?.fromSeq ?? 0);
+      await this.h.outbox.pruneSettlement(floor);
+    } catch (err) {
+      this.log.warn({ err }, 'pruning sale keys and payment results failed');
+    }
   }
 
   /** After a restart, before any device event: settle what a crash left between the steps of a sale. */
@@ -126,6 +148,8 @@ export class SaleLedger {
         else await this.h.store.updatePayment(p.requestId, 'cancelled', this.h.now());
       });
     }
+    await Promise.all(kioskIds.map((id) => this.h.enqueue(id, async () => undefined)));
+    await this.prune();
   }
 
   /** A session saved while paying: finish its sale, apply a result already committed, or ask the terminal once. */

@@ -93,6 +93,7 @@ export class KioskService {
       outbox: o.outbox,
       log: o.log,
       now: o.now,
+      lastSeq: () => o.ingest.lastSeq,
       session: (id) => this.sessions.get(id),
       enqueue: (id, fn) => this.enqueue(id, fn),
       applyNow: (id, action) => this.applyNow(id, action),

@@ -5,6 +5,7 @@
  * issue 14), plus "device went offline" seen by the registry. Kept in
  * kpi.db so acknowledgements survive a restart; the live page hears new ones over SSE.
  */
+import { formatMinor } from '../protocol/currency.js';
 import type { Logger } from '../log.js';
 import type { DeviceView } from '../devices/registry.js';
 import type { AlertRow, KpiStore } from './kpiStore.js';
@@ -58,8 +59,10 @@ export class AlertBook {
     } catch {
       return;
     }
-    // Amounts in minor units of the currency, as in the record (the ops page shows the message as is).
-    const msg = `${String(d.name)} (${String(d.gtin)}) sold at ${String(d.kioskId)} for ${String(d.tillPrice)}; label ${String(d.labelId)} (${String(d.labelState)}) shows ${String(d.labelPrice)} [${String(d.currency)} minor units, transaction ${String(d.transactionId)}; the till's price was charged]`;
+    // The record keeps minor units; the message shows money by the currency's ISO 4217 exponent.
+    const cur = String(d.currency);
+    const money = (v: unknown, c: string) => (typeof v === 'number' ? formatMinor(v, c) : String(v));
+    const msg = `${String(d.name)} (${String(d.gtin)}) sold at ${String(d.kioskId)} for ${money(d.tillPrice, cur)}; label ${String(d.labelId)} (${String(d.labelState)}) shows ${money(d.labelPrice, typeof d.labelCurrency === 'string' ? d.labelCurrency : cur)} [transaction ${String(d.transactionId)}; the till's price was charged]`;
     this.add({ at: e.recvTs, source: `kiosk/${e.deviceId}`, code: 'PRICE_MISMATCH', severity: 'warning', message: msg, seq: e.seq });
   }
 

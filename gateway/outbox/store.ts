@@ -281,6 +281,12 @@ export class OutboxStore {
     return r ? { seq: r.seq, deviceId: r.device_id, data: JSON.parse(r.data) as Record<string, unknown> } : null;
   }
 
+  /** Forgets sale keys and payment results below `seq` (no payment that old is open; issue 14). */
+  async pruneSettlement(belowSeq: number): Promise<void> {
+    await this.db.run('DELETE FROM sale_keys WHERE seq < ?', [belowSeq]);
+    await this.db.run('DELETE FROM payment_results WHERE seq < ?', [belowSeq]);
+  }
+
   get database(): Db {
     return this.db;
   }

@@ -29,8 +29,8 @@ export const pickupRoutes: FastifyPluginAsync<PickupRouteDeps> = async (app, dep
     const by = req.session!.username;
     const r = await deps.handovers.handOver(orderId, by);
     if (!r.ok) {
-      req.log.warn({ by, orderId, code: r.code }, 'hand-over refused');
-      return reply.code(STATUS[r.code]).send({ code: CODE[r.code], message: r.message });
+      req.log.warn({ by, orderId, reason: r.reason }, 'hand-over refused');
+      return reply.code(STATUS[r.reason]).send({ code: CODE[r.reason], message: r.message });
     }
     return r;
   });

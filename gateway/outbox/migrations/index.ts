@@ -50,7 +50,8 @@ export const OUTBOX_MIGRATIONS: readonly string[] = [
    CREATE TABLE kpi_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID`,
   // 5 (issue 14): what a kiosk needs to settle a payment after a restart, kept beside the outbox
   // rows and written by the same transaction (triggers), but never deleted by the uplink: which
-  // payment a sale record was committed for, and the last result each payment request got.
+  // payment a sale record was committed for, and the last result each payment request got (only
+  // the fields settling needs). SaleLedger.prune() deletes rows below the oldest payment still open.
   `CREATE TABLE sale_keys (
      request_id TEXT PRIMARY KEY, transaction_id TEXT NOT NULL, kiosk_id TEXT NOT NULL, seq INTEGER NOT NULL
    );
@@ -66,7 +67,9 @@ export const OUTBOX_MIGRATIONS: readonly string[] = [
    CREATE TRIGGER events_payment_result AFTER INSERT ON events
      WHEN NEW.kind = 'payment' AND NEW.type = 'result' AND NEW.seq_from IS NULL
    BEGIN
-     INSERT INTO payment_results (request_id, device_id, seq, data) VALUES (NEW.data ->> '$.requestId', NEW.device_id, NEW.seq, NEW.data)
+     INSERT INTO payment_results (request_id, device_id, seq, data)
+       VALUES (NEW.data ->> '$.requestId', NEW.device_id, NEW.seq,
+               json_object('status', NEW.data ->> '$.status', 'amount', NEW.data -> '$.amount', 'currency', NEW.data ->> '$.currency', 'authCode', NEW.data ->> '$.authCode'))
        ON CONFLICT (request_id) DO UPDATE SET device_id = excluded.device_id, seq = excluded.seq, data = excluded.data;
    END`,
 ];

@@ -116,7 +116,7 @@ describe('the task and its record', () => {
     const h = handovers();
     await h.start();
     expect(h.list()).toEqual([]);
-    expect(await h.handOver('WEB-9', 'anna')).toMatchObject({ ok: false, code: 'notFound' });
+    expect(await h.handOver('WEB-9', 'anna')).toMatchObject({ ok: false, reason: 'notFound' });
     expect(recorded).toEqual([]);
   });
 
@@ -127,12 +127,12 @@ describe('the task and its record', () => {
     const seen: number[] = [];
     h.onChange((t) => seen.push(t.length));
     failRecord = true;
-    expect(await h.handOver('WEB-1', 'anna')).toMatchObject({ ok: false, code: 'failed' });
+    expect(await h.handOver('WEB-1', 'anna')).toMatchObject({ ok: false, reason: 'failed' });
     expect(h.list()).toMatchObject([{ orderId: 'WEB-1', state: 'open' }]);
     expect((await store.handover('WEB-1'))!).toMatchObject({ state: 'open', by: null, at: null });
     failRecord = false;
     expect(await h.handOver('WEB-1', 'ben')).toMatchObject({ ok: true, by: 'ben', seq: lastSeq });
-    expect(await h.handOver('WEB-1', 'anna')).toMatchObject({ ok: false, code: 'done', message: expect.stringContaining('by ben') });
+    expect(await h.handOver('WEB-1', 'anna')).toMatchObject({ ok: false, reason: 'done', message: expect.stringContaining('by ben') });
     expect(recorded.map((r) => r.data.by)).toEqual(['ben']);
     expect(h.list()).toEqual([]);
     expect(seen.at(-1)).toBe(0);

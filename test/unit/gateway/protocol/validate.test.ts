@@ -63,6 +63,8 @@ const SAMPLES: Record<DeviceKind, Record<string, { valid: object; invalid: objec
       reason: 'data.decision: must be one of "approved", "rejected"',
     },
     pickup: { valid: { ts: TS, kioskId: 'k1', orderId: 'o-1' }, invalid: { ts: TS, kioskId: 'k1' }, reason: 'data.orderId: is required' },
+    // click & collect (issue 14): a person handed a collected order over
+    handover: { valid: { ts: TS, kioskId: 'k1', orderId: 'o-1', by: 'anna', at: TS, collectedAt: TS }, invalid: { ts: TS, kioskId: 'k1', orderId: 'o-1', at: TS, collectedAt: TS }, reason: 'data.by: is required' },
     // shelf = till (issue 14): a sale line charged at a price its label does not show
     priceMismatch: {
       valid: { ts: TS, mismatchId: 't-1:0:L1', kioskId: 'k1', transactionId: 't-1', line: 0, gtin: '4006381333931', name: 'Milk', catalogVersions: { 'prices/store': 2 }, currency: 'EUR', tillPrice: 149, charged: 149, labelId: 'L1', labelState: 'pending', labelHash: 'abcd', labelPrice: 129, labelCurrency: 'EUR', paid: 'till' },
