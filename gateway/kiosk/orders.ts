@@ -69,8 +69,9 @@ export type PickupDecision = { ok: true; view: PickupView } | { ok: false; notic
 /** What a scanned pickup code shows: the order, or why not (unknown, already collected, being collected elsewhere). */
 export function decidePickup(row: OrderRow | null): PickupDecision {
   if (!row || row.status === 'removed') return { ok: false, notice: { code: 'pickupUnknown' } };
-  if (row.status === 'collected') return { ok: false, notice: { code: 'pickupUsed', detail: `order ${row.order.orderId} was collected${row.collectedAt !== null ? ` at ${new Date(row.collectedAt).toISOString()}` : ''}${row.kioskId ? ` (kiosk ${row.kioskId})` : ''}` } };
-  if (row.status === 'collecting') return { ok: false, notice: { code: 'pickupBusy', detail: `order ${row.order.orderId} is being collected at kiosk ${row.kioskId ?? '?'}` } };
+  // The detail is language-neutral (order @ kiosk, ISO time): the page says the sentence in its language (issue 14).
+  if (row.status === 'collected') return { ok: false, notice: { code: 'pickupUsed', detail: `${row.order.orderId}${row.kioskId ? ` @ ${row.kioskId}` : ''}${row.collectedAt !== null ? ` ${new Date(row.collectedAt).toISOString()}` : ''}` } };
+  if (row.status === 'collecting') return { ok: false, notice: { code: 'pickupBusy', detail: `${row.order.orderId} @ ${row.kioskId ?? '?'}` } };
   const o = row.order;
   return { ok: true, view: { orderId: o.orderId, customer: o.customer ?? '', lines: o.lines.map((l) => ({ name: l.name, qty: l.qty })), total: o.total, currency: o.currency, status: 'ready' } };
 }

@@ -104,7 +104,7 @@ describe('click & collect', () => {
     await dev.scan('sc-2', 'PICKUP:ABC123');
     await waitView('k2', (v) => v.notice?.code === 'pickupUsed', 'used code refused');
     expect(view('k2').pickup).toBeNull();
-    expect(view('k2').notice!.detail).toMatch(/WEB-1001 was collected at .*kiosk k1/);
+    expect(view('k2').notice!.detail).toMatch(/^WEB-1001 @ k1 \d{4}-/);
     expect(pickups).toHaveLength(1);
   });
 

@@ -27,8 +27,8 @@ describe('decidePickup', () => {
   it('unknown, withdrawn, used twice and in progress elsewhere are refused with a reason', () => {
     expect(decidePickup(null)).toEqual({ ok: false, notice: { code: 'pickupUnknown' } });
     expect(decidePickup(row('removed'))).toEqual({ ok: false, notice: { code: 'pickupUnknown' } });
-    expect(decidePickup(row('collected', { kioskId: 'k1', collectedAt: Date.parse('2026-11-25T10:00:00Z') }))).toEqual({ ok: false, notice: { code: 'pickupUsed', detail: 'order WEB-1 was collected at 2026-11-25T10:00:00.000Z (kiosk k1)' } });
-    expect(decidePickup(row('collecting', { kioskId: 'k2' }))).toEqual({ ok: false, notice: { code: 'pickupBusy', detail: 'order WEB-1 is being collected at kiosk k2' } });
+    expect(decidePickup(row('collected', { kioskId: 'k1', collectedAt: Date.parse('2026-11-25T10:00:00Z') }))).toEqual({ ok: false, notice: { code: 'pickupUsed', detail: 'WEB-1 @ k1 2026-11-25T10:00:00.000Z' } });
+    expect(decidePickup(row('collecting', { kioskId: 'k2' }))).toEqual({ ok: false, notice: { code: 'pickupBusy', detail: 'WEB-1 @ k2' } });
   });
 });
 
