@@ -137,7 +137,7 @@ describe('click & collect', () => {
     // Still being recorded by the winner when the loser asked (busy), or already done (used).
     expect(view(loser).notice?.code).toMatch(/^pickup(Busy|Used)$/);
     expect(view(loser).notice?.detail).toContain(`WEB-1002`);
-    expect(view(loser).notice?.detail).toContain(`kiosk ${winner}`);
+    expect(view(loser).notice?.detail).toMatch(new RegExp(`@ ${winner}( |$)`));
     await gw.gw.kiosk.intent('k1', { type: 'pickupClose' });
     await gw.gw.kiosk.intent('k2', { type: 'pickupClose' });
   });
