@@ -19,6 +19,10 @@
  *  - on a clean stop the bridge itself publishes retained `offline` for each device first;
  *  - after a crash, the retained `state` a third-party subscriber sees may still say `online`
  *    until the bridge reconnects and publishes the current state of every device.
+ *
+ * Check-ins: a device the bridge holds open gets an `evt/heartbeat` every `heartbeatMs` (30 s), so
+ * the gateway does not list as stale one that simply has nothing to say: a light tower, an idle
+ * scanner (issue 14). A device whose port is gone sends none.
  */
 import type { Logger } from 'pino';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
@@ -49,6 +53,8 @@ export interface BridgeOptions {
   statsEveryMs?: number;
   /** Retrying a driver whose start() failed (default: 250 ms doubling to 10 s). */
   startBackoff?: BackoffOptions;
+  /** A heartbeat for every online device this often (0 = never; default 30 s, well inside the gateway's staleness limits). */
+  heartbeatMs?: number;
 }
 
 export interface DeviceCounters {
@@ -96,6 +102,7 @@ interface Entry {
 }
 
 const LOG_EVERY_MS = 10_000;
+const DEFAULT_HEARTBEAT_MS = 30_000;
 const STOP_GRACE_MS = 2000;
 
 function withTimeout(p: Promise<unknown>, ms: number): Promise<void> {
@@ -116,6 +123,8 @@ export class Bridge {
   private stopping = false;
   private readonly lastLog = new Map<string, number>();
   private statsTimer: NodeJS.Timeout | null = null;
+  private heartbeatTimer: NodeJS.Timeout | null = null;
+  private startedAt = 0;
   private connects = 0;
 
   constructor(private readonly o: BridgeOptions) {
@@ -204,6 +213,9 @@ export class Bridge {
     client.on('message', (topic, payload) => this.onMessage(topic, payload));
     const every = this.o.statsEveryMs ?? 0;
     if (every > 0) this.statsTimer = setInterval(() => this.log.info({ connected: this.connected, devices: this.stats() }, 'device counters'), every);
+    this.startedAt = this.now();
+    const beat = this.o.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+    if (beat > 0) this.heartbeatTimer = setInterval(() => this.heartbeats(), beat);
     for (const e of this.entries.values()) await this.startDriver(e, 0);
   }
 
@@ -230,7 +242,8 @@ export class Bridge {
     if (this.stopping) return;
     this.stopping = true;
     if (this.statsTimer) clearInterval(this.statsTimer);
-    this.statsTimer = null;
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    this.statsTimer = this.heartbeatTimer = null;
     for (const e of [...this.entries.values()].reverse()) {
       if (e.startTimer) clearTimeout(e.startTimer);
       e.startTimer = null;
@@ -302,6 +315,16 @@ export class Bridge {
     // While disconnected nothing is queued: the next connect publishes the current state of every device.
     if (!c?.connected || this.stopping || e.allowed !== true) return;
     c.publish(topics.state(e.driver.kind, e.driver.id), e.driver.online ? 'online' : 'offline', { qos: 1, retain: true });
+  }
+
+  /** One heartbeat per device that is up; only while connected (a heartbeat is news only when fresh). */
+  private heartbeats(): void {
+    if (!this.client?.connected) return;
+    const t = this.now();
+    const uptimeS = Math.max(0, Math.round((t - this.startedAt) / 1000));
+    for (const e of this.entries.values()) {
+      if (e.driver.online && e.allowed === true) this.send(e, 'heartbeat', { ts: isoTs(t), uptimeS });
+    }
   }
 
   private onDriverEvent(e: Entry, ev: DeviceEvent): void {
