@@ -64,6 +64,15 @@ describe('repeated device reads', () => {
     expect(versions).toBe(1);
   });
 
+  it('a bagging scale repeating a stable weight makes no new version', () => {
+    const bag = (grams: number): Action => ({ type: 'bagWeight', grams, stable: true });
+    let s = newSession('k1', 'sess-1', 'EUR', T0, true);
+    ({ s } = run(s, [bag(0), { type: 'addItem', gtin: KNOWN, serial: '42' }, bag(1030)]));
+    expect(s.bag.state).toBe('ok');
+    expect(s.phase).toBe('shopping');
+    expect(run(s, [bag(1030), bag(1030), bag(1030)]).versions).toBe(0);
+  });
+
   it('a produce scale repeating its weight makes a version only when the weight changes', () => {
     const w = (grams: number, stable: boolean): Action => ({ type: 'produceWeight', grams, stable });
     const { s, versions } = run(fresh(), [w(0, true), w(0, true), w(0, true), w(512, false), w(512, true), w(512, true), w(512, true)]);
