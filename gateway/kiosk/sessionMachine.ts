@@ -359,8 +359,7 @@ export function step(s0: Session, a: Action, ctx: Ctx): StepResult {
       // (issue 14) The list is replaced only when a security request goes: a fresh empty list made every repeated weight a new version.
       if (s.bag.state !== 'unexpected' && s.bag.state !== 'removed') {
         if (s.requests.some((r) => r.kind === 'security')) s.requests = s.requests.filter((r) => r.kind !== 'security');
-      }
-      else if (isShopping(s.phase) && s.phase !== 'idle' && !s.requests.some((r) => r.kind === 'security')) request('security', { item: `${s.bag.state} ${s.bag.deltaG} g` });
+      } else if (isShopping(s.phase) && s.phase !== 'idle' && !s.requests.some((r) => r.kind === 'security')) request('security', { item: `${s.bag.state} ${s.bag.deltaG} g` });
       if (s.bag.state === s0.bag.state && s.bag.acceptedG === s0.bag.acceptedG && s.bag.deltaG === s0.bag.deltaG && s.requests === s0.requests) return { session: s0, effects };
       return out();
     case 'help':
