@@ -26,11 +26,14 @@
  */
 import type { Logger } from 'pino';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { parseDeviceTopic, topics, type DeviceKind } from '../gateway/protocol/topics.js';
+import { parseDeviceTopic, topics } from '../gateway/protocol/topics.js';
 import { checkEvent } from '../gateway/protocol/validate.js';
 import { isoTs, type DeviceDriver, type DeviceEvent } from './devices/deviceDriver.js';
 import { RecentCommands, ackData, parseCommand } from './commandLog.js';
 import { DEFAULT_BACKOFF, backoffDelay, type BackoffOptions } from './devices/serialLink.js';
+import type { DeviceCounters } from './deviceCounters.js';
+
+export type { DeviceCounters } from './deviceCounters.js';
 
 export interface BridgeOptions {
   url: string;
@@ -55,29 +58,6 @@ export interface BridgeOptions {
   startBackoff?: BackoffOptions;
   /** A heartbeat for every online device this often (0 = never; default 30 s, well inside the gateway's staleness limits). */
   heartbeatMs?: number;
-}
-
-export interface DeviceCounters {
-  kind: DeviceKind;
-  id: string;
-  online: boolean;
-  /** Events the driver produced. */
-  events: number;
-  /** Events the gateway acknowledged (PUBACK: committed to its outbox). */
-  acked: number;
-  /** Events that failed the gateway's schema in the bridge: a driver bug, never sent. */
-  invalid: number;
-  /** Events dropped because too many were queued while the gateway was away. */
-  dropped: number;
-  commands: number;
-  /** `rej` notices the gateway sent for this device. */
-  rejects: number;
-  /** Events not sent because the gateway does not let this bridge act for the device. */
-  refused: number;
-  /** From the driver: frames with a bad checksum or content, bytes skipped, port reopenings. */
-  badFrames: number;
-  garbageBytes: number;
-  reconnects: number;
 }
 
 interface Entry {
