@@ -6,7 +6,8 @@
  * a purchase at a kiosk, batches at HQ, no help call nobody made, no session rewritten by repeated
  * reads, memory, the log files the demo names; then SIGINT to the process group (what a terminal's
  * Ctrl-C does) exits 0 without a stack trace and leaves nothing behind. Ports are ephemeral through
- * the STOREGW_* overrides; the serial ptys live under /tmp/storegw-demo (one demo at a time).
+ * the STOREGW_* overrides and the serial ptys are in a folder of the run's own, so this test and a
+ * developer's `make demo` can run at the same time.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -31,7 +32,7 @@ const tmp = tempDir('sgw-demo-');
 let demo: ChildProcess | null = null;
 afterAll(() => {
   // The demo runs in its own process group: a failed run takes the gateway, Mosquitto and the
-  // socat pairs down with it instead of leaving them on the fixed pty paths.
+  // socat pairs down with it.
   if (demo?.pid && demo.exitCode === null && demo.signalCode === null) {
     try {
       process.kill(-demo.pid, 'SIGKILL');
@@ -115,6 +116,9 @@ describe('make demo, headless', () => {
     expect(out).toContain(`gateway ${gatewayLog}`);
     expect(out).toContain(`bridge  ${bridgeLog}`);
     expect(out.indexOf(gatewayLog)).toBeLessThan(out.indexOf('[1/5]'));
+    const ptyDir = /ptys are in (\S+) /.exec(out)?.[1] ?? '';
+    expect(ptyDir.startsWith(path.join(tmpdir(), 'storegw-demo-pty-'))).toBe(true);
+    expect(readdirSync(ptyDir).sort()).toEqual(['k1-bagging', 'k1-bagging.sim', 'k1-basket', 'k1-basket.sim', 'k1-produce', 'k1-produce.sim']);
 
     // HQ side: batches arrive.
     const hq = await mqtt.connectAsync(`mqtt://127.0.0.1:${hqPort}`, { reconnectPeriod: 0 });
@@ -213,13 +217,13 @@ describe('make demo, headless', () => {
     expect(Date.now() - t0).toBeLessThan(8000);
     expect(out).toContain('demo: stopped');
     expect(out).not.toMatch(/^\s+at /m); // no stack trace
-    expect(out).not.toMatch(/Error|Unhandled|exited unexpectedly/);
+    expect(out).not.toMatch(/Error|Unhandled|exited unexpectedly|stopping .*: (failed|not done)/); // every part stopped cleanly and in time
     expect(pgrep(['-g', String(pgid)])).toEqual([]); // nothing of the group left: gateway, Mosquitto, socat
     expect(pgrep(['-af', 'bridge-demo.yaml'])).toEqual([]);
-    expect(pgrep(['-af', '/tmp/storegw-demo/pty'])).toEqual([]);
+    expect(pgrep(['-af', ptyDir])).toEqual([]); // socat pairs
     for (const port of [mqttPort, httpPort, hqPort]) expect(await listening(port), `port ${port}`).toBe(false);
     expect(mosquittoDirs()).toEqual([]); // HQ's temp folder
-    expect(existsSync('/tmp/storegw-demo/pty') ? readdirSync('/tmp/storegw-demo/pty') : []).toEqual([]);
+    expect(existsSync(ptyDir)).toBe(false);
   }, 420_000);
 });
 

@@ -17,11 +17,13 @@ import { DeviceSim, FootfallSim } from './deviceSim.js';
 import { startBridge, startHq, startShelfAndTills } from './demoStore.js';
 
 const DEMO_DEVICE_SECRET = 'demo-device-secret';
-/** One part that does not stop within this long is left behind by the stop, not waited for. */
+/** One part that does not stop within this long (unless it names its own limit) is not waited for. */
 const PART_STOP_MS = 3000;
+/** The gateway gets SIGKILL after this long (what it acknowledged survives that) and is waited for a little longer. */
+const GATEWAY_KILL_MS = 5000;
 const say = (s: string) => process.stdout.write(`demo: ${s}\n`);
 
-const stops: { name: string; stop: () => Promise<void> }[] = [];
+const stops: { name: string; stop: () => Promise<void>; waitMs?: number }[] = [];
 let stopping = false;
 /** The start-up under way: a Ctrl-C in the middle lets the step finish (bounded) so its part is stopped too. */
 let startup: Promise<void> = Promise.resolve();
@@ -34,14 +36,15 @@ async function stopAll(code: number): Promise<void> {
   clearTimeout(timer);
   for (const part of stops.reverse()) {
     let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<string>((r) => (timer = setTimeout(() => r('late'), PART_STOP_MS)));
+    const waitMs = part.waitMs ?? PART_STOP_MS;
+    const late = new Promise<string>((r) => (timer = setTimeout(() => r('late'), waitMs)));
     const done = part.stop().then(
       () => 'ok',
       (err: Error) => `failed: ${err.message}`,
     );
     const how = await Promise.race([done, late]);
     clearTimeout(timer);
-    if (how !== 'ok') say(`stopping ${part.name}: ${how === 'late' ? `not done after ${PART_STOP_MS} ms` : how}`);
+    if (how !== 'ok') say(`stopping ${part.name}: ${how === 'late' ? `not done after ${waitMs} ms` : how}`);
   }
   say('stopped');
   process.exit(code);
@@ -85,12 +88,13 @@ async function main(): Promise<void> {
   closeSync(out);
   stops.push({
     name: 'gateway',
+    waitMs: GATEWAY_KILL_MS + 1000,
     stop: () =>
       new Promise<void>((resolve) => {
         if (gw.exitCode !== null || gw.signalCode !== null) return resolve();
         gw.once('exit', () => resolve());
         gw.kill('SIGTERM');
-        setTimeout(() => gw.kill('SIGKILL'), 4000).unref();
+        setTimeout(() => gw.kill('SIGKILL'), GATEWAY_KILL_MS).unref();
       }),
   });
   // Ready when its HTTP port answers /healthz (whatever the log level says).
@@ -145,6 +149,7 @@ async function main(): Promise<void> {
   say('[5/5] starting the bridge: serial scales and RFID over socat ptys, the HID scanner and the light tower through their transport interfaces');
   const bridge = await startBridge(path.resolve(path.dirname(file), 'bridge-demo.yaml'), bridgeLog);
   stops.push(bridge);
+  say(`bridge connected; its serial devices' ptys are in ${bridge.ptyDir} (removed on stop)`);
   if (stopping) return;
   const http = `http://127.0.0.1:${cfg.http.port ?? 8080}`;
   process.stdout.write(

@@ -4,7 +4,8 @@
  * ESL access point simulators, payment terminals, and the bridge with its byte-level simulators
  * over socat ptys. Used by `make demo` (test/sim/demo.ts).
  */
-import { existsSync, mkdirSync, rmdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { pino } from 'pino';
 import path from 'node:path';
 import type { Config } from '../../gateway/config.js';
@@ -12,7 +13,7 @@ import { loadOrCreateHqSigner } from './hqSigner.js';
 import { connectHqFeeds, gtinOf, storeFeeds, type HqFeeds } from './hqFeeds.js';
 import { EslApSim } from './eslSim.js';
 import { PaymentSim } from './paymentSim.js';
-import { loadBridgeConfigFile } from '../../firmware-bridge/config.js';
+import { loadBridgeConfigFile, type BridgeConfig } from '../../firmware-bridge/config.js';
 import { startSerialSimulators, type SerialSimulators } from '../../firmware-bridge/simulators.js';
 import { readPassword } from '../../firmware-bridge/config.js';
 import { createDrivers, hardwareTransports, type Transports } from '../../firmware-bridge/driverFactory.js';
@@ -148,28 +149,25 @@ export async function startShelfAndTills(cfg: Readonly<Config>, url: string): Pr
  * scanner through the memory HID transport fed with the exact boot-keyboard reports a scanner sends
  * (`scan(code)`), and the light tower on memory GPIO lines. The bridge itself is the real one
  * (firmware-bridge/bridge.ts), in this process so the demo can press the scanner's trigger. Its log
- * goes to `logFile`; the folders made for the ptys are removed again on stop.
+ * goes to `logFile`; the ptys live in `ptyDir`, made for this run and removed on stop.
  */
-export async function startBridge(bridgeConfigFile: string, logFile: string): Promise<DemoPart & { scan: (code: string) => void }> {
+export async function startBridge(bridgeConfigFile: string, logFile: string): Promise<DemoPart & { scan: (code: string) => void; ptyDir: string }> {
   const res = loadBridgeConfigFile(bridgeConfigFile);
   if (!res.ok) throw new Error(`${bridgeConfigFile}:\n  ${res.errors.join('\n  ')}`);
-  const config = res.config;
-  const serial = config.devices.filter((d) => d.serial);
-  const made = serial.flatMap((d) => madeDirs(path.dirname(d.serial!.path)));
-  const removeMade = () => {
-    for (const dir of [...new Set(made)].sort((a, b) => b.length - a.length)) {
-      try {
-        rmdirSync(dir); // only when empty: never anything but the folders made here
-      } catch {
-        // not empty or already gone
-      }
-    }
+  // The ptys go to a folder of this run's own: two demos at once (a developer's and the test
+  // suite's) on the config's fixed paths took each other's serial devices away (issue 14).
+  const ptyDir = mkdtempSync(path.join(tmpdir(), 'storegw-demo-pty-'));
+  const config: BridgeConfig = {
+    ...res.config,
+    devices: res.config.devices.map((d) => (d.serial ? { ...d, serial: { ...d.serial, path: path.join(ptyDir, path.basename(d.serial.path)) } } : d)),
   };
+  const removePtyDir = () => rmSync(ptyDir, { recursive: true, force: true });
+  const serial = config.devices.filter((d) => d.serial);
   let sims: SerialSimulators;
   try {
     sims = await startSerialSimulators({ devices: serial }, { grams: 0, tags: demoBasketTags() });
   } catch (err) {
-    removeMade();
+    removePtyDir();
     throw err;
   }
   mkdirSync(path.dirname(logFile), { recursive: true });
@@ -190,22 +188,15 @@ export async function startBridge(bridgeConfigFile: string, logFile: string): Pr
   await bridge.start();
   return {
     name: 'bridge',
+    ptyDir,
     scan: (code: string) => {
       for (const t of hids.values()) for (const report of encodeKeyboard(code)) t.feed(report);
     },
     stop: async () => {
       await bridge.stop();
       await sims.stop();
-      removeMade();
+      removePtyDir();
       logger.flush();
     },
   };
-}
-
-/** Creates `dir` (recursively) and returns the folders that did not exist before, deepest last. */
-function madeDirs(dir: string): string[] {
-  const missing: string[] = [];
-  for (let d = path.resolve(dir); !existsSync(d); d = path.dirname(d)) missing.unshift(d);
-  mkdirSync(dir, { recursive: true });
-  return missing;
 }
