@@ -30,15 +30,24 @@ const KINDS = ['esl', 'footfall', 'kiosk', 'light', 'payment', 'rfid', 'scale', 
 
 const tmp = tempDir('sgw-demo-');
 let demo: ChildProcess | null = null;
-afterAll(() => {
-  // The demo runs in its own process group: a failed run takes the gateway, Mosquitto and the
-  // socat pairs down with it.
-  if (demo?.pid && demo.exitCode === null && demo.signalCode === null) {
-    try {
-      process.kill(-demo.pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
+afterAll(async () => {
+  // The demo runs in its own process group. A run that failed half-way is stopped as Ctrl-C would
+  // (so it removes its temp folders), and killed with the gateway, Mosquitto and socat if it hangs.
+  const pid = demo?.pid;
+  if (pid && demo!.exitCode === null && demo!.signalCode === null) {
+    const gone = new Promise((r) => demo!.once('exit', r));
+    const signal = (sig: NodeJS.Signals) => {
+      try {
+        process.kill(-pid, sig);
+      } catch {
+        // already gone
+      }
+    };
+    signal('SIGINT');
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([gone, new Promise((r) => (timer = setTimeout(r, 10_000)))]);
+    clearTimeout(timer);
+    signal('SIGKILL');
   }
   tmp.remove();
 });
