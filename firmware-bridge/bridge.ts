@@ -19,14 +19,21 @@
  *  - on a clean stop the bridge itself publishes retained `offline` for each device first;
  *  - after a crash, the retained `state` a third-party subscriber sees may still say `online`
  *    until the bridge reconnects and publishes the current state of every device.
+ *
+ * Check-ins: a device the bridge holds open gets an `evt/heartbeat` every `heartbeatMs` (30 s), so
+ * the gateway does not list as stale one that simply has nothing to say: a light tower, an idle
+ * scanner (issue 14). A device whose port is gone sends none.
  */
 import type { Logger } from 'pino';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { parseDeviceTopic, topics, type DeviceKind } from '../gateway/protocol/topics.js';
+import { parseDeviceTopic, topics } from '../gateway/protocol/topics.js';
 import { checkEvent } from '../gateway/protocol/validate.js';
 import { isoTs, type DeviceDriver, type DeviceEvent } from './devices/deviceDriver.js';
 import { RecentCommands, ackData, parseCommand } from './commandLog.js';
 import { DEFAULT_BACKOFF, backoffDelay, type BackoffOptions } from './devices/serialLink.js';
+import type { DeviceCounters } from './deviceCounters.js';
+
+export type { DeviceCounters } from './deviceCounters.js';
 
 export interface BridgeOptions {
   url: string;
@@ -49,29 +56,8 @@ export interface BridgeOptions {
   statsEveryMs?: number;
   /** Retrying a driver whose start() failed (default: 250 ms doubling to 10 s). */
   startBackoff?: BackoffOptions;
-}
-
-export interface DeviceCounters {
-  kind: DeviceKind;
-  id: string;
-  online: boolean;
-  /** Events the driver produced. */
-  events: number;
-  /** Events the gateway acknowledged (PUBACK: committed to its outbox). */
-  acked: number;
-  /** Events that failed the gateway's schema in the bridge: a driver bug, never sent. */
-  invalid: number;
-  /** Events dropped because too many were queued while the gateway was away. */
-  dropped: number;
-  commands: number;
-  /** `rej` notices the gateway sent for this device. */
-  rejects: number;
-  /** Events not sent because the gateway does not let this bridge act for the device. */
-  refused: number;
-  /** From the driver: frames with a bad checksum or content, bytes skipped, port reopenings. */
-  badFrames: number;
-  garbageBytes: number;
-  reconnects: number;
+  /** A heartbeat for every online device this often (0 = never; default 30 s, well inside the gateway's staleness limits). */
+  heartbeatMs?: number;
 }
 
 interface Entry {
@@ -96,6 +82,7 @@ interface Entry {
 }
 
 const LOG_EVERY_MS = 10_000;
+const DEFAULT_HEARTBEAT_MS = 30_000;
 const STOP_GRACE_MS = 2000;
 
 function withTimeout(p: Promise<unknown>, ms: number): Promise<void> {
@@ -116,6 +103,8 @@ export class Bridge {
   private stopping = false;
   private readonly lastLog = new Map<string, number>();
   private statsTimer: NodeJS.Timeout | null = null;
+  private heartbeatTimer: NodeJS.Timeout | null = null;
+  private startedAt = 0;
   private connects = 0;
 
   constructor(private readonly o: BridgeOptions) {
@@ -204,6 +193,9 @@ export class Bridge {
     client.on('message', (topic, payload) => this.onMessage(topic, payload));
     const every = this.o.statsEveryMs ?? 0;
     if (every > 0) this.statsTimer = setInterval(() => this.log.info({ connected: this.connected, devices: this.stats() }, 'device counters'), every);
+    this.startedAt = this.now();
+    const beat = this.o.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+    if (beat > 0) this.heartbeatTimer = setInterval(() => this.heartbeats(), beat);
     for (const e of this.entries.values()) await this.startDriver(e, 0);
   }
 
@@ -230,7 +222,8 @@ export class Bridge {
     if (this.stopping) return;
     this.stopping = true;
     if (this.statsTimer) clearInterval(this.statsTimer);
-    this.statsTimer = null;
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    this.statsTimer = this.heartbeatTimer = null;
     for (const e of [...this.entries.values()].reverse()) {
       if (e.startTimer) clearTimeout(e.startTimer);
       e.startTimer = null;
@@ -302,6 +295,16 @@ export class Bridge {
     // While disconnected nothing is queued: the next connect publishes the current state of every device.
     if (!c?.connected || this.stopping || e.allowed !== true) return;
     c.publish(topics.state(e.driver.kind, e.driver.id), e.driver.online ? 'online' : 'offline', { qos: 1, retain: true });
+  }
+
+  /** One heartbeat per device that is up; only while connected (a heartbeat is news only when fresh). */
+  private heartbeats(): void {
+    if (!this.client?.connected) return;
+    const t = this.now();
+    const uptimeS = Math.max(0, Math.round((t - this.startedAt) / 1000));
+    for (const e of this.entries.values()) {
+      if (e.driver.online && e.allowed === true) this.send(e, 'heartbeat', { ts: isoTs(t), uptimeS });
+    }
   }
 
   private onDriverEvent(e: Entry, ev: DeviceEvent): void {

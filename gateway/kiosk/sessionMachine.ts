@@ -256,6 +256,9 @@ export function step(s0: Session, a: Action, ctx: Ctx): StepResult {
       }
       const q = ctx.quote(a.gtin, s.memberCode);
       if (!q) {
+        // A basket reader reads the same tag many times a second: the help call it already raised
+        // is not raised (nor the session saved) again for every read (issue 14).
+        if (a.serial !== undefined && s0.helpCalled && s0.notice?.code === 'unknownItem' && s0.notice.detail === a.gtin) return { session: s0, effects };
         s.notice = { code: 'unknownItem', detail: a.gtin };
         s.helpCalled = true; // issue 7: an unknown code gets a clear message and a call for help
         return out();
@@ -346,13 +349,17 @@ export function step(s0: Session, a: Action, ctx: Ctx): StepResult {
       return step({ ...s, version: s0.version }, { type: 'addItem', gtin: a.gtin, grams: w.grams }, ctx);
     }
     case 'produceWeight':
+      // A streaming scale repeats its weight ~10 times a second: only a change is a new version (issue 14).
+      if (s0.produceWeight?.grams === a.grams && s0.produceWeight.stable === a.stable) return { session: s0, effects };
       s.produceWeight = { grams: a.grams, stable: a.stable };
       return { session: { ...s, notice: s0.notice, version: s0.version + 1 }, effects };
     case 'bagWeight':
       if (!s.bag.enabled || !a.stable) return { session: s0, effects };
       s.bag = bagStep(s, a.grams, ctx.rules);
-      if (s.bag.state !== 'unexpected' && s.bag.state !== 'removed') s.requests = s.requests.filter((r) => r.kind !== 'security');
-      else if (isShopping(s.phase) && s.phase !== 'idle' && !s.requests.some((r) => r.kind === 'security')) request('security', { item: `${s.bag.state} ${s.bag.deltaG} g` });
+      // (issue 14) The list is replaced only when a security request goes: a fresh empty list made every repeated weight a new version.
+      if (s.bag.state !== 'unexpected' && s.bag.state !== 'removed') {
+        if (s.requests.some((r) => r.kind === 'security')) s.requests = s.requests.filter((r) => r.kind !== 'security');
+      } else if (isShopping(s.phase) && s.phase !== 'idle' && !s.requests.some((r) => r.kind === 'security')) request('security', { item: `${s.bag.state} ${s.bag.deltaG} g` });
       if (s.bag.state === s0.bag.state && s.bag.acceptedG === s0.bag.acceptedG && s.bag.deltaG === s0.bag.deltaG && s.requests === s0.requests) return { session: s0, effects };
       return out();
     case 'help':

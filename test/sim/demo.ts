@@ -1,8 +1,14 @@
 /**
  * `make demo`: the whole store on config/demo.yaml — Mosquitto as HQ, the gateway, simulated
- * devices — with progress lines, the URLs and the demo logins. Ctrl-C stops everything.
+ * devices — with progress lines, the URLs, the demo logins and where the logs go (`--logs`,
+ * default `logs/` in the data folder: gateway.log, bridge.log). Ctrl-C stops everything and exits 0.
+ *
+ * Ctrl-C in a terminal sends SIGINT to the whole process group: the gateway, Mosquitto and the
+ * socat pairs get it too and stop by themselves while this process stops the rest; every part here
+ * must take its peers vanishing in any order without a crash (issue 14).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfigFile } from '../../gateway/config.js';
@@ -11,21 +17,50 @@ import { DeviceSim, FootfallSim } from './deviceSim.js';
 import { startBridge, startHq, startShelfAndTills } from './demoStore.js';
 
 const DEMO_DEVICE_SECRET = 'demo-device-secret';
+/** One part that does not stop within this long (unless it names its own limit) is not waited for. */
+const PART_STOP_MS = 3000;
+/** The gateway gets SIGKILL after this long (what it acknowledged survives that) and is waited for a little longer. */
+const GATEWAY_KILL_MS = 5000;
 const say = (s: string) => process.stdout.write(`demo: ${s}\n`);
 
-const stops: (() => Promise<void>)[] = [];
+const stops: { name: string; stop: () => Promise<void>; waitMs?: number }[] = [];
 let stopping = false;
+/** The start-up under way: a Ctrl-C in the middle lets the step finish (bounded) so its part is stopped too. */
+let startup: Promise<void> = Promise.resolve();
 async function stopAll(code: number): Promise<void> {
   if (stopping) return;
   stopping = true;
   say('stopping…');
-  for (const s of stops.reverse()) await s().catch((err: Error) => say(`stop failed: ${err.message}`));
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([startup.catch(() => undefined), new Promise((r) => (timer = setTimeout(r, PART_STOP_MS)))]);
+  clearTimeout(timer);
+  for (const part of stops.reverse()) {
+    let timer: NodeJS.Timeout | undefined;
+    const waitMs = part.waitMs ?? PART_STOP_MS;
+    const late = new Promise<string>((r) => (timer = setTimeout(() => r('late'), waitMs)));
+    const done = part.stop().then(
+      () => 'ok',
+      (err: Error) => `failed: ${err.message}`,
+    );
+    const how = await Promise.race([done, late]);
+    clearTimeout(timer);
+    if (how !== 'ok') say(`stopping ${part.name}: ${how === 'late' ? `not done after ${waitMs} ms` : how}`);
+  }
   say('stopped');
   process.exit(code);
 }
 
+/** The last lines of a log file, for a part that died. */
+function tail(file: string, lines = 15): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { config: { type: 'string', default: 'config/demo.yaml' } } });
+  const { values } = parseArgs({ options: { config: { type: 'string', default: 'config/demo.yaml' }, logs: { type: 'string' } } });
   const file = path.resolve(values.config!);
   const res = loadConfigFile(file);
   if (!res.ok) throw new Error(`${file}:\n  ${res.errors.join('\n  ')}`);
@@ -33,42 +68,57 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stopAll(0));
   process.on('SIGTERM', () => void stopAll(0));
 
+  const logDir = path.resolve(values.logs ?? path.join(cfg.data.dir, 'logs'));
+  mkdirSync(logDir, { recursive: true });
+  const gatewayLog = path.join(logDir, 'gateway.log');
+  const bridgeLog = path.join(logDir, 'bridge.log');
+  say(`logs (pino JSON, new each run): gateway ${gatewayLog}`);
+  say(`                                bridge  ${bridgeLog}`);
+
   const hqPort = cfg.hq ? Number(new URL(cfg.hq.url).port) : 1884;
   say(`[1/5] starting Mosquitto as HQ on 127.0.0.1:${hqPort}`);
   const hq: Mosquitto = await startMosquitto({ port: hqPort, persistence: false });
-  stops.push(() => hq.stop());
+  stops.push({ name: 'Mosquitto (HQ)', stop: () => hq.stop() });
 
+  if (stopping) return;
   say('[2/5] starting the gateway (node dist/storegw.js run)');
-  const gw: ChildProcess = spawn(process.execPath, [path.resolve('dist/storegw.js'), 'run', '--config', file], { stdio: ['ignore', 'pipe', 'inherit'] });
-  stops.push(
-    () =>
+  // Its stdout (the log) and stderr (start-up refusals) go straight to the file, not through here.
+  const out = openSync(gatewayLog, 'w', 0o600);
+  const gw: ChildProcess = spawn(process.execPath, [path.resolve('dist/storegw.js'), 'run', '--config', file], { stdio: ['ignore', out, out] });
+  closeSync(out);
+  stops.push({
+    name: 'gateway',
+    waitMs: GATEWAY_KILL_MS + 1000,
+    stop: () =>
       new Promise<void>((resolve) => {
         if (gw.exitCode !== null || gw.signalCode !== null) return resolve();
         gw.once('exit', () => resolve());
         gw.kill('SIGTERM');
-        setTimeout(() => gw.kill('SIGKILL'), 4000).unref();
+        setTimeout(() => gw.kill('SIGKILL'), GATEWAY_KILL_MS).unref();
       }),
-  );
+  });
   // Ready when its HTTP port answers /healthz (whatever the log level says).
-  gw.stdout!.resume();
   const health = `http://127.0.0.1:${cfg.http.port ?? 8080}/healthz`;
-  const gone = new Promise<never>((_, reject) => gw.once('exit', (code) => reject(new Error(`gateway exited with ${code}`))));
+  const gone = new Promise<never>((_, reject) => gw.once('exit', (code) => reject(new Error(`gateway exited with ${code} before it was ready; the end of ${gatewayLog}:\n${tail(gatewayLog)}`))));
   const ready = (async () => {
-    for (const deadline = Date.now() + 60_000; Date.now() < deadline; ) {
+    for (const deadline = Date.now() + 60_000; Date.now() < deadline && gw.exitCode === null; ) {
       const ok = await fetch(health).then((r) => r.ok, () => false);
       if (ok) return;
       await new Promise((r) => setTimeout(r, 100));
     }
-    throw new Error(`gateway not healthy at ${health} after 60 s`);
+    if (gw.exitCode === null) throw new Error(`gateway not healthy at ${health} after 60 s; see ${gatewayLog}`);
   })();
   await Promise.race([ready, gone]);
-  gw.once('exit', (code) => {
-    if (!stopping) {
-      say(`gateway exited unexpectedly (${code})`);
-      void stopAll(1);
-    }
+  gone.catch(() => undefined);
+  gw.once('exit', (code, signal) => {
+    if (stopping) return;
+    // Exit 0 is a gateway stopped by a signal: Ctrl-C reached it first. Anything else is a failure.
+    if (code === 0) return void stopAll(0);
+    say(`gateway exited unexpectedly (${code ?? signal}); the end of ${gatewayLog}:\n${tail(gatewayLog)}`);
+    void stopAll(1);
   });
 
+  if (stopping) return;
   say('[3/5] starting simulated devices');
   const url = `mqtt://127.0.0.1:${cfg.mqtt.port ?? 1883}`;
   const sims: DeviceSim[] = [];
@@ -80,19 +130,27 @@ async function main(): Promise<void> {
   }
   const t0 = Date.now();
   await Promise.all(sims.map((s) => s.start()));
-  for (const s of sims) stops.push(() => s.stop());
+  stops.push({ name: 'MQTT-native devices', stop: async () => void (await Promise.all(sims.map((s) => s.stop()))) });
   say(`devices connected in ${Date.now() - t0} ms`);
   say(`${sims.length} MQTT-native devices online`);
 
+  if (stopping) return;
   say('[4/5] starting ESL access points, payment terminals and the HQ simulator');
-  for (const part of await startShelfAndTills(cfg, url)) stops.push(part.stop);
+  for (const part of await startShelfAndTills(cfg, url)) stops.push(part);
   if (cfg.hq) {
     const hqSim = await startHq(cfg, `mqtt://127.0.0.1:${hqPort}`, path.resolve(path.dirname(file), 'demo-hq-signing-key.pem'), say);
-    stops.push(hqSim.stop);
+    stops.push(hqSim);
+    let timer: NodeJS.Timeout | undefined;
+    const inTime = await Promise.race([hqSim.priced.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), 60_000)))]);
+    clearTimeout(timer);
+    say(inTime ? 'the gateway prices from the catalog HQ sent' : `the gateway has not reported HQ's catalog in use after 60 s (see ${gatewayLog}); starting the kiosk devices anyway`);
   }
-  say('[5/5] starting the bridge: serial scales and RFID over socat ptys, the HID scanner and the light tower through their transport interfaces (log: bridge.log in the data folder)');
-  const bridge = await startBridge(path.resolve(path.dirname(file), 'bridge-demo.yaml'), cfg.data.dir);
-  stops.push(bridge.stop);
+  if (stopping) return;
+  say('[5/5] starting the bridge: serial scales and RFID over socat ptys, the HID scanner and the light tower through their transport interfaces');
+  const bridge = await startBridge(path.resolve(path.dirname(file), 'bridge-demo.yaml'), bridgeLog);
+  stops.push(bridge);
+  say(`bridge connected; its serial devices' ptys are in ${bridge.ptyDir} (removed on stop)`);
+  if (stopping) return;
   const http = `http://127.0.0.1:${cfg.http.port ?? 8080}`;
   process.stdout.write(
     [
@@ -105,13 +163,17 @@ async function main(): Promise<void> {
       `  metrics      ${http}/metrics`,
       `  MQTT         ${url}  (devices: {kind}/{id} / demo-device-secret)`,
       `  HQ (Mosquitto) mqtt://127.0.0.1:${hqPort}   e.g. mosquitto_sub -p ${hqPort} -t 'hq/#' -v`,
+      `  logs         ${gatewayLog}`,
+      `               ${bridgeLog}`,
       '  Ctrl-C stops everything.',
       '',
     ].join('\n') + '\n',
   );
 }
 
-main().catch((err: Error) => {
+startup = main();
+startup.catch((err: Error) => {
+  if (stopping) return; // a part failed because the stop took it away
   process.stderr.write(`demo: ${err.message}\n`);
   void stopAll(1);
 });

@@ -4,7 +4,8 @@
  * ESL access point simulators, payment terminals, and the bridge with its byte-level simulators
  * over socat ptys. Used by `make demo` (test/sim/demo.ts).
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { pino } from 'pino';
 import path from 'node:path';
 import type { Config } from '../../gateway/config.js';
@@ -12,7 +13,7 @@ import { loadOrCreateHqSigner } from './hqSigner.js';
 import { connectHqFeeds, gtinOf, storeFeeds, type HqFeeds } from './hqFeeds.js';
 import { EslApSim } from './eslSim.js';
 import { PaymentSim } from './paymentSim.js';
-import { loadBridgeConfigFile } from '../../firmware-bridge/config.js';
+import { loadBridgeConfigFile, type BridgeConfig } from '../../firmware-bridge/config.js';
 import { startSerialSimulators, type SerialSimulators } from '../../firmware-bridge/simulators.js';
 import { readPassword } from '../../firmware-bridge/config.js';
 import { createDrivers, hardwareTransports, type Transports } from '../../firmware-bridge/driverFactory.js';
@@ -20,19 +21,45 @@ import { Bridge } from '../../firmware-bridge/bridge.js';
 import { MemoryGpioInput, MemoryGpioOutput, MemoryHidTransport } from '../../firmware-bridge/transports/memory.js';
 import { encodeKeyboard } from '../../firmware-bridge/devices/hidScanner/codec.js';
 import { createLogger } from '../../gateway/log.js';
+import { topics } from '../../gateway/protocol/topics.js';
+import { encodeSgtin96, sgtinFieldsFromGtin } from '../../gateway/kiosk/sgtin.js';
+import type { SimTag } from '../../firmware-bridge/devices/chafon/sim.js';
 
 export const DEMO_LABELS = 2000;
 const DEMO_DEVICE_SECRET = 'demo-device-secret';
+/** How often the demo's terminals and access points check in: well inside the gateway's staleness limits. */
+const CHECK_IN_MS = 30_000;
+
+/**
+ * What lies in kiosk 1's basket: RFID tags (SGTIN-96) of catalog items, a sourdough bread and two
+ * boxes of eggs (items 4 and 5 of the demo catalog, sold each). Tags of items the catalog does not
+ * have would make the kiosk call for help from the first second (issue 14).
+ */
+export function demoBasketTags(): SimTag[] {
+  const tag = (n: number, serial: number, rssi: number): SimTag => {
+    const f = sgtinFieldsFromGtin(`0${gtinOf(n)}`, 7);
+    if (!f.ok) throw new Error(`demo tag for item ${n}: ${f.reason}`);
+    const e = encodeSgtin96({ filter: 1, companyPrefix: f.companyPrefix, itemReference: f.itemReference, serial });
+    if (!e.ok) throw new Error(`demo tag for item ${n}: ${e.reason}`);
+    return { epc: e.hex, rssi, antenna: 1 };
+  };
+  return [tag(4, 40001, 0x6b), tag(5, 50001, 0x5a), tag(5, 50002, 0x48)];
+}
 
 export interface DemoPart {
   name: string;
   stop: () => Promise<void>;
 }
 
-/** HQ: signs with the demo key (config/demo-hq-signing-key.pem) and publishes the store's feeds. */
-export async function startHq(cfg: Readonly<Config>, hqUrl: string, keyFile: string, say: (s: string) => void): Promise<DemoPart & { feeds: HqFeeds }> {
+/**
+ * HQ: signs with the demo key (config/demo-hq-signing-key.pem) and publishes the store's feeds.
+ * `priced` resolves once the gateway's price report to HQ shows the catalog and prices in use: the
+ * kiosk's devices start after that, so a basket read at once never meets an empty catalog (issue 14).
+ */
+export async function startHq(cfg: Readonly<Config>, hqUrl: string, keyFile: string, say: (s: string) => void): Promise<DemoPart & { feeds: HqFeeds; priced: Promise<void> }> {
   const signer = loadOrCreateHqSigner(keyFile, cfg.hq?.publicKeys[0]?.kid ?? 'demo-hq-2026');
   const feeds = await connectHqFeeds(hqUrl, cfg.storeId, signer);
+  feeds.client.on('error', () => undefined); // HQ going away (Ctrl-C reaches Mosquitto too) is not a crash
   const store = storeFeeds(DEMO_LABELS, 2);
   // A few items a shopper recognises at the kiosk (the first GTINs of the catalog).
   const named = ['Whole milk 1 L', 'Bananas (kg)', 'Lager beer 0.5 L (18+)', 'Sourdough bread', 'Free-range eggs 10'];
@@ -44,6 +71,19 @@ export async function startHq(cfg: Readonly<Config>, hqUrl: string, keyFile: str
   // German VAT on the receipt: food 7 %, drinks with alcohol (and everything else) 19 %.
   store.catalog.items.forEach((it, i) => (it.vatRateBp = i === 2 || (i >= named.length && i % 3 === 0) ? 1900 : 700));
   let version = Math.floor(Date.now() / 1000);
+  const first = version;
+  const priced = new Promise<void>((resolve) => {
+    const inUse = (versions: Record<string, number>, feed: string) => Object.entries(versions).some(([k, v]) => k.startsWith(`${feed}/`) && v >= first);
+    feeds.client.on('message', (_topic, payload) => {
+      try {
+        const r = JSON.parse(payload.toString('utf8')) as { versions?: Record<string, number> };
+        if (r.versions && inUse(r.versions, 'catalog') && inUse(r.versions, 'prices')) resolve();
+      } catch {
+        // not a report we read
+      }
+    });
+  });
+  await feeds.client.subscribeAsync(topics.hqReport(cfg.storeId, 'prices'), { qos: 1 });
   const now = Date.now();
   const promo = { id: 'demo-promo-1', gtin: gtinOf(1), price: 99, start: new Date(now + 120_000).toISOString(), end: new Date(now + 600_000).toISOString(), text: 'Demo deal' };
   await feeds.publish('catalog', 'store', version, store.catalog);
@@ -63,6 +103,7 @@ export async function startHq(cfg: Readonly<Config>, hqUrl: string, keyFile: str
   return {
     name: 'HQ simulator',
     feeds,
+    priced,
     stop: async () => {
       clearInterval(timer);
       await feeds.close();
@@ -70,17 +111,31 @@ export async function startHq(cfg: Readonly<Config>, hqUrl: string, keyFile: str
   };
 }
 
-/** ESL access points with the demo's labels, and payment terminals that approve. */
+/**
+ * ESL access points with the demo's labels, and payment terminals that approve. An AP's status
+ * round (1,000 labels) is split to fit the gateway's packet limit: one message over it closed the
+ * AP's connection, and the AP did not come back (issue 14). APs reconnect after a lost connection.
+ */
 export async function startShelfAndTills(cfg: Readonly<Config>, url: string): Promise<DemoPart[]> {
   const parts: DemoPart[] = [];
   const store = storeFeeds(DEMO_LABELS, 2);
   for (const d of cfg.devices) {
     if (d.kind === 'esl') {
-      const sim = new EslApSim({ url, apId: d.id, password: DEMO_DEVICE_SECRET, labels: store.labelsByAp.get(d.id) ?? [], radioRate: 100, commandLossRate: 0.01, statusEveryMs: 60_000 });
+      const sim = new EslApSim({
+        url,
+        apId: d.id,
+        password: DEMO_DEVICE_SECRET,
+        labels: store.labelsByAp.get(d.id) ?? [],
+        radioRate: 100,
+        commandLossRate: 0.01,
+        statusEveryMs: 60_000,
+        maxPacketBytes: cfg.mqtt.maxPacketBytes,
+        reconnectMs: 1000,
+      });
       await sim.connect();
       parts.push({ name: `esl ${d.id}`, stop: () => sim.disconnect() });
     } else if (d.kind === 'payment') {
-      const sim = new PaymentSim({ url, id: d.id, password: DEMO_DEVICE_SECRET });
+      const sim = new PaymentSim({ url, id: d.id, password: DEMO_DEVICE_SECRET, heartbeatMs: CHECK_IN_MS });
       await sim.start();
       parts.push({ name: `payment ${d.id}`, stop: () => sim.stop() });
     }
@@ -93,17 +148,30 @@ export async function startShelfAndTills(cfg: Readonly<Config>, url: string): Pr
  * Toledo scales, the Chafon reader) over socat ptys through the real serial transport, the HID
  * scanner through the memory HID transport fed with the exact boot-keyboard reports a scanner sends
  * (`scan(code)`), and the light tower on memory GPIO lines. The bridge itself is the real one
- * (firmware-bridge/bridge.ts), in this process so the demo can press the scanner's trigger.
+ * (firmware-bridge/bridge.ts), in this process so the demo can press the scanner's trigger. Its log
+ * goes to `logFile`; the ptys live in `ptyDir`, made for this run and removed on stop.
  */
-export async function startBridge(bridgeConfigFile: string, logDir: string): Promise<DemoPart & { scan: (code: string) => void }> {
+export async function startBridge(bridgeConfigFile: string, logFile: string): Promise<DemoPart & { scan: (code: string) => void; ptyDir: string }> {
   const res = loadBridgeConfigFile(bridgeConfigFile);
   if (!res.ok) throw new Error(`${bridgeConfigFile}:\n  ${res.errors.join('\n  ')}`);
-  const config = res.config;
+  // The ptys go to a folder of this run's own: two demos at once (a developer's and the test
+  // suite's) on the config's fixed paths took each other's serial devices away (issue 14).
+  const ptyDir = mkdtempSync(path.join(tmpdir(), 'storegw-demo-pty-'));
+  const config: BridgeConfig = {
+    ...res.config,
+    devices: res.config.devices.map((d) => (d.serial ? { ...d, serial: { ...d.serial, path: path.join(ptyDir, path.basename(d.serial.path)) } } : d)),
+  };
+  const removePtyDir = () => rmSync(ptyDir, { recursive: true, force: true });
   const serial = config.devices.filter((d) => d.serial);
-  for (const d of serial) mkdirSync(path.dirname(d.serial!.path), { recursive: true });
-  const sims: SerialSimulators = await startSerialSimulators({ devices: serial }, { grams: 0 });
-  mkdirSync(logDir, { recursive: true });
-  const logger = createLogger({ name: 'storegw-bridge', level: 'info', stream: pino.destination({ dest: path.join(logDir, 'bridge.log'), sync: false }) });
+  let sims: SerialSimulators;
+  try {
+    sims = await startSerialSimulators({ devices: serial }, { grams: 0, tags: demoBasketTags() });
+  } catch (err) {
+    removePtyDir();
+    throw err;
+  }
+  mkdirSync(path.dirname(logFile), { recursive: true });
+  const logger = createLogger({ name: 'storegw-bridge', level: 'info', stream: pino.destination({ dest: logFile, sync: false }) });
   const hw = await hardwareTransports(Date.now);
   const hids = new Map<string, MemoryHidTransport>();
   const transports: Transports = {
@@ -120,12 +188,14 @@ export async function startBridge(bridgeConfigFile: string, logDir: string): Pro
   await bridge.start();
   return {
     name: 'bridge',
+    ptyDir,
     scan: (code: string) => {
       for (const t of hids.values()) for (const report of encodeKeyboard(code)) t.feed(report);
     },
     stop: async () => {
       await bridge.stop();
       await sims.stop();
+      removePtyDir();
       logger.flush();
     },
   };

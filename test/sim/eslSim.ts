@@ -9,7 +9,10 @@
  * - command loss: a `cmd/show` is dropped whole with probability `commandLossRate` (nothing shown,
  *   nothing acked), and single label transfers fail (`ok:false`) with `labelFailRate`;
  * - battery: every transfer costs `transferMv` mV (about a hundred check-ins); status reports
- *   (`evt/status` per label: battery, RSSI, temperature, shown hash) every `statusEveryMs`.
+ *   (`evt/status` per label: battery, RSSI, temperature, shown hash) every `statusEveryMs`, split
+ *   into messages that fit the gateway's packet limit (`maxPacketBytes`);
+ * - a lost connection: with `reconnectMs` > 0 the AP connects again by itself, as a real one does
+ *   (issue 14: the demo's APs fell off for good after one refused packet).
  * Randomness comes from a seeded generator, so a run can be repeated.
  */
 import { EventEmitter } from 'node:events';
@@ -30,8 +33,15 @@ export interface EslSimOptions {
   transferMv?: number;
   /** 0 = no periodic status (send one with `sendStatus()`). */
   statusEveryMs?: number;
+  /** Largest MQTT packet one status message may make (the gateway's `mqtt.maxPacketBytes`). Default 65536. */
+  maxPacketBytes?: number;
+  /** Reconnect this long after the connection was lost (0 = stay away until `connect()`). Default 0. */
+  reconnectMs?: number;
   seed?: number;
 }
+
+/** Room kept in a packet for the fixed header, the topic and the JSON around the labels. */
+const STATUS_OVERHEAD_BYTES = 512;
 
 interface Job {
   cmdId: string;
@@ -77,7 +87,7 @@ export class EslApSim extends EventEmitter {
 
   constructor(opts: EslSimOptions) {
     super();
-    this.o = { radioRate: 200, ackDelayMs: 20, ackBatch: 200, commandLossRate: 0, labelFailRate: 0, transferMv: 2, statusEveryMs: 0, seed: 1, ...opts };
+    this.o = { radioRate: 200, ackDelayMs: 20, ackBatch: 200, commandLossRate: 0, labelFailRate: 0, transferMv: 2, statusEveryMs: 0, maxPacketBytes: 65536, reconnectMs: 0, seed: 1, ...opts };
     this.rnd = prng(this.o.seed);
     this.labelSet = new Set(opts.labels);
     for (const l of opts.labels) {
@@ -93,17 +103,20 @@ export class EslApSim extends EventEmitter {
 
   /** Connects (again) as `esl/{apId}`, subscribes to its commands, and starts the radio. */
   async connect(): Promise<void> {
-    const c = mqtt.connect(this.o.url, { username: `esl/${this.o.apId}`, password: this.o.password, clientId: `esl-${this.o.apId}`, reconnectPeriod: 0, clean: true });
+    // clean: true, so mqtt.js subscribes again itself after a reconnect (resubscribe).
+    const c = mqtt.connect(this.o.url, { username: `esl/${this.o.apId}`, password: this.o.password, clientId: `esl-${this.o.apId}`, reconnectPeriod: this.o.reconnectMs, clean: true });
     await new Promise<void>((resolve, reject) => {
       c.once('connect', () => resolve());
       c.once('error', reject);
     });
+    // From here on a connection error (the gateway going away) is the reconnect's business, never an uncaught 'error'.
+    c.on('error', () => undefined);
     this.client = c;
     c.on('message', (topic, payload) => this.onCommand(payload));
     await c.subscribeAsync(topics.cmd('esl', this.o.apId, 'show'), { qos: 1 });
     this.lastRadio = performance.now();
     this.radioTimer = setInterval(() => this.radio(), 10);
-    if (this.o.statusEveryMs > 0) this.statusTimer = setInterval(() => void this.sendStatus(), this.o.statusEveryMs);
+    if (this.o.statusEveryMs > 0) this.statusTimer = setInterval(() => this.sendStatus().catch(() => undefined), this.o.statusEveryMs);
   }
 
   /** Drops the connection (the AP goes away); the queue and what labels show stay. */
@@ -175,27 +188,45 @@ export class EslApSim extends EventEmitter {
     const send = () => {
       if (!c || c !== this.client) return;
       const payload = JSON.stringify({ ts: new Date().toISOString(), cmdId, ok: acks.every((a) => a.ok), acks });
-      c.publish(topics.evt('esl', this.o.apId, 'ack'), payload, { qos: 1 });
+      // A publish cut off by a disconnect is the gateway's to re-send (its command stays unacked).
+      c.publish(topics.evt('esl', this.o.apId, 'ack'), payload, { qos: 1 }, () => undefined);
     };
     if (this.o.ackDelayMs > 0) setTimeout(send, this.o.ackDelayMs);
     else send();
   }
 
-  /** One `evt/status` with every label (in messages of ≤ 2000 labels, the schema's limit). */
+  /**
+   * One `evt/status` round with every label, in as many messages as needed to keep each under
+   * `maxPacketBytes` (a bigger packet makes the gateway close the connection) and ≤ 2000 labels
+   * (the schema's limit). Rejects when a message cannot be sent (connection lost).
+   */
   async sendStatus(): Promise<void> {
     const c = this.client;
     if (!c) return;
-    const all = [...this.shown.entries()];
-    for (let i = 0; i < all.length; i += 2000) {
-      const labels = all.slice(i, i + 2000).map(([labelId, shownHash]) => ({
+    const topic = topics.evt('esl', this.o.apId, 'status');
+    const room = this.o.maxPacketBytes - STATUS_OVERHEAD_BYTES - Buffer.byteLength(topic);
+    let batch: string[] = [];
+    let bytes = 0;
+    const send = async () => {
+      if (batch.length === 0) return;
+      const payload = `{"ts":${JSON.stringify(new Date().toISOString())},"labels":[${batch.join(',')}]}`;
+      batch = [];
+      bytes = 0;
+      await c.publishAsync(topic, payload, { qos: 1 });
+    };
+    for (const [labelId, shownHash] of this.shown) {
+      const json = JSON.stringify({
         labelId,
         batteryMv: this.battery.get(labelId) ?? 0,
         rssi: -60 - Math.round(this.rnd() * 20),
         temperatureC: 21,
         ...(shownHash !== undefined ? { shownHash } : {}),
-      }));
-      await c.publishAsync(topics.evt('esl', this.o.apId, 'status'), JSON.stringify({ ts: new Date().toISOString(), labels }), { qos: 1 });
+      });
+      if (batch.length >= 2000 || bytes + json.length + 1 > room) await send();
+      batch.push(json);
+      bytes += json.length + 1;
     }
+    await send();
   }
 
   /** Changes the radio rate and the loss rates on the fly (bench phases). */

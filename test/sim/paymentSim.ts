@@ -44,8 +44,11 @@ export class PaymentSim {
   private readonly final = new Map<string, { status: ResultStatus; amount: number; currency?: string; authCode?: string }>();
   private readonly handled = new Set<string>();
   private auth = 1000;
+  private hbTimer: NodeJS.Timeout | null = null;
+  private readonly started = Date.now();
 
-  constructor(private readonly o: { url: string; id: string; password: string }) {}
+  /** `heartbeatMs` > 0: a heartbeat that often, as a real terminal checks in (else only the one at start). */
+  constructor(private readonly o: { url: string; id: string; password: string; heartbeatMs?: number }) {}
 
   /** Points the terminal at another broker address (a restarted gateway listens on a new port). */
   set url(url: string) {
@@ -60,10 +63,20 @@ export class PaymentSim {
     await client.subscribeAsync(`${topics.deviceBase('payment', this.o.id)}/cmd/#`, { qos: 1 });
     client.on('message', (topic, buf) => void this.onCommand(client, topic, JSON.parse(buf.toString('utf8')) as Record<string, unknown>).catch(() => undefined));
     // Listening now: a heartbeat tells the gateway.
-    await client.publishAsync(topics.evt('payment', this.o.id, 'heartbeat'), JSON.stringify({ ts: new Date().toISOString(), uptimeS: 0 }), { qos: 1 });
+    await this.heartbeat(client);
+    // Without further check-ins the gateway lists the terminal as stale (issue 14: both demo terminals were).
+    if (this.hbTimer) clearInterval(this.hbTimer);
+    if ((this.o.heartbeatMs ?? 0) > 0) this.hbTimer = setInterval(() => this.heartbeat(client).catch(() => undefined), this.o.heartbeatMs);
+  }
+
+  private async heartbeat(client: MqttClient): Promise<void> {
+    const uptimeS = Math.round((Date.now() - this.started) / 1000);
+    await client.publishAsync(topics.evt('payment', this.o.id, 'heartbeat'), JSON.stringify({ ts: new Date().toISOString(), uptimeS }), { qos: 1 });
   }
 
   async stop(): Promise<void> {
+    if (this.hbTimer) clearInterval(this.hbTimer);
+    this.hbTimer = null;
     const c = this.client;
     this.client = null;
     await c?.endAsync(true).catch(() => undefined);
