@@ -3,6 +3,9 @@
  * one is answered with an error naming the field instead of being dropped in silence. Pure. Any
  * price, total or amount the page adds is not a field of any intent and is never read.
  */
+import type { KioskIntent } from '../protocol/schemas/kiosk.js';
+import type { Action } from './sessionMachine.js';
+
 const MAX_TEXT = 512;
 const MAX_QTY = 999;
 
@@ -39,4 +42,29 @@ export function intentProblem(m: unknown): string | null {
     if (p) return p;
   }
   return null;
+}
+
+/**
+ * A checked intent → the session action it asks for (null: nothing to do). The page's scan field
+ * counts only in the demo, where it stands in for the scanner; a member code is looked up here.
+ */
+export function intentAction(m: KioskIntent, k: { demo: boolean; scan: (code: string, symbology: string | undefined) => Action; knownMember: (code: string) => boolean }): Action | null {
+  switch (m.type) {
+    case 'scan':
+      return k.demo && typeof m.code === 'string' && m.code.length <= MAX_TEXT ? k.scan(m.code, typeof m.symbology === 'string' ? m.symbology : undefined) : null;
+    case 'setQty':
+      return typeof m.lineId === 'string' && Number.isInteger(m.qty) ? { type: 'setQty', lineId: m.lineId, qty: m.qty } : null;
+    case 'remove':
+      return typeof m.lineId === 'string' ? { type: 'remove', lineId: m.lineId, ...(typeof m.serial === 'string' ? { serial: m.serial } : {}) } : null;
+    case 'member':
+      return typeof m.code === 'string' ? { type: 'member', code: m.code, known: k.knownMember(m.code) } : null;
+    case 'pickProduce':
+      return typeof m.gtin === 'string' ? { type: 'pickProduce', gtin: m.gtin } : null;
+    case 'pay':
+    case 'cancel':
+    case 'help':
+      return { type: m.type };
+    default:
+      return null;
+  }
 }

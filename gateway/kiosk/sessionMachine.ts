@@ -5,151 +5,19 @@
  *
  * Phases: idle → shopping ⇄ needsAttendant → paying → done, or cancelled. `needsAttendant` is
  * derived: a bagging-area mismatch or an open blocking request (security, removal, void, override).
- * An open age request does not block scanning, only payment (DEVICES.md §8: amber, "continue and
- * block payment"); age is approved once per transaction.
+ * An open age request does not block scanning, only payment (the light tower shows amber: the
+ * shopper may go on scanning, payment waits for the attendant); age is approved once per transaction.
  */
-import type { AttendantKind, KioskTransactionRec, SessionPhase } from '../protocol/schemas/kiosk.js';
-import { expectedGrams, priceLine, totalsOf, type Line, type Quote, type Totals } from './cartPricing.js';
-import { vatBreakdown, type VatLine } from './vat.js';
-import { isSoldHere, lineHasTag, liveSold, rememberSold, sameTag, type RemovedTag, type SoldTag } from './rfidTags.js';
+import type { AttendantKind, SessionPhase } from '../protocol/schemas/kiosk.js';
+import { expectedGrams, priceLine, totalsOf, type Line } from './cartPricing.js';
+import { vatBreakdown } from './vat.js';
+import { isSoldHere, lineHasTag, liveSold, rememberSold, sameTag } from './rfidTags.js';
 import { formatMinor } from '../protocol/currency.js';
+import { attendantStep, bagStep, transactionOf } from './sessionSteps.js';
+import type { Action, AttendantRequest, Ctx, Effect, Session, StepResult } from './sessionTypes.js';
 
-export interface AttendantRequest {
-  requestId: string;
-  kind: AttendantKind;
-  item?: string;
-  createdAt: string;
-  /** removal: the line and the quantity it should go to (0 = remove). */
-  lineId?: string;
-  qty?: number;
-  /** removal of one RFID tag of the line (issue 14). */
-  serial?: string;
-  /** override of a payment whose result is unknown or arrived after the sale moved on. */
-  paymentRequestId?: string;
-  /** void / override: the money concerned, structured so each page formats it in its language (issue 14). */
-  amount?: number;
-  currency?: string;
-  /** void: the number of items in the cart. */
-  count?: number;
-}
-
-export interface AttendantAction {
-  requestId: string;
-  kind: AttendantKind;
-  decision: 'approved' | 'rejected';
-  by: string;
-  at: string;
-}
-
-export type PaymentStatus = 'sent' | 'cancelling' | 'approved' | 'recorded';
-
-export interface Payment {
-  requestId: string;
-  amount: number;
-  status: PaymentStatus;
-  authCode?: string;
-}
-
-export type BagState = 'ok' | 'placeItem' | 'unexpected' | 'removed' | 'off';
-
-export interface Bag {
-  enabled: boolean;
-  /** The last stable weight accepted as "what should be there". */
-  acceptedG: number | null;
-  lastStableG: number | null;
-  /** Expected change from items scanned (or removed) since then, and its tolerance. */
-  pendingG: number;
-  pendingTolG: number;
-  /** An item without an expected weight was scanned: any increase is accepted once. */
-  pendingAny: boolean;
-  state: BagState;
-  deltaG: number;
-}
-
-export interface Session {
-  kioskId: string;
-  sessionId: string;
-  phase: SessionPhase;
-  version: number;
-  lineSeq: number;
-  lines: Line[];
-  totals: Totals;
-  currency: string;
-  memberCode: string | null;
-  ageApproved: boolean;
-  requests: AttendantRequest[];
-  attendant: AttendantAction[];
-  helpCalled: boolean;
-  bag: Bag;
-  payment: Payment | null;
-  receipt: { transactionId: string; total: number; authCode: string; vat: VatLine[] } | null;
-  notice: { code: string; detail?: string } | null;
-  produceWeight: { grams: number; stable: boolean } | null;
-  createdAt: string;
-  /** (issue 14) (GTIN, serial) pairs this kiosk sold, ignored by its reader until their time; kept across sessions. */
-  soldTags?: SoldTag[];
-  /** (issue 14) Tags the shopper removed from this cart: read again, they are not added back. */
-  removedTags?: RemovedTag[];
-}
-
-export type Action =
-  | { type: 'addItem'; gtin: string; grams?: number; embeddedPrice?: number; serial?: string; via?: 'rfid' }
-  /** `currency`: an amount in another currency than the store's (GS1 393n), refused (issue 14). */
-  | { type: 'badCode'; code: string; detail: string; currency?: string }
-  | { type: 'setQty'; lineId: string; qty: number }
-  | { type: 'remove'; lineId: string; serial?: string }
-  | { type: 'member'; code: string; known: boolean }
-  | { type: 'pickProduce'; gtin: string }
-  | { type: 'produceWeight'; grams: number; stable: boolean }
-  | { type: 'bagWeight'; grams: number; stable: boolean }
-  | { type: 'help' }
-  | { type: 'pay' }
-  | { type: 'cancel' }
-  | { type: 'paymentResult'; requestId: string; status: 'approved' | 'declined' | 'timeout' | 'cancelled'; amount: number; currency?: string; authCode?: string }
-  | { type: 'paymentTimeout'; requestId: string }
-  | { type: 'paymentUnknown'; requestId: string }
-  | { type: 'recorded'; transactionId: string }
-  | { type: 'attendant'; requestId: string; decision: 'approved' | 'rejected'; by: string }
-  /** An attendant ends the transaction from the ops page (a shopper walked away): an approved void. */
-  | { type: 'attendantVoid'; by: string }
-  | { type: 'reset' };
-
-export type Effect =
-  | { type: 'charge'; requestId: string; amount: number; currency: string }
-  | { type: 'cancelCharge'; requestId: string }
-  /**
-   * Give back money the terminal took that will not become a sale (issue 14): `mismatch` = approved
-   * for another amount or currency than the charge; `noSale` = approved after the sale moved on.
-   */
-  | { type: 'reverseCharge'; requestId: string; amount: number; currency: string; reason: 'mismatch' | 'noSale' }
-  | { type: 'recordTransaction'; data: KioskTransactionRec }
-  | { type: 'recordAttendant'; data: { ts: string; requestId: string; kioskId: string; kind: AttendantKind; decision: 'approved' | 'rejected'; by: string; at: string } };
-
-export interface MachineRules {
-  removalNeedsAttendant: boolean;
-  /** The shopper's "cancel" with items in the cart asks an attendant (a void) instead of ending at once. */
-  voidNeedsAttendant: boolean;
-  bagToleranceG: number;
-  bagTolerancePct: number;
-  bagNoiseG: number;
-  /** (issue 14) How long a pair sold here is ignored by this kiosk's reader; 0 or absent: not at all. */
-  soldTagQuietMs?: number;
-}
-
-/** Notices that refuse what a page asked for (the shell counts and logs them). */
-export const REFUSAL_NOTICES: ReadonlySet<string> = new Set(['notSoldByWeight']);
-
-export interface Ctx {
-  now: number;
-  quote: Quote;
-  rules: MachineRules;
-  newId: () => string;
-}
-
-export interface StepResult {
-  session: Session;
-  effects: Effect[];
-}
+export * from './sessionTypes.js';
+export { bagStep, transactionOf } from './sessionSteps.js';
 
 const BLOCKING: ReadonlySet<AttendantKind> = new Set(['security', 'removal', 'void', 'override']);
 
@@ -182,7 +50,7 @@ export function isShopping(p: SessionPhase): boolean {
   return p === 'idle' || p === 'shopping' || p === 'needsAttendant';
 }
 
-/** The light tower for a session (DEVICES.md §6): green in use, amber attention, red intervention; flashing while help is called. */
+/** The light tower for a session (the usual SCO convention): green in use, amber attention, red intervention; flashing while help is called. */
 export function lightFor(s: Session): { color: 'green' | 'amber' | 'red'; mode: 'steady' | 'flash' } {
   let color: 'green' | 'amber' | 'red' = 'green';
   if (s.phase === 'needsAttendant') color = 'red';
@@ -476,101 +344,4 @@ export function step(s0: Session, a: Action, ctx: Ctx): StepResult {
 /** A bagging mismatch or an open blocking request; a payment override is handled while paying instead. */
 function blocked(s: Session): boolean {
   return s.bag.state === 'unexpected' || s.bag.state === 'removed' || s.requests.some((r) => BLOCKING.has(r.kind) && r.paymentRequestId === undefined);
-}
-
-/** Security scale (DEVICES.md §8): compare the stable change with what the scans since the last accepted weight expect. */
-export function bagStep(s: Session, grams: number, rules: MachineRules): Bag {
-  const b = { ...s.bag, lastStableG: grams };
-  if (b.acceptedG === null || s.phase === 'idle' || s.phase === 'done' || s.phase === 'cancelled') return { ...b, acceptedG: grams, pendingG: 0, pendingTolG: 0, pendingAny: false, state: 'ok', deltaG: 0 };
-  const delta = grams - b.acceptedG;
-  const tol = Math.max(rules.bagToleranceG, (Math.abs(b.pendingG) * rules.bagTolerancePct) / 100, b.pendingTolG);
-  const accept = (): Bag => ({ ...b, acceptedG: grams, pendingG: 0, pendingTolG: 0, pendingAny: false, state: 'ok', deltaG: 0 });
-  if (b.pendingAny && delta >= b.pendingG - tol) return accept();
-  if (b.pendingG !== 0 && Math.abs(delta - b.pendingG) <= tol) return accept();
-  if (Math.abs(delta) <= rules.bagNoiseG) return { ...b, state: b.pendingG !== 0 || b.pendingAny ? 'placeItem' : 'ok', deltaG: 0 };
-  return { ...b, state: delta > b.pendingG ? 'unexpected' : 'removed', deltaG: delta - b.pendingG };
-}
-
-function attendantStep(
-  s: Session,
-  s0: Session,
-  a: Extract<Action, { type: 'attendant' }>,
-  ctx: Ctx,
-  effects: Effect[],
-  iso: string,
-  out: () => StepResult,
-  changeQty: (line: Line, qty: number, serial?: string) => void,
-): StepResult {
-  const r = s.requests.find((x) => x.requestId === a.requestId);
-  if (!r) return { session: s0, effects };
-  s.requests = s.requests.filter((x) => x.requestId !== a.requestId);
-  s.attendant = [...s.attendant, { requestId: r.requestId, kind: r.kind, decision: a.decision, by: a.by, at: iso }];
-  effects.push({ type: 'recordAttendant', data: { ts: iso, requestId: r.requestId, kioskId: s.kioskId, kind: r.kind, decision: a.decision, by: a.by, at: iso } });
-  const ok = a.decision === 'approved';
-  switch (r.kind) {
-    case 'age':
-      if (ok) s.ageApproved = true;
-      else for (const l of s.lines.filter((x) => x.ageRestricted)) changeQty(l, 0); // rejected: the items go
-      break;
-    case 'removal': {
-      const line = s.lines.find((l) => l.lineId === r.lineId);
-      if (ok && line) changeQty(line, r.qty ?? 0, r.serial);
-      break;
-    }
-    case 'security':
-      // Approved: what is on the scale now is accepted. Rejected: the shopper must fix it (still blocked).
-      if (ok && s.bag.lastStableG !== null) s.bag = { ...s.bag, acceptedG: s.bag.lastStableG, pendingG: 0, pendingTolG: 0, pendingAny: false, state: 'ok', deltaG: 0 };
-      else s.notice = { code: 'fixBagging' };
-      break;
-    case 'override':
-      if (r.paymentRequestId !== undefined && s.phase === 'paying' && s.payment?.requestId === r.paymentRequestId) {
-        if (ok) {
-          // The attendant confirmed the terminal took the money: the sale is recorded.
-          s.payment = { ...s.payment, status: 'approved', authCode: s.payment.authCode ?? `attendant:${a.by}` };
-          effects.push({ type: 'recordTransaction', data: transactionOf(s, iso) });
-        } else {
-          s.payment = null;
-          s.phase = 'shopping';
-          s.notice = { code: 'payment_cancelled' };
-        }
-      }
-      break;
-    case 'void':
-      if (ok) s.phase = 'cancelled';
-      break;
-  }
-  if (ok && r.kind !== 'override') s.helpCalled = false;
-  void ctx;
-  return out();
-}
-
-/** The exact record of a completed sale (issue 7 contract). */
-export function transactionOf(s: Session, iso: string): KioskTransactionRec {
-  const p = s.payment!;
-  return {
-    ts: iso,
-    transactionId: s.sessionId,
-    kioskId: s.kioskId,
-    lines: s.lines.map((l) => ({
-      gtin: l.gtin,
-      name: l.name,
-      qty: l.qty,
-      unitPrice: l.unitPrice,
-      ...(l.grams !== undefined ? { grams: l.grams } : {}),
-      price: l.price,
-      ...(l.serials !== undefined ? { serials: l.serials } : {}),
-      ...(l.vatRateBp !== undefined ? { vatRateBp: l.vatRateBp } : {}),
-      // Shelf = till (issue 14); the line's label state is added when the sale is recorded (sessions.ts).
-      ...(l.catalogVersions !== undefined ? { catalogVersions: { ...l.catalogVersions } } : {}),
-      ...(l.shelfPrice !== undefined && l.source !== 'embedded' ? { shelfPrice: l.shelfPrice } : {}),
-    })),
-    subtotal: s.totals.subtotal,
-    discounts: s.totals.discounts,
-    total: s.totals.total,
-    currency: s.currency,
-    vat: vatBreakdown(s.lines),
-    ...(s.memberCode !== null ? { memberCode: s.memberCode } : {}),
-    payment: { requestId: p.requestId, authCode: p.authCode ?? '', amount: p.amount },
-    attendant: s.attendant.map((x) => ({ requestId: x.requestId, kind: x.kind, decision: x.decision, by: x.by, at: x.at })),
-  };
 }

@@ -18,3 +18,33 @@ export function timerFor(s: Session, k: TimerRules): { key: string; ms: number; 
   if (s.phase === 'done' || s.phase === 'cancelled') return { key, ms: k.doneResetMs, action: { type: 'reset' } };
   return null;
 }
+
+/** One timer per kiosk, armed again only when the session's `key` changes. */
+export class KioskTimers {
+  private readonly timers = new Map<string, NodeJS.Timeout & { key?: string }>();
+  constructor(
+    private readonly rules: TimerRules,
+    private readonly fire: (kioskId: string, action: Action) => void,
+  ) {}
+
+  arm(kioskId: string, s: Session): void {
+    const want = timerFor(s, this.rules);
+    const old = this.timers.get(kioskId);
+    if (old && old.key === want?.key) return;
+    if (old) clearTimeout(old);
+    this.timers.delete(kioskId);
+    if (!want) return;
+    const t = setTimeout(() => {
+      this.timers.delete(kioskId);
+      this.fire(kioskId, want.action);
+    }, want.ms) as NodeJS.Timeout & { key?: string };
+    t.key = want.key;
+    t.unref();
+    this.timers.set(kioskId, t);
+  }
+
+  clear(): void {
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+  }
+}

@@ -18,15 +18,17 @@ import { buildCatalog, type Catalog } from '../prices/catalog.js';
 import type { CartView, KioskIntent, KioskLanguage } from '../protocol/schemas/kiosk.js';
 import { createBarcodeParser, type BarcodeParser } from './barcodes.js';
 import { KioskStore } from './store.js';
-import { isShopping, lightFor, newSession, REFUSAL_NOTICES, step, type Action, type Ctx, type Effect, type Session } from './sessionMachine.js';
+import { lightFor, newSession, REFUSAL_NOTICES, step, type Action, type Ctx, type Effect, type Session } from './sessionMachine.js';
 import { SaleLedger, savedStep, type SaleStep } from './saleLedger.js';
 import { recordKioskEvent, type KioskRecordType } from './kioskRecords.js';
-import { timerFor } from './sessionTimers.js';
+import { KioskTimers } from './sessionTimers.js';
+import { intentAction } from './intentCheck.js';
 import { resolveEpc, resolveScan } from './scanResolver.js';
 import { cartView, produceList, requestView } from './cartView.js';
 import type { KioskDeviceMap } from './kioskConfig.js';
 import { OrderFeed } from './orderFeed.js'; // click & collect
-import { decidePickup, pickupCodeOf, pickupRecord, type PickupView } from './orders.js'; // click & collect
+import { pickupCodeOf } from './orders.js'; // click & collect
+import { PickupFlow } from './pickupFlow.js';
 import { Handovers } from './handovers.js'; // click & collect hand-over tasks (issue 14)
 import { recordSale } from './saleRecords.js'; // shelf = till (issue 14)
 
@@ -65,16 +67,15 @@ export class KioskService {
   private readonly sessions = new Map<string, Session>();
   private readonly chains = new Map<string, Promise<void>>();
   private readonly byDevice = new Map<string, { kioskId: string; role: Role }>();
-  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly timers: KioskTimers;
   private readonly lights = new Map<string, string>();
   private readonly parse: BarcodeParser;
   private readonly log: Logger;
   /** Refused intents are logged at most a few per kiosk and window: a page may send them in a loop. */
   private readonly refusalLog: LogLimiter;
   private readonly ledger: SaleLedger;
-  /** Click & collect: the order shown on each kiosk (not persisted: after a restart the shopper scans again). */
-  private readonly pickups = new Map<string, PickupView>();
-  private readonly pickupNotices = new Map<string, { code: string; detail?: string }>();
+  /** Click & collect at the kiosks (pickupFlow.ts). */
+  private readonly pickup: PickupFlow;
   /** HQ's `orders` feed intake; null without `hq` in the config. */
   orderFeed: OrderFeed | null = null;
   /** Collected orders waiting to be handed over by a person (issue 14). */
@@ -83,11 +84,23 @@ export class KioskService {
   constructor(private readonly o: KioskServiceOptions) {
     this.log = o.log.child({ module: 'kiosk' });
     this.refusalLog = new LogLimiter(o.now);
+    this.timers = new KioskTimers(o.config.kiosk, (id, action) => void this.dispatch(id, action, null));
     this.store = new KioskStore(path.join(o.config.data.dir, 'kiosk.db'));
     const k = o.config.kiosk;
     this.parse = createBarcodeParser({ ...(k.region !== undefined ? { region: k.region } : {}), currency: k.currency });
     this.changes.setMaxListeners(0);
     this.handovers = new Handovers({ store: this.store, record: (kioskId, data) => this.record(kioskId, 'handover', data), outbox: o.outbox, lastSeq: () => o.ingest.lastSeq, log: this.log, now: o.now });
+    this.pickup = new PickupFlow({
+      store: this.store,
+      outbox: o.outbox,
+      handovers: this.handovers,
+      log: this.log,
+      now: o.now,
+      lastSeq: () => o.ingest.lastSeq,
+      session: (id) => this.sessions.get(id),
+      record: (id, type, data) => this.record(id, type, data),
+      show: (id) => void this.changes.emit('view', id, this.view(id), null),
+    });
     this.ledger = new SaleLedger({
       store: this.store,
       outbox: o.outbox,
@@ -133,7 +146,7 @@ export class KioskService {
       this.armTimers(id);
     }
     await this.ledger.recover(this.kioskIds);
-    await this.recoverPickups();
+    await this.pickup.recover();
     await this.handovers.start();
     if (this.o.config.hq && this.o.config.hq.publicKeys.length === 0) {
       // Orders must be signed by HQ; without a key to check them, none is accepted.
@@ -148,7 +161,6 @@ export class KioskService {
   async stop(): Promise<void> {
     await this.orderFeed?.stop().catch((err: Error) => this.log.warn({ err }, 'orders feed stop failed'));
     this.ledger.stop();
-    for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
     await Promise.allSettled([...this.chains.values()]);
     await this.store.stop();
@@ -167,8 +179,7 @@ export class KioskService {
     const s = this.sessions.get(kioskId);
     if (!s) return null;
     const v = cartView(s, produceList(this.catalog(), (g) => this.quote(g, s.memberCode)?.price ?? null), this.o.config.demo);
-    const notice = this.pickupNotices.get(kioskId);
-    return { ...v, pickup: this.pickups.get(kioskId) ?? null, ...(notice ? { notice } : {}) };
+    return { ...v, ...this.pickup.viewOf(kioskId) };
   }
 
   session(kioskId: string): Session | undefined {
@@ -206,34 +217,11 @@ export class KioskService {
 
   /** A page intent (already authenticated for `kioskId`). Prices or totals in it are never read. */
   intent(kioskId: string, m: KioskIntent): Promise<void> {
-    if (m.type === 'pickupConfirm') return this.enqueue(kioskId, () => this.confirmPickup(kioskId));
-    if (m.type === 'pickupClose') return this.enqueue(kioskId, () => this.closePickup(kioskId));
-    if (m.type === 'scan' && this.o.config.demo && typeof m.code === 'string' && pickupCodeOf(m.code) !== null) return this.enqueue(kioskId, () => this.scanPickup(kioskId, m.code));
-    const action = this.intentAction(m);
+    if (m.type === 'pickupConfirm') return this.enqueue(kioskId, () => this.pickup.confirm(kioskId));
+    if (m.type === 'pickupClose') return this.enqueue(kioskId, () => this.pickup.close(kioskId));
+    if (m.type === 'scan' && this.o.config.demo && typeof m.code === 'string' && pickupCodeOf(m.code) !== null) return this.enqueue(kioskId, () => this.pickup.scan(kioskId, m.code));
+    const action = intentAction(m, { demo: this.o.config.demo, scan: (code, sym) => this.resolveScanned(code, sym), knownMember: (code) => this.catalog().members.has(code) });
     return action ? this.dispatch(kioskId, action, null) : Promise.resolve();
-  }
-
-  private intentAction(m: KioskIntent): Action | null {
-    switch (m.type) {
-      case 'scan':
-        // Demo only: the page's "simulated scan" stands in for the scanner (issue 7 §2).
-        return this.o.config.demo && typeof m.code === 'string' && m.code.length <= 512 ? this.resolveScanned(m.code, typeof m.symbology === 'string' ? m.symbology : undefined) : null;
-      case 'setQty':
-        return typeof m.lineId === 'string' && Number.isInteger(m.qty) ? { type: 'setQty', lineId: m.lineId, qty: m.qty } : null;
-      case 'remove':
-        return typeof m.lineId === 'string' ? { type: 'remove', lineId: m.lineId, ...(typeof m.serial === 'string' ? { serial: m.serial } : {}) } : null;
-      case 'member':
-        return typeof m.code === 'string' ? { type: 'member', code: m.code, known: this.catalog().members.has(m.code) } : null;
-      case 'pickProduce':
-        return typeof m.gtin === 'string' ? { type: 'pickProduce', gtin: m.gtin } : null;
-      case 'pay':
-      case 'cancel':
-      case 'help':
-        return { type: m.type };
-
-      default:
-        return null;
-    }
   }
 
   /** Committed device events (gateway observer): a kiosk's scanner, scales, RFID reader, terminal. */
@@ -242,7 +230,7 @@ export class KioskService {
     if (!dev) return;
     const data = JSON.parse(e.data) as Record<string, unknown>;
     let action: Action | null = null;
-    if (dev.role === 'scanner' && e.type === 'scan' && pickupCodeOf(String(data.code)) !== null) return void this.enqueue(dev.kioskId, () => this.scanPickup(dev.kioskId, String(data.code)));
+    if (dev.role === 'scanner' && e.type === 'scan' && pickupCodeOf(String(data.code)) !== null) return void this.enqueue(dev.kioskId, () => this.pickup.scan(dev.kioskId, String(data.code)));
     if (dev.role === 'scanner' && e.type === 'scan') action = this.resolveScanned(String(data.code), data.symbology as string | undefined, dev.kioskId);
     else if (dev.role === 'produceScale' && e.type === 'weight') action = { type: 'produceWeight', grams: Number(data.grams), stable: data.stable === true && (data.range ?? 'ok') === 'ok' };
     else if (dev.role === 'baggingScale' && e.type === 'weight') action = { type: 'bagWeight', grams: Number(data.grams), stable: data.stable === true && (data.range ?? 'ok') === 'ok' };
@@ -329,8 +317,7 @@ export class KioskService {
     const crossed = savedStep(prev, session);
     if (crossed) this.checkpoint(crossed, session.kioskId);
     this.sessions.set(session.kioskId, session);
-    this.pickupNotices.delete(session.kioskId);
-    if (session.lines.length > 0) this.pickups.delete(session.kioskId); // the shopper moved on to a purchase
+    this.pickup.sessionChanged(session);
     this.changes.emit('view', session.kioskId, this.view(session.kioskId), eventMono);
     if (eventMono !== null) this.changes.emit('hop', session.kioskId, this.o.mono() - eventMono);
     if (crossed === 'sessionSaved') this.checkpoint('thankYou', session.kioskId);
@@ -377,83 +364,6 @@ export class KioskService {
     return recordKioskEvent(this.o.ingest, kioskId, type, data);
   }
 
-  // ---- click & collect (issue 7 §2) ------------------------------------------------------------
-
-  private showPickup(kioskId: string): void {
-    this.changes.emit('view', kioskId, this.view(kioskId), null);
-  }
-
-  /** A scanned `PICKUP:<code>`: the order on screen, or a clear refusal (unknown, already collected). */
-  private async scanPickup(kioskId: string, scanned: string): Promise<void> {
-    const s = this.sessions.get(kioskId);
-    const code = pickupCodeOf(scanned);
-    this.pickupNotices.delete(kioskId);
-    if (!s || !isShopping(s.phase) || s.lines.length > 0) this.pickupNotices.set(kioskId, { code: 'pickupFinishCart' });
-    else if (!code) this.pickupNotices.set(kioskId, { code: 'pickupUnknown' });
-    else {
-      const d = decidePickup(await this.store.orderByCode(code));
-      if (d.ok) this.pickups.set(kioskId, d.view);
-      else {
-        this.pickups.delete(kioskId);
-        this.pickupNotices.set(kioskId, d.notice);
-        this.log.warn({ deviceId: kioskId, code: d.notice.code }, 'pickup refused');
-      }
-    }
-    this.showPickup(kioskId);
-  }
-
-  /** Confirm: claim the order (only one kiosk can), record the exact `pickup` event, then mark it collected. */
-  private async confirmPickup(kioskId: string): Promise<void> {
-    const p = this.pickups.get(kioskId);
-    if (!p || p.status !== 'ready') return;
-    const row = await this.store.order(p.orderId);
-    if (!row || !(await this.store.claimOrder(p.orderId, kioskId, this.o.ingest.lastSeq, this.o.now()))) {
-      // Another kiosk claimed it between scan and confirm (or HQ withdrew it): say why.
-      const d = decidePickup(await this.store.order(p.orderId));
-      this.pickups.delete(kioskId);
-      this.pickupNotices.set(kioskId, d.ok ? { code: 'pickupUnknown' } : d.notice);
-      return this.showPickup(kioskId);
-    }
-    let seq: number;
-    try {
-      seq = await this.record(kioskId, 'pickup', pickupRecord(row.order, kioskId, this.o.now()));
-    } catch (err) {
-      // Not committed (ingest said so): the order is free again, the shopper is told to ask for help.
-      await this.store.finishOrder(p.orderId, 'ready', this.o.now());
-      this.pickupNotices.set(kioskId, { code: 'pickupFailed' });
-      this.showPickup(kioskId);
-      throw err;
-    }
-    await this.store.finishOrder(p.orderId, 'collected', this.o.now(), seq);
-    this.log.info({ deviceId: kioskId, seq, orderId: p.orderId }, 'order collected');
-    this.pickups.set(kioskId, { ...p, status: 'collected' });
-    this.pickupNotices.set(kioskId, { code: 'pickupBringing' }); // a task on the ops page now (issue 14)
-    this.showPickup(kioskId);
-    await this.handovers.refresh();
-  }
-
-  private async closePickup(kioskId: string): Promise<void> {
-    this.pickups.delete(kioskId);
-    this.pickupNotices.delete(kioskId);
-    this.showPickup(kioskId);
-  }
-
-  /** After a restart: an order claimed but not marked collected is collected iff its record is in the outbox. */
-  private async recoverPickups(): Promise<void> {
-    for (const o of await this.store.collectingOrders()) {
-      let seq: number | null = null;
-      for (let from = o.fromSeq + 1; seq === null; ) {
-        const recs = await this.o.outbox.read(from, 2000);
-        const hit = recs.find((r) => r.kind === 'kiosk' && r.type === 'pickup' && r.data.orderId === o.order.orderId);
-        if (hit) seq = hit.seq;
-        if (recs.length < 2000) break;
-        from = recs[recs.length - 1].seq + 1;
-      }
-      await this.store.finishOrder(o.order.orderId, seq !== null ? 'collected' : 'ready', this.o.now(), seq);
-      this.log.warn({ orderId: o.order.orderId, collected: seq !== null }, 'settled a pickup left open by a restart');
-    }
-  }
-
   private sendLight(kioskId: string): void {
     const id = this.devices(kioskId).light;
     const s = this.sessions.get(kioskId);
@@ -467,19 +377,7 @@ export class KioskService {
 
   /** Payment timeout → cancel; unanswered cancel → attendant; done/cancelled → idle again (sessionTimers.ts). */
   private armTimers(kioskId: string): void {
-    const want = timerFor(this.sessions.get(kioskId)!, this.o.config.kiosk);
-    const old = this.timers.get(kioskId) as (NodeJS.Timeout & { key?: string }) | undefined;
-    if (old && old.key === want?.key) return;
-    if (old) clearTimeout(old);
-    this.timers.delete(kioskId);
-    if (!want) return;
-    const t = setTimeout(() => {
-      this.timers.delete(kioskId);
-      void this.dispatch(kioskId, want.action, null);
-    }, want.ms) as NodeJS.Timeout & { key?: string };
-    t.key = want.key;
-    t.unref();
-    this.timers.set(kioskId, t);
+    this.timers.arm(kioskId, this.sessions.get(kioskId)!);
   }
 
   private enqueue(kioskId: string, fn: () => Promise<void>): Promise<void> {
