@@ -1,6 +1,6 @@
 /**
  * The bridge: one MQTT connection to the gateway with the bridge's one credential (`bridge/{id}`),
- * acting for every device driver it is given (DESIGN, Trust: the gateway lets a bridge write only
+ * acting for every device driver it is given (gateway/README.md §Trust: the gateway lets a bridge write only
  * under the devices its config lists with `bridge: {id}`).
  *
  * Per device: retained `birth` and retained `state` online/offline; each driver event validated

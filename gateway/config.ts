@@ -23,7 +23,7 @@ const TopicPattern = Type.String({ minLength: 1, maxLength: 256 });
 export const ConfigSchema = Type.Object(
   {
     storeId: Id,
-    /** A demo config may carry the published demo secrets; any other refuses them (DESIGN, Trust). */
+    /** A demo config may carry the published demo secrets; any other refuses them (gateway/README.md §Trust). */
     demo: Type.Boolean({ default: false }),
     data: Type.Object(
       {
@@ -321,7 +321,7 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
-    /** Compaction by event class (DESIGN "Event classes"); see uplink/compaction.ts for each rule. */
+    /** Compaction by event class (gateway/README.md §Event classes); see uplink/compaction.ts for each rule. */
     compaction: Type.Object(
       {
         windowMs: Type.Integer({ minimum: 1000, maximum: 24 * 3600_000, default: 5 * 60_000 }),

@@ -1,6 +1,6 @@
 /**
  * The gateway's components, built from one frozen config and started in order; `stop()` undoes
- * them in reverse, and a failing stop is logged while the rest still stop (STYLE rules 1-2).
+ * them in reverse, and a failing stop is logged while the rest still stop (so one broken part cannot keep the others running).
  */
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';

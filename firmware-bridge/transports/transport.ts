@@ -1,5 +1,5 @@
 /**
- * The transport interfaces: the only seam between the bridge and hardware (DESIGN rule 4). A real
+ * The transport interfaces: the only seam between the bridge and hardware (firmware-bridge/README.md §Shape). A real
  * transport (serial, HID, GPIO) touches the OS; the memory transports feed the exact bytes, reports
  * and edges the hardware produces, so the driver path above them is the real one in tests.
  */

@@ -318,7 +318,7 @@ export class Broker {
   /**
    * aedes has parsed a CONNECT and not acted on it yet: remember its flags, and end every session
    * with its connection.
-   * The broker is no message store (DESIGN, Data flow): the command store keeps what a device must
+   * The broker is no message store (gateway/README.md §Commands to devices): the command store keeps what a device must
    * get and re-sends it when the device subscribes, so a persistent session would only be
    * unbounded state in aedes' memory (queued QoS 1 messages for a client that may never return).
    * A client that asked for clean session 0 sees sessionPresent 0 on every CONNACK, which a 3.1.1

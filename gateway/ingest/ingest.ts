@@ -1,5 +1,5 @@
 /**
- * Durable ingest (DESIGN "Data flow, one message", steps 3-4): validate, stamp a gateway-wide
+ * Durable ingest (gateway/README.md §Data flow, steps 3-4): validate, stamp a gateway-wide
  * sequence and receive time, update live state, append to the outbox with group commit, and only
  * then let the broker PUBACK. A bad payload is a dead letter with its reason, counted per device,
  * logged (rate-limited) and told to the device on `rej`; it is acknowledged too (the device must

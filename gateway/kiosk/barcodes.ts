@@ -1,10 +1,10 @@
 /**
- * A scanned code → a typed item identity (DEVICES.md §2.3 AIM ids, §4.1 GTIN check digit, §4.2
- * variable-measure numbers, §4.3 GS1-128 / DataBar element strings).
+ * A scanned code → a typed item identity (AIM ids, GTIN check digit, variable-measure
+ * numbers, GS1-128 / DataBar element strings: gateway/kiosk/README.md §Barcodes).
  *
  * Pure: no clock, no logger. `parse()` never throws on wire input: a code it cannot trust comes back
  * as `{ ok: false, code, reason }` whose reason names the field. Options are checked once, when the
- * parser is built, and a bad option throws there (STYLE rule 10).
+ * parser is built, and a bad option throws there, naming the option.
  *
  * Money is an integer in minor units, weight an integer in grams, never a float.
  */
@@ -49,7 +49,7 @@ export interface GtinScan extends ScanCommon {
   addOn?: string;
 }
 
-/** An in-store variable-measure code (DEVICES.md §4.2): the item and a price, weight or count. */
+/** An in-store variable-measure code (kiosk/README.md §Variable-measure codes): the item and a price, weight or count. */
 export interface VariableMeasureScan extends ScanCommon {
   kind: 'variableMeasure';
   /** The code as scanned, as GTIN-13. */
@@ -96,7 +96,7 @@ export type ScanResult = GtinScan | VariableMeasureScan | Gs1Scan | BarcodeError
 
 /**
  * GTIN check digit of `digits` (the data digits, without the check): weights 3,1,3,1… from the
- * rightmost digit leftwards, check = (10 − Σ mod 10) mod 10 (DEVICES.md §4.1, GenSpecs §7.9.1).
+ * rightmost digit leftwards, check = (10 − Σ mod 10) mod 10 (GS1 General Specifications, GTIN check digit).
  * Returns −1 when `digits` is empty or holds anything but 0–9, so a comparison with a digit fails.
  */
 export function gtinCheckDigit(digits: string): number {
@@ -121,14 +121,14 @@ function hasValidCheck(code: string): boolean {
   return gtinCheckDigit(code.slice(0, -1)) === code.charCodeAt(code.length - 1) - 48;
 }
 
-// GenSpecs §7.9.2–7.9.4 weighting tables (DEVICES.md §4.2): digit → weighted product digit.
+// GS1 General Specifications price/weight check digit weighting tables: digit → weighted product digit.
 const W2_MINUS = [0, 2, 4, 6, 8, 9, 1, 3, 5, 7];
 const W3 = [0, 3, 6, 9, 2, 5, 8, 1, 4, 7];
 const W5_PLUS = [0, 5, 1, 6, 2, 7, 3, 8, 4, 9];
 const W5_MINUS = [0, 5, 9, 4, 8, 3, 7, 2, 6, 1];
 
 /**
- * Check digit of a 4- or 5-digit price/weight field (DEVICES.md §4.2: `2875`→9, `14685`→6).
+ * Check digit of a 4- or 5-digit price/weight field (`2875`→9, `14685`→6).
  * Returns −1 for any other input.
  */
 export function priceCheckDigit(value: string): number {
@@ -144,7 +144,7 @@ export function priceCheckDigit(value: string): number {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Variable-measure regions (DEVICES.md §4.2), as data
+// Variable-measure regions (kiosk/README.md), as data
 
 /**
  * One prefix's layout over the first 12 digits of the GTIN-13: `P` item digits, `C` the value's
@@ -180,7 +180,7 @@ const nordic = (name: string, currency: string, withPrices: boolean): VariableMe
 });
 
 /**
- * The regions of DEVICES.md §4.2. DK prefix 27 is left out: its weight's decimals are not stated.
+ * The regions in kiosk/README.md. DK prefix 27 is left out: its weight's decimals are not stated.
  * `US` is UPC-A `2 IIIII C PPPP` (price check digit, as in the worked example); `US-5` is
  * `2 IIIII PPPPP` without it — which one applies is set by the retailer.
  */
@@ -296,8 +296,8 @@ function compileOptions(options: BarcodeOptions): Compiled {
 // ---------------------------------------------------------------------------------------------
 // Parsing
 
-const GS = '\u001d'; // FNC1 after the first position is transmitted as ASCII GS (DEVICES.md §4.3)
-const GS1_SYMBOLOGIES = new Set([']C1', ']e0', ']d2', ']Q3', ']J1']); // DEVICES.md §2.3
+const GS = '\u001d'; // FNC1 after the first position is transmitted as ASCII GS (GS1 General Specifications)
+const GS1_SYMBOLOGIES = new Set([']C1', ']e0', ']d2', ']Q3', ']J1']); // AIM ids of the GS1 data carriers
 const AIM_RE = /^\][A-Za-z0-9][0-9A-Za-z]$/;
 const MAX_INPUT = 512; // the scanner/scan event schema bound
 
@@ -401,7 +401,7 @@ function parseGtin(c: Compiled, base: { data: string; symbology: string | null }
     return fail('SGW_ERR_BAD_CHECK_DIGIT', `code: GTIN check digit ${digits[digits.length - 1]} is wrong, expected ${gtinCheckDigit(digits.slice(0, -1))}`);
   }
   const format: GtinFormat = digits.length === 8 ? 'GTIN-8' : digits.length === 12 ? 'GTIN-12' : digits.length === 13 ? 'GTIN-13' : 'GTIN-14';
-  // UPC-A is GTIN-13 with a leading 0 (DEVICES.md §2.3), so both scans of one item give one key.
+  // UPC-A is GTIN-13 with a leading 0 (scanners send it so), so both scans of one item give one key.
   const gtin = digits.length === 12 ? '0' + digits : digits;
   const gtin14 = gtin.padStart(14, '0');
   if (gtin.length !== 13) return { ok: true, kind: 'gtin', ...base, format, gtin, gtin14, restrictedCirculation: false };
@@ -445,7 +445,7 @@ function variableMeasure(c: Compiled, base: { data: string; symbology: string | 
 }
 
 // ---------------------------------------------------------------------------------------------
-// GS1 element strings (DEVICES.md §4.3)
+// GS1 element strings (GS1 General Specifications, application identifiers)
 
 interface AiSpec {
   title: string;

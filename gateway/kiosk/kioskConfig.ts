@@ -41,7 +41,7 @@ export const KioskConfigSchema = Type.Object(
     voidNeedsAttendant: Type.Boolean({ default: false }),
     /** After "thank you" (or a cancel) the kiosk returns to idle after this long. */
     doneResetMs: Type.Integer({ minimum: 100, maximum: 600_000, default: 15_000 }),
-    /** Bagging-area tolerance (DEVICES.md §8: max(±10 g, ±5 %)), and the noise floor. */
+    /** Bagging-area tolerance (max(±10 g, ±5 %): vendors publish none, kiosk/README.md), and the noise floor. */
     bagToleranceG: Type.Integer({ minimum: 0, maximum: 10_000, default: 10 }),
     bagTolerancePct: Type.Number({ minimum: 0, maximum: 100, default: 5 }),
     bagNoiseG: Type.Integer({ minimum: 0, maximum: 1000, default: 5 }),

@@ -1,5 +1,5 @@
 /**
- * The day's numbers (DESIGN, Retail rules: KPIs), pure: committed events in, hourly counters out.
+ * The day's numbers (gateway/README.md §Retail rules), pure: committed events in, hourly counters out.
  * No clock, no I/O; kpiStore.ts keeps the counters, kpiService.ts feeds the events.
  *
  * - visitors: footfall "in" at the doors (`count.in`, or one per `cross` with direction "in");

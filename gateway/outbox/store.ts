@@ -1,6 +1,6 @@
 /**
  * The outbox repository: the durable half of ingest. One transaction appends a whole group of
- * events (one bound `INSERT … SELECT … FROM json_each(?)` statement, DESIGN step 3); the group's
+ * events (one bound `INSERT … SELECT … FROM json_each(?)` statement, gateway/README.md §Data flow step 3); the group's
  * dead letters commit beside it in deadletters.db. A group that moves the day's numbers commits
  * its KPI increments in that same transaction (`companion`, issue 14). The sequence high-water mark is raised by the
  * transactions that delete rows (uplink/store.ts), so a seq is never reused even after the uplink

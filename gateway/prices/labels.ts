@@ -2,7 +2,7 @@
  * Label tracking, pure (time passed in, no I/O): per label the content it must show (`target`
  * hash), what its AP last confirmed (`acked`), and where the transfer stands — pending, sent,
  * acked, failed — with retries and backoff. A label is *stale* while `acked !== target`
- * (DESIGN, Retail rules "One price").
+ * (gateway/README.md §Retail rules, "One price").
  *
  * Loss detection relies on one property of an ESL access point: it works through its commands in
  * the order it received them (one radio, one queue). So the first ack for a command proves every

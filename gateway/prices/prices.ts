@@ -159,7 +159,7 @@ export class PriceService {
     await this.store.stop();
   }
 
-  /** The kiosk and the labels price from this same function (DESIGN, "One price"). */
+  /** The kiosk and the labels price from this same function (gateway/README.md, "One price"). */
   priceAt(gtin: string, t = this.o.now(), memberCode?: string): PriceQuote | null {
     const q = priceAt(this.catalog, gtin, t, memberCode);
     // The feed versions of this same catalog: a sale line says what it was priced from (issue 14).

@@ -1,5 +1,5 @@
 /**
- * Compaction by event class (DESIGN.md "Event classes"), the pure core of the compactor: raw
+ * Compaction by event class (gateway/README.md §Event classes), the pure core of the compactor: raw
  * outbox records of one closed window in, wire records out. No clock, no I/O, never throws on bad
  * records: a record that does not have the shape its class needs is passed through untouched.
  *
@@ -32,7 +32,7 @@ import { EVENT_CLASSES } from '../protocol/schemas/index.js';
 export interface CompactionConfig {
   /** Length of a compaction window, a whole number of `aggregateBucketMs`. Default 5 min. */
   windowMs: number;
-  /** Footfall bucket. Default 60 s (DESIGN: sums per minute). */
+  /** Footfall bucket. Default 60 s (HQ gets sums per minute). */
   aggregateBucketMs: number;
   /** A tag unseen at a reader for longer than this (monotonic ms) starts a new visit. Default 30 s. */
   presenceGapMs: number;

@@ -1,7 +1,7 @@
 /**
  * ESL access point simulator over MQTT (issue 6 §5): device `esl/{id}`, serving N labels.
  *
- * What it models (DEVICES.md §7):
+ * What it models (the common behaviour of ESL access points, e.g. OpenEPaperLink's):
  * - one radio per AP: labels are updated one after another at a fixed rate (`radioRate` labels/s),
  *   commands in the order they arrived (FIFO);
  * - an ack delay: a label's ack leaves `ackDelayMs` after its transfer, batched per command in

@@ -1,6 +1,6 @@
 /** Outbox schema, one numbered migration each; never edit a shipped one, add the next. */
 export const OUTBOX_MIGRATIONS: readonly string[] = [
-  // 1: events, dead letters, and the sequence high-water mark (seq is never reused, DESIGN).
+  // 1: events, dead letters, and the sequence high-water mark (seq is never reused: HQ deduplicates by it).
   `CREATE TABLE events (
      seq INTEGER PRIMARY KEY,
      cls TEXT NOT NULL,

@@ -1,6 +1,6 @@
 /**
  * The device catalogue as data (zigbee2mqtt style): for every kind, its events (schema + event
- * class) and its commands. DESIGN.md "Devices and their events" and "Event classes".
+ * class) and its commands. The event classes: gateway/README.md §Event classes.
  */
 import type { TSchema } from '@sinclair/typebox';
 import type { DeviceKind } from '../topics.js';

@@ -1,7 +1,7 @@
 /**
  * Self-checkout (issue 7): the exact records a kiosk session writes (`transaction`, `attendant`,
  * `pickup`, kind `kiosk`, deviceId = kiosk id) and the kiosk WebSocket messages. The kiosk page
- * imports this module type-only (STYLE rule 7); money is integer minor units.
+ * imports this module type-only, so the bundle carries no server code; money is integer minor units.
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { Currency, MinorUnits, Timestamp } from './common.js';

@@ -87,13 +87,13 @@ describe('checkEvent, every kind and every event', () => {
     expect(bad).toEqual({ ok: false, code: 'SGW_ERR_SCHEMA', reason: s.reason });
   });
 
-  it('accepts the DESIGN example payloads as they stand', () => {
+  it('accepts the contract\'s example payloads as they stand', () => {
     expect(checkEvent('kiosk', 'heartbeat', '{"ts":"2026-11-25T09:00:00.000Z","uptimeS":1234}').ok).toBe(true);
     expect(checkEvent('footfall', 'alert', '{"ts":"2026-11-25T09:00:00.000Z","code":"DOOR_AJAR","severity":"warning","message":"…"}').ok).toBe(true);
     expect(checkEvent('footfall', 'count', '{"ts":"2026-11-25T09:00:00.000Z","in":3,"out":1}').ok).toBe(true);
   });
 
-  it('classes follow the DESIGN table', () => {
+  it('classes follow the event-class table', () => {
     expect(eventClassOf('footfall', 'count')).toBe('aggregate');
     expect(eventClassOf('rfid', 'read')).toBe('presence');
     expect(eventClassOf('scale', 'weight')).toBe('sampled');
