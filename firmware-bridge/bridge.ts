@@ -22,7 +22,7 @@
  *
  * Check-ins: a device the bridge holds open gets an `evt/heartbeat` every `heartbeatMs` (30 s), so
  * the gateway does not list as stale one that simply has nothing to say: a light tower, an idle
- * scanner (issue 14). A device whose port is gone sends none.
+ * scanner. A device whose port is gone sends none.
  */
 import type { Logger } from 'pino';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';

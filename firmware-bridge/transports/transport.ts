@@ -41,7 +41,7 @@ export interface HidTransport extends Listenable<HidTransportEvents> {
   close(): Promise<void>;
   /**
    * Input nodes of this device that the desktop still reads as a keyboard (so its keystrokes reach
-   * the kiosk page too); empty when it is hidden or when the transport cannot tell. (issue 14)
+   * the kiosk page too); empty when it is hidden or when the transport cannot tell.
    */
   desktopKeyboards?(): Promise<string[]>;
 }

@@ -109,7 +109,7 @@ export class Broker {
   private readonly sockets = new Set<Duplex>();
   private readonly gate: ConnectionGate;
   private readonly guard: SocketGuard;
-  /** A 'close' listener shared by every connection (one closure per socket is heap per idle client, issue 3). */
+  /** A 'close' listener shared by every connection (one closure per socket is heap per idle client). */
   private readonly forget: (this: Duplex) => void;
   private readonly limiter: LogLimiter;
   private readonly log: Logger;
@@ -544,7 +544,7 @@ export class Broker {
   }
 
   /**
-   * Closes every connection authenticated as `username` (ops, issue 8: a disabled device or a
+   * Closes every connection authenticated as `username` (ops: a disabled device or a
    * rotated secret must not stay connected). aedes keeps its clients in `clients` by client id
    * (untyped in its .d.ts). Returns how many were closed.
    */

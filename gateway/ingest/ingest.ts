@@ -148,7 +148,7 @@ export class Ingest {
 
   /**
    * Several records of one device committed in ONE transaction, in order (a sale and the
-   * `priceMismatch` records derived from it, issue 14): all are stored or none. `done` hears once,
+   * `priceMismatch` records derived from it): all are stored or none. `done` hears once,
    * after the commit, with the first record's seq. A record that fails its schema is dead-lettered
    * and logged like any reject; when it is the first one nothing is stored (`done(null, true)`), a
    * later one never keeps the others (a sale) from being stored.

@@ -15,7 +15,7 @@ export type BarcodeErrorCode =
   | 'SGW_ERR_UNKNOWN_FORMAT' // not a symbology / length / shape this parser knows
   | 'SGW_ERR_BAD_AI' // a GS1 element string with an unknown AI or a value of the wrong length or characters
   | 'SGW_ERR_BAD_VALUE' // well-formed, but the value cannot be represented exactly (money precision, currency)
-  | 'SGW_ERR_WRONG_CURRENCY'; // an amount (393n) in a currency other than the store's (issue 14): never converted
+  | 'SGW_ERR_WRONG_CURRENCY'; // an amount (393n) in a currency other than the store's: never converted
 
 export interface BarcodeError {
   ok: false;
@@ -617,7 +617,7 @@ function parseGs1(c: Compiled, base: { data: string; symbology: string | null },
         const cur = currencyByNumeric(value.slice(0, 3));
         if (!cur) return fail('SGW_ERR_BAD_VALUE', `ai(${ai}).currency: ISO 4217 numeric ${value.slice(0, 3)} is not a currency this gateway knows`);
         // The store sells in one currency: an amount in another is refused, never read as the
-        // store's (issue 14: 393n with USD 2.99 at a EUR store was charged €2.99).
+        // store's (393n with USD 2.99 at a EUR store was charged €2.99).
         if (c.currency !== null && cur.alpha !== c.currency) return { ...fail('SGW_ERR_WRONG_CURRENCY', `ai(${ai}).currency: ${cur.alpha} (${cur.numeric}) is not the store currency ${c.currency}`), currency: cur.alpha };
         amount = value.slice(3);
         exponent = cur.exponent;

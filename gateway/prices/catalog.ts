@@ -100,7 +100,7 @@ export interface PriceQuote {
   ageRestriction?: number;
   /** VAT rate in basis points, included in every price (the receipt's VAT lines). */
   vatRateBp?: number;
-  /** Feed versions (`feed/scope`) of the catalog this quote comes from (issue 14; set by PriceService). */
+  /** Feed versions (`feed/scope`) of the catalog this quote comes from (set by PriceService). */
   versions?: Readonly<Record<string, number>>;
 }
 

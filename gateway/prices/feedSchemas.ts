@@ -1,5 +1,5 @@
 /**
- * Bodies of the four HQ feeds the prices component applies (issue 6 §1), handed to
+ * Bodies of the four HQ feeds the prices component applies, handed to
  * `createFeedVerifier({ bodySchemas })` so a malformed body is rejected before anything is applied.
  *
  * Every body is `{mode: "snapshot" | "delta", …}`: a snapshot replaces everything that feed holds

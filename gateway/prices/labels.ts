@@ -11,7 +11,7 @@
  * has lost the oldest one. Neither needs a timer per label.
  *
  * A label whose target did not change is never re-sent: `setTarget` with the same hash is a no-op
- * (each transfer costs a label's battery about a hundred check-ins, issue 6).
+ * (each transfer costs a label's battery about a hundred check-ins).
  */
 import { backoffDelay, resolveBackoffConfig, type BackoffConfig } from '../uplink/backoff.js';
 

@@ -13,7 +13,7 @@
  *   `seq` is the highest, so recompacting the same window after a crash yields the same seq.
  * - `recvTs` (gateway wall ms), `bootId`, `monoMs` (ms since that boot) of the raw record whose
  *   seq is `seq`: the gateway's own time, so HQ can order and re-time records when a device clock
- *   or the gateway's wall clock was wrong (issue 4, "Time you can trust").
+ *   or the gateway's wall clock was wrong.
  */
 import { promisify } from 'node:util';
 import { brotliCompress, brotliCompressSync, brotliDecompressSync, constants as zlibConstants, gunzipSync, gzip, gzipSync, type BrotliOptions, type ZlibOptions } from 'node:zlib';

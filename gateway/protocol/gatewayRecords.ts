@@ -12,8 +12,8 @@
 import { DEVICE_KINDS, type DeviceKind } from './topics.js';
 
 const WRITTEN_BY_GATEWAY: Partial<Record<DeviceKind, readonly string[]>> = {
-  // `handover` (issue 14): a person in the store marked a collected online order as handed over.
-  kiosk: ['transaction', 'attendant', 'pickup', 'handover', 'priceMismatch'], // priceMismatch: shelf = till (issue 14)
+  // `handover`: a person in the store marked a collected online order as handed over.
+  kiosk: ['transaction', 'attendant', 'pickup', 'handover', 'priceMismatch'], // priceMismatch: shelf = till
 };
 
 /**

@@ -1,5 +1,5 @@
 /**
- * The outbox disk quota (issue 4 §3). The limit is `data.quotaBytes`, or less when the disk is
+ * The outbox disk quota. The limit is `data.quotaBytes`, or less when the disk is
  * short: the outbox never grows into the last `minFreeDiskBytes` of the file system (fs.statfs).
  * "Used" is SQLite's live pages: deleted rows free pages that SQLite reuses, the file does not
  * shrink, so the file size would say "full" forever after one busy week.

@@ -1,5 +1,5 @@
 /**
- * Bridge benches (issue 5): the bridge as its own process (`dist/storegw-bridge.js`), a simulator
+ * Bridge benches: the bridge as its own process (`dist/storegw-bridge.js`), a simulator
  * on the far end of a socat pty, the real gateway in this process.
  *
  *   scale-10hz   an MT-SICS balance streaming (SIR) one weight every 100 ms
