@@ -1,6 +1,6 @@
 /**
  * The bridge: one MQTT connection to the gateway with the bridge's one credential (`bridge/{id}`),
- * acting for every device driver it is given (DESIGN, Trust: the gateway lets a bridge write only
+ * acting for every device driver it is given (gateway/README.md §Trust: the gateway lets a bridge write only
  * under the devices its config lists with `bridge: {id}`).
  *
  * Per device: retained `birth` and retained `state` online/offline; each driver event validated
@@ -22,7 +22,7 @@
  *
  * Check-ins: a device the bridge holds open gets an `evt/heartbeat` every `heartbeatMs` (30 s), so
  * the gateway does not list as stale one that simply has nothing to say: a light tower, an idle
- * scanner (issue 14). A device whose port is gone sends none.
+ * scanner. A device whose port is gone sends none.
  */
 import type { Logger } from 'pino';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';

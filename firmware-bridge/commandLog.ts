@@ -1,5 +1,5 @@
 /**
- * Commands as they come off `cmd/{type}` (DESIGN, Devices: every command carries a cmdId, is QoS 1
+ * Commands as they come off `cmd/{type}` (every command carries a cmdId, is QoS 1
  * and is re-sent by the gateway until acked): parse the payload, run each cmdId once, and build the
  * `evt/ack {cmdId, ok, error?}` that answers it. No I/O: the bridge passes the driver call in.
  */

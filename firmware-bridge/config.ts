@@ -15,7 +15,7 @@ import { createAjv, formatErrors } from '../gateway/protocol/validate.js';
 export const PROTOCOLS = ['mtsics', 'toledoContinuous', 'chafon', 'hidScanner', 'beams', 'lightTower'] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
 
-/** The device kind each protocol publishes as (DESIGN, Devices and their events). */
+/** The device kind each protocol publishes as (gateway/protocol/README.md §Device payloads). */
 export const PROTOCOL_KIND: Readonly<Record<Protocol, DeviceKind>> = Object.freeze({
   mtsics: 'scale',
   toledoContinuous: 'scale',
@@ -211,7 +211,7 @@ const ajv = createAjv();
 let validateConfig: ValidateFunction | null = null;
 const validateOptions = new Map<Protocol, ValidateFunction>();
 function compiled(): { config: ValidateFunction; options: Map<Protocol, ValidateFunction> } {
-  // Compiled on first use, not at import (STYLE rule 1: nothing costly at import time).
+  // Compiled on first use, not at import (nothing costly happens at import time).
   validateConfig ??= ajv.compile(BridgeConfigSchema);
   if (validateOptions.size === 0) for (const p of PROTOCOLS) validateOptions.set(p, ajv.compile(PROTOCOL_OPTIONS[p]));
   return { config: validateConfig, options: validateOptions };

@@ -41,7 +41,7 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   if (argv[0] === 'udev-rules') {
-    // The scanners' udev rules on stdout (issue 14): > /etc/udev/rules.d/70-storegw-scanners.rules
+    // The scanners' udev rules on stdout: > /etc/udev/rules.d/70-storegw-scanners.rules
     const res = argv[1] ? loadBridgeConfigFile(argv[1], process.env) : null;
     if (!res) {
       process.stderr.write(USAGE);

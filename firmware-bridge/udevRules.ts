@@ -1,5 +1,5 @@
 /**
- * udev rules for the bridge's HID scanners (issue 14), written from its config by
+ * udev rules for the bridge's HID scanners, written from its config by
  * `storegw-bridge udev-rules FILE` into /etc/udev/rules.d/70-storegw-scanners.rules. Pure: config in,
  * text or errors out.
  *

@@ -1,5 +1,5 @@
 /**
- * The `storegw` command line (DESIGN, Contracts): run, check-config, device add, outbox
+ * The `storegw` command line (a contract with scripts and operators, see the README): run, check-config, device add, outbox
  * stats|export, hash. Output goes to the streams passed in; exit codes: 0 ok, 1 failure, 2 bad
  * config or usage.
  */

@@ -10,7 +10,7 @@ import { isIP } from 'node:net';
 import { DEVICE_KINDS, ID_PATTERN, type DeviceKind } from './protocol/topics.js';
 import { createAjv, formatErrors } from './protocol/validate.js';
 import { HASH_PATTERN } from './scryptHash.js';
-import { KioskConfigSchema } from './kiosk/kioskConfig.js'; // kiosk (issue 7)
+import { KioskConfigSchema } from './kiosk/kioskConfig.js'; // kiosk
 import { addressListErrors } from './http/addressList.js';
 import { HttpTlsSchema, MqttTlsSchema, tlsFileErrors } from './tlsConfig.js';
 
@@ -23,7 +23,7 @@ const TopicPattern = Type.String({ minLength: 1, maxLength: 256 });
 export const ConfigSchema = Type.Object(
   {
     storeId: Id,
-    /** A demo config may carry the published demo secrets; any other refuses them (DESIGN, Trust). */
+    /** A demo config may carry the published demo secrets; any other refuses them (gateway/README.md §Trust). */
     demo: Type.Boolean({ default: false }),
     data: Type.Object(
       {
@@ -215,7 +215,7 @@ export const ConfigSchema = Type.Object(
       { default: [] },
     ),
     kiosks: Type.Array(Type.Object({ id: Id, tokenHash: Hash }, { additionalProperties: false }), { default: [] }),
-    /** Self-checkout (issue 7): each kiosk's devices and the checkout rules; see kiosk/kioskConfig.ts. */
+    /** Self-checkout: each kiosk's devices and the checkout rules; see kiosk/kioskConfig.ts. */
     kiosk: KioskConfigSchema,
     health: Type.Object(
       {
@@ -227,7 +227,7 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
-    /** Prices and shelf labels (issue 6): HQ feed intake, sync reports. */
+    /** Prices and shelf labels: HQ feed intake, sync reports. */
     prices: Type.Object(
       {
         enabled: Type.Boolean({ default: true }),
@@ -285,7 +285,7 @@ export const ConfigSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
-    /** How batches leave for HQ (issue 4). Only used when `hq` is set. */
+    /** How batches leave for HQ. Only used when `hq` is set. */
     uplink: Type.Object(
       {
         /** Most records in one batch. */
@@ -307,21 +307,21 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
-    /** Store ops (issue 8): the store's local time for the day's numbers, live-page cadence. */
+    /** Store ops: the store's local time for the day's numbers, live-page cadence. */
     ops: Type.Object(
       {
         /** IANA time zone of the store ("Europe/Berlin"); days and hours of the KPIs are local. */
         timezone: Type.String({ minLength: 1, maxLength: 64, default: 'UTC' }),
         /** How often device health is recomputed for the live page (stale/offline transitions). */
         healthEveryMs: Type.Integer({ minimum: 50, maximum: 60_000, default: 500 }),
-        /** (issue 14) No longer used: KPI counters commit in the same transaction as the records they count. */
+        /** No longer used: KPI counters commit in the same transaction as the records they count. */
         kpiFlushMs: Type.Integer({ minimum: 50, maximum: 60_000, default: 1000, description: 'Unused: the KPI counters commit with the records they count; accepted so older config files still load.' }),
         /** The day's numbers go to HQ as a retained `report/kpi` at most this often (and on every reconnect). */
         kpiReportEveryMs: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 60_000 }),
       },
       { additionalProperties: false, default: {} },
     ),
-    /** Compaction by event class (DESIGN "Event classes"); see uplink/compaction.ts for each rule. */
+    /** Compaction by event class (gateway/README.md §Event classes); see uplink/compaction.ts for each rule. */
     compaction: Type.Object(
       {
         windowMs: Type.Integer({ minimum: 1000, maximum: 24 * 3600_000, default: 5 * 60_000 }),
@@ -426,7 +426,7 @@ function semanticErrors(obj: Loose): string[] {
     users.add(u.username);
   });
   const tz = (obj.ops as { timezone?: unknown } | undefined)?.timezone;
-  if (typeof tz === 'string' && !isTimeZone(tz)) errors.push(`ops.timezone: unknown time zone "${tz}" (an IANA name like Europe/Berlin)`); // ops (issue 8)
+  if (typeof tz === 'string' && !isTimeZone(tz)) errors.push(`ops.timezone: unknown time zone "${tz}" (an IANA name like Europe/Berlin)`); // ops
   errors.push(...addressListErrors((obj.http as { metrics?: { allow?: unknown } } | undefined)?.metrics?.allow, 'http.metrics.allow'));
   const kiosks = new Set<string>();
   c.kiosks.forEach((k, i) => {
@@ -441,7 +441,7 @@ function semanticErrors(obj: Loose): string[] {
 
 const HQ_FILES = ['passwordFile', 'caFile', 'certFile', 'keyFile'] as const;
 
-/** Uplink checks (issue 4): resolves `hq.*File` against the config's folder, checks each is readable. */
+/** Uplink checks: resolves `hq.*File` against the config's folder, checks each is readable. */
 function uplinkErrors(c: Config, baseDir: string): string[] {
   const errors: string[] = [];
   if (c.uplink.backoffMaxMs < c.uplink.backoffInitialMs) errors.push(`uplink.backoffMaxMs: must be ≥ uplink.backoffInitialMs (${c.uplink.backoffInitialMs})`);
@@ -485,7 +485,7 @@ export function loadConfigFile(file: string, env: Record<string, string | undefi
   return parseConfig(text, env, path.dirname(path.resolve(file)));
 }
 
-/** True for an IANA time zone this Node knows (ops.timezone, issue 8). */
+/** True for an IANA time zone this Node knows (ops.timezone). */
 function isAddressOrRange(s: string): boolean {
   const [addr, bits, extra] = s.split('/');
   const v = isIP(addr);

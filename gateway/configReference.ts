@@ -1,5 +1,5 @@
 /**
- * The config reference in the README is generated from the TypeBox schema (issue 9), so the two
+ * The config reference in the README is generated from the TypeBox schema, so the two
  * cannot drift: `storegw config-reference` prints it, and a test compares it with the README.
  */
 import type { TSchema } from '@sinclair/typebox';

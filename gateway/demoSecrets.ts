@@ -1,6 +1,6 @@
 /**
  * The published demo material (README, config/demo.yaml, config/demo-hq-signing-key.pem). A config
- * that is not marked `demo: true` and still holds any of it refuses to start (DESIGN, Trust): a
+ * that is not marked `demo: true` and still holds any of it refuses to start (gateway/README.md §Trust): a
  * demo secret or kiosk token anyone can read in the repository, or the demo HQ public key, whose
  * private key is published too (anyone could sign prices, members and orders for that store).
  */

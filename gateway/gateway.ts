@@ -1,6 +1,6 @@
 /**
  * The gateway's components, built from one frozen config and started in order; `stop()` undoes
- * them in reverse, and a failing stop is logged while the rest still stop (STYLE rules 1-2).
+ * them in reverse, and a failing stop is logged while the rest still stop (so one broken part cannot keep the others running).
  */
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
@@ -24,19 +24,19 @@ import { secureDataDir } from './dataDir.js';
 import { plainLanListeners, readTlsFiles } from './tlsConfig.js';
 import { UplinkService } from './uplink/uplinkService.js';
 import { uplinkRoutes } from './http/routes/uplink.js';
-import { PriceService } from './prices/prices.js'; // prices (issue 6)
-import { priceRoutes } from './http/routes/prices.js'; // prices (issue 6)
+import { PriceService } from './prices/prices.js'; // prices
+import { priceRoutes } from './http/routes/prices.js'; // prices
 import { recordStoreFailure } from './prices/feedPolicy.js'; // HQ feeds: storage failure alerts
-import { StoreOps } from './kpi/storeOps.js'; // ops (issue 8)
-import { KpiReporter } from './kpi/kpiReporter.js'; // ops (issue 8): report/kpi to HQ
-import { KioskService } from './kiosk/sessions.js'; // kiosk (issue 7)
-import { kioskRoutes } from './http/routes/kiosk.js'; // kiosk (issue 7)
-import { attendantRoutes } from './http/routes/attendant.js'; // kiosk (issue 7)
-import { pickupRoutes } from './http/routes/pickups.js'; // click & collect tasks (issue 14)
-import { CommandService } from './devices/commands.js'; // commands (issue 8)
-import { UserStore } from './people/userStore.js'; // ops users (issue 8)
-import { UserDirectory } from './people/userDirectory.js'; // ops users (issue 8)
-import { opsUserRoutes } from './http/routes/opsUsers.js'; // ops users (issue 8)
+import { StoreOps } from './kpi/storeOps.js'; // ops
+import { KpiReporter } from './kpi/kpiReporter.js'; // ops: report/kpi to HQ
+import { KioskService } from './kiosk/sessions.js'; // kiosk
+import { kioskRoutes } from './http/routes/kiosk.js'; // kiosk
+import { attendantRoutes } from './http/routes/attendant.js'; // kiosk
+import { pickupRoutes } from './http/routes/pickups.js'; // click & collect tasks
+import { CommandService } from './devices/commands.js'; // commands
+import { UserStore } from './people/userStore.js'; // ops users
+import { UserDirectory } from './people/userDirectory.js'; // ops users
+import { opsUserRoutes } from './http/routes/opsUsers.js'; // ops users
 
 export interface GatewayOptions {
   config: Readonly<Config>;
@@ -45,7 +45,7 @@ export interface GatewayOptions {
   mono?: () => number;
   /** The built pages (dist/kiosk); main.ts passes the folder beside the bundle. */
   pagesDir?: string;
-  /** Called at each step boundary of a kiosk sale (issue 14: the crash test halts the process there). */
+  /** Called at each step boundary of a kiosk sale (the crash test halts the process there). */
   kioskCheckpoint?: (step: string, kioskId: string) => void;
 }
 
@@ -67,10 +67,10 @@ export class Gateway {
   broker!: Broker;
   http!: FastifyInstance;
   uplink!: UplinkService;
-  prices: PriceService | null = null; // prices (issue 6)
-  kiosk!: KioskService; // kiosk (issue 7)
-  commands!: CommandService; // commands (issue 8)
-  /** ops (issue 8): the day's numbers (`ops.kpiSnapshot()` is the report/kpi payload), alerts, live feed. */
+  prices: PriceService | null = null; // prices
+  kiosk!: KioskService; // kiosk
+  commands!: CommandService; // commands
+  /** ops: the day's numbers (`ops.kpiSnapshot()` is the report/kpi payload), alerts, live feed. */
   ops!: StoreOps;
   private readonly started: Component[] = [];
   private readonly observers: ((e: NewEvent) => void)[] = [];
@@ -132,7 +132,7 @@ export class Gateway {
     await this.registry.start();
     this.started.push({ name: 'registry', stop: () => this.registry.stop() });
 
-    // --- ops (issue 8): KPIs and alerts, SSE. Before ingest (issue 14): the KPI counters commit in
+    // --- ops: KPIs and alerts, SSE. Before ingest: the KPI counters commit in
     // ingest's own outbox transactions, so they are in place before the first group ---
     const ops = new StoreOps({ config: c, outbox: this.outbox, registry: this.registry, deviceStore: this.deviceStore, disconnect: (u) => this.broker?.disconnect(u) ?? 0, log: this.log, now: this.now });
     this.ops = ops;
@@ -164,7 +164,7 @@ export class Gateway {
     await this.ingest.start();
     this.started.push({ name: 'ingest', stop: () => this.ingest.stop() });
 
-    // --- uplink (issue 4): compactor, HQ link, disk quota, clock watch; GET /api/uplink below ---
+    // --- uplink: compactor, HQ link, disk quota, clock watch; GET /api/uplink below ---
     const uplink = new UplinkService({ config: c, outboxFile: path.join(c.data.dir, 'outbox.db'), outboxCounts: this.outbox.counts, ingest: this.ingest, bootId: this.bootId, version: GATEWAY_VERSION, metrics: this.metrics, log: this.log, now: this.now, mono: this.mono });
     this.uplink = uplink;
     this.onEvent((e) => uplink.onEvent(e));
@@ -201,7 +201,7 @@ export class Gateway {
       metrics: this.metrics,
       log: this.log,
       now: this.now,
-      onDeviceSubscribed: (kind, id) => this.commands?.subscribed(kind, id), // commands (issue 8)
+      onDeviceSubscribed: (kind, id) => this.commands?.subscribed(kind, id), // commands
       sessions: { maxKeepaliveS: c.mqtt.maxKeepaliveS, maxConnectionsPerCredential: c.mqtt.maxConnectionsPerCredential, maxInflightPerClient: c.mqtt.maxInflightPerClient, clientIdHoldS: c.mqtt.clientIdHoldS },
       // A forged gateway record is an exact alert record: HQ sees it in order, ops in the alert book.
       onGatewayRecord: (r) =>
@@ -217,7 +217,7 @@ export class Gateway {
       this.started.push({ name: 'mqtt tls', stop: () => broker!.closeTls() });
     }
 
-    // --- commands (issue 8): device commands recorded in commands.db until acked, re-sent on reconnect;
+    // --- commands: device commands recorded in commands.db until acked, re-sent on reconnect;
     // after the broker (it publishes), before the kiosk (which sends light and payment commands) ---
     const commands = new CommandService({ file: path.join(c.data.dir, 'commands.db'), registry: this.registry, publish: (t, p, q) => broker!.publish(t, p, q), metrics: this.metrics, log: this.log, now: this.now });
     this.commands = commands;
@@ -226,7 +226,7 @@ export class Gateway {
     this.started.push({ name: 'commands', stop: () => commands.stop() });
     // --- end commands ---
 
-    // --- prices (issue 6): HQ feeds, catalog, ESL fan-out; after the broker (it sends cmd/show) ---
+    // --- prices: HQ feeds, catalog, ESL fan-out; after the broker (it sends cmd/show) ---
     let prices: PriceService | null = null;
     if (c.prices.enabled) {
       prices = new PriceService({ config: c, registry: this.registry, metrics: this.metrics, log: this.log, now: this.now, bootId: this.bootId, publish: (t, p, q) => broker!.publish(t, p, q),
@@ -252,9 +252,9 @@ export class Gateway {
     }
     // --- end prices ---
 
-    // --- kiosk (issue 7): self-checkout sessions; after prices (it prices from the catalog) ---
+    // --- kiosk: self-checkout sessions; after prices (it prices from the catalog) ---
     const kiosk = new KioskService({ config: c, ingest: this.ingest, outbox: this.outbox, prices, command: (k, id, type, data, source) => commands.send(k, id, type, data, { source }), log: this.log, now: this.now, mono: this.mono, onRefused: (code) => this.metrics.kioskRefused.labels(code).inc(), onScanRefused: (reason) => this.metrics.kioskScansRefused.labels(reason).inc(),
-      // issue 14: payments reversed and sale writes that failed are counted and raise ops alerts
+      // payments reversed and sale writes that failed are counted and raise ops alerts
       alert: (code, severity, message) => ops.alerts.raise({ source: 'kiosk', code, severity, message }),
       count: (what) => (what === 'writeFailed' ? this.metrics.kioskSaleWriteFailures.inc() : this.metrics.kioskPaymentsReversed.labels(what).inc()),
       ...(this.opts.kioskCheckpoint ? { checkpoint: this.opts.kioskCheckpoint } : {}) });
@@ -262,12 +262,12 @@ export class Gateway {
     this.onEvent((e) => kiosk.onEvent(e));
     await kiosk.start();
     this.started.push({ name: 'kiosk', stop: () => kiosk.stop() });
-    // Click & collect tasks on the ops page's live feed (issue 14): in `hello`, then the whole list on every change.
+    // Click & collect tasks on the ops page's live feed: in `hello`, then the whole list on every change.
     ops.feed.addHelloPart('pickups', () => kiosk.handovers.list());
     kiosk.handovers.onChange((tasks) => ops.feed.push('pickups', { tasks }));
     // --- end kiosk ---
 
-    // --- ops users (issue 8): config users + users.db; sessions look people up here ---
+    // --- ops users: config users + users.db; sessions look people up here ---
     const userStore = new UserStore(path.join(c.data.dir, 'users.db'), c.opsUsers.map((u) => u.username));
     await userStore.start();
     this.started.push({ name: 'user store', stop: () => userStore.stop() });
@@ -278,7 +278,7 @@ export class Gateway {
 
     const metrics = this.metrics;
     const sessions = new SessionManager({
-      users, // ops users (issue 8): users from the directory
+      users, // ops users: users from the directory
       ttlS: c.http.sessionTtlS,
       now: this.now,
       gate: hashGate,
@@ -291,7 +291,7 @@ export class Gateway {
       sessions,
       registry: this.registry,
       outbox: this.outbox,
-      commands, // commands (issue 8)
+      commands, // commands
       // Over HTTPS the session cookie is Secure whatever http.secureCookies says.
       secureCookies: c.http.secureCookies || c.http.tls !== undefined,
       https: c.http.tls ? readTlsFiles(c.http.tls) : undefined,
@@ -311,13 +311,13 @@ export class Gateway {
       now: this.now,
       pagesDir: this.opts.pagesDir ?? path.resolve('dist/kiosk'),
       plugins: [
-        async (app: FastifyInstance) => void (await app.register(uplinkRoutes, { status: () => uplink.status() })), // uplink (issue 4)
-        ...(prices ? [async (app: FastifyInstance) => void (await app.register(priceRoutes, { prices: prices! }))] : []), // prices (issue 6)
-        ...ops.plugins(sessions), // ops (issue 8)
-        async (app: FastifyInstance) => void (await app.register(opsUserRoutes, { users, sessions })), // ops users (issue 8)
-        async (app: FastifyInstance) => void (await app.register(kioskRoutes, { kiosks: c.kiosks, service: kiosk, metrics, gate: hashGate, now: this.now })), // kiosk (issue 7)
-        async (app: FastifyInstance) => void (await app.register(attendantRoutes, { service: kiosk })), // kiosk (issue 7)
-        async (app: FastifyInstance) => void (await app.register(pickupRoutes, { handovers: kiosk.handovers })), // click & collect tasks (issue 14)
+        async (app: FastifyInstance) => void (await app.register(uplinkRoutes, { status: () => uplink.status() })), // uplink
+        ...(prices ? [async (app: FastifyInstance) => void (await app.register(priceRoutes, { prices: prices! }))] : []), // prices
+        ...ops.plugins(sessions), // ops
+        async (app: FastifyInstance) => void (await app.register(opsUserRoutes, { users, sessions })), // ops users
+        async (app: FastifyInstance) => void (await app.register(kioskRoutes, { kiosks: c.kiosks, service: kiosk, metrics, gate: hashGate, now: this.now })), // kiosk
+        async (app: FastifyInstance) => void (await app.register(attendantRoutes, { service: kiosk })), // kiosk
+        async (app: FastifyInstance) => void (await app.register(pickupRoutes, { handovers: kiosk.handovers })), // click & collect tasks
       ],
     });
     await this.http.listen({ host: c.http.host, port: c.http.port ?? 8080 });

@@ -73,7 +73,7 @@ async function run(args: string[]): Promise<number> {
 }
 
 /**
- * Tests only (issue 14, the kiosk crash test): `STOREGW_TEST_HALT_AT=<step>[:<n>]` stops this
+ * Tests only (the kiosk crash test): `STOREGW_TEST_HALT_AT=<step>[:<n>]` stops this
  * process with SIGSTOP the n-th time (default 1st) a kiosk sale reaches `step` (see
  * kiosk/saleLedger.ts SaleStep), right after a "test halt" log line, so the test can SIGKILL it at
  * exactly that boundary instead of racing it with a timer.

@@ -41,7 +41,7 @@ export class Metrics {
     registers: [this.registry],
   });
   readonly events = new Counter({ name: 'storegw_events_total', help: 'Device events committed to the outbox', labelNames: ['kind', 'class'], registers: [this.registry] });
-  /** issue 14: kiosk scans refused, by reason (currency: a GS1 393n amount in another currency; unreadable). */
+  /** kiosk scans refused, by reason (currency: a GS1 393n amount in another currency; unreadable). */
   readonly kioskScansRefused = new Counter({ name: 'storegw_kiosk_scans_refused_total', help: 'Kiosk scans refused: currency (a GS1 393n amount not in the store currency), unreadable (any other bad code)', labelNames: ['reason'], registers: [this.registry] });
   readonly rejects = new Counter({ name: 'storegw_rejects_total', help: 'Device events rejected, by reason code', labelNames: ['code'], registers: [this.registry] });
   readonly protocolErrors = new Counter({
@@ -103,7 +103,7 @@ export class Metrics {
   readonly kioskRefused = new Counter({ name: 'storegw_kiosk_intents_refused_total', help: 'Kiosk page intents the session refused with a notice (issue 14), by notice code (notSoldByWeight)', labelNames: ['code'], registers: [this.registry] });
   readonly passwordVerifications = new Counter({ name: 'storegw_password_verifications_total', help: "People's password hashes computed (logins, own password changes)", registers: [this.registry] });
 
-  // ----- uplink to HQ (issue 4) ------------------------------------------------------------------
+  // ----- uplink to HQ ------------------------------------------------------------------
   readonly wanUp = new Gauge({ name: 'storegw_uplink_wan_up', help: 'HQ link state: 1 connected, 0 not', registers: [this.registry] });
   readonly uplinkBatches = new Counter({ name: 'storegw_uplink_batches_total', help: 'Batches HQ acknowledged', registers: [this.registry] });
   readonly uplinkRecords = new Counter({ name: 'storegw_uplink_records_total', help: 'Records HQ acknowledged, by class', labelNames: ['class'], registers: [this.registry] });
@@ -127,7 +127,7 @@ export class Metrics {
   readonly quotaDaysLeft = new Gauge({ name: 'storegw_outbox_quota_days_left', help: 'Days of WAN outage the quota still holds at the current rate (+Inf when nothing arrives)', registers: [this.registry] });
   readonly clockJumps = new Counter({ name: 'storegw_clock_jumps_total', help: 'Wall-clock jumps detected against the monotonic clock, by direction', labelNames: ['direction'], registers: [this.registry] });
 
-  // ----- device commands (issue 8): devices/commands.ts -----------------------------------------
+  // ----- device commands: devices/commands.ts -----------------------------------------
   readonly commandsSent = new Counter({ name: 'storegw_commands_sent_total', help: 'Device commands asked for (recorded, then published or queued for an offline device), by kind', labelNames: ['kind'], registers: [this.registry] });
   readonly commandsResent = new Counter({ name: 'storegw_commands_resent_total', help: 'Device commands published again (device reconnected, or no ack in time), by kind', labelNames: ['kind'], registers: [this.registry] });
   readonly commandsAcked = new Counter({ name: 'storegw_commands_acked_total', help: 'Device commands acked ok, by kind', labelNames: ['kind'], registers: [this.registry] });
@@ -135,7 +135,7 @@ export class Metrics {
   readonly commandsExpired = new Counter({ name: 'storegw_commands_expired_total', help: 'Device commands given up unsent or unacked, by kind and reason (ttl, superseded)', labelNames: ['kind', 'reason'], registers: [this.registry] });
   readonly commandAcksUnknown = new Counter({ name: 'storegw_command_acks_unknown_total', help: 'Acks naming a cmdId the command store does not know (counted, ignored), by kind', labelNames: ['kind'], registers: [this.registry] });
 
-  // ----- kiosk payments (issue 14): kiosk/saleLedger.ts -------------------------------------------
+  // ----- kiosk payments: kiosk/saleLedger.ts -------------------------------------------
   readonly kioskPaymentsReversed = new Counter({ name: 'storegw_kiosk_payments_reversed_total', help: 'Approved kiosk payments reversed instead of rung up, by reason (mismatch: another amount or currency than the charge; noSale: approved after the sale moved on)', labelNames: ['reason'], registers: [this.registry] });
   readonly kioskSaleWriteFailures = new Counter({ name: 'storegw_kiosk_sale_write_failures_total', help: 'Failed attempts to write a sale (ledger or outbox); each is retried with back-off', registers: [this.registry] });
 

@@ -1,5 +1,5 @@
 /**
- * Secrets are stored as scrypt hashes, never in clear (DESIGN, Trust). Format:
+ * Secrets are stored as scrypt hashes, never in clear (gateway/README.md §Trust). Format:
  * `scrypt$<log2N>$<r>$<p>$<salt b64>$<hash b64>`. People's passwords use N=2^15; device secrets
  * are 192-bit random tokens, so brute force is not the threat and N=2^8 keeps a connect storm of
  * thousands of first connects within budget (each verify well under 1 ms instead of ~60 ms).

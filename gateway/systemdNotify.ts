@@ -1,5 +1,5 @@
 /**
- * sd_notify for `Type=notify` units with a watchdog, shared by storegw and storegw-bridge (issue 14):
+ * sd_notify for `Type=notify` units with a watchdog, shared by storegw and storegw-bridge:
  * READY=1 once serving, WATCHDOG=1 at half the watchdog interval while the event loop turns (a stuck
  * loop stops the pings and systemd restarts the unit), STOPPING=1 when a stop signal arrives.
  * Without NOTIFY_SOCKET (tests, the demo, a shell) it does nothing.

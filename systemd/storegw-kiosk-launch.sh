@@ -1,5 +1,5 @@
 #!/bin/sh
-# storegw kiosk launcher (issue 14): opens the checkout page as this kiosk, with its id and token,
+# storegw kiosk launcher: opens the checkout page as this kiosk, with its id and token,
 # without putting the token on a command line.
 #
 #   storegw-kiosk-launch.sh BROWSER [ARG...]

@@ -1,4 +1,4 @@
-/** The shape every byte codec returns (DESIGN rule 3): events, the unconsumed tail, counted errors. */
+/** The shape every byte codec returns (pure, never throws on wire input): events, the unconsumed tail, counted errors. */
 
 export type DecodeErrorCode =
   /** Bytes before a start byte, or a line/frame that is not part of the protocol. */

@@ -1,5 +1,5 @@
 /**
- * Does the desktop read this HID scanner as a keyboard? (issue 14)
+ * Does the desktop read this HID scanner as a keyboard?
  *
  * A scanner in keyboard mode is also a keyboard to the kernel: next to the hidraw node the bridge
  * reads, it has an evdev node (/dev/input/eventN) that the X server or the Wayland compositor reads,

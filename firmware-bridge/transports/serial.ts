@@ -14,7 +14,7 @@ export interface SerialOptions {
   dataBits?: 5 | 6 | 7 | 8;
   parity?: 'none' | 'even' | 'odd' | 'mark' | 'space';
   stopBits?: 1 | 1.5 | 2;
-  /** Software flow control (MT-SICS factory setting on some balances, DEVICES.md §1.1). */
+  /** Software flow control (MT-SICS factory setting on some balances; devices/mtsics/README.md §Link). */
   xon?: boolean;
   rtscts?: boolean;
   /**

@@ -1,5 +1,5 @@
 /**
- * The transport interfaces: the only seam between the bridge and hardware (DESIGN rule 4). A real
+ * The transport interfaces: the only seam between the bridge and hardware (firmware-bridge/README.md §Shape). A real
  * transport (serial, HID, GPIO) touches the OS; the memory transports feed the exact bytes, reports
  * and edges the hardware produces, so the driver path above them is the real one in tests.
  */
@@ -41,7 +41,7 @@ export interface HidTransport extends Listenable<HidTransportEvents> {
   close(): Promise<void>;
   /**
    * Input nodes of this device that the desktop still reads as a keyboard (so its keystrokes reach
-   * the kiosk page too); empty when it is hidden or when the transport cannot tell. (issue 14)
+   * the kiosk page too); empty when it is hidden or when the transport cannot tell.
    */
   desktopKeyboards?(): Promise<string[]>;
 }

@@ -1,6 +1,6 @@
 /**
  * Broker policy as pure functions (aedes hooks call these): who may write and read which topic.
- * DESIGN, Trust: a device writes only its own evt/birth/state and reads only its own cmd/# and
+ * gateway/README.md §Trust: a device writes only its own evt/birth/state and reads only its own cmd/# and
  * rej; a bridge may act for the devices configured under it; service users get topic patterns,
  * like Mosquitto's ACL file. Whatever its patterns say, a service user never writes a device's
  * cmd/rej (only the gateway commands devices and tells them why), never retains on a device topic

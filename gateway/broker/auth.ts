@@ -24,7 +24,7 @@ export class Authenticator {
   /**
    * username → the stored hash it was verified against and the SHA-256 of the secret, as a 32-char
    * latin1 string: a Buffer per device (its own ArrayBuffer and backing store) costs ~5× more
-   * heap, and a store has one entry per device (issue 3).
+   * heap, and a store has one entry per device.
    */
   private readonly verified = new Map<string, { hash: string; digest: string }>();
   private readonly bridgeDevices = new Map<string, Set<string>>();

@@ -109,7 +109,7 @@ export class Broker {
   private readonly sockets = new Set<Duplex>();
   private readonly gate: ConnectionGate;
   private readonly guard: SocketGuard;
-  /** A 'close' listener shared by every connection (one closure per socket is heap per idle client, issue 3). */
+  /** A 'close' listener shared by every connection (one closure per socket is heap per idle client). */
   private readonly forget: (this: Duplex) => void;
   private readonly limiter: LogLimiter;
   private readonly log: Logger;
@@ -318,7 +318,7 @@ export class Broker {
   /**
    * aedes has parsed a CONNECT and not acted on it yet: remember its flags, and end every session
    * with its connection.
-   * The broker is no message store (DESIGN, Data flow): the command store keeps what a device must
+   * The broker is no message store (gateway/README.md §Commands to devices): the command store keeps what a device must
    * get and re-sends it when the device subscribes, so a persistent session would only be
    * unbounded state in aedes' memory (queued QoS 1 messages for a client that may never return).
    * A client that asked for clean session 0 sees sessionPresent 0 on every CONNACK, which a 3.1.1
@@ -544,7 +544,7 @@ export class Broker {
   }
 
   /**
-   * Closes every connection authenticated as `username` (ops, issue 8: a disabled device or a
+   * Closes every connection authenticated as `username` (ops: a disabled device or a
    * rotated secret must not stay connected). aedes keeps its clients in `clients` by client id
    * (untyped in its .d.ts). Returns how many were closed.
    */

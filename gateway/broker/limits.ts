@@ -133,7 +133,7 @@ type Guarded = GuardedStream & { [kGuard]: FrameGuard };
  * reaches the stream's read buffer. For a WebSocket, each message's bytes are one chunk.
  *
  * Why not a wrapping Duplex: a second stream per connection (its ReadableState, WritableState,
- * listeners and closures) cost ~1.3 KB of heap per idle client (issue 3), and it hid the socket
+ * listeners and closures) cost ~1.3 KB of heap per idle client, and it hid the socket
  * from mqtt-packet's own cork/uncork-on-next-tick batching, which it had to redo.
  * How: Node hands each chunk read from the handle to `stream.push(chunk)` (ws's
  * createWebSocketStream does the same per message); an own `push` on the instance feeds the guard

@@ -16,7 +16,7 @@ export interface Db {
 
 export interface OpenOptions {
   readonly?: boolean;
-  /** FULL: a commit survives power loss, not only a crash (DESIGN, Contracts). */
+  /** FULL: a commit survives power loss, not only a crash (a PUBACK promises that). */
   synchronous?: 'FULL' | 'NORMAL';
 }
 

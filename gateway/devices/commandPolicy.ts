@@ -28,7 +28,7 @@ export const DEFAULT_TTL_MS = 10 * 60_000;
  * kiosk's own payment timeout), a tare replayed later tares whatever lies on the scale now.
  */
 const TTL_MS: Partial<Record<DeviceKind, Record<string, number>>> = {
-  // A reversal gives the shopper's money back: worth delivering for as long as a terminal may be away (issue 14).
+  // A reversal gives the shopper's money back: worth delivering for as long as a terminal may be away.
   payment: { charge: 2 * 60_000, cancel: 10 * 60_000, reverse: 24 * 3600_000 },
   scale: { tare: 60_000, zero: 60_000 },
   scanner: { beep: 30_000, enable: 10 * 60_000 },

@@ -1,5 +1,5 @@
 /**
- * The command store's I/O shell (DESIGN, Devices: every command carries a cmdId, is QoS 1, is
+ * The command store's I/O shell (gateway/README.md §Commands to devices: every command carries a cmdId, is QoS 1, is
  * recorded in SQLite until acked, and is re-sent when the device reconnects; aedes keeps its
  * sessions in memory, so they are not relied on). Decisions live in commandPolicy.ts.
  *

@@ -1,4 +1,4 @@
-/** Health of one device, pure (DESIGN; issue 3 §6): online, stale, offline or disabled. */
+/** Health of one device, pure (pure): online, stale, offline or disabled. */
 export type Health = 'online' | 'stale' | 'offline' | 'disabled';
 
 export function healthOf(d: { disabled: boolean; online: boolean; lastSeen: number | null }, staleAfterMs: number, now: number): Health {

@@ -48,7 +48,7 @@ export interface ServerDeps {
   now?: () => number;
   /** Where the built pages are (dist/kiosk); no pages are served when absent. */
   pagesDir?: string;
-  /** The device command store (issue 8): commands in the device detail and `POST …/commands`. */
+  /** The device command store: commands in the device detail and `POST …/commands`. */
   commands?: DeviceRouteDeps['commands'];
   /** Further route plugins registered by later components (uplink, prices, kiosk, ops). */
   plugins?: ((app: FastifyInstance) => Promise<void>)[];

@@ -9,7 +9,7 @@
  * - `kpi`    today's numbers after they change (coalesced to one per `kpiEveryMs`);
  * - `alert`  a new alert from the alert book;
  * - further events pushed by later components (`push`), whose current state `hello` carries too
- *   (`pickups`: the open click & collect tasks, issue 14).
+ *   (`pickups`: the open click & collect tasks).
  * A comment line every `heartbeatMs` keeps proxies and the browser from closing an idle stream.
  * A client that does not read (more than `maxBufferedBytes` queued) is dropped; EventSource reconnects.
  * A stream whose session ended is closed: at once on logout or revocation (a disabled user, a

@@ -53,8 +53,8 @@ export class GroupCommit<T> {
   }
 
   /**
-   * Items that commit in ONE transaction, all or none (a sale and the records derived from it,
-   * issue 14): a batch is never cut inside the group, even past `maxBatch`. Each item's callback is
+   * Items that commit in ONE transaction, all or none (a sale and the records derived from it):
+   * a batch is never cut inside the group, even past `maxBatch`. Each item's callback is
    * told as with `add`.
    */
   addGroup(items: readonly T[], dones: readonly Done[]): void {

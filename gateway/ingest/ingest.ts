@@ -1,5 +1,5 @@
 /**
- * Durable ingest (DESIGN "Data flow, one message", steps 3-4): validate, stamp a gateway-wide
+ * Durable ingest (gateway/README.md §Data flow, steps 3-4): validate, stamp a gateway-wide
  * sequence and receive time, update live state, append to the outbox with group commit, and only
  * then let the broker PUBACK. A bad payload is a dead letter with its reason, counted per device,
  * logged (rate-limited) and told to the device on `rej`; it is acknowledged too (the device must
@@ -148,7 +148,7 @@ export class Ingest {
 
   /**
    * Several records of one device committed in ONE transaction, in order (a sale and the
-   * `priceMismatch` records derived from it, issue 14): all are stored or none. `done` hears once,
+   * `priceMismatch` records derived from it): all are stored or none. `done` hears once,
    * after the commit, with the first record's seq. A record that fails its schema is dead-lettered
    * and logged like any reject; when it is the first one nothing is stored (`done(null, true)`), a
    * later one never keeps the others (a sale) from being stored.

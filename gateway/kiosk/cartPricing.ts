@@ -30,7 +30,7 @@ export interface Line {
   toleranceG: number;
   /** VAT rate of the item (basis points), for the receipt's VAT lines. */
   vatRateBp?: number;
-  /** Shelf = till (issue 14): the catalog's feed versions at the last pricing of this line. */
+  /** Shelf = till: the catalog's feed versions at the last pricing of this line. */
   catalogVersions?: Readonly<Record<string, number>>;
   /** The price per unit (or kg) a shelf label must show for it: for everyone, before member benefits. */
   shelfPrice?: number;

@@ -21,7 +21,7 @@ export function produceList(cat: Catalog, priceOf: (gtin: string) => number | nu
   return out.sort((a, b) => a.name.localeCompare(b.name));
 }
 
-/** One attendant request as pages see it: the text, and the money and count as fields (issue 14). */
+/** One attendant request as pages see it: the text, and the money and count as fields. */
 export function requestView(r: Session['requests'][number]): CartView['requests'][number] {
   return {
     requestId: r.requestId,

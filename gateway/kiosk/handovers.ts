@@ -1,5 +1,5 @@
 /**
- * Click & collect hand-over tasks (issue 14). A pickup confirmed at a kiosk tells the store to bring
+ * Click & collect hand-over tasks. A pickup confirmed at a kiosk tells the store to bring
  * the goods: the collected order is an open task (kiosk.db, `orders.handover`, set in the same
  * statement that marks it collected) until a person marks it handed over. That is an exact
  * `handover` record (kind kiosk, deviceId = the kiosk where it was collected) with who — the

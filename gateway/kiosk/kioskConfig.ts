@@ -1,5 +1,5 @@
 /**
- * The `kiosk` config slice (issue 7): which devices belong to which kiosk, and the checkout rules.
+ * The `kiosk` config slice: which devices belong to which kiosk, and the checkout rules.
  * Declared here, referenced once from gateway/config.ts.
  */
 import { Type, type Static } from '@sinclair/typebox';
@@ -27,7 +27,7 @@ export const KioskConfigSchema = Type.Object(
     region: Type.Optional(Type.String({ maxLength: 16 })),
     /** ISO 4217 code of every price, total and payment; its exponent (EUR 2, JPY 0, KWD 3) sets the minor units. */
     currency: Type.String({ pattern: '^[A-Z]{3}$', default: 'EUR', description: 'ISO 4217 code of every price, total and payment; its exponent sets the minor units (EUR 2, JPY 0, KWD 3). A GS1 (393n) amount in another currency is refused.' }),
-    /** The kiosk page's language for each new shopper (issue 14): a session that ends, or an idle page, returns to it. */
+    /** The kiosk page's language for each new shopper: a session that ends, or an idle page, returns to it. */
     language: Type.Union([Type.Literal('en'), Type.Literal('zh')], { default: 'en', description: "The kiosk page's language for each new shopper: it returns to it when a session ends and when an idle page is left alone." }),
     /** A language a shopper picked on an idle page (no item scanned) goes back to `language` after this long without a touch. */
     languageIdleMs: Type.Integer({ minimum: 1000, maximum: 3_600_000, default: 60_000, description: 'A language picked on an idle kiosk page (nothing scanned) returns to `kiosk.language` after this long without a touch.' }),
@@ -41,12 +41,12 @@ export const KioskConfigSchema = Type.Object(
     voidNeedsAttendant: Type.Boolean({ default: false }),
     /** After "thank you" (or a cancel) the kiosk returns to idle after this long. */
     doneResetMs: Type.Integer({ minimum: 100, maximum: 600_000, default: 15_000 }),
-    /** Bagging-area tolerance (DEVICES.md §8: max(±10 g, ±5 %)), and the noise floor. */
+    /** Bagging-area tolerance (max(±10 g, ±5 %): vendors publish none, kiosk/README.md), and the noise floor. */
     bagToleranceG: Type.Integer({ minimum: 0, maximum: 10_000, default: 10 }),
     bagTolerancePct: Type.Number({ minimum: 0, maximum: 100, default: 5 }),
     bagNoiseG: Type.Integer({ minimum: 0, maximum: 1000, default: 5 }),
     /**
-     * (issue 14) An RFID tag (GTIN and serial) sold at a kiosk is ignored by that kiosk's basket
+     * An RFID tag (GTIN and serial) sold at a kiosk is ignored by that kiosk's basket
      * reader for this long, so a paid basket still at the reader never enters the next cart; 0 = off.
      */
     soldTagQuietMs: Type.Integer({

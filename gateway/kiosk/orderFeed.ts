@@ -1,5 +1,5 @@
 /**
- * Click & collect order intake (issue 7 §2), the I/O shell around `feedVerify` and
+ * Click & collect order intake, the I/O shell around `feedVerify` and
  * `KioskStore.applyOrders`: its own persistent-session mqtt.js connection to HQ, subscribed to
  * `hq/v1/store/{storeId}/orders` only (the prices intake skips that feed: "orders belong to another
  * component"). One message at a time; the PUBACK goes to HQ after the orders are committed to

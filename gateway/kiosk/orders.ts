@@ -1,5 +1,5 @@
 /**
- * Click & collect (issue 7 §2), the pure part: the signed `orders` feed body HQ pushes on
+ * Click & collect, the pure part: the signed `orders` feed body HQ pushes on
  * `hq/v1/store/{storeId}/orders`, the pickup code a shopper scans, what the kiosk shows for it and
  * the exact `pickup` record. No clock, no I/O: the shell (orderFeed.ts, sessions.ts) passes `now`.
  */
@@ -69,7 +69,7 @@ export type PickupDecision = { ok: true; view: PickupView } | { ok: false; notic
 /** What a scanned pickup code shows: the order, or why not (unknown, already collected, being collected elsewhere). */
 export function decidePickup(row: OrderRow | null): PickupDecision {
   if (!row || row.status === 'removed') return { ok: false, notice: { code: 'pickupUnknown' } };
-  // The detail is language-neutral (order @ kiosk, ISO time): the page says the sentence in its language (issue 14).
+  // The detail is language-neutral (order @ kiosk, ISO time): the page says the sentence in its language.
   if (row.status === 'collected') return { ok: false, notice: { code: 'pickupUsed', detail: `${row.order.orderId}${row.kioskId ? ` @ ${row.kioskId}` : ''}${row.collectedAt !== null ? ` ${new Date(row.collectedAt).toISOString()}` : ''}` } };
   if (row.status === 'collecting') return { ok: false, notice: { code: 'pickupBusy', detail: `${row.order.orderId} @ ${row.kioskId ?? '?'}` } };
   const o = row.order;

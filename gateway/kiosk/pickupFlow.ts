@@ -1,5 +1,5 @@
 /**
- * Click & collect at the kiosk (issue 7; split from sessions.ts in issue 14): a scanned pickup code
+ * Click & collect at the kiosk (its own flow beside the checkout session): a scanned pickup code
  * shows its order, "confirm" claims it (one kiosk only), records the exact `pickup` event and makes
  * a hand-over task for the store; after a restart a claim left open is settled.
  */
@@ -89,7 +89,7 @@ export class PickupFlow {
     await this.h.store.finishOrder(p.orderId, 'collected', this.h.now(), seq);
     this.log.info({ deviceId: kioskId, seq, orderId: p.orderId }, 'order collected');
     this.shown.set(kioskId, { ...p, status: 'collected' });
-    this.notices.set(kioskId, { code: 'pickupBringing' }); // a task on the ops page now (issue 14)
+    this.notices.set(kioskId, { code: 'pickupBringing' }); // a task on the ops page now
     this.h.show(kioskId);
     await this.h.handovers.refresh();
   }

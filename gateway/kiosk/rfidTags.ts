@@ -1,5 +1,5 @@
 /**
- * Serialised items at the kiosk, pure (issue 14): an item is its GTIN *and* its serial. Serials are
+ * Serialised items at the kiosk, pure: an item is its GTIN *and* its serial. Serials are
  * unique only within one GTIN, so two products may carry the same serial and are two items; the
  * same (GTIN, serial) read twice is one item.
  *

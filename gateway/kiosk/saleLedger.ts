@@ -1,5 +1,5 @@
 /**
- * The kiosk's sales ledger and payment settlement (issue 14), beside sessions.ts.
+ * The kiosk's sales ledger and payment settlement, beside sessions.ts.
  *
  * A sale is committed in kiosk.db first (the ledger row and the payment's `recorded` status, one
  * transaction), then forwarded into the outbox as the exact `transaction` record. The forward is

@@ -1,5 +1,5 @@
 /**
- * Shelf = till (issue 14), the sale's write: the `transaction` record with each line's shelf label
+ * Shelf = till, the sale's write: the `transaction` record with each line's shelf label
  * as it is at this moment (read from memory), and one `priceMismatch` record per line and label
  * that shows another price, committed through ingest in ONE transaction (a crash keeps both or
  * neither; they get consecutive seqs). The shopper paid the till's price (prices/shelfTill.ts).

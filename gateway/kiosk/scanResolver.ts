@@ -47,7 +47,7 @@ export function resolveScan(code: string, symbology: string | undefined, parse: 
 
 /**
  * An RFID read: an SGTIN-96 becomes an item with its serial; anything else is not ours (null). The
- * serial means nothing without the GTIN (issue 14: serials are unique only within one GTIN), so
+ * serial means nothing without the GTIN (serials are unique only within one GTIN), so
  * the action always carries both, and `via: 'rfid'` so the machine can tell a basket read from a scan.
  */
 export function resolveEpc(epc: string, cat: Catalog): Action | null {

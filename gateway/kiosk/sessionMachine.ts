@@ -91,7 +91,7 @@ export function step(s0: Session, a: Action, ctx: Ctx): StepResult {
     }
     reprice();
   };
-  /** (issue 14) Tags taken out of an RFID line: the bag expects their weight to go, a read of them again adds nothing. */
+  /** Tags taken out of an RFID line: the bag expects their weight to go, a read of them again adds nothing. */
   const dropTags = (line: Line, gone: string[]) => {
     const all = line.serials ?? [];
     const left = all.filter((x) => !gone.includes(x));
@@ -110,7 +110,7 @@ export function step(s0: Session, a: Action, ctx: Ctx): StepResult {
     case 'addItem': {
       if (!isShopping(s.phase)) return { session: s0, effects };
       if (a.serial !== undefined) {
-        // (issue 14) An item is its GTIN and its serial.
+        // An item is its GTIN and its serial.
         const serial = a.serial;
         if (a.via === 'rfid' && isSoldHere(s.soldTags, a.gtin, serial, ctx.now)) return { session: s0, effects }; // the last shopper's basket
         if (s.lines.some((l) => lineHasTag(l, a.gtin, serial))) return { session: s0, effects }; // counted once
@@ -125,10 +125,10 @@ export function step(s0: Session, a: Action, ctx: Ctx): StepResult {
       const q = ctx.quote(a.gtin, s.memberCode);
       if (!q) {
         // A basket reader reads the same tag many times a second: the help call it already raised
-        // is not raised (nor the session saved) again for every read (issue 14).
+        // is not raised (nor the session saved) again for every read.
         if (a.serial !== undefined && s0.helpCalled && s0.notice?.code === 'unknownItem' && s0.notice.detail === a.gtin) return { session: s0, effects };
         s.notice = { code: 'unknownItem', detail: a.gtin };
-        s.helpCalled = true; // issue 7: an unknown code gets a clear message and a call for help
+        s.helpCalled = true; // an unknown code gets a clear message and a call for help
         return out();
       }
       if (q.unit === 'kg' && a.grams === undefined && a.embeddedPrice === undefined) {
@@ -203,7 +203,7 @@ export function step(s0: Session, a: Action, ctx: Ctx): StepResult {
       return out();
     case 'pickProduce': {
       if (!isShopping(s.phase)) return { session: s0, effects };
-      // (issue 14) Only an item sold by weight is priced from the produce scale; a page asking for any other is refused.
+      // Only an item sold by weight is priced from the produce scale; a page asking for any other is refused.
       const q = ctx.quote(a.gtin, s.memberCode);
       if (q && q.unit !== 'kg') {
         s.notice = { code: 'notSoldByWeight', detail: `gtin: ${a.gtin} is sold per item, not by weight` };
@@ -217,14 +217,14 @@ export function step(s0: Session, a: Action, ctx: Ctx): StepResult {
       return step({ ...s, version: s0.version }, { type: 'addItem', gtin: a.gtin, grams: w.grams }, ctx);
     }
     case 'produceWeight':
-      // A streaming scale repeats its weight ~10 times a second: only a change is a new version (issue 14).
+      // A streaming scale repeats its weight ~10 times a second: only a change is a new version.
       if (s0.produceWeight?.grams === a.grams && s0.produceWeight.stable === a.stable) return { session: s0, effects };
       s.produceWeight = { grams: a.grams, stable: a.stable };
       return { session: { ...s, notice: s0.notice, version: s0.version + 1 }, effects };
     case 'bagWeight':
       if (!s.bag.enabled || !a.stable) return { session: s0, effects };
       s.bag = bagStep(s, a.grams, ctx.rules);
-      // (issue 14) The list is replaced only when a security request goes: a fresh empty list made every repeated weight a new version.
+      // The list is replaced only when a security request goes: a fresh empty list made every repeated weight a new version.
       if (s.bag.state !== 'unexpected' && s.bag.state !== 'removed') {
         if (s.requests.some((r) => r.kind === 'security')) s.requests = s.requests.filter((r) => r.kind !== 'security');
       } else if (isShopping(s.phase) && s.phase !== 'idle' && !s.requests.some((r) => r.kind === 'security')) request('security', { item: `${s.bag.state} ${s.bag.deltaG} g` });
@@ -257,7 +257,7 @@ export function step(s0: Session, a: Action, ctx: Ctx): StepResult {
       if (!isShopping(s.phase)) return { session: s0, effects };
       if (ctx.rules.voidNeedsAttendant && s.lines.length > 0) {
         // A transaction with items ends only with an attendant's approval (the void request).
-        // issue 14: the amount is minor units ("1234 EUR" was shown for €12.34); the text is for logs and HQ, pages use the fields.
+        // the amount is minor units ("1234 EUR" was shown for €12.34); the text is for logs and HQ, pages use the fields.
         const count = s.lines.reduce((n, l) => n + l.qty, 0);
         if (!s.requests.some((r) => r.kind === 'void')) request('void', { item: `${count} item(s), ${formatMinor(s.totals.total, s.currency)}`, count, amount: s.totals.total, currency: s.currency });
         return out();
@@ -271,8 +271,8 @@ export function step(s0: Session, a: Action, ctx: Ctx): StepResult {
     case 'paymentResult': {
       const p = s.payment;
       if (!p || p.requestId !== a.requestId || s.phase !== 'paying') {
-        // Money taken for a sale that moved on: never silent (issue 7: "an alert for the attendant"),
-        // and given back (issue 14). The shell never passes a result of a payment whose sale is recorded.
+        // Money taken for a sale that moved on: never silent ("an alert for the attendant"),
+        // and given back. The shell never passes a result of a payment whose sale is recorded.
         if (a.status === 'approved' && !s.requests.some((r) => r.paymentRequestId === a.requestId) && s.receipt?.transactionId === undefined) {
           request('override', { item: `approved payment ${a.requestId} (${formatMinor(a.amount, a.currency ?? s.currency)}) without a sale: reversed`, paymentRequestId: a.requestId, amount: a.amount, currency: a.currency ?? s.currency });
           effects.push({ type: 'reverseCharge', requestId: a.requestId, amount: a.amount, currency: a.currency ?? s.currency, reason: 'noSale' });
@@ -303,7 +303,7 @@ export function step(s0: Session, a: Action, ctx: Ctx): StepResult {
       s.payment = null;
       s.requests = s.requests.filter((r) => r.paymentRequestId !== p.requestId);
       s.phase = 'shopping';
-      // Literal codes (issue 14): the kiosk page has a text for each, in every language (a unit test checks).
+      // Literal codes: the kiosk page has a text for each, in every language (a unit test checks).
       s.notice = a.status === 'declined' ? { code: 'payment_declined' } : a.status === 'timeout' ? { code: 'payment_timeout' } : { code: 'payment_cancelled' };
       return out();
     }
@@ -318,7 +318,7 @@ export function step(s0: Session, a: Action, ctx: Ctx): StepResult {
     case 'attendant':
       return attendantStep(s, s0, a, ctx, effects, iso, out, changeQty);
     case 'attendantVoid': {
-      // While paying (issue 14: a kiosk must never stay "paying" for good) only before an approval:
+      // While paying (a kiosk must never stay "paying" for good) only before an approval:
       // the charge is cancelled, and an approval that still comes is reversed (the stale branch above).
       const payingVoid = s.phase === 'paying' && s.payment !== null && (s.payment.status === 'sent' || s.payment.status === 'cancelling');
       if ((!isShopping(s.phase) && !payingVoid) || (s.phase === 'idle' && s.lines.length === 0)) return { session: s0, effects };

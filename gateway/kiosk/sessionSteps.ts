@@ -1,5 +1,5 @@
 /**
- * The parts of a session step that stand alone (issue 7, split from sessionMachine.ts in issue 14):
+ * The parts of a session step that stand alone (kept apart so sessionMachine.ts stays readable):
  * the security scale's comparison, an attendant's decision, and the exact record of a sale.
  */
 import type { KioskTransactionRec } from '../protocol/schemas/kiosk.js';
@@ -73,7 +73,7 @@ export function attendantStep(
   return out();
 }
 
-/** The exact record of a completed sale (issue 7 contract). */
+/** The exact record of a completed sale (the `transaction` record HQ receives). */
 export function transactionOf(s: Session, iso: string): KioskTransactionRec {
   const p = s.payment!;
   return {
@@ -89,7 +89,7 @@ export function transactionOf(s: Session, iso: string): KioskTransactionRec {
       price: l.price,
       ...(l.serials !== undefined ? { serials: l.serials } : {}),
       ...(l.vatRateBp !== undefined ? { vatRateBp: l.vatRateBp } : {}),
-      // Shelf = till (issue 14); the line's label state is added when the sale is recorded (sessions.ts).
+      // Shelf = till; the line's label state is added when the sale is recorded (sessions.ts).
       ...(l.catalogVersions !== undefined ? { catalogVersions: { ...l.catalogVersions } } : {}),
       ...(l.shelfPrice !== undefined && l.source !== 'embedded' ? { shelfPrice: l.shelfPrice } : {}),
     })),

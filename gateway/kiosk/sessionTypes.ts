@@ -1,7 +1,7 @@
 /**
  * The types of a kiosk's checkout session (sessionMachine.ts steps them): the session, the actions
- * that change it, the effects the shell carries out, the rules and context a step gets (issue 7;
- * RFID tags, payment matching and structured amounts: issue 14).
+ * that change it, the effects the shell carries out, the rules and context a step gets
+ * (with RFID tags, payment matching and structured amounts).
  */
 import type { AttendantKind, KioskTransactionRec, SessionPhase } from '../protocol/schemas/kiosk.js';
 import type { Line, Quote, Totals } from './cartPricing.js';
@@ -16,11 +16,11 @@ export interface AttendantRequest {
   /** removal: the line and the quantity it should go to (0 = remove). */
   lineId?: string;
   qty?: number;
-  /** removal of one RFID tag of the line (issue 14). */
+  /** removal of one RFID tag of the line. */
   serial?: string;
   /** override of a payment whose result is unknown or arrived after the sale moved on. */
   paymentRequestId?: string;
-  /** void / override: the money concerned, structured so each page formats it in its language (issue 14). */
+  /** void / override: the money concerned, structured so each page formats it in its language. */
   amount?: number;
   currency?: string;
   /** void: the number of items in the cart. */
@@ -80,15 +80,15 @@ export interface Session {
   notice: { code: string; detail?: string } | null;
   produceWeight: { grams: number; stable: boolean } | null;
   createdAt: string;
-  /** (issue 14) (GTIN, serial) pairs this kiosk sold, ignored by its reader until their time; kept across sessions. */
+  /** (GTIN, serial) pairs this kiosk sold, ignored by its reader until their time; kept across sessions. */
   soldTags?: SoldTag[];
-  /** (issue 14) Tags the shopper removed from this cart: read again, they are not added back. */
+  /** Tags the shopper removed from this cart: read again, they are not added back. */
   removedTags?: RemovedTag[];
 }
 
 export type Action =
   | { type: 'addItem'; gtin: string; grams?: number; embeddedPrice?: number; serial?: string; via?: 'rfid' }
-  /** `currency`: an amount in another currency than the store's (GS1 393n), refused (issue 14). */
+  /** `currency`: an amount in another currency than the store's (GS1 393n), refused. */
   | { type: 'badCode'; code: string; detail: string; currency?: string }
   | { type: 'setQty'; lineId: string; qty: number }
   | { type: 'remove'; lineId: string; serial?: string }
@@ -112,7 +112,7 @@ export type Effect =
   | { type: 'charge'; requestId: string; amount: number; currency: string }
   | { type: 'cancelCharge'; requestId: string }
   /**
-   * Give back money the terminal took that will not become a sale (issue 14): `mismatch` = approved
+   * Give back money the terminal took that will not become a sale: `mismatch` = approved
    * for another amount or currency than the charge; `noSale` = approved after the sale moved on.
    */
   | { type: 'reverseCharge'; requestId: string; amount: number; currency: string; reason: 'mismatch' | 'noSale' }
@@ -126,7 +126,7 @@ export interface MachineRules {
   bagToleranceG: number;
   bagTolerancePct: number;
   bagNoiseG: number;
-  /** (issue 14) How long a pair sold here is ignored by this kiosk's reader; 0 or absent: not at all. */
+  /** How long a pair sold here is ignored by this kiosk's reader; 0 or absent: not at all. */
   soldTagQuietMs?: number;
 }
 

@@ -1,10 +1,10 @@
 /**
- * Kiosk sessions, the I/O shell around sessionMachine.ts (issue 7): device events and page intents
+ * Kiosk sessions, the I/O shell around sessionMachine.ts: device events and page intents
  * become actions, one at a time per kiosk; every new session state is saved to kiosk.db before it
  * is shown; effects run after that: the payment request is written before the charge is sent, the
  * transaction is an exact record committed (through ingest, like any device event) before the
  * page gets "thank you". Sales, reversals and the settling of payments after a restart live in
- * saleLedger.ts (issue 14); a sale is never recorded twice.
+ * saleLedger.ts; a sale is never recorded twice.
  */
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
@@ -29,8 +29,8 @@ import type { KioskDeviceMap } from './kioskConfig.js';
 import { OrderFeed } from './orderFeed.js'; // click & collect
 import { pickupCodeOf } from './orders.js'; // click & collect
 import { PickupFlow } from './pickupFlow.js';
-import { Handovers } from './handovers.js'; // click & collect hand-over tasks (issue 14)
-import { recordSale } from './saleRecords.js'; // shelf = till (issue 14)
+import { Handovers } from './handovers.js'; // click & collect hand-over tasks
+import { recordSale } from './saleRecords.js'; // shelf = till
 
 export interface KioskServiceOptions {
   config: Readonly<Config>;
@@ -45,7 +45,7 @@ export interface KioskServiceOptions {
   log: Logger;
   now: () => number;
   mono: () => number;
-  /** (issue 14) A page's intent refused by the machine (e.g. `notSoldByWeight`): the gateway counts it. */
+  /** A page's intent refused by the machine (e.g. `notSoldByWeight`): the gateway counts it. */
   onRefused?: (code: string) => void;
   /** Raises an ops alert (the alert book): a payment not matched, a sale that could not be written. */
   alert?: (code: string, severity: 'warning' | 'critical', message: string) => void;
@@ -53,7 +53,7 @@ export interface KioskServiceOptions {
   count?: (what: 'mismatch' | 'noSale' | 'writeFailed') => void;
   /** Called at each step boundary of a sale (the crash test halts the process there); no-op by default. */
   checkpoint?: (step: SaleStep, kioskId: string) => void;
-  /** A scan refused (issue 14): `currency` = an amount in another currency (GS1 393n), `unreadable` = any other bad code. */
+  /** A scan refused: `currency` = an amount in another currency (GS1 393n), `unreadable` = any other bad code. */
   onScanRefused?: (reason: 'currency' | 'unreadable') => void;
 }
 
@@ -78,7 +78,7 @@ export class KioskService {
   private readonly pickup: PickupFlow;
   /** HQ's `orders` feed intake; null without `hq` in the config. */
   orderFeed: OrderFeed | null = null;
-  /** Collected orders waiting to be handed over by a person (issue 14). */
+  /** Collected orders waiting to be handed over by a person. */
   readonly handovers: Handovers;
 
   constructor(private readonly o: KioskServiceOptions) {
@@ -110,7 +110,7 @@ export class KioskService {
       session: (id) => this.sessions.get(id),
       enqueue: (id, fn) => this.enqueue(id, fn),
       applyNow: (id, action) => this.applyNow(id, action),
-      // The sale and its shelf-label price mismatches, one commit (shelf = till, issue 14).
+      // The sale and its shelf-label price mismatches, one commit (shelf = till).
       recordTransaction: (id, data) => recordSale(this.o.ingest, id, data, (gtin) => this.o.prices?.labelsAt(gtin) ?? [], this.log),
       command: async (id, type, data) => {
         const dev = this.devices(id).payment;
@@ -166,7 +166,7 @@ export class KioskService {
     await this.store.stop();
   }
 
-  /** The kiosk page's default language and idle reset (issue 14), sent with the welcome. */
+  /** The kiosk page's default language and idle reset, sent with the welcome. */
   get language(): KioskLanguage {
     return { default: this.o.config.kiosk.language, idleMs: this.o.config.kiosk.languageIdleMs };
   }
@@ -241,7 +241,7 @@ export class KioskService {
 
   /**
    * A terminal's result. One for another request than the current payment passes only if that
-   * payment is not settled (issue 14: a repeated result of a recorded sale must not look like money
+   * payment is not settled (a repeated result of a recorded sale must not look like money
    * taken without a sale). A terminal is asked about a payment in doubt once, at start-up (the
    * command store re-sends that question when it is back), never again on each reconnect.
    */
@@ -305,7 +305,7 @@ export class KioskService {
     if (session.notice && REFUSAL_NOTICES.has(session.notice.code)) this.refused(session.kioskId, action.type, session.notice);
     await this.commitState(s, session, eventMono);
     if (s.payment && !session.payment) {
-      // A payment the machine gave up on: settled as its result says, or reversed (issue 14).
+      // A payment the machine gave up on: settled as its result says, or reversed.
       const reversed = effects.some((fx) => fx.type === 'reverseCharge' && fx.requestId === s.payment!.requestId);
       await this.store.updatePayment(s.payment.requestId, reversed ? 'reversed' : action.type === 'paymentResult' ? action.status : 'cancelled', this.o.now());
     }
@@ -352,7 +352,7 @@ export class KioskService {
     }
   }
 
-  /** (issue 14) Counted always, logged rate-limited, naming the field in `detail`. */
+  /** Counted always, logged rate-limited, naming the field in `detail`. */
   private refused(kioskId: string, intent: string, notice: { code: string; detail?: string }): void {
     this.o.onRefused?.(notice.code);
     const suppressed = this.refusalLog.take(`${kioskId}:${notice.code}`);

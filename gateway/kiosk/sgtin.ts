@@ -1,5 +1,5 @@
 /**
- * EPC SGTIN-96 ↔ GTIN-14 + serial (DEVICES.md §4.4, GS1 TDS §14). Pure; never throws on wire input.
+ * EPC SGTIN-96 ↔ GTIN-14 + serial (GS1 EPC Tag Data Standard; kiosk/README.md). Pure; never throws on wire input.
  *
  * Bit layout, most significant first: header 8 (0x30) · filter 3 · partition 3 · company prefix and
  * item reference 44 together, split by the partition table · serial 38.

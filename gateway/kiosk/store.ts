@@ -1,8 +1,8 @@
 /**
  * Kiosk repository (kiosk.db, WAL, synchronous FULL): each kiosk's current session, so a restarted
  * gateway resumes the cart, and every payment request, written before the charge is sent, so an
- * approved payment always ends in a sale or an attendant alert (issue 7). The sales ledger (issue
- * 14) is the kiosk's own answer to "is this payment's sale recorded": one row per payment request,
+ * approved payment always ends in a sale or an attendant alert. The sales ledger
+ * is the kiosk's own answer to "is this payment's sale recorded": one row per payment request,
  * written with the payment's `recorded` status in one transaction, kept whatever the uplink does.
  */
 import { openDb, migrate, type Db } from '../db/sqlite.js';
@@ -26,7 +26,7 @@ const MIGRATIONS: readonly string[] = [
      kiosk_id TEXT, from_seq INTEGER, record_seq INTEGER, collected_at INTEGER, updated_at INTEGER NOT NULL
    );
    CREATE TABLE order_feed (scope TEXT PRIMARY KEY, version INTEGER NOT NULL, applied_at INTEGER NOT NULL)`,
-  // 3 (issue 14): a collected order is a task for the store until a person hands it over. `handover`
+  // 3: a collected order is a task for the store until a person hands it over. `handover`
   // is NULL (no task: orders collected before this migration too), 'open', 'handing' (who and when
   // are kept, the record is being written) or 'done'; `handover_from_seq` is the outbox seq before it.
   `ALTER TABLE orders ADD COLUMN handover TEXT;
@@ -35,7 +35,7 @@ const MIGRATIONS: readonly string[] = [
    ALTER TABLE orders ADD COLUMN handover_from_seq INTEGER;
    ALTER TABLE orders ADD COLUMN handover_seq INTEGER;
    CREATE INDEX orders_handover_open ON orders (handover) WHERE handover IN ('open', 'handing')`,
-  // 4 (issue 14): the sales ledger; seq is the outbox record's once the sale is forwarded there.
+  // 4: the sales ledger; seq is the outbox record's once the sale is forwarded there.
   `CREATE TABLE sales (
      request_id TEXT PRIMARY KEY, transaction_id TEXT NOT NULL UNIQUE, kiosk_id TEXT NOT NULL, record TEXT NOT NULL,
      seq INTEGER, recorded_at INTEGER NOT NULL, forwarded_at INTEGER
@@ -43,7 +43,7 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX sales_unforwarded ON sales (recorded_at) WHERE seq IS NULL`,
 ];
 
-/** `reversed`: approved for another amount or currency, or after its sale was voided, and given back (issue 14). */
+/** `reversed`: approved for another amount or currency, or after its sale was voided, and given back. */
 export type PaymentRowStatus = 'sent' | 'approved' | 'recorded' | 'declined' | 'timeout' | 'cancelled' | 'reversed';
 
 /** One sale in the ledger: the exact record as committed, and where it went in the outbox. */
@@ -139,7 +139,7 @@ export class KioskStore {
     return rows.map((r) => ({ requestId: r.request_id, kioskId: r.kiosk_id, sessionId: r.session_id, amount: r.amount, status: r.status, fromSeq: r.from_seq, authCode: r.auth_code, transactionSeq: r.transaction_seq }));
   }
 
-  // ---- sales ledger (issue 14) ------------------------------------------------------------------
+  // ---- sales ledger ------------------------------------------------------------------
 
   /**
    * The commit point of a sale: the ledger row and the payment's `recorded` status in one
@@ -230,7 +230,7 @@ export class KioskStore {
   }
 
   async finishOrder(orderId: string, status: 'collected' | 'ready', now: number, recordSeq: number | null = null): Promise<void> {
-    // Collected: the order becomes an open hand-over task in the same statement (issue 14).
+    // Collected: the order becomes an open hand-over task in the same statement.
     await this.write(`UPDATE orders SET status = ?, record_seq = ?, collected_at = ?, kiosk_id = ${status === 'ready' ? 'NULL' : 'kiosk_id'}, handover = ${status === 'collected' ? "COALESCE(handover, 'open')" : 'handover'}, updated_at = ? WHERE order_id = ?`, [status, recordSeq, status === 'collected' ? now : null, now, orderId]);
   }
 
@@ -247,7 +247,7 @@ export class KioskStore {
     return rows.map((r) => ({ order: JSON.parse(r.body) as OnlineOrderT, status: r.status, kioskId: r.kiosk_id, collectedAt: r.collected_at }));
   }
 
-  // ---- click & collect hand-over (issue 14) ----------------------------------------------------
+  // ---- click & collect hand-over ----------------------------------------------------
 
   /** Collected orders in these hand-over states, longest waiting first. */
   async handovers(states: readonly HandoverState[]): Promise<HandoverRow[]> {

@@ -1,8 +1,8 @@
 /**
  * The ops alert book: every committed `alert` event (devices, and the gateway's own records such as
  * quota evictions), every security-scale or override decision an attendant made at a kiosk (an
- * exact `attendant` record), every sale at a price a shelf label does not show (`priceMismatch`,
- * issue 14), plus "device went offline" seen by the registry. Kept in
+ * exact `attendant` record), every sale at a price a shelf label does not show (`priceMismatch`),
+ * plus "device went offline" seen by the registry. Kept in
  * kpi.db so acknowledgements survive a restart; the live page hears new ones over SSE.
  */
 import { formatMinor } from '../protocol/currency.js';
@@ -51,7 +51,7 @@ export class AlertBook {
     this.add({ at: e.recvTs, source: `kiosk/${e.deviceId}`, code: d.kind === 'security' ? 'SECURITY_OVERRIDE' : 'ATTENDANT_OVERRIDE', severity: 'info', message: `${String(d.by ?? '?')} ${String(d.decision ?? 'decided')} ${what} at ${e.deviceId} (request ${String(d.requestId ?? '?')})`, seq: e.seq });
   }
 
-  /** Shelf = till (issue 14): a sale line at a price one of its shelf labels does not show. */
+  /** Shelf = till: a sale line at a price one of its shelf labels does not show. */
   private onPriceMismatch(e: { seq: number; deviceId: string; recvTs: number; data: string }): void {
     let d: Record<string, unknown>;
     try {
@@ -75,7 +75,7 @@ export class AlertBook {
     }
   }
 
-  /** An alert the gateway raises itself, not from a committed event (issue 14: a sale that could not be written). */
+  /** An alert the gateway raises itself, not from a committed event (a sale that could not be written). */
   raise(a: { source: string; code: string; severity: AlertRow['severity']; message: string }): void {
     this.add({ at: this.o.now(), source: a.source, code: a.code, severity: a.severity, message: a.message, seq: null });
   }

@@ -1,5 +1,5 @@
 /**
- * The KPI counters' repository (issue 14): tables `kpi_hour`, `kpi_member`, `kpi_meta` in
+ * The KPI counters' repository: tables `kpi_hour`, `kpi_member`, `kpi_meta` in
  * outbox.db (migration 4), written inside the outbox's group transaction (outbox/store.ts
  * `GroupCompanion`), so the counters always equal what the committed records add up to.
  * Increments, never absolute values: a group adds what it counts, whatever is in memory.
@@ -7,7 +7,7 @@
 import type { Db } from '../db/sqlite.js';
 import type { GroupDelta, HourCell } from './kpis.js';
 
-/** kpi.db's counters from before issue 14, moved into outbox.db once. */
+/** The counters older gateways kept in kpi.db, moved into outbox.db once. */
 export interface LegacyCounters {
   hours: HourCell[];
   members: { hash: string; firstSeq: number }[];

@@ -1,5 +1,5 @@
 /**
- * Sends the day's numbers to HQ (`report/kpi`, DESIGN "KPIs"): once at start, then after a change
+ * Sends the day's numbers to HQ (`report/kpi`; gateway/README.md §Retail rules): once at start, then after a change
  * at most once per interval (the latest snapshot wins). The uplink keeps the last one and sends it
  * again on every reconnect, so a WAN outage only delays it.
  */

@@ -1,7 +1,7 @@
 /**
  * The day's numbers, live (I/O shell around kpis.ts).
  *
- * Why the counters commit with the records (issue 14): they used to be kept in memory and written
+ * Why the counters commit with the records: they used to be kept in memory and written
  * to kpi.db once a second, so a SIGKILL lost up to a second of visitors and sales and nothing
  * could rebuild them — the outbox is no source for a rebuild, since the uplink deletes rows once
  * HQ has them and the compactor merges footfall rows. Now this service is the outbox's group
@@ -24,7 +24,7 @@ import type { KpiStore } from './kpiStore.js';
 export interface KpiServiceOptions {
   /** The counters in outbox.db. */
   counters: KpiCounters;
-  /** kpi.db, only to take over the counters it held before issue 14. */
+  /** kpi.db, only to take over the counters older gateways kept there. */
   legacy: KpiStore;
   /** The highest seq committed so far (the counters cover every event up to it). */
   lastSeq: () => Promise<number>;

@@ -1,13 +1,13 @@
 /**
- * The ops repository (its own file, kpi.db): the alert book. The KPI counters it held before
- * issue 14 moved to outbox.db (kpiCounters.ts), to commit in the same transaction as the records
+ * The ops repository (its own file, kpi.db): the alert book. The KPI counters older gateways kept
+ * here moved to outbox.db (kpiCounters.ts), to commit in the same transaction as the records
  * they count; `legacyCounters()` hands the old rows over once.
  */
 import { openDb, migrate, type Db } from '../db/sqlite.js';
 import type { LegacyCounters } from './kpiCounters.js';
 
 const MIGRATIONS: readonly string[] = [
-  // 1: kpi_hour, kpi_member, kpi_meta are read only by legacyCounters() since issue 14.
+  // 1: kpi_hour, kpi_member, kpi_meta are read only by legacyCounters() (the counters live in outbox.db).
   `CREATE TABLE kpi_hour (
      day TEXT NOT NULL, hour INTEGER NOT NULL, visitors INTEGER NOT NULL, transactions INTEGER NOT NULL,
      sales INTEGER NOT NULL, member_tx INTEGER NOT NULL, repeat_tx INTEGER NOT NULL,
@@ -47,7 +47,7 @@ export class KpiStore {
   }
 
   /**
-   * The counters kept here before issue 14 (they now live in outbox.db, beside the records they
+   * The counters older gateways kept here (they now live in outbox.db, beside the records they
    * count); empty once moved.
    */
   async legacyCounters(): Promise<LegacyCounters> {

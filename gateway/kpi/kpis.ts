@@ -1,5 +1,5 @@
 /**
- * The day's numbers (DESIGN, Retail rules: KPIs), pure: committed events in, hourly counters out.
+ * The day's numbers (gateway/README.md §Retail rules), pure: committed events in, hourly counters out.
  * No clock, no I/O; kpiStore.ts keeps the counters, kpiService.ts feeds the events.
  *
  * - visitors: footfall "in" at the doors (`count.in`, or one per `cross` with direction "in");
@@ -9,7 +9,7 @@
  *   (any earlier one, also the same day) / member transactions.
  * Members are kept only as a SHA-256 of their code: the KPI database holds no member ids in clear.
  *
- * `groupDelta` (issue 14) turns one committed group of events into the increments that commit in
+ * `groupDelta` turns one committed group of events into the increments that commit in
  * the same transaction as the group (kpiService.ts says why).
  */
 import { createHash } from 'node:crypto';
@@ -73,7 +73,7 @@ export function emptyCounts(): HourCounts {
 }
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
-/** The last minute asked per zone: a group's events mostly share one (issue 14: counted before the commit). */
+/** The last minute asked per zone: a group's events mostly share one (counted before the commit). */
 const lastMinute = new Map<string, { minute: number; day: string; hour: number }>();
 
 /** The local calendar day (YYYY-MM-DD) and hour (0..23) of an instant in an IANA time zone. */
@@ -157,7 +157,7 @@ export function addCounts(a: HourCounts, b: HourCounts): HourCounts {
   };
 }
 
-/** What one group of committed events adds to the KPIs (issue 14). */
+/** What one group of committed events adds to the KPIs. */
 export interface GroupDelta {
   /** Increments per local (day, hour), in the order the hours were first touched. */
   hours: HourCell[];

@@ -1,7 +1,7 @@
 /**
- * Store ops (issue 8) as one component for the composition root: the day's numbers (counters in
- * outbox.db, issue 14), the alert book (kpi.db), the live feed (SSE) and the ops and admin
- * routes. `start()` after the outbox and before ingest (issue 14: the KPI counters commit in
+ * Store ops as one component for the composition root: the day's numbers (counters in
+ * outbox.db), the alert book (kpi.db), the live feed (SSE) and the ops and admin
+ * routes. `start()` after the outbox and before ingest (the KPI counters commit in
  * ingest's own transactions, so they must be in place before the first group); the routes are
  * handed to buildServer as plugins.
  */
@@ -23,7 +23,7 @@ import { AlertBook } from './alertBook.js';
 
 export interface StoreOpsOptions {
   config: Readonly<Config>;
-  /** Started: the KPI counters live in outbox.db and commit with its groups (issue 14). */
+  /** Started: the KPI counters live in outbox.db and commit with its groups. */
   outbox: OutboxStore;
   registry: DeviceRegistry;
   deviceStore: DeviceStore;

@@ -1,8 +1,8 @@
 /**
  * The outbox repository: the durable half of ingest. One transaction appends a whole group of
- * events (one bound `INSERT … SELECT … FROM json_each(?)` statement, DESIGN step 3); the group's
+ * events (one bound `INSERT … SELECT … FROM json_each(?)` statement, gateway/README.md §Data flow step 3); the group's
  * dead letters commit beside it in deadletters.db. A group that moves the day's numbers commits
- * its KPI increments in that same transaction (`companion`, issue 14). The sequence high-water mark is raised by the
+ * its KPI increments in that same transaction (`companion`). The sequence high-water mark is raised by the
  * transactions that delete rows (uplink/store.ts), so a seq is never reused even after the uplink
  * deleted everything below it.
  */
@@ -42,7 +42,7 @@ export interface GroupOutcome {
 }
 
 /**
- * Rows that commit in the same transaction as a group of events (issue 14: the KPI counters, so a
+ * Rows that commit in the same transaction as a group of events (the KPI counters, so a
  * crash keeps both or neither). Never throws from `prepare`: a bug there must not stop ingest.
  */
 export interface GroupCompanion {
@@ -91,7 +91,7 @@ export class OutboxStore {
   private checkpointTimer: NodeJS.Timeout | null = null;
   /** Rows per class, kept on every committed change (this store's appends, the uplink's deletes). */
   readonly counts = new OutboxCounts();
-  /** Writes that commit with each group (issue 14: the KPI counters); set before ingest starts. */
+  /** Writes that commit with each group (the KPI counters); set before ingest starts. */
   companion: GroupCompanion | null = null;
   constructor(
     private readonly file: string,
@@ -192,7 +192,7 @@ export class OutboxStore {
     const extra = this.companion?.prepare(events) ?? null;
     if (!extra) await this.db.run(INSERT_EVENTS, [JSON.stringify(rows), bootId]);
     else {
-      // (issue 14) A group that moves the KPIs: its rows and the counters in one transaction, one
+      // A group that moves the KPIs: its rows and the counters in one transaction, one
       // fsync at COMMIT as before; per group, never per event. IMMEDIATE takes the write lock at
       // once (busy_timeout applies), as the lone INSERT does.
       await this.db.exec('BEGIN IMMEDIATE');
@@ -267,7 +267,7 @@ export class OutboxStore {
   }
 
   /**
-   * The sale committed for a payment request, if any (issue 14): kept by the same transaction as the
+   * The sale committed for a payment request, if any: kept by the same transaction as the
    * record and never deleted by the uplink, so the answer holds after HQ took the record.
    */
   async saleFor(requestId: string): Promise<{ seq: number; transactionId: string; kioskId: string } | null> {
@@ -281,7 +281,7 @@ export class OutboxStore {
     return r ? { seq: r.seq, deviceId: r.device_id, data: JSON.parse(r.data) as Record<string, unknown> } : null;
   }
 
-  /** Forgets sale keys and payment results below `seq` (no payment that old is open; issue 14). */
+  /** Forgets sale keys and payment results below `seq` (no payment that old is open). */
   async pruneSettlement(belowSeq: number): Promise<void> {
     await this.db.run('DELETE FROM sale_keys WHERE seq < ?', [belowSeq]);
     await this.db.run('DELETE FROM payment_results WHERE seq < ?', [belowSeq]);

@@ -26,7 +26,7 @@ export function passwordProblem(username: string, next: string, current?: string
   if (next.length > MAX_PASSWORD_LENGTH) return `must be at most ${MAX_PASSWORD_LENGTH} characters`;
   if (next.toLowerCase() === username.toLowerCase()) return 'must not be the username';
   if (current !== undefined && next === current) return 'must differ from the current password';
-  // A published demo secret is refused in a real store's config (DESIGN, Trust); so it is here.
+  // A published demo secret is refused in a real store's config (gateway/README.md §Trust); so it is here.
   if ((DEMO_SECRETS as readonly string[]).includes(next)) return 'must not be a published demo password';
   return null;
 }

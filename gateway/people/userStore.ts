@@ -1,6 +1,6 @@
 /**
  * Ops users repository (users.db): people added from the ops page. Only the scrypt hash of a
- * password is stored, never the password (DESIGN, Trust). Users of the config file are not stored
+ * password is stored, never the password. Users of the config file are not stored
  * here: they stay authoritative and read-only, so their names are refused at create.
  */
 import { openDb, migrate, type Db } from '../db/sqlite.js';

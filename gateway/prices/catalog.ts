@@ -1,8 +1,8 @@
 /**
  * The catalog, pure: what a GTIN costs at a time, and what its shelf label must show at a time.
  * No clock, no I/O — the caller passes `t` from the gateway's clock, so promotions start and end on
- * time at the store while the WAN is down (DESIGN, Feed envelope). The kiosk prices from `priceAt`,
- * the labels from `labelContentAt`, both over the same `Catalog` (DESIGN, Retail rules "One price").
+ * time at the store while the WAN is down (protocol/README.md §Feed envelope). The kiosk prices from `priceAt`,
+ * the labels from `labelContentAt`, both over the same `Catalog` (gateway/README.md §Retail rules, "One price").
  *
  * Rows come per scope (`all` for every store, `store` for this one); a store row overrides the
  * all-stores row with the same key.
@@ -100,7 +100,7 @@ export interface PriceQuote {
   ageRestriction?: number;
   /** VAT rate in basis points, included in every price (the receipt's VAT lines). */
   vatRateBp?: number;
-  /** Feed versions (`feed/scope`) of the catalog this quote comes from (issue 14; set by PriceService). */
+  /** Feed versions (`feed/scope`) of the catalog this quote comes from (set by PriceService). */
   versions?: Readonly<Record<string, number>>;
 }
 

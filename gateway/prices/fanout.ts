@@ -51,7 +51,7 @@ export class EslFanout {
   /** Each label's content as of the last evaluation (what dispatch sends; no second computation). */
   private contents = new Map<string, LabelContent>();
   /**
-   * Shelf = till (issue 14): per label, the prices of content it acknowledged that is no longer its
+   * Shelf = till: per label, the prices of content it acknowledged that is no longer its
    * target (kept across catalog switches and restarts, so a sale knows what a pending label shows),
    * and of the content last sent to it (an ack arriving after a switch names that one).
    */
@@ -101,7 +101,7 @@ export class EslFanout {
       if (y) await y;
     }
     // ---- the switch: one synchronous step from here to the return ----
-    // Labels still show the old contents until they ack: keep them readable (issue 14; keepShown).
+    // Labels still show the old contents until they ack: keep them readable (keepShown).
     this.previous = this.contents;
     this.catalog = cat;
     this.contents = contents;
@@ -184,7 +184,7 @@ export class EslFanout {
     return 0;
   }
 
-  // ---- shelf = till (issue 14): what a label shows --------------------------------------------
+  // ---- shelf = till: what a label shows --------------------------------------------
 
   /**
    * The prices of content `hash` of `labelId`, when the gateway knows that content: its current

@@ -1,11 +1,11 @@
 /**
- * Bodies of the four HQ feeds the prices component applies (issue 6 §1), handed to
+ * Bodies of the four HQ feeds the prices component applies, handed to
  * `createFeedVerifier({ bodySchemas })` so a malformed body is rejected before anything is applied.
  *
  * Every body is `{mode: "snapshot" | "delta", …}`: a snapshot replaces everything that feed holds
  * for its scope; a delta upserts its rows and deletes the keys listed in `remove`, and names the
  * version it applies on in `baseVersion` (a delta on any other version is refused: a gap).
- * Money is an integer in minor units (DESIGN, Feed envelope); times are ISO 8601.
+ * Money is an integer in minor units (protocol/README.md §Feed envelope); times are ISO 8601.
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { Currency, MinorUnits, Timestamp } from '../protocol/schemas/common.js';

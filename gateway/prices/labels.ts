@@ -2,7 +2,7 @@
  * Label tracking, pure (time passed in, no I/O): per label the content it must show (`target`
  * hash), what its AP last confirmed (`acked`), and where the transfer stands — pending, sent,
  * acked, failed — with retries and backoff. A label is *stale* while `acked !== target`
- * (DESIGN, Retail rules "One price").
+ * (gateway/README.md §Retail rules, "One price").
  *
  * Loss detection relies on one property of an ESL access point: it works through its commands in
  * the order it received them (one radio, one queue). So the first ack for a command proves every
@@ -11,75 +11,12 @@
  * has lost the oldest one. Neither needs a timer per label.
  *
  * A label whose target did not change is never re-sent: `setTarget` with the same hash is a no-op
- * (each transfer costs a label's battery about a hundred check-ins, issue 6).
+ * (each transfer costs a label's battery about a hundred check-ins).
  */
 import { backoffDelay, resolveBackoffConfig, type BackoffConfig } from '../uplink/backoff.js';
+import { bucketOf, LABEL_STATES, STATE_CODE, type AckEntry, type Bucket, type LabelCounts, type Outstanding, type TargetPlan, type TrackedLabel, type TrackerOptions } from './labelState.js';
 
-export const LABEL_STATES = ['pending', 'sent', 'acked', 'failed'] as const;
-export type LabelState = (typeof LABEL_STATES)[number];
-export const STATE_CODE: Record<LabelState, number> = { pending: 0, sent: 1, acked: 2, failed: 3 };
-
-export interface TrackedLabel {
-  labelId: string;
-  /** The AP that last heard the label (status or ack). */
-  ap: string | null;
-  /** The AP of the label binding (used until one hears it). */
-  bindAp: string | null;
-  target: string | null;
-  acked: string | null;
-  state: LabelState;
-  attempts: number;
-  /** Earliest time of the next send (pending) — ms. */
-  nextAt: number;
-  cmdId: string | null;
-  err: string | null;
-}
-
-type Bucket = 'none' | 'current' | 'pending' | 'sent' | 'failed';
-
-function bucketOf(l: TrackedLabel): Bucket {
-  if (l.target === null) return 'none';
-  if (l.acked === l.target) return 'current';
-  return l.state === 'failed' ? 'failed' : l.state === 'sent' ? 'sent' : 'pending';
-}
-
-export interface AckEntry {
-  labelId: string;
-  ok: boolean;
-  shownHash?: string;
-  error?: string;
-}
-
-interface Outstanding {
-  cmdId: string;
-  ap: string;
-  sentAt: number;
-  /** labelId → hash sent, removed as answers arrive. */
-  labels: Map<string, string>;
-}
-
-export interface TrackerOptions {
-  ackTimeoutMs: number;
-  maxAttempts: number;
-  backoff?: Partial<BackoffConfig>;
-  random?: () => number;
-}
-
-/** What an evaluation will change, planned ahead of the switch (planTarget/planRemoval, setTargets). */
-export interface TargetPlan {
-  epoch: number;
-  set: { labelId: string; label: TrackedLabel | null; hash: string | null; bindAp: string | null }[];
-  remove: string[];
-}
-
-export interface LabelCounts {
-  total: number;
-  current: number;
-  stale: number;
-  pending: number;
-  sent: number;
-  failed: number;
-}
+export { LABEL_STATES, STATE_CODE, type AckEntry, type LabelCounts, type LabelState, type TargetPlan, type TrackedLabel, type TrackerOptions } from './labelState.js';
 
 export class LabelTracker {
   readonly labels = new Map<string, TrackedLabel>();

@@ -1,5 +1,5 @@
 /**
- * The prices component (issue 6): HQ feeds in, the catalog, label fan-out, sync reports out.
+ * The prices component: HQ feeds in, the catalog, label fan-out, sync reports out.
  * start() opens prices.db, rebuilds the catalog and the label tracking from it, connects to HQ
  * (when configured) and starts its timers; stop() undoes that in reverse.
  *
@@ -22,7 +22,7 @@ import { EslFanout } from './fanout.js';
 import { FeedIntake, type FeedAlert, type FeedStoreFailure } from './feeds.js';
 import { LabelTracker, type LabelCounts, type TrackedLabel } from './labels.js';
 import { FEED_PARTS, PriceStore, ROW_PARTS, type RowPart } from './store.js';
-import { ShelfView, type MismatchLine } from './shelfView.js'; // shelf = till (issue 14)
+import { ShelfView, type MismatchLine } from './shelfView.js'; // shelf = till
 import type { LabelAtSale } from './shelfTill.js';
 
 export interface PriceServiceOptions {
@@ -55,7 +55,7 @@ export interface SyncReport {
   labels: LabelCounts & { acked: number };
   commands: { sent: number; labelsSent: number; outstanding: number; acks: number };
   alerts: FeedAlert[];
-  /** Shelf = till (issue 14): sales at a price a label did not show, committed since start. */
+  /** Shelf = till: sales at a price a label did not show, committed since start. */
   priceMismatches: { total: number; recent: MismatchLine[] };
 }
 
@@ -159,19 +159,19 @@ export class PriceService {
     await this.store.stop();
   }
 
-  /** The kiosk and the labels price from this same function (DESIGN, "One price"). */
+  /** The kiosk and the labels price from this same function (gateway/README.md, "One price"). */
   priceAt(gtin: string, t = this.o.now(), memberCode?: string): PriceQuote | null {
     const q = priceAt(this.catalog, gtin, t, memberCode);
-    // The feed versions of this same catalog: a sale line says what it was priced from (issue 14).
+    // The feed versions of this same catalog: a sale line says what it was priced from.
     return q ? { ...q, versions: this.labelVersions } : null;
   }
 
-  /** The labels of `gtin` and what they show now, from memory (a sale reads this per line; issue 14). */
+  /** The labels of `gtin` and what they show now, from memory (a sale reads this per line). */
   labelsAt(gtin: string): LabelAtSale[] {
     return this.shelf.labelsAt(this.catalog, gtin);
   }
 
-  /** ESL acks and status, and committed price mismatches (issue 14), from the gateway's committed-event observer. */
+  /** ESL acks and status, and committed price mismatches, from the gateway's committed-event observer. */
   onEvent(e: NewEvent): void {
     if (e.kind === 'kiosk' && e.type === 'priceMismatch') {
       this.shelf.onMismatch(e.seq, e.data);
@@ -214,7 +214,7 @@ export class PriceService {
         this.catalog = this.fanout.currentCatalog ?? this.catalog;
         this.labelVersions = versions;
         this.changes.emit('change');
-        await this.fanout.keepShown(); // what labels still show of the previous catalog (issue 14)
+        await this.fanout.keepShown(); // what labels still show of the previous catalog
         return n;
       });
     return this.evalChain;
@@ -299,7 +299,7 @@ export class PriceService {
       storeId: s.storeId,
       versions: s.versions,
       labels: { total: s.labels.total, acked: s.labels.acked, stale: s.labels.stale, pending: s.labels.pending + s.labels.sent, failed: s.labels.failed },
-      // Shelf = till (issue 14): one line per sale at a price a label did not show (the last 100 since start).
+      // Shelf = till: one line per sale at a price a label did not show (the last 100 since start).
       priceMismatches: s.priceMismatches,
     });
     if (this.feeds?.publish(topics.hqReport(this.o.config.storeId, 'prices'), payload)) {
@@ -344,7 +344,7 @@ export class PriceService {
     return true;
   }
 
-  /** Kiosk (issue 7): the catalog in force, read-only — member codes and the produce picture list. */
+  /** Kiosk: the catalog in force, read-only — member codes and the produce picture list. */
   currentCatalog(): Catalog {
     return this.catalog;
   }

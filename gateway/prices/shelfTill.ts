@@ -1,5 +1,5 @@
 /**
- * Shelf = till (issue 14), pure: what each sold line's shelf labels showed at the moment of the
+ * Shelf = till, pure: what each sold line's shelf labels showed at the moment of the
  * sale, and whether the till charged a price a label does not show. No clock, no I/O: the label
  * states come in from the in-memory label tracking (PriceService.labelsAt), never from a query.
  *

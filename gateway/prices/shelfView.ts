@@ -1,5 +1,5 @@
 /**
- * Shelf = till (issue 14), the in-memory side: the labels of an item with their state at this
+ * Shelf = till, the in-memory side: the labels of an item with their state at this
  * moment (read on every sale, so no query: the label tracking is already in memory, and the labels
  * of a GTIN are indexed once per bindings change), and the price mismatches committed since the
  * gateway started, for the sync report HQ receives and the ops API.

@@ -3,7 +3,7 @@
  * and scope, the applied version per (feed, scope), and the compact tracking row of every label.
  *
  * A feed is applied in ONE transaction together with its version row, so after a crash the file
- * holds the old catalog or the new one, never a mix (issue 6 §1). Every write goes through one
+ * holds the old catalog or the new one, never a mix. Every write goes through one
  * queue: sqlite3 runs statements of one connection in order, but an unrelated write issued between
  * BEGIN and COMMIT would otherwise join (or be rolled back with) the feed's transaction.
  */
@@ -28,7 +28,7 @@ const MIGRATIONS: readonly string[] = [
      label_id TEXT PRIMARY KEY, ap TEXT, target TEXT, acked TEXT, state INTEGER NOT NULL,
      attempts INTEGER NOT NULL, next_at INTEGER NOT NULL, err TEXT
    ) WITHOUT ROWID`,
-  // Shelf = till (issue 14): the prices of content a label acknowledged that is no longer its target
+  // Shelf = till: the prices of content a label acknowledged that is no longer its target
   // (a pending label still shows it; a sale compares against it). One row per label, by content hash.
   `CREATE TABLE label_shown (
      label_id TEXT PRIMARY KEY, hash TEXT NOT NULL, price INTEGER NOT NULL, promo_price INTEGER, currency TEXT NOT NULL
@@ -232,7 +232,7 @@ export class PriceStore {
   }
 
   /**
-   * Upserts tracking rows (and `shown` rows, issue 14) in one transaction, a statement each;
+   * Upserts tracking rows (and `shown` rows) in one transaction, a statement each;
    * `remove` deletes labels that are no longer bound.
    */
   saveTracking(rows: TrackRow[], remove: string[] = [], shown: ShownRow[] = []): Promise<void> {

@@ -1,5 +1,5 @@
 /**
- * ISO 4217 currencies (issue 14): the numeric code used by GS1 AI 393n and the exponent (number of
+ * ISO 4217 currencies: the numeric code used by GS1 AI 393n and the exponent (number of
  * minor-unit digits) of each alphabetic code. Every amount in the gateway and the pages is an
  * integer in minor units; this module is the one place that says how many digits follow the
  * decimal point (EUR 2, JPY 0, KWD 3), so nothing divides by 100.

@@ -1,5 +1,5 @@
 /**
- * Batch envelope, gateway → HQ (DESIGN.md "Batch envelope"). Pure: no clock (createdAt is passed
+ * Batch envelope, gateway → HQ (protocol/README.md §Batch envelope). Pure: no clock (createdAt is passed
  * in), no I/O; decoding never throws on wire input, it returns a typed result with a reason.
  *
  * Payload: gzip (default) or brotli of UTF-8 JSON lines. Line 1 is the header
@@ -8,12 +8,12 @@
  * magic, so anything else is tried as brotli.
  *
  * A record is `{"seq","class","kind","deviceId","type","ts","data"}` plus these fields, which
- * DESIGN allows records to add:
+ * the contract allows records to add:
  * - `seqFrom` — on a compacted record (every class but exact): the lowest raw seq it covers;
  *   `seq` is the highest, so recompacting the same window after a crash yields the same seq.
  * - `recvTs` (gateway wall ms), `bootId`, `monoMs` (ms since that boot) of the raw record whose
  *   seq is `seq`: the gateway's own time, so HQ can order and re-time records when a device clock
- *   or the gateway's wall clock was wrong (issue 4, "Time you can trust").
+ *   or the gateway's wall clock was wrong.
  */
 import { promisify } from 'node:util';
 import { brotliCompress, brotliCompressSync, brotliDecompressSync, constants as zlibConstants, gunzipSync, gzip, gzipSync, type BrotliOptions, type ZlibOptions } from 'node:zlib';
@@ -91,7 +91,7 @@ export function toBatchRecord(r: OutboxRecord): BatchRecord {
     deviceId: r.deviceId,
     type: r.type,
     ts: r.ts,
-    data: r.data, // DESIGN's record order first: seq, class, kind, deviceId, type, ts, data
+    data: r.data, // the contract's record order first: seq, class, kind, deviceId, type, ts, data
     recvTs: r.recvTs,
     bootId: r.bootId,
     monoMs: r.monoMs,

@@ -1,5 +1,5 @@
 /**
- * HQ feed envelope check (DESIGN.md, "Feed envelope" and "Trust"):
+ * HQ feed envelope check (protocol/README.md §Feed envelope):
  * `{"kid","sig","signed"}`, Ed25519 over the exact UTF-8 bytes of `signed`, which parses to
  * `{"feed","scope","version","issuedAt","body"}`.
  *

@@ -1,5 +1,5 @@
 /**
- * The record types only the gateway itself writes (DESIGN, Trust). A kiosk's sale, an attendant's
+ * The record types only the gateway itself writes (gateway/README.md §Trust). A kiosk's sale, an attendant's
  * decision, a click & collect pickup and its hand-over are exact records the gateway's own services produce through
  * ingest; the device credential of the same kind (`kiosk/{id}`) must not be able to write them over
  * MQTT, or a forged sale is counted in the day's numbers and goes to HQ as an exact record.
@@ -12,8 +12,8 @@
 import { DEVICE_KINDS, type DeviceKind } from './topics.js';
 
 const WRITTEN_BY_GATEWAY: Partial<Record<DeviceKind, readonly string[]>> = {
-  // `handover` (issue 14): a person in the store marked a collected online order as handed over.
-  kiosk: ['transaction', 'attendant', 'pickup', 'handover', 'priceMismatch'], // priceMismatch: shelf = till (issue 14)
+  // `handover`: a person in the store marked a collected online order as handed over.
+  kiosk: ['transaction', 'attendant', 'pickup', 'handover', 'priceMismatch'], // priceMismatch: shelf = till
 };
 
 /**

@@ -1,5 +1,5 @@
 /**
- * Topic contract v1 (DESIGN.md, "Topic contract v1"). Builders and one parser that returns a typed
+ * Topic contract v1 (protocol/README.md §Topics). Builders and one parser that returns a typed
  * result or a reason; every other module goes through here, never through string concatenation.
  */
 export const DEVICE_KINDS = ['esl', 'scale', 'scanner', 'rfid', 'footfall', 'light', 'payment', 'kiosk'] as const;
@@ -42,7 +42,7 @@ export const topics = {
   hqAllFeed: (feed: string) => `${HQ_ROOT}/all/${feed}`,
 };
 
-/** The MQTT username of a device is `{kind}/{id}` (DESIGN, Topic contract). */
+/** The MQTT username of a device is `{kind}/{id}` (protocol/README.md §Topics). */
 export function deviceUsername(kind: DeviceKind, id: string): string {
   return `${kind}/${id}`;
 }

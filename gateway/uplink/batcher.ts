@@ -1,5 +1,5 @@
 /**
- * What goes into the next batch and what happens to it (issue 4 §2), for the HQ link (uplink.ts)
+ * What goes into the next batch and what happens to it, for the HQ link (uplink.ts)
  * that owns the connection and hands in `publish`:
  * - order: every exact record first, in seq order, then aggregates, then presence, latest,
  *   sampled; a batch is built from one class, bounded by count and compressed size;
@@ -16,7 +16,7 @@ import { buildBatches, type BatchRecord, type Compression, type EncodedBatch, ty
 import type { UplinkStore } from './store.js';
 import { SELF_DEVICE_ID, type SelfRecords } from './selfRecords.js';
 
-/** Exact first, then aggregates, then the rest (issue 4 §2). */
+/** Exact first, then aggregates, then the rest. */
 export const SEND_ORDER: readonly EventClass[] = ['exact', 'aggregate', 'presence', 'latest', 'sampled'];
 const REFUSALS_BEFORE_HOLD = 5;
 

@@ -1,5 +1,5 @@
 /**
- * Wall-clock jump detection (issue 4 §6). Pure: the clocks are injected, no timer here. A box
+ * Wall-clock jump detection. Pure: the clocks are injected, no timer here. A box
  * without a battery clock may boot with a wrong time and be corrected later (NTP, an operator):
  * the wall clock then jumps while the monotonic clock does not. The offset wall − mono is constant
  * while both run; a change beyond `thresholdMs` is a jump, back or forward.

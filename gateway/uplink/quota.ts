@@ -1,10 +1,10 @@
 /**
- * The outbox disk quota (issue 4 §3). The limit is `data.quotaBytes`, or less when the disk is
+ * The outbox disk quota. The limit is `data.quotaBytes`, or less when the disk is
  * short: the outbox never grows into the last `minFreeDiskBytes` of the file system (fs.statfs).
  * "Used" is SQLite's live pages: deleted rows free pages that SQLite reuses, the file does not
  * shrink, so the file size would say "full" forever after one busy week.
  *
- * Over the limit, rows are evicted by class (DESIGN "Event classes"): sampled, latest, presence,
+ * Over the limit, rows are evicted by class (gateway/README.md §Event classes): sampled, latest, presence,
  * oldest first, aggregate as the last resort, down to 90 % of the limit; each eviction is itself
  * an exact record (OUTBOX_EVICTED: class, count, seq range). Exact rows are never evicted: if they
  * alone break the quota, the alert is raised (metric, log, GET /api/uplink) and they are kept.

@@ -1,5 +1,5 @@
 /**
- * Exact records the gateway writes about itself (issue 4): what the quota evicted, a clock jump,
+ * Exact records the gateway writes about itself: what the quota evicted, a clock jump,
  * a record HQ will not take. They go through ingest like any device event, so they get a seq from
  * the one counter, the same durable commit, and reach HQ in order with the sales around them.
  *

@@ -1,5 +1,5 @@
 /**
- * The link to HQ (DESIGN "Data flow" step 5, issue 4 §2): mqtt.js, MQTT 5 so a refusal is visible
+ * The link to HQ (gateway/README.md §Data flow, step 5): mqtt.js, MQTT 5 so a refusal is visible
  * (a PUBACK reason ≥ 0x80 [MQTT-3.4.2.1]; under 3.1.1 a broker acks and drops). One client per
  * connection attempt, reconnects with jittered exponential backoff (backoff.ts), a retained
  * `hq/v1/store/{id}/status` (`online`) with the Last Will `offline`.

@@ -1,5 +1,5 @@
 /**
- * The uplink feature as one gateway component (issue 4): builds the compactor, the HQ link (when
+ * The uplink feature as one gateway component: builds the compactor, the HQ link (when
  * `hq` is configured), the quota and the clock watch over the outbox file, runs their periodic
  * checks, and answers `GET /api/uplink` and the uplink metrics. Constructor assigns; start() does
  * the I/O; stop() undoes it in reverse.

@@ -17,7 +17,7 @@ export function App(props: { kioskId: string; token: string }) {
   const [memberCode, setMemberCode] = useState('');
   const c = useMemo(() => new KioskConnection(props.kioskId, props.token, setConn, setView, setStoreLang), [props.kioskId, props.token]);
   useEffect(() => c.start(), [c]);
-  // issue 14: the shopper's language lasts for their session; a new session shows the store's default.
+  // the shopper's language lasts for their session; a new session shows the store's default.
   const lang = shownLang(choice, view?.sessionId ?? null, storeLang.default);
   const pick = (next: LangChoice | null) => {
     saveChoice(localStorage, next);
@@ -220,7 +220,7 @@ function Banners(p: { view: CartView; t: Strings; money: (m: number, currency?: 
 
 /**
  * What follows a request's text: the product for an age check or a removal (catalog names), the
- * items and amount of a void formatted in the page's language (issue 14); gateway prose is not shown.
+ * items and amount of a void formatted in the page's language; gateway prose is not shown.
  */
 function requestDetail(r: CartView['requests'][number], t: Strings, money: (m: number, currency?: string) => string): string {
   if (r.kind === 'void' && r.count !== undefined && r.amount !== undefined) return ` — ${t.voidDetail(r.count, money(r.amount, r.currency))}`;

@@ -17,7 +17,7 @@ export class KioskConnection {
     private readonly token: string,
     private readonly onState: (s: ConnState) => void,
     private readonly onView: (v: CartView) => void,
-    /** The store's default language, from the gateway's welcome (issue 14). */
+    /** The store's default language, from the gateway's welcome. */
     private readonly onLanguage: (l: KioskLanguage) => void = () => undefined,
   ) {}
 

@@ -1,5 +1,5 @@
 /**
- * Which language the kiosk page shows (issue 14: the kiosk kept the last shopper's language).
+ * Which language the kiosk page shows (the kiosk kept the last shopper's language).
  * A shopper's pick belongs to the session it was made in: a new session (after "thank you" or a
  * cancel) shows the store's default again, and so does an idle page left alone for `idleMs`. The
  * pick is kept in local storage with its session id, so a reload mid-purchase keeps it.

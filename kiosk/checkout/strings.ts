@@ -1,7 +1,7 @@
 /**
  * The kiosk page's words in English and Chinese (simplified). Every notice code the gateway sends
  * (gateway/kiosk/*.ts, `notice: { code }`) has a line in `notices` of each language — a unit test
- * enumerates them (issue 14) — so a new code is one line here per language. `{detail}` in a notice
+ * enumerates them — so a new code is one line here per language. `{detail}` in a notice
  * is replaced by the notice's detail.
  */
 export type Lang = 'en' | 'zh';

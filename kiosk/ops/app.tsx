@@ -35,7 +35,7 @@ export interface Live {
   devices: Map<string, DeviceView>;
   kpi: KpiDay | null;
   alerts: AlertRow[];
-  /** Open click & collect tasks (issue 14); null when this gateway has none to tell. */
+  /** Open click & collect tasks; null when this gateway has none to tell. */
   pickups: PickupTask[] | null;
   connected: boolean;
   /** Server time minus page time, so "last seen" is right on a PC with a wrong clock. */
@@ -59,7 +59,7 @@ function viewFromHash(): ViewId {
 
 export function App() {
   const [me, setMe] = useState<Me | null | undefined>(undefined);
-  // issue 14: English or Chinese, remembered per browser.
+  // English or Chinese, remembered per browser.
   const [lang, setLang] = useState<OpsLang>(storedLang);
   const i18n = useMemo(() => i18nFor(lang), [lang]);
   useEffect(() => {

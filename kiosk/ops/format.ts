@@ -1,6 +1,6 @@
 /**
  * Formatting for the ops page, pure (no clock: `now` is passed in). Numbers, money and dates go
- * through Intl for the page's locale (issue 14); money is minor units shown with its currency's
+ * through Intl for the page's locale; money is minor units shown with its currency's
  * ISO 4217 exponent (EUR 2, JPY 0, KWD 3), never divided by 100.
  */
 import { formatMinor } from '../../gateway/protocol/currency.js';

@@ -1,5 +1,5 @@
 /**
- * The ops page's language (issue 14): English or Chinese, picked with a switch in the header and
+ * The ops page's language: English or Chinese, picked with a switch in the header and
  * remembered per browser (local storage); a first visit follows the browser's language. Views get
  * the strings table and the formatters for that language from `useI18n()`.
  */

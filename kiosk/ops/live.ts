@@ -13,7 +13,7 @@ export interface LiveHandlers {
   device: (d: DeviceView) => void;
   kpi: (k: KpiDay) => void;
   alert: (a: AlertRow) => void;
-  /** Click & collect tasks (issue 14): the whole open list after every change. */
+  /** Click & collect tasks: the whole open list after every change. */
   pickups: (p: { tasks: PickupTask[] }) => void;
   up: () => void;
   down: () => void;

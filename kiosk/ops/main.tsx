@@ -1,4 +1,4 @@
-/** The store ops page (issue 8), mounted at /ops/. Styles ride in the bundle: esbuild writes app.css beside app.js. */
+/** The store ops page, mounted at /ops/. Styles ride in the bundle: esbuild writes app.css beside app.js. */
 import { render } from 'preact';
 import './ops.css';
 import { App } from './app.js';

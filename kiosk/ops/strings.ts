@@ -1,7 +1,7 @@
 /**
  * Every word the ops page shows, in English; Chinese (simplified) in stringsZh.ts, which must have
  * the same keys (the type says so). Numbers, money and dates are not here: format.ts renders them
- * with Intl for the page's locale (issue 14).
+ * with Intl for the page's locale.
  */
 import { zh } from './stringsZh.js';
 

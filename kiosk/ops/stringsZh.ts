@@ -1,4 +1,4 @@
-/** The ops page in Chinese (simplified): the same keys as `en` in strings.ts (issue 14). */
+/** The ops page in Chinese (simplified): the same keys as `en` in strings.ts. */
 import type { OpsStrings } from './strings.js';
 
 export const zh: OpsStrings = {

@@ -1,6 +1,6 @@
 /**
  * Formatting for the pages (the page never computes a price, only shows one). Money comes as
- * integer minor units and is shown with its currency's ISO 4217 exponent (issue 14: JPY has no
+ * integer minor units and is shown with its currency's ISO 4217 exponent (JPY has no
  * decimals, KWD three), through Intl for the page's language.
  */
 import { formatMinor } from '../../gateway/protocol/currency.js';

@@ -1,8 +1,8 @@
 /**
- * `make bench` (issue 3, section 10): a QoS 1 load generator on loopback against storegw with
+ * `make bench`: a QoS 1 load generator on loopback against storegw with
  * durable ingest, bare aedes 1.2.0 with no hooks, and Mosquitto with persistence on — one after
  * another in the same run (the machine has 2 cores: the server gets one, the load generator the
- * other). Prints a table and writes bench-results.json (DESIGN, Contracts).
+ * other). Prints a table and writes bench-results.json (its shape is in BENCHMARKS.md).
  *
  *   node dist/bench.js [--quick] [--only storegw,aedes] [--no-modules] [--module prices,kiosk] [--out bench-results.json]
  *   (--module runs only the named feature modules — uplink, bridge, prices, kiosk, ops — and no broker bench)

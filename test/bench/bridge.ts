@@ -1,5 +1,5 @@
 /**
- * Bridge benches (issue 5): the bridge as its own process (`dist/storegw-bridge.js`), a simulator
+ * Bridge benches: the bridge as its own process (`dist/storegw-bridge.js`), a simulator
  * on the far end of a socat pty, the real gateway in this process.
  *
  *   scale-10hz   an MT-SICS balance streaming (SIR) one weight every 100 ms
@@ -10,7 +10,7 @@
  *  - the bridge as its own process: its CPU (% of one core, from /proc), RSS, events/s, and
  *    `latency`: from the moment the simulator's write of the last byte of a frame returned (the
  *    bytes are in the pty) to the gateway's commit of the event from that frame. aedes writes the
- *    PUBACK in the callback that follows the commit (`authorizePublish`, DESIGN step 3);
+ *    PUBACK in the callback that follows the commit (`authorizePublish`, gateway/README.md §Data flow step 3);
  *  - the bridge in this process: `puback latency`, from the same moment to the bridge's mqtt.js
  *    reporting the PUBACK of that event (the exact definition; no CPU row, the process is shared).
  * Each event is matched to its frame by order and checked by content (unique grams; the EPC order

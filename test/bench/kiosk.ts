@@ -1,5 +1,5 @@
 /**
- * Kiosk bench (issue 7 target): 4 kiosks active at once, each with its page open in real headless
+ * Kiosk bench: 4 kiosks active at once, each with its page open in real headless
  * Chromium (one page per kiosk, the built page from dist/kiosk: run `node build.mjs` first) and its
  * own scanner publishing scans over MQTT to the real gateway (in this process, so its `'hop'`
  * events can be read). HQ is a real Mosquitto that publishes the signed catalog and prices.

@@ -1,5 +1,5 @@
 /**
- * Ops bench (issue 8): the gateway as its own process (dist/storegw.js: run `node build.mjs` first),
+ * Ops bench: the gateway as its own process (dist/storegw.js: run `node build.mjs` first),
  * the ops page's side played by this process over HTTP and SSE, devices over MQTT.
  *
  * live feed     a device's connect (online) / its clean disconnect (offline) here → the SSE `device`

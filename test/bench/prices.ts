@@ -1,5 +1,5 @@
 /**
- * Prices bench (issue 6 targets): a real HQ Mosquitto publishes signed feeds, the real gateway
+ * Prices bench: a real HQ Mosquitto publishes signed feeds, the real gateway
  * runs as its own process (dist/storegw.js: run `node build.mjs` first), and `APS` simulated ESL
  * access points (test/sim/eslSim.ts) answer from this process. Progress is read from
  * `GET /api/prices/sync`, polled every 20 ms (a bench measures; it does not assert).

@@ -1,6 +1,6 @@
 /**
  * A simulated day of the demo store (config/demo.yaml's devices) as device publishes, step by
- * step on an injected clock, for the uplink bench (issue 4 targets). Deterministic (seeded PRNG).
+ * step on an injected clock, for the uplink bench (its targets are in BENCHMARKS.md). Deterministic (seeded PRNG).
  *
  * The mix, per 5 s step (open 08:00–21:00 UTC, closed otherwise):
  * - footfall: both door counters report `count {in,out}` every 5 s, all day (zeros when closed);

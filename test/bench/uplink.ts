@@ -1,5 +1,5 @@
 /**
- * Uplink bench (issue 4 targets), rows for bench-results.json:
+ * Uplink bench, rows for bench-results.json:
  * 1. `uplink-store-day`: a simulated day of the demo store (storeDay.ts) published over real MQTT
  *    into an in-process Gateway on an injected wall/monotonic clock, HQ a real Mosquitto behind a
  *    WAN gate that stays cut all day (so the outbox holds the day's backlog), then opened: device

@@ -1,5 +1,5 @@
 /**
- * `make demo` as a newcomer would run it, headless, watched for over three minutes (issue 14: the
+ * `make demo` as a newcomer would run it, headless, watched for over three minutes (the
  * store looked fine in its first seconds, then its ESL access points fell off at 60 s, the payment
  * terminals, the light and the scanner went stale, kiosk 1 called for help the whole time, and
  * Ctrl-C ended in a stack trace). Checked: every device stays online at every look, labels current,

@@ -1,5 +1,5 @@
 /**
- * Self-checkout end to end (issue 7 "Must show"): real Chromium on the kiosk page, a real gateway
+ * Self-checkout end to end: real Chromium on the kiosk page, a real gateway
  * (broker, SQLite), real Mosquitto as HQ with signed feeds, MQTT peripherals and a payment terminal
  * simulator. Each screen is saved under test-artifacts/screenshots/.
  */

@@ -1,5 +1,5 @@
 /**
- * The gateway killed with SIGKILL (issue 7 "Must show"): mid-cart, the page reconnects and the
+ * The gateway killed with SIGKILL: mid-cart, the page reconnects and the
  * cart is intact; between the terminal's approval and the receipt, the restarted gateway settles
  * the payment with the terminal and records the sale exactly once (counted over HQ's copy and
  * what is left in the outbox).

@@ -1,5 +1,5 @@
 /**
- * issue 14, money and language, in real Chromium against real gateways: a store selling in KWD
+ * Money and language, in real Chromium against real gateways: a store selling in KWD
  * (3 minor digits) and one in JPY (none) show cart, receipt and charge right; the kiosk page goes
  * back to the store's language when a session ends and when an idle page is left; gateway notices
  * show in Chinese on the Chinese page; the ops page switches to Chinese and remembers it.

@@ -1,5 +1,5 @@
 /**
- * A fresh kiosk box (issue 14): the unit's launcher writes its launch page from the kiosk's id and
+ * A fresh kiosk box: the unit's launcher writes its launch page from the kiosk's id and
  * token, and real Chromium with an empty profile, opened on that page as the unit opens it, ends
  * on the checkout page connected as that kiosk, with no token left in its address. Before, the
  * unit opened http://…/kiosk/ bare and a fresh kiosk showed "no kiosk id and token".

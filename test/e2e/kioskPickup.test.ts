@@ -1,5 +1,5 @@
 /**
- * Click & collect in real Chromium (issue 7 §2): HQ (a real Mosquitto) pushes a signed `orders`
+ * Click & collect in real Chromium: HQ (a real Mosquitto) pushes a signed `orders`
  * feed, the WAN goes down, the shopper's pickup code is scanned at the kiosk, the page shows the
  * order, the shopper confirms on the touch screen → one exact `pickup` record; the same code
  * scanned again is refused on screen. Screens are saved under test-artifacts/screenshots/.

@@ -15,7 +15,7 @@ import { countRecords, crashAt, expectExactSales, Life, setUpStore, STEPS, tearD
 beforeAll(setUpStore);
 afterAll(tearDownStore);
 
-describe('a sale killed at every step boundary (issue 14)', () => {
+describe('a sale killed at every step boundary', () => {
   for (const step of STEPS) {
     it(`killed at "${step}": after the restart the kiosk finishes, one sale per approved payment`, async () => {
       expect(await crashAt(step)).toMatch(/^[0-9a-f-]{36}$/);

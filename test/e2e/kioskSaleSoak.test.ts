@@ -13,7 +13,7 @@ const SEED = 1414;
 beforeAll(setUpStore);
 afterAll(tearDownStore);
 
-describe('kiosk sales under random SIGKILLs (issue 14)', () => {
+describe('kiosk sales under random SIGKILLs', () => {
   it('a seeded soak: random kill points across several sales', async () => {
     const plans = fc.sample(fc.record({ step: fc.constantFrom(...STEPS), nth: fc.integer({ min: 1, max: 2 }) }), { seed: SEED, numRuns: 6 });
     for (const p of plans) await crashAt(p.step, p.nth);

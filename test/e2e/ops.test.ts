@@ -168,7 +168,7 @@ describe('the day’s numbers', () => {
     ];
     for (const [i, [h, min, total, member]] of sales.entries()) await commitSale(saleRecord({ ts: localToday(h, min), transactionId: `day-${i}`, total, memberCode: member }));
 
-    // Intl for the page's locale (en-GB), money with the currency's digits (issue 14).
+    // Intl for the page's locale (en-GB), money with the currency's digits.
     const expected = { visitors: '50', transactions: '6', conversion: '12.0%', averageBasket: '€24.17', repeatRate: '40.0%', sales: '€145.00' };
     await page.waitForFunction(
       (exp) => Object.entries(exp).every(([k, v]) => document.querySelector(`[data-kpi="${k}"] .value`)?.textContent === v),

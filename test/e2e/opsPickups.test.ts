@@ -1,5 +1,5 @@
 /**
- * Click & collect tasks in real Chromium (issue 14): the shopper confirms a pickup on the kiosk PAGE,
+ * Click & collect tasks in real Chromium: the shopper confirms a pickup on the kiosk PAGE,
  * which then says someone is bringing the order; the order appears as a task on the ops page's
  * Checkout view in two open tabs (live, through the SSE feed); an attendant presses "Handed over" in
  * one, the task leaves both, and one exact `handover` record holds who and when. A real Mosquitto is

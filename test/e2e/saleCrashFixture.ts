@@ -1,5 +1,5 @@
 /**
- * Shared parts of the kiosk sale crash suites (issue 14): one gateway life at a time (a child
+ * Shared parts of the kiosk sale crash suites: one gateway life at a time (a child
  * process that may halt itself at a named sale step, STOREGW_TEST_HALT_AT), kiosk k1's scanner,
  * its payment terminal (the simulator, one instance kept across the gateway's restarts, as a real
  * terminal keeps what it approved) and its page (a WebSocket), HQ's ingest, and the count of

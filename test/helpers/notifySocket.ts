@@ -1,5 +1,5 @@
 /**
- * A stand-in for systemd's notification socket (issue 14): a unix datagram socket the test reads.
+ * A stand-in for systemd's notification socket: a unix datagram socket the test reads.
  * Node cannot bind one, so a small python3 program does, and prints each datagram as a JSON line.
  * Like PID 1 it closes every file descriptor a message carries: that is how `systemd-notify`'s
  * `BARRIER=1` learns that the messages before it were read (the tool waits for it).

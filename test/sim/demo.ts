@@ -5,7 +5,7 @@
  *
  * Ctrl-C in a terminal sends SIGINT to the whole process group: the gateway, Mosquitto and the
  * socat pairs get it too and stop by themselves while this process stops the rest; every part here
- * must take its peers vanishing in any order without a crash (issue 14).
+ * must take its peers vanishing in any order without a crash.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';

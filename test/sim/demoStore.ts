@@ -33,7 +33,7 @@ const CHECK_IN_MS = 30_000;
 /**
  * What lies in kiosk 1's basket: RFID tags (SGTIN-96) of catalog items, a sourdough bread and two
  * boxes of eggs (items 4 and 5 of the demo catalog, sold each). Tags of items the catalog does not
- * have would make the kiosk call for help from the first second (issue 14).
+ * have would make the kiosk call for help from the first second.
  */
 export function demoBasketTags(): SimTag[] {
   const tag = (n: number, serial: number, rssi: number): SimTag => {
@@ -54,7 +54,7 @@ export interface DemoPart {
 /**
  * HQ: signs with the demo key (config/demo-hq-signing-key.pem) and publishes the store's feeds.
  * `priced` resolves once the gateway's price report to HQ shows the catalog and prices in use: the
- * kiosk's devices start after that, so a basket read at once never meets an empty catalog (issue 14).
+ * kiosk's devices start after that, so a basket read at once never meets an empty catalog.
  */
 export async function startHq(cfg: Readonly<Config>, hqUrl: string, keyFile: string, say: (s: string) => void): Promise<DemoPart & { feeds: HqFeeds; priced: Promise<void> }> {
   const signer = loadOrCreateHqSigner(keyFile, cfg.hq?.publicKeys[0]?.kid ?? 'demo-hq-2026');
@@ -114,7 +114,7 @@ export async function startHq(cfg: Readonly<Config>, hqUrl: string, keyFile: str
 /**
  * ESL access points with the demo's labels, and payment terminals that approve. An AP's status
  * round (1,000 labels) is split to fit the gateway's packet limit: one message over it closed the
- * AP's connection, and the AP did not come back (issue 14). APs reconnect after a lost connection.
+ * AP's connection, and the AP did not come back. APs reconnect after a lost connection.
  */
 export async function startShelfAndTills(cfg: Readonly<Config>, url: string): Promise<DemoPart[]> {
   const parts: DemoPart[] = [];
@@ -155,7 +155,7 @@ export async function startBridge(bridgeConfigFile: string, logFile: string): Pr
   const res = loadBridgeConfigFile(bridgeConfigFile);
   if (!res.ok) throw new Error(`${bridgeConfigFile}:\n  ${res.errors.join('\n  ')}`);
   // The ptys go to a folder of this run's own: two demos at once (a developer's and the test
-  // suite's) on the config's fixed paths took each other's serial devices away (issue 14).
+  // suite's) on the config's fixed paths took each other's serial devices away.
   const ptyDir = mkdtempSync(path.join(tmpdir(), 'storegw-demo-pty-'));
   const config: BridgeConfig = {
     ...res.config,

@@ -1,7 +1,7 @@
 /**
- * ESL access point simulator over MQTT (issue 6 §5): device `esl/{id}`, serving N labels.
+ * ESL access point simulator over MQTT: device `esl/{id}`, serving N labels.
  *
- * What it models (DEVICES.md §7):
+ * What it models (the common behaviour of ESL access points, e.g. OpenEPaperLink's):
  * - one radio per AP: labels are updated one after another at a fixed rate (`radioRate` labels/s),
  *   commands in the order they arrived (FIFO);
  * - an ack delay: a label's ack leaves `ackDelayMs` after its transfer, batched per command in
@@ -12,7 +12,7 @@
  *   (`evt/status` per label: battery, RSSI, temperature, shown hash) every `statusEveryMs`, split
  *   into messages that fit the gateway's packet limit (`maxPacketBytes`);
  * - a lost connection: with `reconnectMs` > 0 the AP connects again by itself, as a real one does
- *   (issue 14: the demo's APs fell off for good after one refused packet).
+ *   (the demo's APs fell off for good after one refused packet).
  * Randomness comes from a seeded generator, so a run can be repeated.
  */
 import { EventEmitter } from 'node:events';

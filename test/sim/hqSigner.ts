@@ -1,5 +1,5 @@
 /**
- * HQ's side of the feed envelope (DESIGN.md, "Feed envelope"), for simulators and tests only: it holds
+ * HQ's side of the feed envelope (gateway/protocol/README.md), for simulators and tests only: it holds
  * the Ed25519 private key. The gateway gets `publicKeyPem` in its config and never a private key.
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign as edSign, type KeyObject } from 'node:crypto';

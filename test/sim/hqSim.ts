@@ -1,7 +1,7 @@
 /**
- * HQ simulator (issue 4 §4): an MQTT client on the HQ Mosquitto that subscribes to every store's
+ * HQ simulator: an MQTT client on the HQ Mosquitto that subscribes to every store's
  * batches (QoS 1) and retained status, decodes batches with the real envelope decoder, keeps the
- * first record per (storeId, seq) as DESIGN says HQ does, counts duplicates, and answers the
+ * first record per (storeId, seq) as the batch contract says HQ does, counts duplicates, and answers the
  * questions tests, the demo and the bench ask. `waitFor` resolves on the change that makes its
  * predicate true (every batch, status and error is a change), never by polling.
  *

@@ -3,7 +3,7 @@
  * `evt/result` per its mode (approve, decline, never answer), acks each command, and answers a
  * `cmd/cancel` with the request's final status — `approved` if it already took the money (that is
  * how the gateway settles an unknown payment after a restart), else `cancelled`. `cmd/reverse`
- * gives an approved payment back (issue 14).
+ * gives an approved payment back.
  *
  * Like any device on the topic contract (and the bridge's command log), it runs each cmdId once:
  * a command delivered again (the gateway re-sends until it sees the ack) is acked again and not
@@ -64,7 +64,7 @@ export class PaymentSim {
     client.on('message', (topic, buf) => void this.onCommand(client, topic, JSON.parse(buf.toString('utf8')) as Record<string, unknown>).catch(() => undefined));
     // Listening now: a heartbeat tells the gateway.
     await this.heartbeat(client);
-    // Without further check-ins the gateway lists the terminal as stale (issue 14: both demo terminals were).
+    // Without further check-ins the gateway lists the terminal as stale (both demo terminals were).
     if (this.hbTimer) clearInterval(this.hbTimer);
     if ((this.o.heartbeatMs ?? 0) > 0) this.hbTimer = setInterval(() => this.heartbeat(client).catch(() => undefined), this.o.heartbeatMs);
   }

@@ -1,5 +1,5 @@
 /**
- * Two-beam footfall logic (DEVICES.md §5) as a pure state machine over timed edges: beam A outside,
+ * Two-beam footfall logic (README.md here) as a pure state machine over timed edges: beam A outside,
  * beam B inside; A then B = in, B then A = out. Each beam is debounced (a break shorter than
  * `minBreakMs` is noise), a sequence that never reaches the second beam times out, and a beam
  * broken for `blockedMs` raises the blocked alarm. The count is emitted when the second beam's
@@ -12,7 +12,7 @@ export type Beam = 'A' | 'B';
 export type Direction = 'in' | 'out';
 
 export interface BeamsConfig {
-  /** A break shorter than this is noise [U: tune per site; DEVICES.md typical 25 ms]. */
+  /** A break shorter than this is noise [U: tune per site; public counters use 25 ms]. */
   minBreakMs: number;
   /** A clear shorter than this is a flicker inside one break. */
   minClearMs: number;

@@ -1,5 +1,5 @@
 /**
- * Chafon CF-RU5102 / UHFReader18 / UHFReader288 frames (DEVICES.md §3.1):
+ * Chafon CF-RU5102 / UHFReader18 / UHFReader288 frames (README.md here):
  *   command  Len Adr Cmd Data… CRC_LSB CRC_MSB
  *   response Len Adr reCmd Status Data… CRC_LSB CRC_MSB
  * `Len` counts the bytes after itself, CRC included; the CRC is CRC-16/MCRF4XX over Len…last data
@@ -224,7 +224,7 @@ export interface Inventory288Options {
 
 /**
  * The inventory command. UHFReader18: no parameters (`04 00 01 DB 4B`). UHFReader288M: Q, session,
- * five mask/target bytes, antenna (0x80 + index) and scan time, laid out as the DEVICES.md vector
+ * five mask/target bytes, antenna (0x80 + index) and scan time, laid out as the README.md vector
  * `0D FF 01 0F 00 01 00 00 00 00 80 14 C0 3A`; the names of the middle bytes are not verified [U].
  */
 export function encodeInventory(variant: Variant, o: Inventory288Options): Buffer {

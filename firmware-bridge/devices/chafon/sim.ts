@@ -46,7 +46,7 @@ export class ChafonSim extends SerialDeviceSim<RawFrame, ChafonSimOptions> {
     if (f.adr !== adr && f.adr !== 0xff) return;
     let out: Buffer[];
     if (f.cmd === CMD.inventory) {
-      // UHFReader288M: the antenna byte is 0x80 + index (DEVICES.md vector); UHFReader18 has none.
+      // UHFReader288M: the antenna byte is 0x80 + index (the 288M vector in README.md); UHFReader18 has none.
       const antByte = f.body.length >= 8 ? f.body[7] : 0x80;
       out = this.inventoryReply((antByte & 0x03) + 1);
     } else if (f.cmd === CMD.readerInfo) {

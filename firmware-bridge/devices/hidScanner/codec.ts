@@ -1,5 +1,5 @@
 /**
- * USB HID barcode scanners (DEVICES.md §2): the boot keyboard report of keyboard-wedge mode and the
+ * USB HID barcode scanners (README.md here): the boot keyboard report of keyboard-wedge mode and the
  * HID POS (usage page 0x8C) vendor report. HID input arrives as whole reports, not as a byte
  * stream, so instead of a byte `rest` each decoder takes and returns an explicit state (the
  * characters typed so far, the keys held down). Pure: no clock, no logger, never throws.
@@ -98,7 +98,7 @@ export function decodeKeyboard(
       continue;
     }
     if (mod & MOD_CTRL) {
-      // The GS separator (0x1D) has no key: scanners send Ctrl+] (DEVICES.md §2.1, vendor setting [U]).
+      // The GS separator (0x1D) has no key: scanners send Ctrl+] (a vendor setting [U]; README.md §Keyboard wedge).
       if (k === 0x30) chars += '\x1d';
       else errors.push({ code: 'GARBAGE', bytes: 1, detail: `ctrl+usage 0x${k.toString(16)}` });
       continue;
@@ -118,7 +118,7 @@ export function decodeKeyboard(
 }
 
 // ---------------------------------------------------------------------------------------------
-// HID POS vendor report (Honeywell, Access-IS; DEVICES.md §2.2), with the report id byte:
+// HID POS vendor report (Honeywell, Access-IS; README.md §HID point of sale), with the report id byte:
 //   0 report id 0x02 | 1 length | 2–4 AIM `]` code modifier | 5–60 data | 61 vendor id | 62 – | 63 bit0 more
 
 export const POS_REPORT_ID = 0x02;

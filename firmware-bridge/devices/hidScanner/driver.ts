@@ -97,7 +97,7 @@ export class HidScannerDriver extends DriverBase {
   /**
    * A scanner the desktop still reads as a keyboard types every scan into the kiosk page's focused
    * field as well (a member code field would get a barcode): said once per open, with the nodes
-   * and the fix, since the bridge cannot grab them itself (see transports/hidInputNodes.ts). (issue 14)
+   * and the fix, since the bridge cannot grab them itself (see transports/hidInputNodes.ts).
    */
   private async checkDesktop(): Promise<void> {
     const nodes = (await this.options.transport.desktopKeyboards?.().catch(() => [] as string[])) ?? [];

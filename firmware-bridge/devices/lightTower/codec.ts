@@ -1,5 +1,5 @@
 /**
- * Light tower ("candle", DEVICES.md §6): one GPIO line per colour. Green = lane OK, amber = attention,
+ * Light tower ("candle", README.md here): one GPIO line per colour. Green = lane OK, amber = attention,
  * red = intervention, off = lane closed; steady or flashing is the retailer's escalation choice.
  * Pure: the line states for a command and the flash schedule; the driver owns the timer.
  */

@@ -1,5 +1,5 @@
 /**
- * Mettler Toledo MT-SICS, the ASCII line protocol of lab and retail balances (DEVICES.md §1.1).
+ * Mettler Toledo MT-SICS, the ASCII line protocol of lab and retail balances (README.md here).
  * Pure: bytes in, responses out; no clock, no logger, never throws on wire input.
  */
 import type { DecodeError, DecodeResult } from '../decodeResult.js';

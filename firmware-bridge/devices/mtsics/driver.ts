@@ -95,7 +95,7 @@ export class MtsicsDriver extends SerialDriver<MtsicsResponse> {
   }
 
   protected override handle(r: MtsicsResponse): void {
-    // MT-SICS: S, SI and SIR all answer with ID "S" (DEVICES.md §1.1).
+    // MT-SICS: S, SI and SIR all answer with ID "S" (README.md §Answers).
     if ((r.kind !== 'error' && r.id === 'S') || (r.kind === 'error' && !this.pending.running)) this.siSentAt = null;
     if (r.kind === 'weight' && r.id === 'S') {
       if (r.grams === null) {

@@ -1,6 +1,6 @@
 /**
  * Toledo "continuous output" (8213/8217/8530 style; also Mettler IND, KERN FTC, Cardinal 225), the
- * streaming frame of checkout scales (DEVICES.md §1.2):
+ * streaming frame of checkout scales (README.md here):
  *   STX SWA SWB SWC W5..W0 T5..T0 CR CHK     (18 bytes; the short variant omits the tare; CHK optional)
  * Pure: no clock, no logger, never throws on wire input.
  */

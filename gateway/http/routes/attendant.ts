@@ -1,5 +1,5 @@
 /**
- * Attendant approvals (issue 7, the ops page's contract): the queue of open requests of every
+ * Attendant approvals (the ops page's contract): the queue of open requests of every
  * kiosk, and approve/reject — each an exact `attendant` record (kind kiosk) committed before the
  * answer, after which the kiosk's session goes on.
  */

@@ -11,7 +11,7 @@ import { requireRole } from '../auth.js';
 export interface DeviceRouteDeps {
   registry: DeviceRegistry;
   outbox: OutboxStore;
-  /** The command store (issue 8); without it the detail has no commands and there is no POST. */
+  /** The command store; without it the detail has no commands and there is no POST. */
   commands?: Pick<CommandService, 'check' | 'send' | 'pending' | 'recent'>;
 }
 

@@ -1,5 +1,5 @@
 /**
- * The kiosk page's WebSocket `/ws/kiosk` and `GET /api/kiosks` (issue 7).
+ * The kiosk page's WebSocket `/ws/kiosk` and `GET /api/kiosks`.
  *
  * The socket's first message must be `{type:'hello', kioskId, token}`, checked against that
  * kiosk's scrypt hash; after it the socket sees only that kiosk's cart (the full view, with a
@@ -111,7 +111,7 @@ export const kioskRoutes: FastifyPluginAsync<KioskRouteDeps> = async (app, deps)
           clearTimeout(hello);
           kioskId = entry.id;
           deps.service.changes.on('view', onView);
-          send({ type: 'welcome', kioskId, language: deps.service.language }); // issue 14: the store's default language
+          send({ type: 'welcome', kioskId, language: deps.service.language }); // the store's default language
           send(deps.service.view(kioskId));
         });
         return;

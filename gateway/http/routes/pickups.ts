@@ -1,5 +1,5 @@
 /**
- * Click & collect tasks on the ops page (issue 14): `GET /api/pickups` (viewer+) lists the orders
+ * Click & collect tasks on the ops page: `GET /api/pickups` (viewer+) lists the orders
  * collected at a kiosk that nobody has handed over yet; `POST /api/pickups/:orderId/handover` `{}`
  * (attendant+) marks one handed over — an exact `handover` record with the logged-in person and the
  * time, committed before the answer. The body is empty by schema: who it was comes from the session,

@@ -1,6 +1,6 @@
 /** Outbox schema, one numbered migration each; never edit a shipped one, add the next. */
 export const OUTBOX_MIGRATIONS: readonly string[] = [
-  // 1: events, dead letters, and the sequence high-water mark (seq is never reused, DESIGN).
+  // 1: events, dead letters, and the sequence high-water mark (seq is never reused: HQ deduplicates by it).
   `CREATE TABLE events (
      seq INTEGER PRIMARY KEY,
      cls TEXT NOT NULL,
@@ -27,7 +27,7 @@ export const OUTBOX_MIGRATIONS: readonly string[] = [
    CREATE INDEX dead_letters_device ON dead_letters (device_id, id);
    CREATE TABLE meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL);
    INSERT INTO meta (k, v) VALUES ('seq', 0)`,
-  // 2 (uplink, issue 4): a compacted record keeps seq = the highest raw seq it covers and stores
+  // 2 (uplink): a compacted record keeps seq = the highest raw seq it covers and stores
   // the lowest in seq_from; NULL marks a raw row. Raw non-exact rows wait for the compactor; the
   // uplink sends exact rows and compacted rows. The index serves the compactor's "raw, closed
   // window" scan (cls = ? AND seq_from IS NULL, in seq order); the uplink reads by (cls, seq).
@@ -36,7 +36,7 @@ export const OUTBOX_MIGRATIONS: readonly string[] = [
   // 3: dead letters moved to deadletters.db (outbox/deadLetters.ts; the store copies the old rows
   // over first), so the outbox quota measures only events.
   `DROP TABLE dead_letters`,
-  // 4 (issue 14): the day's numbers live beside the records they count. A group of events that
+  // 4: the day's numbers live beside the records they count. A group of events that
   // counts toward the KPIs commits its increments in the same transaction as its rows
   // (kpi/kpiCounters.ts), so a crash can never keep one without the other, and the counters never
   // depend on rows the uplink deletes once HQ has them. kpi_member holds SHA-256 hashes, never a
@@ -48,7 +48,7 @@ export const OUTBOX_MIGRATIONS: readonly string[] = [
    ) WITHOUT ROWID;
    CREATE TABLE kpi_member (hash TEXT PRIMARY KEY, first_seq INTEGER NOT NULL) WITHOUT ROWID;
    CREATE TABLE kpi_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID`,
-  // 5 (issue 14): what a kiosk needs to settle a payment after a restart, kept beside the outbox
+  // 5: what a kiosk needs to settle a payment after a restart, kept beside the outbox
   // rows and written by the same transaction (triggers), but never deleted by the uplink: which
   // payment a sale record was committed for, and the last result each payment request got (only
   // the fields settling needs). SaleLedger.prune() deletes rows below the oldest payment still open.

@@ -1,9 +1,9 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 
-/** ISO 8601 timestamp, device time (DESIGN: `ts` is ISO 8601). */
+/** ISO 8601 timestamp, device time (devices' clocks may be wrong; the gateway adds its own time). */
 export const Timestamp = Type.String({ format: 'date-time', maxLength: 40 });
 export const CmdId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._:-]+$' });
-/** Money is an integer in minor units (cents), never a float (DESIGN, Feed envelope). */
+/** Money is an integer in minor units (cents), never a float. */
 export const MinorUnits = Type.Integer({ minimum: 0, maximum: 1_000_000_000 });
 export const Currency = Type.String({ pattern: '^[A-Z]{3}$' });
 
@@ -27,7 +27,7 @@ export const Alert = Type.Object(
   { additionalProperties: true },
 );
 
-/** Every command is acknowledged with `evt/ack {cmdId, ok, error?}` (DESIGN, Devices). */
+/** Every command is acknowledged with `evt/ack {cmdId, ok, error?}` (protocol/README.md §Device payloads). */
 export const Ack = Type.Object(
   {
     ts: Type.Optional(Timestamp),

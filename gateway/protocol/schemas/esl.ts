@@ -3,7 +3,7 @@ import { CmdId, MinorUnits, Currency, Timestamp, command } from './common.js';
 
 const LabelId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._:-]+$' });
 
-/** Per-label status as an access point reports it (DEVICES.md §7: battery, RSSI, temperature, shown hash). */
+/** Per-label status as an access point reports it (OpenEPaperLink-style APs: battery, RSSI, temperature, hash of the content shown). */
 export const EslStatus = Type.Object(
   {
     ts: Timestamp,

@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Timestamp } from './common.js';
 
-/** Counts since the last report (DESIGN: `{"ts","in","out"}`); vendors' cumulative counters are delta'd by the bridge. */
+/** Counts since the last report (`{"ts","in","out"}`); vendors' cumulative counters are delta'd by the bridge. */
 export const FootfallCount = Type.Object(
   {
     ts: Timestamp,
@@ -12,7 +12,7 @@ export const FootfallCount = Type.Object(
   { additionalProperties: true },
 );
 
-/** One crossing of a two-beam counter (DEVICES.md §5). */
+/** One crossing of a two-beam counter (firmware-bridge/devices/beams/README.md). */
 export const FootfallCross = Type.Object(
   {
     ts: Timestamp,

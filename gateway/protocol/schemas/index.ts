@@ -1,6 +1,6 @@
 /**
  * The device catalogue as data (zigbee2mqtt style): for every kind, its events (schema + event
- * class) and its commands. DESIGN.md "Devices and their events" and "Event classes".
+ * class) and its commands. The event classes: gateway/README.md §Event classes.
  */
 import type { TSchema } from '@sinclair/typebox';
 import type { DeviceKind } from '../topics.js';
@@ -12,8 +12,8 @@ import { RfidInventory, RfidRead } from './rfid.js';
 import { FootfallCount, FootfallCross } from './footfall.js';
 import { LightSet } from './light.js';
 import { PaymentCancel, PaymentCharge, PaymentResult, PaymentReverse } from './payment.js';
-import { KioskAttendant, KioskHandover, KioskPickup, KioskTransaction } from './kiosk.js'; // kiosk (issue 7)
-import { PriceMismatch } from './priceMismatch.js'; // shelf = till (issue 14)
+import { KioskAttendant, KioskHandover, KioskPickup, KioskTransaction } from './kiosk.js'; // kiosk
+import { PriceMismatch } from './priceMismatch.js'; // shelf = till
 
 export const EVENT_CLASSES = ['exact', 'aggregate', 'presence', 'latest', 'sampled'] as const;
 export type EventClass = (typeof EVENT_CLASSES)[number];
@@ -59,7 +59,7 @@ export const CATALOGUE: Record<DeviceKind, KindSpec> = {
     events: { ...common, result: { schema: PaymentResult, cls: 'exact' } },
     commands: { charge: PaymentCharge, cancel: PaymentCancel, reverse: PaymentReverse },
   },
-  kiosk: { events: { ...common, transaction: { schema: KioskTransaction, cls: 'exact' }, attendant: { schema: KioskAttendant, cls: 'exact' }, pickup: { schema: KioskPickup, cls: 'exact' }, handover: { schema: KioskHandover, cls: 'exact' }, priceMismatch: { schema: PriceMismatch, cls: 'exact' } }, commands: {} }, // kiosk (issue 7)
+  kiosk: { events: { ...common, transaction: { schema: KioskTransaction, cls: 'exact' }, attendant: { schema: KioskAttendant, cls: 'exact' }, pickup: { schema: KioskPickup, cls: 'exact' }, handover: { schema: KioskHandover, cls: 'exact' }, priceMismatch: { schema: PriceMismatch, cls: 'exact' } }, commands: {} }, // kiosk
 };
 
 export * from './common.js';
@@ -70,5 +70,5 @@ export * from './rfid.js';
 export * from './footfall.js';
 export * from './light.js';
 export * from './payment.js';
-export * from './kiosk.js'; // kiosk (issue 7)
-export * from './priceMismatch.js'; // shelf = till (issue 14)
+export * from './kiosk.js'; // kiosk
+export * from './priceMismatch.js'; // shelf = till

@@ -1,11 +1,11 @@
 /**
- * Self-checkout (issue 7): the exact records a kiosk session writes (`transaction`, `attendant`,
+ * Self-checkout: the exact records a kiosk session writes (`transaction`, `attendant`,
  * `pickup`, kind `kiosk`, deviceId = kiosk id) and the kiosk WebSocket messages. The kiosk page
- * imports this module type-only (STYLE rule 7); money is integer minor units.
+ * imports this module type-only, so the bundle carries no server code; money is integer minor units.
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { Currency, MinorUnits, Timestamp } from './common.js';
-import { CatalogVersions, SaleLineLabel } from './priceMismatch.js'; // shelf = till (issue 14)
+import { CatalogVersions, SaleLineLabel } from './priceMismatch.js'; // shelf = till
 
 const Id = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._:-]+$' });
 const Gtin = Type.String({ pattern: '^[0-9]{8,14}$' });
@@ -36,7 +36,7 @@ export const TransactionLine = Type.Object(
     price: MinorUnits,
     serials: Type.Optional(Type.Array(Type.String({ maxLength: 20 }), { maxItems: 10_000 })),
     vatRateBp: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000 })),
-    // Shelf = till (issue 14): the catalog the line was priced from, the price a label must show
+    // Shelf = till: the catalog the line was priced from, the price a label must show
     // (for everyone, before member benefits; absent for a price-embedded code), and its label then.
     catalogVersions: Type.Optional(CatalogVersions),
     shelfPrice: Type.Optional(MinorUnits),
@@ -74,7 +74,7 @@ export const KioskTransaction = Type.Object(
 export const KioskPickup = Type.Object({ ts: Timestamp, kioskId: Id, orderId: Id }, { additionalProperties: true });
 
 /**
- * Click & collect hand-over (issue 14): a person marked the order collected at `kioskId` as handed
+ * Click & collect hand-over: a person marked the order collected at `kioskId` as handed
  * over. `by` is the logged-in ops user, `at` when they did (= `ts`), `collectedAt` when the pickup
  * was confirmed at the kiosk (gateway/kiosk/handovers.ts).
  */
@@ -93,7 +93,7 @@ export type KioskIntent =
   | { type: 'hello'; kioskId: string; token: string }
   | { type: 'scan'; code: string; symbology?: string }
   | { type: 'setQty'; lineId: string; qty: number }
-  | { type: 'remove'; lineId: string; serial?: string } // serial: one RFID tag of the line (issue 14)
+  | { type: 'remove'; lineId: string; serial?: string } // serial: one RFID tag of the line
   | { type: 'member'; code: string }
   | { type: 'pay' }
   | { type: 'cancel' }
@@ -125,7 +125,7 @@ export interface AttendantRequestView {
   kind: AttendantKind;
   item?: string;
   createdAt: string;
-  /** void / override: minor units in `currency`; void: items in the cart (issue 14: pages format these). */
+  /** void / override: minor units in `currency`; void: items in the cart (pages format these). */
   amount?: number;
   currency?: string;
   count?: number;
@@ -157,7 +157,7 @@ export interface CartView {
   pickup?: { orderId: string; customer: string; lines: { name: string; qty: number }[]; total: number; currency: string; status: 'ready' | 'collected' } | null;
 }
 
-/** The page's language for each new shopper, and how long a language picked on an idle page lasts (issue 14). */
+/** The page's language for each new shopper, and how long a language picked on an idle page lasts. */
 export interface KioskLanguage {
   default: 'en' | 'zh';
   idleMs: number;

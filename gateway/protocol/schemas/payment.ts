@@ -9,7 +9,7 @@ export const PaymentResult = Type.Object(
     requestId: RequestId,
     status: Type.Union([Type.Literal('approved'), Type.Literal('declined'), Type.Literal('timeout'), Type.Literal('cancelled')]),
     amount: MinorUnits,
-    /** Optional for older terminals; an `approved` result without it never counts as paid (issue 14). */
+    /** Optional for older terminals; an `approved` result without it never counts as paid. */
     currency: Type.Optional(Currency),
     authCode: Type.Optional(Type.String({ maxLength: 32 })),
   },
@@ -19,7 +19,7 @@ export const PaymentResult = Type.Object(
 export const PaymentCharge = command({ requestId: RequestId, amount: MinorUnits, currency: Currency });
 export const PaymentCancel = command({ requestId: RequestId });
 /**
- * Gives back a payment the terminal approved but the kiosk will not ring up (issue 14: an approval
+ * Gives back a payment the terminal approved but the kiosk will not ring up (an approval
  * for another amount or currency than the charge, a partial approval on a prepaid card, or one that
  * arrived after the sale was voided). Amount and currency are what the terminal approved.
  */

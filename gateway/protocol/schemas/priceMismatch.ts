@@ -1,5 +1,5 @@
 /**
- * Shelf = till (issue 14): the exact record of a sale line charged at a price one of the item's
+ * Shelf = till: the exact record of a sale line charged at a price one of the item's
  * shelf labels does not show. Filed as kind `kiosk`, type `priceMismatch`, deviceId = the kiosk;
  * only the gateway writes it (gatewayRecords.ts), committed together with its `transaction`.
  * Money is integer minor units; prices are per item, or per kg for weighed items.

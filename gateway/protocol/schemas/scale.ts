@@ -8,7 +8,7 @@ export const ScaleWeight = Type.Object(
     grams: Type.Integer({ minimum: -1_000_000, maximum: 1_000_000 }),
     stable: Type.Boolean(),
     tareGrams: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000 })),
-    // MT-SICS "S +" / "S -" (DEVICES.md §1.1): out of range is reported, never a number.
+    // MT-SICS "S +" / "S -" (MT-SICS answers): out of range is reported, never a number.
     range: Type.Optional(Type.Union([Type.Literal('ok'), Type.Literal('over'), Type.Literal('under')])),
   },
   { additionalProperties: true },

@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Timestamp, command } from './common.js';
 
-/** One decoded barcode; `symbology` is the AIM identifier (`]E0`, `]C1`, …; DEVICES.md §2.3) when known. */
+/** One decoded barcode; `symbology` is the AIM identifier (`]E0`, `]C1`, …; ISO/IEC 15424) when known. */
 export const ScannerScan = Type.Object(
   {
     ts: Timestamp,

@@ -28,7 +28,7 @@ interface RequestRow {
   kind: string;
   item?: string;
   createdAt: string;
-  /** void / override: minor units and currency, void: items (issue 14: formatted here, in the page's language). */
+  /** void / override: minor units and currency, void: items (formatted here, in the page's language). */
   amount?: number;
   currency?: string;
   count?: number;

@@ -1,5 +1,5 @@
 /**
- * The day's numbers (DESIGN, KPIs): today in the store's time zone, live over SSE, and per hour as
+ * The day's numbers (gateway/README.md §Retail rules): today in the store's time zone, live over SSE, and per hour as
  * an SVG chart; an earlier day can be picked (read once from /api/kpi?day=).
  */
 import { useEffect, useState } from 'preact/hooks';

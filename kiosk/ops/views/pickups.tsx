@@ -1,5 +1,5 @@
 /**
- * Click & collect tasks (issue 14), shown in the Checkout view: every order a shopper collected at a
+ * Click & collect tasks, shown in the Checkout view: every order a shopper collected at a
  * kiosk that nobody has brought yet — order, customer (only what the order carries), items, kiosk,
  * waiting since — live from the SSE feed. "Handed over" commits an exact record with the logged-in
  * person and the time; the task then leaves every open ops page. A viewer sees the list only.

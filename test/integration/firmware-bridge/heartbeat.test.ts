@@ -1,5 +1,5 @@
 /**
- * Check-ins of bridged devices (issue 14): a device with nothing to say (a light tower, an idle
+ * Check-ins of bridged devices: a device with nothing to say (a light tower, an idle
  * scanner) stayed "stale" on the ops page, because nothing the bridge sent for it refreshed its
  * last-seen time. The bridge sends a heartbeat for every device it holds open, none for one whose
  * port is gone. Real gateway (aedes, ACL, ingest, registry); the drivers are hand-driven fakes.

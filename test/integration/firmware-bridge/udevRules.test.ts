@@ -1,5 +1,5 @@
 /**
- * `storegw-bridge udev-rules FILE` as an installer runs it (issue 14), from the built dist file: the
+ * `storegw-bridge udev-rules FILE` as an installer runs it, from the built dist file: the
  * rules shipped in systemd/ are exactly what it writes for config/bridge-example.yaml, and a scanner
  * the rules cannot name is refused with exit 2 and the field.
  */

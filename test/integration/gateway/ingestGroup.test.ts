@@ -1,5 +1,5 @@
 /**
- * Ingest.handleGroup (issue 14): a sale and the records derived from it are committed in one
+ * Ingest.handleGroup: a sale and the records derived from it are committed in one
  * transaction with consecutive seqs; a derived record that fails its schema is dead-lettered and
  * never keeps the sale from being stored; a first record that fails stores nothing. Real gateway,
  * real SQLite.

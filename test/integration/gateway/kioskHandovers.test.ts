@@ -1,5 +1,5 @@
 /**
- * Click & collect tasks (issue 14) through a real gateway process: a pickup confirmed at a kiosk
+ * Click & collect tasks through a real gateway process: a pickup confirmed at a kiosk
  * (scanner over MQTT, confirm over the kiosk WebSocket) becomes a task in `GET /api/pickups` and on
  * the live feed; an attendant marks it handed over → one exact `handover` record in `outbox
  * export` with the logged-in person and the time; the open task survives SIGKILL; a second

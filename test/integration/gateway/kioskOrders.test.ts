@@ -1,5 +1,5 @@
 /**
- * Click & collect (issue 7 §2) with a real Mosquitto as HQ and the real gateway: HQ pushes paid
+ * Click & collect with a real Mosquitto as HQ and the real gateway: HQ pushes paid
  * online orders as a signed `orders` feed; a pickup code scanned at a kiosk shows the order;
  * confirming writes one exact `pickup` record; it works with the WAN down once the feed arrived
  * (and across a gateway restart); a code used twice is refused with a clear reason.

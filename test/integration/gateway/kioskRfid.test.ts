@@ -133,7 +133,7 @@ afterAll(async () => {
   tmp.remove();
 });
 
-describe('kiosk RFID and produce through the real gateway (issue 14)', () => {
+describe('kiosk RFID and produce through the real gateway', () => {
   it('two products carrying one serial are both charged; the same (GTIN, serial) read again is counted once', async () => {
     for (const e of [shirt(6789), cap(6789), shirt(6789), cap(6789), shirt(6789)]) await dev.rfid('rf-1', e);
     await dev.rfid('rf-1', shirt(6790)); // sentinel

@@ -1,5 +1,5 @@
 /**
- * The day's numbers are exact across SIGKILLs (issue 14, point 5). A scripted store day runs
+ * The day's numbers are exact across SIGKILLs. A scripted store day runs
  * through a real gateway process: door counters (counts and crossings, in and out), kiosk sales
  * over the kiosk WebSocket with a real payment terminal simulator (some with a member card), HQ on
  * a real Mosquitto taking the batches (the uplink deletes what HQ has) and the `report/kpi`. At
@@ -7,8 +7,8 @@
  * of a burst of door counts — and started again. At the end the day's numbers from the ops API and
  * HQ's last KPI report equal a recount of every record: `storegw outbox export` plus what HQ holds.
  *
- * Before issue 14 the counters were written once a second, so a kill right after an acknowledged
- * count lost it and the ops page showed fewer visitors and sales than the records hold.
+ * Counters written apart from the records (say once a second) lose an acknowledged count to a kill
+ * right after it, and the ops page then shows fewer visitors and sales than the records hold.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import path from 'node:path';

@@ -1,5 +1,5 @@
 /**
- * The day's numbers reach HQ as a retained `report/kpi` (issue 8): once at start, and after changes
+ * The day's numbers reach HQ as a retained `report/kpi`: once at start, and after changes
  * at most once per `ops.kpiReportEveryMs`. (The re-send on reconnect is the uplink's `report()`.)
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

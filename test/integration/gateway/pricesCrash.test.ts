@@ -1,5 +1,5 @@
 /**
- * A feed applies atomically (issue 6 "Must show"): the gateway runs as a child process
+ * A feed applies atomically: the gateway runs as a child process
  * (dist/storegw.js), HQ (a real Mosquitto) publishes a large catalog snapshot, and the test
  * SIGKILLs the gateway the moment it logs "applying feed" — inside the SQLite transaction. The
  * prices.db left behind holds the old catalog or the new one, never a mix; and since the PUBACK

@@ -1,5 +1,5 @@
 /**
- * Label fan-out end to end (issue 6 "Must show"): a real HQ Mosquitto publishes signed feeds, a
+ * Label fan-out end to end: a real HQ Mosquitto publishes signed feeds, a
  * real in-process gateway fans out `cmd/show` over its aedes broker to simulated ESL access points
  * (test/sim/eslSim.ts) that drop 2% of the commands. A full reprice converges to 0 stale labels;
  * at every step the stale list never calls a label current that does not show its content; an AP

@@ -1,6 +1,5 @@
 /**
- * HQ feed intake against a real Mosquitto as HQ and a real in-process gateway (issue 6 "Must
- * show"): every kind of bad feed is rejected with its reason and nothing is applied; a device
+ * HQ feed intake against a real Mosquitto as HQ and a real in-process gateway: every kind of bad feed is rejected with its reason and nothing is applied; a device
  * credential (an ESL AP included) can neither publish an HQ feed nor change a price.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

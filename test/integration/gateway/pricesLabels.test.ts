@@ -1,5 +1,5 @@
 /**
- * Ops actions and reports on a small store (issue 6 §3-4): `report/prices` reaches HQ (a real
+ * Ops actions and reports on a small store: `report/prices` reaches HQ (a real
  * Mosquitto) with version and label totals; `GET /api/labels?state=…` for a viewer; LED flash and
  * resend for an attendant; a label moved to another AP is commanded through the AP that heard it.
  */

@@ -1,5 +1,5 @@
 /**
- * Promotions follow the gateway's clock, not HQ (issue 6 "Must show"): the gateway runs on an
+ * Promotions follow the gateway's clock, not HQ: the gateway runs on an
  * injected clock set just before 09:00:00, HQ (a real Mosquitto) sends a promotion for 09:00:00 –
  * 09:00:01.5 and is then killed (WAN down). At 09:00:00 on the gateway's clock the price switches
  * and the labels are commanded with the promo; at 09:00:01.5 they are commanded back.

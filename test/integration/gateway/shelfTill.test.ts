@@ -1,5 +1,5 @@
 /**
- * Shelf = till (issue 14) through a real gateway process (dist/storegw.js), a real Mosquitto as HQ
+ * Shelf = till through a real gateway process (dist/storegw.js), a real Mosquitto as HQ
  * and a real kiosk WebSocket: HQ changes the price of milk; its label's access point takes the
  * command and never acknowledges it; a shopper buys milk and bread at kiosk k1.
  * - The sale's lines carry the catalog versions they were priced from and their label's state:

@@ -39,7 +39,7 @@ const DEVICES = [
 function uplinkConfig(url: string) {
   return {
     hq: { url, compression: 'gzip' },
-    prices: { enabled: false }, // issue 6's feed intake needs HQ keys; not under test here
+    prices: { enabled: false }, // the feed intake needs HQ keys; not under test here
     uplink: { batchMaxAgeMs: 20, backoffInitialMs: 50, backoffMaxMs: 500, checkIntervalMs: 60_000 },
     compaction: { windowMs: 60_000, intervalMs: 60_000 },
   };

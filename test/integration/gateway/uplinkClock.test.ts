@@ -1,5 +1,5 @@
 /**
- * Time you can trust (issue 4 §6): the gateway's wall clock jumps one hour back, then one hour
+ * Time you can trust: the gateway's wall clock jumps one hour back, then one hour
  * forward, during a run (injected clocks into a real in-process Gateway; HQ a real Mosquitto).
  * Both jumps are recorded as exact records, in order among the sales; sequence order and HQ's
  * dedupe hold; compaction windows (monotonic) neither lose nor double a footfall report.

@@ -1,5 +1,5 @@
 /**
- * A week without WAN in accelerated time (issue 4, "Must show"): a real in-process Gateway with an
+ * A week without WAN in accelerated time: a real in-process Gateway with an
  * injected wall and monotonic clock, real MQTT devices publishing the demo store's event mix
  * (footfall counts, kiosk heartbeats, RFID reads, scale weights, payment results, alerts), HQ a
  * real Mosquitto behind a WAN gate that is closed all week. The clock advances 10 simulated minutes per step; every

@@ -1,5 +1,5 @@
 /**
- * The ESL access point simulator against a real gateway (issue 14): the demo's APs serve 1,000
+ * The ESL access point simulator against a real gateway: the demo's APs serve 1,000
  * labels each; their status round went out as one message over the gateway's packet limit, the
  * gateway closed the connection, and the AP stayed away for good. A round now fits the limit, and
  * an AP whose connection is lost comes back by itself.

@@ -1,7 +1,7 @@
 /**
  * The payment terminal simulator is idempotent on requestId, as a real terminal must be: the
  * gateway's command store re-sends a charge whose ack it did not hear (new cmdId, same requestId),
- * and that must not take the money twice. It runs each cmdId once (issue 14): a command delivered
+ * and that must not take the money twice. It runs each cmdId once: a command delivered
  * again is acked again and not answered with another result. Real gateway broker, the simulator
  * over MQTT.
  */
@@ -51,7 +51,7 @@ describe('payment simulator', () => {
     expect(second).toMatchObject({ requestId: 'req-1', status: 'approved', amount: 1234, authCode: first.authCode });
   });
 
-  it('a command delivered again (same cmdId) is acked again but answered once (issue 14)', async () => {
+  it('a command delivered again (same cmdId) is acked again but answered once', async () => {
     let acks = 0;
     const threeAcks = new Promise<void>((resolve) =>
       g.gw.onEvent((e) => {

@@ -1,5 +1,5 @@
 /**
- * The kiosk browser's launcher (issue 14), run as the unit runs it (`/bin/sh … BROWSER ARGS`), with a
+ * The kiosk browser's launcher, run as the unit runs it (`/bin/sh … BROWSER ARGS`), with a
  * stand-in browser that prints its arguments: the browser gets a private file:// page and no token;
  * the page sends it on to the checkout page as #k=…&t=…, each byte encoded so the page reads the
  * exact value back. The real browser path is test/e2e/kioskLaunch.test.ts.

@@ -1,5 +1,5 @@
 /**
- * Both programs as systemd runs them (issue 14): the built dist files as child processes, with
+ * Both programs as systemd runs them: the built dist files as child processes, with
  * NOTIFY_SOCKET pointing at a datagram socket the test reads and a 1 s watchdog. Each says READY=1
  * at start, WATCHDOG=1 at half the interval (each ping well inside the watchdog), STOPPING=1 on
  * SIGTERM, and exits 0. The bridge used to say nothing: its unit (Type=notify, WatchdogSec=30)

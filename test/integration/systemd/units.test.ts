@@ -1,5 +1,5 @@
 /**
- * The unit files an installer copies to a real box (issue 9): `systemd-analyze verify` accepts them
+ * The unit files an installer copies to a real box: `systemd-analyze verify` accepts them
  * without a single warning, and they carry the promised supervision and hardening.
  */
 import { spawnSync } from 'node:child_process';
@@ -42,7 +42,7 @@ describe('systemd units', () => {
     expect(readFileSync('systemd/storegw-bridge.service', 'utf8')).toMatch(/^SupplementaryGroups=.*dialout/m);
   });
 
-  it('lets the bridge open on-board serial ports (ttyS, ttyAMA) besides USB ones, and every port the example config names (issue 14)', () => {
+  it('lets the bridge open on-board serial ports (ttyS, ttyAMA) besides USB ones, and every port the example config names', () => {
     const text = readFileSync('systemd/storegw-bridge.service', 'utf8');
     const allowed = [...text.matchAll(/^DeviceAllow=char-(\S+) rw$/gm)].map((m) => m[1]);
     for (const group of ['ttyUSB', 'ttyACM', 'ttyS', 'ttyAMA', 'hidraw', 'gpiochip']) expect(allowed, group).toContain(group);
@@ -53,7 +53,7 @@ describe('systemd units', () => {
     for (const port of ports) expect(allowed, port).toContain(port.replace(/^\/dev\//, '').replace(/\d+$/, ''));
   });
 
-  it('starts the kiosk browser through the launcher, with the id and token from a root-only file, never on the command line (issue 14)', () => {
+  it('starts the kiosk browser through the launcher, with the id and token from a root-only file, never on the command line', () => {
     const text = readFileSync('systemd/storegw-kiosk.service', 'utf8');
     expect(text).toMatch(/^EnvironmentFile=-\/etc\/storegw\/kiosk\.env$/m);
     expect(text).toMatch(/^RuntimeDirectory=storegw-kiosk$/m);

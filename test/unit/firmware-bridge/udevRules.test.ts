@@ -1,5 +1,5 @@
 /**
- * The scanners' udev rules (issue 14): written from the bridge config, matched by USB id, and the
+ * The scanners' udev rules: written from the bridge config, matched by USB id, and the
  * properties they set are exactly what makes the desktop (X server, libinput) leave the keyboard
  * alone, as the bridge's own check reads them.
  */

@@ -64,7 +64,7 @@ describe('parseConfig', () => {
   });
 
   it('a schema error does not hide the duplicate and the missing secret found elsewhere in the file', () => {
-    // Three errors in one file: the operator should see all three at once (issue 3: "all three reported").
+    // Three errors in one file: the operator should see all three at once ("all three reported").
     const r = parse(
       base({
         mqtt: { port: 'eighteen' },

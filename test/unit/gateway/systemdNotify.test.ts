@@ -30,7 +30,7 @@ describe('SystemdNotify', () => {
     }
   });
 
-  it('pings at half of a short watchdog too (issue 14: a 1 s floor pinged a 1 s watchdog at its deadline)', () => {
+  it('pings at half of a short watchdog too (a 1 s floor pinged a 1 s watchdog at its deadline)', () => {
     expect(pingPeriodMs({ WATCHDOG_USEC: '1000000' }, 1)).toBe(500);
     expect(pingPeriodMs({ WATCHDOG_USEC: '30000000' }, 1)).toBe(15_000);
     expect(pingPeriodMs({ WATCHDOG_USEC: '1000' }, 1)).toBe(MIN_PING_MS);

@@ -1,5 +1,5 @@
 /**
- * The bridge's check that the desktop does not read a scanner as a keyboard (issue 14), against a
+ * The bridge's check that the desktop does not read a scanner as a keyboard, against a
  * fake /sys and /run/udev/data laid out as the kernel and udev lay them out for a USB keyboard-wedge
  * scanner (hidraw node, HID device, input device, event node, udev database entry).
  */

@@ -101,7 +101,7 @@ describe('gateway record types', () => {
   it('are kiosk transaction, attendant, pickup, handover and priceMismatch, and the gateway\'s own light/storegw alerts', () => {
     expect([...GATEWAY_RECORD_TYPES.kiosk].sort()).toEqual(['attendant', 'handover', 'pickup', 'priceMismatch', 'transaction']);
     expect(isGatewayRecord('kiosk', 'k1', 'transaction')).toBe(true);
-    expect(isGatewayRecord('kiosk', 'k1', 'priceMismatch')).toBe(true); // issue 14: a device cannot forge one
+    expect(isGatewayRecord('kiosk', 'k1', 'priceMismatch')).toBe(true); // a device cannot forge one
     expect(isGatewayRecord('kiosk', 'k1', 'alert')).toBe(false);
     expect(isGatewayRecord('light', 'storegw', 'alert')).toBe(true);
     expect(isGatewayRecord('light', 'l1', 'alert')).toBe(false);

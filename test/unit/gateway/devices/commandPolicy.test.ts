@@ -30,7 +30,7 @@ describe('command policy', () => {
     expect(opsRefusal('payment', 'charge')).toMatch(/kiosk session/);
     expect(opsRefusal('esl', 'show')).toMatch(/price fan-out/);
     expect(opsRefusal('payment', 'cancel')).toBeNull();
-    expect(opsRefusal('payment', 'reverse')).toMatch(/kiosk session/); // issue 14
+    expect(opsRefusal('payment', 'reverse')).toMatch(/kiosk session/); // a reversal belongs to the sale it undoes
     expect(opsRefusal('scale', 'tare')).toBeNull();
   });
 

@@ -212,7 +212,7 @@ describe('GroupCommit', () => {
     expect(drained).toBe(true);
   });
 
-  it('a group (addGroup) commits in one transaction: not split from an idle start, nor at maxBatch (issue 14)', async () => {
+  it('a group (addGroup) commits in one transaction: not split from an idle start, nor at maxBatch', async () => {
     const m = manualCommit<string>();
     const gc = new GroupCommit(m.commit, 3);
     const r = recorder();

@@ -30,7 +30,7 @@ function gs1(r: ScanResult): Gs1Scan {
 /** Completes 12 data digits (or any length) with their GTIN check digit. */
 const withCheck = (digits: string): string => digits + String(gtinCheckDigit(digits));
 
-describe('GTIN check digit (DEVICES.md §4.1)', () => {
+describe('GTIN check digit', () => {
   it.each([
     ['590123412345', 7],
     ['400638133393', 1],
@@ -80,7 +80,7 @@ describe('GTIN check digit (DEVICES.md §4.1)', () => {
   });
 });
 
-describe('fixed GTINs and AIM ids (DEVICES.md §2.3)', () => {
+describe('fixed GTINs and AIM ids', () => {
   it('EAN-13 without an AIM id', () => {
     expect(gtin(parseBarcode('5901234123457'))).toEqual({
       ok: true, kind: 'gtin', data: '5901234123457', symbology: null, format: 'GTIN-13',
@@ -153,7 +153,7 @@ describe('fixed GTINs and AIM ids (DEVICES.md §2.3)', () => {
   });
 });
 
-describe('variable-measure codes (DEVICES.md §4.2)', () => {
+describe('variable-measure codes', () => {
   it.each([
     ['2875', 9],
     ['14685', 6],
@@ -252,10 +252,10 @@ describe('variable-measure codes (DEVICES.md §4.2)', () => {
   });
 });
 
-describe('GS1 element strings (DEVICES.md §4.3)', () => {
+describe('GS1 element strings', () => {
   const EXAMPLE = ']C1' + '0199501234543218' + '3103001250' + '39220299';
 
-  it('the DEVICES.md example: (01) + (3103) + (3922) without separators', () => {
+  it('the README example: (01) + (3103) + (3922) without separators', () => {
     expect(gs1(parseBarcode(EXAMPLE))).toEqual({
       ok: true, kind: 'gs1', data: '0199501234543218310300125039220299', symbology: ']C1',
       elements: [

@@ -1,5 +1,5 @@
 /**
- * issue 14: GS1 amounts and the store currency. 392n is in the store currency, with its ISO 4217
+ * GS1 amounts and the store currency. 392n is in the store currency, with its ISO 4217
  * exponent; 393n carries its own currency, and one that is not the store's is refused (a notice,
  * help called, the cart unchanged) rather than charged as if it were.
  */

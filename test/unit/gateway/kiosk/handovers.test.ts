@@ -1,5 +1,5 @@
 /**
- * Click & collect hand-over tasks (issue 14) on real SQLite files (kiosk.db, outbox.db in a temp
+ * Click & collect hand-over tasks on real SQLite files (kiosk.db, outbox.db in a temp
  * folder): the task a collected order becomes, the exact record and its schema, a record that
  * fails (the task opens again), and every way a crash can leave a hand-over half done — its record
  * found in the outbox, certainly never written, or no longer tellable because rows since left for HQ.

@@ -1,5 +1,5 @@
 /**
- * Serialised items at the kiosk (issue 14): an item is its GTIN and its serial; the pairs a kiosk
+ * Serialised items at the kiosk: an item is its GTIN and its serial; the pairs a kiosk
  * just sold stay out of the next cart; RFID lines can be removed, whole or one tag, with the
  * bagging scale expecting the weight to go and a removed tag never coming back.
  */

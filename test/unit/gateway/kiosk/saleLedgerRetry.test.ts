@@ -1,5 +1,5 @@
 /**
- * issue 14: a sale whose write fails (a full disk) is retried with back-off, counted, logged and
+ * a sale whose write fails (a full disk) is retried with back-off, counted, logged and
  * alerted once per streak, and the kiosk gets its receipt once the write goes through — never an
  * approved session left without a retry. The failure is real: kiosk.db on real SQLite with its
  * page count capped (SQLITE_FULL, as on a full disk), then uncapped.

@@ -72,7 +72,7 @@ describe('session machine', () => {
     expect(s.lines[0]).toMatchObject({ grams: 1234, unitPrice: 299, price: 369 }); // 2.99 × 1.234 = 3.68966
   });
 
-  it('pickProduce of a per-item GTIN is refused with a reason naming the field, whatever the scale shows (issue 14)', () => {
+  it('pickProduce of a per-item GTIN is refused with a reason naming the field, whatever the scale shows', () => {
     const { s } = run(fresh(), [{ type: 'produceWeight', grams: 100, stable: true }, { type: 'pickProduce', gtin: '4000000000024' }]);
     expect(s.lines).toEqual([]);
     expect(s.totals.total).toBe(0);
@@ -211,7 +211,7 @@ describe('session machine', () => {
     expect(run(idle, [{ type: 'attendantVoid', by: 'anna' }]).s).toBe(idle);
   });
 
-  describe('payment matched (issue 14)', () => {
+  describe('payment matched', () => {
     const paying = (c = ctx()) => run(fresh(), [{ type: 'addItem', gtin: '4000000000017' }, { type: 'addItem', gtin: '4000000000048' }, { type: 'pay' }], c);
 
     it('approved for exactly the charge, in the store currency: the sale is recorded', () => {
@@ -253,7 +253,7 @@ describe('session machine', () => {
     });
   });
 
-  describe('an attendant resolves a kiosk stuck in paying (issue 14)', () => {
+  describe('an attendant resolves a kiosk stuck in paying', () => {
     it('charge sent: the void cancels it and ends the transaction with an exact record', () => {
       const { s } = run(fresh(), [{ type: 'addItem', gtin: '4000000000017' }, { type: 'pay' }]);
       const r = run(s, [{ type: 'attendantVoid', by: 'anna' }]);

@@ -1,5 +1,5 @@
 /**
- * Devices that repeat themselves (issue 14): a basket reader reads the same tags many times a second
+ * Devices that repeat themselves: a basket reader reads the same tags many times a second
  * and a streaming produce scale repeats its weight ~10 times a second. A repeat that changes nothing
  * must not make a new session version (each version is a saved session and a view to the page).
  */

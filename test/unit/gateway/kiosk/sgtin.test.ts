@@ -10,7 +10,7 @@ import {
 } from '../../../../gateway/kiosk/sgtin.js';
 import { isValidGtin } from '../../../../gateway/kiosk/barcodes.js';
 
-const VECTOR = '3074257BF7194E4000001A85'; // DEVICES.md §4.4
+const VECTOR = '3074257BF7194E4000001A85'; // the worked vector of gateway/kiosk/README.md
 
 function ok(r: SgtinResult): Sgtin96 {
   if (!r.ok) throw new Error(`expected an SGTIN-96, got ${JSON.stringify(r)}`);
@@ -23,7 +23,7 @@ function rawHex(header: number, filter: number, partition: number, middle44: big
   return bits.toString(16).toUpperCase().padStart(24, '0');
 }
 
-describe('SGTIN-96 worked vector (DEVICES.md §4.4)', () => {
+describe('SGTIN-96 worked vector', () => {
   it(`decodes ${VECTOR} field for field`, () => {
     expect(decodeSgtin96(VECTOR)).toEqual({
       ok: true,

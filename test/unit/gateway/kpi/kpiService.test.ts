@@ -1,5 +1,5 @@
 /**
- * KPI service over real SQLite files (issue 14): the counters commit in the outbox's group
+ * KPI service over real SQLite files: the counters commit in the outbox's group
  * transaction, so they are on disk as soon as the group is (no flush, nothing to lose to a
  * SIGKILL), a group that fails to commit counts nothing, members seen before a restart still make
  * a repeat, old days are read from disk, and kpi.db's counters from before move over once.
@@ -113,7 +113,7 @@ describe('KpiService', () => {
     await later.close();
   });
 
-  it('moves the counters kpi.db held before issue 14 into outbox.db once', async () => {
+  it('moves the counters an older kpi.db held into outbox.db once', async () => {
     tmp = tempDir('sgw-kpi-');
     const old = new KpiStore(path.join(tmp.dir, 'kpi.db'));
     await old.start();

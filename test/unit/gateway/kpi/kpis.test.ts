@@ -86,7 +86,7 @@ describe('figures', () => {
   });
 });
 
-describe('groupDelta (issue 14)', () => {
+describe('groupDelta', () => {
   const at = (seq: number, kind: string, type: string, data: Record<string, unknown>, ts = '2026-11-25T09:30:00.000Z') => ({ seq, ...ev(kind, type, data, ts) });
 
   it('sums a group per local hour; a member new to the store repeats only on a later transaction', () => {

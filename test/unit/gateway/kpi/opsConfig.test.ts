@@ -1,4 +1,4 @@
-/** The `ops` config block (issue 8): defaults, an IANA time zone checked at load, the example file. */
+/** The `ops` config block: defaults, an IANA time zone checked at load, the example file. */
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { parse, stringify } from 'yaml';

@@ -1,5 +1,5 @@
 /**
- * Shelf = till (issue 14): the mismatch decision (pure), the line stamps it relies on (catalog
+ * Shelf = till: the mismatch decision (pure), the line stamps it relies on (catalog
  * versions and the shelf price from cartPricing), and what a label shows across a catalog switch
  * and a restart (EslFanout's kept prices, read through ShelfView the way a sale reads them).
  */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { currencyByAlpha, currencyByNumeric, currencyExponent, formatMinor, minorToDecimal } from '../../../../gateway/protocol/currency.js';
 
-describe('ISO 4217 table (issue 14)', () => {
+describe('ISO 4217 table', () => {
   it.each([
     ['EUR', '978', 2], ['USD', '840', 2], ['CNY', '156', 2], ['JPY', '392', 0], ['KRW', '410', 0],
     ['KWD', '414', 3], ['BHD', '048', 3], ['CHF', '756', 2], ['GBP', '826', 2], ['SEK', '752', 2],

@@ -54,7 +54,7 @@ describe('encodeBatch / decodeBatch', () => {
     expect(JSON.parse(lines[2]).seq).toBe(2);
   });
 
-  it('an exact outbox row becomes a record with the DESIGN fields plus recvTs/bootId/monoMs', () => {
+  it('an exact outbox row becomes a record with the contract fields plus recvTs/bootId/monoMs', () => {
     const r = toBatchRecord({ seq: 5, cls: 'exact', kind: 'scanner', deviceId: 'sc-1', type: 'scan', ts: 't', recvTs: 1, bootId: 'b', monoMs: 2, data: { code: '1' } });
     expect(Object.keys(r)).toEqual(['seq', 'class', 'kind', 'deviceId', 'type', 'ts', 'data', 'recvTs', 'bootId', 'monoMs']);
   });

@@ -51,7 +51,7 @@ const SAMPLES: Record<DeviceKind, Record<string, { valid: object; invalid: objec
   },
   kiosk: {
     ...common,
-    // kiosk (issue 7): the sale, an attendant's decision, a click & collect pickup
+    // kiosk: the sale, an attendant's decision, a click & collect pickup
     transaction: {
       valid: { ts: TS, transactionId: 't-1', kioskId: 'k1', lines: [{ gtin: '4006381333931', name: 'Milk', qty: 1, unitPrice: 129, price: 129 }], subtotal: 129, discounts: 0, total: 129, currency: 'EUR', payment: { requestId: 'r-1', authCode: 'A1', amount: 129 }, attendant: [] },
       invalid: { ts: TS, transactionId: 't-1', kioskId: 'k1', lines: [], subtotal: 129, discounts: 0, total: 129, currency: 'EUR', payment: { requestId: 'r-1', authCode: 'A1', amount: 129 }, attendant: [] },
@@ -63,9 +63,9 @@ const SAMPLES: Record<DeviceKind, Record<string, { valid: object; invalid: objec
       reason: 'data.decision: must be one of "approved", "rejected"',
     },
     pickup: { valid: { ts: TS, kioskId: 'k1', orderId: 'o-1' }, invalid: { ts: TS, kioskId: 'k1' }, reason: 'data.orderId: is required' },
-    // click & collect (issue 14): a person handed a collected order over
+    // click & collect: a person handed a collected order over
     handover: { valid: { ts: TS, kioskId: 'k1', orderId: 'o-1', by: 'anna', at: TS, collectedAt: TS }, invalid: { ts: TS, kioskId: 'k1', orderId: 'o-1', at: TS, collectedAt: TS }, reason: 'data.by: is required' },
-    // shelf = till (issue 14): a sale line charged at a price its label does not show
+    // shelf = till: a sale line charged at a price its label does not show
     priceMismatch: {
       valid: { ts: TS, mismatchId: 't-1:0:L1', kioskId: 'k1', transactionId: 't-1', line: 0, gtin: '4006381333931', name: 'Milk', catalogVersions: { 'prices/store': 2 }, currency: 'EUR', tillPrice: 149, charged: 149, labelId: 'L1', labelState: 'pending', labelHash: 'abcd', labelPrice: 129, labelCurrency: 'EUR', paid: 'till' },
       invalid: { ts: TS, mismatchId: 't-1:0:L1', kioskId: 'k1', transactionId: 't-1', line: 0, gtin: '4006381333931', name: 'Milk', currency: 'EUR', tillPrice: 149, charged: 149, labelId: 'L1', labelState: 'none', labelHash: 'abcd', labelPrice: 129, labelCurrency: 'EUR', paid: 'till' },
@@ -87,13 +87,13 @@ describe('checkEvent, every kind and every event', () => {
     expect(bad).toEqual({ ok: false, code: 'SGW_ERR_SCHEMA', reason: s.reason });
   });
 
-  it('accepts the DESIGN example payloads as they stand', () => {
+  it('accepts the contract\'s example payloads as they stand', () => {
     expect(checkEvent('kiosk', 'heartbeat', '{"ts":"2026-11-25T09:00:00.000Z","uptimeS":1234}').ok).toBe(true);
     expect(checkEvent('footfall', 'alert', '{"ts":"2026-11-25T09:00:00.000Z","code":"DOOR_AJAR","severity":"warning","message":"…"}').ok).toBe(true);
     expect(checkEvent('footfall', 'count', '{"ts":"2026-11-25T09:00:00.000Z","in":3,"out":1}').ok).toBe(true);
   });
 
-  it('classes follow the DESIGN table', () => {
+  it('classes follow the event-class table', () => {
     expect(eventClassOf('footfall', 'count')).toBe('aggregate');
     expect(eventClassOf('rfid', 'read')).toBe('presence');
     expect(eventClassOf('scale', 'weight')).toBe('sampled');

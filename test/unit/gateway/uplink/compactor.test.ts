@@ -117,7 +117,7 @@ describe('quota', () => {
   it('evicts sampled, then latest, then presence, oldest first, records what it evicted, and never evicts exact', async () => {
     const evs: NewEvent[] = [];
     for (let i = 0; i < 1500; i++) evs.push(ev('sampled', 'scale', 's1', 'weight', i, { grams: i, stable: true, pad }));
-    for (let i = 0; i < 500; i++) evs.push(ev('exact', 'kiosk', 'k1', 'attendant', i, { requestId: `r${i}`, pad })); // not a payment result: those also keep a small settlement row (issue 14), outside this count
+    for (let i = 0; i < 500; i++) evs.push(ev('exact', 'kiosk', 'k1', 'attendant', i, { requestId: `r${i}`, pad })); // not a payment result: those also keep a small settlement row, outside this count
     for (let i = 0; i < 500; i++) evs.push(ev('latest', 'kiosk', 'k1', 'heartbeat', i, { uptimeS: i, pad }));
     await append(evs);
     const used = await store.usedBytes();

@@ -1,5 +1,5 @@
 /**
- * issue 14: every notice the gateway can send a kiosk page has a text in each language. The codes
+ * every notice the gateway can send a kiosk page has a text in each language. The codes
  * are read from the gateway's kiosk sources (`code: 'x'` in a notice, also in a conditional), so
  * a code added there without its two lines here fails this test.
  */

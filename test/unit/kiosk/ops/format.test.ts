@@ -1,4 +1,4 @@
-/** issue 14: the ops page's numbers, money and times through Intl, in English and Chinese. */
+/** the ops page's numbers, money and times through Intl, in English and Chinese. */
 import { describe, expect, it } from 'vitest';
 import { makeFormat } from '../../../../kiosk/ops/format.js';
 import { en } from '../../../../kiosk/ops/strings.js';

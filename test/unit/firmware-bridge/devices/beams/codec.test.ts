@@ -30,7 +30,7 @@ function run(edges: Edge[], endMs: number, config = DEFAULT_BEAMS_CONFIG) {
 
 const crosses = (ev: BeamsEvent[]) => ev.filter((e) => e.type === 'cross').map((e) => (e as { direction: string }).direction);
 
-describe('two-beam footfall machine (DEVICES.md §5)', () => {
+describe('two-beam footfall machine (beams/README.md)', () => {
   it('A then B = in, counted when the second break is confirmed (25 ms)', () => {
     const r = run([['A', 1, 1000], ['B', 1, 1100], ['A', 0, 1300], ['B', 0, 1400]], 5000);
     expect(r.events.filter((e) => e.type === 'cross')).toEqual([{ type: 'cross', direction: 'in', atMs: 1125 }]);

@@ -11,7 +11,7 @@ import {
 } from '../../../../../firmware-bridge/devices/chafon/codec.js';
 
 const hex = (s: string) => Buffer.from(s.replace(/[\s|]+/g, ''), 'hex');
-// DEVICES.md §3.1 worked frames.
+// The worked frames of firmware-bridge/devices/chafon/README.md.
 const INV_288 = hex('15 00 01 03 | 01 01 | 0C E2 00 00 17 22 0A 02 34 20 50 6B 1A 6B | B1 A5');
 const NO_TAGS = hex('07 00 01 01 01 00 1E 4B');
 const INV_18 = hex('13 00 01 03 | 01 | 0C 000000000000000000000313 | 3F 39');
@@ -30,7 +30,7 @@ function feed(chunks: Buffer[]) {
   return { events, errors, rest };
 }
 
-describe('Chafon codec: DEVICES.md §3.1 worked frames', () => {
+describe('Chafon codec: the README worked frames', () => {
   it('CRC-16/MCRF4XX check value: "123456789" → 0x6F91', () => {
     expect(crc16(Buffer.from('123456789'))).toBe(0x6f91);
   });
@@ -46,7 +46,7 @@ describe('Chafon codec: DEVICES.md §3.1 worked frames', () => {
     expect(decode(INFO).events).toEqual([{ kind: 'response', adr: 0, cmd: 0x21, status: 0, data: hex('00 16 0C 03 4E 00 1E 0A 01 00 00 00') }]);
   });
   it('decodes a UHFReader288 inventory response: antenna bitmask, EPC, RSSI, status 0x03 = more', () => {
-    // The DEVICES.md frame shows EPC[12] without the bytes; this EPC is ours, and the CRC below is recomputed.
+    // The README frame shows EPC[12] without the bytes; this EPC is ours, and the CRC below is recomputed.
     const frame = encodeInventoryResponse('288', { adr: 0, status: 0x03, antenna: 1, tags: [{ epc: 'E20000172 20A02342050 6B1A'.replace(/ /g, ''), rssi: 0x6b }] });
     expect(frame.subarray(0, 6)).toEqual(hex('15 00 01 03 01 01'));
     expect(frame[6]).toBe(0x0c);
@@ -83,7 +83,7 @@ describe('Chafon codec: DEVICES.md §3.1 worked frames', () => {
       { adr: 0xff, cmd: 0x21, body: Buffer.alloc(0) },
     ]);
   });
-  it('the worked 288 frame in DEVICES.md has the stated layout (Len 0x15 = 21 bytes after Len)', () => {
+  it('the worked 288 frame of the README has the stated layout (Len 0x15 = 21 bytes after Len)', () => {
     expect(INV_288[0]).toBe(INV_288.length - 1);
   });
 });

@@ -42,7 +42,7 @@ function posReports(reports: Buffer[]) {
   return { scans, errors, state };
 }
 
-describe('HID boot keyboard: DEVICES.md §2.1 worked example', () => {
+describe('HID boot keyboard: the README worked example', () => {
   it('"A1⏎": shift+0x04, 0x1E, Enter, each followed by a release report', () => {
     const reports = [hex('02 00 04 00 00 00 00 00'), ZERO, hex('00 00 1E 00 00 00 00 00'), ZERO, hex('00 00 28 00 00 00 00 00'), ZERO];
     expect(typeReports(reports)).toEqual({ scans: [{ code: 'A1' }], errors: [], state: initialKeyboardState });
@@ -80,7 +80,7 @@ describe('HID boot keyboard: DEVICES.md §2.1 worked example', () => {
   });
 });
 
-describe('HID POS report (page 0x8C vendor report): DEVICES.md §2.2', () => {
+describe('HID POS report (page 0x8C vendor report)', () => {
   it('report id 0x02, length, AIM ]E0, data, last report', () => {
     const r = encodePos({ data: '5901234123457', aim: ']E0', vendorId: 'd' });
     expect(r.length).toBe(64);

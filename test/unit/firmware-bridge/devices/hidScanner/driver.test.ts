@@ -41,7 +41,7 @@ describe('HID scanner driver over the memory HID transport', () => {
     await d.stop();
   });
 
-  it('warns at each open when the desktop still reads the scanner as a keyboard, naming the nodes and the fix (issue 14)', async () => {
+  it('warns at each open when the desktop still reads the scanner as a keyboard, naming the nodes and the fix', async () => {
     const lines: { level: number; msg: string; inputNodes?: string[]; deviceId?: string }[] = [];
     const waiters = new Set<() => void>();
     const logger = pino({ level: 'info' }, new Writable({

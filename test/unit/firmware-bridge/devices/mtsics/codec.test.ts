@@ -22,7 +22,7 @@ const S_0256 = hex('53 20 53 20 20 20 20 20 20 30 2E 32 35 36 20 6B 67 0D 0A');
 const D_0254 = hex('53 20 44 20 20 20 20 20 20 30 2E 32 35 34 20 6B 67 0D 0A');
 const stable256: MtsicsResponse = { kind: 'weight', id: 'S', status: 'S', value: '0.256', unit: 'kg', grams: 256 };
 
-describe('MT-SICS codec: DEVICES.md §1.1 worked bytes', () => {
+describe('MT-SICS codec: the README worked bytes', () => {
   it('encodes host commands byte for byte', () => {
     expect(encode('S')).toEqual(hex('53 0D 0A'));
     expect(encode('SI')).toEqual(hex('53 49 0D 0A'));

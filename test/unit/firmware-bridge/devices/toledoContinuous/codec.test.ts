@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { checksum, decode, encode, encodeFrame, type FrameInput, type ToledoReading } from '../../../../../firmware-bridge/devices/toledoContinuous/codec.js';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
-// DEVICES.md §1.2 worked frames: 1.234 kg gross, stable, tare 0; and the same in motion.
+// The worked frames of firmware-bridge/devices/toledoContinuous/README.md: 1.234 kg gross, stable, tare 0; and the same in motion.
 const STABLE = hex('02 2D 30 20 30 30 31 32 33 34 30 30 30 30 30 30 0D 2A');
 const MOTION = hex('02 2D 38 20 30 30 31 32 33 34 30 30 30 30 30 30 0D 22');
 
@@ -35,7 +35,7 @@ function feed(chunks: Buffer[]) {
   return { events, errors, rest };
 }
 
-describe('Toledo continuous codec: DEVICES.md §1.2 worked frames', () => {
+describe('Toledo continuous codec: the README worked frames', () => {
   it('checksum: sum of low 7 bits 0x2D6 → 0x2A, and all 18 bytes add up to 0 mod 128', () => {
     expect(checksum(STABLE.subarray(0, 17))).toBe(0x2a);
     expect(checksum(STABLE)).toBe(0);
