@@ -23,6 +23,8 @@ import { demoSecretsIn } from './demoSecrets.js';
 import { secureDataDir } from './dataDir.js';
 import { plainLanListeners, readTlsFiles } from './tlsConfig.js';
 import { UplinkService } from './uplink/uplinkService.js';
+import { HqConnection } from './hq/hqConnection.js';
+import type { FeedAlert, FeedStoreFailure } from './hq/feedSubscriber.js';
 import { uplinkRoutes } from './http/routes/uplink.js';
 import { PriceService } from './prices/prices.js'; // prices (issue 6)
 import { priceRoutes } from './http/routes/prices.js'; // prices (issue 6)
@@ -165,7 +167,10 @@ export class Gateway {
     this.started.push({ name: 'ingest', stop: () => this.ingest.stop() });
 
     // --- uplink (issue 4): compactor, HQ link, disk quota, clock watch; GET /api/uplink below ---
-    const uplink = new UplinkService({ config: c, outboxFile: path.join(c.data.dir, 'outbox.db'), outboxCounts: this.outbox.counts, ingest: this.ingest, bootId: this.bootId, version: GATEWAY_VERSION, metrics: this.metrics, log: this.log, now: this.now, mono: this.mono });
+    // One HQ endpoint and one read of its credentials for the uplink and every feed subscriber.
+    const hqConnection = c.hq ? new HqConnection(c.hq) : null;
+    hqConnection?.start();
+    const uplink = new UplinkService({ config: c, outboxFile: path.join(c.data.dir, 'outbox.db'), outboxCounts: this.outbox.counts, ingest: this.ingest, hqConnection, bootId: this.bootId, version: GATEWAY_VERSION, metrics: this.metrics, log: this.log, now: this.now, mono: this.mono });
     this.uplink = uplink;
     this.onEvent((e) => uplink.onEvent(e));
     await uplink.start();
@@ -226,25 +231,28 @@ export class Gateway {
     this.started.push({ name: 'commands', stop: () => commands.stop() });
     // --- end commands ---
 
+    // Every HQ feed (prices, orders) is recorded the same way: a rejected feed is an exact alert
+    // record, so it reaches HQ in order and lands in the ops alert book; a feed that could not be
+    // stored stays unacknowledged, and its streak is recorded on attempts 1, 2, 4, …
+    const feedRecords = {
+      rejected: (a: FeedAlert) =>
+        void uplink.selfRecords
+          .record('FEED_REJECTED', 'warning', `${a.feed} feed rejected: ${a.reason}`, { feedRejected: { topic: a.topic, feed: a.feed, scope: a.scope, code: a.code, kid: a.kid ?? null } })
+          .catch((err: Error) => this.log.error({ err }, 'could not record a feed rejection')),
+      storeFailed: (f: FeedStoreFailure) =>
+        void (recordStoreFailure(f.attempt)
+          ? uplink.selfRecords
+              .record('FEED_STORE_FAILED', 'critical', `${f.feed} feed version ${f.version} could not be stored (${f.error}); not acknowledged, HQ re-delivers it in ${f.retryInMs} ms`, {
+                feedStoreFailed: { topic: f.topic, feed: f.feed, scope: f.scope, version: f.version, error: f.error.slice(0, 256), attempt: f.attempt },
+              })
+              .catch((err: Error) => this.log.error({ err }, 'could not record a feed storage failure'))
+          : undefined),
+    };
+
     // --- prices (issue 6): HQ feeds, catalog, ESL fan-out; after the broker (it sends cmd/show) ---
     let prices: PriceService | null = null;
     if (c.prices.enabled) {
-      prices = new PriceService({ config: c, registry: this.registry, metrics: this.metrics, log: this.log, now: this.now, bootId: this.bootId, publish: (t, p, q) => broker!.publish(t, p, q),
-        // A rejected feed is an exact alert record: it reaches HQ in order and lands in the ops alert book.
-        onFeedRejected: (a) =>
-          void uplink.selfRecords
-            .record('FEED_REJECTED', 'warning', `${a.feed} feed rejected: ${a.reason}`, { feedRejected: { topic: a.topic, feed: a.feed, scope: a.scope, code: a.code, kid: a.kid ?? null } })
-            .catch((err: Error) => this.log.error({ err }, 'could not record a feed rejection')),
-        // A feed that could not be stored stays unacknowledged; the streak is recorded on attempts 1, 2, 4, …
-        onFeedStoreFailed: (f) =>
-          void (recordStoreFailure(f.attempt)
-            ? uplink.selfRecords
-                .record('FEED_STORE_FAILED', 'critical', `${f.feed} feed version ${f.version} could not be stored (${f.error}); not acknowledged, HQ re-delivers it in ${f.retryInMs} ms`, {
-                  feedStoreFailed: { topic: f.topic, feed: f.feed, scope: f.scope, version: f.version, error: f.error.slice(0, 256), attempt: f.attempt },
-                })
-                .catch((err: Error) => this.log.error({ err }, 'could not record a feed storage failure'))
-            : undefined),
-      });
+      prices = new PriceService({ config: c, registry: this.registry, metrics: this.metrics, log: this.log, now: this.now, bootId: this.bootId, publish: (t, p, q) => broker!.publish(t, p, q), hqConnection, onFeedRejected: feedRecords.rejected, onFeedStoreFailed: feedRecords.storeFailed });
       this.prices = prices;
       this.onEvent((e) => prices!.onEvent(e));
       await prices.start();
@@ -254,6 +262,7 @@ export class Gateway {
 
     // --- kiosk (issue 7): self-checkout sessions; after prices (it prices from the catalog) ---
     const kiosk = new KioskService({ config: c, ingest: this.ingest, outbox: this.outbox, prices, command: (k, id, type, data, source) => commands.send(k, id, type, data, { source }), log: this.log, now: this.now, mono: this.mono, onRefused: (code) => this.metrics.kioskRefused.labels(code).inc(), onScanRefused: (reason) => this.metrics.kioskScansRefused.labels(reason).inc(),
+      hqFeeds: { connection: hqConnection, metrics: this.metrics, onRejected: feedRecords.rejected, onStoreFailed: feedRecords.storeFailed },
       // issue 14: payments reversed and sale writes that failed are counted and raise ops alerts
       alert: (code, severity, message) => ops.alerts.raise({ source: 'kiosk', code, severity, message }),
       count: (what) => (what === 'writeFailed' ? this.metrics.kioskSaleWriteFailures.inc() : this.metrics.kioskPaymentsReversed.labels(what).inc()),
