@@ -30,6 +30,9 @@ import { PriceService } from './prices/prices.js'; // prices (issue 6)
 import { priceRoutes } from './http/routes/prices.js'; // prices (issue 6)
 import { recordStoreFailure } from './prices/feedPolicy.js'; // HQ feeds: storage failure alerts
 import { StoreOps } from './kpi/storeOps.js'; // ops (issue 8)
+import { LiveFeed } from './http/sse.js';
+import { opsRoutes } from './http/routes/ops.js';
+import { adminRoutes } from './http/routes/admin.js';
 import { KpiReporter } from './kpi/kpiReporter.js'; // ops (issue 8): report/kpi to HQ
 import { KioskService } from './kiosk/sessions.js'; // kiosk (issue 7)
 import { kioskRoutes } from './http/routes/kiosk.js'; // kiosk (issue 7)
@@ -74,6 +77,8 @@ export class Gateway {
   commands!: CommandService; // commands (issue 8)
   /** ops (issue 8): the day's numbers (`ops.kpiSnapshot()` is the report/kpi payload), alerts, live feed. */
   ops!: StoreOps;
+  /** The ops page's live feed (SSE): registry changes, KPIs, alerts, click & collect tasks. */
+  live!: LiveFeed;
   private readonly started: Component[] = [];
   private readonly observers: ((e: NewEvent) => void)[] = [];
   private readonly now: () => number;
@@ -136,11 +141,15 @@ export class Gateway {
 
     // --- ops (issue 8): KPIs and alerts, SSE. Before ingest (issue 14): the KPI counters commit in
     // ingest's own outbox transactions, so they are in place before the first group ---
-    const ops = new StoreOps({ config: c, outbox: this.outbox, registry: this.registry, deviceStore: this.deviceStore, disconnect: (u) => this.broker?.disconnect(u) ?? 0, log: this.log, now: this.now });
+    const ops = new StoreOps({ config: c, outbox: this.outbox, registry: this.registry, log: this.log, now: this.now });
     this.ops = ops;
     this.onEvent((e) => ops.onEvent(e));
     await ops.start();
     this.started.push({ name: 'ops', stop: () => ops.stop() });
+    const live = new LiveFeed({ registry: this.registry, today: () => ops.kpis.today(), onKpiChange: (fn) => ops.kpis.onChange(fn), onAlert: (fn) => ops.alerts.onAlert(fn), log: this.log, now: this.now, healthEveryMs: c.ops.healthEveryMs });
+    this.live = live;
+    live.start();
+    this.started.push({ name: 'live feed', stop: async () => live.stop() });
 
     let broker: Broker | null = null;
     this.ingest = new Ingest({
@@ -272,8 +281,8 @@ export class Gateway {
     await kiosk.start();
     this.started.push({ name: 'kiosk', stop: () => kiosk.stop() });
     // Click & collect tasks on the ops page's live feed (issue 14): in `hello`, then the whole list on every change.
-    ops.feed.addHelloPart('pickups', () => kiosk.handovers.list());
-    kiosk.handovers.onChange((tasks) => ops.feed.push('pickups', { tasks }));
+    live.addHelloPart('pickups', () => kiosk.handovers.list());
+    kiosk.handovers.onChange((tasks) => live.push('pickups', { tasks }));
     // --- end kiosk ---
 
     // --- ops users (issue 8): config users + users.db; sessions look people up here ---
@@ -294,6 +303,10 @@ export class Gateway {
       onVerified: () => metrics.passwordVerifications.inc(),
       onRefused: (kind) => metrics.httpRefused.labels(kind).inc(),
     });
+    // The live feed ends a stream whose session is gone: a revoked user (disabled, new role or
+    // password) must not keep watching the store live.
+    live.sessionAlive = (token) => sessions.get(token) !== null;
+    sessions.onEnded((tokens) => live.endSessions(tokens));
     this.http = await buildServer({
       log: this.log,
       metrics: this.metrics,
@@ -322,7 +335,9 @@ export class Gateway {
       plugins: [
         async (app: FastifyInstance) => void (await app.register(uplinkRoutes, { status: () => uplink.status() })), // uplink (issue 4)
         ...(prices ? [async (app: FastifyInstance) => void (await app.register(priceRoutes, { prices: prices! }))] : []), // prices (issue 6)
-        ...ops.plugins(sessions), // ops (issue 8)
+        async (app: FastifyInstance) => void (await app.register(live.plugin)), // ops: SSE
+        async (app: FastifyInstance) => void (await app.register(opsRoutes, { today: () => ops.kpis.today(), day: (d) => ops.kpis.day(d), alerts: (limit, open) => ops.alerts.list(limit, open), ack: (id, by) => ops.alerts.ack(id, by) })), // ops: KPIs and alerts
+        async (app: FastifyInstance) => void (await app.register(adminRoutes, { registry: this.registry, store: this.deviceStore, disconnect: (u) => broker!.disconnect(u), now: this.now })), // ops: admin
         async (app: FastifyInstance) => void (await app.register(opsUserRoutes, { users, sessions })), // ops users (issue 8)
         async (app: FastifyInstance) => void (await app.register(kioskRoutes, { kiosks: c.kiosks, service: kiosk, metrics, gate: hashGate, now: this.now })), // kiosk (issue 7)
         async (app: FastifyInstance) => void (await app.register(attendantRoutes, { service: kiosk })), // kiosk (issue 7)

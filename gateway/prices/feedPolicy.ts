@@ -41,7 +41,7 @@ export function feedSizeError(bytes: number, maxBytes: number): FeedError | null
 /**
  * A delta applies on top of exactly one version: the one named by `body.baseVersion`. A delta on
  * any other version would leave rows the missing delta changed or removed: refuse it, and HQ
- * must send a snapshot (feeds.ts reports that). A snapshot needs no base.
+ * must send a snapshot (the feed subscriber reports that). A snapshot needs no base.
  */
 export function deltaBaseError(body: Record<string, unknown>, version: number, lastVersion: number | undefined, kid: string): FeedError | null {
   if (body.mode !== 'delta') return null;
