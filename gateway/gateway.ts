@@ -75,7 +75,7 @@ export class Gateway {
   prices: PriceService | null = null; // prices (issue 6)
   kiosk!: KioskService; // kiosk (issue 7)
   commands!: CommandService; // commands (issue 8)
-  /** ops (issue 8): the day's numbers (`ops.kpiSnapshot()` is the report/kpi payload), alerts, live feed. */
+  /** ops (issue 8): the day's numbers (`ops.kpiSnapshot()` is the report/kpi payload) and the alert book. */
   ops!: StoreOps;
   /** The ops page's live feed (SSE): registry changes, KPIs, alerts, click & collect tasks. */
   live!: LiveFeed;
