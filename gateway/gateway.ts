@@ -23,11 +23,16 @@ import { demoSecretsIn } from './demoSecrets.js';
 import { secureDataDir } from './dataDir.js';
 import { plainLanListeners, readTlsFiles } from './tlsConfig.js';
 import { UplinkService } from './uplink/uplinkService.js';
+import { HqConnection } from './hq/hqConnection.js';
+import type { FeedAlert, FeedStoreFailure } from './hq/feedSubscriber.js';
 import { uplinkRoutes } from './http/routes/uplink.js';
 import { PriceService } from './prices/prices.js'; // prices
 import { priceRoutes } from './http/routes/prices.js'; // prices
 import { recordStoreFailure } from './prices/feedPolicy.js'; // HQ feeds: storage failure alerts
 import { StoreOps } from './kpi/storeOps.js'; // ops
+import { LiveFeed } from './http/sse.js';
+import { opsRoutes } from './http/routes/ops.js';
+import { adminRoutes } from './http/routes/admin.js';
 import { KpiReporter } from './kpi/kpiReporter.js'; // ops: report/kpi to HQ
 import { KioskService } from './kiosk/sessions.js'; // kiosk
 import { kioskRoutes } from './http/routes/kiosk.js'; // kiosk
@@ -70,8 +75,10 @@ export class Gateway {
   prices: PriceService | null = null; // prices
   kiosk!: KioskService; // kiosk
   commands!: CommandService; // commands
-  /** ops: the day's numbers (`ops.kpiSnapshot()` is the report/kpi payload), alerts, live feed. */
+  /** ops: the day's numbers (`ops.kpiSnapshot()` is the report/kpi payload) and the alert book. */
   ops!: StoreOps;
+  /** The ops page's live feed (SSE): registry changes, KPIs, alerts, click & collect tasks. */
+  live!: LiveFeed;
   private readonly started: Component[] = [];
   private readonly observers: ((e: NewEvent) => void)[] = [];
   private readonly now: () => number;
@@ -134,11 +141,15 @@ export class Gateway {
 
     // --- ops: KPIs and alerts, SSE. Before ingest: the KPI counters commit in
     // ingest's own outbox transactions, so they are in place before the first group ---
-    const ops = new StoreOps({ config: c, outbox: this.outbox, registry: this.registry, deviceStore: this.deviceStore, disconnect: (u) => this.broker?.disconnect(u) ?? 0, log: this.log, now: this.now });
+    const ops = new StoreOps({ config: c, outbox: this.outbox, registry: this.registry, log: this.log, now: this.now });
     this.ops = ops;
     this.onEvent((e) => ops.onEvent(e));
     await ops.start();
     this.started.push({ name: 'ops', stop: () => ops.stop() });
+    const live = new LiveFeed({ registry: this.registry, today: () => ops.kpis.today(), onKpiChange: (fn) => ops.kpis.onChange(fn), onAlert: (fn) => ops.alerts.onAlert(fn), log: this.log, now: this.now, healthEveryMs: c.ops.healthEveryMs });
+    this.live = live;
+    live.start();
+    this.started.push({ name: 'live feed', stop: async () => live.stop() });
 
     let broker: Broker | null = null;
     this.ingest = new Ingest({
@@ -165,7 +176,10 @@ export class Gateway {
     this.started.push({ name: 'ingest', stop: () => this.ingest.stop() });
 
     // --- uplink: compactor, HQ link, disk quota, clock watch; GET /api/uplink below ---
-    const uplink = new UplinkService({ config: c, outboxFile: path.join(c.data.dir, 'outbox.db'), outboxCounts: this.outbox.counts, ingest: this.ingest, bootId: this.bootId, version: GATEWAY_VERSION, metrics: this.metrics, log: this.log, now: this.now, mono: this.mono });
+    // One HQ endpoint and one read of its credentials for the uplink and every feed subscriber.
+    const hqConnection = c.hq ? new HqConnection(c.hq) : null;
+    hqConnection?.start();
+    const uplink = new UplinkService({ config: c, outboxFile: path.join(c.data.dir, 'outbox.db'), outboxCounts: this.outbox.counts, ingest: this.ingest, hqConnection, bootId: this.bootId, version: GATEWAY_VERSION, metrics: this.metrics, log: this.log, now: this.now, mono: this.mono });
     this.uplink = uplink;
     this.onEvent((e) => uplink.onEvent(e));
     await uplink.start();
@@ -226,25 +240,28 @@ export class Gateway {
     this.started.push({ name: 'commands', stop: () => commands.stop() });
     // --- end commands ---
 
+    // Every HQ feed (prices, orders) is recorded the same way: a rejected feed is an exact alert
+    // record, so it reaches HQ in order and lands in the ops alert book; a feed that could not be
+    // stored stays unacknowledged, and its streak is recorded on attempts 1, 2, 4, …
+    const feedRecords = {
+      rejected: (a: FeedAlert) =>
+        void uplink.selfRecords
+          .record('FEED_REJECTED', 'warning', `${a.feed} feed rejected: ${a.reason}`, { feedRejected: { topic: a.topic, feed: a.feed, scope: a.scope, code: a.code, kid: a.kid ?? null } })
+          .catch((err: Error) => this.log.error({ err }, 'could not record a feed rejection')),
+      storeFailed: (f: FeedStoreFailure) =>
+        void (recordStoreFailure(f.attempt)
+          ? uplink.selfRecords
+              .record('FEED_STORE_FAILED', 'critical', `${f.feed} feed version ${f.version} could not be stored (${f.error}); not acknowledged, HQ re-delivers it in ${f.retryInMs} ms`, {
+                feedStoreFailed: { topic: f.topic, feed: f.feed, scope: f.scope, version: f.version, error: f.error.slice(0, 256), attempt: f.attempt },
+              })
+              .catch((err: Error) => this.log.error({ err }, 'could not record a feed storage failure'))
+          : undefined),
+    };
+
     // --- prices: HQ feeds, catalog, ESL fan-out; after the broker (it sends cmd/show) ---
     let prices: PriceService | null = null;
     if (c.prices.enabled) {
-      prices = new PriceService({ config: c, registry: this.registry, metrics: this.metrics, log: this.log, now: this.now, bootId: this.bootId, publish: (t, p, q) => broker!.publish(t, p, q),
-        // A rejected feed is an exact alert record: it reaches HQ in order and lands in the ops alert book.
-        onFeedRejected: (a) =>
-          void uplink.selfRecords
-            .record('FEED_REJECTED', 'warning', `${a.feed} feed rejected: ${a.reason}`, { feedRejected: { topic: a.topic, feed: a.feed, scope: a.scope, code: a.code, kid: a.kid ?? null } })
-            .catch((err: Error) => this.log.error({ err }, 'could not record a feed rejection')),
-        // A feed that could not be stored stays unacknowledged; the streak is recorded on attempts 1, 2, 4, …
-        onFeedStoreFailed: (f) =>
-          void (recordStoreFailure(f.attempt)
-            ? uplink.selfRecords
-                .record('FEED_STORE_FAILED', 'critical', `${f.feed} feed version ${f.version} could not be stored (${f.error}); not acknowledged, HQ re-delivers it in ${f.retryInMs} ms`, {
-                  feedStoreFailed: { topic: f.topic, feed: f.feed, scope: f.scope, version: f.version, error: f.error.slice(0, 256), attempt: f.attempt },
-                })
-                .catch((err: Error) => this.log.error({ err }, 'could not record a feed storage failure'))
-            : undefined),
-      });
+      prices = new PriceService({ config: c, registry: this.registry, metrics: this.metrics, log: this.log, now: this.now, bootId: this.bootId, publish: (t, p, q) => broker!.publish(t, p, q), hqConnection, onFeedRejected: feedRecords.rejected, onFeedStoreFailed: feedRecords.storeFailed });
       this.prices = prices;
       this.onEvent((e) => prices!.onEvent(e));
       await prices.start();
@@ -254,6 +271,7 @@ export class Gateway {
 
     // --- kiosk: self-checkout sessions; after prices (it prices from the catalog) ---
     const kiosk = new KioskService({ config: c, ingest: this.ingest, outbox: this.outbox, prices, command: (k, id, type, data, source) => commands.send(k, id, type, data, { source }), log: this.log, now: this.now, mono: this.mono, onRefused: (code) => this.metrics.kioskRefused.labels(code).inc(), onScanRefused: (reason) => this.metrics.kioskScansRefused.labels(reason).inc(),
+      hqFeeds: { connection: hqConnection, metrics: this.metrics, onRejected: feedRecords.rejected, onStoreFailed: feedRecords.storeFailed },
       // payments reversed and sale writes that failed are counted and raise ops alerts
       alert: (code, severity, message) => ops.alerts.raise({ source: 'kiosk', code, severity, message }),
       count: (what) => (what === 'writeFailed' ? this.metrics.kioskSaleWriteFailures.inc() : this.metrics.kioskPaymentsReversed.labels(what).inc()),
@@ -263,8 +281,8 @@ export class Gateway {
     await kiosk.start();
     this.started.push({ name: 'kiosk', stop: () => kiosk.stop() });
     // Click & collect tasks on the ops page's live feed: in `hello`, then the whole list on every change.
-    ops.feed.addHelloPart('pickups', () => kiosk.handovers.list());
-    kiosk.handovers.onChange((tasks) => ops.feed.push('pickups', { tasks }));
+    live.addHelloPart('pickups', () => kiosk.handovers.list());
+    kiosk.handovers.onChange((tasks) => live.push('pickups', { tasks }));
     // --- end kiosk ---
 
     // --- ops users: config users + users.db; sessions look people up here ---
@@ -285,6 +303,10 @@ export class Gateway {
       onVerified: () => metrics.passwordVerifications.inc(),
       onRefused: (kind) => metrics.httpRefused.labels(kind).inc(),
     });
+    // The live feed ends a stream whose session is gone: a revoked user (disabled, new role or
+    // password) must not keep watching the store live.
+    live.sessionAlive = (token) => sessions.get(token) !== null;
+    sessions.onEnded((tokens) => live.endSessions(tokens));
     this.http = await buildServer({
       log: this.log,
       metrics: this.metrics,
@@ -313,7 +335,9 @@ export class Gateway {
       plugins: [
         async (app: FastifyInstance) => void (await app.register(uplinkRoutes, { status: () => uplink.status() })), // uplink
         ...(prices ? [async (app: FastifyInstance) => void (await app.register(priceRoutes, { prices: prices! }))] : []), // prices
-        ...ops.plugins(sessions), // ops
+        async (app: FastifyInstance) => void (await app.register(live.plugin)), // ops: SSE
+        async (app: FastifyInstance) => void (await app.register(opsRoutes, { today: () => ops.kpis.today(), day: (d) => ops.kpis.day(d), alerts: (limit, open) => ops.alerts.list(limit, open), ack: (id, by) => ops.alerts.ack(id, by) })), // ops: KPIs and alerts
+        async (app: FastifyInstance) => void (await app.register(adminRoutes, { registry: this.registry, store: this.deviceStore, disconnect: (u) => broker!.disconnect(u), now: this.now })), // ops: admin
         async (app: FastifyInstance) => void (await app.register(opsUserRoutes, { users, sessions })), // ops users
         async (app: FastifyInstance) => void (await app.register(kioskRoutes, { kiosks: c.kiosks, service: kiosk, metrics, gate: hashGate, now: this.now })), // kiosk
         async (app: FastifyInstance) => void (await app.register(attendantRoutes, { service: kiosk })), // kiosk

@@ -100,8 +100,13 @@ export class Metrics {
     labelNames: ['kind'],
     registers: [this.registry],
   });
-  readonly kioskRefused = new Counter({ name: 'storegw_kiosk_intents_refused_total', help: 'Kiosk page intents the session refused with a notice (issue 14), by notice code (notSoldByWeight)', labelNames: ['code'], registers: [this.registry] });
+  readonly kioskRefused = new Counter({ name: 'storegw_kiosk_intents_refused_total', help: 'Kiosk page intents the session refused with a notice, by notice code (notSoldByWeight)', labelNames: ['code'], registers: [this.registry] });
   readonly passwordVerifications = new Counter({ name: 'storegw_password_verifications_total', help: "People's password hashes computed (logins, own password changes)", registers: [this.registry] });
+
+  // ----- HQ feeds in (every feed, one subscriber: hq/feedSubscriber.ts) ---------------------------
+  readonly feedRejects = new Counter({ name: 'storegw_feed_rejects_total', help: 'HQ feeds rejected, by feed and reason code', labelNames: ['feed', 'code'], registers: [this.registry] });
+  readonly feedApplied = new Counter({ name: 'storegw_feed_applied_total', help: 'HQ feeds applied', labelNames: ['feed', 'scope'], registers: [this.registry] });
+  readonly feedStoreFailures = new Counter({ name: 'storegw_feed_store_failures_total', help: 'HQ feeds that passed every check but could not be stored (left unacknowledged for re-delivery), by feed', labelNames: ['feed'], registers: [this.registry] });
 
   // ----- uplink to HQ ------------------------------------------------------------------
   readonly wanUp = new Gauge({ name: 'storegw_uplink_wan_up', help: 'HQ link state: 1 connected, 0 not', registers: [this.registry] });

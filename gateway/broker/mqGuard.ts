@@ -5,6 +5,10 @@
  * `RangeError: Maximum call stack size exceeded` (upstream mcollina/mqemitter#204; the maintainer's
  * suggested fix: count same-tick re-entries and defer past a threshold). We do exactly that on
  * this instance: past `maxDepth` nested `_do` calls the next one runs on setImmediate.
+ *
+ * `_do` is private to mqemitter, so package.json pins mqemitter to one exact version: a release
+ * that renames or reshapes it must be a reviewed upgrade (re-run mqGuard.test.ts), never a silent
+ * `npm install`.
  */
 import MQEmitter from 'mqemitter';
 

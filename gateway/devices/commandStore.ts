@@ -6,7 +6,8 @@
  * flush timer, while a command must survive a power loss once it may have reached a device
  * (FULL, like the outbox), and its write path should not queue behind registry flushes.
  */
-import { openDb, migrate, type Db } from '../db/sqlite.js';
+import { type Db } from '../db/sqlite.js';
+import { openStore } from '../db/openStore.js';
 import type { DeviceKind } from '../protocol/topics.js';
 import type { CommandState, PendingCommand } from './commandPolicy.js';
 
@@ -77,8 +78,7 @@ export class CommandStore {
   constructor(private readonly file: string) {}
 
   async start(): Promise<void> {
-    this.db = await openDb(this.file, { synchronous: 'FULL' });
-    await migrate(this.db, MIGRATIONS);
+    this.db = await openStore(this.file, { synchronous: 'FULL', migrations: MIGRATIONS });
   }
 
   async stop(): Promise<void> {

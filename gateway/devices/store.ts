@@ -2,7 +2,8 @@
  * Registry repository (state.db): provisioned devices (hash only, never the secret) and the last
  * known state of every device, so a restarted gateway lists every device at once with its history.
  */
-import { openDb, migrate, type Db } from '../db/sqlite.js';
+import { type Db } from '../db/sqlite.js';
+import { openStore } from '../db/openStore.js';
 
 const MIGRATIONS: readonly string[] = [
   `CREATE TABLE provisioned (
@@ -41,8 +42,7 @@ export class DeviceStore {
   constructor(private readonly file: string) {}
 
   async start(): Promise<void> {
-    this.db = await openDb(this.file, { synchronous: 'NORMAL' });
-    await migrate(this.db, MIGRATIONS);
+    this.db = await openStore(this.file, { synchronous: 'NORMAL', migrations: MIGRATIONS });
   }
 
   async stop(): Promise<void> {

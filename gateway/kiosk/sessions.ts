@@ -27,6 +27,9 @@ import { resolveEpc, resolveScan } from './scanResolver.js';
 import { cartView, produceList, requestView } from './cartView.js';
 import type { KioskDeviceMap } from './kioskConfig.js';
 import { OrderFeed } from './orderFeed.js'; // click & collect
+import type { HqConnection } from '../hq/hqConnection.js';
+import type { FeedAlert, FeedStoreFailure } from '../hq/feedSubscriber.js';
+import type { Metrics } from '../metrics.js';
 import { pickupCodeOf } from './orders.js'; // click & collect
 import { PickupFlow } from './pickupFlow.js';
 import { Handovers } from './handovers.js'; // click & collect hand-over tasks
@@ -53,6 +56,8 @@ export interface KioskServiceOptions {
   count?: (what: 'mismatch' | 'noSale' | 'writeFailed') => void;
   /** Called at each step boundary of a sale (the crash test halts the process there); no-op by default. */
   checkpoint?: (step: SaleStep, kioskId: string) => void;
+  /** The HQ link for the orders feed (null without `hq`), the feed counters and where rejections and storage failures are recorded. */
+  hqFeeds?: { connection: HqConnection | null; metrics: Metrics; onRejected?: (a: FeedAlert) => void; onStoreFailed?: (f: FeedStoreFailure) => void };
   /** A scan refused: `currency` = an amount in another currency (GS1 393n), `unreadable` = any other bad code. */
   onScanRefused?: (reason: 'currency' | 'unreadable') => void;
 }
@@ -151,8 +156,10 @@ export class KioskService {
     if (this.o.config.hq && this.o.config.hq.publicKeys.length === 0) {
       // Orders must be signed by HQ; without a key to check them, none is accepted.
       this.log.warn('click & collect is off: hq.publicKeys is empty, so no orders feed can be verified');
-    } else if (this.o.config.hq) {
-      this.orderFeed = new OrderFeed({ storeId: this.o.config.storeId, hq: this.o.config.hq, clientId: `storegw-${this.o.config.storeId}-orders`, store: this.store, log: this.o.log, now: this.o.now, onHandled: () => this.changes.emit('orders'), limits: this.o.config.prices });
+    } else if (this.o.config.hq && this.o.hqFeeds?.connection) {
+      const { connection, metrics, onRejected, onStoreFailed } = this.o.hqFeeds;
+      const c = this.o.config;
+      this.orderFeed = new OrderFeed({ storeId: c.storeId, hq: this.o.config.hq, connection, clientId: `storegw-${c.storeId}-orders`, store: this.store, metrics, log: this.o.log, now: this.o.now, onHandled: () => this.changes.emit('orders'), ...(onRejected ? { onRejected } : {}), ...(onStoreFailed ? { onStoreFailed } : {}), limits: c.prices });
       await this.orderFeed.start();
     }
     this.log.info({ kiosks: this.kioskIds.length, sessions: [...this.sessions.values()].map((s) => ({ kioskId: s.kioskId, phase: s.phase, lines: s.lines.length })) }, 'kiosk sessions ready');

@@ -5,7 +5,8 @@
  * is the kiosk's own answer to "is this payment's sale recorded": one row per payment request,
  * written with the payment's `recorded` status in one transaction, kept whatever the uplink does.
  */
-import { openDb, migrate, type Db } from '../db/sqlite.js';
+import { type Db } from '../db/sqlite.js';
+import { openStore } from '../db/openStore.js';
 import type { Session } from './sessionMachine.js';
 import type { OnlineOrderT, OrderRow, OrderStatus, OrdersBodyT } from './orders.js';
 import type { HandoverRow, HandoverState } from './handovers.js';
@@ -84,8 +85,7 @@ export class KioskStore {
   }
 
   async start(): Promise<void> {
-    this.db = await openDb(this.file, { synchronous: 'FULL' });
-    await migrate(this.db, MIGRATIONS);
+    this.db = await openStore(this.file, { synchronous: 'FULL', migrations: MIGRATIONS });
   }
 
   async stop(): Promise<void> {

@@ -3,7 +3,8 @@
  * here moved to outbox.db (kpiCounters.ts), to commit in the same transaction as the records
  * they count; `legacyCounters()` hands the old rows over once.
  */
-import { openDb, migrate, type Db } from '../db/sqlite.js';
+import { type Db } from '../db/sqlite.js';
+import { openStore } from '../db/openStore.js';
 import type { LegacyCounters } from './kpiCounters.js';
 
 const MIGRATIONS: readonly string[] = [
@@ -38,8 +39,7 @@ export class KpiStore {
   constructor(private readonly file: string) {}
 
   async start(): Promise<void> {
-    this.db = await openDb(this.file, { synchronous: 'NORMAL' });
-    await migrate(this.db, MIGRATIONS);
+    this.db = await openStore(this.file, { synchronous: 'NORMAL', migrations: MIGRATIONS });
   }
 
   async stop(): Promise<void> {

@@ -5,7 +5,8 @@
  * (`maxAgeDays`), by rows and by bytes (the newest are kept), pruned periodically and as soon as
  * an append passes a bound by a tenth. Rows and bytes are counters (counted once at start).
  */
-import { openDb, migrate, type Db } from '../db/sqlite.js';
+import { type Db } from '../db/sqlite.js';
+import { openStore } from '../db/openStore.js';
 
 export interface DeadLetter {
   recvTs: number;
@@ -82,9 +83,8 @@ export class DeadLetterStore {
   }
 
   async start(): Promise<void> {
-    this.db = await openDb(this.file, { readonly: this.o.readonly, synchronous: 'FULL' });
+    this.db = await openStore(this.file, { readonly: this.o.readonly, synchronous: 'FULL', migrations: MIGRATIONS });
     if (this.o.readonly) return;
-    await migrate(this.db, MIGRATIONS);
     const r = await this.db.get<{ n: number; b: number | null }>('SELECT COUNT(*) AS n, SUM(size) AS b FROM dead_letters');
     this.rows = r?.n ?? 0;
     this.bytes = r?.b ?? 0;

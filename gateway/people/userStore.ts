@@ -3,7 +3,8 @@
  * password is stored, never the password. Users of the config file are not stored
  * here: they stay authoritative and read-only, so their names are refused at create.
  */
-import { openDb, migrate, type Db } from '../db/sqlite.js';
+import { type Db } from '../db/sqlite.js';
+import { openStore } from '../db/openStore.js';
 
 export type UserRole = 'viewer' | 'attendant' | 'admin';
 
@@ -72,8 +73,7 @@ export class UserStore {
   }
 
   async start(): Promise<void> {
-    this.db = await openDb(this.file);
-    await migrate(this.db, MIGRATIONS);
+    this.db = await openStore(this.file, { migrations: MIGRATIONS });
   }
 
   async stop(): Promise<void> {

@@ -1,5 +1,5 @@
 /**
- * What the HQ feed intake decides, pure (feeds.ts is the I/O shell around it): which topics it
+ * What the HQ feed intake decides, pure (hq/feedSubscriber.ts is the I/O shell around it): which topics it
  * subscribes to, when a payload is too big to parse, whether a delta fits the applied version,
  * and whether a storage error means "try again" (leave the feed unacknowledged) or "this feed can
  * never be stored" (refuse it for good).
@@ -11,10 +11,10 @@ import { PRICE_FEEDS } from './feedSchemas.js';
 /**
  * The feed topics by name. A `+` under the store's own topic level would also match the
  * gateway's own `batch`, `status` and `report/…` uploads (hq/v1/store/{id}/batch): every batch
- * would come back over the WAN. The orders feed has its own connection (kiosk/orderFeed.ts).
+ * would come back over the WAN.
  */
-export function feedSubscriptions(storeId: string): string[] {
-  return PRICE_FEEDS.flatMap((f) => [`${HQ_ROOT}/store/${storeId}/${f}`, `${HQ_ROOT}/all/${f}`]);
+export function feedSubscriptions(storeId: string, feeds: readonly string[] = PRICE_FEEDS, scopes: readonly ('store' | 'all')[] = ['store', 'all']): string[] {
+  return feeds.flatMap((f) => scopes.map((s) => (s === 'store' ? `${HQ_ROOT}/store/${storeId}/${f}` : `${HQ_ROOT}/all/${f}`)));
 }
 
 /** The wildcard filters older gateways left in their persistent session at HQ; unsubscribed once per start. */
@@ -41,7 +41,7 @@ export function feedSizeError(bytes: number, maxBytes: number): FeedError | null
 /**
  * A delta applies on top of exactly one version: the one named by `body.baseVersion`. A delta on
  * any other version would leave rows the missing delta changed or removed: refuse it, and HQ
- * must send a snapshot (feeds.ts reports that). A snapshot needs no base.
+ * must send a snapshot (the feed subscriber reports that). A snapshot needs no base.
  */
 export function deltaBaseError(body: Record<string, unknown>, version: number, lastVersion: number | undefined, kid: string): FeedError | null {
   if (body.mode !== 'delta') return null;

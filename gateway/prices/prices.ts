@@ -20,6 +20,7 @@ import { topics } from '../protocol/topics.js';
 import { buildCatalog, nextChangeAfter, priceAt, rebuildCatalog, type Catalog, type PriceQuote, type ScopedRows } from './catalog.js';
 import { EslFanout } from './fanout.js';
 import { FeedIntake, type FeedAlert, type FeedStoreFailure } from './feeds.js';
+import type { HqConnection } from '../hq/hqConnection.js';
 import { LabelTracker, type LabelCounts, type TrackedLabel } from './labels.js';
 import { FEED_PARTS, PriceStore, ROW_PARTS, type RowPart } from './store.js';
 import { ShelfView, type MismatchLine } from './shelfView.js'; // shelf = till
@@ -34,6 +35,8 @@ export interface PriceServiceOptions {
   /** Publishes a command on the gateway's broker. */
   publish: (topic: string, payload: string, qos: 0 | 1) => Promise<void>;
   bootId: string;
+  /** Started: the HQ endpoint and credentials; null without `hq` (no feeds then). */
+  hqConnection: HqConnection | null;
   /** Told of every rejected feed, so the gateway can commit an exact alert record for HQ and ops. */
   onFeedRejected?: (a: FeedAlert) => void;
   /** Told when a feed could not be stored (it stays unacknowledged; HQ re-delivers it). */
@@ -110,10 +113,11 @@ export class PriceService {
     this.fanout.restoreShown(await this.store.loadShown());
     await this.reloadCatalog();
     const hq = this.o.config.hq;
-    if (hq) {
+    if (hq && this.o.hqConnection) {
       this.feeds = new FeedIntake({
         storeId: this.o.config.storeId,
         hq,
+        connection: this.o.hqConnection,
         clientId: this.o.config.prices.hqClientId ?? `storegw-${this.o.config.storeId}-prices`,
         store: this.store,
         metrics: this.o.metrics,

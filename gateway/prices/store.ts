@@ -7,7 +7,8 @@
  * queue: sqlite3 runs statements of one connection in order, but an unrelated write issued between
  * BEGIN and COMMIT would otherwise join (or be rolled back with) the feed's transaction.
  */
-import { openDb, migrate, type Db } from '../db/sqlite.js';
+import { type Db } from '../db/sqlite.js';
+import { openStore } from '../db/openStore.js';
 import type { CatalogItemT, PriceRowT, PromotionT } from './feedSchemas.js';
 import type { FeedScope, ScopedRows } from './catalog.js';
 import { prepareFeedRows, TABLES, type CatalogTable, type PreparedFeed, type PreparedTable, type TableSpec } from './feedRows.js';
@@ -93,8 +94,7 @@ export class PriceStore {
   constructor(private readonly file: string) {}
 
   async start(): Promise<void> {
-    this.db = await openDb(this.file, { synchronous: 'FULL' });
-    await migrate(this.db, MIGRATIONS);
+    this.db = await openStore(this.file, { synchronous: 'FULL', migrations: MIGRATIONS });
   }
 
   async stop(): Promise<void> {

@@ -12,13 +12,12 @@
  * closing a publisher whose packet is over its limit without saying so in CONNACK) halves the
  * batch size limit; Mosquitto announces its limit in CONNACK [MQTT-3.2.2.3.6], which is used.
  */
-import { readFileSync } from 'node:fs';
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Compression } from '../protocol/envelopes.js';
 import { topics } from '../protocol/topics.js';
-import { SgwError } from '../errors.js';
+import type { HqConnection } from '../hq/hqConnection.js';
 import { Backoff, resolveBackoffConfig } from './backoff.js';
 import type { UplinkStore } from './store.js';
 import type { SelfRecords } from './selfRecords.js';
@@ -50,6 +49,8 @@ export interface UplinkTuning {
 
 export interface UplinkOptions {
   hq: HqLinkConfig;
+  /** Started: the HQ endpoint and its credentials, shared with the feed subscribers. */
+  connection: HqConnection;
   tuning: UplinkTuning;
   storeId: string;
   bootId: string;
@@ -90,7 +91,6 @@ export class Uplink {
   private readonly batcher: Batcher;
   private readonly backoff: Backoff;
   private readonly log: Logger;
-  private readonly secrets: { password?: string; ca?: Buffer; cert?: Buffer; key?: Buffer } = {};
   private readonly link: Pick<UplinkState, 'connected' | 'connects' | 'lastConnectedAt' | 'lastError'>;
 
   constructor(private readonly o: UplinkOptions) {
@@ -118,21 +118,8 @@ export class Uplink {
     return { ...this.link, batchLimitBytes: this.sizeLimit, held: this.batcher.heldSeqs, ...this.batcher.stats };
   }
 
-  /** Reads the credential files (a missing one names its field) and starts connecting; never waits for HQ. */
+  /** Starts connecting; never waits for HQ. */
   async start(): Promise<void> {
-    const read = (field: 'passwordFile' | 'caFile' | 'certFile' | 'keyFile'): Buffer | undefined => {
-      const f = this.o.hq[field];
-      if (f === undefined) return undefined;
-      try {
-        return readFileSync(f);
-      } catch (err) {
-        throw new SgwError('SGW_ERR_CONFIG', `hq.${field}: cannot read ${f} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-      }
-    };
-    this.secrets.password = read('passwordFile')?.toString('utf8').trim();
-    this.secrets.ca = read('caFile');
-    this.secrets.cert = read('certFile');
-    this.secrets.key = read('keyFile');
     this.stopped = false;
     this.o.metrics.wanUp.set(0);
     this.connect();
@@ -182,22 +169,14 @@ export class Uplink {
   private connect(): void {
     if (this.stopped) return;
     const { hq, tuning, storeId } = this.o;
-    const opts: IClientOptions = {
-      protocolVersion: 5,
+    const c = this.o.connection.connect({
       clientId: `storegw-${storeId}`,
       clean: true,
       reconnectPeriod: 0, // ours: jittered backoff, a fresh client per attempt
       connectTimeout: tuning.connectTimeoutMs,
       keepalive: tuning.keepaliveS,
-      username: hq.username,
-      password: this.secrets.password,
-      ca: this.secrets.ca,
-      cert: this.secrets.cert,
-      key: this.secrets.key,
-      rejectUnauthorized: true,
       will: { topic: topics.hqStatus(storeId), payload: this.statusPayload('offline'), qos: 1, retain: true },
-    };
-    const c = mqtt.connect(hq.url, opts);
+    });
     this.client = c;
     c.on('connect', (connack) => {
       if (c !== this.client) return;

@@ -10,6 +10,7 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Ingest } from '../ingest/ingest.js';
 import type { NewEvent } from '../outbox/store.js';
+import type { HqConnection } from '../hq/hqConnection.js';
 import { resolveCompactionConfig } from './compaction.js';
 import { Compactor } from './compactor.js';
 import { Uplink, type UplinkState } from './uplink.js';
@@ -25,6 +26,8 @@ export interface UplinkServiceOptions {
   /** The outbox's per-class row counts (OutboxStore.counts), moved by this service's deletes. */
   outboxCounts?: OutboxCounts;
   ingest: Ingest;
+  /** Started; null when no `hq` is configured (then there is no HQ link, only the local outbox). */
+  hqConnection: HqConnection | null;
   bootId: string;
   version: string;
   metrics: Metrics;
@@ -74,9 +77,11 @@ export class UplinkService {
       log: o.log,
       onCompacted: () => this.uplink?.kick(true),
     });
-    this.uplink = c.hq
+    this.uplink =
+      c.hq && o.hqConnection
       ? new Uplink({
           hq: c.hq,
+          connection: o.hqConnection,
           tuning: c.uplink,
           storeId: c.storeId,
           bootId: o.bootId,

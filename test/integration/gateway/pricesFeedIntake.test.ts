@@ -42,7 +42,7 @@ function pricesBody(price: number, extra: Record<string, unknown> = {}) {
   return { mode: 'snapshot', currency: 'EUR', prices: [{ gtin: G1, price }], promotions: [], ...extra };
 }
 function feedClient(): MqttClient {
-  return (prices.feeds as unknown as { client: MqttClient }).client;
+  return (prices.feeds as unknown as { sub: { client: MqttClient } }).sub.client;
 }
 function alertWith(pred: (d: Record<string, unknown>) => boolean): NewEvent | undefined {
   return alerts.find((e) => pred(JSON.parse(e.data) as Record<string, unknown>));

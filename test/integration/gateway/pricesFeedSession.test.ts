@@ -25,7 +25,7 @@ beforeAll(async () => {
   await old.endAsync();
   gw = await startGateway({ extra: { hq: { url: hq.url, publicKeys: [{ kid: signer.kid, pem: signer.publicKeyPem }] } } });
   const prices = gw.gw.prices!;
-  const client = (prices.feeds as unknown as { client: MqttClient }).client;
+  const client = (prices.feeds as unknown as { sub: { client: MqttClient } }).sub.client;
   client.on('packetreceive', (p: Packet) => {
     if (p.cmd === 'publish') received.push(p);
   });

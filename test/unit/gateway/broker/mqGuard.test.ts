@@ -4,6 +4,7 @@
  * process, because the RangeError is thrown from a timer and would take this test runner down.
  */
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { guardedEmitter } from '../../../../gateway/broker/mqGuard.js';
 
@@ -45,5 +46,14 @@ describe('mqemitter backlog recursion', () => {
     await all;
     expect(done).toBe(BACKLOG);
     expect((mq as unknown as { length: number }).length).toBe(0);
+  });
+
+  it('pins mqemitter exactly (the guard patches its private `_do`), in package.json and the lock alike', () => {
+    const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { dependencies: Record<string, string> };
+    const lock = JSON.parse(readFileSync('package-lock.json', 'utf8')) as { packages: Record<string, { version?: string; dependencies?: Record<string, string> }> };
+    const spec = pkg.dependencies.mqemitter;
+    expect(spec).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(lock.packages[''].dependencies?.mqemitter).toBe(spec);
+    expect(lock.packages['node_modules/mqemitter'].version).toBe(spec);
   });
 });

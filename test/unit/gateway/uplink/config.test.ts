@@ -4,12 +4,8 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { parseConfig } from '../../../../gateway/config.js';
-import { Uplink } from '../../../../gateway/uplink/uplink.js';
-import { Metrics } from '../../../../gateway/metrics.js';
-import { createLogger } from '../../../../gateway/log.js';
+import { HqConnection } from '../../../../gateway/hq/hqConnection.js';
 import { tempDir } from '../../../helpers/tmp.js';
-import type { UplinkStore } from '../../../../gateway/uplink/store.js';
-import type { SelfRecords } from '../../../../gateway/uplink/selfRecords.js';
 
 const tmp = tempDir('sgw-upcfg-');
 afterAll(() => tmp.remove());
@@ -57,18 +53,17 @@ describe('hq config', () => {
     const r = parse({ url: 'mqtts://hq.example.com', caFile: 'ca.pem' });
     if (!r.ok) throw new Error(r.errors.join());
     const hq = { ...r.config.hq!, caFile: path.join(tmp.dir, 'gone.pem') };
-    const u = new Uplink({
-      hq,
-      tuning: r.config.uplink,
-      storeId: 's1',
-      bootId: 'b',
-      version: '0',
-      store: {} as UplinkStore,
-      selfRecords: {} as SelfRecords,
-      metrics: new Metrics({ defaultMetrics: false }),
-      log: createLogger({ level: 'silent' }),
-      now: Date.now,
-    });
-    await expect(u.start()).rejects.toThrow(/^hq\.caFile: cannot read .*gone\.pem \(ENOENT\)/);
+    const connection = new HqConnection(hq);
+    expect(() => connection.start()).toThrow(/^hq\.caFile: cannot read .*gone\.pem \(ENOENT\)/);
+  });
+
+  it('reads the password and CA once, into the options every HQ client shares', () => {
+    const r = parse({ url: 'mqtts://hq.example.com', username: 'store-s1', passwordFile: 'hq.pass', caFile: 'ca.pem' });
+    if (!r.ok) throw new Error(r.errors.join());
+    const connection = new HqConnection(r.config.hq!);
+    connection.start();
+    const opts = connection.options({ clientId: 'c1', clean: false, reconnectPeriod: 1000, connectTimeout: 5000 });
+    expect(opts).toMatchObject({ protocolVersion: 5, clientId: 'c1', clean: false, username: 'store-s1', password: 'secret', rejectUnauthorized: true });
+    expect(opts.ca?.toString()).toBe('-----BEGIN CERTIFICATE-----\n');
   });
 });
