@@ -7,10 +7,9 @@
  *
  * Order of writes: who and when are saved first ('handing'), then the record goes through ingest,
  * then the task is 'done'. Two tabs pressing at once: only one claim succeeds, the other is told.
- * After a crash, a task left 'handing' is settled from the outbox: its record found → done; the
- * outbox still holds every row written since the claim and none is it → the record is written now,
- * with the saved who and when; rows since the claim already left for HQ (so it cannot be told) →
- * done without a second record, logged as an error.
+ * After a crash, a task left 'handing' is settled by the outbox's record key for the order (written
+ * in the record's own transaction, never deleted by the uplink): found → done with its seq; absent
+ * → the record was never committed and is written now, with the saved who and when.
  */
 import type { Logger } from '../log.js';
 import type { OutboxStore } from '../outbox/store.js';
@@ -72,7 +71,7 @@ export interface HandoversOptions {
   store: KioskStore;
   /** Writes the exact record (kind kiosk, deviceId = kiosk id) through ingest; resolves with its seq once durable. */
   record: (kioskId: string, data: object) => Promise<number>;
-  outbox: Pick<OutboxStore, 'read'>;
+  outbox: Pick<OutboxStore, 'recordKey'>;
   /** The last seq ingest handed out (the outbox seq before a claim). */
   lastSeq: () => number;
   log: Logger;
@@ -154,21 +153,10 @@ export class Handovers {
 
   private async settle(r: HandoverRow): Promise<void> {
     const orderId = r.order.orderId;
-    const from = r.fromSeq ?? 0;
-    const upTo = this.o.lastSeq();
-    let seq: number | null = null;
-    let present = 0;
-    for (let next = from + 1; seq === null && next <= upTo; ) {
-      const recs = await this.o.outbox.read(next, 2000);
-      for (const rec of recs) {
-        if (rec.seq > upTo) break;
-        present++;
-        if (rec.kind === 'kiosk' && rec.type === 'handover' && rec.data.orderId === orderId) seq = rec.seq;
-      }
-      if (recs.length < 2000) break;
-      next = recs[recs.length - 1].seq + 1;
-    }
-    if (seq === null && present === upTo - from && r.by !== null && r.at !== null) {
+    let seq = await this.o.outbox.recordKey('handover', orderId);
+    if (seq !== null) {
+      this.log.warn({ orderId, seq }, 'hand-over left half done by a restart: its record was committed');
+    } else if (r.by !== null && r.at !== null) {
       try {
         seq = await this.o.record(r.kioskId, handoverRecord(r, r.by, r.at));
       } catch (err) {
@@ -176,11 +164,11 @@ export class Handovers {
         return this.o.store.finishHandover(orderId, 'reopen', this.o.now());
       }
       this.log.warn({ orderId, seq, by: r.by }, 'hand-over left half done by a restart: recorded now');
-    } else if (seq === null) {
-      this.log.error({ orderId, by: r.by, fromSeq: from, lastSeq: upTo, present }, 'hand-over left half done by a restart: rows since it already left for HQ, so whether its record did cannot be told; marked done without a second record');
     } else {
-      this.log.warn({ orderId, seq }, 'hand-over left half done by a restart: its record was committed');
+      this.log.error({ orderId }, 'hand-over left half done by a restart without who and when: open again');
+      return this.o.store.finishHandover(orderId, 'reopen', this.o.now());
     }
     await this.o.store.finishHandover(orderId, { seq }, this.o.now());
   }
+
 }

@@ -12,7 +12,7 @@ import type { KioskStore } from './store.js';
 
 export interface PickupFlowHost {
   store: KioskStore;
-  outbox: OutboxStore;
+  outbox: Pick<OutboxStore, 'recordKey'>;
   handovers: Handovers;
   log: Logger;
   now: () => number;
@@ -100,19 +100,17 @@ export class PickupFlow {
     this.h.show(kioskId);
   }
 
-  /** After a restart: an order claimed but not marked collected is collected iff its record is in the outbox. */
+  /**
+   * After a restart: an order claimed but not marked collected is collected iff its `pickup` record
+   * was committed — told by the outbox's record key, written in the record's own transaction and
+   * kept after the uplink delivered the row.
+   */
   async recover(): Promise<void> {
     for (const o of await this.h.store.collectingOrders()) {
-      let seq: number | null = null;
-      for (let from = o.fromSeq + 1; seq === null; ) {
-        const recs = await this.h.outbox.read(from, 2000);
-        const hit = recs.find((r) => r.kind === 'kiosk' && r.type === 'pickup' && r.data.orderId === o.order.orderId);
-        if (hit) seq = hit.seq;
-        if (recs.length < 2000) break;
-        from = recs[recs.length - 1].seq + 1;
-      }
+      const seq = await this.h.outbox.recordKey('pickup', o.order.orderId);
       await this.h.store.finishOrder(o.order.orderId, seq !== null ? 'collected' : 'ready', this.h.now(), seq);
       this.log.warn({ orderId: o.order.orderId, collected: seq !== null }, 'settled a pickup left open by a restart');
     }
   }
+
 }

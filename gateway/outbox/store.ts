@@ -281,6 +281,12 @@ export class OutboxStore {
     return r ? { seq: r.seq, deviceId: r.device_id, data: JSON.parse(r.data) as Record<string, unknown> } : null;
   }
 
+  /** The seq of the `pickup` or `handover` record committed for an order, if any (kept like saleFor). */
+  async recordKey(type: 'pickup' | 'handover', orderId: string): Promise<number | null> {
+    const r = await this.db.get<{ seq: number }>('SELECT seq FROM record_keys WHERE type = ? AND key = ?', [type, orderId]);
+    return r?.seq ?? null;
+  }
+
   /** Forgets sale keys and payment results below `seq` (no payment that old is open). */
   async pruneSettlement(belowSeq: number): Promise<void> {
     await this.db.run('DELETE FROM sale_keys WHERE seq < ?', [belowSeq]);

@@ -72,4 +72,16 @@ export const OUTBOX_MIGRATIONS: readonly string[] = [
                json_object('status', NEW.data ->> '$.status', 'amount', NEW.data -> '$.amount', 'currency', NEW.data ->> '$.currency', 'authCode', NEW.data ->> '$.authCode'))
        ON CONFLICT (request_id) DO UPDATE SET device_id = excluded.device_id, seq = excluded.seq, data = excluded.data;
    END`,
+  // 6: the same for click & collect: which order a `pickup` or `handover` record was committed
+  // for, kept by the record's own transaction and never deleted by the uplink, so a claim a
+  // restart left open is settled by key ("was it recorded?") instead of by scanning rows that may
+  // already have gone to HQ. One small row per collected order.
+  `CREATE TABLE record_keys (
+     type TEXT NOT NULL, key TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (type, key)
+   ) WITHOUT ROWID;
+   CREATE TRIGGER events_record_key AFTER INSERT ON events
+     WHEN NEW.kind = 'kiosk' AND NEW.type IN ('pickup', 'handover') AND NEW.seq_from IS NULL
+   BEGIN
+     INSERT OR IGNORE INTO record_keys (type, key, seq) VALUES (NEW.type, NEW.data ->> '$.orderId', NEW.seq);
+   END`,
 ];

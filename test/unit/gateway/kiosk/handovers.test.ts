@@ -2,7 +2,7 @@
  * Click & collect hand-over tasks on real SQLite files (kiosk.db, outbox.db in a temp
  * folder): the task a collected order becomes, the exact record and its schema, a record that
  * fails (the task opens again), and every way a crash can leave a hand-over half done — its record
- * found in the outbox, certainly never written, or no longer tellable because rows since left for HQ.
+ * committed (also when the uplink already took the row to HQ) or never written.
  */
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -10,7 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../../gateway/log.js';
 import { KioskStore } from '../../../../gateway/kiosk/store.js';
 import { OutboxStore, type NewEvent } from '../../../../gateway/outbox/store.js';
-import { Handovers, handoverRecord, taskOf, type HandoverRow } from '../../../../gateway/kiosk/handovers.js';
+import { Handovers, handoverRecord, taskOf } from '../../../../gateway/kiosk/handovers.js';
 import type { OnlineOrderT } from '../../../../gateway/kiosk/orders.js';
 import { CATALOGUE } from '../../../../gateway/protocol/schemas/index.js';
 import { compile } from '../../../../gateway/protocol/validate.js';
@@ -140,15 +140,18 @@ describe('the task and its record', () => {
 });
 
 describe('a hand-over left half done by a crash', () => {
-  it('record in the outbox → done with its seq; never written → recorded now with the saved who and when; rows since gone to HQ → done, no second record, logged', async () => {
-    await collected(order('WEB-A', 'AAAAAA'), order('WEB-B', 'BBBBBB'), order('WEB-C', 'CCCCCC'));
-    const base = lastSeq; // 3 pickups
+  it('settled by the record key: committed → done with its seq (also after HQ took the row); never committed → recorded now with the saved who and when', async () => {
+    await collected(order('WEB-A', 'AAAAAA'), order('WEB-B', 'BBBBBB'), order('WEB-C', 'CCCCCC'), order('WEB-D', 'DDDDDD'));
+    const base = lastSeq; // 4 pickups
     // WEB-A: claimed, its record committed, the crash came before "done".
     expect(await store.claimHandover('WEB-A', 'anna', T0 + 10_000, base)).toBe(true);
     const aSeq = await append('handover', handoverRecord((await store.handover('WEB-A'))!, 'anna', T0 + 10_000));
-    // WEB-C: claimed; after it two rows that the uplink then delivered and deleted (HQ has them).
+    // WEB-D: the same, and then the uplink delivered its record and rows around it and deleted them.
+    expect(await store.claimHandover('WEB-D', 'dora', T0 + 10_500, lastSeq)).toBe(true);
+    const dSeq = await append('handover', handoverRecord((await store.handover('WEB-D'))!, 'dora', T0 + 10_500));
+    // WEB-C: claimed; after it two rows that the uplink then delivered and deleted (HQ has them); its own record never written.
     expect(await store.claimHandover('WEB-C', 'carl', T0 + 11_000, lastSeq)).toBe(true);
-    const gone = [await append('pickup', { orderId: 'X-1' }), await append('pickup', { orderId: 'X-2' })];
+    const gone = [dSeq, await append('pickup', { orderId: 'X-1' }), await append('pickup', { orderId: 'X-2' })];
     await outbox.database.run(`DELETE FROM events WHERE seq IN (${gone.map(() => '?').join(', ')})`, gone);
     // WEB-B: claimed after that; nothing written since.
     expect(await store.claimHandover('WEB-B', 'ben', T0 + 12_000, lastSeq)).toBe(true);
@@ -157,11 +160,14 @@ describe('a hand-over left half done by a crash', () => {
     await h.start();
     expect(h.list()).toEqual([]);
     expect(await store.handover('WEB-A')).toMatchObject({ state: 'done', seq: aSeq, by: 'anna' });
-    expect(recorded).toEqual([{ kioskId: 'k1', data: { ts: '2026-11-25T10:00:12.000Z', kioskId: 'k1', orderId: 'WEB-B', by: 'ben', at: '2026-11-25T10:00:12.000Z', collectedAt: '2026-11-25T10:00:01.000Z' } }]);
-    expect(await store.handover('WEB-B')).toMatchObject({ state: 'done', seq: lastSeq, by: 'ben' });
-    expect(await store.handover('WEB-C')).toMatchObject({ state: 'done', seq: null, by: 'carl' });
-    expect(logs.filter((l) => l.level === 'error' && l.orderId === 'WEB-C')).toHaveLength(1);
-    const inOutbox = (await outbox.read(0, 1000)).filter((r) => r.type === 'handover').map((r) => r.data.orderId);
-    expect(inOutbox).toEqual(['WEB-A', 'WEB-B']);
+    expect(await store.handover('WEB-D')).toMatchObject({ state: 'done', seq: dSeq, by: 'dora' }); // no second record although its row is gone
+    const written = recorded.map((r) => r.data.orderId).sort();
+    expect(written).toEqual(['WEB-B', 'WEB-C']);
+    expect(recorded.find((r) => r.data.orderId === 'WEB-B')).toEqual({ kioskId: 'k1', data: { ts: '2026-11-25T10:00:12.000Z', kioskId: 'k1', orderId: 'WEB-B', by: 'ben', at: '2026-11-25T10:00:12.000Z', collectedAt: '2026-11-25T10:00:01.000Z' } });
+    expect(await store.handover('WEB-C')).toMatchObject({ state: 'done', by: 'carl' });
+    expect((await store.handover('WEB-C'))!.seq).not.toBeNull();
+    const inOutbox = (await outbox.read(0, 1000)).filter((r) => r.type === 'handover').map((r) => r.data.orderId).sort();
+    expect(inOutbox).toEqual(['WEB-A', 'WEB-B', 'WEB-C']);
   });
+
 });
