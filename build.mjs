@@ -22,7 +22,7 @@ for (const [entry, outfile] of node) {
     bundle: true,
     platform: 'node',
     format: 'esm',
-    target: 'node20',
+    target: 'node24',
     packages: 'external',
     sourcemap: 'linked',
     banner: { js: '#!/usr/bin/env node' },

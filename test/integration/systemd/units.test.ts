@@ -3,14 +3,26 @@
  * without a single warning, and they carry the promised supervision and hardening.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import { parse } from 'yaml';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 
 const UNITS = ['systemd/storegw.service', 'systemd/storegw-bridge.service', 'systemd/storegw-kiosk.service'];
+// The Node the gateway and bridge units run: the pinned one `make deps` puts under .tools/node24.
+const NODE = '/opt/storegw/.tools/node24/bin/node';
+
+// systemd-analyze verify also checks that each Exec command exists and is executable. The units name
+// their install folder /opt/storegw; verifying a copy that names this checkout instead checks them
+// against what `make deps` really provides here (the Node binary at the path the units expect).
+const checkoutUnits = mkdtempSync(join(tmpdir(), 'storegw-units-'));
+afterAll(() => rmSync(checkoutUnits, { recursive: true, force: true }));
 
 function verify(file: string): { status: number | null; output: string } {
-  const r = spawnSync('systemd-analyze', ['verify', '--man=no', file], { encoding: 'utf8' });
+  const copy = join(checkoutUnits, basename(file));
+  writeFileSync(copy, readFileSync(file, 'utf8').replaceAll('/opt/storegw/', `${process.cwd()}/`));
+  const r = spawnSync('systemd-analyze', ['verify', '--man=no', copy], { encoding: 'utf8' });
   return { status: r.status, output: `${r.stdout}${r.stderr}`.trim() };
 }
 
@@ -24,6 +36,18 @@ describe('systemd units', () => {
   it('would catch a broken unit (the check itself can fail)', () => {
     const bad = verify('test/integration/systemd/fixtures/broken.service');
     expect(bad.output).toMatch(/Unknown key|Failed to parse/);
+  });
+
+  it('runs the gateway and the bridge with the pinned Node 24 that built their native addons, not a system Node', () => {
+    for (const unit of ['systemd/storegw.service', 'systemd/storegw-bridge.service']) {
+      const execs = [...readFileSync(unit, 'utf8').matchAll(/^ExecStart(?:Pre)?=(\S+)/gm)].map((m) => m[1]);
+      expect(execs.length, unit).toBeGreaterThan(0);
+      for (const exec of execs) expect(exec, unit).toBe(NODE);
+    }
+    // The path the units name is where the Makefile installs that Node, and it is Node 24.
+    expect(readFileSync('Makefile', 'utf8')).toMatch(/^NODE_HOME := \$\(CURDIR\)\/\.tools\/node24$/m);
+    const r = spawnSync(NODE.replace('/opt/storegw/', ''), ['-v'], { encoding: 'utf8' });
+    expect(r.stdout.trim()).toMatch(/^v24\./);
   });
 
   it('supervises the gateway and the bridge: notify + watchdog, restart on failure, a dedicated user, hardening', () => {
