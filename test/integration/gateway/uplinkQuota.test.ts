@@ -37,7 +37,8 @@ describe('outbox quota', () => {
     try {
       const pad = 'w'.repeat(150);
       for (let round = 0; round < 12; round++) {
-        await Promise.all(Array.from({ length: 500 }, (_, i) => scale.publishAsync('store/v1/dev/scale/s1/evt/weight', JSON.stringify({ ts: new Date().toISOString(), grams: round * 1000 + i * 7, stable: true, note: pad }), { qos: 1 })));
+        // 500 weights per round, at most 100 awaiting their PUBACK (the gateway closes a client past mqtt.maxInflightPerClient).
+        for (let chunk = 0; chunk < 5; chunk++) await Promise.all(Array.from({ length: 100 }, (_, j) => chunk * 100 + j).map((i) => scale.publishAsync('store/v1/dev/scale/s1/evt/weight', JSON.stringify({ ts: new Date().toISOString(), grams: round * 1000 + i * 7, stable: true, note: pad }), { qos: 1 })));
         await pay.publishAsync('store/v1/dev/payment/pay-1/evt/result', JSON.stringify({ ts: new Date().toISOString(), requestId: `p-${round}`, status: 'approved', amount: round }), { qos: 1 });
       }
       await gw.gw.uplink.checkNow();
