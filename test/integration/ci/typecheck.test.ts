@@ -34,17 +34,21 @@ describe('type check in make test', () => {
   let checked: Outcome;
 
   beforeAll(async () => {
+    // typeRoots: the fixture lives outside the repository but may reference its @types/node.
+    const typeRoots = [path.join(repo, 'node_modules/@types')];
     const config = (name: string, lib: string[]) =>
-      JSON.stringify({ extends: base, compilerOptions: { lib, types: [], tsBuildInfoFile: `tsc/${name}.tsbuildinfo` }, include: [name] });
+      JSON.stringify({ extends: base, compilerOptions: { lib, types: [], typeRoots, tsBuildInfoFile: `tsc/${name}.tsbuildinfo` }, include: [name] });
     write('tsconfig.server.json', config('gateway', ['ES2023']));
     write('tsconfig.pages.json', config('kiosk', ['ES2023', 'DOM']));
     write('tsconfig.clean.json', config('clean', ['ES2023']));
     write('package.json', '{ "type": "module" }\n');
     write('gateway/protocol/view.ts', 'export type View = { id: string };\n');
+    // A protocol module that needs node brings node types to every page importing it.
+    write('gateway/protocol/clock.ts', '/// <reference types="node" />\nexport type Clock = () => number;\n');
     write('gateway/log.ts', 'export type Log = { info(msg: string): void };\n');
     // strict: an implicit any; verbatimModuleSyntax: a type imported as a value.
     write('gateway/main.ts', "import { View } from './protocol/view.js';\nexport const v: View = { id: 'a' };\nexport function f(x) { return x; }\n");
-    write('kiosk/page.ts', "import type { View } from '../gateway/protocol/view.js';\nimport type { Log } from '../gateway/log.js';\nexport const seen: View[] = [];\nexport let log: Log | undefined;\n");
+    write('kiosk/page.ts', "import type { View } from '../gateway/protocol/view.js';\nimport type { Log } from '../gateway/log.js';\nimport type { Clock } from '../gateway/protocol/clock.js';\nexport let clock: Clock | undefined;\nexport const seen: View[] = [];\nexport let log: Log | undefined;\n");
     write('clean/ok.ts', 'export const ok: number = 1;\n');
     checked = await node(tmp.dir, [typecheck, '--out', 'out/typecheck.json', 'tsconfig.server.json', 'tsconfig.pages.json', 'tsconfig.clean.json']);
   }, 180_000);
@@ -57,10 +61,11 @@ describe('type check in make test', () => {
     expect(checked.stdout).toMatch(/typecheck: tsconfig\.server\.json 2 error\(s\)/);
   });
 
-  it('fails a page that imports from gateway/ outside gateway/protocol/, even type-only', () => {
+  it('fails a page that imports from gateway/ outside gateway/protocol/, even type-only, or gets node types', () => {
     expect(checked.stdout).toContain('kiosk/page.ts: imports gateway/log.ts; a page imports only from gateway/protocol/');
     expect(checked.stdout).not.toContain('imports gateway/protocol/view.ts');
-    expect(checked.stdout).toMatch(/typecheck: tsconfig\.pages\.json 1 error\(s\)/);
+    expect(checked.stdout).toContain("tsconfig.pages.json: node types reached the pages' program");
+    expect(checked.stdout).toMatch(/typecheck: tsconfig\.pages\.json 2 error\(s\)/);
     expect(checked.stdout).toMatch(/typecheck: tsconfig\.clean\.json ok/);
   });
 
@@ -68,7 +73,7 @@ describe('type check in make test', () => {
     const report = JSON.parse(readFileSync(path.join(tmp.dir, 'out/typecheck.json'), 'utf8')) as { projects: { project: string; errors: number }[] };
     expect(report.projects.map((p) => [p.project, p.errors])).toEqual([
       ['tsconfig.server.json', 2],
-      ['tsconfig.pages.json', 1],
+      ['tsconfig.pages.json', 2],
       ['tsconfig.clean.json', 0],
     ]);
     write('out/vitest.json', JSON.stringify({ numPassedTests: 5, numFailedTests: 0, testResults: [] }));
