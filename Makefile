@@ -60,15 +60,21 @@ $(NODE_MODULES_STAMP): package-lock.json package.json $(NODE_STAMP)
 build: deps
 	node build.mjs
 
+## typecheck: tsc for the server, the pages and the browser-driving tests, each with its own tsconfig
 typecheck: deps
-	npx tsc -p tsconfig.json
+	node test/helpers/typecheck.mjs
 
-## test: every suite — unit, integration (real aedes, Mosquitto, SQLite, socat), e2e (Chromium)
+## test: type checks, then every suite — unit, integration (real aedes, Mosquitto, SQLite, socat), e2e (Chromium)
+# The type check is a step of this recipe, not a prerequisite: a failing prerequisite would stop
+# make before vitest and the closing "N passed, N failed" line; here its result is counted in it.
 test: build
 	@echo "test: Node $$(node -v) ($$(command -v node))"
 	@mkdir -p test-artifacts
+	@rm -f test-artifacts/typecheck.json test-artifacts/vitest.json
+	node test/helpers/typecheck.mjs --out test-artifacts/typecheck.json; tc=$$?; \
 	npx vitest run --reporter=default --reporter=json --outputFile.json=test-artifacts/vitest.json; rc=$$?; \
-	node test/helpers/summary.mjs test-artifacts/vitest.json; exit $$rc
+	node test/helpers/summary.mjs test-artifacts/vitest.json test-artifacts/typecheck.json; \
+	if [ $$tc -ne 0 ] || [ $$rc -ne 0 ]; then exit 1; fi
 
 ## demo: the whole store on config/demo.yaml; Ctrl-C stops everything
 demo: build

@@ -24,6 +24,8 @@ for (const [entry, outfile] of node) {
     format: 'esm',
     target: 'node24',
     packages: 'external',
+    // The root tsconfig.json only lists the programs; esbuild reads the one this bundle belongs to.
+    tsconfig: 'tsconfig.server.json',
     sourcemap: 'linked',
     banner: { js: '#!/usr/bin/env node' },
     logLevel: 'warning',
@@ -44,6 +46,7 @@ for (const page of ['checkout', 'ops']) {
     sourcemap: 'linked',
     jsx: 'automatic',
     jsxImportSource: 'preact',
+    tsconfig: 'tsconfig.pages.json',
     logLevel: 'warning',
   });
   if (existsSync(`kiosk/${page}/index.html`)) cpSync(`kiosk/${page}/index.html`, `dist/kiosk/${page}/index.html`);

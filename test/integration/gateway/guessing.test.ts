@@ -85,7 +85,7 @@ describe('through a trusted proxy, guessing from many addresses', () => {
 
   const post = async (url: string, body: unknown, headers: Record<string, string> = {}) => {
     const res = await fetch(`${p.httpUrl}${url}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
-    return { status: res.status, retryAfter: res.headers.get('retry-after'), body: await res.json() };
+    return { status: res.status, retryAfter: res.headers.get('retry-after'), body: (await res.json()) as { code?: string; message?: string } };
   };
   const loginFrom = (address: string, username: string, password: string) => post('/api/login', { username, password }, { 'x-forwarded-for': address });
 
