@@ -28,7 +28,7 @@ beforeAll(async () => {
   mkdirSync('node_modules/.cache', { recursive: true });
   binDir = mkdtempSync(path.resolve('node_modules/.cache/storegw-bridge-test-'));
   bin = path.join(binDir, 'storegw-bridge.js');
-  await build({ entryPoints: ['firmware-bridge/main.ts'], outfile: bin, bundle: true, platform: 'node', format: 'esm', target: 'node24', packages: 'external', logLevel: 'warning' });
+  await build({ entryPoints: ['firmware-bridge/main.ts'], outfile: bin, bundle: true, platform: 'node', format: 'esm', target: 'node24', tsconfig: 'tsconfig.server.json', packages: 'external', logLevel: 'warning' });
 }, 30_000);
 
 afterAll(async () => {

@@ -47,7 +47,7 @@ const CASES: [string, Buffer, FeedVerifyContext][] = [
 beforeAll(async () => {
   // The same bundle options as build.mjs; the worker is found by its URL, as beside dist/storegw.js.
   const outfile = path.join(workerDir, 'feedWorker.js');
-  await build({ entryPoints: ['gateway/prices/feedWorker.ts'], outfile, bundle: true, platform: 'node', format: 'esm', target: 'node24', packages: 'external', logLevel: 'warning' });
+  await build({ entryPoints: ['gateway/prices/feedWorker.ts'], outfile, bundle: true, platform: 'node', format: 'esm', target: 'node24', tsconfig: 'tsconfig.server.json', packages: 'external', logLevel: 'warning' });
   workerUrl = pathToFileURL(outfile);
 });
 afterAll(() => {
