@@ -263,8 +263,8 @@ export class Gateway {
     await kiosk.start();
     this.started.push({ name: 'kiosk', stop: () => kiosk.stop() });
     // Click & collect tasks on the ops page's live feed (issue 14): in `hello`, then the whole list on every change.
-    ops.feed.addHelloPart('pickups', () => kiosk.handovers.list());
-    kiosk.handovers.onChange((tasks) => ops.feed.push('pickups', { tasks }));
+    ops.feed.addHelloPart('pickups', () => [...kiosk.handovers.list()]);
+    kiosk.handovers.onChange((tasks) => ops.feed.push('pickups', { tasks: [...tasks] }));
     // --- end kiosk ---
 
     // --- ops users (issue 8): config users + users.db; sessions look people up here ---

@@ -11,6 +11,7 @@ import { deviceUsername, isDeviceKind, type DeviceKind } from '../protocol/topic
 import type { BirthMsg } from '../protocol/schemas/common.js';
 import { healthOf, type Health } from './health.js';
 import type { DeviceStore, StateRow } from './store.js';
+import type { DeviceView, RefusedDevice } from '../protocol/schemas/api/devices.js';
 
 export interface DeviceEntry {
   kind: DeviceKind;
@@ -31,16 +32,8 @@ export interface DeviceEntry {
   lastReject: { code: string; reason: string; at: number } | null;
 }
 
-export interface RefusedDevice {
-  username: string;
-  address: string;
-  reason: string;
-  attempts: number;
-  firstSeen: number;
-  lastSeen: number;
-}
-
-export type DeviceView = Omit<DeviceEntry, 'secretHash'> & { health: Health; username: string };
+/** What the ops page sees of a device (the API's contract): the entry without its secret hash, with health. */
+export type { DeviceView, RefusedDevice } from '../protocol/schemas/api/devices.js';
 
 export class DeviceRegistry {
   private readonly devices = new Map<string, DeviceEntry>();

@@ -1,6 +1,6 @@
 /** Uplink & alerts: the HQ link, the backlog per class and its oldest unsent record; the alert book with acknowledge. */
 import { useEffect, useState } from 'preact/hooks';
-import type { AlertRow } from '../../../gateway/kpi/kpiStore.js';
+import type { AlertListBody, AlertRow } from '../../../gateway/protocol/schemas/api/index.js';
 import { can, type Live, type Me } from '../app.js';
 import { get, post, unavailable, type ApiResult } from '../api.js';
 import { useI18n } from '../i18n.js';
@@ -30,7 +30,7 @@ export function UplinkView({ me, live, now }: { me: Me; live: Live; now: number 
   useEffect(() => {
     let gone = false;
     const load = async () => {
-      const [u, a, p] = await Promise.all([get<UplinkBody>('/api/uplink'), get<{ alerts: AlertRow[] }>('/api/alerts?limit=200'), get<{ alerts?: FeedRejection[] }>('/api/prices/sync')]);
+      const [u, a, p] = await Promise.all([get<UplinkBody>('/api/uplink'), get<AlertListBody>('/api/alerts?limit=200'), get<{ alerts?: FeedRejection[] }>('/api/prices/sync')]);
       if (gone) return;
       setUplink(u);
       setAlerts(a.ok ? a.body.alerts : []);
