@@ -5,3 +5,5 @@ export * from './ops.js';
 export * from './people.js';
 export * from './checkout.js';
 export * from './live.js';
+export * from './shelf.js';
+export * from './uplink.js';
