@@ -14,7 +14,7 @@
 import type { WebSocket } from 'ws';
 import type { Config } from '../../config.js';
 import type { KioskService } from '../../kiosk/sessions.js';
-import type { CartView, KioskIntent } from '../../protocol/schemas/kiosk.js';
+import type { CartView, KioskIntent, KioskServerMsg } from '../../protocol/schemas/kiosk.js';
 import type { Metrics } from '../../metrics.js';
 import { LogLimiter } from '../../log.js';
 import { intentProblem } from '../../kiosk/intentCheck.js';
@@ -59,7 +59,7 @@ export const kioskRoutes: TypedRoutes<KioskRouteDeps> = async (app, deps) => {
   app.get('/ws/kiosk', { websocket: true }, (socket: WebSocket, req) => {
     let kioskId: string | null = null;
     let checking = false;
-    const send = (m: unknown) => {
+    const send = (m: KioskServerMsg) => {
       if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(m));
     };
     const onView = (id: string, v: CartView) => {
@@ -114,7 +114,8 @@ export const kioskRoutes: TypedRoutes<KioskRouteDeps> = async (app, deps) => {
           kioskId = entry.id;
           deps.service.changes.on('view', onView);
           send({ type: 'welcome', kioskId, language: deps.service.language }); // issue 14: the store's default language
-          send(deps.service.view(kioskId));
+          const view = deps.service.view(kioskId);
+          if (view) send(view);
         });
         return;
       }

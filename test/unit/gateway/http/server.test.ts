@@ -9,13 +9,14 @@ import path from 'node:path';
 import type { TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { stringify } from 'yaml';
 import { parseConfig } from '../../../../gateway/config.js';
 import { DeviceRegistry } from '../../../../gateway/devices/registry.js';
 import { DeviceStore } from '../../../../gateway/devices/store.js';
 import { SESSION_COOKIE, SessionManager, type LoginUser, type Role } from '../../../../gateway/http/auth.js';
 import { buildServer } from '../../../../gateway/http/server.js';
+import { LiveFeed } from '../../../../gateway/http/sse.js';
 import { kioskRoutes } from '../../../../gateway/http/routes/kiosk.js';
 import { opsRoutes } from '../../../../gateway/http/routes/ops.js';
 import { pickupRoutes } from '../../../../gateway/http/routes/pickups.js';
@@ -26,6 +27,8 @@ import { KpiStore } from '../../../../gateway/kpi/kpiStore.js';
 import { createLogger } from '../../../../gateway/log.js';
 import { Metrics } from '../../../../gateway/metrics.js';
 import { AlertList, ApiError, DeviceDetail, DeviceList, HandedOver, KioskList, Me, Ok, PickupList, type PickupTask } from '../../../../gateway/protocol/schemas/api/index.js';
+import { KioskServerMsgSchema } from '../../../../gateway/protocol/schemas/api/kioskSocket.js';
+import { LiveHello } from '../../../../gateway/protocol/schemas/api/live.js';
 import { DEVICE_SECRET_COST, hashSecret } from '../../../../gateway/scryptHash.js';
 import { tempDir } from '../../../helpers/tmp.js';
 
@@ -34,10 +37,12 @@ const tmp = tempDir('storegw-server-');
 const log = createLogger({ level: 'silent' });
 const users = new Map<string, LoginUser>();
 const PASSWORD = 'correct horse battery';
+const KIOSK_TOKEN = 'kiosk-token-k1';
 let app: FastifyInstance;
 let deviceStore: DeviceStore;
 let registry: DeviceRegistry;
 let kpi: KpiStore;
+let feed: LiveFeed;
 const cookies = new Map<Role, string>();
 
 /** A task as the hand-over list holds it, plus a field the API does not declare. */
@@ -65,6 +70,9 @@ beforeAll(async () => {
   }
   const sessions = new SessionManager({ users: { find: (u) => users.get(u) }, ttlS: 3600, now: () => NOW });
   const kioskChanges = new EventEmitter();
+  const today = () => dayView('2026-05-04', 'UTC', 'EUR', new Map());
+  feed = new LiveFeed({ registry, today, onKpiChange: () => () => undefined, onAlert: () => () => undefined, log, now: () => NOW, healthEveryMs: 60_000 });
+  feed.addHelloPart('pickups', () => [TASK]);
   app = await buildServer({
     log,
     metrics: new Metrics({ defaultMetrics: false }),
@@ -77,10 +85,11 @@ beforeAll(async () => {
     health: async () => ({ ok: true, checks: {} }),
     now: () => NOW,
     plugins: [
-      async (a) => void (await a.register(opsRoutes, { today: () => dayView('2026-05-04', 'UTC', 'EUR', new Map()), day: async (d) => dayView(d, 'UTC', 'EUR', new Map()), alerts: (limit, open) => kpi.alerts(limit, open), ack: (id, by) => kpi.ackAlert(id, by, NOW) })),
+      async (a) => void (await a.register(feed.plugin)),
+      async (a) => void (await a.register(opsRoutes, { today, day: async (d) => dayView(d, 'UTC', 'EUR', new Map()), alerts: (limit, open) => kpi.alerts(limit, open), ack: (id, by) => kpi.ackAlert(id, by, NOW) })),
       async (a) =>
         void (await a.register(kioskRoutes, {
-          kiosks: [],
+          kiosks: [{ id: 'k1', tokenHash: await hashSecret(KIOSK_TOKEN, DEVICE_SECRET_COST) }],
           service: { kioskIds: ['k1'], view: (id) => cartView(newSession(id, 'sess-1', 'EUR', NOW, false), [], false), devices: () => ({ scanner: 'sc-k1' }), changes: kioskChanges, language: { default: 'en', idleMs: 60_000 }, intent: async () => undefined },
         })),
       async (a) =>
@@ -236,5 +245,51 @@ describe('/api/alerts', () => {
     const res = await app.inject({ url: '/api/alerts?limit=0', cookies: as('viewer') });
     expect(res.statusCode).toBe(400);
     expect(res.json().message).toContain('limit');
+  });
+});
+
+describe('/ws/kiosk', () => {
+  it('answers a good hello with a welcome and the cart, each a KioskServerMsg', async () => {
+    const ws = await app.injectWS('/ws/kiosk');
+    const got: { type: string }[] = [];
+    const two = new Promise<void>((resolve) =>
+      ws.on('message', (d) => {
+        got.push(JSON.parse(String(d)) as { type: string });
+        if (got.length === 2) resolve();
+      }),
+    );
+    ws.send(JSON.stringify({ type: 'hello', kioskId: 'k1', token: KIOSK_TOKEN }));
+    await two;
+    ws.terminate();
+    expect(got.map((m) => m.type)).toEqual(['welcome', 'cart']);
+    for (const m of got) matches(KioskServerMsgSchema, m);
+    expect(got[1]).toMatchObject({ kioskId: 'k1', phase: 'idle', total: 0, currency: 'EUR' });
+  });
+
+  it('closes the socket of a wrong token with 4401', async () => {
+    const ws = await app.injectWS('/ws/kiosk');
+    const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
+    ws.send(JSON.stringify({ type: 'hello', kioskId: 'k1', token: 'not the token' }));
+    expect(await closed).toBe(4401);
+  });
+});
+
+describe('GET /api/events', () => {
+  it('needs a session', async () => {
+    expect((await app.inject({ url: '/api/events' })).statusCode).toBe(401);
+  });
+
+  it('opens with a hello that matches LiveHello', async () => {
+    const answer = app.inject({ url: '/api/events', cookies: as('viewer') });
+    // The stream stays open: once it has its client, stopping the feed ends it and the answer completes.
+    await vi.waitFor(() => expect(feed.clientCount).toBe(1));
+    feed.stop();
+    const res = await answer;
+    expect(res.headers['content-type']).toContain('text/event-stream');
+    const hello = /event: hello\ndata: (.*)\n/.exec(res.body);
+    expect(hello).not.toBeNull();
+    const body = JSON.parse(hello![1]) as unknown;
+    matches(LiveHello, body);
+    expect(body).toMatchObject({ serverTime: NOW, devices: [expect.objectContaining({ username: 'scale/sc-1' })], pickups: [expect.objectContaining({ orderId: 'ord-1' })] });
   });
 });
