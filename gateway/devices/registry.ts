@@ -9,7 +9,7 @@ import type { Config } from '../config.js';
 import { DEFAULT_STALE_AFTER_S } from '../config.js';
 import { deviceUsername, isDeviceKind, type DeviceKind } from '../protocol/topics.js';
 import type { BirthMsg } from '../protocol/schemas/common.js';
-import { healthOf, type Health } from './health.js';
+import { healthOf } from './health.js';
 import type { DeviceStore, StateRow } from './store.js';
 import type { DeviceView, RefusedDevice } from '../protocol/schemas/api/devices.js';
 

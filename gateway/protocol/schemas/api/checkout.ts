@@ -41,7 +41,7 @@ export const KioskSummarySchema = Type.Object({
   /** Role (scanner, scale, payment, light …) → device id. */
   devices: Type.Record(Type.String(), Type.String()),
   phase: Type.String(),
-  sessionId: NullableString,
+  sessionId: Type.String(),
   version: Type.Integer(),
   lines: Type.Integer({ minimum: 0 }),
   total: Type.Integer(),
