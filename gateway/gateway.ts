@@ -281,8 +281,8 @@ export class Gateway {
     await kiosk.start();
     this.started.push({ name: 'kiosk', stop: () => kiosk.stop() });
     // Click & collect tasks on the ops page's live feed: in `hello`, then the whole list on every change.
-    live.addHelloPart('pickups', () => kiosk.handovers.list());
-    kiosk.handovers.onChange((tasks) => live.push('pickups', { tasks }));
+    live.addHelloPart('pickups', () => [...kiosk.handovers.list()]);
+    kiosk.handovers.onChange((tasks) => live.push('pickups', { tasks: [...tasks] }));
     // --- end kiosk ---
 
     // --- ops users: config users + users.db; sessions look people up here ---

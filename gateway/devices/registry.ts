@@ -9,8 +9,9 @@ import type { Config } from '../config.js';
 import { DEFAULT_STALE_AFTER_S } from '../config.js';
 import { deviceUsername, isDeviceKind, type DeviceKind } from '../protocol/topics.js';
 import type { BirthMsg } from '../protocol/schemas/common.js';
-import { healthOf, type Health } from './health.js';
+import { healthOf } from './health.js';
 import type { DeviceStore, StateRow } from './store.js';
+import type { DeviceView, RefusedDevice } from '../protocol/schemas/api/devices.js';
 
 export interface DeviceEntry {
   kind: DeviceKind;
@@ -31,16 +32,8 @@ export interface DeviceEntry {
   lastReject: { code: string; reason: string; at: number } | null;
 }
 
-export interface RefusedDevice {
-  username: string;
-  address: string;
-  reason: string;
-  attempts: number;
-  firstSeen: number;
-  lastSeen: number;
-}
-
-export type DeviceView = Omit<DeviceEntry, 'secretHash'> & { health: Health; username: string };
+/** What the ops page sees of a device (the API's contract): the entry without its secret hash, with health. */
+export type { DeviceView, RefusedDevice } from '../protocol/schemas/api/devices.js';
 
 export class DeviceRegistry {
   private readonly devices = new Map<string, DeviceEntry>();

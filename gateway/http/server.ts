@@ -24,7 +24,8 @@ export interface ServerDeps {
   metrics: Metrics;
   sessions: SessionManager;
   registry: DeviceRegistry;
-  outbox: OutboxStore;
+  /** The device detail shows a device's recent rejects. */
+  outbox: Pick<OutboxStore, 'recentDeadLetters'>;
   secureCookies: boolean;
   /** HTTPS instead of HTTP: the PEM certificate (chain) and key (http.tls). */
   https?: { cert: Buffer; key: Buffer };

@@ -19,10 +19,11 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ServerResponse } from 'node:http';
 import type { Logger } from '../log.js';
-import type { DeviceRegistry, DeviceView } from '../devices/registry.js';
+import type { DeviceRegistry } from '../devices/registry.js';
 import type { Health } from '../devices/health.js';
-import type { KpiDay } from '../kpi/kpis.js';
-import type { AlertRow } from '../kpi/kpiStore.js';
+import type { DeviceView } from '../protocol/schemas/api/devices.js';
+import type { AlertRow, KpiDay } from '../protocol/schemas/api/ops.js';
+import type { LiveEventName, LiveMessage } from '../protocol/schemas/api/live.js';
 import { requireRole } from './auth.js';
 
 export interface LiveFeedOptions {
@@ -39,13 +40,16 @@ export interface LiveFeedOptions {
   maxBufferedBytes?: number;
 }
 
+/** The parts of `hello` that later components add: the optional ones. */
+type HelloPart = Exclude<keyof LiveMessage<'hello'>, 'devices' | 'kpi' | 'serverTime'>;
+
 interface Client {
   token: string;
   expiresAt: number;
 }
 
 /** One SSE frame (`event:` + one `data:` line; JSON never contains a raw newline). */
-export function sseFrame(event: string, data: unknown): string {
+export function sseFrame<E extends LiveEventName>(event: E, data: LiveMessage<E>): string {
   return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 }
 
@@ -60,7 +64,7 @@ export class LiveFeed {
   private kpiTimer: NodeJS.Timeout | null = null;
   private readonly log: Logger;
   /** Parts of `hello` added by components built after the feed (name → current state). */
-  private readonly helloParts = new Map<string, () => unknown>();
+  private readonly helloParts = new Map<HelloPart, () => unknown>();
 
   constructor(private readonly o: LiveFeedOptions) {
     this.log = o.log.child({ module: 'sse' });
@@ -114,19 +118,19 @@ export class LiveFeed {
       });
       res.write(`retry: 2000\n\n`);
       const extra = Object.fromEntries([...this.helloParts].map(([name, part]) => [name, part()]));
-      res.write(sseFrame('hello', { ...extra, devices: this.o.registry.views(), kpi: this.o.today(), serverTime: this.o.now() }));
+      res.write(sseFrame('hello', { ...(extra as Partial<LiveMessage<'hello'>>), devices: this.o.registry.views(), kpi: this.o.today(), serverTime: this.o.now() }));
       this.clients.set(res, { token: req.session!.token, expiresAt: req.session!.expiresAt });
       res.once('close', () => this.clients.delete(res));
     });
   };
 
   /** A component's live state: `hello` carries `state()` as `name`, and `push(name, …)` sends its changes. */
-  addHelloPart(name: string, state: () => unknown): void {
+  addHelloPart<P extends HelloPart>(name: P, state: () => LiveMessage<'hello'>[P]): void {
     this.helloParts.set(name, state);
   }
 
   /** Sends one event to every open stream. */
-  push(event: string, data: unknown): void {
+  push<E extends LiveEventName>(event: E, data: LiveMessage<E>): void {
     this.broadcast(sseFrame(event, data));
   }
 

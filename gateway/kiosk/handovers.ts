@@ -15,6 +15,7 @@ import type { Logger } from '../log.js';
 import type { OutboxStore } from '../outbox/store.js';
 import type { OnlineOrderT } from './orders.js';
 import type { KioskStore } from './store.js';
+import type { PickupTask } from '../protocol/schemas/api/checkout.js';
 
 export type HandoverState = 'open' | 'handing' | 'done';
 
@@ -31,19 +32,8 @@ export interface HandoverRow {
   seq: number | null;
 }
 
-/** An open task as the ops page shows it; of the customer only what the order feed carries. */
-export interface PickupTask {
-  orderId: string;
-  kioskId: string;
-  customer: string;
-  /** Pieces (the sum of the lines' quantities) and lines. */
-  items: number;
-  lines: number;
-  /** ISO time the pickup was confirmed. */
-  since: string;
-  /** 'handing': someone pressed "handed over" and the record is being written. */
-  state: 'open' | 'handing';
-}
+/** An open task as the ops page shows it (the API's contract). */
+export type { PickupTask } from '../protocol/schemas/api/checkout.js';
 
 export type HandoverResult =
   | { ok: true; orderId: string; kioskId: string; by: string; at: string; seq: number }

@@ -6,6 +6,7 @@
 import { type Db } from '../db/sqlite.js';
 import { openStore } from '../db/openStore.js';
 import type { LegacyCounters } from './kpiCounters.js';
+import type { AlertRow } from '../protocol/schemas/api/ops.js';
 
 const MIGRATIONS: readonly string[] = [
   // 1: kpi_hour, kpi_member, kpi_meta are read only by legacyCounters() (the counters live in outbox.db).
@@ -22,17 +23,8 @@ const MIGRATIONS: readonly string[] = [
    )`,
 ];
 
-export interface AlertRow {
-  id: number;
-  at: number;
-  source: string;
-  code: string;
-  severity: 'info' | 'warning' | 'critical';
-  message: string;
-  seq: number | null;
-  ackedBy: string | null;
-  ackedAt: number | null;
-}
+/** One alert of the alert book, as the API serves it. */
+export type { AlertRow } from '../protocol/schemas/api/ops.js';
 
 export class KpiStore {
   private db!: Db;

@@ -13,6 +13,7 @@
  * the same transaction as the group (kpiService.ts says why).
  */
 import { createHash } from 'node:crypto';
+import type { KpiDay } from '../protocol/schemas/api/ops.js';
 
 /** The counters of one local hour of one local day. */
 export interface HourCounts {
@@ -39,14 +40,8 @@ export interface KpiFigures extends HourCounts {
   repeatRate: number | null;
 }
 
-export interface KpiDay {
-  day: string;
-  timezone: string;
-  currency: string | null;
-  totals: KpiFigures;
-  /** 24 entries, local hours 0..23 (a DST day still shows 24 slots; the repeated hour adds up). */
-  hours: (KpiFigures & { hour: number })[];
-}
+/** A day's numbers: totals and 24 local hours (the API's contract). */
+export type { KpiDay } from '../protocol/schemas/api/ops.js';
 
 /** What one committed event adds; null when it adds nothing. */
 export interface KpiDelta {

@@ -10,20 +10,14 @@ import type { Logger } from '../log.js';
 import { hashSecret, PASSWORD_COST } from '../scryptHash.js';
 import type { UserRole, UserStore, StoredUser } from './userStore.js';
 import { refuseChange, type UserChange, type UserFacts } from './userPolicy.js';
+import type { OpsUserView } from '../protocol/schemas/api/people.js';
 
 export interface DirectoryUser extends UserFacts {
   passwordHash: string;
 }
 
-/** One row of `GET /api/admin/users` (the ops page imports this type only). */
-export interface OpsUserView {
-  username: string;
-  role: UserRole;
-  source: 'config' | 'store';
-  disabled: boolean;
-  createdAt: number | null;
-  createdBy: string | null;
-}
+/** One row of `GET /api/admin/users` (the API's contract). */
+export type { OpsUserView } from '../protocol/schemas/api/people.js';
 
 export type ChangeResult =
   | { ok: true; user: OpsUserView; password?: string; changed: boolean }

@@ -5,10 +5,7 @@
  * role of every call again; hiding a button is only courtesy.
  */
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import type { DeviceView } from '../../gateway/devices/registry.js';
-import type { KpiDay } from '../../gateway/kpi/kpis.js';
-import type { AlertRow } from '../../gateway/kpi/kpiStore.js';
-import type { PickupTask } from '../../gateway/kiosk/handovers.js';
+import type { AlertRow, ApiRole, DeviceView, KpiDay, MeBody, PickupTask } from '../../gateway/protocol/schemas/api/index.js';
 import { get, onSessionEnded, post } from './api.js';
 import { openLive } from './live.js';
 import { DevicesView } from './views/devices.js';
@@ -21,13 +18,9 @@ import { MyPasswordForm } from './views/users.js';
 import { I18nContext, i18nFor, saveLang, storedLang, useI18n } from './i18n.js';
 import type { OpsLang } from './strings.js';
 
-export type Role = 'viewer' | 'attendant' | 'admin';
-export interface Me {
-  username: string;
-  role: Role;
-  /** `config`: the config file's user, whose password is changed there. */
-  source?: 'config' | 'store';
-}
+export type Role = ApiRole;
+/** Who is logged in; `source` 'config': the config file's user, whose password is changed there. */
+export type Me = MeBody;
 const RANK: Record<Role, number> = { viewer: 1, attendant: 2, admin: 3 };
 export const can = (me: Me, need: Role) => RANK[me.role] >= RANK[need];
 

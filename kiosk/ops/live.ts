@@ -3,18 +3,16 @@
  * pushed by the gateway. EventSource reconnects by itself; `onDown` tells the page when the
  * stream is down so it can say so (and check whether the session ended).
  */
-import type { DeviceView } from '../../gateway/devices/registry.js';
-import type { KpiDay } from '../../gateway/kpi/kpis.js';
-import type { AlertRow } from '../../gateway/kpi/kpiStore.js';
-import type { PickupTask } from '../../gateway/kiosk/handovers.js';
+import type { LiveMessage } from '../../gateway/protocol/schemas/api/index.js';
 
+/** One handler per event of the feed, each given that event's data as the gateway's schema types it. */
 export interface LiveHandlers {
-  hello: (h: { devices: DeviceView[]; kpi: KpiDay; serverTime: number; pickups?: PickupTask[] }) => void;
-  device: (d: DeviceView) => void;
-  kpi: (k: KpiDay) => void;
-  alert: (a: AlertRow) => void;
+  hello: (h: LiveMessage<'hello'>) => void;
+  device: (d: LiveMessage<'device'>) => void;
+  kpi: (k: LiveMessage<'kpi'>) => void;
+  alert: (a: LiveMessage<'alert'>) => void;
   /** Click & collect tasks: the whole open list after every change. */
-  pickups: (p: { tasks: PickupTask[] }) => void;
+  pickups: (p: LiveMessage<'pickups'>) => void;
   up: () => void;
   down: () => void;
 }

@@ -1,10 +1,12 @@
 import { Type } from '@sinclair/typebox';
-import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import type { DeviceRegistry, DeviceEntry } from '../../devices/registry.js';
 import type { DeviceStore } from '../../devices/store.js';
-import { DEVICE_KINDS, ID_PATTERN, deviceUsername, type DeviceKind } from '../../protocol/topics.js';
+import { ID_PATTERN, deviceUsername, type DeviceKind } from '../../protocol/topics.js';
+import { DeviceKindSchema, DeviceSecret, DeviceSwitched, EmptyBody, Refusals } from '../../protocol/schemas/api/index.js';
 import { DEVICE_SECRET_COST, hashSecret, newDeviceSecret } from '../../scryptHash.js';
 import { requireRole } from '../auth.js';
+import type { TypedRoutes } from '../typeProvider.js';
 
 export interface AdminRouteDeps {
   registry: DeviceRegistry;
@@ -14,12 +16,10 @@ export interface AdminRouteDeps {
   now: () => number;
 }
 
-const Kind = Type.Union(DEVICE_KINDS.map((k) => Type.Literal(k)));
+const Kind = DeviceKindSchema;
 const Id = Type.String({ pattern: ID_PATTERN });
 const AddBody = Type.Object({ kind: Kind, id: Id, location: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })) }, { additionalProperties: false });
 const DeviceParams = Type.Object({ kind: Kind, id: Id });
-/** Actions carry an empty JSON object: every state change is a POST with a validated body. */
-const EmptyBody = Type.Object({}, { additionalProperties: false });
 
 /**
  * Device provisioning from the ops page (admin): add (the secret is shown once, only its scrypt
@@ -28,7 +28,7 @@ const EmptyBody = Type.Object({}, { additionalProperties: false });
  * at CONNECT; an open connection is closed). Devices declared in the config file are changed there.
  * Ops users are managed in opsUsers.ts.
  */
-export const adminRoutes: FastifyPluginAsync<AdminRouteDeps> = async (app, deps) => {
+export const adminRoutes: TypedRoutes<AdminRouteDeps> = async (app, deps) => {
   const admin = { preHandler: requireRole('admin') };
 
   /** The provisioned entry of kind/id (also one added by the CLI while we run), or a sent error. */
@@ -49,8 +49,8 @@ export const adminRoutes: FastifyPluginAsync<AdminRouteDeps> = async (app, deps)
     return d;
   }
 
-  app.post('/api/admin/devices', { ...admin, schema: { body: AddBody } }, async (req, reply) => {
-    const b = req.body as { kind: DeviceKind; id: string; location?: string };
+  app.post('/api/admin/devices', { ...admin, schema: { body: AddBody, response: { 201: DeviceSecret, ...Refusals } } }, async (req, reply) => {
+    const b = req.body;
     if (deps.registry.get(b.kind, b.id)) return reply.code(409).send({ code: 'SGW_ERR_CONFLICT', message: `${b.kind}/${b.id} exists already` });
     const password = newDeviceSecret();
     const secretHash = await hashSecret(password, DEVICE_SECRET_COST);
@@ -62,8 +62,8 @@ export const adminRoutes: FastifyPluginAsync<AdminRouteDeps> = async (app, deps)
     return reply.code(201).send({ username: deviceUsername(b.kind, b.id), password });
   });
 
-  app.post('/api/admin/devices/:kind/:id/rotate', { ...admin, schema: { params: DeviceParams, body: EmptyBody } }, async (req, reply) => {
-    const { kind, id } = req.params as { kind: DeviceKind; id: string };
+  app.post('/api/admin/devices/:kind/:id/rotate', { ...admin, schema: { params: DeviceParams, body: EmptyBody, response: { 200: DeviceSecret, ...Refusals } } }, async (req, reply) => {
+    const { kind, id } = req.params;
     const d = await provisioned(kind, id, reply);
     if (!d) return reply;
     const password = newDeviceSecret();
@@ -77,8 +77,8 @@ export const adminRoutes: FastifyPluginAsync<AdminRouteDeps> = async (app, deps)
   });
 
   for (const action of ['disable', 'enable'] as const) {
-    app.post(`/api/admin/devices/:kind/:id/${action}`, { ...admin, schema: { params: DeviceParams, body: EmptyBody } }, async (req, reply) => {
-      const { kind, id } = req.params as { kind: DeviceKind; id: string };
+    app.post(`/api/admin/devices/:kind/:id/${action}`, { ...admin, schema: { params: DeviceParams, body: EmptyBody, response: { 200: DeviceSwitched, ...Refusals } } }, async (req, reply) => {
+      const { kind, id } = req.params;
       const d = await provisioned(kind, id, reply);
       if (!d) return reply;
       const disabled = action === 'disable';

@@ -1,33 +1,25 @@
 import { Type } from '@sinclair/typebox';
-import type { FastifyPluginAsync } from 'fastify';
 import type { DeviceRegistry } from '../../devices/registry.js';
 import type { OutboxStore } from '../../outbox/store.js';
 import type { CommandService } from '../../devices/commands.js';
 import { opsRefusal } from '../../devices/commandPolicy.js';
 import { SgwError } from '../../errors.js';
-import { DEVICE_KINDS, ID_PATTERN, type DeviceKind } from '../../protocol/topics.js';
+import { ID_PATTERN } from '../../protocol/topics.js';
+import { CommandAccepted, CommandBody, DeviceDetail, DeviceKindSchema, DeviceList, HealthSchema, Refusals } from '../../protocol/schemas/api/index.js';
 import { requireRole } from '../auth.js';
+import type { TypedRoutes } from '../typeProvider.js';
 
 export interface DeviceRouteDeps {
   registry: DeviceRegistry;
-  outbox: OutboxStore;
+  outbox: Pick<OutboxStore, 'recentDeadLetters'>;
   /** The command store; without it the detail has no commands and there is no POST. */
   commands?: Pick<CommandService, 'check' | 'send' | 'pending' | 'recent'>;
 }
 
-const ListQuery = Type.Object(
-  {
-    kind: Type.Optional(Type.Union(DEVICE_KINDS.map((k) => Type.Literal(k)))),
-    health: Type.Optional(Type.Union(['online', 'stale', 'offline', 'disabled'].map((h) => Type.Literal(h)))),
-  },
-  { additionalProperties: false },
-);
-const DeviceParams = Type.Object({ kind: Type.Union(DEVICE_KINDS.map((k) => Type.Literal(k))), id: Type.String({ pattern: ID_PATTERN }) });
-/** `data` is checked against the device catalogue by the command service (its errors name `body.data.<field>`). */
-const CommandBody = Type.Object(
-  { type: Type.String({ minLength: 1, maxLength: 32 }), data: Type.Optional(Type.Object({}, { additionalProperties: true })) },
-  { additionalProperties: false },
-);
+const ListQuery = Type.Object({ kind: Type.Optional(DeviceKindSchema), health: Type.Optional(HealthSchema) }, { additionalProperties: false });
+const DeviceParams = Type.Object({ kind: DeviceKindSchema, id: Type.String({ pattern: ID_PATTERN }) });
+/** Any kind/id: an unknown one is a 404 naming it, not a schema error. */
+const AnyDeviceParams = Type.Object({ kind: Type.String(), id: Type.String() });
 
 /** How many finished commands the detail shows. */
 const RECENT = 20;
@@ -36,9 +28,9 @@ const RECENT = 20;
  * `GET /api/devices` (every device with health, last seen, counters; refused ones too), one
  * device's detail with its pending and recent commands, and `POST …/commands` for ops.
  */
-export const deviceRoutes: FastifyPluginAsync<DeviceRouteDeps> = async (app, deps) => {
-  app.get('/api/devices', { preHandler: requireRole('viewer'), schema: { querystring: ListQuery } }, async (req) => {
-    const q = req.query as { kind?: string; health?: string };
+export const deviceRoutes: TypedRoutes<DeviceRouteDeps> = async (app, deps) => {
+  app.get('/api/devices', { preHandler: requireRole('viewer'), schema: { querystring: ListQuery, response: { 200: DeviceList, ...Refusals } } }, async (req) => {
+    const q = req.query;
     const devices = deps.registry
       .views()
       .filter((d) => (!q.kind || d.kind === q.kind) && (!q.health || d.health === q.health))
@@ -46,8 +38,8 @@ export const deviceRoutes: FastifyPluginAsync<DeviceRouteDeps> = async (app, dep
     return { devices, refused: deps.registry.refusedDevices() };
   });
 
-  app.get('/api/devices/:kind/:id', { preHandler: requireRole('viewer') }, async (req, reply) => {
-    const { kind, id } = req.params as { kind: string; id: string };
+  app.get('/api/devices/:kind/:id', { preHandler: requireRole('viewer'), schema: { params: AnyDeviceParams, response: { 200: DeviceDetail, ...Refusals } } }, async (req, reply) => {
+    const { kind, id } = req.params;
     const d = deps.registry.byUsername(`${kind}/${id}`);
     if (!d) return reply.code(404).send({ code: 'SGW_ERR_NOT_FOUND', message: `no device ${kind}/${id}` });
     const c = deps.commands;
@@ -59,9 +51,9 @@ export const deviceRoutes: FastifyPluginAsync<DeviceRouteDeps> = async (app, dep
   if (!commands) return;
   // Attendants run the floor (a scale to tare, a light to reset, an inventory to start) and already
   // approve at kiosks; viewers only look. Auth runs before validation: strangers learn no schema.
-  app.post('/api/devices/:kind/:id/commands', { preValidation: requireRole('attendant'), schema: { params: DeviceParams, body: CommandBody } }, async (req, reply) => {
-    const { kind, id } = req.params as { kind: DeviceKind; id: string };
-    const body = req.body as { type: string; data?: Record<string, unknown> };
+  app.post('/api/devices/:kind/:id/commands', { preValidation: requireRole('attendant'), schema: { params: DeviceParams, body: CommandBody, response: { 202: CommandAccepted, ...Refusals } } }, async (req, reply) => {
+    const { kind, id } = req.params;
+    const body = req.body;
     const d = deps.registry.get(kind, id);
     if (!d) return reply.code(404).send({ code: 'SGW_ERR_NOT_FOUND', message: `no device ${kind}/${id}` });
     if (d.disabled) return reply.code(409).send({ code: 'SGW_ERR_CONFLICT', message: `${kind}/${id} is disabled; enable it before sending commands` });
@@ -73,7 +65,7 @@ export const deviceRoutes: FastifyPluginAsync<DeviceRouteDeps> = async (app, dep
       const by = req.session!.username;
       const cmdId = await commands.send(kind, id, body.type, data, { source: `ops:${by}` });
       req.log.info({ deviceId: id, kind, type: body.type, cmdId, by }, 'command from ops');
-      return await reply.code(202).send({ cmdId, state: 'pending' });
+      return await reply.code(202).send({ cmdId, state: 'pending' as const });
     } catch (err) {
       if (err instanceof SgwError && err.statusCode < 500) return reply.code(err.statusCode).send({ code: err.code, message: err.message });
       throw err;

@@ -11,22 +11,24 @@
  * hash also waits for the shared hash gate); member codes take a token of the kiosk's bucket
  * before the lookup, so the member list cannot be walked from a kiosk page.
  */
-import type { FastifyPluginAsync } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { Config } from '../../config.js';
 import type { KioskService } from '../../kiosk/sessions.js';
-import type { CartView, KioskIntent } from '../../protocol/schemas/kiosk.js';
+import type { CartView, KioskIntent, KioskServerMsg } from '../../protocol/schemas/kiosk.js';
 import type { Metrics } from '../../metrics.js';
 import { LogLimiter } from '../../log.js';
 import { intentProblem } from '../../kiosk/intentCheck.js';
 import { DEVICE_SECRET_COST, hashCost, verifySecret } from '../../scryptHash.js';
+import { KioskList } from '../../protocol/schemas/api/checkout.js';
 import { requireRole } from '../auth.js';
+import { Refusals } from '../../protocol/schemas/api/common.js';
+import type { TypedRoutes } from '../typeProvider.js';
 import { AttemptBuckets } from '../guessPolicy.js';
 import { HashGate } from '../hashGate.js';
 
 export interface KioskRouteDeps {
   kiosks: Config['kiosks'];
-  service: KioskService;
+  service: Pick<KioskService, 'kioskIds' | 'view' | 'devices' | 'changes' | 'language' | 'intent'>;
   metrics?: Metrics;
   /** The gate people's password hashes share; a kiosk token hashed at people's cost waits in it too. */
   gate?: HashGate;
@@ -39,7 +41,7 @@ const HELLO_LIMITS = { burst: 10, perMinute: 10, maxKeys: 10_000 };
 /** A shopper types or scans a member card once or twice; a page trying codes gets five a minute. */
 const MEMBER_LIMITS = { burst: 5, perMinute: 5, maxKeys: 1000 };
 
-export const kioskRoutes: FastifyPluginAsync<KioskRouteDeps> = async (app, deps) => {
+export const kioskRoutes: TypedRoutes<KioskRouteDeps> = async (app, deps) => {
   const now = deps.now ?? Date.now;
   const gate = deps.gate ?? new HashGate({ concurrent: 2, queued: 4 });
   const hellos = new AttemptBuckets(HELLO_LIMITS);
@@ -47,7 +49,7 @@ export const kioskRoutes: FastifyPluginAsync<KioskRouteDeps> = async (app, deps)
   const refused = (kind: string) => deps.metrics?.httpRefused.labels(kind).inc();
   const logLimit = new LogLimiter(now);
 
-  app.get('/api/kiosks', { preHandler: requireRole('viewer') }, async () => ({
+  app.get('/api/kiosks', { preHandler: requireRole('viewer'), schema: { response: { 200: KioskList, ...Refusals } } }, async () => ({
     kiosks: deps.service.kioskIds.map((id) => {
       const v = deps.service.view(id)!;
       return { kioskId: id, devices: deps.service.devices(id), phase: v.phase, sessionId: v.sessionId, version: v.version, lines: v.lines.length, total: v.total, currency: v.currency, memberCode: v.memberCode, requests: v.requests, helpCalled: v.helpCalled, bagging: v.bagging, payment: v.payment };
@@ -57,7 +59,7 @@ export const kioskRoutes: FastifyPluginAsync<KioskRouteDeps> = async (app, deps)
   app.get('/ws/kiosk', { websocket: true }, (socket: WebSocket, req) => {
     let kioskId: string | null = null;
     let checking = false;
-    const send = (m: unknown) => {
+    const send = (m: KioskServerMsg) => {
       if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(m));
     };
     const onView = (id: string, v: CartView) => {
@@ -112,7 +114,8 @@ export const kioskRoutes: FastifyPluginAsync<KioskRouteDeps> = async (app, deps)
           kioskId = entry.id;
           deps.service.changes.on('view', onView);
           send({ type: 'welcome', kioskId, language: deps.service.language }); // the store's default language
-          send(deps.service.view(kioskId));
+          const view = deps.service.view(kioskId);
+          if (view) send(view);
         });
         return;
       }

@@ -1,6 +1,7 @@
-import { Type } from '@sinclair/typebox';
-import type { FastifyPluginAsync } from 'fastify';
 import type { Metrics } from '../../metrics.js';
+import { Ok, Refusals } from '../../protocol/schemas/api/common.js';
+import { LoginBody, Me } from '../../protocol/schemas/api/people.js';
+import type { TypedRoutes } from '../typeProvider.js';
 import { LogLimiter } from '../../log.js';
 import { SESSION_COOKIE, type SessionManager } from '../auth.js';
 
@@ -11,17 +12,12 @@ export interface LoginRouteDeps {
   ttlS: number;
 }
 
-const LoginBody = Type.Object(
-  { username: Type.String({ minLength: 1, maxLength: 64 }), password: Type.String({ minLength: 1, maxLength: 256 }) },
-  { additionalProperties: false },
-);
-
 /** `POST /api/login` → session cookie; `POST /api/logout`; `GET /api/me`. No GET changes state. */
-export const loginRoutes: FastifyPluginAsync<LoginRouteDeps> = async (app, deps) => {
+export const loginRoutes: TypedRoutes<LoginRouteDeps> = async (app, deps) => {
   // A guesser triggers one warning per attempt: five per address in 10 s, then a count of the rest.
   const logLimit = new LogLimiter(Date.now);
-  app.post('/api/login', { schema: { body: LoginBody } }, async (req, reply) => {
-    const { username, password } = req.body as { username: string; password: string };
+  app.post('/api/login', { schema: { body: LoginBody, response: { 200: Me, ...Refusals } } }, async (req, reply) => {
+    const { username, password } = req.body;
     const res = await deps.sessions.login(username, password, req.ip);
     if (!res.ok) {
       deps.metrics.httpLoginFailures.labels(res.code === 'SGW_ERR_RATE_LIMITED' ? 'rate_limited' : 'bad_credentials').inc();
@@ -41,13 +37,13 @@ export const loginRoutes: FastifyPluginAsync<LoginRouteDeps> = async (app, deps)
     return { username: res.session.username, role: res.session.role, source: res.session.source };
   });
 
-  app.post('/api/logout', async (req, reply) => {
+  app.post('/api/logout', { schema: { response: { 200: Ok, ...Refusals } } }, async (req, reply) => {
     deps.sessions.logout(req.cookies[SESSION_COOKIE]);
     reply.clearCookie(SESSION_COOKIE, { path: '/' });
-    return { ok: true };
+    return { ok: true as const };
   });
 
-  app.get('/api/me', async (req, reply) => {
+  app.get('/api/me', { schema: { response: { 200: Me, ...Refusals } } }, async (req, reply) => {
     if (!req.session) return reply.code(401).send({ code: 'SGW_ERR_UNAUTHENTICATED', message: 'not logged in' });
     return { username: req.session.username, role: req.session.role, source: req.session.source };
   });

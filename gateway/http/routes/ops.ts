@@ -1,8 +1,7 @@
-import { Type } from '@sinclair/typebox';
-import type { FastifyPluginAsync } from 'fastify';
-import type { KpiDay } from '../../kpi/kpis.js';
-import type { AlertRow } from '../../kpi/kpiStore.js';
+import { EmptyBody, Ok, Refusals } from '../../protocol/schemas/api/common.js';
+import { AlertList, AlertParams, AlertQuery, KpiDaySchema, KpiQuery, type AlertRow, type KpiDay } from '../../protocol/schemas/api/ops.js';
 import { requireRole } from '../auth.js';
+import type { TypedRoutes } from '../typeProvider.js';
 
 export interface OpsRouteDeps {
   today: () => KpiDay;
@@ -11,34 +10,26 @@ export interface OpsRouteDeps {
   ack: (id: number, by: string) => Promise<boolean>;
 }
 
-const KpiQuery = Type.Object({ day: Type.Optional(Type.String({ pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' })) }, { additionalProperties: false });
-const AlertQuery = Type.Object(
-  { open: Type.Boolean({ default: false }), limit: Type.Integer({ minimum: 1, maximum: 1000, default: 200 }) },
-  { additionalProperties: false },
-);
-const AlertParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
-const EmptyBody = Type.Object({}, { additionalProperties: false });
-
 /**
  * The day's numbers and the alert book for the ops page: `GET /api/kpi[?day=YYYY-MM-DD]` (the
  * store's local day, per hour), `GET /api/alerts[?open=true]`, `POST /api/alerts/:id/ack`
  * (attendant+; who and when are kept).
  */
-export const opsRoutes: FastifyPluginAsync<OpsRouteDeps> = async (app, deps) => {
-  app.get('/api/kpi', { preHandler: requireRole('viewer'), schema: { querystring: KpiQuery } }, async (req) => {
-    const q = req.query as { day?: string };
+export const opsRoutes: TypedRoutes<OpsRouteDeps> = async (app, deps) => {
+  app.get('/api/kpi', { preHandler: requireRole('viewer'), schema: { querystring: KpiQuery, response: { 200: KpiDaySchema, ...Refusals } } }, async (req) => {
+    const q = req.query;
     return q.day ? deps.day(q.day) : deps.today();
   });
 
-  app.get('/api/alerts', { preHandler: requireRole('viewer'), schema: { querystring: AlertQuery } }, async (req) => {
-    const q = req.query as { open: boolean; limit: number };
+  app.get('/api/alerts', { preHandler: requireRole('viewer'), schema: { querystring: AlertQuery, response: { 200: AlertList, ...Refusals } } }, async (req) => {
+    const q = req.query;
     return { alerts: await deps.alerts(q.limit, q.open) };
   });
 
-  app.post('/api/alerts/:id/ack', { preHandler: requireRole('attendant'), schema: { params: AlertParams, body: EmptyBody } }, async (req, reply) => {
-    const id = (req.params as { id: number }).id;
+  app.post('/api/alerts/:id/ack', { preHandler: requireRole('attendant'), schema: { params: AlertParams, body: EmptyBody, response: { 200: Ok, ...Refusals } } }, async (req, reply) => {
+    const id = req.params.id;
     if (!(await deps.ack(id, req.session!.username))) return reply.code(409).send({ code: 'SGW_ERR_CONFLICT', message: 'no open alert with that id' });
     req.log.info({ by: req.session!.username, alertId: id }, 'alert acknowledged');
-    return { ok: true };
+    return { ok: true as const };
   });
 };

@@ -5,22 +5,22 @@
  * ends all their sessions at once, and with them their live feed.
  */
 import { Type } from '@sinclair/typebox';
-import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import type { ChangeResult, UserDirectory } from '../../people/userDirectory.js';
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, USERNAME_PATTERN, passwordProblem, type UserChange } from '../../people/userPolicy.js';
 import type { UserRole } from '../../people/userStore.js';
+import { EmptyBody, Refusals, RoleSchema } from '../../protocol/schemas/api/common.js';
+import { PasswordChanged, RoleBody, UserAdded, UserChanged, UserList } from '../../protocol/schemas/api/people.js';
 import { requireRole, SESSION_COOKIE, type SessionManager } from '../auth.js';
+import type { TypedRoutes } from '../typeProvider.js';
 
 export interface OpsUserRouteDeps {
   users: UserDirectory;
   sessions: SessionManager;
 }
 
-const RoleSchema = Type.Union([Type.Literal('viewer'), Type.Literal('attendant'), Type.Literal('admin')]);
 const Username = Type.String({ pattern: USERNAME_PATTERN });
 const AddBody = Type.Object({ username: Username, role: RoleSchema }, { additionalProperties: false });
-const RoleBody = Type.Object({ role: RoleSchema }, { additionalProperties: false });
-const EmptyBody = Type.Object({}, { additionalProperties: false });
 /** Config usernames may be upper case; the 404/409 answer is clearer than a pattern error. */
 const UserParams = Type.Object({ username: Type.String({ minLength: 1, maxLength: 64 }) });
 const PasswordBody = Type.Object(
@@ -31,7 +31,7 @@ const PasswordBody = Type.Object(
 const STATUS = { SGW_ERR_NOT_FOUND: 404, SGW_ERR_CONFLICT: 409 } as const;
 const LOG_MSG = { role: 'ops user role changed', reset: 'ops user password reset', disable: 'ops user disabled', enable: 'ops user enabled' } as const;
 
-export const opsUserRoutes: FastifyPluginAsync<OpsUserRouteDeps> = async (app, deps) => {
+export const opsUserRoutes: TypedRoutes<OpsUserRouteDeps> = async (app, deps) => {
   const admin = { preHandler: requireRole('admin') };
 
   async function refused(res: ChangeResult, reply: FastifyReply): Promise<boolean> {
@@ -40,14 +40,15 @@ export const opsUserRoutes: FastifyPluginAsync<OpsUserRouteDeps> = async (app, d
     return true;
   }
 
-  app.get('/api/admin/users', admin, async () => ({ users: deps.users.list(), writable: true }));
+  app.get('/api/admin/users', { ...admin, schema: { response: { 200: UserList, ...Refusals } } }, async () => ({ users: deps.users.list(), writable: true }));
 
-  app.post('/api/admin/users', { ...admin, schema: { body: AddBody } }, async (req, reply) => {
-    const { username, role } = req.body as { username: string; role: UserRole };
+  app.post('/api/admin/users', { ...admin, schema: { body: AddBody, response: { 201: UserAdded, ...Refusals } } }, async (req, reply) => {
+    const { username, role } = req.body;
     const by = req.session!.username;
     const res = await deps.users.add(username, role, by);
     if ((await refused(res, reply)) || !res.ok) return reply;
     req.log.info({ by, username, role }, 'ops user added');
+    if (res.password === undefined) throw new Error('a new ops user without a generated password');
     // Shown once: only the hash is kept.
     return reply.code(201).send({ username, password: res.password });
   });
@@ -59,10 +60,10 @@ export const opsUserRoutes: FastifyPluginAsync<OpsUserRouteDeps> = async (app, d
     ['enable', EmptyBody, () => ({ kind: 'enable' })],
   ];
   for (const [action, body, toChange] of actions) {
-    app.post(`/api/admin/users/:username/${action}`, { ...admin, schema: { params: UserParams, body } }, async (req, reply) => {
-      const { username } = req.params as { username: string };
+    app.post(`/api/admin/users/:username/${action}`, { ...admin, schema: { params: UserParams, body, response: { 200: UserChanged, ...Refusals } } }, async (req, reply) => {
+      const { username } = req.params;
       const by = req.session!.username;
-      const change = toChange(req.body as { role?: UserRole });
+      const change = toChange(req.body);
       const res = await deps.users.change(by, username, change);
       if ((await refused(res, reply)) || !res.ok) return reply;
       // Enabling grants nothing to an old session (there is none left); every other change ends them.
@@ -72,8 +73,8 @@ export const opsUserRoutes: FastifyPluginAsync<OpsUserRouteDeps> = async (app, d
     });
   }
 
-  app.post('/api/me/password', { preHandler: requireRole('viewer'), schema: { body: PasswordBody } }, async (req, reply) => {
-    const { current, next } = req.body as { current: string; next: string };
+  app.post('/api/me/password', { preHandler: requireRole('viewer'), schema: { body: PasswordBody, response: { 200: PasswordChanged, ...Refusals } } }, async (req, reply) => {
+    const { current, next } = req.body;
     const me = req.session!;
     if (deps.users.find(me.username)?.source === 'config') return reply.code(409).send({ code: 'SGW_ERR_CONFLICT', message: `${me.username} is declared in the config file; change it there` });
     const check = await deps.sessions.checkPassword(me.username, current, req.ip);
@@ -92,6 +93,6 @@ export const opsUserRoutes: FastifyPluginAsync<OpsUserRouteDeps> = async (app, d
     // Other browsers of this person are logged out; this one stays.
     const revoked = deps.sessions.revokeUser(me.username, req.cookies[SESSION_COOKIE]);
     req.log.info({ by: me.username, username: me.username, revoked }, 'ops user changed own password');
-    return { ok: true, otherSessionsEnded: revoked };
+    return { ok: true as const, otherSessionsEnded: revoked };
   });
 };

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { FastifyPluginAsync } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import type { TypedRoutes } from '../typeProvider.js';
 
 export interface PageRouteDeps {
   /** The folder with one sub-folder per page (`checkout/`, `ops/`), as build.mjs writes it. */
@@ -17,22 +18,24 @@ const TYPES: Record<string, string> = {
   '.json': 'application/json',
 };
 
+const PagePath = Type.Object({ '*': Type.String() });
+
 /**
  * The static pages: the kiosk page at /kiosk/ (from `checkout/`), the ops page at /ops/. The pages
  * hold no secrets and no prices; everything they show comes from the API after a login or a
  * kiosk token. Paths are resolved inside the page folder only.
  */
-export const pageRoutes: FastifyPluginAsync<PageRouteDeps> = async (app, deps) => {
+export const pageRoutes: TypedRoutes<PageRouteDeps> = async (app, deps) => {
   const mounts: [string, string][] = [
     ['/kiosk/', 'checkout'],
     ['/ops/', 'ops'],
   ];
   for (const [prefix, folder] of mounts) {
     const root = path.resolve(deps.pagesDir, folder);
-    app.get(`${prefix}*`, async (req, reply) => {
+    app.get(`${prefix}*`, { schema: { params: PagePath } }, async (req, reply) => {
       let rel: string;
       try {
-        rel = decodeURIComponent((req.params as { '*': string })['*'] || 'index.html');
+        rel = decodeURIComponent(req.params['*'] || 'index.html');
       } catch {
         // `%25E0` arrives decoded once as `%E0`: decoding again throws, which was a 500.
         return reply.code(400).send({ code: 'SGW_ERR_SCHEMA', message: 'params.*: not a valid percent-encoded page path' });

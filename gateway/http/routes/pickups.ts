@@ -6,26 +6,25 @@
  * never from the request. A second hand-over of the same order (another tab) is refused with 409.
  * Cross-origin POSTs are refused before any route (requestGuards.ts).
  */
-import { Type } from '@sinclair/typebox';
-import type { FastifyPluginAsync } from 'fastify';
 import type { Handovers } from '../../kiosk/handovers.js';
+import { EmptyBody, Refusals } from '../../protocol/schemas/api/common.js';
+import { HandedOver, PickupList, PickupParams } from '../../protocol/schemas/api/checkout.js';
 import { requireRole } from '../auth.js';
+import type { TypedRoutes } from '../typeProvider.js';
 
 export interface PickupRouteDeps {
-  handovers: Handovers;
+  handovers: Pick<Handovers, 'list' | 'handOver'>;
 }
 
-const Params = Type.Object({ orderId: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._:-]+$' }) }, { additionalProperties: false });
-const EmptyBody = Type.Object({}, { additionalProperties: false });
 
 const STATUS = { notFound: 404, done: 409, busy: 409, failed: 503 } as const;
 const CODE = { notFound: 'SGW_ERR_NOT_FOUND', done: 'SGW_ERR_CONFLICT', busy: 'SGW_ERR_CONFLICT', failed: 'SGW_ERR_RECORD_FAILED' } as const;
 
-export const pickupRoutes: FastifyPluginAsync<PickupRouteDeps> = async (app, deps) => {
-  app.get('/api/pickups', { preHandler: requireRole('viewer') }, async () => ({ tasks: deps.handovers.list() }));
+export const pickupRoutes: TypedRoutes<PickupRouteDeps> = async (app, deps) => {
+  app.get('/api/pickups', { preHandler: requireRole('viewer'), schema: { response: { 200: PickupList, ...Refusals } } }, async () => ({ tasks: [...deps.handovers.list()] }));
 
-  app.post('/api/pickups/:orderId/handover', { preHandler: requireRole('attendant'), schema: { params: Params, body: EmptyBody } }, async (req, reply) => {
-    const { orderId } = req.params as { orderId: string };
+  app.post('/api/pickups/:orderId/handover', { preHandler: requireRole('attendant'), schema: { params: PickupParams, body: EmptyBody, response: { 200: HandedOver, ...Refusals } } }, async (req, reply) => {
+    const { orderId } = req.params;
     const by = req.session!.username;
     const r = await deps.handovers.handOver(orderId, by);
     if (!r.ok) {

@@ -1,5 +1,7 @@
-import type { FastifyPluginAsync } from 'fastify';
+import { Refusals } from '../../protocol/schemas/api/common.js';
+import { UplinkStatusSchema } from '../../protocol/schemas/api/uplink.js';
 import { requireRole } from '../auth.js';
+import type { TypedRoutes } from '../typeProvider.js';
 import type { UplinkStatus } from '../../uplink/uplinkService.js';
 
 export interface UplinkRouteDeps {
@@ -11,6 +13,6 @@ export interface UplinkRouteDeps {
  * quota (used, limit, days of outage left, evictions, the exact-records alert), compaction totals
  * and ratio, recent clock jumps — the same facts as the uplink metrics, for the ops page.
  */
-export const uplinkRoutes: FastifyPluginAsync<UplinkRouteDeps> = async (app, deps) => {
-  app.get('/api/uplink', { preHandler: requireRole('viewer') }, async () => deps.status());
+export const uplinkRoutes: TypedRoutes<UplinkRouteDeps> = async (app, deps) => {
+  app.get('/api/uplink', { preHandler: requireRole('viewer'), schema: { response: { 200: UplinkStatusSchema, ...Refusals } } }, async () => deps.status());
 };

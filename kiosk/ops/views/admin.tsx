@@ -3,6 +3,7 @@
  * disable/enable; and the ops users (views/users.tsx).
  */
 import { useState } from 'preact/hooks';
+import type { DeviceSecretBody, DeviceSwitchedBody } from '../../../gateway/protocol/schemas/api/index.js';
 import type { Live, Me } from '../app.js';
 import { post } from '../api.js';
 import { UsersPanel } from './users.js';
@@ -27,7 +28,7 @@ export function AdminView({ live, me }: { live: Live; me: Me }) {
   const add = async (ev: Event) => {
     ev.preventDefault();
     setError(null);
-    const r = await post<{ username: string; password: string }>('/api/admin/devices', { kind, id, ...(location ? { location } : {}) });
+    const r = await post<DeviceSecretBody>('/api/admin/devices', { kind, id, ...(location ? { location } : {}) });
     if (!r.ok) return setError(r.message);
     setSecret({ ...r.body, what: 'added' });
     setId('');
@@ -35,9 +36,9 @@ export function AdminView({ live, me }: { live: Live; me: Me }) {
   };
   const action = async (username: string, what: 'rotate' | 'disable' | 'enable') => {
     setError(null);
-    const r = await post<{ username: string; password?: string }>(`/api/admin/devices/${username}/${what}`, {});
+    const r = await post<DeviceSecretBody | DeviceSwitchedBody>(`/api/admin/devices/${username}/${what}`, {});
     if (!r.ok) return setError(`${username}: ${r.message}`);
-    if (what === 'rotate' && r.body.password) setSecret({ username: r.body.username, password: r.body.password, what: 'rotated' });
+    if (what === 'rotate' && 'password' in r.body) setSecret({ username: r.body.username, password: r.body.password, what: 'rotated' });
   };
   const provisioned = [...live.devices.values()].filter((d) => d.source === 'provisioned').sort((a, b) => a.username.localeCompare(b.username));
   return (

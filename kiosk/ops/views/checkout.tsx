@@ -4,35 +4,15 @@
  * with who and when before it answers. A viewer sees the kiosks only.
  */
 import { useEffect, useState } from 'preact/hooks';
+import type { AttendantQueueBody, KioskListBody, KioskSummary } from '../../../gateway/protocol/schemas/api/index.js';
 import { can, type Live, type Me } from '../app.js';
 import { get, post, unavailable, type ApiResult } from '../api.js';
 import { useI18n } from '../i18n.js';
 import { useTwoStep } from '../twoStep.js';
 import { PickupTasks } from './pickups.js';
 
-interface KioskRow {
-  kioskId: string;
-  phase: string;
-  sessionId: string | null;
-  lines: number;
-  total: number;
-  currency: string;
-  helpCalled?: boolean;
-  requests?: unknown[];
-  /** Peripheral role → device id (scanner, produceScale, baggingScale, rfid, light, payment). */
-  devices?: Record<string, string>;
-}
-interface RequestRow {
-  requestId: string;
-  kioskId: string;
-  kind: string;
-  item?: string;
-  createdAt: string;
-  /** void / override: minor units and currency, void: items (formatted here, in the page's language). */
-  amount?: number;
-  currency?: string;
-  count?: number;
-}
+type KioskRow = KioskSummary;
+type RequestRow = AttendantQueueBody['requests'][number];
 
 function usePoll<T>(url: string | null, everyMs: number, n: number): ApiResult<T> | null {
   const [r, setR] = useState<ApiResult<T> | null>(null);
@@ -61,8 +41,8 @@ export function CheckoutView({ me, live, now }: { me: Me; live: Live; now: numbe
     r.kind === 'void' && r.count !== undefined && r.amount !== undefined && r.currency !== undefined ? t.voidItems(r.count, f.money(r.amount, r.currency)) : r.amount !== undefined && r.currency !== undefined ? f.money(r.amount, r.currency) : (r.item ?? '');
   const [n, reload] = useState(0);
   const [note, setNote] = useState<string | null>(null);
-  const kiosks = usePoll<{ kiosks: KioskRow[] }>('/api/kiosks', 2000, n);
-  const queue = usePoll<{ requests: RequestRow[] }>(can(me, 'attendant') ? '/api/attendant/queue' : null, 1000, n);
+  const kiosks = usePoll<KioskListBody>('/api/kiosks', 2000, n);
+  const queue = usePoll<AttendantQueueBody>(can(me, 'attendant') ? '/api/attendant/queue' : null, 1000, n);
   const decide = async (r: RequestRow, what: 'approve' | 'reject') => {
     const res = await post(`/api/attendant/${encodeURIComponent(r.requestId)}/${what}`, {});
     setNote(res.ok ? t.decided(what === 'approve', kindName(r.kind), r.kioskId) : `${r.requestId}: ${res.message}`);

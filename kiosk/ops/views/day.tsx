@@ -3,7 +3,7 @@
  * an SVG chart; an earlier day can be picked (read once from /api/kpi?day=).
  */
 import { useEffect, useState } from 'preact/hooks';
-import type { KpiDay } from '../../../gateway/kpi/kpis.js';
+import type { KpiDay } from '../../../gateway/protocol/schemas/api/index.js';
 import { get } from '../api.js';
 import { useI18n } from '../i18n.js';
 

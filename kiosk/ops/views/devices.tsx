@@ -1,7 +1,6 @@
 /** Devices: every device with state, last seen, battery and rejects, live; filter; a detail view. */
 import { useEffect, useState } from 'preact/hooks';
-import type { DeviceView } from '../../../gateway/devices/registry.js';
-import type { CommandView } from '../../../gateway/devices/commands.js';
+import type { CommandAcceptedBody, DeadLetterRow, DeviceDetailBody, DeviceView, MeBody } from '../../../gateway/protocol/schemas/api/index.js';
 import type { Live } from '../app.js';
 import { get, post } from '../api.js';
 import { useI18n } from '../i18n.js';
@@ -97,25 +96,13 @@ export function DevicesView({ live, now }: { live: Live; now: number }) {
   );
 }
 
-interface DeadLetterView {
-  recvTs: number;
-  code: string;
-  reason: string;
-  topic: string;
-}
-
-interface DetailBody {
-  rejects: DeadLetterView[];
-  commands: { pending: CommandView[]; recent: CommandView[] } | null;
-}
-
 function DeviceDetail({ d, now, onClose }: { d: DeviceView; now: number; onClose: () => void }) {
   const { t, f } = useI18n();
-  const [rejects, setRejects] = useState<DeadLetterView[] | null>(null);
-  const [commands, setCommands] = useState<DetailBody['commands']>(null);
+  const [rejects, setRejects] = useState<DeadLetterRow[] | null>(null);
+  const [commands, setCommands] = useState<DeviceDetailBody['commands']>(null);
   const [reload, setReload] = useState(0);
   useEffect(() => {
-    void get<DetailBody>(`/api/devices/${d.kind}/${encodeURIComponent(d.id)}`).then((r) => {
+    void get<DeviceDetailBody>(`/api/devices/${d.kind}/${encodeURIComponent(d.id)}`).then((r) => {
       setRejects(r.ok ? r.body.rejects : []);
       setCommands(r.ok ? r.body.commands : null);
     });
@@ -140,7 +127,7 @@ function DeviceDetail({ d, now, onClose }: { d: DeviceView; now: number; onClose
           <span class={`badge ${d.health}`}>{t.health[d.health] ?? d.health}</span> {d.via ? t.via(d.via) : ''}
         </dd>
         <dt>{t.model}</dt>
-        <dd>{d.birth ? t.modelFirmware(d.birth.model, d.birth.firmware) : t.noBirth}</dd>
+        <dd>{d.birth ? t.modelFirmware(d.birth.model ?? '?', d.birth.firmware ?? '?') : t.noBirth}</dd>
         <dt>{t.connected}</dt>
         <dd>{d.connectedAt ? f.clock(d.connectedAt) : '–'}</dd>
         <dt>{t.source}</dt>
@@ -199,11 +186,11 @@ const COMMAND_FORMS: Partial<Record<string, Record<string, Field[]>>> = {
   payment: { cancel: [{ name: 'requestId' }] },
 };
 
-function DeviceCommands({ d, now, commands, onSent }: { d: DeviceView; now: number; commands: DetailBody['commands']; onSent: () => void }) {
+function DeviceCommands({ d, now, commands, onSent }: { d: DeviceView; now: number; commands: DeviceDetailBody['commands']; onSent: () => void }) {
   const { t, f } = useI18n();
   const [role, setRole] = useState<string | null>(null);
   useEffect(() => {
-    void get<{ role: string }>('/api/me').then((r) => setRole(r.ok ? r.body.role : null));
+    void get<MeBody>('/api/me').then((r) => setRole(r.ok ? r.body.role : null));
   }, []);
   if (commands === null) return <p class="ops-na" data-testid="commands-na">{t.commandsNa}</p>;
   const forms = COMMAND_FORMS[d.kind];
@@ -265,7 +252,7 @@ function CommandForm({ d, forms, onSent }: { d: DeviceView; forms: Record<string
       const v = values[`${type}.${f.name}`] ?? f.options?.[0] ?? '';
       if (v !== '') data[f.name] = f.bool ? v === 'true' : v;
     }
-    const r = await post<{ cmdId: string }>(`/api/devices/${d.kind}/${encodeURIComponent(d.id)}/commands`, { type, data });
+    const r = await post<CommandAcceptedBody>(`/api/devices/${d.kind}/${encodeURIComponent(d.id)}/commands`, { type, data });
     if (r.ok) onSent();
     setNote(r.ok ? t.commandSent(type, r.body.cmdId) : t.refused(r.message));
   };

@@ -5,7 +5,7 @@
  * person and the time; the task then leaves every open ops page. A viewer sees the list only.
  */
 import { useState } from 'preact/hooks';
-import type { PickupTask } from '../../../gateway/kiosk/handovers.js';
+import type { PickupTask } from '../../../gateway/protocol/schemas/api/index.js';
 import { can, type Me } from '../app.js';
 import { post } from '../api.js';
 import { useI18n } from '../i18n.js';

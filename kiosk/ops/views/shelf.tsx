@@ -1,5 +1,6 @@
 /** Shelf: labels by state per access point (from the prices API), refreshed every few seconds; flash and re-send. */
 import { useEffect, useState } from 'preact/hooks';
+import type { LabelListBody, LabelView } from '../../../gateway/protocol/schemas/api/index.js';
 import { can, type Me } from '../app.js';
 import { get, post, unavailable } from '../api.js';
 import { useI18n } from '../i18n.js';
@@ -7,15 +8,7 @@ import { useI18n } from '../i18n.js';
 const STATES = ['current', 'pending', 'failed', 'stale'] as const;
 type LabelState = (typeof STATES)[number];
 
-interface LabelRow {
-  labelId: string;
-  gtin: string | null;
-  ap: string | null;
-  state: string;
-  stale: boolean;
-  attempts: number;
-  error: string | null;
-}
+type LabelRow = LabelView;
 
 type Loaded = { kind: 'loading' } | { kind: 'na' } | { kind: 'error'; message: string } | { kind: 'ok'; byState: Record<LabelState, { total: number; labels: LabelRow[] }> };
 
@@ -28,7 +21,7 @@ export function ShelfView({ me }: { me: Me }) {
   useEffect(() => {
     let gone = false;
     const load = async () => {
-      const rs = await Promise.all(STATES.map((s) => get<{ total: number; labels: LabelRow[] }>(`/api/labels?state=${s}&limit=5000`)));
+      const rs = await Promise.all(STATES.map((s) => get<LabelListBody>(`/api/labels?state=${s}&limit=5000`)));
       if (gone) return;
       if (rs.some((r) => unavailable(r))) return setData({ kind: 'na' });
       const bad = rs.find((r) => !r.ok);

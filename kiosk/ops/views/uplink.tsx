@@ -1,24 +1,11 @@
 /** Uplink & alerts: the HQ link, the backlog per class and its oldest unsent record; the alert book with acknowledge. */
 import { useEffect, useState } from 'preact/hooks';
-import type { AlertRow } from '../../../gateway/kpi/kpiStore.js';
+import type { AlertListBody, AlertRow, FeedRejection, SyncReportBody, UplinkStatusBody } from '../../../gateway/protocol/schemas/api/index.js';
 import { can, type Live, type Me } from '../app.js';
 import { get, post, unavailable, type ApiResult } from '../api.js';
 import { useI18n } from '../i18n.js';
 
-interface UplinkBody {
-  configured: boolean;
-  hqUrl: string | null;
-  wan: { state?: string; connected?: boolean; [k: string]: unknown } | null;
-  outbox: { rows: Record<string, number>; total: number; oldestUnsentAgeS: number | null };
-}
-
-interface FeedRejection {
-  at: number;
-  feed: string;
-  scope: string;
-  code: string;
-  reason: string;
-}
+type UplinkBody = UplinkStatusBody;
 
 export function UplinkView({ me, live, now }: { me: Me; live: Live; now: number }) {
   const { t, f } = useI18n();
@@ -30,12 +17,12 @@ export function UplinkView({ me, live, now }: { me: Me; live: Live; now: number 
   useEffect(() => {
     let gone = false;
     const load = async () => {
-      const [u, a, p] = await Promise.all([get<UplinkBody>('/api/uplink'), get<{ alerts: AlertRow[] }>('/api/alerts?limit=200'), get<{ alerts?: FeedRejection[] }>('/api/prices/sync')]);
+      const [u, a, p] = await Promise.all([get<UplinkBody>('/api/uplink'), get<AlertListBody>('/api/alerts?limit=200'), get<SyncReportBody>('/api/prices/sync')]);
       if (gone) return;
       setUplink(u);
       setAlerts(a.ok ? a.body.alerts : []);
       // Rejected HQ feeds are kept by the price service (in memory), not in the alert book.
-      setFeedRejects(p.ok ? (p.body.alerts ?? []) : null);
+      setFeedRejects(p.ok ? p.body.alerts : null);
     };
     void load();
     const t = setInterval(load, 5000);

@@ -4,7 +4,7 @@
  * (the gateway answers 409 for them anyway). Also the "change my password" form for anyone.
  */
 import { useEffect, useState } from 'preact/hooks';
-import type { OpsUserView } from '../../../gateway/people/userDirectory.js';
+import type { OpsUserView, PasswordChangedBody, UserAddedBody, UserChangedBody, UserListBody } from '../../../gateway/protocol/schemas/api/index.js';
 import type { Me, Role } from '../app.js';
 import { get, post } from '../api.js';
 import { useTwoStep } from '../twoStep.js';
@@ -28,7 +28,7 @@ export function UsersPanel({ me }: { me: Me }) {
   const [busy, setBusy] = useState(false);
 
   const reload = async () => {
-    const r = await get<{ users: OpsUserView[] }>('/api/admin/users');
+    const r = await get<UserListBody>('/api/admin/users');
     if (r.ok) setUsers(r.body.users);
     else setError(t.couldNotList(r.message));
   };
@@ -38,7 +38,7 @@ export function UsersPanel({ me }: { me: Me }) {
     ev.preventDefault();
     setError(null);
     setBusy(true);
-    const r = await post<{ username: string; password: string }>('/api/admin/users', { username, role });
+    const r = await post<UserAddedBody>('/api/admin/users', { username, role });
     setBusy(false);
     if (!r.ok) return setError(r.message);
     setShown({ ...r.body, what: 'added' });
@@ -48,7 +48,7 @@ export function UsersPanel({ me }: { me: Me }) {
   const act = async (name: string, action: 'role' | 'reset' | 'disable' | 'enable', body: object = {}) => {
     setError(null);
     setBusy(true);
-    const r = await post<{ password?: string }>(`/api/admin/users/${encodeURIComponent(name)}/${action}`, body);
+    const r = await post<UserChangedBody>(`/api/admin/users/${encodeURIComponent(name)}/${action}`, body);
     setBusy(false);
     if (!r.ok) {
       setError(`${name}: ${r.message}`);
@@ -179,7 +179,7 @@ export function MyPasswordForm({ onDone }: { onDone: () => void }) {
   const [msg, setMsg] = useState<{ ok: boolean; text: string } | null>(null);
   const submit = async (ev: Event) => {
     ev.preventDefault();
-    const r = await post<{ otherSessionsEnded: number }>('/api/me/password', { current, next });
+    const r = await post<PasswordChangedBody>('/api/me/password', { current, next });
     setCurrent('');
     if (!r.ok) return setMsg({ ok: false, text: r.status === 403 ? t.currentWrong : r.message });
     setNext('');

@@ -3,6 +3,7 @@
  * by a real HTTP client: hello, pushes on change, health recomputed without a registry event,
  * KPI changes coalesced, heartbeat comments, and a stop that ends the streams.
  */
+import { Value } from '@sinclair/typebox/value';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { createLogger } from '../../../gateway/log.js';
@@ -10,6 +11,7 @@ import { LiveFeed } from '../../../gateway/http/sse.js';
 import type { DeviceRegistry, DeviceView } from '../../../gateway/devices/registry.js';
 import { dayView } from '../../../gateway/kpi/kpis.js';
 import type { AlertRow } from '../../../gateway/kpi/kpiStore.js';
+import { LiveEvents } from '../../../gateway/protocol/schemas/api/live.js';
 import { SseReader } from './opsClient.js';
 
 const view = (username: string, health: DeviceView['health'], events = 0) => ({ username, health, events, online: health !== 'offline' }) as unknown as DeviceView;
@@ -70,12 +72,15 @@ describe('live feed', () => {
     for (let i = 0; i < 100; i++) for (const fn of kpiFns) fn();
     const kpi = await sse.next((f) => f.event === 'kpi');
     expect(kpi.data.totals.visitors).toBe(100);
+    // What the page parses is what the contract says a `kpi` message is.
+    expect([...Value.Errors(LiveEvents.kpi, kpi.data)]).toEqual([]);
     for (const fn of changeFns) fn(view('esl/ap-1', 'offline'));
     await sse.next((f) => f.event === 'device' && f.data.username === 'esl/ap-1' && f.data.health === 'offline', kpi.at);
     expect(sse.frames.filter((f) => f.event === 'kpi')).toHaveLength(1);
 
     for (const fn of alertFns) fn({ id: 7, at: 1, source: 'scale/s1', code: 'LOW_BATTERY', severity: 'warning', message: 'low', seq: 3, ackedBy: null, ackedAt: null });
-    await sse.next((f) => f.event === 'alert' && f.data.code === 'LOW_BATTERY');
+    const alert = await sse.next((f) => f.event === 'alert' && f.data.code === 'LOW_BATTERY');
+    expect([...Value.Errors(LiveEvents.alert, alert.data)]).toEqual([]);
     expect((await sse.next((f) => f.event === ':')).data).toMatch(/^keepalive/);
     sse.close();
   });
