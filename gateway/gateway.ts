@@ -165,7 +165,7 @@ export class Gateway {
     this.started.push({ name: 'ingest', stop: () => this.ingest.stop() });
 
     // --- uplink (issue 4): compactor, HQ link, disk quota, clock watch; GET /api/uplink below ---
-    const uplink = new UplinkService({ config: c, outboxFile: path.join(c.data.dir, 'outbox.db'), outboxCounts: this.outbox.counts, ingest: this.ingest, bootId: this.bootId, version: GATEWAY_VERSION, metrics: this.metrics, log: this.log, now: this.now, mono: this.mono });
+    const uplink = new UplinkService({ config: c, outboxFile: path.join(c.data.dir, 'outbox.db'), outboxCounts: this.outbox.counts, outboxWriter: this.outbox.writer, ingest: this.ingest, bootId: this.bootId, version: GATEWAY_VERSION, metrics: this.metrics, log: this.log, now: this.now, mono: this.mono });
     this.uplink = uplink;
     this.onEvent((e) => uplink.onEvent(e));
     await uplink.start();
