@@ -42,7 +42,8 @@ export class OwnerError extends Error {
     message: string,
     readonly code: string | undefined,
   ) {
-    super(message);
+    // "SQLITE_BUSY: database is locked", as SQLite's own tools print it: logs and alerts name the code.
+    super(code ? `${code}: ${message}` : message);
     this.name = 'OwnerError';
   }
 }
@@ -135,6 +136,17 @@ export class OwnerConnection {
   async all<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
     const [r] = await this.steps([{ sql, rows: [params], mode: 'all' }], false);
     return r!.rows as T[];
+  }
+
+  /** One statement, one execution, its first row. */
+  async get<T>(sql: string, params: readonly unknown[] = []): Promise<T | undefined> {
+    return (await this.all<T>(sql, params))[0];
+  }
+
+  /** One statement, one execution (its own transaction), the rows it changed. */
+  async run(sql: string, params: readonly unknown[] = []): Promise<{ changes: number }> {
+    const [r] = await this.steps([{ sql, rows: [params] }], false);
+    return { changes: r!.changes };
   }
 
   async close(): Promise<void> {
