@@ -11,6 +11,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { openDb, migrate } from './sqlite.js';
 
 export interface Step {
   readonly sql: string;
@@ -151,5 +152,32 @@ export class OwnerConnection {
 
   async close(): Promise<void> {
     await this.owner.request({ op: 'close', conn: this.conn });
+  }
+}
+
+/** A store file whose reads and writes all go through its own writer thread. */
+export interface OwnedFile {
+  readonly owner: DbOwner;
+  readonly conn: OwnerConnection;
+}
+
+/**
+ * Opens a store the owned way: creates the file (0600) and runs its numbered migrations on a
+ * short-lived connection of this thread, then hands the file to a writer thread of its own.
+ */
+export async function openOwned(file: string, migrations: readonly string[], o: OwnerConnectionOptions = {}): Promise<OwnedFile> {
+  const setup = await openDb(file, { synchronous: o.synchronous });
+  try {
+    await migrate(setup, migrations);
+  } finally {
+    await setup.close();
+  }
+  const owner = new DbOwner();
+  owner.start();
+  try {
+    return { owner, conn: await owner.open(file, o) };
+  } catch (err) {
+    await owner.stop();
+    throw err;
   }
 }

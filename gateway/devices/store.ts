@@ -2,7 +2,7 @@
  * Registry repository (state.db): provisioned devices (hash only, never the secret) and the last
  * known state of every device, so a restarted gateway lists every device at once with its history.
  */
-import { openDb, migrate, type Db } from '../db/sqlite.js';
+import { openOwned, type DbOwner, type OwnerConnection } from '../db/owner.js';
 
 const MIGRATIONS: readonly string[] = [
   `CREATE TABLE provisioned (
@@ -37,16 +37,20 @@ export interface StateRow {
 }
 
 export class DeviceStore {
-  private db!: Db;
+  /** The file's connection, held by its writer thread (db/owner.ts): a flush of thousands of device states commits off the event loop. */
+  private db!: OwnerConnection;
+  private owner: DbOwner | null = null;
   constructor(private readonly file: string) {}
 
   async start(): Promise<void> {
-    this.db = await openDb(this.file, { synchronous: 'NORMAL' });
-    await migrate(this.db, MIGRATIONS);
+    const f = await openOwned(this.file, MIGRATIONS, { synchronous: 'NORMAL' });
+    this.owner = f.owner;
+    this.db = f.conn;
   }
 
   async stop(): Promise<void> {
-    if (this.db) await this.db.close();
+    if (this.owner) await this.owner.stop();
+    this.owner = null;
   }
 
   async provisioned(): Promise<ProvisionedRow[]> {

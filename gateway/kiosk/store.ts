@@ -5,8 +5,7 @@
  * 14) is the kiosk's own answer to "is this payment's sale recorded": one row per payment request,
  * written with the payment's `recorded` status in one transaction, kept whatever the uplink does.
  */
-import { openDb, migrate } from '../db/sqlite.js';
-import { DbOwner, type OwnerConnection, type Step } from '../db/owner.js';
+import { openOwned, type DbOwner, type OwnerConnection, type Step } from '../db/owner.js';
 import type { Session } from './sessionMachine.js';
 import type { OnlineOrderT, OrderRow, OrderStatus, OrdersBodyT } from './orders.js';
 import type { HandoverRow, HandoverState } from './handovers.js';
@@ -80,15 +79,9 @@ export class KioskStore {
   constructor(private readonly file: string) {}
 
   async start(): Promise<void> {
-    const setup = await openDb(this.file, { synchronous: 'FULL' });
-    try {
-      await migrate(setup, MIGRATIONS);
-    } finally {
-      await setup.close();
-    }
-    this.owner = new DbOwner();
-    this.owner.start();
-    this.db = await this.owner.open(this.file, { synchronous: 'FULL' });
+    const f = await openOwned(this.file, MIGRATIONS, { synchronous: 'FULL' });
+    this.owner = f.owner;
+    this.db = f.conn;
   }
 
   async stop(): Promise<void> {
