@@ -155,29 +155,76 @@ export class OwnerConnection {
   }
 }
 
-/** A store file whose reads and writes all go through its own writer thread. */
+/**
+ * The writer thread the small stores share (device states, commands, kiosk, the outbox's
+ * checkpointer): each thread costs ~10 MB of RSS, and these write a few rows at a time, so one
+ * thread serves them all; it starts with its first user and stops with its last. The outbox's
+ * group commit and the price feeds keep threads of their own, so a 60,000-row feed never queues a
+ * device's commit.
+ */
+let shared: { owner: DbOwner; users: number } | null = null;
+
+export function acquireSharedOwner(): { owner: DbOwner; release: () => Promise<void> } {
+  if (!shared) {
+    const owner = new DbOwner();
+    owner.start();
+    shared = { owner, users: 0 };
+  }
+  const s = shared;
+  s.users++;
+  let released = false;
+  return {
+    owner: s.owner,
+    release: async () => {
+      if (released) return;
+      released = true;
+      if (--s.users > 0) return;
+      if (shared === s) shared = null;
+      await s.owner.stop();
+    },
+  };
+}
+
+/** A store file whose reads and writes all go through a writer thread. */
 export interface OwnedFile {
-  readonly owner: DbOwner;
   readonly conn: OwnerConnection;
+  /** Closes the connection and lets the thread go (stopped once it serves no file). */
+  close(): Promise<void>;
 }
 
 /**
  * Opens a store the owned way: creates the file (0600) and runs its numbered migrations on a
- * short-lived connection of this thread, then hands the file to a writer thread of its own.
+ * short-lived connection of this thread, then hands the file to a writer thread: the shared one
+ * by default, or one of its own (`ownThread`) for a store whose transactions are long.
  */
-export async function openOwned(file: string, migrations: readonly string[], o: OwnerConnectionOptions = {}): Promise<OwnedFile> {
+export async function openOwned(file: string, migrations: readonly string[], o: OwnerConnectionOptions & { ownThread?: boolean } = {}): Promise<OwnedFile> {
   const setup = await openDb(file, { synchronous: o.synchronous });
   try {
     await migrate(setup, migrations);
   } finally {
     await setup.close();
   }
-  const owner = new DbOwner();
-  owner.start();
+  let owner: DbOwner;
+  let release: () => Promise<void>;
+  if (o.ownThread) {
+    owner = new DbOwner();
+    owner.start();
+    release = () => owner.stop();
+  } else {
+    ({ owner, release } = acquireSharedOwner());
+  }
+  let conn: OwnerConnection;
   try {
-    return { owner, conn: await owner.open(file, o) };
+    conn = await owner.open(file, o);
   } catch (err) {
-    await owner.stop();
+    await release();
     throw err;
   }
+  return {
+    conn,
+    close: async () => {
+      await conn.close().catch(() => undefined);
+      await release();
+    },
+  };
 }

@@ -6,7 +6,7 @@
  * flush timer, while a command must survive a power loss once it may have reached a device
  * (FULL, like the outbox), and its write path should not queue behind registry flushes.
  */
-import { openOwned, type DbOwner, type OwnerConnection } from '../db/owner.js';
+import { openOwned, type OwnedFile, type OwnerConnection } from '../db/owner.js';
 import type { DeviceKind } from '../protocol/topics.js';
 import type { CommandState, PendingCommand } from './commandPolicy.js';
 
@@ -75,18 +75,18 @@ export type AckOutcome = 'acked' | 'failed' | 'duplicate' | 'unknown';
 export class CommandStore {
   /** The file's connection, held by its writer thread (db/owner.ts): a command's fsync (synchronous FULL) never blocks the event loop. */
   private db!: OwnerConnection;
-  private owner: DbOwner | null = null;
+  private owned: OwnedFile | null = null;
   constructor(private readonly file: string) {}
 
   async start(): Promise<void> {
     const f = await openOwned(this.file, MIGRATIONS, { synchronous: 'FULL' });
-    this.owner = f.owner;
+    this.owned = f;
     this.db = f.conn;
   }
 
   async stop(): Promise<void> {
-    if (this.owner) await this.owner.stop();
-    this.owner = null;
+    await this.owned?.close();
+    this.owned = null;
   }
 
   /** A new pending command; `sentAt` set when it goes out at once (it counts as attempt 1). */

@@ -2,7 +2,7 @@
  * Registry repository (state.db): provisioned devices (hash only, never the secret) and the last
  * known state of every device, so a restarted gateway lists every device at once with its history.
  */
-import { openOwned, type DbOwner, type OwnerConnection } from '../db/owner.js';
+import { openOwned, type OwnedFile, type OwnerConnection } from '../db/owner.js';
 
 const MIGRATIONS: readonly string[] = [
   `CREATE TABLE provisioned (
@@ -39,18 +39,18 @@ export interface StateRow {
 export class DeviceStore {
   /** The file's connection, held by its writer thread (db/owner.ts): a flush of thousands of device states commits off the event loop. */
   private db!: OwnerConnection;
-  private owner: DbOwner | null = null;
+  private owned: OwnedFile | null = null;
   constructor(private readonly file: string) {}
 
   async start(): Promise<void> {
     const f = await openOwned(this.file, MIGRATIONS, { synchronous: 'NORMAL' });
-    this.owner = f.owner;
+    this.owned = f;
     this.db = f.conn;
   }
 
   async stop(): Promise<void> {
-    if (this.owner) await this.owner.stop();
-    this.owner = null;
+    await this.owned?.close();
+    this.owned = null;
   }
 
   async provisioned(): Promise<ProvisionedRow[]> {

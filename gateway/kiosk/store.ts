@@ -5,7 +5,7 @@
  * 14) is the kiosk's own answer to "is this payment's sale recorded": one row per payment request,
  * written with the payment's `recorded` status in one transaction, kept whatever the uplink does.
  */
-import { openOwned, type DbOwner, type OwnerConnection, type Step } from '../db/owner.js';
+import { openOwned, type OwnedFile, type OwnerConnection, type Step } from '../db/owner.js';
 import type { Session } from './sessionMachine.js';
 import type { OnlineOrderT, OrderRow, OrderStatus, OrdersBodyT } from './orders.js';
 import type { HandoverRow, HandoverState } from './handovers.js';
@@ -75,18 +75,18 @@ export class KioskStore {
    * event loop. The kiosk reads little (at start, per payment), so reads pay the round trip too.
    */
   private db!: OwnerConnection;
-  private owner: DbOwner | null = null;
+  private owned: OwnedFile | null = null;
   constructor(private readonly file: string) {}
 
   async start(): Promise<void> {
     const f = await openOwned(this.file, MIGRATIONS, { synchronous: 'FULL' });
-    this.owner = f.owner;
+    this.owned = f;
     this.db = f.conn;
   }
 
   async stop(): Promise<void> {
-    if (this.owner) await this.owner.stop();
-    this.owner = null;
+    await this.owned?.close();
+    this.owned = null;
   }
 
   async loadSessions(): Promise<Session[]> {

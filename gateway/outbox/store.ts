@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { openDb, migrate, type Db } from '../db/sqlite.js';
-import { DbOwner, type OwnerConnection, type Step } from '../db/owner.js';
+import { acquireSharedOwner, DbOwner, type OwnerConnection, type Step } from '../db/owner.js';
 import { DeadLetterStore, type DeadLetter, type DeadLetterLimits, type DropReason } from './deadLetters.js';
 import { OUTBOX_MIGRATIONS } from './migrations/index.js';
 import { OutboxCounts } from './counts.js';
@@ -92,7 +92,7 @@ export class OutboxStore {
   /** When the last group was appended (monotonic ms): a WAL is truncated only in a lull. */
   private lastAppendAt = 0;
   private checkpointer: OwnerConnection | null = null;
-  private checkpointOwner: DbOwner | null = null;
+  private checkpointThread: { owner: DbOwner; release: () => Promise<void> } | null = null;
   private checkpointTimer: NodeJS.Timeout | null = null;
   /** Rows per class, kept on every committed change (this store's appends, the uplink's deletes). */
   readonly counts = new OutboxCounts();
@@ -129,12 +129,12 @@ export class OutboxStore {
     // (an integer the config schema checked; a PRAGMA binds nothing).
     const limit = Math.trunc(this.opts.walTruncateBytes ?? 64 * 1_048_576);
     this.writerConn = await this.owner.open(this.file, { synchronous: 'FULL', pragmas: ['wal_autocheckpoint = 0', `journal_size_limit = ${limit}`] });
-    // The checkpointer has a thread of its own: copying the WAL into the file (and its fsync) runs
-    // beside the group commits instead of queueing them behind it; PASSIVE never takes the write
-    // lock. It never waits: a checkpoint that cannot finish now tries again next tick.
-    this.checkpointOwner = new DbOwner();
-    this.checkpointOwner.start();
-    this.checkpointer = await this.checkpointOwner.open(this.file, { synchronous: 'FULL', busyTimeoutMs: 0, pragmas: ['wal_autocheckpoint = 0'] });
+    // The checkpointer runs on the shared writer thread, not the group commit's: copying the WAL
+    // into the file (and its fsync) runs beside the commits instead of queueing them behind it;
+    // PASSIVE never takes the write lock. It never waits: a checkpoint that cannot finish now
+    // tries again next tick.
+    this.checkpointThread = acquireSharedOwner();
+    this.checkpointer = await this.checkpointThread.owner.open(this.file, { synchronous: 'FULL', busyTimeoutMs: 0, pragmas: ['wal_autocheckpoint = 0'] });
     this.dead.useWriter(await this.owner.open(this.dead.file, { synchronous: 'FULL' }));
     this.checkpointTimer = setInterval(() => {
       this.checkpoint().catch(() => undefined); // a busy checkpoint simply tries again next time
@@ -147,10 +147,11 @@ export class OutboxStore {
     this.checkpointTimer = null;
     if (this.checkpointer) {
       await this.checkpointer.steps([{ sql: 'PRAGMA wal_checkpoint(TRUNCATE)', rows: [[]] }], false).catch(() => undefined);
+      await this.checkpointer.close().catch(() => undefined);
       this.checkpointer = null;
     }
-    if (this.checkpointOwner) await this.checkpointOwner.stop();
-    this.checkpointOwner = null;
+    await this.checkpointThread?.release();
+    this.checkpointThread = null;
     this.writerConn = null;
     this.dead.useWriter(null);
     // Every request sent was answered before the thread stops (its connections close with it).
