@@ -16,7 +16,7 @@ deps: $(NODE_MODULES_STAMP)
 	else echo "deps: Debian packages present"; fi
 
 $(NODE_MODULES_STAMP): package-lock.json package.json
-	@echo "deps: npm ci (lock changed or node_modules missing; sqlite3 builds from source, ~1-2 min)"
+	@echo "deps: npm ci (lock changed or node_modules missing; better-sqlite3 builds from source when no prebuilt binary is reachable, ~4-5 min on a busy 2-core box)"
 	npm ci --no-audit --no-fund
 	@touch $(NODE_MODULES_STAMP)
 
