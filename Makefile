@@ -51,7 +51,7 @@ $(NODE_STAMP):
 
 # A new Node (NODE_STAMP) reinstalls node_modules too: its addons were built for the old one.
 $(NODE_MODULES_STAMP): package-lock.json package.json $(NODE_STAMP)
-	@echo "deps: npm ci under Node $$(node -v) (lock or Node changed, or node_modules missing; sqlite3 builds from source, a few minutes)"
+	@echo "deps: npm ci under Node $$(node -v) (lock or Node changed, or node_modules missing; better-sqlite3 builds from source against those headers, a few minutes)"
 	@[ "$$(node -v)" = "v$(NODE_VERSION)" ] || { echo "deps: PATH gives Node $$(node -v), expected v$(NODE_VERSION)" >&2; exit 1; }
 	npm ci --no-audit --no-fund
 	@touch $(NODE_MODULES_STAMP)

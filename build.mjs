@@ -1,5 +1,5 @@
 // Bundles the programs into dist/ with esbuild. npm packages stay external (native addons:
-// sqlite3, serialport, node-hid, onoff); the pages are bundled whole for the browser.
+// better-sqlite3, serialport, node-hid, onoff); the pages are bundled whole for the browser.
 import { build } from 'esbuild';
 import { existsSync, mkdirSync, cpSync } from 'node:fs';
 
@@ -8,6 +8,9 @@ const node = [
   ['gateway/main.ts', 'dist/storegw.js'],
   // The HQ feed checker's worker thread; storegw.js loads it from beside itself (gateway/prices/feedCheck.ts).
   ['gateway/prices/feedWorker.ts', 'dist/feedWorker.js'],
+  // The SQLite writer thread; gateway/db/owner.ts loads it from beside itself (plain JS, so the
+  // sources under test load the same file).
+  ['gateway/db/ownerWorker.mjs', 'dist/ownerWorker.mjs'],
   ['firmware-bridge/main.ts', 'dist/storegw-bridge.js'],
   ['test/sim/demo.ts', 'dist/demo.js'],
   ['test/bench/bench.ts', 'dist/bench.js'],

@@ -167,7 +167,7 @@ export const ConfigSchema = Type.Object(
         }),
         passwordChecks: Type.Object(
           {
-            concurrent: Type.Integer({ minimum: 1, maximum: 16, default: 2, description: "People's password hashes (scrypt, 32 MiB each) computed at once; the libuv pool the database needs has four threads." }),
+            concurrent: Type.Integer({ minimum: 1, maximum: 16, default: 2, description: "People's password hashes (scrypt, 32 MiB each) computed at once; the libuv pool (also gzip's and file I/O's) has four threads." }),
             queued: Type.Integer({ minimum: 0, maximum: 64, default: 4, description: 'Further password checks that may wait for a slot; beyond that an attempt is answered 429 with Retry-After.' }),
           },
           { additionalProperties: false, default: {} },

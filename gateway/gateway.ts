@@ -179,7 +179,7 @@ export class Gateway {
     // One HQ endpoint and one read of its credentials for the uplink and every feed subscriber.
     const hqConnection = c.hq ? new HqConnection(c.hq) : null;
     hqConnection?.start();
-    const uplink = new UplinkService({ config: c, outboxFile: path.join(c.data.dir, 'outbox.db'), outboxCounts: this.outbox.counts, ingest: this.ingest, hqConnection, bootId: this.bootId, version: GATEWAY_VERSION, metrics: this.metrics, log: this.log, now: this.now, mono: this.mono });
+    const uplink = new UplinkService({ config: c, outboxFile: path.join(c.data.dir, 'outbox.db'), outboxCounts: this.outbox.counts, outboxWriter: this.outbox.writer, ingest: this.ingest, hqConnection, bootId: this.bootId, version: GATEWAY_VERSION, metrics: this.metrics, log: this.log, now: this.now, mono: this.mono });
     this.uplink = uplink;
     this.onEvent((e) => uplink.onEvent(e));
     await uplink.start();

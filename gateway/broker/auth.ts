@@ -37,7 +37,7 @@ export class Authenticator {
       /**
        * The people's hash gate: a stored hash costlier than a device secret's (a service user or
        * bridge hashed with `storegw hash`, 2^15) is checked through it, so a burst of wrong
-       * CONNECTs cannot fill the libuv pool SQLite commits need.
+       * CONNECTs cannot fill the libuv pool that gzip and file I/O need.
        */
       gate?: HashGate;
     },

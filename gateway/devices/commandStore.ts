@@ -6,8 +6,7 @@
  * flush timer, while a command must survive a power loss once it may have reached a device
  * (FULL, like the outbox), and its write path should not queue behind registry flushes.
  */
-import { type Db } from '../db/sqlite.js';
-import { openStore } from '../db/openStore.js';
+import { openOwned, type OwnedFile, type OwnerConnection } from '../db/owner.js';
 import type { DeviceKind } from '../protocol/topics.js';
 import type { CommandState, PendingCommand } from './commandPolicy.js';
 
@@ -74,15 +73,20 @@ function toRow(r: RawRow): CommandRow {
 export type AckOutcome = 'acked' | 'failed' | 'duplicate' | 'unknown';
 
 export class CommandStore {
-  private db!: Db;
+  /** The file's connection, held by its writer thread (db/owner.ts): a command's fsync (synchronous FULL) never blocks the event loop. */
+  private db!: OwnerConnection;
+  private owned: OwnedFile | null = null;
   constructor(private readonly file: string) {}
 
   async start(): Promise<void> {
-    this.db = await openStore(this.file, { synchronous: 'FULL', migrations: MIGRATIONS });
+    const f = await openOwned(this.file, MIGRATIONS, { synchronous: 'FULL' });
+    this.owned = f;
+    this.db = f.conn;
   }
 
   async stop(): Promise<void> {
-    if (this.db) await this.db.close();
+    await this.owned?.close();
+    this.owned = null;
   }
 
   /** A new pending command; `sentAt` set when it goes out at once (it counts as attempt 1). */

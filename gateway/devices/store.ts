@@ -2,8 +2,7 @@
  * Registry repository (state.db): provisioned devices (hash only, never the secret) and the last
  * known state of every device, so a restarted gateway lists every device at once with its history.
  */
-import { type Db } from '../db/sqlite.js';
-import { openStore } from '../db/openStore.js';
+import { openOwned, type OwnedFile, type OwnerConnection } from '../db/owner.js';
 
 const MIGRATIONS: readonly string[] = [
   `CREATE TABLE provisioned (
@@ -38,15 +37,20 @@ export interface StateRow {
 }
 
 export class DeviceStore {
-  private db!: Db;
+  /** The file's connection, held by its writer thread (db/owner.ts): a flush of thousands of device states commits off the event loop. */
+  private db!: OwnerConnection;
+  private owned: OwnedFile | null = null;
   constructor(private readonly file: string) {}
 
   async start(): Promise<void> {
-    this.db = await openStore(this.file, { synchronous: 'NORMAL', migrations: MIGRATIONS });
+    const f = await openOwned(this.file, MIGRATIONS, { synchronous: 'NORMAL' });
+    this.owned = f;
+    this.db = f.conn;
   }
 
   async stop(): Promise<void> {
-    if (this.db) await this.db.close();
+    await this.owned?.close();
+    this.owned = null;
   }
 
   async provisioned(): Promise<ProvisionedRow[]> {

@@ -1,6 +1,6 @@
 /**
  * A semaphore in front of people's scrypt verifications. One check of a 2^15 hash holds 32 MiB
- * and a libuv thread for ~100 ms; the pool has four threads, and SQLite commits need them too. So
+ * and a libuv thread for ~100 ms; the pool has four threads, which gzip and file I/O need too. So
  * at most `concurrent` hashes run at once, `queued` more wait their turn, and anything beyond is
  * refused at once (the caller answers 429) instead of queueing behind the others in the pool.
  */

@@ -5,8 +5,7 @@
  * is the kiosk's own answer to "is this payment's sale recorded": one row per payment request,
  * written with the payment's `recorded` status in one transaction, kept whatever the uplink does.
  */
-import { type Db } from '../db/sqlite.js';
-import { openStore } from '../db/openStore.js';
+import { openOwned, type OwnedFile, type OwnerConnection, type Step } from '../db/owner.js';
 import type { Session } from './sessionMachine.js';
 import type { OnlineOrderT, OrderRow, OrderStatus, OrdersBodyT } from './orders.js';
 import type { HandoverRow, HandoverState } from './handovers.js';
@@ -69,27 +68,25 @@ export interface PaymentRow {
 }
 
 export class KioskStore {
-  private db!: Db;
   /**
-   * Every write goes through one queue (as in prices/store.ts): sqlite3 runs a connection's
-   * statements in order, but a session save issued while the orders feed is between BEGIN and
-   * COMMIT would otherwise join (or be rolled back with) that transaction.
+   * The file's one connection, held by its writer thread (db/owner.ts), for reads and writes
+   * alike: it answers one request at a time in the order sent, so a session save never joins or
+   * waits inside the orders feed's transaction, and its fsync (synchronous FULL) never blocks the
+   * event loop. The kiosk reads little (at start, per payment), so reads pay the round trip too.
    */
-  private queue: Promise<unknown> = Promise.resolve();
+  private db!: OwnerConnection;
+  private owned: OwnedFile | null = null;
   constructor(private readonly file: string) {}
 
-  private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const p = this.queue.then(fn, fn);
-    this.queue = p.catch(() => undefined);
-    return p;
-  }
-
   async start(): Promise<void> {
-    this.db = await openStore(this.file, { synchronous: 'FULL', migrations: MIGRATIONS });
+    const f = await openOwned(this.file, MIGRATIONS, { synchronous: 'FULL' });
+    this.owned = f;
+    this.db = f.conn;
   }
 
   async stop(): Promise<void> {
-    if (this.db) await this.db.close();
+    await this.owned?.close();
+    this.owned = null;
   }
 
   async loadSessions(): Promise<Session[]> {
@@ -145,19 +142,15 @@ export class KioskStore {
    * The commit point of a sale: the ledger row and the payment's `recorded` status in one
    * transaction. Idempotent on the request id (a second call changes nothing and returns false).
    */
-  commitSale(sale: { requestId: string; transactionId: string; kioskId: string; record: object; authCode: string }, now: number): Promise<boolean> {
-    return this.serial(async () => {
-      await this.db.run('BEGIN IMMEDIATE');
-      try {
-        const r = await this.db.run('INSERT OR IGNORE INTO sales (request_id, transaction_id, kiosk_id, record, recorded_at) VALUES (?, ?, ?, ?, ?)', [sale.requestId, sale.transactionId, sale.kioskId, JSON.stringify(sale.record), now]);
-        await this.db.run("UPDATE payments SET status = 'recorded', auth_code = COALESCE(?, auth_code), updated_at = ? WHERE request_id = ?", [sale.authCode, now, sale.requestId]);
-        await this.db.run('COMMIT');
-        return r.changes === 1;
-      } catch (err) {
-        await this.db.run('ROLLBACK').catch(() => {});
-        throw err;
-      }
-    });
+  async commitSale(sale: { requestId: string; transactionId: string; kioskId: string; record: object; authCode: string }, now: number): Promise<boolean> {
+    const [ins] = await this.db.steps(
+      [
+        { sql: 'INSERT OR IGNORE INTO sales (request_id, transaction_id, kiosk_id, record, recorded_at) VALUES (?, ?, ?, ?, ?)', rows: [[sale.requestId, sale.transactionId, sale.kioskId, JSON.stringify(sale.record), now]] },
+        { sql: "UPDATE payments SET status = 'recorded', auth_code = COALESCE(?, auth_code), updated_at = ? WHERE request_id = ?", rows: [[sale.authCode, now, sale.requestId]] },
+      ],
+      true,
+    );
+    return ins!.changes === 1;
   }
 
   async markForwarded(requestId: string, seq: number, now: number): Promise<void> {
@@ -179,8 +172,9 @@ export class KioskStore {
     return rows.map((r) => ({ requestId: r.request_id, transactionId: r.transaction_id, kioskId: r.kiosk_id, record: JSON.parse(r.record) as Record<string, unknown>, seq: r.seq }));
   }
 
-  private write(sql: string, params: unknown[]): Promise<{ changes: number; lastID: number }> {
-    return this.serial(() => this.db.run(sql, params));
+  /** One statement in its own transaction on the writer thread; resolves with the rows it changed. */
+  private write(sql: string, params: unknown[]): Promise<{ changes: number }> {
+    return this.db.run(sql, params);
   }
 
   // ---- click & collect orders ------------------------------------------------------------------
@@ -190,29 +184,20 @@ export class KioskStore {
   }
 
   /** Applies one verified `orders` feed in one transaction; collected or collecting orders are never touched. */
-  applyOrders(version: number, body: OrdersBodyT, now: number): Promise<void> {
-    return this.serial(() => this.applyOrdersNow(version, body, now));
-  }
-
-  private async applyOrdersNow(version: number, body: OrdersBodyT, now: number): Promise<void> {
-    await this.db.run('BEGIN IMMEDIATE');
-    try {
-      if (body.mode === 'snapshot') await this.db.run("UPDATE orders SET status = 'removed', updated_at = ? WHERE status = 'ready'", [now]);
-      for (const id of body.remove ?? []) await this.db.run("UPDATE orders SET status = 'removed', updated_at = ? WHERE order_id = ? AND status = 'ready'", [now, id]);
-      for (const o of body.orders) {
-        await this.db.run(
-          `INSERT INTO orders (order_id, pickup_code, body, status, updated_at) VALUES (?, ?, ?, 'ready', ?)
+  async applyOrders(version: number, body: OrdersBodyT, now: number): Promise<void> {
+    const steps: Step[] = [];
+    if (body.mode === 'snapshot') steps.push({ sql: "UPDATE orders SET status = 'removed', updated_at = ? WHERE status = 'ready'", rows: [[now]] });
+    if (body.remove?.length) steps.push({ sql: "UPDATE orders SET status = 'removed', updated_at = ? WHERE order_id = ? AND status = 'ready'", rows: body.remove.map((id) => [now, id]) });
+    if (body.orders.length > 0) {
+      steps.push({
+        sql: `INSERT INTO orders (order_id, pickup_code, body, status, updated_at) VALUES (?, ?, ?, 'ready', ?)
            ON CONFLICT (order_id) DO UPDATE SET pickup_code = excluded.pickup_code, body = excluded.body, status = 'ready', updated_at = excluded.updated_at
            WHERE orders.status IN ('ready', 'removed')`,
-          [o.orderId, o.pickupCode, JSON.stringify(o), now],
-        );
-      }
-      await this.db.run("INSERT INTO order_feed (scope, version, applied_at) VALUES ('store', ?, ?) ON CONFLICT (scope) DO UPDATE SET version = excluded.version, applied_at = excluded.applied_at", [version, now]);
-      await this.db.run('COMMIT');
-    } catch (err) {
-      await this.db.run('ROLLBACK').catch(() => {});
-      throw err;
+        rows: body.orders.map((o) => [o.orderId, o.pickupCode, JSON.stringify(o), now]),
+      });
     }
+    steps.push({ sql: "INSERT INTO order_feed (scope, version, applied_at) VALUES ('store', ?, ?) ON CONFLICT (scope) DO UPDATE SET version = excluded.version, applied_at = excluded.applied_at", rows: [[version, now]] });
+    await this.db.steps(steps, true);
   }
 
   async orderByCode(code: string): Promise<OrderRow | null> {

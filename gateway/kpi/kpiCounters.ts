@@ -5,6 +5,7 @@
  * Increments, never absolute values: a group adds what it counts, whatever is in memory.
  */
 import type { Db } from '../db/sqlite.js';
+import type { Step } from '../db/owner.js';
 import type { GroupDelta, HourCell } from './kpis.js';
 
 /** The counters older gateways kept in kpi.db, moved into outbox.db once. */
@@ -14,11 +15,10 @@ export interface LegacyCounters {
   currency: string | null;
 }
 
-const ADD_HOURS = `INSERT INTO kpi_hour (day, hour, visitors, transactions, sales, member_tx, repeat_tx)
-  SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6 FROM json_each(?) WHERE true
+const ADD_HOUR = `INSERT INTO kpi_hour (day, hour, visitors, transactions, sales, member_tx, repeat_tx) VALUES (?, ?, ?, ?, ?, ?, ?)
   ON CONFLICT (day, hour) DO UPDATE SET visitors = visitors + excluded.visitors, transactions = transactions + excluded.transactions,
     sales = sales + excluded.sales, member_tx = member_tx + excluded.member_tx, repeat_tx = repeat_tx + excluded.repeat_tx`;
-const ADD_MEMBERS = 'INSERT OR IGNORE INTO kpi_member (hash, first_seq) SELECT value->>0, value->>1 FROM json_each(?)';
+const ADD_MEMBER = 'INSERT OR IGNORE INTO kpi_member (hash, first_seq) VALUES (?, ?)';
 const SET_META = 'INSERT INTO kpi_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value';
 
 type HourDbRow = { day: string; hour: number; visitors: number; transactions: number; sales: number; member_tx: number; repeat_tx: number };
@@ -32,14 +32,15 @@ export class KpiCounters {
   constructor(private readonly db: Db) {}
 
   /**
-   * A group's increments, inside the caller's open transaction: one statement for the hours, one
-   * for first-seen members and one for a changed currency, only when there is something to write.
+   * A group's increments as steps for the outbox's group transaction (run by its writer thread):
+   * one prepared statement executed per hour cell and per first-seen member, one for a changed
+   * currency.
    */
-  async add(db: Db, d: GroupDelta, currencyChanged: boolean): Promise<void> {
-    const hours = d.hours.map((h) => [h.day, h.hour, h.visitors, h.transactions, h.sales, h.memberTransactions, h.repeatTransactions]);
-    await db.run(ADD_HOURS, [JSON.stringify(hours)]);
-    if (d.members.length > 0) await db.run(ADD_MEMBERS, [JSON.stringify(d.members.map((m) => [m.hash, m.firstSeq]))]);
-    if (currencyChanged && d.currency) await db.run(SET_META, ['currency', d.currency]);
+  steps(d: GroupDelta, currencyChanged: boolean): Step[] {
+    const out: Step[] = [{ sql: ADD_HOUR, rows: d.hours.map((h) => [h.day, h.hour, h.visitors, h.transactions, h.sales, h.memberTransactions, h.repeatTransactions]) }];
+    if (d.members.length > 0) out.push({ sql: ADD_MEMBER, rows: d.members.map((m) => [m.hash, m.firstSeq]) });
+    if (currencyChanged && d.currency) out.push({ sql: SET_META, rows: [['currency', d.currency]] });
+    return out;
   }
 
   async hours(fromDay: string): Promise<HourCell[]> {
@@ -68,15 +69,13 @@ export class KpiCounters {
    * ingest: nothing else writes on the connection meanwhile).
    */
   async importLegacy(l: LegacyCounters): Promise<void> {
-    await this.db.exec('BEGIN IMMEDIATE');
-    try {
-      if (l.hours.length > 0) await this.add(this.db, { hours: l.hours, members: l.members, currency: l.currency, lastSeq: 0 }, true);
-      else if (l.members.length > 0) await this.db.run(ADD_MEMBERS, [JSON.stringify(l.members.map((m) => [m.hash, m.firstSeq]))]);
-      await this.db.run(SET_META, ['legacyImported', '1']);
-      await this.db.exec('COMMIT');
-    } catch (err) {
-      await this.db.exec('ROLLBACK').catch(() => undefined);
-      throw err;
-    }
+    const steps = this.steps({ hours: l.hours, members: l.members, currency: l.hours.length > 0 ? l.currency : null, lastSeq: 0 }, true);
+    steps.push({ sql: SET_META, rows: [['legacyImported', '1']] });
+    this.db.tx(() => {
+      for (const s of steps) {
+        const st = this.db.prepare(s.sql);
+        for (const r of s.rows) st.run(...r);
+      }
+    });
   }
 }

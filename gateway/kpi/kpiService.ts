@@ -91,7 +91,7 @@ export class KpiService implements GroupCompanion {
     const delta = d;
     const currencyChanged = delta.currency !== null && delta.currency !== this.currency;
     return {
-      write: (db) => this.o.counters.add(db, delta, currencyChanged),
+      steps: () => this.o.counters.steps(delta, currencyChanged),
       committed: () => this.apply(delta),
     };
   }

@@ -7,6 +7,7 @@
  */
 import { type Db } from '../db/sqlite.js';
 import { openStore } from '../db/openStore.js';
+import type { OwnerConnection } from '../db/owner.js';
 
 export interface DeadLetter {
   recvTs: number;
@@ -46,9 +47,8 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX dead_letters_recv ON dead_letters (recv_ts)`,
 ];
 
-// The rows travel as one bound JSON parameter; no value becomes SQL text.
-const INSERT = `INSERT INTO dead_letters (recv_ts, kind, device_id, topic, code, reason, payload, size)
-  SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7 FROM json_each(?1)`;
+// One prepared statement run per row inside the group's transaction; no value becomes SQL text.
+const INSERT = 'INSERT INTO dead_letters (recv_ts, kind, device_id, topic, code, reason, payload, size) VALUES (?, ?, ?, ?, ?, ?, ?, ?)';
 
 export function sizeOf(d: DeadLetter): number {
   return Buffer.byteLength(d.kind) + Buffer.byteLength(d.deviceId) + Buffer.byteLength(d.topic) + Buffer.byteLength(d.code) + Buffer.byteLength(d.reason) + Buffer.byteLength(d.payload);
@@ -56,6 +56,8 @@ export function sizeOf(d: DeadLetter): number {
 
 export class DeadLetterStore {
   private db!: Db;
+  /** The writer thread's connection (outbox/store.ts sets it); without one, writes run here. */
+  private writer: OwnerConnection | null = null;
   private queue: Promise<unknown> = Promise.resolve();
   private timer: NodeJS.Timeout | null = null;
   private pruning: Promise<void> | null = null;
@@ -76,6 +78,11 @@ export class DeadLetterStore {
 
   private get limits(): DeadLetterLimits {
     return this.o.limits ?? DEFAULT_DEAD_LETTER_LIMITS;
+  }
+
+  /** Sends appends and pruning through the file's writer thread (null: back to this connection). */
+  useWriter(conn: OwnerConnection | null): void {
+    this.writer = conn;
   }
 
   get started(): boolean {
@@ -103,12 +110,18 @@ export class DeadLetterStore {
     }
   }
 
-  /** One durable transaction (a single statement) for a group's dead letters. */
+  /** One durable transaction for a group's dead letters. */
   async append(dead: readonly DeadLetter[]): Promise<void> {
     if (dead.length === 0) return;
     const sizes = dead.map(sizeOf);
     const rows = dead.map((d, i) => [d.recvTs, d.kind, d.deviceId, d.topic, d.code, d.reason, d.payload, sizes[i]]);
-    await this.serial(() => this.db.run(INSERT, [JSON.stringify(rows)]));
+    await this.serial(async () => {
+      if (this.writer) await this.writer.steps([{ sql: INSERT, rows }], true);
+      else {
+        const insert = this.db.prepare(INSERT);
+        this.db.tx(() => rows.forEach((r) => insert.run(...r)));
+      }
+    });
     this.rows += dead.length;
     for (const s of sizes) this.bytes += s;
     const l = this.limits;
@@ -161,7 +174,7 @@ export class DeadLetterStore {
   }
 
   private async drop(reason: DropReason, sql: string, params: unknown[]): Promise<void> {
-    const gone = await this.serial(() => this.db.all<{ size: number }>(sql, params));
+    const gone = await this.serial(async () => (this.writer ? ((await this.writer.steps([{ sql, rows: [params], mode: 'all' }], true))[0]!.rows as { size: number }[]) : this.db.allNow<{ size: number }>(sql, params)));
     if (gone.length === 0) return;
     this.rows -= gone.length;
     for (const g of gone) this.bytes -= g.size;

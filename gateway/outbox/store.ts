@@ -1,8 +1,8 @@
 /**
  * The outbox repository: the durable half of ingest. One transaction appends a whole group of
- * events (one bound `INSERT … SELECT … FROM json_each(?)` statement, gateway/README.md §Data flow step 3); the group's
- * dead letters commit beside it in deadletters.db. A group that moves the day's numbers commits
- * its KPI increments in that same transaction (`companion`). The sequence high-water mark is raised by the
+ * events (one prepared INSERT run per row inside it: one fsync per group, never per event); the
+ * group's dead letters commit beside it in deadletters.db. A group that moves the day's numbers
+ * commits its KPI increments in that same transaction (`companion`). The sequence high-water mark is raised by the
  * transactions that delete rows (uplink/store.ts), so a seq is never reused even after the uplink
  * deleted everything below it.
  */
@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { openDb, migrate, type Db } from '../db/sqlite.js';
+import { acquireSharedOwner, DbOwner, type OwnerConnection, type Step } from '../db/owner.js';
 import { DeadLetterStore, type DeadLetter, type DeadLetterLimits, type DropReason } from './deadLetters.js';
 import { OUTBOX_MIGRATIONS } from './migrations/index.js';
 import { OutboxCounts } from './counts.js';
@@ -51,8 +52,8 @@ export interface GroupCompanion {
 }
 
 export interface CompanionWrite {
-  /** Its statements, run on the outbox connection inside the group's open transaction. */
-  write(db: Db): Promise<void>;
+  /** Its statements, run by the outbox's writer thread inside the group's transaction. */
+  steps(): Step[];
   /** Called once the transaction committed (not when it rolled back). */
   committed(): void;
 }
@@ -63,11 +64,10 @@ export interface ClassStats {
   maxSeq: number | null;
 }
 
-// The rows travel as ONE bound JSON parameter and SQLite unpacks them (json_each): one statement
-// per group whatever its size, and no value ever becomes SQL text.
-const INSERT_EVENTS = `INSERT INTO events (seq, cls, kind, device_id, type, ts, recv_ts, boot_id, mono_ms, data)
-  SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, ?2, value->>7, value->>8
-  FROM json_each(?1)`;
+// One prepared statement, run once per event inside the group's transaction (better-sqlite3's
+// batch idiom): every value is a bound parameter.
+const INSERT_EVENT = `INSERT INTO events (seq, cls, kind, device_id, type, ts, recv_ts, boot_id, mono_ms, data)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 
 export interface OutboxOptions {
   readonly?: boolean;
@@ -80,14 +80,19 @@ export interface OutboxOptions {
 }
 
 export class OutboxStore {
+  /** The main thread's connection: reads, and the migrations at start. */
   private db!: Db;
+  /** The thread that owns outbox.db's (and deadletters.db's) writes: see db/owner.ts. */
+  private owner: DbOwner | null = null;
+  private writerConn: OwnerConnection | null = null;
   /** Dead letters live in their own file (deadletters.db), outside what the quota measures. */
   readonly dead: DeadLetterStore;
   /** Bytes of outbox.db-wal at the last checkpoint (the quota does not count it). */
   walBytes = 0;
   /** When the last group was appended (monotonic ms): a WAL is truncated only in a lull. */
   private lastAppendAt = 0;
-  private checkpointer: Db | null = null;
+  private checkpointer: OwnerConnection | null = null;
+  private checkpointThread: { owner: DbOwner; release: () => Promise<void> } | null = null;
   private checkpointTimer: NodeJS.Timeout | null = null;
   /** Rows per class, kept on every committed change (this store's appends, the uplink's deletes). */
   readonly counts = new OutboxCounts();
@@ -116,13 +121,21 @@ export class OutboxStore {
     await migrate(this.db, OUTBOX_MIGRATIONS);
     // The only full count: from here on the counts move with each commit.
     this.counts.reset(await this.db.all<{ cls: string; n: number }>('SELECT cls, COUNT(*) AS n FROM events GROUP BY cls'));
+    // No connection checkpoints on commit: the checkpointer below does, off the commit path.
     await this.db.exec('PRAGMA wal_autocheckpoint = 0');
+    this.owner = new DbOwner();
+    this.owner.start();
     // When the log restarts on its own (a checkpoint caught up), SQLite trims the file to this size
     // (an integer the config schema checked; a PRAGMA binds nothing).
-    await this.db.exec(`PRAGMA journal_size_limit = ${Math.trunc(this.opts.walTruncateBytes ?? 64 * 1_048_576)}`);
-    this.checkpointer = await openDb(this.file, { synchronous: 'FULL' });
-    // The checkpointer never waits: a checkpoint that cannot finish now tries again next tick.
-    await this.checkpointer.exec('PRAGMA busy_timeout = 0');
+    const limit = Math.trunc(this.opts.walTruncateBytes ?? 64 * 1_048_576);
+    this.writerConn = await this.owner.open(this.file, { synchronous: 'FULL', pragmas: ['wal_autocheckpoint = 0', `journal_size_limit = ${limit}`] });
+    // The checkpointer runs on the shared writer thread, not the group commit's: copying the WAL
+    // into the file (and its fsync) runs beside the commits instead of queueing them behind it;
+    // PASSIVE never takes the write lock. It never waits: a checkpoint that cannot finish now
+    // tries again next tick.
+    this.checkpointThread = acquireSharedOwner();
+    this.checkpointer = await this.checkpointThread.owner.open(this.file, { synchronous: 'FULL', busyTimeoutMs: 0, pragmas: ['wal_autocheckpoint = 0'] });
+    this.dead.useWriter(await this.owner.open(this.dead.file, { synchronous: 'FULL' }));
     this.checkpointTimer = setInterval(() => {
       this.checkpoint().catch(() => undefined); // a busy checkpoint simply tries again next time
     }, this.opts.checkpointEveryMs ?? 1000);
@@ -133,12 +146,27 @@ export class OutboxStore {
     if (this.checkpointTimer) clearInterval(this.checkpointTimer);
     this.checkpointTimer = null;
     if (this.checkpointer) {
-      await this.checkpointer.exec('PRAGMA wal_checkpoint(TRUNCATE)').catch(() => undefined);
-      await this.checkpointer.close();
+      await this.checkpointer.steps([{ sql: 'PRAGMA wal_checkpoint(TRUNCATE)', rows: [[]] }], false).catch(() => undefined);
+      await this.checkpointer.close().catch(() => undefined);
       this.checkpointer = null;
     }
+    await this.checkpointThread?.release();
+    this.checkpointThread = null;
+    this.writerConn = null;
+    this.dead.useWriter(null);
+    // Every request sent was answered before the thread stops (its connections close with it).
+    if (this.owner) await this.owner.stop();
+    this.owner = null;
     await this.dead.stop();
     if (this.db) await this.db.close();
+  }
+
+  /**
+   * The connection every write to outbox.db goes through (the uplink's deletes and compaction too),
+   * held by the writer thread; null when read-only or not started.
+   */
+  get writer(): OwnerConnection | null {
+    return this.writerConn;
   }
 
   /**
@@ -169,8 +197,8 @@ export class OutboxStore {
    * Every value is a bound parameter: a device's text is never SQL, whatever characters it holds.
    */
   async appendGroup(events: NewEvent[], dead: DeadLetter[], bootId: string): Promise<GroupOutcome> {
-    // The two files commit side by side (two fsyncs in parallel on the libuv pool); the group's
-    // callbacks run after both, so nothing is acknowledged before it is durable. Each half answers
+    // The two files commit one after the other on the writer thread; the group's callbacks run
+    // after both, so nothing is acknowledged before it is durable. Each half answers
     // for its own items: were a failed dead-letter commit to fail the events beside it, their
     // devices would re-send events that are already stored (duplicates under new seqs).
     const [ev, dl] = await Promise.allSettled([events.length > 0 ? this.appendEvents(events, bootId) : undefined, this.dead.append(dead)]);
@@ -180,31 +208,19 @@ export class OutboxStore {
   }
 
   /**
-   * The group's events in ONE statement, hence one transaction on its own: SQLite takes the write
-   * lock when an INSERT starts (as BEGIN IMMEDIATE would, so busy_timeout applies) and commits it
-   * whole or not at all; one trip to the libuv pool per group. A group the companion has rows for
-   * (KPI increments) is BEGIN IMMEDIATE, the INSERT, the companion's statements, COMMIT. The seq high-water mark is kept by
-   * whoever deletes rows (uplink/store.ts), so an append needs no second statement.
+   * The group's events in one transaction (BEGIN IMMEDIATE … COMMIT, one fsync at COMMIT), with the
+   * companion's rows (KPI increments) when it has any, so a crash keeps both or neither. It runs
+   * on the writer thread, which answers requests one at a time: no other write joins it, and the
+   * event loop goes on while it commits. The seq high-water mark is kept by
+   * whoever deletes rows (uplink/store.ts), so an append needs no statement of its own for it.
    */
   private async appendEvents(events: NewEvent[], bootId: string): Promise<void> {
-    const rows = events.map((e) => [e.seq, e.cls, e.kind, e.deviceId, e.type, e.ts, e.recvTs, e.monoMs, e.data]);
+    if (!this.writerConn) throw new Error('outbox: not started for writing');
     this.lastAppendAt = performance.now();
     const extra = this.companion?.prepare(events) ?? null;
-    if (!extra) await this.db.run(INSERT_EVENTS, [JSON.stringify(rows), bootId]);
-    else {
-      // A group that moves the KPIs: its rows and the counters in one transaction, one
-      // fsync at COMMIT as before; per group, never per event. IMMEDIATE takes the write lock at
-      // once (busy_timeout applies), as the lone INSERT does.
-      await this.db.exec('BEGIN IMMEDIATE');
-      try {
-        await this.db.run(INSERT_EVENTS, [JSON.stringify(rows), bootId]);
-        await extra.write(this.db);
-        await this.db.exec('COMMIT');
-      } catch (err) {
-        await this.db.exec('ROLLBACK').catch(() => undefined);
-        throw err;
-      }
-    }
+    const steps: Step[] = [{ sql: INSERT_EVENT, rows: events.map((e) => [e.seq, e.cls, e.kind, e.deviceId, e.type, e.ts, e.recvTs, bootId, e.monoMs, e.data]) }];
+    if (extra) steps.push(...extra.steps());
+    await this.writerConn.steps(steps, true);
     this.counts.addEach(events.map((e) => e.cls), 1);
     try {
       extra?.committed();
@@ -220,7 +236,7 @@ export class OutboxStore {
    */
   async checkpoint(): Promise<void> {
     if (!this.checkpointer) return;
-    await this.checkpointer.exec('PRAGMA wal_checkpoint(PASSIVE)');
+    await this.checkpointer.steps([{ sql: 'PRAGMA wal_checkpoint(PASSIVE)', rows: [[]] }], false);
     this.walBytes = await walSize(this.file);
     const limit = this.opts.walTruncateBytes ?? 64 * 1_048_576;
     if (this.walBytes <= limit) return;
@@ -234,7 +250,7 @@ export class OutboxStore {
     // (busy_timeout 0) and is tried again next tick.
     const lull = performance.now() - this.lastAppendAt > 1000;
     if (!lull && this.walBytes <= limit * 4) return;
-    await this.checkpointer.get('PRAGMA wal_checkpoint(TRUNCATE)');
+    await this.checkpointer.steps([{ sql: 'PRAGMA wal_checkpoint(TRUNCATE)', rows: [[]] }], false);
     this.walBytes = await walSize(this.file);
   }
 
@@ -289,8 +305,8 @@ export class OutboxStore {
 
   /** Forgets sale keys and payment results below `seq` (no payment that old is open). */
   async pruneSettlement(belowSeq: number): Promise<void> {
-    await this.db.run('DELETE FROM sale_keys WHERE seq < ?', [belowSeq]);
-    await this.db.run('DELETE FROM payment_results WHERE seq < ?', [belowSeq]);
+    if (!this.writerConn) throw new Error('outbox: not started for writing');
+    await this.writerConn.steps([{ sql: 'DELETE FROM sale_keys WHERE seq < ?', rows: [[belowSeq]] }, { sql: 'DELETE FROM payment_results WHERE seq < ?', rows: [[belowSeq]] }], true);
   }
 
   get database(): Db {

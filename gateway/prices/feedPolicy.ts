@@ -66,7 +66,7 @@ const TRANSIENT = new Set(['SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_FULL', 'SQLIT
 
 export function isTransientStorageError(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
-  // sqlite3 reports the primary code; extended codes (SQLITE_IOERR_WRITE) start with it.
+  // better-sqlite3 reports extended codes (SQLITE_IOERR_WRITE), which start with the primary one.
   return typeof code === 'string' && [...TRANSIENT].some((c) => code === c || code.startsWith(`${c}_`));
 }
 

@@ -3,12 +3,13 @@
  * and scope, the applied version per (feed, scope), and the compact tracking row of every label.
  *
  * A feed is applied in ONE transaction together with its version row, so after a crash the file
- * holds the old catalog or the new one, never a mix. Every write goes through one
- * queue: sqlite3 runs statements of one connection in order, but an unrelated write issued between
- * BEGIN and COMMIT would otherwise join (or be rolled back with) the feed's transaction.
+ * holds the old catalog or the new one, never a mix. Writes run on a writer thread that owns the
+ * file's write connection (db/owner.ts): a 60,000-row feed commits there while the event loop goes
+ * on serving devices. Every write and every paged read goes through one queue, so a catalog read
+ * in pages sees one version of it.
  */
-import { type Db } from '../db/sqlite.js';
-import { openStore } from '../db/openStore.js';
+import { openDb, migrate, type Db } from '../db/sqlite.js';
+import { DbOwner, type OwnerConnection, type Step } from '../db/owner.js';
 import type { CatalogItemT, PriceRowT, PromotionT } from './feedSchemas.js';
 import type { FeedScope, ScopedRows } from './catalog.js';
 import { prepareFeedRows, TABLES, type CatalogTable, type PreparedFeed, type PreparedTable, type TableSpec } from './feedRows.js';
@@ -88,17 +89,26 @@ export type FeedApplyMeta = Omit<FeedApply, 'body'>;
 const PAGE_ROWS = 1000;
 
 export class PriceStore {
+  /** The main thread's connection: reads, and the migrations at start. */
   private db!: Db;
+  private owner: DbOwner | null = null;
+  private writer!: OwnerConnection;
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly file: string) {}
 
   async start(): Promise<void> {
-    this.db = await openStore(this.file, { synchronous: 'FULL', migrations: MIGRATIONS });
+    this.db = await openDb(this.file, { synchronous: 'FULL' });
+    await migrate(this.db, MIGRATIONS);
+    this.owner = new DbOwner();
+    this.owner.start();
+    this.writer = await this.owner.open(this.file, { synchronous: 'FULL' });
   }
 
   async stop(): Promise<void> {
     await this.queue.catch(() => undefined);
+    if (this.owner) await this.owner.stop();
+    this.owner = null;
     if (this.db) await this.db.close();
   }
 
@@ -121,46 +131,25 @@ export class PriceStore {
 
   /** Applies a feed already turned into table writes (by the feed worker), with its version row. */
   applyPrepared(f: FeedApplyMeta, prepared: PreparedFeed): Promise<void> {
-    return this.serial(async () => {
-      await this.db.exec('BEGIN IMMEDIATE');
-      try {
-        for (const t of prepared.tables) await this.replace(TABLES[t.table], f, prepared.snapshot, t);
-        await this.db.run(
-          `INSERT INTO feed_version (feed, scope, version, issued_at, applied_at, kid) VALUES (?, ?, ?, ?, ?, ?)
+    const steps: Step[] = [];
+    for (const t of prepared.tables) steps.push(...replaceSteps(TABLES[t.table], f, prepared.snapshot, t));
+    steps.push({
+      sql: `INSERT INTO feed_version (feed, scope, version, issued_at, applied_at, kid) VALUES (?, ?, ?, ?, ?, ?)
            ON CONFLICT (feed, scope) DO UPDATE SET version = excluded.version, issued_at = excluded.issued_at, applied_at = excluded.applied_at, kid = excluded.kid`,
-          [f.feed, f.scope, f.version, f.issuedAt, f.appliedAt, f.kid],
-        );
-        await this.db.exec('COMMIT');
-      } catch (err) {
-        await this.db.exec('ROLLBACK').catch(() => undefined);
-        throw err;
-      }
+      rows: [[f.feed, f.scope, f.version, f.issuedAt, f.appliedAt, f.kid]],
     });
-  }
-
-  private async replace(t: TableSpec, f: FeedApplyMeta, snapshot: boolean, p: PreparedTable): Promise<void> {
-    if (snapshot) await this.db.run(`DELETE FROM ${t.table} WHERE scope = ?`, [f.scope]);
-    else if (p.remove !== null) {
-      await this.db.run(`DELETE FROM ${t.table} WHERE scope = ?1 AND ${t.key} IN (SELECT value FROM json_each(?2))`, [f.scope, p.remove]);
-    }
-    if (p.rows === null) return;
-    const cols = t.cols.map((c) => c.name);
-    // One statement per table (json_each): ~250k rows/s instead of one round trip per row.
-    await this.db.run(
-      `INSERT INTO ${t.table} (scope, ${t.key}, ver, ${cols.join(', ')})
-       SELECT ?1, value->>'${t.keyField}', ?2, ${t.cols.map((c) => c.expr).join(', ')} FROM json_each(?3) WHERE true
-       ON CONFLICT (scope, ${t.key}) DO UPDATE SET ver = excluded.ver, ${cols.map((c) => `${c} = excluded.${c}`).join(', ')}`,
-      [f.scope, f.version, p.rows],
-    );
+    return this.serial(async () => {
+      await this.writer.steps(steps, true);
+    });
   }
 
   /**
    * Catalog rows of both scopes, of the given parts only (after a feed, only what it touched is
    * read again: a prices feed does not re-read 60k catalog items).
    *
-   * Read in pages of PAGE_ROWS in key order, yielding to the event loop between pages: sqlite3
-   * hands a whole result set to one callback, and 60k rows plus their JSON.parse were one
-   * ~300 ms block of the main thread. The pages run in the write queue, so no feed's transaction
+   * Read in pages of PAGE_ROWS in key order, yielding to the event loop between pages: 60k rows
+   * plus their JSON.parse in one go are a ~300 ms block of the main thread. The pages run in the
+   * write queue, so no feed's transaction
    * can commit between two of them: the rows are one version of the catalog.
    */
   loadRows(parts: readonly RowPart[] = ROW_PARTS): Promise<Partial<ScopedRows>> {
@@ -237,35 +226,28 @@ export class PriceStore {
    */
   saveTracking(rows: TrackRow[], remove: string[] = [], shown: ShownRow[] = []): Promise<void> {
     if (rows.length === 0 && remove.length === 0 && shown.length === 0) return Promise.resolve();
-    return this.serial(async () => {
-      await this.db.exec('BEGIN');
-      try {
-        if (rows.length > 0) {
-          await this.db.run(
-            `INSERT INTO label_track (label_id, ap, target, acked, state, attempts, next_at, err)
-             SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7 FROM json_each(?) WHERE true
+    const steps: Step[] = [];
+    if (rows.length > 0) {
+      steps.push({
+        sql: `INSERT INTO label_track (label_id, ap, target, acked, state, attempts, next_at, err) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT (label_id) DO UPDATE SET ap = excluded.ap, target = excluded.target, acked = excluded.acked, state = excluded.state,
                attempts = excluded.attempts, next_at = excluded.next_at, err = excluded.err`,
-            [JSON.stringify(rows.map((r) => [r.labelId, r.ap, r.target, r.acked, r.state, r.attempts, r.nextAt, r.err]))],
-          );
-        }
-        if (shown.length > 0) {
-          await this.db.run(
-            `INSERT INTO label_shown (label_id, hash, price, promo_price, currency)
-             SELECT value->>0, value->>1, value->>2, value->>3, value->>4 FROM json_each(?) WHERE true
+        rows: rows.map((r) => [r.labelId, r.ap, r.target, r.acked, r.state, r.attempts, r.nextAt, r.err]),
+      });
+    }
+    if (shown.length > 0) {
+      steps.push({
+        sql: `INSERT INTO label_shown (label_id, hash, price, promo_price, currency) VALUES (?, ?, ?, ?, ?)
              ON CONFLICT (label_id) DO UPDATE SET hash = excluded.hash, price = excluded.price, promo_price = excluded.promo_price, currency = excluded.currency`,
-            [JSON.stringify(shown.map((r) => [r.labelId, r.hash, r.price, r.promoPrice, r.currency]))],
-          );
-        }
-        if (remove.length > 0) {
-          await this.db.run('DELETE FROM label_track WHERE label_id IN (SELECT value FROM json_each(?))', [JSON.stringify(remove)]);
-          await this.db.run('DELETE FROM label_shown WHERE label_id IN (SELECT value FROM json_each(?))', [JSON.stringify(remove)]);
-        }
-        await this.db.exec('COMMIT');
-      } catch (err) {
-        await this.db.exec('ROLLBACK').catch(() => undefined);
-        throw err;
-      }
+        rows: shown.map((r) => [r.labelId, r.hash, r.price, r.promoPrice, r.currency]),
+      });
+    }
+    if (remove.length > 0) {
+      steps.push({ sql: 'DELETE FROM label_track WHERE label_id = ?', rows: remove.map((id) => [id]) });
+      steps.push({ sql: 'DELETE FROM label_shown WHERE label_id = ?', rows: remove.map((id) => [id]) });
+    }
+    return this.serial(async () => {
+      await this.writer.steps(steps, true);
     });
   }
 
@@ -275,4 +257,25 @@ export class PriceStore {
     const c = await this.db.get<{ n: number }>('SELECT count(*) AS n FROM label_track');
     return { bytes: s?.bytes ?? 0, rows: c?.n ?? 0 };
   }
+}
+
+/**
+ * A feed's writes to one catalog table: clear the scope (a snapshot) or remove the listed keys,
+ * then upsert its rows. The rows arrive as one JSON array text from the feed worker and SQLite
+ * unpacks them (json_each): one statement per table, ~250k rows/s, every value bound. Table and
+ * column names come from the table specs (code), never from the feed.
+ */
+function replaceSteps(t: TableSpec, f: FeedApplyMeta, snapshot: boolean, p: PreparedTable): Step[] {
+  const out: Step[] = [];
+  if (snapshot) out.push({ sql: `DELETE FROM ${t.table} WHERE scope = ?`, rows: [[f.scope]] });
+  else if (p.remove !== null) out.push({ sql: `DELETE FROM ${t.table} WHERE scope = ?1 AND ${t.key} IN (SELECT value FROM json_each(?2))`, rows: [[f.scope, p.remove]] });
+  if (p.rows === null) return out;
+  const cols = t.cols.map((c) => c.name);
+  out.push({
+    sql: `INSERT INTO ${t.table} (scope, ${t.key}, ver, ${cols.join(', ')})
+       SELECT ?1, value->>'${t.keyField}', ?2, ${t.cols.map((c) => c.expr).join(', ')} FROM json_each(?3) WHERE true
+       ON CONFLICT (scope, ${t.key}) DO UPDATE SET ver = excluded.ver, ${cols.map((c) => `${c} = excluded.${c}`).join(', ')}`,
+    rows: [[f.scope, f.version, p.rows]],
+  });
+  return out;
 }

@@ -8,11 +8,12 @@
  * - the quota evicts the oldest rows of one class and reports what it took.
  * A crash between any two of these leaves either the old or the new rows, never a mix.
  *
- * It opens its own connection to the file: a transaction belongs to a connection, and ingest's
- * group commit runs its own on the outbox store's connection at any moment (WAL lets both work;
- * writers take turns under busy_timeout).
+ * It reads and writes through the outbox's writer thread (db/owner.ts), the one connection that
+ * writes outbox.db: requests are answered one at a time in the order sent, so no caller sees
+ * another's change half-done and no two writers wait for each other's lock. A store made without
+ * that connection (tools, tests) starts a writer thread of its own.
  */
-import { openDb, type Db } from '../db/sqlite.js';
+import { DbOwner, type OwnerConnection, type Step } from '../db/owner.js';
 import type { BatchRecord, EventClass, OutboxRecord } from '../protocol/envelopes.js';
 import type { DeviceKind } from '../protocol/topics.js';
 import { outboxRecordOf, type EventRow } from '../outbox/store.js';
@@ -25,15 +26,19 @@ interface Row extends EventRow {
 const COLUMNS = 'seq, seq_from, cls, kind, device_id, type, ts, recv_ts, boot_id, mono_ms, data';
 
 const INSERT_COMPACT = `INSERT INTO events (seq, seq_from, cls, kind, device_id, type, ts, recv_ts, boot_id, mono_ms, data)
-  SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7, value->>8, value->>9, value->>10
-  FROM json_each(?1)`;
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 // The seq high-water mark (outbox/store.ts lastSeq: max of this and MAX(seq)) is raised by every
 // transaction that deletes rows, in that transaction, so a seq is never reused even after the
 // outbox was emptied; appends then need no statement of their own for it.
 const RAISE_SEQ = "UPDATE meta SET v = ?1 WHERE k = 'seq' AND v < ?1";
-const DELETE_SEQS = 'DELETE FROM events WHERE seq IN (SELECT value FROM json_each(?1)) RETURNING cls';
+const DELETE_SEQ = 'DELETE FROM events WHERE seq = ? RETURNING cls';
 /** A window's raw rows are all of one class: counted by `changes`, no row comes back to JS. */
-const DELETE_RAW = 'DELETE FROM events WHERE seq IN (SELECT value FROM json_each(?1))';
+const DELETE_RAW = 'DELETE FROM events WHERE seq = ?';
+// The `n` oldest rows of a class (?1 = class, ?2 = n): the mark rises to the highest of them
+// (COALESCE: no rows, no change), then they go, each returning what the eviction reports.
+const OLDEST = 'SELECT seq FROM events WHERE cls = ?1 ORDER BY seq LIMIT ?2';
+const RAISE_SEQ_OLDEST = `UPDATE meta SET v = MAX(v, COALESCE((SELECT MAX(seq) FROM (${OLDEST})), 0)) WHERE k = 'seq'`;
+const DELETE_OLDEST = `DELETE FROM events WHERE seq IN (${OLDEST}) RETURNING seq, seq_from`;
 
 export interface Eviction {
   cls: EventClass;
@@ -44,16 +49,18 @@ export interface Eviction {
 }
 
 export class UplinkStore {
-  private db!: Db;
-  private queue: Promise<unknown> = Promise.resolve();
+  private conn!: OwnerConnection;
+  private ownOwner: DbOwner | null = null;
   /**
    * `counts` are the outbox's per-class row counts (OutboxStore.counts): every change committed
    * here moves them, so nobody has to count the table again. Without them (a store opened on its
-   * own, as in tools and tests), summary() counts the table.
+   * own, as in tools and tests), summary() counts the table. `writer`: the outbox's writer
+   * connection (OutboxStore.writer).
    */
   constructor(
     private readonly file: string,
     private readonly shared?: OutboxCounts,
+    private readonly writer?: OwnerConnection | null,
   ) {
     this.counts = shared ?? new OutboxCounts();
   }
@@ -62,11 +69,18 @@ export class UplinkStore {
 
   /** Opens the outbox file (already migrated by the outbox store, which starts first). */
   async start(): Promise<void> {
-    this.db = await openDb(this.file, { synchronous: 'FULL' });
+    if (this.writer) {
+      this.conn = this.writer;
+      return;
+    }
+    this.ownOwner = new DbOwner();
+    this.ownOwner.start();
+    this.conn = await this.ownOwner.open(this.file, { synchronous: 'FULL' });
   }
 
   async stop(): Promise<void> {
-    if (this.db) await this.db.close();
+    if (this.ownOwner) await this.ownOwner.stop();
+    this.ownOwner = null;
   }
 
   /**
@@ -74,74 +88,66 @@ export class UplinkStore {
    * or older than `monoCutoff` on this boot's monotonic clock. In seq order.
    */
   async rawClosed(cls: EventClass, bootId: string, monoCutoff: number, limit: number): Promise<OutboxRecord[]> {
-    const rows = await this.serial(() => this.db.all<Row>(
+    const rows = await this.conn.all<Row>(
       `SELECT ${COLUMNS} FROM events WHERE cls = ?1 AND seq_from IS NULL AND (boot_id != ?2 OR mono_ms < ?3) ORDER BY seq LIMIT ?4`,
       [cls, bootId, monoCutoff, limit],
-    ));
+    );
     return rows.map(outboxRecordOf);
   }
 
   /** In one transaction: delete the raw seqs, insert their compact records. */
   async replaceWithCompact(cls: EventClass, rawSeqs: readonly number[], compact: readonly BatchRecord[]): Promise<void> {
-    const rows = compact.map((r) => [r.seq, r.seqFrom ?? r.seq, r.class, r.kind, r.deviceId, r.type, r.ts, r.recvTs ?? 0, r.bootId ?? '', r.monoMs ?? 0, JSON.stringify(r.data)]);
-    let gone = 0;
-    // The write lock is held from BEGIN IMMEDIATE to COMMIT, and every device's commit waits behind
-    // it (in SQLite's busy handler, which sleeps in steps of up to 100 ms): keep it short.
-    await this.tx(async () => {
-      gone = (await this.db.run(DELETE_RAW, [JSON.stringify(rawSeqs)])).changes;
-      await this.db.run(RAISE_SEQ, [maxOf(rawSeqs)]);
-      if (rows.length > 0) await this.db.run(INSERT_COMPACT, [JSON.stringify(rows)]);
-    });
-    this.counts.add(cls, -gone);
+    // The write lock is held from BEGIN IMMEDIATE to COMMIT and every group commit queues behind
+    // it on the writer thread: keep it short.
+    const steps: Step[] = [
+      { sql: DELETE_RAW, rows: rawSeqs.map((s) => [s]) },
+      { sql: RAISE_SEQ, rows: [[maxOf(rawSeqs)]] },
+    ];
+    if (compact.length > 0) {
+      steps.push({ sql: INSERT_COMPACT, rows: compact.map((r) => [r.seq, r.seqFrom ?? r.seq, r.class, r.kind, r.deviceId, r.type, r.ts, r.recvTs ?? 0, r.bootId ?? '', r.monoMs ?? 0, JSON.stringify(r.data)]) });
+    }
+    const [del] = await this.conn.steps(steps, true);
+    this.counts.add(cls, -del!.changes);
     this.counts.addEach(compact.map((r) => r.class), 1);
   }
 
   /** Sendable rows of one class in seq order: every exact row; compacted rows of the other classes. */
   async sendable(cls: EventClass, limit: number): Promise<BatchRecord[]> {
-    const where = cls === 'exact' ? "cls = 'exact'" : 'cls = ?1 AND seq_from IS NOT NULL';
-    const rows = await this.serial(() => this.db.all<Row>(`SELECT ${COLUMNS} FROM events WHERE ${where} ORDER BY seq LIMIT ?2`, [cls, limit]));
+    const where = cls === 'exact' ? 'cls = ?1' : 'cls = ?1 AND seq_from IS NOT NULL';
+    const rows = await this.conn.all<Row>(`SELECT ${COLUMNS} FROM events WHERE ${where} ORDER BY seq LIMIT ?2`, [cls, limit]);
     return rows.map(toBatchRecordRow);
   }
 
   /** One transaction: the seqs HQ acknowledged leave the outbox. */
   async deleteSeqs(seqs: readonly number[]): Promise<number> {
     if (seqs.length === 0) return 0;
-    let gone: { cls: string }[] = [];
-    await this.tx(async () => {
-      gone = await this.db.all<{ cls: string }>(DELETE_SEQS, [JSON.stringify(seqs)]);
-      await this.db.run(RAISE_SEQ, [maxOf(seqs)]);
-    });
-    this.counts.addEach(gone.map((r) => r.cls), -1);
-    return gone.length;
+    const [gone] = await this.conn.steps([{ sql: DELETE_SEQ, rows: seqs.map((s) => [s]), mode: 'all' }, { sql: RAISE_SEQ, rows: [[maxOf(seqs)]] }], true);
+    const classes = (gone!.rows as { cls: string }[]).map((r) => r.cls);
+    this.counts.addEach(classes, -1);
+    return classes.length;
   }
 
   /** Evicts the `n` oldest rows of a class (raw or compacted) in one transaction; null when none. */
   async evictOldest(cls: EventClass, n: number): Promise<Eviction | null> {
-    let out: Eviction | null = null;
-    await this.tx(async () => {
-      const r = await this.db.get<{ n: number; lo: number | null; hi: number | null }>(
-        `SELECT COUNT(*) AS n, MIN(COALESCE(seq_from, seq)) AS lo, MAX(seq) AS hi FROM (SELECT seq, seq_from FROM events WHERE cls = ?1 ORDER BY seq LIMIT ?2)`,
-        [cls, n],
-      );
-      if (!r || r.n === 0 || r.hi === null || r.lo === null) return;
-      const gone = await this.db.run('DELETE FROM events WHERE cls = ?1 AND seq <= ?2', [cls, r.hi]);
-      await this.db.run(RAISE_SEQ, [r.hi]);
-      out = { cls, count: gone.changes, seqFrom: r.lo, seqTo: r.hi };
-    });
-    if (out) this.counts.add(cls, -(out as Eviction).count);
-    return out;
+    // The high-water mark first (to the highest seq about to go), then the rows themselves.
+    const [, gone] = await this.conn.steps([{ sql: RAISE_SEQ_OLDEST, rows: [[cls, n]] }, { sql: DELETE_OLDEST, rows: [[cls, n]], mode: 'all' }], true);
+    const rows = gone!.rows as { seq: number; seq_from: number | null }[];
+    if (rows.length === 0) return null;
+    let lo = Infinity;
+    let hi = 0;
+    for (const r of rows) {
+      lo = Math.min(lo, r.seq_from ?? r.seq);
+      hi = Math.max(hi, r.seq);
+    }
+    this.counts.add(cls, -rows.length);
+    return { cls, count: rows.length, seqFrom: lo, seqTo: hi };
   }
 
   /** Bytes the outbox's live pages take (freed pages are reused by SQLite, so they do not count). */
-  usedBytes(): Promise<number> {
-    return this.serial(() => this.usedBytesNow());
-  }
-
-  private async usedBytesNow(): Promise<number> {
-    const pc = await this.db.get<{ page_count: number }>('PRAGMA page_count');
-    const fl = await this.db.get<{ freelist_count: number }>('PRAGMA freelist_count');
-    const ps = await this.db.get<{ page_size: number }>('PRAGMA page_size');
-    return ((pc?.page_count ?? 0) - (fl?.freelist_count ?? 0)) * (ps?.page_size ?? 4096);
+  async usedBytes(): Promise<number> {
+    const [pc, fl, ps] = await this.conn.steps([{ sql: 'PRAGMA page_count', rows: [[]], mode: 'all' }, { sql: 'PRAGMA freelist_count', rows: [[]], mode: 'all' }, { sql: 'PRAGMA page_size', rows: [[]], mode: 'all' }], false);
+    const v = <K extends string>(r: { rows: unknown[] } | undefined, k: K): number | undefined => (r?.rows[0] as Record<K, number> | undefined)?.[k];
+    return ((v(pc, 'page_count') ?? 0) - (v(fl, 'freelist_count') ?? 0)) * (v(ps, 'page_size') ?? 4096);
   }
 
   /**
@@ -149,37 +155,13 @@ export class UplinkStore {
    * one step down the primary key, not a scan).
    */
   async summary(): Promise<{ rows: Record<string, number>; total: number; oldestRecvTs: number | null }> {
-    const oldest = await this.serial(() => this.db.get<{ recv_ts: number }>('SELECT recv_ts FROM events ORDER BY seq LIMIT 1'));
+    const [oldest] = await this.conn.all<{ recv_ts: number }>('SELECT recv_ts FROM events ORDER BY seq LIMIT 1');
     let counts = this.shared;
     if (!counts) {
       counts = new OutboxCounts();
-      counts.reset(await this.serial(() => this.db.all<{ cls: string; n: number }>('SELECT cls, COUNT(*) AS n FROM events GROUP BY cls')));
+      counts.reset(await this.conn.all<{ cls: string; n: number }>('SELECT cls, COUNT(*) AS n FROM events GROUP BY cls'));
     }
     return { rows: counts.snapshot(), total: counts.total, oldestRecvTs: oldest?.recv_ts ?? null };
-  }
-
-  /**
-   * One transaction at a time on this connection: the compactor, the uplink and the quota call in
-   * concurrently, and SQLite transactions do not nest. Reads go through the same queue, so none
-   * sees another caller's transaction half-done.
-   */
-  private tx(fn: () => Promise<void>): Promise<void> {
-    return this.serial(async () => {
-      await this.db.exec('BEGIN IMMEDIATE');
-      try {
-        await fn();
-        await this.db.exec('COMMIT');
-      } catch (err) {
-        await this.db.exec('ROLLBACK').catch(() => undefined);
-        throw err;
-      }
-    });
-  }
-
-  private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(fn, fn);
-    this.queue = run.catch(() => undefined);
-    return run;
   }
 }
 

@@ -15,6 +15,7 @@ import { resolveCompactionConfig } from './compaction.js';
 import { Compactor } from './compactor.js';
 import { Uplink, type UplinkState } from './uplink.js';
 import { UplinkStore } from './store.js';
+import type { OwnerConnection } from '../db/owner.js';
 import { SelfRecords } from './selfRecords.js';
 import { Quota, type QuotaStatus } from './quota.js';
 import { behindAtBoot, ClockWatch, type ClockJump } from './clockWatch.js';
@@ -25,6 +26,8 @@ export interface UplinkServiceOptions {
   outboxFile: string;
   /** The outbox's per-class row counts (OutboxStore.counts), moved by this service's deletes. */
   outboxCounts?: OutboxCounts;
+  /** The outbox's writer connection (OutboxStore.writer): the uplink writes through it. */
+  outboxWriter?: OwnerConnection | null;
   ingest: Ingest;
   /** Started; null when no `hq` is configured (then there is no HQ link, only the local outbox). */
   hqConnection: HqConnection | null;
@@ -65,7 +68,7 @@ export class UplinkService {
   constructor(private readonly o: UplinkServiceOptions) {
     const c = o.config;
     this.log = o.log.child({ module: 'uplink' });
-    this.store = new UplinkStore(o.outboxFile, o.outboxCounts);
+    this.store = new UplinkStore(o.outboxFile, o.outboxCounts, o.outboxWriter);
     this.selfRecords = new SelfRecords(o.ingest, o.now);
     const { intervalMs, ...rules } = c.compaction;
     this.compactor = new Compactor({

@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import sqlite3 from 'sqlite3';
+import Database from 'better-sqlite3';
 import type { MqttClient } from 'mqtt';
 import { GATEWAY_BIN, connectDevice, spawnGateway, writeConfigFile, TEST_SECRET, type GatewayProcess } from '../helpers/gatewayHarness.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -157,16 +157,10 @@ describe('hostile text is stored exactly (real gateway process)', () => {
 
     // The birth as the device state keeps it (flushed on a clean stop).
     await gw.kill('SIGTERM');
-    const birth = await new Promise<string | null>((resolve, reject) => {
-      const db = new sqlite3.Database(path.join(dataDir, 'state.db'), sqlite3.OPEN_READONLY, (err) => {
-        if (err) return reject(err);
-        db.get("SELECT birth FROM device_state WHERE kind = 'scanner' AND id = 'scan-1'", (e, row: { birth: string | null } | undefined) => {
-          db.close();
-          if (e) reject(e);
-          else resolve(row?.birth ?? null);
-        });
-      });
-    });
+    const stateDb = new Database(path.join(dataDir, 'state.db'), { readonly: true });
+    const row = stateDb.prepare("SELECT birth FROM device_state WHERE kind = 'scanner' AND id = 'scan-1'").get() as { birth: string | null } | undefined;
+    stateDb.close();
+    const birth = row?.birth ?? null;
     expect(birth).not.toBeNull();
     const b = JSON.parse(birth!) as { model: string; firmware: string; capabilities: string[] };
     expect({ model: b.model, firmware: b.firmware, capabilities: b.capabilities }).toEqual(lastBirth);

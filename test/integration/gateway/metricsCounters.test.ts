@@ -19,7 +19,7 @@ beforeAll(async () => {
   g = await startGateway();
   door = await connectDevice(g.mqttUrl, 'footfall/door-1', TEST_SECRET);
   scale = await connectDevice(g.mqttUrl, 'scale/scale-1', TEST_SECRET);
-  g.gw.outbox.database.raw.on('trace', (sql: string) => statements.push(sql));
+  g.gw.outbox.database.onStatement((sql) => statements.push(sql));
 });
 afterAll(async () => {
   await door.endAsync();
