@@ -192,6 +192,11 @@ function measureWindow(s: RunningSystem, extra: { start?: () => void } = {}) {
   };
 }
 
+/** Server CPU time per acknowledged event: % of a core over the window ÷ events/s, in µs. */
+function cpuPerEventRow(bench: string, system: SystemName, cpuPct: number, rate: number): void {
+  if (rate > 0) row(bench, system, 'server_cpu_per_event', (cpuPct / 100) * (1e6 / rate), 'µs');
+}
+
 function selfLoopRow(bench: string, system: SystemName): number {
   const p99 = Math.max(0, selfLoop.percentile(99) / 1e6 - 2);
   row(bench, system, 'loadgen_loop_delay_p99', p99, 'ms');
@@ -248,6 +253,7 @@ async function benchThroughput(s: RunningSystem): Promise<void> {
   row(bench, s.name, 'server_rss', rssEnd / MB, 'MB');
   row(bench, s.name, 'server_rss_peak', peak / MB, 'MB');
   w.rows(bench, r.acked);
+  cpuPerEventRow(bench, s.name, w.m.cpuPct, r.rate);
   if (r.firstError) notes.push(`${bench}/${s.name}: first publish error: ${r.firstError}`);
   progress(
     `  ${s.name}: ${fmt(r.rate)} events/s, PUBACK p50 ${fmt(r.latency.percentile(50))} / p99 ${fmt(r.latency.percentile(99))} ms, ` +
@@ -267,6 +273,7 @@ async function benchFixedRate(s: RunningSystem): Promise<void> {
   latencyRows(bench, s.name, r);
   row(bench, s.name, 'server_rss', memory(s.pid).rss / MB, 'MB');
   w.rows(bench, r.acked);
+  cpuPerEventRow(bench, s.name, w.m.cpuPct, r.rate);
   progress(
     `  ${s.name}: offered ${fmt(r.offered)}/s, acked ${fmt(r.rate)}/s, PUBACK p50 ${fmt(r.latency.percentile(50))} / p95 ${fmt(r.latency.percentile(95))} / p99 ${fmt(r.latency.percentile(99))} ms, server CPU ${fmt(w.m.cpuPct)}%` +
       (s.name === 'storegw' ? `, events/commit ${fmt(get(bench, 'storegw', 'events_per_commit'))}, loop delay p99 ${fmt(get(bench, 'storegw', 'event_loop_delay_p99'))} ms` : ''),
@@ -370,7 +377,11 @@ function targets(): Target[] {
   const conn = get('idle', 'storegw', 'connected');
   const eldT = get('throughput', 'storegw', 'event_loop_delay_p99');
   const eldF = get('fixed-rate', 'storegw', 'event_loop_delay_p99');
+  const cpuG = get('throughput', 'storegw', 'server_cpu_per_event');
+  const cpuA = get('throughput', 'aedes', 'server_cpu_per_event');
+  const cpuRatio = ratio(cpuG, cpuA);
   return [
+    { what: 'server CPU per acknowledged event ≤ 1.25 × bare aedes (throughput)', measured: `${fmt(cpuRatio)} × (${fmt(cpuG)} vs ${fmt(cpuA)} µs)`, met: check(cpuRatio, (v) => v <= 1.25) },
     { what: 'durable QoS 1 throughput ≥ 0.6 × bare aedes', measured: `${fmt(ra)} × (${fmt(g)} vs ${fmt(a)} events/s)`, met: check(ra, (v) => v >= 0.6) },
     { what: 'durable QoS 1 throughput ≥ 0.8 × Mosquitto', measured: `${fmt(rm)} × (${fmt(g)} vs ${fmt(m)} events/s)`, met: check(rm, (v) => v >= 0.8) },
     { what: 'durable QoS 1 throughput ≥ 30,000 events/s', measured: `${fmt(g)} events/s`, met: check(g, (v) => v >= 30_000) },
