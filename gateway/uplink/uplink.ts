@@ -17,7 +17,7 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Compression } from '../protocol/envelopes.js';
 import { topics } from '../protocol/topics.js';
-import type { HqConnection } from '../hq/hqConnection.js';
+import type { HqConnection, HqEndpoint } from '../hq/hqConnection.js';
 import { Backoff, resolveBackoffConfig } from './backoff.js';
 import type { UplinkStore } from './store.js';
 import type { SelfRecords } from './selfRecords.js';
@@ -27,13 +27,8 @@ import { Batcher, Dropped, Refused } from './batcher.js';
 const PACKET_OVERHEAD = 512;
 const STOP_STATUS_TIMEOUT_MS = 2000;
 
-export interface HqLinkConfig {
-  url: string;
-  username?: string;
-  passwordFile?: string;
-  caFile?: string;
-  certFile?: string;
-  keyFile?: string;
+/** The HQ endpoint (one owner: hq/hqConnection.ts) and how batches are compressed. */
+export interface HqLinkConfig extends HqEndpoint {
   compression: Compression;
 }
 
