@@ -6,8 +6,10 @@ import type { MqttClient } from 'mqtt';
 import { hashSecret } from '../../gateway/scryptHash.js';
 import { topics } from '../../gateway/protocol/topics.js';
 import { encodeSgtin96 } from '../../gateway/kiosk/sgtin.js';
-import type { TestDevice } from '../helpers/gatewayHarness.js';
-import { connectDevice, TEST_SECRET } from '../helpers/gatewayHarness.js';
+import type { ConfigOptions, TestDevice } from '../helpers/gatewayHarness.js';
+import { connectDevice, startGateway, TEST_SECRET } from '../helpers/gatewayHarness.js';
+import { connectHqFeeds, until } from '../sim/hqFeeds.js';
+import type { HqSigner } from '../sim/hqSigner.js';
 
 export const TOKENS = { k1: 'kiosk-one-token-123456', k2: 'kiosk-two-token-654321' } as const;
 
@@ -87,6 +89,26 @@ export async function kioskExtra(hqUrl: string, publicKeyPem: string, kid: strin
       ...more,
     },
   };
+}
+
+/**
+ * Puts the store's catalog, prices and members into the data folder of `opts` through a gateway
+ * run in-process once (so the set-up can wait for the feeds to apply); child processes started on
+ * the same folder later find them in prices.db.
+ */
+export async function seedCatalog(opts: Partial<ConfigOptions>, hqUrl: string, signer: HqSigner): Promise<void> {
+  const seed = await startGateway({ ...opts, mqttPort: 0, httpPort: 0 });
+  try {
+    const feeds = await connectHqFeeds(hqUrl, 'test-store', signer);
+    await feeds.publish('catalog', 'store', 1, CATALOG);
+    await feeds.publish('prices', 'store', 1, PRICES);
+    await feeds.publish('members', 'store', 1, MEMBERS);
+    const p = seed.gw.prices!;
+    await until(p.changes, 'change', () => p.sync().feeds.applied >= 3 && p.priceAt(G.milk) !== null, 10_000, 'feeds applied');
+    await feeds.close();
+  } finally {
+    await seed.stop();
+  }
 }
 
 /** One MQTT client per peripheral, publishing as that device. */

@@ -9,14 +9,13 @@ import path from 'node:path';
 import WebSocket from 'ws';
 import { expect } from 'vitest';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
-import { DEFAULT_DEVICES, spawnGateway, startGateway, TEST_SECRET, writeConfigFile, type ConfigOptions, type GatewayProcess } from '../helpers/gatewayHarness.js';
+import { DEFAULT_DEVICES, spawnGateway, TEST_SECRET, writeConfigFile, type ConfigOptions, type GatewayProcess } from '../helpers/gatewayHarness.js';
 import { tempDir } from '../helpers/tmp.js';
 import { createHqSigner } from '../sim/hqSigner.js';
-import { connectHqFeeds, until } from '../sim/hqFeeds.js';
 import { HqSim } from '../sim/hqSim.js';
 import { PaymentSim } from '../sim/paymentSim.js';
 import { OutboxStore } from '../../gateway/outbox/store.js';
-import { CATALOG, G, KIOSK_DEVICES, kioskExtra, MEMBERS, Peripherals, PRICES, TOKENS } from './kioskFixture.js';
+import { G, KIOSK_DEVICES, kioskExtra, seedCatalog, Peripherals, TOKENS } from './kioskFixture.js';
 
 export const STEPS = ['scan', 'paySent', 'approved', 'recorded', 'forwarded', 'sessionSaved', 'thankYou'] as const;
 export type Step = (typeof STEPS)[number];
@@ -37,16 +36,7 @@ export async function setUpStore(): Promise<void> {
   hqSim = new HqSim({ url: hq.url });
   await hqSim.start();
   opts = { dataDir: path.join(tmp.dir, 'data'), devices: [...DEFAULT_DEVICES, ...KIOSK_DEVICES], extra: await kioskExtra(hq.url, signer.publicKeyPem, signer.kid) };
-  // The catalog arrives once, in-process; the child processes find it in prices.db.
-  const seed = await startGateway(opts);
-  const feeds = await connectHqFeeds(hq.url, 'test-store', signer);
-  await feeds.publish('catalog', 'store', 1, CATALOG);
-  await feeds.publish('prices', 'store', 1, PRICES);
-  await feeds.publish('members', 'store', 1, MEMBERS);
-  const p = seed.gw.prices!;
-  await until(p.changes, 'change', () => p.sync().feeds.applied >= 3 && p.priceAt(G.milk) !== null, 10_000, 'feeds applied');
-  await feeds.close();
-  await seed.stop();
+  await seedCatalog(opts, hq.url, signer); // the catalog once, in-process; the child finds it in prices.db
   configFile = await writeConfigFile(tmp.dir, opts);
   terminal = new PaymentSim({ url: 'mqtt://127.0.0.1:1', id: 'pay-1', password: TEST_SECRET });
 }

@@ -18,11 +18,11 @@ import { promisify } from 'node:util';
 import mqtt, { type MqttClient } from 'mqtt';
 import WebSocket from 'ws';
 import { startMosquitto, type Mosquitto } from '../../helpers/mosquitto.js';
-import { connectDevice, DEFAULT_DEVICES, GATEWAY_BIN, spawnGateway, startGateway, TEST_SECRET, writeConfigFile, type ConfigOptions, type GatewayProcess } from '../../helpers/gatewayHarness.js';
+import { connectDevice, DEFAULT_DEVICES, GATEWAY_BIN, spawnGateway, TEST_SECRET, writeConfigFile, type ConfigOptions, type GatewayProcess } from '../../helpers/gatewayHarness.js';
 import { freePort } from '../../helpers/ports.js';
 import { tempDir } from '../../helpers/tmp.js';
 import { createHqSigner } from '../../sim/hqSigner.js';
-import { connectHqFeeds, until } from '../../sim/hqFeeds.js';
+import { until } from '../../sim/hqFeeds.js';
 import { HqSim } from '../../sim/hqSim.js';
 import { PaymentSim } from '../../sim/paymentSim.js';
 import { OutboxStore } from '../../../gateway/outbox/store.js';
@@ -30,7 +30,7 @@ import type { BatchRecord } from '../../../gateway/protocol/envelopes.js';
 import type { CartView } from '../../../gateway/protocol/schemas/kiosk.js';
 import { topics } from '../../../gateway/protocol/topics.js';
 import { login, api } from './opsClient.js';
-import { CATALOG, G, KIOSK_DEVICES, kioskExtra, MEMBER, MEMBERS, Peripherals, PRICES, TOKENS } from '../../e2e/kioskFixture.js';
+import { G, KIOSK_DEVICES, kioskExtra, seedCatalog, MEMBER, Peripherals, TOKENS } from '../../e2e/kioskFixture.js';
 
 const SEED = Number(process.env.KPI_DAY_SEED ?? 20_261_125);
 const STEPS = 30;
@@ -244,16 +244,7 @@ beforeAll(async () => {
       uplink: { batchMaxAgeMs: 20 },
     },
   };
-  // The catalog arrives once, in-process (so the set-up can wait on it); the child finds it in prices.db.
-  const seed = await startGateway({ ...opts, mqttPort: 0, httpPort: 0 });
-  const feeds = await connectHqFeeds(hq.url, 'test-store', signer);
-  await feeds.publish('catalog', 'store', 1, CATALOG);
-  await feeds.publish('prices', 'store', 1, PRICES);
-  await feeds.publish('members', 'store', 1, MEMBERS);
-  const p = seed.gw.prices!;
-  await until(p.changes, 'change', () => p.sync().feeds.applied >= 3 && p.priceAt(G.milk) !== null, 10_000, 'feeds applied');
-  await feeds.close();
-  await seed.stop();
+  await seedCatalog(opts, hq.url, signer); // the catalog once, in-process; the child finds it in prices.db
   configFile = await writeConfigFile(tmp.dir, opts);
 });
 
