@@ -18,6 +18,8 @@
  *   times on antennas 1–2; two display tags next to the gate are read every 5 s while open;
  * - alerts (exact): about ten a day.
  */
+import { mulberry32 } from '../helpers/prng.js';
+
 export interface Pub {
   /** `{kind}/{id}`: the publishing device. */
   dev: string;
@@ -32,17 +34,6 @@ export interface StoreDevice {
 }
 
 export const STEP_MS = 5000;
-
-/** mulberry32: a small deterministic PRNG, so a run replays. */
-export function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const GTINS = Array.from({ length: 400 }, (_, i) => ean13(`400638${String(100000 + i * 37).slice(-6)}`));
 function ean13(first12: string): string {
@@ -78,7 +69,7 @@ export class StoreDay {
     seed = 7,
     labelsPerAp = 1000,
   ) {
-    this.rnd = prng(seed);
+    this.rnd = mulberry32(seed);
     for (const ap of devices.filter((d) => d.kind === 'esl')) {
       for (let i = 0; i < labelsPerAp; i++) {
         this.labels.push({ ap: ap.id, id: `L${ap.id.replace(/\W/g, '')}-${String(i).padStart(5, '0')}`, rssi: -55 - Math.round(this.rnd() * 25), mv: 2900 + Math.round(this.rnd() * 200), hash: Math.floor(this.rnd() * 0xffffffff).toString(16).padStart(8, '0') });

@@ -18,6 +18,7 @@
 import { EventEmitter } from 'node:events';
 import mqtt, { type MqttClient } from 'mqtt';
 import { topics } from '../../gateway/protocol/topics.js';
+import { mulberry32 } from '../helpers/prng.js';
 
 export interface EslSimOptions {
   url: string;
@@ -51,17 +52,6 @@ interface Job {
   last: boolean;
 }
 
-/** mulberry32: a tiny seeded PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export class EslApSim extends EventEmitter {
   client: MqttClient | null = null;
@@ -88,7 +78,7 @@ export class EslApSim extends EventEmitter {
   constructor(opts: EslSimOptions) {
     super();
     this.o = { radioRate: 200, ackDelayMs: 20, ackBatch: 200, commandLossRate: 0, labelFailRate: 0, transferMv: 2, statusEveryMs: 0, maxPacketBytes: 65536, reconnectMs: 0, seed: 1, ...opts };
-    this.rnd = prng(this.o.seed);
+    this.rnd = mulberry32(this.o.seed);
     this.labelSet = new Set(opts.labels);
     for (const l of opts.labels) {
       this.shown.set(l, undefined);

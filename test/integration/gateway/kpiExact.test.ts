@@ -31,6 +31,7 @@ import type { CartView } from '../../../gateway/protocol/schemas/kiosk.js';
 import { topics } from '../../../gateway/protocol/topics.js';
 import { login, api } from './opsClient.js';
 import { G, KIOSK_DEVICES, kioskExtra, seedCatalog, MEMBER, Peripherals, TOKENS } from '../../e2e/kioskFixture.js';
+import { mulberry32 } from '../../helpers/prng.js';
 
 const SEED = Number(process.env.KPI_DAY_SEED ?? 20_261_125);
 const STEPS = 30;
@@ -38,18 +39,7 @@ const run = promisify(execFile);
 const signer = createHqSigner({ kid: 'hq-kpi' });
 const tmp = tempDir('sgw-kpi-day-');
 
-/** mulberry32: a small seeded generator, so a failing day can be replayed with its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const rand = rng(SEED);
+const rand = mulberry32(SEED);
 const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
 
 /** The kiosk page's side of the WebSocket: the latest cart view, and waits on it. */

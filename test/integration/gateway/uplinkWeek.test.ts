@@ -22,6 +22,7 @@ import { parseConfig } from '../../../gateway/config.js';
 import { createLogger } from '../../../gateway/log.js';
 import { Gateway } from '../../../gateway/gateway.js';
 import { Writable } from 'node:stream';
+import { mulberry32 } from '../../helpers/prng.js';
 
 const tmp = tempDir('sgw-week-');
 afterAll(() => tmp.remove());
@@ -32,16 +33,6 @@ const STEP_MS = 10 * 60_000;
 const STEPS = 7 * 24 * 6;
 const QUOTA = 16 * 1024 * 1024;
 
-/** A small deterministic PRNG (mulberry32), so a failure replays. */
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('a week without WAN', () => {
   it('keeps every exact record, exact footfall sums and the quota, then drains to zero', async () => {
@@ -81,7 +72,7 @@ describe('a week without WAN', () => {
     const gate = await dev('rfid/exit-gate');
     const scale = await dev('scale/k1-produce');
     const pay = await dev('payment/pay-k1');
-    const rnd = prng(42);
+    const rnd = mulberry32(42);
     const sent = { in: 0, out: 0 };
     const requestIds: string[] = [];
     let alerts = 0;
