@@ -16,8 +16,7 @@ import { createHqSigner } from '../sim/hqSigner.js';
 import { until } from '../sim/hqFeeds.js';
 import { HqSim } from '../sim/hqSim.js';
 import { PaymentSim } from '../sim/paymentSim.js';
-import { OutboxStore } from '../../gateway/outbox/store.js';
-import { G, KIOSK_DEVICES, kioskExtra, seedCatalog, Peripherals, TOKENS } from './kioskFixture.js';
+import { G, KIOSK_DEVICES, kioskExtra, recordsEverywhere, seedCatalog, Peripherals, TOKENS } from './kioskFixture.js';
 
 const signer = createHqSigner({ kid: 'hq-kiosk' });
 const tmp = tempDir('sgw-kiosk-crash-');
@@ -111,14 +110,7 @@ describe('kiosk across a SIGKILL', () => {
     await child!.kill('SIGTERM');
     child = null;
 
-    const outbox = new OutboxStore(path.join(opts.dataDir, 'outbox.db'), { readonly: true });
-    await outbox.start();
-    const local = (await outbox.read(0, 1_000_000)).map((r) => ({ seq: r.seq, kind: r.kind, type: r.type, data: r.data }));
-    await outbox.stop();
-    const all = new Map<number, { kind: string; type: string; data: Record<string, unknown> }>();
-    for (const r of hqSim.records('test-store')) all.set(r.seq, r);
-    for (const r of local) all.set(r.seq, r);
-    const sales = [...all.values()].filter((r) => r.kind === 'kiosk' && r.type === 'transaction' && r.data.transactionId === txId);
+    const sales = (await recordsEverywhere(opts.dataDir, hqSim)).filter((r) => r.kind === 'kiosk' && r.type === 'transaction' && r.data.transactionId === txId);
     expect(sales).toHaveLength(1);
     expect(sales[0].data).toMatchObject({ total: amount, payment: { requestId, amount } });
   });

@@ -10,6 +10,9 @@ import type { ConfigOptions, TestDevice } from '../helpers/gatewayHarness.js';
 import { connectDevice, startGateway, TEST_SECRET } from '../helpers/gatewayHarness.js';
 import { connectHqFeeds, until } from '../sim/hqFeeds.js';
 import type { HqSigner } from '../sim/hqSigner.js';
+import type { HqSim } from '../sim/hqSim.js';
+import { OutboxStore } from '../../gateway/outbox/store.js';
+import path from 'node:path';
 
 export const TOKENS = { k1: 'kiosk-one-token-123456', k2: 'kiosk-two-token-654321' } as const;
 
@@ -109,6 +112,21 @@ export async function seedCatalog(opts: Partial<ConfigOptions>, hqUrl: string, s
   } finally {
     await seed.stop();
   }
+}
+
+/**
+ * Every record the store ever committed, by seq: what HQ received plus what is still in the
+ * outbox of `dataDir` (read-only), so a test counts sales wherever they are.
+ */
+export async function recordsEverywhere(dataDir: string, hq: HqSim, storeId = 'test-store'): Promise<{ seq: number; kind: string; type: string; data: Record<string, unknown> }[]> {
+  const outbox = new OutboxStore(path.join(dataDir, 'outbox.db'), { readonly: true });
+  await outbox.start();
+  const local = (await outbox.read(0, 1_000_000)).map((r) => ({ seq: r.seq, kind: r.kind, type: r.type, data: r.data }));
+  await outbox.stop();
+  const all = new Map<number, { seq: number; kind: string; type: string; data: Record<string, unknown> }>();
+  for (const r of hq.records(storeId)) all.set(r.seq, { seq: r.seq, kind: r.kind, type: r.type, data: r.data });
+  for (const r of local) all.set(r.seq, r);
+  return [...all.values()];
 }
 
 /** One MQTT client per peripheral, publishing as that device. */

@@ -14,8 +14,7 @@ import { tempDir } from '../helpers/tmp.js';
 import { createHqSigner } from '../sim/hqSigner.js';
 import { HqSim } from '../sim/hqSim.js';
 import { PaymentSim } from '../sim/paymentSim.js';
-import { OutboxStore } from '../../gateway/outbox/store.js';
-import { G, KIOSK_DEVICES, kioskExtra, seedCatalog, Peripherals, TOKENS } from './kioskFixture.js';
+import { G, KIOSK_DEVICES, kioskExtra, recordsEverywhere, seedCatalog, Peripherals, TOKENS } from './kioskFixture.js';
 
 export const STEPS = ['scan', 'paySent', 'approved', 'recorded', 'forwarded', 'sessionSaved', 'thankYou'] as const;
 export type Step = (typeof STEPS)[number];
@@ -186,16 +185,7 @@ export async function crashAt(step: Step, nth = 1): Promise<string> {
 }
 
 export function countRecords() {
-  return (async () => {
-    const outbox = new OutboxStore(path.join(opts.dataDir, 'outbox.db'), { readonly: true });
-    await outbox.start();
-    const local = (await outbox.read(0, 1_000_000)).map((r) => ({ seq: r.seq, kind: r.kind, type: r.type, data: r.data }));
-    await outbox.stop();
-    const all = new Map<number, { kind: string; type: string; data: Record<string, unknown> }>();
-    for (const r of hqSim.records('test-store')) all.set(r.seq, r);
-    for (const r of local) all.set(r.seq, r);
-    return [...all.values()];
-  })();
+  return recordsEverywhere(opts.dataDir, hqSim);
 }
 
 export async function expectExactSales(): Promise<void> {
