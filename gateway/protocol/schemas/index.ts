@@ -11,7 +11,7 @@ import { ScannerBeep, ScannerEnable, ScannerScan } from './scanner.js';
 import { RfidInventory, RfidRead } from './rfid.js';
 import { FootfallCount, FootfallCross } from './footfall.js';
 import { LightSet } from './light.js';
-import { PaymentCancel, PaymentCharge, PaymentResult, PaymentReverse } from './payment.js';
+import { PaymentCancel, PaymentCharge, PaymentEndOfDay, PaymentEndOfDayResult, PaymentResult, PaymentReverse, PaymentStatus } from './payment.js';
 import { KioskAttendant, KioskHandover, KioskPickup, KioskTransaction } from './kiosk.js'; // kiosk
 import { PriceMismatch } from './priceMismatch.js'; // shelf = till
 
@@ -56,8 +56,8 @@ export const CATALOGUE: Record<DeviceKind, KindSpec> = {
   },
   light: { events: { ...common }, commands: { set: LightSet } },
   payment: {
-    events: { ...common, result: { schema: PaymentResult, cls: 'exact' } },
-    commands: { charge: PaymentCharge, cancel: PaymentCancel, reverse: PaymentReverse },
+    events: { ...common, result: { schema: PaymentResult, cls: 'exact' }, status: { schema: PaymentStatus, cls: 'latest' }, endOfDay: { schema: PaymentEndOfDayResult, cls: 'exact' } },
+    commands: { charge: PaymentCharge, cancel: PaymentCancel, reverse: PaymentReverse, endOfDay: PaymentEndOfDay },
   },
   kiosk: { events: { ...common, transaction: { schema: KioskTransaction, cls: 'exact' }, attendant: { schema: KioskAttendant, cls: 'exact' }, pickup: { schema: KioskPickup, cls: 'exact' }, handover: { schema: KioskHandover, cls: 'exact' }, priceMismatch: { schema: PriceMismatch, cls: 'exact' } }, commands: {} }, // kiosk
 };

@@ -48,6 +48,16 @@ const SAMPLES: Record<DeviceKind, Record<string, { valid: object; invalid: objec
       invalid: { ts: TS, requestId: 'r-1', status: 'approved', amount: 12.99 },
       reason: 'data.amount: must be integer',
     },
+    status: {
+      valid: { ts: TS, requestId: 'r-1', prompt: 'enterPin', code: 0x0b, text: 'PIN eingeben' },
+      invalid: { ts: TS, requestId: 'r-1', prompt: 'enterPin', code: 256 },
+      reason: 'data.code: must be <= 255',
+    },
+    endOfDay: {
+      valid: { ts: TS, cmdId: 'c-1', ok: true, resultCode: 0, totalAmount: 123456, currency: 'EUR', count: 12 },
+      invalid: { ts: TS, cmdId: 'c-1', ok: true, totalAmount: -1 },
+      reason: 'data.totalAmount: must be >= 0',
+    },
   },
   kiosk: {
     ...common,
