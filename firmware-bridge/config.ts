@@ -24,7 +24,18 @@ export const PROTOCOL_KIND: Readonly<Record<Protocol, DeviceKind>> = Object.free
   beams: 'footfall',
   lightTower: 'light',
 });
-const SERIAL_PROTOCOLS: readonly Protocol[] = ['mtsics', 'toledoContinuous', 'chafon'];
+/** How a device is reached. */
+export const PORT_TYPES = ['serial', 'hid', 'gpio', 'tcp', 'http'] as const;
+export type PortType = (typeof PORT_TYPES)[number];
+/** The ports each protocol can use; a device entry gives exactly one of them. */
+export const PROTOCOL_PORTS: Readonly<Record<Protocol, readonly PortType[]>> = Object.freeze({
+  mtsics: ['serial'],
+  toledoContinuous: ['serial'],
+  chafon: ['serial'],
+  hidScanner: ['hid'],
+  beams: ['gpio'],
+  lightTower: ['gpio'],
+});
 
 const Id = Type.String({ pattern: ID_PATTERN });
 const Line = Type.Integer({ minimum: 0, maximum: 4095 });
@@ -64,6 +75,22 @@ const Gpio = Type.Object(
     red: Type.Optional(Line),
     activeLow: Type.Boolean({ default: false }),
   },
+  { additionalProperties: false },
+);
+
+/** A LAN device: a card terminal (ZVT, port 20007), a receipt printer (raw, port 9100). */
+const Tcp = Type.Object(
+  {
+    host: Type.String({ minLength: 1, maxLength: 253, pattern: '^[A-Za-z0-9.:-]+$' }),
+    port: Type.Integer({ minimum: 1, maximum: 65535 }),
+    connectTimeoutMs: Type.Integer({ minimum: 100, maximum: 60_000, default: 5000 }),
+  },
+  { additionalProperties: false },
+);
+
+/** A device with a web API (an OpenEPaperLink access point): its base URL. */
+const Http = Type.Object(
+  { url: Type.String({ pattern: '^https?://[^\\s/]+(:[0-9]+)?/?$' }) },
   { additionalProperties: false },
 );
 
@@ -113,6 +140,8 @@ export const BridgeConfigSchema = Type.Object(
           serial: Type.Optional(Serial),
           hid: Type.Optional(Hid),
           gpio: Type.Optional(Gpio),
+          tcp: Type.Optional(Tcp),
+          http: Type.Optional(Http),
           options: Type.Record(Type.String(), Type.Unknown(), { default: {} }),
         },
         { additionalProperties: false },
@@ -243,15 +272,23 @@ function semanticErrors(c: BridgeConfig): string[] {
     else seen.set(key, i);
     const kind = PROTOCOL_KIND[d.protocol];
     if (d.kind !== kind) errors.push(`${at}.kind: protocol ${d.protocol} publishes as kind "${kind}" (got "${d.kind}")`);
-    const needs = SERIAL_PROTOCOLS.includes(d.protocol) ? 'serial' : d.protocol === 'hidScanner' ? 'hid' : 'gpio';
-    for (const t of ['serial', 'hid', 'gpio'] as const) {
-      if (t === needs && d[t] === undefined) errors.push(`${at}.${t}: is required for protocol ${d.protocol}`);
-      if (t !== needs && d[t] !== undefined) errors.push(`${at}.${t}: is not used by protocol ${d.protocol} (it needs ${needs})`);
-    }
+    const allowed = PROTOCOL_PORTS[d.protocol];
+    const given = PORT_TYPES.filter((t) => d[t] !== undefined);
+    const wanted = allowed.join(' or ');
+    if (!given.some((t) => allowed.includes(t))) errors.push(`${at}.${allowed[0]}: is required for protocol ${d.protocol}${allowed.length > 1 ? ` (or ${allowed.slice(1).join(' or ')})` : ''}`);
+    for (const t of given) if (!allowed.includes(t)) errors.push(`${at}.${t}: is not used by protocol ${d.protocol} (it needs ${wanted})`);
+    if (given.filter((t) => allowed.includes(t)).length > 1) errors.push(`${at}.${given.filter((t) => allowed.includes(t))[1]}: give one of ${wanted}, not several`);
+    const needs = allowed[0];
     if (d.serial) {
       const other = ports.get(d.serial.path);
       if (other !== undefined) errors.push(`${at}.serial.path: ${d.serial.path} is already used by devices[${other}]`);
       else ports.set(d.serial.path, i);
+    }
+    if (d.tcp) {
+      const address = `tcp://${d.tcp.host}:${d.tcp.port}`;
+      const other = ports.get(address);
+      if (other !== undefined) errors.push(`${at}.tcp: ${address} is already used by devices[${other}]`);
+      else ports.set(address, i);
     }
     if (needs === 'hid' && d.hid && !d.hid.path && (d.hid.vendorId === undefined || d.hid.productId === undefined)) {
       errors.push(`${at}.hid: give path, or vendorId and productId`);

@@ -10,6 +10,7 @@ import type { BackoffOptions } from './devices/serialLink.js';
 import type { ByteTransport, GpioInput, GpioOutput, HidTransport } from './transports/transport.js';
 import type { SerialOptions } from './transports/serial.js';
 import type { HidOptions } from './transports/hid.js';
+import type { TcpOptions } from './transports/tcp.js';
 import { MtsicsDriver, type MtsicsDriverOptions } from './devices/mtsics/driver.js';
 import { ToledoDriver, type ToledoDriverOptions } from './devices/toledoContinuous/driver.js';
 import { ChafonDriver, type ChafonDriverOptions } from './devices/chafon/driver.js';
@@ -25,20 +26,23 @@ export interface Transports {
   hid(o: HidOptions, deviceId: string): HidTransport;
   gpioIn(line: number, activeLow: boolean, deviceId: string): GpioInput;
   gpioOut(line: number, activeLow: boolean, deviceId: string): GpioOutput;
+  tcp(o: TcpOptions, deviceId: string): ByteTransport;
 }
 
 /** The real transports (serialport, node-hid, onoff), loaded lazily so nothing native loads at import. */
 export async function hardwareTransports(now: () => number): Promise<Transports> {
-  const [{ SerialTransport }, { NodeHidTransport }, { OnoffGpioInput, OnoffGpioOutput }] = await Promise.all([
+  const [{ SerialTransport }, { NodeHidTransport }, { OnoffGpioInput, OnoffGpioOutput }, { TcpTransport }] = await Promise.all([
     import('./transports/serial.js'),
     import('./transports/hid.js'),
     import('./transports/gpio.js'),
+    import('./transports/tcp.js'),
   ]);
   return {
     serial: (o) => new SerialTransport(o),
     hid: (o) => new NodeHidTransport(o),
     gpioIn: (line, activeLow) => new OnoffGpioInput({ line, activeLow, now }),
     gpioOut: (line, activeLow) => new OnoffGpioOutput({ line, activeLow }),
+    tcp: (o) => new TcpTransport(o),
   };
 }
 

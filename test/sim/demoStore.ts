@@ -183,6 +183,7 @@ export async function startBridge(bridgeConfigFile: string, logFile: string): Pr
     },
     gpioIn: (line) => new MemoryGpioInput(`demo-gpio-${line}`),
     gpioOut: (line) => new MemoryGpioOutput(`demo-gpio-${line}`),
+    tcp: hw.tcp,
   };
   const bridge = new Bridge({ url: config.mqtt.url, username: config.mqtt.username, password: readPassword(config), drivers: createDrivers(config, { transports, logger, now: Date.now }), logger });
   await bridge.start();

@@ -18,6 +18,7 @@ import { createDrivers, type Transports } from '../../../firmware-bridge/driverF
 import { Bridge } from '../../../firmware-bridge/bridge.js';
 import { startSerialSimulators, type SerialSimulators } from '../../../firmware-bridge/simulators.js';
 import { SerialTransport } from '../../../firmware-bridge/transports/serial.js';
+import { TcpTransport } from '../../../firmware-bridge/transports/tcp.js';
 import { MemoryGpioInput, MemoryGpioOutput, MemoryHidTransport } from '../../../firmware-bridge/transports/memory.js';
 import { newStats, type DeviceDriver, type DriverEvents } from '../../../firmware-bridge/devices/deviceDriver.js';
 import type { MtsicsSim } from '../../../firmware-bridge/devices/mtsics/sim.js';
@@ -179,6 +180,7 @@ beforeAll(async () => {
     hid: () => hid,
     gpioIn: (line) => gpioIn.get(line) ?? gpioIn.set(line, new MemoryGpioInput(`gpio${line}`)).get(line)!,
     gpioOut: (line) => gpioOut.get(line) ?? gpioOut.set(line, new MemoryGpioOutput(`gpio${line}`)).get(line)!,
+    tcp: (o) => new TcpTransport(o),
   };
   const logger = pino({ level: 'silent' });
   const drivers = [...createDrivers(config, { transports, logger }), buggy, stranger];

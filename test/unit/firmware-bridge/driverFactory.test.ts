@@ -40,6 +40,11 @@ function recording() {
       outs.set(line, o);
       return o;
     },
+    tcp: (o, id) => {
+      const p = new MemoryByteTransport(`tcp://${o.host}:${o.port}`);
+      ports.set(id, p);
+      return p;
+    },
   };
   return { t, asked, ports, outs };
 }
