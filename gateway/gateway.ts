@@ -28,7 +28,7 @@ import type { FeedAlert, FeedStoreFailure } from './hq/feedSubscriber.js';
 import { uplinkRoutes } from './http/routes/uplink.js';
 import { PriceService } from './prices/prices.js'; // prices
 import { priceRoutes } from './http/routes/prices.js'; // prices
-import { recordStoreFailure } from './prices/feedPolicy.js'; // HQ feeds: storage failure alerts
+import { recordStoreFailure } from './hq/feedPolicy.js'; // HQ feeds: storage failure alerts
 import { StoreOps } from './kpi/storeOps.js'; // ops
 import { LiveFeed } from './http/sse.js';
 import { opsRoutes } from './http/routes/ops.js';

@@ -100,7 +100,7 @@ export class Metrics {
     labelNames: ['kind'],
     registers: [this.registry],
   });
-  readonly kioskRefused = new Counter({ name: 'storegw_kiosk_intents_refused_total', help: 'Kiosk page intents the session refused with a notice, by notice code (notSoldByWeight)', labelNames: ['code'], registers: [this.registry] });
+  readonly kioskRefused = new Counter({ name: 'storegw_kiosk_intents_refused_total', help: 'Kiosk page intents refused: by the session with a notice, by notice code (notSoldByWeight), or at the socket as malformed (badMessage)', labelNames: ['code'], registers: [this.registry] });
   readonly passwordVerifications = new Counter({ name: 'storegw_password_verifications_total', help: "People's password hashes computed (logins, own password changes)", registers: [this.registry] });
 
   // ----- HQ feeds in (every feed, one subscriber: hq/feedSubscriber.ts) ---------------------------

@@ -8,8 +8,8 @@
  * handler.
  *
  * The connection: a persistent MQTT 5 session at HQ (QoS 1), subscribed to each feed by name
- * (prices/feedPolicy.ts says why not `+`), messages handled one at a time in arrival order
- * (prices/feedDelivery.ts). A feed that could not be stored (SQLITE_BUSY, SQLITE_FULL, an I/O
+ * (feedPolicy.ts says why not `+`), messages handled one at a time in arrival order
+ * (feedDelivery.ts). A feed that could not be stored (SQLITE_BUSY, SQLITE_FULL, an I/O
  * error) is not acknowledged: counted, handed to `onStoreFailed`, the connection re-opened after a
  * back-off, and HQ re-delivers every unacknowledged feed of the session in order [MQTT-4.4.0-1].
  * A gateway killed mid-apply gets the feed again the same way.
@@ -23,8 +23,8 @@ import { LogLimiter, type Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { FeedError, FeedErrorCode, FeedTopicScope, FeedVerifyContext } from '../protocol/feedVerify.js';
 import { topics } from '../protocol/topics.js';
-import { feedConnectProperties, feedSizeError, feedSubscriptions, isTransientStorageError } from '../prices/feedPolicy.js';
-import { FeedDelivery } from '../prices/feedDelivery.js';
+import { feedConnectProperties, feedSizeError, feedSubscriptions, isTransientStorageError } from './feedPolicy.js';
+import { FeedDelivery } from './feedDelivery.js';
 import type { HqConnection } from './hqConnection.js';
 
 /** A rejected feed: what the counter, the log, the pages' list and the FEED_REJECTED record say. */

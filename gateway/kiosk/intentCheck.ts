@@ -1,65 +1,49 @@
 /**
- * The shape of a kiosk page's intent, checked at the socket before it reaches the session: a bad
- * one is answered with an error naming the field instead of being dropped in silence. Pure. Any
- * price, total or amount the page adds is not a field of any intent and is never read.
+ * The shape of a kiosk page's intent, checked at the socket against the TypeBox schema of its
+ * `type` (protocol/schemas/api/kioskIntents.ts) before it reaches the session: a bad one is
+ * answered with an error naming the field instead of being dropped in silence. Any price, total or
+ * amount the page adds is not a field of any intent and is never read.
  */
-import type { KioskIntent } from '../protocol/schemas/kiosk.js';
+import type { ValidateFunction } from 'ajv';
+import { KioskHelloSchema, KIOSK_INTENT_SCHEMAS, type KioskHello, type KioskSessionIntent } from '../protocol/schemas/api/kioskIntents.js';
+import { compile, formatErrors } from '../protocol/validate.js';
 import type { Action } from './sessionMachine.js';
 
-const MAX_TEXT = 512;
-const MAX_QTY = 999;
+const validators = new Map<string, ValidateFunction>([...KIOSK_INTENT_SCHEMAS].map(([type, schema]) => [type, compile(schema)]));
+const helloValidator = compile(KioskHelloSchema);
 
-type Msg = Record<string, unknown>;
-type Rule = (m: Msg) => string | null;
+/** A well-formed hello (its token is checked by the caller). */
+export function isHello(m: unknown): m is KioskHello {
+  return helloValidator(m);
+}
 
-const text = (field: string, max = MAX_TEXT): Rule => (m) =>
-  typeof m[field] !== 'string' ? `${field}: must be a string` : (m[field] as string).length === 0 || (m[field] as string).length > max ? `${field}: must be 1..${max} characters` : null;
-const optionalText = (field: string, max = 64): Rule => (m) => (m[field] === undefined ? null : text(field, max)(m));
-const qty: Rule = (m) => (typeof m.qty !== 'number' || !Number.isInteger(m.qty) || m.qty < 0 || m.qty > MAX_QTY ? `qty: must be an integer 0..${MAX_QTY}` : null);
-
-const RULES: Record<string, Rule[]> = {
-  scan: [text('code'), optionalText('symbology')],
-  setQty: [text('lineId', 64), qty],
-  remove: [text('lineId', 64), optionalText('serial', 20)],
-  member: [text('code', 64)],
-  pickProduce: [text('gtin', 14)],
-  pay: [],
-  cancel: [],
-  help: [],
-  pickupConfirm: [],
-  pickupClose: [],
-};
-
-/** null for a well-formed intent, else `field: what is wrong` (the first problem). */
-export function intentProblem(m: unknown): string | null {
-  if (typeof m !== 'object' || m === null || Array.isArray(m)) return '(root): must be a JSON object';
-  const type = (m as Msg).type;
-  if (typeof type !== 'string') return 'type: must be a string';
-  const rules = Object.prototype.hasOwnProperty.call(RULES, type) ? RULES[type] : undefined;
-  if (!rules) return `type: unknown intent ${JSON.stringify(type.slice(0, 32))}`;
-  for (const r of rules) {
-    const p = r(m as Msg);
-    if (p) return p;
-  }
-  return null;
+/** A well-formed intent, or `field: what is wrong` for each problem, joined by `; `. */
+export function checkIntent(m: unknown): { ok: true; intent: KioskSessionIntent } | { ok: false; problem: string } {
+  if (typeof m !== 'object' || m === null || Array.isArray(m)) return { ok: false, problem: '(root): must be a JSON object' };
+  const type = (m as { type?: unknown }).type;
+  if (typeof type !== 'string') return { ok: false, problem: 'type: must be a string' };
+  // A Map, so `__proto__` or `toString` is an unknown intent like any other word.
+  const validate = validators.get(type);
+  if (!validate) return { ok: false, problem: `type: unknown intent ${JSON.stringify(type.slice(0, 32))}` };
+  return validate(m) ? { ok: true, intent: m as KioskSessionIntent } : { ok: false, problem: formatErrors(validate.errors, '').join('; ') };
 }
 
 /**
  * A checked intent → the session action it asks for (null: nothing to do). The page's scan field
  * counts only in the demo, where it stands in for the scanner; a member code is looked up here.
  */
-export function intentAction(m: KioskIntent, k: { demo: boolean; scan: (code: string, symbology: string | undefined) => Action; knownMember: (code: string) => boolean }): Action | null {
+export function intentAction(m: KioskSessionIntent, k: { demo: boolean; scan: (code: string, symbology: string | undefined) => Action; knownMember: (code: string) => boolean }): Action | null {
   switch (m.type) {
     case 'scan':
-      return k.demo && typeof m.code === 'string' && m.code.length <= MAX_TEXT ? k.scan(m.code, typeof m.symbology === 'string' ? m.symbology : undefined) : null;
+      return k.demo ? k.scan(m.code, m.symbology) : null;
     case 'setQty':
-      return typeof m.lineId === 'string' && Number.isInteger(m.qty) ? { type: 'setQty', lineId: m.lineId, qty: m.qty } : null;
+      return { type: 'setQty', lineId: m.lineId, qty: m.qty };
     case 'remove':
-      return typeof m.lineId === 'string' ? { type: 'remove', lineId: m.lineId, ...(typeof m.serial === 'string' ? { serial: m.serial } : {}) } : null;
+      return { type: 'remove', lineId: m.lineId, ...(m.serial !== undefined ? { serial: m.serial } : {}) };
     case 'member':
-      return typeof m.code === 'string' ? { type: 'member', code: m.code, known: k.knownMember(m.code) } : null;
+      return { type: 'member', code: m.code, known: k.knownMember(m.code) };
     case 'pickProduce':
-      return typeof m.gtin === 'string' ? { type: 'pickProduce', gtin: m.gtin } : null;
+      return { type: 'pickProduce', gtin: m.gtin };
     case 'pay':
     case 'cancel':
     case 'help':

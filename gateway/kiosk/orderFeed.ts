@@ -2,7 +2,7 @@
  * Click & collect orders from HQ: the signed `orders` feed (hq/v1/store/{storeId}/orders only; the
  * price feeds do not take it) as a handler of the one HQ feed subscriber (hq/feedSubscriber.ts),
  * so it follows the same path as the price feeds: size cap, signature and body check, a delta must
- * name its `baseVersion` (prices/feedPolicy.ts), the PUBACK only once the orders are committed to
+ * name its `baseVersion` (hq/feedPolicy.ts), the PUBACK only once the orders are committed to
  * kiosk.db or the feed was refused for good, and every refusal counted
  * (`storegw_feed_rejects_total{feed="orders"}`) and written as a FEED_REJECTED record. Once
  * applied, orders are served from kiosk.db: pickup keeps working while the WAN is down.
@@ -16,7 +16,7 @@ import { createFeedVerifier, type FeedVerifier } from '../protocol/feedVerify.js
 import type { HqConnection } from '../hq/hqConnection.js';
 import { FeedSubscriber, type FeedAlert, type FeedLimits, type FeedStoreFailure } from '../hq/feedSubscriber.js';
 import { OrdersBody, type OrdersBodyT } from './orders.js';
-import { deltaBaseError } from '../prices/feedPolicy.js';
+import { deltaBaseError } from '../hq/feedPolicy.js';
 import type { KioskStore } from './store.js';
 
 export interface OrderFeedOptions {

@@ -26,7 +26,7 @@ export const OnlineOrder = Type.Object(
 export const OrdersBody = Type.Object(
   {
     mode: Type.Union([Type.Literal('snapshot'), Type.Literal('delta')]),
-    /** The version a delta applies to (a delta on any other version is refused: prices/feedPolicy.ts). */
+    /** The version a delta applies to (a delta on any other version is refused: hq/feedPolicy.ts). */
     baseVersion: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
     orders: Type.Array(OnlineOrder, { maxItems: 100_000 }),
     remove: Type.Optional(Type.Array(OrderId, { maxItems: 100_000 })),

@@ -15,7 +15,7 @@ import type { NewEvent, OutboxStore } from '../outbox/store.js';
 import type { Ingest } from '../ingest/ingest.js';
 import type { PriceService } from '../prices/prices.js';
 import { buildCatalog, type Catalog } from '../prices/catalog.js';
-import type { CartView, KioskIntent, KioskLanguage } from '../protocol/schemas/kiosk.js';
+import type { CartView, KioskLanguage, KioskSessionIntent } from '../protocol/schemas/kiosk.js';
 import { createBarcodeParser, type BarcodeParser } from './barcodes.js';
 import { KioskStore } from './store.js';
 import { lightFor, newSession, REFUSAL_NOTICES, step, type Action, type Ctx, type Effect, type Session } from './sessionMachine.js';
@@ -223,10 +223,10 @@ export class KioskService {
   }
 
   /** A page intent (already authenticated for `kioskId`). Prices or totals in it are never read. */
-  intent(kioskId: string, m: KioskIntent): Promise<void> {
+  intent(kioskId: string, m: KioskSessionIntent): Promise<void> {
     if (m.type === 'pickupConfirm') return this.enqueue(kioskId, () => this.pickup.confirm(kioskId));
     if (m.type === 'pickupClose') return this.enqueue(kioskId, () => this.pickup.close(kioskId));
-    if (m.type === 'scan' && this.o.config.demo && typeof m.code === 'string' && pickupCodeOf(m.code) !== null) return this.enqueue(kioskId, () => this.pickup.scan(kioskId, m.code));
+    if (m.type === 'scan' && this.o.config.demo && pickupCodeOf(m.code) !== null) return this.enqueue(kioskId, () => this.pickup.scan(kioskId, m.code));
     const action = intentAction(m, { demo: this.o.config.demo, scan: (code, sym) => this.resolveScanned(code, sym), knownMember: (code) => this.catalog().members.has(code) });
     return action ? this.dispatch(kioskId, action, null) : Promise.resolve();
   }

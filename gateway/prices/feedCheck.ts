@@ -27,7 +27,7 @@ import type { Logger } from '../log.js';
 import { createFeedVerifier, type FeedError, type FeedVerifier, type FeedVerifyContext } from '../protocol/feedVerify.js';
 import { FEED_BODY_SCHEMAS, type PriceFeed } from './feedSchemas.js';
 import { prepareFeedRows, type PreparedFeed } from './feedRows.js';
-import { deltaBaseError } from './feedPolicy.js';
+import { deltaBaseError } from '../hq/feedPolicy.js';
 
 /** A verified feed, its body already turned into table writes. */
 export interface CheckedFeedOk {

@@ -15,7 +15,7 @@ const LabelId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9
 const Tier = Type.String({ minLength: 1, maxLength: 32, pattern: '^[A-Za-z0-9_-]+$' });
 const Mode = Type.Union([Type.Literal('snapshot'), Type.Literal('delta')]);
 const MAX_ROWS = 500_000;
-/** The version a delta applies to (feedPolicy.ts, deltaBaseError); a snapshot needs none. */
+/** The version a delta applies to (hq/feedPolicy.ts, deltaBaseError); a snapshot needs none. */
 const BaseVersion = Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }));
 
 export const CatalogItem = Type.Object(

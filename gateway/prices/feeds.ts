@@ -14,7 +14,7 @@ import { PRICE_FEEDS } from './feedSchemas.js';
 import { FeedChecker } from './feedCheck.js';
 import type { FeedApplyMeta, PriceStore } from './store.js';
 import type { PreparedFeed } from './feedRows.js';
-import { legacyFeedFilters } from './feedPolicy.js';
+import { legacyFeedFilters } from '../hq/feedPolicy.js';
 
 export type { FeedAlert, FeedLimits, FeedStoreFailure };
 

@@ -28,7 +28,7 @@ export type FeedErrorCode =
   | 'SGW_ERR_FEED_WRONG_FEED' // signed.feed is not the topic's feed
   | 'SGW_ERR_FEED_STALE_VERSION' // version not greater than the one applied (a replay or an old copy)
   | 'SGW_ERR_FEED_BAD_BODY' // body does not have the feed's shape
-  | 'SGW_ERR_FEED_TOO_LARGE' // over the size cap, refused before parsing (prices/feedPolicy.ts)
+  | 'SGW_ERR_FEED_TOO_LARGE' // over the size cap, refused before parsing (hq/feedPolicy.ts)
   | 'SGW_ERR_FEED_VERSION_GAP' // a delta whose baseVersion is not the applied version
   | 'SGW_ERR_FEED_POISON'; // checking it killed (or crashed) the feed worker; never re-run
 

@@ -14,10 +14,10 @@
 import type { WebSocket } from 'ws';
 import type { Config } from '../../config.js';
 import type { KioskService } from '../../kiosk/sessions.js';
-import type { CartView, KioskIntent, KioskServerMsg } from '../../protocol/schemas/kiosk.js';
+import type { CartView, KioskServerMsg } from '../../protocol/schemas/kiosk.js';
 import type { Metrics } from '../../metrics.js';
 import { LogLimiter } from '../../log.js';
-import { intentProblem } from '../../kiosk/intentCheck.js';
+import { checkIntent, isHello } from '../../kiosk/intentCheck.js';
 import { DEVICE_SECRET_COST, hashCost, verifySecret } from '../../scryptHash.js';
 import { KioskList } from '../../protocol/schemas/api/checkout.js';
 import { requireRole } from '../auth.js';
@@ -62,6 +62,14 @@ export const kioskRoutes: TypedRoutes<KioskRouteDeps> = async (app, deps) => {
     const send = (m: KioskServerMsg) => {
       if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(m));
     };
+    // Every refused message is counted; the log lines are rate-limited per kiosk or address.
+    const bad = (message: string) => {
+      deps.metrics?.kioskRefused.labels('badMessage').inc();
+      const who = kioskId ?? req.ip;
+      const suppressed = logLimit.take(`bad:${who}`);
+      if (suppressed >= 0) req.log.warn({ kioskId: kioskId ?? undefined, address: req.ip, problem: message.slice(0, 200), suppressed }, 'kiosk message refused');
+      send({ type: 'error', code: 'SGW_ERR_BAD_MESSAGE', message });
+    };
     const onView = (id: string, v: CartView) => {
       if (id === kioskId) send(v);
     };
@@ -71,18 +79,18 @@ export const kioskRoutes: TypedRoutes<KioskRouteDeps> = async (app, deps) => {
       deps.service.changes.off('view', onView);
     });
     socket.on('message', (raw: Buffer, isBinary: boolean) => {
-      if (isBinary || raw.length > MAX_MESSAGE) return send({ type: 'error', code: 'SGW_ERR_BAD_MESSAGE', message: '(root): text JSON messages up to 4 KiB' });
-      let m: { type?: unknown } & Record<string, unknown>;
+      if (isBinary || raw.length > MAX_MESSAGE) return bad('(root): text JSON messages up to 4 KiB');
+      let m: unknown;
       try {
-        m = JSON.parse(raw.toString('utf8')) as typeof m;
+        m = JSON.parse(raw.toString('utf8'));
       } catch {
-        return send({ type: 'error', code: 'SGW_ERR_BAD_MESSAGE', message: '(root): not valid JSON' });
+        return bad('(root): not valid JSON');
       }
       // `null`, `5` or `[]` parse too; reading a field of them would throw inside the socket's handler.
-      if (typeof m !== 'object' || m === null || Array.isArray(m)) return send({ type: 'error', code: 'SGW_ERR_BAD_MESSAGE', message: '(root): must be a JSON object' });
+      if (typeof m !== 'object' || m === null || Array.isArray(m)) return bad('(root): must be a JSON object');
       if (kioskId === null) {
         if (checking) return;
-        if (m.type !== 'hello' || typeof m.kioskId !== 'string' || typeof m.token !== 'string') return socket.close(4401, 'hello expected');
+        if (!isHello(m)) return socket.close(4401, 'hello expected');
         // Counted before the hash: a page cannot make the gateway hash faster than the bucket allows.
         const address = req.ip;
         const wait = hellos.take(address, now());
@@ -104,7 +112,7 @@ export const kioskRoutes: TypedRoutes<KioskRouteDeps> = async (app, deps) => {
           }
           if (!res.value || !entry) {
             const suppressed = logLimit.take(`hello:${address}`);
-            if (suppressed >= 0) req.log.warn({ kioskId: String(m.kioskId).slice(0, 64), address, suppressed }, 'kiosk hello refused');
+            if (suppressed >= 0) req.log.warn({ kioskId: m.kioskId.slice(0, 64), address, suppressed }, 'kiosk hello refused');
             return socket.close(4401, 'unknown kiosk or wrong token');
           }
           hellos.refund(address);
@@ -119,16 +127,17 @@ export const kioskRoutes: TypedRoutes<KioskRouteDeps> = async (app, deps) => {
         });
         return;
       }
-      const problem = intentProblem(m);
-      if (problem) return send({ type: 'error', code: 'SGW_ERR_BAD_MESSAGE', message: problem });
-      if (m.type === 'member') {
+      const checked = checkIntent(m);
+      if (!checked.ok) return bad(checked.problem);
+      const intent = checked.intent;
+      if (intent.type === 'member') {
         const wait = members.take(kioskId, now());
         if (wait > 0) {
           refused('member_rate');
           return send({ type: 'error', code: 'SGW_ERR_RATE_LIMITED', message: `code: too many member codes; try again in ${wait} s`, retryAfterS: wait });
         }
       }
-      void deps.service.intent(kioskId, m as unknown as KioskIntent);
+      void deps.service.intent(kioskId, intent);
     });
   });
 };

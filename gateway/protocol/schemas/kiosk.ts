@@ -88,19 +88,8 @@ export type KioskAttendantRec = Static<typeof KioskAttendant>;
 
 // ---- WebSocket /ws/kiosk ---------------------------------------------------------------------
 
-/** Client → gateway: intents only. A price or total in any message is ignored (never read). */
-export type KioskIntent =
-  | { type: 'hello'; kioskId: string; token: string }
-  | { type: 'scan'; code: string; symbology?: string }
-  | { type: 'setQty'; lineId: string; qty: number }
-  | { type: 'remove'; lineId: string; serial?: string } // serial: one RFID tag of the line
-  | { type: 'member'; code: string }
-  | { type: 'pay' }
-  | { type: 'cancel' }
-  | { type: 'help' }
-  | { type: 'pickProduce'; gtin: string }
-  | { type: 'pickupConfirm' } // click & collect: hand over the order on screen
-  | { type: 'pickupClose' };
+/** Client → gateway: a hello, then intents only; their TypeBox schemas are in api/kioskIntents.ts. */
+export type { KioskHello, KioskIntent, KioskIntentType, KioskSessionIntent } from './api/kioskIntents.js';
 
 /** Gateway → client: the cart, the welcome and errors; their TypeBox schemas are in api/kioskSocket.ts. */
 export type { AttendantRequestView, CartLineView, CartView, KioskLanguage, KioskServerMsg, SessionPhase } from './api/kioskSocket.js';

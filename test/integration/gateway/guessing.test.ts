@@ -187,8 +187,9 @@ describe('through a trusted proxy, guessing from many addresses', () => {
     const errors = s.msgs.filter((m) => m.type === 'error');
     expect(errors[0]).toMatchObject({ code: 'SGW_ERR_RATE_LIMITED' });
     expect(errors[0].message).toMatch(/^code: too many member codes/);
-    expect(errors[1].message).toBe('qty: must be an integer 0..999');
+    expect(errors[1].message).toBe('qty: must be >= 0');
     expect(await metric(p.httpUrl, 'storegw_http_refused_total{kind="member_rate"}')).toBe(1);
+    expect(await metric(p.httpUrl, 'storegw_kiosk_intents_refused_total{code="badMessage"}')).toBe(1);
     s.ws.close();
   });
 });

@@ -1,5 +1,5 @@
 /**
- * The orders feed follows the price feeds' rules (prices/feedPolicy.ts), with a real Mosquitto as
+ * The orders feed follows the price feeds' rules (hq/feedPolicy.ts), with a real Mosquitto as
  * HQ and a real in-process gateway: an orders feed that could not be stored (a real SQLITE_BUSY:
  * the test holds kiosk.db's write lock) is not acknowledged and is applied from HQ's re-delivery;
  * a delta must name its base version; a feed over the size cap is refused unparsed. Every refusal

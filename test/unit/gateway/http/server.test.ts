@@ -44,6 +44,8 @@ let registry: DeviceRegistry;
 let kpi: KpiStore;
 let feed: LiveFeed;
 const cookies = new Map<Role, string>();
+const kioskMetrics = new Metrics({ defaultMetrics: false });
+const intents: unknown[] = [];
 
 /** A task as the hand-over list holds it, plus a field the API does not declare. */
 const TASK = { orderId: 'ord-1', kioskId: 'k1', customer: 'A. Shopper', items: 3, lines: 2, since: new Date(NOW).toISOString(), state: 'open', internalNote: 'not for the page' } as PickupTask;
@@ -90,7 +92,8 @@ beforeAll(async () => {
       async (a) =>
         void (await a.register(kioskRoutes, {
           kiosks: [{ id: 'k1', tokenHash: await hashSecret(KIOSK_TOKEN, DEVICE_SECRET_COST) }],
-          service: { kioskIds: ['k1'], view: (id) => cartView(newSession(id, 'sess-1', 'EUR', NOW, false), [], false), devices: () => ({ scanner: 'sc-k1' }), changes: kioskChanges, language: { default: 'en', idleMs: 60_000 }, intent: async () => undefined },
+          metrics: kioskMetrics,
+          service: { kioskIds: ['k1'], view: (id) => cartView(newSession(id, 'sess-1', 'EUR', NOW, false), [], false), devices: () => ({ scanner: 'sc-k1' }), changes: kioskChanges, language: { default: 'en', idleMs: 60_000 }, intent: async (_id, m) => void intents.push(m) },
         })),
       async (a) =>
         void (await a.register(pickupRoutes, {
@@ -271,6 +274,32 @@ describe('/ws/kiosk', () => {
     const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
     ws.send(JSON.stringify({ type: 'hello', kioskId: 'k1', token: 'not the token' }));
     expect(await closed).toBe(4401);
+  });
+
+  it('refuses a malformed intent with an error naming the field, counts it, and passes a good one on as checked', async () => {
+    const ws = await app.injectWS('/ws/kiosk');
+    const got: { type: string; message?: string }[] = [];
+    const waiters: (() => void)[] = [];
+    ws.on('message', (d) => {
+      got.push(JSON.parse(String(d)) as { type: string });
+      for (const w of waiters.splice(0)) w();
+    });
+    const until = (pred: () => boolean) => new Promise<void>((resolve) => (pred() ? resolve() : waiters.push(function again() { if (pred()) resolve(); else waiters.push(again); })));
+    const errors = () => got.filter((m) => m.type === 'error').map((m) => m.message);
+    const refusedBefore = (await kioskMetrics.kioskRefused.get()).values.find((v) => v.labels.code === 'badMessage')?.value ?? 0;
+    ws.send(JSON.stringify({ type: 'hello', kioskId: 'k1', token: KIOSK_TOKEN }));
+    await until(() => got.some((m) => m.type === 'cart'));
+    ws.send(JSON.stringify({ type: 'setQty', lineId: 'l1', qty: -1 }));
+    ws.send(JSON.stringify({ type: 'remove' }));
+    // A price the page adds is no field of the intent: allowed and never read.
+    ws.send(JSON.stringify({ type: 'setQty', lineId: 'l1', qty: 2, price: 1 }));
+    ws.send(JSON.stringify({ type: 'done' }));
+    await until(() => errors().length === 3);
+    ws.terminate();
+    expect(errors()).toEqual(['qty: must be >= 0', 'lineId: is required', 'type: unknown intent "done"']);
+    expect(intents).toEqual([{ type: 'setQty', lineId: 'l1', qty: 2, price: 1 }]);
+    const refused = (await kioskMetrics.kioskRefused.get()).values.find((v) => v.labels.code === 'badMessage')?.value ?? 0;
+    expect(refused - refusedBefore).toBe(3);
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deltaBaseError, feedSizeError, feedSubscriptions, isTransientStorageError, legacyFeedFilters, recordStoreFailure, retryDelay } from '../../../../gateway/prices/feedPolicy.js';
+import { deltaBaseError, feedSizeError, feedSubscriptions, isTransientStorageError, legacyFeedFilters, recordStoreFailure, retryDelay } from '../../../../gateway/hq/feedPolicy.js';
 import { topics } from '../../../../gateway/protocol/topics.js';
 
 /** MQTT topic filter matching [MQTT-4.7.1-2], [MQTT-4.7.1-3]: enough for these filters. */
@@ -15,7 +15,7 @@ function matches(filter: string, topic: string): boolean {
 
 describe('feedPolicy', () => {
   it("subscribes to the feeds by name: none of the gateway's own uploads match, every price feed does", () => {
-    const subs = feedSubscriptions('s1');
+    const subs = feedSubscriptions('s1', ['catalog', 'prices', 'members', 'labels']);
     const own = [topics.hqBatch('s1'), topics.hqStatus('s1'), topics.hqReport('s1', 'prices'), topics.hqReport('s1', 'feeds')];
     for (const t of own) expect(subs.some((f) => matches(f, t)), t).toBe(false);
     // …which the old wildcard did.

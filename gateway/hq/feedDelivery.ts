@@ -1,5 +1,5 @@
 /**
- * How an HQ feed connection takes its messages (hq/feedSubscriber.ts): one at a
+ * How an HQ feed connection takes its messages (feedSubscriber.ts): one at a
  * time, each PUBACKed only once its handler says 'ack' — applied, or refused for good. mqtt.js
  * sends a QoS 1 PUBACK when `done()` is called and none for `done(err)` (its handlers/publish.js),
  * and hands over the next packet only then. After a storage failure ('hold') nothing more is

@@ -1,19 +1,18 @@
 /**
- * What the HQ feed intake decides, pure (hq/feedSubscriber.ts is the I/O shell around it): which topics it
+ * What the HQ feed intake decides for every feed, pure (feedSubscriber.ts is the I/O shell around it): which topics it
  * subscribes to, when a payload is too big to parse, whether a delta fits the applied version,
  * and whether a storage error means "try again" (leave the feed unacknowledged) or "this feed can
  * never be stored" (refuse it for good).
  */
 import { HQ_ROOT } from '../protocol/topics.js';
 import type { FeedError } from '../protocol/feedVerify.js';
-import { PRICE_FEEDS } from './feedSchemas.js';
 
 /**
  * The feed topics by name. A `+` under the store's own topic level would also match the
  * gateway's own `batch`, `status` and `report/…` uploads (hq/v1/store/{id}/batch): every batch
  * would come back over the WAN.
  */
-export function feedSubscriptions(storeId: string, feeds: readonly string[] = PRICE_FEEDS, scopes: readonly ('store' | 'all')[] = ['store', 'all']): string[] {
+export function feedSubscriptions(storeId: string, feeds: readonly string[], scopes: readonly ('store' | 'all')[] = ['store', 'all']): string[] {
   return feeds.flatMap((f) => scopes.map((s) => (s === 'store' ? `${HQ_ROOT}/store/${storeId}/${f}` : `${HQ_ROOT}/all/${f}`)));
 }
 
