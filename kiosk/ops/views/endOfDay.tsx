@@ -4,10 +4,10 @@
  * Closing the batch settles the store's card payments with the acquirer, so the button takes two
  * clicks; the gateway refuses it while the terminal's kiosk takes a payment and says why.
  */
-import { useState } from 'preact/hooks';
-import type { CommandAcceptedBody, DeviceView } from '../../../gateway/protocol/schemas/api/index.js';
+import { useEffect, useState } from 'preact/hooks';
+import type { CommandAcceptedBody, DeviceDetailBody, DeviceView } from '../../../gateway/protocol/schemas/api/index.js';
 import type { PaymentEndOfDayEvt } from '../../../gateway/protocol/schemas/payment.js';
-import { post } from '../api.js';
+import { get, post } from '../api.js';
 import { useI18n } from '../i18n.js';
 import { useTwoStep } from '../twoStep.js';
 
@@ -15,10 +15,30 @@ export function EndOfDay({ d, role, onSent }: { d: DeviceView; role: string | nu
   const { t, f } = useI18n();
   const confirm = useTwoStep();
   const [note, setNote] = useState<string | null>(null);
-  const last = d.lastEvents.endOfDay?.data as PaymentEndOfDayEvt | undefined;
+  // The live feed carries a device's events at most every few seconds: after asking, look sooner.
+  const [polled, setPolled] = useState<DeviceView['lastEvents'][string] | null>(null);
+  const [waitFor, setWaitFor] = useState<string | null>(null);
+  const live = d.lastEvents.endOfDay;
+  const newest = polled && (!live || polled.seq > live.seq) ? polled : live;
+  const last = newest?.data as PaymentEndOfDayEvt | undefined;
+  useEffect(() => {
+    if (waitFor === null || last?.cmdId === waitFor) return;
+    let tries = 0;
+    const timer = setInterval(() => {
+      if (++tries > 60) return void clearInterval(timer);
+      void get<DeviceDetailBody>(`/api/devices/${d.kind}/${encodeURIComponent(d.id)}`).then((r) => {
+        const e = r.ok ? r.body.device.lastEvents.endOfDay : undefined;
+        if (e) setPolled(e);
+      });
+    }, 1000);
+    return () => clearInterval(timer);
+  }, [waitFor, last?.cmdId]);
   const run = async () => {
     const r = await post<CommandAcceptedBody>(`/api/devices/${d.kind}/${encodeURIComponent(d.id)}/commands`, { type: 'endOfDay', data: {} });
-    if (r.ok) onSent();
+    if (r.ok) {
+      onSent();
+      setWaitFor(r.body.cmdId);
+    }
     setNote(r.ok ? t.commandSent(t.endOfDay, r.body.cmdId) : t.refused(r.message));
   };
   return (
