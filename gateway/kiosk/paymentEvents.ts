@@ -6,7 +6,7 @@
  */
 import type { KioskPaymentPrompt } from '../protocol/schemas/kiosk.js';
 import { PAYMENT_PROMPTS, type PaymentPrompt } from '../protocol/schemas/payment.js';
-import type { Action, TerminalRefs } from './sessionTypes.js';
+import type { Action, Session, TerminalRefs } from './sessionTypes.js';
 
 const REF_FIELDS = ['receiptNo', 'trace', 'terminalId', 'cardType', 'maskedPan'] as const;
 
@@ -44,4 +44,17 @@ export function promptOf(d: Record<string, unknown>): KioskPaymentPrompt | null 
     ...(typeof d.code === 'number' ? { code: d.code } : {}),
     ...(typeof d.text === 'string' ? { text: d.text } : {}),
   };
+}
+
+/**
+ * The kiosk whose terminal `paymentId` is and its payment under way, or null when none is paying:
+ * a terminal's end of day must not run while it takes a payment.
+ */
+export function paymentInFlightOf(devices: Record<string, { payment?: string }>, session: (kioskId: string) => Session | undefined, paymentId: string): { kioskId: string; requestId: string | null } | null {
+  for (const [kioskId, devs] of Object.entries(devices)) {
+    if (devs.payment !== paymentId) continue;
+    const s = session(kioskId);
+    if (s?.phase === 'paying') return { kioskId, requestId: s.payment?.requestId ?? null };
+  }
+  return null;
 }

@@ -35,7 +35,7 @@ import { PickupFlow } from './pickupFlow.js';
 import { Handovers } from './handovers.js'; // click & collect hand-over tasks
 import { recordSale } from './saleRecords.js'; // shelf = till
 import { PaymentPrompts } from './paymentPrompts.js';
-import { resultAction } from './paymentEvents.js';
+import { paymentInFlightOf, resultAction } from './paymentEvents.js';
 
 export interface KioskServiceOptions {
   config: Readonly<Config>;
@@ -203,17 +203,9 @@ export class KioskService {
     return this.sessions.get(kioskId);
   }
 
-  /**
-   * The kiosk whose terminal `paymentId` is and its payment under way, or null when none is: a
-   * terminal's end of day must not run while it takes a payment.
-   */
+  /** The kiosk paying on terminal `paymentId` and its request, or null (its end of day waits for it). */
   paymentInFlight(paymentId: string): { kioskId: string; requestId: string | null } | null {
-    for (const [kioskId, devs] of Object.entries(this.o.config.kiosk.devices)) {
-      if (devs.payment !== paymentId) continue;
-      const s = this.sessions.get(kioskId);
-      if (s?.phase === 'paying') return { kioskId, requestId: s.payment?.requestId ?? null };
-    }
-    return null;
+    return paymentInFlightOf(this.o.config.kiosk.devices, (id) => this.sessions.get(id), paymentId);
   }
 
   /** A sale in the kiosk's ledger (kiosk.db) by its payment request, with the terminal's receipt lines. */

@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import pino from 'pino';
-import { promptOf, resultAction, terminalRefsOf } from '../../../../gateway/kiosk/paymentEvents.js';
+import { paymentInFlightOf, promptOf, resultAction, terminalRefsOf } from '../../../../gateway/kiosk/paymentEvents.js';
 import { PaymentPrompts } from '../../../../gateway/kiosk/paymentPrompts.js';
 import { newSession, step, type Ctx, type Session } from '../../../../gateway/kiosk/sessionMachine.js';
 import type { KioskPaymentPrompt } from '../../../../gateway/protocol/schemas/kiosk.js';
@@ -69,6 +69,26 @@ describe('terminal results', () => {
       }),
       { seed: 1616, numRuns: 500 },
     );
+  });
+});
+
+describe('end of day and the kiosk', () => {
+  it("a terminal is busy while its kiosk is paying, not before or after; another kiosk's payment does not count", () => {
+    const c = ctx();
+    const devices = { k1: { payment: 'pay-1' }, k2: { payment: 'pay-2' }, k3: {} };
+    const sessions = new Map<string, Session>([['k2', paying(c)]]);
+    const busy = () => paymentInFlightOf(devices, (id) => sessions.get(id), 'pay-1');
+    expect(busy()).toBeNull();
+    sessions.set('k1', newSession('k1', 's', 'EUR', T0, false));
+    expect(busy()).toBeNull();
+    const s = paying(ctx());
+    sessions.set('k1', s);
+    expect(busy()).toEqual({ kioskId: 'k1', requestId: 'id-1' });
+    const approved = step(s, { type: 'paymentResult', requestId: 'id-1', status: 'approved', amount: 129, currency: 'EUR' }, ctx()).session;
+    sessions.set('k1', approved);
+    expect(busy()).toEqual({ kioskId: 'k1', requestId: 'id-1' }); // the sale is still being written
+    sessions.set('k1', step(approved, { type: 'recorded', transactionId: 'sess-1' }, ctx()).session);
+    expect(busy()).toBeNull(); // done: the payment is settled
   });
 });
 
