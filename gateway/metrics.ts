@@ -142,6 +142,7 @@ export class Metrics {
 
   // ----- kiosk payments: kiosk/saleLedger.ts -------------------------------------------
   readonly kioskPaymentsReversed = new Counter({ name: 'storegw_kiosk_payments_reversed_total', help: 'Approved kiosk payments reversed instead of rung up, by reason (mismatch: another amount or currency than the charge; noSale: approved after the sale moved on)', labelNames: ['reason'], registers: [this.registry] });
+  readonly kioskPromptsIgnored = new Counter({ name: 'storegw_kiosk_payment_prompts_ignored_total', help: "Terminal prompts (payment status events) not shown because they name another request than the kiosk's open payment", registers: [this.registry] });
   readonly kioskSaleWriteFailures = new Counter({ name: 'storegw_kiosk_sale_write_failures_total', help: 'Failed attempts to write a sale (ledger or outbox); each is retried with back-off', registers: [this.registry] });
 
   // ----- doors and exhaustion: listeners, connection caps, bounded logs ----------------------------

@@ -29,7 +29,9 @@ export const DEFAULT_TTL_MS = 10 * 60_000;
  */
 const TTL_MS: Partial<Record<DeviceKind, Record<string, number>>> = {
   // A reversal gives the shopper's money back: worth delivering for as long as a terminal may be away.
-  payment: { charge: 2 * 60_000, cancel: 10 * 60_000, reverse: 24 * 3600_000 },
+  // An end of day is asked for by a person watching the ops page: later than a few minutes it
+  // would surprise them (and could meet the next shopper's charge).
+  payment: { charge: 2 * 60_000, cancel: 10 * 60_000, reverse: 24 * 3600_000, endOfDay: 5 * 60_000 },
   scale: { tare: 60_000, zero: 60_000 },
   scanner: { beep: 30_000, enable: 10 * 60_000 },
   rfid: { inventory: 5 * 60_000 },
@@ -65,6 +67,15 @@ export function opsRefusal(kind: DeviceKind, type: string): string | null {
   if (kind === 'payment' && type === 'reverse') return 'a payment reversal is only sent by a kiosk session (it settles the payment it reverses)';
   if (kind === 'esl') return 'label contents are sent by the price fan-out, not by hand';
   return null;
+}
+
+/**
+ * The ops role a command from the page needs (roles: viewer < attendant < admin). A terminal's
+ * end of day closes its batch of card payments with the acquirer: the store's books, not the
+ * floor, so an admin runs it.
+ */
+export function opsRoleFor(kind: DeviceKind, type: string): 'attendant' | 'admin' {
+  return kind === 'payment' && type === 'endOfDay' ? 'admin' : 'attendant';
 }
 
 export interface RetryRules {

@@ -51,6 +51,8 @@ export interface ServerDeps {
   pagesDir?: string;
   /** The device command store: commands in the device detail and `POST …/commands`. */
   commands?: DeviceRouteDeps['commands'];
+  /** A payment terminal's kiosk payment under way: its end of day is refused meanwhile. */
+  paymentInFlight?: DeviceRouteDeps['paymentInFlight'];
   /** Further route plugins registered by later components (uplink, prices, kiosk, ops). */
   plugins?: ((app: FastifyInstance) => Promise<void>)[];
 }
@@ -148,7 +150,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
 
   await app.register(systemRoutes, { metrics: deps.metrics, health: deps.health, access: deps.metricsAccess ?? { allow: ['127.0.0.0/8', '::1/128'], admins: true } });
   await app.register(loginRoutes, { sessions: deps.sessions, metrics: deps.metrics, secureCookies: deps.secureCookies, ttlS: deps.sessionTtlS });
-  await app.register(deviceRoutes, { registry: deps.registry, outbox: deps.outbox, commands: deps.commands });
+  await app.register(deviceRoutes, { registry: deps.registry, outbox: deps.outbox, commands: deps.commands, ...(deps.paymentInFlight ? { paymentInFlight: deps.paymentInFlight } : {}) });
   if (deps.pagesDir) await app.register(pageRoutes, { pagesDir: deps.pagesDir });
   app.get('/', async (_req, reply) => reply.redirect('/ops/'));
   for (const p of deps.plugins ?? []) await p(app);

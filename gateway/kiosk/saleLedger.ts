@@ -19,6 +19,7 @@ import type { KioskTransactionRec } from '../protocol/schemas/kiosk.js';
 import type { KioskStore } from './store.js';
 import { formatMinor } from '../protocol/currency.js';
 import { transactionOf, type Action, type Effect, type Session } from './sessionMachine.js';
+import { resultAction } from './paymentEvents.js';
 
 /** The step boundaries of a sale, as the crash test names them. */
 export type SaleStep = 'scan' | 'paySent' | 'approved' | 'recorded' | 'forwarded' | 'sessionSaved' | 'thankYou';
@@ -72,10 +73,13 @@ export class SaleLedger {
     for (const wake of this.waits) wake();
   }
 
-  /** The `recordTransaction` effect (on the kiosk's chain): ledger, outbox, then the receipt. */
-  async recordSale(kioskId: string, data: KioskTransactionRec): Promise<void> {
+  /**
+   * The `recordTransaction` effect (on the kiosk's chain): ledger, outbox, then the receipt.
+   * `terminalReceipt`: the terminal's customer receipt lines, kept with the sale in the ledger only.
+   */
+  async recordSale(kioskId: string, data: KioskTransactionRec, terminalReceipt?: string[]): Promise<void> {
     const { requestId, authCode } = data.payment;
-    await this.retry(kioskId, requestId, 'the sales ledger (kiosk.db)', () => this.h.store.commitSale({ requestId, transactionId: data.transactionId, kioskId, record: data, authCode }, this.h.now()));
+    await this.retry(kioskId, requestId, 'the sales ledger (kiosk.db)', () => this.h.store.commitSale({ requestId, transactionId: data.transactionId, kioskId, record: data, authCode, ...(terminalReceipt ? { terminalReceipt } : {}) }, this.h.now()));
     this.h.checkpoint('recorded', kioskId);
     const seq = await this.retry(kioskId, requestId, 'the outbox', () => this.forward(kioskId, requestId, data));
     this.h.checkpoint('forwarded', kioskId);
@@ -92,9 +96,9 @@ export class SaleLedger {
     const approved = formatMinor(fx.amount, fx.currency);
     const charged = row ? formatMinor(row.amount, this.h.session(kioskId)?.currency ?? fx.currency) : '?';
     const what = fx.reason === 'mismatch' ? `approved ${approved} for a charge of ${charged}` : `approved ${approved} after its sale was voided or declined`;
-    this.log.warn({ deviceId: kioskId, requestId: fx.requestId, amount: fx.amount, currency: fx.currency, charged: row?.amount ?? null, reason: fx.reason }, 'payment not matched: reversing it');
+    this.log.warn({ deviceId: kioskId, requestId: fx.requestId, amount: fx.amount, currency: fx.currency, charged: row?.amount ?? null, reason: fx.reason, receiptNo: fx.receiptNo ?? null }, 'payment not matched: reversing it');
     this.h.alert(fx.reason === 'mismatch' ? 'PAYMENT_MISMATCH' : 'PAYMENT_WITHOUT_SALE', 'warning', `kiosk ${kioskId}: payment ${fx.requestId} ${what}; no sale recorded, the terminal is told to reverse it`);
-    await this.h.command(kioskId, 'reverse', { requestId: fx.requestId, amount: fx.amount, currency: fx.currency });
+    await this.h.command(kioskId, 'reverse', { requestId: fx.requestId, amount: fx.amount, currency: fx.currency, ...(fx.receiptNo !== undefined ? { receiptNo: fx.receiptNo } : {}) });
   }
 
   /**
@@ -163,7 +167,7 @@ export class SaleLedger {
       if (sale.seq === null) await this.retry(kioskId, requestId, 'the outbox', () => this.forward(kioskId, requestId, sale.record as unknown as KioskTransactionRec));
       return this.h.applyNow(kioskId, { type: 'recorded', transactionId: sale.transactionId });
     }
-    if (status === 'approved' || status === 'recorded') return this.recordSale(kioskId, transactionOf(s, new Date(this.h.now()).toISOString()));
+    if (status === 'approved' || status === 'recorded') return this.recordSale(kioskId, transactionOf(s, new Date(this.h.now()).toISOString()), s.payment.receipt);
     const r = await this.h.outbox.paymentResultFor(requestId);
     if (r) return this.h.applyNow(kioskId, resultAction(requestId, r.data));
     // Nothing committed: ask the terminal, once (the command store delivers it when it is back).
@@ -204,15 +208,4 @@ export class SaleLedger {
       }
     }
   }
-}
-
-function resultAction(requestId: string, d: Record<string, unknown>): Action {
-  return {
-    type: 'paymentResult',
-    requestId,
-    status: d.status as 'approved',
-    amount: Number(d.amount),
-    ...(typeof d.currency === 'string' ? { currency: d.currency } : {}),
-    ...(typeof d.authCode === 'string' ? { authCode: d.authCode } : {}),
-  };
 }

@@ -275,7 +275,7 @@ export function step(s0: Session, a: Action, ctx: Ctx): StepResult {
         // and given back. The shell never passes a result of a payment whose sale is recorded.
         if (a.status === 'approved' && !s.requests.some((r) => r.paymentRequestId === a.requestId) && s.receipt?.transactionId === undefined) {
           request('override', { item: `approved payment ${a.requestId} (${formatMinor(a.amount, a.currency ?? s.currency)}) without a sale: reversed`, paymentRequestId: a.requestId, amount: a.amount, currency: a.currency ?? s.currency });
-          effects.push({ type: 'reverseCharge', requestId: a.requestId, amount: a.amount, currency: a.currency ?? s.currency, reason: 'noSale' });
+          effects.push({ type: 'reverseCharge', requestId: a.requestId, amount: a.amount, currency: a.currency ?? s.currency, reason: 'noSale', ...receiptNoOf(a) });
         } else return { session: s0, effects };
         return out();
       }
@@ -291,11 +291,11 @@ export function step(s0: Session, a: Action, ctx: Ctx): StepResult {
         ];
         s.phase = 'shopping';
         s.notice = { code: 'payment_mismatch' };
-        effects.push({ type: 'reverseCharge', requestId: p.requestId, amount: a.amount, currency: a.currency ?? s.currency, reason: 'mismatch' });
+        effects.push({ type: 'reverseCharge', requestId: p.requestId, amount: a.amount, currency: a.currency ?? s.currency, reason: 'mismatch', ...receiptNoOf(a) });
         return out();
       }
       if (a.status === 'approved') {
-        s.payment = { ...p, status: 'approved', authCode: a.authCode ?? '' };
+        s.payment = { ...p, status: 'approved', authCode: a.authCode ?? '', ...(a.terminal ? { terminal: a.terminal } : {}), ...(a.receipt ? { receipt: a.receipt } : {}) };
         s.requests = s.requests.filter((r) => r.paymentRequestId !== p.requestId);
         effects.push({ type: 'recordTransaction', data: transactionOf(s, iso) });
         return out();
@@ -339,6 +339,11 @@ export function step(s0: Session, a: Action, ctx: Ctx): StepResult {
       return { session: { ...newSession(s0.kioskId, ctx.newId(), s0.currency, ctx.now, s0.bag.enabled, s0.bag.lastStableG), version: s0.version + 1, ...(soldTags.length > 0 ? { soldTags } : {}) }, effects };
     }
   }
+}
+
+/** A reversal names the terminal's receipt number when the result had one (the terminal reverses exactly that payment). */
+function receiptNoOf(a: { terminal?: { receiptNo?: string } }): { receiptNo?: string } {
+  return a.terminal?.receiptNo !== undefined ? { receiptNo: a.terminal.receiptNo } : {};
 }
 
 /** A bagging mismatch or an open blocking request; a payment override is handled while paying instead. */

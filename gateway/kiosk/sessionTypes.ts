@@ -37,11 +37,23 @@ export interface AttendantAction {
 
 export type PaymentStatus = 'sent' | 'cancelling' | 'approved' | 'recorded';
 
+/** The terminal's own references of an approved payment (its receipt number names it in a reversal). */
+export interface TerminalRefs {
+  receiptNo?: string;
+  trace?: string;
+  terminalId?: string;
+  cardType?: string;
+  maskedPan?: string;
+}
+
 export interface Payment {
   requestId: string;
   amount: number;
   status: PaymentStatus;
   authCode?: string;
+  terminal?: TerminalRefs;
+  /** The terminal's customer receipt lines, kept with the sale for the shopper's receipt. */
+  receipt?: string[];
 }
 
 export type BagState = 'ok' | 'placeItem' | 'unexpected' | 'removed' | 'off';
@@ -99,7 +111,7 @@ export type Action =
   | { type: 'help' }
   | { type: 'pay' }
   | { type: 'cancel' }
-  | { type: 'paymentResult'; requestId: string; status: 'approved' | 'declined' | 'timeout' | 'cancelled'; amount: number; currency?: string; authCode?: string }
+  | { type: 'paymentResult'; requestId: string; status: 'approved' | 'declined' | 'timeout' | 'cancelled'; amount: number; currency?: string; authCode?: string; terminal?: TerminalRefs; receipt?: string[] }
   | { type: 'paymentTimeout'; requestId: string }
   | { type: 'paymentUnknown'; requestId: string }
   | { type: 'recorded'; transactionId: string }
@@ -115,7 +127,7 @@ export type Effect =
    * Give back money the terminal took that will not become a sale: `mismatch` = approved
    * for another amount or currency than the charge; `noSale` = approved after the sale moved on.
    */
-  | { type: 'reverseCharge'; requestId: string; amount: number; currency: string; reason: 'mismatch' | 'noSale' }
+  | { type: 'reverseCharge'; requestId: string; amount: number; currency: string; reason: 'mismatch' | 'noSale'; receiptNo?: string }
   | { type: 'recordTransaction'; data: KioskTransactionRec }
   | { type: 'recordAttendant'; data: { ts: string; requestId: string; kioskId: string; kind: AttendantKind; decision: 'approved' | 'rejected'; by: string; at: string } };
 

@@ -17,7 +17,7 @@ import type { PriceService } from '../prices/prices.js';
 import { buildCatalog, type Catalog } from '../prices/catalog.js';
 import type { CartView, KioskLanguage, KioskSessionIntent } from '../protocol/schemas/kiosk.js';
 import { createBarcodeParser, type BarcodeParser } from './barcodes.js';
-import { KioskStore } from './store.js';
+import { KioskStore, type SaleRow } from './store.js';
 import { lightFor, newSession, REFUSAL_NOTICES, step, type Action, type Ctx, type Effect, type Session } from './sessionMachine.js';
 import { SaleLedger, savedStep, type SaleStep } from './saleLedger.js';
 import { recordKioskEvent, type KioskRecordType } from './kioskRecords.js';
@@ -34,6 +34,8 @@ import { pickupCodeOf } from './orders.js'; // click & collect
 import { PickupFlow } from './pickupFlow.js';
 import { Handovers } from './handovers.js'; // click & collect hand-over tasks
 import { recordSale } from './saleRecords.js'; // shelf = till
+import { PaymentPrompts } from './paymentPrompts.js';
+import { paymentInFlightOf, resultAction } from './paymentEvents.js';
 
 export interface KioskServiceOptions {
   config: Readonly<Config>;
@@ -58,6 +60,8 @@ export interface KioskServiceOptions {
   checkpoint?: (step: SaleStep, kioskId: string) => void;
   /** The HQ link for the orders feed (null without `hq`), the feed counters and where rejections and storage failures are recorded. */
   hqFeeds?: { connection: HqConnection | null; metrics: Metrics; onRejected?: (a: FeedAlert) => void; onStoreFailed?: (f: FeedStoreFailure) => void };
+  /** A terminal prompt for another request than the kiosk's open payment: not shown, counted. */
+  onPromptIgnored?: () => void;
   /** A scan refused: `currency` = an amount in another currency (GS1 393n), `unreadable` = any other bad code. */
   onScanRefused?: (reason: 'currency' | 'unreadable') => void;
 }
@@ -66,8 +70,13 @@ type Role = keyof KioskDeviceMap;
 const EMPTY_CATALOG = buildCatalog({ items: [], prices: [], promotions: [], members: [], bindings: [] });
 
 export class KioskService {
-  /** 'view' (kioskId, CartView, hopMs | null) after every change; the WebSocket route and tests listen. */
+  /**
+   * 'view' (kioskId, CartView, hopMs | null) after every change; the WebSocket route and tests listen.
+   * 'prompt' (kioskId, KioskPaymentPrompt) when the terminal asks the shopper something.
+   */
   readonly changes = new EventEmitter();
+  /** The terminal's latest prompt per kiosk, for its current payment only (paymentPrompts.ts). */
+  readonly prompts: PaymentPrompts;
   private readonly store: KioskStore;
   private readonly sessions = new Map<string, Session>();
   private readonly chains = new Map<string, Promise<void>>();
@@ -94,6 +103,7 @@ export class KioskService {
     const k = o.config.kiosk;
     this.parse = createBarcodeParser({ ...(k.region !== undefined ? { region: k.region } : {}), currency: k.currency });
     this.changes.setMaxListeners(0);
+    this.prompts = new PaymentPrompts({ session: (id) => this.sessions.get(id), emit: (id, m) => void this.changes.emit('prompt', id, m), log: this.log, ...(o.onPromptIgnored ? { onIgnored: o.onPromptIgnored } : {}) });
     this.handovers = new Handovers({ store: this.store, record: (kioskId, data) => this.record(kioskId, 'handover', data), outbox: o.outbox, lastSeq: () => o.ingest.lastSeq, log: this.log, now: o.now });
     this.pickup = new PickupFlow({
       store: this.store,
@@ -193,6 +203,16 @@ export class KioskService {
     return this.sessions.get(kioskId);
   }
 
+  /** The kiosk paying on terminal `paymentId` and its request, or null (its end of day waits for it). */
+  paymentInFlight(paymentId: string): { kioskId: string; requestId: string | null } | null {
+    return paymentInFlightOf(this.o.config.kiosk.devices, (id) => this.sessions.get(id), paymentId);
+  }
+
+  /** A sale in the kiosk's ledger (kiosk.db) by its payment request, with the terminal's receipt lines. */
+  sale(requestId: string): Promise<SaleRow | null> {
+    return this.store.sale(requestId);
+  }
+
   /** Open attendant requests of every kiosk, oldest first. */
   queue(): (CartView['requests'][number] & { kioskId: string })[] {
     const out = [];
@@ -243,6 +263,8 @@ export class KioskService {
     else if (dev.role === 'baggingScale' && e.type === 'weight') action = { type: 'bagWeight', grams: Number(data.grams), stable: data.stable === true && (data.range ?? 'ok') === 'ok' };
     else if (dev.role === 'rfid' && e.type === 'read') action = resolveEpc(String(data.epc), this.catalog());
     else if (dev.role === 'payment' && e.type === 'result') return this.onResult(dev.kioskId, data, e.monoMs);
+    else if (dev.role === 'payment' && e.type === 'status') return this.prompts.onStatus(dev.kioskId, data);
+    else if (dev.role === 'payment' && e.type === 'endOfDay') return void this.log.info({ deviceId: e.deviceId, kioskId: dev.kioskId, seq: e.seq, cmdId: data.cmdId, ok: data.ok, count: data.count ?? null, totalAmount: data.totalAmount ?? null, currency: data.currency ?? null }, 'terminal end of day');
     if (action) void this.dispatch(dev.kioskId, action, e.monoMs);
   }
 
@@ -253,10 +275,13 @@ export class KioskService {
    * command store re-sends that question when it is back), never again on each reconnect.
    */
   private onResult(kioskId: string, d: Record<string, unknown>, monoMs: number): void {
-    const action: Action = { type: 'paymentResult', requestId: String(d.requestId), status: d.status as 'approved', amount: Number(d.amount), ...(typeof d.currency === 'string' ? { currency: d.currency } : {}), ...(typeof d.authCode === 'string' ? { authCode: d.authCode } : {}) };
+    const action = resultAction(String(d.requestId), d);
     void this.enqueue(kioskId, async () => {
       const s = this.sessions.get(kioskId);
-      if (s?.payment?.requestId !== action.requestId && !(await this.ledger.passStaleResult(action.requestId))) return;
+      const current = s?.payment?.requestId === action.requestId;
+      // Learned from the terminal after a lost connection (its repeat receipt): settles the payment like any result.
+      if (d.recovered === true) this.log.warn({ deviceId: kioskId, requestId: action.requestId, status: action.status, amount: action.amount, receiptNo: action.terminal?.receiptNo ?? null, current }, 'payment result recovered from the terminal after a lost connection');
+      if (!current && !(await this.ledger.passStaleResult(action.requestId))) return;
       await this.applyNow(kioskId, action, monoMs);
     });
   }
@@ -325,6 +350,7 @@ export class KioskService {
     if (crossed) this.checkpoint(crossed, session.kioskId);
     this.sessions.set(session.kioskId, session);
     this.pickup.sessionChanged(session);
+    this.prompts.sessionChanged(session);
     this.changes.emit('view', session.kioskId, this.view(session.kioskId), eventMono);
     if (eventMono !== null) this.changes.emit('hop', session.kioskId, this.o.mono() - eventMono);
     if (crossed === 'sessionSaved') this.checkpoint('thankYou', session.kioskId);
@@ -351,9 +377,11 @@ export class KioskService {
       case 'recordAttendant':
         await this.record(kioskId, 'attendant', fx.data);
         return;
-      case 'recordTransaction':
+      case 'recordTransaction': {
         await this.store.updatePayment(fx.data.payment.requestId, 'approved', now, { authCode: fx.data.payment.authCode });
-        return this.ledger.recordSale(kioskId, fx.data);
+        const p = this.sessions.get(kioskId)?.payment;
+        return this.ledger.recordSale(kioskId, fx.data, p?.requestId === fx.data.payment.requestId ? p.receipt : undefined);
+      }
       case 'reverseCharge':
         return this.ledger.reverse(kioskId, fx);
     }

@@ -41,6 +41,8 @@ const MIGRATIONS: readonly string[] = [
      seq INTEGER, recorded_at INTEGER NOT NULL, forwarded_at INTEGER
    );
    CREATE INDEX sales_unforwarded ON sales (recorded_at) WHERE seq IS NULL`,
+  // 5: the card terminal's customer receipt of the sale's payment (a JSON array of lines), for the shopper's receipt.
+  `ALTER TABLE sales ADD COLUMN terminal_receipt TEXT`,
 ];
 
 /** `reversed`: approved for another amount or currency, or after its sale was voided, and given back. */
@@ -53,6 +55,8 @@ export interface SaleRow {
   kioskId: string;
   record: Record<string, unknown>;
   seq: number | null;
+  /** The terminal's customer receipt lines, when it sent them. */
+  terminalReceipt: string[] | null;
 }
 
 export interface PaymentRow {
@@ -142,10 +146,11 @@ export class KioskStore {
    * The commit point of a sale: the ledger row and the payment's `recorded` status in one
    * transaction. Idempotent on the request id (a second call changes nothing and returns false).
    */
-  async commitSale(sale: { requestId: string; transactionId: string; kioskId: string; record: object; authCode: string }, now: number): Promise<boolean> {
+  async commitSale(sale: { requestId: string; transactionId: string; kioskId: string; record: object; authCode: string; terminalReceipt?: string[] }, now: number): Promise<boolean> {
+    const receipt = sale.terminalReceipt ? JSON.stringify(sale.terminalReceipt) : null;
     const [ins] = await this.db.steps(
       [
-        { sql: 'INSERT OR IGNORE INTO sales (request_id, transaction_id, kiosk_id, record, recorded_at) VALUES (?, ?, ?, ?, ?)', rows: [[sale.requestId, sale.transactionId, sale.kioskId, JSON.stringify(sale.record), now]] },
+        { sql: 'INSERT OR IGNORE INTO sales (request_id, transaction_id, kiosk_id, record, recorded_at, terminal_receipt) VALUES (?, ?, ?, ?, ?, ?)', rows: [[sale.requestId, sale.transactionId, sale.kioskId, JSON.stringify(sale.record), now, receipt]] },
         { sql: "UPDATE payments SET status = 'recorded', auth_code = COALESCE(?, auth_code), updated_at = ? WHERE request_id = ?", rows: [[sale.authCode, now, sale.requestId]] },
       ],
       true,
@@ -168,8 +173,8 @@ export class KioskStore {
   }
 
   private async sales(where: string, params: unknown[] = []): Promise<SaleRow[]> {
-    const rows = await this.db.all<{ request_id: string; transaction_id: string; kiosk_id: string; record: string; seq: number | null }>(`SELECT request_id, transaction_id, kiosk_id, record, seq FROM sales WHERE ${where} ORDER BY recorded_at`, params);
-    return rows.map((r) => ({ requestId: r.request_id, transactionId: r.transaction_id, kioskId: r.kiosk_id, record: JSON.parse(r.record) as Record<string, unknown>, seq: r.seq }));
+    const rows = await this.db.all<{ request_id: string; transaction_id: string; kiosk_id: string; record: string; seq: number | null; terminal_receipt: string | null }>(`SELECT request_id, transaction_id, kiosk_id, record, seq, terminal_receipt FROM sales WHERE ${where} ORDER BY recorded_at`, params);
+    return rows.map((r) => ({ requestId: r.request_id, transactionId: r.transaction_id, kioskId: r.kiosk_id, record: JSON.parse(r.record) as Record<string, unknown>, seq: r.seq, terminalReceipt: r.terminal_receipt === null ? null : (JSON.parse(r.terminal_receipt) as string[]) }));
   }
 
   /** One statement in its own transaction on the writer thread; resolves with the rows it changed. */

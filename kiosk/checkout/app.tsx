@@ -1,6 +1,6 @@
 /** The kiosk checkout page: a view of the gateway's cart; every button sends an intent only. */
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import type { CartView, KioskLanguage } from '../../gateway/protocol/schemas/kiosk.js';
+import type { CartView, KioskLanguage, KioskPaymentPrompt } from '../../gateway/protocol/schemas/kiosk.js';
 import { BigButton } from '../ui/BigButton.js';
 import { formatKg, formatMoney, formatRateBp, localeOf } from '../ui/money.js';
 import { loadChoice, saveChoice, shownLang, type LangChoice } from './language.js';
@@ -15,7 +15,8 @@ export function App(props: { kioskId: string; token: string }) {
   const [view, setView] = useState<CartView | null>(null);
   const [demoCode, setDemoCode] = useState('');
   const [memberCode, setMemberCode] = useState('');
-  const c = useMemo(() => new KioskConnection(props.kioskId, props.token, setConn, setView, setStoreLang), [props.kioskId, props.token]);
+  const [prompt, setPrompt] = useState<KioskPaymentPrompt | null>(null);
+  const c = useMemo(() => new KioskConnection(props.kioskId, props.token, setConn, setView, setStoreLang, setPrompt), [props.kioskId, props.token]);
   useEffect(() => c.start(), [c]);
   // the shopper's language lasts for their session; a new session shows the store's default.
   const lang = shownLang(choice, view?.sessionId ?? null, storeLang.default);
@@ -102,6 +103,10 @@ export function App(props: { kioskId: string; token: string }) {
             <Banners view={view} t={t} money={money} />
             {view.phase === 'paying' ? (
               <div class="k-banner k-banner-ok" role="status" data-testid="paying">
+                {/* The terminal's prompt for this payment only; before the first one, the general hint. */}
+                {prompt !== null && prompt.requestId === view.payment?.requestId ? (
+                  <p class="k-prompt" role="alert" data-testid="pay-prompt" data-prompt={prompt.prompt}>{t.prompts[prompt.prompt]}</p>
+                ) : null}
                 {t.paying}: {money(view.payment?.amount ?? view.total)}
                 <div><BigButton label={t.cancelPay} disabled={stale || view.payment?.status !== 'sent'} onClick={() => c.send({ type: 'cancel' })} /></div>
               </div>

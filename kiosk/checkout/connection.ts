@@ -3,7 +3,7 @@
  * with backoff. While the socket is down the page is told so at once (never a stale cart shown
  * as current); a view older than the one shown for the same session is dropped.
  */
-import type { CartView, KioskIntent, KioskLanguage, KioskServerMsg } from '../../gateway/protocol/schemas/kiosk.js';
+import type { CartView, KioskIntent, KioskLanguage, KioskPaymentPrompt, KioskServerMsg } from '../../gateway/protocol/schemas/kiosk.js';
 
 export type ConnState = 'connecting' | 'online' | 'offline' | 'refused';
 
@@ -19,6 +19,8 @@ export class KioskConnection {
     private readonly onView: (v: CartView) => void,
     /** The store's default language, from the gateway's welcome. */
     private readonly onLanguage: (l: KioskLanguage) => void = () => undefined,
+    /** What the card terminal asks the shopper during the current payment. */
+    private readonly onPrompt: (p: KioskPaymentPrompt) => void = () => undefined,
   ) {}
 
   start(): void {
@@ -33,6 +35,7 @@ export class KioskConnection {
         if (m.language) this.onLanguage(m.language);
         return;
       }
+      if (m.type === 'paymentPrompt') return this.onPrompt(m);
       if (m.type !== 'cart') return;
       if (this.latest && this.latest.sessionId === m.sessionId && m.version < this.latest.version) return;
       this.latest = m;

@@ -4,6 +4,8 @@
  * enumerates them — so a new code is one line here per language. `{detail}` in a notice
  * is replaced by the notice's detail.
  */
+import type { PaymentPrompt } from '../../gateway/protocol/schemas/payment.js';
+
 export type Lang = 'en' | 'zh';
 
 const en = {
@@ -29,6 +31,19 @@ const en = {
   produce: 'Produce (place it on the scale, then pick)',
   onScale: 'On the scale',
   paying: 'Follow the instructions on the card terminal',
+  /** The card terminal's prompts (gateway/protocol/schemas/payment.ts PAYMENT_PROMPTS), shown large while paying. */
+  prompts: {
+    insertCard: 'Insert card',
+    presentCard: 'Tap your card on the terminal',
+    enterPin: 'Enter PIN',
+    pinWrong: 'Wrong PIN. Please try again',
+    pleaseWait: 'Please wait…',
+    removeCard: 'Please remove your card',
+    tryAgain: 'Please try again',
+    notAccepted: 'This card is not accepted. Try another card',
+    processing: 'Processing your payment…',
+    other: 'Follow the instructions on the card terminal',
+  } as Record<PaymentPrompt, string>,
   cancelPay: 'Cancel payment',
   thanks: 'Thank you!',
   receipt: 'Receipt',
@@ -109,6 +124,18 @@ const zh: typeof en = {
   produce: '生鲜称重（先放在秤上，再选择）',
   onScale: '秤上重量',
   paying: '请按照刷卡机上的提示操作',
+  prompts: {
+    insertCard: '请插卡',
+    presentCard: '请将卡片靠近刷卡机',
+    enterPin: '请输入密码',
+    pinWrong: '密码错误，请重试',
+    pleaseWait: '请稍候…',
+    removeCard: '请取回您的卡',
+    tryAgain: '请重试',
+    notAccepted: '不受理此卡，请换一张卡',
+    processing: '正在处理付款…',
+    other: '请按照刷卡机上的提示操作',
+  },
   cancelPay: '取消付款',
   thanks: '谢谢惠顾！',
   receipt: '收据',

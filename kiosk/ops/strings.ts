@@ -72,6 +72,15 @@ export const en = {
   send: 'Send',
   commandSent: (type: string, id: string) => `${type} sent (${id})`,
   refused: (m: string) => `refused: ${m}`,
+  // a card terminal's end of day
+  endOfDay: 'End of day',
+  endOfDayRun: 'Run end of day',
+  endOfDayConfirm: 'Confirm: close the card batch now',
+  endOfDayNone: 'No end of day yet',
+  endOfDayOk: 'closed',
+  endOfDayFailed: 'failed',
+  endOfDayCount: (n: string) => `${n} payment(s)`,
+  endOfDayAdminOnly: 'Only an admin can run the end of day.',
   // shelf
   shelf: 'Shelf',
   labelStates: { current: 'current', pending: 'pending', failed: 'failed', stale: 'stale' } as Record<string, string>,

@@ -12,10 +12,17 @@
  *
  * One instance is one terminal: `stop()` and `start()` again keep what it knows (what it approved
  * survives the gateway's restart, as on a real terminal).
+ *
+ * It speaks the whole payment contract a real terminal's bridge does (gateway/protocol/schemas/
+ * payment.ts): `evt/status` prompts while a charge runs (`prompts`, or `status()` by hand), an
+ * approval with the terminal's receipt number, trace, terminal id, card type, masked PAN and
+ * customer receipt lines, a result marked `recovered`, `cmd/reverse` by receipt number, and
+ * `cmd/endOfDay` answered with the exact `evt/endOfDay` totals of what it approved since the last one.
  */
 import { EventEmitter } from 'node:events';
 import mqtt, { type MqttClient } from 'mqtt';
 import { topics } from '../../gateway/protocol/topics.js';
+import type { PaymentPrompt } from '../../gateway/protocol/schemas/payment.js';
 
 export type PaymentMode = 'approve' | 'decline' | 'silent';
 type ResultStatus = 'approved' | 'declined' | 'timeout' | 'cancelled';
@@ -26,8 +33,22 @@ export interface Charge {
   currency: string;
 }
 
+/** The terminal's own references of an approval (what a ZVT terminal reports in its status information). */
+export interface TerminalRefs {
+  receiptNo: string;
+  trace: string;
+  terminalId: string;
+  cardType: string;
+  maskedPan: string;
+  receipt: string[];
+}
+
 export class PaymentSim {
   mode: PaymentMode = 'approve';
+  /** In `approve` and `decline` mode: the prompts sent (as `evt/status`) before the result. */
+  prompts: PaymentPrompt[] = [];
+  /** What the next `cmd/endOfDay` answers: ok with the totals, or a failure with this result code. */
+  endOfDayFails: number | null = null;
   /**
    * What the terminal approves for a charge in `approve` mode (default: exactly the charge). A
    * prepaid card with less on it approves less (a partial approval).
@@ -36,12 +57,18 @@ export class PaymentSim {
   /** Every charge received, in order; every result sent; every reversal done. */
   readonly charges: Charge[] = [];
   readonly results: { requestId: string; status: string; amount: number; currency?: string }[] = [];
-  readonly reversals: { requestId: string; amount: number; currency: string }[] = [];
+  readonly reversals: { requestId: string; amount: number; currency: string; receiptNo?: string }[] = [];
+  /** Every end of day answered (the exact event sent). */
+  readonly endOfDays: Record<string, unknown>[] = [];
   /** Commands delivered again with a cmdId already handled (acked, not acted on). */
   redelivered = 0;
   readonly events = new EventEmitter();
   private client: MqttClient | null = null;
-  private readonly final = new Map<string, { status: ResultStatus; amount: number; currency?: string; authCode?: string }>();
+  private readonly final = new Map<string, { status: ResultStatus; amount: number; currency?: string; authCode?: string; refs?: TerminalRefs }>();
+  /** Approved payments not reversed since the last end of day: the batch it closes. */
+  private readonly batch = new Map<string, { amount: number; currency: string }>();
+  private receiptSeq = 1;
+  private traceSeq = 100;
   private readonly handled = new Set<string>();
   private auth = 1000;
   private hbTimer: NodeJS.Timeout | null = null;
@@ -93,16 +120,51 @@ export class PaymentSim {
     return this.final.get(requestId);
   }
 
-  /** Sends a result as the terminal would (also used to send one "late"). */
-  async result(requestId: string, status: ResultStatus, amount: number, currency?: string, client = this.client): Promise<void> {
+  /** The references an approval of `requestId` carried (its receipt number names it in a reversal). */
+  refsOf(requestId: string): TerminalRefs | undefined {
+    return this.final.get(requestId)?.refs;
+  }
+
+  /** Sends a prompt for a running charge as the terminal's display would show it. */
+  async status(requestId: string, prompt: PaymentPrompt, code?: number, client = this.client): Promise<void> {
+    const payload = { ts: new Date().toISOString(), requestId, prompt, ...(code !== undefined ? { code } : {}) };
+    this.events.emit('status', payload);
+    await client!.publishAsync(topics.evt('payment', this.o.id, 'status'), JSON.stringify(payload), { qos: 1 });
+  }
+
+  /**
+   * Sends a result as the terminal would (also used to send one "late"); `recovered`: as learned
+   * again from the terminal after a lost connection.
+   */
+  async result(requestId: string, status: ResultStatus, amount: number, currency?: string, client = this.client, extra: { recovered?: boolean } = {}): Promise<void> {
     const known = this.final.get(requestId);
     const authCode = status === 'approved' ? (known?.authCode ?? `A${this.auth++}`) : undefined;
     const cur = currency ?? known?.currency ?? this.charges.find((c) => c.requestId === requestId)?.currency;
-    this.final.set(requestId, { status, amount, ...(cur ? { currency: cur } : {}), ...(authCode ? { authCode } : {}) });
-    const payload = { ts: new Date().toISOString(), requestId, status, amount, ...(cur ? { currency: cur } : {}), ...(authCode ? { authCode } : {}) };
+    const refs = status === 'approved' ? (known?.refs ?? this.newRefs(amount, cur ?? 'EUR')) : undefined;
+    this.final.set(requestId, { status, amount, ...(cur ? { currency: cur } : {}), ...(authCode ? { authCode } : {}), ...(refs ? { refs } : {}) });
+    if (status === 'approved') this.batch.set(requestId, { amount, currency: cur ?? 'EUR' });
+    const payload = {
+      ts: new Date().toISOString(),
+      requestId,
+      status,
+      amount,
+      ...(cur ? { currency: cur } : {}),
+      ...(authCode ? { authCode } : {}),
+      resultCode: status === 'approved' ? 0 : status === 'declined' ? 5 : 0x6c,
+      ...(refs ?? {}),
+      ...(extra.recovered ? { recovered: true } : {}),
+    };
     this.results.push({ requestId, status, amount, ...(cur ? { currency: cur } : {}) });
     this.events.emit('result', payload);
     await client!.publishAsync(topics.evt('payment', this.o.id, 'result'), JSON.stringify(payload), { qos: 1 });
+  }
+
+  private newRefs(amount: number, currency: string): TerminalRefs {
+    const receiptNo = String(this.receiptSeq++).padStart(4, '0');
+    const trace = String(this.traceSeq++).padStart(6, '0');
+    const terminalId = '52500038';
+    const sum = `${currency} ${(amount / 100).toFixed(2)}`;
+    return { receiptNo, trace, terminalId, cardType: 'girocard', maskedPan: '************4771', receipt: ['KUNDENBELEG', `Terminal-ID ${terminalId}`, `Beleg-Nr. ${receiptNo}  Trace ${trace}`, 'girocard ************4771', `Betrag ${sum}`, 'Zahlung erfolgt'] };
   }
 
   private async onCommand(client: MqttClient, topic: string, cmd: Record<string, unknown>): Promise<void> {
@@ -123,6 +185,7 @@ export class PaymentSim {
       const c = { requestId, amount: Number(cmd.amount), currency: String(cmd.currency) };
       this.charges.push(c);
       this.events.emit('charge', c);
+      if (this.mode !== 'silent') for (const p of this.prompts) await this.status(requestId, p, undefined, client);
       if (this.mode === 'approve') {
         const a = this.approves(c);
         await this.result(requestId, 'approved', a.amount, a.currency, client);
@@ -135,9 +198,21 @@ export class PaymentSim {
     } else if (type === 'reverse') {
       const f = this.final.get(requestId);
       if (f?.status === 'approved') this.final.set(requestId, { ...f, status: 'cancelled' }); // the money went back
-      const r = { requestId, amount: Number(cmd.amount), currency: String(cmd.currency) };
+      this.batch.delete(requestId);
+      const r = { requestId, amount: Number(cmd.amount), currency: String(cmd.currency), ...(typeof cmd.receiptNo === 'string' ? { receiptNo: cmd.receiptNo } : {}) };
       this.reversals.push(r);
       this.events.emit('reverse', r);
+    } else if (type === 'endOfDay') {
+      const payments = [...this.batch.values()];
+      const ok = this.endOfDayFails === null;
+      const totalAmount = payments.reduce((n, p) => n + p.amount, 0);
+      const payload = ok
+        ? { ts: new Date().toISOString(), cmdId, ok, resultCode: 0, totalAmount, currency: payments[0]?.currency ?? 'EUR', count: payments.length, receipt: ['KASSENSCHNITT', `Anzahl ${payments.length}`, `Summe ${(totalAmount / 100).toFixed(2)}`] }
+        : { ts: new Date().toISOString(), cmdId, ok, resultCode: this.endOfDayFails!, error: 'end-of-day batch not possible' };
+      if (ok) this.batch.clear();
+      this.endOfDays.push(payload);
+      this.events.emit('endOfDay', payload);
+      await client.publishAsync(topics.evt('payment', this.o.id, 'endOfDay'), JSON.stringify(payload), { qos: 1 });
     }
   }
 }

@@ -2,11 +2,11 @@ import { Type } from '@sinclair/typebox';
 import type { DeviceRegistry } from '../../devices/registry.js';
 import type { OutboxStore } from '../../outbox/store.js';
 import type { CommandService } from '../../devices/commands.js';
-import { opsRefusal } from '../../devices/commandPolicy.js';
+import { opsRefusal, opsRoleFor } from '../../devices/commandPolicy.js';
 import { SgwError } from '../../errors.js';
 import { ID_PATTERN } from '../../protocol/topics.js';
 import { CommandAccepted, CommandBody, DeviceDetail, DeviceKindSchema, DeviceList, HealthSchema, Refusals } from '../../protocol/schemas/api/index.js';
-import { requireRole } from '../auth.js';
+import { hasRole, requireRole } from '../auth.js';
 import type { TypedRoutes } from '../typeProvider.js';
 
 export interface DeviceRouteDeps {
@@ -14,6 +14,8 @@ export interface DeviceRouteDeps {
   outbox: Pick<OutboxStore, 'recentDeadLetters'>;
   /** The command store; without it the detail has no commands and there is no POST. */
   commands?: Pick<CommandService, 'check' | 'send' | 'pending' | 'recent'>;
+  /** The kiosk and payment under way of a payment terminal, or null (kiosk/sessions.ts `paymentInFlight`). */
+  paymentInFlight?: (paymentId: string) => { kioskId: string; requestId: string | null } | null;
 }
 
 const ListQuery = Type.Object({ kind: Type.Optional(DeviceKindSchema), health: Type.Optional(HealthSchema) }, { additionalProperties: false });
@@ -59,6 +61,13 @@ export const deviceRoutes: TypedRoutes<DeviceRouteDeps> = async (app, deps) => {
     if (d.disabled) return reply.code(409).send({ code: 'SGW_ERR_CONFLICT', message: `${kind}/${id} is disabled; enable it before sending commands` });
     const refusal = opsRefusal(kind, body.type);
     if (refusal) return reply.code(403).send({ code: 'SGW_ERR_NOT_AUTHORIZED', message: refusal });
+    const need = opsRoleFor(kind, body.type);
+    if (!hasRole(req.session!, need)) return reply.code(403).send({ code: 'SGW_ERR_NOT_AUTHORIZED', message: `type: ${kind} ${body.type} needs the ${need} role` });
+    if (kind === 'payment' && body.type === 'endOfDay') {
+      // A terminal closing its batch in the middle of a charge could lose or split that payment.
+      const busy = deps.paymentInFlight?.(id);
+      if (busy) return reply.code(409).send({ code: 'SGW_ERR_CONFLICT', message: `${kind}/${id} is taking a payment at kiosk ${busy.kioskId}${busy.requestId ? ` (request ${busy.requestId})` : ''}; run the end of day when that kiosk is not paying` });
+    }
     const data = body.data ?? {};
     try {
       commands.check(kind, body.type, data, 'body.');

@@ -14,7 +14,7 @@
 import type { WebSocket } from 'ws';
 import type { Config } from '../../config.js';
 import type { KioskService } from '../../kiosk/sessions.js';
-import type { CartView, KioskServerMsg } from '../../protocol/schemas/kiosk.js';
+import type { CartView, KioskPaymentPrompt, KioskServerMsg } from '../../protocol/schemas/kiosk.js';
 import type { Metrics } from '../../metrics.js';
 import { LogLimiter } from '../../log.js';
 import { checkIntent, isHello } from '../../kiosk/intentCheck.js';
@@ -28,7 +28,8 @@ import { HashGate } from '../hashGate.js';
 
 export interface KioskRouteDeps {
   kiosks: Config['kiosks'];
-  service: Pick<KioskService, 'kioskIds' | 'view' | 'devices' | 'changes' | 'language' | 'intent'>;
+  /** `prompts`: the terminal's latest prompt, sent to a page that connects mid-payment. */
+  service: Pick<KioskService, 'kioskIds' | 'view' | 'devices' | 'changes' | 'language' | 'intent'> & Partial<Pick<KioskService, 'prompts'>>;
   metrics?: Metrics;
   /** The gate people's password hashes share; a kiosk token hashed at people's cost waits in it too. */
   gate?: HashGate;
@@ -73,10 +74,14 @@ export const kioskRoutes: TypedRoutes<KioskRouteDeps> = async (app, deps) => {
     const onView = (id: string, v: CartView) => {
       if (id === kioskId) send(v);
     };
+    const onPrompt = (id: string, m: KioskPaymentPrompt) => {
+      if (id === kioskId) send(m);
+    };
     const hello = setTimeout(() => socket.close(4401, 'hello expected'), 10_000);
     socket.on('close', () => {
       clearTimeout(hello);
       deps.service.changes.off('view', onView);
+      deps.service.changes.off('prompt', onPrompt);
     });
     socket.on('message', (raw: Buffer, isBinary: boolean) => {
       if (isBinary || raw.length > MAX_MESSAGE) return bad('(root): text JSON messages up to 4 KiB');
@@ -121,9 +126,13 @@ export const kioskRoutes: TypedRoutes<KioskRouteDeps> = async (app, deps) => {
           clearTimeout(hello);
           kioskId = entry.id;
           deps.service.changes.on('view', onView);
+          deps.service.changes.on('prompt', onPrompt);
           send({ type: 'welcome', kioskId, language: deps.service.language }); // the store's default language
           const view = deps.service.view(kioskId);
           if (view) send(view);
+          // A page that reconnects mid-payment still sees what the terminal asks.
+          const prompt = deps.service.prompts?.current(kioskId);
+          if (prompt) send(prompt);
         });
         return;
       }

@@ -64,7 +64,23 @@ export const KioskTransaction = Type.Object(
     /** VAT per rate, for the receipt and HQ's books (optional: records before this field have none). */
     vat: Type.Optional(Type.Array(VatLineSchema, { maxItems: 64 })),
     memberCode: Type.Optional(Type.String({ maxLength: 64 })),
-    payment: Type.Object({ requestId: Id, authCode: Type.String({ maxLength: 32 }), amount: MinorUnits }, { additionalProperties: true }),
+    /**
+     * The payment the sale rests on; the terminal's own references (optional: older terminals and
+     * attendant overrides have none) let the store find it in the acquirer's settlement.
+     */
+    payment: Type.Object(
+      {
+        requestId: Id,
+        authCode: Type.String({ maxLength: 32 }),
+        amount: MinorUnits,
+        receiptNo: Type.Optional(Type.String({ pattern: '^[0-9]{1,8}$' })),
+        trace: Type.Optional(Type.String({ pattern: '^[0-9]{1,12}$' })),
+        terminalId: Type.Optional(Type.String({ maxLength: 16 })),
+        cardType: Type.Optional(Type.String({ maxLength: 40 })),
+        maskedPan: Type.Optional(Type.String({ maxLength: 19, pattern: '^[*]*[0-9]{0,4}$' })),
+      },
+      { additionalProperties: true },
+    ),
     attendant: Type.Array(Type.Object({ requestId: Id, kind: Type.String(), decision: Type.String(), by: Type.String(), at: Timestamp }, { additionalProperties: true }), { maxItems: 1000 }),
   },
   { additionalProperties: true },
@@ -92,4 +108,4 @@ export type KioskAttendantRec = Static<typeof KioskAttendant>;
 export type { KioskHello, KioskIntent, KioskIntentType, KioskSessionIntent } from './api/kioskIntents.js';
 
 /** Gateway → client: the cart, the welcome and errors; their TypeBox schemas are in api/kioskSocket.ts. */
-export type { AttendantRequestView, CartLineView, CartView, KioskLanguage, KioskServerMsg, SessionPhase } from './api/kioskSocket.js';
+export type { AttendantRequestView, CartLineView, CartView, KioskLanguage, KioskPaymentPrompt, KioskServerMsg, SessionPhase } from './api/kioskSocket.js';

@@ -5,6 +5,7 @@ import type { Live } from '../app.js';
 import { get, post } from '../api.js';
 import { useI18n } from '../i18n.js';
 import type { Format } from '../format.js';
+import { EndOfDay } from './endOfDay.js';
 
 const HEALTHS = ['online', 'stale', 'offline', 'disabled'] as const;
 
@@ -196,6 +197,7 @@ function DeviceCommands({ d, now, commands, onSent }: { d: DeviceView; now: numb
   const forms = COMMAND_FORMS[d.kind];
   return (
     <section data-testid="commands" data-role={role ?? ''}>
+      {d.kind === 'payment' && <EndOfDay d={d} role={role} onSent={onSent} />}
       <h4>{t.pendingCommands}</h4>
       {commands.pending.length === 0 ? (
         <p data-testid="commands-pending-none">{t.none}</p>

@@ -68,4 +68,37 @@ describe('payment simulator', () => {
     expect(sim.redelivered).toBe(2);
     expect(sim.results.filter((r) => r.requestId === 'req-9')).toHaveLength(1);
   });
+
+  it('speaks the whole contract: prompts before the result, the terminal references, reversal by receipt number, end of day over its batch', async () => {
+    sim.prompts = ['insertCard', 'enterPin'];
+    const seen: { type: string; data: Record<string, unknown> }[] = [];
+    const eod = new Promise<void>((resolve) =>
+      g.gw.onEvent((e) => {
+        if (e.kind !== 'payment') return;
+        const data = JSON.parse(e.data) as Record<string, unknown>;
+        if (['req-20', 'req-21', 'c-23'].includes(String(data.requestId ?? data.cmdId)) && e.type !== 'ack') seen.push({ type: e.type, data });
+        if (e.type === 'endOfDay') resolve();
+      }),
+    );
+    const results = nextResults(2);
+    await g.gw.broker.publish(topics.cmd('payment', 'pay-1', 'charge'), JSON.stringify({ cmdId: 'c-20', requestId: 'req-20', amount: 700, currency: 'EUR' }), 1);
+    await g.gw.broker.publish(topics.cmd('payment', 'pay-1', 'charge'), JSON.stringify({ cmdId: 'c-21', requestId: 'req-21', amount: 300, currency: 'EUR' }), 1);
+    const [first, second] = await results;
+    expect(first).toMatchObject({ requestId: 'req-20', status: 'approved', resultCode: 0, terminalId: '52500038', cardType: 'girocard', maskedPan: '************4771' });
+    expect(first.receiptNo).not.toBe(second.receiptNo);
+    expect((first.receipt as string[]).at(-2)).toBe('Betrag EUR 7.00');
+    const reversed = new Promise((resolve) => sim.events.once('reverse', resolve));
+    await g.gw.broker.publish(topics.cmd('payment', 'pay-1', 'reverse'), JSON.stringify({ cmdId: 'c-22', requestId: 'req-21', amount: 300, currency: 'EUR', receiptNo: second.receiptNo }), 1);
+    expect(await reversed).toEqual({ requestId: 'req-21', amount: 300, currency: 'EUR', receiptNo: second.receiptNo });
+    await g.gw.broker.publish(topics.cmd('payment', 'pay-1', 'endOfDay'), JSON.stringify({ cmdId: 'c-23' }), 1);
+    await eod;
+    // The gateway took every event as valid (its schemas), each request's in the terminal's order
+    // (the two charges run at once); the reversed payment is out of the batch.
+    const of = (id: string) => seen.filter((e) => (e.data.requestId ?? e.data.cmdId) === id).map((e) => [e.type, e.data.prompt ?? e.data.status ?? e.data.ok]);
+    for (const id of ['req-20', 'req-21']) expect(of(id), id).toEqual([['status', 'insertCard'], ['status', 'enterPin'], ['result', 'approved']]);
+    expect(of('c-23')).toEqual([['endOfDay', true]]);
+    // Every approval before this test is in the batch too (req-1, req-9: 1234 + 500).
+    expect(seen.at(-1)!.data).toMatchObject({ ok: true, count: 3, totalAmount: 1234 + 500 + 700, currency: 'EUR', resultCode: 0 });
+    sim.prompts = [];
+  });
 });

@@ -5,6 +5,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { AttendantKinds } from '../kiosk.js';
+import { PAYMENT_PROMPTS } from '../payment.js';
 
 const Minor = Type.Integer();
 const Opt = Type.Optional;
@@ -93,5 +94,19 @@ export const KioskWelcome = Type.Object({ type: Type.Literal('welcome'), kioskId
 /** A refused message: the field and what is wrong, or a rate limit with its wait. */
 export const KioskSocketError = Type.Object({ type: Type.Literal('error'), code: Type.String(), message: Type.String(), retryAfterS: Opt(Type.Integer()) });
 
-export const KioskServerMsgSchema = Type.Union([CartViewSchema, KioskSocketError, KioskWelcome]);
+/**
+ * What the card terminal asks of the shopper during the kiosk's current charge ("insert card").
+ * Sent as it comes and again after a reconnect while it is the latest; never part of the cart, so
+ * it changes no version and no money. The page says it in its own language from `prompt`.
+ */
+export const KioskPaymentPromptSchema = Type.Object({
+  type: Type.Literal('paymentPrompt'),
+  requestId: Type.String(),
+  prompt: Type.Union(PAYMENT_PROMPTS.map((p) => Type.Literal(p))),
+  code: Opt(Type.Integer()),
+  text: Opt(Type.String()),
+});
+export type KioskPaymentPrompt = Static<typeof KioskPaymentPromptSchema>;
+
+export const KioskServerMsgSchema = Type.Union([CartViewSchema, KioskSocketError, KioskWelcome, KioskPaymentPromptSchema]);
 export type KioskServerMsg = Static<typeof KioskServerMsgSchema>;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { commandTtlMs, decide, DEFAULT_TTL_MS, opsRefusal, supersedes, type PendingCommand } from '../../../../gateway/devices/commandPolicy.js';
+import { commandTtlMs, decide, DEFAULT_TTL_MS, opsRefusal, opsRoleFor, supersedes, type PendingCommand } from '../../../../gateway/devices/commandPolicy.js';
 
 const T0 = 1_000_000;
 const rules = { ackTimeoutMs: 15_000, maxAttempts: 5 };
@@ -13,6 +13,14 @@ describe('command policy', () => {
     expect(commandTtlMs('scale', 'tare')).toBe(60_000);
     expect(commandTtlMs('scanner', 'beep')).toBe(30_000);
     expect(commandTtlMs('footfall', 'anything')).toBe(DEFAULT_TTL_MS);
+  });
+
+  it("a terminal's end of day is an admin's, lives five minutes, and is not refused as such from the page", () => {
+    expect(opsRoleFor('payment', 'endOfDay')).toBe('admin');
+    expect(opsRoleFor('payment', 'cancel')).toBe('attendant');
+    expect(opsRoleFor('scale', 'tare')).toBe('attendant');
+    expect(commandTtlMs('payment', 'endOfDay')).toBe(5 * 60_000);
+    expect(opsRefusal('payment', 'endOfDay')).toBeNull();
   });
 
   it('lets the last light, enable and inventory win; a cancel voids the undelivered charge of its request only', () => {

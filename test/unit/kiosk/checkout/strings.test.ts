@@ -8,6 +8,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { noticeText, STRINGS } from '../../../../kiosk/checkout/strings.js';
 import { loadChoice, saveChoice, shownLang } from '../../../../kiosk/checkout/language.js';
+import { PAYMENT_PROMPTS } from '../../../../gateway/protocol/schemas/payment.js';
 
 const DIR = path.resolve('gateway/kiosk');
 
@@ -53,6 +54,13 @@ describe('kiosk notices in English and Chinese', () => {
     expect(noticeText(STRINGS.zh, { code: 'wrongCurrency', detail: 'USD' })).toContain('USD');
     expect(noticeText(STRINGS.en, { code: 'noSuchCode' })).toBe(STRINGS.en.noticeOther);
     expect(noticeText(STRINGS.zh, { code: 'toString' })).toBe(STRINGS.zh.noticeOther);
+  });
+});
+
+describe('card terminal prompts in English and Chinese', () => {
+  it.each(['en', 'zh'] as const)('%s has a text for every prompt of the payment contract, and no other', (lang) => {
+    expect(Object.keys(STRINGS[lang].prompts).sort()).toEqual([...PAYMENT_PROMPTS].sort());
+    for (const p of PAYMENT_PROMPTS) expect(STRINGS[lang].prompts[p], p).toMatch(lang === 'zh' ? /[\u4e00-\u9fff]/ : /^[A-Z]/);
   });
 });
 
