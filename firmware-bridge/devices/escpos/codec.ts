@@ -75,7 +75,7 @@ export function renderReceipt(r: ReceiptDoc, options: Partial<RenderOptions> = {
 
   for (const l of r.lines) {
     j.lines(twoColumns(l.text, money(l.amount), w));
-    if (l.qty) j.lines(wrap(`  ${l.qty}`, w));
+    if (l.qty) j.lines(wrap(l.qty, w - 2).map((q) => `  ${q}`));
   }
   j.line(rule);
   for (const t of r.totals) {

@@ -5,7 +5,7 @@ import { decode, renderReceipt, stateFromAsb, stateFromRealtime } from '../../..
 import { decodeHost } from '../../../../../firmware-bridge/devices/escpos/hostDecode.js';
 import { encodeAsb, encodeRealtime } from '../../../../../firmware-bridge/devices/escpos/status.js';
 import { columns, twoColumns, wrap } from '../../../../../firmware-bridge/devices/escpos/layout.js';
-import type { ReceiptDoc } from '../../../../../gateway/protocol/schemas/printer.js';
+import { SAMPLE_RECEIPT } from './receiptFixture.js';
 
 const hex = (s: string) => Buffer.from(s.replace(/[^0-9a-fA-F]/g, ''), 'hex');
 const SEED = 1612;
@@ -208,23 +208,6 @@ describe('receipt layout', () => {
     expect(twoColumns('Organic', '€1.29', 12)).toEqual(['Organi', 'c      €1.29']);
   });
 });
-
-export const SAMPLE_RECEIPT: ReceiptDoc = {
-  storeName: 'Demo Store',
-  header: ['Main Street 1', 'VAT no. DE123456789'],
-  lines: [
-    { text: 'Organic whole milk 1 l', amount: 129 },
-    { text: 'Apples', qty: '0.512 kg x €2.99/kg', amount: 153 },
-  ],
-  totals: [{ label: 'TOTAL', amount: 282, bold: true }],
-  vat: [{ label: 'VAT 7%', net: 264, tax: 18 }],
-  payment: ['Debit Mastercard', '************4771', 'Receipt no. 1234'],
-  footer: ['Thank you!'],
-  qr: 'https://r.example/t-1',
-  currency: 'EUR',
-  language: 'en',
-  transactionId: 't-1',
-};
 
 describe('renderReceipt', () => {
   it('starts clean, selects CP858, centres the QR and ends with a cut', () => {
