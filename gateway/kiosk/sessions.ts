@@ -34,6 +34,7 @@ import { pickupCodeOf } from './orders.js'; // click & collect
 import { PickupFlow } from './pickupFlow.js';
 import { Handovers } from './handovers.js'; // click & collect hand-over tasks
 import { recordSale } from './saleRecords.js'; // shelf = till
+import { printReceipt } from './receiptPrint.js';
 
 export interface KioskServiceOptions {
   config: Readonly<Config>;
@@ -44,7 +45,7 @@ export interface KioskServiceOptions {
    * Sends a device command through the command store (gateway/devices/commands.ts: recorded until
    * acked, re-sent on reconnect, a charge never replayed after its TTL); resolves with its cmdId.
    */
-  command: (kind: 'light' | 'payment', id: string, type: string, data: Record<string, unknown>, source: string) => Promise<string>;
+  command: (kind: 'light' | 'payment' | 'printer', id: string, type: string, data: Record<string, unknown>, source: string) => Promise<string>;
   log: Logger;
   now: () => number;
   mono: () => number;
@@ -353,7 +354,9 @@ export class KioskService {
         return;
       case 'recordTransaction':
         await this.store.updatePayment(fx.data.payment.requestId, 'approved', now, { authCode: fx.data.payment.authCode });
-        return this.ledger.recordSale(kioskId, fx.data);
+        await this.ledger.recordSale(kioskId, fx.data);
+        // The sale is durable now; the receipt never holds it up.
+        return printReceipt({ config: this.o.config, command: this.o.command, log: this.log }, kioskId, fx.data);
       case 'reverseCharge':
         return this.ledger.reverse(kioskId, fx);
     }
@@ -394,7 +397,7 @@ export class KioskService {
   }
 }
 
-function kindOf(role: Role): 'scanner' | 'scale' | 'rfid' | 'light' | 'payment' {
+function kindOf(role: Role): 'scanner' | 'scale' | 'rfid' | 'light' | 'payment' | 'printer' {
   return role === 'produceScale' || role === 'baggingScale' ? 'scale' : role;
 }
 
