@@ -34,7 +34,7 @@ import { pickupCodeOf } from './orders.js'; // click & collect
 import { PickupFlow } from './pickupFlow.js';
 import { Handovers } from './handovers.js'; // click & collect hand-over tasks
 import { recordSale } from './saleRecords.js'; // shelf = till
-import { printReceipt } from './receiptPrint.js';
+import { printReceipt, ReceiptLanguages } from './receiptPrint.js';
 
 export interface KioskServiceOptions {
   config: Readonly<Config>;
@@ -84,6 +84,8 @@ export class KioskService {
   private readonly pickup: PickupFlow;
   /** HQ's `orders` feed intake; null without `hq` in the config. */
   orderFeed: OrderFeed | null = null;
+  /** The language each kiosk's shopper paid in, for the printed receipt. */
+  private readonly receiptLanguage = new ReceiptLanguages();
   /** Collected orders waiting to be handed over by a person. */
   readonly handovers: Handovers;
 
@@ -225,6 +227,7 @@ export class KioskService {
 
   /** A page intent (already authenticated for `kioskId`). Prices or totals in it are never read. */
   intent(kioskId: string, m: KioskIntent): Promise<void> {
+    if (m.type === 'pay') this.receiptLanguage.remember(kioskId, this.sessions.get(kioskId)?.sessionId, m.lang);
     if (m.type === 'pickupConfirm') return this.enqueue(kioskId, () => this.pickup.confirm(kioskId));
     if (m.type === 'pickupClose') return this.enqueue(kioskId, () => this.pickup.close(kioskId));
     if (m.type === 'scan' && this.o.config.demo && typeof m.code === 'string' && pickupCodeOf(m.code) !== null) return this.enqueue(kioskId, () => this.pickup.scan(kioskId, m.code));
@@ -356,7 +359,7 @@ export class KioskService {
         await this.store.updatePayment(fx.data.payment.requestId, 'approved', now, { authCode: fx.data.payment.authCode });
         await this.ledger.recordSale(kioskId, fx.data);
         // The sale is durable now; the receipt never holds it up.
-        return printReceipt({ config: this.o.config, command: this.o.command, log: this.log }, kioskId, fx.data);
+        return printReceipt({ config: this.o.config, command: this.o.command, log: this.log }, kioskId, fx.data, this.receiptLanguage.of(kioskId, fx.data.transactionId));
       case 'reverseCharge':
         return this.ledger.reverse(kioskId, fx);
     }

@@ -95,7 +95,7 @@ export type KioskIntent =
   | { type: 'setQty'; lineId: string; qty: number }
   | { type: 'remove'; lineId: string; serial?: string } // serial: one RFID tag of the line
   | { type: 'member'; code: string }
-  | { type: 'pay' }
+  | { type: 'pay'; lang?: 'en' | 'zh' } // lang: the page's language, the printed receipt's
   | { type: 'cancel' }
   | { type: 'help' }
   | { type: 'pickProduce'; gtin: string }

@@ -4,6 +4,7 @@
  * connection to the printer simulator; the kiosk page's WebSocket, its scanner and terminal over MQTT.
  * - A sale prints: the simulator decodes the lines, the total, VAT and the QR with the sale's
  *   transaction id from the bytes; the gateway sees the printer's ack ok.
+ * - The shopper's language (sent with `pay`) is the receipt's: Chinese in GB18030.
  * - Paper out: a `status` event and a PRINTER_PAPER_OUT alert in the ops alert book (GET
  *   /api/alerts); the next sale still completes, and its print is acked ok:false "paper out".
  */
@@ -58,7 +59,7 @@ function event(match: (e: NewEvent) => boolean, what: string): Promise<NewEvent>
 }
 const data = (e: NewEvent) => JSON.parse(e.data) as Record<string, unknown>;
 
-async function sale(codes: string[]): Promise<string> {
+async function sale(codes: string[], lang?: 'en' | 'zh'): Promise<string> {
   if (cart?.phase === 'done') {
     ws.send(JSON.stringify({ type: 'cancel' }));
     await until(carts, 'cart', () => cart?.phase === 'idle', 10_000, 'a new session', () => cart?.phase);
@@ -67,7 +68,7 @@ async function sale(codes: string[]): Promise<string> {
     await dev.scan('sc-1', code);
     await until(carts, 'cart', () => cart!.lines.reduce((n, l) => n + l.qty, 0) === i + 1, 10_000, `item ${i + 1}`, () => cart?.lines);
   }
-  ws.send(JSON.stringify({ type: 'pay' }));
+  ws.send(JSON.stringify({ type: 'pay', ...(lang ? { lang } : {}) }));
   await until(carts, 'cart', () => cart?.phase === 'done' && cart.receipt !== null, 15_000, 'the sale', () => ({ phase: cart?.phase, notice: cart?.notice }));
   return cart!.receipt!.transactionId;
 }
@@ -91,13 +92,13 @@ beforeAll(async () => {
   await until(p.changes, 'change', () => p.priceAt(G.bread) !== null, 10_000, 'feeds applied');
   await feeds.close();
 
-  printer = new PrinterSim();
+  printer = new PrinterSim({ cjkAtPowerOn: true });
   const port = await printer.listen();
   const parsed = parseBridgeConfig(
     stringify({
       log: { level: 'silent' },
       mqtt: { url: gw.mqttUrl, username: 'bridge/kb', password: TEST_SECRET, reconnect: { initialMs: 50, maxMs: 500 } },
-      devices: [{ kind: 'printer', id: 'pr-1', protocol: 'escpos', tcp: { host: '127.0.0.1', port }, options: { width: 42, statusPollMs: 100, statusTimeoutMs: 500 } }],
+      devices: [{ kind: 'printer', id: 'pr-1', protocol: 'escpos', tcp: { host: '127.0.0.1', port }, options: { width: 42, cjk: true, statusPollMs: 100, statusTimeoutMs: 500 } }],
     }),
   );
   if (!parsed.ok) throw new Error(parsed.errors.join('; '));
@@ -154,6 +155,16 @@ describe('kiosk receipts on an ESC/POS printer', () => {
     expect(text).toContain(tx);
     const ack = await event((e) => e.kind === 'printer' && e.type === 'ack' && data(e).ok === true, 'the print ack');
     expect(data(ack)).toMatchObject({ ok: true });
+  });
+
+  it('prints in the language the shopper paid in (Chinese, GB18030 on a CJK printer)', async () => {
+    const printed = printer.nextReceipt();
+    const tx = await sale([G.bread], 'zh');
+    const text = (await printed).lines.map((l) => l.text);
+    expect(text).toContain('自助收银 k1');
+    expect(text).toContain(`合计${' '.repeat(33)}€2.50`);
+    expect(text).toContain('谢谢惠顾');
+    expect(text).toContain(tx);
   });
 
   it('paper out: status and an attendant alert on the ops side; the sale still completes, its print acked ok:false', async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildReceipt, rateText } from '../../../../gateway/kiosk/receipt.js';
+import { ReceiptLanguages } from '../../../../gateway/kiosk/receiptPrint.js';
 import { Receipt } from '../../../../gateway/protocol/schemas/printer.js';
 import { checkCommand } from '../../../../gateway/protocol/validate.js';
 import type { KioskTransactionRec } from '../../../../gateway/protocol/schemas/kiosk.js';
@@ -73,5 +74,17 @@ describe('buildReceipt', () => {
     expect(checkCommand('printer', 'print', { cmdId: 'c-1', receipt: { ...r, lines: [{ text: 'x', amount: 1.5 }] } })).toEqual(['cmd.receipt.lines[0].amount: must be integer']);
     expect(checkCommand('printer', 'print', { cmdId: 'c-1', receipt: { ...r, language: 'de' } })).toEqual(['cmd.receipt.language: must be one of "en", "zh"']);
     expect(Receipt.properties.lines.maxItems).toBe(1000);
+  });
+});
+
+describe('ReceiptLanguages', () => {
+  it("keeps the language a kiosk's shopper paid in for that session's sale only, and ignores anything but en/zh", () => {
+    const l = new ReceiptLanguages();
+    l.remember('k1', 's-1', 'zh');
+    l.remember('k2', 's-9', 'de');
+    l.remember('k2', undefined, 'zh');
+    expect(l.of('k1', 's-1')).toBe('zh');
+    expect(l.of('k1', 's-2')).toBeUndefined();
+    expect(l.of('k2', 's-9')).toBeUndefined();
   });
 });
