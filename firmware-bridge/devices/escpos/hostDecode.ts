@@ -31,8 +31,8 @@ const DLE = 0x10;
 /** GS ( k and GS k data longer than this is not a command a printer takes (fn 180 maximum). */
 const MAX_PARAM = 7092;
 
-/** ESC commands with one parameter byte (ESC a, E, t, d, !, -, M, =, J, G, SP, 3). */
-const ESC_ONE = new Set([0x61, 0x45, 0x74, 0x64, 0x21, 0x2d, 0x4d, 0x3d, 0x4a, 0x47, 0x20, 0x33, 0x52, 0x56, 0x7b, 0x55, 0x63]);
+/** ESC commands with one parameter byte (ESC a, E, t, d, !, -, M, =, J, G, SP, 3, R, V, {, U). */
+const ESC_ONE = new Set([0x61, 0x45, 0x74, 0x64, 0x21, 0x2d, 0x4d, 0x3d, 0x4a, 0x47, 0x20, 0x33, 0x52, 0x56, 0x7b, 0x55]);
 /** GS commands with one parameter byte (GS !, a, h, w, H, B, f, L is two). */
 const GS_ONE = new Set([0x21, 0x61, 0x68, 0x77, 0x48, 0x42, 0x66, 0x62]);
 
@@ -48,6 +48,8 @@ function step(b: Buffer, i: number): Step {
       if (y === 0x40) return { item: { t: 'init' }, len: 2 };
       if (y === 0x70) return i + 4 < b.length ? { item: { t: 'other', bytes: b.subarray(i, i + 5) }, len: 5 } : 'incomplete';
       if (y === 0x32) return { item: null, len: 2 };
+      // ESC c 3/4/5 n: paper sensors and panel buttons, two parameter bytes.
+      if (y === 0x63) return i + 3 < b.length ? { item: { t: 'other', bytes: b.subarray(i, i + 4) }, len: 4 } : 'incomplete';
       if (!ESC_ONE.has(y)) return { item: { t: 'other', bytes: b.subarray(i, i + 2) }, len: 2 };
       if (i + 2 >= b.length) return 'incomplete';
       const n = b[i + 2];
