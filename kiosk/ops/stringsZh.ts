@@ -88,6 +88,7 @@ export const zh: OpsStrings = {
   helpCalled: '已呼叫',
   phases: { idle: '空闲', shopping: '购物中', needsAttendant: '需要店员', paying: '付款中', done: '已完成', cancelled: '已取消' },
   roleNames: { scanner: '扫码器', produceScale: '称重秤', baggingScale: '装袋秤', rfid: 'RFID', light: '指示灯', payment: '支付终端', printer: '小票打印机' },
+  printerPaper: { nearEnd: '纸将用完', out: '缺纸' },
   void: '作废',
   confirmVoid: '确认作废',
   voided: (k) => `已作废：${k} 的交易`,
