@@ -83,7 +83,7 @@ export function buildReceipt(sale: KioskTransactionRec, o: ReceiptOptions): Rece
   const totals: ReceiptDoc['totals'] = [];
   if (sale.discounts > 0) totals.push({ label: t.subtotal, amount: sale.subtotal }, { label: t.discounts, amount: -sale.discounts });
   totals.push({ label: t.total, amount: sale.total, bold: true });
-  const vat = (sale.vat ?? []).map((v) => ({ label: v.rateBp === null ? t.vatUnknown : t.vat(rateText(v.rateBp)), net: v.net, tax: v.vat }));
+  const vat = (sale.vat ?? []).slice(0, 16).map((v) => ({ label: v.rateBp === null ? t.vatUnknown : t.vat(rateText(v.rateBp)), net: v.net, tax: v.vat }));
   return {
     storeName: clip(o.storeName, 60),
     header: [...o.header.slice(0, 8), t.kiosk(sale.kioskId), when],
@@ -104,7 +104,7 @@ function paymentLines(p: Record<string, unknown>, t: (typeof TEXT)[ReceiptLangua
   const str = (k: string) => (typeof p[k] === 'string' && p[k] !== '' ? clip(p[k] as string, 60) : null);
   const out: string[] = [];
   const card = [str('cardType'), str('maskedPan')].filter((x) => x !== null).join(' ');
-  if (card) out.push(`${t.card}: ${card}`);
+  if (card) out.push(clip(`${t.card}: ${card}`, 80));
   if (str('receiptNo')) out.push(`${t.receiptNo} ${str('receiptNo')}`);
   if (str('authCode')) out.push(`${t.authCode} ${str('authCode')}`);
   if (str('terminalId')) out.push(`${t.terminal} ${str('terminalId')}`);

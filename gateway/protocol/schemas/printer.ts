@@ -33,7 +33,7 @@ export const Receipt = Type.Object(
     payment: Type.Array(Type.String({ maxLength: 80 }), { maxItems: 240 }),
     footer: Type.Array(Text, { maxItems: 10 }),
     /** The digital receipt's URL, printed as a QR code. */
-    qr: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
+    qr: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
     currency: Currency,
     language: Type.Union([Type.Literal('en'), Type.Literal('zh')]),
     transactionId: Type.String({ minLength: 1, maxLength: 64 }),

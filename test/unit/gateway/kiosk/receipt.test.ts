@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { buildReceipt, rateText } from '../../../../gateway/kiosk/receipt.js';
 import { ReceiptLanguages } from '../../../../gateway/kiosk/receiptPrint.js';
@@ -86,5 +87,21 @@ describe('ReceiptLanguages', () => {
     expect(l.of('k1', 's-1')).toBe('zh');
     expect(l.of('k1', 's-2')).toBeUndefined();
     expect(l.of('k2', 's-9')).toBeUndefined();
+  });
+});
+
+describe('buildReceipt within the print schema', () => {
+  it('any sale the kiosk can record gives a receipt the print command accepts (seeded)', () => {
+    const text = (max: number) => fc.string({ maxLength: max, unit: fc.constantFrom('a', 'Z', ' ', '€', '牛', 'ä', '9') });
+    const line = fc.record({ gtin: fc.constant('4006381333931'), name: text(128), qty: fc.integer({ min: 1, max: 10_000 }), unitPrice: fc.nat(1_000_000), price: fc.nat(1_000_000), grams: fc.option(fc.integer({ min: 1, max: 1_000_000 }), { nil: undefined }) });
+    const payment = fc.record({ requestId: fc.constant('r-1'), authCode: text(32), amount: fc.nat(), cardType: text(40), maskedPan: fc.constant('************4771'), receiptNo: fc.constant('12345678'), terminalId: fc.constant('29001006'), receipt: fc.array(text(80), { maxLength: 200 }) });
+    fc.assert(
+      fc.property(fc.array(line, { minLength: 1, maxLength: 30 }), payment, fc.nat(1_000_000), fc.constantFrom('en' as const, 'zh' as const), fc.array(text(120), { maxLength: 10 }), (lines, pay, discounts, language, header) => {
+        const sale = { ...SALE, lines: lines.map((l) => (l.grams === undefined ? { ...l, grams: undefined } : l)).map(({ grams, ...l }) => (grams === undefined ? l : { ...l, grams })), discounts, payment: pay, transactionId: ':'.repeat(64) }; // each ':' is 3 characters in the URL
+        const r = buildReceipt(sale, { ...OPTS, header, language, storeName: 'S'.repeat(60), qrUrl: `https://r.example/${'p'.repeat(365)}/{transactionId}` /* the longest qrUrl the config takes */ });
+        expect(checkCommand('printer', 'print', { cmdId: 'c-1', receipt: r })).toEqual([]);
+      }),
+      { seed: 1612, numRuns: 100 },
+    );
   });
 });
