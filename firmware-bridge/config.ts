@@ -12,7 +12,7 @@ import type { ValidateFunction } from 'ajv';
 import { DEVICE_KINDS, ID_PATTERN, type DeviceKind } from '../gateway/protocol/topics.js';
 import { createAjv, formatErrors } from '../gateway/protocol/validate.js';
 
-export const PROTOCOLS = ['mtsics', 'toledoContinuous', 'chafon', 'hidScanner', 'beams', 'lightTower'] as const;
+export const PROTOCOLS = ['mtsics', 'toledoContinuous', 'chafon', 'hidScanner', 'beams', 'lightTower', 'escpos'] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
 
 /** The device kind each protocol publishes as (gateway/protocol/README.md §Device payloads). */
@@ -23,6 +23,7 @@ export const PROTOCOL_KIND: Readonly<Record<Protocol, DeviceKind>> = Object.free
   hidScanner: 'scanner',
   beams: 'footfall',
   lightTower: 'light',
+  escpos: 'printer',
 });
 /** How a device is reached. */
 export const PORT_TYPES = ['serial', 'hid', 'gpio', 'tcp', 'http'] as const;
@@ -35,6 +36,8 @@ export const PROTOCOL_PORTS: Readonly<Record<Protocol, readonly PortType[]>> = O
   hidScanner: ['hid'],
   beams: ['gpio'],
   lightTower: ['gpio'],
+  // A receipt printer on the LAN (raw port 9100) or on a serial / USB-serial line.
+  escpos: ['tcp', 'serial'],
 });
 
 const Id = Type.String({ pattern: ID_PATTERN });
@@ -230,6 +233,21 @@ export const PROTOCOL_OPTIONS: Readonly<Record<Protocol, TSchema>> = Object.free
   ),
   lightTower: Type.Object(
     { flash: Type.Optional(Type.Object({ periodMs: Ms, onMs: Ms }, { additionalProperties: false })) },
+    { additionalProperties: false },
+  ),
+  escpos: Type.Object(
+    {
+      /** A single-byte code page with € (ESC t 19 CP858, ESC t 16 WPC1252). */
+      codePage: Type.Optional(Type.Union([Type.Literal('cp858'), Type.Literal('wpc1252')])),
+      /** The printer has a GB18030 Chinese mode (FS &): Chinese text is printed in it. */
+      cjk: Type.Optional(Type.Boolean()),
+      /** Characters per line in Font A: 48 on 80 mm paper, 32 on 58 mm. */
+      width: Type.Optional(Type.Integer({ minimum: 16, maximum: 96 })),
+      qrModule: Type.Optional(Type.Integer({ minimum: 1, maximum: 16 })),
+      statusPollMs: Type.Optional(Type.Integer({ minimum: 50, maximum: 60_000 })),
+      statusTimeoutMs: Type.Optional(Type.Integer({ minimum: 50, maximum: 60_000 })),
+      model: Model,
+    },
     { additionalProperties: false },
   ),
 });

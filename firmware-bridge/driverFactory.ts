@@ -19,6 +19,7 @@ import { BeamsDriver } from './devices/beams/driver.js';
 import type { BeamsConfig } from './devices/beams/codec.js';
 import { LightTowerDriver } from './devices/lightTower/driver.js';
 import type { FlashSchedule } from './devices/lightTower/codec.js';
+import { EscposDriver, type EscposDriverOptions } from './devices/escpos/driver.js';
 
 /** Where the bytes, reports and edges come from; `deviceId` lets a test hand each device its own. */
 export interface Transports {
@@ -90,6 +91,11 @@ export function createDriver(d: Readonly<BridgeDeviceConfig>, ctx: DriverContext
         },
         flash: o.flash as FlashSchedule | undefined,
       });
+    }
+    case 'escpos': {
+      // A network printer on its raw port, else the serial line.
+      const transport = d.tcp ? ctx.transports.tcp({ ...d.tcp }, d.id) : serial();
+      return new EscposDriver({ ...base, ...(o as Partial<EscposDriverOptions>), transport, backoff: ctx.portBackoff });
     }
   }
 }

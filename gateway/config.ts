@@ -350,6 +350,7 @@ export const DEFAULT_STALE_AFTER_S: Record<DeviceKind, number> = {
   light: 300,
   payment: 180,
   kiosk: 90,
+  printer: 300,
 };
 
 export type ConfigResult = { ok: true; config: Readonly<Config> } | { ok: false; errors: string[] };

@@ -36,6 +36,8 @@ const TTL_MS: Partial<Record<DeviceKind, Record<string, number>>> = {
   scanner: { beep: 30_000, enable: 10 * 60_000 },
   rfid: { inventory: 5 * 60_000 },
   light: { set: 10 * 60_000 },
+  // A receipt printed minutes later is printed for nobody: the shopper has left.
+  printer: { print: 2 * 60_000 },
 };
 
 export function commandTtlMs(kind: DeviceKind, type: string): number {
@@ -66,6 +68,7 @@ export function opsRefusal(kind: DeviceKind, type: string): string | null {
   if (kind === 'payment' && type === 'charge') return 'a payment charge is only sent by a kiosk session (it records the payment request and rings up the sale)';
   if (kind === 'payment' && type === 'reverse') return 'a payment reversal is only sent by a kiosk session (it settles the payment it reverses)';
   if (kind === 'esl') return 'label contents are sent by the price fan-out, not by hand';
+  if (kind === 'printer' && type === 'print') return 'a receipt is only printed for a sale the gateway recorded';
   return null;
 }
 

@@ -15,6 +15,8 @@ export const KioskDevices = Type.Object(
     rfid: Type.Optional(Id),
     light: Type.Optional(Id),
     payment: Type.Optional(Id),
+    /** A receipt printer (kind `printer`): each completed sale is printed on it. */
+    printer: Type.Optional(Id),
   },
   { additionalProperties: false },
 );
@@ -55,6 +57,16 @@ export const KioskConfigSchema = Type.Object(
       default: 1_800_000,
       description: "An RFID tag (GTIN and serial) sold at a kiosk is ignored by that kiosk's basket reader for this long (kept in kiosk.db across restarts), so a paid basket still at the reader never starts or enters the next cart; 0 turns it off.",
     }),
+    /** The printed receipt of a kiosk with a `printer` (gateway/kiosk/receipt.ts). */
+    receipt: Type.Object(
+      {
+        print: Type.Boolean({ default: true, description: 'Print a receipt after each completed sale on a kiosk that has a `printer` device.' }),
+        storeName: Type.Optional(Type.String({ minLength: 1, maxLength: 60, description: 'The name at the top of the receipt (default: the store id).' })),
+        header: Type.Array(Type.String({ maxLength: 120 }), { maxItems: 10, default: [], description: 'Lines under the store name (address, VAT number).' }),
+        qrUrl: Type.Optional(Type.String({ minLength: 1, maxLength: 400, pattern: '^https?://.*\\{transactionId\\}', description: 'The digital receipt\'s URL with `{transactionId}` in it, printed as a QR code; no QR without it.' })),
+      },
+      { additionalProperties: false, default: {} },
+    ),
   },
   { additionalProperties: false, default: {} },
 );

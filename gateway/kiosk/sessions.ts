@@ -36,6 +36,7 @@ import { Handovers } from './handovers.js'; // click & collect hand-over tasks
 import { recordSale } from './saleRecords.js'; // shelf = till
 import { PaymentPrompts } from './paymentPrompts.js';
 import { paymentInFlightOf, resultAction } from './paymentEvents.js';
+import { printReceipt, ReceiptLanguages } from './receiptPrint.js';
 
 export interface KioskServiceOptions {
   config: Readonly<Config>;
@@ -46,7 +47,7 @@ export interface KioskServiceOptions {
    * Sends a device command through the command store (gateway/devices/commands.ts: recorded until
    * acked, re-sent on reconnect, a charge never replayed after its TTL); resolves with its cmdId.
    */
-  command: (kind: 'light' | 'payment', id: string, type: string, data: Record<string, unknown>, source: string) => Promise<string>;
+  command: (kind: 'light' | 'payment' | 'printer', id: string, type: string, data: Record<string, unknown>, source: string) => Promise<string>;
   log: Logger;
   now: () => number;
   mono: () => number;
@@ -92,6 +93,8 @@ export class KioskService {
   private readonly pickup: PickupFlow;
   /** HQ's `orders` feed intake; null without `hq` in the config. */
   orderFeed: OrderFeed | null = null;
+  /** The language each kiosk's shopper paid in, for the printed receipt. */
+  private readonly receiptLanguage = new ReceiptLanguages();
   /** Collected orders waiting to be handed over by a person. */
   readonly handovers: Handovers;
 
@@ -244,6 +247,7 @@ export class KioskService {
 
   /** A page intent (already authenticated for `kioskId`). Prices or totals in it are never read. */
   intent(kioskId: string, m: KioskSessionIntent): Promise<void> {
+    if (m.type === 'pay') this.receiptLanguage.remember(kioskId, this.sessions.get(kioskId)?.sessionId, m.lang);
     if (m.type === 'pickupConfirm') return this.enqueue(kioskId, () => this.pickup.confirm(kioskId));
     if (m.type === 'pickupClose') return this.enqueue(kioskId, () => this.pickup.close(kioskId));
     if (m.type === 'scan' && this.o.config.demo && pickupCodeOf(m.code) !== null) return this.enqueue(kioskId, () => this.pickup.scan(kioskId, m.code));
@@ -380,7 +384,11 @@ export class KioskService {
       case 'recordTransaction': {
         await this.store.updatePayment(fx.data.payment.requestId, 'approved', now, { authCode: fx.data.payment.authCode });
         const p = this.sessions.get(kioskId)?.payment;
-        return this.ledger.recordSale(kioskId, fx.data, p?.requestId === fx.data.payment.requestId ? p.receipt : undefined);
+        const terminalReceipt = p?.requestId === fx.data.payment.requestId ? p.receipt : undefined;
+        await this.ledger.recordSale(kioskId, fx.data, terminalReceipt);
+        // The sale is durable now; the receipt never holds it up.
+        const sale = terminalReceipt ? { ...fx.data, payment: { ...fx.data.payment, receipt: terminalReceipt } } : fx.data;
+        return printReceipt({ config: this.o.config, command: this.o.command, log: this.log }, kioskId, sale, this.receiptLanguage.of(kioskId, fx.data.transactionId));
       }
       case 'reverseCharge':
         return this.ledger.reverse(kioskId, fx);
@@ -422,7 +430,7 @@ export class KioskService {
   }
 }
 
-function kindOf(role: Role): 'scanner' | 'scale' | 'rfid' | 'light' | 'payment' {
+function kindOf(role: Role): 'scanner' | 'scale' | 'rfid' | 'light' | 'payment' | 'printer' {
   return role === 'produceScale' || role === 'baggingScale' ? 'scale' : role;
 }
 

@@ -2,7 +2,7 @@
  * Topic contract v1 (protocol/README.md §Topics). Builders and one parser that returns a typed
  * result or a reason; every other module goes through here, never through string concatenation.
  */
-export const DEVICE_KINDS = ['esl', 'scale', 'scanner', 'rfid', 'footfall', 'light', 'payment', 'kiosk'] as const;
+export const DEVICE_KINDS = ['esl', 'scale', 'scanner', 'rfid', 'footfall', 'light', 'payment', 'kiosk', 'printer'] as const;
 export type DeviceKind = (typeof DEVICE_KINDS)[number];
 
 export const DEVICE_ROOT = 'store/v1/dev';

@@ -112,7 +112,7 @@ export function App(props: { kioskId: string; token: string }) {
               </div>
             ) : (
               <div class="k-actions">
-                <BigButton label={`${t.pay} ${money(view.total)}`} kind="primary" disabled={!canShop || view.lines.length === 0} onClick={() => c.send({ type: 'pay' })} testId="pay">
+                <BigButton label={`${t.pay} ${money(view.total)}`} kind="primary" disabled={!canShop || view.lines.length === 0} onClick={() => c.send({ type: 'pay', lang })} testId="pay">
                   <span class="k-pay">{t.pay} {money(view.total)}</span>
                 </BigButton>
                 <BigButton label={t.cancel} kind="danger" disabled={!canShop} onClick={() => c.send({ type: 'cancel' })} testId="cancel" />

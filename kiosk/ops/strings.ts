@@ -109,7 +109,9 @@ export const en = {
   help: 'Help',
   helpCalled: 'called',
   phases: { idle: 'idle', shopping: 'shopping', needsAttendant: 'needs attendant', paying: 'paying', done: 'done', cancelled: 'cancelled' } as Record<string, string>,
-  roleNames: { scanner: 'scanner', produceScale: 'produce scale', baggingScale: 'bagging scale', rfid: 'RFID', light: 'light', payment: 'payment' } as Record<string, string>,
+  roleNames: { scanner: 'scanner', produceScale: 'produce scale', baggingScale: 'bagging scale', rfid: 'RFID', light: 'light', payment: 'payment', printer: 'receipt printer' } as Record<string, string>,
+  /** A kiosk printer's paper, from its last `status` event (ok shows nothing). */
+  printerPaper: { nearEnd: 'paper low', out: 'out of paper' } as Record<string, string>,
   void: 'Void',
   confirmVoid: 'Confirm void',
   voided: (k: string) => `Voided: the transaction at ${k}`,

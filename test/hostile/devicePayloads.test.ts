@@ -35,6 +35,7 @@ const SAMPLES: Record<DeviceKind, Record<string, Record<string, unknown>>> = (()
     rfid: { ...common, read: { ts: TS, epc: '3074257BF7194E4000001A85', antenna: 1, rssi: -50 } },
     footfall: { ...common, count: { ts: TS, in: 3, out: 1 }, cross: { ts: TS, direction: 'in' } },
     light: { ...common },
+    printer: { ...common, status: { ts: TS, online: true, paper: 'nearEnd', coverOpen: false } },
     payment: { ...common, result: { ts: TS, requestId: 'r-1', status: 'approved', amount: 100, currency: 'EUR', authCode: 'A1' } },
     kiosk: {
       ...common,

@@ -9,7 +9,7 @@ import { post } from '../api.js';
 import { UsersPanel } from './users.js';
 import { useI18n } from '../i18n.js';
 
-const KINDS = ['esl', 'scale', 'scanner', 'rfid', 'footfall', 'light', 'payment', 'kiosk'];
+const KINDS = ['esl', 'scale', 'scanner', 'rfid', 'footfall', 'light', 'payment', 'kiosk', 'printer'];
 
 interface Secret {
   username: string;

@@ -94,6 +94,7 @@ export function CheckoutView({ me, live, now }: { me: Me; live: Live; now: numbe
                       return (
                         <span class={`badge ${d?.health ?? ''}`} title={`${role}: ${id}`} data-peripheral={id}>
                           {t.roleNames[role] ?? role} {t.health[d?.health ?? 'unknown'] ?? d?.health}
+                          {role === 'printer' && t.printerPaper[paperOf(d)] !== undefined && <strong data-paper={paperOf(d)}> · {t.printerPaper[paperOf(d)]}</strong>}
                         </span>
                       );
                     })}
@@ -163,4 +164,10 @@ export function CheckoutView({ me, live, now }: { me: Me; live: Live; now: numbe
       )}
     </section>
   );
+}
+
+/** A printer's paper as its last `status` event said it (`ok` when it has said nothing). */
+function paperOf(d: { lastEvents: Record<string, { data: unknown }> } | undefined): string {
+  const paper = (d?.lastEvents.status?.data as { paper?: unknown } | undefined)?.paper;
+  return typeof paper === 'string' ? paper : 'ok';
 }

@@ -72,7 +72,7 @@ async function writeYaml(dir: string, o: Record<string, unknown>): Promise<strin
 const THREE_ERRORS = [
   'storeId: must match pattern "^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"',
   'mqtt.port: must be <= 65535',
-  'devices[3].kind: must be one of "esl", "scale", "scanner", "rfid", "footfall", "light", "payment", "kiosk"',
+  'devices[3].kind: must be one of "esl", "scale", "scanner", "rfid", "footfall", "light", "payment", "kiosk", "printer"',
 ];
 async function threeErrorConfig(): Promise<string> {
   const { dir, dataDir } = sub();

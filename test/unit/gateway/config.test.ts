@@ -56,7 +56,7 @@ describe('parseConfig', () => {
     );
     expect(errorsOf(r).sort()).toEqual(
       [
-        'devices[3].kind: must be one of "esl", "scale", "scanner", "rfid", "footfall", "light", "payment", "kiosk"',
+        'devices[3].kind: must be one of "esl", "scale", "scanner", "rfid", "footfall", "light", "payment", "kiosk", "printer"',
         'mqtt.port: must be <= 65535',
         'storeId: must match pattern "^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"',
       ].sort(),

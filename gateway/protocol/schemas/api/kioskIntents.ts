@@ -28,7 +28,8 @@ export const SetQtyIntent = Type.Object({ type: Type.Literal('setQty'), lineId: 
 /** `serial`: one RFID-tagged piece of the line, else the whole line. */
 export const RemoveIntent = Type.Object({ type: Type.Literal('remove'), lineId: text(64), serial: Type.Optional(text(20)) });
 export const MemberIntent = Type.Object({ type: Type.Literal('member'), code: text(64) });
-export const PayIntent = bare('pay');
+/** `lang`: the page's language, the printed receipt's. */
+export const PayIntent = Type.Object({ type: Type.Literal('pay'), lang: Type.Optional(Type.Union([Type.Literal('en'), Type.Literal('zh')])) });
 export const CancelIntent = bare('cancel');
 export const HelpIntent = bare('help');
 /** An item sold by weight picked on screen; the produce scale's weight prices it. */

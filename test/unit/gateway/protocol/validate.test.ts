@@ -41,6 +41,10 @@ const SAMPLES: Record<DeviceKind, Record<string, { valid: object; invalid: objec
     cross: { valid: { ts: TS, direction: 'in' }, invalid: { ts: TS, direction: 'up' }, reason: 'data.direction: must be one of "in", "out"' },
   },
   light: { ...common },
+  printer: {
+    ...common,
+    status: { valid: { ts: TS, online: false, paper: 'out', coverOpen: true, error: 'autocutter error' }, invalid: { ts: TS, online: true, paper: 'empty', coverOpen: false }, reason: 'data.paper: must be one of "ok", "nearEnd", "out"' },
+  },
   payment: {
     ...common,
     result: {
