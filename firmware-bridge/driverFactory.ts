@@ -19,6 +19,7 @@ import { BeamsDriver } from './devices/beams/driver.js';
 import type { BeamsConfig } from './devices/beams/codec.js';
 import { LightTowerDriver } from './devices/lightTower/driver.js';
 import type { FlashSchedule } from './devices/lightTower/codec.js';
+import { OeplDriver, type OeplDriverOptions } from './devices/oepl/driver.js';
 
 /** Where the bytes, reports and edges come from; `deviceId` lets a test hand each device its own. */
 export interface Transports {
@@ -91,6 +92,9 @@ export function createDriver(d: Readonly<BridgeDeviceConfig>, ctx: DriverContext
         flash: o.flash as FlashSchedule | undefined,
       });
     }
+    case 'oepl':
+      // An AP on the LAN: its HTTP API through node's fetch, its WebSocket through `ws`.
+      return new OeplDriver({ ...base, ...(o as Partial<OeplDriverOptions>), url: d.http!.url });
   }
 }
 

@@ -1,0 +1,348 @@
+/**
+ * An OpenEPaperLink access point as the gateway's `esl/{apId}`: `cmd/show` becomes one JSON
+ * template upload per label (the AP draws price, name and promotion itself), and each label is
+ * acknowledged only when the AP reports that its tag took that content (delivery.ts). Tag reports
+ * on the AP's WebSocket become `status` (battery, RSSI, temperature, last and next check-in).
+ *
+ * The AP forgets: it reboots every night and has lost its whole tag database in the field. A
+ * reboot shows as `sys.uptime` going down (or the AP's "REBOOTING" line), a lost database as
+ * `sys.recordcount` going down or tags missing from `/get_db`; either way the labels' last content
+ * is uploaded again, as soon as each tag is back in the AP's database.
+ *
+ * The AP is online for the gateway while its WebSocket is up: the gateway sends nothing to an
+ * offline AP, so labels stay pending rather than being sent into the void.
+ */
+import { isoTs, type BirthInfo, type CommandResult } from '../deviceDriver.js';
+import { DriverBase } from '../driverBase.js';
+import type { BackoffOptions } from '../serialLink.js';
+import type { DriverBaseOptions } from '../deviceDriver.js';
+import { OeplApi } from './api.js';
+import { Deliveries, type Settled } from './delivery.js';
+import { normalizeMac, type OeplMessage, type OeplTag } from './messages.js';
+import { labelStatus, type LabelStatus } from './status.js';
+import { chooseLayout, templateJson, type LayoutChoice, type ShowLabel } from './template.js';
+import { OeplSocket } from './ws.js';
+
+export interface OeplDriverOptions extends DriverBaseOptions, LayoutChoice {
+  /** The AP's base URL, `http://host[:port]`. */
+  url: string;
+  /** Per HTTP request (default 10 s). */
+  requestTimeoutMs?: number;
+  /** Uploads in flight at once (default 2: the AP is one ESP32 that renders each template). */
+  uploadConcurrency?: number;
+  /** A label not taken by its tag within this is acked as failed (default 11 min: the AP's longest sleep, 10 min, plus a minute). */
+  deliveryTimeoutMs?: number;
+  /** Label id → tag MAC; a label id that is itself a 12 or 16 hex MAC needs no entry. */
+  tags?: Readonly<Record<string, string>>;
+  /** Locale of the price text (default de-DE). */
+  locale?: string;
+  /** `ttl` of each upload, minutes: how long the tag may sleep after taking it (AP default when absent). */
+  ttlMinutes?: number;
+  /**
+   * With the AP's default `stopsleep=1`, any WebSocket client keeps every tag checking in every
+   * ~40 s (flat batteries). `allow` (default) sets `stopsleep=0` on the AP; `leave` keeps the AP's setting.
+   */
+  tagSleep?: 'allow' | 'leave';
+  reconnect?: BackoffOptions;
+  /** No WebSocket frame for this long: reconnect (default 15 s, three missed `sys` heartbeats). */
+  livenessMs?: number;
+  /** Acks and statuses are sent at most this often, many labels per event (default 200 ms / 1 s). */
+  ackFlushMs?: number;
+  statusEveryMs?: number;
+}
+
+interface OpenCommand {
+  remaining: number;
+  failed: number;
+  resolve: (r: CommandResult) => void;
+}
+
+type AckEntry = { labelId: string; ok: boolean; shownHash?: string; error?: string };
+const MAX_STATUS_LABELS = 2000;
+const MAX_ACKS = 1000;
+
+export class OeplDriver extends DriverBase {
+  readonly kind = 'esl' as const;
+  readonly api: OeplApi;
+  private readonly socket: OeplSocket;
+  private readonly deliveries = new Deliveries();
+  /** The AP's records, from `/get_db` and every WebSocket tag report. */
+  private readonly tags = new Map<string, OeplTag>();
+  /** Per MAC, the content the gateway last asked for (re-sent when the AP forgot it). */
+  private readonly want = new Map<string, ShowLabel>();
+  private readonly labelOfMac = new Map<string, string>();
+  private readonly macOfLabel = new Map<string, string>();
+  private readonly uploadQueue = new Set<string>();
+  private readonly inFlight = new Set<string>();
+  /** Scheduled again while their upload was in flight (the AP rebooted meanwhile): run once more after it. */
+  private readonly rerun = new Set<string>();
+  /** Tags to upload to as soon as the AP knows them again. */
+  private readonly awaitingTag = new Set<string>();
+  private readonly commands = new Map<string, OpenCommand>();
+  private readonly acks = new Map<string, AckEntry[]>();
+  private readonly statuses = new Map<string, LabelStatus>();
+  private active = 0;
+  private lastUptime: number | null = null;
+  private lastRecordCount: number | null = null;
+  private sleepSet = false;
+  private ackTimer: NodeJS.Timeout | null = null;
+  private statusTimer: NodeJS.Timeout | null = null;
+  private sweepTimer: NodeJS.Timeout | null = null;
+  /** AP reboots and database losses seen. */
+  reboots = 0;
+  private readonly o: OeplDriverOptions & Required<Pick<OeplDriverOptions, 'uploadConcurrency' | 'deliveryTimeoutMs' | 'locale' | 'ackFlushMs' | 'statusEveryMs'>>;
+
+  constructor(options: OeplDriverOptions) {
+    super(options, 'oepl');
+    this.o = { uploadConcurrency: 2, deliveryTimeoutMs: 660_000, locale: 'de-DE', ackFlushMs: 200, statusEveryMs: 1000, ...options };
+    if (!(this.o.uploadConcurrency >= 1)) throw new TypeError('uploadConcurrency: must be ≥ 1');
+    this.api = new OeplApi({ url: options.url, timeoutMs: options.requestTimeoutMs ?? 10_000 });
+    this.socket = new OeplSocket({
+      url: options.url,
+      backoff: options.reconnect ?? { initialMs: 500, maxMs: 30_000, factor: 2 },
+      livenessMs: options.livenessMs ?? 15_000,
+      connectTimeoutMs: options.requestTimeoutMs ?? 10_000,
+    });
+    for (const [labelId, raw] of Object.entries(options.tags ?? {})) {
+      const mac = normalizeMac(raw);
+      if (mac === null) throw new TypeError(`tags.${labelId}: must be a 12 or 16 hex character MAC`);
+      this.macOfLabel.set(labelId, mac);
+      this.labelOfMac.set(mac, labelId);
+    }
+  }
+
+  birth(): BirthInfo {
+    return { model: 'OpenEPaperLink AP', firmware: 'unknown', capabilities: ['show', 'status'] };
+  }
+
+  async start(): Promise<void> {
+    this.socket.on('up', () => void this.onUp());
+    this.socket.on('down', (reason) => {
+      this.stats.reconnects = this.socket.reconnects;
+      this.goOffline(reason);
+    });
+    this.socket.on('message', (m) => this.onMessage(m));
+    this.socket.on('bad', (errors) => {
+      for (const e of errors) this.stats.badFrames++;
+      this.log.debug({ errors: errors.slice(0, 3), badFrames: this.stats.badFrames }, 'bad frame from the AP');
+    });
+    this.sweepTimer = setInterval(() => this.settleAll(this.deliveries.sweep(this.now(), this.o.deliveryTimeoutMs)), Math.min(5000, this.o.deliveryTimeoutMs));
+    this.statusTimer = setInterval(() => this.flushStatus(), this.o.statusEveryMs);
+    this.socket.start();
+  }
+
+  async stop(): Promise<void> {
+    this.socket.stop();
+    this.socket.removeAllListeners();
+    for (const t of [this.sweepTimer, this.statusTimer]) if (t) clearInterval(t);
+    if (this.ackTimer) clearTimeout(this.ackTimer);
+    this.sweepTimer = this.statusTimer = this.ackTimer = null;
+    for (const [cmdId, c] of this.commands) c.resolve({ ok: false, error: `bridge stopped before ${cmdId} was delivered` });
+    this.commands.clear();
+    this.markStopped();
+  }
+
+  async command(type: string, payload: Record<string, unknown>): Promise<CommandResult> {
+    if (type !== 'show') return { ok: false, error: `esl: command ${type} is not supported by an OpenEPaperLink AP` };
+    const cmdId = payload.cmdId as string;
+    const labels = payload.labels;
+    if (!Array.isArray(labels) || labels.length === 0) return { ok: false, error: 'labels: must be a non-empty array' };
+    return new Promise<CommandResult>((resolve) => {
+      this.commands.set(cmdId, { remaining: labels.length, failed: 0, resolve });
+      for (const raw of labels as ShowLabel[]) this.show(cmdId, raw);
+    });
+  }
+
+  /** One label of a `show` command. */
+  private show(cmdId: string, l: ShowLabel): void {
+    const mac = this.macOfLabel.get(l.labelId) ?? normalizeMac(l.labelId);
+    if (mac === null) return this.ack(cmdId, { labelId: l.labelId, ok: false, error: `no tag MAC known for label ${l.labelId} (options.tags)` });
+    this.labelOfMac.set(mac, l.labelId);
+    this.want.set(mac, l);
+    const r = this.deliveries.expect(mac, l.labelId, l.contentHash, cmdId, this.tags.get(mac) ?? null, this.now());
+    this.settleAll(r.settled);
+    if (r.upload) this.schedule(mac);
+  }
+
+  private schedule(mac: string): void {
+    this.uploadQueue.add(mac);
+    this.pump();
+  }
+
+  private pump(): void {
+    while (this.active < this.o.uploadConcurrency && this.uploadQueue.size > 0) {
+      const mac = this.uploadQueue.values().next().value as string;
+      this.uploadQueue.delete(mac);
+      if (this.inFlight.has(mac)) {
+        this.rerun.add(mac);
+        continue;
+      }
+      this.active++;
+      this.inFlight.add(mac);
+      void this.upload(mac).finally(() => {
+        this.active--;
+        this.inFlight.delete(mac);
+        if (this.rerun.delete(mac)) this.uploadQueue.add(mac);
+        this.pump();
+      });
+    }
+  }
+
+  private async upload(mac: string): Promise<void> {
+    const w = this.deliveries.get(mac);
+    const l = this.want.get(mac);
+    if (!w || w.uploaded || !l || l.contentHash !== w.contentHash) return;
+    let tag = this.tags.get(mac) ?? null;
+    if (!tag) {
+      tag = await this.api.getTag(mac);
+      if (tag) this.tags.set(mac, tag);
+    }
+    // Not in the AP's database (yet): the upload waits for the tag's next report.
+    if (!tag) return void this.awaitingTag.add(mac);
+    this.deliveries.uploading(mac, tag, this.now());
+    const json = templateJson(l, chooseLayout(this.o, l.template, tag.hwType), this.o.locale);
+    const r = await this.api.jsonUpload(mac, json, this.o.ttlMinutes);
+    if (r.ok) return;
+    if (r.status === 400 && /not found/i.test(r.text)) {
+      this.tags.delete(mac);
+      const again = this.deliveries.get(mac);
+      if (again) again.uploaded = false;
+      this.awaitingTag.add(mac);
+      return;
+    }
+    const why = r.status === 0 ? `AP unreachable: ${r.text}` : `upload refused: HTTP ${r.status} ${r.text.slice(0, 80)}`;
+    this.log.warn({ mac, status: r.status }, 'upload to the AP failed');
+    this.settleAll(this.deliveries.fail(mac, why));
+  }
+
+  private async onUp(): Promise<void> {
+    this.goOnline();
+    if (this.o.tagSleep !== 'leave' && !this.sleepSet) await this.allowTagSleep();
+    await this.reconcile('connected');
+  }
+
+  /** Re-reads the AP's database and uploads every label whose content the AP does not hold. */
+  private async reconcile(why: string): Promise<void> {
+    const db = await this.api.readDb(this.want.keys());
+    if (!db.complete) return;
+    for (const t of db.tags.values()) this.onTag(t, false);
+    let resend = 0;
+    for (const [mac, l] of this.want) {
+      const t = db.tags.get(mac);
+      const w = this.deliveries.get(mac);
+      if (w?.uploaded) continue;
+      if (t && t.pending === 0 && this.deliveries.shownContent(t) === l.contentHash) continue;
+      if (!w) this.settleAll(this.deliveries.expect(mac, l.labelId, l.contentHash, null, t ?? null, this.now()).settled);
+      if (!t) this.tags.delete(mac);
+      resend++;
+      this.schedule(mac);
+    }
+    if (resend > 0) this.log.info({ why, resend, records: db.tags.size, paged: db.paged }, 'uploading labels the AP does not hold');
+  }
+
+  /** The AP rebooted or lost records: its queues are gone, its database may be. */
+  private onForgot(why: string): void {
+    this.reboots++;
+    this.log.warn({ why }, 'the AP rebooted or forgot its tags; re-sending their content');
+    this.deliveries.requeueAll();
+    this.tags.clear();
+    void this.reconcile(why);
+  }
+
+  private async allowTagSleep(): Promise<void> {
+    const cfg = await this.api.getApConfig();
+    if (!cfg) return;
+    this.sleepSet = true;
+    if (String(cfg.stopsleep) === '0') return;
+    // save_apcfg takes the whole form: echo the AP's own settings so only stopsleep changes.
+    const fields: Record<string, string> = {};
+    for (const [k, v] of Object.entries(cfg)) if (typeof v === 'string' || typeof v === 'number') fields[k] = String(v);
+    fields.stopsleep = '0';
+    const r = await this.api.saveApConfig(fields);
+    this.log.info({ ok: r.ok }, 'asked the AP to let tags sleep while the bridge watches (stopsleep=0)');
+  }
+
+  private onMessage(m: OeplMessage): void {
+    this.stats.events++;
+    switch (m.type) {
+      case 'tags':
+        for (const t of m.tags) this.onTag(t, true);
+        return;
+      case 'sys': {
+        const { uptime, recordcount } = m.sys;
+        const rebooted = uptime !== undefined && this.lastUptime !== null && uptime < this.lastUptime;
+        const lost = recordcount !== undefined && this.lastRecordCount !== null && recordcount < this.lastRecordCount;
+        if (uptime !== undefined) this.lastUptime = uptime;
+        if (recordcount !== undefined) this.lastRecordCount = recordcount;
+        if (rebooted || lost) this.onForgot(rebooted ? 'uptime went down' : 'record count went down');
+        return;
+      }
+      case 'xferTimeout':
+        this.settleAll(this.deliveries.fail(m.mac, 'the AP timed out the transfer to the tag'));
+        return;
+      case 'rebooting':
+        this.socket.reopen('the AP is rebooting');
+        return;
+      default:
+        return;
+    }
+  }
+
+  private onTag(t: OeplTag, live: boolean): void {
+    this.tags.set(t.mac, t);
+    this.settleAll(this.deliveries.onTag(t));
+    if (this.awaitingTag.delete(t.mac)) this.schedule(t.mac);
+    if (!live) return;
+    const labelId = this.labelOfMac.get(t.mac) ?? t.mac;
+    this.statuses.set(labelId, labelStatus(labelId, t, this.deliveries.shownContent(t)));
+  }
+
+  private settleAll(settled: Settled[]): void {
+    for (const s of settled) {
+      for (const cmdId of s.cmdIds) {
+        this.ack(cmdId, s.ok ? { labelId: s.labelId, ok: true, shownHash: s.contentHash } : { labelId: s.labelId, ok: false, error: s.error ?? 'failed' });
+      }
+    }
+  }
+
+  private ack(cmdId: string, a: AckEntry): void {
+    let list = this.acks.get(cmdId);
+    if (!list) this.acks.set(cmdId, (list = []));
+    list.push(a);
+    const c = this.commands.get(cmdId);
+    if (c) {
+      c.remaining--;
+      if (!a.ok) c.failed++;
+      if (c.remaining <= 0) {
+        // Every label answered: its acks go out before the command's own (the bridge sends that one).
+        this.flushAcks(cmdId);
+        this.commands.delete(cmdId);
+        c.resolve(c.failed === 0 ? { ok: true } : { ok: false, error: `${c.failed} label(s) not delivered` });
+        return;
+      }
+    }
+    this.ackTimer ??= setTimeout(() => {
+      this.ackTimer = null;
+      for (const id of [...this.acks.keys()]) this.flushAcks(id);
+    }, this.o.ackFlushMs);
+  }
+
+  private flushAcks(cmdId: string): void {
+    const list = this.acks.get(cmdId);
+    this.acks.delete(cmdId);
+    if (!list) return;
+    for (let i = 0; i < list.length; i += MAX_ACKS) {
+      const acks = list.slice(i, i + MAX_ACKS);
+      this.emit('event', { type: 'ack', data: { ts: isoTs(this.now()), cmdId, ok: acks.every((a) => a.ok), acks } });
+    }
+  }
+
+  private flushStatus(): void {
+    if (this.statuses.size === 0) return;
+    const all = [...this.statuses.values()];
+    this.statuses.clear();
+    for (let i = 0; i < all.length; i += MAX_STATUS_LABELS) {
+      this.emit('event', { type: 'status', data: { ts: isoTs(this.now()), labels: all.slice(i, i + MAX_STATUS_LABELS) } });
+    }
+  }
+}
