@@ -225,12 +225,26 @@ export class OeplDriver extends DriverBase {
   private async reconcile(why: string): Promise<void> {
     const db = await this.api.readDb(this.want.keys());
     if (!db.complete) return;
+    // Records that vanished or started counting again from zero: the AP lost them since it last reported.
+    let lost = 0;
+    for (const mac of this.want.keys()) {
+      const before = this.tags.get(mac);
+      const now = db.tags.get(mac);
+      if (before && (!now || now.updatecount < before.updatecount)) lost++;
+    }
+    if (lost > 0) {
+      this.reboots++;
+      this.deliveries.requeueAll();
+      this.log.warn({ why, lost }, 'the AP lost tag records');
+    }
     for (const t of db.tags.values()) this.onTag(t, false);
     let resend = 0;
     for (const [mac, l] of this.want) {
       const t = db.tags.get(mac);
       const w = this.deliveries.get(mac);
-      if (w?.uploaded) continue;
+      // An upload whose queue item is gone (nothing pending, no transfer since) was lost in a power cycle.
+      if (w?.uploaded && !(t && t.pending === 0 && t.updatecount <= w.target)) continue;
+      if (w?.uploaded) w.uploaded = false;
       if (t && t.pending === 0 && this.deliveries.shownContent(t) === l.contentHash) continue;
       if (!w) this.settleAll(this.deliveries.expect(mac, l.labelId, l.contentHash, null, t ?? null, this.now()).settled);
       if (!t) this.tags.delete(mac);
@@ -300,7 +314,7 @@ export class OeplDriver extends DriverBase {
   private settleAll(settled: Settled[]): void {
     for (const s of settled) {
       for (const cmdId of s.cmdIds) {
-        this.ack(cmdId, s.ok ? { labelId: s.labelId, ok: true, shownHash: s.contentHash } : { labelId: s.labelId, ok: false, error: s.error ?? 'failed' });
+        this.ack(cmdId, s.ok ? { labelId: s.labelId, ok: true, shownHash: s.contentHash } : { labelId: s.labelId, ok: false, error: (s.error ?? 'failed').slice(0, 128) });
       }
     }
   }

@@ -1,0 +1,124 @@
+/**
+ * The oepl driver and its API client against the AP simulator over real HTTP and WebSocket, no
+ * gateway: paging the tag database past the AP's one-byte position, JPEG only for images, seeded
+ * garbage on the WebSocket (counted, never fatal), and 2,000 labels through one AP, each acked
+ * only after its tag took it.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { OeplApi } from '../../../firmware-bridge/devices/oepl/api.js';
+import { OeplDriver } from '../../../firmware-bridge/devices/oepl/driver.js';
+import { OeplApSim } from '../../../firmware-bridge/devices/oepl/sim.js';
+import { simMac } from '../../../firmware-bridge/devices/oepl/simDb.js';
+import type { DeviceEvent } from '../../../firmware-bridge/devices/deviceDriver.js';
+
+const stops: (() => Promise<void>)[] = [];
+afterAll(async () => {
+  for (const s of stops.reverse()) await s();
+});
+
+/** Resolves on the first `event` of `emitter` for which `pred` holds. */
+function next<T extends unknown[]>(emitter: { on(e: string, f: (...a: T) => void): unknown; off(e: string, f: (...a: T) => void): unknown }, event: string, pred: (...a: T) => boolean, what: string, timeoutMs = 15_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      emitter.off(event, f);
+      reject(new Error(`timed out waiting for ${what}`));
+    }, timeoutMs);
+    const f = (...a: T) => {
+      if (!pred(...a)) return;
+      clearTimeout(timer);
+      emitter.off(event, f);
+      resolve();
+    };
+    emitter.on(event, f);
+  });
+}
+
+describe('OEPL AP API and simulator', () => {
+  it('reads a 300-tag database: pages while the position fits one byte, then by MAC', async () => {
+    const sim = new OeplApSim({ tags: 300, checkInMs: 60_000 });
+    await sim.start();
+    stops.push(() => sim.stop());
+    const api = new OeplApi({ url: sim.url, timeoutMs: 2000 });
+    // The quirk itself: position 256 is position 0 again.
+    const first = await (await fetch(`${sim.url}/get_db`)).text();
+    expect(await (await fetch(`${sim.url}/get_db?pos=256`)).text()).toBe(first);
+    expect(first).toContain('"continu":');
+    const all = Array.from({ length: 300 }, (_, i) => simMac(i));
+    const db = await api.readDb(all);
+    expect(db.complete).toBe(true);
+    expect(db.paged).toBe(false);
+    expect([...db.tags.keys()].sort()).toEqual([...all].sort());
+    // Whole pages while the position fits, then one request per tag the pages did not reach.
+    const pages = Math.ceil(256 / 30);
+    expect(api.requests).toBeGreaterThan(300 - 256);
+    expect(api.requests).toBeLessThan(300 - 256 + 3 * pages);
+  });
+
+  it('sends images as JPEG only, the MAC before the file', async () => {
+    const sim = new OeplApSim({ tags: 1, checkInMs: 60_000 });
+    await sim.start();
+    stops.push(() => sim.stop());
+    const api = new OeplApi({ url: sim.url, timeoutMs: 2000 });
+    const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a]);
+    expect((await api.imgUpload(simMac(0), png)).ok).toBe(false);
+    expect(sim.uploads.get(simMac(0))).toBeUndefined();
+    const jpeg = new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 0, 0x10, 0x4a, 0x46, 0x49, 0x46, 0xff, 0xd9]);
+    expect(await api.imgUpload(simMac(0), jpeg)).toMatchObject({ ok: true, status: 200 });
+    expect(sim.db.records.get(simMac(0))!.queue).toHaveLength(1);
+    expect((await api.jsonUpload('0000000000000001', '[]')).status).toBe(400);
+  });
+
+  it('counts garbage frames on the WebSocket and keeps following the AP (seeded)', async () => {
+    const sim = new OeplApSim({ tags: 1, checkInMs: 100, sysEveryMs: 100 });
+    await sim.start();
+    stops.push(() => sim.stop());
+    const driver = new OeplDriver({ id: 'ap-g', url: sim.url, livenessMs: 2000, statusEveryMs: 20, tagSleep: 'leave' });
+    stops.push(() => driver.stop());
+    const up = next(driver, 'online', () => true, 'online');
+    await driver.start();
+    await up;
+    const frames = fc.sample(fc.oneof(fc.string({ maxLength: 200 }), fc.json(), fc.constant('{"tags":[{"mac":7}]}'), fc.constant('{"tags":"x"}')), { seed: 4242, numRuns: 200 });
+    for (const f of frames) sim.sendRaw(f);
+    // A tag report after the garbage still becomes a status: nothing was lost or thrown.
+    const status = next(driver, 'event', (e: DeviceEvent) => e.type === 'status', 'a status after the garbage');
+    await status;
+    expect(driver.stats.badFrames).toBeGreaterThan(50);
+    expect(driver.online).toBe(true);
+  });
+
+  it('takes 600 labels through one AP (past the 255 the AP pages), each acked only after its tag took it', async () => {
+    // The bench pushes 2,000; 600 keeps this test within its time on a shared machine.
+    const N = 600;
+    const sim = new OeplApSim({ tags: N, checkInMs: 1000, sysEveryMs: 500 });
+    await sim.start();
+    stops.push(() => sim.stop());
+    const driver = new OeplDriver({ id: 'ap-big', url: sim.url, uploadConcurrency: 4, ackFlushMs: 50, statusEveryMs: 500 });
+    stops.push(() => driver.stop());
+    const took = new Set<string>();
+    const wrong: string[] = [];
+    sim.on('xfer', (mac) => took.add(mac));
+    driver.on('event', (e) => {
+      if (e.type !== 'ack') return;
+      for (const a of (e.data.acks as { labelId: string; ok: boolean }[]) ?? []) if (!a.ok || !took.has(a.labelId)) wrong.push(a.labelId);
+    });
+    const up = next(driver, 'online', () => true, 'online');
+    await driver.start();
+    await up;
+    const t0 = Date.now();
+    const results = await Promise.all(
+      [0, 1, 2].map((c) =>
+        driver.command('show', {
+          cmdId: `big-${c}`,
+          labels: Array.from({ length: 200 }, (_, i) => ({ labelId: simMac(c * 200 + i), gtin: '4006381333931', name: `Item ${c * 200 + i}`, price: 100 + i, currency: 'EUR', contentHash: `h${c * 200 + i}` })),
+        }),
+      ),
+    );
+    expect(results).toEqual([{ ok: true }, { ok: true }, { ok: true }]);
+    expect(wrong).toEqual([]);
+    expect(took.size).toBe(N);
+    // One upload per label, plus one look-up for each tag beyond what the AP's pages reach.
+    expect(driver.api.requests / N).toBeLessThan(2);
+    expect(Date.now() - t0).toBeLessThan(15_000);
+  }, 20_000);
+});
