@@ -31,6 +31,8 @@ export interface Waiter {
   since: number;
   /** Whether the upload went out (false while it waits for its turn or for the tag to reappear). */
   uploaded: boolean;
+  /** When the AP accepted the upload (its 200), if it did. */
+  acceptedAt?: number;
 }
 
 export interface Settled {
@@ -98,6 +100,13 @@ export class Deliveries {
     return { settled, upload: true };
   }
 
+  /** Settles the waiter of a tag that turned out to show its content already (its record was not at hand before). */
+  alreadyShown(tag: OeplTag): Settled[] {
+    const w = this.waiting.get(tag.mac);
+    if (!w || tag.pending !== 0 || this.shownContent(tag) !== w.contentHash) return [];
+    return [this.settle(w, true)];
+  }
+
   /** The upload is about to go out; `tag` is the AP's freshest record of it. */
   uploading(mac: string, tag: OeplTag, now: number): void {
     const w = this.waiting.get(mac);
@@ -107,7 +116,14 @@ export class Deliveries {
     w.idleCheckIns = 0;
     w.queued = false;
     w.uploaded = true;
+    w.acceptedAt = undefined;
     w.since = now;
+  }
+
+  /** The AP answered the upload with 200: it holds the content from now on. */
+  accepted(mac: string, now: number): void {
+    const w = this.waiting.get(mac);
+    if (w?.uploaded) w.acceptedAt = now;
   }
 
   /** A tag report (WebSocket or `/get_db`): settles its waiter when the tag took the content. */

@@ -199,10 +199,12 @@ export class OeplDriver extends DriverBase {
     }
     // Not in the AP's database (yet): the upload waits for the tag's next report.
     if (!tag) return void this.awaitingTag.add(mac);
+    const shown = this.deliveries.alreadyShown(tag);
+    if (shown.length > 0) return this.settleAll(shown);
     this.deliveries.uploading(mac, tag, this.now());
     const json = templateJson(l, chooseLayout(this.o, l.template, tag.hwType), this.o.locale);
     const r = await this.api.jsonUpload(mac, json, this.o.ttlMinutes);
-    if (r.ok) return;
+    if (r.ok) return this.deliveries.accepted(mac, this.now());
     if (r.status === 400 && /not found/i.test(r.text)) {
       this.tags.delete(mac);
       const again = this.deliveries.get(mac);
@@ -223,6 +225,7 @@ export class OeplDriver extends DriverBase {
 
   /** Re-reads the AP's database and uploads every label whose content the AP does not hold. */
   private async reconcile(why: string): Promise<void> {
+    const readAt = this.now();
     const db = await this.api.readDb(this.want.keys());
     if (!db.complete) return;
     // Records that vanished or started counting again from zero: the AP lost them since it last reported.
@@ -242,8 +245,10 @@ export class OeplDriver extends DriverBase {
     for (const [mac, l] of this.want) {
       const t = db.tags.get(mac);
       const w = this.deliveries.get(mac);
-      // An upload whose queue item is gone (nothing pending, no transfer since) was lost in a power cycle.
-      if (w?.uploaded && !(t && t.pending === 0 && t.updatecount <= w.target)) continue;
+      // An upload the AP had accepted before this read, whose queue item is gone (nothing pending,
+      // no transfer since), was lost in a power cycle; any other upload in flight is left alone.
+      const lostUpload = w?.acceptedAt !== undefined && w.acceptedAt < readAt && t !== undefined && t.pending === 0 && t.updatecount <= w.target;
+      if (w?.uploaded && !lostUpload) continue;
       if (w?.uploaded) w.uploaded = false;
       if (t && t.pending === 0 && this.deliveries.shownContent(t) === l.contentHash) continue;
       if (!w) this.settleAll(this.deliveries.expect(mac, l.labelId, l.contentHash, null, t ?? null, this.now()).settled);

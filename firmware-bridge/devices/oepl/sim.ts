@@ -35,6 +35,8 @@ export type OeplApSimEvents = {
   /** A tag confirmed an image (XFC). */
   xfer: [mac: string];
   up: [];
+  /** Every HTTP request, before it is answered. */
+  request: [method: string, path: string];
 };
 
 const DEFAULT_AP_CONFIG = { alias: 'storegw-sim', channel: 11, led: 0, language: 0, maxsleep: 10, stopsleep: 1, preview: 1, nightlyreboot: 1, lock: 0 };
@@ -176,6 +178,7 @@ export class OeplApSim extends EventEmitter<OeplApSimEvents> {
     if (this.booting) return void req.socket.destroy();
     res.setHeader('Access-Control-Allow-Origin', '*');
     const url = new URL(req.url ?? '/', 'http://ap');
+    this.emit('request', req.method ?? '', url.pathname);
     const reply = (status: number, body: string, type = 'text/plain') => {
       res.writeHead(status, { 'content-type': type });
       res.end(body);

@@ -87,6 +87,29 @@ describe('OEPL AP API and simulator', () => {
     expect(driver.online).toBe(true);
   });
 
+  it('sees a reboot in the uptime going down, and re-sends nothing the tags still hold', async () => {
+    const sim = new OeplApSim({ tags: 1, checkInMs: 50, sysEveryMs: 60_000 });
+    await sim.start();
+    stops.push(() => sim.stop());
+    const driver = new OeplDriver({ id: 'ap-r', url: sim.url, tagSleep: 'leave', ackFlushMs: 5 });
+    stops.push(() => driver.stop());
+    const up = next(driver, 'online', () => true, 'online');
+    await driver.start();
+    await up;
+    const label = { labelId: simMac(0), gtin: '4006381333931', name: 'Milk', price: 119, currency: 'EUR', contentHash: 'milk-119' };
+    expect(await driver.command('show', { cmdId: 'r1', labels: [label] })).toEqual({ ok: true });
+    expect(sim.uploads.get(simMac(0))).toBe(1);
+    sim.sendRaw('{"sys":{"uptime":7200,"recordcount":1}}');
+    // After a reboot the driver re-reads the AP's database.
+    const reread = next(sim, 'request', (_m: string, path: string) => path === '/get_db', 'the database read after the reboot');
+    sim.sendRaw('{"sys":{"uptime":4,"recordcount":1}}');
+    await reread;
+    expect(driver.reboots).toBe(1);
+    // Shown content asked for again is acked without an upload.
+    expect(await driver.command('show', { cmdId: 'r2', labels: [label] })).toEqual({ ok: true });
+    expect(sim.uploads.get(simMac(0))).toBe(1);
+  });
+
   it('takes 600 labels through one AP (past the 255 the AP pages), each acked only after its tag took it', async () => {
     // The bench pushes 2,000; 600 keeps this test within its time on a shared machine.
     const N = 600;
