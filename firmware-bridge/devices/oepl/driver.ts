@@ -147,9 +147,11 @@ export class OeplDriver extends DriverBase {
     const cmdId = payload.cmdId as string;
     const labels = payload.labels;
     if (!Array.isArray(labels) || labels.length === 0) return { ok: false, error: 'labels: must be a non-empty array' };
+    // One answer per label: a label listed twice is shown once.
+    const unique = new Map((labels as ShowLabel[]).map((l) => [l.labelId, l]));
     return new Promise<CommandResult>((resolve) => {
-      this.commands.set(cmdId, { remaining: labels.length, failed: 0, resolve });
-      for (const raw of labels as ShowLabel[]) this.show(cmdId, raw);
+      this.commands.set(cmdId, { remaining: unique.size, failed: 0, resolve });
+      for (const l of unique.values()) this.show(cmdId, l);
     });
   }
 
