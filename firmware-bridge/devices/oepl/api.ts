@@ -49,12 +49,17 @@ export class OeplApi {
     return this.call(path, { method: 'POST', body: new URLSearchParams(fields) });
   }
 
+  /** One tag's record: `tag` null when the AP does not know the tag; `reached` false when it did not answer. */
+  async lookupTag(mac: string): Promise<{ reached: boolean; tag: OeplTag | null }> {
+    const r = await this.call(`/get_db?mac=${encodeURIComponent(mac)}`);
+    if (!r.ok) return { reached: false, tag: null };
+    const page = parseDbPage(r.text);
+    return { reached: page.error === undefined, tag: page.tags.find((t) => t.mac === mac) ?? null };
+  }
+
   /** One tag's record, or null (not in the AP's database, or the AP did not answer). */
   async getTag(mac: string): Promise<OeplTag | null> {
-    const r = await this.call(`/get_db?mac=${encodeURIComponent(mac)}`);
-    if (!r.ok) return null;
-    const page = parseDbPage(r.text);
-    return page.tags.find((t) => t.mac === mac) ?? null;
+    return (await this.lookupTag(mac)).tag;
   }
 
   /**

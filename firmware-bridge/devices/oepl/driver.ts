@@ -161,9 +161,19 @@ export class OeplDriver extends DriverBase {
     if (mac === null) return this.ack(cmdId, { labelId: l.labelId, ok: false, error: `no tag MAC known for label ${l.labelId} (options.tags)` });
     this.labelOfMac.set(mac, l.labelId);
     this.want.set(mac, l);
+    if (l.flash) void this.flash(mac);
     const r = this.deliveries.expect(mac, l.labelId, l.contentHash, cmdId, this.tags.get(mac) ?? null, this.now());
     this.settleAll(r.settled);
     if (r.upload) this.schedule(mac);
+  }
+
+  /**
+   * "Find this label": the AP's `ledflash` tag command, delivered at the tag's next check-in. The
+   * plain command has the tag's own colour and length; `flash.color`/`seconds` are not passed on.
+   */
+  private async flash(mac: string): Promise<void> {
+    const r = await this.api.tagCmd(mac, 'ledflash');
+    if (!r.ok) this.log.warn({ mac, status: r.status }, 'LED flash refused by the AP');
   }
 
   private schedule(mac: string): void {
@@ -196,7 +206,9 @@ export class OeplDriver extends DriverBase {
     if (!w || w.uploaded || !l || l.contentHash !== w.contentHash) return;
     let tag = this.tags.get(mac) ?? null;
     if (!tag) {
-      tag = await this.api.getTag(mac);
+      const found = await this.api.lookupTag(mac);
+      if (!found.reached) return this.settleAll(this.deliveries.fail(mac, 'AP unreachable'));
+      tag = found.tag;
       if (tag) this.tags.set(mac, tag);
     }
     // Not in the AP's database (yet): the upload waits for the tag's next report.

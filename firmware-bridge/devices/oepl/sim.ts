@@ -35,6 +35,8 @@ export type OeplApSimEvents = {
   /** A tag confirmed an image (XFC). */
   xfer: [mac: string];
   up: [];
+  /** A `tag_cmd` was accepted. */
+  tagCmd: [mac: string, cmd: string];
   /** Every HTTP request, before it is answered. */
   request: [method: string, path: string];
 };
@@ -55,6 +57,8 @@ export class OeplApSim extends EventEmitter<OeplApSimEvents> {
   /** HTTP requests served. */
   requests = 0;
   readonly uploads = new Map<string, number>();
+  /** `tag_cmd` commands received, per MAC. */
+  readonly tagCommands = new Map<string, string[]>();
   readonly apConfig: Record<string, string | number> = { ...DEFAULT_AP_CONFIG };
 
   constructor(private readonly o: OeplApSimOptions) {
@@ -222,7 +226,11 @@ export class OeplApSim extends EventEmitter<OeplApSimEvents> {
           const mac = normalizeMac(field('mac'));
           const r = mac ? this.db.records.get(mac) : undefined;
           if (!r) return reply(400, 'Error: mac not found');
-          if (field('cmd') === 'clear') r.queue = [];
+          const cmd = field('cmd') ?? '';
+          if (!['del', 'purge', 'clear', 'refresh', 'reboot', 'scan', 'reset', 'deepsleep', 'ledflash', 'ledflash_long', 'ledflash_stop'].includes(cmd)) return reply(500, 'param error');
+          if (cmd === 'clear') r.queue = [];
+          this.tagCommands.set(mac!, [...(this.tagCommands.get(mac!) ?? []), cmd]);
+          this.emit('tagCmd', mac!, cmd);
           return reply(200, 'Ok, done');
         }
         case '/save_apcfg':

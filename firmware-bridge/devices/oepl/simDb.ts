@@ -54,6 +54,8 @@ export class SimTagDb {
   readonly devices = new Map<string, SimTagDevice>();
   /** Transfers completed, per MAC (the tag confirmed an image). */
   readonly transfers = new Map<string, number>();
+  /** Tags whose next transfer times out (the radio lost them mid-download). */
+  readonly failNext = new Set<string>();
 
   constructor(
     macs: string[],
@@ -148,6 +150,13 @@ export class SimTagDb {
     if (!r) this.records.set(d.mac, (r = this.newRecord(d.mac, nowS)));
     r.lastseen = nowS;
     r.nextcheckin = nowS + Math.max(1, Math.ceil(this.checkInMs / 1000));
+    if (r.queue.length > 0 && this.failNext.delete(d.mac)) {
+      // The AP gives up the transfer and drops everything queued for the tag.
+      r.queue = [];
+      this.send({ errMsg: `< ${d.mac} xfer timeout` });
+      this.send({ tags: [this.tagJson(r)] });
+      return;
+    }
     const item = r.queue.shift();
     if (item) {
       // The tag downloads (or finds in its cache), verifies, confirms (XFC), then draws.

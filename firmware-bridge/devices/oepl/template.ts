@@ -5,20 +5,10 @@
  * strings), the values come from the gateway's `cmd/show` label; nothing here computes a price,
  * it only formats the minor units the gateway sent.
  */
+import type { EslShowCmd } from '../../../gateway/protocol/schemas/esl.js';
 
-/** What a template may show of a `cmd/show` label. */
-export interface ShowLabel {
-  labelId: string;
-  gtin: string;
-  name: string;
-  price: number;
-  currency: string;
-  promo?: { price: number; until?: string; text?: string };
-  unit?: 'each' | 'kg';
-  template?: string;
-  fields?: Record<string, string>;
-  contentHash: string;
-}
+/** One label of a `cmd/show` command (the gateway's schema). */
+export type ShowLabel = EslShowCmd['labels'][number];
 
 /**
  * The built-in layout, for the 2.9" tags (296 × 128, black/white/red; hwType 0x01 and its kin).
