@@ -201,9 +201,12 @@ export class OeplDriver extends DriverBase {
   }
 
   private async upload(mac: string): Promise<void> {
-    const w = this.deliveries.get(mac);
-    const l = this.want.get(mac);
-    if (!w || w.uploaded || !l || l.contentHash !== w.contentHash) return;
+    const pending = () => {
+      const w = this.deliveries.get(mac);
+      const l = this.want.get(mac);
+      return w && !w.uploaded && l && l.contentHash === w.contentHash ? l : null;
+    };
+    if (!pending()) return;
     let tag = this.tags.get(mac) ?? null;
     if (!tag) {
       const found = await this.api.lookupTag(mac);
@@ -213,6 +216,9 @@ export class OeplDriver extends DriverBase {
     }
     // Not in the AP's database (yet): the upload waits for the tag's next report.
     if (!tag) return void this.awaitingTag.add(mac);
+    // Read again after the look-up: newer content may have come in meanwhile.
+    const l = pending();
+    if (!l) return;
     const shown = this.deliveries.alreadyShown(tag);
     if (shown.length > 0) return this.settleAll(shown);
     this.deliveries.uploading(mac, tag, this.now());
@@ -240,11 +246,13 @@ export class OeplDriver extends DriverBase {
   /** Re-reads the AP's database and uploads every label whose content the AP does not hold. */
   private async reconcile(why: string): Promise<void> {
     const readAt = this.now();
-    const db = await this.api.readDb(this.want.keys());
+    // Tags whose upload has not gone out yet are looked up by that upload, not here.
+    const wanted = [...this.want.keys()].filter((mac) => this.deliveries.get(mac)?.uploaded !== false);
+    const db = await this.api.readDb(wanted);
     if (!db.complete) return;
     // Records that vanished or started counting again from zero: the AP lost them since it last reported.
     let lost = 0;
-    for (const mac of this.want.keys()) {
+    for (const mac of wanted) {
       const before = this.tags.get(mac);
       const now = db.tags.get(mac);
       if (before && (!now || now.updatecount < before.updatecount)) lost++;
@@ -264,7 +272,8 @@ export class OeplDriver extends DriverBase {
       const lostUpload = w?.acceptedAt !== undefined && w.acceptedAt < readAt && t !== undefined && t.pending === 0 && t.updatecount <= w.target;
       if (w?.uploaded && !lostUpload) continue;
       if (w?.uploaded) w.uploaded = false;
-      if (t && t.pending === 0 && this.deliveries.shownContent(t) === l.contentHash) continue;
+      // Shown already: nothing to send (a waiting command is answered by upload(), without sending).
+      if (!w && t && t.pending === 0 && this.deliveries.shownContent(t) === l.contentHash) continue;
       if (!w) this.settleAll(this.deliveries.expect(mac, l.labelId, l.contentHash, null, t ?? null, this.now()).settled);
       if (!t) this.tags.delete(mac);
       resend++;
