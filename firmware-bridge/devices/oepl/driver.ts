@@ -12,14 +12,15 @@
  * The AP is online for the gateway while its WebSocket is up: the gateway sends nothing to an
  * offline AP, so labels stay pending rather than being sent into the void.
  */
-import { isoTs, type BirthInfo, type CommandResult } from '../deviceDriver.js';
+import type { BirthInfo, CommandResult } from '../deviceDriver.js';
 import { DriverBase } from '../driverBase.js';
 import type { BackoffOptions } from '../serialLink.js';
 import type { DriverBaseOptions } from '../deviceDriver.js';
 import { OeplApi } from './api.js';
 import { Deliveries, type Settled } from './delivery.js';
 import { normalizeMac, type OeplMessage, type OeplTag } from './messages.js';
-import { labelStatus, type LabelStatus } from './status.js';
+import { Replies } from './replies.js';
+import { labelStatus } from './status.js';
 import { chooseLayout, templateJson, type LayoutChoice, type ShowLabel } from './template.js';
 import { OeplSocket } from './ws.js';
 
@@ -51,15 +52,6 @@ export interface OeplDriverOptions extends DriverBaseOptions, LayoutChoice {
   statusEveryMs?: number;
 }
 
-interface OpenCommand {
-  remaining: number;
-  failed: number;
-  resolve: (r: CommandResult) => void;
-}
-
-type AckEntry = { labelId: string; ok: boolean; shownHash?: string; error?: string };
-const MAX_STATUS_LABELS = 2000;
-const MAX_ACKS = 1000;
 
 export class OeplDriver extends DriverBase {
   readonly kind = 'esl' as const;
@@ -78,15 +70,11 @@ export class OeplDriver extends DriverBase {
   private readonly rerun = new Set<string>();
   /** Tags to upload to as soon as the AP knows them again. */
   private readonly awaitingTag = new Set<string>();
-  private readonly commands = new Map<string, OpenCommand>();
-  private readonly acks = new Map<string, AckEntry[]>();
-  private readonly statuses = new Map<string, LabelStatus>();
+  private readonly replies: Replies;
   private active = 0;
   private lastUptime: number | null = null;
   private lastRecordCount: number | null = null;
   private sleepSet = false;
-  private ackTimer: NodeJS.Timeout | null = null;
-  private statusTimer: NodeJS.Timeout | null = null;
   private sweepTimer: NodeJS.Timeout | null = null;
   /** AP reboots and database losses seen. */
   reboots = 0;
@@ -96,6 +84,7 @@ export class OeplDriver extends DriverBase {
     super(options, 'oepl');
     this.o = { uploadConcurrency: 2, deliveryTimeoutMs: 660_000, locale: 'de-DE', ackFlushMs: 200, statusEveryMs: 1000, ...options };
     if (!(this.o.uploadConcurrency >= 1)) throw new TypeError('uploadConcurrency: must be ≥ 1');
+    this.replies = new Replies({ emit: (e) => this.emit('event', e), now: () => this.now(), ackFlushMs: this.o.ackFlushMs, statusEveryMs: this.o.statusEveryMs });
     this.api = new OeplApi({ url: options.url, timeoutMs: options.requestTimeoutMs ?? 10_000 });
     this.socket = new OeplSocket({
       url: options.url,
@@ -127,18 +116,16 @@ export class OeplDriver extends DriverBase {
       this.log.debug({ errors: errors.slice(0, 3), badFrames: this.stats.badFrames }, 'bad frame from the AP');
     });
     this.sweepTimer = setInterval(() => this.settleAll(this.deliveries.sweep(this.now(), this.o.deliveryTimeoutMs)), Math.min(5000, this.o.deliveryTimeoutMs));
-    this.statusTimer = setInterval(() => this.flushStatus(), this.o.statusEveryMs);
+    this.replies.start();
     this.socket.start();
   }
 
   async stop(): Promise<void> {
     this.socket.stop();
     this.socket.removeAllListeners();
-    for (const t of [this.sweepTimer, this.statusTimer]) if (t) clearInterval(t);
-    if (this.ackTimer) clearTimeout(this.ackTimer);
-    this.sweepTimer = this.statusTimer = this.ackTimer = null;
-    for (const [cmdId, c] of this.commands) c.resolve({ ok: false, error: `bridge stopped before ${cmdId} was delivered` });
-    this.commands.clear();
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.sweepTimer = null;
+    this.replies.stop();
     this.markStopped();
   }
 
@@ -149,16 +136,15 @@ export class OeplDriver extends DriverBase {
     if (!Array.isArray(labels) || labels.length === 0) return { ok: false, error: 'labels: must be a non-empty array' };
     // One answer per label: a label listed twice is shown once.
     const unique = new Map((labels as ShowLabel[]).map((l) => [l.labelId, l]));
-    return new Promise<CommandResult>((resolve) => {
-      this.commands.set(cmdId, { remaining: unique.size, failed: 0, resolve });
-      for (const l of unique.values()) this.show(cmdId, l);
-    });
+    const answered = this.replies.open(cmdId, unique.size);
+    for (const l of unique.values()) this.show(cmdId, l);
+    return answered;
   }
 
   /** One label of a `show` command. */
   private show(cmdId: string, l: ShowLabel): void {
     const mac = this.macOfLabel.get(l.labelId) ?? normalizeMac(l.labelId);
-    if (mac === null) return this.ack(cmdId, { labelId: l.labelId, ok: false, error: `no tag MAC known for label ${l.labelId} (options.tags)` });
+    if (mac === null) return this.replies.ack(cmdId, { labelId: l.labelId, ok: false, error: `no tag MAC known for label ${l.labelId} (options.tags)` });
     this.labelOfMac.set(mac, l.labelId);
     this.want.set(mac, l);
     if (l.flash) void this.flash(mac);
@@ -336,55 +322,14 @@ export class OeplDriver extends DriverBase {
     if (this.awaitingTag.delete(t.mac)) this.schedule(t.mac);
     if (!live) return;
     const labelId = this.labelOfMac.get(t.mac) ?? t.mac;
-    this.statuses.set(labelId, labelStatus(labelId, t, this.deliveries.shownContent(t)));
+    this.replies.status(labelStatus(labelId, t, this.deliveries.shownContent(t)));
   }
 
   private settleAll(settled: Settled[]): void {
     for (const s of settled) {
       for (const cmdId of s.cmdIds) {
-        this.ack(cmdId, s.ok ? { labelId: s.labelId, ok: true, shownHash: s.contentHash } : { labelId: s.labelId, ok: false, error: (s.error ?? 'failed').slice(0, 128) });
+        this.replies.ack(cmdId, s.ok ? { labelId: s.labelId, ok: true, shownHash: s.contentHash } : { labelId: s.labelId, ok: false, error: (s.error ?? 'failed').slice(0, 128) });
       }
-    }
-  }
-
-  private ack(cmdId: string, a: AckEntry): void {
-    let list = this.acks.get(cmdId);
-    if (!list) this.acks.set(cmdId, (list = []));
-    list.push(a);
-    const c = this.commands.get(cmdId);
-    if (c) {
-      c.remaining--;
-      if (!a.ok) c.failed++;
-      if (c.remaining <= 0) {
-        // Every label answered: its acks go out before the command's own (the bridge sends that one).
-        this.flushAcks(cmdId);
-        this.commands.delete(cmdId);
-        c.resolve(c.failed === 0 ? { ok: true } : { ok: false, error: `${c.failed} label(s) not delivered` });
-        return;
-      }
-    }
-    this.ackTimer ??= setTimeout(() => {
-      this.ackTimer = null;
-      for (const id of [...this.acks.keys()]) this.flushAcks(id);
-    }, this.o.ackFlushMs);
-  }
-
-  private flushAcks(cmdId: string): void {
-    const list = this.acks.get(cmdId);
-    this.acks.delete(cmdId);
-    if (!list) return;
-    for (let i = 0; i < list.length; i += MAX_ACKS) {
-      const acks = list.slice(i, i + MAX_ACKS);
-      this.emit('event', { type: 'ack', data: { ts: isoTs(this.now()), cmdId, ok: acks.every((a) => a.ok), acks } });
-    }
-  }
-
-  private flushStatus(): void {
-    if (this.statuses.size === 0) return;
-    const all = [...this.statuses.values()];
-    this.statuses.clear();
-    for (let i = 0; i < all.length; i += MAX_STATUS_LABELS) {
-      this.emit('event', { type: 'status', data: { ts: isoTs(this.now()), labels: all.slice(i, i + MAX_STATUS_LABELS) } });
     }
   }
 }
