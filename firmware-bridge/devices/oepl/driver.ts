@@ -6,8 +6,8 @@
  *
  * The AP forgets: it reboots every night and has lost its whole tag database in the field. A
  * reboot shows as `sys.uptime` going down (or the AP's "REBOOTING" line), a lost database as
- * `sys.recordcount` going down or tags missing from `/get_db`; either way the labels' last content
- * is uploaded again, as soon as each tag is back in the AP's database.
+ * `sys.recordcount` or a tag's transfer count going down, or tags missing from `/get_db`; either
+ * way the labels' last content is uploaded again, as soon as each tag is back in the AP's database.
  *
  * The AP is online for the gateway while its WebSocket is up: the gateway sends nothing to an
  * offline AP, so labels stay pending rather than being sent into the void.
@@ -78,6 +78,12 @@ export class OeplDriver extends DriverBase {
   private sweepTimer: NodeJS.Timeout | null = null;
   /** AP reboots and database losses seen. */
   reboots = 0;
+  /** Uploads the AP refused or did not answer. */
+  failedUploads = 0;
+  private lastUploadWarn = -Infinity;
+  /** `updatecount` per tag as the WebSocket last reported it. */
+  private readonly liveCount = new Map<string, number>();
+  private lastForgot = -Infinity;
   private readonly o: OeplDriverOptions & Required<Pick<OeplDriverOptions, 'uploadConcurrency' | 'deliveryTimeoutMs' | 'locale' | 'ackFlushMs' | 'statusEveryMs'>>;
 
   constructor(options: OeplDriverOptions) {
@@ -196,7 +202,10 @@ export class OeplDriver extends DriverBase {
     let tag = this.tags.get(mac) ?? null;
     if (!tag) {
       const found = await this.api.lookupTag(mac);
-      if (!found.reached) return this.settleAll(this.deliveries.fail(mac, 'AP unreachable'));
+      if (!found.reached) {
+        this.uploadFailed(mac, 0);
+        return this.settleAll(this.deliveries.fail(mac, 'AP unreachable'));
+      }
       tag = found.tag;
       if (tag) this.tags.set(mac, tag);
     }
@@ -219,8 +228,17 @@ export class OeplDriver extends DriverBase {
       return;
     }
     const why = r.status === 0 ? `AP unreachable: ${r.text}` : `upload refused: HTTP ${r.status} ${r.text.slice(0, 80)}`;
-    this.log.warn({ mac, status: r.status }, 'upload to the AP failed');
+    this.uploadFailed(mac, r.status);
     this.settleAll(this.deliveries.fail(mac, why));
+  }
+
+  /** One warning per 10 s at most: an AP that went away fails every upload at once. */
+  private uploadFailed(mac: string, status: number): void {
+    this.failedUploads++;
+    const t = this.now();
+    if (t - this.lastUploadWarn < 10_000) return;
+    this.lastUploadWarn = t;
+    this.log.warn({ mac, status, failedUploads: this.failedUploads }, 'upload to the AP failed');
   }
 
   private async onUp(): Promise<void> {
@@ -236,16 +254,11 @@ export class OeplDriver extends DriverBase {
     const wanted = [...this.want.keys()].filter((mac) => this.deliveries.get(mac)?.uploaded !== false);
     const db = await this.api.readDb(wanted);
     if (!db.complete) return;
-    // Records that vanished or started counting again from zero: the AP lost them since it last reported.
-    let lost = 0;
-    for (const mac of wanted) {
-      const before = this.tags.get(mac);
-      const now = db.tags.get(mac);
-      if (before && (!now || now.updatecount < before.updatecount)) lost++;
-    }
+    // Records the AP had and no longer has: it lost them since it last reported (records do not
+    // come back by themselves before the tag checks in, so an old read cannot fake this).
+    const lost = wanted.filter((mac) => this.tags.has(mac) && !db.tags.has(mac)).length;
     if (lost > 0) {
       this.reboots++;
-      this.deliveries.requeueAll();
       this.log.warn({ why, lost }, 'the AP lost tag records');
     }
     for (const t of db.tags.values()) this.onTag(t, false);
@@ -253,9 +266,9 @@ export class OeplDriver extends DriverBase {
     for (const [mac, l] of this.want) {
       const t = db.tags.get(mac);
       const w = this.deliveries.get(mac);
-      // An upload the AP had accepted before this read, whose queue item is gone (nothing pending,
-      // no transfer since), was lost in a power cycle; any other upload in flight is left alone.
-      const lostUpload = w?.acceptedAt !== undefined && w.acceptedAt < readAt && t !== undefined && t.pending === 0 && t.updatecount <= w.target;
+      // An upload the AP had accepted before this read, whose tag record or queue item is gone
+      // (nothing pending, no transfer since), was lost; any other upload in flight is left alone.
+      const lostUpload = w?.acceptedAt !== undefined && w.acceptedAt < readAt && (t === undefined || (t.pending === 0 && t.updatecount <= w.target));
       if (w?.uploaded && !lostUpload) continue;
       if (w?.uploaded) w.uploaded = false;
       // Shown already: nothing to send (a waiting command is answered by upload(), without sending).
@@ -271,6 +284,9 @@ export class OeplDriver extends DriverBase {
   /** The AP rebooted or lost records: its queues are gone, its database may be. */
   private onForgot(why: string): void {
     this.reboots++;
+    this.lastForgot = this.now();
+    // Counts from before the loss are no baseline for the records the AP builds again.
+    this.liveCount.clear();
     this.log.warn({ why }, 'the AP rebooted or forgot its tags; re-sending their content');
     this.deliveries.requeueAll();
     this.tags.clear();
@@ -317,6 +333,15 @@ export class OeplDriver extends DriverBase {
   }
 
   private onTag(t: OeplTag, live: boolean): void {
+    if (live) {
+      // One connection's frames come in order: a transfer count going down is a record built
+      // again from nothing, so the AP lost its database (the first tag to check in shows it).
+      const before = this.liveCount.get(t.mac);
+      this.liveCount.set(t.mac, t.updatecount);
+      if (before !== undefined && t.updatecount < before && this.want.has(t.mac) && this.now() - this.lastForgot > 2000) {
+        return this.onForgot('a tag record started over');
+      }
+    }
     this.tags.set(t.mac, t);
     this.settleAll(this.deliveries.onTag(t));
     if (this.awaitingTag.delete(t.mac)) this.schedule(t.mac);

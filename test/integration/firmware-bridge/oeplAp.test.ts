@@ -110,7 +110,7 @@ describe('OEPL AP API and simulator', () => {
     expect(sim.uploads.get(simMac(0))).toBe(1);
   });
 
-  it('fails a label whose transfer the AP timed out, and flashes a label’s LED on request', async () => {
+  it('fails a label whose transfer the AP timed out or whose AP is gone, and flashes a label’s LED on request', async () => {
     const sim = new OeplApSim({ tags: 1, checkInMs: 50, sysEveryMs: 1000 });
     await sim.start();
     stops.push(() => sim.stop());
@@ -132,6 +132,12 @@ describe('OEPL AP API and simulator', () => {
     await flashed;
     expect(sim.db.devices.get(simMac(0))!.shown).toContain('1,19');
     expect(sim.tagCommands.get(simMac(0))).toEqual(['ledflash']);
+    // An AP that is gone fails the label at once (the gateway retries), it is never acked.
+    await sim.stop();
+    const r = await driver.command('show', { cmdId: 't3', labels: [{ ...label, price: 129, contentHash: 'milk-129' }] });
+    expect(r.ok).toBe(false);
+    expect(acks.at(-1)).toMatchObject({ labelId: simMac(0), ok: false, error: expect.stringContaining('AP unreachable') });
+    expect(driver.failedUploads).toBe(1);
   });
 
   it('takes 450 labels through one AP (past the 255 the AP pages), each acked only after its tag took it', async () => {
