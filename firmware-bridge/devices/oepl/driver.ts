@@ -112,10 +112,7 @@ export class OeplDriver extends DriverBase {
 
   async start(): Promise<void> {
     this.socket.on('up', () => void this.onUp());
-    this.socket.on('down', (reason) => {
-      this.stats.reconnects = this.socket.reconnects;
-      this.goOffline(reason);
-    });
+    this.socket.on('down', (reason) => this.goOffline(reason));
     this.socket.on('message', (m) => this.onMessage(m));
     this.socket.on('bad', (errors) => {
       for (const e of errors) this.stats.badFrames++;
@@ -242,6 +239,7 @@ export class OeplDriver extends DriverBase {
   }
 
   private async onUp(): Promise<void> {
+    this.stats.reconnects = this.socket.reconnects;
     this.goOnline();
     if (this.o.tagSleep !== 'leave' && !this.sleepSet) await this.allowTagSleep();
     await this.reconcile('connected');

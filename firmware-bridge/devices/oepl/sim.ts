@@ -53,6 +53,7 @@ export class OeplApSim extends EventEmitter<OeplApSimEvents> {
   private bootedAt = Date.now();
   private booting = false;
   private paused = false;
+  private frozen = false;
   port = 0;
   /** HTTP requests served. */
   requests = 0;
@@ -119,6 +120,11 @@ export class OeplApSim extends EventEmitter<OeplApSimEvents> {
     }
   }
 
+  /** A frozen AP keeps its connections open and says nothing (users report ESP32 APs that hang). */
+  freeze(frozen: boolean): void {
+    this.frozen = frozen;
+  }
+
   /** Tags stop checking in (asleep) or start again. */
   pauseCheckIns(paused: boolean): void {
     this.paused = paused;
@@ -146,7 +152,7 @@ export class OeplApSim extends EventEmitter<OeplApSimEvents> {
   }
 
   broadcast(frame: ApFrame): void {
-    if (this.clients.size === 0) return;
+    if (this.clients.size === 0 || this.frozen) return;
     const text = JSON.stringify(frame);
     for (const c of this.clients) c.send(text);
   }

@@ -87,6 +87,25 @@ describe('OEPL AP API and simulator', () => {
     expect(driver.online).toBe(true);
   });
 
+  it('drops a WebSocket that went silent and follows the AP again when it speaks', async () => {
+    const sim = new OeplApSim({ tags: 1, checkInMs: 100, sysEveryMs: 50 });
+    await sim.start();
+    stops.push(() => sim.stop());
+    const driver = new OeplDriver({ id: 'ap-s', url: sim.url, livenessMs: 400, tagSleep: 'leave', reconnect: { initialMs: 50, maxMs: 100, factor: 2 } });
+    stops.push(() => driver.stop());
+    const up = next(driver, 'online', () => true, 'online');
+    await driver.start();
+    await up;
+    const silent = next(driver, 'offline', (reason: string) => /no frame/.test(reason), 'offline for silence');
+    sim.freeze(true);
+    await silent;
+    expect(driver.online).toBe(false);
+    const back = next(driver, 'online', () => true, 'online again');
+    sim.freeze(false);
+    await back;
+    expect(driver.stats.reconnects).toBeGreaterThanOrEqual(1);
+  });
+
   it('sees a reboot in the uptime going down, and re-sends nothing the tags still hold', async () => {
     const sim = new OeplApSim({ tags: 1, checkInMs: 50, sysEveryMs: 60_000 });
     await sim.start();
