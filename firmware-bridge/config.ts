@@ -12,7 +12,7 @@ import type { ValidateFunction } from 'ajv';
 import { DEVICE_KINDS, ID_PATTERN, type DeviceKind } from '../gateway/protocol/topics.js';
 import { createAjv, formatErrors } from '../gateway/protocol/validate.js';
 
-export const PROTOCOLS = ['mtsics', 'toledoContinuous', 'chafon', 'hidScanner', 'beams', 'lightTower', 'escpos'] as const;
+export const PROTOCOLS = ['mtsics', 'toledoContinuous', 'chafon', 'hidScanner', 'beams', 'lightTower', 'escpos', 'oepl'] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
 
 /** The device kind each protocol publishes as (gateway/protocol/README.md §Device payloads). */
@@ -24,6 +24,7 @@ export const PROTOCOL_KIND: Readonly<Record<Protocol, DeviceKind>> = Object.free
   beams: 'footfall',
   lightTower: 'light',
   escpos: 'printer',
+  oepl: 'esl',
 });
 /** How a device is reached. */
 export const PORT_TYPES = ['serial', 'hid', 'gpio', 'tcp', 'http'] as const;
@@ -38,6 +39,7 @@ export const PROTOCOL_PORTS: Readonly<Record<Protocol, readonly PortType[]>> = O
   lightTower: ['gpio'],
   // A receipt printer on the LAN (raw port 9100) or on a serial / USB-serial line.
   escpos: ['tcp', 'serial'],
+  oepl: ['http'],
 });
 
 const Id = Type.String({ pattern: ID_PATTERN });
@@ -247,6 +249,33 @@ export const PROTOCOL_OPTIONS: Readonly<Record<Protocol, TSchema>> = Object.free
       statusPollMs: Type.Optional(Type.Integer({ minimum: 50, maximum: 60_000 })),
       statusTimeoutMs: Type.Optional(Type.Integer({ minimum: 50, maximum: 60_000 })),
       model: Model,
+    },
+    { additionalProperties: false },
+  ),
+  // OpenEPaperLink access point (firmware-bridge/devices/oepl/README.md).
+  oepl: Type.Object(
+    {
+      requestTimeoutMs: Type.Optional(Ms),
+      uploadConcurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 16 })),
+      deliveryTimeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 86_400_000 })),
+      /** Label id → tag MAC (12 or 16 hex); a label id that is a MAC needs no entry. */
+      tags: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z0-9._:-]{1,64}$' }), Type.String({ pattern: '^([0-9A-Fa-f]{12}|[0-9A-Fa-f]{16})$' }))),
+      locale: Type.Optional(Type.String({ pattern: '^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$' })),
+      ttlMinutes: Type.Optional(Type.Integer({ minimum: 0, maximum: 1440 })),
+      tagSleep: Type.Optional(Type.Union([Type.Literal('allow'), Type.Literal('leave')])),
+      /** Named JSON templates (the AP's drawing elements, `{name}` `{price}` … placeholders in strings). */
+      layouts: Type.Optional(Type.Record(Type.String({ maxLength: 32 }), Type.Array(Type.Unknown(), { minItems: 1, maxItems: 64 }))),
+      /** Layout name per tag hardware type (decimal hwType). */
+      layoutByHwType: Type.Optional(Type.Record(Type.String({ pattern: '^[0-9]{1,3}$' }), Type.String({ maxLength: 32 }))),
+      livenessMs: Type.Optional(Type.Integer({ minimum: 1000, maximum: 600_000 })),
+      ackFlushMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
+      statusEveryMs: Type.Optional(Type.Integer({ minimum: 10, maximum: 600_000 })),
+      reconnect: Type.Optional(
+        Type.Object(
+          { initialMs: Type.Integer({ minimum: 10, maximum: 60_000 }), maxMs: Type.Integer({ minimum: 10, maximum: 600_000 }), factor: Type.Number({ minimum: 1, maximum: 10 }) },
+          { additionalProperties: false },
+        ),
+      ),
     },
     { additionalProperties: false },
   ),

@@ -20,6 +20,7 @@ import type { BeamsConfig } from './devices/beams/codec.js';
 import { LightTowerDriver } from './devices/lightTower/driver.js';
 import type { FlashSchedule } from './devices/lightTower/codec.js';
 import { EscposDriver, type EscposDriverOptions } from './devices/escpos/driver.js';
+import { OeplDriver, type OeplDriverOptions } from './devices/oepl/driver.js';
 
 /** Where the bytes, reports and edges come from; `deviceId` lets a test hand each device its own. */
 export interface Transports {
@@ -97,6 +98,9 @@ export function createDriver(d: Readonly<BridgeDeviceConfig>, ctx: DriverContext
       const transport = d.tcp ? ctx.transports.tcp({ ...d.tcp }, d.id) : serial();
       return new EscposDriver({ ...base, ...(o as Partial<EscposDriverOptions>), transport, backoff: ctx.portBackoff });
     }
+    case 'oepl':
+      // An AP on the LAN: its HTTP API through node's fetch, its WebSocket through `ws`.
+      return new OeplDriver({ ...base, ...(o as Partial<OeplDriverOptions>), url: d.http!.url });
   }
 }
 
