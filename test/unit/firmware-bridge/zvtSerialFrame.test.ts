@@ -1,0 +1,62 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { crc16Kermit, decodeFrames, encodeFrame } from '../../../firmware-bridge/devices/zvt/serialFrame.js';
+
+const h = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
+const a = (s: string) => Buffer.from(s, 'latin1').toString('hex');
+
+// Frames captured by ecrterm (tests/parsing.py) and frames computed with the same CRC rule.
+const COMPLETION = h(`10 02 06 0F 0B F0 F0 F7 ${a('2.14.15')} 00 10 03 B1 11`);
+const FRAMES: [string, Buffer][] = [
+  ['80 00 00', h('10 02 80 00 00 10 03 F5 1F')],
+  ['06 0F 00', h('10 02 06 0F 00 10 03 C6 33')],
+  ['06 01 07 04 00 00 00 00 12 34', h('10 02 06 01 07 04 00 00 00 00 12 34 10 03 18 F5')],
+  ['06 01 07 04 00 00 00 00 10 00', h('10 02 06 01 07 04 00 00 00 00 10 10 00 10 03 62 91')],
+  [`06 0F 0B F0 F0 F7 ${a('2.14.15')} 00`, COMPLETION],
+];
+
+describe('zvt RS-232 frames', () => {
+  it('CRC-16/KERMIT over APDU + ETX', () => {
+    expect(crc16Kermit(h('06 01 07 04 00 00 00 00 10 00 03'))).toBe(0x9162);
+    expect(crc16Kermit(Buffer.from('123456789'))).toBe(0x2189); // the catalogue check value of CRC-16/KERMIT
+  });
+  it('encodes and decodes every worked frame, DLE stuffing included', () => {
+    for (const [apdu, frame] of FRAMES) {
+      expect(encodeFrame(h(apdu))).toEqual(frame);
+      const r = decodeFrames(frame);
+      expect(r).toEqual({ events: [{ type: 'frame', apdu: h(apdu) }], rest: Buffer.alloc(0), errors: [] });
+    }
+  });
+  it('two frames and ACK/NAK bytes in one chunk; a frame split across chunks', () => {
+    const r = decodeFrames(Buffer.concat([h('06'), FRAMES[0]![1], h('15'), FRAMES[3]![1]]));
+    expect(r.events.map((e) => e.type)).toEqual(['ack', 'frame', 'nak', 'frame']);
+    const first = decodeFrames(FRAMES[3]![1].subarray(0, 11));
+    expect(first.events).toEqual([]);
+    const second = decodeFrames(Buffer.concat([first.rest, FRAMES[3]![1].subarray(11)]));
+    expect(second.events).toEqual([{ type: 'frame', apdu: h('06 01 07 04 00 00 00 00 10 00') }]);
+  });
+  it('skips leading garbage and counts it; a bad CRC is reported for a NAK', () => {
+    const r = decodeFrames(Buffer.concat([h('41 42 43'), FRAMES[1]![1]]));
+    expect(r.events).toEqual([{ type: 'frame', apdu: h('06 0F 00') }]);
+    expect(r.errors).toEqual([{ code: 'GARBAGE', bytes: 3 }]);
+    const bad = Buffer.from(COMPLETION);
+    bad[bad.length - 1] ^= 0xff;
+    const b = decodeFrames(bad);
+    expect(b.events).toEqual([]);
+    expect(b.errors[0]).toMatchObject({ code: 'BAD_CHECKSUM' });
+  });
+  it('never throws; any frame survives any split and garbage before it', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), fc.uint8Array({ minLength: 3, maxLength: 300 }), fc.nat(), (junk, apdu, cut) => {
+        decodeFrames(Buffer.from(junk));
+        const frame = encodeFrame(Buffer.from(apdu));
+        const stream = Buffer.concat([frame, frame]);
+        const at = cut % stream.length;
+        const one = decodeFrames(stream.subarray(0, at));
+        const two = decodeFrames(Buffer.concat([one.rest, stream.subarray(at)]));
+        const frames = [...one.events, ...two.events].filter((e) => e.type === 'frame');
+        expect(frames).toEqual([{ type: 'frame', apdu: Buffer.from(apdu) }, { type: 'frame', apdu: Buffer.from(apdu) }]);
+      }),
+    );
+  });
+});
