@@ -12,7 +12,7 @@ import type { ValidateFunction } from 'ajv';
 import { DEVICE_KINDS, ID_PATTERN, type DeviceKind } from '../gateway/protocol/topics.js';
 import { createAjv, formatErrors } from '../gateway/protocol/validate.js';
 
-export const PROTOCOLS = ['mtsics', 'toledoContinuous', 'chafon', 'hidScanner', 'beams', 'lightTower'] as const;
+export const PROTOCOLS = ['mtsics', 'toledoContinuous', 'chafon', 'hidScanner', 'beams', 'lightTower', 'zvt'] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
 
 /** The device kind each protocol publishes as (gateway/protocol/README.md §Device payloads). */
@@ -23,6 +23,7 @@ export const PROTOCOL_KIND: Readonly<Record<Protocol, DeviceKind>> = Object.free
   hidScanner: 'scanner',
   beams: 'footfall',
   lightTower: 'light',
+  zvt: 'payment',
 });
 /** How a device is reached. */
 export const PORT_TYPES = ['serial', 'hid', 'gpio', 'tcp', 'http'] as const;
@@ -35,6 +36,7 @@ export const PROTOCOL_PORTS: Readonly<Record<Protocol, readonly PortType[]>> = O
   hidScanner: ['hid'],
   beams: ['gpio'],
   lightTower: ['gpio'],
+  zvt: ['tcp', 'serial'],
 });
 
 const Id = Type.String({ pattern: ID_PATTERN });
@@ -230,6 +232,23 @@ export const PROTOCOL_OPTIONS: Readonly<Record<Protocol, TSchema>> = Object.free
   ),
   lightTower: Type.Object(
     { flash: Type.Optional(Type.Object({ periodMs: Ms, onMs: Ms }, { additionalProperties: false })) },
+    { additionalProperties: false },
+  ),
+  zvt: Type.Object(
+    {
+      /** The payment journal's folder (written with fsync before every commit). */
+      stateDir: Type.String({ minLength: 1 }),
+      password: Type.Optional(Type.String({ pattern: '^[0-9]{6}$' })),
+      currency: Type.Optional(Type.String({ pattern: '^[A-Z]{3}$' })),
+      configByte: Type.Optional(Type.Integer({ minimum: 0, maximum: 255 })),
+      serviceByte: Type.Optional(Type.Integer({ minimum: 0, maximum: 255 })),
+      printerWidth: Type.Optional(Type.Integer({ minimum: 20, maximum: 99 })),
+      t3Ms: Type.Optional(Ms),
+      t4Ms: Type.Optional(Ms),
+      statusIntervalMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 3_600_000 })),
+      serialAckTimeoutMs: Type.Optional(Ms),
+      model: Model,
+    },
     { additionalProperties: false },
   ),
 });

@@ -19,6 +19,8 @@ import { BeamsDriver } from './devices/beams/driver.js';
 import type { BeamsConfig } from './devices/beams/codec.js';
 import { LightTowerDriver } from './devices/lightTower/driver.js';
 import type { FlashSchedule } from './devices/lightTower/codec.js';
+import { ZvtDriver, type ZvtDriverOptions } from './devices/zvt/driver.js';
+import { ZvtSerialTransport } from './devices/zvt/serialTransport.js';
 
 /** Where the bytes, reports and edges come from; `deviceId` lets a test hand each device its own. */
 export interface Transports {
@@ -90,6 +92,13 @@ export function createDriver(d: Readonly<BridgeDeviceConfig>, ctx: DriverContext
         },
         flash: o.flash as FlashSchedule | undefined,
       });
+    }
+    case 'zvt': {
+      // On RS-232 every APDU travels in a DLE STX … ETX frame with ACK/NAK; on TCP it goes bare.
+      const transport = d.tcp
+        ? ctx.transports.tcp({ ...d.tcp }, d.id)
+        : new ZvtSerialTransport(serial(), { ackTimeoutMs: o.serialAckTimeoutMs as number | undefined });
+      return new ZvtDriver({ ...base, ...(o as Partial<ZvtDriverOptions>), stateDir: o.stateDir as string, transport, backoff: ctx.portBackoff });
     }
   }
 }

@@ -213,7 +213,7 @@ describe('zvt codec under arbitrary input', () => {
       fc.property(fc.array(apdu, { minLength: 1, maxLength: 4 }), fc.array(fc.nat(), { maxLength: 5 }), (xs, cuts) => {
         const stream = Buffer.concat(xs);
         const points = [...new Set(cuts.map((c) => c % (stream.length + 1)))].sort((p, q) => p - q);
-        let rest = Buffer.alloc(0);
+        let rest: Buffer = Buffer.alloc(0);
         const got: string[] = [];
         let from = 0;
         for (const p of [...points, stream.length]) {
