@@ -8,7 +8,7 @@ import { encodeBmp, encodeTlv, parseTlv, walkBmps, type Tlv } from './bmp.js';
 import { encodeText, type StatusInfo } from './codec.js';
 
 export function intermediate(status: number, texts: string[] = [], timeoutMin?: number): Buffer {
-  const parts = [Buffer.from([status])];
+  const parts: Buffer[] = [Buffer.from([status])];
   if (timeoutMin !== undefined) parts.push(toBcd(timeoutMin, 1));
   if (texts.length) parts.push(encodeBmp(0x06, encodeTlv([{ tag: 0x24, value: Buffer.alloc(0), children: texts.map((t) => ({ tag: 0x07, value: encodeText(t) })) }])));
   return encodeApdu(0x04, 0xff, Buffer.concat(parts));

@@ -7,6 +7,7 @@
  * its last transaction on Repeat Receipt, and settles on End-of-Day. With a seed it sometimes joins
  * its `80 00 00` with the next APDU in one write and splits long APDUs, as real terminals do.
  */
+import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import type { StatusInfo } from './codec.js';
 import type { EcrCommand } from './ptMessages.js';
@@ -43,8 +44,8 @@ export interface SimTx {
   settled?: boolean;
 }
 
-/** What the terminal keeps across connections. */
-export class SimBooks {
+/** What the terminal keeps across connections; emits `command` for each command the register sends. */
+export class SimBooks extends EventEmitter<{ command: [cmd: EcrCommand] }> {
   readonly options: Required<Omit<ZvtSimOptions, 'seed' | 'host' | 'port'>>;
   registered: { config: number; currency: string; textBlocks: boolean } | null = null;
   readonly transactions: SimTx[] = [];
@@ -56,6 +57,7 @@ export class SimBooks {
   private receipt = 470;
 
   constructor(o: ZvtSimOptions) {
+    super();
     this.options = {
       terminalId: o.terminalId ?? '29001006',
       currencies: o.currencies ?? ['978'],

@@ -50,6 +50,7 @@ export class SimSession {
   private onApdu(a: Apdu): void {
     const cmd = decodeCommand(a);
     this.books.commands.push(cmd);
+    this.books.emit('command', cmd);
     if (cmd.type === 'ack' || cmd.type === 'nak') {
       const w = this.waiter;
       this.waiter = null;
