@@ -9,6 +9,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ZvtDriver } from '../../../firmware-bridge/devices/zvt/driver.js';
 import { ZvtSim } from '../../../firmware-bridge/devices/zvt/sim.js';
 import { TcpTransport } from '../../../firmware-bridge/transports/tcp.js';
+import { SerialTransport } from '../../../firmware-bridge/transports/serial.js';
+import { ZvtSerialTransport } from '../../../firmware-bridge/devices/zvt/serialTransport.js';
+import { startSocat } from '../../../firmware-bridge/simulators.js';
 import type { DeviceEvent } from '../../../firmware-bridge/devices/deviceDriver.js';
 import { checkEvent } from '../../../gateway/protocol/validate.js';
 import { tempDir } from '../../helpers/tmp.js';
@@ -205,10 +208,43 @@ describe('zvt commit point and recovery', () => {
     expect(tx.reversed).toBe(true);
   });
 
+  it('T4 runs out while the terminal is silent: the driver hangs up, asks again, and reports timeout', async () => {
+    const { d, ev } = await driver({ id: 'pt-5', t4Ms: 300 });
+    sim.next('waitForCard');
+    await d.command('charge', { cmdId: 'c30', requestId: 'r-t4', amount: 1200, currency: 'EUR' });
+    expect(valid('result', await ev.next('result', (x) => x.requestId === 'r-t4'))).toMatchObject({ status: 'timeout', recovered: true, amount: 1200 });
+    expect(d.stats.reconnects).toBeGreaterThanOrEqual(1);
+  });
+
   it('a restart on a journal left at "started" asks the terminal: not its last transaction → timeout', async () => {
     const file = path.join(tmp.dir, 'zvt-pt-4.jsonl');
     writeFileSync(file, `${JSON.stringify({ ts: new Date().toISOString(), requestId: 'r-never', phase: 'started', amount: 4242, currency: 'EUR' })}\n`);
     const { ev } = await driver({ id: 'pt-4' });
     expect(valid('result', await ev.next('result', (x) => x.requestId === 'r-never'))).toMatchObject({ status: 'timeout', recovered: true, amount: 4242 });
+  });
+});
+
+describe('zvt over RS-232 (socat pty, DLE STX frames, ACK/NAK)', () => {
+  it('registers and approves a charge with every APDU framed and acknowledged', async () => {
+    const host = path.join(tmp.dir, 'pty', 'zvt');
+    const socat = await startSocat(host, `${host}.sim`);
+    const serialSim = new ZvtSim({ terminalId: '65000028' });
+    const simPort = new SerialTransport({ path: `${host}.sim`, baudRate: 9600, stopBits: 2, presenceCheckMs: 0 });
+    simPort.on('error', () => undefined);
+    await simPort.open();
+    serialSim.attachSerial(simPort);
+    try {
+      const framed = new ZvtSerialTransport(new SerialTransport({ path: host, baudRate: 9600, stopBits: 2, presenceCheckMs: 0 }));
+      const { d, ev } = await driver({ id: 'pt-serial', transport: framed });
+      expect(d.birth()).toMatchObject({ terminalId: '65000028' });
+      expect(await d.command('charge', { cmdId: 's1', requestId: 'r-serial', amount: 1010, currency: 'EUR' })).toEqual({ ok: true });
+      expect(valid('result', await ev.next('result', (x) => x.requestId === 'r-serial'))).toMatchObject({ status: 'approved', amount: 1010, terminalId: '65000028' });
+      expect(framed.badFrames).toBe(0);
+      await d.stop();
+      drivers.splice(drivers.indexOf(d), 1);
+    } finally {
+      await simPort.close().catch(() => undefined);
+      await socat.stop();
+    }
   });
 });
