@@ -19,8 +19,8 @@ export type ExchangeEnd =
 export interface ExchangeHandlers {
   /** The terminal answered the command with `80 00 00`. */
   accepted?(): void;
-  /** A message while the terminal is master; returns the reply when it is not `80 00 00`. */
-  message?(m: PtMessage): Buffer | void;
+  /** A message while the terminal is master; returns the reply when it is not `80 00 00`, null for none. */
+  message?(m: PtMessage): Buffer | null | void;
   /** The reply to `m` was written to the terminal (the commit point of a Status-Information). */
   replied?(m: PtMessage): void;
   /** The terminal answered a command sent while it was master (the Abort `06 B0`). */
@@ -84,14 +84,16 @@ export class Exchange {
     }
     const longer = m.type === 'intermediate' && m.timeoutMin ? m.timeoutMin * 60_000 : 0;
     this.arm(Math.max(this.timers.t4Ms, longer), { kind: 't4' });
-    let reply: Buffer = ACK;
+    let reply: Buffer | null = ACK;
     try {
-      reply = this.h.message?.(m) ?? ACK;
+      const r = this.h.message?.(m);
+      reply = r === null ? null : (r ?? ACK);
     } catch {
       // A handler failure must not leave the terminal waiting; the driver logs its own errors.
     }
     if (m.type === 'completion') this.finish({ kind: 'completion', msg: m });
     else if (m.type === 'abort') this.finish({ kind: 'abort', resultCode: m.resultCode });
+    if (reply === null) return;
     this.write(reply).then(
       () => this.h.replied?.(m),
       (err: Error) => this.finish({ kind: 'lost', reason: err.message }),

@@ -59,6 +59,13 @@ export async function runCharge(
       if (m.type === 'intermediate') {
         ctx.emit('status', { ts: ctx.ts(), requestId: req.requestId, prompt: promptFor(m.status), code: m.status, ...(m.texts.length ? { text: m.texts.join(' / ').slice(0, 120) } : {}) });
       } else if (m.type === 'statusInfo') {
+        if (m.info.resultCode === undefined) {
+          // Unreadable: an ack could commit a payment the register cannot book. No ack, hang up,
+          // and let the recovery ask the terminal (it reverses an unacknowledged approval itself).
+          ctx.log.warn({ requestId: req.requestId, error: m.error }, 'Status-Information without a readable result code');
+          ctx.drop('unreadable Status-Information');
+          return null;
+        }
         running.statusInfo = m.info;
         const result = resultFields(m.info, base, []);
         // Persisted before the ack: for an approval that ack is the commit (ZVT spec §2.2.8).

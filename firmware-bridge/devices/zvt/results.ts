@@ -32,7 +32,6 @@ export function promptFor(code: number): PaymentPrompt {
 
 function clip(s: string | undefined, max: number): string | undefined {
   if (s === undefined) return undefined;
-  // eslint-disable-next-line no-control-regex
   const t = s.replace(/[\u0000-\u001f\u007f]/g, ' ').trim();
   return t ? t.slice(0, max) : undefined;
 }
@@ -64,8 +63,7 @@ export function resultFields(info: StatusInfo, fallback: { amount: number; curre
 export function receiptLines(lines: string[]): string[] {
   return lines
     .flatMap((l) => l.split(/\r?\n/))
-    // eslint-disable-next-line no-control-regex
-    .map((l) => l.replace(/[\u0000-\u001f\u007f]/g, ' ').trimEnd().slice(0, 80))
+      .map((l) => l.replace(/[\u0000-\u001f\u007f]/g, ' ').trimEnd().slice(0, 80))
     .slice(0, 200);
 }
 
