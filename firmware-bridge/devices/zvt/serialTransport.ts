@@ -12,12 +12,15 @@ import { ACK_BYTE, decodeFrames, encodeFrame, MAX_TRIES, NAK_BYTE } from './seri
 export interface ZvtSerialOptions {
   /** How long to wait for the ACK of a frame (T2, 5 s). */
   ackTimeoutMs?: number;
+  /** The longest gap inside a frame (T1, 200 ms); a frame that stalls longer is dropped and NAKed. */
+  byteGapMs?: number;
 }
 
 export class ZvtSerialTransport extends EventEmitter<ByteTransportEvents> implements ByteTransport {
   private rest: Buffer = Buffer.alloc(0);
   private chain: Promise<void> = Promise.resolve();
   private answer: ((ok: boolean) => void) | null = null;
+  private gapTimer: NodeJS.Timeout | null = null;
   /** Frames dropped for a bad CRC (each was NAKed). */
   badFrames = 0;
 
@@ -46,6 +49,8 @@ export class ZvtSerialTransport extends EventEmitter<ByteTransportEvents> implem
 
   close(): Promise<void> {
     this.answer?.(false);
+    if (this.gapTimer) clearTimeout(this.gapTimer);
+    this.gapTimer = null;
     return this.port.close();
   }
 
@@ -75,8 +80,19 @@ export class ZvtSerialTransport extends EventEmitter<ByteTransportEvents> implem
   }
 
   private onData(chunk: Buffer): void {
+    if (this.gapTimer) clearTimeout(this.gapTimer);
+    this.gapTimer = null;
     const r = decodeFrames(Buffer.concat([this.rest, chunk]));
     this.rest = r.rest;
+    if (this.rest.length > 0) {
+      // T1 (TP §3.4): a frame whose bytes stop coming is broken; the sender repeats it after our NAK.
+      this.gapTimer = setTimeout(() => {
+        this.gapTimer = null;
+        this.rest = Buffer.alloc(0);
+        this.badFrames++;
+        this.port.write(Buffer.from([NAK_BYTE])).catch(() => undefined);
+      }, this.options.byteGapMs ?? 200);
+    }
     for (const e of r.errors) {
       if (e.code === 'BAD_CHECKSUM' || e.code === 'BAD_FRAME') {
         this.badFrames++;

@@ -1,6 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { crc16Kermit, decodeFrames, encodeFrame } from '../../../firmware-bridge/devices/zvt/serialFrame.js';
+import { ZvtSerialTransport } from '../../../firmware-bridge/devices/zvt/serialTransport.js';
+import { MemoryByteTransport } from '../../../firmware-bridge/transports/memory.js';
 
 const h = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 const a = (s: string) => Buffer.from(s, 'latin1').toString('hex');
@@ -58,5 +60,53 @@ describe('zvt RS-232 frames', () => {
         expect(frames).toEqual([{ type: 'frame', apdu: Buffer.from(apdu) }, { type: 'frame', apdu: Buffer.from(apdu) }]);
       }),
     );
+  });
+});
+
+describe('zvt RS-232 link layer (ACK/NAK, repeats, T1)', () => {
+  async function link(o = {}) {
+    const port = new MemoryByteTransport('pt');
+    const t = new ZvtSerialTransport(port, { ackTimeoutMs: 30, byteGapMs: 20, ...o });
+    await t.open();
+    const got: Buffer[] = [];
+    t.on('data', (apdu) => got.push(apdu));
+    return { port, t, got };
+  }
+  const nextWrite = (port: MemoryByteTransport, n: number) =>
+    new Promise<void>((resolve) => {
+      const check = () => (port.written.length >= n ? resolve() : setImmediate(check));
+      check();
+    });
+
+  it('sends a frame, repeats it after a NAK, resolves on the ACK', async () => {
+    const { port, t } = await link();
+    const done = t.write(h('06 0F 00'));
+    await nextWrite(port, 1);
+    port.inject(h('15'));
+    await nextWrite(port, 2);
+    port.inject(h('06'));
+    await done;
+    expect(port.written).toEqual([FRAMES[1]![1], FRAMES[1]![1]]);
+  });
+  it('gives up after three unanswered tries (T2)', async () => {
+    const { port, t } = await link();
+    await expect(t.write(h('80 00 00'))).rejects.toThrow(/no ACK after 3 tries/);
+    expect(port.written).toHaveLength(3);
+  });
+  it('ACKs a good frame and passes its APDU on; NAKs a bad CRC and a frame that stalls (T1)', async () => {
+    const { port, t, got } = await link();
+    port.inject(COMPLETION);
+    expect(got).toEqual([h(`06 0F 0B F0 F0 F7 ${a('2.14.15')} 00`)]);
+    expect(port.written).toEqual([h('06')]);
+    const bad = Buffer.from(COMPLETION);
+    bad[4] ^= 1;
+    port.inject(bad);
+    expect(port.written.at(-1)).toEqual(h('15'));
+    port.inject(COMPLETION.subarray(0, 6));
+    await nextWrite(port, 3);
+    expect(port.written.at(-1)).toEqual(h('15'));
+    expect(t.badFrames).toBe(2);
+    port.inject(COMPLETION);
+    expect(got).toHaveLength(2);
   });
 });
