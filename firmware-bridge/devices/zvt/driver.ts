@@ -193,7 +193,7 @@ export class ZvtDriver extends DriverBase {
         ts: this.ctx.ts(),
         requestId,
         status: 'cancelled',
-        amount: r.info?.amount ?? amount ?? 0,
+        amount: amount ?? 0,
         currency: this.ctx.currency.alpha,
         resultCode: 0,
         receiptNo: receiptNo,

@@ -59,10 +59,11 @@ export async function runCharge(
       if (m.type === 'intermediate') {
         ctx.emit('status', { ts: ctx.ts(), requestId: req.requestId, prompt: promptFor(m.status), code: m.status, ...(m.texts.length ? { text: m.texts.join(' / ').slice(0, 120) } : {}) });
       } else if (m.type === 'statusInfo') {
-        if (m.info.resultCode === undefined) {
-          // Unreadable: an ack could commit a payment the register cannot book. No ack, hang up,
-          // and let the recovery ask the terminal (it reverses an unacknowledged approval itself).
-          ctx.log.warn({ requestId: req.requestId, error: m.error }, 'Status-Information without a readable result code');
+        if (m.info.resultCode === undefined || (m.info.resultCode === 0 && (m.info.amount ?? 0) > req.amount)) {
+          // Unreadable, or an approval of more than was asked: an ack would commit a payment the
+          // register cannot book. No ack, hang up, and let the recovery ask the terminal (which
+          // reverses an unacknowledged approval itself).
+          ctx.log.warn({ requestId: req.requestId, error: m.error, amount: m.info.amount }, 'Status-Information the register cannot commit');
           ctx.drop('unreadable Status-Information');
           return null;
         }
@@ -137,8 +138,11 @@ export async function runEndOfDay(ctx: FlowContext, cmdId: string): Promise<{ ok
   const error = ok ? undefined : rc !== undefined ? `terminal answered result code 0x${rc.toString(16)}` : `terminal did not finish the end-of-day (${end.kind})`;
   const evt: Record<string, unknown> = { ts: ctx.ts(), cmdId, ok, receipt: receiptLines(receipt) };
   if (rc !== undefined) evt.resultCode = rc;
-  if (info?.amount !== undefined) evt.totalAmount = info.amount;
-  if (info?.amount !== undefined) evt.currency = ctx.currency.alpha;
+  // Beyond the payload's range a total is not a number anyone should settle on: left out.
+  if (info?.amount !== undefined && info.amount <= 1_000_000_000) {
+    evt.totalAmount = info.amount;
+    evt.currency = ctx.currency.alpha;
+  }
   const count = totalsCount(info?.totals);
   if (count !== undefined) evt.count = count;
   if (error) evt.error = error;

@@ -44,7 +44,8 @@ function digits(s: string | undefined, max: number): string | undefined {
 export function resultFields(info: StatusInfo, fallback: { amount: number; currency: string }, receipt: string[]): Record<string, unknown> {
   const pan = info.maskedPan !== undefined && /^[*]*[0-9]{0,4}$/.test(info.maskedPan) && info.maskedPan.length <= 19 ? info.maskedPan : undefined;
   const out: Record<string, unknown> = {
-    amount: info.amount ?? fallback.amount,
+    // A terminal never approves more than the register asked; a larger number is not one to book.
+    amount: info.amount !== undefined && info.amount <= fallback.amount ? info.amount : fallback.amount,
     currency: (info.currency && currencyByNumeric(info.currency)?.alpha) ?? fallback.currency,
     resultCode: info.resultCode,
     authCode: clip(info.authCode, 32),

@@ -19,10 +19,12 @@ describe('zvt payloads', () => {
   it('cuts terminal fields to the schema and drops what cannot be trusted', () => {
     const r = resultFields(
       { resultCode: 0, amount: 500, currency: '978', maskedPan: '5413330089020771', cardName: `Card\u0007${'x'.repeat(60)}`, receiptNo: '123456789', terminalId: '2900 1006' },
-      { amount: 1, currency: 'EUR' },
+      { amount: 1000, currency: 'EUR' },
       [`line 1\nline 2`, 'y'.repeat(100)],
     );
     expect(r).toEqual({ amount: 500, currency: 'EUR', resultCode: 0, cardType: `Card ${'x'.repeat(35)}`, terminalId: '2900 1006', receipt: ['line 1', 'line 2', 'y'.repeat(80)] });
+    // More than the register asked for is never taken as the amount.
+    expect(resultFields({ resultCode: 5, amount: 99_999_999_999 }, { amount: 700, currency: 'EUR' }, [])).toMatchObject({ amount: 700 });
     expect(receiptLines(Array.from({ length: 300 }, () => 'a'))).toHaveLength(200);
   });
   it('counts the single totals of an End-of-Day', () => {
