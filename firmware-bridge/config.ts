@@ -12,7 +12,7 @@ import type { ValidateFunction } from 'ajv';
 import { DEVICE_KINDS, ID_PATTERN, type DeviceKind } from '../gateway/protocol/topics.js';
 import { createAjv, formatErrors } from '../gateway/protocol/validate.js';
 
-export const PROTOCOLS = ['mtsics', 'toledoContinuous', 'chafon', 'hidScanner', 'beams', 'lightTower', 'escpos', 'oepl'] as const;
+export const PROTOCOLS = ['mtsics', 'toledoContinuous', 'chafon', 'hidScanner', 'beams', 'lightTower', 'escpos', 'oepl', 'zvt'] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
 
 /** The device kind each protocol publishes as (gateway/protocol/README.md §Device payloads). */
@@ -25,6 +25,7 @@ export const PROTOCOL_KIND: Readonly<Record<Protocol, DeviceKind>> = Object.free
   lightTower: 'light',
   escpos: 'printer',
   oepl: 'esl',
+  zvt: 'payment',
 });
 /** How a device is reached. */
 export const PORT_TYPES = ['serial', 'hid', 'gpio', 'tcp', 'http'] as const;
@@ -40,6 +41,7 @@ export const PROTOCOL_PORTS: Readonly<Record<Protocol, readonly PortType[]>> = O
   // A receipt printer on the LAN (raw port 9100) or on a serial / USB-serial line.
   escpos: ['tcp', 'serial'],
   oepl: ['http'],
+  zvt: ['tcp', 'serial'],
 });
 
 const Id = Type.String({ pattern: ID_PATTERN });
@@ -248,6 +250,23 @@ export const PROTOCOL_OPTIONS: Readonly<Record<Protocol, TSchema>> = Object.free
       qrModule: Type.Optional(Type.Integer({ minimum: 1, maximum: 16 })),
       statusPollMs: Type.Optional(Type.Integer({ minimum: 50, maximum: 60_000 })),
       statusTimeoutMs: Type.Optional(Type.Integer({ minimum: 50, maximum: 60_000 })),
+      model: Model,
+    },
+    { additionalProperties: false },
+  ),
+  zvt: Type.Object(
+    {
+      /** The payment journal's folder (written with fsync before every commit). */
+      stateDir: Type.String({ minLength: 1 }),
+      password: Type.Optional(Type.String({ pattern: '^[0-9]{6}$' })),
+      currency: Type.Optional(Type.String({ pattern: '^[A-Z]{3}$' })),
+      configByte: Type.Optional(Type.Integer({ minimum: 0, maximum: 255 })),
+      serviceByte: Type.Optional(Type.Integer({ minimum: 0, maximum: 255 })),
+      printerWidth: Type.Optional(Type.Integer({ minimum: 20, maximum: 99 })),
+      t3Ms: Type.Optional(Ms),
+      t4Ms: Type.Optional(Ms),
+      statusIntervalMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 3_600_000 })),
+      serialAckTimeoutMs: Type.Optional(Ms),
       model: Model,
     },
     { additionalProperties: false },

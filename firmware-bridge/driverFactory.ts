@@ -21,6 +21,8 @@ import { LightTowerDriver } from './devices/lightTower/driver.js';
 import type { FlashSchedule } from './devices/lightTower/codec.js';
 import { EscposDriver, type EscposDriverOptions } from './devices/escpos/driver.js';
 import { OeplDriver, type OeplDriverOptions } from './devices/oepl/driver.js';
+import { ZvtDriver, type ZvtDriverOptions } from './devices/zvt/driver.js';
+import { ZvtSerialTransport } from './devices/zvt/serialTransport.js';
 
 /** Where the bytes, reports and edges come from; `deviceId` lets a test hand each device its own. */
 export interface Transports {
@@ -101,6 +103,13 @@ export function createDriver(d: Readonly<BridgeDeviceConfig>, ctx: DriverContext
     case 'oepl':
       // An AP on the LAN: its HTTP API through node's fetch, its WebSocket through `ws`.
       return new OeplDriver({ ...base, ...(o as Partial<OeplDriverOptions>), url: d.http!.url });
+    case 'zvt': {
+      // On RS-232 every APDU travels in a DLE STX … ETX frame with ACK/NAK; on TCP it goes bare.
+      const transport = d.tcp
+        ? ctx.transports.tcp({ ...d.tcp }, d.id)
+        : new ZvtSerialTransport(serial(), { ackTimeoutMs: o.serialAckTimeoutMs as number | undefined });
+      return new ZvtDriver({ ...base, ...(o as Partial<ZvtDriverOptions>), stateDir: o.stateDir as string, transport, backoff: ctx.portBackoff });
+    }
   }
 }
 

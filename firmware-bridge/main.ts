@@ -1,7 +1,8 @@
 /**
  * storegw-bridge's composition root and entry point: the only place that reads argv, env and
  * signals. `node dist/storegw-bridge.js --config FILE` (or `check-config FILE`: errors with their
- * path, exit 2; or `udev-rules FILE`: the rules that give the bridge its HID scanners).
+ * path, exit 2; or `udev-rules FILE`: the rules that give the bridge its HID scanners; or
+ * `zvt-sim [--host H] [--port N] [--think-ms N] [--seed N]`: a simulated ZVT card terminal).
  */
 import { pino, type LevelWithSilent } from 'pino';
 import { bridgeIdOf, loadBridgeConfigFile, readPassword, readTlsOptions } from './config.js';
@@ -11,6 +12,7 @@ import { statSync } from 'node:fs';
 import { keyFileProblem } from '../gateway/secretFiles.js';
 import { SystemdNotify } from '../gateway/systemdNotify.js';
 import { scannerUdevRules } from './udevRules.js';
+import { ZvtSim } from './devices/zvt/sim.js';
 
 /**
  * A password written inline makes the config file a secrets file. The published demo secret is
@@ -22,7 +24,27 @@ function inlinePasswordProblem(file: string, password: string): string | null {
   return p && `${p} — it holds the password inline (or use mqtt.passwordFile)`;
 }
 
-const USAGE = 'usage: storegw-bridge --config FILE\n       storegw-bridge check-config FILE\n       storegw-bridge udev-rules FILE\n';
+const USAGE =
+  'usage: storegw-bridge --config FILE\n       storegw-bridge check-config FILE\n       storegw-bridge udev-rules FILE\n' +
+  '       storegw-bridge zvt-sim [--host H] [--port 20007] [--think-ms 0] [--seed N]\n';
+
+/** The simulated card terminal in the foreground until SIGINT/SIGTERM (demo and manual tests). */
+async function zvtSim(argv: string[]): Promise<number> {
+  const opt = (name: string): string | undefined => {
+    const i = argv.indexOf(name);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const num = (name: string): number | undefined => (opt(name) === undefined ? undefined : Number(opt(name)));
+  const sim = new ZvtSim({ host: opt('--host') ?? '127.0.0.1', port: num('--port') ?? 20007, thinkMs: num('--think-ms'), seed: num('--seed') });
+  await sim.start();
+  process.stdout.write(`zvt-sim: listening on ${opt('--host') ?? '127.0.0.1'}:${sim.port}\n`);
+  await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await sim.stop();
+  return 0;
+}
 
 async function main(argv: string[]): Promise<number> {
   // Whatever the bridge writes is its user's alone, whatever umask the shell or the unit passed in.
@@ -40,6 +62,7 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`${res.errors.join('\n')}\n`);
     return 2;
   }
+  if (argv[0] === 'zvt-sim') return zvtSim(argv.slice(1));
   if (argv[0] === 'udev-rules') {
     // The scanners' udev rules on stdout: > /etc/udev/rules.d/70-storegw-scanners.rules
     const res = argv[1] ? loadBridgeConfigFile(argv[1], process.env) : null;

@@ -15,6 +15,7 @@ import { MtsicsSim, type MtsicsSimOptions } from './devices/mtsics/sim.js';
 import { ToledoSim, type ToledoSimOptions } from './devices/toledoContinuous/sim.js';
 import { ChafonSim, type ChafonSimOptions, type SimTag } from './devices/chafon/sim.js';
 import type { ByteTransport } from './transports/transport.js';
+import { ZvtSim, type ZvtSimOptions } from './devices/zvt/sim.js';
 
 export interface Socat {
   proc: ChildProcess;
@@ -172,4 +173,30 @@ export async function startSerialSimulators(config: Pick<Readonly<BridgeConfig>,
     throw err;
   }
   return handle;
+}
+
+/**
+ * A simulated card terminal for every `zvt` device of the config reached over TCP, listening on its
+ * `tcp.host:tcp.port` (the demo starts these beside the serial simulators). Stop them with `stop()`.
+ */
+export async function startZvtSimulators(
+  config: Pick<Readonly<BridgeConfig>, 'devices'>,
+  o: Omit<ZvtSimOptions, 'host' | 'port'> = {},
+): Promise<{ sims: Map<string, ZvtSim>; stop(): Promise<void> }> {
+  const sims = new Map<string, ZvtSim>();
+  const stop = async () => {
+    for (const s of [...sims.values()].reverse()) await s.stop().catch(() => undefined);
+  };
+  try {
+    for (const d of config.devices) {
+      if (d.protocol !== 'zvt' || !d.tcp) continue;
+      const sim = new ZvtSim({ ...o, host: d.tcp.host, port: d.tcp.port });
+      await sim.start();
+      sims.set(d.id, sim);
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { sims, stop };
 }

@@ -52,7 +52,7 @@ describe('bridge config', () => {
         d[2].hid = { vendorId: 70000 };
       }),
     );
-    expect(errs).toContain('devices[0].protocol: must be one of "mtsics", "toledoContinuous", "chafon", "hidScanner", "beams", "lightTower", "escpos", "oepl"');
+    expect(errs).toContain('devices[0].protocol: must be one of "mtsics", "toledoContinuous", "chafon", "hidScanner", "beams", "lightTower", "escpos", "oepl", "zvt"');
     expect(errs).toContain('devices[1].serial.parity: must be one of "none", "even", "odd", "mark", "space"');
     expect(errs).toContain('devices[2].hid.vendorId: must be <= 65535');
   });

@@ -1,0 +1,116 @@
+/**
+ * The payment journal of one terminal: JSON lines appended and fsynced before the driver acts on
+ * them, so a crash at any point leaves a record of how far a payment got. JSON lines rather than a
+ * SQLite file: one writer, a handful of appends per payment, read once at start, no schema to
+ * migrate, and a person can read it during an incident. The file is rewritten (to a temp file,
+ * fsynced, renamed) at start with only what is still needed, so it stays small.
+ */
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import path from 'node:path';
+
+export type JournalPhase =
+  /** The Authorization is about to be sent. */
+  | 'started'
+  /** A Status-Information with rc 00 arrived; its ack (the commit) is about to be sent. */
+  | 'committing'
+  /** The ack of that Status-Information was written to the terminal: the payment stands. */
+  | 'committed'
+  /** A Status-Information with another result arrived: the payment did not happen. */
+  | 'failed'
+  /** The result was published; nothing more to do. */
+  | 'done';
+
+export interface JournalRecord {
+  ts: string;
+  requestId: string;
+  phase: JournalPhase;
+  amount: number;
+  /** ISO 4217 alphabetic. */
+  currency: string;
+  resultCode?: number;
+  receiptNo?: string;
+  trace?: string;
+  /** The result fields as they will be published (set from `committing` on). */
+  result?: Record<string, unknown>;
+}
+
+/** Keep the last `done` records too (their traces and receipt numbers tell old payments from a new one). */
+const KEEP_DONE = 50;
+
+export class PaymentJournal {
+  private fd: number | null = null;
+  private readonly latest = new Map<string, JournalRecord>();
+  readonly file: string;
+
+  constructor(dir: string, deviceId: string) {
+    this.file = path.join(dir, `zvt-${deviceId}.jsonl`);
+  }
+
+  /** Reads what is there (a torn last line from a crash is skipped) and compacts the file. */
+  open(): void {
+    mkdirSync(path.dirname(this.file), { recursive: true });
+    let text = '';
+    try {
+      text = readFileSync(this.file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    for (const line of text.split('\n')) {
+      if (!line) continue;
+      try {
+        const r = JSON.parse(line) as JournalRecord;
+        if (typeof r.requestId === 'string' && typeof r.phase === 'string') {
+          this.latest.delete(r.requestId);
+          this.latest.set(r.requestId, r);
+        }
+      } catch {
+        // A line cut short by a crash mid-append: the record before it stands.
+      }
+    }
+    const open = [...this.latest.values()].filter((r) => r.phase !== 'done');
+    const done = [...this.latest.values()].filter((r) => r.phase === 'done').slice(-KEEP_DONE);
+    for (const r of [...this.latest.values()]) if (r.phase === 'done' && !done.includes(r)) this.latest.delete(r.requestId);
+    const tmp = `${this.file}.tmp`;
+    const fd = openSync(tmp, 'w', 0o600);
+    writeSync(fd, [...done, ...open].map((r) => `${JSON.stringify(r)}\n`).join(''));
+    fsyncSync(fd);
+    closeSync(fd);
+    renameSync(tmp, this.file);
+    this.fd = openSync(this.file, 'a', 0o600);
+  }
+
+  close(): void {
+    if (this.fd !== null) closeSync(this.fd);
+    this.fd = null;
+  }
+
+  /** Appends and fsyncs; returns only once the record is on disk. */
+  write(r: JournalRecord): void {
+    if (this.fd === null) throw new Error(`${this.file}: journal is not open`);
+    writeSync(this.fd, `${JSON.stringify(r)}\n`);
+    fsyncSync(this.fd);
+    this.latest.delete(r.requestId);
+    this.latest.set(r.requestId, r);
+  }
+
+  get(requestId: string): JournalRecord | undefined {
+    return this.latest.get(requestId);
+  }
+
+  /** Payments whose outcome was not published yet, oldest first. */
+  openRecords(): JournalRecord[] {
+    return [...this.latest.values()].filter((r) => r.phase !== 'done');
+  }
+
+  /** Traces of transactions the journal already holds, to tell an older payment from the one in question. */
+  knownTraces(except: string): Set<string> {
+    const s = new Set<string>();
+    for (const r of this.latest.values()) if (r.requestId !== except && r.trace) s.add(r.trace);
+    return s;
+  }
+
+  /** The receipt number of an approved payment, for a reversal that does not name it. */
+  receiptNoOf(requestId: string): string | undefined {
+    return this.latest.get(requestId)?.receiptNo;
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * kill -9 of the bridge process in the middle of a card payment: the bridge binary runs as a child
+ * against the real gateway and the simulated terminal; it is killed the moment its journal records
+ * the approval it is about to commit. After a restart the driver settles the payment from its
+ * journal and the terminal (Repeat Receipt, and a reversal when it cannot prove the commit). Which
+ * side of the ack the kill lands on is up to the scheduler; every outcome must agree with the
+ * terminal's books: approved only for a payment the terminal keeps, declined only for one it
+ * reversed. A re-sent charge for the same requestId is refused, never paid twice.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, watch, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { build } from 'esbuild';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { startGateway, TEST_SECRET, type RunningGateway } from '../../helpers/gatewayHarness.js';
+import { tempDir } from '../../helpers/tmp.js';
+import type { NewEvent } from '../../../gateway/outbox/store.js';
+import { ZvtSim } from '../../../firmware-bridge/devices/zvt/sim.js';
+
+let tmp: { dir: string; remove: () => void };
+let bin: string;
+let binDir: string;
+let gw: RunningGateway;
+let sim: ZvtSim;
+let configFile: string;
+const children: ChildProcess[] = [];
+const committed: NewEvent[] = [];
+const waiters = new Set<() => void>();
+
+function committedEvent(match: (type: string, d: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> {
+  return new Promise((resolve) => {
+    const check = () => {
+      const hit = committed.find((e) => e.kind === 'payment' && match(e.type, JSON.parse(e.data) as Record<string, unknown>));
+      if (!hit) return false;
+      waiters.delete(w);
+      resolve(JSON.parse(hit.data) as Record<string, unknown>);
+      return true;
+    };
+    const w = () => void check();
+    if (!check()) waiters.add(w);
+  });
+}
+
+function online(want: boolean): Promise<void> {
+  return new Promise((resolve) => {
+    if (gw.gw.registry.get('payment', 'pt-9')?.online === want) return resolve();
+    const off = gw.gw.registry.onChange((d) => {
+      if (d.kind === 'payment' && d.id === 'pt-9' && d.online === want) {
+        off();
+        resolve();
+      }
+    });
+  });
+}
+
+function runBridge(): ChildProcess {
+  const proc = spawn(process.execPath, [bin, '--config', configFile], { cwd: path.resolve('.'), stdio: ['ignore', 'pipe', 'pipe'] });
+  // What the bridge says goes to the test's output only when something is wrong (level warn).
+  proc.stdout!.on('data', (d: Buffer) => process.stderr.write(d));
+  proc.stderr!.on('data', (d: Buffer) => process.stderr.write(d));
+  children.push(proc);
+  return proc;
+}
+
+beforeAll(async () => {
+  tmp = tempDir('sgw-zvt-crash-');
+  mkdirSync('node_modules/.cache', { recursive: true });
+  binDir = mkdtempSync(path.resolve('node_modules/.cache/storegw-bridge-zvt-'));
+  bin = path.join(binDir, 'storegw-bridge.js');
+  await build({ entryPoints: ['firmware-bridge/main.ts'], outfile: bin, bundle: true, platform: 'node', format: 'esm', target: 'node24', tsconfig: 'tsconfig.server.json', packages: 'external', logLevel: 'warning' });
+  // A short pause at each step, so the kill lands while the terminal is still master.
+  sim = new ZvtSim({ thinkMs: 30 });
+  await sim.start();
+  gw = await startGateway({ devices: [{ kind: 'payment', id: 'pt-9', bridge: 'kc' }], bridges: ['kc'] });
+  gw.gw.onEvent((e) => {
+    committed.push(e);
+    for (const w of [...waiters]) w();
+  });
+  configFile = path.join(tmp.dir, 'bridge.yaml');
+  const config = {
+    log: { level: 'warn' },
+    mqtt: { url: gw.mqttUrl, username: 'bridge/kc', password: TEST_SECRET, reconnect: { initialMs: 50, maxMs: 500 } },
+    portBackoff: { initialMs: 20, maxMs: 200 },
+    devices: [{ kind: 'payment', id: 'pt-9', protocol: 'zvt', tcp: { host: '127.0.0.1', port: sim.port }, options: { stateDir: path.join(tmp.dir, 'state'), t3Ms: 2000, t4Ms: 3000, statusIntervalMs: 0 } }],
+  };
+  writeFileSync(configFile, stringify(config), { mode: 0o600 });
+}, 60_000);
+
+afterAll(async () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  await sim?.stop();
+  await gw?.stop();
+  tmp?.remove();
+  if (binDir) rmSync(binDir, { recursive: true, force: true });
+});
+
+describe('kill -9 of the bridge at the commit point of a card payment', () => {
+  it('after the restart the result agrees with the terminal, and the payment is never taken twice', async () => {
+    const first = runBridge();
+    await online(true);
+    const journal = path.join(tmp.dir, 'state', 'zvt-pt-9.jsonl');
+    const killed = new Promise<void>((resolve) => {
+      const w = watch(path.dirname(journal), () => {
+        let text = '';
+        try {
+          text = readFileSync(journal, 'utf8');
+        } catch {
+          return;
+        }
+        const lines = text.split('\n').filter((l) => l.endsWith('}'));
+        if (!lines.some((l) => (JSON.parse(l) as { phase: string }).phase === 'committing')) return;
+        first.kill('SIGKILL');
+        w.close();
+        resolve();
+      });
+    });
+    const cmdId = await gw.gw.commands.send('payment', 'pt-9', 'charge', { requestId: 'k-1', amount: 4100, currency: 'EUR' }, { source: 'test' });
+    await killed;
+    await once(first, 'exit');
+    const phases = readFileSync(journal, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { phase: string }).phase);
+    expect(phases.slice(0, 2)).toEqual(['started', 'committing']);
+    expect(phases).not.toContain('done');
+
+    runBridge();
+    const r = await committedEvent((t, d) => t === 'result' && d.requestId === 'k-1');
+    const tx = sim.books.transactions.find((t) => t.kind === 'payment' && t.info.amount === 4100)!;
+    expect(r.recovered).toBe(true);
+    if (r.status === 'approved') expect(tx).toMatchObject({ committed: true, reversed: false });
+    else expect(r.status === 'declined' && tx.reversed).toBe(true);
+    // The gateway re-sends the unacked charge to the new bridge process: refused by requestId, or
+    // the first process's ack had already gone out. Either way the terminal saw one authorization.
+    const ack = await committedEvent((t, d) => t === 'ack' && d.cmdId === cmdId);
+    if (!ack.ok) expect(ack.error).toMatch(/^requestId:/);
+    expect(sim.books.commands.filter((c) => c.type === 'authorization')).toHaveLength(1);
+    const after = readFileSync(journal, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { requestId: string; phase: string });
+    expect(after.filter((l) => l.requestId === 'k-1').at(-1)!.phase).toBe('done');
+  });
+});
