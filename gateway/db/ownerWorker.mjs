@@ -59,7 +59,8 @@ function handle(msg) {
     case 'open': {
       const db = new Database(msg.file, { fileMustExist: true, timeout: msg.busyTimeoutMs });
       // Values from a fixed set (owner.ts checks them); a PRAGMA binds nothing.
-      db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = ${msg.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}; PRAGMA foreign_keys = ON`);
+      // cache_size: SQLite's default 2 MB per connection, not better-sqlite3's 16 MB (db/sqlite.ts, CACHE_SIZE).
+      db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = ${msg.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}; PRAGMA foreign_keys = ON; PRAGMA cache_size = -2000`);
       for (const p of msg.pragmas ?? []) db.exec(`PRAGMA ${p}`);
       // The id is the main thread's: a restarted thread opens the same connections under the same ids.
       conns.set(msg.conn, { db, cache: new Map() });
