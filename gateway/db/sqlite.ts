@@ -62,8 +62,8 @@ const SYNCHRONOUS: Record<string, string> = { FULL: 'FULL', NORMAL: 'NORMAL' };
  * Page cache per connection, in KiB when negative (https://www.sqlite.org/pragma.html#pragma_cache_size):
  * SQLite's own default, 2 MB. better-sqlite3 is built with 16 MB (SQLITE_DEFAULT_CACHE_SIZE=-16000
  * in its build), and a connection that reads a large table (the uplink's, a catalog read) keeps it
- * resident: measured, three connections each reading a 46 MB outbox hold +60 MB of RSS with 16 MB
- * and +17 MB with 2 MB. The OS page cache still holds the file; this is only SQLite's copy.
+ * resident: measured, three connections each reading a 46 MB table hold +60 MB of RSS with 16 MB and
+ * +17 MB with 2 MB. The OS page cache still holds the file; this is only SQLite's copy.
  * ownerWorker.mjs sets the same on the writer's connections.
  */
 export const CACHE_SIZE = -2000;

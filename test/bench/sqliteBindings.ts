@@ -1,7 +1,7 @@
 /**
  * better-sqlite3 against node:sqlite for the outbox's group commit, both on the main thread: the
- * outbox schema (its numbered migrations), the outbox writer's pragmas (WAL, synchronous FULL,
- * journal_size_limit), one prepared INSERT run per row inside BEGIN IMMEDIATE … COMMIT, 100,000
+ * outbox schema (its numbered migrations), the outbox writer's pragmas (WAL, synchronous FULL, a 2 MB
+ * page cache, journal_size_limit), one prepared INSERT run per row inside BEGIN IMMEDIATE … COMMIT, 100,000
  * rows in groups of 100. Each binding runs in a fresh child process (so RSS is its own), twice,
  * alternating. Prints ms and µs per row (wall: mostly the commits' fsyncs; CPU: the binding's own
  * cost), commit p50/p99 and RSS. Bundled into dist/ so that it finds node_modules:
@@ -19,7 +19,7 @@ import { INSERT_EVENT } from '../../gateway/outbox/store.js';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 100_000);
 const GROUP = Number(process.env.BENCH_GROUP ?? 100);
-const PRAGMAS = ['journal_mode = WAL', 'synchronous = FULL', 'foreign_keys = ON', `journal_size_limit = ${64 * 1_048_576}`];
+const PRAGMAS = ['journal_mode = WAL', 'synchronous = FULL', 'foreign_keys = ON', 'cache_size = -2000', `journal_size_limit = ${64 * 1_048_576}`];
 
 /** The little both bindings share: exec, a prepared statement's run. */
 interface Conn {
