@@ -129,7 +129,8 @@ export class DbOwner {
   ) {}
 
   start(): void {
-    if (this.worker || this.state === 'up') return;
+    // Once only: a thread that died is started again by its own backoff, not by a new user.
+    if (this.state !== 'idle') return;
     if (!existsSync(fileURLToPath(this.url))) throw new Error(`SQLite owner worker not found: ${fileURLToPath(this.url)}`);
     this.spawn();
     this.state = 'up';
