@@ -8,7 +8,8 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
 import { Metrics } from './metrics.js';
-import { OutboxStore, type NewEvent } from './outbox/store.js';
+import { INSERT_EVENT, OutboxStore, type NewEvent } from './outbox/store.js';
+import { DbOwner, provideSharedOwner } from './db/owner.js';
 import { DeviceStore } from './devices/store.js';
 import { DeviceRegistry } from './devices/registry.js';
 import { Authenticator } from './broker/auth.js';
@@ -52,6 +53,8 @@ export interface GatewayOptions {
   pagesDir?: string;
   /** Called at each step boundary of a kiosk sale (the crash test halts the process there). */
   kioskCheckpoint?: (step: string, kioskId: string) => void;
+  /** Tests only: the SQLite writer thread exits inside its n-th group commit (the restart test). */
+  writerExitAt?: number;
 }
 
 /** Reported to HQ in the retained status. */
@@ -80,6 +83,7 @@ export class Gateway {
   /** The ops page's live feed (SSE): registry changes, KPIs, alerts, click & collect tasks. */
   live!: LiveFeed;
   private readonly started: Component[] = [];
+  private writer!: DbOwner;
   private readonly observers: ((e: NewEvent) => void)[] = [];
   private readonly now: () => number;
   private readonly mono: () => number;
@@ -117,6 +121,24 @@ export class Gateway {
     warmUp();
     const tightened = secureDataDir(c.data.dir);
     if (tightened > 0) this.log.warn({ dir: c.data.dir, tightened }, 'data folder: made files 0600 and folders 0700 (they were readable by others)');
+
+    // The one SQLite writer thread of the stores (db/owner.ts): a death is logged and counted, the
+    // requests it held fail (their devices get no PUBACK and send again), and it is started again.
+    const dbLog = this.log.child({ module: 'db' });
+    this.writer = new DbOwner({
+      onExit: ({ error, exits, restartInMs }) => {
+        this.metrics.dbWriterExits.inc();
+        dbLog.error({ err: error, exits, restartInMs }, restartInMs === null ? 'SQLite writer thread died; no restart left' : 'SQLite writer thread died; restarting it');
+      },
+      onRestarted: ({ restarts, downMs }) => {
+        this.metrics.dbWriterRestarts.inc();
+        dbLog.warn({ restarts, downMs: Math.round(downMs) }, 'SQLite writer thread started again');
+      },
+      onGaveUp: ({ error }) => dbLog.fatal({ err: error }, 'SQLite writer thread keeps dying: device events are refused until the gateway restarts'),
+      ...(this.opts.writerExitAt ? { testExitAt: { nth: this.opts.writerExitAt, sql: INSERT_EVENT } } : {}),
+    });
+    const writerHold = provideSharedOwner(this.writer);
+    this.started.push({ name: 'db writer', stop: () => writerHold.release() });
 
     this.outbox = new OutboxStore(path.join(c.data.dir, 'outbox.db'), {
       deadLetters: c.data.deadLetters,
@@ -323,8 +345,9 @@ export class Gateway {
       sessionTtlS: c.http.sessionTtlS,
       maxPacketBytes: c.mqtt.maxPacketBytes,
       health: async () => ({
-        ok: true,
-        checks: { mqttClients: broker!.connectedClients, lastSeq: this.ingest.lastSeq, bootId: this.bootId },
+        // Down while the writer thread restarts (events are refused, not lost), and for good once it gave up.
+        ok: this.writer.state === 'up',
+        checks: { mqttClients: broker!.connectedClients, lastSeq: this.ingest.lastSeq, bootId: this.bootId, dbWriter: { state: this.writer.state, exits: this.writer.exits, restarts: this.writer.restarts } },
       }),
       mqtt: c.mqtt.websocket.enabled ? { allowedOrigins: c.mqtt.websocket.allowedOrigins, admit: (a) => broker!.admit(a), handle: (stream, a) => broker!.handleStream(stream, a) } : undefined,
       maxConnections: c.http.maxConnections,

@@ -45,7 +45,15 @@ async function run(args: string[]): Promise<number> {
   // A halting test run logs synchronously: the halt line must be out before the process stops.
   const log = createLogger({ level: res.config.log.level as LevelWithSilent, ...(halt ? { stream: pino.destination({ dest: 1, sync: true }) } : {}) });
   const kioskCheckpoint = haltAt(halt, log);
-  const gw = new Gateway({ config: res.config, log, pagesDir: fileURLToPath(new URL('./kiosk/', import.meta.url)), ...(kioskCheckpoint ? { kioskCheckpoint } : {}) });
+  // Tests only (the writer-restart test): the SQLite writer thread exits inside its n-th group commit.
+  const writerExitAt = Number(process.env.STOREGW_TEST_WRITER_EXIT_AT ?? 0);
+  const gw = new Gateway({
+    config: res.config,
+    log,
+    pagesDir: fileURLToPath(new URL('./kiosk/', import.meta.url)),
+    ...(kioskCheckpoint ? { kioskCheckpoint } : {}),
+    ...(writerExitAt > 0 ? { writerExitAt } : {}),
+  });
   try {
     await gw.start();
   } catch (err) {

@@ -6,12 +6,16 @@
 // the bundle (dist/) and the sources under test. It knows no table: a request is a list of steps
 // (SQL text that is code in the repositories, plus rows of bound values) and the answer is their
 // results. Statements are prepared once per connection and cached by their text.
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 
 /** @type {Map<number, { db: import('better-sqlite3').Database, cache: Map<string, import('better-sqlite3').Statement> }>} */
 const conns = new Map();
-let nextConn = 1;
+// Tests only (the writer-restart test): the thread exits inside the n-th transaction whose first
+// statement is `sql`, after its statements ran and before COMMIT, as a crash or an out-of-memory
+// there would.
+const exitOn = workerData?.testExitAt;
+let exitIn = exitOn?.nth ?? 0;
 
 function statement(c, sql) {
   let s = c.cache.get(sql);
@@ -55,17 +59,22 @@ function handle(msg) {
     case 'open': {
       const db = new Database(msg.file, { fileMustExist: true, timeout: msg.busyTimeoutMs });
       // Values from a fixed set (owner.ts checks them); a PRAGMA binds nothing.
-      db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = ${msg.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}; PRAGMA foreign_keys = ON`);
+      // cache_size: SQLite's default 2 MB per connection, not better-sqlite3's 16 MB (db/sqlite.ts, CACHE_SIZE).
+      db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = ${msg.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}; PRAGMA foreign_keys = ON; PRAGMA cache_size = -2000`);
       for (const p of msg.pragmas ?? []) db.exec(`PRAGMA ${p}`);
-      const id = nextConn++;
-      conns.set(id, { db, cache: new Map() });
-      return id;
+      // The id is the main thread's: a restarted thread opens the same connections under the same ids.
+      conns.set(msg.conn, { db, cache: new Map() });
+      return msg.conn;
     }
     case 'steps': {
       const c = conns.get(msg.conn);
       if (!c) throw new Error(`connection ${msg.conn} is not open`);
       if (!msg.tx) return msg.steps.map((s) => runStep(c, s));
-      return c.db.transaction(() => msg.steps.map((s) => runStep(c, s))).immediate();
+      return c.db.transaction(() => {
+        const out = msg.steps.map((s) => runStep(c, s));
+        if (exitIn > 0 && msg.steps[0]?.sql === exitOn.sql && --exitIn === 0) process.exit(70);
+        return out;
+      }).immediate();
     }
     case 'close': {
       const c = conns.get(msg.conn);

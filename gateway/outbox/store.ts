@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { openDb, migrate, type Db } from '../db/sqlite.js';
-import { acquireSharedOwner, DbOwner, type OwnerConnection, type Step } from '../db/owner.js';
+import { acquireSharedOwner, type DbOwner, type OwnerConnection, type Step } from '../db/owner.js';
 import { DeadLetterStore, type DeadLetter, type DeadLetterLimits, type DropReason } from './deadLetters.js';
 import { OUTBOX_MIGRATIONS } from './migrations/index.js';
 import { OutboxCounts } from './counts.js';
@@ -66,7 +66,7 @@ export interface ClassStats {
 
 // One prepared statement, run once per event inside the group's transaction (better-sqlite3's
 // batch idiom): every value is a bound parameter.
-const INSERT_EVENT = `INSERT INTO events (seq, cls, kind, device_id, type, ts, recv_ts, boot_id, mono_ms, data)
+export const INSERT_EVENT = `INSERT INTO events (seq, cls, kind, device_id, type, ts, recv_ts, boot_id, mono_ms, data)
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 
 export interface OutboxOptions {
@@ -82,8 +82,8 @@ export interface OutboxOptions {
 export class OutboxStore {
   /** The main thread's connection: reads, and the migrations at start. */
   private db!: Db;
-  /** The thread that owns outbox.db's (and deadletters.db's) writes: see db/owner.ts. */
-  private owner: DbOwner | null = null;
+  /** The thread that owns outbox.db's (and deadletters.db's) writes: the shared one of db/owner.ts. */
+  private thread: { owner: DbOwner; release: () => Promise<void> } | null = null;
   private writerConn: OwnerConnection | null = null;
   /** Dead letters live in their own file (deadletters.db), outside what the quota measures. */
   readonly dead: DeadLetterStore;
@@ -92,7 +92,7 @@ export class OutboxStore {
   /** When the last group was appended (monotonic ms): a WAL is truncated only in a lull. */
   private lastAppendAt = 0;
   private checkpointer: OwnerConnection | null = null;
-  private checkpointThread: { owner: DbOwner; release: () => Promise<void> } | null = null;
+  private deadConn: OwnerConnection | null = null;
   private checkpointTimer: NodeJS.Timeout | null = null;
   /** Rows per class, kept on every committed change (this store's appends, the uplink's deletes). */
   readonly counts = new OutboxCounts();
@@ -123,8 +123,8 @@ export class OutboxStore {
     this.counts.reset(await this.db.all<{ cls: string; n: number }>('SELECT cls, COUNT(*) AS n FROM events GROUP BY cls'));
     // This read connection never checkpoints; the writer below does.
     await this.db.exec('PRAGMA wal_autocheckpoint = 0');
-    this.owner = new DbOwner();
-    this.owner.start();
+    this.thread = acquireSharedOwner();
+    const owner = this.thread.owner;
     // When the log restarts on its own (a checkpoint caught up), SQLite trims the file to this size
     // (an integer the config schema checked; a PRAGMA binds nothing).
     const limit = Math.trunc(this.opts.walTruncateBytes ?? 64 * 1_048_576);
@@ -134,10 +134,12 @@ export class OutboxStore {
     // commits' fsyncs and raised the PUBACK p99 at 5,000 events/s from ~12 to ~41-66 ms; with the
     // writer's own checkpoint it is back to ~12 ms (BENCHMARKS.md, session 4). The checkpointer
     // below only measures the WAL and truncates it (see checkpoint()).
-    this.writerConn = await this.owner.open(this.file, { synchronous: 'FULL', pragmas: [`journal_size_limit = ${limit}`] });
-    this.checkpointThread = acquireSharedOwner();
-    this.checkpointer = await this.checkpointThread.owner.open(this.file, { synchronous: 'FULL', busyTimeoutMs: 0, pragmas: ['wal_autocheckpoint = 0'] });
-    this.dead.useWriter(await this.owner.open(this.dead.file, { synchronous: 'FULL' }));
+    this.writerConn = await owner.open(this.file, { synchronous: 'FULL', pragmas: [`journal_size_limit = ${limit}`] });
+    // The checkpointer is a connection of the same thread: its TRUNCATE runs between two group
+    // commits, never beside one.
+    this.checkpointer = await owner.open(this.file, { synchronous: 'FULL', busyTimeoutMs: 0, pragmas: ['wal_autocheckpoint = 0'] });
+    this.deadConn = await owner.open(this.dead.file, { synchronous: 'FULL' });
+    this.dead.useWriter(this.deadConn);
     this.checkpointTimer = setInterval(() => {
       this.checkpoint().catch(() => undefined); // a busy checkpoint simply tries again next time
     }, this.opts.checkpointEveryMs ?? 1000);
@@ -152,13 +154,14 @@ export class OutboxStore {
       await this.checkpointer.close().catch(() => undefined);
       this.checkpointer = null;
     }
-    await this.checkpointThread?.release();
-    this.checkpointThread = null;
+    if (this.writerConn) await this.writerConn.close().catch(() => undefined);
     this.writerConn = null;
     this.dead.useWriter(null);
-    // Every request sent was answered before the thread stops (its connections close with it).
-    if (this.owner) await this.owner.stop();
-    this.owner = null;
+    if (this.deadConn) await this.deadConn.close().catch(() => undefined);
+    this.deadConn = null;
+    // The thread stops once its last user released it, after every request sent was answered.
+    await this.thread?.release();
+    this.thread = null;
     await this.dead.stop();
     if (this.db) await this.db.close();
   }

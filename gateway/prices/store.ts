@@ -9,7 +9,8 @@
  * in pages sees one version of it.
  */
 import { openDb, migrate, type Db } from '../db/sqlite.js';
-import { DbOwner, type OwnerConnection, type Step } from '../db/owner.js';
+import type { Step } from '../db/owner.js';
+import { LazyWriter } from '../db/lazyWriter.js';
 import type { CatalogItemT, PriceRowT, PromotionT } from './feedSchemas.js';
 import type { FeedScope, ScopedRows } from './catalog.js';
 import { prepareFeedRows, TABLES, type CatalogTable, type PreparedFeed, type PreparedTable, type TableSpec } from './feedRows.js';
@@ -91,8 +92,7 @@ const PAGE_ROWS = 1000;
 export class PriceStore {
   /** The main thread's connection: reads, and the migrations at start. */
   private db!: Db;
-  private owner: DbOwner | null = null;
-  private writer!: OwnerConnection;
+  private writer: LazyWriter | null = null;
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly file: string) {}
@@ -100,15 +100,13 @@ export class PriceStore {
   async start(): Promise<void> {
     this.db = await openDb(this.file, { synchronous: 'FULL' });
     await migrate(this.db, MIGRATIONS);
-    this.owner = new DbOwner();
-    this.owner.start();
-    this.writer = await this.owner.open(this.file, { synchronous: 'FULL' });
+    // Feeds arrive a few times a day: the writer thread runs around them, not all day.
+    this.writer = new LazyWriter(this.file, { synchronous: 'FULL' });
   }
 
   async stop(): Promise<void> {
     await this.queue.catch(() => undefined);
-    if (this.owner) await this.owner.stop();
-    this.owner = null;
+    await this.writer?.stop();
     if (this.db) await this.db.close();
   }
 
@@ -139,7 +137,7 @@ export class PriceStore {
       rows: [[f.feed, f.scope, f.version, f.issuedAt, f.appliedAt, f.kid]],
     });
     return this.serial(async () => {
-      await this.writer.steps(steps, true);
+      await this.writer!.steps(steps, true);
     });
   }
 
@@ -247,7 +245,7 @@ export class PriceStore {
       steps.push({ sql: 'DELETE FROM label_shown WHERE label_id = ?', rows: remove.map((id) => [id]) });
     }
     return this.serial(async () => {
-      await this.writer.steps(steps, true);
+      await this.writer!.steps(steps, true);
     });
   }
 

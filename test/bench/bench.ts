@@ -4,7 +4,9 @@
  * another in the same run (the machine has 2 cores: the server gets one, the load generator the
  * other). Prints a table and writes bench-results.json (its shape is in BENCHMARKS.md).
  *
- *   node dist/bench.js [--quick] [--only storegw,aedes] [--no-modules] [--module prices,kiosk] [--out bench-results.json]
+ *   node dist/bench.js [--quick] [--only storegw,aedes] [--bench idle] [--no-modules] [--module prices,kiosk] [--out bench-results.json]
+ *   (--bench runs only the named broker benches — throughput, fixed-rate, idle — e.g. the idle
+ *   phase alone to measure memory without the load of the others)
  *   (--module runs only the named feature modules — uplink, bridge, prices, kiosk, ops — and no broker bench)
  *
  * Benches, each for every system, each on a freshly started server:
@@ -24,7 +26,7 @@ import { benchPrices } from './prices.js';
 import { benchKiosk } from './kiosk.js';
 import { benchOps } from './ops.js';
 import { benchUplink } from './uplink.js';
-import { SYSTEMS, identities, scrape, startSystem, total, type RunningSystem, type Scrape, type SystemName } from './systems.js';
+import { SYSTEMS, identities, scrape, startSystem, total, unitNodeFlags, type RunningSystem, type Scrape, type SystemName } from './systems.js';
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -38,6 +40,11 @@ const arg = (name: string): string | undefined => {
 const only = (arg('--only')?.split(',') ?? SYSTEMS) as SystemName[];
 const outFile = arg('--out') ?? 'bench-results.json';
 const onlyModules = arg('--module')?.split(',');
+const BROKER_BENCHES = ['throughput', 'fixed-rate', 'idle'];
+const onlyBenches = arg('--bench')?.split(',');
+for (const b of onlyBenches ?? []) {
+  if (!BROKER_BENCHES.includes(b)) throw new Error(`--bench: ${b} is not one of ${BROKER_BENCHES.join(', ')}`);
+}
 
 const P = {
   connections: 50,
@@ -321,12 +328,15 @@ async function benchIdle(s: RunningSystem): Promise<void> {
   row(bench, s.name, 'server_rss_before', base / MB, 'MB');
   row(bench, s.name, 'server_rss_idle', idleMem.rss / MB, 'MB');
   row(bench, s.name, 'server_rss_peak', idleMem.peak / MB, 'MB');
+  row(bench, s.name, 'server_rss_anon', idleMem.anon / MB, 'MB');
+  row(bench, s.name, 'server_rss_file', idleMem.file / MB, 'MB');
+  row(bench, s.name, 'server_threads', idleMem.threads, 'threads');
   row(bench, s.name, 'rss_per_connection', storm.ok > 0 ? (idleMem.rss - base) / 1024 / storm.ok : null, 'KB');
   if (connected !== null) row(bench, s.name, 'server_reported_connections', connected, 'clients');
   if (errors) notes.push(`idle/${s.name}: connect errors ${JSON.stringify(storm.errors)}`);
   progress(
     `  ${s.name}: ${storm.ok}/${P.idle} connected in ${fmt(storm.elapsedMs / 1000)} s = ${fmt(storm.ratePerS)}/s, errors ${errors}` +
-      `${errors ? ` ${JSON.stringify(storm.errors)}` : ''}, RSS ${fmt(base / MB)} → ${fmt(idleMem.rss / MB)} MB idle, still open ${stillOpen}` +
+      `${errors ? ` ${JSON.stringify(storm.errors)}` : ''}, RSS ${fmt(base / MB)} → ${fmt(idleMem.rss / MB)} MB idle (anon ${fmt(idleMem.anon / MB)}, file ${fmt(idleMem.file / MB)}, ${idleMem.threads} threads), still open ${stillOpen}` +
       (connected !== null ? `, server says ${connected} connected` : ''),
   );
   await disconnectAll(storm.sockets);
@@ -423,6 +433,7 @@ async function main(): Promise<number> {
   }
   const need = P.idle + 200;
   progress(`machine: ${machine()}; load average now ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  progress(`storegw runs as its systemd unit does: node ${unitNodeFlags().join(' ') || '(no flags)'} dist/storegw.js`);
   progress(`mode: ${quick ? 'quick' : 'full'}; systems: ${only.join(', ')}; open-file limit (ulimit -n) ${nofile}, this bench needs ~${need} in the load generator and in the server`);
   if (nofile !== 'unlimited' && Number(nofile) < need) {
     notes.push(`ulimit -n is ${nofile}: fewer than ${need}; the idle bench will hit EMFILE — raise it (ulimit -n ${need * 2}) or pass --idle N`);
@@ -436,8 +447,9 @@ async function main(): Promise<number> {
   ];
   for (const [i, [title, fn]] of benches.entries()) {
     if (onlyModules) break;
+    currentBench = BROKER_BENCHES[i];
+    if (onlyBenches && !onlyBenches.includes(currentBench)) continue;
     progress(`${i + 1}/${benches.length} ${title}`);
-    currentBench = ['throughput', 'fixed-rate', 'idle'][i];
     for (const name of only) {
       if (interrupted) break;
       progress(`  ${name}: starting`);
@@ -488,7 +500,7 @@ async function main(): Promise<number> {
   }
   if (notes.length) process.stdout.write('\nNotes:\n' + notes.map((n) => `  - ${n}\n`).join(''));
 
-  const result = { machine: machine(), date: new Date().toISOString(), mode: quick ? 'quick' : 'full', loadAverageAtEnd: os.loadavg(), params: P, rows, targets: targets(), notes };
+  const result = { machine: machine(), date: new Date().toISOString(), mode: quick ? 'quick' : 'full', loadAverageAtEnd: os.loadavg(), params: P, gatewayNodeFlags: unitNodeFlags(), rows, targets: targets(), notes };
   writeFileSync(outFile, JSON.stringify(result, null, 2) + '\n');
   progress(`wrote ${outFile}; done in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
   return 0;

@@ -25,13 +25,19 @@ export function cpuSeconds(pid: number): number {
 }
 
 /** Resident set size and its peak, in bytes. */
-export function memory(pid: number): { rss: number; peak: number } {
+/**
+ * A process's memory from /proc/<pid>/status: resident set (anonymous: heaps, SQLite's page
+ * caches; file-backed: the mapped binary and libraries), its peak, and its thread count (each
+ * worker thread adds a V8 isolate and its heaps).
+ */
+export function memory(pid: number): { rss: number; peak: number; anon: number; file: number; threads: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (name: string): number => {
     const m = new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status);
     return m ? Number(m[1]) * 1024 : NaN;
   };
-  return { rss: kb('VmRSS'), peak: kb('VmHWM') };
+  const threads = /^Threads:\s+(\d+)/m.exec(status);
+  return { rss: kb('VmRSS'), peak: kb('VmHWM'), anon: kb('RssAnon'), file: kb('RssFile'), threads: threads ? Number(threads[1]) : NaN };
 }
 
 /** CPU% of one core over a window: start() then stop() → percent (100 = one core busy). */

@@ -6,7 +6,7 @@
  * - mosquitto: Mosquitto 2 with persistence on (test/helpers/mosquitto.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { buildConfig, spawnGateway, TEST_SECRET, type TestDevice } from '../helpers/gatewayHarness.js';
@@ -44,6 +44,20 @@ export function identities(n: number, prefix: string): Identity[] {
 
 let deviceHash: string | null = null;
 
+/**
+ * The node flags the systemd unit runs the gateway with (between the node binary and the bundle on
+ * its ExecStart line), so the bench measures the gateway as a store box runs it.
+ * `STOREGW_BENCH_NODE_FLAGS` replaces them (an A/B of the flags; empty for none).
+ */
+export function unitNodeFlags(): string[] {
+  const env = process.env.STOREGW_BENCH_NODE_FLAGS;
+  if (env !== undefined) return env.split(' ').filter(Boolean);
+  const unit = readFileSync('systemd/storegw.service', 'utf8');
+  const exec = /^ExecStart=(.*)$/m.exec(unit)?.[1].split(' ') ?? [];
+  const bundle = exec.findIndex((a) => a.endsWith('/storegw.js'));
+  return bundle > 1 ? exec.slice(1, bundle) : [];
+}
+
 async function startStoregw(devices: number): Promise<RunningSystem> {
   const tmp = tempDir('sgw-bench-');
   try {
@@ -64,7 +78,7 @@ async function startStoregw(devices: number): Promise<RunningSystem> {
     const t0 = performance.now();
     // The idle bench holds more devices than the default cap (mqtt.maxConnections, 5000). Through
     // the environment, so an older build under STOREGW_GATEWAY_BIN (which ignores it) still starts.
-    const gw = await spawnGateway(file, { STOREGW_MQTT_MAX_CONNECTIONS: String(devices + 1000) });
+    const gw = await spawnGateway(file, { STOREGW_MQTT_MAX_CONNECTIONS: String(devices + 1000) }, { nodeArgs: unitNodeFlags() });
     const startMs = performance.now() - t0;
     const warnings = (): { count: number; samples: string[] } => {
       let count = 0;

@@ -156,8 +156,8 @@ export interface GatewayProcess {
  * `STOREGW_GATEWAY_NODE_ARGS` (space-separated) adds node flags, e.g. `--cpu-prof` to profile a
  * bench's gateway (NODE_OPTIONS refuses --cpu-prof).
  */
-export function spawnGateway(configFile: string, env: Record<string, string> = {}, opts: { nofile?: number } = {}): Promise<GatewayProcess> {
-  const nodeArgs = process.env.STOREGW_GATEWAY_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+export function spawnGateway(configFile: string, env: Record<string, string> = {}, opts: { nofile?: number; nodeArgs?: readonly string[] } = {}): Promise<GatewayProcess> {
+  const nodeArgs = [...(opts.nodeArgs ?? []), ...(process.env.STOREGW_GATEWAY_NODE_ARGS?.split(' ').filter(Boolean) ?? [])];
   const args = [...nodeArgs, GATEWAY_BIN, 'run', '--config', configFile];
   return new Promise((resolve, reject) => {
     const spawnOpts = { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] as ['ignore', 'pipe', 'pipe'] };

@@ -36,6 +36,14 @@ describe('gateway/db', () => {
     await db.close();
   });
 
+  it("every connection keeps SQLite's 2 MB page cache, not better-sqlite3's 16 MB", async () => {
+    const db = await openDb(path.join(tmp.dir, 'd.db'));
+    expect(db.getNow('PRAGMA cache_size')).toEqual({ cache_size: -2000 });
+    await db.close();
+    owned = await openOwned(path.join(tmp.dir, 'e.db'), MIGRATIONS, { ownThread: true });
+    expect(await owned.conn.get('PRAGMA cache_size')).toEqual({ cache_size: -2000 });
+  });
+
   it('a failing migration leaves the file at the version before it', async () => {
     const db = await openDb(path.join(tmp.dir, 'b.db'));
     await expect(migrate(db, [MIGRATIONS[0]!, 'CREATE TABLE t (x)'])).rejects.toThrow(/already exists/);
