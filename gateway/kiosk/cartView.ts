@@ -8,17 +8,36 @@ import type { Session } from './sessionMachine.js';
 
 export type ProduceItem = CartView['produce'][number];
 
-/** The produce picture list: items sold by weight, PLU from the item's label fields when HQ sends one. */
-export function produceList(cat: Catalog, priceOf: (gtin: string) => number | null, max = 60): ProduceItem[] {
-  const out: ProduceItem[] = [];
+/** Where the page loads an item's picture: the gateway serves a stored file or a generated one (produceImages.ts). */
+export function produceImagePath(gtin: string): string {
+  return `/kiosk-images/${gtin}`;
+}
+
+/**
+ * The produce lookup's list: only items sold by weight with a price, the store's most-sold first
+ * (then by name), so the usual bananas are one touch away; at most `max`, so a catalog with
+ * thousands of weighed items keeps the view small. The PLU and a Chinese name come from the item's
+ * label fields (`plu`, `name_zh`) when HQ sends them.
+ */
+export function produceList(cat: Catalog, priceOf: (gtin: string) => number | null, sold: (gtin: string) => number = () => 0, max = 60): ProduceItem[] {
+  const all: (ProduceItem & { n: number })[] = [];
   for (const item of cat.items.values()) {
     if (item.unit !== 'kg') continue;
     const price = priceOf(item.gtin);
     if (price === null) continue;
-    out.push({ gtin: item.gtin, name: item.name, price, ...(item.fields?.plu !== undefined ? { plu: item.fields.plu } : {}) });
-    if (out.length >= max) break;
+    const f = item.fields;
+    all.push({
+      gtin: item.gtin,
+      name: item.name,
+      price,
+      image: produceImagePath(item.gtin),
+      ...(f?.plu !== undefined ? { plu: f.plu } : {}),
+      ...(f?.name_zh !== undefined ? { nameZh: f.name_zh } : {}),
+      n: sold(item.gtin),
+    });
   }
-  return out.sort((a, b) => a.name.localeCompare(b.name));
+  all.sort((a, b) => b.n - a.n || a.name.localeCompare(b.name));
+  return all.slice(0, max).map(({ n: _n, ...p }) => p);
 }
 
 /** One attendant request as pages see it: the text, and the money and count as fields. */

@@ -34,6 +34,7 @@ import { pickupCodeOf } from './orders.js'; // click & collect
 import { PickupFlow } from './pickupFlow.js';
 import { Handovers } from './handovers.js'; // click & collect hand-over tasks
 import { recordSale } from './saleRecords.js'; // shelf = till
+import { SoldCounts } from './produceRanking.js'; // produce lookup: most-sold first
 
 export interface KioskServiceOptions {
   config: Readonly<Config>;
@@ -85,6 +86,7 @@ export class KioskService {
   orderFeed: OrderFeed | null = null;
   /** Collected orders waiting to be handed over by a person. */
   readonly handovers: Handovers;
+  private readonly sold = new SoldCounts();
 
   constructor(private readonly o: KioskServiceOptions) {
     this.log = o.log.child({ module: 'kiosk' });
@@ -116,7 +118,7 @@ export class KioskService {
       enqueue: (id, fn) => this.enqueue(id, fn),
       applyNow: (id, action) => this.applyNow(id, action),
       // The sale and its shelf-label price mismatches, one commit (shelf = till).
-      recordTransaction: (id, data) => recordSale(this.o.ingest, id, data, (gtin) => this.o.prices?.labelsAt(gtin) ?? [], this.log),
+      recordTransaction: (id, data) => recordSale(this.o.ingest, id, data, (gtin) => this.o.prices?.labelsAt(gtin) ?? [], this.log).then((seq) => (this.sold.add(data.lines), seq)),
       command: async (id, type, data) => {
         const dev = this.devices(id).payment;
         if (dev) await o.command('payment', dev, type, data, `kiosk:${id}`);
@@ -137,6 +139,7 @@ export class KioskService {
 
   async start(): Promise<void> {
     await this.store.start();
+    this.sold.seed(await this.store.soldLines());
     for (const s of await this.store.loadSessions()) this.sessions.set(s.kioskId, s);
     for (const [kioskId, devs] of Object.entries(this.o.config.kiosk.devices)) {
       for (const [role, id] of Object.entries(devs) as [Role, string][]) this.byDevice.set(`${kindOf(role)}/${id}`, { kioskId, role });
@@ -178,6 +181,16 @@ export class KioskService {
     return { default: this.o.config.kiosk.language, idleMs: this.o.config.kiosk.languageIdleMs };
   }
 
+  /** The volume of the page's sound cues (0–1), sent with the welcome. */
+  get soundVolume(): number {
+    return this.o.config.kiosk.soundVolume;
+  }
+
+  /** A catalog item's name, for its generated picture (null: not in the catalog). */
+  itemName(gtin: string): string | null {
+    return this.catalog().items.get(gtin)?.name ?? null;
+  }
+
   devices(kioskId: string): KioskDeviceMap {
     return this.o.config.kiosk.devices[kioskId] ?? {};
   }
@@ -185,7 +198,7 @@ export class KioskService {
   view(kioskId: string): CartView | null {
     const s = this.sessions.get(kioskId);
     if (!s) return null;
-    const v = cartView(s, produceList(this.catalog(), (g) => this.quote(g, s.memberCode)?.price ?? null), this.o.config.demo);
+    const v = cartView(s, produceList(this.catalog(), (g) => this.quote(g, s.memberCode)?.price ?? null, (g) => this.sold.get(g)), this.o.config.demo);
     return { ...v, ...this.pickup.viewOf(kioskId) };
   }
 

@@ -162,6 +162,12 @@ export class KioskStore {
     return (await this.sales('request_id = ?', [requestId]))[0] ?? null;
   }
 
+  /** Per GTIN, how many sale lines the ledger holds (the produce lookup's most-sold order). */
+  async soldLines(): Promise<Map<string, number>> {
+    const rows = await this.db.all<{ gtin: string; n: number }>("SELECT json_extract(l.value, '$.gtin') AS gtin, COUNT(*) AS n FROM sales, json_each(sales.record, '$.lines') AS l GROUP BY gtin", []);
+    return new Map(rows.filter((r) => typeof r.gtin === 'string').map((r) => [r.gtin, r.n]));
+  }
+
   /** Sales in the ledger whose record is not yet known to be in the outbox. */
   unforwardedSales(): Promise<SaleRow[]> {
     return this.sales('seq IS NULL');
