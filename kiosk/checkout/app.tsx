@@ -1,11 +1,14 @@
 /** The kiosk checkout page: a view of the gateway's cart; every button sends an intent only. */
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { CartView, KioskLanguage } from '../../gateway/protocol/schemas/kiosk.js';
 import { BigButton } from '../ui/BigButton.js';
 import { formatKg, formatMoney, formatRateBp, localeOf } from '../ui/money.js';
 import { loadChoice, saveChoice, shownLang, type LangChoice } from './language.js';
 import { KioskConnection, type ConnState } from './connection.js';
 import { noticeText, STRINGS, type Strings } from './strings.js';
+import { ProduceLookup } from './screens/ProduceLookup.js';
+import { useShopperModes, ModeButtons } from './screens/modes.js';
+import { cueFor, SoundCues } from './sounds.js';
 
 export function App(props: { kioskId: string; token: string }) {
   const [storeLang, setStoreLang] = useState<KioskLanguage>({ default: 'en', idleMs: 60_000 });
@@ -15,7 +18,9 @@ export function App(props: { kioskId: string; token: string }) {
   const [view, setView] = useState<CartView | null>(null);
   const [demoCode, setDemoCode] = useState('');
   const [memberCode, setMemberCode] = useState('');
-  const c = useMemo(() => new KioskConnection(props.kioskId, props.token, setConn, setView, setStoreLang), [props.kioskId, props.token]);
+  const [produceOpen, setProduceOpen] = useState(false);
+  const sounds = useMemo(() => new SoundCues(0.6), []);
+  const c = useMemo(() => new KioskConnection(props.kioskId, props.token, setConn, setView, setStoreLang, (v) => sounds.setVolume(v)), [props.kioskId, props.token]);
   useEffect(() => c.start(), [c]);
   // the shopper's language lasts for their session; a new session shows the store's default.
   const lang = shownLang(choice, view?.sessionId ?? null, storeLang.default);
@@ -40,6 +45,19 @@ export function App(props: { kioskId: string; token: string }) {
     return () => clearTimeout(t);
   }, [idlePick, touched, storeLang.idleMs]);
   const t = STRINGS[lang];
+  // The shopper's display modes and the produce step last for their session only.
+  const modes = useShopperModes(view?.sessionId ?? null);
+  const seen = useRef<Parameters<typeof cueFor>[0]>(null);
+  const [cueMark, setCueMark] = useState('');
+  useEffect(() => {
+    if (!view) return;
+    const r = cueFor(seen.current, view);
+    seen.current = r.seen;
+    if (!r.cue) return;
+    sounds.play(r.cue);
+    setCueMark(`${r.cue}:${sounds.last!.n}`);
+  }, [view]);
+  useEffect(() => setProduceOpen(false), [view?.sessionId]);
   useEffect(() => {
     document.documentElement.lang = localeOf(lang);
     document.title = t.title;
@@ -48,14 +66,20 @@ export function App(props: { kioskId: string; token: string }) {
   const toggleLang = () => pick(view ? { lang: lang === 'en' ? 'zh' : 'en', sessionId: view.sessionId } : null);
   const stale = conn !== 'online';
   const canShop = !stale && view !== null && (view.phase === 'idle' || view.phase === 'shopping' || view.phase === 'needsAttendant');
+  const pickProduce = (gtin: string) => {
+    c.send({ type: 'pickProduce', gtin });
+    // With a steady weight the line is added: back to the cart. Without, the step stays and shows the gateway's notice.
+    if (view?.produceWeight?.stable && view.produceWeight.grams > 0) setProduceOpen(false);
+  };
 
   if (conn === 'refused') return <main class="k-center" role="alert"><h2>{t.noKiosk}</h2></main>;
 
   return (
-    <div class={`k-app ${stale ? 'k-stale' : ''}`} lang={lang === 'zh' ? 'zh-CN' : 'en'} data-phase={view?.phase ?? 'none'} data-version={view?.version ?? -1} data-conn={conn}>
+    <div class={`k-app ${stale ? 'k-stale' : ''} ${modes.contrast ? 'k-hc' : ''} ${modes.reach ? 'k-reach' : ''}`} lang={lang === 'zh' ? 'zh-CN' : 'en'} data-phase={view?.phase ?? 'none'} data-version={view?.version ?? -1} data-conn={conn} data-cue={cueMark}>
       <header class="k-top">
         <h1>{t.title} · {props.kioskId}</h1>
-        <BigButton label={t.langName} onClick={toggleLang} testId="lang">{t.lang}</BigButton>
+        <ModeButtons t={t} modes={modes} />
+        <BigButton label={t.langName} onClick={toggleLang} testId="lang"><span lang={lang === 'zh' ? 'en' : 'zh-CN'}>{t.lang}</span></BigButton>
         <BigButton label={view?.helpCalled ? t.helpOn : t.help} kind={view?.helpCalled ? 'danger' : 'plain'} disabled={stale} onClick={() => c.send({ type: 'help' })} testId="help">
           {view?.helpCalled ? t.helpOn : t.help}
         </BigButton>
@@ -76,6 +100,8 @@ export function App(props: { kioskId: string; token: string }) {
         </main>
       ) : view.pickup ? (
         <PickupScreen view={view} t={t} money={money} stale={stale} send={(m) => c.send(m)} />
+      ) : produceOpen && canShop && view.produce.length > 0 ? (
+        <ProduceLookup view={view} t={t} lang={lang} money={money} stale={stale} pick={pickProduce} close={() => setProduceOpen(false)} />
       ) : view.phase === 'cancelled' ? (
         <main class="k-center"><h2>{t.cancelled}</h2><BigButton label={t.newCustomer} kind="primary" disabled={stale} onClick={() => c.send({ type: 'cancel' })} testId="new-customer" /></main>
       ) : (
@@ -83,18 +109,9 @@ export function App(props: { kioskId: string; token: string }) {
           <section class="k-cart" aria-label={t.item}>
             {view.lines.length === 0 ? <p data-testid="welcome">{view.phase === 'idle' ? t.welcome : t.scanHint}</p> : <CartTable view={view} t={t} lang={lang} money={money} canShop={canShop} send={(m) => c.send(m)} />}
             {view.produce.length > 0 && canShop && (
-              <section aria-label={t.produce}>
-                <h2>{t.produce}</h2>
-                <p data-testid="produce-weight">{t.onScale}: {view.produceWeight ? `${formatKg(view.produceWeight.grams, lang)}${view.produceWeight.stable ? '' : ' …'}` : '—'}</p>
-                <div class="k-produce">
-                  {view.produce.map((p) => (
-                    <BigButton key={p.gtin} label={`${p.name} ${money(p.price)}/kg`} onClick={() => c.send({ type: 'pickProduce', gtin: p.gtin })} testId={`produce-${p.gtin}`}>
-                      <span>{p.name}</span>
-                      <small>{p.plu ? `PLU ${p.plu} · ` : ''}{money(p.price)}/kg</small>
-                    </BigButton>
-                  ))}
-                </div>
-              </section>
+              <BigButton label={t.produceOpen} kind="primary" onClick={() => setProduceOpen(true)} testId="produce-open">
+                <span class="k-produce-open">{t.produceOpen}</span>
+              </BigButton>
             )}
           </section>
           <aside class="k-side">

@@ -19,6 +19,8 @@ export class KioskConnection {
     private readonly onView: (v: CartView) => void,
     /** The store's default language, from the gateway's welcome. */
     private readonly onLanguage: (l: KioskLanguage) => void = () => undefined,
+    /** The store's volume for sound cues, from the welcome. */
+    private readonly onSoundVolume: (v: number) => void = () => undefined,
   ) {}
 
   start(): void {
@@ -31,6 +33,7 @@ export class KioskConnection {
       if (m.type === 'welcome') {
         this.retryMs = 250;
         if (m.language) this.onLanguage(m.language);
+        if (m.soundVolume !== undefined) this.onSoundVolume(m.soundVolume);
         return;
       }
       if (m.type !== 'cart') return;

@@ -101,7 +101,8 @@ describe('kiosk checkout in Chromium', () => {
     await page.locator('[data-testid="line"][data-gtin="' + G.bread + '"]').waitFor();
     expect(await page.getByTestId('qty').first().textContent()).toBe('2');
 
-    // Produce: a stable weight from the produce scale, then the picture list.
+    // Produce: the lookup step, a stable weight from the produce scale, then the picture list.
+    await page.getByTestId('produce-open').click();
     await dev.weight('ps-1', 1234, false);
     await dev.weight('ps-1', 1234, true);
     await page.getByTestId('produce-weight').filter({ hasText: '1.234 kg' }).waitFor();

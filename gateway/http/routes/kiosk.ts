@@ -28,7 +28,7 @@ import { HashGate } from '../hashGate.js';
 
 export interface KioskRouteDeps {
   kiosks: Config['kiosks'];
-  service: Pick<KioskService, 'kioskIds' | 'view' | 'devices' | 'changes' | 'language' | 'intent'>;
+  service: Pick<KioskService, 'kioskIds' | 'view' | 'devices' | 'changes' | 'language' | 'intent'> & Partial<Pick<KioskService, 'soundVolume'>>;
   metrics?: Metrics;
   /** The gate people's password hashes share; a kiosk token hashed at people's cost waits in it too. */
   gate?: HashGate;
@@ -113,7 +113,7 @@ export const kioskRoutes: TypedRoutes<KioskRouteDeps> = async (app, deps) => {
           clearTimeout(hello);
           kioskId = entry.id;
           deps.service.changes.on('view', onView);
-          send({ type: 'welcome', kioskId, language: deps.service.language }); // the store's default language
+          send({ type: 'welcome', kioskId, language: deps.service.language, ...(deps.service.soundVolume !== undefined ? { soundVolume: deps.service.soundVolume } : {}) }); // the store's default language
           const view = deps.service.view(kioskId);
           if (view) send(view);
         });
