@@ -9,7 +9,7 @@ export type Lang = 'en' | 'zh';
 const en = {
   title: 'Self-checkout',
   lang: '中文',
-  langName: 'Switch language to Chinese',
+  langName: '中文 (switch to Chinese)',
   welcome: 'Welcome! Scan your first item to start',
   scanHint: 'Scan items, or pick produce below',
   item: 'Item',
@@ -69,8 +69,8 @@ const en = {
   placeOnScaleHint: 'put the item on the scale',
   back: 'Back to my cart',
   clear: 'Clear',
-  modeContrast: 'High contrast, large text',
-  modeReach: 'Controls lower down',
+  modeContrast: 'Large text',
+  modeReach: 'Buttons lower',
   notices: {
     unknownItem: 'This item was not found. Help has been called.',
     badCode: 'The barcode could not be read. Help has been called.',
@@ -103,7 +103,7 @@ const en = {
 const zh: typeof en = {
   title: '自助结账',
   lang: 'English',
-  langName: '切换到英文',
+  langName: 'English（切换到英文）',
   welcome: '欢迎！请扫描第一件商品开始',
   scanHint: '扫描商品，或在下方选择称重商品',
   item: '商品',
@@ -163,8 +163,8 @@ const zh: typeof en = {
   placeOnScaleHint: '请将商品放在秤上',
   back: '返回购物车',
   clear: '清除',
-  modeContrast: '高对比度大字体',
-  modeReach: '按钮移到下方',
+  modeContrast: '大字体',
+  modeReach: '按钮下移',
   notices: {
     unknownItem: '未找到该商品，已呼叫帮助。',
     badCode: '无法识别条码，已呼叫帮助。',

@@ -80,7 +80,7 @@ export function ProduceLookup(p: { view: CartView; t: Strings; lang: Lang; money
             const name = produceName(item, p.lang);
             return (
               <li key={item.gtin}>
-                <button type="button" class="ui-btn k-tile" disabled={p.stale} onClick={() => p.pick(item.gtin)} data-testid={`produce-${item.gtin}`} aria-label={`${name}, ${p.money(item.price)} ${t.perKg}${item.plu ? `, PLU ${item.plu}` : ''}`}>
+                <button type="button" class="ui-btn k-tile" disabled={p.stale} onClick={() => p.pick(item.gtin)} data-testid={`produce-${item.gtin}`}>
                   {item.image && <img src={item.image} alt="" width={72} height={72} loading="lazy" />}
                   <span class="k-tile-name">{name}</span>
                   <small>{item.plu ? `PLU ${item.plu} · ` : ''}{p.money(item.price)} {t.perKg}</small>
