@@ -5,11 +5,13 @@
  *   page's numbers reaches the line or the sale record;
  * - the list offers weighed items only, with their PLU, Chinese name and picture path;
  * - `/kiosk-images/:gtin` serves the store's photo when it has one, else a generated picture, and
- *   404 for a GTIN not in the catalog.
+ *   404 for a GTIN not in the catalog; any path segment (seeded property) is a 200 picture, a 400
+ *   naming the field or a 404, never a 500 or a file outside the photo folder.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import WebSocket from 'ws';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { G, TOKENS } from '../../e2e/kioskFixture.js';
 import { PRODUCE, startProduceStore, stopProduceStore, type ProduceStore } from '../../e2e/produceFixture.js';
@@ -102,5 +104,26 @@ describe('produce lookup (gateway)', () => {
     expect(Buffer.from(await photo.arrayBuffer())).toEqual(png);
     expect((await fetch(`${s.gw.httpUrl}/kiosk-images/4000000000017`)).status).toBe(404);
     expect((await fetch(`${s.gw.httpUrl}/kiosk-images/..%2Fkiosk.db`)).status).toBe(400);
+  });
+
+  it('any path segment: a picture, a 400 naming the field or a 404; never a 500', async () => {
+    const segment = fc.oneof(
+      fc.string({ maxLength: 40 }),
+      fc.stringMatching(/^[0-9]{6,16}$/),
+      fc.constantFrom(PRODUCE[0].gtin, G.milk, G.apples, '..%2Fkiosk.db', '%00', '%E0%A4%A', `${PRODUCE[0].gtin}.svg`, `${PRODUCE[0].gtin}%2F..%2F..%2Fgateway.log`),
+    );
+    await fc.assert(
+      fc.asyncProperty(segment, async (seg) => {
+        const raw = /%/.test(seg) ? seg : encodeURIComponent(seg);
+        const r = await fetch(`${s.gw.httpUrl}/kiosk-images/${raw}`);
+        const body = Buffer.from(await r.arrayBuffer());
+        expect([200, 400, 404]).toContain(r.status);
+        if (r.status === 200) expect(r.headers.get('content-type')).toMatch(/^image\//);
+        // A GTIN of the wrong shape is named; a path that is not valid percent-encoding is refused before routing.
+        if (r.status === 400) expect(body.toString('utf8')).toMatch(/gtin|not a valid url component/);
+      }),
+      { seed: 17, numRuns: 150 },
+    );
+    expect((await fetch(`${s.gw.httpUrl}/kiosk-images/${PRODUCE[0].gtin}`)).status).toBe(200);
   });
 });
