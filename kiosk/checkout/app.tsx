@@ -9,6 +9,8 @@ import { noticeText, STRINGS, type Strings } from './strings.js';
 import { ProduceLookup } from './screens/ProduceLookup.js';
 import { useShopperModes, ModeButtons } from './screens/modes.js';
 import { cueFor, SoundCues } from './sounds.js';
+import { LastItem } from './screens/LastItem.js';
+import { MemberEntry } from './screens/MemberEntry.js';
 
 export function App(props: { kioskId: string; token: string }) {
   const [storeLang, setStoreLang] = useState<KioskLanguage>({ default: 'en', idleMs: 60_000 });
@@ -17,7 +19,6 @@ export function App(props: { kioskId: string; token: string }) {
   const [conn, setConn] = useState<ConnState>('connecting');
   const [view, setView] = useState<CartView | null>(null);
   const [demoCode, setDemoCode] = useState('');
-  const [memberCode, setMemberCode] = useState('');
   const [produceOpen, setProduceOpen] = useState(false);
   const sounds = useMemo(() => new SoundCues(0.6), []);
   const c = useMemo(() => new KioskConnection(props.kioskId, props.token, setConn, setView, setStoreLang, (v) => sounds.setVolume(v)), [props.kioskId, props.token]);
@@ -106,8 +107,16 @@ export function App(props: { kioskId: string; token: string }) {
         <main class="k-center"><h2>{t.cancelled}</h2><BigButton label={t.newCustomer} kind="primary" disabled={stale} onClick={() => c.send({ type: 'cancel' })} testId="new-customer" /></main>
       ) : (
         <main class="k-main" aria-busy={stale}>
+          <Banners view={view} t={t} money={money} />
           <section class="k-cart" aria-label={t.item}>
-            {view.lines.length === 0 ? <p data-testid="welcome">{view.phase === 'idle' ? t.welcome : t.scanHint}</p> : <CartTable view={view} t={t} lang={lang} money={money} canShop={canShop} send={(m) => c.send(m)} />}
+            {view.lines.length === 0 ? (
+              <div class="k-attract"><h2 data-testid="welcome">{view.phase === 'idle' ? t.welcome : t.scanHint}</h2></div>
+            ) : (
+              <>
+                <LastItem view={view} t={t} lang={lang} money={money} />
+                <CartTable view={view} t={t} lang={lang} money={money} canShop={canShop} send={(m) => c.send(m)} />
+              </>
+            )}
             {view.produce.length > 0 && canShop && (
               <BigButton label={t.produceOpen} kind="primary" onClick={() => setProduceOpen(true)} testId="produce-open">
                 <span class="k-produce-open">{t.produceOpen}</span>
@@ -116,7 +125,6 @@ export function App(props: { kioskId: string; token: string }) {
           </section>
           <aside class="k-side">
             <Totals view={view} t={t} money={money} />
-            <Banners view={view} t={t} money={money} />
             {view.phase === 'paying' ? (
               <div class="k-banner k-banner-ok" role="status" data-testid="paying">
                 {t.paying}: {money(view.payment?.amount ?? view.total)}
@@ -128,9 +136,7 @@ export function App(props: { kioskId: string; token: string }) {
                   <span class="k-pay">{t.pay} {money(view.total)}</span>
                 </BigButton>
                 <BigButton label={t.cancel} kind="danger" disabled={!canShop} onClick={() => c.send({ type: 'cancel' })} testId="cancel" />
-                <form class="k-member" onSubmit={(e) => { e.preventDefault(); c.send({ type: 'member', code: memberCode }); setMemberCode(''); }}>
-                  <label>{t.memberCode} <input value={memberCode} onInput={(e) => setMemberCode((e.target as HTMLInputElement).value)} disabled={!canShop} data-testid="member-input" /></label>
-                </form>
+                <MemberEntry t={t} disabled={!canShop} send={(code) => c.send({ type: 'member', code })} />
               </div>
             )}
             {view.demo && canShop && (
@@ -232,7 +238,8 @@ function Banners(p: { view: CartView; t: Strings; money: (m: number, currency?: 
   if (view.bagging.state === 'removed' && !view.requests.some((r) => r.kind === 'security')) out.push(<div key="bag" class="k-banner k-banner-bad" role="alert">{t.bagRemoved}</div>);
   if (view.bagging.state === 'placeItem') out.push(<div key="bagp" class="k-banner k-banner-warn" role="status">{t.bagPlace}</div>);
   if (view.notice) out.push(<div key="notice" class="k-banner k-banner-warn" role="status" data-testid="notice" data-code={view.notice.code}>{noticeText(t, view.notice)}{view.notice.code.startsWith('pickup') && view.notice.detail ? ` (${view.notice.detail})` : ''}</div>);
-  return <>{out}</>;
+  // Full width above the cart and the totals: a problem is the first thing the shopper reads.
+  return out.length > 0 ? <div class="k-banners">{out}</div> : null;
 }
 
 /**

@@ -71,6 +71,7 @@ const en = {
   clear: 'Clear',
   modeContrast: 'Large text',
   modeReach: 'Buttons lower',
+  memberOpen: 'Member card',
   notices: {
     unknownItem: 'This item was not found. Help has been called.',
     badCode: 'The barcode could not be read. Help has been called.',
@@ -165,6 +166,7 @@ const zh: typeof en = {
   clear: '清除',
   modeContrast: '大字体',
   modeReach: '按钮下移',
+  memberOpen: '会员卡',
   notices: {
     unknownItem: '未找到该商品，已呼叫帮助。',
     badCode: '无法识别条码，已呼叫帮助。',

@@ -138,6 +138,7 @@ describe('kiosk checkout in Chromium', () => {
     await page.getByTestId('request-age').waitFor({ state: 'detached' });
 
     // Member: member prices and savings.
+    await page.getByTestId('member-open').click();
     await page.getByTestId('member-input').fill(MEMBER);
     await page.getByTestId('member-input').press('Enter');
     await page.getByTestId('member').filter({ hasText: MEMBER }).waitFor();
