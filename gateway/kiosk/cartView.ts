@@ -14,30 +14,30 @@ export function produceImagePath(gtin: string): string {
 }
 
 /**
- * The produce lookup's list: only items sold by weight with a price, the store's most-sold first
- * (then by name), so the usual bananas are one touch away; at most `max`, so a catalog with
- * thousands of weighed items keeps the view small. The PLU and a Chinese name come from the item's
- * label fields (`plu`, `name_zh`) when HQ sends them.
+ * The produce lookup's list: weighed items with a price, in `order` (the store's most-sold first,
+ * produceRanking.ts), at most `max` so a catalog with thousands of weighed items keeps the view
+ * small; only those are priced. The PLU and a Chinese name come from the item's label fields
+ * (`plu`, `name_zh`) when HQ sends them.
  */
-export function produceList(cat: Catalog, priceOf: (gtin: string) => number | null, sold: (gtin: string) => number = () => 0, max = 60): ProduceItem[] {
-  const all: (ProduceItem & { n: number })[] = [];
-  for (const item of cat.items.values()) {
-    if (item.unit !== 'kg') continue;
-    const price = priceOf(item.gtin);
+export function produceList(cat: Catalog, priceOf: (gtin: string) => number | null, order: readonly string[] = [...cat.items.keys()], max = 60): ProduceItem[] {
+  const out: ProduceItem[] = [];
+  for (const gtin of order) {
+    const item = cat.items.get(gtin);
+    if (!item || item.unit !== 'kg') continue;
+    const price = priceOf(gtin);
     if (price === null) continue;
     const f = item.fields;
-    all.push({
-      gtin: item.gtin,
+    out.push({
+      gtin,
       name: item.name,
       price,
-      image: produceImagePath(item.gtin),
+      image: produceImagePath(gtin),
       ...(f?.plu !== undefined ? { plu: f.plu } : {}),
       ...(f?.name_zh !== undefined ? { nameZh: f.name_zh } : {}),
-      n: sold(item.gtin),
     });
+    if (out.length >= max) break;
   }
-  all.sort((a, b) => b.n - a.n || a.name.localeCompare(b.name));
-  return all.slice(0, max).map(({ n: _n, ...p }) => p);
+  return out;
 }
 
 /** One attendant request as pages see it: the text, and the money and count as fields. */

@@ -34,7 +34,7 @@ import { pickupCodeOf } from './orders.js'; // click & collect
 import { PickupFlow } from './pickupFlow.js';
 import { Handovers } from './handovers.js'; // click & collect hand-over tasks
 import { recordSale } from './saleRecords.js'; // shelf = till
-import { SoldCounts } from './produceRanking.js'; // produce lookup: most-sold first
+import { ProduceOrder, SoldCounts } from './produceRanking.js'; // produce lookup: most-sold first
 
 export interface KioskServiceOptions {
   config: Readonly<Config>;
@@ -87,6 +87,7 @@ export class KioskService {
   /** Collected orders waiting to be handed over by a person. */
   readonly handovers: Handovers;
   private readonly sold = new SoldCounts();
+  private readonly produceOrder = new ProduceOrder(this.sold);
 
   constructor(private readonly o: KioskServiceOptions) {
     this.log = o.log.child({ module: 'kiosk' });
@@ -198,7 +199,7 @@ export class KioskService {
   view(kioskId: string): CartView | null {
     const s = this.sessions.get(kioskId);
     if (!s) return null;
-    const v = cartView(s, produceList(this.catalog(), (g) => this.quote(g, s.memberCode)?.price ?? null, (g) => this.sold.get(g)), this.o.config.demo);
+    const v = cartView(s, produceList(this.catalog(), (g) => this.quote(g, s.memberCode)?.price ?? null, this.produceOrder.of(this.catalog())), this.o.config.demo);
     return { ...v, ...this.pickup.viewOf(kioskId) };
   }
 

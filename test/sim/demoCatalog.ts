@@ -4,6 +4,7 @@
  * Chinese names, the kiosk's produce lookup shows both), then bakery, drinks, dairy, pantry and
  * household products in a few pack sizes and fictional brands. Pure: the same list for every run.
  */
+import type { StoreFeeds } from './hqFeeds.js';
 
 export interface DemoProduce {
   name: string;
@@ -126,4 +127,34 @@ export function demoItemName(i: number, fixed: number): DemoItemName {
   const base = SHELF[j % SHELF.length];
   const brand = BRANDS[Math.floor(j / SHELF.length) % BRANDS.length];
   return { name: `${brand} ${base.name}`, unit: 'each', food: base.food };
+}
+
+/** The first items, by the GTINs the demo's basket (items 4 and 5) and its tests use. */
+export const DEMO_NAMED = ['Whole milk 1 L', 'Bananas, organic', 'Lager beer 0.5 L (18+)', 'Sourdough bread', 'Free-range eggs 10'] as const;
+
+/**
+ * Names the demo's generated feeds (hqFeeds.ts `storeFeeds`, in place): the fixed first items,
+ * then produce sold by weight with its PLU, Chinese name and price per kg, then shelf products;
+ * German VAT (food 7 %, drinks with alcohol and non-food 19 %). Returns the produce to draw.
+ */
+export function nameDemoCatalog(store: StoreFeeds): { named: readonly string[]; pictures: { gtin: string; produce: DemoProduce }[] } {
+  const pictures: { gtin: string; produce: DemoProduce }[] = [];
+  store.catalog.items.forEach((it, i) => {
+    const d: DemoItemName = i < DEMO_NAMED.length ? { name: DEMO_NAMED[i]!, unit: i === 1 ? 'kg' : 'each', food: i !== 2 } : demoItemName(i, DEMO_NAMED.length);
+    it.name = d.name;
+    it.unit = d.unit;
+    if (i === 2) it.ageRestriction = 18;
+    if (d.unit === 'kg') delete it.expectedWeightG; // weighed on the produce scale, not counted by the bagging scale
+    if (d.produce) {
+      it.fields = { plu: d.produce.plu, name_zh: d.produce.zh };
+      store.prices.prices[i]!.price = d.produce.perKg;
+      pictures.push({ gtin: it.gtin, produce: d.produce });
+    }
+    it.vatRateBp = d.food ? 700 : 1900;
+  });
+  // Organic bananas: the "9" before the conventional PLU marks organic produce (IFPS).
+  store.catalog.items[1]!.fields = { plu: '94011', name_zh: '有机香蕉' };
+  store.prices.prices[1]!.price = 249;
+  pictures.push({ gtin: store.catalog.items[1]!.gtin, produce: DEMO_PRODUCE[0]! });
+  return { named: DEMO_NAMED, pictures };
 }

@@ -24,7 +24,7 @@ import { createLogger } from '../../gateway/log.js';
 import { topics } from '../../gateway/protocol/topics.js';
 import { encodeSgtin96, sgtinFieldsFromGtin } from '../../gateway/kiosk/sgtin.js';
 import type { SimTag } from '../../firmware-bridge/devices/chafon/sim.js';
-import { DEMO_PRODUCE, demoItemName, type DemoProduce } from './demoCatalog.js';
+import { nameDemoCatalog } from './demoCatalog.js';
 import { writeProducePictures } from './demoPictures.js';
 
 export const DEMO_LABELS = 2000;
@@ -63,26 +63,7 @@ export async function startHq(cfg: Readonly<Config>, hqUrl: string, keyFile: str
   const feeds = await connectHqFeeds(hqUrl, cfg.storeId, signer);
   feeds.client.on('error', () => undefined); // HQ going away (Ctrl-C reaches Mosquitto too) is not a crash
   const store = storeFeeds(DEMO_LABELS, 2);
-  // The first GTINs are the ones the demo's basket and tests use; then produce and shelf products (demoCatalog.ts).
-  const named = ['Whole milk 1 L', 'Bananas, organic', 'Lager beer 0.5 L (18+)', 'Sourdough bread', 'Free-range eggs 10'];
-  const pictures: { gtin: string; produce: DemoProduce }[] = [];
-  store.catalog.items.forEach((it, i) => {
-    const d = i < named.length ? { name: named[i]!, unit: i === 1 ? ('kg' as const) : ('each' as const), food: i !== 2 } : demoItemName(i, named.length);
-    it.name = d.name;
-    it.unit = d.unit;
-    if (i === 2) it.ageRestriction = 18;
-    if (d.unit === 'kg') delete it.expectedWeightG; // weighed on the produce scale, not checked by count
-    if (d.produce) {
-      it.fields = { plu: d.produce.plu, name_zh: d.produce.zh };
-      store.prices.prices[i]!.price = d.produce.perKg;
-      pictures.push({ gtin: it.gtin, produce: d.produce });
-    }
-    // German VAT on the receipt: food 7 %, drinks with alcohol and non-food 19 %.
-    it.vatRateBp = d.food ? 700 : 1900;
-  });
-  store.catalog.items[1]!.fields = { plu: '94011', name_zh: '有机香蕉' }; // organic: the IFPS "9" prefix
-  store.prices.prices[1]!.price = 249;
-  pictures.push({ gtin: store.catalog.items[1]!.gtin, produce: DEMO_PRODUCE[0]! });
+  const { named, pictures } = nameDemoCatalog(store);
   writeProducePictures(cfg.data.dir, pictures);
   let version = Math.floor(Date.now() / 1000);
   const first = version;

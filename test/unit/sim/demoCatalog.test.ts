@@ -4,7 +4,10 @@
  * picture is a well-formed SVG drawn in code.
  */
 import { describe, expect, it } from 'vitest';
-import { DEMO_PRODUCE, demoItemName } from '../../sim/demoCatalog.js';
+import { Value } from '@sinclair/typebox/value';
+import { DEMO_NAMED, DEMO_PRODUCE, demoItemName, nameDemoCatalog } from '../../sim/demoCatalog.js';
+import { storeFeeds } from '../../sim/hqFeeds.js';
+import { CatalogItem, PriceRow } from '../../../gateway/prices/feedSchemas.js';
 import { produceSvg } from '../../sim/demoPictures.js';
 
 describe('demo catalog', () => {
@@ -27,5 +30,19 @@ describe('demo catalog', () => {
       expect(svg).toMatch(/^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"[^>]*>.*<\/svg>$/);
       expect(svg).toContain(`fill="${p.colour}"`);
     }
+  });
+});
+
+describe('the demo\'s signed catalog', () => {
+  it('every item and price row the demo HQ signs passes the gateway\'s feed schemas', () => {
+    const store = storeFeeds(2000, 2);
+    const { pictures } = nameDemoCatalog(store);
+    const bad = store.catalog.items.filter((it) => !Value.Check(CatalogItem, it)).map((it) => [...Value.Errors(CatalogItem, it)][0]?.message);
+    expect(bad).toEqual([]);
+    expect(store.prices.prices.filter((p) => !Value.Check(PriceRow, p))).toEqual([]);
+    expect(store.catalog.items.slice(0, 5).map((it) => it.name)).toEqual([...DEMO_NAMED]);
+    expect(store.catalog.items.filter((it) => it.unit === 'kg')).toHaveLength(DEMO_PRODUCE.length + 1);
+    expect(pictures).toHaveLength(DEMO_PRODUCE.length + 1);
+    expect(store.catalog.items.filter((it) => /^Item \d/.test(it.name))).toEqual([]);
   });
 });
