@@ -1,8 +1,8 @@
 /**
  * The order of the produce lookup: the store's most-sold weighed items first, then by name.
  *
- * `SoldCounts` holds how often each item was sold at this store's kiosks: seeded from the sales
- * ledger (kiosk.db) at start, then counted as each sale is recorded; a line counts once whatever
+ * `SoldCounts` holds how often each item was sold at this store's kiosks: seeded from the last
+ * four weeks of the sales ledger (kiosk.db) at start, then counted as each sale is recorded; a line counts once whatever
  * its weight (a shopper looks for "bananas", not for kilograms of them).
  *
  * `ProduceOrder` keeps the sorted list of weighed GTINs and sorts again only when the catalog's

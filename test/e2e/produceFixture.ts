@@ -5,7 +5,8 @@
  */
 import type { Browser, Page } from 'playwright-core';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
-import { DEFAULT_DEVICES, startGateway, TEST_SECRET, type RunningGateway } from '../helpers/gatewayHarness.js';
+import { DEFAULT_DEVICES, startGateway, TEST_SECRET, type ConfigOptions, type RunningGateway } from '../helpers/gatewayHarness.js';
+import { tempDir } from '../helpers/tmp.js';
 import { createHqSigner } from '../sim/hqSigner.js';
 import { connectHqFeeds, until } from '../sim/hqFeeds.js';
 import { PaymentSim } from '../sim/paymentSim.js';
@@ -25,13 +26,18 @@ export interface ProduceStore {
   gw: RunningGateway;
   dev: Peripherals;
   pay: PaymentSim;
+  /** The gateway's options, for a restart on the same data folder. */
+  opts: Partial<ConfigOptions>;
+  tmp: { dir: string; remove: () => void };
 }
 
 const signer = createHqSigner({ kid: 'hq-produce' });
 
 export async function startProduceStore(more: Record<string, unknown> = {}): Promise<ProduceStore> {
   const hq = await startMosquitto();
-  const gw = await startGateway({ devices: [...DEFAULT_DEVICES, ...KIOSK_DEVICES], extra: await kioskExtra(hq.url, signer.publicKeyPem, signer.kid, more) });
+  const tmp = tempDir('sgw-produce-');
+  const opts = { dataDir: tmp.dir, devices: [...DEFAULT_DEVICES, ...KIOSK_DEVICES], extra: await kioskExtra(hq.url, signer.publicKeyPem, signer.kid, more) };
+  const gw = await startGateway(opts);
   const feeds = await connectHqFeeds(hq.url, 'test-store', signer);
   const svc = gw.gw.prices!;
   const items = [...CATALOG.items, ...PRODUCE.map((p) => ({ gtin: p.gtin, name: p.name, unit: 'kg', fields: { plu: p.plu, name_zh: p.zh }, vatRateBp: 700 }))];
@@ -42,7 +48,13 @@ export async function startProduceStore(more: Record<string, unknown> = {}): Pro
   const dev = await Peripherals.connect(gw.mqttUrl, KIOSK_DEVICES);
   const pay = new PaymentSim({ url: gw.mqttUrl, id: 'pay-1', password: TEST_SECRET });
   await pay.start();
-  return { hq, gw, dev, pay };
+  return { hq, gw, dev, pay, opts, tmp };
+}
+
+/** Stops the gateway and starts it again on the same data folder (catalog, sessions and ledger kept). */
+export async function restartGateway(s: ProduceStore): Promise<void> {
+  await s.gw.stop();
+  s.gw = await startGateway(s.opts);
 }
 
 export async function stopProduceStore(s: ProduceStore | undefined): Promise<void> {
@@ -50,6 +62,7 @@ export async function stopProduceStore(s: ProduceStore | undefined): Promise<voi
   await s?.dev.close();
   await s?.gw.stop();
   await s?.hq.stop();
+  s?.tmp.remove();
 }
 
 export async function openKioskPage(browser: Browser, s: ProduceStore, viewport = { width: 1280, height: 800 }): Promise<Page> {

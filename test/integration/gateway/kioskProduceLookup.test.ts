@@ -5,7 +5,8 @@
  *   page's numbers reaches the line or the sale record;
  * - the list offers weighed items only, with their PLU, Chinese name and picture path;
  * - `/kiosk-images/:gtin` serves the store's photo when it has one, else a generated picture, and
- *   404 for a GTIN not in the catalog; any path segment (seeded property) is a 200 picture, a 400
+ *   404 for a GTIN not in the catalog;
+ * - after a restart the most-sold order comes from the sales ledger in kiosk.db; any path segment (seeded property) is a 200 picture, a 400
  *   naming the field or a 404, never a 500 or a file outside the photo folder.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -14,7 +15,7 @@ import WebSocket from 'ws';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { G, TOKENS } from '../../e2e/kioskFixture.js';
-import { PRODUCE, startProduceStore, stopProduceStore, type ProduceStore } from '../../e2e/produceFixture.js';
+import { PRODUCE, restartGateway, startProduceStore, stopProduceStore, type ProduceStore } from '../../e2e/produceFixture.js';
 import { OutboxStore } from '../../../gateway/outbox/store.js';
 
 interface Cart {
@@ -125,5 +126,13 @@ describe('produce lookup (gateway)', () => {
       { seed: 17, numRuns: 150 },
     );
     expect((await fetch(`${s.gw.httpUrl}/kiosk-images/${PRODUCE[0].gtin}`)).status).toBe(200);
+  });
+
+  it('after a restart, the most-sold produce comes first from the sales ledger', async () => {
+    const names = () => s.gw.gw.kiosk.view('k1')!.produce.map((p) => p.name);
+    expect(names()[0]).toBe('Carrots'); // sold once above; by name it would be Apples
+    ws.close();
+    await restartGateway(s);
+    expect(names().slice(0, 2)).toEqual(['Carrots', 'Apples']);
   });
 });
