@@ -39,6 +39,7 @@ import { KioskService } from './kiosk/sessions.js'; // kiosk
 import { kioskRoutes } from './http/routes/kiosk.js'; // kiosk
 import { attendantRoutes } from './http/routes/attendant.js'; // kiosk
 import { pickupRoutes } from './http/routes/pickups.js'; // click & collect tasks
+import { produceImageRoutes } from './http/routes/produceImages.js'; // kiosk: produce pictures
 import { CommandService } from './devices/commands.js'; // commands
 import { UserStore } from './people/userStore.js'; // ops users
 import { UserDirectory } from './people/userDirectory.js'; // ops users
@@ -366,6 +367,7 @@ export class Gateway {
         async (app: FastifyInstance) => void (await app.register(kioskRoutes, { kiosks: c.kiosks, service: kiosk, metrics, gate: hashGate, now: this.now })), // kiosk
         async (app: FastifyInstance) => void (await app.register(attendantRoutes, { service: kiosk })), // kiosk
         async (app: FastifyInstance) => void (await app.register(pickupRoutes, { handovers: kiosk.handovers })), // click & collect tasks
+        async (app: FastifyInstance) => void (await app.register(produceImageRoutes, { dir: path.join(c.data.dir, 'produce-images'), nameOf: (g) => kiosk.itemName(g) })), // kiosk: produce pictures
       ],
     });
     await this.http.listen({ host: c.http.host, port: c.http.port ?? 8080 });

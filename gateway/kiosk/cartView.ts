@@ -8,17 +8,36 @@ import type { Session } from './sessionMachine.js';
 
 export type ProduceItem = CartView['produce'][number];
 
-/** The produce picture list: items sold by weight, PLU from the item's label fields when HQ sends one. */
-export function produceList(cat: Catalog, priceOf: (gtin: string) => number | null, max = 60): ProduceItem[] {
+/** Where the page loads an item's picture: the gateway serves a stored file or a generated one (produceImages.ts). */
+export function produceImagePath(gtin: string): string {
+  return `/kiosk-images/${gtin}`;
+}
+
+/**
+ * The produce lookup's list: weighed items with a price, in `order` (the store's most-sold first,
+ * produceRanking.ts), at most `max` so a catalog with thousands of weighed items keeps the view
+ * small; only those are priced. The PLU and a Chinese name come from the item's label fields
+ * (`plu`, `name_zh`) when HQ sends them.
+ */
+export function produceList(cat: Catalog, priceOf: (gtin: string) => number | null, order: readonly string[] = [...cat.items.keys()], max = 60): ProduceItem[] {
   const out: ProduceItem[] = [];
-  for (const item of cat.items.values()) {
-    if (item.unit !== 'kg') continue;
-    const price = priceOf(item.gtin);
+  for (const gtin of order) {
+    const item = cat.items.get(gtin);
+    if (!item || item.unit !== 'kg') continue;
+    const price = priceOf(gtin);
     if (price === null) continue;
-    out.push({ gtin: item.gtin, name: item.name, price, ...(item.fields?.plu !== undefined ? { plu: item.fields.plu } : {}) });
+    const f = item.fields;
+    out.push({
+      gtin,
+      name: item.name,
+      price,
+      image: produceImagePath(gtin),
+      ...(f?.plu !== undefined ? { plu: f.plu } : {}),
+      ...(f?.name_zh !== undefined ? { nameZh: f.name_zh } : {}),
+    });
     if (out.length >= max) break;
   }
-  return out.sort((a, b) => a.name.localeCompare(b.name));
+  return out;
 }
 
 /** One attendant request as pages see it: the text, and the money and count as fields. */

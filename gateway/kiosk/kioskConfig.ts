@@ -33,6 +33,8 @@ export const KioskConfigSchema = Type.Object(
     language: Type.Union([Type.Literal('en'), Type.Literal('zh')], { default: 'en', description: "The kiosk page's language for each new shopper: it returns to it when a session ends and when an idle page is left alone." }),
     /** A language a shopper picked on an idle page (no item scanned) goes back to `language` after this long without a touch. */
     languageIdleMs: Type.Integer({ minimum: 1000, maximum: 3_600_000, default: 60_000, description: 'A language picked on an idle kiosk page (nothing scanned) returns to `kiosk.language` after this long without a touch.' }),
+    /** The page's sound cues (scan accepted, error, help), generated in the browser; 0 = silent. */
+    soundVolume: Type.Number({ minimum: 0, maximum: 1, default: 0.6, description: "Volume of the kiosk page's sound cues (scan accepted, error, help called), 0 (silent) to 1." }),
     /** The terminal gets a cancel after this long without a result; the session stays "paying" until it answers. */
     paymentTimeoutMs: Type.Integer({ minimum: 100, maximum: 600_000, default: 60_000 }),
     /** With no answer to that cancel either, the attendant is called. */

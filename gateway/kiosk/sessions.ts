@@ -37,6 +37,7 @@ import { recordSale } from './saleRecords.js'; // shelf = till
 import { PaymentPrompts } from './paymentPrompts.js';
 import { paymentInFlightOf, resultAction } from './paymentEvents.js';
 import { printReceipt, ReceiptLanguages } from './receiptPrint.js';
+import { ProduceOrder, SoldCounts } from './produceRanking.js'; // produce lookup: most-sold first
 
 export interface KioskServiceOptions {
   config: Readonly<Config>;
@@ -68,6 +69,8 @@ export interface KioskServiceOptions {
 }
 
 type Role = keyof KioskDeviceMap;
+/** The produce lookup ranks by the last four weeks of sales: what sells this season, read quickly at start. */
+const SOLD_WINDOW_MS = 28 * 86_400_000;
 const EMPTY_CATALOG = buildCatalog({ items: [], prices: [], promotions: [], members: [], bindings: [] });
 
 export class KioskService {
@@ -97,6 +100,8 @@ export class KioskService {
   private readonly receiptLanguage = new ReceiptLanguages();
   /** Collected orders waiting to be handed over by a person. */
   readonly handovers: Handovers;
+  private readonly sold = new SoldCounts();
+  private readonly produceOrder = new ProduceOrder(this.sold);
 
   constructor(private readonly o: KioskServiceOptions) {
     this.log = o.log.child({ module: 'kiosk' });
@@ -129,7 +134,7 @@ export class KioskService {
       enqueue: (id, fn) => this.enqueue(id, fn),
       applyNow: (id, action) => this.applyNow(id, action),
       // The sale and its shelf-label price mismatches, one commit (shelf = till).
-      recordTransaction: (id, data) => recordSale(this.o.ingest, id, data, (gtin) => this.o.prices?.labelsAt(gtin) ?? [], this.log),
+      recordTransaction: (id, data) => recordSale(this.o.ingest, id, data, (gtin) => this.o.prices?.labelsAt(gtin) ?? [], this.log).then((seq) => (this.sold.add(data.lines), seq)),
       command: async (id, type, data) => {
         const dev = this.devices(id).payment;
         if (dev) await o.command('payment', dev, type, data, `kiosk:${id}`);
@@ -150,6 +155,7 @@ export class KioskService {
 
   async start(): Promise<void> {
     await this.store.start();
+    this.sold.seed(await this.store.soldLines(this.o.now() - SOLD_WINDOW_MS));
     for (const s of await this.store.loadSessions()) this.sessions.set(s.kioskId, s);
     for (const [kioskId, devs] of Object.entries(this.o.config.kiosk.devices)) {
       for (const [role, id] of Object.entries(devs) as [Role, string][]) this.byDevice.set(`${kindOf(role)}/${id}`, { kioskId, role });
@@ -191,6 +197,16 @@ export class KioskService {
     return { default: this.o.config.kiosk.language, idleMs: this.o.config.kiosk.languageIdleMs };
   }
 
+  /** The volume of the page's sound cues (0–1), sent with the welcome. */
+  get soundVolume(): number {
+    return this.o.config.kiosk.soundVolume;
+  }
+
+  /** A catalog item's name, for its generated picture (null: not in the catalog). */
+  itemName(gtin: string): string | null {
+    return this.catalog().items.get(gtin)?.name ?? null;
+  }
+
   devices(kioskId: string): KioskDeviceMap {
     return this.o.config.kiosk.devices[kioskId] ?? {};
   }
@@ -198,7 +214,7 @@ export class KioskService {
   view(kioskId: string): CartView | null {
     const s = this.sessions.get(kioskId);
     if (!s) return null;
-    const v = cartView(s, produceList(this.catalog(), (g) => this.quote(g, s.memberCode)?.price ?? null), this.o.config.demo);
+    const v = cartView(s, produceList(this.catalog(), (g) => this.quote(g, s.memberCode)?.price ?? null, this.produceOrder.of(this.catalog())), this.o.config.demo);
     return { ...v, ...this.pickup.viewOf(kioskId) };
   }
 

@@ -167,6 +167,15 @@ export class KioskStore {
     return (await this.sales('request_id = ?', [requestId]))[0] ?? null;
   }
 
+  /** Per GTIN, how many sale lines the ledger holds from `sinceMs` on (the produce lookup's most-sold order). */
+  async soldLines(sinceMs: number): Promise<Map<string, number>> {
+    const rows = await this.db.all<{ gtin: string; n: number }>(
+      "SELECT json_extract(l.value, '$.gtin') AS gtin, COUNT(*) AS n FROM sales, json_each(sales.record, '$.lines') AS l WHERE sales.recorded_at >= ? GROUP BY gtin",
+      [sinceMs],
+    );
+    return new Map(rows.filter((r) => typeof r.gtin === 'string').map((r) => [r.gtin, r.n]));
+  }
+
   /** Sales in the ledger whose record is not yet known to be in the outbox. */
   unforwardedSales(): Promise<SaleRow[]> {
     return this.sales('seq IS NULL');

@@ -1,11 +1,16 @@
 /** The kiosk checkout page: a view of the gateway's cart; every button sends an intent only. */
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { CartView, KioskLanguage, KioskPaymentPrompt } from '../../gateway/protocol/schemas/kiosk.js';
 import { BigButton } from '../ui/BigButton.js';
 import { formatKg, formatMoney, formatRateBp, localeOf } from '../ui/money.js';
 import { loadChoice, saveChoice, shownLang, type LangChoice } from './language.js';
 import { KioskConnection, type ConnState } from './connection.js';
 import { noticeText, STRINGS, type Strings } from './strings.js';
+import { ProduceLookup } from './screens/ProduceLookup.js';
+import { useShopperModes, ModeButtons } from './screens/modes.js';
+import { cueFor, SoundCues } from './sounds.js';
+import { LastItem } from './screens/LastItem.js';
+import { MemberEntry } from './screens/MemberEntry.js';
 
 export function App(props: { kioskId: string; token: string }) {
   const [storeLang, setStoreLang] = useState<KioskLanguage>({ default: 'en', idleMs: 60_000 });
@@ -14,9 +19,10 @@ export function App(props: { kioskId: string; token: string }) {
   const [conn, setConn] = useState<ConnState>('connecting');
   const [view, setView] = useState<CartView | null>(null);
   const [demoCode, setDemoCode] = useState('');
-  const [memberCode, setMemberCode] = useState('');
+  const [produceOpen, setProduceOpen] = useState(false);
   const [prompt, setPrompt] = useState<KioskPaymentPrompt | null>(null);
-  const c = useMemo(() => new KioskConnection(props.kioskId, props.token, setConn, setView, setStoreLang, setPrompt), [props.kioskId, props.token]);
+  const sounds = useMemo(() => new SoundCues(0.6), []);
+  const c = useMemo(() => new KioskConnection(props.kioskId, props.token, setConn, setView, setStoreLang, setPrompt, (v) => sounds.setVolume(v)), [props.kioskId, props.token]);
   useEffect(() => c.start(), [c]);
   // the shopper's language lasts for their session; a new session shows the store's default.
   const lang = shownLang(choice, view?.sessionId ?? null, storeLang.default);
@@ -41,6 +47,19 @@ export function App(props: { kioskId: string; token: string }) {
     return () => clearTimeout(t);
   }, [idlePick, touched, storeLang.idleMs]);
   const t = STRINGS[lang];
+  // The shopper's display modes and the produce step last for their session only.
+  const modes = useShopperModes(view?.sessionId ?? null);
+  const seen = useRef<Parameters<typeof cueFor>[0]>(null);
+  const [cueMark, setCueMark] = useState('');
+  useEffect(() => {
+    if (!view) return;
+    const r = cueFor(seen.current, view);
+    seen.current = r.seen;
+    if (!r.cue) return;
+    sounds.play(r.cue);
+    setCueMark(`${r.cue}:${sounds.last!.n}`);
+  }, [view]);
+  useEffect(() => setProduceOpen(false), [view?.sessionId]);
   useEffect(() => {
     document.documentElement.lang = localeOf(lang);
     document.title = t.title;
@@ -49,14 +68,20 @@ export function App(props: { kioskId: string; token: string }) {
   const toggleLang = () => pick(view ? { lang: lang === 'en' ? 'zh' : 'en', sessionId: view.sessionId } : null);
   const stale = conn !== 'online';
   const canShop = !stale && view !== null && (view.phase === 'idle' || view.phase === 'shopping' || view.phase === 'needsAttendant');
+  const pickProduce = (gtin: string) => {
+    c.send({ type: 'pickProduce', gtin });
+    // With a steady weight the line is added: back to the cart. Without, the step stays and shows the gateway's notice.
+    if (view?.produceWeight?.stable && view.produceWeight.grams > 0) setProduceOpen(false);
+  };
 
   if (conn === 'refused') return <main class="k-center" role="alert"><h2>{t.noKiosk}</h2></main>;
 
   return (
-    <div class={`k-app ${stale ? 'k-stale' : ''}`} lang={lang === 'zh' ? 'zh-CN' : 'en'} data-phase={view?.phase ?? 'none'} data-version={view?.version ?? -1} data-conn={conn}>
+    <div class={`k-app ${stale ? 'k-stale' : ''} ${modes.contrast ? 'k-hc' : ''} ${modes.reach ? 'k-reach' : ''}`} lang={lang === 'zh' ? 'zh-CN' : 'en'} data-phase={view?.phase ?? 'none'} data-version={view?.version ?? -1} data-conn={conn} data-cue={cueMark}>
       <header class="k-top">
         <h1>{t.title} · {props.kioskId}</h1>
-        <BigButton label={t.langName} onClick={toggleLang} testId="lang">{t.lang}</BigButton>
+        <ModeButtons t={t} modes={modes} />
+        <BigButton label={t.langName} onClick={toggleLang} testId="lang"><span lang={lang === 'zh' ? 'en' : 'zh-CN'}>{t.lang}</span></BigButton>
         <BigButton label={view?.helpCalled ? t.helpOn : t.help} kind={view?.helpCalled ? 'danger' : 'plain'} disabled={stale} onClick={() => c.send({ type: 'help' })} testId="help">
           {view?.helpCalled ? t.helpOn : t.help}
         </BigButton>
@@ -77,30 +102,30 @@ export function App(props: { kioskId: string; token: string }) {
         </main>
       ) : view.pickup ? (
         <PickupScreen view={view} t={t} money={money} stale={stale} send={(m) => c.send(m)} />
+      ) : produceOpen && canShop && view.produce.length > 0 ? (
+        <ProduceLookup view={view} t={t} lang={lang} money={money} stale={stale} pick={pickProduce} close={() => setProduceOpen(false)} />
       ) : view.phase === 'cancelled' ? (
         <main class="k-center"><h2>{t.cancelled}</h2><BigButton label={t.newCustomer} kind="primary" disabled={stale} onClick={() => c.send({ type: 'cancel' })} testId="new-customer" /></main>
       ) : (
         <main class="k-main" aria-busy={stale}>
+          <Banners view={view} t={t} money={money} />
           <section class="k-cart" aria-label={t.item}>
-            {view.lines.length === 0 ? <p data-testid="welcome">{view.phase === 'idle' ? t.welcome : t.scanHint}</p> : <CartTable view={view} t={t} lang={lang} money={money} canShop={canShop} send={(m) => c.send(m)} />}
+            {view.lines.length === 0 ? (
+              <div class="k-attract"><h2 data-testid="welcome">{view.phase === 'idle' ? t.welcome : t.scanHint}</h2></div>
+            ) : (
+              <>
+                <LastItem view={view} t={t} lang={lang} money={money} />
+                <CartTable view={view} t={t} lang={lang} money={money} canShop={canShop} send={(m) => c.send(m)} />
+              </>
+            )}
             {view.produce.length > 0 && canShop && (
-              <section aria-label={t.produce}>
-                <h2>{t.produce}</h2>
-                <p data-testid="produce-weight">{t.onScale}: {view.produceWeight ? `${formatKg(view.produceWeight.grams, lang)}${view.produceWeight.stable ? '' : ' …'}` : '—'}</p>
-                <div class="k-produce">
-                  {view.produce.map((p) => (
-                    <BigButton key={p.gtin} label={`${p.name} ${money(p.price)}/kg`} onClick={() => c.send({ type: 'pickProduce', gtin: p.gtin })} testId={`produce-${p.gtin}`}>
-                      <span>{p.name}</span>
-                      <small>{p.plu ? `PLU ${p.plu} · ` : ''}{money(p.price)}/kg</small>
-                    </BigButton>
-                  ))}
-                </div>
-              </section>
+              <BigButton label={t.produceOpen} kind="primary" onClick={() => setProduceOpen(true)} testId="produce-open">
+                <span class="k-produce-open">{t.produceOpen}</span>
+              </BigButton>
             )}
           </section>
           <aside class="k-side">
             <Totals view={view} t={t} money={money} />
-            <Banners view={view} t={t} money={money} />
             {view.phase === 'paying' ? (
               <div class="k-banner k-banner-ok" role="status" data-testid="paying">
                 {/* The terminal's prompt for this payment only; before the first one, the general hint. */}
@@ -116,9 +141,7 @@ export function App(props: { kioskId: string; token: string }) {
                   <span class="k-pay">{t.pay} {money(view.total)}</span>
                 </BigButton>
                 <BigButton label={t.cancel} kind="danger" disabled={!canShop} onClick={() => c.send({ type: 'cancel' })} testId="cancel" />
-                <form class="k-member" onSubmit={(e) => { e.preventDefault(); c.send({ type: 'member', code: memberCode }); setMemberCode(''); }}>
-                  <label>{t.memberCode} <input value={memberCode} onInput={(e) => setMemberCode((e.target as HTMLInputElement).value)} disabled={!canShop} data-testid="member-input" /></label>
-                </form>
+                <MemberEntry t={t} disabled={!canShop} send={(code) => c.send({ type: 'member', code })} />
               </div>
             )}
             {view.demo && canShop && (
@@ -220,7 +243,8 @@ function Banners(p: { view: CartView; t: Strings; money: (m: number, currency?: 
   if (view.bagging.state === 'removed' && !view.requests.some((r) => r.kind === 'security')) out.push(<div key="bag" class="k-banner k-banner-bad" role="alert">{t.bagRemoved}</div>);
   if (view.bagging.state === 'placeItem') out.push(<div key="bagp" class="k-banner k-banner-warn" role="status">{t.bagPlace}</div>);
   if (view.notice) out.push(<div key="notice" class="k-banner k-banner-warn" role="status" data-testid="notice" data-code={view.notice.code}>{noticeText(t, view.notice)}{view.notice.code.startsWith('pickup') && view.notice.detail ? ` (${view.notice.detail})` : ''}</div>);
-  return <>{out}</>;
+  // Full width above the cart and the totals: a problem is the first thing the shopper reads.
+  return out.length > 0 ? <div class="k-banners">{out}</div> : null;
 }
 
 /**

@@ -21,6 +21,8 @@ export class KioskConnection {
     private readonly onLanguage: (l: KioskLanguage) => void = () => undefined,
     /** What the card terminal asks the shopper during the current payment. */
     private readonly onPrompt: (p: KioskPaymentPrompt) => void = () => undefined,
+    /** The store's volume for sound cues, from the welcome. */
+    private readonly onSoundVolume: (v: number) => void = () => undefined,
   ) {}
 
   start(): void {
@@ -33,6 +35,7 @@ export class KioskConnection {
       if (m.type === 'welcome') {
         this.retryMs = 250;
         if (m.language) this.onLanguage(m.language);
+        if (m.soundVolume !== undefined) this.onSoundVolume(m.soundVolume);
         return;
       }
       if (m.type === 'paymentPrompt') return this.onPrompt(m);

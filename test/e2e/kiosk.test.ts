@@ -101,7 +101,8 @@ describe('kiosk checkout in Chromium', () => {
     await page.locator('[data-testid="line"][data-gtin="' + G.bread + '"]').waitFor();
     expect(await page.getByTestId('qty').first().textContent()).toBe('2');
 
-    // Produce: a stable weight from the produce scale, then the picture list.
+    // Produce: the lookup step, a stable weight from the produce scale, then the picture list.
+    await page.getByTestId('produce-open').click();
     await dev.weight('ps-1', 1234, false);
     await dev.weight('ps-1', 1234, true);
     await page.getByTestId('produce-weight').filter({ hasText: '1.234 kg' }).waitFor();
@@ -137,6 +138,7 @@ describe('kiosk checkout in Chromium', () => {
     await page.getByTestId('request-age').waitFor({ state: 'detached' });
 
     // Member: member prices and savings.
+    await page.getByTestId('member-open').click();
     await page.getByTestId('member-input').fill(MEMBER);
     await page.getByTestId('member-input').press('Enter');
     await page.getByTestId('member').filter({ hasText: MEMBER }).waitFor();

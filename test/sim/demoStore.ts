@@ -1,6 +1,6 @@
 /**
  * The living parts of the demo store beyond MQTT-native heartbeats: HQ signing and pushing feeds
- * (a catalog of ~2,000 items on two ESL access points, a price change every minute, a promotion),
+ * (a catalog of ~2,000 grocery items on two ESL access points, a price change every minute, a promotion),
  * ESL access point simulators, payment terminals, and the bridge with its byte-level simulators
  * over socat ptys. Used by `make demo` (test/sim/demo.ts).
  */
@@ -24,6 +24,8 @@ import { createLogger } from '../../gateway/log.js';
 import { topics } from '../../gateway/protocol/topics.js';
 import { encodeSgtin96, sgtinFieldsFromGtin } from '../../gateway/kiosk/sgtin.js';
 import type { SimTag } from '../../firmware-bridge/devices/chafon/sim.js';
+import { nameDemoCatalog } from './demoCatalog.js';
+import { writeProducePictures } from './demoPictures.js';
 
 export const DEMO_LABELS = 2000;
 const DEMO_DEVICE_SECRET = 'demo-device-secret';
@@ -61,15 +63,8 @@ export async function startHq(cfg: Readonly<Config>, hqUrl: string, keyFile: str
   const feeds = await connectHqFeeds(hqUrl, cfg.storeId, signer);
   feeds.client.on('error', () => undefined); // HQ going away (Ctrl-C reaches Mosquitto too) is not a crash
   const store = storeFeeds(DEMO_LABELS, 2);
-  // A few items a shopper recognises at the kiosk (the first GTINs of the catalog).
-  const named = ['Whole milk 1 L', 'Bananas (kg)', 'Lager beer 0.5 L (18+)', 'Sourdough bread', 'Free-range eggs 10'];
-  named.forEach((name, i) => {
-    store.catalog.items[i].name = name;
-    if (i === 1) store.catalog.items[i].unit = 'kg';
-    if (i === 2) store.catalog.items[i].ageRestriction = 18;
-  });
-  // German VAT on the receipt: food 7 %, drinks with alcohol (and everything else) 19 %.
-  store.catalog.items.forEach((it, i) => (it.vatRateBp = i === 2 || (i >= named.length && i % 3 === 0) ? 1900 : 700));
+  const { named, pictures } = nameDemoCatalog(store);
+  writeProducePictures(cfg.data.dir, pictures);
   let version = Math.floor(Date.now() / 1000);
   const first = version;
   const priced = new Promise<void>((resolve) => {
@@ -89,7 +84,7 @@ export async function startHq(cfg: Readonly<Config>, hqUrl: string, keyFile: str
   await feeds.publish('catalog', 'store', version, store.catalog);
   await feeds.publish('labels', 'store', version, store.labels);
   await feeds.publish('prices', 'store', version, { ...store.prices, promotions: [promo] });
-  say(`HQ pushed a signed catalog of ${DEMO_LABELS} items, label bindings and prices (promotion on "${named[0]}" from ${promo.start.slice(11, 19)} UTC)`);
+  say(`HQ pushed a signed catalog of ${DEMO_LABELS} items (${pictures.length} kinds of loose produce, pictures in ${cfg.data.dir}/produce-images), label bindings and prices (promotion on "${named[0]}" from ${promo.start.slice(11, 19)} UTC)`);
   const timer = setInterval(() => {
     version++;
     // Reprice 20 items a minute: a real HQ sends deltas all day.

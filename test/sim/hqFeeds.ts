@@ -46,7 +46,7 @@ export async function connectHqFeeds(url: string, storeId: string, signer: HqSig
 }
 
 export interface StoreFeeds {
-  catalog: { mode: 'snapshot'; items: { gtin: string; name: string; unit: 'each' | 'kg'; expectedWeightG?: number; weightToleranceG?: number; ageRestriction?: number; vatRateBp?: number }[] };
+  catalog: { mode: 'snapshot'; items: { gtin: string; name: string; unit: 'each' | 'kg'; expectedWeightG?: number; weightToleranceG?: number; ageRestriction?: number; vatRateBp?: number; fields?: Record<string, string> }[] };
   prices: { mode: 'snapshot'; currency: string; prices: { gtin: string; price: number; memberPrices?: Record<string, number> }[]; promotions: unknown[] };
   labels: { mode: 'snapshot'; bindings: { labelId: string; gtin: string; ap: string }[] };
   /** AP id → its label ids. */

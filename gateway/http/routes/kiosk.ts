@@ -29,7 +29,7 @@ import { HashGate } from '../hashGate.js';
 export interface KioskRouteDeps {
   kiosks: Config['kiosks'];
   /** `prompts`: the terminal's latest prompt, sent to a page that connects mid-payment. */
-  service: Pick<KioskService, 'kioskIds' | 'view' | 'devices' | 'changes' | 'language' | 'intent'> & Partial<Pick<KioskService, 'prompts'>>;
+  service: Pick<KioskService, 'kioskIds' | 'view' | 'devices' | 'changes' | 'language' | 'intent'> & Partial<Pick<KioskService, 'prompts' | 'soundVolume'>>;
   metrics?: Metrics;
   /** The gate people's password hashes share; a kiosk token hashed at people's cost waits in it too. */
   gate?: HashGate;
@@ -127,7 +127,7 @@ export const kioskRoutes: TypedRoutes<KioskRouteDeps> = async (app, deps) => {
           kioskId = entry.id;
           deps.service.changes.on('view', onView);
           deps.service.changes.on('prompt', onPrompt);
-          send({ type: 'welcome', kioskId, language: deps.service.language }); // the store's default language
+          send({ type: 'welcome', kioskId, language: deps.service.language, ...(deps.service.soundVolume !== undefined ? { soundVolume: deps.service.soundVolume } : {}) }); // the store's default language
           const view = deps.service.view(kioskId);
           if (view) send(view);
           // A page that reconnects mid-payment still sees what the terminal asks.

@@ -67,7 +67,8 @@ export const CartViewSchema = Type.Object({
   receipt: Type.Union([Type.Object({ transactionId: Type.String(), total: Minor, authCode: Type.String(), vat: Type.Array(VatLine) }), Type.Null()]),
   notice: Type.Union([Type.Object({ code: Type.String(), detail: Opt(Type.String()) }), Type.Null()]),
   produceWeight: Type.Union([Type.Object({ grams: Type.Number(), stable: Type.Boolean() }), Type.Null()]),
-  produce: Type.Array(Type.Object({ gtin: Type.String(), name: Type.String(), plu: Opt(Type.String()), price: Minor })),
+  /** The produce lookup: weighed items, most-sold first; `price` is per kg, `image` a gateway path. */
+  produce: Type.Array(Type.Object({ gtin: Type.String(), name: Type.String(), nameZh: Opt(Type.String()), plu: Opt(Type.String()), price: Minor, image: Opt(Type.String()) })),
   demo: Type.Boolean(),
   /** Click & collect: the online order shown after its pickup code was scanned. */
   pickup: Opt(
@@ -90,7 +91,8 @@ export type CartView = Static<typeof CartViewSchema>;
 export const KioskLanguageSchema = Type.Object({ default: Type.Union([Type.Literal('en'), Type.Literal('zh')]), idleMs: Type.Integer() });
 export type KioskLanguage = Static<typeof KioskLanguageSchema>;
 
-export const KioskWelcome = Type.Object({ type: Type.Literal('welcome'), kioskId: Type.String(), language: Opt(KioskLanguageSchema) });
+/** `soundVolume`: the page's sound cues, 0 (silent) to 1. */
+export const KioskWelcome = Type.Object({ type: Type.Literal('welcome'), kioskId: Type.String(), language: Opt(KioskLanguageSchema), soundVolume: Opt(Type.Number({ minimum: 0, maximum: 1 })) });
 /** A refused message: the field and what is wrong, or a rate limit with its wait. */
 export const KioskSocketError = Type.Object({ type: Type.Literal('error'), code: Type.String(), message: Type.String(), retryAfterS: Opt(Type.Integer()) });
 
