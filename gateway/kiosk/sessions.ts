@@ -18,7 +18,10 @@ import { buildCatalog, type Catalog } from '../prices/catalog.js';
 import type { CartView, KioskLanguage, KioskSessionIntent } from '../protocol/schemas/kiosk.js';
 import { createBarcodeParser, type BarcodeParser } from './barcodes.js';
 import { KioskStore } from './store.js';
-import { lightFor, newSession, REFUSAL_NOTICES, step, type Action, type Ctx, type Effect, type Session } from './sessionMachine.js';
+import { isShopping, lightFor, newSession, REFUSAL_NOTICES, step, type Action, type Ctx, type Effect, type Session } from './sessionMachine.js';
+import { isMemberQr } from './memberQr.js';
+import { memberKeyring, type MemberQrRefusal } from './memberVerify.js';
+import { MemberQrCheck } from './memberPresentations.js';
 import { SaleLedger, savedStep, type SaleStep } from './saleLedger.js';
 import { recordKioskEvent, type KioskRecordType } from './kioskRecords.js';
 import { KioskTimers } from './sessionTimers.js';
@@ -60,6 +63,8 @@ export interface KioskServiceOptions {
   hqFeeds?: { connection: HqConnection | null; metrics: Metrics; onRejected?: (a: FeedAlert) => void; onStoreFailed?: (f: FeedStoreFailure) => void };
   /** A scan refused: `currency` = an amount in another currency (GS1 393n), `unreadable` = any other bad code. */
   onScanRefused?: (reason: 'currency' | 'unreadable') => void;
+  /** A member QR refused, by reason (memberVerify.ts). */
+  onMemberQrRefused?: (reason: MemberQrRefusal) => void;
 }
 
 type Role = keyof KioskDeviceMap;
@@ -85,6 +90,9 @@ export class KioskService {
   orderFeed: OrderFeed | null = null;
   /** Collected orders waiting to be handed over by a person. */
   readonly handovers: Handovers;
+  private readonly memberQr: MemberQrCheck;
+  /** Member id → the tier its member QR's credential carried (used where the members feed lacks the member). */
+  private readonly credentialTiers = new Map<string, string>();
 
   constructor(private readonly o: KioskServiceOptions) {
     this.log = o.log.child({ module: 'kiosk' });
@@ -94,6 +102,18 @@ export class KioskService {
     const k = o.config.kiosk;
     this.parse = createBarcodeParser({ ...(k.region !== undefined ? { region: k.region } : {}), currency: k.currency });
     this.changes.setMaxListeners(0);
+    // HQ's feed keys also sign member credentials: a member QR is checked with nothing else.
+    this.memberQr = new MemberQrCheck({
+      store: this.store,
+      keys: memberKeyring(o.config.hq?.publicKeys ?? []),
+      storeId: o.config.storeId,
+      windowMs: k.memberQrWindowS * 1000,
+      skewMs: k.memberQrSkewS * 1000,
+      member: (id) => this.catalog().memberStates.get(id),
+      now: o.now,
+      log: this.log,
+      ...(o.onMemberQrRefused ? { onRefused: o.onMemberQrRefused } : {}),
+    });
     this.handovers = new Handovers({ store: this.store, record: (kioskId, data) => this.record(kioskId, 'handover', data), outbox: o.outbox, lastSeq: () => o.ingest.lastSeq, log: this.log, now: o.now });
     this.pickup = new PickupFlow({
       store: this.store,
@@ -226,6 +246,7 @@ export class KioskService {
   intent(kioskId: string, m: KioskSessionIntent): Promise<void> {
     if (m.type === 'pickupConfirm') return this.enqueue(kioskId, () => this.pickup.confirm(kioskId));
     if (m.type === 'pickupClose') return this.enqueue(kioskId, () => this.pickup.close(kioskId));
+    if (m.type === 'scan' && this.o.config.demo && isMemberQr(m.code)) return this.enqueue(kioskId, () => this.memberScan(kioskId, m.code));
     if (m.type === 'scan' && this.o.config.demo && pickupCodeOf(m.code) !== null) return this.enqueue(kioskId, () => this.pickup.scan(kioskId, m.code));
     const action = intentAction(m, { demo: this.o.config.demo, scan: (code, sym) => this.resolveScanned(code, sym), knownMember: (code) => this.catalog().members.has(code) });
     return action ? this.dispatch(kioskId, action, null) : Promise.resolve();
@@ -237,6 +258,7 @@ export class KioskService {
     if (!dev) return;
     const data = JSON.parse(e.data) as Record<string, unknown>;
     let action: Action | null = null;
+    if (dev.role === 'scanner' && e.type === 'scan' && isMemberQr(String(data.code))) return void this.enqueue(dev.kioskId, () => this.memberScan(dev.kioskId, String(data.code)));
     if (dev.role === 'scanner' && e.type === 'scan' && pickupCodeOf(String(data.code)) !== null) return void this.enqueue(dev.kioskId, () => this.pickup.scan(dev.kioskId, String(data.code)));
     if (dev.role === 'scanner' && e.type === 'scan') action = this.resolveScanned(String(data.code), data.symbology as string | undefined, dev.kioskId);
     else if (dev.role === 'produceScale' && e.type === 'weight') action = { type: 'produceWeight', grams: Number(data.grams), stable: data.stable === true && (data.range ?? 'ok') === 'ok' };
@@ -272,12 +294,22 @@ export class KioskService {
     return action;
   }
 
+  /** A member QR (never a product code): verified, used up, then the member or the refusal on the cart. */
+  private async memberScan(kioskId: string, code: string): Promise<void> {
+    const s = this.sessions.get(kioskId);
+    // A kiosk that is paying or saying thank-you takes no member: the QR is not used up.
+    if (!s || !isShopping(s.phase)) return;
+    const r = await this.memberQr.check(code, kioskId);
+    if (r.ok) this.credentialTiers.set(r.memberId, r.tier);
+    await this.applyNow(kioskId, r.ok ? { type: 'member', code: r.memberId, known: true } : { type: 'memberRefused', notice: r.notice });
+  }
+
   private catalog(): Catalog {
     return this.o.prices?.currentCatalog() ?? EMPTY_CATALOG;
   }
 
   private quote(gtin: string, member: string | null) {
-    return this.o.prices?.priceAt(gtin, this.o.now(), member ?? undefined) ?? null;
+    return this.o.prices?.priceAt(gtin, this.o.now(), member ?? undefined, member !== null ? this.credentialTiers.get(member) : undefined) ?? null;
   }
 
   private ctx(): Ctx {
