@@ -248,7 +248,7 @@ export class KioskService {
     if (m.type === 'pickupClose') return this.enqueue(kioskId, () => this.pickup.close(kioskId));
     if (m.type === 'scan' && this.o.config.demo && isMemberQr(m.code)) return this.enqueue(kioskId, () => this.memberScan(kioskId, m.code));
     if (m.type === 'scan' && this.o.config.demo && pickupCodeOf(m.code) !== null) return this.enqueue(kioskId, () => this.pickup.scan(kioskId, m.code));
-    const action = intentAction(m, { demo: this.o.config.demo, scan: (code, sym) => this.resolveScanned(code, sym), knownMember: (code) => this.catalog().members.has(code) });
+    const action = intentAction(m, { demo: this.o.config.demo, scan: (code, sym) => this.resolveScanned(code, sym), knownMember: (code) => this.catalog().members.has(code) && this.catalog().memberStates.get(code)?.status !== 'suspended' });
     return action ? this.dispatch(kioskId, action, null) : Promise.resolve();
   }
 

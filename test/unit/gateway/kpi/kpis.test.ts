@@ -34,27 +34,27 @@ describe('kpiDelta', () => {
 describe('local time', () => {
   it('puts an instant in the store’s local day and hour', () => {
     const t = Date.parse('2026-11-25T23:30:00.000Z');
-    expect(localDayHour(t, 'UTC', K)).toEqual({ day: '2026-11-25', hour: 23 });
-    expect(localDayHour(t, 'Europe/Berlin', K)).toEqual({ day: '2026-11-26', hour: 0 });
+    expect(localDayHour(t, 'UTC')).toEqual({ day: '2026-11-25', hour: 23 });
+    expect(localDayHour(t, 'Europe/Berlin')).toEqual({ day: '2026-11-26', hour: 0 });
     expect(localDayHour(t, 'America/New_York')).toEqual({ day: '2026-11-25', hour: 18 });
     expect(localDayHour(t, 'Asia/Kolkata')).toEqual({ day: '2026-11-26', hour: 5 });
   });
 
   it('answers each zone and each minute on its own (the last minute is remembered per zone)', () => {
     const t = Date.parse('2026-11-25T22:59:59.999Z');
-    expect(localDayHour(t, 'UTC', K)).toEqual({ day: '2026-11-25', hour: 22 });
-    expect(localDayHour(t, 'Europe/Berlin', K)).toEqual({ day: '2026-11-25', hour: 23 });
-    expect(localDayHour(t + 1, 'Europe/Berlin', K)).toEqual({ day: '2026-11-26', hour: 0 });
-    expect(localDayHour(t + 1, 'UTC', K)).toEqual({ day: '2026-11-25', hour: 23 });
-    expect(localDayHour(t - 30_000, 'UTC', K)).toEqual({ day: '2026-11-25', hour: 22 });
+    expect(localDayHour(t, 'UTC')).toEqual({ day: '2026-11-25', hour: 22 });
+    expect(localDayHour(t, 'Europe/Berlin')).toEqual({ day: '2026-11-25', hour: 23 });
+    expect(localDayHour(t + 1, 'Europe/Berlin')).toEqual({ day: '2026-11-26', hour: 0 });
+    expect(localDayHour(t + 1, 'UTC')).toEqual({ day: '2026-11-25', hour: 23 });
+    expect(localDayHour(t - 30_000, 'UTC')).toEqual({ day: '2026-11-25', hour: 22 });
   });
 
   it('follows daylight saving: the same UTC hour is a different local hour in summer', () => {
-    expect(localDayHour(Date.parse('2026-07-01T08:00:00Z'), 'Europe/Berlin', K).hour).toBe(10);
-    expect(localDayHour(Date.parse('2026-12-01T08:00:00Z'), 'Europe/Berlin', K).hour).toBe(9);
+    expect(localDayHour(Date.parse('2026-07-01T08:00:00Z'), 'Europe/Berlin').hour).toBe(10);
+    expect(localDayHour(Date.parse('2026-12-01T08:00:00Z'), 'Europe/Berlin').hour).toBe(9);
     // The night the clocks go back (2026-10-25), 00:30Z and 01:30Z are both local 02:xx.
-    expect(localDayHour(Date.parse('2026-10-25T00:30:00Z'), 'Europe/Berlin', K)).toEqual({ day: '2026-10-25', hour: 2 });
-    expect(localDayHour(Date.parse('2026-10-25T01:30:00Z'), 'Europe/Berlin', K)).toEqual({ day: '2026-10-25', hour: 2 });
+    expect(localDayHour(Date.parse('2026-10-25T00:30:00Z'), 'Europe/Berlin')).toEqual({ day: '2026-10-25', hour: 2 });
+    expect(localDayHour(Date.parse('2026-10-25T01:30:00Z'), 'Europe/Berlin')).toEqual({ day: '2026-10-25', hour: 2 });
   });
 
   it('trusts the device time unless it is more than 36 h off the receive time', () => {
