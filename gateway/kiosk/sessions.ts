@@ -68,6 +68,8 @@ export interface KioskServiceOptions {
 }
 
 type Role = keyof KioskDeviceMap;
+/** Members priced at their credential's tier kept in memory (a day's member visits of a large store). */
+const MAX_CREDENTIAL_TIERS = 10_000;
 const EMPTY_CATALOG = buildCatalog({ items: [], prices: [], promotions: [], members: [], bindings: [] });
 
 export class KioskService {
@@ -300,7 +302,12 @@ export class KioskService {
     // A kiosk that is paying or saying thank-you takes no member: the QR is not used up.
     if (!s || !isShopping(s.phase)) return;
     const r = await this.memberQr.check(code, kioskId);
-    if (r.ok) this.credentialTiers.set(r.memberId, r.tier);
+    if (r.ok) {
+      // Bounded: the oldest entry goes first (its member falls back to the members feed's tier).
+      if (this.credentialTiers.size >= MAX_CREDENTIAL_TIERS) this.credentialTiers.delete(this.credentialTiers.keys().next().value!);
+      this.credentialTiers.delete(r.memberId);
+      this.credentialTiers.set(r.memberId, r.tier);
+    }
     await this.applyNow(kioskId, r.ok ? { type: 'member', code: r.memberId, known: true } : { type: 'memberRefused', notice: r.notice });
   }
 

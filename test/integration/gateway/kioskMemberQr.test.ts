@@ -14,6 +14,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { DEFAULT_DEVICES, metric, spawnGateway, TEST_SECRET, writeConfigFile, type GatewayProcess } from '../../helpers/gatewayHarness.js';
 import { startMosquitto, type Mosquitto } from '../../helpers/mosquitto.js';
 import { tempDir } from '../../helpers/tmp.js';
@@ -168,6 +169,31 @@ describe('the member QR through the real gateway', () => {
       expect(l).not.toContain('M-2002');
       expect(l).not.toContain('MQ1:');
     }
+  });
+
+  it('mutated and random member QR texts from a scanner are each refused by name; the gateway keeps going (seeded)', async () => {
+    const good = Buffer.from(phone.present().slice(4), 'base64url');
+    const text = fc.oneof(
+      fc.tuple(fc.integer({ min: 0, max: good.length - 1 }), fc.integer({ min: 1, max: 255 })).map(([at, xor]) => {
+        const b = Buffer.from(good);
+        b[at] ^= xor;
+        return 'MQ1:' + b.toString('base64url');
+      }),
+      fc.integer({ min: 0, max: good.length - 1 }).map((cut) => 'MQ1:' + good.subarray(0, cut).toString('base64url')),
+      fc.stringMatching(/^[A-Za-z0-9_-]{0,300}$/).map((s) => 'MQ1:' + s),
+    );
+    const named = /^memberQr(Malformed|UnknownKey|BadSignature|Expired|Revoked|WrongStore|OutsideWindow)$/;
+    await fc.assert(
+      fc.asyncProperty(text, async (t) => {
+        const v = k2.last.version;
+        await dev.scan('sc-2', t);
+        const c = await k2.next((x) => x.version > v, 'the answer to a scanned member QR');
+        expect(c.notice?.code).toMatch(named);
+        expect(c.memberCode).toBeNull();
+        expect(c.lines).toEqual([]);
+      }),
+      { seed: 1807, numRuns: 25 },
+    );
   });
 
   it('after a SIGKILL and a restart the used QR is still refused; a fresh one from the same phone is accepted', async () => {
