@@ -70,6 +70,15 @@ export function isMemberQr(text: string): boolean {
   return text.startsWith(MEMBER_QR_PREFIX);
 }
 
+/**
+ * The member QR text of a scan, or null when the scan is not one. A scanner set to send the
+ * ISO/IEC 15424 symbology identifier puts `]Q` and a modifier digit (QR Code) in front; it is dropped.
+ */
+export function memberQrOf(scan: string): string | null {
+  const text = /^\]Q[0-6]/.test(scan) ? scan.slice(3) : scan;
+  return isMemberQr(text) ? text : null;
+}
+
 /** The 4-byte key id (hex) of an Ed25519 public key given as SPKI DER. */
 export function keyIdOfSpki(spkiDer: Buffer): string {
   return createHash('sha256').update(spkiDer).digest().subarray(0, 4).toString('hex');

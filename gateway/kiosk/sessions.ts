@@ -19,7 +19,7 @@ import type { CartView, KioskLanguage, KioskSessionIntent } from '../protocol/sc
 import { createBarcodeParser, type BarcodeParser } from './barcodes.js';
 import { KioskStore } from './store.js';
 import { isShopping, lightFor, newSession, REFUSAL_NOTICES, step, type Action, type Ctx, type Effect, type Session } from './sessionMachine.js';
-import { isMemberQr } from './memberQr.js';
+import { memberQrOf } from './memberQr.js';
 import { memberKeyring, type MemberQrRefusal } from './memberVerify.js';
 import { MemberQrCheck } from './memberPresentations.js';
 import { SaleLedger, savedStep, type SaleStep } from './saleLedger.js';
@@ -248,7 +248,8 @@ export class KioskService {
   intent(kioskId: string, m: KioskSessionIntent): Promise<void> {
     if (m.type === 'pickupConfirm') return this.enqueue(kioskId, () => this.pickup.confirm(kioskId));
     if (m.type === 'pickupClose') return this.enqueue(kioskId, () => this.pickup.close(kioskId));
-    if (m.type === 'scan' && this.o.config.demo && isMemberQr(m.code)) return this.enqueue(kioskId, () => this.memberScan(kioskId, m.code));
+    const qr = m.type === 'scan' && this.o.config.demo ? memberQrOf(m.code) : null;
+    if (qr !== null) return this.enqueue(kioskId, () => this.memberScan(kioskId, qr));
     if (m.type === 'scan' && this.o.config.demo && pickupCodeOf(m.code) !== null) return this.enqueue(kioskId, () => this.pickup.scan(kioskId, m.code));
     const action = intentAction(m, { demo: this.o.config.demo, scan: (code, sym) => this.resolveScanned(code, sym), knownMember: (code) => this.catalog().members.has(code) && this.catalog().memberStates.get(code)?.status !== 'suspended' });
     return action ? this.dispatch(kioskId, action, null) : Promise.resolve();
@@ -260,7 +261,8 @@ export class KioskService {
     if (!dev) return;
     const data = JSON.parse(e.data) as Record<string, unknown>;
     let action: Action | null = null;
-    if (dev.role === 'scanner' && e.type === 'scan' && isMemberQr(String(data.code))) return void this.enqueue(dev.kioskId, () => this.memberScan(dev.kioskId, String(data.code)));
+    const qr = dev.role === 'scanner' && e.type === 'scan' ? memberQrOf(String(data.code)) : null;
+    if (qr !== null) return void this.enqueue(dev.kioskId, () => this.memberScan(dev.kioskId, qr));
     if (dev.role === 'scanner' && e.type === 'scan' && pickupCodeOf(String(data.code)) !== null) return void this.enqueue(dev.kioskId, () => this.pickup.scan(dev.kioskId, String(data.code)));
     if (dev.role === 'scanner' && e.type === 'scan') action = this.resolveScanned(String(data.code), data.symbology as string | undefined, dev.kioskId);
     else if (dev.role === 'produceScale' && e.type === 'weight') action = { type: 'produceWeight', grams: Number(data.grams), stable: data.stable === true && (data.range ?? 'ok') === 'ok' };

@@ -196,12 +196,13 @@ describe('the member QR through the real gateway', () => {
     );
   });
 
-  it('after a SIGKILL and a restart the used QR is still refused; a fresh one from the same phone is accepted', async () => {
+  it('after a SIGKILL and a restart the used QR is still refused; a fresh one from the same phone is accepted (with a symbology identifier)', async () => {
     await stop();
     await start();
     await dev.scan('sc-2', qr);
     expect((await k2.after((x) => x.notice !== null, 'a refusal after the restart')).notice?.code).toBe('memberQrReplayed');
-    await dev.scan('sc-2', phone.present());
+    // This scanner sends the QR Code symbology identifier in front (ISO/IEC 15424 `]Q1`).
+    await dev.scan('sc-2', `]Q1${phone.present()}`);
     expect((await k2.after((x) => x.memberCode === MEMBER, 'the member at k2')).notice).toEqual({ code: 'memberOk' });
   });
 

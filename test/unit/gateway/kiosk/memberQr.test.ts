@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { createHqSigner } from '../../../sim/hqSigner.js';
 import { MemberPhone } from '../../../sim/memberPhone.js';
-import { decodeMemberQr, isMemberQr, MAX_MEMBER_QR_CHARS, MEMBER_QR_PREFIX } from '../../../../gateway/kiosk/memberQr.js';
+import { decodeMemberQr, isMemberQr, MAX_MEMBER_QR_CHARS, MEMBER_QR_PREFIX, memberQrOf } from '../../../../gateway/kiosk/memberQr.js';
 import { MEMBER_QR_REFUSALS, memberKeyring, verifyMemberQr, type MemberFeedState, type MemberVerifyContext } from '../../../../gateway/kiosk/memberVerify.js';
 import { MemberQrCheck } from '../../../../gateway/kiosk/memberPresentations.js';
 import { KioskStore } from '../../../../gateway/kiosk/store.js';
@@ -33,6 +33,11 @@ describe('member QR: a valid presentation', () => {
   it('decodes to the credential and presentation the phone was given, and fits a QR a phone screen shows well', () => {
     const text = phone.present({ nonce: '0011223344556677' });
     expect(isMemberQr(text)).toBe(true);
+    // With a scanner's QR Code symbology identifier in front, the same text; a product code is none.
+    expect(memberQrOf(`]Q1${text}`)).toBe(text);
+    expect(memberQrOf(text)).toBe(text);
+    expect(memberQrOf(']E04006381333931')).toBeNull();
+    expect(memberQrOf(']C1MQ1:x')).toBeNull();
     expect(text.startsWith(MEMBER_QR_PREFIX)).toBe(true);
     // Byte mode, EC level M: version 12 holds 287 characters, version 13 holds 331.
     expect(text.length).toBeLessThan(300);
