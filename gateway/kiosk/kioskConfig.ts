@@ -69,6 +69,18 @@ export const KioskConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    memberQrWindowS: Type.Integer({
+      minimum: 5,
+      maximum: 600,
+      default: 60,
+      description: "How old (by the phone's clock) a member QR's presentation may be when scanned; each is accepted once (kiosk.db remembers it).",
+    }),
+    memberQrSkewS: Type.Integer({
+      minimum: 0,
+      maximum: 600,
+      default: 30,
+      description: "How far a member's phone clock may be off the gateway's, either way: a presentation is accepted from window + skew in the past to skew in the future.",
+    }),
   },
   { additionalProperties: false, default: {} },
 );

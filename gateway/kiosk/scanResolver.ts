@@ -20,7 +20,7 @@ export function catalogGtin(cat: Catalog, gtin14: string): string | null {
 
 export function resolveScan(code: string, symbology: string | undefined, parse: BarcodeParser, cat: Catalog): Action {
   const trimmed = code.replace(/[\r\n]+$/, '');
-  if (cat.members.has(trimmed)) return { type: 'member', code: trimmed, known: true };
+  if (cat.members.has(trimmed)) return { type: 'member', code: trimmed, known: cat.memberStates.get(trimmed)?.status !== 'suspended' };
   const r = parse(trimmed, symbology);
   if (!r.ok) return { type: 'badCode', code: trimmed, detail: r.reason, ...(r.code === 'SGW_ERR_WRONG_CURRENCY' && r.currency !== undefined ? { currency: r.currency } : {}) };
   const item = (gtin14: string | undefined) => (gtin14 === undefined ? null : catalogGtin(cat, gtin14));

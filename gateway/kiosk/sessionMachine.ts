@@ -201,6 +201,10 @@ export function step(s0: Session, a: Action, ctx: Ctx): StepResult {
       reprice();
       s.notice = { code: 'memberOk' };
       return out();
+    case 'memberRefused':
+      if (!isShopping(s.phase)) return { session: s0, effects };
+      s.notice = a.notice;
+      return out();
     case 'pickProduce': {
       if (!isShopping(s.phase)) return { session: s0, effects };
       // Only an item sold by weight is priced from the produce scale; a page asking for any other is refused.

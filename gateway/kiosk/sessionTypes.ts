@@ -105,6 +105,8 @@ export type Action =
   | { type: 'setQty'; lineId: string; qty: number }
   | { type: 'remove'; lineId: string; serial?: string }
   | { type: 'member'; code: string; known: boolean }
+  /** A member QR refused (memberPresentations.ts): the notice names the reason. */
+  | { type: 'memberRefused'; notice: { code: string; detail: string } }
   | { type: 'pickProduce'; gtin: string }
   | { type: 'produceWeight'; grams: number; stable: boolean }
   | { type: 'bagWeight'; grams: number; stable: boolean }

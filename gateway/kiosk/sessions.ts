@@ -18,7 +18,10 @@ import { buildCatalog, type Catalog } from '../prices/catalog.js';
 import type { CartView, KioskLanguage, KioskSessionIntent } from '../protocol/schemas/kiosk.js';
 import { createBarcodeParser, type BarcodeParser } from './barcodes.js';
 import { KioskStore, type SaleRow } from './store.js';
-import { lightFor, newSession, REFUSAL_NOTICES, step, type Action, type Ctx, type Effect, type Session } from './sessionMachine.js';
+import { isShopping, lightFor, newSession, REFUSAL_NOTICES, step, type Action, type Ctx, type Effect, type Session } from './sessionMachine.js';
+import { memberQrOf } from './memberQr.js';
+import { memberKeyring, type MemberQrRefusal } from './memberVerify.js';
+import { MemberQrCheck } from './memberPresentations.js';
 import { SaleLedger, savedStep, type SaleStep } from './saleLedger.js';
 import { recordKioskEvent, type KioskRecordType } from './kioskRecords.js';
 import { KioskTimers } from './sessionTimers.js';
@@ -66,11 +69,15 @@ export interface KioskServiceOptions {
   onPromptIgnored?: () => void;
   /** A scan refused: `currency` = an amount in another currency (GS1 393n), `unreadable` = any other bad code. */
   onScanRefused?: (reason: 'currency' | 'unreadable') => void;
+  /** A member QR refused, by reason (memberVerify.ts). */
+  onMemberQrRefused?: (reason: MemberQrRefusal) => void;
 }
 
 type Role = keyof KioskDeviceMap;
 /** The produce lookup ranks by the last four weeks of sales: what sells this season, read quickly at start. */
 const SOLD_WINDOW_MS = 28 * 86_400_000;
+/** Members priced at their credential's tier kept in memory (a day's member visits of a large store). */
+const MAX_CREDENTIAL_TIERS = 10_000;
 const EMPTY_CATALOG = buildCatalog({ items: [], prices: [], promotions: [], members: [], bindings: [] });
 
 export class KioskService {
@@ -102,6 +109,9 @@ export class KioskService {
   readonly handovers: Handovers;
   private readonly sold = new SoldCounts();
   private readonly produceOrder = new ProduceOrder(this.sold);
+  private readonly memberQr: MemberQrCheck;
+  /** Member id → the tier its member QR's credential carried (used where the members feed lacks the member). */
+  private readonly credentialTiers = new Map<string, string>();
 
   constructor(private readonly o: KioskServiceOptions) {
     this.log = o.log.child({ module: 'kiosk' });
@@ -112,6 +122,18 @@ export class KioskService {
     this.parse = createBarcodeParser({ ...(k.region !== undefined ? { region: k.region } : {}), currency: k.currency });
     this.changes.setMaxListeners(0);
     this.prompts = new PaymentPrompts({ session: (id) => this.sessions.get(id), emit: (id, m) => void this.changes.emit('prompt', id, m), log: this.log, ...(o.onPromptIgnored ? { onIgnored: o.onPromptIgnored } : {}) });
+    // HQ's feed keys also sign member credentials: a member QR is checked with nothing else.
+    this.memberQr = new MemberQrCheck({
+      store: this.store,
+      keys: memberKeyring(o.config.hq?.publicKeys ?? []),
+      storeId: o.config.storeId,
+      windowMs: k.memberQrWindowS * 1000,
+      skewMs: k.memberQrSkewS * 1000,
+      member: (id) => this.catalog().memberStates.get(id),
+      now: o.now,
+      log: this.log,
+      ...(o.onMemberQrRefused ? { onRefused: o.onMemberQrRefused } : {}),
+    });
     this.handovers = new Handovers({ store: this.store, record: (kioskId, data) => this.record(kioskId, 'handover', data), outbox: o.outbox, lastSeq: () => o.ingest.lastSeq, log: this.log, now: o.now });
     this.pickup = new PickupFlow({
       store: this.store,
@@ -266,8 +288,10 @@ export class KioskService {
     if (m.type === 'pay') this.receiptLanguage.remember(kioskId, this.sessions.get(kioskId)?.sessionId, m.lang);
     if (m.type === 'pickupConfirm') return this.enqueue(kioskId, () => this.pickup.confirm(kioskId));
     if (m.type === 'pickupClose') return this.enqueue(kioskId, () => this.pickup.close(kioskId));
+    const qr = m.type === 'scan' && this.o.config.demo ? memberQrOf(m.code) : null;
+    if (qr !== null) return this.enqueue(kioskId, () => this.memberScan(kioskId, qr));
     if (m.type === 'scan' && this.o.config.demo && pickupCodeOf(m.code) !== null) return this.enqueue(kioskId, () => this.pickup.scan(kioskId, m.code));
-    const action = intentAction(m, { demo: this.o.config.demo, scan: (code, sym) => this.resolveScanned(code, sym), knownMember: (code) => this.catalog().members.has(code) });
+    const action = intentAction(m, { demo: this.o.config.demo, scan: (code, sym) => this.resolveScanned(code, sym), knownMember: (code) => this.catalog().members.has(code) && this.catalog().memberStates.get(code)?.status !== 'suspended' });
     return action ? this.dispatch(kioskId, action, null) : Promise.resolve();
   }
 
@@ -277,6 +301,8 @@ export class KioskService {
     if (!dev) return;
     const data = JSON.parse(e.data) as Record<string, unknown>;
     let action: Action | null = null;
+    const qr = dev.role === 'scanner' && e.type === 'scan' ? memberQrOf(String(data.code)) : null;
+    if (qr !== null) return void this.enqueue(dev.kioskId, () => this.memberScan(dev.kioskId, qr));
     if (dev.role === 'scanner' && e.type === 'scan' && pickupCodeOf(String(data.code)) !== null) return void this.enqueue(dev.kioskId, () => this.pickup.scan(dev.kioskId, String(data.code)));
     if (dev.role === 'scanner' && e.type === 'scan') action = this.resolveScanned(String(data.code), data.symbology as string | undefined, dev.kioskId);
     else if (dev.role === 'produceScale' && e.type === 'weight') action = { type: 'produceWeight', grams: Number(data.grams), stable: data.stable === true && (data.range ?? 'ok') === 'ok' };
@@ -317,12 +343,27 @@ export class KioskService {
     return action;
   }
 
+  /** A member QR (never a product code): verified, used up, then the member or the refusal on the cart. */
+  private async memberScan(kioskId: string, code: string): Promise<void> {
+    const s = this.sessions.get(kioskId);
+    // A kiosk that is paying or saying thank-you takes no member: the QR is not used up.
+    if (!s || !isShopping(s.phase)) return;
+    const r = await this.memberQr.check(code, kioskId);
+    if (r.ok) {
+      // Bounded: the oldest entry goes first (its member falls back to the members feed's tier).
+      if (this.credentialTiers.size >= MAX_CREDENTIAL_TIERS) this.credentialTiers.delete(this.credentialTiers.keys().next().value!);
+      this.credentialTiers.delete(r.memberId);
+      this.credentialTiers.set(r.memberId, r.tier);
+    }
+    await this.applyNow(kioskId, r.ok ? { type: 'member', code: r.memberId, known: true } : { type: 'memberRefused', notice: r.notice });
+  }
+
   private catalog(): Catalog {
     return this.o.prices?.currentCatalog() ?? EMPTY_CATALOG;
   }
 
   private quote(gtin: string, member: string | null) {
-    return this.o.prices?.priceAt(gtin, this.o.now(), member ?? undefined) ?? null;
+    return this.o.prices?.priceAt(gtin, this.o.now(), member ?? undefined, member !== null ? this.credentialTiers.get(member) : undefined) ?? null;
   }
 
   private ctx(): Ctx {

@@ -43,6 +43,10 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX sales_unforwarded ON sales (recorded_at) WHERE seq IS NULL`,
   // 5: the card terminal's customer receipt of the sale's payment (a JSON array of lines), for the shopper's receipt.
   `ALTER TABLE sales ADD COLUMN terminal_receipt TEXT`,
+  // 6: member QR presentations used (credId:nonce), kept until their time window has passed, so a
+  // replay is refused at any kiosk of the store and after a restart.
+  `CREATE TABLE member_uses (use_key TEXT PRIMARY KEY, kiosk_id TEXT NOT NULL, used_at INTEGER NOT NULL, keep_until INTEGER NOT NULL) WITHOUT ROWID;
+   CREATE INDEX member_uses_keep ON member_uses (keep_until)`,
 ];
 
 /** `reversed`: approved for another amount or currency, or after its sale was voided, and given back. */
@@ -189,6 +193,23 @@ export class KioskStore {
   /** One statement in its own transaction on the writer thread; resolves with the rows it changed. */
   private write(sql: string, params: unknown[]): Promise<{ changes: number }> {
     return this.db.run(sql, params);
+  }
+
+  // ---- member QR presentations -----------------------------------------------------------------
+
+  /**
+   * Marks a presentation used, durably (synchronous FULL) before the member is applied; false when
+   * it was used before (a replay). Also forgets the uses whose window has passed.
+   */
+  async useMemberPresentation(useKey: string, kioskId: string, now: number, keepUntil: number): Promise<boolean> {
+    const [, ins] = await this.db.steps(
+      [
+        { sql: 'DELETE FROM member_uses WHERE keep_until < ?', rows: [[now]] },
+        { sql: 'INSERT OR IGNORE INTO member_uses (use_key, kiosk_id, used_at, keep_until) VALUES (?, ?, ?, ?)', rows: [[useKey, kioskId, now, keepUntil]] },
+      ],
+      true,
+    );
+    return ins!.changes === 1;
   }
 
   // ---- click & collect orders ------------------------------------------------------------------

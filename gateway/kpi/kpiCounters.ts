@@ -58,10 +58,25 @@ export class KpiCounters {
     return (await this.db.all<{ hash: string }>('SELECT hash FROM kpi_member')).map((r) => r.hash);
   }
 
-  async meta(): Promise<{ currency: string | null; legacyImported: boolean }> {
+  async meta(): Promise<{ currency: string | null; legacyImported: boolean; membersKeyed: boolean }> {
     const rows = await this.db.all<{ key: string; value: string }>('SELECT key, value FROM kpi_meta');
     const m = new Map(rows.map((r) => [r.key, r.value]));
-    return { currency: m.get('currency') ?? null, legacyImported: m.has('legacyImported') };
+    return { currency: m.get('currency') ?? null, legacyImported: m.has('legacyImported'), membersKeyed: m.has('membersKeyed') };
+  }
+
+  /**
+   * Replaces every stored member hash by `rekey(hash)` and marks the members keyed, in one
+   * transaction (at start, before ingest); returns how many hashes it rewrote.
+   */
+  async keyMembers(rekey: (hash: string) => string): Promise<number> {
+    const rows = await this.db.all<{ hash: string; first_seq: number }>('SELECT hash, first_seq FROM kpi_member');
+    this.db.tx(() => {
+      this.db.prepare('DELETE FROM kpi_member').run();
+      const ins = this.db.prepare(ADD_MEMBER);
+      for (const r of rows) ins.run(rekey(r.hash), r.first_seq);
+      this.db.prepare(SET_META).run('membersKeyed', '1');
+    });
+    return rows.length;
   }
 
   /**

@@ -17,7 +17,8 @@
  */
 import type { Logger } from '../log.js';
 import type { CompanionWrite, GroupCompanion, NewEvent } from '../outbox/store.js';
-import { addCounts, dayView, emptyCounts, groupDelta, localDayHour, type GroupDelta, type HourCounts, type KpiDay } from './kpis.js';
+import { addCounts, dayView, emptyCounts, groupDelta, keyedMemberHash, localDayHour, type GroupDelta, type HourCounts, type KpiDay } from './kpis.js';
+import { loadOrCreateMemberHashKey } from './memberHashKey.js';
 import type { KpiCounters } from './kpiCounters.js';
 import type { KpiStore } from './kpiStore.js';
 
@@ -30,6 +31,8 @@ export interface KpiServiceOptions {
   lastSeq: () => Promise<number>;
   storeId: string;
   timezone: string;
+  /** The store's member hash key file (memberHashKey.ts), created on first start. */
+  memberKeyFile: string;
   log: Logger;
   now: () => number;
 }
@@ -49,6 +52,7 @@ export class KpiService implements GroupCompanion {
   private readonly days = new Map<string, Map<number, HourCounts>>();
   private members = new Set<string>();
   private lastSeq = 0;
+  private memberKey: Buffer = Buffer.alloc(0);
   private currency: string | null = null;
   private readonly listeners = new Set<(today: KpiDay) => void>();
   private readonly log: Logger;
@@ -67,6 +71,15 @@ export class KpiService implements GroupCompanion {
       if (old.hours.length > 0) this.log.info({ hours: old.hours.length, members: old.members.length }, 'KPI counters moved from kpi.db to outbox.db');
       meta = await this.o.counters.meta();
     }
+    const { key, created } = loadOrCreateMemberHashKey(this.o.memberKeyFile);
+    this.memberKey = key;
+    if (created) this.log.info({ file: this.o.memberKeyFile }, 'member hash key created');
+    if (!meta.membersKeyed) {
+      // Older gateways kept SHA-256(code); the keyed hash is an HMAC of exactly that, so the
+      // history (who has bought here before) carries over without knowing any code.
+      const n = await this.o.counters.keyMembers((h) => keyedMemberHash(h, key));
+      if (n > 0) this.log.info({ members: n }, 'KPI member hashes keyed with the store secret');
+    }
     this.currency = meta.currency;
     this.lastSeq = await this.o.lastSeq();
     this.members = new Set(await this.o.counters.members());
@@ -81,7 +94,7 @@ export class KpiService implements GroupCompanion {
   prepare(events: readonly NewEvent[]): CompanionWrite | null {
     let d: GroupDelta | null;
     try {
-      d = groupDelta(events, this.o.timezone, (h) => this.members.has(h));
+      d = groupDelta(events, this.o.timezone, (h) => this.members.has(h), this.memberKey);
     } catch (err) {
       // A bug here must not stop ingest (devices would re-send forever); it is loud instead.
       this.log.error({ err, seq: events[0]?.seq }, 'counting a group for the KPIs failed; the group is stored uncounted');

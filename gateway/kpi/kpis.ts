@@ -7,12 +7,14 @@
  * - conversion = transactions / visitors; average basket = sales / transactions;
  * - repeat rate = member transactions whose member had an earlier transaction at this store
  *   (any earlier one, also the same day) / member transactions.
- * Members are kept only as a SHA-256 of their code: the KPI database holds no member ids in clear.
+ * Members are kept only as a keyed hash of their code (HMAC-SHA-256 with the store's own secret,
+ * memberHashKey.ts): the KPI database holds no member ids, and a copy of it cannot be reversed by
+ * hashing every possible member code.
  *
  * `groupDelta` turns one committed group of events into the increments that commit in
  * the same transaction as the group (kpiService.ts says why).
  */
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import type { KpiDay } from '../protocol/schemas/api/ops.js';
 
 /** The counters of one local hour of one local day. */
@@ -94,8 +96,17 @@ export function eventTime(e: Pick<KpiEventIn, 'ts' | 'recvTs'>): number {
   return Number.isFinite(t) && Math.abs(t - e.recvTs) <= MAX_CLOCK_SKEW_MS ? t : e.recvTs;
 }
 
-export function memberHash(code: string): string {
-  return createHash('sha256').update(`storegw-member:${code}`).digest('hex');
+/**
+ * The stored form of a member code: HMAC-SHA-256 under the store's key of the unkeyed hash older
+ * gateways stored, so a stored unkeyed hash is migrated by `keyedMemberHash` alone (kpiService.ts).
+ */
+export function memberHash(code: string, key: Buffer): string {
+  return keyedMemberHash(createHash('sha256').update(`storegw-member:${code}`).digest('hex'), key);
+}
+
+/** An unkeyed member hash (hex) → the keyed one. */
+export function keyedMemberHash(unkeyedHex: string, key: Buffer): string {
+  return createHmac('sha256', key).update(unkeyedHex).digest('hex');
 }
 
 function parse(data: string): Record<string, unknown> | null {
@@ -108,7 +119,7 @@ function parse(data: string): Record<string, unknown> | null {
 }
 
 /** What a committed event adds to the KPIs (events were validated by ingest; still read defensively). */
-export function kpiDelta(e: KpiEventIn, timezone: string): KpiDelta | null {
+export function kpiDelta(e: KpiEventIn, timezone: string, key: Buffer): KpiDelta | null {
   let visitors = 0;
   let transaction: KpiDelta['transaction'] = null;
   if (e.kind === 'footfall' && (e.type === 'count' || e.type === 'cross')) {
@@ -121,7 +132,7 @@ export function kpiDelta(e: KpiEventIn, timezone: string): KpiDelta | null {
     const d = parse(e.data);
     if (!d || !Number.isInteger(d.total)) return null;
     const code = typeof d.memberCode === 'string' && d.memberCode.length > 0 ? d.memberCode : null;
-    transaction = { total: d.total as number, currency: typeof d.currency === 'string' ? d.currency : null, memberHash: code ? memberHash(code) : null };
+    transaction = { total: d.total as number, currency: typeof d.currency === 'string' ? d.currency : null, memberHash: code ? memberHash(code, key) : null };
   } else return null;
   return { ...localDayHour(eventTime(e), timezone), visitors, transaction };
 }
@@ -169,14 +180,14 @@ export interface GroupDelta {
  * `known(hash)` says whether a member had a transaction before this group; within the group the
  * first transaction of a member is not a repeat and the later ones are.
  */
-export function groupDelta(events: readonly (KpiEventIn & { seq: number })[], timezone: string, known: (hash: string) => boolean): GroupDelta | null {
+export function groupDelta(events: readonly (KpiEventIn & { seq: number })[], timezone: string, known: (hash: string) => boolean, memberKey: Buffer): GroupDelta | null {
   const cells = new Map<string, HourCell>();
   const members: GroupDelta['members'] = [];
   const fresh = new Set<string>();
   let currency: string | null = null;
   let lastSeq = 0;
   for (const e of events) {
-    const d = kpiDelta(e, timezone);
+    const d = kpiDelta(e, timezone, memberKey);
     if (!d) continue;
     const key = `${d.day}|${d.hour}`;
     let cell = cells.get(key);

@@ -32,7 +32,7 @@ export class StoreOps {
   constructor(private readonly o: StoreOpsOptions) {
     const c = o.config;
     this.store = new KpiStore(path.join(c.data.dir, 'kpi.db'));
-    this.kpis = new KpiService({ counters: new KpiCounters(o.outbox.database), legacy: this.store, lastSeq: () => o.outbox.lastSeq(), storeId: c.storeId, timezone: c.ops.timezone, log: o.log, now: o.now });
+    this.kpis = new KpiService({ counters: new KpiCounters(o.outbox.database), legacy: this.store, lastSeq: () => o.outbox.lastSeq(), storeId: c.storeId, timezone: c.ops.timezone, memberKeyFile: path.join(c.data.dir, 'member-hash.key'), log: o.log, now: o.now });
     this.alerts = new AlertBook({ store: this.store, log: o.log, now: o.now });
   }
 

@@ -23,6 +23,8 @@ export interface Catalog {
   /** Per GTIN, sorted by start. */
   promotions: ReadonlyMap<string, readonly (PromotionT & { startMs: number; endMs: number })[]>;
   members: ReadonlyMap<string, string>;
+  /** Per member code: status and revoked credential ids, where the members feed gives them. */
+  memberStates: ReadonlyMap<string, { status?: string; revoked?: readonly string[] }>;
   bindings: ReadonlyMap<string, Binding>;
 }
 
@@ -30,7 +32,7 @@ export interface ScopedRows {
   items: { scope: FeedScope; item: CatalogItemT }[];
   prices: { scope: FeedScope; row: PriceRowT & { currency: string } }[];
   promotions: { scope: FeedScope; promo: PromotionT }[];
-  members: { scope: FeedScope; code: string; tier: string }[];
+  members: { scope: FeedScope; code: string; tier: string; status?: string; revoked?: string[] }[];
   bindings: { scope: FeedScope; labelId: string; gtin: string; ap: string | null }[];
 }
 
@@ -52,6 +54,13 @@ function promotionsOf(rows: ScopedRows['promotions']): Catalog['promotions'] {
   }
   for (const list of promotions.values()) list.sort((a, b) => a.startMs - b.startMs || a.id.localeCompare(b.id));
   return promotions;
+}
+
+function memberStatesOf(rows: ScopedRows['members']): Catalog['memberStates'] {
+  const all = pick(rows, (r) => r.code, (r) => (r.status !== undefined || (r.revoked?.length ?? 0) > 0 ? { ...(r.status !== undefined ? { status: r.status } : {}), ...(r.revoked ? { revoked: r.revoked } : {}) } : null));
+  const out = new Map<string, { status?: string; revoked?: readonly string[] }>();
+  for (const [k, v] of all) if (v) out.set(k, v);
+  return out;
 }
 
 const PART_BUILDERS: { [K in keyof ScopedRows]: (rows: ScopedRows) => Catalog[K] } = {
@@ -79,6 +88,7 @@ export function rebuildCatalog(prev: Catalog | null, rows: ScopedRows, parts: re
     prices: has('prices') ? PART_BUILDERS.prices(rows) : prev!.prices,
     promotions: has('promotions') ? PART_BUILDERS.promotions(rows) : prev!.promotions,
     members: has('members') ? PART_BUILDERS.members(rows) : prev!.members,
+    memberStates: has('members') ? memberStatesOf(rows.members) : prev!.memberStates,
     bindings: has('bindings') ? PART_BUILDERS.bindings(rows) : prev!.bindings,
   };
 }
@@ -113,11 +123,13 @@ function activePromos(cat: Catalog, gtin: string, t: number): readonly (Promotio
  * The price of `gtin` at time `t` (ms since epoch) for an optional member code; null when the
  * catalog has no item or no price for it (the kiosk must then refuse the item, never guess).
  */
-export function priceAt(cat: Catalog, gtin: string, t: number, memberCode?: string): PriceQuote | null {
+export function priceAt(cat: Catalog, gtin: string, t: number, memberCode?: string, credentialTier?: string): PriceQuote | null {
   const item = cat.items.get(gtin);
   const row = cat.prices.get(gtin);
   if (!item || !row) return null;
-  const tier = memberCode !== undefined ? cat.members.get(memberCode) : undefined;
+  // The members feed's tier wins (HQ may have changed it since); a member the feed does not list
+  // keeps the tier HQ signed into the credential the member QR carried.
+  const tier = memberCode !== undefined ? (cat.members.get(memberCode) ?? credentialTier) : undefined;
   const active = activePromos(cat, gtin, t);
   // The label's promo: the cheapest public one (no tier) that is active now.
   let promo: PriceQuote['promo'] = null;

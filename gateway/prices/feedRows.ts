@@ -24,7 +24,7 @@ export const TABLES: Readonly<Record<CatalogTable, TableSpec>> = {
   item: { table: 'item', key: 'gtin', keyField: 'gtin', cols: [{ name: 'data', expr: 'value' }] },
   price: { table: 'price', key: 'gtin', keyField: 'gtin', cols: [{ name: 'data', expr: 'value' }] },
   promotion: { table: 'promotion', key: 'id', keyField: 'id', cols: [{ name: 'data', expr: 'value' }] },
-  member: { table: 'member', key: 'code', keyField: 'code', cols: [{ name: 'tier', expr: "value->>'tier'" }] },
+  member: { table: 'member', key: 'code', keyField: 'code', cols: [{ name: 'tier', expr: "value->>'tier'" }, { name: 'state', expr: "CASE WHEN value->'status' IS NULL AND value->'revoked' IS NULL THEN NULL ELSE json_object('status', value->>'status', 'revoked', json(value->'revoked')) END" }] },
   binding: { table: 'binding', key: 'label_id', keyField: 'labelId', cols: [{ name: 'gtin', expr: "value->>'gtin'" }, { name: 'ap', expr: "value->>'ap'" }] },
 };
 

@@ -84,7 +84,20 @@ export const MembersBody = Type.Object(
   {
     mode: Mode,
     baseVersion: BaseVersion,
-    members: Type.Array(Type.Object({ code: Type.String({ minLength: 1, maxLength: 64 }), tier: Tier }, { additionalProperties: false }), { maxItems: MAX_ROWS }),
+    members: Type.Array(
+      Type.Object(
+        {
+          code: Type.String({ minLength: 1, maxLength: 64 }),
+          tier: Tier,
+          /** `suspended`: every member QR of this member is refused. */
+          status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('suspended')])),
+          /** Member QR credential ids HQ withdrew (a lost phone, a re-issued credential). */
+          revoked: Type.Optional(Type.Array(Type.String({ pattern: '^[0-9a-f]{16}$' }), { maxItems: 16 })),
+        },
+        { additionalProperties: false },
+      ),
+      { maxItems: MAX_ROWS },
+    ),
     remove: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { maxItems: MAX_ROWS })),
   },
   { additionalProperties: false },

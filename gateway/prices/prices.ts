@@ -164,8 +164,8 @@ export class PriceService {
   }
 
   /** The kiosk and the labels price from this same function (gateway/README.md, "One price"). */
-  priceAt(gtin: string, t = this.o.now(), memberCode?: string): PriceQuote | null {
-    const q = priceAt(this.catalog, gtin, t, memberCode);
+  priceAt(gtin: string, t = this.o.now(), memberCode?: string, credentialTier?: string): PriceQuote | null {
+    const q = priceAt(this.catalog, gtin, t, memberCode, credentialTier);
     // The feed versions of this same catalog: a sale line says what it was priced from.
     return q ? { ...q, versions: this.labelVersions } : null;
   }

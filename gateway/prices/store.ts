@@ -36,6 +36,8 @@ const MIGRATIONS: readonly string[] = [
   `CREATE TABLE label_shown (
      label_id TEXT PRIMARY KEY, hash TEXT NOT NULL, price INTEGER NOT NULL, promo_price INTEGER, currency TEXT NOT NULL
    ) WITHOUT ROWID`,
+  // 3: a member's status and revoked member QR credentials (JSON {status, revoked}; NULL = neither).
+  `ALTER TABLE member ADD COLUMN state TEXT`,
 ];
 
 export type RowPart = keyof ScopedRows;
@@ -165,7 +167,7 @@ export class PriceStore {
             out.promotions = await this.pages<{ scope: FeedScope; k: string; data: string }, ScopedRows['promotions'][number]>('promotion', 'id', 'data', (r) => ({ scope: r.scope, promo: JSON.parse(r.data) as PromotionT }));
             break;
           case 'members':
-            out.members = await this.pages<{ scope: FeedScope; k: string; tier: string }, ScopedRows['members'][number]>('member', 'code', 'tier', (r) => ({ scope: r.scope, code: r.k, tier: r.tier }));
+            out.members = await this.pages<{ scope: FeedScope; k: string; tier: string; state: string | null }, ScopedRows['members'][number]>('member', 'code', 'tier, state', (r) => ({ scope: r.scope, code: r.k, tier: r.tier, ...memberState(r.state) }));
             break;
           case 'bindings':
             out.bindings = await this.pages<{ scope: FeedScope; k: string; gtin: string; ap: string | null }, ScopedRows['bindings'][number]>('binding', 'label_id', 'gtin, ap', (r) => ({
@@ -276,4 +278,11 @@ function replaceSteps(t: TableSpec, f: FeedApplyMeta, snapshot: boolean, p: Prep
     rows: [[f.scope, f.version, p.rows]],
   });
   return out;
+}
+
+/** The member row's `state` column → its optional fields (written by feedRows.ts from a checked feed). */
+function memberState(state: string | null): { status?: string; revoked?: string[] } {
+  if (state === null) return {};
+  const v = JSON.parse(state) as { status: string | null; revoked: string[] | null };
+  return { ...(v.status !== null ? { status: v.status } : {}), ...(v.revoked !== null ? { revoked: v.revoked } : {}) };
 }

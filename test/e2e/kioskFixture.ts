@@ -99,13 +99,13 @@ export async function kioskExtra(hqUrl: string, publicKeyPem: string, kid: strin
  * run in-process once (so the set-up can wait for the feeds to apply); child processes started on
  * the same folder later find them in prices.db.
  */
-export async function seedCatalog(opts: Partial<ConfigOptions>, hqUrl: string, signer: HqSigner): Promise<void> {
+export async function seedCatalog(opts: Partial<ConfigOptions>, hqUrl: string, signer: HqSigner, members: object = MEMBERS): Promise<void> {
   const seed = await startGateway({ ...opts, mqttPort: 0, httpPort: 0 });
   try {
     const feeds = await connectHqFeeds(hqUrl, 'test-store', signer);
     await feeds.publish('catalog', 'store', 1, CATALOG);
     await feeds.publish('prices', 'store', 1, PRICES);
-    await feeds.publish('members', 'store', 1, MEMBERS);
+    await feeds.publish('members', 'store', 1, members);
     const p = seed.gw.prices!;
     await until(p.changes, 'change', () => p.sync().feeds.applied >= 3 && p.priceAt(G.milk) !== null, 10_000, 'feeds applied');
     await feeds.close();

@@ -15,6 +15,7 @@ import { loadConfigFile } from '../../gateway/config.js';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { DeviceSim, FootfallSim } from './deviceSim.js';
 import { startBridge, startHq, startShelfAndTills } from './demoStore.js';
+import type { MemberPhone } from './memberPhone.js';
 
 const DEMO_DEVICE_SECRET = 'demo-device-secret';
 /** One part that does not stop within this long (unless it names its own limit) is not waited for. */
@@ -137,9 +138,11 @@ async function main(): Promise<void> {
   if (stopping) return;
   say('[4/5] starting ESL access points, payment terminals and the HQ simulator');
   for (const part of await startShelfAndTills(cfg, url)) stops.push(part);
+  let memberPhone: MemberPhone | null = null;
   if (cfg.hq) {
     const hqSim = await startHq(cfg, `mqtt://127.0.0.1:${hqPort}`, path.resolve(path.dirname(file), 'demo-hq-signing-key.pem'), say);
     stops.push(hqSim);
+    memberPhone = hqSim.memberPhone;
     let timer: NodeJS.Timeout | undefined;
     const inTime = await Promise.race([hqSim.priced.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), 60_000)))]);
     clearTimeout(timer);
@@ -150,6 +153,15 @@ async function main(): Promise<void> {
   const bridge = await startBridge(path.resolve(path.dirname(file), 'bridge-demo.yaml'), bridgeLog);
   stops.push(bridge);
   say(`bridge connected; its serial devices' ptys are in ${bridge.ptyDir} (removed on stop)`);
+  if (memberPhone) {
+    // Now and then a member shows the app's QR at the HID scanner (a fresh presentation each time).
+    const phone = memberPhone;
+    const memberTimer = setInterval(() => {
+      bridge.scan(phone.present());
+      say('a member showed the member app QR at the HID scanner');
+    }, 180_000);
+    stops.push({ name: 'member phone', stop: async () => clearInterval(memberTimer) });
+  }
   if (stopping) return;
   const http = `http://127.0.0.1:${cfg.http.port ?? 8080}`;
   process.stdout.write(

@@ -11,6 +11,7 @@ import path from 'node:path';
 import type { Config } from '../../gateway/config.js';
 import { loadOrCreateHqSigner } from './hqSigner.js';
 import { connectHqFeeds, gtinOf, storeFeeds, type HqFeeds } from './hqFeeds.js';
+import { MemberPhone } from './memberPhone.js';
 import { EslApSim } from './eslSim.js';
 import { PaymentSim } from './paymentSim.js';
 import { loadBridgeConfigFile, type BridgeConfig } from '../../firmware-bridge/config.js';
@@ -58,7 +59,7 @@ export interface DemoPart {
  * `priced` resolves once the gateway's price report to HQ shows the catalog and prices in use: the
  * kiosk's devices start after that, so a basket read at once never meets an empty catalog.
  */
-export async function startHq(cfg: Readonly<Config>, hqUrl: string, keyFile: string, say: (s: string) => void): Promise<DemoPart & { feeds: HqFeeds; priced: Promise<void> }> {
+export async function startHq(cfg: Readonly<Config>, hqUrl: string, keyFile: string, say: (s: string) => void): Promise<DemoPart & { feeds: HqFeeds; priced: Promise<void>; memberPhone: MemberPhone }> {
   const signer = loadOrCreateHqSigner(keyFile, cfg.hq?.publicKeys[0]?.kid ?? 'demo-hq-2026');
   const feeds = await connectHqFeeds(hqUrl, cfg.storeId, signer);
   feeds.client.on('error', () => undefined); // HQ going away (Ctrl-C reaches Mosquitto too) is not a crash
@@ -83,7 +84,11 @@ export async function startHq(cfg: Readonly<Config>, hqUrl: string, keyFile: str
   const promo = { id: 'demo-promo-1', gtin: gtinOf(1), price: 99, start: new Date(now + 120_000).toISOString(), end: new Date(now + 600_000).toISOString(), text: 'Demo deal' };
   await feeds.publish('catalog', 'store', version, store.catalog);
   await feeds.publish('labels', 'store', version, store.labels);
+  // A gold member (the member app's reference phone) pays less for the milk.
+  store.prices.prices[0].memberPrices = { gold: store.prices.prices[0].price - 20 };
   await feeds.publish('prices', 'store', version, { ...store.prices, promotions: [promo] });
+  await feeds.publish('members', 'store', version, { mode: 'snapshot', members: [{ code: 'M-DEMO-1', tier: 'gold' }] });
+  const memberPhone = new MemberPhone(signer, { memberId: 'M-DEMO-1', tier: 'gold', expires: Math.floor(now / 1000) + 30 * 86_400 });
   say(`HQ pushed a signed catalog of ${DEMO_LABELS} items (${pictures.length} kinds of loose produce, pictures in ${cfg.data.dir}/produce-images), label bindings and prices (promotion on "${named[0]}" from ${promo.start.slice(11, 19)} UTC)`);
   const timer = setInterval(() => {
     version++;
@@ -99,6 +104,7 @@ export async function startHq(cfg: Readonly<Config>, hqUrl: string, keyFile: str
     name: 'HQ simulator',
     feeds,
     priced,
+    memberPhone,
     stop: async () => {
       clearInterval(timer);
       await feeds.close();

@@ -63,6 +63,17 @@ describe('session machine', () => {
     expect(unknown.memberCode).toBeNull();
   });
 
+  it('a refused member QR shows its notice and changes nothing else; a member already on the cart stays', () => {
+    const refusal = { type: 'memberRefused' as const, notice: { code: 'memberQrReplayed', detail: 'replayed' } };
+    const { s } = run(fresh(), [{ type: 'addItem', gtin: '4000000000017' }, { type: 'member', code: 'M1', known: true }, refusal]);
+    expect(s.notice).toEqual({ code: 'memberQrReplayed', detail: 'replayed' });
+    expect(s.memberCode).toBe('M1');
+    expect(s.totals.total).toBe(99);
+    const alone = run(fresh(), [refusal]).s;
+    expect(alone.notice?.code).toBe('memberQrReplayed');
+    expect(alone.memberCode).toBeNull();
+  });
+
   it('weighed produce needs a stable weight and prices per kg, rounded half-up', () => {
     let { s } = run(fresh(), [{ type: 'pickProduce', gtin: '4000000000031' }]);
     expect(s.notice?.code).toBe('placeOnScale');

@@ -14,6 +14,8 @@ import { KpiCounters } from '../../../../gateway/kpi/kpiCounters.js';
 import { AlertBook } from '../../../../gateway/kpi/alertBook.js';
 import { OutboxStore, type NewEvent } from '../../../../gateway/outbox/store.js';
 import { openDb } from '../../../../gateway/db/sqlite.js';
+import { createHash } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
 import { memberHash } from '../../../../gateway/kpi/kpis.js';
 import { tempDir } from '../../../helpers/tmp.js';
 
@@ -27,7 +29,7 @@ async function open(dir: string, now = () => NOW) {
   await outbox.start();
   const store = new KpiStore(path.join(dir, 'kpi.db'));
   await store.start();
-  const kpis = new KpiService({ counters: new KpiCounters(outbox.database), legacy: store, lastSeq: () => outbox.lastSeq(), storeId: 's1', timezone: 'Europe/Berlin', log, now });
+  const kpis = new KpiService({ counters: new KpiCounters(outbox.database), legacy: store, lastSeq: () => outbox.lastSeq(), storeId: 's1', timezone: 'Europe/Berlin', memberKeyFile: path.join(dir, 'member-hash.key'), log, now });
   await kpis.start();
   outbox.companion = kpis;
   return {
@@ -120,7 +122,8 @@ describe('KpiService', () => {
     await old.stop();
     const db = await openDb(path.join(tmp.dir, 'kpi.db'));
     await db.run('INSERT INTO kpi_hour VALUES (?, ?, ?, ?, ?, ?, ?)', ['2026-11-25', 9, 40, 3, 4500, 1, 0]);
-    await db.run('INSERT INTO kpi_member VALUES (?, ?)', [memberHash('M-1'), 7]);
+    // What older gateways stored: SHA-256 of the code, no key.
+    await db.run('INSERT INTO kpi_member VALUES (?, ?)', [createHash('sha256').update('storegw-member:M-1').digest('hex'), 7]);
     await db.run("INSERT INTO kpi_meta VALUES ('currency', 'EUR'), ('lastSeq', '9')");
     await db.close();
     const a = await open(tmp.dir);
@@ -132,6 +135,29 @@ describe('KpiService', () => {
     await a.close();
     const b = await open(tmp.dir); // not added a second time
     expect(b.kpis.today().totals).toMatchObject({ visitors: 40, transactions: 4, sales: 5000 });
+    await b.close();
+  });
+
+  it('keeps members as HMACs under a per-store key (0600), migrating unkeyed hashes once', async () => {
+    tmp = tempDir('sgw-kpi-');
+    const a = await open(tmp.dir);
+    const keyFile = path.join(tmp.dir, 'member-hash.key');
+    expect(statSync(keyFile).mode & 0o777).toBe(0o600);
+    const key = readFileSync(keyFile);
+    expect(key.length).toBe(32);
+    await a.append(sale(500, 'M-7'));
+    const stored = (await a.outbox.database.all<{ hash: string }>('SELECT hash FROM kpi_member')).map((r) => r.hash);
+    const unkeyed = createHash('sha256').update('storegw-member:M-7').digest('hex');
+    expect(stored).toEqual([memberHash('M-7', key)]);
+    expect(stored[0]).not.toBe(unkeyed);
+    await a.close();
+    // Another store (another key) keeps another hash for the same code.
+    expect(memberHash('M-7', Buffer.alloc(32, 1))).not.toBe(memberHash('M-7', key));
+    // A restart reads the same key: the member is a repeat, not new.
+    const b = await open(tmp.dir);
+    expect(readFileSync(keyFile).equals(key)).toBe(true);
+    await b.append(sale(300, 'M-7'));
+    expect(b.kpis.today().totals).toMatchObject({ memberTransactions: 2, repeatTransactions: 1 });
     await b.close();
   });
 });

@@ -3,29 +3,31 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { addCounts, addDelta, dayView, emptyCounts, eventTime, figures, groupDelta, kpiDelta, localDayHour, memberHash, type HourCounts } from '../../../../gateway/kpi/kpis.js';
 
+/** A store's member hash key (any 32 bytes). */
+const K = Buffer.alloc(32, 7);
 const recv = Date.parse('2026-11-25T10:00:00.000Z');
 const ev = (kind: string, type: string, data: Record<string, unknown>, ts = '2026-11-25T09:30:00.000Z') => ({ kind, type, ts, recvTs: recv, data: JSON.stringify({ ts, ...data }) });
 
 describe('kpiDelta', () => {
   it('counts footfall "in" from counts and crossings, never "out"', () => {
-    expect(kpiDelta(ev('footfall', 'count', { in: 7, out: 3 }), 'UTC')).toEqual({ day: '2026-11-25', hour: 9, visitors: 7, transaction: null });
-    expect(kpiDelta(ev('footfall', 'cross', { direction: 'in' }), 'UTC')?.visitors).toBe(1);
-    expect(kpiDelta(ev('footfall', 'cross', { direction: 'out' }), 'UTC')).toBeNull();
-    expect(kpiDelta(ev('footfall', 'count', { in: 0, out: 5 }), 'UTC')).toBeNull();
+    expect(kpiDelta(ev('footfall', 'count', { in: 7, out: 3 }), 'UTC', K)).toEqual({ day: '2026-11-25', hour: 9, visitors: 7, transaction: null });
+    expect(kpiDelta(ev('footfall', 'cross', { direction: 'in' }), 'UTC', K)?.visitors).toBe(1);
+    expect(kpiDelta(ev('footfall', 'cross', { direction: 'out' }), 'UTC', K)).toBeNull();
+    expect(kpiDelta(ev('footfall', 'count', { in: 0, out: 5 }), 'UTC', K)).toBeNull();
   });
 
   it('reads a kiosk transaction: total, currency, and the member only as a hash', () => {
-    const d = kpiDelta(ev('kiosk', 'transaction', { total: 1299, currency: 'EUR', memberCode: 'M-42' }), 'UTC');
-    expect(d?.transaction).toEqual({ total: 1299, currency: 'EUR', memberHash: memberHash('M-42') });
+    const d = kpiDelta(ev('kiosk', 'transaction', { total: 1299, currency: 'EUR', memberCode: 'M-42' }), 'UTC', K);
+    expect(d?.transaction).toEqual({ total: 1299, currency: 'EUR', memberHash: memberHash('M-42', K) });
     expect(d?.transaction?.memberHash).not.toContain('M-42');
-    expect(kpiDelta(ev('kiosk', 'transaction', { total: 500, currency: 'EUR' }), 'UTC')?.transaction?.memberHash).toBeNull();
+    expect(kpiDelta(ev('kiosk', 'transaction', { total: 500, currency: 'EUR' }), 'UTC', K)?.transaction?.memberHash).toBeNull();
   });
 
   it('ignores other events and unreadable data', () => {
-    expect(kpiDelta(ev('kiosk', 'heartbeat', { uptimeS: 1 }), 'UTC')).toBeNull();
-    expect(kpiDelta(ev('scale', 'weight', { grams: 5 }), 'UTC')).toBeNull();
-    expect(kpiDelta({ kind: 'footfall', type: 'count', ts: 'x', recvTs: recv, data: 'not json' }, 'UTC')).toBeNull();
-    expect(kpiDelta(ev('kiosk', 'transaction', { total: 12.5 }), 'UTC')).toBeNull();
+    expect(kpiDelta(ev('kiosk', 'heartbeat', { uptimeS: 1 }), 'UTC', K)).toBeNull();
+    expect(kpiDelta(ev('scale', 'weight', { grams: 5 }), 'UTC', K)).toBeNull();
+    expect(kpiDelta({ kind: 'footfall', type: 'count', ts: 'x', recvTs: recv, data: 'not json' }, 'UTC', K)).toBeNull();
+    expect(kpiDelta(ev('kiosk', 'transaction', { total: 12.5 }), 'UTC', K)).toBeNull();
   });
 });
 
@@ -100,22 +102,23 @@ describe('groupDelta', () => {
         at(6, 'footfall', 'cross', { direction: 'in' }, '2026-11-25T10:59:59.999Z'),
       ],
       'UTC',
-      (h) => h === memberHash('M-2'),
+      (h) => h === memberHash('M-2', K),
+      K,
     );
     expect(d).toEqual({
       hours: [
         { day: '2026-11-25', hour: 9, visitors: 4, transactions: 2, sales: 1200, memberTransactions: 2, repeatTransactions: 1 },
         { day: '2026-11-25', hour: 10, visitors: 1, transactions: 1, sales: 500, memberTransactions: 1, repeatTransactions: 1 },
       ],
-      members: [{ hash: memberHash('M-1'), firstSeq: 3 }],
+      members: [{ hash: memberHash('M-1', K), firstSeq: 3 }],
       currency: 'EUR',
       lastSeq: 6,
     });
   });
 
   it('is null for a group that counts nothing (the outbox then keeps its one-statement append)', () => {
-    expect(groupDelta([at(1, 'scale', 'weight', { grams: 5 }), at(2, 'footfall', 'count', { in: 0, out: 3 })], 'UTC', () => false)).toBeNull();
-    expect(groupDelta([], 'UTC', () => false)).toBeNull();
+    expect(groupDelta([at(1, 'scale', 'weight', { grams: 5 }), at(2, 'footfall', 'count', { in: 0, out: 3 })], 'UTC', () => false, K)).toBeNull();
+    expect(groupDelta([], 'UTC', () => false, K)).toBeNull();
   });
 
   it('any split of a day into groups adds up to the event-by-event count', () => {
@@ -134,7 +137,7 @@ describe('groupDelta', () => {
         const one = new Map<number, HourCounts>();
         const seen1 = new Set<string>();
         for (const e of events) {
-          const d = kpiDelta(e, 'Europe/Berlin');
+          const d = kpiDelta(e, 'Europe/Berlin', K);
           if (!d) continue;
           const h = d.transaction?.memberHash ?? null;
           one.set(d.hour + (d.day === '2026-11-26' ? 24 : 0), addDelta(one.get(d.hour + (d.day === '2026-11-26' ? 24 : 0)) ?? emptyCounts(), d, h !== null && seen1.has(h)));
@@ -144,7 +147,7 @@ describe('groupDelta', () => {
         const many = new Map<number, HourCounts>();
         const seen = new Set<string>();
         for (let i = 0, c = 0; i < events.length; i += cuts[c++ % cuts.length]) {
-          const d = groupDelta(events.slice(i, i + cuts[c % cuts.length]), 'Europe/Berlin', (h) => seen.has(h));
+          const d = groupDelta(events.slice(i, i + cuts[c % cuts.length]), 'Europe/Berlin', (h) => seen.has(h), K);
           if (!d) continue;
           for (const cell of d.hours) {
             const k = cell.hour + (cell.day === '2026-11-26' ? 24 : 0);

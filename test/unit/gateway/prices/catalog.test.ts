@@ -37,6 +37,15 @@ describe('priceAt', () => {
     expect(priceAt(cat, G, T0)).toMatchObject({ name: 'Milk', unit: 'each', currency: 'EUR', base: 129, expectedWeightG: 1030, weightToleranceG: 20, ageRestriction: 0 });
     expect(priceAt(cat, '2000000000024', T0)).toBeNull();
   });
+  it("a member the feed does not list is priced at the member QR credential's tier; the feed's tier wins over it", () => {
+    expect(priceAt(cat, G, T0 - 1, 'M9', 'gold')).toMatchObject({ price: 110, source: 'member' });
+    expect(priceAt(cat, G, T0 - 1, 'M9')).toMatchObject({ price: 129, source: 'base' });
+    expect(priceAt(cat, G, T0 - 1, 'M2', 'gold')).toMatchObject({ price: 129, source: 'base' }); // M2 is silver in the feed
+  });
+  it('keeps a member status and revoked credentials only for members that have them', () => {
+    const c = buildCatalog(rows({ members: [{ scope: 'all', code: 'M1', tier: 'gold', revoked: ['00000000000000aa'] }, { scope: 'store', code: 'M2', tier: 'silver', status: 'suspended' }, { scope: 'all', code: 'M3', tier: 'gold' }] }));
+    expect([...c.memberStates]).toEqual([['M1', { revoked: ['00000000000000aa'] }], ['M2', { status: 'suspended' }]]);
+  });
   it('a store row overrides the all-stores row', () => {
     const c = buildCatalog(rows({ prices: [...rows().prices, { scope: 'store', row: { gtin: G, price: 139, currency: 'EUR' } }] }));
     expect(priceAt(c, G, T0 - 1)?.price).toBe(139);

@@ -42,6 +42,16 @@ describe('PriceStore', () => {
     expect((await store.versions()).map((v) => `${v.feed}:${v.version}`)).toEqual(['prices:1']);
   });
 
+  it("member rows keep their status and revoked credential ids (and a row without them has neither)", async () => {
+    const members = [{ code: 'a', tier: 'gold', status: 'suspended' }, { code: 'b', tier: 'gold', revoked: ['00000000000000aa', '00000000000000bb'] }, { code: 'c', tier: 'silver' }];
+    await store.applyFeed({ ...base, feed: 'members', version: 1, body: { mode: 'snapshot', members } });
+    expect((await store.loadRows()).members).toEqual([
+      { scope: 'store', code: 'a', tier: 'gold', status: 'suspended' },
+      { scope: 'store', code: 'b', tier: 'gold', revoked: ['00000000000000aa', '00000000000000bb'] },
+      { scope: 'store', code: 'c', tier: 'silver' },
+    ]);
+  });
+
   it('tracking rows are compact: well under 1 KB per label', async () => {
     const rows = Array.from({ length: 5000 }, (_, i) => ({ labelId: `L${String(i).padStart(6, '0')}`, ap: 'ap-12', target: 'a1b2c3d4e5f60718', acked: '0718a1b2c3d4e5f6', state: 1, attempts: 2, nextAt: 1764061200000, err: 'no ack within 60000 ms' }));
     await store.saveTracking(rows);
