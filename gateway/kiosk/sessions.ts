@@ -20,8 +20,8 @@ import { createBarcodeParser, type BarcodeParser } from './barcodes.js';
 import { KioskStore, type SaleRow } from './store.js';
 import { isShopping, lightFor, newSession, REFUSAL_NOTICES, step, type Action, type Ctx, type Effect, type Session } from './sessionMachine.js';
 import { memberQrOf } from './memberQr.js';
-import { memberKeyring, type MemberQrRefusal } from './memberVerify.js';
-import { MemberQrCheck } from './memberPresentations.js';
+import type { MemberQrRefusal } from './memberVerify.js';
+import { KioskMembers } from './kioskMembers.js';
 import { SaleLedger, savedStep, type SaleStep } from './saleLedger.js';
 import { recordKioskEvent, type KioskRecordType } from './kioskRecords.js';
 import { KioskTimers } from './sessionTimers.js';
@@ -76,8 +76,6 @@ export interface KioskServiceOptions {
 type Role = keyof KioskDeviceMap;
 /** The produce lookup ranks by the last four weeks of sales: what sells this season, read quickly at start. */
 const SOLD_WINDOW_MS = 28 * 86_400_000;
-/** Members priced at their credential's tier kept in memory (a day's member visits of a large store). */
-const MAX_CREDENTIAL_TIERS = 10_000;
 const EMPTY_CATALOG = buildCatalog({ items: [], prices: [], promotions: [], members: [], bindings: [] });
 
 export class KioskService {
@@ -109,9 +107,7 @@ export class KioskService {
   readonly handovers: Handovers;
   private readonly sold = new SoldCounts();
   private readonly produceOrder = new ProduceOrder(this.sold);
-  private readonly memberQr: MemberQrCheck;
-  /** Member id → the tier its member QR's credential carried (used where the members feed lacks the member). */
-  private readonly credentialTiers = new Map<string, string>();
+  private readonly members: KioskMembers;
 
   constructor(private readonly o: KioskServiceOptions) {
     this.log = o.log.child({ module: 'kiosk' });
@@ -122,18 +118,7 @@ export class KioskService {
     this.parse = createBarcodeParser({ ...(k.region !== undefined ? { region: k.region } : {}), currency: k.currency });
     this.changes.setMaxListeners(0);
     this.prompts = new PaymentPrompts({ session: (id) => this.sessions.get(id), emit: (id, m) => void this.changes.emit('prompt', id, m), log: this.log, ...(o.onPromptIgnored ? { onIgnored: o.onPromptIgnored } : {}) });
-    // HQ's feed keys also sign member credentials: a member QR is checked with nothing else.
-    this.memberQr = new MemberQrCheck({
-      store: this.store,
-      keys: memberKeyring(o.config.hq?.publicKeys ?? []),
-      storeId: o.config.storeId,
-      windowMs: k.memberQrWindowS * 1000,
-      skewMs: k.memberQrSkewS * 1000,
-      member: (id) => this.catalog().memberStates.get(id),
-      now: o.now,
-      log: this.log,
-      ...(o.onMemberQrRefused ? { onRefused: o.onMemberQrRefused } : {}),
-    });
+    this.members = new KioskMembers({ config: o.config, store: this.store, catalog: () => this.catalog(), now: o.now, log: this.log, ...(o.onMemberQrRefused ? { onRefused: o.onMemberQrRefused } : {}) });
     this.handovers = new Handovers({ store: this.store, record: (kioskId, data) => this.record(kioskId, 'handover', data), outbox: o.outbox, lastSeq: () => o.ingest.lastSeq, log: this.log, now: o.now });
     this.pickup = new PickupFlow({
       store: this.store,
@@ -348,14 +333,7 @@ export class KioskService {
     const s = this.sessions.get(kioskId);
     // A kiosk that is paying or saying thank-you takes no member: the QR is not used up.
     if (!s || !isShopping(s.phase)) return;
-    const r = await this.memberQr.check(code, kioskId);
-    if (r.ok) {
-      // Bounded: the oldest entry goes first (its member falls back to the members feed's tier).
-      if (this.credentialTiers.size >= MAX_CREDENTIAL_TIERS) this.credentialTiers.delete(this.credentialTiers.keys().next().value!);
-      this.credentialTiers.delete(r.memberId);
-      this.credentialTiers.set(r.memberId, r.tier);
-    }
-    await this.applyNow(kioskId, r.ok ? { type: 'member', code: r.memberId, known: true } : { type: 'memberRefused', notice: r.notice });
+    await this.applyNow(kioskId, await this.members.scan(kioskId, code));
   }
 
   private catalog(): Catalog {
@@ -363,7 +341,7 @@ export class KioskService {
   }
 
   private quote(gtin: string, member: string | null) {
-    return this.o.prices?.priceAt(gtin, this.o.now(), member ?? undefined, member !== null ? this.credentialTiers.get(member) : undefined) ?? null;
+    return this.o.prices?.priceAt(gtin, this.o.now(), member ?? undefined, member !== null ? this.members.credentialTier(member) : undefined) ?? null;
   }
 
   private ctx(): Ctx {
