@@ -73,10 +73,11 @@ export class ZvtDriver extends DriverBase {
       journal: this.journal,
       log: this.log,
       exchange: (cmd, h) => this.runExchange(cmd, h),
-      emit: (type, data) => {
+      emit: (type, data, onDelivered) => {
         this.stats.events++;
-        this.emit('event', { type, data });
+        this.emit('event', onDelivered ? { type, data, onDelivered } : { type, data });
       },
+      undelivered: new Set(),
       ts: () => isoTs(this.now()),
       drop: (reason) => {
         this.log.warn({ reason }, 'closing the terminal connection');

@@ -19,7 +19,9 @@ export interface FlowContext {
   log: Logger;
   /** Runs one command as an Exchange (the driver routes the terminal's messages to it). */
   exchange(command: Buffer, h: ExchangeHandlers): Promise<ExchangeEnd>;
-  emit(type: string, data: Record<string, unknown>): void;
+  emit(type: string, data: Record<string, unknown>, onDelivered?: (err?: Error) => void): void;
+  /** Payment results handed to the bridge by this process and not acknowledged yet, by requestId. */
+  undelivered: Set<string>;
   ts(): string;
   /** Closes the connection (T4 ran out: per the transport protocol the process counts as aborted). */
   drop(reason: string): void;
@@ -94,11 +96,36 @@ export async function runCharge(
   if (end.kind === 't4' || end.kind === 'noAnswer' || end.kind === 'completion') ctx.drop(`payment ${req.requestId} ended without a result (${end.kind})`);
 }
 
-/** Publishes the result (if any) and closes the journal record. */
+/**
+ * Publishes the result (if any) and closes the journal record once the gateway holds it: the record
+ * is `emitted` (with the payload as published) until the PUBACK, so a crash in between publishes
+ * the same result again after the restart (the gateway keeps one result per requestId).
+ */
 function finish(ctx: FlowContext, requestId: string, result: Record<string, unknown> | null): void {
-  if (result) ctx.emit('result', { ts: ctx.ts(), ...result, requestId });
   const r = ctx.journal.get(requestId);
-  if (r) ctx.journal.write({ ...r, ts: ctx.ts(), phase: 'done' });
+  if (!result) {
+    if (r) ctx.journal.write({ ...r, ts: ctx.ts(), phase: 'done' });
+    return;
+  }
+  const data = { ts: ctx.ts(), ...result, requestId };
+  if (r) ctx.journal.write({ ...r, ts: ctx.ts(), phase: 'emitted', result: data });
+  publishResult(ctx, requestId, data);
+}
+
+/** Hands a journalled result to the bridge; the record becomes `done` on the gateway's PUBACK. */
+function publishResult(ctx: FlowContext, requestId: string, data: Record<string, unknown>): void {
+  ctx.undelivered.add(requestId);
+  ctx.emit('result', data, (err) => {
+    ctx.undelivered.delete(requestId);
+    const r = ctx.journal.get(requestId);
+    if (err) {
+      // Left `emitted`: the next connect of the terminal, or the next start, publishes it again.
+      ctx.log.warn({ requestId, err: err.message }, 'payment result not delivered to the gateway; kept to publish again');
+      return;
+    }
+    // A PUBACK after stop() closed the journal: the restart publishes it again, the gateway dedupes.
+    if (r?.phase === 'emitted' && ctx.journal.isOpen) ctx.journal.write({ ...r, ts: ctx.ts(), phase: 'done' });
+  });
 }
 
 export interface ReversalOutcome {
@@ -155,6 +182,11 @@ export async function runEndOfDay(ctx: FlowContext, cmdId: string): Promise<{ ok
  * could not be asked (the record stays open and is tried again on the next connect).
  */
 export async function recover(ctx: FlowContext, r: JournalRecord): Promise<boolean> {
+  if (r.phase === 'emitted') {
+    // Published before a crash or a lost gateway connection, never acknowledged: the same payload again.
+    if (!ctx.undelivered.has(r.requestId) && r.result) publishResult(ctx, r.requestId, r.result);
+    return true;
+  }
   const base = { requestId: r.requestId, amount: r.amount, currency: r.currency, recovered: true };
   if (r.phase === 'failed') {
     finish(ctx, r.requestId, { ...base, ...r.result, status: failedStatus(r.resultCode ?? 0), recovered: true });

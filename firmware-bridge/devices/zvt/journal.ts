@@ -17,7 +17,12 @@ export type JournalPhase =
   | 'committed'
   /** A Status-Information with another result arrived: the payment did not happen. */
   | 'failed'
-  /** The result was published; nothing more to do. */
+  /**
+   * The result was handed to the bridge (`result` holds it as published) but the gateway has not
+   * acknowledged it yet: a crash here must not lose it, so recovery publishes it again.
+   */
+  | 'emitted'
+  /** The gateway acknowledged the result (PUBACK); nothing more to do. */
   | 'done';
 
 export interface JournalRecord {
@@ -82,6 +87,10 @@ export class PaymentJournal {
   close(): void {
     if (this.fd !== null) closeSync(this.fd);
     this.fd = null;
+  }
+
+  get isOpen(): boolean {
+    return this.fd !== null;
   }
 
   /** Appends and fsyncs; returns only once the record is on disk. */

@@ -26,6 +26,8 @@ class Events {
   constructor(d: ZvtDriver) {
     d.on('event', (e) => {
       this.all.push(e);
+      // As the bridge does on the gateway's PUBACK.
+      e.onDelivered?.();
       for (const w of this.waiters.splice(0)) w();
     });
   }
@@ -190,7 +192,7 @@ describe('zvt commit point and recovery', () => {
     const paid = await first.ev.next('result', (x) => x.requestId === 'r-crash');
     await first.d.stop();
     const lines = readFileSync(file, 'utf8').trim().split('\n');
-    expect(lines.map((l) => (JSON.parse(l) as { phase: string }).phase)).toEqual(['started', 'committing', 'committed', 'done']);
+    expect(lines.map((l) => (JSON.parse(l) as { phase: string }).phase)).toEqual(['started', 'committing', 'committed', 'emitted', 'done']);
     const tx = sim.books.transactions.find((t) => t.info.receiptNo === paid.receiptNo)!;
 
     // As a bridge killed after the ack leaves it: the payment stands.
