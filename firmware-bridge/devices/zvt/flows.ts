@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { authorization, endOfDay, repeatReceipt, reversal, type PtMessage, type StatusInfo } from './codec.js';
 import type { ExchangeEnd, ExchangeHandlers } from './exchange.js';
 import type { JournalRecord, PaymentJournal } from './journal.js';
+import { isNewer, type TxMark } from './lastTransaction.js';
 import { failedStatus, promptFor, receiptLines, resultFields, totalsCount } from './results.js';
 
 export interface FlowContext {
@@ -47,13 +48,13 @@ function collectReceipt(m: PtMessage, into: string[], types: number[] = [2]): vo
 
 export async function runCharge(
   ctx: FlowContext,
-  req: { requestId: string; amount: number },
+  req: { requestId: string; amount: number; before?: TxMark },
   running: RunningCharge,
   accepted: (r: { ok: boolean; error?: string }) => void,
 ): Promise<void> {
   const { journal, currency } = ctx;
   const base = { requestId: req.requestId, amount: req.amount, currency: currency.alpha };
-  journal.write({ ts: ctx.ts(), phase: 'started', ...base });
+  journal.write({ ts: ctx.ts(), phase: 'started', ...base, ...(req.before !== undefined ? { before: req.before } : {}) });
   const receipt: string[] = [];
   const end = await ctx.exchange(authorization({ amount: req.amount, currency: currency.numeric }), {
     accepted: () => accepted({ ok: true }),
@@ -217,10 +218,12 @@ export async function recover(ctx: FlowContext, r: JournalRecord): Promise<boole
       },
     });
     if (end.kind === 'lost' || end.kind === 'noAnswer' || end.kind === 't4') return false;
+    // Ours only if the terminal made it after the mark taken before this Authorization went out: an
+    // older payment of the same amount (even one from before this journal existed) is never reversed.
     const known = ctx.journal.knownTraces(r.requestId);
-    const ours = last !== undefined && last.amount === r.amount && (last.trace === undefined || !known.has(last.trace));
+    const ours = last !== undefined && last.amount === r.amount && isNewer(last, r.before) && (last.trace === undefined || !known.has(last.trace));
     if (!ours || !last) {
-      ctx.log.warn({ requestId: r.requestId, lastTrace: last?.trace }, 'the terminal\'s last transaction is not this payment: it did not happen');
+      ctx.log.warn({ requestId: r.requestId, lastTrace: last?.trace, before: r.before }, 'the terminal\'s last transaction is not provably this payment: reported as timeout, nothing reversed');
       finish(ctx, r.requestId, { ...base, status: 'timeout' });
       return true;
     }

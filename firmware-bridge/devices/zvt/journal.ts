@@ -7,6 +7,7 @@
  */
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import path from 'node:path';
+import type { TxMark } from './lastTransaction.js';
 
 export type JournalPhase =
   /** The Authorization is about to be sent. */
@@ -35,6 +36,11 @@ export interface JournalRecord {
   resultCode?: number;
   receiptNo?: string;
   trace?: string;
+  /**
+   * The terminal's last transaction before this charge's Authorization was sent (`started` on);
+   * absent when the driver could not learn it.
+   */
+  before?: TxMark;
   /** The result fields as they will be published (set from `committing` on). */
   result?: Record<string, unknown>;
 }
