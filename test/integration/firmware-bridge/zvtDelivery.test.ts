@@ -1,8 +1,8 @@
 /**
  * A payment result must survive a bridge killed after the driver emitted it but before the gateway
  * acknowledged it (PUBACK). The bridge binary runs as a child against the real gateway through a
- * TCP relay that the test can freeze: frozen, nothing passes either way, so the result is published
- * into the void and no PUBACK comes back. The journal must then still hold the result as
+ * TCP relay that can stop passing the bridge's bytes on: the gateway's command still reaches the
+ * bridge, but the result is published into the void and no PUBACK comes back. The journal must then still hold the result as
  * `emitted` (not `done`); kill -9, unfreeze, restart: the gateway gets the result exactly once and
  * the journal closes it only after the PUBACK.
  */
@@ -19,9 +19,9 @@ import { tempDir } from '../../helpers/tmp.js';
 import type { NewEvent } from '../../../gateway/outbox/store.js';
 import { ZvtSim } from '../../../firmware-bridge/devices/zvt/sim.js';
 
-/** A TCP relay to the gateway's MQTT port; `frozen` drops every byte both ways (a gateway that hangs). */
+/** A TCP relay to the gateway's MQTT port; `upFrozen` drops every byte the bridge sends (a gateway that stopped reading). */
 class Relay {
-  frozen = false;
+  upFrozen = false;
   port = 0;
   private readonly server: net.Server;
   private readonly sockets = new Set<net.Socket>();
@@ -37,8 +37,8 @@ class Relay {
           u.destroy();
         });
       }
-      c.on('data', (d) => void (this.frozen || u.write(d)));
-      u.on('data', (d) => void (this.frozen || c.write(d)));
+      c.on('data', (d) => void (this.upFrozen || u.write(d)));
+      u.on('data', (d) => void c.write(d));
     });
   }
   async start(): Promise<void> {
@@ -94,18 +94,16 @@ function journalPhases(requestId: string): string[] {
 }
 
 /** Resolves once the journal holds a record of `requestId` in one of `phases` (fs.watch, no polling). */
-function journalReaches(requestId: string, phases: string[], then?: () => void): Promise<void> {
+function journalReaches(requestId: string, phases: string[]): Promise<void> {
   return new Promise((resolve) => {
     const hit = () => journalPhases(requestId).some((p) => phases.includes(p));
     const w = watch(path.dirname(journal), () => {
       if (!hit()) return;
       w.close();
-      then?.();
       resolve();
     });
     if (hit()) {
       w.close();
-      then?.();
       resolve();
     }
   });
@@ -170,10 +168,9 @@ describe('kill -9 of the bridge between a payment result and its PUBACK', () => 
   it('the journal keeps the result open until the gateway acknowledged it; after the restart it arrives once', async () => {
     const first = runBridge();
     await online(true);
-    // From the moment the charge starts, the gateway hears nothing and acknowledges nothing.
-    const started = journalReaches('k-7', ['started'], () => (relay.frozen = true));
+    // From here on the gateway hears nothing from the bridge, so it acknowledges nothing.
+    relay.upFrozen = true;
     const cmdId = await gw.gw.commands.send('payment', 'pt-7', 'charge', { requestId: 'k-7', amount: 3100, currency: 'EUR' }, { source: 'test' });
-    await started;
     await journalReaches('k-7', ['emitted', 'done']);
     first.kill('SIGKILL');
     await once(first, 'exit');
@@ -184,7 +181,7 @@ describe('kill -9 of the bridge between a payment result and its PUBACK', () => 
     expect(phases).toContain('emitted');
     expect(phases).not.toContain('done');
 
-    relay.frozen = false;
+    relay.upFrozen = false;
     runBridge();
     const r = await committedEvent((t, d) => t === 'result' && d.requestId === 'k-7');
     expect(r).toMatchObject({ status: 'approved', amount: 3100, currency: 'EUR' });
