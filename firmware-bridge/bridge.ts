@@ -73,7 +73,7 @@ interface Entry {
    * device, and events wait in `held` until the answer is known.
    */
   allowed: boolean | null;
-  held: { type: string; json: string }[];
+  held: { type: string; json: string; onDelivered?: (err?: Error) => void }[];
   /** A retry of a driver whose start failed. */
   startTimer: NodeJS.Timeout | null;
   onEvent: (e: DeviceEvent) => void;
@@ -275,6 +275,7 @@ export class Bridge {
         if (!e.allowed) {
           e.counters.refused += e.held.length;
           this.heldCount -= e.held.length;
+          for (const h of e.held) h.onDelivered?.(new Error('the gateway does not let this bridge act for the device'));
           e.held = [];
           this.log.error({ deviceId: id, kind }, 'the gateway does not let this bridge act for the device (is it listed with this bridge in the gateway config?); nothing is sent for it');
           continue;
@@ -285,7 +286,7 @@ export class Bridge {
         const held = e.held;
         e.held = [];
         this.heldCount -= held.length;
-        for (const h of held) this.publish(e, h.type, h.json);
+        for (const h of held) this.publish(e, h.type, h.json, h.onDelivered);
       }
     });
   }
@@ -309,43 +310,47 @@ export class Bridge {
 
   private onDriverEvent(e: Entry, ev: DeviceEvent): void {
     e.counters.events++;
-    this.send(e, ev.type, ev.data);
+    this.send(e, ev.type, ev.data, ev.onDelivered);
   }
 
   /** Validates and publishes one event of a device. */
-  private send(e: Entry, type: string, data: Record<string, unknown>): void {
+  private send(e: Entry, type: string, data: Record<string, unknown>, onDelivered?: (err?: Error) => void): void {
     const { kind, id } = e.driver;
+    const notSent = (reason: string) => onDelivered?.(new Error(reason));
     let json: string;
     try {
       json = JSON.stringify(data);
     } catch (err) {
       json = '';
       this.invalid(e, type, `not serialisable: ${(err as Error).message}`);
-      return;
+      return notSent('not serialisable');
     }
     const check = checkEvent(kind, type, json);
-    if (!check.ok) return this.invalid(e, type, check.reason);
-    if (this.stopping) return;
+    if (!check.ok) {
+      this.invalid(e, type, check.reason);
+      return notSent(check.reason);
+    }
+    if (this.stopping) return notSent('the bridge is stopping');
     if (e.allowed === false) {
       e.counters.refused++;
-      return;
+      return notSent('the gateway does not let this bridge act for the device');
     }
     if (this.inFlight + this.heldCount >= this.maxQueued) {
       e.counters.dropped++;
       this.rateLog(`dropped/${e.key}`, () => this.log.warn({ deviceId: id, kind, dropped: e.counters.dropped, queued: this.inFlight }, 'event dropped: too many queued for the gateway'));
-      return;
+      return notSent('too many events queued for the gateway');
     }
     if (e.allowed === null) {
-      e.held.push({ type, json });
+      e.held.push({ type, json, onDelivered });
       this.heldCount++;
       return;
     }
-    this.publish(e, type, json);
+    this.publish(e, type, json, onDelivered);
   }
 
-  private publish(e: Entry, type: string, json: string): void {
+  private publish(e: Entry, type: string, json: string, onDelivered?: (err?: Error) => void): void {
     const c = this.client;
-    if (!c) return;
+    if (!c) return onDelivered?.(new Error('not connected'));
     const { kind, id } = e.driver;
     this.inFlight++;
     c.publish(topics.evt(kind, id, type), json, { qos: 1 }, (err) => {
@@ -353,6 +358,11 @@ export class Bridge {
       if (!err) e.counters.acked++;
       else this.rateLog(`publish/${e.key}`, () => this.log.warn({ deviceId: id, kind, type, err: err.message }, 'event not delivered'));
       this.o.onPublished?.(id, type, err ?? undefined);
+      try {
+        onDelivered?.(err ?? undefined);
+      } catch (cbErr) {
+        this.log.error({ deviceId: id, kind, type, err: (cbErr as Error).message }, 'a driver failed to take note of a delivered event');
+      }
     });
   }
 

@@ -250,6 +250,8 @@ export const PROTOCOL_OPTIONS: Readonly<Record<Protocol, TSchema>> = Object.free
       qrModule: Type.Optional(Type.Integer({ minimum: 1, maximum: 16 })),
       statusPollMs: Type.Optional(Type.Integer({ minimum: 50, maximum: 60_000 })),
       statusTimeoutMs: Type.Optional(Type.Integer({ minimum: 50, maximum: 60_000 })),
+      /** The print journal's folder: cmdIds already printed are not printed again after a restart. */
+      stateDir: Type.Optional(Type.String({ minLength: 1 })),
       model: Model,
     },
     { additionalProperties: false },

@@ -259,7 +259,12 @@ export const ConfigSchema = Type.Object(
       {
         maxLabelsPerCommand: Type.Integer({ minimum: 1, maximum: 500, default: 500 }),
         /** An AP with commands outstanding that has not answered for this long lost the oldest one. */
-        ackTimeoutMs: Type.Integer({ minimum: 100, default: 60_000 }),
+        ackTimeoutMs: Type.Integer({
+          minimum: 100,
+          default: 60_000,
+          description:
+            'When an unanswered ESL command counts as lost (the label is sent again). An AP that answers in order lost its oldest command after this long without any answer; an AP whose birth announces acksOutOfOrder (OpenEPaperLink) lost each command not answered this long after it was sent. The default fits APs that answer within seconds. An OpenEPaperLink store must set it above the longest time a tag sleeps between check-ins, and above the bridge driver\'s deliveryTimeoutMs (default 11 min) so the driver\'s own answer comes first: e.g. 720000 (12 min). Lower, a sleeping tag\'s label is re-sent and soon marked failed.',
+        }),
         /** Sends per content before a label is "failed" (until its AP reconnects or ops resend). */
         maxAttempts: Type.Integer({ minimum: 1, maximum: 100, default: 5 }),
         retryInitialMs: Type.Integer({ minimum: 10, default: 1000 }),

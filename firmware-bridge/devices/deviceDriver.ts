@@ -10,6 +10,12 @@ export interface DeviceEvent {
   /** The event type of the topic `evt/{type}` (`weight`, `scan`, `read`, `cross`, `alert`). */
   type: string;
   data: Record<string, unknown>;
+  /**
+   * Called once the gateway acknowledged the event (PUBACK of the QoS 1 publish), or with the
+   * reason it was not sent. A driver that must not forget an outcome before the gateway holds it
+   * (a payment result) keeps its record open until then.
+   */
+  onDelivered?: (err?: Error) => void;
 }
 
 export interface CommandResult {

@@ -19,6 +19,8 @@ export interface FanoutOptions {
   /** Publishes a `cmd/show` payload to an AP (QoS 1). */
   publish: (ap: string, payload: string) => Promise<void>;
   online: (ap: string) => boolean;
+  /** Whether an AP announced (birth capability `acksOutOfOrder`) that its acks come in any order. */
+  acksOutOfOrder?: (ap: string) => boolean;
   log: Logger;
   /** Makes cmdIds unique across restarts (e.g. a few chars of the boot id). */
   cmdPrefix: string;
@@ -171,7 +173,7 @@ export class EslFanout {
       const d = JSON.parse(e.data) as { cmdId: string; ok: boolean; error?: string; labelId?: string; shownHash?: string; acks?: AckEntry[] };
       this.acksSeen++;
       const entries = d.acks ?? (d.labelId !== undefined ? [{ labelId: d.labelId, ok: d.ok, shownHash: d.shownHash, error: d.error }] : null);
-      const n = this.tracker.onAck(e.deviceId, d.cmdId, entries, entries ? null : { ok: d.ok, error: d.error }, e.recvTs);
+      const n = this.tracker.onAck(e.deviceId, d.cmdId, entries, entries ? null : { ok: d.ok, error: d.error }, e.recvTs, this.o.acksOutOfOrder?.(e.deviceId) ?? false);
       if (entries) this.noteAcked(entries);
       return n;
     }

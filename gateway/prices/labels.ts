@@ -4,11 +4,14 @@
  * acked, failed — with retries and backoff. A label is *stale* while `acked !== target`
  * (gateway/README.md §Retail rules, "One price").
  *
- * Loss detection relies on one property of an ESL access point: it works through its commands in
- * the order it received them (one radio, one queue). So the first ack for a command proves every
- * label of an EARLIER command to that AP that is still unanswered was lost; the tail command is
- * covered by a watchdog: an AP with commands outstanding that has not answered for `ackTimeoutMs`
- * has lost the oldest one. Neither needs a timer per label.
+ * Loss detection, per AP. Most ESL access points work through their commands in the order they
+ * received them (one radio, one queue): the first ack for a command proves every label of an
+ * EARLIER command to that AP still unanswered was lost, and a watchdog covers the tail (an AP with
+ * commands outstanding, silent for `ackTimeoutMs`, lost the oldest). An AP whose birth announces
+ * the capability `acksOutOfOrder` (OpenEPaperLink: each tag fetches its image when it next checks
+ * in, so tags answer in their own order) gets no inference from order: each of its commands is lost
+ * only when unanswered `ackTimeoutMs` after it was sent. Per AP rather than for all, because an
+ * in-order AP then reports a loss at its next ack instead of a whole timeout later. No timer per label.
  *
  * A label whose target did not change is never re-sent: `setTarget` with the same hash is a no-op
  * (each transfer costs a label's battery about a hundred check-ins).
@@ -191,11 +194,11 @@ export class LabelTracker {
    * Applies an ack from `ap` for `cmdId`: `entries` per label, or null when the ack covers the
    * whole command (`{cmdId, ok}` without labels). Returns how many labels became current.
    */
-  onAck(ap: string, cmdId: string, entries: AckEntry[] | null, whole: { ok: boolean; error?: string } | null, now: number): number {
+  onAck(ap: string, cmdId: string, entries: AckEntry[] | null, whole: { ok: boolean; error?: string } | null, now: number, outOfOrder = false): number {
     const cmd = this.commands.get(cmdId);
     const q = this.apQueues.get(ap);
     if (q) q.lastProgress = now;
-    if (cmd && q) {
+    if (cmd && q && !outOfOrder) {
       // FIFO at the AP: everything sent to it before this command and still unanswered was lost.
       const idx = q.order.indexOf(cmdId);
       for (const earlier of q.order.splice(0, Math.max(idx, 0))) this.lose(earlier, now, 'no ack (a later command was acked)');
@@ -258,11 +261,21 @@ export class LabelTracker {
     return current;
   }
 
-  /** Watchdog: an AP that has commands outstanding and was silent for ackTimeoutMs lost the oldest. */
-  expire(now: number, online: (ap: string) => boolean): number {
+  /**
+   * Watchdog: an in-order AP with commands outstanding, silent for ackTimeoutMs, lost the oldest;
+   * an AP that acks out of order lost each command unanswered ackTimeoutMs after it was sent.
+   */
+  expire(now: number, online: (ap: string) => boolean, outOfOrder: (ap: string) => boolean = () => false): number {
     let lost = 0;
     for (const [ap, q] of this.apQueues) {
       if (q.order.length === 0 || !online(ap)) continue;
+      if (outOfOrder(ap)) {
+        for (const cmdId of [...q.order]) {
+          const cmd = this.commands.get(cmdId);
+          if (cmd && now - cmd.sentAt >= this.o.ackTimeoutMs) lost += this.lose(cmdId, now, `no ack within ${this.o.ackTimeoutMs} ms`);
+        }
+        continue;
+      }
       if (now - q.lastProgress < this.o.ackTimeoutMs) continue;
       const cmdId = q.order.shift()!;
       lost += this.lose(cmdId, now, `no ack within ${this.o.ackTimeoutMs} ms`);

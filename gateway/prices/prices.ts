@@ -100,6 +100,7 @@ export class PriceService {
       maxLabelsPerCommand: e.maxLabelsPerCommand,
       publish: (ap, payload) => o.publish(topics.cmd('esl', ap, 'show'), payload, 1),
       online: (ap) => o.registry.get('esl', ap)?.online === true,
+      acksOutOfOrder: (ap) => acksOutOfOrder(o.registry, ap),
       log: this.log,
       cmdPrefix: o.bootId.slice(0, 8),
     });
@@ -264,7 +265,7 @@ export class PriceService {
   private async onTick(): Promise<void> {
     if (this.stopped) return;
     const now = this.o.now();
-    const lost = this.fanout.tracker.expire(now, (ap) => this.o.registry.get('esl', ap)?.online === true);
+    const lost = this.fanout.tracker.expire(now, (ap) => this.o.registry.get('esl', ap)?.online === true, (ap) => acksOutOfOrder(this.o.registry, ap));
     if (lost > 0) this.log.info({ labels: lost }, 'ESL commands timed out; retrying');
     await this.dispatch();
     void this.flush(FLUSH_ROWS);
@@ -366,4 +367,9 @@ function labelView(l: TrackedLabel, cat: Catalog) {
     attempts: l.attempts,
     error: l.err,
   };
+}
+
+/** The AP's birth says its acks come in any order (labels.ts: then order proves no loss). */
+function acksOutOfOrder(registry: DeviceRegistry, ap: string): boolean {
+  return registry.get('esl', ap)?.birth?.capabilities.includes('acksOutOfOrder') === true;
 }

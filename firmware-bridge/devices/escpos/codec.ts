@@ -22,6 +22,8 @@ export interface RenderOptions {
   width: number;
   /** QR module size in dots (1..16). */
   qrModule?: number;
+  /** A line printed above everything else (a duplicate's marker); ASCII. */
+  mark?: string;
 }
 
 export const DEFAULT_RENDER: RenderOptions = { codePage: 'cp858', cjk: false, width: 48, qrModule: 6 };
@@ -68,6 +70,7 @@ export function renderReceipt(r: ReceiptDoc, options: Partial<RenderOptions> = {
   if (o.cjk) j.add(c.cjkOff());
   j.add(c.codePage(o.codePage));
 
+  if (o.mark) j.add(c.align('center'), c.bold(true)).line(o.mark.slice(0, w)).add(c.bold(false));
   j.add(c.align('center'), c.size(2, 2), c.bold(true)).lines(wrap(r.storeName, Math.floor(w / 2)));
   j.add(c.size(1, 1), c.bold(false));
   for (const h of r.header) j.lines(wrap(h, w));

@@ -10,6 +10,7 @@ import { isoTs, type BirthInfo, type CommandResult } from '../deviceDriver.js';
 import { SerialDriver, type SerialDriverOptions } from '../serialDriver.js';
 import { DEFAULT_RENDER, decode, renderReceipt, stateFromAsb, stateFromRealtime, type PrinterReply, type PrinterState, type RealtimeBytes, type RenderOptions } from './codec.js';
 import { statusRequest, type CodePage } from './commands.js';
+import { PrintJournal } from './printJournal.js';
 
 export interface EscposDriverOptions extends SerialDriverOptions {
   codePage?: CodePage;
@@ -21,7 +22,15 @@ export interface EscposDriverOptions extends SerialDriverOptions {
   statusPollMs?: number;
   /** How long a poll may stay unanswered before the printer counts as not responding (default 3000 ms). */
   statusTimeoutMs?: number;
+  /**
+   * Where the print journal lives (`escpos-{id}.jsonl`): which cmdIds were printed, so a command
+   * re-sent after a restart does not print twice. Without it only this process remembers (the bridge).
+   */
+  stateDir?: string;
 }
+
+/** The line a receipt that may already have come out once starts with. */
+export const DUPLICATE_MARK = '*** DUPLICATE ***';
 
 const POLL: (1 | 2 | 3 | 4)[] = [1, 2, 3, 4];
 const FIELD: Record<number, keyof RealtimeBytes> = { 1: 'printer', 2: 'offline', 3: 'error', 4: 'paper' };
@@ -60,6 +69,7 @@ export class EscposDriver extends SerialDriver<PrinterReply> {
   private waiters: { minGen: number; resolve: (s: PrinterState | null) => void }[] = [];
   private state: PrinterState | null = null;
   private chain: Promise<unknown> = Promise.resolve();
+  private readonly journal: PrintJournal | null;
 
   constructor(private readonly options: EscposDriverOptions) {
     super(options, 'escpos');
@@ -68,6 +78,19 @@ export class EscposDriver extends SerialDriver<PrinterReply> {
     this.render = { ...DEFAULT_RENDER, ...(options.codePage ? { codePage: options.codePage } : {}), ...(options.cjk !== undefined ? { cjk: options.cjk } : {}), ...(options.width ? { width: options.width } : {}), ...(options.qrModule ? { qrModule: options.qrModule } : {}) };
     this.pollMs = options.statusPollMs ?? 2000;
     this.timeoutMs = options.statusTimeoutMs ?? 3000;
+    if (options.stateDir !== undefined && (typeof options.stateDir !== 'string' || options.stateDir === '')) throw new TypeError('escpos.stateDir: must be a folder path');
+    this.journal = options.stateDir ? new PrintJournal(options.stateDir, options.id) : null;
+  }
+
+  override async start(): Promise<void> {
+    this.journal?.open();
+    await super.start();
+  }
+
+  override async stop(): Promise<void> {
+    await super.stop();
+    await this.chain.catch(() => undefined);
+    this.journal?.close();
   }
 
   birth(): BirthInfo {
@@ -82,7 +105,8 @@ export class EscposDriver extends SerialDriver<PrinterReply> {
   command(type: string, payload: Record<string, unknown>): Promise<CommandResult> {
     if (type !== 'print') return Promise.resolve({ ok: false, error: `unknown command: ${type}` });
     // One job at a time, in order: a second receipt waits for the first one's check.
-    const run = this.chain.then(() => this.print(payload.receipt as ReceiptDoc));
+    const cmdId = typeof payload.cmdId === 'string' ? payload.cmdId : '';
+    const run = this.chain.then(() => this.print(cmdId, payload.receipt as ReceiptDoc));
     this.chain = run.catch(() => undefined);
     return run;
   }
@@ -124,17 +148,25 @@ export class EscposDriver extends SerialDriver<PrinterReply> {
     if (this.waiters.length > 0) this.sendPoll();
   }
 
-  private async print(receipt: ReceiptDoc | undefined): Promise<CommandResult> {
+  private async print(cmdId: string, receipt: ReceiptDoc | undefined): Promise<CommandResult> {
+    const seen = cmdId ? this.journal?.phaseOf(cmdId) : undefined;
+    if (seen === 'printed') {
+      // The gateway re-sent a command whose ack it never got: the receipt is out already.
+      this.log.info({ cmdId }, 'receipt already printed for this command; acked without printing');
+      return { ok: true };
+    }
     if (!this.link.up) return { ok: false, error: 'printer is offline' };
     let job: Buffer;
     try {
       if (!receipt || typeof receipt !== 'object') throw new Error('receipt: is required');
-      job = renderReceipt(receipt, this.render);
+      // Sent before and never confirmed: it may have come out, so this one says it is a duplicate.
+      job = renderReceipt(receipt, seen === 'sending' ? { ...this.render, mark: DUPLICATE_MARK } : this.render);
     } catch (err) {
       return { ok: false, error: `receipt: cannot be printed (${(err as Error).message})` };
     }
     const before = this.state ? unfitReason(this.state) : null;
     if (before) return { ok: false, error: before };
+    if (cmdId) this.journal?.write({ ts: isoTs(this.now()), cmdId, phase: 'sending' });
     try {
       await this.link.write(job);
     } catch (err) {
@@ -143,8 +175,10 @@ export class EscposDriver extends SerialDriver<PrinterReply> {
     const after = await this.statusAfterJob();
     if (!after) return { ok: false, error: 'no status from the printer after the job' };
     const why = unfitReason(after);
-    this.log.info({ bytes: job.length, ok: why === null, reason: why }, 'receipt printed');
-    return why ? { ok: false, error: why } : { ok: true };
+    this.log.info({ cmdId, bytes: job.length, ok: why === null, reason: why, duplicate: seen === 'sending' }, 'receipt printed');
+    if (why) return { ok: false, error: why };
+    if (cmdId) this.journal?.write({ ts: isoTs(this.now()), cmdId, phase: 'printed' });
+    return { ok: true };
   }
 
   /** The state from a poll sent after the job, or null (no answer, port gone). */

@@ -107,7 +107,7 @@ export class OeplDriver extends DriverBase {
   }
 
   birth(): BirthInfo {
-    return { model: 'OpenEPaperLink AP', firmware: 'unknown', capabilities: ['show', 'status'] };
+    return { model: 'OpenEPaperLink AP', firmware: 'unknown', capabilities: ['show', 'status', 'acksOutOfOrder'] };
   }
 
   async start(): Promise<void> {

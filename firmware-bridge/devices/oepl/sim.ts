@@ -125,6 +125,11 @@ export class OeplApSim extends EventEmitter<OeplApSimEvents> {
     this.frozen = frozen;
   }
 
+  /** One tag checks in now, even while check-ins are paused (the order tags wake in is theirs). */
+  checkInNow(mac: string): boolean {
+    return this.db.checkInNow(normalizeMac(mac) ?? mac, Date.now());
+  }
+
   /** Tags stop checking in (asleep) or start again. */
   pauseCheckIns(paused: boolean): void {
     this.paused = paused;

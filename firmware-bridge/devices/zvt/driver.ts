@@ -10,10 +10,11 @@ import { DriverBase } from '../driverBase.js';
 import { SerialLink, type BackoffOptions } from '../serialLink.js';
 import type { ByteTransport } from '../../transports/transport.js';
 import { decodeApdus } from './apdu.js';
-import { ABORT, ACK, decodeMessage, registration, SELF_CHECKOUT_CONFIG, statusEnquiry, type PtMessage } from './codec.js';
+import { ABORT, ACK, decodeMessage, registration, repeatReceipt, SELF_CHECKOUT_CONFIG, statusEnquiry, type PtMessage } from './codec.js';
 import { Exchange, type ExchangeEnd, type ExchangeHandlers } from './exchange.js';
 import { recover, runCharge, runEndOfDay, runReversal, type FlowContext, type RunningCharge } from './flows.js';
 import { PaymentJournal } from './journal.js';
+import { markOf, type TxMark } from './lastTransaction.js';
 
 export interface ZvtDriverOptions extends DriverBaseOptions {
   transport: ByteTransport;
@@ -52,6 +53,11 @@ export class ZvtDriver extends DriverBase {
   private abortWaiter: ((ok: boolean, code: number) => void) | null = null;
   private statusTimer: NodeJS.Timeout | null = null;
   private terminalId: string | undefined;
+  /**
+   * The terminal's last transaction as seen on this connection (every Status-Information updates
+   * it); undefined: not known yet (asked before the next charge).
+   */
+  private lastTx: TxMark | undefined;
   private connection = 0;
   private stopped = false;
 
@@ -73,10 +79,11 @@ export class ZvtDriver extends DriverBase {
       journal: this.journal,
       log: this.log,
       exchange: (cmd, h) => this.runExchange(cmd, h),
-      emit: (type, data) => {
+      emit: (type, data, onDelivered) => {
         this.stats.events++;
-        this.emit('event', { type, data });
+        this.emit('event', onDelivered ? { type, data, onDelivered } : { type, data });
       },
+      undelivered: new Set(),
       ts: () => isoTs(this.now()),
       drop: (reason) => {
         this.log.warn({ reason }, 'closing the terminal connection');
@@ -151,7 +158,8 @@ export class ZvtDriver extends DriverBase {
     return new Promise<CommandResult>((resolve) => {
       void this.exclusive(async () => {
         try {
-          await runCharge(this.ctx, { requestId, amount: amount as number }, running, resolve);
+          const before = await this.learnLastTransaction();
+          await runCharge(this.ctx, { requestId, amount: amount as number, before }, running, resolve);
         } finally {
           if (this.charge === running) this.charge = null;
         }
@@ -204,6 +212,19 @@ export class ZvtDriver extends DriverBase {
     });
   }
 
+  /**
+   * The terminal's last transaction before a charge, for recovery to tell this charge from an older
+   * one. Unknown on a fresh connection: asked with a Repeat Receipt (service 03: the last
+   * Status-Information, printing suppressed; spec §2.20), which onData notes. A terminal that
+   * answers with an Abort (it has no transaction, or cannot repeat one) leaves it unknown: recovery
+   * of this charge then reverses nothing, which is safe because a terminal reverses an approval the
+   * register never acknowledged by itself (spec §2.2.9).
+   */
+  private async learnLastTransaction(): Promise<TxMark | undefined> {
+    if (this.lastTx === undefined) await this.runExchange(repeatReceipt(this.ctx.password, 0x03), {});
+    return this.lastTx;
+  }
+
   /** One transaction at a time: the terminal serves one command and the register waits for it. */
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.chain.then(fn, fn);
@@ -228,6 +249,7 @@ export class ZvtDriver extends DriverBase {
     this.rest = r.rest;
     for (const a of r.events) {
       const m: PtMessage = decodeMessage(a);
+      if (m.type === 'statusInfo') this.lastTx = markOf(m.info) ?? this.lastTx;
       if ((m.type === 'statusInfo' || m.type === 'textBlock' || m.type === 'completion') && m.error) {
         this.stats.badFrames++;
         this.log.debug({ type: m.type, error: m.error }, 'terminal message partly unreadable');
@@ -243,6 +265,8 @@ export class ZvtDriver extends DriverBase {
 
   private readonly onUp = (): void => {
     this.rest = Buffer.alloc(0);
+    // Another register may have used the terminal meanwhile.
+    this.lastTx = undefined;
     const connection = ++this.connection;
     void this.exclusive(() => this.connected(connection)).catch((err: Error) => this.log.error({ err: err.message }, 'connect sequence failed'));
   };

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { authorization, endOfDay, repeatReceipt, reversal, type PtMessage, type StatusInfo } from './codec.js';
 import type { ExchangeEnd, ExchangeHandlers } from './exchange.js';
 import type { JournalRecord, PaymentJournal } from './journal.js';
+import { isNewer, type TxMark } from './lastTransaction.js';
 import { failedStatus, promptFor, receiptLines, resultFields, totalsCount } from './results.js';
 
 export interface FlowContext {
@@ -19,7 +20,9 @@ export interface FlowContext {
   log: Logger;
   /** Runs one command as an Exchange (the driver routes the terminal's messages to it). */
   exchange(command: Buffer, h: ExchangeHandlers): Promise<ExchangeEnd>;
-  emit(type: string, data: Record<string, unknown>): void;
+  emit(type: string, data: Record<string, unknown>, onDelivered?: (err?: Error) => void): void;
+  /** Payment results handed to the bridge by this process and not acknowledged yet, by requestId. */
+  undelivered: Set<string>;
   ts(): string;
   /** Closes the connection (T4 ran out: per the transport protocol the process counts as aborted). */
   drop(reason: string): void;
@@ -45,13 +48,13 @@ function collectReceipt(m: PtMessage, into: string[], types: number[] = [2]): vo
 
 export async function runCharge(
   ctx: FlowContext,
-  req: { requestId: string; amount: number },
+  req: { requestId: string; amount: number; before?: TxMark },
   running: RunningCharge,
   accepted: (r: { ok: boolean; error?: string }) => void,
 ): Promise<void> {
   const { journal, currency } = ctx;
   const base = { requestId: req.requestId, amount: req.amount, currency: currency.alpha };
-  journal.write({ ts: ctx.ts(), phase: 'started', ...base });
+  journal.write({ ts: ctx.ts(), phase: 'started', ...base, ...(req.before !== undefined ? { before: req.before } : {}) });
   const receipt: string[] = [];
   const end = await ctx.exchange(authorization({ amount: req.amount, currency: currency.numeric }), {
     accepted: () => accepted({ ok: true }),
@@ -94,11 +97,36 @@ export async function runCharge(
   if (end.kind === 't4' || end.kind === 'noAnswer' || end.kind === 'completion') ctx.drop(`payment ${req.requestId} ended without a result (${end.kind})`);
 }
 
-/** Publishes the result (if any) and closes the journal record. */
+/**
+ * Publishes the result (if any) and closes the journal record once the gateway holds it: the record
+ * is `emitted` (with the payload as published) until the PUBACK, so a crash in between publishes
+ * the same result again after the restart (the gateway keeps one result per requestId).
+ */
 function finish(ctx: FlowContext, requestId: string, result: Record<string, unknown> | null): void {
-  if (result) ctx.emit('result', { ts: ctx.ts(), ...result, requestId });
   const r = ctx.journal.get(requestId);
-  if (r) ctx.journal.write({ ...r, ts: ctx.ts(), phase: 'done' });
+  if (!result) {
+    if (r) ctx.journal.write({ ...r, ts: ctx.ts(), phase: 'done' });
+    return;
+  }
+  const data = { ts: ctx.ts(), ...result, requestId };
+  if (r) ctx.journal.write({ ...r, ts: ctx.ts(), phase: 'emitted', result: data });
+  publishResult(ctx, requestId, data);
+}
+
+/** Hands a journalled result to the bridge; the record becomes `done` on the gateway's PUBACK. */
+function publishResult(ctx: FlowContext, requestId: string, data: Record<string, unknown>): void {
+  ctx.undelivered.add(requestId);
+  ctx.emit('result', data, (err) => {
+    ctx.undelivered.delete(requestId);
+    const r = ctx.journal.get(requestId);
+    if (err) {
+      // Left `emitted`: the next connect of the terminal, or the next start, publishes it again.
+      ctx.log.warn({ requestId, err: err.message }, 'payment result not delivered to the gateway; kept to publish again');
+      return;
+    }
+    // A PUBACK after stop() closed the journal: the restart publishes it again, the gateway dedupes.
+    if (r?.phase === 'emitted' && ctx.journal.isOpen) ctx.journal.write({ ...r, ts: ctx.ts(), phase: 'done' });
+  });
 }
 
 export interface ReversalOutcome {
@@ -155,6 +183,11 @@ export async function runEndOfDay(ctx: FlowContext, cmdId: string): Promise<{ ok
  * could not be asked (the record stays open and is tried again on the next connect).
  */
 export async function recover(ctx: FlowContext, r: JournalRecord): Promise<boolean> {
+  if (r.phase === 'emitted') {
+    // Published before a crash or a lost gateway connection, never acknowledged: the same payload again.
+    if (!ctx.undelivered.has(r.requestId) && r.result) publishResult(ctx, r.requestId, r.result);
+    return true;
+  }
   const base = { requestId: r.requestId, amount: r.amount, currency: r.currency, recovered: true };
   if (r.phase === 'failed') {
     finish(ctx, r.requestId, { ...base, ...r.result, status: failedStatus(r.resultCode ?? 0), recovered: true });
@@ -185,10 +218,12 @@ export async function recover(ctx: FlowContext, r: JournalRecord): Promise<boole
       },
     });
     if (end.kind === 'lost' || end.kind === 'noAnswer' || end.kind === 't4') return false;
+    // Ours only if the terminal made it after the mark taken before this Authorization went out: an
+    // older payment of the same amount (even one from before this journal existed) is never reversed.
     const known = ctx.journal.knownTraces(r.requestId);
-    const ours = last !== undefined && last.amount === r.amount && (last.trace === undefined || !known.has(last.trace));
+    const ours = last !== undefined && last.amount === r.amount && isNewer(last, r.before) && (last.trace === undefined || !known.has(last.trace));
     if (!ours || !last) {
-      ctx.log.warn({ requestId: r.requestId, lastTrace: last?.trace }, 'the terminal\'s last transaction is not this payment: it did not happen');
+      ctx.log.warn({ requestId: r.requestId, lastTrace: last?.trace, before: r.before }, 'the terminal\'s last transaction is not provably this payment: reported as timeout, nothing reversed');
       finish(ctx, r.requestId, { ...base, status: 'timeout' });
       return true;
     }

@@ -7,6 +7,7 @@
  */
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import path from 'node:path';
+import type { TxMark } from './lastTransaction.js';
 
 export type JournalPhase =
   /** The Authorization is about to be sent. */
@@ -17,7 +18,12 @@ export type JournalPhase =
   | 'committed'
   /** A Status-Information with another result arrived: the payment did not happen. */
   | 'failed'
-  /** The result was published; nothing more to do. */
+  /**
+   * The result was handed to the bridge (`result` holds it as published) but the gateway has not
+   * acknowledged it yet: a crash here must not lose it, so recovery publishes it again.
+   */
+  | 'emitted'
+  /** The gateway acknowledged the result (PUBACK); nothing more to do. */
   | 'done';
 
 export interface JournalRecord {
@@ -30,6 +36,11 @@ export interface JournalRecord {
   resultCode?: number;
   receiptNo?: string;
   trace?: string;
+  /**
+   * The terminal's last transaction before this charge's Authorization was sent (`started` on);
+   * absent when the driver could not learn it.
+   */
+  before?: TxMark;
   /** The result fields as they will be published (set from `committing` on). */
   result?: Record<string, unknown>;
 }
@@ -82,6 +93,10 @@ export class PaymentJournal {
   close(): void {
     if (this.fd !== null) closeSync(this.fd);
     this.fd = null;
+  }
+
+  get isOpen(): boolean {
+    return this.fd !== null;
   }
 
   /** Appends and fsyncs; returns only once the record is on disk. */

@@ -4,7 +4,9 @@
  * talks HTTP and WebSocket to the AP simulator (its tags check in every 150 ms). A price reaches
  * a tag and the label is acked only after that tag's check-in took it; tag reports arrive as
  * status; an AP that reboots and forgets its database gets its labels again; an AP that goes
- * away leaves its labels stale (never acked) until it is back and the tags take them.
+ * away leaves its labels stale (never acked) until it is back and the tags take them. Tags answer
+ * in the order they check in, not the order they were sent: the AP says so in its birth
+ * (`acksOutOfOrder`), and the gateway takes a later label's ack as no sign of an earlier one's loss.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
@@ -186,5 +188,41 @@ describe('OpenEPaperLink AP through the bridge', () => {
     await when(() => current(id), 'the label acked after the AP came back');
     expect(shows(id, '7,77')).toBe(true);
     expect(device.online).toBe(true);
+  });
+
+  it('two labels whose tags check in in reverse order: the later ack loses nothing, neither label is sent twice', async () => {
+    expect(gw.gw.registry.get('esl', 'ap-1')!.birth?.capabilities).toContain('acksOutOfOrder');
+    const [first, , second] = [labelIds[0]!, labelIds[1]!, labelIds[2]!];
+    await when(allCurrent, 'every label acked');
+    // Every state the first label passes through, seen on each change of the price service.
+    const trail: string[] = [];
+    const note = () => trail.push(`${label(first).state}:${label(first).err ?? ''}`);
+    prices.changes.on('change', note);
+    try {
+      sim.pauseCheckIns(true);
+      const uploads = { first: sim.uploads.get(macOf(first)) ?? 0, second: sim.uploads.get(macOf(second)) ?? 0 };
+      await publishPrices(4, { 0: 611 });
+      await when(() => (sim.uploads.get(macOf(first)) ?? 0) > uploads.first, 'the first label uploaded');
+      const firstCmd = label(first).cmdId;
+      await publishPrices(5, { 0: 611, 2: 622 });
+      await when(() => (sim.uploads.get(macOf(second)) ?? 0) > uploads.second, 'the second label uploaded');
+      expect(label(second).cmdId).not.toBe(firstCmd);
+      // The second label's tag wakes first.
+      sim.checkInNow(macOf(second));
+      await when(() => current(second), 'the second label acked');
+      expect(label(first)).toMatchObject({ state: 'sent', err: null, cmdId: firstCmd });
+      sim.checkInNow(macOf(first));
+      await when(() => current(first), 'the first label acked');
+      expect(shows(first, '6,11')).toBe(true);
+      expect(shows(second, '6,22')).toBe(true);
+      expect(trail.filter((t) => !t.startsWith('sent:') && !t.startsWith('acked:') && !t.startsWith('pending:'))).toEqual([]);
+      // Never taken for lost: no retry, no second upload.
+      expect(trail.some((t) => t.includes('later command') || t.includes('no ack'))).toBe(false);
+      expect(sim.uploads.get(macOf(first))).toBe(uploads.first + 1);
+      expect(sim.uploads.get(macOf(second))).toBe(uploads.second + 1);
+    } finally {
+      prices.changes.off('change', note);
+      sim.pauseCheckIns(false);
+    }
   });
 });

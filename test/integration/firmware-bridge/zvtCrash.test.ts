@@ -134,7 +134,12 @@ describe('kill -9 of the bridge at the commit point of a card payment', () => {
     const ack = await committedEvent((t, d) => t === 'ack' && d.cmdId === cmdId);
     if (!ack.ok) expect(ack.error).toMatch(/^requestId:/);
     expect(sim.books.commands.filter((c) => c.type === 'authorization')).toHaveLength(1);
-    const after = readFileSync(journal, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { requestId: string; phase: string });
-    expect(after.filter((l) => l.requestId === 'k-1').at(-1)!.phase).toBe('done');
+    // The record closes once the gateway acknowledged the result (its PUBACK may trail the commit seen here).
+    const lastPhase = () => readFileSync(journal, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { requestId: string; phase: string }).filter((l) => l.requestId === 'k-1').at(-1)!.phase;
+    await new Promise<void>((resolve) => {
+      const w = watch(path.dirname(journal), () => lastPhase() === 'done' && (w.close(), resolve()));
+      if (lastPhase() === 'done') (w.close(), resolve());
+    });
+    expect(lastPhase()).toBe('done');
   });
 });

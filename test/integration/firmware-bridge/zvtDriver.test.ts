@@ -26,6 +26,8 @@ class Events {
   constructor(d: ZvtDriver) {
     d.on('event', (e) => {
       this.all.push(e);
+      // As the bridge does on the gateway's PUBACK.
+      e.onDelivered?.();
       for (const w of this.waiters.splice(0)) w();
     });
   }
@@ -174,6 +176,9 @@ describe('zvt commit point and recovery', () => {
     await keep.start();
     try {
       const { d, ev } = await driver({ id: 'pt-2', transport: new TcpTransport({ host: '127.0.0.1', port: keep.port }) });
+      // A first payment gives the driver the terminal's last transaction to tell the next one from.
+      await d.command('charge', { cmdId: 'c21b', requestId: 'r-keep0', amount: 2000, currency: 'EUR' });
+      await ev.next('result', (x) => x.requestId === 'r-keep0');
       await d.command('charge', { cmdId: 'c22', requestId: 'r-keep', amount: 2092, currency: 'EUR' });
       expect(await ev.next('result', (x) => x.requestId === 'r-keep')).toMatchObject({ status: 'declined', recovered: true, reversed: true, resultCode: 0 });
       expect(keep.books.transactions.find((t) => t.kind === 'payment' && t.info.amount === 2092)).toMatchObject({ reversed: true });
@@ -190,7 +195,7 @@ describe('zvt commit point and recovery', () => {
     const paid = await first.ev.next('result', (x) => x.requestId === 'r-crash');
     await first.d.stop();
     const lines = readFileSync(file, 'utf8').trim().split('\n');
-    expect(lines.map((l) => (JSON.parse(l) as { phase: string }).phase)).toEqual(['started', 'committing', 'committed', 'done']);
+    expect(lines.map((l) => (JSON.parse(l) as { phase: string }).phase)).toEqual(['started', 'committing', 'committed', 'emitted', 'done']);
     const tx = sim.books.transactions.find((t) => t.info.receiptNo === paid.receiptNo)!;
 
     // As a bridge killed after the ack leaves it: the payment stands.
@@ -221,6 +226,38 @@ describe('zvt commit point and recovery', () => {
     writeFileSync(file, `${JSON.stringify({ ts: new Date().toISOString(), requestId: 'r-never', phase: 'started', amount: 4242, currency: 'EUR' })}\n`);
     const { ev } = await driver({ id: 'pt-4' });
     expect(valid('result', await ev.next('result', (x) => x.requestId === 'r-never'))).toMatchObject({ status: 'timeout', recovered: true, amount: 4242 });
+  });
+});
+
+describe('zvt recovery never takes an older payment for the lost charge', () => {
+  it('a charge journalled at "started" whose terminal last shows an older payment of the same amount: timeout, nothing reversed', async () => {
+    // A payment of 4300 made through another journal (a register before this one).
+    const other = await driver({ id: 'pt-old' });
+    await other.d.command('charge', { cmdId: 'o1', requestId: 'r-older', amount: 4300, currency: 'EUR' });
+    const older = await other.ev.next('result', (x) => x.requestId === 'r-older');
+    await other.d.stop();
+    drivers.splice(drivers.indexOf(other.d), 1);
+    const tx = sim.books.transactions.find((t) => t.info.receiptNo === older.receiptNo)!;
+    // This terminal's new journal: a charge of the same amount that never reached the terminal, with
+    // the mark the driver took before sending it (the older payment was the last one then).
+    const file = path.join(tmp.dir, 'zvt-pt-new.jsonl');
+    writeFileSync(file, `${JSON.stringify({ ts: new Date().toISOString(), requestId: 'r-lost', phase: 'started', amount: 4300, currency: 'EUR', before: { trace: tx.info.trace, receiptNo: tx.info.receiptNo } })}\n`);
+    const reversalsBefore = sim.books.commands.filter((c) => c.type === 'reversal').length;
+    const { ev } = await driver({ id: 'pt-new' });
+    expect(valid('result', await ev.next('result', (x) => x.requestId === 'r-lost'))).toMatchObject({ status: 'timeout', recovered: true, amount: 4300 });
+    expect(tx).toMatchObject({ committed: true, reversed: false });
+    expect(sim.books.commands.filter((c) => c.type === 'reversal')).toHaveLength(reversalsBefore);
+  });
+
+  it('the driver journals the terminal\'s last transaction before each Authorization', async () => {
+    const { d, ev } = await driver({ id: 'pt-mark' });
+    await d.command('charge', { cmdId: 'm1', requestId: 'r-mark1', amount: 1500, currency: 'EUR' });
+    const first = await ev.next('result', (x) => x.requestId === 'r-mark1');
+    await d.command('charge', { cmdId: 'm2', requestId: 'r-mark2', amount: 1600, currency: 'EUR' });
+    await ev.next('result', (x) => x.requestId === 'r-mark2');
+    const started = readFileSync(path.join(tmp.dir, 'zvt-pt-mark.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { requestId: string; phase: string; before?: unknown }).filter((r) => r.phase === 'started');
+    expect(started[0].before).toMatchObject({ trace: expect.stringMatching(/^[0-9]{6}$/) });
+    expect(started[1].before).toEqual({ trace: first.trace, receiptNo: first.receiptNo });
   });
 });
 

@@ -287,14 +287,46 @@ describe('a card terminal at the kiosk, through the real gateway', () => {
     expect(line).toMatchObject({ deviceId: 'k1', status: 'approved', amount: c.amount, receiptNo: pay.refsOf(c.requestId)!.receiptNo, current: true });
   });
 
+  it('the same result again (a bridge re-publishing one whose PUBACK it never saw) rings nothing up twice and reverses nothing', async () => {
+    pay.mode = 'silent';
+    const c = await startPaying();
+    await pay.result(c.requestId, 'approved', c.amount, 'EUR', undefined, { recovered: true });
+    await k.cart((x) => x.phase === 'done', 'the thank-you screen');
+    const reversalsBefore = pay.reversals.length;
+    const isLine = (l: Record<string, unknown>) => l.requestId === c.requestId;
+    const countLogged = () => gw.output.filter((l) => l.includes('payment result recovered from the terminal') && l.includes(c.requestId)).length;
+    // Once while its own sale shows the thank-you screen, once after the next shopper began.
+    await pay.result(c.requestId, 'approved', c.amount, 'EUR', undefined, { recovered: true });
+    await logged('payment result recovered from the terminal after a lost connection', (l) => isLine(l) && countLogged() >= 2);
+    const old = k.last.sessionId;
+    k.send({ type: 'cancel' });
+    await k.cart((x) => x.sessionId !== old, 'the next session');
+    await pay.result(c.requestId, 'approved', c.amount, 'EUR', undefined, { recovered: true });
+    await logged('payment result recovered from the terminal after a lost connection', (l) => isLine(l) && l.current === false && countLogged() >= 3);
+    // The kiosk's queue runs in order: once the scan shows, both duplicates were handled.
+    await dev.scan('sc-1', G.milk);
+    const next = await k.cart((x) => x.sessionId !== old && x.lines.length > 0, 'the next cart with milk');
+    expect(next.requests).toEqual([]);
+    expect(next.phase).toBe('shopping');
+    expect(pay.reversals.length).toBe(reversalsBefore);
+    const db = new Database(path.join(dataDir, 'kiosk.db'), { readonly: true });
+    try {
+      expect(db.prepare('SELECT COUNT(*) AS n FROM sales WHERE request_id = ?').get(c.requestId)).toEqual({ n: 1 });
+    } finally {
+      db.close();
+    }
+    const isTx = (r: Rec) => r.kind === 'kiosk' && r.type === 'transaction' && (r.data.payment as { requestId?: string } | undefined)?.requestId === c.requestId;
+    expect((await recordsForHq(isTx)).filter(isTx)).toHaveLength(1);
+  });
+
   it("end of day from the ops API: the command store delivers it, the terminal's answer is an exact record as sent", async () => {
     const res = await endOfDay(admin);
     expect(res.status).toBe(202);
     const { cmdId } = (await res.json()) as { cmdId: string };
     await logged('terminal end of day', (l) => l.cmdId === cmdId);
     const sent = pay.endOfDays.find((e) => e.cmdId === cmdId)!;
-    // Two sales were rung up (the first and the recovered one); the two reversed approvals are not in the batch.
-    expect(sent).toMatchObject({ ok: true, count: 2, totalAmount: 2 * sale.amount, currency: 'EUR' });
+    // Three sales were rung up (the first and two recovered ones); the two reversed approvals are not in the batch.
+    expect(sent).toMatchObject({ ok: true, count: 3, totalAmount: 3 * sale.amount, currency: 'EUR' });
     const isEod = (r: Rec) => r.kind === 'payment' && r.type === 'endOfDay';
     const recs = (await recordsForHq(isEod)).filter(isEod);
     expect(recs).toHaveLength(1);

@@ -53,6 +53,31 @@ describe('LabelTracker', () => {
     expect(t.due(150, online).get('ap-1')!.map((l) => l.labelId)).toEqual(['A']);
   });
 
+  it('an AP that acks out of order (OpenEPaperLink): a later ack proves nothing; each command times out on its own', () => {
+    const t = tracker();
+    const ooo = (ap: string) => ap === 'ap-1';
+    t.setTarget('A', 'ha', 'ap-1', 0);
+    const [c1] = sendDue(t, 0, 'x');
+    t.setTarget('B', 'hb', 'ap-1', 400);
+    const [c2] = sendDue(t, 400, 'y');
+    // B's tag checked in first: A is still on its way, not lost.
+    expect(t.onAck('ap-1', c2, [{ labelId: 'B', ok: true, shownHash: 'hb' }], null, 500, true)).toBe(1);
+    expect(t.labels.get('A')).toMatchObject({ state: 'sent', err: null });
+    expect(t.isOutstanding(c1)).toBe(true);
+    expect(t.onAck('ap-1', c1, [{ labelId: 'A', ok: true, shownHash: 'ha' }], null, 700, true)).toBe(1);
+    expect(t.counts()).toMatchObject({ current: 2, stale: 0 });
+    // A command of that AP is lost only ackTimeoutMs after it was sent, even while others are answered.
+    t.setTarget('C', 'hc', 'ap-1', 1000);
+    const [c3] = sendDue(t, 1000, 'z');
+    t.setTarget('D', 'hd', 'ap-1', 1500);
+    const [c4] = sendDue(t, 1500, 'w');
+    expect(t.expire(1999, online, ooo)).toBe(0);
+    expect(t.expire(2000, online, ooo)).toBe(1);
+    expect(t.labels.get('C')).toMatchObject({ state: 'pending', err: 'no ack within 1000 ms' });
+    expect(t.isOutstanding(c4)).toBe(true);
+    expect(t.isOutstanding(c3)).toBe(false);
+  });
+
   it('watchdog: a silent AP lost its oldest command; after maxAttempts the label is failed until the AP reconnects', () => {
     const t = tracker(2);
     t.setTarget('A', 'ha', 'ap-1', 0);
