@@ -32,7 +32,8 @@ export const ITEMS = {
   coffee: { gtin: gtinOf(101), name: 'Coffee 500 g', price: 649 }, // approved
   tea: { gtin: gtinOf(102), name: 'Green tea', price: 413 }, // ends in 13: declined
   honey: { gtin: gtinOf(103), name: 'Honey', price: 392 }, // 92: dropped with the Status-Information on its way (the terminal reverses it)
-  jam: { gtin: gtinOf(104), name: 'Jam', price: 593 }, // 93: dropped right after the register's ack (the payment stands)
+  // Added to a cart holding honey: 392 + 201 = 593, ends in 93: dropped right after the register's ack (the payment stands).
+  jam: { gtin: gtinOf(104), name: 'Jam', price: 201 },
 } as const;
 
 export const RECEIPT_QR = 'https://receipts.example/t/{transactionId}';
