@@ -34,6 +34,7 @@ export const ITEMS = {
   honey: { gtin: gtinOf(103), name: 'Honey', price: 392 }, // 92: dropped with the Status-Information on its way (the terminal reverses it)
   // Added to a cart holding honey: 392 + 201 = 593, ends in 93: dropped right after the register's ack (the payment stands).
   jam: { gtin: gtinOf(104), name: 'Jam', price: 201 },
+  nuts: { gtin: gtinOf(105), name: 'Walnuts', price: 291 }, // 91: dropped before the Status-Information (the terminal never decided)
 } as const;
 
 export const RECEIPT_QR = 'https://receipts.example/t/{transactionId}';

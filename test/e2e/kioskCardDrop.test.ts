@@ -4,7 +4,8 @@
  * payment; what the bridge learns from the terminal after it reconnects (Repeat Receipt) settles
  * it. 92: the Status-Information was on its way and never acknowledged, so the terminal reversed
  * it: declined, payable again, no sale. 93: the connection died right after the register's ack, so
- * the payment stands: thanks, and the sale with the terminal's receipt number.
+ * the payment stands: thanks, and the sale with the terminal's receipt number. 91: dropped before
+ * the terminal decided: it has no such payment, so the charge timed out; payable again, no sale.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dataOf, ITEMS, salesOf, scanAndPay, seenOnPage, startCardKiosk, type CardKiosk } from './cardKioskFixture.js';
@@ -12,7 +13,7 @@ import { dataOf, ITEMS, salesOf, scanAndPay, seenOnPage, startCardKiosk, type Ca
 let k: CardKiosk;
 
 beforeAll(async () => {
-  k = await startCardKiosk();
+  k = await startCardKiosk({ zvtThinkMs: 50 }); // no prompts asserted here: a quick terminal
 }, 30_000);
 
 afterAll(async () => {
@@ -49,6 +50,20 @@ describe('kiosk k1: the terminal connection drops mid-payment', () => {
     expect(terminalTx).toMatchObject({ committed: true, reversed: false });
     expect(sale).toMatchObject({ total: ITEMS.honey.price + ITEMS.jam.price, payment: { receiptNo: terminalTx!.info.receiptNo, requestId: result.requestId } });
     expect(salesOf(k)).toHaveLength(1);
+    await page.getByTestId('new-customer').click();
+    await page.getByTestId('welcome').waitFor();
+    await page.close();
+  });
+
+  it('dropped before the terminal decided: the reconnect finds no such payment; timed out, payable, no sale', async () => {
+    const page = await k.openKiosk();
+    await scanAndPay(k, page, ITEMS.nuts.gtin);
+    expect(await resultFor(ITEMS.nuts.price)).toMatchObject({ status: 'timeout', recovered: true });
+    await page.locator('[data-testid="notice"][data-code="payment_timeout"]').waitFor();
+    expect(await page.getByTestId('pay').isEnabled()).toBe(true);
+    expect((await seenOnPage(page)).thanks).toBe(0);
+    expect(salesOf(k)).toHaveLength(1);
+    expect(k.zvt.books.transactions.filter((t) => t.kind === 'payment' && t.info.amount === ITEMS.nuts.price)).toEqual([]);
     await page.close();
   });
 });
