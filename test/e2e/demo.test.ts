@@ -26,7 +26,7 @@ import type { CartView } from '../../gateway/protocol/schemas/kiosk.js';
 const WATCH_MS = 185_000;
 /** A look at the device list this often while watching (health is computed when asked). */
 const LOOK_EVERY_MS = 10_000;
-const KINDS = ['esl', 'footfall', 'kiosk', 'light', 'payment', 'rfid', 'scale', 'scanner'];
+const KINDS = ['esl', 'footfall', 'kiosk', 'light', 'payment', 'printer', 'rfid', 'scale', 'scanner'];
 
 const tmp = tempDir('sgw-demo-');
 let demo: ChildProcess | null = null;

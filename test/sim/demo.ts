@@ -149,8 +149,8 @@ async function main(): Promise<void> {
     say(inTime ? 'the gateway prices from the catalog HQ sent' : `the gateway has not reported HQ's catalog in use after 60 s (see ${gatewayLog}); starting the kiosk devices anyway`);
   }
   if (stopping) return;
-  say('[5/5] starting the bridge: serial scales and RFID over socat ptys, the HID scanner and the light tower through their transport interfaces');
-  const bridge = await startBridge(path.resolve(path.dirname(file), 'bridge-demo.yaml'), bridgeLog);
+  say('[5/5] starting the bridge: serial scales and RFID over socat ptys, the HID scanner and the light tower through their transport interfaces, a ZVT card terminal, a receipt printer and an OpenEPaperLink access point on local ports');
+  const bridge = await startBridge(path.resolve(path.dirname(file), 'bridge-demo.yaml'), bridgeLog, cfg.data.dir);
   stops.push(bridge);
   say(`bridge connected; its serial devices' ptys are in ${bridge.ptyDir} (removed on stop)`);
   if (memberPhone) {
@@ -170,7 +170,7 @@ async function main(): Promise<void> {
       'storegw demo store is running',
       `  ops page     ${http}/ops/        (admin / demo-admin, attendant / demo-attendant, viewer / demo-viewer)`,
       `  kiosk page   ${http}/kiosk/#k=k2&t=demo-kiosk-token   (kiosk 2: simulated scan, pay; the terminal approves)`,
-      `               ${http}/kiosk/#k=k1&t=demo-kiosk-token   (kiosk 1: with its scales, RFID basket and light tower)`,
+      `               ${http}/kiosk/#k=k1&t=demo-kiosk-token   (kiosk 1: scales, RFID basket, light tower, a ZVT card terminal and a receipt printer)`,
       `  API          ${http}/api/devices  (after POST /api/login)`,
       `  metrics      ${http}/metrics`,
       `  MQTT         ${url}  (devices: {kind}/{id} / demo-device-secret)`,

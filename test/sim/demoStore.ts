@@ -27,6 +27,7 @@ import { encodeSgtin96, sgtinFieldsFromGtin } from '../../gateway/kiosk/sgtin.js
 import type { SimTag } from '../../firmware-bridge/devices/chafon/sim.js';
 import { nameDemoCatalog } from './demoCatalog.js';
 import { writeProducePictures } from './demoPictures.js';
+import { startLanDevices } from './demoLanDevices.js';
 
 export const DEMO_LABELS = 2000;
 const DEMO_DEVICE_SECRET = 'demo-device-secret';
@@ -121,6 +122,7 @@ export async function startShelfAndTills(cfg: Readonly<Config>, url: string): Pr
   const parts: DemoPart[] = [];
   const store = storeFeeds(DEMO_LABELS, 2);
   for (const d of cfg.devices) {
+    if (d.bridge) continue; // the bridge's own devices (an OEPL AP, a ZVT terminal) come with it
     if (d.kind === 'esl') {
       const sim = new EslApSim({
         url,
@@ -148,11 +150,13 @@ export async function startShelfAndTills(cfg: Readonly<Config>, url: string): Pr
  * The bridge with the demo's hardware simulated at the byte level: the serial devices (MT-SICS and
  * Toledo scales, the Chafon reader) over socat ptys through the real serial transport, the HID
  * scanner through the memory HID transport fed with the exact boot-keyboard reports a scanner sends
- * (`scan(code)`), and the light tower on memory GPIO lines. The bridge itself is the real one
- * (firmware-bridge/bridge.ts), in this process so the demo can press the scanner's trigger. Its log
- * goes to `logFile`; the ptys live in `ptyDir`, made for this run and removed on stop.
+ * (`scan(code)`), and the light tower on memory GPIO lines; the LAN devices (ZVT terminal, receipt
+ * printer, OEPL access point) are simulators on free local ports (demoLanDevices.ts), their ZVT
+ * journal under `dataDir`. The bridge itself is the real one (firmware-bridge/bridge.ts), in this
+ * process so the demo can press the scanner's trigger. Its log goes to `logFile`; the ptys live in
+ * `ptyDir`, made for this run and removed on stop.
  */
-export async function startBridge(bridgeConfigFile: string, logFile: string): Promise<DemoPart & { scan: (code: string) => void; ptyDir: string }> {
+export async function startBridge(bridgeConfigFile: string, logFile: string, dataDir: string): Promise<DemoPart & { scan: (code: string) => void; ptyDir: string }> {
   const res = loadBridgeConfigFile(bridgeConfigFile);
   if (!res.ok) throw new Error(`${bridgeConfigFile}:\n  ${res.errors.join('\n  ')}`);
   // The ptys go to a folder of this run's own: two demos at once (a developer's and the test
@@ -171,6 +175,12 @@ export async function startBridge(bridgeConfigFile: string, logFile: string): Pr
     removePtyDir();
     throw err;
   }
+  const lan = await startLanDevices(config.devices, dataDir, storeFeeds(DEMO_LABELS, 2).labelsByAp).catch(async (err: unknown) => {
+    await sims.stop();
+    removePtyDir();
+    throw err;
+  });
+  config.devices = lan.devices;
   mkdirSync(path.dirname(logFile), { recursive: true });
   const logger = createLogger({ name: 'storegw-bridge', level: 'info', stream: pino.destination({ dest: logFile, sync: false }) });
   const hw = await hardwareTransports(Date.now);
@@ -196,6 +206,7 @@ export async function startBridge(bridgeConfigFile: string, logFile: string): Pr
     },
     stop: async () => {
       await bridge.stop();
+      await lan.stop();
       await sims.stop();
       removePtyDir();
       logger.flush();

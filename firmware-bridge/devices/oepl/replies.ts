@@ -1,6 +1,7 @@
 /**
  * What the oepl driver sends back, batched: per-label acks grouped by cmdId (up to 1,000 labels
- * per `ack` event) and tag reports as `status` (the latest per label, up to 2,000 per event). A
+ * per `ack` event) and tag reports as `status` (the latest per label, up to 2,000 per event), each
+ * event also kept under EVENT_BYTES of JSON. A
  * command is answered once every one of its labels has been: its per-label acks go out first, then
  * the bridge sends the command's own ack, which then changes nothing at the gateway.
  */
@@ -11,6 +12,31 @@ export type AckEntry = { labelId: string; ok: boolean; shownHash?: string; error
 
 const MAX_STATUS_LABELS = 2000;
 const MAX_ACKS = 1000;
+/**
+ * The labels of one event stay under this much JSON: the gateway drops a connection that sends a
+ * packet over its mqtt.maxPacketBytes (64 KiB by default), and with it every device of the bridge.
+ * A status label is ~90 bytes, so 2,000 of them alone would be ~180 KB.
+ */
+const EVENT_BYTES = 48 * 1024;
+
+/** Splits `items` into runs of at most `maxItems` whose JSON stays under EVENT_BYTES (one item always fits a run). */
+export function chunkForEvents<T>(items: readonly T[], maxItems: number): T[][] {
+  const out: T[][] = [];
+  let run: T[] = [];
+  let bytes = 0;
+  for (const item of items) {
+    const size = Buffer.byteLength(JSON.stringify(item)) + 1;
+    if (run.length > 0 && (run.length >= maxItems || bytes + size > EVENT_BYTES)) {
+      out.push(run);
+      run = [];
+      bytes = 0;
+    }
+    run.push(item);
+    bytes += size;
+  }
+  if (run.length > 0) out.push(run);
+  return out;
+}
 
 interface OpenCommand {
   remaining: number;
@@ -81,8 +107,7 @@ export class Replies {
     const list = this.acks.get(cmdId);
     this.acks.delete(cmdId);
     if (!list) return;
-    for (let i = 0; i < list.length; i += MAX_ACKS) {
-      const acks = list.slice(i, i + MAX_ACKS);
+    for (const acks of chunkForEvents(list, MAX_ACKS)) {
       this.o.emit({ type: 'ack', data: { ts: isoTs(this.o.now()), cmdId, ok: acks.every((a) => a.ok), acks } });
     }
   }
@@ -91,8 +116,8 @@ export class Replies {
     if (this.statuses.size === 0) return;
     const all = [...this.statuses.values()];
     this.statuses.clear();
-    for (let i = 0; i < all.length; i += MAX_STATUS_LABELS) {
-      this.o.emit({ type: 'status', data: { ts: isoTs(this.o.now()), labels: all.slice(i, i + MAX_STATUS_LABELS) } });
+    for (const labels of chunkForEvents(all, MAX_STATUS_LABELS)) {
+      this.o.emit({ type: 'status', data: { ts: isoTs(this.o.now()), labels } });
     }
   }
 }

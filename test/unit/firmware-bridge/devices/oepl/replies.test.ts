@@ -48,6 +48,25 @@ describe('OEPL replies', () => {
     r.stop();
   });
 
+  it('keeps every event under the gateway\'s default packet limit: 2,000 full tag reports, 1,000 acks with content hashes', () => {
+    vi.useFakeTimers();
+    const { r, events } = replies();
+    r.start();
+    const mac = (i: number) => `0000021EF2${(0x100000 + i).toString(16).toUpperCase()}`;
+    for (let i = 0; i < 2000; i++) {
+      r.status({ labelId: `L${String(i).padStart(6, '0')}`, mac: mac(i), pending: 0, batteryMv: 2950, rssi: -61, lqi: 90, temperatureC: 21, lastSeen: '2026-12-05T19:00:00.000Z', nextCheckIn: '2026-12-05T19:00:40.000Z', shownHash: 'a'.repeat(64) });
+    }
+    vi.advanceTimersByTime(100);
+    const labels = events.filter((e) => e.type === 'status').flatMap((e) => e.data.labels as { labelId: string }[]);
+    expect(new Set(labels.map((l) => l.labelId)).size).toBe(2000);
+    void r.open('c4', 1000);
+    for (let i = 0; i < 1000; i++) r.ack('c4', { labelId: `L${String(i).padStart(6, '0')}`, ok: true, shownHash: 'b'.repeat(64) });
+    expect(events.filter((e) => e.type === 'ack').flatMap((e) => e.data.acks as unknown[])).toHaveLength(1000);
+    expect(events.length).toBeGreaterThan(3);
+    for (const e of events) expect(Buffer.byteLength(JSON.stringify(e.data))).toBeLessThan(60 * 1024);
+    r.stop();
+  });
+
   it('answers open commands as not delivered when stopped', async () => {
     const { r } = replies();
     const open = r.open('c3', 1);
