@@ -6,8 +6,7 @@
  *   oepl-2000    2,000 labels through one OpenEPaperLink AP (terminalsOepl.ts)
  *   receipt      bytes per printed receipt, and print → ack through an ESC/POS printer (terminalsReceipt.ts)
  *
- * One failing part does not lose the others: its error becomes a row-less note on stderr and the
- * rest still run.
+ * One failing part does not lose the others: its error is printed and the rest still run.
  */
 import { benchOepl } from './terminalsOepl.js';
 import { benchReceipt } from './terminalsReceipt.js';

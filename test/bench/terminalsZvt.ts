@@ -75,7 +75,9 @@ export async function benchZvt(opts: { quick?: boolean; progress?: (s: string) =
       },
     ]);
     cleanups.unshift(() => bridge.stop());
-    await until(new EventEmitterOf(gw), 'change', () => gw.gw.registry.get('payment', 'pt-1')?.online === true, 10_000, 'the terminal online');
+    const registry = new EventEmitter();
+    const off = gw.gw.registry.onChange(() => registry.emit('change'));
+    await until(registry, 'change', () => gw.gw.registry.get('payment', 'pt-1')?.online === true, 10_000, 'the terminal online').finally(off);
 
     const dev = await Peripherals.connect(gw.mqttUrl, [{ kind: 'scanner', id: 'sc-1' }]);
     cleanups.unshift(() => dev.close());
@@ -145,10 +147,3 @@ export async function benchZvt(opts: { quick?: boolean; progress?: (s: string) =
   }
 }
 
-/** The registry's changes as an emitter of `change`, for `until`. */
-class EventEmitterOf extends EventEmitter {
-  constructor(gw: RunningGateway) {
-    super();
-    gw.gw.registry.onChange(() => this.emit('change'));
-  }
-}
