@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { SlowFirstSequencer } from './test/helpers/slowFirst.js';
 
 // Integration tests start real brokers, SQLite files and child processes: keep
 // file-level parallelism modest on a 2-core machine and give hooks room.
@@ -9,5 +10,7 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: 'forks',
     maxWorkers: 2,
+    // The long files first, so they overlap the short ones instead of running alone at the end.
+    sequence: { sequencer: SlowFirstSequencer },
   },
 });
