@@ -64,17 +64,21 @@ build: deps
 typecheck: deps
 	node test/helpers/typecheck.mjs
 
-## test: type checks, then every suite — unit, integration (real aedes, Mosquitto, SQLite, socat), e2e (Chromium)
+## test: type checks beside every suite — unit, integration (real aedes, Mosquitto, SQLite, socat), e2e (Chromium)
 # The type check is a step of this recipe, not a prerequisite: a failing prerequisite would stop
 # make before vitest and the closing "N passed, N failed" line; here its result is counted in it.
+# It runs beside vitest, not before it: most test files wait on sockets, child processes and
+# Chromium rather than the CPU, so tsc fills idle time instead of adding its own; its lines are
+# shown after vitest's. The last run's report is kept as vitest.previous.json: its file durations
+# order this run (test/helpers/slowFirst.ts), and no stale report is left to summarize.
 test: build
 	@echo "test: Node $$(node -v) ($$(command -v node))"
 	@mkdir -p test-artifacts
-	@rm -f test-artifacts/typecheck.json
-	@# The last run's file durations order this run (test/helpers/slowFirst.ts); no stale report is left to summarize.
+	@rm -f test-artifacts/typecheck.json test-artifacts/typecheck.log
 	@if [ -f test-artifacts/vitest.json ]; then mv test-artifacts/vitest.json test-artifacts/vitest.previous.json; fi
-	node test/helpers/typecheck.mjs --out test-artifacts/typecheck.json; tc=$$?; \
+	node test/helpers/typecheck.mjs --out test-artifacts/typecheck.json > test-artifacts/typecheck.log 2>&1 & tcpid=$$!; \
 	npx vitest run --reporter=default --reporter=json --outputFile.json=test-artifacts/vitest.json; rc=$$?; \
+	wait $$tcpid; tc=$$?; cat test-artifacts/typecheck.log; \
 	node test/helpers/summary.mjs test-artifacts/vitest.json test-artifacts/typecheck.json; \
 	if [ $$tc -ne 0 ] || [ $$rc -ne 0 ]; then exit 1; fi
 
