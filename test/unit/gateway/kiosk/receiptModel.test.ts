@@ -128,7 +128,7 @@ describe('buildReceiptModel', () => {
     let checked = 0;
     fc.assert(
       fc.property(sale, (s) => {
-        const lines = s.lines.map((l) => Object.fromEntries(Object.entries(l).filter(([, v]) => v !== undefined))) as KioskTransactionRec['lines'];
+        const lines = s.lines.map((l) => Object.fromEntries(Object.entries(l).filter(([, v]) => v !== undefined))) as unknown as KioskTransactionRec["lines"];
         const total = lines.reduce((a, l) => a + l.price, 0);
         const rec = {
           ts: '2026-12-05T10:15:00.000Z',
