@@ -6,7 +6,8 @@
  */
 import qrcode from 'qrcode-generator';
 
-export const RECEIPT_QR = { typeNumber: 0, level: 'M', cellSize: 4, margin: 4 } as const;
+/** `margin` is in SVG units (not modules) for qrcode-generator: 4 modules of 4. */
+export const RECEIPT_QR = { typeNumber: 0, level: 'M', cellSize: 4, margin: 16 } as const;
 
 export function receiptQrSvg(url: string): string {
   const qr = qrcode(RECEIPT_QR.typeNumber, RECEIPT_QR.level);

@@ -48,7 +48,7 @@ export function ThankYou(p: { receipt: Receipt | null; t: Strings; lang: Lang; m
         {r?.print?.printed && <p role="status" data-testid="receipt-printed">{t.receiptPrinted}</p>}
         <BigButton label={t.newCustomer} kind="primary" disabled={p.stale} onClick={p.done} testId="new-customer" />
       </div>
-      <p class="k-txid">{t.receipt}: <span data-testid="transaction-id">{r?.transactionId}</span></p>
+      <p class="k-txid">{t.transactionId}: <span data-testid="transaction-id">{r?.transactionId}</span></p>
     </main>
   );
 }
