@@ -63,7 +63,7 @@ export const ReceiptModelSchema = Type.Object(
     currency: Currency,
     lines: Type.Array(ReceiptModelLine, { minItems: 1, maxItems: 10_000 }),
     subtotal: MinorUnits,
-    /** The sale's discounts (promotions, member prices); the per-line savings add up to at most this plus line savings priced in. */
+    /** What the shopper saved in all: the sale's discounts (promotions, member prices), the sum of the lines' savings. */
     savings: MinorUnits,
     coupons: Type.Optional(Type.Array(Type.Object({ code: Text(64), label: Text(120), amount: Signed }, { additionalProperties: false }), { maxItems: 50 })),
     points: Type.Optional(Type.Object({ earned: Type.Integer({ minimum: 0 }), spent: Type.Integer({ minimum: 0 }), balance: Type.Optional(Type.Integer()) }, { additionalProperties: false })),
