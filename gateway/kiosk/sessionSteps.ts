@@ -87,6 +87,7 @@ export function transactionOf(s: Session, iso: string): KioskTransactionRec {
       unitPrice: l.unitPrice,
       ...(l.grams !== undefined ? { grams: l.grams } : {}),
       price: l.price,
+      ...(l.basePrice > l.price ? { saving: l.basePrice - l.price } : {}),
       ...(l.serials !== undefined ? { serials: l.serials } : {}),
       ...(l.vatRateBp !== undefined ? { vatRateBp: l.vatRateBp } : {}),
       // Shelf = till; the line's label state is added when the sale is recorded (sessions.ts).

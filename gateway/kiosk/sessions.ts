@@ -39,7 +39,7 @@ import { Handovers } from './handovers.js'; // click & collect hand-over tasks
 import { recordSale } from './saleRecords.js'; // shelf = till
 import { PaymentPrompts } from './paymentPrompts.js';
 import { paymentInFlightOf, resultAction } from './paymentEvents.js';
-import { printReceipt, ReceiptLanguages } from './receiptPrint.js';
+import { KioskReceipts } from './kioskReceipts.js';
 import { ProduceOrder, SoldCounts } from './produceRanking.js'; // produce lookup: most-sold first
 
 export interface KioskServiceOptions {
@@ -101,8 +101,8 @@ export class KioskService {
   private readonly pickup: PickupFlow;
   /** HQ's `orders` feed intake; null without `hq` in the config. */
   orderFeed: OrderFeed | null = null;
-  /** The language each kiosk's shopper paid in, for the printed receipt. */
-  private readonly receiptLanguage = new ReceiptLanguages();
+  /** Each kiosk's last receipt, for the thank-you screen and the printer (kioskReceipts.ts). */
+  private readonly receipts: KioskReceipts;
   /** Collected orders waiting to be handed over by a person. */
   readonly handovers: Handovers;
   private readonly sold = new SoldCounts();
@@ -118,6 +118,7 @@ export class KioskService {
     this.parse = createBarcodeParser({ ...(k.region !== undefined ? { region: k.region } : {}), currency: k.currency });
     this.changes.setMaxListeners(0);
     this.prompts = new PaymentPrompts({ session: (id) => this.sessions.get(id), emit: (id, m) => void this.changes.emit('prompt', id, m), log: this.log, ...(o.onPromptIgnored ? { onIgnored: o.onPromptIgnored } : {}) });
+    this.receipts = new KioskReceipts({ config: o.config, command: o.command, log: this.log, memberTier: (code) => this.catalog().members.get(code) ?? this.members.credentialTier(code) });
     this.members = new KioskMembers({ config: o.config, store: this.store, catalog: () => this.catalog(), now: o.now, log: this.log, ...(o.onMemberQrRefused ? { onRefused: o.onMemberQrRefused } : {}) });
     this.handovers = new Handovers({ store: this.store, record: (kioskId, data) => this.record(kioskId, 'handover', data), outbox: o.outbox, lastSeq: () => o.ingest.lastSeq, log: this.log, now: o.now });
     this.pickup = new PickupFlow({
@@ -177,6 +178,7 @@ export class KioskService {
       this.armTimers(id);
     }
     await this.ledger.recover(this.kioskIds);
+    for (const s of this.sessions.values()) await this.receipts.restore(s, (requestId) => this.store.sale(requestId));
     await this.pickup.recover();
     await this.handovers.start();
     if (this.o.config.hq && this.o.config.hq.publicKeys.length === 0) {
@@ -222,7 +224,8 @@ export class KioskService {
     const s = this.sessions.get(kioskId);
     if (!s) return null;
     const v = cartView(s, produceList(this.catalog(), (g) => this.quote(g, s.memberCode)?.price ?? null, this.produceOrder.of(this.catalog())), this.o.config.demo);
-    return { ...v, ...this.pickup.viewOf(kioskId) };
+    const r = v.receipt ? this.receipts.viewOf(kioskId, v.receipt.transactionId) : null;
+    return { ...v, ...this.pickup.viewOf(kioskId), ...(v.receipt && r ? { receipt: { ...v.receipt, ...r } } : {}) };
   }
 
   session(kioskId: string): Session | undefined {
@@ -270,7 +273,8 @@ export class KioskService {
 
   /** A page intent (already authenticated for `kioskId`). Prices or totals in it are never read. */
   intent(kioskId: string, m: KioskSessionIntent): Promise<void> {
-    if (m.type === 'pay') this.receiptLanguage.remember(kioskId, this.sessions.get(kioskId)?.sessionId, m.lang);
+    if (m.type === 'pay') this.receipts.languages.remember(kioskId, this.sessions.get(kioskId)?.sessionId, m.lang);
+    if (m.type === 'printReceipt') return this.enqueue(kioskId, async () => this.printRequested(kioskId));
     if (m.type === 'pickupConfirm') return this.enqueue(kioskId, () => this.pickup.confirm(kioskId));
     if (m.type === 'pickupClose') return this.enqueue(kioskId, () => this.pickup.close(kioskId));
     const qr = m.type === 'scan' && this.o.config.demo ? memberQrOf(m.code) : null;
@@ -420,14 +424,22 @@ export class KioskService {
         await this.store.updatePayment(fx.data.payment.requestId, 'approved', now, { authCode: fx.data.payment.authCode });
         const p = this.sessions.get(kioskId)?.payment;
         const terminalReceipt = p?.requestId === fx.data.payment.requestId ? p.receipt : undefined;
+        // Built from the record being committed, shown with the thank-you once it is.
+        this.receipts.prepare(kioskId, fx.data, terminalReceipt);
         await this.ledger.recordSale(kioskId, fx.data, terminalReceipt);
         // The sale is durable now; the receipt never holds it up.
-        const sale = terminalReceipt ? { ...fx.data, payment: { ...fx.data.payment, receipt: terminalReceipt } } : fx.data;
-        return printReceipt({ config: this.o.config, command: this.o.command, log: this.log }, kioskId, sale, this.receiptLanguage.of(kioskId, fx.data.transactionId));
+        return void this.receipts.recorded(kioskId, fx.data.transactionId);
       }
       case 'reverseCharge':
         return this.ledger.reverse(kioskId, fx);
     }
+  }
+
+  /** The shopper asked for paper: the current sale's receipt is printed once, and the page told. */
+  private printRequested(kioskId: string): void {
+    const s = this.sessions.get(kioskId);
+    if (s?.phase !== 'done' || !s.receipt) return;
+    if (this.receipts.print(kioskId, s.receipt.transactionId)) this.changes.emit('view', kioskId, this.view(kioskId), null);
   }
 
   /** Counted always, logged rate-limited, naming the field in `detail`. */

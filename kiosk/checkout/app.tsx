@@ -11,6 +11,7 @@ import { useShopperModes, ModeButtons } from './screens/modes.js';
 import { cueFor, SoundCues } from './sounds.js';
 import { LastItem } from './screens/LastItem.js';
 import { MemberEntry } from './screens/MemberEntry.js';
+import { ThankYou } from './screens/ThankYou.js';
 
 export function App(props: { kioskId: string; token: string }) {
   const [storeLang, setStoreLang] = useState<KioskLanguage>({ default: 'en', idleMs: 60_000 });
@@ -89,17 +90,7 @@ export function App(props: { kioskId: string; token: string }) {
       {view === null ? (
         <main class="k-center" aria-busy="true"><h2>{t.connecting}</h2></main>
       ) : view.phase === 'done' ? (
-        <main class="k-center" data-testid="thanks">
-          <h2>{t.thanks}</h2>
-          <p>{t.receipt}: <strong data-testid="transaction-id">{view.receipt?.transactionId}</strong></p>
-          <p class="k-total" data-testid="receipt-total">{t.total}: {money(view.receipt?.total ?? 0)}</p>
-          {(view.receipt?.vat ?? []).map((v) => (
-            <p key={String(v.rateBp)} data-testid="receipt-vat" data-rate={v.rateBp ?? 'none'}>
-              {v.rateBp === null ? t.vatUnknown : t.vatLine(formatRateBp(v.rateBp, lang))}: {money(v.vat)} ({t.net} {money(v.net)})
-            </p>
-          ))}
-          <BigButton label={t.newCustomer} kind="primary" disabled={stale} onClick={() => c.send({ type: 'cancel' })} testId="new-customer" />
-        </main>
+        <ThankYou receipt={view.receipt} t={t} lang={lang} money={money} stale={stale} print={() => c.send({ type: 'printReceipt' })} done={() => c.send({ type: 'cancel' })} />
       ) : view.pickup ? (
         <PickupScreen view={view} t={t} money={money} stale={stale} send={(m) => c.send(m)} />
       ) : produceOpen && canShop && view.produce.length > 0 ? (

@@ -34,6 +34,8 @@ export const TransactionLine = Type.Object(
     unitPrice: MinorUnits,
     grams: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
     price: MinorUnits,
+    /** What the shopper saved on the line against the base price (promotion, member price); absent when nothing. */
+    saving: Type.Optional(MinorUnits),
     serials: Type.Optional(Type.Array(Type.String({ maxLength: 20 }), { maxItems: 10_000 })),
     vatRateBp: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000 })),
     // Shelf = till: the catalog the line was priced from, the price a label must show

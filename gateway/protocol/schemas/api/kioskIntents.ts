@@ -37,6 +37,8 @@ export const PickProduceIntent = Type.Object({ type: Type.Literal('pickProduce')
 /** Click & collect: hand over the order on screen, or close it. */
 export const PickupConfirmIntent = bare('pickupConfirm');
 export const PickupCloseIntent = bare('pickupClose');
+/** The thank-you screen's "Print receipt": the gateway prints the finished sale's receipt at most once. */
+export const PrintReceiptIntent = bare('printReceipt');
 
 /** Every intent a session accepts after the hello. */
 export const KioskSessionIntentSchema = Type.Union([
@@ -50,6 +52,7 @@ export const KioskSessionIntentSchema = Type.Union([
   PickProduceIntent,
   PickupConfirmIntent,
   PickupCloseIntent,
+  PrintReceiptIntent,
 ]);
 /** An intent a session acts on. */
 export type KioskSessionIntent = Static<typeof KioskSessionIntentSchema>;
