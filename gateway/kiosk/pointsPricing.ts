@@ -10,7 +10,7 @@
  */
 import type { KioskTransactionRec } from '../protocol/schemas/kiosk.js';
 import { totalsOf } from './cartPricing.js';
-import { checkSpend, earnedPoints, type LoyaltyRules } from './pointsRules.js';
+import { checkSpend, earnedPoints, maxPointsFor, type LoyaltyRules } from './pointsRules.js';
 import type { Session } from './sessionTypes.js';
 
 /** The shell's view of loyalty (sessions.ts): the rules of the applied `loyalty` feed and the balances. */
@@ -33,6 +33,8 @@ export interface SessionPoints {
   discount: number;
   /** Points the member could spend here when the cart was last priced (before this spend). */
   available: number;
+  /** The most points this cart takes now (balance, basket share; 0 under the minimum): what "Use points" offers. */
+  spendable: number;
 }
 
 /** Sets `s.points` and takes a spend off `s.totals`; call after `s.totals = totalsOf(s.lines)`. */
@@ -52,12 +54,15 @@ export function pricePoints(s: Session, pc: PointsCtx | undefined): void {
     if (c.ok) ({ points: spent, discount } = c);
     else {
       delete s.pointsSpend;
-      s.notice = { code: 'pointsDropped', detail: `${c.reason}: ${want} points` };
+      s.notice = { code: 'pointsDropped', detail: String(want) };
     }
   }
   const earned = earnedPoints(pc.rules.earn, s.lines, pc.tier(s.memberCode), discount);
   s.totals = { subtotal: base.subtotal, discounts: base.discounts + discount, total: base.total - discount };
-  s.points = { memberId: s.memberCode, program: pc.rules.program, earned, spent, discount, available };
+  const sp = pc.rules.spend;
+  const most = sp ? Math.min(available, maxPointsFor(sp, base.total)) : 0;
+  const spendable = sp && most >= sp.minPoints ? most : 0;
+  s.points = { memberId: s.memberCode, program: pc.rules.program, earned, spent, discount, available, spendable };
 }
 
 /** `spendPoints`: the page asks to spend `points` (0 takes a spend back); refused by name, or applied. */

@@ -11,6 +11,7 @@ import { useShopperModes, ModeButtons } from './screens/modes.js';
 import { cueFor, SoundCues } from './sounds.js';
 import { LastItem } from './screens/LastItem.js';
 import { MemberEntry } from './screens/MemberEntry.js';
+import { PointsPanel } from './screens/PointsPanel.js';
 
 export function App(props: { kioskId: string; token: string }) {
   const [storeLang, setStoreLang] = useState<KioskLanguage>({ default: 'en', idleMs: 60_000 });
@@ -98,6 +99,7 @@ export function App(props: { kioskId: string; token: string }) {
               {v.rateBp === null ? t.vatUnknown : t.vatLine(formatRateBp(v.rateBp, lang))}: {money(v.vat)} ({t.net} {money(v.net)})
             </p>
           ))}
+          {view.points && <p data-testid="receipt-points">{t.pointsEarn}: {view.points.earned}</p>}
           <BigButton label={t.newCustomer} kind="primary" disabled={stale} onClick={() => c.send({ type: 'cancel' })} testId="new-customer" />
         </main>
       ) : view.pickup ? (
@@ -126,6 +128,7 @@ export function App(props: { kioskId: string; token: string }) {
           </section>
           <aside class="k-side">
             <Totals view={view} t={t} money={money} />
+            <PointsPanel view={view} t={t} money={money} disabled={!canShop} send={(points) => c.send({ type: 'spendPoints', points })} />
             {view.phase === 'paying' ? (
               <div class="k-banner k-banner-ok" role="status" data-testid="paying">
                 {/* The terminal's prompt for this payment only; before the first one, the general hint. */}
