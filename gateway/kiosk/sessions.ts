@@ -181,7 +181,7 @@ export class KioskService {
       this.sendLight(id);
       this.armTimers(id);
     }
-    await this.points.start(this.o.config.hq && this.o.hqFeeds ? this.o.hqFeeds : undefined);
+    await this.points.start(this.o.config.hq && this.o.hqFeeds ? this.o.hqFeeds : undefined, () => this.changes.emit('loyalty'));
     await this.ledger.recover(this.kioskIds);
     await this.points.recover();
     await this.pickup.recover();
