@@ -36,6 +36,8 @@ export interface KioskPointsOptions {
   record: (kioskId: string, data: object) => Promise<number>;
   /** After a feed changed rules or balances (the shell re-shows carts). */
   onChanged?: () => void;
+  /** Between a pointsChange record and its mark in the ledger (the crash test halts there). */
+  checkpoint?: (kioskId: string) => void;
 }
 
 export class KioskPoints {
@@ -130,6 +132,7 @@ export class KioskPoints {
   private async forward(kioskId: string, e: PointsEntry): Promise<void> {
     const data = { ts: new Date(e.at).toISOString(), entryId: `${this.o.config.storeId}:${e.transactionId}:${e.kind}`, transactionId: e.transactionId, kioskId, kind: e.kind, memberId: e.memberId, delta: e.delta, program: e.program };
     const seq = await this.o.record(kioskId, data);
+    this.o.checkpoint?.(kioskId);
     await this.store.markForwarded(e.transactionId, e.kind, seq);
     this.recordsWritten++;
     this.log.info({ deviceId: kioskId, seq, transactionId: e.transactionId, kind: e.kind, delta: e.delta }, 'points change recorded');

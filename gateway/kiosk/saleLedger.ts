@@ -22,7 +22,7 @@ import { transactionOf, type Action, type Effect, type Session } from './session
 import { resultAction } from './paymentEvents.js';
 
 /** The step boundaries of a sale, as the crash test names them. */
-export type SaleStep = 'scan' | 'paySent' | 'approved' | 'recorded' | 'forwarded' | 'sessionSaved' | 'thankYou';
+export type SaleStep = 'scan' | 'paySent' | 'approved' | 'recorded' | 'forwarded' | 'pointsRecorded' | 'sessionSaved' | 'thankYou';
 
 export interface SaleLedgerHost {
   store: KioskStore;

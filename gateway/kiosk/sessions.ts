@@ -122,7 +122,7 @@ export class KioskService {
     this.changes.setMaxListeners(0);
     this.prompts = new PaymentPrompts({ session: (id) => this.sessions.get(id), emit: (id, m) => void this.changes.emit('prompt', id, m), log: this.log, ...(o.onPromptIgnored ? { onIgnored: o.onPromptIgnored } : {}) });
     this.members = new KioskMembers({ config: o.config, store: this.store, catalog: () => this.catalog(), now: o.now, log: this.log, ...(o.onMemberQrRefused ? { onRefused: o.onMemberQrRefused } : {}) });
-    this.points = new KioskPoints({ config: o.config, store: this.store, log: this.log, now: o.now, sessions: () => this.sessions.values(), tier: (m) => this.catalog().members.get(m) ?? this.members.credentialTier(m) ?? null, record: (id, data) => this.record(id, 'pointsChange', data), onChanged: () => this.changes.emit('loyalty') });
+    this.points = new KioskPoints({ config: o.config, store: this.store, log: this.log, now: o.now, sessions: () => this.sessions.values(), tier: (m) => this.catalog().members.get(m) ?? this.members.credentialTier(m) ?? null, record: (id, data) => this.record(id, 'pointsChange', data), onChanged: () => this.changes.emit('loyalty'), checkpoint: (id) => this.checkpoint('pointsRecorded', id) });
     this.handovers = new Handovers({ store: this.store, record: (kioskId, data) => this.record(kioskId, 'handover', data), outbox: o.outbox, lastSeq: () => o.ingest.lastSeq, log: this.log, now: o.now });
     this.pickup = new PickupFlow({
       store: this.store,
