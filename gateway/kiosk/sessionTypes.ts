@@ -152,7 +152,7 @@ export interface MachineRules {
 }
 
 /** Notices that refuse what a page asked for (the shell counts and logs them). */
-export const REFUSAL_NOTICES: ReadonlySet<string> = new Set(['notSoldByWeight']);
+export const REFUSAL_NOTICES: ReadonlySet<string> = new Set(['notSoldByWeight', 'pointsNoMember', 'pointsNotOffered', 'pointsBelowMinimum', 'pointsOverBalance', 'pointsOverBasket']);
 
 export interface Ctx {
   now: number;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { newSession, step, type Action, type Ctx, type Session } from '../../../../gateway/kiosk/sessionMachine.js';
+import { newSession, REFUSAL_NOTICES, step, type Action, type Ctx, type Session } from '../../../../gateway/kiosk/sessionMachine.js';
 import { reservedBy, type PointsCtx } from '../../../../gateway/kiosk/pointsPricing.js';
 import type { LoyaltyRules } from '../../../../gateway/kiosk/pointsRules.js';
 import type { PriceQuote } from '../../../../gateway/prices/catalog.js';
@@ -61,6 +61,8 @@ describe('points on the cart', () => {
       expect(s.points?.spent).toBe(0);
     }
     expect(run([{ type: 'addItem', gtin: WINE }, member(), { type: 'spendPoints', points: 300 }], ctx(700, null)).s.notice?.code).toBe('pointsNotOffered');
+    // Refusals of what the page asked: the shell counts and logs each.
+    for (const code of ['pointsNoMember', 'pointsNotOffered', 'pointsBelowMinimum', 'pointsOverBalance', 'pointsOverBasket']) expect(REFUSAL_NOTICES.has(code)).toBe(true);
   });
 
   it('a spend the cart no longer allows is dropped with a notice when an item goes', () => {
