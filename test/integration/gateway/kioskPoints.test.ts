@@ -6,9 +6,11 @@
  * - spending uses the offline balance (HQ's balance plus this store's changes since);
  * - spending more than that is refused by name; a cart at another kiosk holds its points until it
  *   is voided; the balance survives a gateway restart;
- * - a forged loyalty feed is refused and changes nothing.
+ * - a forged loyalty feed is refused and changes nothing;
+ * - any sequence of spends and cart changes a page may send (seeded) keeps the cart within the rules.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { startMosquitto, type Mosquitto } from '../../helpers/mosquitto.js';
 import { DEFAULT_DEVICES, startGateway, TEST_SECRET, type RunningGateway } from '../../helpers/gatewayHarness.js';
 import { tempDir } from '../../helpers/tmp.js';
@@ -150,6 +152,37 @@ describe('loyalty points, HQ unreachable', () => {
     await gw.gw.kiosk.intent('k1', { type: 'spendPoints', points: 51 });
     expect(view('k1').notice).toEqual({ code: 'pointsBelowMinimum', detail: '100' });
     await gw.gw.kiosk.voidSession('k1', 'anna');
+  });
+
+  it('property (seeded): whatever a page asks to spend, the cart stays within the balance and the rules', async () => {
+    const before = (await records('pointsChange')).length;
+    await gw.gw.kiosk.intent('k2', { type: 'member', code: MEMBER });
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.oneof(fc.integer({ min: 0, max: 1_000_000_000 }), fc.integer({ min: 0, max: 600 }), fc.constantFrom('shirt', 'bread', 'remove')), { minLength: 1, maxLength: 8 }), async (ops) => {
+        for (const op of ops) {
+          const v0 = view('k2');
+          if (op === 'shirt' || op === 'bread') {
+            await dev.scan('sc-2', op === 'shirt' ? G.shirt : G.bread);
+            await waitView('k2', (v) => v.version > v0.version, 'scan');
+          } else if (op === 'remove') {
+            if (v0.lines[0]) await gw.gw.kiosk.intent('k2', { type: 'remove', lineId: v0.lines[0].lineId });
+          } else await gw.gw.kiosk.intent('k2', { type: 'spendPoints', points: op });
+          const v = view('k2');
+          const p = v.points!;
+          expect(v.total).toBeGreaterThanOrEqual(0);
+          expect(v.subtotal - v.discounts).toBe(v.total);
+          expect(p.spent).toBeLessThanOrEqual(p.available);
+          expect(p.spent === 0 || p.spent >= 100).toBe(true);
+          expect(p.discount).toBe(p.spent);
+          expect(2 * p.discount).toBeLessThanOrEqual(v.subtotal - (v.discounts - p.discount));
+          expect(p.earned).toBeGreaterThanOrEqual(0);
+        }
+      }),
+      { seed: 1818, numRuns: 15 },
+    );
+    await gw.gw.kiosk.voidSession('k2', 'anna');
+    // Nothing was paid: no points changed hands.
+    expect(await records('pointsChange')).toHaveLength(before);
   });
 
   it('the balance and the records survive a restart; no record is written twice', async () => {
