@@ -14,6 +14,7 @@ import { vatBreakdown } from './vat.js';
 import { isSoldHere, lineHasTag, liveSold, rememberSold, sameTag } from './rfidTags.js';
 import { formatMinor } from '../protocol/currency.js';
 import { attendantStep, bagStep, transactionOf } from './sessionSteps.js';
+import { pricePoints, spendPointsStep } from './pointsPricing.js';
 import type { Action, AttendantRequest, Ctx, Effect, Session, StepResult } from './sessionTypes.js';
 
 export * from './sessionTypes.js';
@@ -70,6 +71,7 @@ export function step(s0: Session, a: Action, ctx: Ctx): StepResult {
   const reprice = () => {
     s.lines = s.lines.map((l) => priceLine(l, ctx.quote, s.memberCode));
     s.totals = totalsOf(s.lines);
+    pricePoints(s, ctx.points);
   };
   const expectChange = (g: number | null, tol: number) => {
     if (!s.bag.enabled) return;
@@ -205,6 +207,10 @@ export function step(s0: Session, a: Action, ctx: Ctx): StepResult {
       if (!isShopping(s.phase)) return { session: s0, effects };
       s.notice = a.notice;
       return out();
+    case 'spendPoints':
+      if (!isShopping(s.phase)) return { session: s0, effects };
+      spendPointsStep(s, a.points, ctx.points);
+      return out();
     case 'pickProduce': {
       if (!isShopping(s.phase)) return { session: s0, effects };
       // Only an item sold by weight is priced from the produce scale; a page asking for any other is refused.
@@ -242,6 +248,8 @@ export function step(s0: Session, a: Action, ctx: Ctx): StepResult {
       if (s.lines.length === 0) s.notice = { code: 'emptyCart' };
       else if (s.requests.length > 0 || blocked(s)) s.notice = { code: s.requests.some((r) => r.kind === 'age') ? 'ageCheck' : 'needsAttendant' };
       else if (s.totals.total <= 0) s.notice = { code: 'nothingToPay' };
+      // Points are checked against the balance once more: a feed or another kiosk may have spent them since.
+      else if (s.pointsSpend !== undefined) pricePoints(s, ctx.points);
       if (s.notice) return out();
       const requestId = ctx.newId();
       s.payment = { requestId, amount: s.totals.total, status: 'sent' };

@@ -2,6 +2,7 @@
  * The parts of a session step that stand alone (kept apart so sessionMachine.ts stays readable):
  * the security scale's comparison, an attendant's decision, and the exact record of a sale.
  */
+import { pointsOfSale } from './pointsPricing.js';
 import type { KioskTransactionRec } from '../protocol/schemas/kiosk.js';
 import type { Line } from './cartPricing.js';
 import { vatBreakdown } from './vat.js';
@@ -102,5 +103,6 @@ export function transactionOf(s: Session, iso: string): KioskTransactionRec {
     ...(s.memberCode !== null ? { memberCode: s.memberCode } : {}),
     payment: { requestId: p.requestId, authCode: p.authCode ?? '', amount: p.amount, ...p.terminal },
     attendant: s.attendant.map((x) => ({ requestId: x.requestId, kind: x.kind, decision: x.decision, by: x.by, at: x.at })),
+    ...pointsOfSale(s),
   };
 }

@@ -41,6 +41,7 @@ import { PaymentPrompts } from './paymentPrompts.js';
 import { paymentInFlightOf, resultAction } from './paymentEvents.js';
 import { KioskReceipts } from './kioskReceipts.js';
 import { ProduceOrder, SoldCounts } from './produceRanking.js'; // produce lookup: most-sold first
+import { KioskPoints } from './kioskPoints.js'; // loyalty points
 
 export interface KioskServiceOptions {
   config: Readonly<Config>;
@@ -108,6 +109,8 @@ export class KioskService {
   private readonly sold = new SoldCounts();
   private readonly produceOrder = new ProduceOrder(this.sold);
   private readonly members: KioskMembers;
+  /** Loyalty points: the `loyalty` feed, balances, the pointsChange records. */
+  readonly points: KioskPoints;
 
   constructor(private readonly o: KioskServiceOptions) {
     this.log = o.log.child({ module: 'kiosk' });
@@ -120,6 +123,7 @@ export class KioskService {
     this.prompts = new PaymentPrompts({ session: (id) => this.sessions.get(id), emit: (id, m) => void this.changes.emit('prompt', id, m), log: this.log, ...(o.onPromptIgnored ? { onIgnored: o.onPromptIgnored } : {}) });
     this.receipts = new KioskReceipts({ config: o.config, command: o.command, log: this.log, memberTier: (code) => this.catalog().members.get(code) ?? this.members.credentialTier(code) });
     this.members = new KioskMembers({ config: o.config, store: this.store, catalog: () => this.catalog(), now: o.now, log: this.log, ...(o.onMemberQrRefused ? { onRefused: o.onMemberQrRefused } : {}) });
+    this.points = new KioskPoints({ config: o.config, store: this.store, log: this.log, now: o.now, sessions: () => this.sessions.values(), tier: (m) => this.catalog().members.get(m) ?? this.members.credentialTier(m) ?? null, record: (id, data) => this.record(id, 'pointsChange', data), onChanged: () => this.changes.emit('loyalty'), checkpoint: (id) => this.checkpoint('pointsRecorded', id) });
     this.handovers = new Handovers({ store: this.store, record: (kioskId, data) => this.record(kioskId, 'handover', data), outbox: o.outbox, lastSeq: () => o.ingest.lastSeq, log: this.log, now: o.now });
     this.pickup = new PickupFlow({
       store: this.store,
@@ -148,6 +152,7 @@ export class KioskService {
         if (dev) await o.command('payment', dev, type, data, `kiosk:${id}`);
       },
       checkpoint: (step, id) => this.checkpoint(step, id),
+      afterSale: (id, data) => this.points.afterSale(id, data),
       alert: (code, severity, message) => o.alert?.(code, severity, message),
       count: (what) => o.count?.(what),
     });
@@ -177,7 +182,9 @@ export class KioskService {
       this.sendLight(id);
       this.armTimers(id);
     }
+    await this.points.start(this.o.config.hq && this.o.hqFeeds ? this.o.hqFeeds : undefined, () => this.changes.emit('loyalty'));
     await this.ledger.recover(this.kioskIds);
+    await this.points.recover();
     for (const s of this.sessions.values()) await this.receipts.restore(s, (requestId) => this.store.sale(requestId));
     await this.pickup.recover();
     await this.handovers.start();
@@ -195,6 +202,7 @@ export class KioskService {
 
   async stop(): Promise<void> {
     await this.orderFeed?.stop().catch((err: Error) => this.log.warn({ err }, 'orders feed stop failed'));
+    await this.points.stop();
     this.ledger.stop();
     this.timers.clear();
     await Promise.allSettled([...this.chains.values()]);
@@ -355,6 +363,7 @@ export class KioskService {
       quote: (g, m) => this.quote(g, m),
       rules: { removalNeedsAttendant: k.removalNeedsAttendant, voidNeedsAttendant: k.voidNeedsAttendant, bagToleranceG: k.bagToleranceG, bagTolerancePct: k.bagTolerancePct, bagNoiseG: k.bagNoiseG, soldTagQuietMs: k.soldTagQuietMs },
       newId: () => randomUUID(),
+      points: this.points.ctx(),
     };
   }
 

@@ -9,6 +9,7 @@ import { openOwned, type OwnedFile, type OwnerConnection, type Step } from '../d
 import type { Session } from './sessionMachine.js';
 import type { OnlineOrderT, OrderRow, OrderStatus, OrdersBodyT } from './orders.js';
 import type { HandoverRow, HandoverState } from './handovers.js';
+import { POINTS_MIGRATION, pointsLedgerSteps } from './pointsStore.js';
 
 const MIGRATIONS: readonly string[] = [
   `CREATE TABLE sessions (
@@ -47,6 +48,10 @@ const MIGRATIONS: readonly string[] = [
   // replay is refused at any kiosk of the store and after a restart.
   `CREATE TABLE member_uses (use_key TEXT PRIMARY KEY, kiosk_id TEXT NOT NULL, used_at INTEGER NOT NULL, keep_until INTEGER NOT NULL) WITHOUT ROWID;
    CREATE INDEX member_uses_keep ON member_uses (keep_until)`,
+  // 7: loyalty points: the store's own changes (one row per sale and kind, written with the sale;
+  // seq once its pointsChange record is in the outbox), and the applied `loyalty` feed: its rules
+  // per scope and HQ's last balance per member.
+  POINTS_MIGRATION,
 ];
 
 /** `reversed`: approved for another amount or currency, or after its sale was voided, and given back. */
@@ -90,6 +95,11 @@ export class KioskStore {
     const f = await openOwned(this.file, MIGRATIONS, { synchronous: 'FULL' });
     this.owned = f;
     this.db = f.conn;
+  }
+
+  /** The file's connection, for the repositories beside this one (pointsStore.ts). */
+  get connection(): OwnerConnection {
+    return this.db;
   }
 
   async stop(): Promise<void> {
@@ -156,6 +166,8 @@ export class KioskStore {
       [
         { sql: 'INSERT OR IGNORE INTO sales (request_id, transaction_id, kiosk_id, record, recorded_at, terminal_receipt) VALUES (?, ?, ?, ?, ?, ?)', rows: [[sale.requestId, sale.transactionId, sale.kioskId, JSON.stringify(sale.record), now, receipt]] },
         { sql: "UPDATE payments SET status = 'recorded', auth_code = COALESCE(?, auth_code), updated_at = ? WHERE request_id = ?", rows: [[sale.authCode, now, sale.requestId]] },
+        // The sale's points changes commit with it: a crash leaves both or neither.
+        ...pointsLedgerSteps(sale.transactionId, sale.kioskId, sale.record, now),
       ],
       true,
     );

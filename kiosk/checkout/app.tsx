@@ -12,6 +12,7 @@ import { cueFor, SoundCues } from './sounds.js';
 import { LastItem } from './screens/LastItem.js';
 import { MemberEntry } from './screens/MemberEntry.js';
 import { ThankYou } from './screens/ThankYou.js';
+import { PointsPanel } from './screens/PointsPanel.js';
 
 export function App(props: { kioskId: string; token: string }) {
   const [storeLang, setStoreLang] = useState<KioskLanguage>({ default: 'en', idleMs: 60_000 });
@@ -90,7 +91,7 @@ export function App(props: { kioskId: string; token: string }) {
       {view === null ? (
         <main class="k-center" aria-busy="true"><h2>{t.connecting}</h2></main>
       ) : view.phase === 'done' ? (
-        <ThankYou receipt={view.receipt} t={t} lang={lang} money={money} stale={stale} print={() => c.send({ type: 'printReceipt' })} done={() => c.send({ type: 'cancel' })} />
+        <ThankYou receipt={view.receipt} t={t} lang={lang} money={money} stale={stale} pointsEarned={view.points?.earned ?? null} print={() => c.send({ type: 'printReceipt' })} done={() => c.send({ type: 'cancel' })} />
       ) : view.pickup ? (
         <PickupScreen view={view} t={t} money={money} stale={stale} send={(m) => c.send(m)} />
       ) : produceOpen && canShop && view.produce.length > 0 ? (
@@ -117,6 +118,7 @@ export function App(props: { kioskId: string; token: string }) {
           </section>
           <aside class="k-side">
             <Totals view={view} t={t} money={money} />
+            <PointsPanel view={view} t={t} money={money} disabled={!canShop} send={(points) => c.send({ type: 'spendPoints', points })} />
             {view.phase === 'paying' ? (
               <div class="k-banner k-banner-ok" role="status" data-testid="paying">
                 {/* The terminal's prompt for this payment only; before the first one, the general hint. */}

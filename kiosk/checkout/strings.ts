@@ -95,6 +95,11 @@ const en = {
   modeContrast: 'Large text',
   modeReach: 'Buttons lower',
   memberOpen: 'Member card',
+  pointsEarn: 'Points for this purchase',
+  pointsAvailable: 'Your points',
+  pointsUse: (n: number) => `Use ${n} points`,
+  pointsUndo: "Don't use points",
+  pointsPaid: 'Paid with points',
   notices: {
     unknownItem: 'This item was not found. Help has been called.',
     badCode: 'The barcode could not be read. Help has been called.',
@@ -129,6 +134,14 @@ const en = {
     pickupFinishCart: 'Please finish or cancel your purchase before collecting an order.',
     pickupFailed: 'The pickup could not be recorded. Please ask an attendant.',
     pickupBringing: 'Someone from the store is bringing your order. Please wait here.',
+    pointsNoMember: 'Scan your member card first to use points.',
+    pointsNotOffered: 'Points cannot be used in this store right now.',
+    pointsBelowMinimum: 'At least {detail} points are needed to pay with points.',
+    pointsOverBalance: 'You have {detail} points to use here.',
+    pointsOverBasket: 'At most {detail} points can be used on this purchase.',
+    pointsApplied: '{detail} points used on this purchase.',
+    pointsReleased: 'Points not used: the full price is shown again.',
+    pointsDropped: 'Your cart changed: the {detail} points are no longer used. Tap “Use points” again.',
   } as Record<string, string>,
 };
 
@@ -218,6 +231,11 @@ const zh: typeof en = {
   modeContrast: '大字体',
   modeReach: '按钮下移',
   memberOpen: '会员卡',
+  pointsEarn: '本次购物积分',
+  pointsAvailable: '您的积分',
+  pointsUse: (n: number) => `使用 ${n} 积分`,
+  pointsUndo: '不使用积分',
+  pointsPaid: '积分抵扣',
   notices: {
     unknownItem: '未找到该商品，已呼叫帮助。',
     badCode: '无法识别条码，已呼叫帮助。',
@@ -252,6 +270,14 @@ const zh: typeof en = {
     pickupFinishCart: '取货前请先完成或取消当前购物。',
     pickupFailed: '取货未能记录，请联系工作人员。',
     pickupBringing: '店员正在为您取货，请在此稍候。',
+    pointsNoMember: '请先扫描会员卡再使用积分。',
+    pointsNotOffered: '本店目前无法使用积分。',
+    pointsBelowMinimum: '至少需要 {detail} 积分才能抵扣。',
+    pointsOverBalance: '您在此可用的积分为 {detail}。',
+    pointsOverBasket: '本次购物最多可使用 {detail} 积分。',
+    pointsApplied: '本次购物已使用 {detail} 积分。',
+    pointsReleased: '已取消使用积分，恢复原价。',
+    pointsDropped: '购物车已变更：{detail} 积分不再使用，请重新点击“使用积分”。',
   },
 };
 

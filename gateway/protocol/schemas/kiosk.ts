@@ -53,6 +53,31 @@ export const VatLineSchema = Type.Object(
   { additionalProperties: false },
 );
 
+const Points = Type.Integer({ minimum: 0, maximum: 1_000_000_000 });
+export const SalePoints = Type.Object(
+  { memberId: Type.String({ minLength: 1, maxLength: 64 }), program: Type.String({ maxLength: 64 }), earned: Points, spent: Points, discount: MinorUnits },
+  { additionalProperties: false },
+);
+
+/**
+ * One change of a member's points, an exact record per (transaction, kind): `entryId`
+ * `<storeId>:<transactionId>:<kind>` is the key HQ applies it by, so a record sent twice changes
+ * the balance once. `delta` is signed (spend < 0); never a new balance.
+ */
+export const PointsChange = Type.Object(
+  {
+    ts: Timestamp,
+    entryId: Type.String({ minLength: 1, maxLength: 200 }),
+    transactionId: Id,
+    kioskId: Id,
+    kind: Type.Union([Type.Literal('earn'), Type.Literal('spend')]),
+    memberId: Type.String({ minLength: 1, maxLength: 64 }),
+    delta: Type.Integer({ minimum: -1_000_000_000, maximum: 1_000_000_000 }),
+    program: Type.String({ maxLength: 64 }),
+  },
+  { additionalProperties: false },
+);
+
 export const KioskTransaction = Type.Object(
   {
     ts: Timestamp,
@@ -84,6 +109,8 @@ export const KioskTransaction = Type.Object(
       { additionalProperties: true },
     ),
     attendant: Type.Array(Type.Object({ requestId: Id, kind: Type.String(), decision: Type.String(), by: Type.String(), at: Timestamp }, { additionalProperties: true }), { maxItems: 1000 }),
+    /** Loyalty points of the sale: earned, and spent for `discount` minor units (part of `discounts`). */
+    points: Type.Optional(SalePoints),
   },
   { additionalProperties: true },
 );

@@ -13,7 +13,7 @@ import { receiptQrSvg } from '../receiptQr.js';
 
 type Receipt = NonNullable<CartView['receipt']>;
 
-export function ThankYou(p: { receipt: Receipt | null; t: Strings; lang: Lang; money: (m: number) => string; stale: boolean; print: () => void; done: () => void }) {
+export function ThankYou(p: { receipt: Receipt | null; t: Strings; lang: Lang; money: (m: number) => string; stale: boolean; pointsEarned?: number | null; print: () => void; done: () => void }) {
   const { receipt: r, t, money } = p;
   const m = r?.model;
   const qr = useMemo(() => (m?.url ? receiptQrSvg(m.url) : null), [m?.url]);
@@ -26,6 +26,7 @@ export function ThankYou(p: { receipt: Receipt | null; t: Strings; lang: Lang; m
           {m && <p data-testid="receipt-no">{t.receiptNo(m.shortNo)}</p>}
           {m && <p data-testid="receipt-items">{t.itemsCount(m.lines.reduce((a, l) => a + l.qty, 0))}</p>}
           {m && m.savings > 0 && <p class="k-saving-total" data-testid="receipt-savings">{t.savings}: {money(m.savings)}</p>}
+          {p.pointsEarned != null && <p data-testid="receipt-points">{t.pointsEarn}: {p.pointsEarned}</p>}
           <p class="k-total" data-testid="receipt-total">{t.total}: {money(r?.total ?? 0)}</p>
           {(r?.vat ?? []).map((v) => (
             <p key={String(v.rateBp)} data-testid="receipt-vat" data-rate={v.rateBp ?? 'none'}>

@@ -34,6 +34,8 @@ export const CancelIntent = bare('cancel');
 export const HelpIntent = bare('help');
 /** An item sold by weight picked on screen; the produce scale's weight prices it. */
 export const PickProduceIntent = Type.Object({ type: Type.Literal('pickProduce'), gtin: text(14) });
+/** Spend loyalty points on the cart (0 takes the spend back); what they are worth is the gateway's. */
+export const SpendPointsIntent = Type.Object({ type: Type.Literal('spendPoints'), points: Type.Integer({ minimum: 0, maximum: 1_000_000_000 }) });
 /** Click & collect: hand over the order on screen, or close it. */
 export const PickupConfirmIntent = bare('pickupConfirm');
 export const PickupCloseIntent = bare('pickupClose');
@@ -53,6 +55,7 @@ export const KioskSessionIntentSchema = Type.Union([
   PickupConfirmIntent,
   PickupCloseIntent,
   PrintReceiptIntent,
+  SpendPointsIntent,
 ]);
 /** An intent a session acts on. */
 export type KioskSessionIntent = Static<typeof KioskSessionIntentSchema>;

@@ -85,6 +85,8 @@ export const CartViewSchema = Type.Object({
   /** The produce lookup: weighed items, most-sold first; `price` is per kg, `image` a gateway path. */
   produce: Type.Array(Type.Object({ gtin: Type.String(), name: Type.String(), nameZh: Opt(Type.String()), plu: Opt(Type.String()), price: Minor, image: Opt(Type.String()) })),
   demo: Type.Boolean(),
+  /** Loyalty points of the member on the cart: earned by this sale, spent on it (and what they take off), spendable. */
+  points: Opt(Type.Object({ earned: Type.Integer(), spent: Type.Integer(), discount: Minor, available: Type.Integer(), spendable: Type.Integer() })),
   /** Click & collect: the online order shown after its pickup code was scanned. */
   pickup: Opt(
     Type.Union([

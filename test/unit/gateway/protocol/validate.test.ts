@@ -79,6 +79,12 @@ const SAMPLES: Record<DeviceKind, Record<string, { valid: object; invalid: objec
     pickup: { valid: { ts: TS, kioskId: 'k1', orderId: 'o-1' }, invalid: { ts: TS, kioskId: 'k1' }, reason: 'data.orderId: is required' },
     // click & collect: a person handed a collected order over
     handover: { valid: { ts: TS, kioskId: 'k1', orderId: 'o-1', by: 'anna', at: TS, collectedAt: TS }, invalid: { ts: TS, kioskId: 'k1', orderId: 'o-1', at: TS, collectedAt: TS }, reason: 'data.by: is required' },
+    // loyalty: one points change of a sale, keyed for HQ by entryId
+    pointsChange: {
+      valid: { ts: TS, entryId: 's1:t-1:spend', transactionId: 't-1', kioskId: 'k1', kind: 'spend', memberId: 'M1', delta: -300, program: 'club' },
+      invalid: { ts: TS, entryId: 's1:t-1:spend', transactionId: 't-1', kioskId: 'k1', kind: 'refund', memberId: 'M1', delta: -300, program: 'club' },
+      reason: 'data.kind: must be one of "earn", "spend"',
+    },
     // shelf = till: a sale line charged at a price its label does not show
     priceMismatch: {
       valid: { ts: TS, mismatchId: 't-1:0:L1', kioskId: 'k1', transactionId: 't-1', line: 0, gtin: '4006381333931', name: 'Milk', catalogVersions: { 'prices/store': 2 }, currency: 'EUR', tillPrice: 149, charged: 149, labelId: 'L1', labelState: 'pending', labelHash: 'abcd', labelPrice: 129, labelCurrency: 'EUR', paid: 'till' },
