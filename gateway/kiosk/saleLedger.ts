@@ -41,6 +41,8 @@ export interface SaleLedgerHost {
   /** A payment command through the command store (recorded until acked, re-sent on reconnect). */
   command(kioskId: string, type: 'cancel' | 'reverse', data: Record<string, unknown>): Promise<void>;
   checkpoint(step: SaleStep, kioskId: string): void;
+  /** Right after a sale's commit: its serials are sold from this moment (the exit gate's book). */
+  committed?(data: KioskTransactionRec): void;
   alert(code: string, severity: 'warning' | 'critical', message: string): void;
   count(what: 'mismatch' | 'noSale' | 'writeFailed'): void;
 }
@@ -80,6 +82,7 @@ export class SaleLedger {
   async recordSale(kioskId: string, data: KioskTransactionRec, terminalReceipt?: string[]): Promise<void> {
     const { requestId, authCode } = data.payment;
     await this.retry(kioskId, requestId, 'the sales ledger (kiosk.db)', () => this.h.store.commitSale({ requestId, transactionId: data.transactionId, kioskId, record: data, authCode, ...(terminalReceipt ? { terminalReceipt } : {}) }, this.h.now()));
+    this.h.committed?.(data);
     this.h.checkpoint('recorded', kioskId);
     const seq = await this.retry(kioskId, requestId, 'the outbox', () => this.forward(kioskId, requestId, data));
     this.h.checkpoint('forwarded', kioskId);

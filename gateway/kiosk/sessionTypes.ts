@@ -7,6 +7,7 @@ import type { AttendantKind, KioskTransactionRec, SessionPhase } from '../protoc
 import type { Line, Quote, Totals } from './cartPricing.js';
 import type { VatLine } from './vat.js';
 import type { RemovedTag, SoldTag } from './rfidTags.js';
+import type { SerialState } from './serialBook.js';
 
 export interface AttendantRequest {
   requestId: string;
@@ -152,6 +153,8 @@ export interface Ctx {
   quote: Quote;
   rules: MachineRules;
   newId: () => string;
+  /** What stands against selling a serialised item (sold before, blocked by HQ), or null. */
+  serialState?: (gtin: string, serial: string) => SerialState | null;
 }
 
 export interface StepResult {

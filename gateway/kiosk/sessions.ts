@@ -26,7 +26,7 @@ import { SaleLedger, savedStep, type SaleStep } from './saleLedger.js';
 import { recordKioskEvent, type KioskRecordType } from './kioskRecords.js';
 import { KioskTimers } from './sessionTimers.js';
 import { intentAction } from './intentCheck.js';
-import { resolveEpc, resolveScan } from './scanResolver.js';
+import { catalogGtin, resolveEpc, resolveScan } from './scanResolver.js';
 import { cartView, produceList, requestView } from './cartView.js';
 import type { KioskDeviceMap } from './kioskConfig.js';
 import { OrderFeed } from './orderFeed.js'; // click & collect
@@ -41,6 +41,7 @@ import { PaymentPrompts } from './paymentPrompts.js';
 import { paymentInFlightOf, resultAction } from './paymentEvents.js';
 import { printReceipt, ReceiptLanguages } from './receiptPrint.js';
 import { ProduceOrder, SoldCounts } from './produceRanking.js'; // produce lookup: most-sold first
+import { Serials } from './serials.js'; // serialised items: sold once, the exit gate's book
 
 export interface KioskServiceOptions {
   config: Readonly<Config>;
@@ -108,6 +109,8 @@ export class KioskService {
   private readonly sold = new SoldCounts();
   private readonly produceOrder = new ProduceOrder(this.sold);
   private readonly members: KioskMembers;
+  /** Every serialised item sold here, flagged by HQ or exempted by ops (the exit gate reads it too). */
+  readonly serials: Serials;
 
   constructor(private readonly o: KioskServiceOptions) {
     this.log = o.log.child({ module: 'kiosk' });
@@ -117,6 +120,7 @@ export class KioskService {
     const k = o.config.kiosk;
     this.parse = createBarcodeParser({ ...(k.region !== undefined ? { region: k.region } : {}), currency: k.currency });
     this.changes.setMaxListeners(0);
+    this.serials = new Serials({ store: this.store.serials, log: o.log, now: o.now });
     this.prompts = new PaymentPrompts({ session: (id) => this.sessions.get(id), emit: (id, m) => void this.changes.emit('prompt', id, m), log: this.log, ...(o.onPromptIgnored ? { onIgnored: o.onPromptIgnored } : {}) });
     this.members = new KioskMembers({ config: o.config, store: this.store, catalog: () => this.catalog(), now: o.now, log: this.log, ...(o.onMemberQrRefused ? { onRefused: o.onMemberQrRefused } : {}) });
     this.handovers = new Handovers({ store: this.store, record: (kioskId, data) => this.record(kioskId, 'handover', data), outbox: o.outbox, lastSeq: () => o.ingest.lastSeq, log: this.log, now: o.now });
@@ -147,6 +151,7 @@ export class KioskService {
         if (dev) await o.command('payment', dev, type, data, `kiosk:${id}`);
       },
       checkpoint: (step, id) => this.checkpoint(step, id),
+      committed: (data) => this.serials.committed(data),
       alert: (code, severity, message) => o.alert?.(code, severity, message),
       count: (what) => o.count?.(what),
     });
@@ -162,6 +167,7 @@ export class KioskService {
 
   async start(): Promise<void> {
     await this.store.start();
+    await this.serials.start();
     this.sold.seed(await this.store.soldLines(this.o.now() - SOLD_WINDOW_MS));
     for (const s of await this.store.loadSessions()) this.sessions.set(s.kioskId, s);
     for (const [kioskId, devs] of Object.entries(this.o.config.kiosk.devices)) {
@@ -207,6 +213,12 @@ export class KioskService {
   /** The volume of the page's sound cues (0–1), sent with the welcome. */
   get soundVolume(): number {
     return this.o.config.kiosk.soundVolume;
+  }
+
+  /** The catalog item of a GTIN-14 (feeds may key it as GTIN-8/12/13), or null: not sold here. */
+  itemOf(gtin14: string): { gtin: string; name: string } | null {
+    const g = catalogGtin(this.catalog(), gtin14);
+    return g === null ? null : { gtin: g, name: this.catalog().items.get(g)?.name ?? g };
   }
 
   /** A catalog item's name, for its generated picture (null: not in the catalog). */
@@ -351,6 +363,7 @@ export class KioskService {
       quote: (g, m) => this.quote(g, m),
       rules: { removalNeedsAttendant: k.removalNeedsAttendant, voidNeedsAttendant: k.voidNeedsAttendant, bagToleranceG: k.bagToleranceG, bagTolerancePct: k.bagTolerancePct, bagNoiseG: k.bagNoiseG, soldTagQuietMs: k.soldTagQuietMs },
       newId: () => randomUUID(),
+      serialState: (g, serial) => this.serials.book.stateOf(g, serial),
     };
   }
 

@@ -1,0 +1,21 @@
+/** Config `exitGates`: RFID readers at the store's exits, each bound to an alarm light (exitGates.ts). */
+import { Type, type Static } from '@sinclair/typebox';
+import { ID_PATTERN } from '../protocol/topics.js';
+
+export const ExitGateSchema = Type.Object(
+  {
+    reader: Type.String({ pattern: ID_PATTERN, description: 'The `rfid` device at the exit; its reads are checked (it is not a kiosk basket reader).' }),
+    alarm: Type.String({ pattern: ID_PATTERN, description: 'The `light` device that alarms: `set` red flash.' }),
+    zone: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'Which exit, as ops and the alarm record name it ("front door").' })),
+    passageMs: Type.Integer({ minimum: 500, maximum: 600_000, default: 20_000, description: 'Reads of one tag less than this apart are one passage: at most one alarm per tag and passage.' }),
+    alarmForMs: Type.Integer({ minimum: 0, maximum: 600_000, default: 10_000, description: 'The light flashes red this long after the last alarm, then is set off; 0 leaves it to staff.' }),
+  },
+  { additionalProperties: false },
+);
+
+export const ExitGatesSchema = Type.Array(ExitGateSchema, {
+  default: [],
+  description: 'RFID exit gates: a serialised item the store sells, read there and not sold (nor exempted by ops), raises the alarm.',
+});
+
+export type ExitGateConfig = Static<typeof ExitGateSchema>;
