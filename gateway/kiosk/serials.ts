@@ -6,9 +6,12 @@
 import type { Logger } from '../log.js';
 import { SerialBook } from './serialBook.js';
 import { serialsOfSale, type Exemption, type SerialStore } from './serialStore.js';
+import { SerialFeed, type SerialFeedOptions } from './serialFeed.js';
 
 export class Serials {
   readonly book = new SerialBook();
+  /** HQ's `serials` feed intake; null without HQ (or before startFeed). */
+  feed: SerialFeed | null = null;
   private readonly log: Logger;
 
   constructor(private readonly o: { store: SerialStore; log: Logger; now: () => number }) {
@@ -22,6 +25,16 @@ export class Serials {
     const exemptions = await this.o.store.exemptions(this.o.now());
     for (const e of exemptions) this.book.setExemption(e);
     this.log.info({ sold: this.book.soldCount, exemptions: exemptions.length }, 'serialised items loaded');
+  }
+
+  /** Starts HQ's `serials` feed (the kiosk service's HQ link, when it has one). */
+  async startFeed(o: Omit<SerialFeedOptions, 'store' | 'onApplied' | 'log' | 'now' | 'clientId'>): Promise<void> {
+    this.feed = new SerialFeed({ ...o, clientId: `storegw-${o.storeId}-serials`, store: this.o.store, onApplied: () => this.reloadFlags(), log: this.o.log, now: this.o.now });
+    await this.feed.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.feed?.stop().catch((err: Error) => this.log.warn({ err }, 'serials feed stop failed'));
   }
 
   /** A sale was committed (its serials are in kiosk.db): they are sold from now on. */

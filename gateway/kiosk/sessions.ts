@@ -193,12 +193,14 @@ export class KioskService {
       const c = this.o.config;
       this.orderFeed = new OrderFeed({ storeId: c.storeId, hq: this.o.config.hq, connection, clientId: `storegw-${c.storeId}-orders`, store: this.store, metrics, log: this.o.log, now: this.o.now, onHandled: () => this.changes.emit('orders'), ...(onRejected ? { onRejected } : {}), ...(onStoreFailed ? { onStoreFailed } : {}), limits: c.prices });
       await this.orderFeed.start();
+      await this.serials.startFeed({ storeId: c.storeId, hq: this.o.config.hq, connection, metrics, onHandled: () => this.changes.emit('serials'), ...(onRejected ? { onRejected } : {}), ...(onStoreFailed ? { onStoreFailed } : {}), limits: c.prices });
     }
     this.log.info({ kiosks: this.kioskIds.length, sessions: [...this.sessions.values()].map((s) => ({ kioskId: s.kioskId, phase: s.phase, lines: s.lines.length })) }, 'kiosk sessions ready');
   }
 
   async stop(): Promise<void> {
     await this.orderFeed?.stop().catch((err: Error) => this.log.warn({ err }, 'orders feed stop failed'));
+    await this.serials.stop();
     this.ledger.stop();
     this.timers.clear();
     await Promise.allSettled([...this.chains.values()]);
