@@ -26,6 +26,7 @@ import { benchPrices } from './prices.js';
 import { benchKiosk } from './kiosk.js';
 import { benchOps } from './ops.js';
 import { benchUplink } from './uplink.js';
+import { benchExitGate } from './exitGate.js';
 import { SYSTEMS, identities, scrape, startSystem, total, unitNodeFlags, type RunningSystem, type Scrape, type SystemName } from './systems.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -471,6 +472,7 @@ async function main(): Promise<number> {
     ['prices (issue 6): 60,000-label change over 20 APs', () => benchPrices({ quick, progress })],
     ['kiosk (issue 7): scan-to-screen with 4 kiosks in Chromium, the gateway hop', () => benchKiosk({ quick, progress })],
     ['ops (issue 8): live feed latency, command store on reconnect, login', () => benchOps({ quick, progress })],
+    ['exitgate (issue 19): exit gate read → alarm p50/p99, one alarm per passage', () => benchExitGate({ quick, progress })],
   ];
   const modules = allModules.filter(([title]) => !onlyModules || onlyModules.includes(title.split(' ')[0]));
   if (only.includes('storegw') && !argv.includes('--no-modules')) {
