@@ -19,3 +19,24 @@ export const ExitGatesSchema = Type.Array(ExitGateSchema, {
 });
 
 export type ExitGateConfig = Static<typeof ExitGateSchema>;
+
+/**
+ * Checks the schema cannot express: a reader is one gate's only (two gates on one reader would
+ * alarm twice per passage), and never also a kiosk's basket reader (a basket at the kiosk would be
+ * taken for an item walking out).
+ */
+export function exitGateErrors(obj: { exitGates?: unknown; kiosk?: unknown }): string[] {
+  if (!Array.isArray(obj.exitGates)) return [];
+  const errors: string[] = [];
+  const kioskDevices = (obj.kiosk as { devices?: Record<string, { rfid?: unknown }> } | undefined)?.devices ?? {};
+  const basketReaders = new Map(Object.entries(kioskDevices).flatMap(([kioskId, d]) => (typeof d?.rfid === 'string' ? [[d.rfid, kioskId] as const] : [])));
+  const seen = new Map<string, number>();
+  obj.exitGates.forEach((g: { reader?: unknown }, i) => {
+    if (typeof g?.reader !== 'string') return;
+    if (seen.has(g.reader)) errors.push(`exitGates[${i}].reader: "${g.reader}" is already the reader of exitGates[${seen.get(g.reader)}]`);
+    else seen.set(g.reader, i);
+    const kioskId = basketReaders.get(g.reader);
+    if (kioskId !== undefined) errors.push(`exitGates[${i}].reader: "${g.reader}" is kiosk ${kioskId}'s basket reader (kiosk.devices.${kioskId}.rfid)`);
+  });
+  return errors;
+}
