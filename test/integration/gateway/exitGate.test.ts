@@ -217,6 +217,16 @@ describe('exit gate and serialised items through the real gateway', () => {
     expect(alerts.filter((a) => a.code === 'EXIT_ALARM').map((a) => a.message)).toContain('T-shirt (GTIN 80614141123458, serial 1) left through the exit gate at front door (reader gate-1) unsold');
   });
 
+  it('a reader cannot forge an exitAlarm record: refused (only the gateway writes them), counted, not at HQ', async () => {
+    const before = await metric(base, 'storegw_mqtt_refused_total{reason="gateway_record"}');
+    const c = await connectDevice(`mqtt://127.0.0.1:${gw!.mqttPort}`, 'rfid/gate-1', TEST_SECRET);
+    const forged = { ts: new Date().toISOString(), alarmId: 'gate-1:80614141123458:66:1', reader: 'gate-1', alarm: 'alarm-1', gtin: G.shirt, serial: '66', epc: shirt(66), name: 'T-shirt', latencyMs: 1 };
+    await c.publishAsync(topics.evt('rfid', 'gate-1', 'exitAlarm'), JSON.stringify(forged), { qos: 1 });
+    await c.endAsync();
+    expect(await metric(base, 'storegw_mqtt_refused_total{reason="gateway_record"}')).toBe(before + 1);
+    expect(exitAlarms().some((r) => r.data.serial === '66')).toBe(false);
+  });
+
   it('an EPC that is not SGTIN-96 and a GTIN the store does not sell: no alarm, counted', async () => {
     const before = light.alarms.length;
     expect(await atGate(['E28011606000020000000001', epc('812399', 5)])).toEqual(['101']);
