@@ -6,7 +6,9 @@
 import { describe, expect, it } from 'vitest';
 import { newSession, step, type Action, type Ctx, type Session } from '../../../../gateway/kiosk/sessionMachine.js';
 import type { SerialState } from '../../../../gateway/kiosk/serialBook.js';
-import type { PriceQuote } from '../../../../gateway/prices/catalog.js';
+import { buildCatalog, type PriceQuote } from '../../../../gateway/prices/catalog.js';
+import { createBarcodeParser } from '../../../../gateway/kiosk/barcodes.js';
+import { resolveScan } from '../../../../gateway/kiosk/scanResolver.js';
 
 const T0 = Date.parse('2026-03-02T10:00:00Z');
 const SHIRT = '80614141123458';
@@ -72,5 +74,16 @@ describe('a serial sold before or blocked needs an attendant', () => {
     const s = run(fresh(), [read(6), { type: 'addItem', gtin: SHIRT }], c);
     expect(s.requests).toEqual([]);
     expect(s.phase).toBe('shopping');
+  });
+
+  it('a GS1 code with AI (21) is a serialised item too: scanned twice it is one item; sold before, it needs an attendant', () => {
+    const cat = buildCatalog({ items: [{ gtin: SHIRT, name: 'T-shirt', unit: 'each' }], prices: [], promotions: [], members: [], bindings: [] } as never);
+    const parse = createBarcodeParser({ region: 'DE', currency: 'EUR' });
+    const scan = (serial: string) => resolveScan(`]C1${'01' + SHIRT + '21' + serial}`, undefined, parse, cat);
+    expect(scan('7')).toEqual({ type: 'addItem', gtin: SHIRT, serial: '7' });
+    const c = ctx({ '7': 'soldHere' });
+    const s = run(fresh(), [scan('6'), scan('6'), scan('7')], c);
+    expect(s.lines.map((l) => [l.qty, l.serials])).toEqual([[2, ['6', '7']]]);
+    expect(s.requests.map((r) => r.item)).toEqual(['T-shirt serial 7: already sold in this store']);
   });
 });
