@@ -43,6 +43,8 @@ export interface SaleLedgerHost {
   checkpoint(step: SaleStep, kioskId: string): void;
   /** After the sale is in the ledger and the outbox: its side records (points changes). */
   afterSale?(kioskId: string, data: KioskTransactionRec): Promise<void>;
+  /** Right after a sale's commit: its serials are sold from this moment (the exit gate's book). */
+  committed?(data: KioskTransactionRec): void;
   alert(code: string, severity: 'warning' | 'critical', message: string): void;
   count(what: 'mismatch' | 'noSale' | 'writeFailed'): void;
 }
@@ -82,6 +84,7 @@ export class SaleLedger {
   async recordSale(kioskId: string, data: KioskTransactionRec, terminalReceipt?: string[]): Promise<void> {
     const { requestId, authCode } = data.payment;
     await this.retry(kioskId, requestId, 'the sales ledger (kiosk.db)', () => this.h.store.commitSale({ requestId, transactionId: data.transactionId, kioskId, record: data, authCode, ...(terminalReceipt ? { terminalReceipt } : {}) }, this.h.now()));
+    this.h.committed?.(data);
     this.h.checkpoint('recorded', kioskId);
     const seq = await this.retry(kioskId, requestId, 'the outbox', () => this.forward(kioskId, requestId, data));
     this.h.checkpoint('forwarded', kioskId);

@@ -15,6 +15,7 @@ import { isSoldHere, lineHasTag, liveSold, rememberSold, sameTag } from './rfidT
 import { formatMinor } from '../protocol/currency.js';
 import { attendantStep, bagStep, transactionOf } from './sessionSteps.js';
 import { pricePoints, spendPointsStep } from './pointsPricing.js';
+import { serialRequestItem } from './serialCheck.js';
 import type { Action, AttendantRequest, Ctx, Effect, Session, StepResult } from './sessionTypes.js';
 
 export * from './sessionTypes.js';
@@ -165,6 +166,13 @@ export function step(s0: Session, a: Action, ctx: Ctx): StepResult {
       }
       expectChange(a.grams ?? q.expectedWeightG ?? null, tol);
       if ((q.ageRestriction ?? 0) > 0 && !s.ageApproved && !s.requests.some((r) => r.kind === 'age')) request('age', { item: q.name });
+      const against = a.serial !== undefined ? ctx.serialState?.(a.gtin, a.serial) : null;
+      if (against) {
+        // A serial sold before or blocked is sold again only if an attendant says so (serialCheck.ts).
+        const serial = a.serial!;
+        const line = s.lines.find((l) => lineHasTag(l, a.gtin, serial))!;
+        request('override', { item: serialRequestItem(q.name, serial, against), lineId: line.lineId, serial });
+      }
       reprice();
       return out();
     }

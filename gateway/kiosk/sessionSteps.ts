@@ -63,6 +63,10 @@ export function attendantStep(
           s.phase = 'shopping';
           s.notice = { code: 'payment_cancelled' };
         }
+      } else if (r.serial !== undefined && !ok) {
+        // A serial sold before or blocked, refused: that one item leaves the cart.
+        const line = s.lines.find((l) => l.lineId === r.lineId && l.serials?.includes(r.serial!));
+        if (line) changeQty(line, line.qty - 1, r.serial);
       }
       break;
     case 'void':

@@ -8,6 +8,7 @@ import type { Line, Quote, Totals } from './cartPricing.js';
 import type { VatLine } from './vat.js';
 import type { RemovedTag, SoldTag } from './rfidTags.js';
 import type { PointsCtx, SessionPoints } from './pointsPricing.js';
+import type { SerialState } from './serialBook.js';
 
 export interface AttendantRequest {
   requestId: string;
@@ -161,6 +162,8 @@ export interface Ctx {
   newId: () => string;
   /** Loyalty rules and balances; absent: no points program. */
   points?: PointsCtx;
+  /** What stands against selling a serialised item (sold before, blocked by HQ), or null. */
+  serialState?: (gtin: string, serial: string) => SerialState | null;
 }
 
 export interface StepResult {

@@ -26,7 +26,7 @@ import { SaleLedger, savedStep, type SaleStep } from './saleLedger.js';
 import { recordKioskEvent, type KioskRecordType } from './kioskRecords.js';
 import { KioskTimers } from './sessionTimers.js';
 import { intentAction } from './intentCheck.js';
-import { resolveEpc, resolveScan } from './scanResolver.js';
+import { catalogGtin, resolveEpc, resolveScan } from './scanResolver.js';
 import { cartView, produceList, requestView } from './cartView.js';
 import type { KioskDeviceMap } from './kioskConfig.js';
 import { OrderFeed } from './orderFeed.js'; // click & collect
@@ -42,6 +42,7 @@ import { paymentInFlightOf, resultAction } from './paymentEvents.js';
 import { KioskReceipts } from './kioskReceipts.js';
 import { ProduceOrder, SoldCounts } from './produceRanking.js'; // produce lookup: most-sold first
 import { KioskPoints } from './kioskPoints.js'; // loyalty points
+import { Serials } from './serials.js'; // serialised items: sold once, the exit gate's book
 
 export interface KioskServiceOptions {
   config: Readonly<Config>;
@@ -111,6 +112,8 @@ export class KioskService {
   private readonly members: KioskMembers;
   /** Loyalty points: the `loyalty` feed, balances, the pointsChange records. */
   readonly points: KioskPoints;
+  /** Every serialised item sold here, flagged by HQ or exempted by ops (the exit gate reads it too). */
+  readonly serials: Serials;
 
   constructor(private readonly o: KioskServiceOptions) {
     this.log = o.log.child({ module: 'kiosk' });
@@ -120,6 +123,7 @@ export class KioskService {
     const k = o.config.kiosk;
     this.parse = createBarcodeParser({ ...(k.region !== undefined ? { region: k.region } : {}), currency: k.currency });
     this.changes.setMaxListeners(0);
+    this.serials = new Serials({ store: this.store.serials, log: o.log, now: o.now });
     this.prompts = new PaymentPrompts({ session: (id) => this.sessions.get(id), emit: (id, m) => void this.changes.emit('prompt', id, m), log: this.log, ...(o.onPromptIgnored ? { onIgnored: o.onPromptIgnored } : {}) });
     this.receipts = new KioskReceipts({ config: o.config, command: o.command, log: this.log, memberTier: (code) => this.catalog().members.get(code) ?? this.members.credentialTier(code) });
     this.members = new KioskMembers({ config: o.config, store: this.store, catalog: () => this.catalog(), now: o.now, log: this.log, ...(o.onMemberQrRefused ? { onRefused: o.onMemberQrRefused } : {}) });
@@ -153,6 +157,7 @@ export class KioskService {
       },
       checkpoint: (step, id) => this.checkpoint(step, id),
       afterSale: (id, data) => this.points.afterSale(id, data),
+      committed: (data) => this.serials.committed(data),
       alert: (code, severity, message) => o.alert?.(code, severity, message),
       count: (what) => o.count?.(what),
     });
@@ -168,6 +173,7 @@ export class KioskService {
 
   async start(): Promise<void> {
     await this.store.start();
+    await this.serials.start();
     this.sold.seed(await this.store.soldLines(this.o.now() - SOLD_WINDOW_MS));
     for (const s of await this.store.loadSessions()) this.sessions.set(s.kioskId, s);
     for (const [kioskId, devs] of Object.entries(this.o.config.kiosk.devices)) {
@@ -196,6 +202,7 @@ export class KioskService {
       const c = this.o.config;
       this.orderFeed = new OrderFeed({ storeId: c.storeId, hq: this.o.config.hq, connection, clientId: `storegw-${c.storeId}-orders`, store: this.store, metrics, log: this.o.log, now: this.o.now, onHandled: () => this.changes.emit('orders'), ...(onRejected ? { onRejected } : {}), ...(onStoreFailed ? { onStoreFailed } : {}), limits: c.prices });
       await this.orderFeed.start();
+      await this.serials.startFeed({ storeId: c.storeId, hq: this.o.config.hq, connection, metrics, onHandled: () => this.changes.emit('serials'), ...(onRejected ? { onRejected } : {}), ...(onStoreFailed ? { onStoreFailed } : {}), limits: c.prices });
     }
     this.log.info({ kiosks: this.kioskIds.length, sessions: [...this.sessions.values()].map((s) => ({ kioskId: s.kioskId, phase: s.phase, lines: s.lines.length })) }, 'kiosk sessions ready');
   }
@@ -203,6 +210,7 @@ export class KioskService {
   async stop(): Promise<void> {
     await this.orderFeed?.stop().catch((err: Error) => this.log.warn({ err }, 'orders feed stop failed'));
     await this.points.stop();
+    await this.serials.stop();
     this.ledger.stop();
     this.timers.clear();
     await Promise.allSettled([...this.chains.values()]);
@@ -217,6 +225,12 @@ export class KioskService {
   /** The volume of the page's sound cues (0–1), sent with the welcome. */
   get soundVolume(): number {
     return this.o.config.kiosk.soundVolume;
+  }
+
+  /** The catalog item of a GTIN-14 (feeds may key it as GTIN-8/12/13), or null: not sold here. */
+  itemOf(gtin14: string): { gtin: string; name: string } | null {
+    const g = catalogGtin(this.catalog(), gtin14);
+    return g === null ? null : { gtin: g, name: this.catalog().items.get(g)?.name ?? g };
   }
 
   /** A catalog item's name, for its generated picture (null: not in the catalog). */
@@ -364,6 +378,7 @@ export class KioskService {
       rules: { removalNeedsAttendant: k.removalNeedsAttendant, voidNeedsAttendant: k.voidNeedsAttendant, bagToleranceG: k.bagToleranceG, bagTolerancePct: k.bagTolerancePct, bagNoiseG: k.bagNoiseG, soldTagQuietMs: k.soldTagQuietMs },
       newId: () => randomUUID(),
       points: this.points.ctx(),
+      serialState: (g, serial) => this.serials.book.stateOf(g, serial),
     };
   }
 

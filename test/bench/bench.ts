@@ -27,6 +27,7 @@ import { benchKiosk } from './kiosk.js';
 import { benchOps } from './ops.js';
 import { benchUplink } from './uplink.js';
 import { benchTerminals } from './terminals.js';
+import { benchExitGate } from './exitGate.js';
 import { SYSTEMS, identities, scrape, startSystem, total, unitNodeFlags, type RunningSystem, type Scrape, type SystemName } from './systems.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -473,6 +474,7 @@ async function main(): Promise<number> {
     ['kiosk (issue 7): scan-to-screen with 4 kiosks in Chromium, the gateway hop', () => benchKiosk({ quick, progress })],
     ['ops (issue 8): live feed latency, command store on reconnect, login', () => benchOps({ quick, progress })],
     ['terminals (issue 16): ZVT pay → sale recorded, 2,000 labels on one OEPL AP, ESC/POS receipt bytes and print time', () => benchTerminals({ quick, progress })],
+    ['exitgate (issue 19): exit gate read → alarm p50/p99, one alarm per passage', () => benchExitGate({ quick, progress })],
   ];
   const modules = allModules.filter(([title]) => !onlyModules || onlyModules.includes(title.split(' ')[0]));
   if (only.includes('storegw') && !argv.includes('--no-modules')) {

@@ -15,6 +15,7 @@ import { PaymentCancel, PaymentCharge, PaymentEndOfDay, PaymentEndOfDayResult, P
 import { KioskAttendant, KioskHandover, KioskPickup, KioskTransaction, PointsChange } from './kiosk.js'; // kiosk
 import { PriceMismatch } from './priceMismatch.js'; // shelf = till
 import { PrinterPrint, PrinterStatus } from './printer.js';
+import { ExitAlarm } from './exitAlarm.js'; // exit gate
 
 export const EVENT_CLASSES = ['exact', 'aggregate', 'presence', 'latest', 'sampled'] as const;
 export type EventClass = (typeof EVENT_CLASSES)[number];
@@ -48,7 +49,7 @@ export const CATALOGUE: Record<DeviceKind, KindSpec> = {
     commands: { beep: ScannerBeep, enable: ScannerEnable },
   },
   rfid: {
-    events: { ...common, read: { schema: RfidRead, cls: 'presence' } },
+    events: { ...common, read: { schema: RfidRead, cls: 'presence' }, exitAlarm: { schema: ExitAlarm, cls: 'exact' } },
     commands: { inventory: RfidInventory },
   },
   footfall: {
@@ -75,3 +76,4 @@ export * from './payment.js';
 export * from './kiosk.js'; // kiosk
 export * from './priceMismatch.js'; // shelf = till
 export * from './printer.js';
+export * from './exitAlarm.js'; // exit gate

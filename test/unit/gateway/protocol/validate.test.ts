@@ -34,6 +34,11 @@ const SAMPLES: Record<DeviceKind, Record<string, { valid: object; invalid: objec
   rfid: {
     ...common,
     read: { valid: { ts: TS, epc: '3034257BF7194E4000001A85', antenna: 1, rssi: -55 }, invalid: { ts: TS, epc: 'xyz!', antenna: 1, rssi: -55 }, reason: 'data.epc: must match pattern "^[0-9A-Fa-f]{4,124}$"' },
+    exitAlarm: {
+      valid: { ts: TS, alarmId: 'gate-1:80614141123458:6789:1', reader: 'gate-1', alarm: 'alarm-1', zone: 'front door', gtin: '80614141123458', serial: '6789', epc: '3034257BF7194E4000001A85', name: 'T-shirt', latencyMs: 12 },
+      invalid: { ts: TS, alarmId: 'a', reader: 'gate-1', alarm: 'alarm-1', gtin: '80614141123458', serial: '6789', epc: '3034257BF7194E4000001A85', name: 'T-shirt', latencyMs: -1 },
+      reason: 'data.latencyMs: must be >= 0',
+    },
   },
   footfall: {
     ...common,
