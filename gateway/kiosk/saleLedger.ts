@@ -17,6 +17,7 @@ import type { Logger } from '../log.js';
 import type { OutboxStore } from '../outbox/store.js';
 import type { KioskTransactionRec } from '../protocol/schemas/kiosk.js';
 import type { KioskStore } from './store.js';
+import type { Step } from '../db/owner.js';
 import { formatMinor } from '../protocol/currency.js';
 import { transactionOf, type Action, type Effect, type Session } from './sessionMachine.js';
 import { resultAction } from './paymentEvents.js';
@@ -41,6 +42,8 @@ export interface SaleLedgerHost {
   /** A payment command through the command store (recorded until acked, re-sent on reconnect). */
   command(kioskId: string, type: 'cancel' | 'reverse', data: Record<string, unknown>): Promise<void>;
   checkpoint(step: SaleStep, kioskId: string): void;
+  /** What else the sale makes final in its commit (the single-use coupons it used). */
+  saleSteps?: (data: KioskTransactionRec) => Step[];
   alert(code: string, severity: 'warning' | 'critical', message: string): void;
   count(what: 'mismatch' | 'noSale' | 'writeFailed'): void;
 }
@@ -79,7 +82,7 @@ export class SaleLedger {
    */
   async recordSale(kioskId: string, data: KioskTransactionRec, terminalReceipt?: string[]): Promise<void> {
     const { requestId, authCode } = data.payment;
-    await this.retry(kioskId, requestId, 'the sales ledger (kiosk.db)', () => this.h.store.commitSale({ requestId, transactionId: data.transactionId, kioskId, record: data, authCode, ...(terminalReceipt ? { terminalReceipt } : {}) }, this.h.now()));
+    await this.retry(kioskId, requestId, 'the sales ledger (kiosk.db)', () => this.h.store.commitSale({ requestId, transactionId: data.transactionId, kioskId, record: data, authCode, ...(terminalReceipt ? { terminalReceipt } : {}) }, this.h.now(), this.h.saleSteps?.(data)));
     this.h.checkpoint('recorded', kioskId);
     const seq = await this.retry(kioskId, requestId, 'the outbox', () => this.forward(kioskId, requestId, data));
     this.h.checkpoint('forwarded', kioskId);

@@ -15,6 +15,8 @@ import { isSoldHere, lineHasTag, liveSold, rememberSold, sameTag } from './rfidT
 import { formatMinor } from '../protocol/currency.js';
 import { attendantStep, bagStep, transactionOf } from './sessionSteps.js';
 import type { Action, AttendantRequest, Ctx, Effect, Session, StepResult } from './sessionTypes.js';
+import { withoutCoupon } from './coupons/couponPricing.js';
+import { couponStep, priceCartCoupons } from './coupons/couponSteps.js';
 
 export * from './sessionTypes.js';
 export { bagStep, transactionOf } from './sessionSteps.js';
@@ -68,7 +70,8 @@ export function step(s0: Session, a: Action, ctx: Ctx): StepResult {
     return { session: s, effects };
   };
   const reprice = () => {
-    s.lines = s.lines.map((l) => priceLine(l, ctx.quote, s.memberCode));
+    s.lines = s.lines.map((l) => priceLine(withoutCoupon(l), ctx.quote, s.memberCode));
+    priceCartCoupons(s, ctx); // coupons after promotions and member prices
     s.totals = totalsOf(s.lines);
   };
   const expectChange = (g: number | null, tol: number) => {
@@ -338,6 +341,11 @@ export function step(s0: Session, a: Action, ctx: Ctx): StepResult {
       s.phase = 'cancelled';
       return out();
     }
+    case 'couponAdd':
+    case 'couponRefused':
+    case 'couponRemove':
+    case 'couponRevoked':
+      return couponStep(s, s0, a, out, reprice, isShopping(s.phase));
     case 'reset': {
       const soldTags = liveSold(s0.soldTags, ctx.now); // the sold pairs stay quiet into the next sessions
       return { session: { ...newSession(s0.kioskId, ctx.newId(), s0.currency, ctx.now, s0.bag.enabled, s0.bag.lastStableG), version: s0.version + 1, ...(soldTags.length > 0 ? { soldTags } : {}) }, effects };

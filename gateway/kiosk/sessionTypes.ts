@@ -7,6 +7,9 @@ import type { AttendantKind, KioskTransactionRec, SessionPhase } from '../protoc
 import type { Line, Quote, Totals } from './cartPricing.js';
 import type { VatLine } from './vat.js';
 import type { RemovedTag, SoldTag } from './rfidTags.js';
+import type { CartCoupon } from './coupons/couponPricing.js';
+import type { CouponRefusal } from './coupons/couponVerify.js';
+import type { SessionCoupon } from './coupons/couponSteps.js';
 
 export interface AttendantRequest {
   requestId: string;
@@ -96,6 +99,8 @@ export interface Session {
   soldTags?: SoldTag[];
   /** Tags the shopper removed from this cart: read again, they are not added back. */
   removedTags?: RemovedTag[];
+  /** Coupons presented, in order, with what each did at the last pricing (coupons/couponSteps.ts). */
+  coupons?: SessionCoupon[];
 }
 
 export type Action =
@@ -120,6 +125,12 @@ export type Action =
   | { type: 'attendant'; requestId: string; decision: 'approved' | 'rejected'; by: string }
   /** An attendant ends the transaction from the ops page (a shopper walked away): an approved void. */
   | { type: 'attendantVoid'; by: string }
+  /** A coupon verified (and its serial reserved for this cart) by the shell; or refused, by name. */
+  | { type: 'couponAdd'; coupon: CartCoupon }
+  | { type: 'couponRefused'; reason: CouponRefusal; detail: string }
+  | { type: 'couponRemove'; couponId: string; serial: string }
+  /** HQ revoked a coupon on the cart (coupons feed): it goes, with the reason. */
+  | { type: 'couponRevoked'; couponId: string; serial: string; reason: string }
   | { type: 'reset' };
 
 export type Effect =
@@ -152,6 +163,8 @@ export interface Ctx {
   quote: Quote;
   rules: MachineRules;
   newId: () => string;
+  /** A member's tier, for member-only coupons (absent: none known). */
+  memberTier?: (memberCode: string) => string | null;
 }
 
 export interface StepResult {

@@ -41,6 +41,11 @@ import { PaymentPrompts } from './paymentPrompts.js';
 import { paymentInFlightOf, resultAction } from './paymentEvents.js';
 import { printReceipt, ReceiptLanguages } from './receiptPrint.js';
 import { ProduceOrder, SoldCounts } from './produceRanking.js'; // produce lookup: most-sold first
+import { CouponBook } from './coupons/couponBook.js';
+import { CouponStore } from './coupons/couponStore.js';
+import { couponCodeOf } from './coupons/couponCode.js';
+import type { CouponRefusal } from './coupons/couponVerify.js';
+import { memberKeyring } from './memberVerify.js';
 
 export interface KioskServiceOptions {
   config: Readonly<Config>;
@@ -71,6 +76,8 @@ export interface KioskServiceOptions {
   onScanRefused?: (reason: 'currency' | 'unreadable') => void;
   /** A member QR refused, by reason (memberVerify.ts). */
   onMemberQrRefused?: (reason: MemberQrRefusal) => void;
+  /** A coupon refused, by reason (coupons/couponVerify.ts). */
+  onCouponRefused?: (reason: CouponRefusal) => void;
 }
 
 type Role = keyof KioskDeviceMap;
@@ -108,6 +115,8 @@ export class KioskService {
   private readonly sold = new SoldCounts();
   private readonly produceOrder = new ProduceOrder(this.sold);
   private readonly members: KioskMembers;
+  /** Coupons: the feed, the checks, the single-use reservations (coupons/couponBook.ts). */
+  readonly coupons: CouponBook;
 
   constructor(private readonly o: KioskServiceOptions) {
     this.log = o.log.child({ module: 'kiosk' });
@@ -119,6 +128,7 @@ export class KioskService {
     this.changes.setMaxListeners(0);
     this.prompts = new PaymentPrompts({ session: (id) => this.sessions.get(id), emit: (id, m) => void this.changes.emit('prompt', id, m), log: this.log, ...(o.onPromptIgnored ? { onIgnored: o.onPromptIgnored } : {}) });
     this.members = new KioskMembers({ config: o.config, store: this.store, catalog: () => this.catalog(), now: o.now, log: this.log, ...(o.onMemberQrRefused ? { onRefused: o.onMemberQrRefused } : {}) });
+    this.coupons = new CouponBook({ store: new CouponStore(() => this.store.connection), keys: memberKeyring(o.config.hq?.publicKeys ?? []), now: o.now, log: o.log, memberTier: (m) => this.memberTier(m), ...(o.onCouponRefused ? { onRefused: o.onCouponRefused } : {}) });
     this.handovers = new Handovers({ store: this.store, record: (kioskId, data) => this.record(kioskId, 'handover', data), outbox: o.outbox, lastSeq: () => o.ingest.lastSeq, log: this.log, now: o.now });
     this.pickup = new PickupFlow({
       store: this.store,
@@ -141,6 +151,7 @@ export class KioskService {
       enqueue: (id, fn) => this.enqueue(id, fn),
       applyNow: (id, action) => this.applyNow(id, action),
       // The sale and its shelf-label price mismatches, one commit (shelf = till).
+      saleSteps: (data) => this.coupons.saleSteps(data),
       recordTransaction: (id, data) => recordSale(this.o.ingest, id, data, (gtin) => this.o.prices?.labelsAt(gtin) ?? [], this.log).then((seq) => (this.sold.add(data.lines), seq)),
       command: async (id, type, data) => {
         const dev = this.devices(id).payment;
@@ -164,6 +175,7 @@ export class KioskService {
     await this.store.start();
     this.sold.seed(await this.store.soldLines(this.o.now() - SOLD_WINDOW_MS));
     for (const s of await this.store.loadSessions()) this.sessions.set(s.kioskId, s);
+    await this.coupons.reload();
     for (const [kioskId, devs] of Object.entries(this.o.config.kiosk.devices)) {
       for (const [role, id] of Object.entries(devs) as [Role, string][]) this.byDevice.set(`${kindOf(role)}/${id}`, { kioskId, role });
     }
@@ -177,6 +189,7 @@ export class KioskService {
       this.armTimers(id);
     }
     await this.ledger.recover(this.kioskIds);
+    await this.coupons.recover([...this.sessions.values()]);
     await this.pickup.recover();
     await this.handovers.start();
     if (this.o.config.hq && this.o.config.hq.publicKeys.length === 0) {
@@ -187,12 +200,14 @@ export class KioskService {
       const c = this.o.config;
       this.orderFeed = new OrderFeed({ storeId: c.storeId, hq: this.o.config.hq, connection, clientId: `storegw-${c.storeId}-orders`, store: this.store, metrics, log: this.o.log, now: this.o.now, onHandled: () => this.changes.emit('orders'), ...(onRejected ? { onRejected } : {}), ...(onStoreFailed ? { onStoreFailed } : {}), limits: c.prices });
       await this.orderFeed.start();
+      await this.coupons.startFeed({ storeId: c.storeId, hq: this.o.config.hq, connection, clientId: `storegw-${c.storeId}-coupons`, metrics, onHandled: () => this.changes.emit('coupons'), ...(onRejected ? { onRejected } : {}), ...(onStoreFailed ? { onStoreFailed } : {}), limits: c.prices }, () => this.couponsRevoked());
     }
     this.log.info({ kiosks: this.kioskIds.length, sessions: [...this.sessions.values()].map((s) => ({ kioskId: s.kioskId, phase: s.phase, lines: s.lines.length })) }, 'kiosk sessions ready');
   }
 
   async stop(): Promise<void> {
     await this.orderFeed?.stop().catch((err: Error) => this.log.warn({ err }, 'orders feed stop failed'));
+    await this.coupons.stop().catch((err: Error) => this.log.warn({ err }, 'coupons feed stop failed'));
     this.ledger.stop();
     this.timers.clear();
     await Promise.allSettled([...this.chains.values()]);
@@ -273,6 +288,7 @@ export class KioskService {
     if (m.type === 'pay') this.receiptLanguage.remember(kioskId, this.sessions.get(kioskId)?.sessionId, m.lang);
     if (m.type === 'pickupConfirm') return this.enqueue(kioskId, () => this.pickup.confirm(kioskId));
     if (m.type === 'pickupClose') return this.enqueue(kioskId, () => this.pickup.close(kioskId));
+    if (m.type === 'coupon' || (m.type === 'scan' && this.o.config.demo && couponCodeOf(m.code) !== null)) return this.enqueue(kioskId, () => this.couponPresented(kioskId, m.code));
     const qr = m.type === 'scan' && this.o.config.demo ? memberQrOf(m.code) : null;
     if (qr !== null) return this.enqueue(kioskId, () => this.memberScan(kioskId, qr));
     if (m.type === 'scan' && this.o.config.demo && pickupCodeOf(m.code) !== null) return this.enqueue(kioskId, () => this.pickup.scan(kioskId, m.code));
@@ -288,6 +304,7 @@ export class KioskService {
     let action: Action | null = null;
     const qr = dev.role === 'scanner' && e.type === 'scan' ? memberQrOf(String(data.code)) : null;
     if (qr !== null) return void this.enqueue(dev.kioskId, () => this.memberScan(dev.kioskId, qr));
+    if (dev.role === 'scanner' && e.type === 'scan' && couponCodeOf(String(data.code)) !== null) return void this.enqueue(dev.kioskId, () => this.couponPresented(dev.kioskId, String(data.code)));
     if (dev.role === 'scanner' && e.type === 'scan' && pickupCodeOf(String(data.code)) !== null) return void this.enqueue(dev.kioskId, () => this.pickup.scan(dev.kioskId, String(data.code)));
     if (dev.role === 'scanner' && e.type === 'scan') action = this.resolveScanned(String(data.code), data.symbology as string | undefined, dev.kioskId);
     else if (dev.role === 'produceScale' && e.type === 'weight') action = { type: 'produceWeight', grams: Number(data.grams), stable: data.stable === true && (data.range ?? 'ok') === 'ok' };
@@ -336,6 +353,29 @@ export class KioskService {
     await this.applyNow(kioskId, await this.members.scan(kioskId, code));
   }
 
+  /** A coupon scanned or typed: verified and its serial reserved for this cart, then on the cart or refused by name. */
+  private async couponPresented(kioskId: string, code: string): Promise<void> {
+    const s = this.sessions.get(kioskId);
+    // A kiosk that is paying or saying thank-you takes no coupon: its serial is not reserved.
+    if (!s || !isShopping(s.phase)) return;
+    await this.applyNow(kioskId, await this.coupons.present(kioskId, s, code));
+  }
+
+  /** After a coupons feed: a coupon HQ revoked leaves the carts that hold it (not a cart already paying). */
+  private async couponsRevoked(): Promise<void> {
+    for (const id of this.kioskIds) {
+      await this.enqueue(id, async () => {
+        const s = this.sessions.get(id);
+        if (s && isShopping(s.phase)) for (const a of this.coupons.revokedOn(s)) await this.applyNow(id, a);
+      });
+    }
+  }
+
+  /** A member's tier: the member QR's credential, else the members feed. */
+  private memberTier(member: string): string | null {
+    return this.members.credentialTier(member) ?? this.catalog().members.get(member) ?? null;
+  }
+
   private catalog(): Catalog {
     return this.o.prices?.currentCatalog() ?? EMPTY_CATALOG;
   }
@@ -351,6 +391,7 @@ export class KioskService {
       quote: (g, m) => this.quote(g, m),
       rules: { removalNeedsAttendant: k.removalNeedsAttendant, voidNeedsAttendant: k.voidNeedsAttendant, bagToleranceG: k.bagToleranceG, bagTolerancePct: k.bagTolerancePct, bagNoiseG: k.bagNoiseG, soldTagQuietMs: k.soldTagQuietMs },
       newId: () => randomUUID(),
+      memberTier: (m) => this.memberTier(m),
     };
   }
 
@@ -375,6 +416,7 @@ export class KioskService {
     if (session === s) return;
     if (session.notice && REFUSAL_NOTICES.has(session.notice.code)) this.refused(session.kioskId, action.type, session.notice);
     await this.commitState(s, session, eventMono);
+    await this.coupons.sessionChanged(s, session);
     if (s.payment && !session.payment) {
       // A payment the machine gave up on: settled as its result says, or reversed.
       const reversed = effects.some((fx) => fx.type === 'reverseCharge' && fx.requestId === s.payment!.requestId);

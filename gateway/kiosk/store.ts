@@ -47,6 +47,17 @@ const MIGRATIONS: readonly string[] = [
   // replay is refused at any kiosk of the store and after a restart.
   `CREATE TABLE member_uses (use_key TEXT PRIMARY KEY, kiosk_id TEXT NOT NULL, used_at INTEGER NOT NULL, keep_until INTEGER NOT NULL) WITHOUT ROWID;
    CREATE INDEX member_uses_keep ON member_uses (keep_until)`,
+  // 7: coupons (coupons/couponStore.ts): HQ's `coupons` feed (definitions, revocations, per scope)
+  // and every single-use coupon serial this store took: `reserved` by a cart (before any payment),
+  // `used` in the transaction that commits the sale; a reservation released is deleted.
+  `CREATE TABLE coupon_defs (scope TEXT NOT NULL, coupon_id TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (scope, coupon_id)) WITHOUT ROWID;
+   CREATE TABLE coupon_revoked (scope TEXT NOT NULL, coupon_id TEXT NOT NULL, serial TEXT NOT NULL, reason TEXT NOT NULL, PRIMARY KEY (scope, coupon_id, serial)) WITHOUT ROWID;
+   CREATE TABLE coupon_feed (scope TEXT PRIMARY KEY, version INTEGER NOT NULL, applied_at INTEGER NOT NULL);
+   CREATE TABLE coupon_uses (
+     use_key TEXT PRIMARY KEY, coupon_id TEXT NOT NULL, serial TEXT NOT NULL, status TEXT NOT NULL, kiosk_id TEXT NOT NULL,
+     session_id TEXT NOT NULL, transaction_id TEXT, amount INTEGER, reserved_at INTEGER NOT NULL, used_at INTEGER
+   ) WITHOUT ROWID;
+   CREATE INDEX coupon_uses_reserved ON coupon_uses (session_id) WHERE status = 'reserved'`,
 ];
 
 /** `reversed`: approved for another amount or currency, or after its sale was voided, and given back. */
@@ -90,6 +101,11 @@ export class KioskStore {
     const f = await openOwned(this.file, MIGRATIONS, { synchronous: 'FULL' });
     this.owned = f;
     this.db = f.conn;
+  }
+
+  /** The started file's connection, for the repositories of tables it holds (coupons/couponStore.ts). */
+  get connection(): OwnerConnection {
+    return this.db;
   }
 
   async stop(): Promise<void> {
@@ -148,14 +164,16 @@ export class KioskStore {
 
   /**
    * The commit point of a sale: the ledger row and the payment's `recorded` status in one
-   * transaction. Idempotent on the request id (a second call changes nothing and returns false).
+   * transaction (with `alsoSteps`). Idempotent on the request id (a second call changes nothing and returns false).
    */
-  async commitSale(sale: { requestId: string; transactionId: string; kioskId: string; record: object; authCode: string; terminalReceipt?: string[] }, now: number): Promise<boolean> {
+  async commitSale(sale: { requestId: string; transactionId: string; kioskId: string; record: object; authCode: string; terminalReceipt?: string[] }, now: number, alsoSteps: readonly Step[] = []): Promise<boolean> {
     const receipt = sale.terminalReceipt ? JSON.stringify(sale.terminalReceipt) : null;
     const [ins] = await this.db.steps(
       [
         { sql: 'INSERT OR IGNORE INTO sales (request_id, transaction_id, kiosk_id, record, recorded_at, terminal_receipt) VALUES (?, ?, ?, ?, ?, ?)', rows: [[sale.requestId, sale.transactionId, sale.kioskId, JSON.stringify(sale.record), now, receipt]] },
         { sql: "UPDATE payments SET status = 'recorded', auth_code = COALESCE(?, auth_code), updated_at = ? WHERE request_id = ?", rows: [[sale.authCode, now, sale.requestId]] },
+        // What else the sale makes final, in the same commit (the coupons it used: coupons/couponStore.ts).
+        ...alsoSteps,
       ],
       true,
     );

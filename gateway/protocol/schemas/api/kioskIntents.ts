@@ -37,6 +37,10 @@ export const PickProduceIntent = Type.Object({ type: Type.Literal('pickProduce')
 /** Click & collect: hand over the order on screen, or close it. */
 export const PickupConfirmIntent = bare('pickupConfirm');
 export const PickupCloseIntent = bare('pickupClose');
+/** A coupon code typed behind the "Coupon" button (a scanned one comes from the scanner); the gateway verifies and prices it. */
+export const CouponIntent = Type.Object({ type: Type.Literal('coupon'), code: text(MAX_TEXT) });
+/** Takes a coupon off the cart (its serial is free again). */
+export const CouponRemoveIntent = Type.Object({ type: Type.Literal('couponRemove'), couponId: text(32), serial: Type.String({ maxLength: 24 }) });
 
 /** Every intent a session accepts after the hello. */
 export const KioskSessionIntentSchema = Type.Union([
@@ -50,6 +54,8 @@ export const KioskSessionIntentSchema = Type.Union([
   PickProduceIntent,
   PickupConfirmIntent,
   PickupCloseIntent,
+  CouponIntent,
+  CouponRemoveIntent,
 ]);
 /** An intent a session acts on. */
 export type KioskSessionIntent = Static<typeof KioskSessionIntentSchema>;

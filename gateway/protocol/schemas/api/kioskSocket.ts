@@ -70,6 +70,21 @@ export const CartViewSchema = Type.Object({
   /** The produce lookup: weighed items, most-sold first; `price` is per kg, `image` a gateway path. */
   produce: Type.Array(Type.Object({ gtin: Type.String(), name: Type.String(), nameZh: Opt(Type.String()), plu: Opt(Type.String()), price: Minor, image: Opt(Type.String()) })),
   demo: Type.Boolean(),
+  /** Coupons presented, in order: what each took off, or why it does not apply (yet). Lines show their price before coupons. */
+  coupons: Opt(
+    Type.Array(
+      Type.Object({
+        couponId: Type.String(),
+        serial: Type.String(),
+        label: Type.Object({ en: Type.String(), zh: Opt(Type.String()) }),
+        amount: Minor,
+        applied: Type.Boolean(),
+        reason: Opt(Type.String()),
+        /** Minimum spend: how much more the basket needs. */
+        missing: Opt(Minor),
+      }),
+    ),
+  ),
   /** Click & collect: the online order shown after its pickup code was scanned. */
   pickup: Opt(
     Type.Union([

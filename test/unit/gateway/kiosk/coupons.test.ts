@@ -189,7 +189,7 @@ describe('coupon rules on a priced cart', () => {
   it('VAT: the discount is split over the lines by price (largest remainder), and each rate is taxed on what is left', () => {
     // 300 off a 1750 basket: 19 % lines 1000 → 171.43 → 171, 7 % lines 500 → 85.71 → 86 (largest remainder), 250 → 42.86 → 43.
     const r = applyCoupons(cart, [cc(def({ id: 'A', amountOff: 300 }))], NOW, null);
-    expect(r.lines.map((l) => l.couponOff)).toEqual([171, 86, 43]);
+    expect(r.lines.map((l) => (l as { couponOff?: number }).couponOff)).toEqual([171, 86, 43]);
     expect(vatBreakdown(r.lines)).toEqual([
       { rateBp: 1900, gross: 829, net: 697, vat: 132 },
       { rateBp: 700, gross: 621, net: 580, vat: 41 },
