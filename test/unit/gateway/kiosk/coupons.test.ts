@@ -9,12 +9,13 @@ import { createHqSigner } from '../../../sim/hqSigner.js';
 import { issueCouponCode } from '../../../sim/couponIssuer.js';
 import { couponCodeOf, typedCouponOf, MAX_COUPON_CODE_CHARS } from '../../../../gateway/kiosk/coupons/couponCode.js';
 import { parseGs1Coupon } from '../../../../gateway/kiosk/coupons/gs1Coupon.js';
-import { verifyCoupon, type CouponLookup, type CouponVerifyContext } from '../../../../gateway/kiosk/coupons/couponVerify.js';
-import { allocate, applyCoupons, type CartCoupon } from '../../../../gateway/kiosk/coupons/couponPricing.js';
+import { COUPON_REFUSALS, verifyCoupon, type CouponLookup, type CouponVerifyContext } from '../../../../gateway/kiosk/coupons/couponVerify.js';
+import { allocate, applyCoupons, NOT_APPLIED_REASONS, type CartCoupon } from '../../../../gateway/kiosk/coupons/couponPricing.js';
 import type { CouponDefT } from '../../../../gateway/kiosk/coupons/couponFeedSchema.js';
 import { couponDefError } from '../../../../gateway/kiosk/coupons/couponFeedSchema.js';
 import { memberKeyring } from '../../../../gateway/kiosk/memberVerify.js';
 import { vatBreakdown } from '../../../../gateway/kiosk/vat.js';
+import { STRINGS } from '../../../../kiosk/checkout/strings.js';
 
 const NOW = Date.parse('2026-12-05T10:00:00.000Z');
 const NOW_S = NOW / 1000;
@@ -213,5 +214,14 @@ describe('coupon rules on a priced cart', () => {
     expect(couponDefError(def({ id: 'X', amountOff: 1, percentOffBp: 1 }))).toMatch(/exactly one/);
     expect(couponDefError(def({ id: 'X', tiers: ['gold'] }))).toMatch(/tiers/);
     expect(couponDefError(def({ id: 'X' }))).toBeNull();
+  });
+});
+
+describe('coupon notices on the kiosk page', () => {
+  it.each(['en', 'zh'] as const)('%s has a text for every refusal and every reason a coupon does not apply', (lang) => {
+    const t = STRINGS[lang];
+    const codes = ['couponApplied', ...COUPON_REFUSALS.map((r) => `coupon_${r}`), ...NOT_APPLIED_REASONS.map((r) => `couponNotApplied_${r}`)];
+    expect(codes.filter((c) => !Object.hasOwn(t.notices, c))).toEqual([]);
+    expect(NOT_APPLIED_REASONS.filter((r) => !Object.hasOwn(t.couponReasons, r))).toEqual([]);
   });
 });
