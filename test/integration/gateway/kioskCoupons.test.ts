@@ -7,11 +7,13 @@
  * - a single-use serial on one kiosk's cart is refused at the other; after the sale it is refused
  *   everywhere as used; the sale carries it and one exact `couponRedeemed` record goes with it;
  * - a void releases the serial; a revocation by feed takes a coupon off a cart, with its reason;
- * - refusals are named on the cart and counted (unknown, expired, revoked, already used).
+ * - refusals are named on the cart and counted (unknown, expired, revoked, already used);
+ * - any text typed as a coupon (seeded) is refused by name or taken, and the gateway goes on.
  * Every wait ends on a cart view or a feed event.
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { startMosquitto, type Mosquitto } from '../../helpers/mosquitto.js';
 import { DEFAULT_DEVICES, startGateway, TEST_SECRET, type RunningGateway } from '../../helpers/gatewayHarness.js';
 import { tempDir } from '../../helpers/tmp.js';
@@ -180,5 +182,18 @@ describe('coupons through the real gateway', () => {
     const before = await refusedCount('revoked');
     expect((await present('k2', 'BR-77')).notice).toEqual({ code: 'coupon_revoked', detail: 'revoked: reported stolen' });
     expect(await refusedCount('revoked')).toBe(before + 1);
+  });
+
+  it('any text typed as a coupon is refused by name (or taken), never a product, and the gateway goes on (seeded)', async () => {
+    const lines = view('k2').lines.length;
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(fc.string({ minLength: 1, maxLength: 200 }), fc.string({ maxLength: 150 }).map((x) => `CP1:${x}`), fc.stringMatching(/^(\(811[02]\)|811[02])[0-9]{17,60}$/)), async (code) => {
+        const v = await present('k2', code);
+        expect(v.notice?.code ?? '').toMatch(/^coupon/);
+      }),
+      { seed: 18_31, numRuns: 40 },
+    );
+    expect(view('k2').lines).toHaveLength(lines);
+    expect((await present('k2', 'SPEND5')).coupons?.some((c) => c.couponId === 'MIN5')).toBe(true);
   });
 });
