@@ -49,7 +49,8 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX member_uses_keep ON member_uses (keep_until)`,
   // 7: coupons (coupons/couponStore.ts): HQ's `coupons` feed (definitions, revocations, per scope)
   // and every single-use coupon serial this store took: `reserved` by a cart (before any payment),
-  // `used` in the transaction that commits the sale; a reservation released is deleted.
+  // `used` in the transaction that commits the sale; a reservation released is deleted. Each
+  // member's coupon uses (for a coupon's `maxPerMember`), written in the sale's commit too.
   `CREATE TABLE coupon_defs (scope TEXT NOT NULL, coupon_id TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (scope, coupon_id)) WITHOUT ROWID;
    CREATE TABLE coupon_revoked (scope TEXT NOT NULL, coupon_id TEXT NOT NULL, serial TEXT NOT NULL, reason TEXT NOT NULL, PRIMARY KEY (scope, coupon_id, serial)) WITHOUT ROWID;
    CREATE TABLE coupon_feed (scope TEXT PRIMARY KEY, version INTEGER NOT NULL, applied_at INTEGER NOT NULL);
@@ -57,7 +58,8 @@ const MIGRATIONS: readonly string[] = [
      use_key TEXT PRIMARY KEY, coupon_id TEXT NOT NULL, serial TEXT NOT NULL, status TEXT NOT NULL, kiosk_id TEXT NOT NULL,
      session_id TEXT NOT NULL, transaction_id TEXT, amount INTEGER, reserved_at INTEGER NOT NULL, used_at INTEGER
    ) WITHOUT ROWID;
-   CREATE INDEX coupon_uses_reserved ON coupon_uses (session_id) WHERE status = 'reserved'`,
+   CREATE INDEX coupon_uses_reserved ON coupon_uses (session_id) WHERE status = 'reserved';
+   CREATE TABLE coupon_member_uses (coupon_id TEXT NOT NULL, member TEXT NOT NULL, transaction_id TEXT NOT NULL, used_at INTEGER NOT NULL, PRIMARY KEY (coupon_id, member, transaction_id)) WITHOUT ROWID`,
 ];
 
 /** `reversed`: approved for another amount or currency, or after its sale was voided, and given back. */

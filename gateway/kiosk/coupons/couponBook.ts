@@ -13,7 +13,7 @@ import type { Action, Session } from '../sessionTypes.js';
 import { typedCouponOf } from './couponCode.js';
 import type { CouponDefT } from './couponFeedSchema.js';
 import { verifyCoupon, useKeyOf, type CouponLookup, type CouponRefusal } from './couponVerify.js';
-import { usedSteps, type CouponFeedRows, type CouponStore } from './couponStore.js';
+import { memberUseSteps, usedSteps, type CouponFeedRows, type CouponStore } from './couponStore.js';
 import { heldUseKeys } from './couponSteps.js';
 import { CouponFeed, type CouponFeedOptions } from './couponFeed.js';
 
@@ -99,6 +99,13 @@ export class CouponBook {
     if (!r.ok) return this.refuse(kioskId, r.reason, r.detail);
     const c = r.coupon;
     if ((s.coupons ?? []).some((x) => x.couponId === c.couponId && x.serial === c.serial)) return this.refuse(kioskId, 'alreadyOnCart', `coupon ${c.couponId}`);
+    const max = c.def.maxPerMember;
+    if (max !== undefined) {
+      // Counted per member: the member must be known first (the coupon then applies at once).
+      if (s.memberCode === null) return this.refuse(kioskId, 'memberFirst', `coupon ${c.couponId}: at most ${max} per member`);
+      const used = await this.d.store.memberUses(c.couponId, s.memberCode);
+      if (used >= max) return this.refuse(kioskId, 'maxUses', `coupon ${c.couponId}: used ${used} of ${max} times by this member`);
+    }
     if (c.useKey !== null) {
       const res = await this.d.store.reserve({ useKey: c.useKey, couponId: c.couponId, serial: c.serial, kioskId, sessionId: s.sessionId }, this.d.now());
       if (res === 'used') return this.refuse(kioskId, 'alreadyUsed', `coupon ${c.couponId} serial ${c.serial}: used in an earlier sale`);
@@ -140,7 +147,8 @@ export class CouponBook {
   /** The statements that make a sale's single-use coupons used, for the sale's commit. */
   saleSteps(data: KioskTransactionRec): Step[] {
     const uses = (data.coupons ?? []).filter((c) => c.single).map((c) => ({ useKey: useKeyOf(c.couponId, c.serial), couponId: c.couponId, serial: c.serial, amount: c.amount }));
-    return usedSteps(uses, { transactionId: data.transactionId, kioskId: data.kioskId }, this.d.now());
+    const counted = data.memberCode !== undefined ? memberUseSteps((data.coupons ?? []).map((c) => c.couponId), data.memberCode, data.transactionId, this.d.now()) : [];
+    return [...usedSteps(uses, { transactionId: data.transactionId, kioskId: data.kioskId }, this.d.now()), ...counted];
   }
 
   private refuse(kioskId: string, reason: CouponRefusal, detail: string): Action {

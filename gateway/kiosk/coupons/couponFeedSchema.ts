@@ -36,7 +36,7 @@ export const CouponDef = Type.Object(
     stacking: Type.Union([Type.Literal('exclusive'), Type.Literal('combinable')]),
     /** `single`: each serial is used once, in this store for sure (the gateway keeps every use). */
     use: Type.Union([Type.Literal('single'), Type.Literal('multi')]),
-    /** A multi-use coupon: at most this many uses per member in this store. */
+    /** At most this many sales per member in this store (the member must identify before presenting it). */
     maxPerMember: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
   },
   { additionalProperties: false },

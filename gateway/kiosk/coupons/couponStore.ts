@@ -81,6 +81,11 @@ export class CouponStore {
     return this.db().all<CouponUseRow>("SELECT use_key AS useKey, coupon_id AS couponId, serial, status, kiosk_id AS kioskId, session_id AS sessionId, transaction_id AS transactionId FROM coupon_uses WHERE status = 'reserved'");
   }
 
+  /** How many sales of this store used the coupon with this member. */
+  async memberUses(couponId: string, member: string): Promise<number> {
+    return (await this.db().all<{ n: number }>('SELECT count(*) AS n FROM coupon_member_uses WHERE coupon_id = ? AND member = ?', [couponId, member]))[0]?.n ?? 0;
+  }
+
   async use(useKey: string): Promise<CouponUseRow | null> {
     return (await this.db().all<CouponUseRow>('SELECT use_key AS useKey, coupon_id AS couponId, serial, status, kiosk_id AS kioskId, session_id AS sessionId, transaction_id AS transactionId FROM coupon_uses WHERE use_key = ?', [useKey]))[0] ?? null;
   }
@@ -100,4 +105,10 @@ export function usedSteps(uses: readonly { useKey: string; couponId: string; ser
       rows: uses.map((u) => [u.useKey, u.couponId, u.serial, sale.kioskId, sale.transactionId, sale.transactionId, u.amount, now, now]),
     },
   ];
+}
+
+/** The statement that counts a member's coupon uses, in the sale's commit (one row per coupon and sale). */
+export function memberUseSteps(couponIds: readonly string[], member: string, transactionId: string, now: number): Step[] {
+  if (couponIds.length === 0) return [];
+  return [{ sql: 'INSERT OR IGNORE INTO coupon_member_uses (coupon_id, member, transaction_id, used_at) VALUES (?, ?, ?, ?)', rows: couponIds.map((id) => [id, member, transactionId, now]) }];
 }

@@ -14,7 +14,7 @@ import type { CartCoupon } from './couponPricing.js';
 import { validityReason, type CouponMember } from './couponPricing.js';
 
 /** Every way a presented coupon is refused (the kiosk shows each by name; the gateway counts each). */
-export const COUPON_REFUSALS = ['malformed', 'unknownKey', 'badSignature', 'unknown', 'expired', 'notYetValid', 'revoked', 'alreadyUsed', 'alreadyOnCart'] as const;
+export const COUPON_REFUSALS = ['malformed', 'unknownKey', 'badSignature', 'unknown', 'expired', 'notYetValid', 'revoked', 'alreadyUsed', 'alreadyOnCart', 'memberFirst', 'maxUses'] as const;
 export type CouponRefusal = (typeof COUPON_REFUSALS)[number];
 
 export interface CouponLookup {

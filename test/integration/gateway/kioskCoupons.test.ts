@@ -23,7 +23,7 @@ import { issueCouponCode } from '../../sim/couponIssuer.js';
 import { PaymentSim } from '../../sim/paymentSim.js';
 import type { CartView } from '../../../gateway/protocol/schemas/kiosk.js';
 import { openDb } from '../../../gateway/db/sqlite.js';
-import { CATALOG, G, KIOSK_DEVICES, kioskExtra, Peripherals, PRICES } from '../../e2e/kioskFixture.js';
+import { CATALOG, G, KIOSK_DEVICES, kioskExtra, MEMBER, MEMBERS, Peripherals, PRICES } from '../../e2e/kioskFixture.js';
 
 const signer = createHqSigner({ kid: 'hq-coupons' });
 const nowS = () => Math.floor(Date.now() / 1000);
@@ -33,6 +33,7 @@ const COUPONS = {
     { id: 'TEN', label: { en: '10 % off', zh: '九折' }, target: { kind: 'basket' }, percentOffBp: 1000, stacking: 'combinable', use: 'single' },
     { id: 'MIN5', label: { en: '1 € off from 5 €' }, target: { kind: 'basket' }, amountOff: 100, minSpend: 500, stacking: 'combinable', use: 'multi', code: 'SPEND5' },
     { id: 'BREAD', label: { en: 'Bread 50 ct off' }, target: { kind: 'items', gtins: [G.bread] }, amountOff: 50, stacking: 'combinable', use: 'single', codePrefix: 'BR-' },
+    { id: 'ONCE', label: { en: 'Members: 2 € off, once' }, target: { kind: 'basket' }, amountOff: 200, stacking: 'exclusive', use: 'multi', code: 'MEMBER2', memberOnly: true, maxPerMember: 1 },
   ],
   revoked: [],
 };
@@ -71,12 +72,13 @@ beforeAll(async () => {
   const prices = gw.gw.prices!;
   await feeds.publish('catalog', 'store', 1, CATALOG);
   await feeds.publish('prices', 'store', 1, PRICES);
+  await feeds.publish('members', 'store', 1, MEMBERS);
   await feeds.publish('coupons', 'all', 1, COUPONS);
   // Forged (a key the gateway does not know), and one with two discounts: both refused by name.
   const forger = createHqSigner({ kid: 'hq-coupons' });
   await feeds.publishRaw('coupons', 'all', forger.sign({ feed: 'coupons', scope: 'all', version: 9, issuedAt: new Date().toISOString(), body: { ...COUPONS, coupons: [] } }));
   await feeds.publish('coupons', 'store', 1, { mode: 'snapshot', coupons: [{ ...COUPONS.coupons[1], id: 'BAD', code: 'BADONE', percentOffBp: 10 }], revoked: [] });
-  await until(prices.changes, 'change', () => prices.priceAt(G.milk) !== null, 10_000, 'catalog applied');
+  await until(prices.changes, 'change', () => prices.priceAt(G.milk) !== null && prices.currentCatalog().members.has(MEMBER), 10_000, 'catalog and members applied');
   await until(gw.gw.kiosk.changes, 'coupons', () => couponFeed().applied >= 1 && couponFeed().rejected.length >= 2, 10_000, 'coupons applied, two refused', () => couponFeed().rejected);
 }, 60_000);
 
@@ -182,6 +184,28 @@ describe('coupons through the real gateway', () => {
     const before = await refusedCount('revoked');
     expect((await present('k2', 'BR-77')).notice).toEqual({ code: 'coupon_revoked', detail: 'revoked: reported stolen' });
     expect(await refusedCount('revoked')).toBe(before + 1);
+  });
+
+  it('a coupon limited per member: the member first, once per member, counted in the sale', async () => {
+    await gw.gw.kiosk.intent('k1', { type: 'cancel' }); // the cancelled cart: the next shopper
+    await waitView('k1', (v) => v.phase === 'idle', 'the next shopper');
+    await dev.scan('sc-1', G.wine);
+    await waitView('k1', (v) => v.lines.length === 1, 'wine');
+    expect((await present('k1', 'MEMBER2')).notice?.code).toBe('coupon_memberFirst');
+    await gw.gw.kiosk.intent('k1', { type: 'member', code: MEMBER });
+    await waitView('k1', (v) => v.memberCode === MEMBER, 'the member');
+    expect((await present('k1', 'MEMBER2')).coupons?.[0]).toMatchObject({ couponId: 'ONCE', applied: true, amount: 200 });
+    const wine = view('k1').requests.find((r) => r.kind === 'age')!;
+    await gw.gw.kiosk.decide(wine.requestId, 'approved', 'tester');
+    await gw.gw.kiosk.intent('k1', { type: 'pay' });
+    expect((await waitView('k1', (v) => v.phase === 'done', 'the sale')).receipt?.total).toBe(699);
+    await gw.gw.kiosk.intent('k1', { type: 'cancel' });
+    await waitView('k1', (v) => v.phase === 'idle', 'the next shopper');
+    await gw.gw.kiosk.intent('k1', { type: 'member', code: MEMBER });
+    await waitView('k1', (v) => v.memberCode === MEMBER, 'the member again');
+    const before = await refusedCount('maxUses');
+    expect((await present('k1', 'MEMBER2')).notice?.code).toBe('coupon_maxUses');
+    expect(await refusedCount('maxUses')).toBe(before + 1);
   });
 
   it('any text typed as a coupon is refused by name (or taken), never a product, and the gateway goes on (seeded)', async () => {
