@@ -78,7 +78,8 @@ export function buildReceipt(sale: KioskTransactionRec, o: ReceiptOptions): Rece
   }
   const lines = sale.lines.map((l) => {
     const qty = l.grams !== undefined ? `${kg(l.grams)} kg x ${money(l.unitPrice)}/kg` : l.qty > 1 ? `${l.qty} x ${money(l.unitPrice)}` : undefined;
-    return { text: clip(l.name || l.gtin, 120), ...(qty ? { qty } : {}), amount: l.price };
+    // Before coupons: a coupon's split over the lines is for the VAT, its discount is in `discounts`.
+    return { text: clip(l.name || l.gtin, 120), ...(qty ? { qty } : {}), amount: l.price + (l.couponOff ?? 0) };
   });
   const totals: ReceiptDoc['totals'] = [];
   if (sale.discounts > 0) totals.push({ label: t.subtotal, amount: sale.subtotal }, { label: t.discounts, amount: -sale.discounts });

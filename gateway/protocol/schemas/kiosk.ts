@@ -42,6 +42,8 @@ export const TransactionLine = Type.Object(
     catalogVersions: Type.Optional(CatalogVersions),
     shelfPrice: Type.Optional(MinorUnits),
     label: Type.Optional(SaleLineLabel),
+    /** The line's part of the sale's coupons, already taken off `price` (the VAT is on what is left). */
+    couponOff: Type.Optional(MinorUnits),
   },
   { additionalProperties: true },
 );
