@@ -13,6 +13,7 @@ import { LastItem } from './screens/LastItem.js';
 import { MemberEntry } from './screens/MemberEntry.js';
 import { ThankYou } from './screens/ThankYou.js';
 import { PointsPanel } from './screens/PointsPanel.js';
+import { CouponEntry, CouponList } from './screens/Coupons.js';
 
 export function App(props: { kioskId: string; token: string }) {
   const [storeLang, setStoreLang] = useState<KioskLanguage>({ default: 'en', idleMs: 60_000 });
@@ -119,6 +120,7 @@ export function App(props: { kioskId: string; token: string }) {
           <aside class="k-side">
             <Totals view={view} t={t} money={money} />
             <PointsPanel view={view} t={t} money={money} disabled={!canShop} send={(points) => c.send({ type: 'spendPoints', points })} />
+            <CouponList view={view} t={t} lang={lang} money={money} canShop={canShop} remove={(couponId, serial) => c.send({ type: 'couponRemove', couponId, serial })} />
             {view.phase === 'paying' ? (
               <div class="k-banner k-banner-ok" role="status" data-testid="paying">
                 {/* The terminal's prompt for this payment only; before the first one, the general hint. */}
@@ -135,6 +137,7 @@ export function App(props: { kioskId: string; token: string }) {
                 </BigButton>
                 <BigButton label={t.cancel} kind="danger" disabled={!canShop} onClick={() => c.send({ type: 'cancel' })} testId="cancel" />
                 <MemberEntry t={t} disabled={!canShop} send={(code) => c.send({ type: 'member', code })} />
+                <CouponEntry t={t} disabled={!canShop} send={(code) => c.send({ type: 'coupon', code })} />
               </div>
             )}
             {view.demo && canShop && (
