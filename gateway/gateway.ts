@@ -141,6 +141,8 @@ export class Gateway {
       ...(this.opts.writerExitAt ? { testExitAt: { nth: this.opts.writerExitAt, sql: INSERT_EVENT } } : {}),
     });
     const writerHold = provideSharedOwner(this.writer);
+    // Another gateway of this process runs the thread already: health reports that thread.
+    if (writerHold.joined) this.writer = writerHold.owner;
     this.started.push({ name: 'db writer', stop: () => writerHold.release() });
 
     this.outbox = new OutboxStore(path.join(c.data.dir, 'outbox.db'), {

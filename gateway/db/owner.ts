@@ -329,12 +329,15 @@ export function acquireSharedOwner(): { owner: DbOwner; release: () => Promise<v
 
 /**
  * Makes `owner` (built with the supervision of the composition root) the shared thread; the
- * caller holds it until its release, after the stores released theirs.
+ * caller holds it until its release, after the stores released theirs. A second gateway in the
+ * same process (tests run several side by side; a store box runs one) joins the running thread
+ * instead: its files still have one writer connection each, and the first gateway's supervision
+ * restarts the thread for both. `owner` is then not used and is returned unstarted.
  */
-export function provideSharedOwner(owner: DbOwner): { owner: DbOwner; release: () => Promise<void> } {
-  if (shared) throw new Error('a shared SQLite writer thread is already running');
+export function provideSharedOwner(owner: DbOwner): { owner: DbOwner; release: () => Promise<void>; joined: boolean } {
+  if (shared) return { ...acquireSharedOwner(), joined: true };
   shared = { owner, users: 0 };
-  return acquireSharedOwner();
+  return { ...acquireSharedOwner(), joined: false };
 }
 
 /** A store file whose reads and writes all go through a writer thread. */

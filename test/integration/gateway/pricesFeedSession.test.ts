@@ -45,9 +45,13 @@ describe('a feed session left by an older gateway', () => {
     // after them proves the broker has the new filters.
     await feeds.publish('catalog', 'store', 1, { mode: 'snapshot', items: [{ gtin: gtinOf(1), name: 'Milk', unit: 'each' }] });
     await until(prices.changes, 'change', () => prices.sync().feeds.applied === 1, 20_000, 'catalog applied');
+    // What the broker queued for the old session while nobody was connected (the gateway's own
+    // retained status may land there before the new filters replace the old) is not the point:
+    // only what is published after the new filters are in place counts.
+    const from = received.length;
     await feeds.client.publishAsync('hq/v1/store/test-store/batch', Buffer.from('not for the feed connection'), { qos: 1 });
     await feeds.publish('prices', 'store', 1, { mode: 'snapshot', currency: 'EUR', prices: [{ gtin: gtinOf(1), price: 100 }], promotions: [] });
     await until(prices.changes, 'change', () => prices.sync().feeds.applied === 2, 20_000, 'prices applied');
-    expect(received.filter((p) => /\/(batch|status)$/.test(p.topic)).map((p) => p.topic)).toEqual([]);
+    expect(received.slice(from).filter((p) => /\/(batch|status)$/.test(p.topic)).map((p) => p.topic)).toEqual([]);
   }, 60_000);
 });
