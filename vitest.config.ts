@@ -1,13 +1,22 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
+import { SlowFirstSequencer } from './test/helpers/slowFirst.js';
 
 // Integration tests start real brokers, SQLite files and child processes: keep
 // file-level parallelism modest on a 2-core machine and give hooks room.
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
     maxWorkers: 2,
+    // The long files first, so they overlap the short ones instead of running alone at the end.
+    sequence: { sequencer: SlowFirstSequencer },
+    projects: [
+      // Unit tests share their worker processes (they restore fake timers and hold no process
+      // state): a fresh process and module graph per file cost more than most of these files run.
+      { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'], isolate: false } },
+      // Everything that starts gateways, brokers, ptys and browsers gets a fresh process per file.
+      { extends: true, test: { name: 'system', include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, 'test/unit/**'] } },
+    ],
   },
 });

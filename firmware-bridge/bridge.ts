@@ -182,7 +182,12 @@ export class Bridge {
       ...this.o.mqttOptions,
     });
     this.client = client;
-    client.on('connect', () => this.onConnect(client));
+    client.on('connect', () => {
+      // Events are small and each waits for its PUBACK: Nagle's algorithm would hold one behind the
+      // gateway's delayed ACK of the last (~40 ms). mqtt.js leaves the TCP socket at Node's default.
+      (client.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
+      this.onConnect(client);
+    });
     client.on('close', () => {
       if (this.stopping) return;
       // mqtt.js reads reconnectPeriod each time it schedules a reconnect: that makes it a backoff.

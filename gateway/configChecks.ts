@@ -9,6 +9,7 @@ import path from 'node:path';
 import { isIP } from 'node:net';
 import type { Config } from './config.js';
 import { addressListErrors } from './http/addressList.js';
+import { exitGateErrors } from './items/exitGateConfig.js'; // exit gates
 
 type Loose = Record<string, unknown>;
 const listOf = (v: unknown): Loose[] => (Array.isArray(v) ? v.filter((x): x is Loose => typeof x === 'object' && x !== null) : []);
@@ -47,6 +48,7 @@ export function semanticErrors(obj: Loose): string[] {
   // The proxy list decides whose X-Forwarded-For is believed: a typo must not start as "trust nobody" silently.
   const proxies = (obj.http as { trustProxy?: unknown } | undefined)?.trustProxy;
   if (Array.isArray(proxies)) proxies.forEach((a, i) => typeof a === 'string' && !isAddressOrRange(a) && errors.push(`http.trustProxy[${i}]: "${a}" is not an IP address or CIDR range`));
+  errors.push(...exitGateErrors(obj)); // exit gates
   return errors;
 }
 

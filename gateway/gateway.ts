@@ -33,6 +33,8 @@ import { recordStoreFailure } from './hq/feedPolicy.js'; // HQ feeds: storage fa
 import { StoreOps } from './kpi/storeOps.js'; // ops
 import { LiveFeed } from './http/sse.js';
 import { opsRoutes } from './http/routes/ops.js';
+import { ExitGates } from './items/exitGates.js'; // exit gates
+import { exitGateRoutes } from './http/routes/exitGate.js'; // exit gates
 import { adminRoutes } from './http/routes/admin.js';
 import { KpiReporter } from './kpi/kpiReporter.js'; // ops: report/kpi to HQ
 import { KioskService } from './kiosk/sessions.js'; // kiosk
@@ -308,6 +310,12 @@ export class Gateway {
     kiosk.handovers.onChange((tasks) => live.push('pickups', { tasks: [...tasks] }));
     // --- end kiosk ---
 
+    // --- exit gates: after the kiosk (its book of sold serials and its catalog) ---
+    const exitGates = new ExitGates({ gates: c.exitGates, book: kiosk.serials.book, itemOf: (g) => kiosk.itemOf(g), command: (k, id, type, data, source) => commands.send(k, id, type, data, { source }), ingest: this.ingest, count: (o) => this.metrics.exitGateReads.labels(o).inc(), observe: (s) => this.metrics.exitGateAlarmSeconds.observe(s), log: this.log, now: this.now, mono: this.mono });
+    this.onEvent((e) => exitGates.onEvent(e));
+    this.started.push({ name: 'exit gates', stop: async () => exitGates.stop() });
+    // --- end exit gates ---
+
     // --- ops users: config users + users.db; sessions look people up here ---
     const userStore = new UserStore(path.join(c.data.dir, 'users.db'), c.opsUsers.map((u) => u.username));
     await userStore.start();
@@ -366,6 +374,7 @@ export class Gateway {
         async (app: FastifyInstance) => void (await app.register(opsUserRoutes, { users, sessions })), // ops users
         async (app: FastifyInstance) => void (await app.register(kioskRoutes, { kiosks: c.kiosks, service: kiosk, metrics, gate: hashGate, now: this.now })), // kiosk
         async (app: FastifyInstance) => void (await app.register(attendantRoutes, { service: kiosk })), // kiosk
+        async (app: FastifyInstance) => void (await app.register(exitGateRoutes, { serials: kiosk.serials, now: this.now })), // exit gates
         async (app: FastifyInstance) => void (await app.register(pickupRoutes, { handovers: kiosk.handovers })), // click & collect tasks
         async (app: FastifyInstance) => void (await app.register(produceImageRoutes, { dir: path.join(c.data.dir, 'produce-images'), nameOf: (g) => kiosk.itemName(g) })), // kiosk: produce pictures
       ],

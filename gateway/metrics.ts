@@ -147,6 +147,9 @@ export class Metrics {
   readonly kioskPaymentsReversed = new Counter({ name: 'storegw_kiosk_payments_reversed_total', help: 'Approved kiosk payments reversed instead of rung up, by reason (mismatch: another amount or currency than the charge; noSale: approved after the sale moved on)', labelNames: ['reason'], registers: [this.registry] });
   readonly kioskPromptsIgnored = new Counter({ name: 'storegw_kiosk_payment_prompts_ignored_total', help: "Terminal prompts (payment status events) not shown because they name another request than the kiosk's open payment", registers: [this.registry] });
   readonly kioskSaleWriteFailures = new Counter({ name: 'storegw_kiosk_sale_write_failures_total', help: 'Failed attempts to write a sale (ledger or outbox); each is retried with back-off', registers: [this.registry] });
+  // exit gates
+  readonly exitGateReads = new Counter({ name: 'storegw_exit_gate_reads_total', help: 'RFID reads at exit gates, by outcome: alarm, or the reason it stayed quiet (notSgtin, foreign, samePassage, sold, soldElsewhere, exempt)', labelNames: ['outcome'], registers: [this.registry] });
+  readonly exitGateAlarmSeconds = new Histogram({ name: 'storegw_exit_gate_alarm_seconds', help: 'From an exit-gate read reaching the gateway to the alarm command leaving it', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [this.registry] });
 
   // ----- doors and exhaustion: listeners, connection caps, bounded logs ----------------------------
   readonly listenerErrors = new Counter({

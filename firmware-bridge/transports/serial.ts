@@ -106,6 +106,11 @@ export class SerialTransport extends EventEmitter<ByteTransportEvents> implement
     this.stopPresence();
     if (!port) return;
     this.port = null;
+    // Closed on purpose, and its owner has stopped listening: a write still in flight may fail now
+    // (EIO when the far end of a pty went at the same moment, as on Ctrl-C), and serialport emits
+    // that as 'error' too, which with no listener would end the process.
+    port.removeAllListeners('error');
+    port.on('error', () => undefined);
     if (!port.isOpen) return;
     await new Promise<void>((resolve) => port.close(() => resolve()));
   }

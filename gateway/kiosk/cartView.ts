@@ -88,5 +88,6 @@ export function cartView(s: Session, produce: ProduceItem[], demo: boolean): Car
     produceWeight: s.produceWeight,
     produce,
     demo,
+    ...(s.points ? { points: { earned: s.points.earned, spent: s.points.spent, discount: s.points.discount, available: s.points.available, spendable: s.points.spendable } } : {}),
   };
 }

@@ -44,6 +44,8 @@ export function intentAction(m: KioskSessionIntent, k: { demo: boolean; scan: (c
       return { type: 'member', code: m.code, known: k.knownMember(m.code) };
     case 'pickProduce':
       return { type: 'pickProduce', gtin: m.gtin };
+    case 'spendPoints':
+      return { type: 'spendPoints', points: m.points };
     case 'pay':
     case 'cancel':
     case 'help':

@@ -62,7 +62,11 @@ export const KioskConfigSchema = Type.Object(
     /** The printed receipt of a kiosk with a `printer` (gateway/kiosk/receipt.ts). */
     receipt: Type.Object(
       {
-        print: Type.Boolean({ default: true, description: 'Print a receipt after each completed sale on a kiosk that has a `printer` device.' }),
+        print: Type.Union([Type.Literal('always'), Type.Literal('ask'), Type.Literal('never'), Type.Boolean()], {
+          default: 'ask',
+          description:
+            "On a kiosk with a `printer` device: `ask` offers a \"Print receipt\" button on the thank-you screen (paper only for shoppers who want it; the QR of the digital receipt is always shown), `always` prints after each completed sale, `never` does not print. `true`/`false` mean `always`/`never`.",
+        }),
         storeName: Type.Optional(Type.String({ minLength: 1, maxLength: 60, description: 'The name at the top of the receipt (default: the store id).' })),
         header: Type.Array(Type.String({ maxLength: 120 }), { maxItems: 10, default: [], description: 'Lines under the store name (address, VAT number).' }),
         qrUrl: Type.Optional(Type.String({ minLength: 1, maxLength: 400, pattern: '^https?://.*\\{transactionId\\}', description: 'The digital receipt\'s URL with `{transactionId}` in it, printed as a QR code; no QR without it.' })),
@@ -87,3 +91,10 @@ export const KioskConfigSchema = Type.Object(
 
 export type KioskConfig = Static<typeof KioskConfigSchema>;
 export type KioskDeviceMap = Static<typeof KioskDevices>;
+
+export type ReceiptPrintMode = 'always' | 'ask' | 'never';
+
+/** The receipt print mode, the old boolean read as `always` / `never`. */
+export function receiptPrintMode(print: KioskConfig['receipt']['print']): ReceiptPrintMode {
+  return print === true ? 'always' : print === false ? 'never' : print;
+}

@@ -1,14 +1,16 @@
 /**
- * The printed receipt of a sale, pure: the sale record (what the gateway computed and committed)
- * becomes the printer's structured receipt, its labels in the shopper's language. Amounts stay
+ * The printed receipt of a sale, pure: the receipt model (receiptModel.ts, built from the sale record
+ * the gateway computed and committed) laid out as the printer's structured receipt, its labels in
+ * the shopper's language. Amounts stay
  * integer minor units; the bridge formats them. Payment details appear only if the terminal's
  * result carried them into the sale record (card, masked number, receipt number, its own lines).
  */
-import { formatMinor } from '../protocol/currency.js';
 import type { KioskTransactionRec } from '../protocol/schemas/kiosk.js';
 import type { ReceiptDoc } from '../protocol/schemas/printer.js';
+import type { ReceiptModel } from '../protocol/schemas/receipt.js';
+import { buildReceiptModel, clip, type ReceiptLanguage } from './receiptModel.js';
 
-export type ReceiptLanguage = 'en' | 'zh';
+export type { ReceiptLanguage } from './receiptModel.js';
 
 const TEXT = {
   en: {
@@ -24,6 +26,10 @@ const TEXT = {
     kiosk: (id: string) => `Self-checkout ${id}`,
     thanks: 'Thank you for shopping with us',
     digital: 'Your digital receipt:',
+    coupon: 'Coupon',
+    member: 'Member',
+    points: (earned: number, spent: number, balance?: number) => `Points +${earned} -${spent}${balance !== undefined ? `, balance ${balance}` : ''}`,
+    transaction: 'Transaction',
   },
   zh: {
     subtotal: '小计',
@@ -38,6 +44,10 @@ const TEXT = {
     kiosk: (id: string) => `自助收银 ${id}`,
     thanks: '谢谢惠顾',
     digital: '电子收据：',
+    coupon: '优惠券',
+    member: '会员',
+    points: (earned: number, spent: number, balance?: number) => `积分 +${earned} -${spent}${balance !== undefined ? `，余额 ${balance}` : ''}`,
+    transaction: '交易号',
   },
 } as const;
 
@@ -49,6 +59,9 @@ export interface ReceiptOptions {
   qrUrl?: string;
   /** IANA time zone of the store, for the printed date and time. */
   timeZone?: string;
+  /** The store's id (defaults to the name). */
+  storeId?: string;
+  memberTier?: string;
 }
 
 /** 1900 → "19", 550 → "5.5" (integers only: never a float of a rate). */
@@ -57,58 +70,59 @@ export function rateText(bp: number): string {
   return frac ? `${Math.floor(bp / 100)}.${frac}` : String(Math.floor(bp / 100));
 }
 
-function kg(grams: number): string {
-  return `${Math.floor(grams / 1000)}.${String(grams % 1000).padStart(3, '0')}`;
-}
-
-function clip(s: string, max: number): string {
-  return s.length > max ? s.slice(0, max) : s;
-}
-
-/** The receipt for a recorded sale. */
+/** The printed receipt for a recorded sale: its receipt model, laid out for paper. */
 export function buildReceipt(sale: KioskTransactionRec, o: ReceiptOptions): ReceiptDoc {
-  const t = TEXT[o.language];
-  const locale = o.language === 'zh' ? 'zh-CN' : 'en';
-  const money = (m: number) => formatMinor(m, sale.currency, locale);
-  let when = sale.ts;
+  const model = buildReceiptModel(sale, {
+    storeId: o.storeId ?? o.storeName,
+    storeName: o.storeName,
+    header: o.header,
+    language: o.language,
+    ...(o.qrUrl ? { qrUrl: o.qrUrl } : {}),
+    ...(o.memberTier !== undefined ? { memberTier: o.memberTier } : {}),
+  });
+  return printedReceipt(model, o.timeZone);
+}
+
+/** The printer's layout of a receipt model: the same lines, totals, VAT and payment as the screen shows. */
+export function printedReceipt(m: ReceiptModel, timeZone?: string): ReceiptDoc {
+  const t = TEXT[m.language];
+  const locale = m.language === 'zh' ? 'zh-CN' : 'en';
+  let when = m.time;
   try {
-    when = new Intl.DateTimeFormat(locale, { dateStyle: 'short', timeStyle: 'short', ...(o.timeZone ? { timeZone: o.timeZone } : {}) }).format(new Date(sale.ts));
+    when = new Intl.DateTimeFormat(locale, { dateStyle: 'short', timeStyle: 'short', ...(timeZone ? { timeZone } : {}) }).format(new Date(m.time));
   } catch {
     // An unknown zone or date prints the ISO time as recorded.
   }
-  const lines = sale.lines.map((l) => {
-    const qty = l.grams !== undefined ? `${kg(l.grams)} kg x ${money(l.unitPrice)}/kg` : l.qty > 1 ? `${l.qty} x ${money(l.unitPrice)}` : undefined;
-    return { text: clip(l.name || l.gtin, 120), ...(qty ? { qty } : {}), amount: l.price };
-  });
+  const lines = m.lines.map((l) => ({ text: clip(l.name, 120), ...(l.qtyText ? { qty: l.qtyText } : {}), amount: l.amount }));
   const totals: ReceiptDoc['totals'] = [];
-  if (sale.discounts > 0) totals.push({ label: t.subtotal, amount: sale.subtotal }, { label: t.discounts, amount: -sale.discounts });
-  totals.push({ label: t.total, amount: sale.total, bold: true });
-  const vat = (sale.vat ?? []).slice(0, 16).map((v) => ({ label: v.rateBp === null ? t.vatUnknown : t.vat(rateText(v.rateBp)), net: v.net, tax: v.vat }));
+  if (m.savings > 0) totals.push({ label: t.subtotal, amount: m.subtotal }, { label: t.discounts, amount: -m.savings });
+  for (const c of (m.coupons ?? []).slice(0, 6)) totals.push({ label: clip(`${t.coupon} ${c.label}`, 120), amount: c.amount });
+  totals.push({ label: t.total, amount: m.total, bold: true });
+  const vat = m.vat.slice(0, 16).map((v) => ({ label: v.rateBp === null ? t.vatUnknown : t.vat(rateText(v.rateBp)), net: v.net, tax: v.vat }));
+  const member = m.member ? [clip(`${t.member} ${m.member.id}${m.member.tier ? ` (${m.member.tier})` : ''}`, 120)] : [];
+  const points = m.points ? [clip(t.points(m.points.earned, m.points.spent, m.points.balance), 120)] : [];
   return {
-    storeName: clip(o.storeName, 60),
-    header: [...o.header.slice(0, 8), t.kiosk(sale.kioskId), when],
-    lines,
-    totals,
+    storeName: m.store.name,
+    header: [...m.store.header.slice(0, 8), t.kiosk(m.kioskId), when],
+    lines: lines.slice(0, 1000),
+    totals: totals.slice(0, 10),
     vat,
-    payment: paymentLines(sale.payment as Record<string, unknown>, t),
-    footer: [t.thanks, ...(o.qrUrl ? [t.digital] : [])],
-    ...(o.qrUrl ? { qr: o.qrUrl.replaceAll('{transactionId}', encodeURIComponent(sale.transactionId)) } : {}),
-    currency: sale.currency,
-    language: o.language,
-    transactionId: sale.transactionId,
+    payment: paymentLines(m.payment, t),
+    footer: [...member, ...points, `${t.transaction} ${m.shortNo}`, t.thanks, ...(m.url ? [t.digital] : [])].slice(0, 10),
+    ...(m.url ? { qr: m.url } : {}),
+    currency: m.currency,
+    language: m.language,
+    transactionId: m.transactionId,
   };
 }
 
-/** What the sale record kept of the terminal's result; each field optional, none guessed. */
-function paymentLines(p: Record<string, unknown>, t: (typeof TEXT)[ReceiptLanguage]): string[] {
-  const str = (k: string) => (typeof p[k] === 'string' && p[k] !== '' ? clip(p[k] as string, 60) : null);
+function paymentLines(p: ReceiptModel['payment'], t: (typeof TEXT)[ReceiptLanguage]): string[] {
   const out: string[] = [];
-  const card = [str('cardType'), str('maskedPan')].filter((x) => x !== null).join(' ');
+  const card = [p.cardName, p.maskedPan].filter((x) => x !== undefined).join(' ');
   if (card) out.push(clip(`${t.card}: ${card}`, 80));
-  if (str('receiptNo')) out.push(`${t.receiptNo} ${str('receiptNo')}`);
-  if (str('authCode')) out.push(`${t.authCode} ${str('authCode')}`);
-  if (str('terminalId')) out.push(`${t.terminal} ${str('terminalId')}`);
-  const own = Array.isArray(p.receipt) ? p.receipt.filter((x): x is string => typeof x === 'string').map((x) => clip(x, 80)) : [];
-  if (own.length > 0) out.push('', ...own.slice(0, 200));
+  if (p.receiptNo) out.push(`${t.receiptNo} ${p.receiptNo}`);
+  if (p.approvalCode) out.push(`${t.authCode} ${p.approvalCode}`);
+  if (p.terminalId) out.push(`${t.terminal} ${p.terminalId}`);
+  if (p.terminalLines.length > 0) out.push('', ...p.terminalLines);
   return out.slice(0, 240);
 }

@@ -22,7 +22,7 @@ import { transactionOf, type Action, type Effect, type Session } from './session
 import { resultAction } from './paymentEvents.js';
 
 /** The step boundaries of a sale, as the crash test names them. */
-export type SaleStep = 'scan' | 'paySent' | 'approved' | 'recorded' | 'forwarded' | 'sessionSaved' | 'thankYou';
+export type SaleStep = 'scan' | 'paySent' | 'approved' | 'recorded' | 'forwarded' | 'pointsRecorded' | 'sessionSaved' | 'thankYou';
 
 export interface SaleLedgerHost {
   store: KioskStore;
@@ -41,6 +41,10 @@ export interface SaleLedgerHost {
   /** A payment command through the command store (recorded until acked, re-sent on reconnect). */
   command(kioskId: string, type: 'cancel' | 'reverse', data: Record<string, unknown>): Promise<void>;
   checkpoint(step: SaleStep, kioskId: string): void;
+  /** After the sale is in the ledger and the outbox: its side records (points changes). */
+  afterSale?(kioskId: string, data: KioskTransactionRec): Promise<void>;
+  /** Right after a sale's commit: its serials are sold from this moment (the exit gate's book). */
+  committed?(data: KioskTransactionRec): void;
   alert(code: string, severity: 'warning' | 'critical', message: string): void;
   count(what: 'mismatch' | 'noSale' | 'writeFailed'): void;
 }
@@ -80,9 +84,11 @@ export class SaleLedger {
   async recordSale(kioskId: string, data: KioskTransactionRec, terminalReceipt?: string[]): Promise<void> {
     const { requestId, authCode } = data.payment;
     await this.retry(kioskId, requestId, 'the sales ledger (kiosk.db)', () => this.h.store.commitSale({ requestId, transactionId: data.transactionId, kioskId, record: data, authCode, ...(terminalReceipt ? { terminalReceipt } : {}) }, this.h.now()));
+    this.h.committed?.(data);
     this.h.checkpoint('recorded', kioskId);
     const seq = await this.retry(kioskId, requestId, 'the outbox', () => this.forward(kioskId, requestId, data));
     this.h.checkpoint('forwarded', kioskId);
+    await this.retry(kioskId, requestId, 'the outbox (points)', async () => this.h.afterSale?.(kioskId, data));
     await this.prune();
     await this.h.applyNow(kioskId, { type: 'recorded', transactionId: data.transactionId });
     this.log.info({ deviceId: kioskId, seq, requestId, transactionId: data.transactionId, total: data.total }, 'sale recorded');

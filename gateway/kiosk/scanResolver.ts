@@ -40,7 +40,9 @@ export function resolveScan(code: string, symbology: string | undefined, parse: 
       const g = item(r.gtin14) ?? r.gtin14;
       if (r.priceMinor !== undefined) return { type: 'addItem', gtin: g, embeddedPrice: r.priceMinor, ...(r.grams !== undefined ? { grams: r.grams } : {}) };
       if (r.grams !== undefined) return { type: 'addItem', gtin: g, grams: r.grams };
-      return { type: 'addItem', gtin: g };
+      // AI (21): a serialised item, one physical unit; it is checked like an RFID tag's serial.
+      const serial = r.elements.find((e) => e.ai === '21')?.value;
+      return serial !== undefined ? { type: 'addItem', gtin: g, serial } : { type: 'addItem', gtin: g };
     }
   }
 }

@@ -14,6 +14,8 @@ import { vatBreakdown } from './vat.js';
 import { isSoldHere, lineHasTag, liveSold, rememberSold, sameTag } from './rfidTags.js';
 import { formatMinor } from '../protocol/currency.js';
 import { attendantStep, bagStep, transactionOf } from './sessionSteps.js';
+import { pricePoints, spendPointsStep } from './pointsPricing.js';
+import { serialRequestItem } from './serialCheck.js';
 import type { Action, AttendantRequest, Ctx, Effect, Session, StepResult } from './sessionTypes.js';
 
 export * from './sessionTypes.js';
@@ -70,6 +72,7 @@ export function step(s0: Session, a: Action, ctx: Ctx): StepResult {
   const reprice = () => {
     s.lines = s.lines.map((l) => priceLine(l, ctx.quote, s.memberCode));
     s.totals = totalsOf(s.lines);
+    pricePoints(s, ctx.points);
   };
   const expectChange = (g: number | null, tol: number) => {
     if (!s.bag.enabled) return;
@@ -163,6 +166,13 @@ export function step(s0: Session, a: Action, ctx: Ctx): StepResult {
       }
       expectChange(a.grams ?? q.expectedWeightG ?? null, tol);
       if ((q.ageRestriction ?? 0) > 0 && !s.ageApproved && !s.requests.some((r) => r.kind === 'age')) request('age', { item: q.name });
+      const against = a.serial !== undefined ? ctx.serialState?.(a.gtin, a.serial) : null;
+      if (against) {
+        // A serial sold before or blocked is sold again only if an attendant says so (serialCheck.ts).
+        const serial = a.serial!;
+        const line = s.lines.find((l) => lineHasTag(l, a.gtin, serial))!;
+        request('override', { item: serialRequestItem(q.name, serial, against), lineId: line.lineId, serial });
+      }
       reprice();
       return out();
     }
@@ -205,6 +215,10 @@ export function step(s0: Session, a: Action, ctx: Ctx): StepResult {
       if (!isShopping(s.phase)) return { session: s0, effects };
       s.notice = a.notice;
       return out();
+    case 'spendPoints':
+      if (!isShopping(s.phase)) return { session: s0, effects };
+      spendPointsStep(s, a.points, ctx.points);
+      return out();
     case 'pickProduce': {
       if (!isShopping(s.phase)) return { session: s0, effects };
       // Only an item sold by weight is priced from the produce scale; a page asking for any other is refused.
@@ -242,6 +256,8 @@ export function step(s0: Session, a: Action, ctx: Ctx): StepResult {
       if (s.lines.length === 0) s.notice = { code: 'emptyCart' };
       else if (s.requests.length > 0 || blocked(s)) s.notice = { code: s.requests.some((r) => r.kind === 'age') ? 'ageCheck' : 'needsAttendant' };
       else if (s.totals.total <= 0) s.notice = { code: 'nothingToPay' };
+      // Points are checked against the balance once more: a feed or another kiosk may have spent them since.
+      else if (s.pointsSpend !== undefined) pricePoints(s, ctx.points);
       if (s.notice) return out();
       const requestId = ctx.newId();
       s.payment = { requestId, amount: s.totals.total, status: 'sent' };

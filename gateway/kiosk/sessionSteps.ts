@@ -2,6 +2,7 @@
  * The parts of a session step that stand alone (kept apart so sessionMachine.ts stays readable):
  * the security scale's comparison, an attendant's decision, and the exact record of a sale.
  */
+import { pointsOfSale } from './pointsPricing.js';
 import type { KioskTransactionRec } from '../protocol/schemas/kiosk.js';
 import type { Line } from './cartPricing.js';
 import { vatBreakdown } from './vat.js';
@@ -62,6 +63,10 @@ export function attendantStep(
           s.phase = 'shopping';
           s.notice = { code: 'payment_cancelled' };
         }
+      } else if (r.serial !== undefined && !ok) {
+        // A serial sold before or blocked, refused: that one item leaves the cart.
+        const line = s.lines.find((l) => l.lineId === r.lineId && l.serials?.includes(r.serial!));
+        if (line) changeQty(line, line.qty - 1, r.serial);
       }
       break;
     case 'void':
@@ -87,6 +92,7 @@ export function transactionOf(s: Session, iso: string): KioskTransactionRec {
       unitPrice: l.unitPrice,
       ...(l.grams !== undefined ? { grams: l.grams } : {}),
       price: l.price,
+      ...(l.basePrice > l.price ? { saving: l.basePrice - l.price } : {}),
       ...(l.serials !== undefined ? { serials: l.serials } : {}),
       ...(l.vatRateBp !== undefined ? { vatRateBp: l.vatRateBp } : {}),
       // Shelf = till; the line's label state is added when the sale is recorded (sessions.ts).
@@ -101,5 +107,6 @@ export function transactionOf(s: Session, iso: string): KioskTransactionRec {
     ...(s.memberCode !== null ? { memberCode: s.memberCode } : {}),
     payment: { requestId: p.requestId, authCode: p.authCode ?? '', amount: p.amount, ...p.terminal },
     attendant: s.attendant.map((x) => ({ requestId: x.requestId, kind: x.kind, decision: x.decision, by: x.by, at: x.at })),
+    ...pointsOfSale(s),
   };
 }

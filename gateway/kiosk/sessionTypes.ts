@@ -7,6 +7,8 @@ import type { AttendantKind, KioskTransactionRec, SessionPhase } from '../protoc
 import type { Line, Quote, Totals } from './cartPricing.js';
 import type { VatLine } from './vat.js';
 import type { RemovedTag, SoldTag } from './rfidTags.js';
+import type { PointsCtx, SessionPoints } from './pointsPricing.js';
+import type { SerialState } from './serialBook.js';
 
 export interface AttendantRequest {
   requestId: string;
@@ -96,6 +98,10 @@ export interface Session {
   soldTags?: SoldTag[];
   /** Tags the shopper removed from this cart: read again, they are not added back. */
   removedTags?: RemovedTag[];
+  /** Loyalty points on the cart (pointsPricing.ts); absent without a member or a loyalty program. */
+  points?: SessionPoints;
+  /** The points the shopper asked to spend on this cart. */
+  pointsSpend?: number;
 }
 
 export type Action =
@@ -120,6 +126,8 @@ export type Action =
   | { type: 'attendant'; requestId: string; decision: 'approved' | 'rejected'; by: string }
   /** An attendant ends the transaction from the ops page (a shopper walked away): an approved void. */
   | { type: 'attendantVoid'; by: string }
+  /** The shopper spends points on the cart (0 takes a spend back). */
+  | { type: 'spendPoints'; points: number }
   | { type: 'reset' };
 
 export type Effect =
@@ -145,13 +153,17 @@ export interface MachineRules {
 }
 
 /** Notices that refuse what a page asked for (the shell counts and logs them). */
-export const REFUSAL_NOTICES: ReadonlySet<string> = new Set(['notSoldByWeight']);
+export const REFUSAL_NOTICES: ReadonlySet<string> = new Set(['notSoldByWeight', 'pointsNoMember', 'pointsNotOffered', 'pointsBelowMinimum', 'pointsOverBalance', 'pointsOverBasket']);
 
 export interface Ctx {
   now: number;
   quote: Quote;
   rules: MachineRules;
   newId: () => string;
+  /** Loyalty rules and balances; absent: no points program. */
+  points?: PointsCtx;
+  /** What stands against selling a serialised item (sold before, blocked by HQ), or null. */
+  serialState?: (gtin: string, serial: string) => SerialState | null;
 }
 
 export interface StepResult {

@@ -26,7 +26,7 @@ import { SaleLedger, savedStep, type SaleStep } from './saleLedger.js';
 import { recordKioskEvent, type KioskRecordType } from './kioskRecords.js';
 import { KioskTimers } from './sessionTimers.js';
 import { intentAction } from './intentCheck.js';
-import { resolveEpc, resolveScan } from './scanResolver.js';
+import { catalogGtin, resolveEpc, resolveScan } from './scanResolver.js';
 import { cartView, produceList, requestView } from './cartView.js';
 import type { KioskDeviceMap } from './kioskConfig.js';
 import { OrderFeed } from './orderFeed.js'; // click & collect
@@ -39,8 +39,10 @@ import { Handovers } from './handovers.js'; // click & collect hand-over tasks
 import { recordSale } from './saleRecords.js'; // shelf = till
 import { PaymentPrompts } from './paymentPrompts.js';
 import { paymentInFlightOf, resultAction } from './paymentEvents.js';
-import { printReceipt, ReceiptLanguages } from './receiptPrint.js';
+import { KioskReceipts } from './kioskReceipts.js';
 import { ProduceOrder, SoldCounts } from './produceRanking.js'; // produce lookup: most-sold first
+import { KioskPoints } from './kioskPoints.js'; // loyalty points
+import { Serials } from './serials.js'; // serialised items: sold once, the exit gate's book
 
 export interface KioskServiceOptions {
   config: Readonly<Config>;
@@ -101,13 +103,17 @@ export class KioskService {
   private readonly pickup: PickupFlow;
   /** HQ's `orders` feed intake; null without `hq` in the config. */
   orderFeed: OrderFeed | null = null;
-  /** The language each kiosk's shopper paid in, for the printed receipt. */
-  private readonly receiptLanguage = new ReceiptLanguages();
+  /** Each kiosk's last receipt, for the thank-you screen and the printer (kioskReceipts.ts). */
+  private readonly receipts: KioskReceipts;
   /** Collected orders waiting to be handed over by a person. */
   readonly handovers: Handovers;
   private readonly sold = new SoldCounts();
   private readonly produceOrder = new ProduceOrder(this.sold);
   private readonly members: KioskMembers;
+  /** Loyalty points: the `loyalty` feed, balances, the pointsChange records. */
+  readonly points: KioskPoints;
+  /** Every serialised item sold here, flagged by HQ or exempted by ops (the exit gate reads it too). */
+  readonly serials: Serials;
 
   constructor(private readonly o: KioskServiceOptions) {
     this.log = o.log.child({ module: 'kiosk' });
@@ -117,8 +123,11 @@ export class KioskService {
     const k = o.config.kiosk;
     this.parse = createBarcodeParser({ ...(k.region !== undefined ? { region: k.region } : {}), currency: k.currency });
     this.changes.setMaxListeners(0);
+    this.serials = new Serials({ store: this.store.serials, log: o.log, now: o.now });
     this.prompts = new PaymentPrompts({ session: (id) => this.sessions.get(id), emit: (id, m) => void this.changes.emit('prompt', id, m), log: this.log, ...(o.onPromptIgnored ? { onIgnored: o.onPromptIgnored } : {}) });
+    this.receipts = new KioskReceipts({ config: o.config, command: o.command, log: this.log, memberTier: (code) => this.catalog().members.get(code) ?? this.members.credentialTier(code) });
     this.members = new KioskMembers({ config: o.config, store: this.store, catalog: () => this.catalog(), now: o.now, log: this.log, ...(o.onMemberQrRefused ? { onRefused: o.onMemberQrRefused } : {}) });
+    this.points = new KioskPoints({ config: o.config, store: this.store, log: this.log, now: o.now, sessions: () => this.sessions.values(), tier: (m) => this.catalog().members.get(m) ?? this.members.credentialTier(m) ?? null, record: (id, data) => this.record(id, 'pointsChange', data), onChanged: () => this.changes.emit('loyalty'), checkpoint: (id) => this.checkpoint('pointsRecorded', id) });
     this.handovers = new Handovers({ store: this.store, record: (kioskId, data) => this.record(kioskId, 'handover', data), outbox: o.outbox, lastSeq: () => o.ingest.lastSeq, log: this.log, now: o.now });
     this.pickup = new PickupFlow({
       store: this.store,
@@ -147,6 +156,8 @@ export class KioskService {
         if (dev) await o.command('payment', dev, type, data, `kiosk:${id}`);
       },
       checkpoint: (step, id) => this.checkpoint(step, id),
+      afterSale: (id, data) => this.points.afterSale(id, data),
+      committed: (data) => this.serials.committed(data),
       alert: (code, severity, message) => o.alert?.(code, severity, message),
       count: (what) => o.count?.(what),
     });
@@ -162,6 +173,7 @@ export class KioskService {
 
   async start(): Promise<void> {
     await this.store.start();
+    await this.serials.start();
     this.sold.seed(await this.store.soldLines(this.o.now() - SOLD_WINDOW_MS));
     for (const s of await this.store.loadSessions()) this.sessions.set(s.kioskId, s);
     for (const [kioskId, devs] of Object.entries(this.o.config.kiosk.devices)) {
@@ -176,7 +188,10 @@ export class KioskService {
       this.sendLight(id);
       this.armTimers(id);
     }
+    await this.points.start(this.o.config.hq && this.o.hqFeeds ? this.o.hqFeeds : undefined, () => this.changes.emit('loyalty'));
     await this.ledger.recover(this.kioskIds);
+    await this.points.recover();
+    for (const s of this.sessions.values()) await this.receipts.restore(s, (requestId) => this.store.sale(requestId));
     await this.pickup.recover();
     await this.handovers.start();
     if (this.o.config.hq && this.o.config.hq.publicKeys.length === 0) {
@@ -187,12 +202,15 @@ export class KioskService {
       const c = this.o.config;
       this.orderFeed = new OrderFeed({ storeId: c.storeId, hq: this.o.config.hq, connection, clientId: `storegw-${c.storeId}-orders`, store: this.store, metrics, log: this.o.log, now: this.o.now, onHandled: () => this.changes.emit('orders'), ...(onRejected ? { onRejected } : {}), ...(onStoreFailed ? { onStoreFailed } : {}), limits: c.prices });
       await this.orderFeed.start();
+      await this.serials.startFeed({ storeId: c.storeId, hq: this.o.config.hq, connection, metrics, onHandled: () => this.changes.emit('serials'), ...(onRejected ? { onRejected } : {}), ...(onStoreFailed ? { onStoreFailed } : {}), limits: c.prices });
     }
     this.log.info({ kiosks: this.kioskIds.length, sessions: [...this.sessions.values()].map((s) => ({ kioskId: s.kioskId, phase: s.phase, lines: s.lines.length })) }, 'kiosk sessions ready');
   }
 
   async stop(): Promise<void> {
     await this.orderFeed?.stop().catch((err: Error) => this.log.warn({ err }, 'orders feed stop failed'));
+    await this.points.stop();
+    await this.serials.stop();
     this.ledger.stop();
     this.timers.clear();
     await Promise.allSettled([...this.chains.values()]);
@@ -209,6 +227,12 @@ export class KioskService {
     return this.o.config.kiosk.soundVolume;
   }
 
+  /** The catalog item of a GTIN-14 (feeds may key it as GTIN-8/12/13), or null: not sold here. */
+  itemOf(gtin14: string): { gtin: string; name: string } | null {
+    const g = catalogGtin(this.catalog(), gtin14);
+    return g === null ? null : { gtin: g, name: this.catalog().items.get(g)?.name ?? g };
+  }
+
   /** A catalog item's name, for its generated picture (null: not in the catalog). */
   itemName(gtin: string): string | null {
     return this.catalog().items.get(gtin)?.name ?? null;
@@ -222,7 +246,8 @@ export class KioskService {
     const s = this.sessions.get(kioskId);
     if (!s) return null;
     const v = cartView(s, produceList(this.catalog(), (g) => this.quote(g, s.memberCode)?.price ?? null, this.produceOrder.of(this.catalog())), this.o.config.demo);
-    return { ...v, ...this.pickup.viewOf(kioskId) };
+    const r = v.receipt ? this.receipts.viewOf(kioskId, v.receipt.transactionId) : null;
+    return { ...v, ...this.pickup.viewOf(kioskId), ...(v.receipt && r ? { receipt: { ...v.receipt, ...r } } : {}) };
   }
 
   session(kioskId: string): Session | undefined {
@@ -270,7 +295,8 @@ export class KioskService {
 
   /** A page intent (already authenticated for `kioskId`). Prices or totals in it are never read. */
   intent(kioskId: string, m: KioskSessionIntent): Promise<void> {
-    if (m.type === 'pay') this.receiptLanguage.remember(kioskId, this.sessions.get(kioskId)?.sessionId, m.lang);
+    if (m.type === 'pay') this.receipts.languages.remember(kioskId, this.sessions.get(kioskId)?.sessionId, m.lang);
+    if (m.type === 'printReceipt') return this.enqueue(kioskId, async () => this.printRequested(kioskId));
     if (m.type === 'pickupConfirm') return this.enqueue(kioskId, () => this.pickup.confirm(kioskId));
     if (m.type === 'pickupClose') return this.enqueue(kioskId, () => this.pickup.close(kioskId));
     const qr = m.type === 'scan' && this.o.config.demo ? memberQrOf(m.code) : null;
@@ -351,6 +377,8 @@ export class KioskService {
       quote: (g, m) => this.quote(g, m),
       rules: { removalNeedsAttendant: k.removalNeedsAttendant, voidNeedsAttendant: k.voidNeedsAttendant, bagToleranceG: k.bagToleranceG, bagTolerancePct: k.bagTolerancePct, bagNoiseG: k.bagNoiseG, soldTagQuietMs: k.soldTagQuietMs },
       newId: () => randomUUID(),
+      points: this.points.ctx(),
+      serialState: (g, serial) => this.serials.book.stateOf(g, serial),
     };
   }
 
@@ -420,14 +448,22 @@ export class KioskService {
         await this.store.updatePayment(fx.data.payment.requestId, 'approved', now, { authCode: fx.data.payment.authCode });
         const p = this.sessions.get(kioskId)?.payment;
         const terminalReceipt = p?.requestId === fx.data.payment.requestId ? p.receipt : undefined;
+        // Built from the record being committed, shown with the thank-you once it is.
+        this.receipts.prepare(kioskId, fx.data, terminalReceipt);
         await this.ledger.recordSale(kioskId, fx.data, terminalReceipt);
         // The sale is durable now; the receipt never holds it up.
-        const sale = terminalReceipt ? { ...fx.data, payment: { ...fx.data.payment, receipt: terminalReceipt } } : fx.data;
-        return printReceipt({ config: this.o.config, command: this.o.command, log: this.log }, kioskId, sale, this.receiptLanguage.of(kioskId, fx.data.transactionId));
+        return void this.receipts.recorded(kioskId, fx.data.transactionId);
       }
       case 'reverseCharge':
         return this.ledger.reverse(kioskId, fx);
     }
+  }
+
+  /** The shopper asked for paper: the current sale's receipt is printed once, and the page told. */
+  private printRequested(kioskId: string): void {
+    const s = this.sessions.get(kioskId);
+    if (s?.phase !== 'done' || !s.receipt) return;
+    if (this.receipts.print(kioskId, s.receipt.transactionId)) this.changes.emit('view', kioskId, this.view(kioskId), null);
   }
 
   /** Counted always, logged rate-limited, naming the field in `detail`. */

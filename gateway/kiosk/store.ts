@@ -9,6 +9,8 @@ import { openOwned, type OwnedFile, type OwnerConnection, type Step } from '../d
 import type { Session } from './sessionMachine.js';
 import type { OnlineOrderT, OrderRow, OrderStatus, OrdersBodyT } from './orders.js';
 import type { HandoverRow, HandoverState } from './handovers.js';
+import { POINTS_MIGRATION, pointsLedgerSteps } from './pointsStore.js';
+import { SERIALS_MIGRATION, SerialStore, soldSerialSteps } from './serialStore.js';
 
 const MIGRATIONS: readonly string[] = [
   `CREATE TABLE sessions (
@@ -47,6 +49,12 @@ const MIGRATIONS: readonly string[] = [
   // replay is refused at any kiosk of the store and after a restart.
   `CREATE TABLE member_uses (use_key TEXT PRIMARY KEY, kiosk_id TEXT NOT NULL, used_at INTEGER NOT NULL, keep_until INTEGER NOT NULL) WITHOUT ROWID;
    CREATE INDEX member_uses_keep ON member_uses (keep_until)`,
+  // 7: loyalty points: the store's own changes (one row per sale and kind, written with the sale;
+  // seq once its pointsChange record is in the outbox), and the applied `loyalty` feed: its rules
+  // per scope and HQ's last balance per member.
+  POINTS_MIGRATION,
+  // 8: serialised items: the serials sold (with their sale), flagged by HQ, exempted from the exit gate (serialStore.ts).
+  SERIALS_MIGRATION,
 ];
 
 /** `reversed`: approved for another amount or currency, or after its sale was voided, and given back. */
@@ -84,12 +92,19 @@ export class KioskStore {
    */
   private db!: OwnerConnection;
   private owned: OwnedFile | null = null;
+  /** Serials sold, flagged and exempted, on the same connection (their writes join the sale's). */
+  readonly serials = new SerialStore(() => this.db);
   constructor(private readonly file: string) {}
 
   async start(): Promise<void> {
     const f = await openOwned(this.file, MIGRATIONS, { synchronous: 'FULL' });
     this.owned = f;
     this.db = f.conn;
+  }
+
+  /** The file's connection, for the repositories beside this one (pointsStore.ts). */
+  get connection(): OwnerConnection {
+    return this.db;
   }
 
   async stop(): Promise<void> {
@@ -148,14 +163,18 @@ export class KioskStore {
 
   /**
    * The commit point of a sale: the ledger row and the payment's `recorded` status in one
-   * transaction. Idempotent on the request id (a second call changes nothing and returns false).
+   * transaction, with the serials of its lines. Idempotent on the request id (a second call changes
+   * nothing and returns false).
    */
-  async commitSale(sale: { requestId: string; transactionId: string; kioskId: string; record: object; authCode: string; terminalReceipt?: string[] }, now: number): Promise<boolean> {
+  async commitSale(sale: { requestId: string; transactionId: string; kioskId: string; record: { transactionId: string; kioskId: string; lines: readonly { gtin: string; serials?: readonly string[] }[] }; authCode: string; terminalReceipt?: string[] }, now: number): Promise<boolean> {
     const receipt = sale.terminalReceipt ? JSON.stringify(sale.terminalReceipt) : null;
     const [ins] = await this.db.steps(
       [
         { sql: 'INSERT OR IGNORE INTO sales (request_id, transaction_id, kiosk_id, record, recorded_at, terminal_receipt) VALUES (?, ?, ?, ?, ?, ?)', rows: [[sale.requestId, sale.transactionId, sale.kioskId, JSON.stringify(sale.record), now, receipt]] },
         { sql: "UPDATE payments SET status = 'recorded', auth_code = COALESCE(?, auth_code), updated_at = ? WHERE request_id = ?", rows: [[sale.authCode, now, sale.requestId]] },
+        // The sale's points changes commit with it: a crash leaves both or neither.
+        ...pointsLedgerSteps(sale.transactionId, sale.kioskId, sale.record, now),
+        ...soldSerialSteps(sale.record, now),
       ],
       true,
     );

@@ -28,6 +28,7 @@ export class AlertBook {
   onEvent(e: { seq: number; kind: string; deviceId: string; type: string; recvTs: number; data: string }): void {
     if (e.kind === 'kiosk' && e.type === 'attendant') return this.onAttendant(e);
     if (e.kind === 'kiosk' && e.type === 'priceMismatch') return this.onPriceMismatch(e);
+    if (e.kind === 'rfid' && e.type === 'exitAlarm') return this.onExitAlarm(e);
     if (e.type !== 'alert') return;
     let d: { code?: unknown; severity?: unknown; message?: unknown };
     try {
@@ -64,6 +65,19 @@ export class AlertBook {
     const money = (v: unknown, c: string) => (typeof v === 'number' ? formatMinor(v, c) : String(v));
     const msg = `${String(d.name)} (${String(d.gtin)}) sold at ${String(d.kioskId)} for ${money(d.tillPrice, cur)}; label ${String(d.labelId)} (${String(d.labelState)}) shows ${money(d.labelPrice, typeof d.labelCurrency === 'string' ? d.labelCurrency : cur)} [transaction ${String(d.transactionId)}; the till's price was charged]`;
     this.add({ at: e.recvTs, source: `kiosk/${e.deviceId}`, code: 'PRICE_MISMATCH', severity: 'warning', message: msg, seq: e.seq });
+  }
+
+  /** An exit gate alarmed: an unsold serialised item went through it. */
+  private onExitAlarm(e: { seq: number; deviceId: string; recvTs: number; data: string }): void {
+    let d: Record<string, unknown>;
+    try {
+      d = JSON.parse(e.data) as Record<string, unknown>;
+    } catch {
+      return;
+    }
+    const where = typeof d.zone === 'string' ? `${d.zone} (reader ${e.deviceId})` : `reader ${e.deviceId}`;
+    const flag = typeof d.flag === 'string' ? ` — listed as ${d.flag}` : '';
+    this.add({ at: e.recvTs, source: `rfid/${e.deviceId}`, code: 'EXIT_ALARM', severity: 'critical', message: `${String(d.name)} (GTIN ${String(d.gtin)}, serial ${String(d.serial)}) left through the exit gate at ${where} unsold${flag}`, seq: e.seq });
   }
 
   /** A registry change: a device that was online and is now offline raises DEVICE_OFFLINE. */

@@ -17,6 +17,8 @@ import { Paying } from './screens/Paying.js';
 import { DemoScan } from './screens/DemoScan.js';
 import { helpKey, helpReasons, screenFor } from './screens/phaseScreen.js';
 import { PHASE_STRINGS } from './screens/phaseStrings.js';
+import { ThankYou } from './screens/ThankYou.js';
+import { PointsPanel } from './screens/PointsPanel.js';
 
 export function App(props: { kioskId: string; token: string }) {
   const [storeLang, setStoreLang] = useState<KioskLanguage>({ default: 'en', idleMs: 60_000 });
@@ -100,17 +102,7 @@ export function App(props: { kioskId: string; token: string }) {
       {view === null ? (
         <main class="k-center" aria-busy="true"><h2>{t.connecting}</h2></main>
       ) : view.phase === 'done' ? (
-        <main class="k-center" data-testid="thanks">
-          <h2>{t.thanks}</h2>
-          <p>{t.receipt}: <strong data-testid="transaction-id">{view.receipt?.transactionId}</strong></p>
-          <p class="k-total" data-testid="receipt-total">{t.total}: {money(view.receipt?.total ?? 0)}</p>
-          {(view.receipt?.vat ?? []).map((v) => (
-            <p key={String(v.rateBp)} data-testid="receipt-vat" data-rate={v.rateBp ?? 'none'}>
-              {v.rateBp === null ? t.vatUnknown : t.vatLine(formatRateBp(v.rateBp, lang))}: {money(v.vat)} ({t.net} {money(v.net)})
-            </p>
-          ))}
-          <BigButton label={t.newCustomer} kind="primary" disabled={stale} onClick={() => c.send({ type: 'cancel' })} testId="new-customer" />
-        </main>
+        <ThankYou receipt={view.receipt} t={t} lang={lang} money={money} stale={stale} pointsEarned={view.points?.earned ?? null} print={() => c.send({ type: 'printReceipt' })} done={() => c.send({ type: 'cancel' })} />
       ) : view.pickup ? (
         <PickupScreen view={view} t={t} money={money} stale={stale} send={(m) => c.send(m)} />
       ) : produceOpen && canShop && view.produce.length > 0 ? (
@@ -143,6 +135,7 @@ export function App(props: { kioskId: string; token: string }) {
           </section>
           <aside class="k-side">
             <Totals view={view} t={t} money={money} />
+            <PointsPanel view={view} t={t} money={money} disabled={!canShop} send={(points) => c.send({ type: 'spendPoints', points })} />
             <div class="k-actions">
               <BigButton label={`${t.pay} ${money(view.total)}`} kind="primary" disabled={!canShop || view.lines.length === 0} onClick={() => c.send({ type: 'pay', lang })} testId="pay">
                 <span class="k-pay">{t.pay} {money(view.total)}</span>

@@ -9,9 +9,9 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { stringify } from 'yaml';
 import mqtt, { type MqttClient, type IClientOptions } from 'mqtt';
-import { parseConfig, type Config } from '../../gateway/config.js';
+import type { Config } from '../../gateway/config.js';
 import { createLogger } from '../../gateway/log.js';
-import { Gateway } from '../../gateway/gateway.js';
+import type { Gateway } from '../../gateway/gateway.js';
 import { hashSecret } from '../../gateway/scryptHash.js';
 import type { DeviceKind } from '../../gateway/protocol/topics.js';
 import { tempDir } from './tmp.js';
@@ -98,6 +98,10 @@ export async function startGateway(opts: Partial<ConfigOptions> = {}): Promise<R
   const tmp = opts.dataDir ? null : tempDir('sgw-gw-');
   const dataDir = opts.dataDir ?? tmp!.dir;
   const raw = await buildConfig({ ...opts, dataDir });
+  // Imported here, not at the top: most files that use this harness only spawn dist/storegw.js,
+  // and loading the gateway's source (its config schemas, then the whole gateway) into every
+  // test worker cost each of them seconds.
+  const [{ parseConfig }, { Gateway }] = await Promise.all([import('../../gateway/config.js'), import('../../gateway/gateway.js')]);
   const res = parseConfig(stringify(raw), {});
   if (!res.ok) throw new Error(`test config invalid: ${res.errors.join('; ')}`);
   const logs: Record<string, unknown>[] = [];

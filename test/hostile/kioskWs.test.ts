@@ -110,7 +110,7 @@ const intent = fc.oneof(
   fc.record({ type: fc.constant('remove'), lineId: fc.oneof(fc.string({ maxLength: 40 }), anyValue), serial: fc.oneof(fc.constantFrom('6789', '6790'), fc.string({ maxLength: 25 }), anyValue) }, { requiredKeys: ['type', 'lineId'] }),
   fc.record({ type: fc.constant('member'), code: fc.oneof(code, anyValue) }),
   fc.record({ type: fc.constant('pickProduce'), gtin: fc.oneof(fc.constantFrom(G.apples, G.milk, G.shirt, G.wine, ''), anyValue) }),
-  fc.record({ type: fc.constantFrom('pay', 'cancel', 'help', 'pickupConfirm', 'pickupClose', 'hello', 'attendant', 'paymentResult', 'produceWeight', '__proto__', 'constructor', 'toString') }),
+  fc.record({ type: fc.constantFrom('pay', 'cancel', 'help', 'pickupConfirm', 'pickupClose', 'printReceipt', 'hello', 'attendant', 'paymentResult', 'produceWeight', '__proto__', 'constructor', 'toString') }),
   fc.record({ type: anyValue }),
 );
 

@@ -2,6 +2,7 @@
  * `make demo`: the whole store on config/demo.yaml — Mosquitto as HQ, the gateway, simulated
  * devices — with progress lines, the URLs, the demo logins and where the logs go (`--logs`,
  * default `logs/` in the data folder: gateway.log, bridge.log). Ctrl-C stops everything and exits 0.
+ * `--time-scale N` runs the store's clock N times faster (demoTimeScale.ts): what the tests watch.
  *
  * Ctrl-C in a terminal sends SIGINT to the whole process group: the gateway, Mosquitto and the
  * socat pairs get it too and stop by themselves while this process stops the rest; every part here
@@ -16,6 +17,7 @@ import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { DeviceSim, FootfallSim } from './deviceSim.js';
 import { startBridge, startHq, startShelfAndTills } from './demoStore.js';
 import type { MemberPhone } from './memberPhone.js';
+import { parseTimeScale, scaledMs, writeScaledConfig } from './demoTimeScale.js';
 
 const DEMO_DEVICE_SECRET = 'demo-device-secret';
 /** One part that does not stop within this long (unless it names its own limit) is not waited for. */
@@ -61,8 +63,9 @@ function tail(file: string, lines = 15): string {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { config: { type: 'string', default: 'config/demo.yaml' }, logs: { type: 'string' } } });
+  const { values } = parseArgs({ options: { config: { type: 'string', default: 'config/demo.yaml' }, logs: { type: 'string' }, 'time-scale': { type: 'string', default: '1' } } });
   const file = path.resolve(values.config!);
+  const timeScale = parseTimeScale(values['time-scale']!);
   const res = loadConfigFile(file);
   if (!res.ok) throw new Error(`${file}:\n  ${res.errors.join('\n  ')}`);
   const cfg = res.config;
@@ -81,11 +84,20 @@ async function main(): Promise<void> {
   const hq: Mosquitto = await startMosquitto({ port: hqPort, persistence: false });
   stops.push({ name: 'Mosquitto (HQ)', stop: () => hq.stop() });
 
+  // On a faster clock the gateway's staleness limits shrink with the check-in periods.
+  let gatewayConfig = file;
+  if (timeScale !== 1) {
+    const scaled = writeScaledConfig(cfg, timeScale);
+    stops.push({ name: 'scaled config', stop: async () => scaled.remove() });
+    gatewayConfig = scaled.file;
+    say(`time scale ${timeScale}: every period of the demo and the gateway's staleness limits divided by ${timeScale} (config ${scaled.file})`);
+  }
+
   if (stopping) return;
   say('[2/5] starting the gateway (node dist/storegw.js run)');
   // Its stdout (the log) and stderr (start-up refusals) go straight to the file, not through here.
   const out = openSync(gatewayLog, 'w', 0o600);
-  const gw: ChildProcess = spawn(process.execPath, [path.resolve('dist/storegw.js'), 'run', '--config', file], { stdio: ['ignore', out, out] });
+  const gw: ChildProcess = spawn(process.execPath, [path.resolve('dist/storegw.js'), 'run', '--config', gatewayConfig], { stdio: ['ignore', out, out] });
   closeSync(out);
   stops.push({
     name: 'gateway',
@@ -126,8 +138,8 @@ async function main(): Promise<void> {
   for (const d of cfg.devices) {
     if (d.bridge || !d.secretHash) continue; // byte-level devices come with the bridge
     if (d.kind === 'esl' || d.kind === 'payment') continue; // their own simulators, below
-    const o = { url, id: d.id, password: DEMO_DEVICE_SECRET, heartbeatMs: 15_000 };
-    sims.push(d.kind === 'footfall' ? new FootfallSim(o, 5000) : new DeviceSim({ ...o, kind: d.kind }));
+    const o = { url, id: d.id, password: DEMO_DEVICE_SECRET, heartbeatMs: scaledMs(15_000, timeScale) };
+    sims.push(d.kind === 'footfall' ? new FootfallSim(o, scaledMs(5000, timeScale)) : new DeviceSim({ ...o, kind: d.kind }));
   }
   const t0 = Date.now();
   await Promise.all(sims.map((s) => s.start()));
@@ -137,10 +149,10 @@ async function main(): Promise<void> {
 
   if (stopping) return;
   say('[4/5] starting ESL access points, payment terminals and the HQ simulator');
-  for (const part of await startShelfAndTills(cfg, url)) stops.push(part);
+  for (const part of await startShelfAndTills(cfg, url, timeScale)) stops.push(part);
   let memberPhone: MemberPhone | null = null;
   if (cfg.hq) {
-    const hqSim = await startHq(cfg, `mqtt://127.0.0.1:${hqPort}`, path.resolve(path.dirname(file), 'demo-hq-signing-key.pem'), say);
+    const hqSim = await startHq(cfg, `mqtt://127.0.0.1:${hqPort}`, path.resolve(path.dirname(file), 'demo-hq-signing-key.pem'), say, timeScale);
     stops.push(hqSim);
     memberPhone = hqSim.memberPhone;
     let timer: NodeJS.Timeout | undefined;
@@ -150,7 +162,7 @@ async function main(): Promise<void> {
   }
   if (stopping) return;
   say('[5/5] starting the bridge: serial scales and RFID over socat ptys, the HID scanner and the light tower through their transport interfaces, a ZVT card terminal, a receipt printer and an OpenEPaperLink access point on local ports');
-  const bridge = await startBridge(path.resolve(path.dirname(file), 'bridge-demo.yaml'), bridgeLog, cfg.data.dir);
+  const bridge = await startBridge(path.resolve(path.dirname(file), 'bridge-demo.yaml'), bridgeLog, cfg.data.dir, timeScale);
   stops.push(bridge);
   say(`bridge connected; its serial devices' ptys are in ${bridge.ptyDir} (removed on stop)`);
   if (memberPhone) {
@@ -159,7 +171,7 @@ async function main(): Promise<void> {
     const memberTimer = setInterval(() => {
       bridge.scan(phone.present());
       say('a member showed the member app QR at the HID scanner');
-    }, 180_000);
+    }, scaledMs(180_000, timeScale));
     stops.push({ name: 'member phone', stop: async () => clearInterval(memberTimer) });
   }
   if (stopping) return;

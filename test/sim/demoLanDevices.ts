@@ -5,6 +5,7 @@
  * config's `zvt`, `escpos` and `oepl` entries are rewritten to point at them, so the bridge's real
  * drivers and transports (TCP, HTTP, WebSocket) carry every byte.
  */
+import { scaledMs } from './demoTimeScale.js';
 import path from 'node:path';
 import type { BridgeDeviceConfig } from '../../firmware-bridge/config.js';
 import { ZvtSim } from '../../firmware-bridge/devices/zvt/sim.js';
@@ -34,7 +35,7 @@ export interface LanDevices {
  * the ZVT payment journals go (the demo's data folder); `labelsByAp` names the labels HQ binds to
  * each access point: the AP simulator gets one tag per label, the driver the label → MAC table.
  */
-export async function startLanDevices(devices: readonly Readonly<BridgeDeviceConfig>[], stateDir: string, labelsByAp: ReadonlyMap<string, readonly string[]>): Promise<LanDevices> {
+export async function startLanDevices(devices: readonly Readonly<BridgeDeviceConfig>[], stateDir: string, labelsByAp: ReadonlyMap<string, readonly string[]>, timeScale = 1): Promise<LanDevices> {
   const zvt = new Map<string, ZvtSim>();
   const printers = new Map<string, PrinterSim>();
   const aps = new Map<string, OeplApSim>();
@@ -59,7 +60,7 @@ export async function startLanDevices(devices: readonly Readonly<BridgeDeviceCon
       } else if (d.protocol === 'oepl') {
         const labels = labelsByAp.get(d.id) ?? [];
         const macs = labels.map((_, i) => simMac(i));
-        const sim = new OeplApSim({ tags: macs, checkInMs: TAG_CHECK_IN_MS });
+        const sim = new OeplApSim({ tags: macs, checkInMs: scaledMs(TAG_CHECK_IN_MS, timeScale) });
         await sim.start();
         aps.set(d.id, sim);
         const tags = Object.fromEntries(labels.map((l, i) => [l, macs[i]!]));

@@ -24,6 +24,7 @@ import { encodeKeyboard } from '../../firmware-bridge/devices/hidScanner/codec.j
 import { createLogger } from '../../gateway/log.js';
 import { topics } from '../../gateway/protocol/topics.js';
 import { encodeSgtin96, sgtinFieldsFromGtin } from '../../gateway/kiosk/sgtin.js';
+import { scaledMs } from './demoTimeScale.js';
 import type { SimTag } from '../../firmware-bridge/devices/chafon/sim.js';
 import { nameDemoCatalog } from './demoCatalog.js';
 import { writeProducePictures } from './demoPictures.js';
@@ -33,6 +34,8 @@ export const DEMO_LABELS = 2000;
 const DEMO_DEVICE_SECRET = 'demo-device-secret';
 /** How often the demo's terminals and access points check in: well inside the gateway's staleness limits. */
 const CHECK_IN_MS = 30_000;
+/** The bridge's heartbeat for the devices it holds open (its own default, restated to be scaled). */
+const BRIDGE_HEARTBEAT_MS = 30_000;
 
 /**
  * What lies in kiosk 1's basket: RFID tags (SGTIN-96) of catalog items, a sourdough bread and two
@@ -60,7 +63,7 @@ export interface DemoPart {
  * `priced` resolves once the gateway's price report to HQ shows the catalog and prices in use: the
  * kiosk's devices start after that, so a basket read at once never meets an empty catalog.
  */
-export async function startHq(cfg: Readonly<Config>, hqUrl: string, keyFile: string, say: (s: string) => void): Promise<DemoPart & { feeds: HqFeeds; priced: Promise<void>; memberPhone: MemberPhone }> {
+export async function startHq(cfg: Readonly<Config>, hqUrl: string, keyFile: string, say: (s: string) => void, timeScale = 1): Promise<DemoPart & { feeds: HqFeeds; priced: Promise<void>; memberPhone: MemberPhone }> {
   const signer = loadOrCreateHqSigner(keyFile, cfg.hq?.publicKeys[0]?.kid ?? 'demo-hq-2026');
   const feeds = await connectHqFeeds(hqUrl, cfg.storeId, signer);
   feeds.client.on('error', () => undefined); // HQ going away (Ctrl-C reaches Mosquitto too) is not a crash
@@ -82,7 +85,7 @@ export async function startHq(cfg: Readonly<Config>, hqUrl: string, keyFile: str
   });
   await feeds.client.subscribeAsync(topics.hqReport(cfg.storeId, 'prices'), { qos: 1 });
   const now = Date.now();
-  const promo = { id: 'demo-promo-1', gtin: gtinOf(1), price: 99, start: new Date(now + 120_000).toISOString(), end: new Date(now + 600_000).toISOString(), text: 'Demo deal' };
+  const promo = { id: 'demo-promo-1', gtin: gtinOf(1), price: 99, start: new Date(now + scaledMs(120_000, timeScale)).toISOString(), end: new Date(now + scaledMs(600_000, timeScale)).toISOString(), text: 'Demo deal' };
   await feeds.publish('catalog', 'store', version, store.catalog);
   await feeds.publish('labels', 'store', version, store.labels);
   // A gold member (the member app's reference phone) pays less for the milk.
@@ -100,7 +103,7 @@ export async function startHq(cfg: Readonly<Config>, hqUrl: string, keyFile: str
       () => say(`HQ: signed price change v${version} (20 items)`),
       (err: Error) => say(`HQ: price change failed: ${err.message}`),
     );
-  }, 60_000);
+  }, scaledMs(60_000, timeScale));
   return {
     name: 'HQ simulator',
     feeds,
@@ -118,7 +121,7 @@ export async function startHq(cfg: Readonly<Config>, hqUrl: string, keyFile: str
  * round (1,000 labels) is split to fit the gateway's packet limit: one message over it closed the
  * AP's connection, and the AP did not come back. APs reconnect after a lost connection.
  */
-export async function startShelfAndTills(cfg: Readonly<Config>, url: string): Promise<DemoPart[]> {
+export async function startShelfAndTills(cfg: Readonly<Config>, url: string, timeScale = 1): Promise<DemoPart[]> {
   const parts: DemoPart[] = [];
   const store = storeFeeds(DEMO_LABELS, 2);
   for (const d of cfg.devices) {
@@ -131,14 +134,14 @@ export async function startShelfAndTills(cfg: Readonly<Config>, url: string): Pr
         labels: store.labelsByAp.get(d.id) ?? [],
         radioRate: 100,
         commandLossRate: 0.01,
-        statusEveryMs: 60_000,
+        statusEveryMs: scaledMs(60_000, timeScale),
         maxPacketBytes: cfg.mqtt.maxPacketBytes,
         reconnectMs: 1000,
       });
       await sim.connect();
       parts.push({ name: `esl ${d.id}`, stop: () => sim.disconnect() });
     } else if (d.kind === 'payment') {
-      const sim = new PaymentSim({ url, id: d.id, password: DEMO_DEVICE_SECRET, heartbeatMs: CHECK_IN_MS });
+      const sim = new PaymentSim({ url, id: d.id, password: DEMO_DEVICE_SECRET, heartbeatMs: scaledMs(CHECK_IN_MS, timeScale) });
       await sim.start();
       parts.push({ name: `payment ${d.id}`, stop: () => sim.stop() });
     }
@@ -156,7 +159,7 @@ export async function startShelfAndTills(cfg: Readonly<Config>, url: string): Pr
  * process so the demo can press the scanner's trigger. Its log goes to `logFile`; the ptys live in
  * `ptyDir`, made for this run and removed on stop.
  */
-export async function startBridge(bridgeConfigFile: string, logFile: string, dataDir: string): Promise<DemoPart & { scan: (code: string) => void; ptyDir: string }> {
+export async function startBridge(bridgeConfigFile: string, logFile: string, dataDir: string, timeScale = 1): Promise<DemoPart & { scan: (code: string) => void; ptyDir: string }> {
   const res = loadBridgeConfigFile(bridgeConfigFile);
   if (!res.ok) throw new Error(`${bridgeConfigFile}:\n  ${res.errors.join('\n  ')}`);
   // The ptys go to a folder of this run's own: two demos at once (a developer's and the test
@@ -175,7 +178,7 @@ export async function startBridge(bridgeConfigFile: string, logFile: string, dat
     removePtyDir();
     throw err;
   }
-  const lan = await startLanDevices(config.devices, dataDir, storeFeeds(DEMO_LABELS, 2).labelsByAp).catch(async (err: unknown) => {
+  const lan = await startLanDevices(config.devices, dataDir, storeFeeds(DEMO_LABELS, 2).labelsByAp, timeScale).catch(async (err: unknown) => {
     await sims.stop();
     removePtyDir();
     throw err;
@@ -196,7 +199,7 @@ export async function startBridge(bridgeConfigFile: string, logFile: string, dat
     gpioOut: (line) => new MemoryGpioOutput(`demo-gpio-${line}`),
     tcp: hw.tcp,
   };
-  const bridge = new Bridge({ url: config.mqtt.url, username: config.mqtt.username, password: readPassword(config), drivers: createDrivers(config, { transports, logger, now: Date.now }), logger });
+  const bridge = new Bridge({ url: config.mqtt.url, username: config.mqtt.username, password: readPassword(config), drivers: createDrivers(config, { transports, logger, now: Date.now }), logger, heartbeatMs: scaledMs(BRIDGE_HEARTBEAT_MS, timeScale) });
   await bridge.start();
   return {
     name: 'bridge',

@@ -187,7 +187,7 @@ export class PrinterSim extends EventEmitter<PrinterSimEvents> {
 
   /** Listens for the host like a network printer (port 0: any free port); resolves with the port. */
   async listen(port = 0, host = '127.0.0.1'): Promise<number> {
-    const server = net.createServer((socket) => {
+    const server = net.createServer({ noDelay: true }, (socket) => {
       this.sockets.add(socket);
       const write = (b: Buffer) => void (socket.writable && socket.write(b));
       const s = new Session(this, write, this.options.cjkAtPowerOn ?? false);

@@ -205,7 +205,8 @@ export class OeplApSim extends EventEmitter<OeplApSimEvents> {
       const body = await readBody(req);
       const headers = new Headers();
       for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers.set(k, v);
-      const form = await new Request('http://ap/', { method: 'POST', headers, body }).formData();
+      // A copy in a plain ArrayBuffer: a Buffer is not a BodyInit under the DOM typings the bench's program uses.
+      const form = await new Request('http://ap/', { method: 'POST', headers, body: new Uint8Array(body) }).formData();
       const field = (k: string) => (typeof form.get(k) === 'string' ? (form.get(k) as string) : null);
       switch (url.pathname) {
         case '/jsonupload': {

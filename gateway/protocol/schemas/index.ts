@@ -12,9 +12,10 @@ import { RfidInventory, RfidRead } from './rfid.js';
 import { FootfallCount, FootfallCross } from './footfall.js';
 import { LightSet } from './light.js';
 import { PaymentCancel, PaymentCharge, PaymentEndOfDay, PaymentEndOfDayResult, PaymentResult, PaymentReverse, PaymentStatus } from './payment.js';
-import { KioskAttendant, KioskHandover, KioskPickup, KioskTransaction } from './kiosk.js'; // kiosk
+import { KioskAttendant, KioskHandover, KioskPickup, KioskTransaction, PointsChange } from './kiosk.js'; // kiosk
 import { PriceMismatch } from './priceMismatch.js'; // shelf = till
 import { PrinterPrint, PrinterStatus } from './printer.js';
+import { ExitAlarm } from './exitAlarm.js'; // exit gate
 
 export const EVENT_CLASSES = ['exact', 'aggregate', 'presence', 'latest', 'sampled'] as const;
 export type EventClass = (typeof EVENT_CLASSES)[number];
@@ -48,7 +49,7 @@ export const CATALOGUE: Record<DeviceKind, KindSpec> = {
     commands: { beep: ScannerBeep, enable: ScannerEnable },
   },
   rfid: {
-    events: { ...common, read: { schema: RfidRead, cls: 'presence' } },
+    events: { ...common, read: { schema: RfidRead, cls: 'presence' }, exitAlarm: { schema: ExitAlarm, cls: 'exact' } },
     commands: { inventory: RfidInventory },
   },
   footfall: {
@@ -60,7 +61,7 @@ export const CATALOGUE: Record<DeviceKind, KindSpec> = {
     events: { ...common, result: { schema: PaymentResult, cls: 'exact' }, status: { schema: PaymentStatus, cls: 'latest' }, endOfDay: { schema: PaymentEndOfDayResult, cls: 'exact' } },
     commands: { charge: PaymentCharge, cancel: PaymentCancel, reverse: PaymentReverse, endOfDay: PaymentEndOfDay },
   },
-  kiosk: { events: { ...common, transaction: { schema: KioskTransaction, cls: 'exact' }, attendant: { schema: KioskAttendant, cls: 'exact' }, pickup: { schema: KioskPickup, cls: 'exact' }, handover: { schema: KioskHandover, cls: 'exact' }, priceMismatch: { schema: PriceMismatch, cls: 'exact' } }, commands: {} }, // kiosk
+  kiosk: { events: { ...common, transaction: { schema: KioskTransaction, cls: 'exact' }, attendant: { schema: KioskAttendant, cls: 'exact' }, pickup: { schema: KioskPickup, cls: 'exact' }, handover: { schema: KioskHandover, cls: 'exact' }, priceMismatch: { schema: PriceMismatch, cls: 'exact' }, pointsChange: { schema: PointsChange, cls: 'exact' } }, commands: {} }, // kiosk
   printer: { events: { ...common, status: { schema: PrinterStatus, cls: 'latest' } }, commands: { print: PrinterPrint } },
 };
 
@@ -75,3 +76,4 @@ export * from './payment.js';
 export * from './kiosk.js'; // kiosk
 export * from './priceMismatch.js'; // shelf = till
 export * from './printer.js';
+export * from './exitAlarm.js'; // exit gate

@@ -34,6 +34,8 @@ export const TransactionLine = Type.Object(
     unitPrice: MinorUnits,
     grams: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
     price: MinorUnits,
+    /** What the shopper saved on the line against the base price (promotion, member price); absent when nothing. */
+    saving: Type.Optional(MinorUnits),
     serials: Type.Optional(Type.Array(Type.String({ maxLength: 20 }), { maxItems: 10_000 })),
     vatRateBp: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000 })),
     // Shelf = till: the catalog the line was priced from, the price a label must show
@@ -48,6 +50,31 @@ export const TransactionLine = Type.Object(
 /** One VAT rate of a receipt (prices include VAT): gross = net + vat, minor units; rateBp null = no rate in the catalog. */
 export const VatLineSchema = Type.Object(
   { rateBp: Type.Union([Type.Integer({ minimum: 0, maximum: 10_000 }), Type.Null()]), gross: MinorUnits, net: MinorUnits, vat: MinorUnits },
+  { additionalProperties: false },
+);
+
+const Points = Type.Integer({ minimum: 0, maximum: 1_000_000_000 });
+export const SalePoints = Type.Object(
+  { memberId: Type.String({ minLength: 1, maxLength: 64 }), program: Type.String({ maxLength: 64 }), earned: Points, spent: Points, discount: MinorUnits },
+  { additionalProperties: false },
+);
+
+/**
+ * One change of a member's points, an exact record per (transaction, kind): `entryId`
+ * `<storeId>:<transactionId>:<kind>` is the key HQ applies it by, so a record sent twice changes
+ * the balance once. `delta` is signed (spend < 0); never a new balance.
+ */
+export const PointsChange = Type.Object(
+  {
+    ts: Timestamp,
+    entryId: Type.String({ minLength: 1, maxLength: 200 }),
+    transactionId: Id,
+    kioskId: Id,
+    kind: Type.Union([Type.Literal('earn'), Type.Literal('spend')]),
+    memberId: Type.String({ minLength: 1, maxLength: 64 }),
+    delta: Type.Integer({ minimum: -1_000_000_000, maximum: 1_000_000_000 }),
+    program: Type.String({ maxLength: 64 }),
+  },
   { additionalProperties: false },
 );
 
@@ -82,6 +109,8 @@ export const KioskTransaction = Type.Object(
       { additionalProperties: true },
     ),
     attendant: Type.Array(Type.Object({ requestId: Id, kind: Type.String(), decision: Type.String(), by: Type.String(), at: Timestamp }, { additionalProperties: true }), { maxItems: 1000 }),
+    /** Loyalty points of the sale: earned, and spent for `discount` minor units (part of `discounts`). */
+    points: Type.Optional(SalePoints),
   },
   { additionalProperties: true },
 );

@@ -28,14 +28,14 @@ const en = {
     bagUnexpected: { why: 'Something unexpected is in the bagging area', meanwhile: 'If you put an item there without scanning it, take it out.' },
     bagRemoved: { why: 'An item was taken out of the bagging area', meanwhile: 'Put the item back in the bagging area.' },
     called: { why: 'You asked for help', meanwhile: 'You can keep scanning while you wait.' },
-  } as Record<HelpReason, Reason>,
+  } satisfies Record<HelpReason, Reason>,
   toPay: 'To pay',
   cardWhere: {
     insert: 'Insert your card into the card terminal, chip first',
     tap: 'Hold your card or phone flat on the card terminal',
     pin: 'Type your PIN on the card terminal’s keypad',
     any: 'Tap your card on the card terminal, or insert it',
-  } as Record<CardPictureKind, string>,
+  } satisfies Record<CardPictureKind, string>,
 };
 
 const zh: typeof en = {

@@ -34,9 +34,13 @@ export const CancelIntent = bare('cancel');
 export const HelpIntent = bare('help');
 /** An item sold by weight picked on screen; the produce scale's weight prices it. */
 export const PickProduceIntent = Type.Object({ type: Type.Literal('pickProduce'), gtin: text(14) });
+/** Spend loyalty points on the cart (0 takes the spend back); what they are worth is the gateway's. */
+export const SpendPointsIntent = Type.Object({ type: Type.Literal('spendPoints'), points: Type.Integer({ minimum: 0, maximum: 1_000_000_000 }) });
 /** Click & collect: hand over the order on screen, or close it. */
 export const PickupConfirmIntent = bare('pickupConfirm');
 export const PickupCloseIntent = bare('pickupClose');
+/** The thank-you screen's "Print receipt": the gateway prints the finished sale's receipt at most once. */
+export const PrintReceiptIntent = bare('printReceipt');
 
 /** Every intent a session accepts after the hello. */
 export const KioskSessionIntentSchema = Type.Union([
@@ -50,6 +54,8 @@ export const KioskSessionIntentSchema = Type.Union([
   PickProduceIntent,
   PickupConfirmIntent,
   PickupCloseIntent,
+  PrintReceiptIntent,
+  SpendPointsIntent,
 ]);
 /** An intent a session acts on. */
 export type KioskSessionIntent = Static<typeof KioskSessionIntentSchema>;

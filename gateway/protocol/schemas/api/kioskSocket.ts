@@ -6,6 +6,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { AttendantKinds } from '../kiosk.js';
 import { PAYMENT_PROMPTS } from '../payment.js';
+import { ReceiptModelSchema } from '../receipt.js';
 
 const Minor = Type.Integer();
 const Opt = Type.Optional;
@@ -64,12 +65,28 @@ export const CartViewSchema = Type.Object({
     deltaG: Type.Number(),
   }),
   payment: Type.Union([Type.Object({ requestId: Type.String(), amount: Minor, status: Type.String() }), Type.Null()]),
-  receipt: Type.Union([Type.Object({ transactionId: Type.String(), total: Minor, authCode: Type.String(), vat: Type.Array(VatLine) }), Type.Null()]),
+  /**
+   * The finished sale: its id, total and VAT, and the receipt model (the same one the printer gets;
+   * absent when it could not be built) with what the thank-you screen may offer for print.
+   */
+  receipt: Type.Union([
+    Type.Object({
+      transactionId: Type.String(),
+      total: Minor,
+      authCode: Type.String(),
+      vat: Type.Array(VatLine),
+      model: Opt(ReceiptModelSchema),
+      print: Opt(Type.Object({ offer: Type.Boolean(), printed: Type.Boolean() })),
+    }),
+    Type.Null(),
+  ]),
   notice: Type.Union([Type.Object({ code: Type.String(), detail: Opt(Type.String()) }), Type.Null()]),
   produceWeight: Type.Union([Type.Object({ grams: Type.Number(), stable: Type.Boolean() }), Type.Null()]),
   /** The produce lookup: weighed items, most-sold first; `price` is per kg, `image` a gateway path. */
   produce: Type.Array(Type.Object({ gtin: Type.String(), name: Type.String(), nameZh: Opt(Type.String()), plu: Opt(Type.String()), price: Minor, image: Opt(Type.String()) })),
   demo: Type.Boolean(),
+  /** Loyalty points of the member on the cart: earned by this sale, spent on it (and what they take off), spendable. */
+  points: Opt(Type.Object({ earned: Type.Integer(), spent: Type.Integer(), discount: Minor, available: Type.Integer(), spendable: Type.Integer() })),
   /** Click & collect: the online order shown after its pickup code was scanned. */
   pickup: Opt(
     Type.Union([

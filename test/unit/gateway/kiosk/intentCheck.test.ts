@@ -15,7 +15,7 @@ const problem = (m: unknown) => {
 
 describe('checkIntent', () => {
   it('knows every branch of the union by its type', () => {
-    expect([...KIOSK_INTENT_SCHEMAS.keys()]).toEqual(['scan', 'setQty', 'remove', 'member', 'pay', 'cancel', 'help', 'pickProduce', 'pickupConfirm', 'pickupClose']);
+    expect([...KIOSK_INTENT_SCHEMAS.keys()]).toEqual(['scan', 'setQty', 'remove', 'member', 'pay', 'cancel', 'help', 'pickProduce', 'pickupConfirm', 'pickupClose', 'printReceipt', 'spendPoints']);
     expect(KIOSK_INTENT_SCHEMAS.size).toBe(KioskSessionIntentSchema.anyOf.length);
   });
 
@@ -33,6 +33,8 @@ describe('checkIntent', () => {
       { type: 'pickProduce', gtin: '2000000000001' },
       { type: 'pickupConfirm' },
       { type: 'pickupClose' },
+      { type: 'spendPoints', points: 0 },
+      { type: 'spendPoints', points: 500, discount: 9999 },
     ]) expect(checkIntent(m), JSON.stringify(m)).toEqual({ ok: true, intent: m });
   });
 
@@ -52,6 +54,8 @@ describe('checkIntent', () => {
     expect(problem({ type: 'remove', lineId: 'l1', serial: 'x'.repeat(21) })).toBe('serial: must NOT have more than 20 characters');
     expect(problem({ type: 'member', code: 7 })).toBe('code: must be string');
     expect(problem({ type: 'pickProduce', gtin: '123456789012345' })).toBe('gtin: must NOT have more than 14 characters');
+    expect(problem({ type: 'spendPoints', points: -1 })).toBe('points: must be >= 0');
+    expect(problem({ type: 'spendPoints', points: 1.5 })).toBe('points: must be integer');
   });
 
   it('counts lengths in code points (JSON Schema), so an emoji is one character', () => {
@@ -77,6 +81,7 @@ describe('intentAction', () => {
     expect(intentAction({ type: 'remove', lineId: 'l1' }, k(false))).toEqual({ type: 'remove', lineId: 'l1' });
     expect(intentAction({ type: 'member', code: 'M-1' }, k(false))).toEqual({ type: 'member', code: 'M-1', known: true });
     expect(intentAction({ type: 'pay' }, k(false))).toEqual({ type: 'pay' });
+    expect(intentAction({ type: 'spendPoints', points: 300, discount: 5 } as never, k(false))).toEqual({ type: 'spendPoints', points: 300 });
     expect(intentAction({ type: 'pickupClose' }, k(false))).toBeNull();
   });
   it('takes a typed scan only in the demo', () => {

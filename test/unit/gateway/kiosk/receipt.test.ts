@@ -61,7 +61,7 @@ describe('buildReceipt', () => {
     const r = buildReceipt({ ...SALE, discounts: 0, vat: [{ rateBp: null, gross: 1310, net: 1310, vat: 0 }] }, { ...OPTS, language: 'zh' });
     expect(r.totals).toEqual([{ label: '合计', amount: 1250, bold: true }]);
     expect(r.vat[0].label).toBe('未标明税率（净额，税额）');
-    expect(r.footer).toEqual(['谢谢惠顾']);
+    expect(r.footer).toEqual(['交易号 TX42', '谢谢惠顾']);
     expect(r.qr).toBeUndefined();
     expect(r.language).toBe('zh');
   });

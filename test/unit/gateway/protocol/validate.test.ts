@@ -34,6 +34,11 @@ const SAMPLES: Record<DeviceKind, Record<string, { valid: object; invalid: objec
   rfid: {
     ...common,
     read: { valid: { ts: TS, epc: '3034257BF7194E4000001A85', antenna: 1, rssi: -55 }, invalid: { ts: TS, epc: 'xyz!', antenna: 1, rssi: -55 }, reason: 'data.epc: must match pattern "^[0-9A-Fa-f]{4,124}$"' },
+    exitAlarm: {
+      valid: { ts: TS, alarmId: 'gate-1:80614141123458:6789:1', reader: 'gate-1', alarm: 'alarm-1', zone: 'front door', gtin: '80614141123458', serial: '6789', epc: '3034257BF7194E4000001A85', name: 'T-shirt', latencyMs: 12 },
+      invalid: { ts: TS, alarmId: 'a', reader: 'gate-1', alarm: 'alarm-1', gtin: '80614141123458', serial: '6789', epc: '3034257BF7194E4000001A85', name: 'T-shirt', latencyMs: -1 },
+      reason: 'data.latencyMs: must be >= 0',
+    },
   },
   footfall: {
     ...common,
@@ -79,6 +84,12 @@ const SAMPLES: Record<DeviceKind, Record<string, { valid: object; invalid: objec
     pickup: { valid: { ts: TS, kioskId: 'k1', orderId: 'o-1' }, invalid: { ts: TS, kioskId: 'k1' }, reason: 'data.orderId: is required' },
     // click & collect: a person handed a collected order over
     handover: { valid: { ts: TS, kioskId: 'k1', orderId: 'o-1', by: 'anna', at: TS, collectedAt: TS }, invalid: { ts: TS, kioskId: 'k1', orderId: 'o-1', at: TS, collectedAt: TS }, reason: 'data.by: is required' },
+    // loyalty: one points change of a sale, keyed for HQ by entryId
+    pointsChange: {
+      valid: { ts: TS, entryId: 's1:t-1:spend', transactionId: 't-1', kioskId: 'k1', kind: 'spend', memberId: 'M1', delta: -300, program: 'club' },
+      invalid: { ts: TS, entryId: 's1:t-1:spend', transactionId: 't-1', kioskId: 'k1', kind: 'refund', memberId: 'M1', delta: -300, program: 'club' },
+      reason: 'data.kind: must be one of "earn", "spend"',
+    },
     // shelf = till: a sale line charged at a price its label does not show
     priceMismatch: {
       valid: { ts: TS, mismatchId: 't-1:0:L1', kioskId: 'k1', transactionId: 't-1', line: 0, gtin: '4006381333931', name: 'Milk', catalogVersions: { 'prices/store': 2 }, currency: 'EUR', tillPrice: 149, charged: 149, labelId: 'L1', labelState: 'pending', labelHash: 'abcd', labelPrice: 129, labelCurrency: 'EUR', paid: 'till' },
