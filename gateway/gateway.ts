@@ -295,7 +295,7 @@ export class Gateway {
     // --- end prices ---
 
     // --- kiosk: self-checkout sessions; after prices (it prices from the catalog) ---
-    const kiosk = new KioskService({ config: c, ingest: this.ingest, outbox: this.outbox, prices, command: (k, id, type, data, source) => commands.send(k, id, type, data, { source }), log: this.log, now: this.now, mono: this.mono, onRefused: (code) => this.metrics.kioskRefused.labels(code).inc(), onScanRefused: (reason) => this.metrics.kioskScansRefused.labels(reason).inc(), onPromptIgnored: () => this.metrics.kioskPromptsIgnored.inc(), onMemberQrRefused: (reason) => this.metrics.memberQrRefused.labels(reason).inc(),
+    const kiosk = new KioskService({ config: c, ingest: this.ingest, outbox: this.outbox, prices, command: (k, id, type, data, source) => commands.send(k, id, type, data, { source }), log: this.log, now: this.now, mono: this.mono, onRefused: (code) => this.metrics.kioskRefused.labels(code).inc(), onScanRefused: (reason) => this.metrics.kioskScansRefused.labels(reason).inc(), onPromptIgnored: () => this.metrics.kioskPromptsIgnored.inc(), onMemberQrRefused: (reason) => this.metrics.memberQrRefused.labels(reason).inc(), onCouponRefused: (reason) => this.metrics.couponRefused.labels(reason).inc(),
       hqFeeds: { connection: hqConnection, metrics: this.metrics, onRejected: feedRecords.rejected, onStoreFailed: feedRecords.storeFailed },
       // payments reversed and sale writes that failed are counted and raise ops alerts
       alert: (code, severity, message) => ops.alerts.raise({ source: 'kiosk', code, severity, message }),

@@ -34,6 +34,8 @@ export interface Line {
   catalogVersions?: Readonly<Record<string, number>>;
   /** The price per unit (or kg) a shelf label must show for it: for everyone, before member benefits. */
   shelfPrice?: number;
+  /** The coupons' part of the line, already taken off `price` (coupons/couponPricing.ts). */
+  couponOff?: number;
 }
 
 export interface Totals {

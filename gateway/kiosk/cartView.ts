@@ -68,8 +68,9 @@ export function cartView(s: Session, produce: ProduceItem[], demo: boolean): Car
       ...(l.grams !== undefined ? { grams: l.grams } : {}),
       unitPrice: l.unitPrice,
       basePrice: l.basePrice,
-      price: l.price,
-      saving: l.basePrice - l.price,
+      // Before coupons: a coupon is its own line of the cart (`coupons`), its discount in the total.
+      price: l.price + (l.couponOff ?? 0),
+      saving: l.basePrice - l.price - (l.couponOff ?? 0),
       ...(l.serials !== undefined ? { serials: l.serials } : {}),
       ageRestricted: l.ageRestricted,
       source: l.source,
@@ -89,5 +90,6 @@ export function cartView(s: Session, produce: ProduceItem[], demo: boolean): Car
     produce,
     demo,
     ...(s.points ? { points: { earned: s.points.earned, spent: s.points.spent, discount: s.points.discount, available: s.points.available, spendable: s.points.spendable } } : {}),
+    ...(s.coupons?.length ? { coupons: s.coupons.map((c) => ({ couponId: c.couponId, serial: c.serial, label: c.def.label, amount: c.amount, applied: c.applied, ...(c.reason !== undefined ? { reason: c.reason } : {}), ...(c.missing !== undefined ? { missing: c.missing } : {}) })) } : {}),
   };
 }

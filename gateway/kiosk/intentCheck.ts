@@ -46,6 +46,8 @@ export function intentAction(m: KioskSessionIntent, k: { demo: boolean; scan: (c
       return { type: 'pickProduce', gtin: m.gtin };
     case 'spendPoints':
       return { type: 'spendPoints', points: m.points };
+    case 'couponRemove':
+      return { type: 'couponRemove', couponId: m.couponId, serial: m.serial };
     case 'pay':
     case 'cancel':
     case 'help':

@@ -60,8 +60,13 @@ export function buildReceiptModel(sale: KioskTransactionRec, o: ReceiptModelOpti
   const money = (m: number) => formatMinor(m, sale.currency, locale);
   const lines = sale.lines.map((l) => {
     const qtyText = l.grams !== undefined ? `${kg(l.grams)} kg x ${money(l.unitPrice)}/kg` : l.qty > 1 ? `${l.qty} x ${money(l.unitPrice)}` : undefined;
-    return { name: clip(l.name || l.gtin, 128), ...(qtyText ? { qtyText: clip(qtyText, 60) } : {}), qty: l.qty, unitPrice: l.unitPrice, amount: l.price, saving: nonNeg(l.saving) };
+    // A line shows its price before coupons: a coupon's split over the lines is for the VAT; the
+    // coupon itself is listed once below the lines.
+    return { name: clip(l.name || l.gtin, 128), ...(qtyText ? { qtyText: clip(qtyText, 60) } : {}), qty: l.qty, unitPrice: l.unitPrice, amount: l.price + nonNeg(l.couponOff), saving: nonNeg(l.saving) };
   });
+  const coupons = (sale.coupons ?? []).slice(0, 50).map((c) => ({ code: clip(c.serial || c.couponId, 64), label: clip(c.couponId, 120), amount: -c.amount }));
+  const couponTotal = (sale.coupons ?? []).reduce((a, c) => a + c.amount, 0);
+  const pointsOff = sale.points ? sale.points.discount : 0;
   const url = receiptUrl(o.qrUrl, sale.transactionId);
   const tier = o.memberTier !== undefined && o.memberTier !== '' ? { tier: clip(o.memberTier, 32) } : {};
   return {
@@ -74,7 +79,11 @@ export function buildReceiptModel(sale: KioskTransactionRec, o: ReceiptModelOpti
     currency: sale.currency,
     lines,
     subtotal: sale.subtotal,
-    savings: sale.discounts,
+    // The sale's discounts hold promotions, member prices, coupons and points spent; coupons and
+    // points are listed on their own, so the savings line is the rest.
+    savings: Math.max(0, sale.discounts - couponTotal - pointsOff),
+    ...(coupons.length > 0 ? { coupons } : {}),
+    ...(sale.points ? { points: { earned: sale.points.earned, spent: sale.points.spent } } : {}),
     vat: (sale.vat ?? []).map((v) => ({ rateBp: v.rateBp, net: v.net, vat: v.vat, gross: v.gross })),
     total: sale.total,
     payment: paymentOf(o.terminalLines ? { ...sale.payment, receipt: o.terminalLines } : (sale.payment as Record<string, unknown>), sale.payment.amount),

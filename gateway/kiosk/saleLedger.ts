@@ -17,6 +17,7 @@ import type { Logger } from '../log.js';
 import type { OutboxStore } from '../outbox/store.js';
 import type { KioskTransactionRec } from '../protocol/schemas/kiosk.js';
 import type { KioskStore } from './store.js';
+import type { Step } from '../db/owner.js';
 import { formatMinor } from '../protocol/currency.js';
 import { transactionOf, type Action, type Effect, type Session } from './sessionMachine.js';
 import { resultAction } from './paymentEvents.js';
@@ -45,6 +46,8 @@ export interface SaleLedgerHost {
   afterSale?(kioskId: string, data: KioskTransactionRec): Promise<void>;
   /** Right after a sale's commit: its serials are sold from this moment (the exit gate's book). */
   committed?(data: KioskTransactionRec): void;
+  /** What else the sale makes final in its commit (the single-use coupons it used). */
+  saleSteps?: (data: KioskTransactionRec) => Step[];
   alert(code: string, severity: 'warning' | 'critical', message: string): void;
   count(what: 'mismatch' | 'noSale' | 'writeFailed'): void;
 }
@@ -85,6 +88,7 @@ export class SaleLedger {
     const { requestId, authCode } = data.payment;
     await this.retry(kioskId, requestId, 'the sales ledger (kiosk.db)', () => this.h.store.commitSale({ requestId, transactionId: data.transactionId, kioskId, record: data, authCode, ...(terminalReceipt ? { terminalReceipt } : {}) }, this.h.now()));
     this.h.committed?.(data);
+    await this.retry(kioskId, requestId, 'the sales ledger (kiosk.db)', () => this.h.store.commitSale({ requestId, transactionId: data.transactionId, kioskId, record: data, authCode, ...(terminalReceipt ? { terminalReceipt } : {}) }, this.h.now(), this.h.saleSteps?.(data)));
     this.h.checkpoint('recorded', kioskId);
     const seq = await this.retry(kioskId, requestId, 'the outbox', () => this.forward(kioskId, requestId, data));
     this.h.checkpoint('forwarded', kioskId);

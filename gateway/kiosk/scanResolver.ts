@@ -1,11 +1,12 @@
 /**
- * A scanned code or an RFID read → a session action, pure: member codes first, then barcodes.ts
- * (GTIN, variable-measure, GS1 AIs), then the catalog key. Whatever cannot be trusted becomes
+ * A scanned code or an RFID read → a session action, pure: member codes first, coupons never as
+ * products, then barcodes.ts (GTIN, variable-measure, GS1 AIs), then the catalog key. Whatever cannot be trusted becomes
  * `badCode` with the parser's reason (the kiosk shows it and calls for help).
  */
 import type { Catalog } from '../prices/catalog.js';
 import type { BarcodeParser } from './barcodes.js';
 import { decodeSgtin96 } from './sgtin.js';
+import { couponCodeOf } from './coupons/couponCode.js';
 import type { Action } from './sessionMachine.js';
 
 /** The catalog key for a GTIN-14: feeds may list GTIN-8/12/13 as such, so try the narrower forms too. */
@@ -21,6 +22,9 @@ export function catalogGtin(cat: Catalog, gtin14: string): string | null {
 export function resolveScan(code: string, symbology: string | undefined, parse: BarcodeParser, cat: Catalog): Action {
   const trimmed = code.replace(/[\r\n]+$/, '');
   if (cat.members.has(trimmed)) return { type: 'member', code: trimmed, known: cat.memberStates.get(trimmed)?.status !== 'suspended' };
+  // A coupon (CP1:, GS1 AI 8110/8112) is never a product: the kiosk routes it to the coupon check
+  // first (sessions.ts), and anything that still arrives here is refused, not added.
+  if (couponCodeOf(trimmed) !== null) return { type: 'badCode', code: trimmed, detail: 'code: a coupon, not a product' };
   const r = parse(trimmed, symbology);
   if (!r.ok) return { type: 'badCode', code: trimmed, detail: r.reason, ...(r.code === 'SGW_ERR_WRONG_CURRENCY' && r.currency !== undefined ? { currency: r.currency } : {}) };
   const item = (gtin14: string | undefined) => (gtin14 === undefined ? null : catalogGtin(cat, gtin14));

@@ -17,6 +17,8 @@ import { attendantStep, bagStep, transactionOf } from './sessionSteps.js';
 import { pricePoints, spendPointsStep } from './pointsPricing.js';
 import { serialRequestItem } from './serialCheck.js';
 import type { Action, AttendantRequest, Ctx, Effect, Session, StepResult } from './sessionTypes.js';
+import { withoutCoupon } from './coupons/couponPricing.js';
+import { couponStep, priceCartCoupons } from './coupons/couponSteps.js';
 
 export * from './sessionTypes.js';
 export { bagStep, transactionOf } from './sessionSteps.js';
@@ -70,7 +72,8 @@ export function step(s0: Session, a: Action, ctx: Ctx): StepResult {
     return { session: s, effects };
   };
   const reprice = () => {
-    s.lines = s.lines.map((l) => priceLine(l, ctx.quote, s.memberCode));
+    s.lines = s.lines.map((l) => priceLine(withoutCoupon(l), ctx.quote, s.memberCode));
+    priceCartCoupons(s, ctx); // coupons after promotions and member prices
     s.totals = totalsOf(s.lines);
     pricePoints(s, ctx.points);
   };
@@ -354,6 +357,11 @@ export function step(s0: Session, a: Action, ctx: Ctx): StepResult {
       s.phase = 'cancelled';
       return out();
     }
+    case 'couponAdd':
+    case 'couponRefused':
+    case 'couponRemove':
+    case 'couponRevoked':
+      return couponStep(s, s0, a, out, reprice, isShopping(s.phase));
     case 'reset': {
       const soldTags = liveSold(s0.soldTags, ctx.now); // the sold pairs stay quiet into the next sessions
       return { session: { ...newSession(s0.kioskId, ctx.newId(), s0.currency, ctx.now, s0.bag.enabled, s0.bag.lastStableG), version: s0.version + 1, ...(soldTags.length > 0 ? { soldTags } : {}) }, effects };

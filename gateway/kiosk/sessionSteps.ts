@@ -6,6 +6,7 @@ import { pointsOfSale } from './pointsPricing.js';
 import type { KioskTransactionRec } from '../protocol/schemas/kiosk.js';
 import type { Line } from './cartPricing.js';
 import { vatBreakdown } from './vat.js';
+import { saleCouponsOf } from './coupons/couponSteps.js';
 import type { Action, Bag, Ctx, Effect, MachineRules, Session, StepResult } from './sessionTypes.js';
 
 /** Security (bagging) scale: compare the stable change with what the scans since the last accepted weight expect. */
@@ -98,7 +99,9 @@ export function transactionOf(s: Session, iso: string): KioskTransactionRec {
       // Shelf = till; the line's label state is added when the sale is recorded (sessions.ts).
       ...(l.catalogVersions !== undefined ? { catalogVersions: { ...l.catalogVersions } } : {}),
       ...(l.shelfPrice !== undefined && l.source !== 'embedded' ? { shelfPrice: l.shelfPrice } : {}),
+      ...(l.couponOff !== undefined ? { couponOff: l.couponOff } : {}),
     })),
+    ...(s.coupons?.length ? { coupons: saleCouponsOf(s) } : {}),
     subtotal: s.totals.subtotal,
     discounts: s.totals.discounts,
     total: s.totals.total,

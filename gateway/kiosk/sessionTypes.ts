@@ -9,6 +9,9 @@ import type { VatLine } from './vat.js';
 import type { RemovedTag, SoldTag } from './rfidTags.js';
 import type { PointsCtx, SessionPoints } from './pointsPricing.js';
 import type { SerialState } from './serialBook.js';
+import type { CartCoupon } from './coupons/couponPricing.js';
+import type { CouponRefusal } from './coupons/couponVerify.js';
+import type { SessionCoupon } from './coupons/couponSteps.js';
 
 export interface AttendantRequest {
   requestId: string;
@@ -102,6 +105,8 @@ export interface Session {
   points?: SessionPoints;
   /** The points the shopper asked to spend on this cart. */
   pointsSpend?: number;
+  /** Coupons presented, in order, with what each did at the last pricing (coupons/couponSteps.ts). */
+  coupons?: SessionCoupon[];
 }
 
 export type Action =
@@ -128,6 +133,12 @@ export type Action =
   | { type: 'attendantVoid'; by: string }
   /** The shopper spends points on the cart (0 takes a spend back). */
   | { type: 'spendPoints'; points: number }
+  /** A coupon verified (and its serial reserved for this cart) by the shell; or refused, by name. */
+  | { type: 'couponAdd'; coupon: CartCoupon }
+  | { type: 'couponRefused'; reason: CouponRefusal; detail: string }
+  | { type: 'couponRemove'; couponId: string; serial: string }
+  /** HQ revoked a coupon on the cart (coupons feed): it goes, with the reason. */
+  | { type: 'couponRevoked'; couponId: string; serial: string; reason: string }
   | { type: 'reset' };
 
 export type Effect =
@@ -164,6 +175,8 @@ export interface Ctx {
   points?: PointsCtx;
   /** What stands against selling a serialised item (sold before, blocked by HQ), or null. */
   serialState?: (gtin: string, serial: string) => SerialState | null;
+  /** A member's tier, for member-only coupons (absent: none known). */
+  memberTier?: (memberCode: string) => string | null;
 }
 
 export interface StepResult {

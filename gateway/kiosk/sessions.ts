@@ -43,6 +43,11 @@ import { KioskReceipts } from './kioskReceipts.js';
 import { ProduceOrder, SoldCounts } from './produceRanking.js'; // produce lookup: most-sold first
 import { KioskPoints } from './kioskPoints.js'; // loyalty points
 import { Serials } from './serials.js'; // serialised items: sold once, the exit gate's book
+import { CouponBook } from './coupons/couponBook.js';
+import { CouponStore } from './coupons/couponStore.js';
+import { couponCodeOf } from './coupons/couponCode.js';
+import type { CouponRefusal } from './coupons/couponVerify.js';
+import { memberKeyring } from './memberVerify.js';
 
 export interface KioskServiceOptions {
   config: Readonly<Config>;
@@ -73,6 +78,8 @@ export interface KioskServiceOptions {
   onScanRefused?: (reason: 'currency' | 'unreadable') => void;
   /** A member QR refused, by reason (memberVerify.ts). */
   onMemberQrRefused?: (reason: MemberQrRefusal) => void;
+  /** A coupon refused, by reason (coupons/couponVerify.ts). */
+  onCouponRefused?: (reason: CouponRefusal) => void;
 }
 
 type Role = keyof KioskDeviceMap;
@@ -114,6 +121,8 @@ export class KioskService {
   readonly points: KioskPoints;
   /** Every serialised item sold here, flagged by HQ or exempted by ops (the exit gate reads it too). */
   readonly serials: Serials;
+  /** Coupons: the feed, the checks, the single-use reservations (coupons/couponBook.ts). */
+  readonly coupons: CouponBook;
 
   constructor(private readonly o: KioskServiceOptions) {
     this.log = o.log.child({ module: 'kiosk' });
@@ -128,6 +137,7 @@ export class KioskService {
     this.receipts = new KioskReceipts({ config: o.config, command: o.command, log: this.log, memberTier: (code) => this.catalog().members.get(code) ?? this.members.credentialTier(code) });
     this.members = new KioskMembers({ config: o.config, store: this.store, catalog: () => this.catalog(), now: o.now, log: this.log, ...(o.onMemberQrRefused ? { onRefused: o.onMemberQrRefused } : {}) });
     this.points = new KioskPoints({ config: o.config, store: this.store, log: this.log, now: o.now, sessions: () => this.sessions.values(), tier: (m) => this.catalog().members.get(m) ?? this.members.credentialTier(m) ?? null, record: (id, data) => this.record(id, 'pointsChange', data), onChanged: () => this.changes.emit('loyalty'), checkpoint: (id) => this.checkpoint('pointsRecorded', id) });
+    this.coupons = new CouponBook({ store: new CouponStore(() => this.store.connection), keys: memberKeyring(o.config.hq?.publicKeys ?? []), now: o.now, log: o.log, memberTier: (m) => this.memberTier(m), ...(o.onCouponRefused ? { onRefused: o.onCouponRefused } : {}) });
     this.handovers = new Handovers({ store: this.store, record: (kioskId, data) => this.record(kioskId, 'handover', data), outbox: o.outbox, lastSeq: () => o.ingest.lastSeq, log: this.log, now: o.now });
     this.pickup = new PickupFlow({
       store: this.store,
@@ -150,6 +160,7 @@ export class KioskService {
       enqueue: (id, fn) => this.enqueue(id, fn),
       applyNow: (id, action) => this.applyNow(id, action),
       // The sale and its shelf-label price mismatches, one commit (shelf = till).
+      saleSteps: (data) => this.coupons.saleSteps(data),
       recordTransaction: (id, data) => recordSale(this.o.ingest, id, data, (gtin) => this.o.prices?.labelsAt(gtin) ?? [], this.log).then((seq) => (this.sold.add(data.lines), seq)),
       command: async (id, type, data) => {
         const dev = this.devices(id).payment;
@@ -176,6 +187,7 @@ export class KioskService {
     await this.serials.start();
     this.sold.seed(await this.store.soldLines(this.o.now() - SOLD_WINDOW_MS));
     for (const s of await this.store.loadSessions()) this.sessions.set(s.kioskId, s);
+    await this.coupons.reload();
     for (const [kioskId, devs] of Object.entries(this.o.config.kiosk.devices)) {
       for (const [role, id] of Object.entries(devs) as [Role, string][]) this.byDevice.set(`${kindOf(role)}/${id}`, { kioskId, role });
     }
@@ -192,6 +204,7 @@ export class KioskService {
     await this.ledger.recover(this.kioskIds);
     await this.points.recover();
     for (const s of this.sessions.values()) await this.receipts.restore(s, (requestId) => this.store.sale(requestId));
+    await this.coupons.recover([...this.sessions.values()]);
     await this.pickup.recover();
     await this.handovers.start();
     if (this.o.config.hq && this.o.config.hq.publicKeys.length === 0) {
@@ -203,6 +216,7 @@ export class KioskService {
       this.orderFeed = new OrderFeed({ storeId: c.storeId, hq: this.o.config.hq, connection, clientId: `storegw-${c.storeId}-orders`, store: this.store, metrics, log: this.o.log, now: this.o.now, onHandled: () => this.changes.emit('orders'), ...(onRejected ? { onRejected } : {}), ...(onStoreFailed ? { onStoreFailed } : {}), limits: c.prices });
       await this.orderFeed.start();
       await this.serials.startFeed({ storeId: c.storeId, hq: this.o.config.hq, connection, metrics, onHandled: () => this.changes.emit('serials'), ...(onRejected ? { onRejected } : {}), ...(onStoreFailed ? { onStoreFailed } : {}), limits: c.prices });
+      await this.coupons.startFeed({ storeId: c.storeId, hq: this.o.config.hq, connection, clientId: `storegw-${c.storeId}-coupons`, metrics, onHandled: () => this.changes.emit('coupons'), ...(onRejected ? { onRejected } : {}), ...(onStoreFailed ? { onStoreFailed } : {}), limits: c.prices }, () => this.couponsRevoked());
     }
     this.log.info({ kiosks: this.kioskIds.length, sessions: [...this.sessions.values()].map((s) => ({ kioskId: s.kioskId, phase: s.phase, lines: s.lines.length })) }, 'kiosk sessions ready');
   }
@@ -211,6 +225,7 @@ export class KioskService {
     await this.orderFeed?.stop().catch((err: Error) => this.log.warn({ err }, 'orders feed stop failed'));
     await this.points.stop();
     await this.serials.stop();
+    await this.coupons.stop().catch((err: Error) => this.log.warn({ err }, 'coupons feed stop failed'));
     this.ledger.stop();
     this.timers.clear();
     await Promise.allSettled([...this.chains.values()]);
@@ -299,6 +314,7 @@ export class KioskService {
     if (m.type === 'printReceipt') return this.enqueue(kioskId, async () => this.printRequested(kioskId));
     if (m.type === 'pickupConfirm') return this.enqueue(kioskId, () => this.pickup.confirm(kioskId));
     if (m.type === 'pickupClose') return this.enqueue(kioskId, () => this.pickup.close(kioskId));
+    if (m.type === 'coupon' || (m.type === 'scan' && this.o.config.demo && couponCodeOf(m.code) !== null)) return this.enqueue(kioskId, () => this.couponPresented(kioskId, m.code));
     const qr = m.type === 'scan' && this.o.config.demo ? memberQrOf(m.code) : null;
     if (qr !== null) return this.enqueue(kioskId, () => this.memberScan(kioskId, qr));
     if (m.type === 'scan' && this.o.config.demo && pickupCodeOf(m.code) !== null) return this.enqueue(kioskId, () => this.pickup.scan(kioskId, m.code));
@@ -314,6 +330,7 @@ export class KioskService {
     let action: Action | null = null;
     const qr = dev.role === 'scanner' && e.type === 'scan' ? memberQrOf(String(data.code)) : null;
     if (qr !== null) return void this.enqueue(dev.kioskId, () => this.memberScan(dev.kioskId, qr));
+    if (dev.role === 'scanner' && e.type === 'scan' && couponCodeOf(String(data.code)) !== null) return void this.enqueue(dev.kioskId, () => this.couponPresented(dev.kioskId, String(data.code)));
     if (dev.role === 'scanner' && e.type === 'scan' && pickupCodeOf(String(data.code)) !== null) return void this.enqueue(dev.kioskId, () => this.pickup.scan(dev.kioskId, String(data.code)));
     if (dev.role === 'scanner' && e.type === 'scan') action = this.resolveScanned(String(data.code), data.symbology as string | undefined, dev.kioskId);
     else if (dev.role === 'produceScale' && e.type === 'weight') action = { type: 'produceWeight', grams: Number(data.grams), stable: data.stable === true && (data.range ?? 'ok') === 'ok' };
@@ -362,6 +379,29 @@ export class KioskService {
     await this.applyNow(kioskId, await this.members.scan(kioskId, code));
   }
 
+  /** A coupon scanned or typed: verified and its serial reserved for this cart, then on the cart or refused by name. */
+  private async couponPresented(kioskId: string, code: string): Promise<void> {
+    const s = this.sessions.get(kioskId);
+    // A kiosk that is paying or saying thank-you takes no coupon: its serial is not reserved.
+    if (!s || !isShopping(s.phase)) return;
+    await this.applyNow(kioskId, await this.coupons.present(kioskId, s, code));
+  }
+
+  /** After a coupons feed: a coupon HQ revoked leaves the carts that hold it (not a cart already paying). */
+  private async couponsRevoked(): Promise<void> {
+    for (const id of this.kioskIds) {
+      await this.enqueue(id, async () => {
+        const s = this.sessions.get(id);
+        if (s && isShopping(s.phase)) for (const a of this.coupons.revokedOn(s)) await this.applyNow(id, a);
+      });
+    }
+  }
+
+  /** A member's tier: the member QR's credential, else the members feed. */
+  private memberTier(member: string): string | null {
+    return this.members.credentialTier(member) ?? this.catalog().members.get(member) ?? null;
+  }
+
   private catalog(): Catalog {
     return this.o.prices?.currentCatalog() ?? EMPTY_CATALOG;
   }
@@ -379,6 +419,7 @@ export class KioskService {
       newId: () => randomUUID(),
       points: this.points.ctx(),
       serialState: (g, serial) => this.serials.book.stateOf(g, serial),
+      memberTier: (m) => this.memberTier(m),
     };
   }
 
@@ -403,6 +444,7 @@ export class KioskService {
     if (session === s) return;
     if (session.notice && REFUSAL_NOTICES.has(session.notice.code)) this.refused(session.kioskId, action.type, session.notice);
     await this.commitState(s, session, eventMono);
+    await this.coupons.sessionChanged(s, session);
     if (s.payment && !session.payment) {
       // A payment the machine gave up on: settled as its result says, or reversed.
       const reversed = effects.some((fx) => fx.type === 'reverseCharge' && fx.requestId === s.payment!.requestId);

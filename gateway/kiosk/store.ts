@@ -55,6 +55,19 @@ const MIGRATIONS: readonly string[] = [
   POINTS_MIGRATION,
   // 8: serialised items: the serials sold (with their sale), flagged by HQ, exempted from the exit gate (serialStore.ts).
   SERIALS_MIGRATION,
+  // 9: coupons (coupons/couponStore.ts): HQ's `coupons` feed (definitions, revocations, per scope)
+  // and every single-use coupon serial this store took: `reserved` by a cart (before any payment),
+  // `used` in the transaction that commits the sale; a reservation released is deleted. Each
+  // member's coupon uses (for a coupon's `maxPerMember`), written in the sale's commit too.
+  `CREATE TABLE coupon_defs (scope TEXT NOT NULL, coupon_id TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (scope, coupon_id)) WITHOUT ROWID;
+   CREATE TABLE coupon_revoked (scope TEXT NOT NULL, coupon_id TEXT NOT NULL, serial TEXT NOT NULL, reason TEXT NOT NULL, PRIMARY KEY (scope, coupon_id, serial)) WITHOUT ROWID;
+   CREATE TABLE coupon_feed (scope TEXT PRIMARY KEY, version INTEGER NOT NULL, applied_at INTEGER NOT NULL);
+   CREATE TABLE coupon_uses (
+     use_key TEXT PRIMARY KEY, coupon_id TEXT NOT NULL, serial TEXT NOT NULL, status TEXT NOT NULL, kiosk_id TEXT NOT NULL,
+     session_id TEXT NOT NULL, transaction_id TEXT, amount INTEGER, reserved_at INTEGER NOT NULL, used_at INTEGER
+   ) WITHOUT ROWID;
+   CREATE INDEX coupon_uses_reserved ON coupon_uses (session_id) WHERE status = 'reserved';
+   CREATE TABLE coupon_member_uses (coupon_id TEXT NOT NULL, member TEXT NOT NULL, transaction_id TEXT NOT NULL, used_at INTEGER NOT NULL, PRIMARY KEY (coupon_id, member, transaction_id)) WITHOUT ROWID`,
 ];
 
 /** `reversed`: approved for another amount or currency, or after its sale was voided, and given back. */
@@ -102,7 +115,7 @@ export class KioskStore {
     this.db = f.conn;
   }
 
-  /** The file's connection, for the repositories beside this one (pointsStore.ts). */
+  /** The file's connection, for the repositories of tables it holds (pointsStore.ts, coupons/couponStore.ts). */
   get connection(): OwnerConnection {
     return this.db;
   }
@@ -163,10 +176,10 @@ export class KioskStore {
 
   /**
    * The commit point of a sale: the ledger row and the payment's `recorded` status in one
-   * transaction, with the serials of its lines. Idempotent on the request id (a second call changes
-   * nothing and returns false).
+   * transaction, with the serials of its lines (and `alsoSteps`). Idempotent on the request id (a
+   * second call changes nothing and returns false).
    */
-  async commitSale(sale: { requestId: string; transactionId: string; kioskId: string; record: { transactionId: string; kioskId: string; lines: readonly { gtin: string; serials?: readonly string[] }[] }; authCode: string; terminalReceipt?: string[] }, now: number): Promise<boolean> {
+  async commitSale(sale: { requestId: string; transactionId: string; kioskId: string; record: { transactionId: string; kioskId: string; lines: readonly { gtin: string; serials?: readonly string[] }[] }; authCode: string; terminalReceipt?: string[] }, now: number, alsoSteps: readonly Step[] = []): Promise<boolean> {
     const receipt = sale.terminalReceipt ? JSON.stringify(sale.terminalReceipt) : null;
     const [ins] = await this.db.steps(
       [
@@ -175,6 +188,8 @@ export class KioskStore {
         // The sale's points changes commit with it: a crash leaves both or neither.
         ...pointsLedgerSteps(sale.transactionId, sale.kioskId, sale.record, now),
         ...soldSerialSteps(sale.record, now),
+        // What else the sale makes final, in the same commit (the coupons it used: coupons/couponStore.ts).
+        ...alsoSteps,
       ],
       true,
     );

@@ -19,6 +19,7 @@ import { helpKey, helpReasons, screenFor } from './screens/phaseScreen.js';
 import { PHASE_STRINGS } from './screens/phaseStrings.js';
 import { ThankYou } from './screens/ThankYou.js';
 import { PointsPanel } from './screens/PointsPanel.js';
+import { CouponEntry, CouponList } from './screens/Coupons.js';
 
 export function App(props: { kioskId: string; token: string }) {
   const [storeLang, setStoreLang] = useState<KioskLanguage>({ default: 'en', idleMs: 60_000 });
@@ -136,12 +137,14 @@ export function App(props: { kioskId: string; token: string }) {
           <aside class="k-side">
             <Totals view={view} t={t} money={money} />
             <PointsPanel view={view} t={t} money={money} disabled={!canShop} send={(points) => c.send({ type: 'spendPoints', points })} />
+            <CouponList view={view} t={t} lang={lang} money={money} canShop={canShop} remove={(couponId, serial) => c.send({ type: 'couponRemove', couponId, serial })} />
             <div class="k-actions">
               <BigButton label={`${t.pay} ${money(view.total)}`} kind="primary" disabled={!canShop || view.lines.length === 0} onClick={() => c.send({ type: 'pay', lang })} testId="pay">
                 <span class="k-pay">{t.pay} {money(view.total)}</span>
               </BigButton>
               <BigButton label={t.cancel} kind="danger" disabled={!canShop} onClick={() => c.send({ type: 'cancel' })} testId="cancel" />
               <MemberEntry t={t} disabled={!canShop} send={(code) => c.send({ type: 'member', code })} />
+              <CouponEntry t={t} disabled={!canShop} send={(code) => c.send({ type: 'coupon', code })} />
             </div>
             {demo}
           </aside>

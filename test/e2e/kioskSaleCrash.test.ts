@@ -34,14 +34,15 @@ describe('a sale killed at every step boundary', () => {
       }
       await life.dev.scan('sc-1', G.milk);
       await life.page.next((m) => m.type === 'cart' && m.lines.length > 0 && m.phase === 'shopping');
-      const reversed = new Promise<{ requestId: string; amount: number }>((r) => terminal.events.once('reverse', r));
+      const reversed = new Promise<{ requestId: string; amount: number; receiptNo?: string }>((r) => terminal.events.once('reverse', r));
       life.page.send({ type: 'pay' });
       const v = await life.page.next((m) => m.type === 'cart' && m.notice?.code === 'payment_mismatch');
       expect(v.phase).toBe('shopping');
       expect(v.requests).toEqual([expect.objectContaining({ kind: 'override', item: expect.stringContaining('payment mismatch') })]);
       const r = await reversed;
       const charge = terminal.charges.find((c) => c.requestId === r.requestId)!;
-      expect(r).toEqual({ requestId: charge.requestId, amount: charge.amount - 100, currency: 'EUR' });
+      // The reversal names the terminal's receipt number of the approval, so it gives back exactly that payment.
+      expect(r).toEqual({ requestId: charge.requestId, amount: charge.amount - 100, currency: 'EUR', receiptNo: expect.stringMatching(/^[0-9]{1,8}$/) });
       const sales = (await countRecords()).filter((x) => x.kind === 'kiosk' && x.type === 'transaction' && (x.data.payment as { requestId: string }).requestId === r.requestId);
       expect(sales).toEqual([]);
     } finally {

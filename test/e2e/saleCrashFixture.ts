@@ -19,7 +19,7 @@ import { G, KIOSK_DEVICES, kioskExtra, recordsEverywhere, seedCatalog, Periphera
 export const STEPS = ['scan', 'paySent', 'approved', 'recorded', 'forwarded', 'sessionSaved', 'thankYou'] as const;
 export type Step = (typeof STEPS)[number];
 
-const signer = createHqSigner({ kid: 'hq-sale-crash' });
+export const signer = createHqSigner({ kid: 'hq-sale-crash' });
 let tmp: ReturnType<typeof tempDir>;
 let hq: Mosquitto;
 let hqSim: HqSim;
@@ -28,14 +28,15 @@ let configFile: string;
 /** Kiosk k1's payment terminal. */
 export let terminal: PaymentSim;
 
-/** HQ, the catalog, the config file and the terminal (call in beforeAll). */
-export async function setUpStore(): Promise<void> {
+/** HQ, the catalog (and what `seed` adds, in-process on the same data folder), the config file and the terminal (call in beforeAll). */
+export async function setUpStore(seed?: (opts: ConfigOptions, hqUrl: string) => Promise<void>): Promise<void> {
   tmp = tempDir('sgw-sale-crash-');
   hq = await startMosquitto();
   hqSim = new HqSim({ url: hq.url });
   await hqSim.start();
   opts = { dataDir: path.join(tmp.dir, 'data'), devices: [...DEFAULT_DEVICES, ...KIOSK_DEVICES], extra: await kioskExtra(hq.url, signer.publicKeyPem, signer.kid) };
   await seedCatalog(opts, hq.url, signer); // the catalog once, in-process; the child finds it in prices.db
+  await seed?.(opts, hq.url);
   configFile = await writeConfigFile(tmp.dir, opts);
   terminal = new PaymentSim({ url: 'mqtt://127.0.0.1:1', id: 'pay-1', password: TEST_SECRET });
 }

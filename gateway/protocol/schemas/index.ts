@@ -14,6 +14,7 @@ import { LightSet } from './light.js';
 import { PaymentCancel, PaymentCharge, PaymentEndOfDay, PaymentEndOfDayResult, PaymentResult, PaymentReverse, PaymentStatus } from './payment.js';
 import { KioskAttendant, KioskHandover, KioskPickup, KioskTransaction, PointsChange } from './kiosk.js'; // kiosk
 import { PriceMismatch } from './priceMismatch.js'; // shelf = till
+import { CouponRedeemed } from './coupon.js'; // coupons
 import { PrinterPrint, PrinterStatus } from './printer.js';
 import { ExitAlarm } from './exitAlarm.js'; // exit gate
 
@@ -61,7 +62,7 @@ export const CATALOGUE: Record<DeviceKind, KindSpec> = {
     events: { ...common, result: { schema: PaymentResult, cls: 'exact' }, status: { schema: PaymentStatus, cls: 'latest' }, endOfDay: { schema: PaymentEndOfDayResult, cls: 'exact' } },
     commands: { charge: PaymentCharge, cancel: PaymentCancel, reverse: PaymentReverse, endOfDay: PaymentEndOfDay },
   },
-  kiosk: { events: { ...common, transaction: { schema: KioskTransaction, cls: 'exact' }, attendant: { schema: KioskAttendant, cls: 'exact' }, pickup: { schema: KioskPickup, cls: 'exact' }, handover: { schema: KioskHandover, cls: 'exact' }, priceMismatch: { schema: PriceMismatch, cls: 'exact' }, pointsChange: { schema: PointsChange, cls: 'exact' } }, commands: {} }, // kiosk
+  kiosk: { events: { ...common, transaction: { schema: KioskTransaction, cls: 'exact' }, attendant: { schema: KioskAttendant, cls: 'exact' }, pickup: { schema: KioskPickup, cls: 'exact' }, handover: { schema: KioskHandover, cls: 'exact' }, priceMismatch: { schema: PriceMismatch, cls: 'exact' }, pointsChange: { schema: PointsChange, cls: 'exact' }, couponRedeemed: { schema: CouponRedeemed, cls: 'exact' } }, commands: {} }, // kiosk
   printer: { events: { ...common, status: { schema: PrinterStatus, cls: 'latest' } }, commands: { print: PrinterPrint } },
 };
 
@@ -75,5 +76,6 @@ export * from './light.js';
 export * from './payment.js';
 export * from './kiosk.js'; // kiosk
 export * from './priceMismatch.js'; // shelf = till
+export * from './coupon.js'; // coupons
 export * from './printer.js';
 export * from './exitAlarm.js'; // exit gate

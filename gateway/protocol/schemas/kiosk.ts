@@ -6,6 +6,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Currency, MinorUnits, Timestamp } from './common.js';
 import { CatalogVersions, SaleLineLabel } from './priceMismatch.js'; // shelf = till
+import { SaleCoupon } from './coupon.js'; // coupons
 
 const Id = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._:-]+$' });
 const Gtin = Type.String({ pattern: '^[0-9]{8,14}$' });
@@ -43,6 +44,8 @@ export const TransactionLine = Type.Object(
     catalogVersions: Type.Optional(CatalogVersions),
     shelfPrice: Type.Optional(MinorUnits),
     label: Type.Optional(SaleLineLabel),
+    /** The line's part of the sale's coupons, already taken off `price` (the VAT is on what is left). */
+    couponOff: Type.Optional(MinorUnits),
   },
   { additionalProperties: true },
 );
@@ -91,6 +94,8 @@ export const KioskTransaction = Type.Object(
     /** VAT per rate, for the receipt and HQ's books (optional: records before this field have none). */
     vat: Type.Optional(Type.Array(VatLineSchema, { maxItems: 64 })),
     memberCode: Type.Optional(Type.String({ maxLength: 64 })),
+    /** Coupons applied (their discount is in `discounts` and taken off the lines' prices). */
+    coupons: Type.Optional(Type.Array(SaleCoupon, { maxItems: 64 })),
     /**
      * The payment the sale rests on; the terminal's own references (optional: older terminals and
      * attendant overrides have none) let the store find it in the acquirer's settlement.

@@ -41,6 +41,10 @@ export const PickupConfirmIntent = bare('pickupConfirm');
 export const PickupCloseIntent = bare('pickupClose');
 /** The thank-you screen's "Print receipt": the gateway prints the finished sale's receipt at most once. */
 export const PrintReceiptIntent = bare('printReceipt');
+/** A coupon code typed behind the "Coupon" button (a scanned one comes from the scanner); the gateway verifies and prices it. */
+export const CouponIntent = Type.Object({ type: Type.Literal('coupon'), code: text(MAX_TEXT) });
+/** Takes a coupon off the cart (its serial is free again). */
+export const CouponRemoveIntent = Type.Object({ type: Type.Literal('couponRemove'), couponId: text(32), serial: Type.String({ maxLength: 24 }) });
 
 /** Every intent a session accepts after the hello. */
 export const KioskSessionIntentSchema = Type.Union([
@@ -56,6 +60,8 @@ export const KioskSessionIntentSchema = Type.Union([
   PickupCloseIntent,
   PrintReceiptIntent,
   SpendPointsIntent,
+  CouponIntent,
+  CouponRemoveIntent,
 ]);
 /** An intent a session acts on. */
 export type KioskSessionIntent = Static<typeof KioskSessionIntentSchema>;

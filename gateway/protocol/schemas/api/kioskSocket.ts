@@ -87,6 +87,21 @@ export const CartViewSchema = Type.Object({
   demo: Type.Boolean(),
   /** Loyalty points of the member on the cart: earned by this sale, spent on it (and what they take off), spendable. */
   points: Opt(Type.Object({ earned: Type.Integer(), spent: Type.Integer(), discount: Minor, available: Type.Integer(), spendable: Type.Integer() })),
+  /** Coupons presented, in order: what each took off, or why it does not apply (yet). Lines show their price before coupons. */
+  coupons: Opt(
+    Type.Array(
+      Type.Object({
+        couponId: Type.String(),
+        serial: Type.String(),
+        label: Type.Object({ en: Type.String(), zh: Opt(Type.String()) }),
+        amount: Minor,
+        applied: Type.Boolean(),
+        reason: Opt(Type.String()),
+        /** Minimum spend: how much more the basket needs. */
+        missing: Opt(Minor),
+      }),
+    ),
+  ),
   /** Click & collect: the online order shown after its pickup code was scanned. */
   pickup: Opt(
     Type.Union([

@@ -15,7 +15,7 @@ const problem = (m: unknown) => {
 
 describe('checkIntent', () => {
   it('knows every branch of the union by its type', () => {
-    expect([...KIOSK_INTENT_SCHEMAS.keys()]).toEqual(['scan', 'setQty', 'remove', 'member', 'pay', 'cancel', 'help', 'pickProduce', 'pickupConfirm', 'pickupClose', 'printReceipt', 'spendPoints']);
+    expect([...KIOSK_INTENT_SCHEMAS.keys()]).toEqual(['scan', 'setQty', 'remove', 'member', 'pay', 'cancel', 'help', 'pickProduce', 'pickupConfirm', 'pickupClose', 'printReceipt', 'spendPoints', 'coupon', 'couponRemove']);
     expect(KIOSK_INTENT_SCHEMAS.size).toBe(KioskSessionIntentSchema.anyOf.length);
   });
 

@@ -90,6 +90,12 @@ const SAMPLES: Record<DeviceKind, Record<string, { valid: object; invalid: objec
       invalid: { ts: TS, entryId: 's1:t-1:spend', transactionId: 't-1', kioskId: 'k1', kind: 'refund', memberId: 'M1', delta: -300, program: 'club' },
       reason: 'data.kind: must be one of "earn", "spend"',
     },
+    // coupons: one coupon used in a sale
+    couponRedeemed: {
+      valid: { ts: TS, transactionId: 't-1', kioskId: 'k1', couponId: 'C1', serial: '000123', single: true, via: 'signed', amount: 200, currency: 'EUR' },
+      invalid: { ts: TS, transactionId: 't-1', kioskId: 'k1', couponId: 'C1', serial: '000123', single: true, via: 'signed', amount: -200, currency: 'EUR' },
+      reason: 'data.amount: must be >= 0',
+    },
     // shelf = till: a sale line charged at a price its label does not show
     priceMismatch: {
       valid: { ts: TS, mismatchId: 't-1:0:L1', kioskId: 'k1', transactionId: 't-1', line: 0, gtin: '4006381333931', name: 'Milk', catalogVersions: { 'prices/store': 2 }, currency: 'EUR', tillPrice: 149, charged: 149, labelId: 'L1', labelState: 'pending', labelHash: 'abcd', labelPrice: 129, labelCurrency: 'EUR', paid: 'till' },
