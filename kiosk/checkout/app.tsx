@@ -11,6 +11,12 @@ import { useShopperModes, ModeButtons } from './screens/modes.js';
 import { cueFor, SoundCues } from './sounds.js';
 import { LastItem } from './screens/LastItem.js';
 import { MemberEntry } from './screens/MemberEntry.js';
+import { Attract, useAttractStart } from './screens/Attract.js';
+import { Help } from './screens/Help.js';
+import { Paying } from './screens/Paying.js';
+import { DemoScan } from './screens/DemoScan.js';
+import { helpKey, helpReasons, screenFor } from './screens/phaseScreen.js';
+import { PHASE_STRINGS } from './screens/phaseStrings.js';
 import { ThankYou } from './screens/ThankYou.js';
 import { PointsPanel } from './screens/PointsPanel.js';
 import { CouponEntry, CouponList } from './screens/Coupons.js';
@@ -21,7 +27,7 @@ export function App(props: { kioskId: string; token: string }) {
   const [touched, setTouched] = useState(0);
   const [conn, setConn] = useState<ConnState>('connecting');
   const [view, setView] = useState<CartView | null>(null);
-  const [demoCode, setDemoCode] = useState('');
+  const [dismissedHelp, setDismissedHelp] = useState<string | null>(null);
   const [produceOpen, setProduceOpen] = useState(false);
   const [prompt, setPrompt] = useState<KioskPaymentPrompt | null>(null);
   const sounds = useMemo(() => new SoundCues(0.6), []);
@@ -50,6 +56,8 @@ export function App(props: { kioskId: string; token: string }) {
     return () => clearTimeout(t);
   }, [idlePick, touched, storeLang.idleMs]);
   const t = STRINGS[lang];
+  const pl = PHASE_STRINGS[lang];
+  const attract = useAttractStart(view?.sessionId ?? null, view?.phase === 'idle' && view.lines.length === 0, storeLang.idleMs, touched);
   // The shopper's display modes and the produce step last for their session only.
   const modes = useShopperModes(view?.sessionId ?? null);
   const seen = useRef<Parameters<typeof cueFor>[0]>(null);
@@ -71,6 +79,9 @@ export function App(props: { kioskId: string; token: string }) {
   const toggleLang = () => pick(view ? { lang: lang === 'en' ? 'zh' : 'en', sessionId: view.sessionId } : null);
   const stale = conn !== 'online';
   const canShop = !stale && view !== null && (view.phase === 'idle' || view.phase === 'shopping' || view.phase === 'needsAttendant');
+  const pickLang = (l: typeof lang) => pick(view ? { lang: l, sessionId: view.sessionId } : null);
+  const screen = view ? screenFor(view, { started: attract.started, dismissedHelp }) : null;
+  const demo = view?.demo && canShop ? <DemoScan t={t} scan={(code) => c.send({ type: 'scan', code })} /> : null;
   const pickProduce = (gtin: string) => {
     c.send({ type: 'pickProduce', gtin });
     // With a steady weight the line is added: back to the cart. Without, the step stays and shows the gateway's notice.
@@ -99,8 +110,14 @@ export function App(props: { kioskId: string; token: string }) {
         <ProduceLookup view={view} t={t} lang={lang} money={money} stale={stale} pick={pickProduce} close={() => setProduceOpen(false)} />
       ) : view.phase === 'cancelled' ? (
         <main class="k-center"><h2>{t.cancelled}</h2><BigButton label={t.newCustomer} kind="primary" disabled={stale} onClick={() => c.send({ type: 'cancel' })} testId="new-customer" /></main>
+      ) : screen === 'paying' ? (
+        <Paying view={view} t={t} pl={pl} money={money} stale={stale} prompt={prompt} cancel={() => c.send({ type: 'cancel' })} banners={<Banners view={view} t={t} money={money} />} />
+      ) : screen === 'help' ? (
+        <Help view={view} t={t} pl={pl} lang={lang} reasons={helpReasons(view)} money={money} canShop={canShop} back={() => setDismissedHelp(helpKey(view))} pay={() => c.send({ type: 'pay', lang })} cancel={() => c.send({ type: 'cancel' })} totals={<Totals view={view} t={t} money={money} />} />
+      ) : screen === 'attract' ? (
+        <Attract t={t} pl={pl} lang={lang} start={attract.start} pickLang={pickLang} produce={view.produce.length > 0 && canShop ? () => setProduceOpen(true) : undefined} banners={<Banners view={view} t={t} money={money} />} demo={demo} />
       ) : (
-        <main class="k-main" aria-busy={stale}>
+        <main class="k-main" data-screen="scanning" aria-busy={stale}>
           <Banners view={view} t={t} money={money} />
           <section class="k-cart" aria-label={t.item}>
             {view.lines.length === 0 ? (
@@ -121,31 +138,15 @@ export function App(props: { kioskId: string; token: string }) {
             <Totals view={view} t={t} money={money} />
             <PointsPanel view={view} t={t} money={money} disabled={!canShop} send={(points) => c.send({ type: 'spendPoints', points })} />
             <CouponList view={view} t={t} lang={lang} money={money} canShop={canShop} remove={(couponId, serial) => c.send({ type: 'couponRemove', couponId, serial })} />
-            {view.phase === 'paying' ? (
-              <div class="k-banner k-banner-ok" role="status" data-testid="paying">
-                {/* The terminal's prompt for this payment only; before the first one, the general hint. */}
-                {prompt !== null && prompt.requestId === view.payment?.requestId ? (
-                  <p class="k-prompt" role="alert" data-testid="pay-prompt" data-prompt={prompt.prompt}>{t.prompts[prompt.prompt]}</p>
-                ) : null}
-                {t.paying}: {money(view.payment?.amount ?? view.total)}
-                <div><BigButton label={t.cancelPay} disabled={stale || view.payment?.status !== 'sent'} onClick={() => c.send({ type: 'cancel' })} /></div>
-              </div>
-            ) : (
-              <div class="k-actions">
-                <BigButton label={`${t.pay} ${money(view.total)}`} kind="primary" disabled={!canShop || view.lines.length === 0} onClick={() => c.send({ type: 'pay', lang })} testId="pay">
-                  <span class="k-pay">{t.pay} {money(view.total)}</span>
-                </BigButton>
-                <BigButton label={t.cancel} kind="danger" disabled={!canShop} onClick={() => c.send({ type: 'cancel' })} testId="cancel" />
-                <MemberEntry t={t} disabled={!canShop} send={(code) => c.send({ type: 'member', code })} />
-                <CouponEntry t={t} disabled={!canShop} send={(code) => c.send({ type: 'coupon', code })} />
-              </div>
-            )}
-            {view.demo && canShop && (
-              <form class="k-demo" onSubmit={(e) => { e.preventDefault(); c.send({ type: 'scan', code: demoCode }); setDemoCode(''); }}>
-                <label>{t.demoScan} <input value={demoCode} onInput={(e) => setDemoCode((e.target as HTMLInputElement).value)} data-testid="demo-code" /></label>
-                <BigButton label={t.demoScan} onClick={() => { c.send({ type: 'scan', code: demoCode }); setDemoCode(''); }} testId="demo-scan" />
-              </form>
-            )}
+            <div class="k-actions">
+              <BigButton label={`${t.pay} ${money(view.total)}`} kind="primary" disabled={!canShop || view.lines.length === 0} onClick={() => c.send({ type: 'pay', lang })} testId="pay">
+                <span class="k-pay">{t.pay} {money(view.total)}</span>
+              </BigButton>
+              <BigButton label={t.cancel} kind="danger" disabled={!canShop} onClick={() => c.send({ type: 'cancel' })} testId="cancel" />
+              <MemberEntry t={t} disabled={!canShop} send={(code) => c.send({ type: 'member', code })} />
+              <CouponEntry t={t} disabled={!canShop} send={(code) => c.send({ type: 'coupon', code })} />
+            </div>
+            {demo}
           </aside>
         </main>
       )}

@@ -1,8 +1,8 @@
 /**
  * Accessibility of the kiosk page in real Chromium: axe-core (WCAG 2.0–2.2 A and AA rules and
- * best practices) on every phase a shopper meets — idle, scanning, produce lookup, bagging prompt,
- * needs attendant, paying, thank-you — in English, idle and produce in Chinese too, and scanning
- * in the high-contrast mode:
+ * best practices) on every phase a shopper meets — the attract screen, scanning, produce lookup,
+ * bagging prompt, waiting for help, paying (with the terminal's prompt), thank-you — in English;
+ * attract, produce and waiting for help in Chinese too; scanning and attract in high contrast:
  * no serious or critical violation. Each report is kept in test-artifacts/axe/.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -69,13 +69,17 @@ describe('axe-core: 0 serious or critical violations', () => {
     const check = async (name: string) => {
       found[name] = await axe(page, name);
     };
-    await page.getByTestId('welcome').waitFor();
-    await check('idle-en');
-    await page.getByTestId('lang').click();
+    await page.locator('main[data-screen="attract"]').waitFor();
+    await check('attract-en');
+    await page.getByTestId('attract-lang-zh').click();
     await page.locator('.k-app[lang="zh-CN"]').waitFor();
-    await check('idle-zh');
-    await page.getByTestId('lang').click();
+    await check('attract-zh');
+    await page.getByTestId('attract-lang-en').click();
     await page.locator('.k-app[lang="en"]').waitFor();
+    await page.getByTestId('mode-contrast').click();
+    await page.locator('.k-app.k-hc').waitFor();
+    await check('attract-contrast');
+    await page.getByTestId('mode-contrast').click();
 
     await s.dev.scan('sc-1', G.milk);
     await page.locator(`[data-testid="line"][data-gtin="${G.milk}"]`).waitFor();
@@ -98,8 +102,13 @@ describe('axe-core: 0 serious or critical violations', () => {
     await page.getByTestId('produce-close').click();
 
     await s.dev.scan('sc-1', G.wine);
-    await page.getByTestId('request-age').waitFor();
-    await check('needs-attendant-en');
+    await page.locator('main[data-screen="help"]').getByTestId('request-age').waitFor();
+    await check('help-en');
+    await page.getByTestId('lang').click();
+    await page.locator('.k-app[lang="zh-CN"]').waitFor();
+    await check('help-zh');
+    await page.getByTestId('lang').click();
+    await page.locator('.k-app[lang="en"]').waitFor();
     const before = view('k1').sessionId;
     await page.getByTestId('cancel').click();
     await page.getByTestId('new-customer').click();
@@ -109,9 +118,12 @@ describe('axe-core: 0 serious or critical violations', () => {
     await page.locator(`[data-testid="line"][data-gtin="${G.bread}"]`).waitFor();
     s.pay.mode = 'silent';
     await page.getByTestId('pay').click();
-    await page.getByTestId('paying').waitFor();
+    await page.locator('main[data-screen="paying"]').waitFor();
     await check('paying-en');
     const p = view('k1').payment!;
+    await s.pay.status(p.requestId, 'enterPin', 0x01);
+    await page.locator('[data-testid="pay-prompt"][data-prompt="enterPin"]').waitFor();
+    await check('paying-prompt-en');
     await s.pay.result(p.requestId, 'approved', p.amount, 'EUR');
     s.pay.mode = 'approve';
     await page.getByTestId('thanks').waitFor();

@@ -66,10 +66,10 @@ afterAll(async () => {
 });
 
 describe('screens per phase, EN and ZH, three sizes', () => {
-  it('idle, scanning, produce lookup, needs attendant, paying, thank-you: nothing overflows', async () => {
+  it('attract, scanning, produce lookup, waiting for help, paying (with the terminal\'s prompt), thank-you: nothing overflows', async () => {
     const found: Record<string, string[]> = {};
-    await page.getByTestId('welcome').waitFor();
-    Object.assign(found, await shoot('idle'));
+    await page.locator('main[data-screen="attract"]').waitFor();
+    Object.assign(found, await shoot('attract'));
 
     await s.dev.scan('sc-1', G.milk);
     await s.dev.scan('sc-1', G.bread);
@@ -83,8 +83,8 @@ describe('screens per phase, EN and ZH, three sizes', () => {
     await page.getByTestId('produce-close').click();
 
     await s.dev.scan('sc-1', G.wine);
-    await page.getByTestId('request-age').waitFor();
-    Object.assign(found, await shoot('needs-attendant'));
+    await page.locator('main[data-screen="help"]').getByTestId('request-age').waitFor();
+    Object.assign(found, await shoot('help'));
     const before = s.gw.gw.kiosk.view('k1')!.sessionId;
     await page.getByTestId('cancel').click();
     await page.getByTestId('new-customer').click();
@@ -94,9 +94,11 @@ describe('screens per phase, EN and ZH, three sizes', () => {
     await page.locator('[data-testid="last-item"]').waitFor();
     s.pay.mode = 'silent';
     await page.getByTestId('pay').click();
-    await page.getByTestId('paying').waitFor();
-    Object.assign(found, await shoot('paying'));
+    await page.locator('main[data-screen="paying"]').waitFor();
     const p = s.gw.gw.kiosk.view('k1')!.payment!;
+    await s.pay.status(p.requestId, 'insertCard', 0x0a);
+    await page.locator('[data-testid="pay-prompt"][data-prompt="insertCard"]').waitFor();
+    Object.assign(found, await shoot('paying'));
     await s.pay.result(p.requestId, 'approved', p.amount, 'EUR');
     await page.getByTestId('thanks').waitFor();
     Object.assign(found, await shoot('thanks'));
