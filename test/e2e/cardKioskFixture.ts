@@ -85,7 +85,8 @@ export async function startCardKiosk(o: { zvtThinkMs?: number } = {}): Promise<C
   const extra = await kioskExtra(hq.url, signer.publicKeyPem, signer.kid);
   const kiosk = extra.kiosk as { devices: Record<string, Record<string, string>> } & Record<string, unknown>;
   kiosk.devices = { k1: { scanner: 'sc-1', payment: 'pay-1', printer: 'pr-1' } };
-  kiosk.receipt = { storeName: 'Card Store', qrUrl: RECEIPT_QR };
+  // Printed after every sale, so the tests read each receipt off the printer simulator.
+  kiosk.receipt = { storeName: 'Card Store', qrUrl: RECEIPT_QR, print: 'always' };
   // A terminal that waits for a card takes its time: the kiosk's payment timeout is the terminal's business here.
   kiosk.paymentTimeoutMs = 20_000;
   const gw = await startGateway({

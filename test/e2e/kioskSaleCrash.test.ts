@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { G } from './kioskFixture.js';
 import { countRecords, crashAt, expectExactSales, Life, setUpStore, STEPS, tearDownStore, terminal } from './saleCrashFixture.js';
 
-beforeAll(setUpStore);
+beforeAll(() => setUpStore());
 afterAll(tearDownStore);
 
 describe('a sale killed at every step boundary', () => {

@@ -10,7 +10,7 @@ import { crashAt, expectExactSales, setUpStore, STEPS, tearDownStore, terminal }
 
 const SEED = 1414;
 
-beforeAll(setUpStore);
+beforeAll(() => setUpStore());
 afterAll(tearDownStore);
 
 describe('kiosk sales under random SIGKILLs', () => {
