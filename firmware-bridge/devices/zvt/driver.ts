@@ -12,7 +12,7 @@ import type { ByteTransport } from '../../transports/transport.js';
 import { decodeApdus } from './apdu.js';
 import { ABORT, ACK, decodeMessage, registration, repeatReceipt, SELF_CHECKOUT_CONFIG, statusEnquiry, type PtMessage } from './codec.js';
 import { Exchange, type ExchangeEnd, type ExchangeHandlers } from './exchange.js';
-import { PromptThrottle } from './promptThrottle.js';
+import { LatestOnly } from '../latestOnly.js';
 import { recover, runCharge, runEndOfDay, runReversal, type FlowContext, type RunningCharge } from './flows.js';
 import { PaymentJournal } from './journal.js';
 import { markOf, type TxMark } from './lastTransaction.js';
@@ -51,7 +51,7 @@ export class ZvtDriver extends DriverBase {
   private readonly ctx: FlowContext;
   private readonly t3Ms: number;
   private readonly t4Ms: number;
-  private readonly prompts: PromptThrottle;
+  private readonly prompts: LatestOnly;
   private lastCoalescedLog = -Infinity;
   private rest: Buffer = Buffer.alloc(0);
   private exchange: Exchange | null = null;
@@ -78,7 +78,7 @@ export class ZvtDriver extends DriverBase {
     if (!cur) throw new TypeError(`zvt.currency: ${alpha} is not an ISO 4217 code the bridge knows`);
     this.t3Ms = options.t3Ms ?? 5000;
     this.t4Ms = options.t4Ms ?? 180_000;
-    this.prompts = new PromptThrottle(
+    this.prompts = new LatestOnly(
       (data) => {
         this.stats.events++;
         this.emit('event', { type: 'status', data });
@@ -100,7 +100,7 @@ export class ZvtDriver extends DriverBase {
       log: this.log,
       exchange: (cmd, h) => this.runExchange(cmd, h),
       emit: (type, data, onDelivered) => {
-        if (type === 'status') return this.prompts.status(data);
+        if (type === 'status') return this.prompts.offer(data);
         this.prompts.flush();
         this.stats.events++;
         this.emit('event', onDelivered ? { type, data, onDelivered } : { type, data });

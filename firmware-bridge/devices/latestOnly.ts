@@ -1,15 +1,15 @@
 /**
- * The terminal's `04 FF` Intermediate Status messages become `status` events (shopper prompts).
- * Only the newest prompt matters (the gateway keeps the latest one per payment), and a broken or
- * hostile terminal can send thousands a second: at most one goes out per `gapMs`, the newest of
- * those that came in between wins, and one still waiting goes out before any other event of the
- * driver, so a prompt never arrives after the payment's result.
+ * Events of the `latest` class (a terminal's shopper prompt, a printer's status): only the newest
+ * matters, and a broken or hostile device can produce thousands a second. At most one goes out per
+ * `gapMs`, the newest of those that came in between wins, and the driver flushes one still waiting
+ * before any other event of its own, so the order of events holds (a prompt never arrives after
+ * the payment's result).
  */
-export class PromptThrottle {
+export class LatestOnly {
   private pending: Record<string, unknown> | null = null;
   private last = -Infinity;
   private timer: NodeJS.Timeout | null = null;
-  /** Prompts replaced by a newer one before they went out. */
+  /** Events replaced by a newer one before they went out. */
   coalesced = 0;
 
   constructor(
@@ -17,10 +17,10 @@ export class PromptThrottle {
     private readonly gapMs: number,
     private readonly now: () => number,
   ) {
-    if (!(gapMs >= 0)) throw new TypeError('promptGapMs: must be ≥ 0');
+    if (!(gapMs >= 0)) throw new TypeError('gapMs: must be ≥ 0');
   }
 
-  status(data: Record<string, unknown>): void {
+  offer(data: Record<string, unknown>): void {
     const t = this.now();
     if (this.pending === null && t - this.last >= this.gapMs) {
       this.last = t;
@@ -32,7 +32,7 @@ export class PromptThrottle {
     this.timer ??= setTimeout(() => this.flush(), Math.max(0, this.last + this.gapMs - t));
   }
 
-  /** Sends the waiting prompt now (before another event, so the order holds). */
+  /** Sends the waiting event now (before another event, so the order holds). */
   flush(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
@@ -43,7 +43,7 @@ export class PromptThrottle {
     this.send(d);
   }
 
-  /** Drops a waiting prompt (driver stop: the payment it was about has no one to show it to). */
+  /** Drops a waiting event (driver stop). */
   stop(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
