@@ -11,6 +11,7 @@ import { SerialDriver, type SerialDriverOptions } from '../serialDriver.js';
 import { DEFAULT_RENDER, decode, renderReceipt, stateFromAsb, stateFromRealtime, type PrinterReply, type PrinterState, type RealtimeBytes, type RenderOptions } from './codec.js';
 import { statusRequest, type CodePage } from './commands.js';
 import { PrintJournal } from './printJournal.js';
+import { LatestOnly } from '../latestOnly.js';
 
 export interface EscposDriverOptions extends SerialDriverOptions {
   codePage?: CodePage;
@@ -22,6 +23,10 @@ export interface EscposDriverOptions extends SerialDriverOptions {
   statusPollMs?: number;
   /** How long a poll may stay unanswered before the printer counts as not responding (default 3000 ms). */
   statusTimeoutMs?: number;
+  /** `status` events go out at most this often, the newest state winning (default 500 ms). */
+  statusGapMs?: number;
+  /** The same alert is raised again at most this often (default 30 s: a flapping sensor is one alert). */
+  alertRepeatMs?: number;
   /**
    * Where the print journal lives (`escpos-{id}.jsonl`): which cmdIds were printed, so a command
    * re-sent after a restart does not print twice. Without it only this process remembers (the bridge).
@@ -70,6 +75,13 @@ export class EscposDriver extends SerialDriver<PrinterReply> {
   private state: PrinterState | null = null;
   private chain: Promise<unknown> = Promise.resolve();
   private readonly journal: PrintJournal | null;
+  private readonly statuses: LatestOnly;
+  private readonly alertAt = new Map<string, number>();
+  /** Alerts not raised again because the same one went out less than alertRepeatMs ago. */
+  suppressedAlerts = 0;
+  /** Status bytes that answered no poll. */
+  unsolicited = 0;
+  private lastUnsolicitedLog = -Infinity;
 
   constructor(private readonly options: EscposDriverOptions) {
     super(options, 'escpos');
@@ -80,6 +92,15 @@ export class EscposDriver extends SerialDriver<PrinterReply> {
     this.timeoutMs = options.statusTimeoutMs ?? 3000;
     if (options.stateDir !== undefined && (typeof options.stateDir !== 'string' || options.stateDir === '')) throw new TypeError('escpos.stateDir: must be a folder path');
     this.journal = options.stateDir ? new PrintJournal(options.stateDir, options.id) : null;
+    this.statuses = new LatestOnly(
+      (data) => {
+        this.stats.events++;
+        this.emit('event', { type: 'status', data });
+        this.log.info({ paper: data.paper, coverOpen: data.coverOpen, online: data.online, error: data.error, replaced: this.statuses.coalesced }, 'printer status changed');
+      },
+      options.statusGapMs ?? 500,
+      () => this.now(),
+    );
   }
 
   override async start(): Promise<void> {
@@ -129,6 +150,7 @@ export class EscposDriver extends SerialDriver<PrinterReply> {
 
   protected override async stopping(): Promise<void> {
     this.stopPolling();
+    this.statuses.stop();
     this.wake(null, Infinity);
   }
 
@@ -136,7 +158,14 @@ export class EscposDriver extends SerialDriver<PrinterReply> {
     if (r.kind === 'asb') return this.apply(stateFromAsb(r.bytes));
     const n = this.expecting.shift();
     if (n === undefined) {
+      // A status byte no poll asked for: a printer that floods them is counted, and logged at most every 10 s.
       this.stats.badFrames++;
+      this.unsolicited++;
+      const t = this.now();
+      if (t - this.lastUnsolicitedLog >= 10_000) {
+        this.lastUnsolicitedLog = t;
+        this.log.debug({ unsolicited: this.unsolicited, badFrames: this.stats.badFrames }, 'status byte that answers no poll');
+      }
       return;
     }
     this.cycle[FIELD[n]] = r.value;
@@ -235,12 +264,19 @@ export class EscposDriver extends SerialDriver<PrinterReply> {
     const prev = this.state;
     this.state = s;
     if (prev && prev.online === s.online && prev.paper === s.paper && prev.coverOpen === s.coverOpen && prev.error === s.error) return;
-    const ts = isoTs(this.now());
-    this.stats.events++;
-    this.emit('event', { type: 'status', data: { ts, ...s } });
-    if (prev) this.log.info({ paper: s.paper, coverOpen: s.coverOpen, online: s.online, error: s.error }, 'printer status changed');
+    const now = this.now();
+    const ts = isoTs(now);
+    // A printer sending ASB at line rate would otherwise be one event (and one log line) per frame.
+    this.statuses.offer({ ts, ...s });
     for (const a of ALERTS) {
       if (a.when(s) && !(prev && a.when(prev))) {
+        if (now - (this.alertAt.get(a.code) ?? -Infinity) < (this.options.alertRepeatMs ?? 30_000)) {
+          this.suppressedAlerts++;
+          continue;
+        }
+        this.alertAt.set(a.code, now);
+        // The state that raised the alert goes out first.
+        this.statuses.flush();
         this.stats.events++;
         this.emit('event', { type: 'alert', data: { ts, code: a.code, severity: a.severity, message: `${this.id}: ${a.message}` } });
       }

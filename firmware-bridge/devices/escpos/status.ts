@@ -27,6 +27,12 @@ export interface RealtimeBytes {
 
 const XON = 0x11;
 const XOFF = 0x13;
+/**
+ * XOFF bytes skipped inside one ASB frame: a printer pauses a frame once or twice; more is not a
+ * frame, and waiting for its end would keep every following byte buffered (a first byte followed by
+ * an endless run of XOFF would grow the buffer without bound).
+ */
+const MAX_XOFF_IN_ASB = 8;
 
 /** A real-time reply is 0xx1xx10 (bits 1 and 4 set, 0 and 7 clear). */
 export const isRealtime = (b: number): boolean => (b & 0x93) === 0x12;
@@ -54,12 +60,14 @@ export function decode(buf: Buffer): DecodeResult<PrinterReply> {
       // The next three bytes that are not XOFF are the frame's data (Epson: Transmission Status Identification).
       const rest: number[] = [];
       let j = i + 1;
-      while (j < buf.length && rest.length < 3) {
+      let xoff = 0;
+      while (j < buf.length && rest.length < 3 && xoff <= MAX_XOFF_IN_ASB) {
         if (buf[j] !== XOFF) rest.push(buf[j]);
+        else xoff++;
         j++;
       }
-      if (rest.length < 3) return { events, rest: buf.subarray(i), errors };
-      if (rest.every(isAsbRest)) {
+      if (rest.length < 3 && xoff <= MAX_XOFF_IN_ASB) return { events, rest: buf.subarray(i), errors };
+      if (rest.length === 3 && rest.every(isAsbRest)) {
         events.push({ kind: 'asb', bytes: [b, rest[0], rest[1], rest[2]] });
         i = j;
         continue;

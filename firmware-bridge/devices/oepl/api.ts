@@ -2,7 +2,12 @@
  * The OpenEPaperLink access point's HTTP API, as the bridge uses it (README.md has the endpoints).
  * Node's own fetch, one timeout per request, and a count of requests (the bench reports requests
  * per label). Never throws: every call answers `{ok, status, text}`; status 0 means the AP could
- * not be reached (refused, timed out).
+ * not be reached (refused, timed out) or answered with a body over MAX_BODY_BYTES.
+ *
+ * The AP is a device on the store LAN and may be broken or hostile: the timeout covers the whole
+ * exchange, body included (the abort signal also cancels the body stream, so a trickling body ends
+ * when the timeout does), and the body is read chunk by chunk and dropped past MAX_BODY_BYTES
+ * rather than buffered whole (`res.text()` would keep a never-ending body in memory).
  */
 import { parseDbPage, type OeplTag } from './messages.js';
 
@@ -11,6 +16,8 @@ export interface OeplApiOptions {
   url: string;
   /** Per request (the AP is an ESP32 that can stall for seconds while it renders). */
   timeoutMs: number;
+  /** Told of each answer dropped for its size (the driver logs it with its device id). */
+  onOversized?: (path: string) => void;
 }
 
 export interface ApiReply {
@@ -22,11 +29,34 @@ export interface ApiReply {
 /** `pos` of `/get_db` is read into one byte by the AP: a position above 255 wraps to the start. */
 export const MAX_DB_POS = 255;
 const MAX_PAGES = 300;
+/** Largest body read from the AP: a `/get_db` page is ~5 kB, `/get_ap_config` under 1 kB. */
+export const MAX_BODY_BYTES = 256 * 1024;
+
+/** The body as text, or null once it passed `max` bytes (the rest is not read: the stream is cancelled). */
+async function boundedText(res: Response, max: number): Promise<string | null> {
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel().catch(() => undefined);
+      return null;
+    }
+    parts.push(value);
+  }
+  return Buffer.concat(parts).toString('utf8');
+}
 
 export class OeplApi {
   private readonly base: string;
   /** HTTP requests made (every endpoint). */
   requests = 0;
+  /** Answers dropped because their body passed MAX_BODY_BYTES. */
+  oversized = 0;
 
   constructor(private readonly o: OeplApiOptions) {
     if (!/^https?:\/\/[^\s/]+(:[0-9]+)?\/?$/.test(o.url)) throw new TypeError('url: must be http://host[:port]');
@@ -38,8 +68,13 @@ export class OeplApi {
     this.requests++;
     try {
       const res = await fetch(`${this.base}${path}`, { ...init, signal: AbortSignal.timeout(this.o.timeoutMs) });
-      const text = await res.text();
-      return { ok: res.ok, status: res.status, text: text.slice(0, 1 << 20) };
+      const text = await boundedText(res, MAX_BODY_BYTES);
+      if (text === null) {
+        this.oversized++;
+        this.o.onOversized?.(path.split('?')[0]!);
+        return { ok: false, status: 0, text: `body over ${MAX_BODY_BYTES} bytes` };
+      }
+      return { ok: res.ok, status: res.status, text };
     } catch (err) {
       return { ok: false, status: 0, text: (err as Error).message };
     }

@@ -84,6 +84,15 @@ export class OeplDriver extends DriverBase {
   /** `updatecount` per tag as the WebSocket last reported it. */
   private readonly liveCount = new Map<string, number>();
   private lastForgot = -Infinity;
+  private lastForgotWarn = -Infinity;
+  /** Tag reports for MACs no label is mapped to (options.tags or a `show`): dropped, never published. */
+  unknownTags = 0;
+  private lastUnknownWarn = -Infinity;
+  /** Answers from the AP dropped for their size. */
+  oversizedReplies = 0;
+  /** One database read at a time; a reason that came in meanwhile runs one more after it. */
+  private reconciling = false;
+  private reconcileAgain: string | null = null;
   private readonly o: OeplDriverOptions & Required<Pick<OeplDriverOptions, 'uploadConcurrency' | 'deliveryTimeoutMs' | 'locale' | 'ackFlushMs' | 'statusEveryMs'>>;
 
   constructor(options: OeplDriverOptions) {
@@ -91,7 +100,14 @@ export class OeplDriver extends DriverBase {
     this.o = { uploadConcurrency: 2, deliveryTimeoutMs: 660_000, locale: 'de-DE', ackFlushMs: 200, statusEveryMs: 1000, ...options };
     if (!(this.o.uploadConcurrency >= 1)) throw new TypeError('uploadConcurrency: must be ≥ 1');
     this.replies = new Replies({ emit: (e) => this.emit('event', e), now: () => this.now(), ackFlushMs: this.o.ackFlushMs, statusEveryMs: this.o.statusEveryMs });
-    this.api = new OeplApi({ url: options.url, timeoutMs: options.requestTimeoutMs ?? 10_000 });
+    this.api = new OeplApi({
+      url: options.url,
+      timeoutMs: options.requestTimeoutMs ?? 10_000,
+      onOversized: (path) => {
+        this.oversizedReplies++;
+        this.log.warn({ path, oversizedReplies: this.oversizedReplies }, 'answer from the AP too large: dropped');
+      },
+    });
     this.socket = new OeplSocket({
       url: options.url,
       backoff: options.reconnect ?? { initialMs: 500, maxMs: 30_000, factor: 2 },
@@ -245,8 +261,27 @@ export class OeplDriver extends DriverBase {
     await this.reconcile('connected');
   }
 
-  /** Re-reads the AP's database and uploads every label whose content the AP does not hold. */
+  /**
+   * Re-reads the AP's database and uploads every label whose content the AP does not hold. An AP
+   * that reports reboots in a loop gets one read at a time, not one per report.
+   */
   private async reconcile(why: string): Promise<void> {
+    if (this.reconciling) {
+      this.reconcileAgain = why;
+      return;
+    }
+    this.reconciling = true;
+    try {
+      await this.reconcileOnce(why);
+    } finally {
+      this.reconciling = false;
+      const again = this.reconcileAgain;
+      this.reconcileAgain = null;
+      if (again !== null && this.socket.up) void this.reconcile(again);
+    }
+  }
+
+  private async reconcileOnce(why: string): Promise<void> {
     const readAt = this.now();
     // Tags whose upload has not gone out yet are looked up by that upload, not here.
     const wanted = [...this.want.keys()].filter((mac) => this.deliveries.get(mac)?.uploaded !== false);
@@ -285,7 +320,11 @@ export class OeplDriver extends DriverBase {
     this.lastForgot = this.now();
     // Counts from before the loss are no baseline for the records the AP builds again.
     this.liveCount.clear();
-    this.log.warn({ why }, 'the AP rebooted or forgot its tags; re-sending their content');
+    // An AP can report this in a loop: one warning per 10 s, with the running count.
+    if (this.lastForgot - this.lastForgotWarn >= 10_000) {
+      this.lastForgotWarn = this.lastForgot;
+      this.log.warn({ why, reboots: this.reboots }, 'the AP rebooted or forgot its tags; re-sending their content');
+    }
     this.deliveries.requeueAll();
     this.tags.clear();
     void this.reconcile(why);
@@ -331,6 +370,17 @@ export class OeplDriver extends DriverBase {
   }
 
   private onTag(t: OeplTag, live: boolean): void {
+    // Only tags a label is mapped to are followed: an AP (or something posing as one) reporting
+    // made-up MACs must not grow the bridge's maps nor publish labels the gateway never configured.
+    if (!this.labelOfMac.has(t.mac)) {
+      this.unknownTags++;
+      const now = this.now();
+      if (now - this.lastUnknownWarn >= 10_000) {
+        this.lastUnknownWarn = now;
+        this.log.info({ mac: t.mac, unknownTags: this.unknownTags }, 'tag report for a MAC no label is mapped to: ignored');
+      }
+      return;
+    }
     if (live) {
       // One connection's frames come in order: a transfer count going down is a record built
       // again from nothing, so the AP lost its database (the first tag to check in shows it).
@@ -344,7 +394,7 @@ export class OeplDriver extends DriverBase {
     this.settleAll(this.deliveries.onTag(t));
     if (this.awaitingTag.delete(t.mac)) this.schedule(t.mac);
     if (!live) return;
-    const labelId = this.labelOfMac.get(t.mac) ?? t.mac;
+    const labelId = this.labelOfMac.get(t.mac)!;
     this.replies.status(labelStatus(labelId, t, this.deliveries.shownContent(t)));
   }
 

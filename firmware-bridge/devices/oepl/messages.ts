@@ -57,8 +57,31 @@ export interface ParseResult {
 
 const MAC = /^[0-9A-Fa-f]{16}$|^[0-9A-Fa-f]{12}$/;
 const MAC_IN_TEXT = /\b([0-9A-Fa-f]{16})\b/;
-/** Frames larger than this are dropped unread (one tag object is a few hundred bytes; a `get_db` page about 5 kB). */
-export const MAX_FRAME = 1 << 20;
+/**
+ * Frames larger than this are dropped unread, and the WebSocket client refuses them before they are
+ * buffered (`ws` would otherwise take 100 MiB per message): one tag object is a few hundred bytes,
+ * a `get_db` page about 5 kB.
+ */
+export const MAX_FRAME = 64 * 1024;
+/** The AP's JSON nests three deep (`{"tags":[{…}]}`); anything far deeper is not the AP's and is not parsed. */
+export const MAX_DEPTH = 16;
+
+/** Whether the brackets of `text` (outside strings) nest at most `max` deep; a linear scan, no parse. */
+export function nestingWithin(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) return false;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return true;
+}
 
 /** A MAC as the AP writes it: 16 upper-case hex; a 12-character one gets two zero high bytes. */
 export function normalizeMac(s: unknown): string | null {
@@ -139,6 +162,10 @@ export function parseFrame(text: string): ParseResult {
     out.errors.push({ code: 'TOO_LARGE', bytes: text.length });
     return out;
   }
+  if (!nestingWithin(text, MAX_DEPTH)) {
+    out.errors.push({ code: 'TOO_DEEP', bytes: text.length });
+    return out;
+  }
   const o = parseObject(text);
   if (o === null) {
     out.errors.push({ code: 'NOT_JSON', bytes: text.length, detail: text.slice(0, 40) });
@@ -191,6 +218,7 @@ export interface DbPage {
 }
 
 export function parseDbPage(text: string): DbPage {
+  if (!nestingWithin(text, MAX_DEPTH)) return { tags: [], next: null, error: `get_db: JSON nested deeper than ${MAX_DEPTH}` };
   const o = parseObject(text);
   if (o === null) return { tags: [], next: null, error: 'get_db: not a JSON object' };
   if (typeof o.error === 'string') return { tags: [], next: null, error: `get_db: ${o.error.slice(0, 100)}` };

@@ -12,6 +12,7 @@ import type { ByteTransport } from '../../transports/transport.js';
 import { decodeApdus } from './apdu.js';
 import { ABORT, ACK, decodeMessage, registration, repeatReceipt, SELF_CHECKOUT_CONFIG, statusEnquiry, type PtMessage } from './codec.js';
 import { Exchange, type ExchangeEnd, type ExchangeHandlers } from './exchange.js';
+import { LatestOnly } from '../latestOnly.js';
 import { recover, runCharge, runEndOfDay, runReversal, type FlowContext, type RunningCharge } from './flows.js';
 import { PaymentJournal } from './journal.js';
 import { markOf, type TxMark } from './lastTransaction.js';
@@ -37,6 +38,10 @@ export interface ZvtDriverOptions extends DriverBaseOptions {
   /** Status Enquiry while idle, as the liveness check (default 60 s; 0 = off). */
   statusIntervalMs?: number;
   model?: string;
+  /** Shopper prompts (`status` events) go out at most this often, the newest winning (default 250 ms). */
+  promptGapMs?: number;
+  /** Messages one exchange may bring before it is ended without a result (default 2,000). */
+  maxMessagesPerExchange?: number;
 }
 
 export class ZvtDriver extends DriverBase {
@@ -46,6 +51,8 @@ export class ZvtDriver extends DriverBase {
   private readonly ctx: FlowContext;
   private readonly t3Ms: number;
   private readonly t4Ms: number;
+  private readonly prompts: LatestOnly;
+  private lastCoalescedLog = -Infinity;
   private rest: Buffer = Buffer.alloc(0);
   private exchange: Exchange | null = null;
   private chain: Promise<unknown> = Promise.resolve();
@@ -71,6 +78,19 @@ export class ZvtDriver extends DriverBase {
     if (!cur) throw new TypeError(`zvt.currency: ${alpha} is not an ISO 4217 code the bridge knows`);
     this.t3Ms = options.t3Ms ?? 5000;
     this.t4Ms = options.t4Ms ?? 180_000;
+    this.prompts = new LatestOnly(
+      (data) => {
+        this.stats.events++;
+        this.emit('event', { type: 'status', data });
+        const t = this.now();
+        if (this.prompts.coalesced > 0 && t - this.lastCoalescedLog >= 10_000) {
+          this.lastCoalescedLog = t;
+          this.log.debug({ coalesced: this.prompts.coalesced, requestId: data.requestId }, 'terminal prompts replaced by newer ones before they went out');
+        }
+      },
+      options.promptGapMs ?? 250,
+      () => this.now(),
+    );
     this.link = new SerialLink(options.transport, this.log, options.backoff);
     this.journal = new PaymentJournal(options.stateDir, options.id);
     this.ctx = {
@@ -80,6 +100,8 @@ export class ZvtDriver extends DriverBase {
       log: this.log,
       exchange: (cmd, h) => this.runExchange(cmd, h),
       emit: (type, data, onDelivered) => {
+        if (type === 'status') return this.prompts.offer(data);
+        this.prompts.flush();
         this.stats.events++;
         this.emit('event', onDelivered ? { type, data, onDelivered } : { type, data });
       },
@@ -113,6 +135,7 @@ export class ZvtDriver extends DriverBase {
   async stop(): Promise<void> {
     this.stopped = true;
     this.stopStatus();
+    this.prompts.stop();
     this.exchange?.cancel();
     await this.link.stop();
     this.link.off('up', this.onUp);
@@ -234,7 +257,7 @@ export class ZvtDriver extends DriverBase {
 
   private runExchange(cmd: Buffer, h: ExchangeHandlers): Promise<ExchangeEnd> {
     if (!this.link.up) return Promise.resolve({ kind: 'lost', reason: 'terminal offline' });
-    const ex = new Exchange((b) => this.link.write(b), { t3Ms: this.t3Ms, t4Ms: this.t4Ms }, {
+    const ex = new Exchange((b) => this.link.write(b), { t3Ms: this.t3Ms, t4Ms: this.t4Ms, maxMessages: this.options.maxMessagesPerExchange }, {
       ...h,
       answered: (ok, code) => this.abortWaiter?.(ok, code),
     });
@@ -313,7 +336,7 @@ export class ZvtDriver extends DriverBase {
       if (this.exchange || this.charge) return;
       void this.exclusive(async () => {
         const end = await this.runExchange(statusEnquiry(this.ctx.password, 0x02), {});
-        if (end.kind === 'noAnswer' || end.kind === 't4') this.ctx.drop(`status enquiry: ${end.kind}`);
+        if (end.kind === 'noAnswer' || end.kind === 't4' || end.kind === 'flood') this.ctx.drop(`status enquiry: ${end.kind}`);
       });
     }, every);
   }

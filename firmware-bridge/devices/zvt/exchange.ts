@@ -14,6 +14,8 @@ export type ExchangeEnd =
   | { kind: 'refused'; code: number }
   | { kind: 'noAnswer' }
   | { kind: 't4' }
+  /** The terminal kept master rights past maxMessages or maxMs (a print-line stream that never closes). */
+  | { kind: 'flood'; reason: string }
   | { kind: 'lost'; reason: string };
 
 export interface ExchangeHandlers {
@@ -30,12 +32,21 @@ export interface ExchangeHandlers {
 export interface ExchangeTimers {
   t3Ms: number;
   t4Ms: number;
+  /** Messages one exchange may bring (default 2,000: a charge has a few dozen prompts and two receipts). */
+  maxMessages?: number;
+  /** How long the terminal may stay master in all, however often it speaks (default 30 min). */
+  maxMs?: number;
 }
+
+const MAX_MESSAGES = 2000;
+const MAX_MS = 30 * 60_000;
 
 export class Exchange {
   private state: 'awaitAck' | 'master' | 'done' = 'awaitAck';
   private timer: NodeJS.Timeout | null = null;
   private resolveEnd: ((e: ExchangeEnd) => void) | null = null;
+  private ceiling: NodeJS.Timeout | null = null;
+  private messages = 0;
   readonly ended: Promise<ExchangeEnd>;
 
   constructor(
@@ -69,6 +80,9 @@ export class Exchange {
   /** One message from the terminal. */
   feed(m: PtMessage): void {
     if (this.state === 'done') return;
+    // Each message restarts T4, so a terminal that never stops talking would hold the exchange
+    // (and the register) forever: past the cap it ends without a result, like a T4 timeout.
+    if (++this.messages > (this.timers.maxMessages ?? MAX_MESSAGES)) return this.finish({ kind: 'flood', reason: `more than ${this.timers.maxMessages ?? MAX_MESSAGES} messages` });
     if (m.type === 'ack' || m.type === 'nak') {
       if (this.state === 'awaitAck') {
         if (m.type === 'nak') return this.finish({ kind: 'refused', code: m.code });
@@ -102,6 +116,8 @@ export class Exchange {
 
   private toMaster(): void {
     this.state = 'master';
+    const maxMs = this.timers.maxMs ?? MAX_MS;
+    this.ceiling = setTimeout(() => this.finish({ kind: 'flood', reason: `master for more than ${maxMs} ms` }), maxMs);
     this.arm(this.timers.t4Ms, { kind: 't4' });
   }
 
@@ -114,7 +130,8 @@ export class Exchange {
     if (this.state === 'done') return;
     this.state = 'done';
     if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+    if (this.ceiling) clearTimeout(this.ceiling);
+    this.timer = this.ceiling = null;
     this.resolveEnd?.(e);
   }
 }

@@ -36,9 +36,13 @@ export interface RunningCharge {
   committed: boolean;
 }
 
+/** Lines kept while collecting: the published receipt has at most 200 (receiptLines); a terminal may send any number. */
+const MAX_COLLECTED = 400;
+
 /** Collects the customer's receipt: text blocks of type 2 (or untyped), and print lines. */
 function collectReceipt(m: PtMessage, into: string[], types: number[] = [2]): void {
-  if (m.type === 'textBlock' && (m.receiptType === undefined || types.includes(m.receiptType))) into.push(...m.lines);
+  if (into.length >= MAX_COLLECTED) return;
+  if (m.type === 'textBlock' && (m.receiptType === undefined || types.includes(m.receiptType))) into.push(...m.lines.slice(0, MAX_COLLECTED - into.length));
   else if (m.type === 'printLine') {
     // Attribute FF: the text is a count of line feeds.
     if (m.attr === 0xff) into.push(...Array.from({ length: Math.min(m.text.charCodeAt(0) || 1, 5) }, () => ''));
@@ -62,11 +66,12 @@ export async function runCharge(
       if (m.type === 'intermediate') {
         ctx.emit('status', { ts: ctx.ts(), requestId: req.requestId, prompt: promptFor(m.status), code: m.status, ...(m.texts.length ? { text: m.texts.join(' / ').slice(0, 120) } : {}) });
       } else if (m.type === 'statusInfo') {
-        if (m.info.resultCode === undefined || (m.info.resultCode === 0 && (m.info.amount ?? 0) > req.amount)) {
-          // Unreadable, or an approval of more than was asked: an ack would commit a payment the
-          // register cannot book. No ack, hang up, and let the recovery ask the terminal (which
-          // reverses an unacknowledged approval itself).
-          ctx.log.warn({ requestId: req.requestId, error: m.error, amount: m.info.amount }, 'Status-Information the register cannot commit');
+        const foreign = m.info.currency !== undefined && m.info.currency !== currency.numeric;
+        if (m.info.resultCode === undefined || (m.info.resultCode === 0 && ((m.info.amount ?? 0) > req.amount || foreign))) {
+          // Unreadable, or an approval of more than was asked or in another currency: an ack would
+          // commit a payment the register cannot book. No ack, hang up, and let the recovery ask the
+          // terminal (which reverses an unacknowledged approval itself).
+          ctx.log.warn({ requestId: req.requestId, error: m.error, amount: m.info.amount, currency: m.info.currency }, 'Status-Information the register cannot commit');
           ctx.drop('unreadable Status-Information');
           return null;
         }
@@ -94,7 +99,7 @@ export async function runCharge(
   if (rec.phase === 'failed') return finish(ctx, req.requestId, { ...rec.result, status: failedStatus(rec.resultCode ?? 0), receipt: receiptLines(receipt) });
   if (end.kind === 'abort' && !running.statusInfo) return finish(ctx, req.requestId, { ...base, status: failedStatus(end.resultCode), resultCode: end.resultCode });
   // No outcome the register may act on: the terminal is asked after the reconnect (recover()).
-  if (end.kind === 't4' || end.kind === 'noAnswer' || end.kind === 'completion') ctx.drop(`payment ${req.requestId} ended without a result (${end.kind})`);
+  if (end.kind === 't4' || end.kind === 'flood' || end.kind === 'noAnswer' || end.kind === 'completion') ctx.drop(`payment ${req.requestId} ended without a result (${end.kind})`);
 }
 
 /**
@@ -217,7 +222,7 @@ export async function recover(ctx: FlowContext, r: JournalRecord): Promise<boole
         if (m.type === 'statusInfo') last ??= m.info;
       },
     });
-    if (end.kind === 'lost' || end.kind === 'noAnswer' || end.kind === 't4') return false;
+    if (end.kind === 'lost' || end.kind === 'noAnswer' || end.kind === 't4' || end.kind === 'flood') return false;
     // Ours only if the terminal made it after the mark taken before this Authorization went out: an
     // older payment of the same amount (even one from before this journal existed) is never reversed.
     const known = ctx.journal.knownTraces(r.requestId);

@@ -73,7 +73,7 @@ describe('OEPL AP API and simulator', () => {
     const sim = new OeplApSim({ tags: 1, checkInMs: 100, sysEveryMs: 100 });
     await sim.start();
     stops.push(() => sim.stop());
-    const driver = new OeplDriver({ id: 'ap-g', url: sim.url, livenessMs: 2000, statusEveryMs: 20, tagSleep: 'leave' });
+    const driver = new OeplDriver({ id: 'ap-g', url: sim.url, livenessMs: 2000, statusEveryMs: 20, tagSleep: 'leave', tags: { L0: simMac(0) } });
     stops.push(() => driver.stop());
     const up = next(driver, 'online', () => true, 'online');
     await driver.start();
