@@ -10,6 +10,7 @@ import { DEVICE_KINDS, ID_PATTERN, type DeviceKind } from './protocol/topics.js'
 import { createAjv, formatErrors } from './protocol/validate.js';
 import { HASH_PATTERN } from './scryptHash.js';
 import { KioskConfigSchema } from './kiosk/kioskConfig.js'; // kiosk
+import { StockConfigSchema } from './stock/stockConfig.js'; // stock
 import { HttpTlsSchema, MqttTlsSchema, tlsFileErrors } from './tlsConfig.js';
 import { semanticErrors, uplinkErrors } from './configChecks.js';
 
@@ -216,6 +217,8 @@ export const ConfigSchema = Type.Object(
     kiosks: Type.Array(Type.Object({ id: Id, tokenHash: Hash }, { additionalProperties: false }), { default: [] }),
     /** Self-checkout: each kiosk's devices and the checkout rules; see kiosk/kioskConfig.ts. */
     kiosk: KioskConfigSchema,
+    /** The stock ledger: low-stock threshold and HQ's stock report; see stock/stockConfig.ts. */
+    stock: StockConfigSchema,
     health: Type.Object(
       {
         /** Seconds without a check-in after which a device of that kind is "stale". */
