@@ -82,6 +82,7 @@ export class Gateway {
   uplink!: UplinkService;
   prices: PriceService | null = null; // prices
   kiosk!: KioskService; // kiosk
+  stock: StockService | null = null; // stock
   commands!: CommandService; // commands
   /** ops: the day's numbers (`ops.kpiSnapshot()` is the report/kpi payload) and the alert book. */
   ops!: StoreOps;
@@ -307,6 +308,7 @@ export class Gateway {
     this.onEvent((e) => kiosk.onEvent(e));
     // Stock: started before the kiosk, so the sales its recovery forwards are seen; caught up after.
     const stock = new StockService({ file: path.join(c.data.dir, 'stock.db'), config: c.stock, kiosk: kiosk.stockSource, record: (d) => recordStockMove(this.ingest, d), outbox: this.outbox, report: (p) => uplink.report('stock', p), log: this.log, now: this.now });
+    this.stock = stock;
     await stock.start();
     this.started.push({ name: 'stock', stop: () => stock.stop() });
     this.onEvent((e) => stock.onEvent(e));

@@ -119,9 +119,9 @@ export class StockStore {
     else await this.db.run('INSERT INTO thresholds (gtin, low_below) VALUES (?, ?) ON CONFLICT (gtin) DO UPDATE SET low_below = excluded.low_below', [gtin, lowBelow]);
   }
 
-  /** The latest movements of a GTIN, newest event first. */
+  /** The latest movements of a GTIN, newest event first (then the last one learned of). */
   async movements(gtin: string, limit: number): Promise<MovementRow[]> {
-    return (await this.db.all<Raw>(`SELECT ${COLS} FROM movements WHERE gtin = ? ORDER BY event_time DESC, movement_id DESC LIMIT ?`, [gtin, limit])).map(rowOf);
+    return (await this.db.all<Raw>(`SELECT ${COLS} FROM movements WHERE gtin = ? ORDER BY event_time DESC, rowid DESC LIMIT ?`, [gtin, limit])).map(rowOf);
   }
 
   async movement(id: string): Promise<MovementRow | null> {
