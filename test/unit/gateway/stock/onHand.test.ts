@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { levelOf, levelsOf, stockState, type Movement } from '../../../../gateway/stock/onHand.js';
-import { saleMovements, reservedOf, stockMoveRecord } from '../../../../gateway/stock/movements.js';
+import { pickupMovements, saleMovements, reservedOf, stockMoveRecord } from '../../../../gateway/stock/movements.js';
 import { changedLines } from '../../../../gateway/stock/stockReport.js';
 import { CATALOGUE } from '../../../../gateway/protocol/schemas/index.js';
 import { compile } from '../../../../gateway/protocol/validate.js';
@@ -118,5 +118,15 @@ describe('movements and records', () => {
     const prev = new Map([[G, { gtin: G, onHand: 5, reserved: 0, available: 5 }], ['1111111111116', { gtin: '1111111111116', onHand: 1, reserved: 0, available: 1 }]]);
     expect(changedLines(prev, [{ gtin: G, onHand: 5, reserved: 1, available: 4 }])).toEqual([G, '1111111111116']);
     expect(changedLines(prev, [...prev.values()])).toEqual([]);
+  });
+});
+
+describe('collected orders', () => {
+  it('a collected order moves its GTIN lines out, keyed by order and line; a line without a GTIN moves nothing', () => {
+    const moves = pickupMovements('WEB-1', 'k2', [{ gtin: G, qty: 2 }, { qty: 1 }, { gtin: '1111111111116', qty: 1 }], 5, 6);
+    expect(moves.map((x) => [x.movementId, x.gtin, x.qty, x.kind, x.actor, x.sourceRef])).toEqual([
+      ['pick:WEB-1:0', G, -2, 'pickup', 'kiosk:k2', 'WEB-1'],
+      ['pick:WEB-1:2', '1111111111116', -1, 'pickup', 'kiosk:k2', 'WEB-1'],
+    ]);
   });
 });
