@@ -307,7 +307,8 @@ export class Gateway {
     this.kiosk = kiosk;
     this.onEvent((e) => kiosk.onEvent(e));
     // Stock: started before the kiosk, so the sales its recovery forwards are seen; caught up after.
-    const stock = new StockService({ file: path.join(c.data.dir, 'stock.db'), config: c.stock, kiosk: kiosk.stockSource, record: (d) => recordStockMove(this.ingest, d), outbox: this.outbox, report: (p) => uplink.report('stock', p), log: this.log, now: this.now });
+    const stock = new StockService({ file: path.join(c.data.dir, 'stock.db'), config: c.stock, kiosk: kiosk.stockSource, record: (d) => recordStockMove(this.ingest, d), outbox: this.outbox, report: (p) => uplink.report('stock', p), log: this.log, now: this.now,
+      ...(c.hq && c.hq.publicKeys.length > 0 && hqConnection ? { deliveries: { storeId: c.storeId, hq: c.hq, connection: hqConnection, metrics: this.metrics, onRejected: feedRecords.rejected, onStoreFailed: feedRecords.storeFailed, limits: c.prices } } : {}) });
     this.stock = stock;
     await stock.start();
     this.started.push({ name: 'stock', stop: () => stock.stop() });

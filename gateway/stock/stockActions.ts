@@ -11,6 +11,7 @@ import { stockState } from './onHand.js';
 import type { NewMovement } from './movements.js';
 import type { MovementRow } from './store.js';
 import type { StockService } from './stockService.js';
+import { confirmMovements, receivedPerLine, type DeliveryT } from './deliveries.js';
 
 export interface StockActionsOptions {
   service: StockService;
@@ -69,6 +70,21 @@ export class StockActions {
   /** A count sets on hand at this moment: movements that happened before it are inside what was counted. */
   count(by: string, requestId: string, gtin: string, counted: number) {
     return this.apply([this.move(`cnt:${requestId}:${gtin}`, gtin, 'count', counted, null, by)]);
+  }
+
+  /** Open deliveries HQ announced, each line with what confirmations took in so far. */
+  async deliveries(): Promise<(DeliveryT & { received: number[] })[]> {
+    const open = await this.o.service.store.openDeliveries();
+    return Promise.all(open.map(async (d) => ({ ...d, received: receivedPerLine(d, await this.o.service.store.movementsOf(d.deliveryId)) })));
+  }
+
+  /** "Confirm at the back door": the units taken in per announced line become receipts (partial allowed). */
+  async confirmDelivery(by: string, requestId: string, deliveryId: string, lines: readonly { line: number; qty: number }[]) {
+    const d = await this.o.service.store.delivery(deliveryId);
+    if (!d) return { ok: false as const, status: 404, field: 'params.deliveryId', message: `no open delivery ${deliveryId}` };
+    const r = confirmMovements(d, requestId, lines, by, this.o.now());
+    if (!r.ok) return { ok: false as const, status: 400, field: r.field, message: r.message };
+    return { ok: true as const, ...(await this.apply(r.moves)) };
   }
 
   private move(movementId: string, gtin: string, kind: NewMovement['kind'], qty: number, reason: string | null, actor: string, ref?: string): NewMovement {

@@ -7,6 +7,7 @@
  * record was for, so a forward a crash interrupted is found instead of written twice.
  * HQ gets a retained `report/stock` after a change, at most once per `stock.reportEveryMs`.
  */
+import { EventEmitter } from 'node:events';
 import type { Logger } from '../log.js';
 import type { NewEvent, OutboxStore } from '../outbox/store.js';
 import type { StockMoveRec } from '../protocol/schemas/stock.js';
@@ -15,6 +16,7 @@ import type { StockConfig } from './stockConfig.js';
 import { StockStore, type MovementRow } from './store.js';
 import { pickupMovements, reservedOf, saleMovements, stockLine, stockMoveRecord, type NewMovement, type StockLine } from './movements.js';
 import { StockReport } from './stockReport.js';
+import { DeliveryFeed, type DeliveryFeedOptions } from './deliveryFeed.js';
 
 export interface StockServiceOptions {
   file: string;
@@ -27,6 +29,8 @@ export interface StockServiceOptions {
   report: (payload: Buffer) => void;
   log: Logger;
   now: () => number;
+  /** HQ's signed `deliveries` feed; absent without an HQ link or its public keys. */
+  deliveries?: Omit<DeliveryFeedOptions, 'store' | 'log' | 'now'>;
 }
 
 const SALES_CURSOR = 'sales';
@@ -42,6 +46,9 @@ export class StockService {
   private catchUpTimer: NodeJS.Timeout | null = null;
   private reporter: StockReport | null = null;
   private stopping = false;
+  deliveryFeed: DeliveryFeed | null = null;
+  /** 'deliveries' after each deliveries feed handled (applied or refused). */
+  readonly changes = new EventEmitter();
 
   constructor(private readonly o: StockServiceOptions) {
     this.store = new StockStore(o.file);
@@ -60,6 +67,10 @@ export class StockService {
     await this.catchUp();
     await this.forward();
     this.reporter!.start();
+    if (this.o.deliveries) {
+      this.deliveryFeed = new DeliveryFeed({ ...this.o.deliveries, store: this.store, log: this.o.log, now: this.o.now, onHandled: () => this.changes.emit('deliveries') });
+      await this.deliveryFeed.start();
+    }
     this.catchUpTimer = setInterval(() => void this.catchUp().catch((err: Error) => this.log.error({ err }, 'stock catch-up from the sales ledger failed')), CATCH_UP_EVERY_MS);
     this.catchUpTimer.unref();
   }
@@ -68,6 +79,7 @@ export class StockService {
     this.stopping = true;
     if (this.catchUpTimer) clearInterval(this.catchUpTimer);
     this.reporter?.stop();
+    await this.deliveryFeed?.stop().catch((err: Error) => this.log.warn({ err }, 'deliveries feed stop failed'));
     await this.forwarding.catch(() => undefined);
     await this.store.stop();
   }

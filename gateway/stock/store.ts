@@ -11,6 +11,7 @@
  */
 import { openOwned, type OwnedFile, type OwnerConnection, type Step } from '../db/owner.js';
 import type { Movement, MoveKind } from './onHand.js';
+import type { DeliveriesBodyT, DeliveryT } from './deliveries.js';
 
 const MIGRATIONS: readonly string[] = [
   // 1: movements (seq: the outbox seq of its stockMove record, once written), levels, per-item thresholds, cursors.
@@ -22,7 +23,10 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX movements_unforwarded ON movements (record_time) WHERE seq IS NULL;
    CREATE TABLE levels (gtin TEXT PRIMARY KEY, on_hand INTEGER NOT NULL, counted_at INTEGER, updated_at INTEGER NOT NULL) WITHOUT ROWID;
    CREATE TABLE thresholds (gtin TEXT PRIMARY KEY, low_below INTEGER NOT NULL) WITHOUT ROWID;
-   CREATE TABLE cursors (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID`,
+   CREATE TABLE cursors (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+   CREATE INDEX movements_source ON movements (source_ref) WHERE source_ref IS NOT NULL;
+   CREATE TABLE deliveries (delivery_id TEXT PRIMARY KEY, body TEXT NOT NULL, status TEXT NOT NULL, updated_at INTEGER NOT NULL) WITHOUT ROWID;
+   CREATE TABLE delivery_feed (scope TEXT PRIMARY KEY, version INTEGER NOT NULL, applied_at INTEGER NOT NULL) WITHOUT ROWID`,
 ];
 
 /** A movement as the ledger keeps it. */
@@ -136,5 +140,35 @@ export class StockStore {
 
   async markForwarded(movementId: string, seq: number): Promise<void> {
     await this.db.run('UPDATE movements SET seq = ? WHERE movement_id = ?', [seq, movementId]);
+  }
+
+  // ---- expected deliveries (HQ's signed `deliveries` feed) ----------------------------------
+
+  async deliveriesVersion(): Promise<number | undefined> {
+    return (await this.db.get<{ version: number }>("SELECT version FROM delivery_feed WHERE scope = 'store'"))?.version;
+  }
+
+  /** One feed version, one transaction: a snapshot closes the open deliveries it no longer lists. */
+  async applyDeliveries(version: number, body: DeliveriesBodyT, now: number): Promise<void> {
+    const steps: Step[] = [];
+    if (body.mode === 'snapshot') steps.push({ sql: "UPDATE deliveries SET status = 'removed', updated_at = ? WHERE status = 'open'", rows: [[now]] });
+    if (body.remove?.length) steps.push({ sql: "UPDATE deliveries SET status = 'removed', updated_at = ? WHERE delivery_id = ? AND status = 'open'", rows: body.remove.map((id) => [now, id]) });
+    if (body.deliveries.length) steps.push({ sql: "INSERT INTO deliveries (delivery_id, body, status, updated_at) VALUES (?, ?, 'open', ?) ON CONFLICT (delivery_id) DO UPDATE SET body = excluded.body, status = 'open', updated_at = excluded.updated_at", rows: body.deliveries.map((d) => [d.deliveryId, JSON.stringify(d), now]) });
+    steps.push({ sql: "INSERT INTO delivery_feed (scope, version, applied_at) VALUES ('store', ?, ?) ON CONFLICT (scope) DO UPDATE SET version = excluded.version, applied_at = excluded.applied_at", rows: [[version, now]] });
+    await this.db.steps(steps, true);
+  }
+
+  async openDeliveries(): Promise<DeliveryT[]> {
+    return (await this.db.all<{ body: string }>("SELECT body FROM deliveries WHERE status = 'open' ORDER BY delivery_id")).map((r) => JSON.parse(r.body) as DeliveryT);
+  }
+
+  async delivery(id: string): Promise<DeliveryT | null> {
+    const r = await this.db.get<{ body: string }>("SELECT body FROM deliveries WHERE delivery_id = ? AND status = 'open'", [id]);
+    return r ? (JSON.parse(r.body) as DeliveryT) : null;
+  }
+
+  /** Receipt movements booked against a delivery. */
+  async movementsOf(sourceRef: string): Promise<MovementRow[]> {
+    return (await this.db.all<Raw>(`SELECT ${COLS} FROM movements WHERE source_ref = ? ORDER BY rowid`, [sourceRef])).map(rowOf);
   }
 }

@@ -3,13 +3,14 @@
  * name), `GET /api/stock/items/:gtin` (level and last movements), `GET /api/stock/lists` (out and
  * low). Recording (attendant+, who it was comes from the session, never the body): `POST
  * /api/stock/receive` (cases scanned), `/adjust` (± with a reason), `/return`, `/count` (sets on
- * hand). Counts are attendant work too: cycle counts are done on the floor by the people who stock
+ * hand), `/deliveries/:id/confirm` (HQ's expected delivery, confirmed at the back door, partly or
+ * whole; `GET /api/stock/deliveries` lists the open ones). Counts are attendant work too: cycle counts are done on the floor by the people who stock
  * it, and each names who counted in its record. A per-item low threshold is a store policy: admin.
  * Each recording answers after its exact `stockMove` records are durable.
  */
 import type { StockActions } from '../../stock/stockActions.js';
 import { Refusals } from '../../protocol/schemas/api/common.js';
-import { StockAdjustBody, StockCountBody, StockFindQuery, StockFound, StockGtinParams, StockItemDetail, StockLists, StockMoved, StockReceiveBody, StockReturnBody, StockThresholdBody } from '../../protocol/schemas/api/stock.js';
+import { StockAdjustBody, StockConfirmBody, StockCountBody, StockDeliveries, StockDeliveryParams, StockFindQuery, StockFound, StockGtinParams, StockItemDetail, StockLists, StockMoved, StockReceiveBody, StockReturnBody, StockThresholdBody } from '../../protocol/schemas/api/stock.js';
 import { requireRole } from '../auth.js';
 import type { TypedRoutes } from '../typeProvider.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -49,6 +50,14 @@ export const stockRoutes: TypedRoutes<StockRouteDeps> = async (app, deps) => {
   );
   app.post('/api/stock/count', { preHandler: requireRole('attendant'), schema: { body: StockCountBody, response: { 200: StockMoved, ...Refusals } } }, async (req, reply) =>
     recorded(req, reply, 'count', () => a.count(req.session!.username, req.body.requestId, req.body.gtin, req.body.counted)),
+  );
+  app.get('/api/stock/deliveries', { preHandler: requireRole('viewer'), schema: { response: { 200: StockDeliveries, ...Refusals } } }, async () => ({ deliveries: await a.deliveries() }));
+  app.post('/api/stock/deliveries/:deliveryId/confirm', { preHandler: requireRole('attendant'), schema: { params: StockDeliveryParams, body: StockConfirmBody, response: { 200: StockMoved, ...Refusals } } }, async (req, reply) =>
+    recorded(req, reply, 'delivery receipt', async () => {
+      const r = await a.confirmDelivery(req.session!.username, req.body.requestId, req.params.deliveryId, req.body.lines);
+      if (!r.ok) return reply.code(r.status).send({ code: r.status === 404 ? 'SGW_ERR_NOT_FOUND' : 'SGW_ERR_SCHEMA', message: `${r.field}: ${r.message}` });
+      return { movements: r.movements, items: r.items };
+    }),
   );
   app.post('/api/stock/threshold', { preHandler: requireRole('admin'), schema: { body: StockThresholdBody, response: { 200: StockFound, ...Refusals } } }, async (req) => {
     await deps.setThreshold(req.body.gtin, req.body.lowBelow);

@@ -58,3 +58,22 @@ export const StockThresholdBody = Type.Object({ gtin: Gtin, lowBelow: Type.Union
 /** What an action wrote: its movements with their records' seqs, and the item after it. */
 export const StockMoved = Type.Object({ movements: Type.Array(StockMovementSchema), items: Type.Array(StockLineSchema) });
 export type StockMovedBody = Static<typeof StockMoved>;
+
+/** Expected deliveries (HQ's `deliveries` feed) and the back-door confirmation. */
+export const StockDeliveries = Type.Object({
+  deliveries: Type.Array(
+    Type.Object({
+      deliveryId: Type.String(),
+      supplier: Type.Optional(Type.String()),
+      expectedAt: Type.Optional(Type.String()),
+      lines: Type.Array(Type.Object({ gtin: Type.String(), qty: Type.Integer(), name: Type.Optional(Type.String()) })),
+      received: Type.Array(Type.Integer()),
+    }),
+  ),
+});
+export type StockDeliveriesBody = Static<typeof StockDeliveries>;
+export const StockDeliveryParams = Type.Object({ deliveryId: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._-]+$' }) }, { additionalProperties: false });
+export const StockConfirmBody = Type.Object(
+  { requestId: RequestId, lines: Type.Array(Type.Object({ line: Type.Integer({ minimum: 0, maximum: 4999 }), qty: Qty }, { additionalProperties: false }), { minItems: 1, maxItems: 5000 }) },
+  { additionalProperties: false },
+);
