@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { levelOf, levelsOf, stockState, type Movement } from '../../../../gateway/stock/onHand.js';
 import { pickupMovements, saleMovements, reservedOf, stockMoveRecord } from '../../../../gateway/stock/movements.js';
 import { changedLines } from '../../../../gateway/stock/stockReport.js';
+import { confirmMovements, receivedPerLine } from '../../../../gateway/stock/deliveries.js';
 import { CATALOGUE } from '../../../../gateway/protocol/schemas/index.js';
 import { compile } from '../../../../gateway/protocol/validate.js';
 
@@ -128,5 +129,22 @@ describe('collected orders', () => {
       ['pick:WEB-1:0', G, -2, 'pickup', 'kiosk:k2', 'WEB-1'],
       ['pick:WEB-1:2', '1111111111116', -1, 'pickup', 'kiosk:k2', 'WEB-1'],
     ]);
+  });
+});
+
+describe('deliveries', () => {
+  const d = { deliveryId: 'ASN-1', lines: [{ gtin: G, qty: 10 }, { gtin: '1111111111116', qty: 2 }] };
+  it('a confirmation is receipts keyed by delivery, line and press; what was taken in adds up per line', () => {
+    const r = confirmMovements(d, 'p1', [{ line: 1, qty: 2 }, { line: 0, qty: 3 }], 'anna', 7);
+    if (!r.ok) throw new Error(r.message);
+    expect(r.moves.map((x) => [x.movementId, x.gtin, x.qty, x.kind, x.actor, x.sourceRef])).toEqual([
+      ['dlv:ASN-1:1:p1', '1111111111116', 2, 'receipt', 'anna', 'ASN-1'],
+      ['dlv:ASN-1:0:p1', G, 3, 'receipt', 'anna', 'ASN-1'],
+    ]);
+    expect(receivedPerLine(d, [...r.moves, { movementId: 'dlv:ASN-1:0:p2', qty: 7 }, { movementId: 'rcv:x:0', qty: 99 }, { movementId: 'dlv:ASN-10:0:p1', qty: 5 }])).toEqual([10, 2]);
+  });
+  it('a line the delivery does not have, or one named twice, is refused naming the field', () => {
+    expect(confirmMovements(d, 'p1', [{ line: 2, qty: 1 }], 'anna', 7)).toEqual({ ok: false, field: 'body.lines[0].line', message: 'delivery ASN-1 has lines 0..1' });
+    expect(confirmMovements(d, 'p1', [{ line: 0, qty: 1 }, { line: 0, qty: 1 }], 'anna', 7)).toMatchObject({ ok: false, field: 'body.lines[1].line' });
   });
 });
