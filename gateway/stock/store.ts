@@ -52,6 +52,7 @@ const LEVEL_SQL = `INSERT INTO levels (gtin, on_hand, counted_at, updated_at)
   SELECT g.gtin, COALESCE(c.qty, 0) + COALESCE((SELECT SUM(m.qty) FROM movements m WHERE m.gtin = g.gtin AND m.kind <> 'count' AND (c.event_time IS NULL OR m.event_time > c.event_time)), 0), c.event_time, ?
   FROM (SELECT ? AS gtin) g
   LEFT JOIN (SELECT qty, event_time FROM movements WHERE gtin = ? AND kind = 'count' ORDER BY event_time DESC, movement_id DESC LIMIT 1) c ON 1
+  WHERE 1 -- an INSERT … SELECT with an upsert needs a WHERE, or SQLite may read ON CONFLICT as a join's ON
   ON CONFLICT (gtin) DO UPDATE SET on_hand = excluded.on_hand, counted_at = excluded.counted_at, updated_at = excluded.updated_at`;
 
 const COLS = 'movement_id, gtin, kind, qty, uom, reason, event_time, record_time, actor, source_ref, seq';
