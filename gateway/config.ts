@@ -11,6 +11,7 @@ import { createAjv, formatErrors } from './protocol/validate.js';
 import { HASH_PATTERN } from './scryptHash.js';
 import { KioskConfigSchema } from './kiosk/kioskConfig.js'; // kiosk
 import { ExitGatesSchema } from './items/exitGateConfig.js'; // exit gates
+import { StockConfigSchema } from './stock/stockConfig.js'; // stock
 import { HttpTlsSchema, MqttTlsSchema, tlsFileErrors } from './tlsConfig.js';
 import { semanticErrors, uplinkErrors } from './configChecks.js';
 
@@ -219,6 +220,8 @@ export const ConfigSchema = Type.Object(
     kiosk: KioskConfigSchema,
     /** RFID exit gates and their alarm lights; see items/exitGateConfig.ts. */
     exitGates: ExitGatesSchema,
+    /** The stock ledger: low-stock threshold and HQ's stock report; see stock/stockConfig.ts. */
+    stock: StockConfigSchema,
     health: Type.Object(
       {
         /** Seconds without a check-in after which a device of that kind is "stale". */

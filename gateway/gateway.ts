@@ -14,6 +14,10 @@ import { DeviceStore } from './devices/store.js';
 import { DeviceRegistry } from './devices/registry.js';
 import { Authenticator } from './broker/auth.js';
 import { Broker } from './broker/broker.js';
+import { StockService } from './stock/stockService.js'; // stock
+import { StockActions, searchItemNames } from './stock/stockActions.js'; // stock
+import { recordStockMove } from './stock/stockRecords.js'; // stock
+import { stockRoutes } from './http/routes/stock.js'; // stock
 import { Ingest } from './ingest/ingest.js';
 import { SessionManager } from './http/auth.js';
 import { HashGate } from './http/hashGate.js';
@@ -80,6 +84,7 @@ export class Gateway {
   uplink!: UplinkService;
   prices: PriceService | null = null; // prices
   kiosk!: KioskService; // kiosk
+  stock: StockService | null = null; // stock
   commands!: CommandService; // commands
   /** ops: the day's numbers (`ops.kpiSnapshot()` is the report/kpi payload) and the alert book. */
   ops!: StoreOps;
@@ -305,8 +310,17 @@ export class Gateway {
       ...(this.opts.kioskCheckpoint ? { checkpoint: this.opts.kioskCheckpoint } : {}) });
     this.kiosk = kiosk;
     this.onEvent((e) => kiosk.onEvent(e));
+    // Stock: started before the kiosk, so the sales its recovery forwards are seen; caught up after.
+    const stock = new StockService({ file: path.join(c.data.dir, 'stock.db'), config: c.stock, kiosk: kiosk.stockSource, record: (d) => recordStockMove(this.ingest, d), outbox: this.outbox, report: (p) => uplink.report('stock', p), log: this.log, now: this.now,
+      ...(c.hq && c.hq.publicKeys.length > 0 && hqConnection ? { deliveries: { storeId: c.storeId, hq: c.hq, connection: hqConnection, metrics: this.metrics, onRejected: feedRecords.rejected, onStoreFailed: feedRecords.storeFailed, limits: c.prices } } : {}) });
+    this.stock = stock;
+    await stock.start();
+    this.started.push({ name: 'stock', stop: () => stock.stop() });
+    this.onEvent((e) => stock.onEvent(e));
     await kiosk.start();
     this.started.push({ name: 'kiosk', stop: () => kiosk.stop() });
+    await stock.ready();
+    const stockActions = new StockActions({ service: stock, nameOf: (g) => kiosk.itemName(g), searchNames: (t, n) => searchItemNames(prices?.currentCatalog().items, t, n), lowBelow: c.stock.lowBelow, now: this.now });
     // Click & collect tasks on the ops page's live feed: in `hello`, then the whole list on every change.
     live.addHelloPart('pickups', () => [...kiosk.handovers.list()]);
     kiosk.handovers.onChange((tasks) => live.push('pickups', { tasks: [...tasks] }));
@@ -378,6 +392,7 @@ export class Gateway {
         async (app: FastifyInstance) => void (await app.register(attendantRoutes, { service: kiosk })), // kiosk
         async (app: FastifyInstance) => void (await app.register(exitGateRoutes, { serials: kiosk.serials, now: this.now })), // exit gates
         async (app: FastifyInstance) => void (await app.register(pickupRoutes, { handovers: kiosk.handovers })), // click & collect tasks
+        async (app: FastifyInstance) => void (await app.register(stockRoutes, { actions: stockActions, setThreshold: (g, n) => stock.store.setThreshold(g, n) })), // stock
         async (app: FastifyInstance) => void (await app.register(produceImageRoutes, { dir: path.join(c.data.dir, 'produce-images'), nameOf: (g) => kiosk.itemName(g) })), // kiosk: produce pictures
       ],
     });

@@ -249,6 +249,11 @@ export class KioskService {
   }
 
   /** A catalog item's name, for its generated picture (null: not in the catalog). */
+  /** What the stock ledger reads of kiosk.db: sales to catch up on, open and collected orders. */
+  get stockSource(): Pick<KioskStore, 'salesRecordedSince' | 'openOrders' | 'order'> {
+    return this.store;
+  }
+
   itemName(gtin: string): string | null {
     return this.catalog().items.get(gtin)?.name ?? null;
   }

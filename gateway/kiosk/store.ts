@@ -214,6 +214,17 @@ export class KioskStore {
     return new Map(rows.filter((r) => typeof r.gtin === 'string').map((r) => [r.gtin, r.n]));
   }
 
+  /** Sales recorded at or after `sinceMs`, oldest first, at most `limit` (the stock ledger's catch-up). */
+  async salesRecordedSince(sinceMs: number, limit: number): Promise<{ record: Record<string, unknown>; recordedAt: number }[]> {
+    const rows = await this.db.all<{ record: string; recorded_at: number }>('SELECT record, recorded_at FROM sales WHERE recorded_at >= ? ORDER BY recorded_at LIMIT ?', [sinceMs, limit]);
+    return rows.map((r) => ({ record: JSON.parse(r.record) as Record<string, unknown>, recordedAt: r.recorded_at }));
+  }
+
+  /** Click & collect orders still to be collected (they reserve stock). */
+  openOrders(): Promise<OrderRow[]> {
+    return this.orders("status IN ('ready', 'collecting')", []);
+  }
+
   /** Sales in the ledger whose record is not yet known to be in the outbox. */
   unforwardedSales(): Promise<SaleRow[]> {
     return this.sales('seq IS NULL');

@@ -14,6 +14,7 @@ import { CheckoutView } from './views/checkout.js';
 import { DayView } from './views/day.js';
 import { UplinkView } from './views/uplink.js';
 import { AdminView } from './views/admin.js';
+import { StockView } from './views/stock.js';
 import { MyPasswordForm } from './views/users.js';
 import { I18nContext, i18nFor, saveLang, storedLang, useI18n } from './i18n.js';
 import type { OpsLang } from './strings.js';
@@ -41,6 +42,7 @@ const VIEWS = [
   { id: 'checkout', need: 'viewer' },
   { id: 'day', need: 'viewer' },
   { id: 'uplink', need: 'viewer' },
+  { id: 'stock', need: 'viewer' },
   { id: 'admin', need: 'admin' },
 ] as const;
 type ViewId = (typeof VIEWS)[number]['id'];
@@ -195,6 +197,7 @@ function Shell({ me, onOut, toggle }: { me: Me; onOut: () => void; toggle: () =>
         {view === 'checkout' && <CheckoutView me={me} live={live} now={now} />}
         {view === 'day' && <DayView kpi={live.kpi} />}
         {view === 'uplink' && <UplinkView me={me} live={live} now={now} />}
+        {view === 'stock' && <StockView me={me} />}
         {view === 'admin' && can(me, 'admin') && <AdminView live={live} me={me} />}
       </main>
     </div>

@@ -84,4 +84,12 @@ export const OUTBOX_MIGRATIONS: readonly string[] = [
    BEGIN
      INSERT OR IGNORE INTO record_keys (type, key, seq) VALUES (NEW.type, NEW.data ->> '$.orderId', NEW.seq);
    END`,
+  // 7: the same for the stock ledger: which movement a `stockMove` record was committed for, so a
+  // movement whose forward a restart interrupted is found instead of written twice. One small row
+  // per movement.
+  `CREATE TRIGGER events_stock_key AFTER INSERT ON events
+     WHEN NEW.kind = 'light' AND NEW.type = 'stockMove' AND NEW.seq_from IS NULL
+   BEGIN
+     INSERT OR IGNORE INTO record_keys (type, key, seq) VALUES ('stockMove', NEW.data ->> '$.movementId', NEW.seq);
+   END`,
 ];

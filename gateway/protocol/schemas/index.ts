@@ -13,6 +13,7 @@ import { FootfallCount, FootfallCross } from './footfall.js';
 import { LightSet } from './light.js';
 import { PaymentCancel, PaymentCharge, PaymentEndOfDay, PaymentEndOfDayResult, PaymentResult, PaymentReverse, PaymentStatus } from './payment.js';
 import { KioskAttendant, KioskHandover, KioskPickup, KioskTransaction, PointsChange } from './kiosk.js'; // kiosk
+import { StockMove } from './stock.js'; // stock
 import { PriceMismatch } from './priceMismatch.js'; // shelf = till
 import { CouponRedeemed } from './coupon.js'; // coupons
 import { PrinterPrint, PrinterStatus } from './printer.js';
@@ -57,7 +58,7 @@ export const CATALOGUE: Record<DeviceKind, KindSpec> = {
     events: { ...common, count: { schema: FootfallCount, cls: 'aggregate' }, cross: { schema: FootfallCross, cls: 'aggregate' } },
     commands: {},
   },
-  light: { events: { ...common }, commands: { set: LightSet } },
+  light: { events: { ...common, stockMove: { schema: StockMove, cls: 'exact' } }, commands: { set: LightSet } }, // stockMove: the gateway's own stock records
   payment: {
     events: { ...common, result: { schema: PaymentResult, cls: 'exact' }, status: { schema: PaymentStatus, cls: 'latest' }, endOfDay: { schema: PaymentEndOfDayResult, cls: 'exact' } },
     commands: { charge: PaymentCharge, cancel: PaymentCancel, reverse: PaymentReverse, endOfDay: PaymentEndOfDay },
@@ -75,6 +76,7 @@ export * from './footfall.js';
 export * from './light.js';
 export * from './payment.js';
 export * from './kiosk.js'; // kiosk
+export * from './stock.js'; // stock
 export * from './priceMismatch.js'; // shelf = till
 export * from './coupon.js'; // coupons
 export * from './printer.js';

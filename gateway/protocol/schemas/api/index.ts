@@ -7,3 +7,4 @@ export * from './checkout.js';
 export * from './live.js';
 export * from './shelf.js';
 export * from './uplink.js';
+export * from './stock.js';

@@ -106,6 +106,9 @@ describe('gateway record types', () => {
     expect(isGatewayRecord('kiosk', 'k1', 'alert')).toBe(false);
     expect(isGatewayRecord('light', 'storegw', 'alert')).toBe(true);
     expect(isGatewayRecord('light', 'l1', 'alert')).toBe(false);
+    // A stock movement is the gateway's own record: no light (or any device) may write one.
+    expect([...GATEWAY_RECORD_TYPES.light]).toEqual(['stockMove']);
+    expect(isGatewayRecord('light', 'l1', 'stockMove')).toBe(true);
   });
 
   it('every listed type is in the catalogue (a record type the gateway writes must validate)', () => {
