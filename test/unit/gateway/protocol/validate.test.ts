@@ -45,7 +45,15 @@ const SAMPLES: Record<DeviceKind, Record<string, { valid: object; invalid: objec
     count: { valid: { ts: TS, in: 3, out: 1 }, invalid: { ts: TS, in: -1, out: 1 }, reason: 'data.in: must be >= 0' },
     cross: { valid: { ts: TS, direction: 'in' }, invalid: { ts: TS, direction: 'up' }, reason: 'data.direction: must be one of "in", "out"' },
   },
-  light: { ...common },
+  light: {
+    ...common,
+    // the stock ledger's own movements (filed as light/storegw)
+    stockMove: {
+      valid: { ts: TS, movementId: 'rcv:r-1', gtin: '4006381333931', kind: 'receipt', qty: 12, uom: 'unit', eventTime: TS, recordTime: TS, actor: 'anna' },
+      invalid: { ts: TS, movementId: 'rcv:r-1', gtin: '4006381333931', kind: 'gift', qty: 12, uom: 'unit', eventTime: TS, recordTime: TS, actor: 'anna' },
+      reason: 'data.kind: must be one of "sale", "return", "receipt", "adjustment", "pickup", "count"',
+    },
+  },
   printer: {
     ...common,
     status: { valid: { ts: TS, online: false, paper: 'out', coverOpen: true, error: 'autocutter error' }, invalid: { ts: TS, online: true, paper: 'empty', coverOpen: false }, reason: 'data.paper: must be one of "ok", "nearEnd", "out"' },
