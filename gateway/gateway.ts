@@ -46,6 +46,7 @@ import { kioskRoutes } from './http/routes/kiosk.js'; // kiosk
 import { attendantRoutes } from './http/routes/attendant.js'; // kiosk
 import { pickupRoutes } from './http/routes/pickups.js'; // click & collect tasks
 import { produceImageRoutes } from './http/routes/produceImages.js'; // kiosk: produce pictures
+import { ProduceImageCache } from './kiosk/imageCache.js';
 import { CommandService } from './devices/commands.js'; // commands
 import { UserStore } from './people/userStore.js'; // ops users
 import { UserDirectory } from './people/userDirectory.js'; // ops users
@@ -298,6 +299,13 @@ export class Gateway {
       this.onEvent((e) => prices!.onEvent(e));
       await prices.start();
       this.started.push({ name: 'prices', stop: () => prices!.stop() });
+      // The produce pictures the catalog names, fetched once and checked against the signed hash.
+      const ps = prices;
+      const images = new ProduceImageCache({ dir: path.join(c.data.dir, 'produce-images'), catalog: () => ps.currentCatalog(), log: this.log.child({ module: 'kiosk' }), count: (o) => this.metrics.kioskImages.labels(o).inc() });
+      const onCatalog = (): void => images.soon();
+      ps.changes.on('change', onCatalog);
+      images.start();
+      this.started.push({ name: 'produce pictures', stop: async () => (ps.changes.off('change', onCatalog), await images.stop()) });
     }
     // --- end prices ---
 

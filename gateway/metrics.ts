@@ -44,6 +44,7 @@ export class Metrics {
   /** kiosk scans refused, by reason (currency: a GS1 393n amount in another currency; unreadable). */
   readonly memberQrRefused = new Counter({ name: 'storegw_member_qr_refused_total', help: 'Member QRs refused at the kiosks, by reason: malformed, unknownKey, badSignature, expired, revoked, wrongStore, outsideWindow, replayed', labelNames: ['reason'], registers: [this.registry] });
   readonly couponRefused = new Counter({ name: 'storegw_coupon_refused_total', help: 'Coupons refused at the kiosks, by reason: malformed, unknownKey, badSignature, unknown, expired, notYetValid, revoked, alreadyUsed, alreadyOnCart, memberFirst, maxUses', labelNames: ['reason'], registers: [this.registry] });
+  readonly kioskImages = new Counter({ name: 'storegw_kiosk_images_total', help: 'Produce pictures named by the catalog, by outcome: stored, badHash (bytes not the signed SHA-256), tooLarge, notAnImage, httpError, unreachable', labelNames: ['outcome'], registers: [this.registry] });
   readonly kioskScansRefused = new Counter({ name: 'storegw_kiosk_scans_refused_total', help: 'Kiosk scans refused: currency (a GS1 393n amount not in the store currency), unreadable (any other bad code)', labelNames: ['reason'], registers: [this.registry] });
   readonly rejects = new Counter({ name: 'storegw_rejects_total', help: 'Device events rejected, by reason code', labelNames: ['code'], registers: [this.registry] });
   readonly protocolErrors = new Counter({

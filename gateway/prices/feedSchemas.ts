@@ -33,6 +33,17 @@ export const CatalogItem = Type.Object(
     /** Label template (Pricer "presentation") and its extra fields. */
     template: Type.Optional(Type.String({ maxLength: 32 })),
     fields: Type.Optional(Type.Record(Type.String({ maxLength: 32 }), Type.String({ maxLength: 128 }))),
+    /**
+     * The item's picture for the kiosk (PNG, JPEG or WebP): the gateway fetches it once and keeps it
+     * (kiosk/imageCache.ts). `sha256` is signed with the feed, so a picture is taken only if its bytes
+     * are exactly the ones HQ meant, whoever served them.
+     */
+    image: Type.Optional(
+      Type.Object(
+        { url: Type.String({ maxLength: 512, pattern: '^https?://[^\\s]+$' }), sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }) },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false },
 );

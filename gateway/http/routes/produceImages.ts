@@ -1,6 +1,7 @@
 /**
- * `GET /kiosk-images/:gtin`: the picture of a produce item for the kiosk page's lookup. The store
- * puts photos in `<data.dir>/produce-images/<gtin>.(png|jpg|webp|svg)`; an item without one gets a
+ * `GET /kiosk-images/:gtin`: the picture of a produce item for the kiosk page's lookup. The pictures
+ * are in `<data.dir>/produce-images/<gtin>.(png|jpg|webp|svg)`: fetched from the catalog's signed
+ * `image` (kiosk/imageCache.ts) or put there by the store; an item without one gets a
  * generated picture (its initial on a colour, produceImage.ts), and a GTIN not in the catalog a 404.
  * No login: the pictures are what any shopper sees on the screen.
  */
