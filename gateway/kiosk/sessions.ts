@@ -18,7 +18,7 @@ import { buildCatalog, type Catalog } from '../prices/catalog.js';
 import type { CartView, KioskLanguage, KioskSessionIntent } from '../protocol/schemas/kiosk.js';
 import { createBarcodeParser, type BarcodeParser } from './barcodes.js';
 import { KioskStore, type SaleRow } from './store.js';
-import { isShopping, lightFor, newSession, REFUSAL_NOTICES, step, type Action, type Ctx, type Effect, type Session } from './sessionMachine.js';
+import { isShopping, newSession, REFUSAL_NOTICES, step, type Action, type Ctx, type Session } from './sessionMachine.js';
 import { memberQrOf } from './memberQr.js';
 import type { MemberQrRefusal } from './memberVerify.js';
 import { KioskMembers } from './kioskMembers.js';
@@ -40,6 +40,7 @@ import { recordSale } from './saleRecords.js'; // shelf = till
 import { PaymentPrompts } from './paymentPrompts.js';
 import { paymentInFlightOf, resultAction } from './paymentEvents.js';
 import { KioskReceipts } from './kioskReceipts.js';
+import { KioskEffects } from './kioskEffects.js';
 import { ProduceOrder, SoldCounts } from './produceRanking.js'; // produce lookup: most-sold first
 import { KioskPoints } from './kioskPoints.js'; // loyalty points
 import { Serials } from './serials.js'; // serialised items: sold once, the exit gate's book
@@ -100,7 +101,6 @@ export class KioskService {
   private readonly chains = new Map<string, Promise<void>>();
   private readonly byDevice = new Map<string, { kioskId: string; role: Role }>();
   private readonly timers: KioskTimers;
-  private readonly lights = new Map<string, string>();
   private readonly parse: BarcodeParser;
   private readonly log: Logger;
   /** Refused intents are logged at most a few per kiosk and window: a page may send them in a loop. */
@@ -123,6 +123,8 @@ export class KioskService {
   readonly serials: Serials;
   /** Coupons: the feed, the checks, the single-use reservations (coupons/couponBook.ts). */
   readonly coupons: CouponBook;
+  /** What the session machine's effects do to devices, the ledger and the receipts. */
+  private readonly effects: KioskEffects;
 
   constructor(private readonly o: KioskServiceOptions) {
     this.log = o.log.child({ module: 'kiosk' });
@@ -172,6 +174,7 @@ export class KioskService {
       alert: (code, severity, message) => o.alert?.(code, severity, message),
       count: (what) => o.count?.(what),
     });
+    this.effects = new KioskEffects({ command: o.command, ingest: o.ingest, now: o.now, store: this.store, ledger: this.ledger, receipts: this.receipts, log: this.log, devices: (id) => this.devices(id), session: (id) => this.sessions.get(id), checkpoint: (step, id) => this.checkpoint(step, id) });
   }
 
   private checkpoint(step: SaleStep, kioskId: string): void {
@@ -455,7 +458,7 @@ export class KioskService {
       const reversed = effects.some((fx) => fx.type === 'reverseCharge' && fx.requestId === s.payment!.requestId);
       await this.store.updatePayment(s.payment.requestId, reversed ? 'reversed' : action.type === 'paymentResult' ? action.status : 'cancelled', this.o.now());
     }
-    for (const fx of effects) await this.run(session.kioskId, fx);
+    for (const fx of effects) await this.effects.run(session.kioskId, fx);
   }
 
   private async commitState(prev: Session, session: Session, eventMono: number | null): Promise<void> {
@@ -470,40 +473,6 @@ export class KioskService {
     if (crossed === 'sessionSaved') this.checkpoint('thankYou', session.kioskId);
     this.sendLight(session.kioskId);
     this.armTimers(session.kioskId);
-  }
-
-  private async run(kioskId: string, fx: Effect): Promise<void> {
-    const dev = this.devices(kioskId);
-    const now = this.o.now();
-    switch (fx.type) {
-      case 'charge': {
-        // Written (FULL sync) before the terminal hears of it: a restart always knows what it asked for.
-        await this.store.insertPayment({ requestId: fx.requestId, kioskId, sessionId: this.sessions.get(kioskId)!.sessionId, amount: fx.amount, status: 'sent', fromSeq: this.o.ingest.lastSeq, authCode: null, transactionSeq: null }, now);
-        if (dev.payment) {
-          await this.o.command('payment', dev.payment, 'charge', { requestId: fx.requestId, amount: fx.amount, currency: fx.currency }, `kiosk:${kioskId}`);
-          this.checkpoint('paySent', kioskId);
-        } else this.log.warn({ deviceId: kioskId }, 'kiosk has no payment device configured');
-        return;
-      }
-      case 'cancelCharge':
-        if (dev.payment) await this.o.command('payment', dev.payment, 'cancel', { requestId: fx.requestId }, `kiosk:${kioskId}`);
-        return;
-      case 'recordAttendant':
-        await this.record(kioskId, 'attendant', fx.data);
-        return;
-      case 'recordTransaction': {
-        await this.store.updatePayment(fx.data.payment.requestId, 'approved', now, { authCode: fx.data.payment.authCode });
-        const p = this.sessions.get(kioskId)?.payment;
-        const terminalReceipt = p?.requestId === fx.data.payment.requestId ? p.receipt : undefined;
-        // Built from the record being committed, shown with the thank-you once it is.
-        this.receipts.prepare(kioskId, fx.data, terminalReceipt);
-        await this.ledger.recordSale(kioskId, fx.data, terminalReceipt);
-        // The sale is durable now; the receipt never holds it up.
-        return void this.receipts.recorded(kioskId, fx.data.transactionId);
-      }
-      case 'reverseCharge':
-        return this.ledger.reverse(kioskId, fx);
-    }
   }
 
   /** The shopper asked for paper: the current sale's receipt is printed once, and the page told. */
@@ -526,14 +495,7 @@ export class KioskService {
   }
 
   private sendLight(kioskId: string): void {
-    const id = this.devices(kioskId).light;
-    const s = this.sessions.get(kioskId);
-    if (!id || !s) return;
-    const l = lightFor(s);
-    const key = `${l.color}/${l.mode}`;
-    if (this.lights.get(kioskId) === key) return;
-    this.lights.set(kioskId, key);
-    this.o.command('light', id, 'set', { ...l }, `kiosk:${kioskId}`).catch((err: Error) => this.log.warn({ err, deviceId: id }, 'light command failed'));
+    this.effects.sendLight(kioskId);
   }
 
   /** Payment timeout → cancel; unanswered cancel → attendant; done/cancelled → idle again (sessionTimers.ts). */
