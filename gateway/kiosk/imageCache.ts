@@ -96,7 +96,6 @@ export class ProduceImageCache {
   }
 
   private async round(): Promise<void> {
-    await mkdir(this.o.dir, { recursive: true, mode: 0o700 });
     for (const item of this.o.catalog().items.values()) {
       if (this.stopped) return;
       const image = item.image;
@@ -163,6 +162,8 @@ export class ProduceImageCache {
     if (got !== sha256) return fail('badHash', `sha256 ${got}, the catalog says ${sha256}`);
     const ext = imageKind(body);
     if (ext === null) return fail('notAnImage', 'not PNG, JPEG or WebP');
+    // The folder is made with the first picture: a catalog without pictures leaves no trace.
+    await mkdir(this.o.dir, { recursive: true, mode: 0o700 });
     // The new file in place before the old ones go: the route never finds none while one exists.
     const tmp = path.join(this.o.dir, `.${gtin}${ext}.tmp`);
     await writeFile(tmp, body, { mode: 0o600 });

@@ -133,8 +133,9 @@ describe('storegw run with a bad config', () => {
 
 /** Every byte of every file in the data folder (db, -wal, -shm) as latin1 text, to grep. */
 function dataBytes(dataDir: string): string {
-  return readdirSync(dataDir)
-    .map((f) => readFileSync(path.join(dataDir, f)).toString('latin1'))
+  return readdirSync(dataDir, { withFileTypes: true })
+    .filter((f) => f.isFile())
+    .map((f) => readFileSync(path.join(dataDir, f.name)).toString('latin1'))
     .join('\n');
 }
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -100,7 +100,10 @@ describe('produce pictures named by the signed catalog', () => {
   it('a store’s own SVG stays when HQ names a picture; anything a server sends is stored only if it hashes right (seeded)', async () => {
     const dir = path.join(tmp, 'c');
     const own = path.join(dir, '2000000000073.svg');
+    // A catalog without pictures leaves no folder behind; the store makes it for its own file.
     await cacheFor(dir, [], []).sync();
+    expect(existsSync(dir)).toBe(false);
+    mkdirSync(dir, { recursive: true });
     writeFileSync(own, '<svg xmlns="http://www.w3.org/2000/svg"/>');
     files.set('/own.png', PNG);
     await cacheFor(dir, [item('2000000000073', `${base}/own.png`, PNG)], []).sync();
