@@ -6,10 +6,11 @@
  *  - `printed`: written after the status check that follows the job said the printer is fine.
  * A re-sent cmdId marked `printed` is acked without printing; one left at `sending` (the bridge
  * died mid-job, or the check after it failed) may or may not have come out, so it is printed again
- * marked as a duplicate. Compacted at open (temp file, fsync, rename) to the last KEEP records.
+ * marked as a duplicate. Compacted at open to the last KEEP records (jsonlJournal.ts).
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync } from 'node:fs';
 import path from 'node:path';
+import { appendRecord, readLatest, rewriteForAppend } from '../jsonlJournal.js';
 
 export type PrintPhase = 'sending' | 'printed';
 
@@ -33,36 +34,11 @@ export class PrintJournal {
 
   /** Reads what is there (a line torn by a crash is skipped) and compacts the file. */
   open(): void {
-    mkdirSync(path.dirname(this.file), { recursive: true });
-    let text = '';
-    try {
-      text = readFileSync(this.file, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
-    this.latest.clear();
-    for (const line of text.split('\n')) {
-      if (!line) continue;
-      try {
-        const r = JSON.parse(line) as PrintRecord;
-        if (typeof r.cmdId === 'string' && (r.phase === 'sending' || r.phase === 'printed')) {
-          this.latest.delete(r.cmdId);
-          this.latest.set(r.cmdId, r);
-        }
-      } catch {
-        // A line cut short by a crash mid-append: the records before it stand.
-      }
-    }
-    const kept = [...this.latest.values()].slice(-KEEP);
+    const all = readLatest<PrintRecord>(this.file, (r) => r.cmdId, (r) => r.phase === 'sending' || r.phase === 'printed');
+    const kept = [...all.values()].slice(-KEEP);
     this.latest.clear();
     for (const r of kept) this.latest.set(r.cmdId, r);
-    const tmp = `${this.file}.tmp`;
-    const fd = openSync(tmp, 'w', 0o600);
-    writeSync(fd, kept.map((r) => `${JSON.stringify(r)}\n`).join(''));
-    fsyncSync(fd);
-    closeSync(fd);
-    renameSync(tmp, this.file);
-    this.fd = openSync(this.file, 'a', 0o600);
+    this.fd = rewriteForAppend(this.file, kept);
   }
 
   close(): void {
@@ -73,8 +49,7 @@ export class PrintJournal {
   /** Appends and fsyncs; returns only once the record is on disk. */
   write(r: PrintRecord): void {
     if (this.fd === null) throw new Error(`${this.file}: journal is not open`);
-    writeSync(this.fd, `${JSON.stringify(r)}\n`);
-    fsyncSync(this.fd);
+    appendRecord(this.fd, r);
     this.latest.delete(r.cmdId);
     this.latest.set(r.cmdId, r);
   }

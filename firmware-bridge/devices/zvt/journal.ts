@@ -2,11 +2,12 @@
  * The payment journal of one terminal: JSON lines appended and fsynced before the driver acts on
  * them, so a crash at any point leaves a record of how far a payment got. JSON lines rather than a
  * SQLite file: one writer, a handful of appends per payment, read once at start, no schema to
- * migrate, and a person can read it during an incident. The file is rewritten (to a temp file,
- * fsynced, renamed) at start with only what is still needed, so it stays small.
+ * migrate, and a person can read it during an incident. The file is rewritten at start with only
+ * what is still needed, so it stays small (jsonlJournal.ts).
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync } from 'node:fs';
 import path from 'node:path';
+import { appendRecord, readLatest, rewriteForAppend } from '../jsonlJournal.js';
 import type { TxMark } from './lastTransaction.js';
 
 export type JournalPhase =
@@ -59,35 +60,13 @@ export class PaymentJournal {
 
   /** Reads what is there (a torn last line from a crash is skipped) and compacts the file. */
   open(): void {
-    mkdirSync(path.dirname(this.file), { recursive: true });
-    let text = '';
-    try {
-      text = readFileSync(this.file, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
-    for (const line of text.split('\n')) {
-      if (!line) continue;
-      try {
-        const r = JSON.parse(line) as JournalRecord;
-        if (typeof r.requestId === 'string' && typeof r.phase === 'string') {
-          this.latest.delete(r.requestId);
-          this.latest.set(r.requestId, r);
-        }
-      } catch {
-        // A line cut short by a crash mid-append: the record before it stands.
-      }
-    }
-    const open = [...this.latest.values()].filter((r) => r.phase !== 'done');
-    const done = [...this.latest.values()].filter((r) => r.phase === 'done').slice(-KEEP_DONE);
-    for (const r of [...this.latest.values()]) if (r.phase === 'done' && !done.includes(r)) this.latest.delete(r.requestId);
-    const tmp = `${this.file}.tmp`;
-    const fd = openSync(tmp, 'w', 0o600);
-    writeSync(fd, [...done, ...open].map((r) => `${JSON.stringify(r)}\n`).join(''));
-    fsyncSync(fd);
-    closeSync(fd);
-    renameSync(tmp, this.file);
-    this.fd = openSync(this.file, 'a', 0o600);
+    const all = readLatest<JournalRecord>(this.file, (r) => r.requestId, (r) => typeof r.phase === 'string');
+    const open = [...all.values()].filter((r) => r.phase !== 'done');
+    const done = [...all.values()].filter((r) => r.phase === 'done').slice(-KEEP_DONE);
+    this.latest.clear();
+    // The order of their last write, as they were read.
+    for (const r of all.values()) if (r.phase !== 'done' || done.includes(r)) this.latest.set(r.requestId, r);
+    this.fd = rewriteForAppend(this.file, [...done, ...open]);
   }
 
   close(): void {
@@ -102,8 +81,7 @@ export class PaymentJournal {
   /** Appends and fsyncs; returns only once the record is on disk. */
   write(r: JournalRecord): void {
     if (this.fd === null) throw new Error(`${this.file}: journal is not open`);
-    writeSync(this.fd, `${JSON.stringify(r)}\n`);
-    fsyncSync(this.fd);
+    appendRecord(this.fd, r);
     this.latest.delete(r.requestId);
     this.latest.set(r.requestId, r);
   }
