@@ -7,16 +7,15 @@
  * terminal's books: approved only for a payment the terminal keeps, declined only for one it
  * reversed. A re-sent charge for the same requestId is refused, never paid twice.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, watch, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, watch, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { startGateway, TEST_SECRET, type RunningGateway } from '../../helpers/gatewayHarness.js';
 import { tempDir } from '../../helpers/tmp.js';
-import type { NewEvent } from '../../../gateway/outbox/store.js';
+import { buildBridge, committedEvents, paymentOnline, spawnBridge } from './zvtFixture.js';
 import { ZvtSim } from '../../../firmware-bridge/devices/zvt/sim.js';
 
 let tmp: { dir: string; remove: () => void };
@@ -26,58 +25,17 @@ let gw: RunningGateway;
 let sim: ZvtSim;
 let configFile: string;
 const children: ChildProcess[] = [];
-const committed: NewEvent[] = [];
-const waiters = new Set<() => void>();
-
-function committedEvent(match: (type: string, d: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> {
-  return new Promise((resolve) => {
-    const check = () => {
-      const hit = committed.find((e) => e.kind === 'payment' && match(e.type, JSON.parse(e.data) as Record<string, unknown>));
-      if (!hit) return false;
-      waiters.delete(w);
-      resolve(JSON.parse(hit.data) as Record<string, unknown>);
-      return true;
-    };
-    const w = () => void check();
-    if (!check()) waiters.add(w);
-  });
-}
-
-function online(want: boolean): Promise<void> {
-  return new Promise((resolve) => {
-    if (gw.gw.registry.get('payment', 'pt-9')?.online === want) return resolve();
-    const off = gw.gw.registry.onChange((d) => {
-      if (d.kind === 'payment' && d.id === 'pt-9' && d.online === want) {
-        off();
-        resolve();
-      }
-    });
-  });
-}
-
-function runBridge(): ChildProcess {
-  const proc = spawn(process.execPath, [bin, '--config', configFile], { cwd: path.resolve('.'), stdio: ['ignore', 'pipe', 'pipe'] });
-  // What the bridge says goes to the test's output only when something is wrong (level warn).
-  proc.stdout!.on('data', (d: Buffer) => process.stderr.write(d));
-  proc.stderr!.on('data', (d: Buffer) => process.stderr.write(d));
-  children.push(proc);
-  return proc;
-}
+let events: ReturnType<typeof committedEvents>;
+const committedEvent = (match: (type: string, d: Record<string, unknown>) => boolean) => events.payment(match);
 
 beforeAll(async () => {
   tmp = tempDir('sgw-zvt-crash-');
-  mkdirSync('node_modules/.cache', { recursive: true });
-  binDir = mkdtempSync(path.resolve('node_modules/.cache/storegw-bridge-zvt-'));
-  bin = path.join(binDir, 'storegw-bridge.js');
-  await build({ entryPoints: ['firmware-bridge/main.ts'], outfile: bin, bundle: true, platform: 'node', format: 'esm', target: 'node24', tsconfig: 'tsconfig.server.json', packages: 'external', logLevel: 'warning' });
+  ({ bin, binDir } = await buildBridge('storegw-bridge-zvt-'));
   // A short pause at each step, so the kill lands while the terminal is still master.
   sim = new ZvtSim({ thinkMs: 30 });
   await sim.start();
   gw = await startGateway({ devices: [{ kind: 'payment', id: 'pt-9', bridge: 'kc' }], bridges: ['kc'] });
-  gw.gw.onEvent((e) => {
-    committed.push(e);
-    for (const w of [...waiters]) w();
-  });
+  events = committedEvents(gw);
   configFile = path.join(tmp.dir, 'bridge.yaml');
   const config = {
     log: { level: 'warn' },
@@ -98,8 +56,8 @@ afterAll(async () => {
 
 describe('kill -9 of the bridge at the commit point of a card payment', () => {
   it('after the restart the result agrees with the terminal, and the payment is never taken twice', async () => {
-    const first = runBridge();
-    await online(true);
+    const first = spawnBridge(bin, configFile, children);
+    await paymentOnline(gw, 'pt-9', true);
     const journal = path.join(tmp.dir, 'state', 'zvt-pt-9.jsonl');
     const killed = new Promise<void>((resolve) => {
       const w = watch(path.dirname(journal), () => {
@@ -123,7 +81,7 @@ describe('kill -9 of the bridge at the commit point of a card payment', () => {
     expect(phases.slice(0, 2)).toEqual(['started', 'committing']);
     expect(phases).not.toContain('done');
 
-    runBridge();
+    spawnBridge(bin, configFile, children);
     const r = await committedEvent((t, d) => t === 'result' && d.requestId === 'k-1');
     const tx = sim.books.transactions.find((t) => t.kind === 'payment' && t.info.amount === 4100)!;
     expect(r.recovered).toBe(true);

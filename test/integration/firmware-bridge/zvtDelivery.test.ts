@@ -6,17 +6,16 @@
  * `emitted` (not `done`); kill -9, unfreeze, restart: the gateway gets the result exactly once and
  * the journal closes it only after the PUBACK.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, watch, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, watch, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { startGateway, TEST_SECRET, type RunningGateway } from '../../helpers/gatewayHarness.js';
 import { tempDir } from '../../helpers/tmp.js';
-import type { NewEvent } from '../../../gateway/outbox/store.js';
+import { buildBridge, committedEvents, paymentOnline, spawnBridge } from './zvtFixture.js';
 import { ZvtSim } from '../../../firmware-bridge/devices/zvt/sim.js';
 
 /** A TCP relay to the gateway's MQTT port; `upFrozen` drops every byte the bridge sends (a gateway that stopped reading). */
@@ -61,22 +60,8 @@ let relay: Relay;
 let configFile: string;
 let journal: string;
 const children: ChildProcess[] = [];
-const committed: NewEvent[] = [];
-const waiters = new Set<() => void>();
-
-function committedEvent(match: (type: string, d: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> {
-  return new Promise((resolve) => {
-    const check = () => {
-      const hit = committed.find((e) => e.kind === 'payment' && match(e.type, JSON.parse(e.data) as Record<string, unknown>));
-      if (!hit) return false;
-      waiters.delete(w);
-      resolve(JSON.parse(hit.data) as Record<string, unknown>);
-      return true;
-    };
-    const w = () => void check();
-    if (!check()) waiters.add(w);
-  });
-}
+let events: ReturnType<typeof committedEvents>;
+const committedEvent = (match: (type: string, d: Record<string, unknown>) => boolean) => events.payment(match);
 
 function journalPhases(requestId: string): string[] {
   let text = '';
@@ -109,39 +94,13 @@ function journalReaches(requestId: string, phases: string[]): Promise<void> {
   });
 }
 
-function online(want: boolean): Promise<void> {
-  return new Promise((resolve) => {
-    if (gw.gw.registry.get('payment', 'pt-7')?.online === want) return resolve();
-    const off = gw.gw.registry.onChange((d) => {
-      if (d.kind === 'payment' && d.id === 'pt-7' && d.online === want) {
-        off();
-        resolve();
-      }
-    });
-  });
-}
-
-function runBridge(): ChildProcess {
-  const proc = spawn(process.execPath, [bin, '--config', configFile], { cwd: path.resolve('.'), stdio: ['ignore', 'pipe', 'pipe'] });
-  proc.stdout!.on('data', (d: Buffer) => process.stderr.write(d));
-  proc.stderr!.on('data', (d: Buffer) => process.stderr.write(d));
-  children.push(proc);
-  return proc;
-}
-
 beforeAll(async () => {
   tmp = tempDir('sgw-zvt-delivery-');
-  mkdirSync('node_modules/.cache', { recursive: true });
-  binDir = mkdtempSync(path.resolve('node_modules/.cache/storegw-bridge-zvtd-'));
-  bin = path.join(binDir, 'storegw-bridge.js');
-  await build({ entryPoints: ['firmware-bridge/main.ts'], outfile: bin, bundle: true, platform: 'node', format: 'esm', target: 'node24', tsconfig: 'tsconfig.server.json', packages: 'external', logLevel: 'warning' });
+  ({ bin, binDir } = await buildBridge('storegw-bridge-zvtd-'));
   sim = new ZvtSim();
   await sim.start();
   gw = await startGateway({ devices: [{ kind: 'payment', id: 'pt-7', bridge: 'kd' }], bridges: ['kd'] });
-  gw.gw.onEvent((e) => {
-    committed.push(e);
-    for (const w of [...waiters]) w();
-  });
+  events = committedEvents(gw);
   relay = new Relay(Number(new URL(gw.mqttUrl).port));
   await relay.start();
   configFile = path.join(tmp.dir, 'bridge.yaml');
@@ -166,8 +125,8 @@ afterAll(async () => {
 
 describe('kill -9 of the bridge between a payment result and its PUBACK', () => {
   it('the journal keeps the result open until the gateway acknowledged it; after the restart it arrives once', async () => {
-    const first = runBridge();
-    await online(true);
+    const first = spawnBridge(bin, configFile, children);
+    await paymentOnline(gw, 'pt-7', true);
     // From here on the gateway hears nothing from the bridge, so it acknowledges nothing.
     relay.upFrozen = true;
     const cmdId = await gw.gw.commands.send('payment', 'pt-7', 'charge', { requestId: 'k-7', amount: 3100, currency: 'EUR' }, { source: 'test' });
@@ -176,13 +135,13 @@ describe('kill -9 of the bridge between a payment result and its PUBACK', () => 
     await once(first, 'exit');
     // The terminal keeps the payment; the gateway never saw its result.
     expect(sim.books.transactions.find((t) => t.info.amount === 3100)).toMatchObject({ committed: true, reversed: false });
-    expect(committed.some((e) => e.type === 'result')).toBe(false);
+    expect(events.all.some((e) => e.type === 'result')).toBe(false);
     const phases = journalPhases('k-7');
     expect(phases).toContain('emitted');
     expect(phases).not.toContain('done');
 
     relay.upFrozen = false;
-    runBridge();
+    spawnBridge(bin, configFile, children);
     const r = await committedEvent((t, d) => t === 'result' && d.requestId === 'k-7');
     expect(r).toMatchObject({ status: 'approved', amount: 3100, currency: 'EUR' });
     expect(r.receipt).toContain('Kundenbeleg');
@@ -192,6 +151,6 @@ describe('kill -9 of the bridge between a payment result and its PUBACK', () => 
     expect(ack).toMatchObject({ ok: false });
     expect(ack.error).toMatch(/^requestId:/);
     expect(sim.books.commands.filter((c) => c.type === 'authorization')).toHaveLength(1);
-    expect(committed.filter((e) => e.type === 'result')).toHaveLength(1);
+    expect(events.all.filter((e) => e.type === 'result')).toHaveLength(1);
   });
 });

@@ -10,7 +10,7 @@ import { pino } from 'pino';
 import { stringify } from 'yaml';
 import { startGateway, TEST_SECRET, type RunningGateway } from '../../helpers/gatewayHarness.js';
 import { tempDir } from '../../helpers/tmp.js';
-import type { NewEvent } from '../../../gateway/outbox/store.js';
+import { committedEvents, paymentOnline } from './zvtFixture.js';
 import { parseBridgeConfig } from '../../../firmware-bridge/config.js';
 import { createDrivers, type Transports } from '../../../firmware-bridge/driverFactory.js';
 import { Bridge } from '../../../firmware-bridge/bridge.js';
@@ -21,34 +21,8 @@ let gw: RunningGateway;
 let tmp: { dir: string; remove: () => void };
 let sim: ZvtSim;
 let bridge: Bridge;
-const committed: NewEvent[] = [];
-const waiters = new Set<() => void>();
-
-function committedEvent(match: (type: string, d: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> {
-  return new Promise((resolve) => {
-    const check = () => {
-      const hit = committed.find((e) => e.kind === 'payment' && match(e.type, JSON.parse(e.data) as Record<string, unknown>));
-      if (!hit) return false;
-      waiters.delete(w);
-      resolve(JSON.parse(hit.data) as Record<string, unknown>);
-      return true;
-    };
-    const w = () => void check();
-    if (!check()) waiters.add(w);
-  });
-}
-
-function registryOnline(online: boolean): Promise<void> {
-  return new Promise((resolve) => {
-    if (gw.gw.registry.get('payment', 'pt-1')?.online === online) return resolve();
-    const off = gw.gw.registry.onChange((d) => {
-      if (d.kind === 'payment' && d.id === 'pt-1' && d.online === online) {
-        off();
-        resolve();
-      }
-    });
-  });
-}
+let events: ReturnType<typeof committedEvents>;
+const committedEvent = (match: (type: string, d: Record<string, unknown>) => boolean) => events.payment(match);
 
 /** Sends a command the way the kiosk does and waits for its ack. */
 async function command(type: string, data: Record<string, unknown>): Promise<Record<string, unknown>> {
@@ -63,10 +37,7 @@ beforeAll(async () => {
   sim = new ZvtSim({ seed: 11 });
   await sim.start();
   gw = await startGateway({ devices: [{ kind: 'payment', id: 'pt-1', bridge: 'kb' }], bridges: ['kb'] });
-  gw.gw.onEvent((e) => {
-    committed.push(e);
-    for (const w of [...waiters]) w();
-  });
+  events = committedEvents(gw);
   const raw = {
     log: { level: 'silent' },
     mqtt: { url: gw.mqttUrl, username: 'bridge/kb', password: TEST_SECRET, reconnect: { initialMs: 50, maxMs: 500 } },
@@ -89,7 +60,7 @@ beforeAll(async () => {
   const transports: Transports = { serial: fail, hid: fail, gpioIn: fail, gpioOut: fail, tcp: (o) => new TcpTransport(o) };
   const logger = pino({ level: 'silent' });
   bridge = new Bridge({ url: gw.mqttUrl, username: 'bridge/kb', password: TEST_SECRET, drivers: createDrivers(parsed.config, { transports, logger }), logger, reconnect: parsed.config.mqtt.reconnect });
-  const up = registryOnline(true);
+  const up = paymentOnline(gw, 'pt-1', true);
   await bridge.start();
   await up;
 }, 30_000);
@@ -115,7 +86,7 @@ describe('ZVT payment: gateway ↔ bridge ↔ simulated terminal', () => {
     const r = await result('g-ok');
     expect(r).toMatchObject({ status: 'approved', amount: 1999, currency: 'EUR', resultCode: 0, terminalId: '29001006', cardType: 'Debit Mastercard', maskedPan: '************4771', authCode: expect.stringMatching(/^[0-9]+$/) });
     expect(r.receipt).toEqual(expect.arrayContaining(['Kundenbeleg', 'Betrag EUR 19.99']));
-    const prompts = committed.filter((e) => e.type === 'status' && (JSON.parse(e.data) as { requestId: string }).requestId === 'g-ok');
+    const prompts = events.all.filter((e) => e.type === 'status' && (JSON.parse(e.data) as { requestId: string }).requestId === 'g-ok');
     expect(prompts.map((e) => (JSON.parse(e.data) as { prompt: string }).prompt)).toEqual(['insertCard', 'pleaseWait']);
   });
 
@@ -132,11 +103,11 @@ describe('ZVT payment: gateway ↔ bridge ↔ simulated terminal', () => {
   });
 
   it('dropped after the Status-Information, before the ack: not paid (the terminal reversed it)', async () => {
-    const offline = registryOnline(false);
+    const offline = paymentOnline(gw, 'pt-1', false);
     await command('charge', { requestId: 'g-drop1', amount: 3092, currency: 'EUR' });
     expect(await result('g-drop1')).toMatchObject({ status: 'declined', recovered: true, reversed: true });
     await offline;
-    await registryOnline(true);
+    await paymentOnline(gw, 'pt-1', true);
     expect(sim.books.transactions.find((t) => t.kind === 'payment' && t.info.amount === 3092)).toMatchObject({ committed: false, reversed: true });
   });
 
