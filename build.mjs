@@ -12,6 +12,8 @@ const node = [
   // sources under test load the same file).
   ['gateway/db/ownerWorker.mjs', 'dist/ownerWorker.mjs'],
   ['firmware-bridge/main.ts', 'dist/storegw-bridge.js'],
+  // HQ's side: the reference ingest and the key, feed and chain tools (hq/README.md).
+  ['hq/main.ts', 'dist/storegw-hq.js'],
   ['test/sim/demo.ts', 'dist/demo.js'],
   ['test/bench/bench.ts', 'dist/bench.js'],
 ];

@@ -37,6 +37,8 @@ export const topics = {
   rej: (kind: DeviceKind, id: string) => `${DEVICE_ROOT}/${kind}/${id}/rej`,
   hqBatch: (storeId: string) => `${HQ_ROOT}/store/${storeId}/batch`,
   hqStatus: (storeId: string) => `${HQ_ROOT}/store/${storeId}/status`,
+  /** HQ's ingest → one store: signed acknowledgements of the batches it stored (schemas/ingestAck.ts). */
+  hqAck: (storeId: string) => `${HQ_ROOT}/store/${storeId}/ack`,
   hqReport: (storeId: string, what: string) => `${HQ_ROOT}/store/${storeId}/report/${what}`,
   hqStoreFeed: (storeId: string, feed: string) => `${HQ_ROOT}/store/${storeId}/${feed}`,
   hqAllFeed: (feed: string) => `${HQ_ROOT}/all/${feed}`,
