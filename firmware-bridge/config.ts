@@ -250,6 +250,10 @@ export const PROTOCOL_OPTIONS: Readonly<Record<Protocol, TSchema>> = Object.free
       qrModule: Type.Optional(Type.Integer({ minimum: 1, maximum: 16 })),
       statusPollMs: Type.Optional(Type.Integer({ minimum: 50, maximum: 60_000 })),
       statusTimeoutMs: Type.Optional(Type.Integer({ minimum: 50, maximum: 60_000 })),
+      /** `status` events go out at most this often, the newest state winning (default 500 ms). */
+      statusGapMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 60_000 })),
+      /** The same alert is raised again at most this often (default 30 s): a flapping sensor is one alert. */
+      alertRepeatMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 3_600_000 })),
       /** The print journal's folder: cmdIds already printed are not printed again after a restart. */
       stateDir: Type.Optional(Type.String({ minLength: 1 })),
       model: Model,
@@ -269,6 +273,10 @@ export const PROTOCOL_OPTIONS: Readonly<Record<Protocol, TSchema>> = Object.free
       t4Ms: Type.Optional(Ms),
       statusIntervalMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 3_600_000 })),
       serialAckTimeoutMs: Type.Optional(Ms),
+      /** Shopper prompts go out at most this often, the newest winning (default 250 ms). */
+      promptGapMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000 })),
+      /** Messages one exchange may bring before it ends without a result (default 2,000): a flooding terminal cannot hold the kiosk. */
+      maxMessagesPerExchange: Type.Optional(Type.Integer({ minimum: 10, maximum: 100_000 })),
       model: Model,
     },
     { additionalProperties: false },

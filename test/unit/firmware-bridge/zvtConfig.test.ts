@@ -14,6 +14,13 @@ describe('bridge config: zvt terminals', () => {
     expect(errorsOf({ ...pt, tcp: { host: '192.168.1.50', port: 20007 }, options: { stateDir: '/var/lib/storegw-bridge', password: '123456', currency: 'EUR', t3Ms: 5000, t4Ms: 180000 } })).toEqual([]);
     expect(errorsOf({ ...pt, serial: { path: '/dev/ttyS0', stopBits: 2 }, options: { stateDir: 'state' } })).toEqual([]);
   });
+  it('takes the flood bounds of terminals and printers, and names one out of range', () => {
+    expect(errorsOf({ ...pt, tcp: { host: 'pt', port: 20007 }, options: { stateDir: 's', promptGapMs: 100, maxMessagesPerExchange: 500 } })).toEqual([]);
+    expect(errorsOf({ ...pt, tcp: { host: 'pt', port: 20007 }, options: { stateDir: 's', maxMessagesPerExchange: 1 } })).toEqual([expect.stringMatching(/^devices\[0\]\.options\.maxMessagesPerExchange/)]);
+    const printer = { kind: 'printer', id: 'pr-1', protocol: 'escpos', tcp: { host: 'pr', port: 9100 } };
+    expect(errorsOf({ ...printer, options: { statusGapMs: 200, alertRepeatMs: 60_000 } })).toEqual([]);
+    expect(errorsOf({ ...printer, options: { alertRepeatMs: -1 } })).toEqual([expect.stringMatching(/^devices\[0\]\.options\.alertRepeatMs/)]);
+  });
   it('names what is wrong: no journal folder, a bad password, the wrong kind, a port it cannot use', () => {
     expect(errorsOf({ ...pt, tcp: { host: 'pt', port: 20007 } })).toEqual([expect.stringMatching(/^devices\[0\]\.options.*stateDir/)]);
     expect(errorsOf({ ...pt, tcp: { host: 'pt', port: 20007 }, options: { stateDir: 's', password: '12ab56' } })).toEqual([expect.stringMatching(/^devices\[0\]\.options\.password/)]);
