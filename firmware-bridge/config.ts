@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import { deepFreeze, setPath, yamlMapping } from '../gateway/protocol/configText.js';
 import type { ValidateFunction } from 'ajv';
 import { DEVICE_KINDS, ID_PATTERN, type DeviceKind } from '../gateway/protocol/topics.js';
@@ -49,7 +49,6 @@ export const PROTOCOL_PORTS: Readonly<Record<Protocol, readonly PortType[]>> = O
 
 const Id = Type.String({ pattern: ID_PATTERN });
 const Line = Type.Integer({ minimum: 0, maximum: 4095 });
-const Ms = Type.Integer({ minimum: 1, maximum: 600_000 });
 
 const Serial = Type.Object(
   {

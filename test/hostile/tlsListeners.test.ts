@@ -7,7 +7,7 @@
  * back every acknowledged event unaltered.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import https from 'node:https';
 import net from 'node:net';
@@ -15,7 +15,7 @@ import tls from 'node:tls';
 import path from 'node:path';
 import fc from 'fast-check';
 import mqtt, { type MqttClient } from 'mqtt';
-import { GATEWAY_BIN, connectDevice, spawnGateway, ts, writeConfigFile, TEST_SECRET, type GatewayProcess } from '../helpers/gatewayHarness.js';
+import { GATEWAY_BIN, connectDevice, spawnGateway, ts, writeConfigFile, type GatewayProcess } from '../helpers/gatewayHarness.js';
 import { tempDir } from '../helpers/tmp.js';
 import { makeStoreCa, type StoreCa } from '../helpers/storeCa.js';
 

@@ -131,7 +131,7 @@ export class OeplDriver extends DriverBase {
     this.socket.on('down', (reason) => this.goOffline(reason));
     this.socket.on('message', (m) => this.onMessage(m));
     this.socket.on('bad', (errors) => {
-      for (const e of errors) this.stats.badFrames++;
+      this.stats.badFrames += errors.length;
       this.log.debug({ errors: errors.slice(0, 3), badFrames: this.stats.badFrames }, 'bad frame from the AP');
     });
     this.sweepTimer = setInterval(() => this.settleAll(this.deliveries.sweep(this.now(), this.o.deliveryTimeoutMs)), Math.min(5000, this.o.deliveryTimeoutMs));

@@ -8,7 +8,7 @@
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import mqtt, { type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import { connectDevice, spawnGateway, writeConfigFile, TEST_SECRET, type TestDevice } from '../../helpers/gatewayHarness.js';
 import { tempDir } from '../../helpers/tmp.js';
 
