@@ -380,7 +380,7 @@ export class Gateway {
       health: async () => ({
         // Down while the writer thread restarts (events are refused, not lost), and for good once it gave up.
         ok: this.writer.state === 'up',
-        checks: { mqttClients: broker!.connectedClients, lastSeq: this.ingest.lastSeq, bootId: this.bootId, dbWriter: { state: this.writer.state, exits: this.writer.exits, restarts: this.writer.restarts } },
+        checks: { mqttClients: broker!.connectedClients, lastSeq: this.ingest.lastSeq, bootId: this.bootId, dbWriter: { state: this.writer.state, exits: this.writer.exits, restarts: this.writer.restarts }, duplicateStoreId: uplink.uplink?.state.duplicateStoreId ?? null },
       }),
       mqtt: c.mqtt.websocket.enabled ? { allowedOrigins: c.mqtt.websocket.allowedOrigins, admit: (a) => broker!.admit(a), handle: (stream, a) => broker!.handleStream(stream, a) } : undefined,
       maxConnections: c.http.maxConnections,

@@ -115,6 +115,7 @@ export class Metrics {
 
   // ----- uplink to HQ ------------------------------------------------------------------
   readonly wanUp = new Gauge({ name: 'storegw_uplink_wan_up', help: 'HQ link state: 1 connected, 0 not', registers: [this.registry] });
+  readonly uplinkDuplicateStoreId = new Gauge({ name: 'storegw_uplink_duplicate_store_id', help: '1 once another gateway with this storeId was seen at HQ and the uplink stopped', registers: [this.registry] });
   readonly uplinkBatches = new Counter({ name: 'storegw_uplink_batches_total', help: 'Batches HQ acknowledged', registers: [this.registry] });
   readonly uplinkRecords = new Counter({ name: 'storegw_uplink_records_total', help: 'Records HQ acknowledged, by class', labelNames: ['class'], registers: [this.registry] });
   readonly uplinkSentBytes = new Counter({ name: 'storegw_uplink_sent_bytes_total', help: 'Compressed batch bytes HQ acknowledged', registers: [this.registry] });

@@ -16,7 +16,11 @@ export interface HqCommand {
 }
 
 /** Subcommand name → its module. Add one line per subcommand. */
-const COMMANDS: Record<string, () => Promise<HqCommand>> = {};
+const COMMANDS: Record<string, () => Promise<HqCommand>> = {
+  keys: async () => (await import('./tools/keysCommand.js')).command,
+  sign: async () => (await import('./tools/signCommand.js')).command,
+  publish: async () => (await import('./tools/publishCommand.js')).command,
+};
 
 const io: HqIo = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s), env: process.env };
 

@@ -3,39 +3,10 @@
  * `hq/v1/store/{storeId}/orders`, the pickup code a shopper scans, what the kiosk shows for it and
  * the exact `pickup` record. No clock, no I/O: the shell (orderFeed.ts, sessions.ts) passes `now`.
  */
-import { Type, type Static } from '@sinclair/typebox';
-import { Currency, MinorUnits, Timestamp } from '../protocol/schemas/common.js';
 
-const OrderId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._:-]+$' });
-const PickupCode = Type.String({ pattern: '^[A-Z0-9]{6,32}$' });
-
-export const OnlineOrder = Type.Object(
-  {
-    orderId: OrderId,
-    pickupCode: PickupCode,
-    customer: Type.Optional(Type.String({ maxLength: 64 })),
-    lines: Type.Array(Type.Object({ gtin: Type.Optional(Type.String({ pattern: '^[0-9]{8,14}$' })), name: Type.String({ minLength: 1, maxLength: 128 }), qty: Type.Integer({ minimum: 1, maximum: 10_000 }) }, { additionalProperties: false }), { minItems: 1, maxItems: 1000 }),
-    total: MinorUnits,
-    currency: Currency,
-    paidAt: Timestamp,
-  },
-  { additionalProperties: false },
-);
-
-/** `snapshot` replaces the open orders HQ knows of (collected ones stay collected); `delta` upserts and removes. */
-export const OrdersBody = Type.Object(
-  {
-    mode: Type.Union([Type.Literal('snapshot'), Type.Literal('delta')]),
-    /** The version a delta applies to (a delta on any other version is refused: hq/feedPolicy.ts). */
-    baseVersion: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
-    orders: Type.Array(OnlineOrder, { maxItems: 100_000 }),
-    remove: Type.Optional(Type.Array(OrderId, { maxItems: 100_000 })),
-  },
-  { additionalProperties: false },
-);
-
-export type OnlineOrderT = Static<typeof OnlineOrder>;
-export type OrdersBodyT = Static<typeof OrdersBody>;
+// The body schema is part of the wire contract, shared with HQ's signing tool: gateway/protocol/schemas/feeds/.
+export { OnlineOrder, OrdersBody, type OnlineOrderT, type OrdersBodyT } from '../protocol/schemas/feeds/orders.js';
+import type { OnlineOrderT } from '../protocol/schemas/feeds/orders.js';
 
 export type OrderStatus = 'ready' | 'collecting' | 'collected' | 'removed';
 

@@ -9,24 +9,12 @@
  * Its own connection (client id `storegw-{store}-serials`), not the orders feed's: a serials
  * snapshot can be large, and its re-delivery after a storage failure must not hold up pickups.
  */
-import { Type, type Static } from '@sinclair/typebox';
 import type { SerialStore } from './serialStore.js';
 import { SignedFeed, type SignedFeedOptions } from '../hq/signedFeed.js';
 
-const Gtin = Type.String({ pattern: '^[0-9]{8,14}$' });
-/** AI 21 allows up to 20 characters; an SGTIN-96 serial is a number up to 2^38 − 1. */
-const Serial = Type.String({ minLength: 1, maxLength: 20 });
-
-export const SerialsBody = Type.Object(
-  {
-    mode: Type.Union([Type.Literal('snapshot'), Type.Literal('delta')]),
-    baseVersion: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
-    serials: Type.Array(Type.Object({ gtin: Gtin, serial: Serial, state: Type.Union([Type.Literal('soldElsewhere'), Type.Literal('stolen'), Type.Literal('recalled')]) }, { additionalProperties: false }), { maxItems: 1_000_000 }),
-    remove: Type.Optional(Type.Array(Type.Object({ gtin: Gtin, serial: Serial }, { additionalProperties: false }), { maxItems: 1_000_000 })),
-  },
-  { additionalProperties: false },
-);
-export type SerialsBodyT = Static<typeof SerialsBody>;
+// The body schema is part of the wire contract, shared with HQ's signing tool: gateway/protocol/schemas/feeds/.
+export { SerialsBody, type SerialsBodyT } from '../protocol/schemas/feeds/serials.js';
+import { SerialsBody, type SerialsBodyT } from '../protocol/schemas/feeds/serials.js';
 
 export interface SerialFeedOptions extends SignedFeedOptions {
   store: SerialStore;

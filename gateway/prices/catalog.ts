@@ -8,7 +8,7 @@
  * all-stores row with the same key.
  */
 import { createHash } from 'node:crypto';
-import type { CatalogItemT, PriceRowT, PromotionT } from './feedSchemas.js';
+import type { CatalogItemT, PriceRowT, PromotionT } from '../protocol/schemas/feeds/priceFeeds.js';
 
 export type FeedScope = 'all' | 'store';
 

@@ -25,7 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../log.js';
 import { createFeedVerifier, type FeedError, type FeedVerifier, type FeedVerifyContext } from '../protocol/feedVerify.js';
-import { FEED_BODY_SCHEMAS, type PriceFeed } from './feedSchemas.js';
+import { FEED_BODY_SCHEMAS, type PriceFeed } from '../protocol/schemas/feeds/priceFeeds.js';
 import { prepareFeedRows, type PreparedFeed } from './feedRows.js';
 import { deltaBaseError } from '../hq/feedPolicy.js';
 

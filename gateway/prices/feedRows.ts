@@ -7,7 +7,7 @@
  * the main thread tens of ms to deserialize, and `JSON.stringify` of those rows as many again;
  * copying a flat string is a memcpy.
  */
-import type { PriceFeed, PriceRowT } from './feedSchemas.js';
+import type { PriceFeed, PriceRowT } from '../protocol/schemas/feeds/priceFeeds.js';
 
 export type CatalogTable = 'item' | 'price' | 'promotion' | 'member' | 'binding';
 
@@ -50,7 +50,7 @@ function table(t: CatalogTable, rows: unknown[] | undefined, remove: unknown[] |
   };
 }
 
-/** The table writes of a feed body that passed its schema (feedSchemas.ts). */
+/** The table writes of a feed body that passed its schema (protocol/schemas/feeds/priceFeeds.ts). */
 export function prepareFeedRows(feed: PriceFeed, body: Record<string, unknown>): PreparedFeed {
   const b = body as Record<string, unknown[] | undefined> & { mode?: unknown; currency?: string };
   const snapshot = b.mode === 'snapshot';

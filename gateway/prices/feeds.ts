@@ -10,7 +10,7 @@ import type { Metrics } from '../metrics.js';
 import type { Config } from '../config.js';
 import type { HqConnection } from '../hq/hqConnection.js';
 import { DEFAULT_FEED_LIMITS, FeedSubscriber, type FeedAlert, type FeedLimits, type FeedStoreFailure } from '../hq/feedSubscriber.js';
-import { PRICE_FEEDS } from './feedSchemas.js';
+import { PRICE_FEEDS } from '../protocol/schemas/feeds/priceFeeds.js';
 import { FeedChecker } from './feedCheck.js';
 import type { FeedApplyMeta, PriceStore } from './store.js';
 import type { PreparedFeed } from './feedRows.js';

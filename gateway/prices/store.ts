@@ -11,7 +11,7 @@
 import { openDb, migrate, type Db } from '../db/sqlite.js';
 import type { Step } from '../db/owner.js';
 import { LazyWriter } from '../db/lazyWriter.js';
-import type { CatalogItemT, PriceRowT, PromotionT } from './feedSchemas.js';
+import type { CatalogItemT, PriceRowT, PromotionT } from '../protocol/schemas/feeds/priceFeeds.js';
 import type { FeedScope, ScopedRows } from './catalog.js';
 import { prepareFeedRows, TABLES, type CatalogTable, type PreparedFeed, type PreparedTable, type TableSpec } from './feedRows.js';
 

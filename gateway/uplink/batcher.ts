@@ -2,7 +2,8 @@
  * What goes into the next batch and what happens to it, for the HQ link (uplink.ts)
  * that owns the connection and hands in `publish`:
  * - order: every exact record first, in seq order, then aggregates, then presence, latest,
- *   sampled; a batch is built from one class, bounded by count and compressed size;
+ *   sampled; every fifth batch takes the oldest waiting records instead, so no class starves
+ *   (drainShare.ts); a batch is built from one class, bounded by count and compressed size;
  * - a batch leaves the outbox only after HQ's PUBACK: its seqs are deleted in one transaction;
  * - a batch HQ refuses (PUBACK ≥ 0x80) is halved and each half retried; a single refused record
  *   throws `Refused` (the link retries it after a backoff, order kept), and after
@@ -15,6 +16,7 @@ import type { Metrics } from '../metrics.js';
 import { buildBatches, type BatchRecord, type Compression, type EncodedBatch, type EventClass } from '../protocol/envelopes.js';
 import type { UplinkStore } from './store.js';
 import { SELF_DEVICE_ID, type SelfRecords } from './selfRecords.js';
+import { oldestClass, shareDue, type ClassHead } from './drainShare.js';
 
 /** Exact first, then aggregates, then the rest. */
 export const SEND_ORDER: readonly EventClass[] = ['exact', 'aggregate', 'presence', 'latest', 'sampled'];
@@ -59,6 +61,8 @@ export class Batcher {
   private readonly held = new Set<number>();
   private readonly reported = new Set<number>();
   private readonly refusals = new Map<number, number>();
+  /** Batches sent by class order since the last share for the oldest records. */
+  private sinceShare = 0;
   readonly stats: BatcherStats = { batchesSent: 0, recordsSent: 0, bytesSent: 0, lineBytesSent: 0 };
 
   constructor(private readonly o: BatcherOptions) {}
@@ -73,13 +77,35 @@ export class Batcher {
     this.held.clear();
   }
 
-  /** Sends the next batch of the first class with sendable records; false when there is none. */
+  /**
+   * Sends the next batch of the first class with sendable records; false when there is none.
+   * Every fifth batch goes to the oldest waiting records instead (drainShare.ts): no class starves.
+   */
   async sendNext(): Promise<boolean> {
     const limit = this.o.maxRecords;
+    const byClass = new Map<EventClass, BatchRecord[]>();
+    const sendable = async (cls: EventClass) => {
+      if (!byClass.has(cls)) byClass.set(cls, (await this.o.store.sendable(cls, limit + this.held.size)).filter((r) => !this.held.has(r.seq)).slice(0, limit));
+      return byClass.get(cls)!;
+    };
+    if (shareDue(this.sinceShare)) {
+      const heads: ClassHead[] = [];
+      for (const cls of SEND_ORDER) {
+        const first = (await sendable(cls))[0];
+        if (first) heads.push({ cls, oldestSeq: first.seqFrom ?? first.seq });
+      }
+      const cls = oldestClass(heads);
+      if (cls === null) return false;
+      await this.sendRecords(byClass.get(cls)!);
+      this.sinceShare = 0;
+      return true;
+    }
     for (const cls of SEND_ORDER) {
-      const rows = (await this.o.store.sendable(cls, limit + this.held.size)).filter((r) => !this.held.has(r.seq)).slice(0, limit);
+      const rows = await sendable(cls);
       if (rows.length === 0) continue;
       await this.sendRecords(rows);
+      // Counted once sent: a batch that went nowhere (HQ down) does not bring the share closer.
+      this.sinceShare++;
       return true;
     }
     return false;

@@ -22,6 +22,8 @@ import { Backoff, resolveBackoffConfig } from './backoff.js';
 import type { UplinkStore } from './store.js';
 import type { SelfRecords } from './selfRecords.js';
 import { Batcher, Dropped, Refused } from './batcher.js';
+import { DuplicateWatch, parseStatus } from './duplicateStore.js';
+import { loadOrCreateInstallId } from './installId.js';
 
 /** Room for the fixed header, topic and properties of a PUBLISH under HQ's packet limit. */
 const PACKET_OVERHEAD = 512;
@@ -56,6 +58,8 @@ export interface UplinkOptions {
   log: Logger;
   now: () => number;
   random?: () => number;
+  /** Where this box's install id is kept; with it, a second box with this storeId is detected (duplicateStore.ts). */
+  dataDir?: string;
 }
 
 export interface UplinkState {
@@ -69,6 +73,8 @@ export interface UplinkState {
   recordsSent: number;
   bytesSent: number;
   lineBytesSent: number;
+  /** Set when another box with this storeId was seen: the uplink stopped (duplicateStore.ts). */
+  duplicateStoreId: { storeId: string; installId: string; otherInstallId: string; at: string } | null;
 }
 
 export class Uplink {
@@ -87,6 +93,9 @@ export class Uplink {
   private readonly backoff: Backoff;
   private readonly log: Logger;
   private readonly link: Pick<UplinkState, 'connected' | 'connects' | 'lastConnectedAt' | 'lastError'>;
+  private installId: string | null = null;
+  private watch: DuplicateWatch | null = null;
+  private duplicate: UplinkState['duplicateStoreId'] = null;
 
   constructor(private readonly o: UplinkOptions) {
     this.log = o.log.child({ module: 'uplink' });
@@ -110,11 +119,15 @@ export class Uplink {
 
   /** The link and what went through it (GET /api/uplink). */
   get state(): UplinkState {
-    return { ...this.link, batchLimitBytes: this.sizeLimit, held: this.batcher.heldSeqs, ...this.batcher.stats };
+    return { ...this.link, batchLimitBytes: this.sizeLimit, held: this.batcher.heldSeqs, ...this.batcher.stats, duplicateStoreId: this.duplicate };
   }
 
   /** Starts connecting; never waits for HQ. */
   async start(): Promise<void> {
+    if (this.o.dataDir !== undefined) {
+      this.installId = loadOrCreateInstallId(this.o.dataDir);
+      this.watch = new DuplicateWatch(this.installId);
+    }
     this.stopped = false;
     this.o.metrics.wanUp.set(0);
     this.connect();
@@ -185,6 +198,12 @@ export class Uplink {
       this.batcher.resetHeld();
       this.setConnected(true);
       this.log.info({ url: hq.url, hqPacketLimit: max ?? null }, 'HQ link up');
+      // The retained status is read before this box writes its own: it names who held the link.
+      const connectNo = this.link.connects;
+      if (this.watch) {
+        c.on('message', (topic, payload) => this.onStatus(c, connectNo, topic, payload));
+        c.subscribe(topics.hqStatus(storeId), { qos: 1 });
+      }
       c.publish(topics.hqStatus(storeId), this.statusPayload('online'), { qos: 1, retain: true }, (err) => {
         if (err) this.log.warn({ err: err.message }, 'status publish failed');
       });
@@ -237,7 +256,38 @@ export class Uplink {
   }
 
   private statusPayload(state: 'online' | 'offline'): Buffer {
-    return Buffer.from(JSON.stringify({ state, storeId: this.o.storeId, bootId: this.o.bootId, version: this.o.version, ts: new Date(this.o.now()).toISOString() }), 'utf8');
+    const install = this.installId === null ? {} : { installId: this.installId };
+    return Buffer.from(JSON.stringify({ state, storeId: this.o.storeId, bootId: this.o.bootId, version: this.o.version, ts: new Date(this.o.now()).toISOString(), ...install }), 'utf8');
+  }
+
+  /** A status on this store's topic: this box's own, a replaced box's last one, or a twin's. */
+  private onStatus(c: MqttClient, connectNo: number, topic: string, payload: Buffer): void {
+    if (c !== this.client || topic !== topics.hqStatus(this.o.storeId) || !this.watch) return;
+    const status = parseStatus(payload);
+    if (!status) return;
+    const v = this.watch.seen(connectNo, status);
+    if (v.kind === 'replaced') this.log.warn({ installId: this.installId, otherInstallId: v.otherInstallId, state: status.state }, 'HQ holds the status of another box with this storeId (a replaced box?)');
+    if (v.kind === 'duplicate') this.refuseDuplicate(c, v.otherInstallId);
+  }
+
+  /** Another live box has this storeId: stop sending, so HQ does not mix two boxes' records under one store. */
+  private refuseDuplicate(c: MqttClient, otherInstallId: string): void {
+    if (this.duplicate) return;
+    const storeId = this.o.storeId;
+    this.duplicate = { storeId, installId: this.installId!, otherInstallId, at: new Date(this.o.now()).toISOString() };
+    this.stopped = true;
+    for (const t of [this.reconnectTimer, this.kickTimer]) if (t) clearTimeout(t);
+    this.reconnectTimer = this.kickTimer = null;
+    this.client = null;
+    this.setConnected(false);
+    this.inflight?.reject(new Dropped('another box has this storeId'));
+    // No DISCONNECT: the broker publishes this box's Will (offline, with its install id) for HQ to see.
+    c.end(true);
+    this.o.metrics.uplinkDuplicateStoreId.set(1);
+    this.log.error(this.duplicate, 'another gateway uses this storeId: uplink stopped (give each box its own storeId, then restart)');
+    void this.o.selfRecords
+      .record('DUPLICATE_STORE_ID', 'critical', `another gateway (install ${otherInstallId}) uses storeId ${storeId}; this one (install ${this.installId}) stopped sending to HQ: give each box its own storeId and restart`, { duplicateStoreId: this.duplicate })
+      .catch((err) => this.log.error({ err }, 'recording DUPLICATE_STORE_ID failed'));
   }
 
   // ----- sending ----------------------------------------------------------------------------------

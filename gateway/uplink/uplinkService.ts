@@ -95,6 +95,7 @@ export class UplinkService {
           log: o.log,
           now: o.now,
           random: o.random,
+          dataDir: c.data.dir,
         })
       : null;
     this.quota = new Quota({

@@ -11,7 +11,7 @@ import type { Step } from '../../db/owner.js';
 import type { KioskTransactionRec } from '../../protocol/schemas/kiosk.js';
 import type { Action, Session } from '../sessionTypes.js';
 import { typedCouponOf } from './couponCode.js';
-import type { CouponDefT } from './couponFeedSchema.js';
+import type { CouponDefT } from '../../protocol/schemas/feeds/coupons.js';
 import { verifyCoupon, useKeyOf, type CouponLookup, type CouponRefusal } from './couponVerify.js';
 import { memberUseSteps, usedSteps, type CouponFeedRows, type CouponStore } from './couponStore.js';
 import { heldUseKeys } from './couponSteps.js';

@@ -6,7 +6,7 @@
  * (`storegw_feed_rejects_total{feed="coupons"}`) and written as a FEED_REJECTED record. What the
  * schema cannot say (exactly one discount per coupon, …) is refused by name as a bad body.
  */
-import { couponDefError, CouponsBody, type CouponsBodyT } from './couponFeedSchema.js';
+import { couponDefError, CouponsBody, type CouponsBodyT } from '../../protocol/schemas/feeds/coupons.js';
 import type { CouponStore } from './couponStore.js';
 import { SignedFeed, type SignedFeedOptions } from '../../hq/signedFeed.js';
 import type { FeedMeta } from '../../hq/feedSubscriber.js';

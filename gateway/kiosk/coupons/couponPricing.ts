@@ -19,7 +19,7 @@
  * Directive 2006/112/EC art. 79(b): price discounts and rebates granted at the time of supply are
  * not part of the taxable amount).
  */
-import type { CouponDefT } from './couponFeedSchema.js';
+import type { CouponDefT } from '../../protocol/schemas/feeds/coupons.js';
 
 export interface PricedLine {
   lineId: string;

@@ -9,7 +9,7 @@
  */
 import type { OwnerConnection, Step } from '../../db/owner.js';
 import type { FeedTopicScope } from '../../protocol/feedVerify.js';
-import type { CouponDefT, CouponsBodyT } from './couponFeedSchema.js';
+import type { CouponDefT, CouponsBodyT } from '../../protocol/schemas/feeds/coupons.js';
 
 export interface CouponUseRow {
   useKey: string;

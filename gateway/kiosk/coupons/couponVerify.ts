@@ -9,7 +9,7 @@
  */
 import { verify as edVerify, type KeyObject } from 'node:crypto';
 import type { CouponCode } from './couponCode.js';
-import type { CouponDefT } from './couponFeedSchema.js';
+import type { CouponDefT } from '../../protocol/schemas/feeds/coupons.js';
 import type { CartCoupon } from './couponPricing.js';
 import { validityReason, type CouponMember } from './couponPricing.js';
 

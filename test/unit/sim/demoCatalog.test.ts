@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { Value } from '@sinclair/typebox/value';
 import { DEMO_NAMED, DEMO_PRODUCE, demoItemName, nameDemoCatalog } from '../../sim/demoCatalog.js';
 import { storeFeeds } from '../../sim/hqFeeds.js';
-import { CatalogItem, PriceRow } from '../../../gateway/prices/feedSchemas.js';
+import { CatalogItem, PriceRow } from '../../../gateway/protocol/schemas/feeds/priceFeeds.js';
 import { produceSvg } from '../../sim/demoPictures.js';
 
 describe('demo catalog', () => {

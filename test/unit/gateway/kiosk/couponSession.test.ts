@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { newSession, step, transactionOf, type Action, type Ctx, type Session } from '../../../../gateway/kiosk/sessionMachine.js';
 import type { PriceQuote } from '../../../../gateway/prices/catalog.js';
-import type { CouponDefT } from '../../../../gateway/kiosk/coupons/couponFeedSchema.js';
+import type { CouponDefT } from '../../../../gateway/protocol/schemas/feeds/coupons.js';
 import type { CartCoupon } from '../../../../gateway/kiosk/coupons/couponPricing.js';
 import { CouponStore } from '../../../../gateway/kiosk/coupons/couponStore.js';
 import { CouponBook } from '../../../../gateway/kiosk/coupons/couponBook.js';

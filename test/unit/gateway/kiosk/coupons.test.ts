@@ -11,8 +11,8 @@ import { couponCodeOf, typedCouponOf, MAX_COUPON_CODE_CHARS } from '../../../../
 import { parseGs1Coupon } from '../../../../gateway/kiosk/coupons/gs1Coupon.js';
 import { COUPON_REFUSALS, verifyCoupon, type CouponLookup, type CouponVerifyContext } from '../../../../gateway/kiosk/coupons/couponVerify.js';
 import { allocate, applyCoupons, NOT_APPLIED_REASONS, type CartCoupon } from '../../../../gateway/kiosk/coupons/couponPricing.js';
-import type { CouponDefT } from '../../../../gateway/kiosk/coupons/couponFeedSchema.js';
-import { couponDefError } from '../../../../gateway/kiosk/coupons/couponFeedSchema.js';
+import type { CouponDefT } from '../../../../gateway/protocol/schemas/feeds/coupons.js';
+import { couponDefError } from '../../../../gateway/protocol/schemas/feeds/coupons.js';
 import { memberKeyring } from '../../../../gateway/kiosk/memberVerify.js';
 import { vatBreakdown } from '../../../../gateway/kiosk/vat.js';
 import { STRINGS } from '../../../../kiosk/checkout/strings.js';

@@ -10,7 +10,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { imageKind, ProduceImageCache, type ImageOutcome } from '../../../../gateway/kiosk/imageCache.js';
 import { buildCatalog } from '../../../../gateway/prices/catalog.js';
-import type { CatalogItemT } from '../../../../gateway/prices/feedSchemas.js';
+import type { CatalogItemT } from '../../../../gateway/protocol/schemas/feeds/priceFeeds.js';
 
 const PNG = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.from('a tiny png body')]);
 const JPEG = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.from('a tiny jpeg body')]);

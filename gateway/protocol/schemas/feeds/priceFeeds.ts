@@ -8,14 +8,14 @@
  * Money is an integer in minor units (protocol/README.md §Feed envelope); times are ISO 8601.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { Currency, MinorUnits, Timestamp } from '../protocol/schemas/common.js';
+import { Currency, MinorUnits, Timestamp } from '../common.js';
 
 const Gtin = Type.String({ pattern: '^[0-9]{8,14}$' });
 const LabelId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._:-]+$' });
 const Tier = Type.String({ minLength: 1, maxLength: 32, pattern: '^[A-Za-z0-9_-]+$' });
 const Mode = Type.Union([Type.Literal('snapshot'), Type.Literal('delta')]);
 const MAX_ROWS = 500_000;
-/** The version a delta applies to (hq/feedPolicy.ts, deltaBaseError); a snapshot needs none. */
+/** The version a delta applies to (the gateway's hq/feedPolicy.ts, deltaBaseError); a snapshot needs none. */
 const BaseVersion = Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }));
 
 export const CatalogItem = Type.Object(
