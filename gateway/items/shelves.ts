@@ -171,7 +171,9 @@ export class Shelves {
     for (const r of await this.rows()) {
       const w = this.watched(r.zone);
       const since = w.get(r.gtin) ?? null;
-      const step = episodeStep(since !== null, r.state);
+      // The alert is about the shelf: an item out of stock whose units are still on the shelf (the
+      // ledger is wrong, a count will tell) is on the out list but raises no SHELF_EMPTY.
+      const step = episodeStep(since !== null, r.onShelf < r.minFacings ? r.state : 'ok');
       if (step === 'none') continue;
       const at = step === 'raise' ? this.o.now() : null;
       await this.o.store.setShelfEpisode(r.zone, r.gtin, at);
