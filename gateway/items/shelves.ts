@@ -200,9 +200,8 @@ export class Shelves {
     const planned = zone === null ? [...this.zones.values()].flatMap((z) => [...z.planned]) : [...this.zones.get(zone)!.planned];
     const c = new CycleCount(`cc-${this.o.now().toString(36)}-${randomBytes(4).toString('hex')}`, zone, this.o.now(), by, planned, requestId);
     this.counts.set(c.countId, c);
-    // Closed counts older than the newest 20 are dropped: memory stays bounded.
-    const closed = [...this.counts.values()].filter((x) => x.closedAt !== null);
-    for (const x of closed.slice(0, Math.max(0, closed.length - 20))) this.counts.delete(x.countId);
+    // The newest 20 counts are kept (open or not): memory stays bounded whatever is started.
+    for (const old of [...this.counts.keys()].slice(0, Math.max(0, this.counts.size - 20))) this.counts.delete(old);
     this.log.info({ countId: c.countId, zone, by }, 'cycle count started');
     return c;
   }

@@ -31,7 +31,7 @@ async function view(shelves: Shelves, c: CycleCount): Promise<CountViewBody> {
 }
 
 function notFound(reply: FastifyReply, id: string): FastifyReply {
-  return reply.code(404).send({ code: 'SGW_ERR_NOT_FOUND', message: `params.countId: no count ${id} (a count lives until the gateway restarts)` });
+  return reply.code(404).send({ code: 'SGW_ERR_NOT_FOUND', message: `params.countId: no count ${id} (counts live in memory: the newest 20, until the gateway restarts)` });
 }
 
 export const shelfRoutes: TypedRoutes<ShelfRouteDeps> = async (app, deps) => {
