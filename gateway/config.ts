@@ -11,6 +11,7 @@ import { createAjv, formatErrors } from './protocol/validate.js';
 import { HASH_PATTERN } from './scryptHash.js';
 import { KioskConfigSchema } from './kiosk/kioskConfig.js'; // kiosk
 import { ExitGatesSchema } from './items/exitGateConfig.js'; // exit gates
+import { ShelvesSchema } from './items/shelfConfig.js'; // shelves
 import { StockConfigSchema } from './stock/stockConfig.js'; // stock
 import { HttpTlsSchema, MqttTlsSchema, tlsFileErrors } from './tlsConfig.js';
 import { semanticErrors, uplinkErrors } from './configChecks.js';
@@ -220,6 +221,8 @@ export const ConfigSchema = Type.Object(
     kiosk: KioskConfigSchema,
     /** RFID exit gates and their alarm lights; see items/exitGateConfig.ts. */
     exitGates: ExitGatesSchema,
+    /** RFID shelf readers by zone: on-shelf availability and cycle counts; see items/shelfConfig.ts. */
+    shelves: ShelvesSchema,
     /** The stock ledger: low-stock threshold and HQ's stock report; see stock/stockConfig.ts. */
     stock: StockConfigSchema,
     health: Type.Object(

@@ -10,6 +10,7 @@ import { isIP } from 'node:net';
 import type { Config } from './config.js';
 import { addressListErrors } from './http/addressList.js';
 import { exitGateErrors } from './items/exitGateConfig.js'; // exit gates
+import { shelfErrors } from './items/shelfConfig.js'; // shelves
 
 type Loose = Record<string, unknown>;
 const listOf = (v: unknown): Loose[] => (Array.isArray(v) ? v.filter((x): x is Loose => typeof x === 'object' && x !== null) : []);
@@ -49,6 +50,7 @@ export function semanticErrors(obj: Loose): string[] {
   const proxies = (obj.http as { trustProxy?: unknown } | undefined)?.trustProxy;
   if (Array.isArray(proxies)) proxies.forEach((a, i) => typeof a === 'string' && !isAddressOrRange(a) && errors.push(`http.trustProxy[${i}]: "${a}" is not an IP address or CIDR range`));
   errors.push(...exitGateErrors(obj)); // exit gates
+  errors.push(...shelfErrors(obj)); // shelves
   return errors;
 }
 

@@ -39,6 +39,8 @@ import { LiveFeed } from './http/sse.js';
 import { opsRoutes } from './http/routes/ops.js';
 import { ExitGates } from './items/exitGates.js'; // exit gates
 import { exitGateRoutes } from './http/routes/exitGate.js'; // exit gates
+import { Shelves } from './items/shelves.js'; // shelves
+import { shelfRoutes } from './http/routes/shelfStock.js'; // shelves
 import { adminRoutes } from './http/routes/admin.js';
 import { KpiReporter } from './kpi/kpiReporter.js'; // ops: report/kpi to HQ
 import { KioskService } from './kiosk/sessions.js'; // kiosk
@@ -340,6 +342,13 @@ export class Gateway {
     this.started.push({ name: 'exit gates', stop: async () => exitGates.stop() });
     // --- end exit gates ---
 
+    // --- shelves: after the kiosk (catalog, sold serials) and the stock ledger (on hand) ---
+    const shelves = new Shelves({ shelves: c.shelves, store: stock.store, itemOf: (g) => kiosk.itemOf(g), nameOf: (g) => kiosk.itemName(g), sold: (g, s) => kiosk.serials.book.soldIn(g, s) !== undefined, alert: (source, code, message) => ops.alerts.raise({ source, code, severity: 'warning', message }), count: (o) => this.metrics.shelfReads.labels(o).inc(), log: this.log, now: this.now, mono: this.mono });
+    await shelves.start();
+    this.onEvent((e) => shelves.onEvent(e));
+    this.started.push({ name: 'shelves', stop: () => shelves.stop() });
+    // --- end shelves ---
+
     // --- ops users: config users + users.db; sessions look people up here ---
     const userStore = new UserStore(path.join(c.data.dir, 'users.db'), c.opsUsers.map((u) => u.username));
     await userStore.start();
@@ -401,6 +410,7 @@ export class Gateway {
         async (app: FastifyInstance) => void (await app.register(exitGateRoutes, { serials: kiosk.serials, now: this.now })), // exit gates
         async (app: FastifyInstance) => void (await app.register(pickupRoutes, { handovers: kiosk.handovers })), // click & collect tasks
         async (app: FastifyInstance) => void (await app.register(stockRoutes, { actions: stockActions, setThreshold: (g, n) => stock.store.setThreshold(g, n) })), // stock
+        async (app: FastifyInstance) => void (await app.register(shelfRoutes, { shelves, actions: stockActions, now: this.now })), // shelves
         async (app: FastifyInstance) => void (await app.register(produceImageRoutes, { dir: path.join(c.data.dir, 'produce-images'), nameOf: (g) => kiosk.itemName(g) })), // kiosk: produce pictures
       ],
     });

@@ -153,6 +153,7 @@ export class Metrics {
   // exit gates
   readonly exitGateReads = new Counter({ name: 'storegw_exit_gate_reads_total', help: 'RFID reads at exit gates, by outcome: alarm, or the reason it stayed quiet (notSgtin, foreign, samePassage, sold, soldElsewhere, exempt)', labelNames: ['outcome'], registers: [this.registry] });
   readonly exitGateAlarmSeconds = new Histogram({ name: 'storegw_exit_gate_alarm_seconds', help: 'From an exit-gate read reaching the gateway to the alarm command leaving it', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [this.registry] });
+  readonly shelfReads = new Counter({ name: 'storegw_shelf_reads_total', help: 'RFID reads at shelf readers, by outcome: onShelf (a unit of a catalog item), notSgtin, foreign', labelNames: ['outcome'], registers: [this.registry] });
 
   // ----- doors and exhaustion: listeners, connection caps, bounded logs ----------------------------
   readonly listenerErrors = new Counter({

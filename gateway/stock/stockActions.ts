@@ -72,6 +72,15 @@ export class StockActions {
     return this.apply([this.move(`cnt:${requestId}:${gtin}`, gtin, 'count', counted, null, by)]);
   }
 
+  /**
+   * An RFID cycle count the store manager confirmed: each item's counted units set on hand as of
+   * the count's event time (reason `rfid`). Keyed by the count, so confirming twice is one count.
+   */
+  applyCount(by: string, countId: string, eventTime: number, lines: readonly { gtin: string; counted: number }[]) {
+    const t = this.o.now();
+    return this.apply(lines.map((l) => ({ movementId: `cnt:${countId}:${l.gtin}`, gtin: l.gtin, kind: 'count' as const, qty: l.counted, uom: 'unit' as const, reason: 'rfid', eventTime, recordTime: t, actor: by, sourceRef: countId })));
+  }
+
   /** Open deliveries HQ announced, each line with what confirmations took in so far. */
   async deliveries(): Promise<(DeliveryT & { received: number[] })[]> {
     const open = await this.o.service.store.openDeliveries();

@@ -27,6 +27,8 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX movements_source ON movements (source_ref) WHERE source_ref IS NOT NULL;
    CREATE TABLE deliveries (delivery_id TEXT PRIMARY KEY, body TEXT NOT NULL, status TEXT NOT NULL, updated_at INTEGER NOT NULL) WITHOUT ROWID;
    CREATE TABLE delivery_feed (scope TEXT PRIMARY KEY, version INTEGER NOT NULL, applied_at INTEGER NOT NULL) WITHOUT ROWID`,
+  // 2: the items each shelf zone watches (learned from its reads) and their open SHELF_EMPTY episode, across restarts.
+  `CREATE TABLE shelf_watch (zone TEXT NOT NULL, gtin TEXT NOT NULL, open_since INTEGER, PRIMARY KEY (zone, gtin)) WITHOUT ROWID`,
 ];
 
 /** A movement as the ledger keeps it. */
@@ -171,5 +173,20 @@ export class StockStore {
   /** Receipt movements booked against a delivery. */
   async movementsOf(sourceRef: string): Promise<MovementRow[]> {
     return (await this.db.all<Raw>(`SELECT ${COLS} FROM movements WHERE source_ref = ? ORDER BY rowid`, [sourceRef])).map(rowOf);
+  }
+
+  // ---- shelf zones (items/shelves.ts) ---------------------------------------------------------
+
+  /** Every item a zone watches, with the start of its open SHELF_EMPTY episode (null: none). */
+  async shelfWatch(): Promise<{ zone: string; gtin: string; openSince: number | null }[]> {
+    return (await this.db.all<{ zone: string; gtin: string; open_since: number | null }>('SELECT zone, gtin, open_since FROM shelf_watch ORDER BY zone, gtin')).map((r) => ({ zone: r.zone, gtin: r.gtin, openSince: r.open_since }));
+  }
+
+  async watchShelfItems(items: readonly { zone: string; gtin: string }[]): Promise<void> {
+    if (items.length) await this.db.steps([{ sql: 'INSERT OR IGNORE INTO shelf_watch (zone, gtin) VALUES (?, ?)', rows: items.map((i) => [i.zone, i.gtin]) }], true);
+  }
+
+  async setShelfEpisode(zone: string, gtin: string, openSince: number | null): Promise<void> {
+    await this.db.run('INSERT INTO shelf_watch (zone, gtin, open_since) VALUES (?, ?, ?) ON CONFLICT (zone, gtin) DO UPDATE SET open_since = excluded.open_since', [zone, gtin, openSince]);
   }
 }

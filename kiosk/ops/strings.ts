@@ -256,6 +256,33 @@ export const en = {
     done: (orderId: string, kioskId: string) => `Handed over: order ${orderId} (kiosk ${kioskId})`,
     needsRole: 'Marking an order handed over needs the attendant role.',
   },
+  // Stock view: shelves, cycle counts, chart, deliveries
+  shelfStock: {
+    chartLabel: 'On hand over time',
+    onShelf: 'On the shelf',
+    zone: 'Zone',
+    refillTitle: 'In stock, not on the shelf (refill)',
+    noneRefill: 'Every shelf is filled.',
+    outTitle: 'Out of stock on the shelves',
+    noneOut: 'No shelf item is out of stock.',
+    countTitle: 'RFID cycle count',
+    wholeStore: 'whole store',
+    start: 'Start count',
+    reading: (zone: string, units: number) => `Counting ${zone}: ${units} unit(s) read so far. Walk the shelf with the reader, then close the count.`,
+    review: (zone: string) => `Count of ${zone} closed. Check the differences against on hand before you apply it.`,
+    counted: 'Counted',
+    difference: 'Difference',
+    close: 'Close count',
+    apply: 'Apply count',
+    applied: (n: number) => `Count applied: ${n} item(s) set.`,
+    deliveriesTitle: 'Expected deliveries',
+    noDeliveries: 'No delivery is expected.',
+    delivery: 'Delivery',
+    expected: 'Expected',
+    receivedOf: 'Received / announced',
+    confirm: 'Confirm at the back door',
+    confirmed: (id: string, units: number) => `Delivery ${id}: ${units} unit(s) received.`,
+  },
 };
 
 export type OpsStrings = typeof en;

@@ -58,6 +58,12 @@ const ROUTES: [string, string][] = [
   ['POST', '/api/attendant/kiosks/:kioskId/void'],
   ['GET', '/api/pickups'],
   ['POST', '/api/pickups/:orderId/handover'],
+  ['GET', '/api/stock/shelf'],
+  ['GET', '/api/stock/shelf/:gtin'],
+  ['POST', '/api/stock/counts'],
+  ['GET', '/api/stock/counts/:countId'],
+  ['POST', '/api/stock/counts/:countId/close'],
+  ['POST', '/api/stock/counts/:countId/apply'],
   ['GET', '/ops/*'],
   ['GET', '/kiosk/*'],
   ['GET', '/'],
@@ -164,7 +170,7 @@ function check(a: Answer, what: string): void {
 }
 
 beforeAll(async () => {
-  const file = await writeConfigFile(tmp.dir, { dataDir: tmp.dir });
+  const file = await writeConfigFile(tmp.dir, { dataDir: tmp.dir, extra: { shelves: [{ reader: 'gate-1', zone: 'aisle 1' }] } }); // a shelf zone: the cycle-count routes do real work
   gw = await spawnGateway(file);
   base = `http://127.0.0.1:${gw.httpPort}`;
   const res = await fetch(`${base}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: TEST_PASSWORDS.admin }) });

@@ -137,7 +137,7 @@ async function main(): Promise<void> {
   const sims: DeviceSim[] = [];
   for (const d of cfg.devices) {
     if (d.bridge || !d.secretHash) continue; // byte-level devices come with the bridge
-    if (d.kind === 'esl' || d.kind === 'payment') continue; // their own simulators, below
+    if (d.kind === 'esl' || d.kind === 'payment' || cfg.shelves.some((sh) => sh.reader === d.id)) continue; // their own simulators, below
     const o = { url, id: d.id, password: DEMO_DEVICE_SECRET, heartbeatMs: scaledMs(15_000, timeScale) };
     sims.push(d.kind === 'footfall' ? new FootfallSim(o, scaledMs(5000, timeScale)) : new DeviceSim({ ...o, kind: d.kind }));
   }

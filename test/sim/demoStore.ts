@@ -29,6 +29,7 @@ import type { SimTag } from '../../firmware-bridge/devices/chafon/sim.js';
 import { nameDemoCatalog } from './demoCatalog.js';
 import { writeProducePictures } from './demoPictures.js';
 import { startLanDevices } from './demoLanDevices.js';
+import { ShelfReaderSim } from './shelfReaderSim.js';
 
 export const DEMO_LABELS = 2000;
 const DEMO_DEVICE_SECRET = 'demo-device-secret';
@@ -144,6 +145,13 @@ export async function startShelfAndTills(cfg: Readonly<Config>, url: string, tim
       const sim = new PaymentSim({ url, id: d.id, password: DEMO_DEVICE_SECRET, heartbeatMs: scaledMs(CHECK_IN_MS, timeScale) });
       await sim.start();
       parts.push({ name: `payment ${d.id}`, stop: () => sim.stop() });
+    } else if (d.kind === 'rfid' && cfg.shelves.some((sh) => sh.reader === d.id)) {
+      // The shelf holds units of items 4 and 5 other than the ones in kiosk 1's basket (serials 4xxxx, 5xxxx).
+      const stock = new Map([4, 5].map((n) => [gtinOf(n), [2, 3, 4, 5].map((k) => n * 10_000 + k)]));
+      const sim = new ShelfReaderSim({ url, id: d.id, password: DEMO_DEVICE_SECRET, stock, cycleMs: scaledMs(20_000, timeScale), takeEveryMs: scaledMs(90_000, timeScale), gapEveryMs: scaledMs(300_000, timeScale), gapForMs: scaledMs(150_000, timeScale) });
+      await sim.start();
+      parts.push({ name: `shelf reader ${d.id}`, stop: () => sim.stop() });
+      await bookShelfStock(cfg, [...stock.keys()]);
     }
   }
   return parts;
@@ -215,4 +223,18 @@ export async function startBridge(bridgeConfigFile: string, logFile: string, dat
       logger.flush();
     },
   };
+}
+
+/**
+ * The bakery's morning delivery, booked once as the demo attendant would on the ops page (the same
+ * request id every run, so a restarted demo books it once): with stock on hand, a gap on the shelf
+ * shows as "in stock, not on the shelf" rather than out of stock.
+ */
+async function bookShelfStock(cfg: Readonly<Config>, gtins: string[]): Promise<void> {
+  const base = `http://127.0.0.1:${cfg.http.port ?? 8080}`;
+  const login = await fetch(`${base}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'attendant', password: 'demo-attendant' }) });
+  const cookie = login.headers.getSetCookie().find((c) => c.startsWith('sgw_session='))?.split(';')[0];
+  if (login.status !== 200 || !cookie) throw new Error(`demo shelf stock: login as attendant answered ${login.status}`);
+  const r = await fetch(`${base}/api/stock/receive`, { method: 'POST', headers: { 'content-type': 'application/json', cookie }, body: JSON.stringify({ requestId: 'demo-bakery-morning', lines: gtins.map((gtin) => ({ gtin, qty: 12 })), ref: 'demo bakery delivery' }) });
+  if (r.status !== 200) throw new Error(`demo shelf stock: receive answered ${r.status} ${await r.text()}`);
 }

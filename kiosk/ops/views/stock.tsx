@@ -10,6 +10,9 @@ import type { StockFoundBody, StockItem, StockItemDetailBody, StockListsBody, St
 import { can, type Me } from '../app.js';
 import { get, post, unavailable } from '../api.js';
 import { useI18n } from '../i18n.js';
+import { OnHandChart } from './stockChart.js';
+import { DeliveriesPanel } from './stockDeliveries.js';
+import { ItemOnShelf, ShelfPanel } from './stockShelf.js';
 
 const REASONS = ['damaged', 'theft', 'found', 'expired', 'recalled', 'correction', 'other'] as const;
 const pressId = () => crypto.randomUUID();
@@ -68,11 +71,13 @@ export function StockView({ me }: { me: Me }) {
       )}
       {found && found.length === 0 && <p class="ops-na">{T.nothingFound}</p>}
       {found && found.length > 1 && <ItemTable items={found} onOpen={open} caption={T.found} />}
-      {detail && <ItemDetail d={detail} me={me} done={done} />}
+      {detail && <ItemDetail d={detail} me={me} done={done} n={n} />}
       <h3>{T.outTitle}</h3>
       {lists === 'na' ? <p class="ops-na">{all.notAvailable('stock')}</p> : lists === null ? <p>{all.loading}</p> : lists.out.length ? <ItemTable items={lists.out} onOpen={open} caption={T.outTitle} list="out" /> : <p class="ops-na">{T.noneOut}</p>}
       <h3>{T.lowTitle}</h3>
       {lists !== 'na' && lists !== null && (lists.low.length ? <ItemTable items={lists.low} onOpen={open} caption={T.lowTitle} list="low" /> : <p class="ops-na">{T.noneLow}</p>)}
+      <ShelfPanel me={me} n={n} onOpen={open} onChanged={() => (detail && void open(detail.item.gtin), reload((x) => x + 1))} />
+      <DeliveriesPanel me={me} n={n} onChanged={() => reload((x) => x + 1)} />
     </section>
   );
 }
@@ -114,7 +119,7 @@ function ItemTable({ items, onOpen, caption, list }: { items: StockItem[]; onOpe
 
 type Done = (what: string, r: Awaited<ReturnType<typeof post<StockMovedBody>>>) => Promise<void>;
 
-function ItemDetail({ d, me, done }: { d: StockItemDetailBody; me: Me; done: Done }) {
+function ItemDetail({ d, me, done, n }: { d: StockItemDetailBody; me: Me; done: Done; n: number }) {
   const { t: all, f } = useI18n();
   const T = all.stock;
   const i = d.item;
@@ -129,6 +134,8 @@ function ItemDetail({ d, me, done }: { d: StockItemDetailBody; me: Me; done: Don
         </span>{' '}
         · {T.reserved}: <span data-testid="stock-reserved">{f.num(i.reserved)}</span> · {T.available}: {f.num(i.available)} · <span data-testid="stock-state">{T.states[i.state]}</span> ({T.lowBelow(i.lowBelow)})
       </p>
+      <ItemOnShelf gtin={i.gtin} n={n} />
+      {d.movements.length > 0 && <OnHandChart onHand={i.onHand} movements={d.movements} />}
       {can(me, 'attendant') ? <StockForms gtin={i.gtin} done={done} /> : <p class="ops-na">{T.needsRole}</p>}
       <h4>{T.movements}</h4>
       <table class="ops-table" aria-label={T.movements} data-testid="stock-movements">

@@ -8,3 +8,4 @@ export * from './live.js';
 export * from './shelf.js';
 export * from './uplink.js';
 export * from './stock.js';
+export * from './shelfStock.js';
