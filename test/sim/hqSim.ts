@@ -429,9 +429,10 @@ export class HqSim {
 
   /**
    * HQ's import of an `outbox export --batches` file: every batch stored as if received (the same
-   * dedupe) and, with an acker, acknowledged. Returns how many batches it held.
+   * dedupe) and, with an acker, acknowledged (unless `ack` is false: acks lost on the way).
+   * Returns the batch ids it held.
    */
-  importExport(storeId: string, text: string): number {
+  importExport(storeId: string, text: string, ack = true): string[] {
     const batches = batchesOfExport(text);
     const s = this.store(storeId);
     for (const b of batches) {
@@ -444,10 +445,10 @@ export class HqSim {
         }
       }
       s.duplicates += duplicates;
-      if (this.opts.acker) this.publishAck(storeId, b.header, b.digest, duplicates);
+      if (this.opts.acker && ack) this.publishAck(storeId, b.header, b.digest, duplicates);
     }
     this.changes.emit('change');
-    return batches.length;
+    return batches.map((b) => b.header.batchId);
   }
 }
 
