@@ -2,12 +2,13 @@
  * `hq.delivery: ingest-ack` across a SIGKILL and across a WAN that does not come back, with a real
  * gateway child process, a real HQ Mosquitto behind a WAN gate (uplinkWan.ts) and the HQ simulator
  * acting as the acknowledging ingest (test/sim/hqSim.ts):
- * 1. SIGKILL between HQ's PUBACK and its ack: after the restart the batches are sent again and HQ
- *    holds every record exactly once;
- * 2. `outbox export --batches` while the WAN is down, HQ imports the file and acks it while the
+ * 1. `outbox export --batches` while the WAN is down, HQ imports the file and acks it while the
  *    store is offline (the broker queues the acks for the gateway's session): after reconnecting,
  *    the rows are gone and not one exported batch is sent;
- * 3. an export whose acks never come: the batches are sent after `hq.ackTimeoutMs`, HQ dedupes.
+ * 2. an export whose acks never come: the batches are sent after `hq.ackTimeoutMs`, HQ dedupes;
+ * 3. SIGKILL between HQ's PUBACK and its ack: after the restart the batches are sent again and HQ
+ *    holds every record exactly once.
+ * One data folder; three gateway starts (each step needs a restart or another ack timeout).
  */
 import path from 'node:path';
 import { spawn } from 'node:child_process';
@@ -71,16 +72,23 @@ async function publish(g: GatewayProcess, tag: string, n: number): Promise<void>
   await door.endAsync();
 }
 
+/** One login per gateway process (a password check is deliberately slow). */
+const cookies = new WeakMap<GatewayProcess, string>();
+
 async function delivery(g: GatewayProcess): Promise<{ unackedBatches: number; acksAccepted: number; exactRows: number; total: number }> {
   const http = `http://127.0.0.1:${g.httpPort}`;
-  const r = await fetch(`${http}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'viewer', password: TEST_PASSWORDS.viewer }) });
-  const cookie = (r.headers.get('set-cookie') ?? '').split(';')[0];
+  let cookie = cookies.get(g);
+  if (!cookie) {
+    const r = await fetch(`${http}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'viewer', password: TEST_PASSWORDS.viewer }) });
+    cookie = (r.headers.get('set-cookie') ?? '').split(';')[0];
+    cookies.set(g, cookie);
+  }
   const s = (await (await fetch(`${http}/api/uplink`, { headers: { cookie } })).json()) as { delivery: { unackedBatches: number; acksAccepted: number }; outbox: { rows: Record<string, number>; total: number } };
   return { ...s.delivery, exactRows: s.outbox.rows.exact ?? 0, total: s.outbox.total };
 }
 
 function exportBatches(): Promise<string> {
-  return new Promise((resolve, reject) => {
+  return new Promise<string>((resolve, reject) => {
     const p = spawn(process.execPath, [GATEWAY_BIN, 'outbox', 'export', '--config', configFile(), '--batches'], { stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
@@ -93,25 +101,7 @@ function exportBatches(): Promise<string> {
 
 const payments = (tag: string): string[] => hq.records(STORE, 'exact').filter((r) => String(r.data.requestId ?? '').startsWith(`${tag}-`)).map((r) => String(r.data.requestId));
 
-describe('ingest-ack delivery across a kill and a WAN that stays down', () => {
-  it('SIGKILL between PUBACK and ack: re-sent after the restart, every record once at HQ', async () => {
-    hq.acking = false;
-    let g = await start(1500);
-    await publish(g, 'k', 10);
-    await hq.waitFor(() => payments('k').length === 10, 10_000, 'the batches at HQ, unacknowledged');
-    expect((await delivery(g)).exactRows).toBe(10);
-    await g.kill('SIGKILL');
-    hq.acking = true;
-    const before = hq.totals(STORE).duplicates;
-    g = await start(1500);
-    await expect.poll(async () => (await delivery(g)).exactRows, { timeout: 15_000 }).toBe(0);
-    expect((await delivery(g)).unackedBatches).toBe(0);
-    expect(payments('k')).toEqual(Array.from({ length: 10 }, (_, i) => `k-${i}`));
-    expect(hq.totals(STORE).duplicates).toBeGreaterThan(before); // they were sent again; HQ deduped
-    expect(hq.totals(STORE).conflicts).toBe(0);
-    await g.kill('SIGTERM');
-  });
-
+describe('ingest-ack delivery across a WAN that stays down and a kill', () => {
   it('export while the WAN is down, HQ imports and acks offline: after reconnecting nothing is sent again', async () => {
     const g = await start(60_000);
     await hq.waitFor((h) => (h.status(STORE) as { state?: string } | undefined)?.state === 'online', 10_000, 'online');
@@ -125,23 +115,22 @@ describe('ingest-ack delivery across a kill and a WAN that stays down', () => {
     expect(lines.some((l) => l.class === 'aggregate' && l.seqFrom === undefined)).toBe(false);
     const ids = hq.importExport(STORE, text);
     expect(payments('e')).toEqual(Array.from({ length: 8 }, (_, i) => `e-${i}`));
-    const st = await delivery(g);
-    expect(st.unackedBatches).toBe(ids.length);
+    expect((await delivery(g)).unackedBatches).toBe(ids.length);
     wan.open();
     await expect.poll(async () => (await delivery(g)).unackedBatches, { timeout: 15_000 }).toBe(0);
     expect((await delivery(g)).exactRows).toBe(0);
     expect(hq.batchLog.filter((b) => ids.includes(b.batchId))).toEqual([]); // none sent over the WAN
-    await g.kill('SIGTERM');
   });
 
-  it('export whose acks never come: sent after the timeout, HQ dedupes', async () => {
+  it('export whose acks never come: sent after the timeout (here after a restart), HQ dedupes', async () => {
     wan.cut();
-    const g = await start(1000);
-    await publish(g, 'n', 5);
+    await publish(gw!, 'n', 5);
     const text = await exportBatches();
     const ids = hq.importExport(STORE, text, false); // imported, but the acks are lost
     expect(ids.length).toBeGreaterThan(0);
     const dupBefore = hq.totals(STORE).duplicates;
+    await gw!.kill('SIGTERM');
+    const g = await start(1000);
     wan.open();
     await expect.poll(async () => (await delivery(g)).unackedBatches, { timeout: 15_000 }).toBe(0);
     expect((await delivery(g)).exactRows).toBe(0);
@@ -149,7 +138,21 @@ describe('ingest-ack delivery across a kill and a WAN that stays down', () => {
     expect(hq.totals(STORE).duplicates).toBeGreaterThan(dupBefore);
     expect(payments('n')).toEqual(Array.from({ length: 5 }, (_, i) => `n-${i}`));
     expect(hq.totals(STORE).conflicts).toBe(0);
-    await g.kill('SIGTERM');
-    gw = null;
+  });
+
+  it('SIGKILL between PUBACK and ack: re-sent after the restart, every record once at HQ', async () => {
+    hq.acking = false;
+    await publish(gw!, 'k', 10);
+    await hq.waitFor(() => payments('k').length === 10, 10_000, 'the batches at HQ, unacknowledged');
+    expect((await delivery(gw!)).exactRows).toBe(10);
+    await gw!.kill('SIGKILL');
+    hq.acking = true;
+    const before = hq.totals(STORE).duplicates;
+    const g = await start(1000);
+    await expect.poll(async () => (await delivery(g)).exactRows, { timeout: 15_000 }).toBe(0);
+    expect((await delivery(g)).unackedBatches).toBe(0);
+    expect(payments('k')).toEqual(Array.from({ length: 10 }, (_, i) => `k-${i}`));
+    expect(hq.totals(STORE).duplicates).toBeGreaterThan(before); // they were sent again; HQ deduped
+    expect(hq.totals(STORE).conflicts).toBe(0);
   });
 });
