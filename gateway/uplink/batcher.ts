@@ -100,7 +100,7 @@ export class Batcher {
       if ((await d.store.inflight()).batches >= d.maxUnacked) return false;
     }
     for (const cls of SEND_ORDER) {
-      const rows = (await this.o.store.sendable(cls, limit + this.held.size)).filter((r) => !this.held.has(r.seq)).slice(0, limit);
+      const rows = (await this.o.store.sendable(cls, limit + this.held.size, !d)).filter((r) => !this.held.has(r.seq)).slice(0, limit);
       if (rows.length === 0) continue;
       await this.sendRecords(rows);
       return true;

@@ -105,6 +105,18 @@ export class DeliveryStore {
     );
   }
 
+  /** Every batch awaiting an ack goes back to plain rows (hq.delivery switched to broker-puback). */
+  async releaseAll(): Promise<number> {
+    const [, gone] = await this.conn().steps(
+      [
+        { sql: 'UPDATE events SET batch_id = NULL WHERE batch_id IS NOT NULL', rows: [[]] },
+        { sql: 'DELETE FROM hq_batches', rows: [[]] },
+      ],
+      true,
+    );
+    return gone!.changes;
+  }
+
   /** Was this ack version accepted before (a replay)? */
   async accepted(version: number): Promise<boolean> {
     const [r] = await this.conn().all<{ n: number }>('SELECT COUNT(*) AS n FROM hq_ack_versions WHERE version = ?', [version]);

@@ -11,7 +11,8 @@
  * every raw row (as the uplink's compactor does, every window closed), then writes only what the
  * uplink sends: exact rows and compact records, in the uplink's order, batched by its limits.
  *
- * Every batch written is registered as awaiting HQ's ack (deliveryStore.ts, via `export`): when
+ * With `hq.delivery: ingest-ack`, every batch written is registered as awaiting HQ's ack
+ * (deliveryStore.ts, via `export`): when
  * HQ's acks for the imported file reach the gateway, those rows are deleted and never sent; when no
  * ack comes, the gateway sends the batches itself after `hq.ackTimeoutMs` (HQ dedupes by seq).
  * Batches still awaiting an ack from an earlier export or send are written again, byte for byte,
@@ -46,13 +47,14 @@ export async function exportBatches(o: { config: Readonly<Config>; outbox: Outbo
   await store.start();
   const delivery = new DeliveryStore(() => store.connection, o.outbox.counts);
   const sum: ExportSummary = { batches: 0, records: 0, again: 0, oversize: 0 };
+  const awaitAck = c.hq?.delivery === 'ingest-ack';
   try {
     // A boot id of its own: every raw row is from "another boot", so every window counts as closed.
     const { intervalMs, ...rules } = c.compaction;
     const compactor = new Compactor({ store, config: { ...resolveCompactionConfig(rules), intervalMs }, bootId: `export-${randomUUID()}`, mono: () => 0, metrics: new Metrics({ defaultMetrics: false }), log: o.log });
     await compactor.runOnce();
 
-    for (const b of await delivery.due(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER)) {
+    for (const b of awaitAck ? await delivery.due(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER) : []) {
       const recs = await delivery.records(b.batchId);
       const text = b.header + '\n' + recs.map((r) => JSON.stringify(r) + '\n').join('');
       if (recs.length !== b.records || batchDigest(text) !== b.digest) {
@@ -65,23 +67,25 @@ export async function exportBatches(o: { config: Readonly<Config>; outbox: Outbo
       sum.records += recs.length;
     }
 
-    const skip = new Set<number>();
     const limit = c.uplink.batchMaxRecords;
     for (const cls of SEND_ORDER) {
-      for (;;) {
-        const rows = (await store.sendable(cls, limit + skip.size)).filter((r) => !skip.has(r.seq)).slice(0, limit);
+      // A cursor per class: rows written but not registered (no ack awaited) are not read twice.
+      for (let after = -1; ; ) {
+        const rows = await store.sendable(cls, limit, !awaitAck, after);
         if (rows.length === 0) break;
+        after = rows[rows.length - 1].seq;
         const built = await buildBatches(rows, { storeId: c.storeId, createdAt: new Date(o.now()).toISOString(), compression: c.hq?.compression ?? 'gzip', maxRecords: limit, maxBytes: c.uplink.batchMaxBytes });
-        for (const r of built.oversize) skip.add(r.seq);
-        sum.oversize += built.oversize.length;
-        const kept: BatchRecord[] = rows.filter((r) => !skip.has(r.seq));
+        const oversize = new Set(built.oversize.map((r) => r.seq));
+        sum.oversize += oversize.size;
+        const kept: BatchRecord[] = rows.filter((r) => !oversize.has(r.seq));
         let i = 0;
         for (const b of built.batches) {
           const recs = kept.slice(i, i + b.header.records);
           i += b.header.records;
           const headerLine = JSON.stringify(b.header);
           o.write(headerLine + '\n' + recs.map((r) => JSON.stringify(r) + '\n').join(''));
-          await delivery.register(b.header, headerLine, b.digest, recs.map((r) => r.seq), o.now(), 'export');
+          // Only ingest-ack waits for HQ's ack; otherwise the uplink sends these rows too (HQ dedupes).
+          if (awaitAck) await delivery.register(b.header, headerLine, b.digest, recs.map((r) => r.seq), o.now(), 'export');
           sum.batches++;
           sum.records += recs.length;
         }

@@ -116,11 +116,15 @@ export class UplinkStore {
     this.counts.addEach(compact.map((r) => r.class), 1);
   }
 
-  /** Sendable rows of one class in seq order: every exact row; compacted rows of the other classes. */
-  async sendable(cls: EventClass, limit: number): Promise<BatchRecord[]> {
-    // A row of a batch awaiting HQ's ingest ack (deliveryStore.ts) is not sent again as new.
-    const where = cls === 'exact' ? 'cls = ?1 AND batch_id IS NULL' : 'cls = ?1 AND seq_from IS NOT NULL AND batch_id IS NULL';
-    const rows = await this.conn.all<Row>(`SELECT ${COLUMNS} FROM events WHERE ${where} ORDER BY seq LIMIT ?2`, [cls, limit]);
+  /**
+   * Sendable rows of one class in seq order: every exact row; compacted rows of the other classes.
+   * A row of a batch awaiting HQ's ingest ack (deliveryStore.ts) is not sent again as new, unless
+   * `awaitingToo` (broker-puback: nothing waits for an ingest ack there). Only seqs above `afterSeq`.
+   */
+  async sendable(cls: EventClass, limit: number, awaitingToo = false, afterSeq = -1): Promise<BatchRecord[]> {
+    const free = awaitingToo ? '' : ' AND batch_id IS NULL';
+    const where = (cls === 'exact' ? 'cls = ?1' : 'cls = ?1 AND seq_from IS NOT NULL') + free + ' AND seq > ?3';
+    const rows = await this.conn.all<Row>(`SELECT ${COLUMNS} FROM events WHERE ${where} ORDER BY seq LIMIT ?2`, [cls, limit, afterSeq]);
     return rows.map(toBatchRecordRow);
   }
 

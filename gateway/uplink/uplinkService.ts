@@ -158,6 +158,11 @@ export class UplinkService {
 
   async start(): Promise<void> {
     await this.store.start();
+    // Batches left awaiting an ingest ack by an earlier ingest-ack run (or an export) go out as plain rows now.
+    if (!this.deliveryStore && this.uplink) {
+      const n = await new DeliveryStore(() => this.store.connection).releaseAll();
+      if (n > 0) this.log.info({ batches: n }, 'hq.delivery is broker-puback: batches that awaited an ingest ack are sent as plain rows');
+    }
     // Without an HQ link nothing leaves the box: raw rows stay raw (an operator's `outbox export`
     // carries them out as received), and only the quota acts.
     if (this.uplink) await this.compactor.start();
