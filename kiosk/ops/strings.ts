@@ -145,7 +145,7 @@ export const en = {
   records: (n: string) => `${n} records`,
   oldestUnsent: 'Oldest unsent',
   delivery: 'Delivery to HQ',
-  deliveryMode: (mode: string) => (mode === 'ingest-ack' ? 'when HQ stored it (ingest ack)' : 'when HQ\'s broker took it (weaker)'),
+  deliveryMode: (mode: string): string => (mode === 'ingest-ack' ? 'when HQ stored it (ingest ack)' : 'when HQ\'s broker took it (weaker)'),
   unacked: (batches: string, records: string) => `${batches} batches (${records} records) awaiting HQ's ack`,
   lastAck: 'Last HQ ack',
   backlogPerClass: 'Backlog per class',
