@@ -4,12 +4,13 @@
  *   and the rows are gone from the outbox all the same;
  * - ingest-ack: with nothing acknowledging, the rows stay and the batch is sent again after
  *   `hq.ackTimeoutMs`; forged, wrong-scope, unknown-batch, other-digest and replayed acks delete
- *   nothing and are counted by code; a good ack deletes exactly its batch; once HQ acks, the
+ *   nothing and are counted by code, and neither do seeded garbage or acks with one field off; a good ack deletes exactly its batch; once HQ acks, the
  *   outbox drains and HQ holds every record once, in order.
  * One Mosquitto and one gateway per mode.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
+import fc from 'fast-check';
 import { connectDevice, metric, startGateway, TEST_SECRET, type RunningGateway } from '../../helpers/gatewayHarness.js';
 import { startMosquitto, type Mosquitto } from '../../helpers/mosquitto.js';
 import { HqSim } from '../../sim/hqSim.js';
@@ -108,6 +109,34 @@ describe('hq.delivery', () => {
     }
     expect(g.gw.uplink.acks!.accepted).toBe(0);
     expect(await exactRows(g)).toBeGreaterThanOrEqual(12); // nothing deleted (FEED_REJECTED records were added)
+
+    // Seeded: garbage, and correctly signed acks with one field off, never delete a row.
+    const counts = { stored: first.records, duplicates: 0, conflicts: 0 };
+    const field = fc.constantFrom('batchId', 'seqFrom', 'seqTo', 'records', 'digest', 'stored');
+    const ackArb = fc.oneof(
+      fc.string({ maxLength: 200 }).map((text) => ({ payload: text })),
+      fc.record({ f: field, n: fc.nat(1_000_000), v: fc.integer({ min: 10_000, max: 1_000_000_000 }) }).map(({ f, n, v }) => {
+        const h = { batchId: first.batchId, seqFrom: first.seqFrom, seqTo: first.seqTo, records: first.records };
+        let digest = first.digest;
+        const c = { ...counts };
+        if (f === 'batchId') h.batchId = `${STORE}:${n}-x`;
+        else if (f === 'digest') digest = 'sha256:' + n.toString(16).padStart(64, 'f');
+        else if (f === 'stored') c.stored += 1 + n;
+        else h[f] += 1 + n;
+        return { payload: signAck(signer, STORE, v, h, digest, c) };
+      }),
+    );
+    const refusedBefore = g.gw.uplink.acks!.rejected;
+    const RUNS = 40;
+    await fc.assert(
+      fc.asyncProperty(ackArb, async (a) => {
+        await hq.publishRawAck(STORE, a.payload);
+      }),
+      { seed: 2020, numRuns: RUNS },
+    );
+    await expect.poll(() => g.gw.uplink.acks!.rejected, { timeout: 10_000 }).toBe(refusedBefore + RUNS);
+    expect(g.gw.uplink.acks!.accepted).toBe(0);
+    expect(await g.gw.uplink.deliveryStore!.get(first.batchId)).not.toBeNull();
 
     // A good ack deletes exactly its batch.
     const good = signAck(signer, STORE, 5000, first, first.digest, { stored: first.records, duplicates: 0, conflicts: 0 });
