@@ -96,6 +96,7 @@ export const OUTBOX_MIGRATIONS: readonly string[] = [
   // the outbox until HQ's ingest acknowledges it: its rows carry the batch id, and hq_batches keeps
   // what was sent (header line, digest) so a batch is re-sent unchanged and an ack can be checked
   // against it. hq_ack_versions holds the ack versions accepted (replays are refused).
+  // events_unsent lets the uplink find unsent rows without walking past a whole exported outbox.
   `ALTER TABLE events ADD COLUMN batch_id TEXT;
    CREATE INDEX events_unsent ON events (cls, seq) WHERE batch_id IS NULL;
    CREATE INDEX events_batch ON events (batch_id) WHERE batch_id IS NOT NULL;
