@@ -42,12 +42,24 @@ interface BatchRow {
 
 const SELECT_BATCH = 'SELECT batch_id, seq_from, seq_to, records, digest, header, sent_at, attempts, via FROM hq_batches';
 const RAISE_SEQ = "UPDATE meta SET v = ?1 WHERE k = 'seq' AND v < ?1";
+/**
+ * Accepted ack versions kept to recognise a replay. Acks of HQ's workers arrive out of order, but
+ * not by thousands of versions; below the kept ones, `ackFloor` (in meta) says "seen": a late
+ * genuine ack refused that way costs only a re-send, which HQ acknowledges again.
+ */
+const KEEP_VERSIONS = 10_000;
+const PRUNE_EVERY = 256;
+const RAISE_FLOOR = `INSERT INTO meta (k, v) SELECT 'ackFloor', version FROM (SELECT version FROM hq_ack_versions ORDER BY version DESC LIMIT 1 OFFSET ?) WHERE true
+  ON CONFLICT (k) DO UPDATE SET v = MAX(v, excluded.v)`;
+const PRUNE = "DELETE FROM hq_ack_versions WHERE version <= (SELECT v FROM meta WHERE k = 'ackFloor')";
 
 function batchOf(r: BatchRow): InflightBatch {
   return { batchId: r.batch_id, seqFrom: r.seq_from, seqTo: r.seq_to, records: r.records, digest: r.digest, header: r.header, sentAt: r.sent_at, attempts: r.attempts, via: r.via };
 }
 
 export class DeliveryStore {
+  private acksSincePrune = PRUNE_EVERY;
+
   constructor(
     private readonly conn: () => OwnerConnection,
     private readonly counts?: OutboxCounts,
@@ -119,8 +131,8 @@ export class DeliveryStore {
 
   /** Was this ack version accepted before (a replay)? */
   async accepted(version: number): Promise<boolean> {
-    const [r] = await this.conn().all<{ n: number }>('SELECT COUNT(*) AS n FROM hq_ack_versions WHERE version = ?', [version]);
-    return (r?.n ?? 0) > 0;
+    const [r] = await this.conn().all<{ seen: number }>("SELECT EXISTS (SELECT 1 FROM hq_ack_versions WHERE version = ?) OR ? <= COALESCE((SELECT v FROM meta WHERE k = 'ackFloor'), -1) AS seen", [version, version]);
+    return (r?.seen ?? 0) === 1;
   }
 
   /**
@@ -134,9 +146,11 @@ export class DeliveryStore {
         { sql: 'DELETE FROM hq_batches WHERE batch_id = ?', rows: [[b.batchId]] },
         { sql: 'INSERT INTO hq_ack_versions (version, batch_id, at) VALUES (?, ?, ?)', rows: [[version, b.batchId, at]] },
         { sql: RAISE_SEQ, rows: [[b.seqTo]] },
+        ...(++this.acksSincePrune >= PRUNE_EVERY ? [{ sql: RAISE_FLOOR, rows: [[KEEP_VERSIONS]] }, { sql: PRUNE, rows: [[]] }] : []),
       ],
       true,
     );
+    if (this.acksSincePrune >= PRUNE_EVERY) this.acksSincePrune = 0;
     const classes = (gone!.rows as { cls: string }[]).map((r) => r.cls);
     this.counts?.addEach(classes, -1);
     return classes.length;
