@@ -10,6 +10,8 @@ import { loadConfigFile, type Config } from './config.js';
 import { DeviceStore } from './devices/store.js';
 import { OutboxStore } from './outbox/store.js';
 import { toBatchRecord } from './protocol/envelopes.js';
+import { exportBatches } from './uplink/outboxExport.js';
+import { createLogger } from './log.js';
 import { demoSecretsIn } from './demoSecrets.js';
 import { secretFileProblems } from './secretFiles.js';
 import { isDeviceKind, isValidId, DEVICE_KINDS } from './protocol/topics.js';
@@ -27,7 +29,8 @@ export const USAGE = `usage:
   storegw check-config FILE
   storegw device add --config FILE --kind KIND --id ID [--location TEXT]
   storegw outbox stats --config FILE
-  storegw outbox export --config FILE [--from SEQ]
+  storegw outbox export --config FILE [--from SEQ]   (the rows as stored, for inspection)
+  storegw outbox export --config FILE --batches      (for HQ's import: batches, each then awaits HQ's ack)
   storegw outbox dead-letters --config FILE   (JSON lines, oldest first)
   storegw hash [--device]            (reads the secret from stdin, prints its scrypt hash)
   storegw config-reference           (every setting, as the README's Markdown table)
@@ -111,12 +114,29 @@ async function withOutbox<T>(cfg: Readonly<Config>, fn: (o: OutboxStore) => Prom
 
 export async function outbox(args: string[], io: Io): Promise<number> {
   const [sub, ...rest] = args;
-  const { values } = parseArgs({ args: rest, options: { config: { type: 'string' }, from: { type: 'string' } }, strict: true });
+  const { values } = parseArgs({ args: rest, options: { config: { type: 'string' }, from: { type: 'string' }, batches: { type: 'boolean', default: false } }, strict: true });
   const cfg = loadOrReport(values.config, io);
   if (!cfg) return 2;
   if (sub === 'stats') {
     const stats = await withOutbox(cfg, (o) => o.stats());
     io.out(JSON.stringify(stats, null, 2) + '\n');
+    return 0;
+  }
+  if (sub === 'export' && values.batches) {
+    if (values.from !== undefined) {
+      io.err('storegw: --from: does not go with --batches (the export holds everything HQ has not acknowledged)\n');
+      return 2;
+    }
+    // Writes: it compacts and registers each batch as awaiting HQ's ack (WAL lets it in beside a running gateway).
+    const file = path.join(cfg.data.dir, 'outbox.db');
+    const store = new OutboxStore(file);
+    await store.start();
+    try {
+      const sum = await exportBatches({ config: cfg, outbox: store, file, write: io.out, now: Date.now, log: createLogger({ level: 'silent' }) });
+      io.err(`storegw: exported ${sum.batches} batch(es), ${sum.records} record(s)${sum.again ? ` (${sum.again} batch(es) already awaiting HQ's ack, written again)` : ''}${sum.oversize ? `; ${sum.oversize} record(s) too large for any batch stay in the outbox` : ''}\n`);
+    } finally {
+      await store.stop();
+    }
     return 0;
   }
   if (sub === 'export') {

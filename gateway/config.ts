@@ -294,6 +294,16 @@ export const ConfigSchema = Type.Object(
           keyFile: Type.Optional(Type.String()),
           compression: Type.Union([Type.Literal('gzip'), Type.Literal('brotli')], { default: 'gzip' }),
           publicKeys: Type.Array(Type.Object({ kid: Type.String({ minLength: 1 }), pem: Type.String({ minLength: 40 }) }, { additionalProperties: false }), { default: [] }),
+          /**
+           * When a batch leaves the outbox. `broker-puback`: on HQ's broker's PUBACK (weaker: a broker
+           * with no durable subscriber acknowledges and forgets). `ingest-ack`: only when HQ's ingest
+           * publishes a signed acknowledgement naming it (needs `publicKeys`).
+           */
+          delivery: Type.Union([Type.Literal('broker-puback'), Type.Literal('ingest-ack')], { default: 'broker-puback', description: 'broker-puback (weaker: a broker with no durable subscriber acks and forgets) or ingest-ack (rows go only on HQ\'s signed ingest acknowledgement)' }),
+          /** ingest-ack: a batch with no acknowledgement after this is sent again (HQ dedupes by storeId and seq). */
+          ackTimeoutMs: Type.Integer({ minimum: 100, maximum: 86_400_000, default: 60_000, description: 'ingest-ack: a batch not acknowledged by HQ within this is sent again (HQ dedupes)' }),
+          /** ingest-ack: most batches sent and not yet acknowledged at once. */
+          maxUnackedBatches: Type.Integer({ minimum: 1, maximum: 1000, default: 8, description: 'ingest-ack: most batches awaiting HQ\'s acknowledgement at once' }),
         },
         { additionalProperties: false },
       ),

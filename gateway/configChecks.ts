@@ -67,6 +67,8 @@ export function uplinkErrors(c: Config, baseDir: string): string[] {
   if (!hq) return errors;
   // The schema pattern checks the scheme; URL() also refuses a bad host or a port over 65535.
   if (!URL.canParse(hq.url)) errors.push(`hq.url: is not a valid URL (${hq.url})`);
+  // An ack is only believed when it verifies with one of HQ's keys.
+  if (hq.delivery === 'ingest-ack' && hq.publicKeys.length === 0) errors.push('hq.delivery: ingest-ack needs HQ\'s public keys in hq.publicKeys to verify the acknowledgements');
   for (const field of HQ_FILES) {
     const f = hq[field];
     if (f === undefined) continue;

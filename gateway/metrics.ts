@@ -129,6 +129,11 @@ export class Metrics {
   readonly uplinkRefused = new Counter({ name: 'storegw_uplink_refused_total', help: 'Batches HQ refused (PUBACK ≥ 0x80 or a drop on publish), by reason', labelNames: ['reason'], registers: [this.registry] });
   readonly uplinkUnsendable = new Counter({ name: 'storegw_uplink_unsendable_total', help: 'Single records HQ refused or too large for any batch (reported, kept)', registers: [this.registry] });
   readonly uplinkConnects = new Counter({ name: 'storegw_uplink_connects_total', help: 'HQ connect attempts by result', labelNames: ['result'], registers: [this.registry] });
+  readonly hqAcks = new Counter({ name: 'storegw_hq_acks_total', help: 'HQ ingest acknowledgements by result (accepted, or the refusal code)', labelNames: ['result'], registers: [this.registry] });
+  readonly hqUnackedBatches = new Gauge({ name: 'storegw_hq_unacked_batches', help: 'Batches sent to HQ and not yet acknowledged by its ingest (hq.delivery ingest-ack)', registers: [this.registry] });
+  readonly hqDeliveryLag = new Gauge({ name: 'storegw_hq_delivery_lag_seconds', help: 'Age of the oldest record HQ has not acknowledged (gateway time)', registers: [this.registry] });
+  readonly hqResent = new Counter({ name: 'storegw_hq_resent_batches_total', help: 'Batches sent again because HQ\'s ingest did not acknowledge them in time', registers: [this.registry] });
+  readonly hqLastAck = new Gauge({ name: 'storegw_hq_last_ack_timestamp_seconds', help: 'When the last HQ ingest acknowledgement was accepted (0: none since start)', registers: [this.registry] });
   readonly uplinkOldestAge = new Gauge({ name: 'storegw_uplink_oldest_unsent_seconds', help: 'Age of the oldest record still in the outbox (gateway time)', registers: [this.registry] });
   readonly compacted = new Counter({ name: 'storegw_compaction_records_total', help: 'Raw records compacted, by class and outcome (in, out, dropped)', labelNames: ['class', 'outcome'], registers: [this.registry] });
   readonly outboxUsedBytes = new Gauge({ name: 'storegw_outbox_used_bytes', help: 'Bytes the outbox occupies (live SQLite pages)', registers: [this.registry] });

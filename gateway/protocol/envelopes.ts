@@ -21,6 +21,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { compile, formatErrors } from './validate.js';
 import { DEVICE_KINDS, type DeviceKind } from './topics.js';
 import { EVENT_CLASSES, type EventClass } from './schemas/index.js';
+import { batchDigest } from './schemas/ingestAck.js';
 
 export type { EventClass };
 
@@ -296,6 +297,8 @@ export interface EncodedBatch {
   payload: Buffer;
   /** Bytes of the JSON lines before compression (the compression ratio is rawBytes / payload.length). */
   rawBytes: number;
+  /** batchDigest of the JSON lines: what HQ's ingest acknowledgement names. */
+  digest: string;
 }
 
 export interface BuildBatchesOptions extends BatchLimits, EncodeOptions {
@@ -329,7 +332,7 @@ export async function buildBatches(records: readonly BatchRecord[], opts: BuildB
     const text = Buffer.from(batchText(header, run), 'utf8');
     const payload = text.length <= maxRaw ? await compressAsync(text, opts) : null;
     if (payload && payload.length <= maxBytes) {
-      out.batches.push({ header, payload, rawBytes: text.length });
+      out.batches.push({ header, payload, rawBytes: text.length, digest: batchDigest(text) });
     } else if (run.length === 1) {
       out.oversize.push(run[0]);
     } else {

@@ -10,13 +10,25 @@
  *   `REFUSALS_BEFORE_HOLD` refusals in a row, or at once when it is too large for any batch, it is
  *   held: skipped until the next connection, reported once (an exact UPLINK_UNSENDABLE record, a
  *   log line, a metric), and kept in the outbox — never dropped.
+ * - with `delivery` (hq.delivery: ingest-ack) a PUBACK does not delete: the batch is recorded as
+ *   awaiting HQ's ingest acknowledgement (deliveryStore.ts), at most `maxUnacked` at once; one
+ *   unacknowledged for `ackTimeoutMs` is sent again first, byte for byte (HQ dedupes by seq).
  */
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import { buildBatches, type BatchRecord, type Compression, type EncodedBatch, type EventClass } from '../protocol/envelopes.js';
+import { buildBatches, compressAsync, type BatchRecord, type Compression, type EncodedBatch, type EventClass } from '../protocol/envelopes.js';
 import type { UplinkStore } from './store.js';
 import { SELF_DEVICE_ID, type SelfRecords } from './selfRecords.js';
 import { oldestClass, shareDue, type ClassHead } from './drainShare.js';
+import type { DeliveryStore, InflightBatch } from './deliveryStore.js';
+import { batchDigest } from '../protocol/schemas/ingestAck.js';
+
+/** ingest-ack delivery: where in-flight batches are kept, the window, the re-send timeout. */
+export interface AckDelivery {
+  store: DeliveryStore;
+  maxUnacked: number;
+  ackTimeoutMs: number;
+}
 
 /** Exact first, then aggregates, then the rest. */
 export const SEND_ORDER: readonly EventClass[] = ['exact', 'aggregate', 'presence', 'latest', 'sampled'];
@@ -48,6 +60,8 @@ export interface BatcherOptions {
   /** QoS 1 publish of one batch payload; resolves on PUBACK, rejects Refused or Dropped. */
   publish: (payload: Buffer, firstSeq: number) => Promise<void>;
   onSent?: (seqs: number[]) => void;
+  /** Set for hq.delivery ingest-ack; absent, a PUBACK deletes the batch's rows. */
+  delivery?: AckDelivery;
 }
 
 export interface BatcherStats {
@@ -83,9 +97,18 @@ export class Batcher {
    */
   async sendNext(): Promise<boolean> {
     const limit = this.o.maxRecords;
+    const d = this.o.delivery;
+    if (d) {
+      const [due] = await d.store.due(this.o.now() - d.ackTimeoutMs, 1);
+      if (due) {
+        await this.resend(d.store, due);
+        return true;
+      }
+      if ((await d.store.inflight()).batches >= d.maxUnacked) return false;
+    }
     const byClass = new Map<EventClass, BatchRecord[]>();
     const sendable = async (cls: EventClass) => {
-      if (!byClass.has(cls)) byClass.set(cls, (await this.o.store.sendable(cls, limit + this.held.size)).filter((r) => !this.held.has(r.seq)).slice(0, limit));
+      if (!byClass.has(cls)) byClass.set(cls, (await this.o.store.sendable(cls, limit + this.held.size, !d)).filter((r) => !this.held.has(r.seq)).slice(0, limit));
       return byClass.get(cls)!;
     };
     if (shareDue(this.sinceShare)) {
@@ -158,7 +181,8 @@ export class Batcher {
     }
     for (const r of recs) this.refusals.delete(r.seq);
     const seqs = recs.map((r) => r.seq);
-    await this.o.store.deleteSeqs(seqs);
+    if (this.o.delivery) await this.o.delivery.store.register(b.header, JSON.stringify(b.header), b.digest, seqs, this.o.now(), 'uplink');
+    else await this.o.store.deleteSeqs(seqs);
     const m = this.o.metrics;
     m.uplinkBatches.inc();
     m.uplinkSentBytes.inc(b.payload.length);
@@ -172,6 +196,23 @@ export class Batcher {
     this.stats.bytesSent += b.payload.length;
     this.stats.lineBytesSent += b.rawBytes;
     this.o.onSent?.(seqs);
+  }
+
+  /** An unacknowledged batch, again, exactly as it was sent; released when its rows changed (quota). */
+  private async resend(store: DeliveryStore, b: InflightBatch): Promise<void> {
+    const recs = await store.records(b.batchId);
+    let text = b.header + '\n';
+    for (const r of recs) text += JSON.stringify(r) + '\n';
+    if (recs.length !== b.records || batchDigest(text) !== b.digest) {
+      this.o.log.warn({ batchId: b.batchId, records: b.records, left: recs.length }, 'an unacknowledged batch lost rows (disk quota); its rest is sent as new batches');
+      await store.release(b.batchId);
+      return;
+    }
+    const payload = await compressAsync(Buffer.from(text, 'utf8'), { compression: this.o.compression });
+    await this.o.publish(payload, recs[0].seq);
+    await store.resent(b.batchId, this.o.now());
+    this.o.metrics.hqResent.inc();
+    this.o.log.info({ batchId: b.batchId, attempts: b.attempts + 1, via: b.via }, 'batch not acknowledged by HQ in time; sent again');
   }
 
   /** Holds a record back for this connection and reports it once; it stays in the outbox. */

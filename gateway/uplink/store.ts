@@ -19,7 +19,7 @@ import type { DeviceKind } from '../protocol/topics.js';
 import { outboxRecordOf, type EventRow } from '../outbox/store.js';
 import { OutboxCounts } from '../outbox/counts.js';
 
-interface Row extends EventRow {
+export interface Row extends EventRow {
   seq_from: number | null;
 }
 
@@ -78,6 +78,11 @@ export class UplinkStore {
     this.conn = await this.ownOwner.open(this.file, { synchronous: 'FULL' });
   }
 
+  /** The connection this store writes through (started). */
+  get connection(): OwnerConnection {
+    return this.conn;
+  }
+
   async stop(): Promise<void> {
     if (this.ownOwner) await this.ownOwner.stop();
     this.ownOwner = null;
@@ -111,10 +116,15 @@ export class UplinkStore {
     this.counts.addEach(compact.map((r) => r.class), 1);
   }
 
-  /** Sendable rows of one class in seq order: every exact row; compacted rows of the other classes. */
-  async sendable(cls: EventClass, limit: number): Promise<BatchRecord[]> {
-    const where = cls === 'exact' ? 'cls = ?1' : 'cls = ?1 AND seq_from IS NOT NULL';
-    const rows = await this.conn.all<Row>(`SELECT ${COLUMNS} FROM events WHERE ${where} ORDER BY seq LIMIT ?2`, [cls, limit]);
+  /**
+   * Sendable rows of one class in seq order: every exact row; compacted rows of the other classes.
+   * A row of a batch awaiting HQ's ingest ack (deliveryStore.ts) is not sent again as new, unless
+   * `awaitingToo` (broker-puback: nothing waits for an ingest ack there). Only seqs above `afterSeq`.
+   */
+  async sendable(cls: EventClass, limit: number, awaitingToo = false, afterSeq = -1): Promise<BatchRecord[]> {
+    const free = awaitingToo ? '' : ' AND batch_id IS NULL';
+    const where = (cls === 'exact' ? 'cls = ?1' : 'cls = ?1 AND seq_from IS NOT NULL') + free + ' AND seq > ?3';
+    const rows = await this.conn.all<Row>(`SELECT ${COLUMNS} FROM events WHERE ${where} ORDER BY seq LIMIT ?2`, [cls, limit, afterSeq]);
     return rows.map(toBatchRecordRow);
   }
 
@@ -172,7 +182,7 @@ function maxOf(seqs: readonly number[]): number {
 }
 
 /** A row as a wire record; the key order is fixed, so a re-sent record is byte-identical. */
-function toBatchRecordRow(r: Row): BatchRecord {
+export function toBatchRecordRow(r: Row): BatchRecord {
   const base: BatchRecord = { seq: r.seq, class: r.cls, kind: r.kind, deviceId: r.device_id, type: r.type, ts: r.ts, recvTs: r.recv_ts, bootId: r.boot_id, monoMs: r.mono_ms, data: JSON.parse(r.data) as Record<string, unknown> };
   return r.seq_from === null ? base : { seq: r.seq, seqFrom: r.seq_from, ...stripSeq(base) };
 }

@@ -7,8 +7,8 @@
  * What goes into a batch, the send order and refusals are batcher.ts; this file owns the
  * connection: it hands the batcher a `publish` that resolves on PUBACK, rejects `Refused` on a
  * reason code ≥ 0x80 and `Dropped` when the connection goes away first. The backlog drains as
- * soon as the link is up (not on the next event). One batch is in flight at a time, so exact
- * records are never reordered. A connection that drops twice in a row on the same batch (a broker
+ * soon as the link is up (not on the next event). One publish is in flight at a time, so exact
+ * records are never reordered (with ingest-ack, several batches may await HQ's ack; batcher.ts). A connection that drops twice in a row on the same batch (a broker
  * closing a publisher whose packet is over its limit without saying so in CONNACK) halves the
  * batch size limit; Mosquitto announces its limit in CONNACK [MQTT-3.2.2.3.6], which is used.
  */
@@ -21,7 +21,7 @@ import type { HqConnection, HqEndpoint } from '../hq/hqConnection.js';
 import { Backoff, resolveBackoffConfig } from './backoff.js';
 import type { UplinkStore } from './store.js';
 import type { SelfRecords } from './selfRecords.js';
-import { Batcher, Dropped, Refused } from './batcher.js';
+import { Batcher, Dropped, Refused, type AckDelivery } from './batcher.js';
 import { DuplicateWatch, parseStatus } from './duplicateStore.js';
 import { loadOrCreateInstallId } from './installId.js';
 
@@ -60,6 +60,8 @@ export interface UplinkOptions {
   random?: () => number;
   /** Where this box's install id is kept; with it, a second box with this storeId is detected (duplicateStore.ts). */
   dataDir?: string;
+  /** hq.delivery ingest-ack: batches stay until HQ's ingest acknowledges them. */
+  delivery?: AckDelivery;
 }
 
 export interface UplinkState {
@@ -83,6 +85,7 @@ export class Uplink {
   private stopped = true;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private kickTimer: NodeJS.Timeout | null = null;
+  private resendTimer: NodeJS.Timeout | null = null;
   private pumping: Promise<void> | null = null;
   private again = false;
   private inflight: { reject: (e: Error) => void; firstSeq: number; bytes: number } | null = null;
@@ -113,6 +116,7 @@ export class Uplink {
       maxBytes: () => Math.min(this.sizeLimit, this.hqPacketLimit),
       publish: (payload, firstSeq) => this.publish(payload, firstSeq),
       onSent: () => (this.dropStreak = { firstSeq: -1, n: 0 }),
+      ...(o.delivery ? { delivery: o.delivery } : {}),
     });
     this.link = { connected: false, connects: 0, lastConnectedAt: null, lastError: null };
   }
@@ -131,10 +135,18 @@ export class Uplink {
     this.stopped = false;
     this.o.metrics.wanUp.set(0);
     this.connect();
+    // ingest-ack: a batch whose ack is overdue is sent again even when nothing new arrives.
+    const d = this.o.delivery;
+    if (d) {
+      this.resendTimer = setInterval(() => this.kick(true), Math.max(50, Math.min(1000, Math.floor(d.ackTimeoutMs / 4))));
+      this.resendTimer.unref();
+    }
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    if (this.resendTimer) clearInterval(this.resendTimer);
+    this.resendTimer = null;
     for (const t of [this.reconnectTimer, this.kickTimer]) if (t) clearTimeout(t);
     this.reconnectTimer = this.kickTimer = null;
     const c = this.client;

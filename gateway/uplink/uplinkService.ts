@@ -19,6 +19,8 @@ import type { OwnerConnection } from '../db/owner.js';
 import { SelfRecords } from './selfRecords.js';
 import { Quota, type QuotaStatus } from './quota.js';
 import { behindAtBoot, ClockWatch, type ClockJump } from './clockWatch.js';
+import { DeliveryStore } from './deliveryStore.js';
+import { AckSubscriber } from './ackSubscriber.js';
 
 export interface UplinkServiceOptions {
   config: Readonly<Config>;
@@ -51,6 +53,21 @@ export interface UplinkStatus {
   /** Device payload bytes in / compressed bytes HQ acknowledged. */
   compactionRatio: number | null;
   clockJumps: ClockJump[];
+  /** How HQ's receipt is established, and what HQ has not acknowledged yet. */
+  delivery: DeliveryStatus;
+}
+
+export interface DeliveryStatus {
+  mode: 'broker-puback' | 'ingest-ack';
+  /** ingest-ack: batches sent (or exported) and not yet acknowledged, and their records. */
+  unackedBatches: number;
+  unackedRecords: number;
+  /** Age of the oldest record HQ has not acknowledged (every outbox row counts). */
+  lagS: number | null;
+  lastAckAt: number | null;
+  acksAccepted: number;
+  acksRefused: number;
+  ackConnected: boolean;
 }
 
 export class UplinkService {
@@ -59,6 +76,9 @@ export class UplinkService {
   readonly compactor: Compactor;
   readonly quota: Quota;
   readonly uplink: Uplink | null;
+  /** hq.delivery ingest-ack only. */
+  readonly deliveryStore: DeliveryStore | null;
+  readonly acks: AckSubscriber | null;
   private readonly clock: ClockWatch;
   private readonly clockJumps: ClockJump[] = [];
   private timer: NodeJS.Timeout | null = null;
@@ -80,6 +100,26 @@ export class UplinkService {
       log: o.log,
       onCompacted: () => this.uplink?.kick(true),
     });
+    const ackMode = c.hq?.delivery === 'ingest-ack' && o.hqConnection !== null;
+    this.deliveryStore = ackMode ? new DeliveryStore(() => this.store.connection, o.outboxCounts) : null;
+    this.acks =
+      ackMode && this.deliveryStore
+        ? new AckSubscriber({
+            storeId: c.storeId,
+            connection: o.hqConnection!,
+            publicKeys: c.hq!.publicKeys,
+            store: this.deliveryStore,
+            metrics: o.metrics,
+            log: this.log,
+            now: o.now,
+            onAcked: () => this.uplink?.kick(true),
+            // Like every refused HQ feed: an exact alert record for HQ and the ops alert book.
+            onRejected: (a) =>
+              void this.selfRecords
+                .record('FEED_REJECTED', 'warning', `ingestAck feed rejected: ${a.reason}`, { feedRejected: { topic: a.topic, feed: 'ingestAck', scope: 'store', code: a.code, kid: a.kid ?? null } })
+                .catch((err: Error) => this.log.error({ err }, 'could not record an ack refusal')),
+          })
+        : null;
     this.uplink =
       c.hq && o.hqConnection
       ? new Uplink({
@@ -96,6 +136,7 @@ export class UplinkService {
           now: o.now,
           random: o.random,
           dataDir: c.data.dir,
+          ...(this.deliveryStore ? { delivery: { store: this.deliveryStore, maxUnacked: c.hq.maxUnackedBatches, ackTimeoutMs: c.hq.ackTimeoutMs } } : {}),
         })
       : null;
     this.quota = new Quota({
@@ -118,9 +159,15 @@ export class UplinkService {
 
   async start(): Promise<void> {
     await this.store.start();
+    // Batches left awaiting an ingest ack by an earlier ingest-ack run (or an export) go out as plain rows now.
+    if (!this.deliveryStore && this.uplink) {
+      const n = await new DeliveryStore(() => this.store.connection).releaseAll();
+      if (n > 0) this.log.info({ batches: n }, 'hq.delivery is broker-puback: batches that awaited an ingest ack are sent as plain rows');
+    }
     // Without an HQ link nothing leaves the box: raw rows stay raw (an operator's `outbox export`
     // carries them out as received), and only the quota acts.
     if (this.uplink) await this.compactor.start();
+    await this.acks?.start();
     await this.uplink?.start();
     this.timer = setInterval(() => void this.checkNow().catch((err) => this.log.error({ err }, 'uplink check failed')), this.o.config.uplink.checkIntervalMs);
     this.timer.unref();
@@ -132,6 +179,7 @@ export class UplinkService {
     this.timer = null;
     await this.checking?.catch(() => undefined);
     await this.uplink?.stop();
+    await this.acks?.stop();
     await this.compactor.stop();
     await this.store.stop();
   }
@@ -155,7 +203,10 @@ export class UplinkService {
       if (this.uplink) await this.compactor.runOnce();
       await this.quota.check();
       const s = await this.store.summary();
-      this.o.metrics.uplinkOldestAge.set(s.oldestRecvTs === null ? 0 : Math.max(0, (this.o.now() - s.oldestRecvTs) / 1000));
+      const age = s.oldestRecvTs === null ? 0 : Math.max(0, (this.o.now() - s.oldestRecvTs) / 1000);
+      this.o.metrics.uplinkOldestAge.set(age);
+      this.o.metrics.hqDeliveryLag.set(age);
+      if (this.deliveryStore) this.o.metrics.hqUnackedBatches.set((await this.deliveryStore.inflight()).batches);
       this.uplink?.kick(true);
     })().finally(() => {
       this.checking = null;
@@ -178,6 +229,23 @@ export class UplinkService {
       compaction: { rawRecords: t.rawRecords, compactRecords: t.compactRecords, dropped: t.dropped, rawPayloadBytes: t.rawPayloadBytes, compactBytes: t.compactBytes },
       compactionRatio: sent > 0 ? rawIn / sent : null,
       clockJumps: this.clockJumps.slice(-20),
+      delivery: await this.deliveryStatus(s.oldestRecvTs),
+    };
+  }
+
+  private async deliveryStatus(oldestRecvTs: number | null): Promise<DeliveryStatus> {
+    const d = this.deliveryStore;
+    const inflight = d ? await d.inflight() : { batches: 0, records: 0 };
+    if (d) this.o.metrics.hqUnackedBatches.set(inflight.batches);
+    return {
+      mode: this.o.config.hq?.delivery ?? 'broker-puback',
+      unackedBatches: inflight.batches,
+      unackedRecords: inflight.records,
+      lagS: oldestRecvTs === null ? null : Math.max(0, (this.o.now() - oldestRecvTs) / 1000),
+      lastAckAt: d ? await d.lastAckAt() : null,
+      acksAccepted: this.acks?.accepted ?? 0,
+      acksRefused: this.acks?.rejected ?? 0,
+      ackConnected: this.acks?.connected ?? false,
     };
   }
 

@@ -10,6 +10,7 @@ import { pino } from 'pino';
 import path from 'node:path';
 import type { Config } from '../../gateway/config.js';
 import { loadOrCreateHqSigner } from './hqSigner.js';
+import { HqSim } from './hqSim.js';
 import { connectHqFeeds, gtinOf, storeFeeds, type HqFeeds } from './hqFeeds.js';
 import { MemberPhone } from './memberPhone.js';
 import { EslApSim } from './eslSim.js';
@@ -68,6 +69,9 @@ export async function startHq(cfg: Readonly<Config>, hqUrl: string, keyFile: str
   const signer = loadOrCreateHqSigner(keyFile, cfg.hq?.publicKeys[0]?.kid ?? 'demo-hq-2026');
   const feeds = await connectHqFeeds(hqUrl, cfg.storeId, signer);
   feeds.client.on('error', () => undefined); // HQ going away (Ctrl-C reaches Mosquitto too) is not a crash
+  // HQ's ingest: takes the store's batches and acknowledges each (the demo runs hq.delivery: ingest-ack).
+  const ingest = new HqSim({ url: hqUrl, acker: signer });
+  await ingest.start();
   const store = storeFeeds(DEMO_LABELS, 2);
   const { named, pictures } = nameDemoCatalog(store);
   writeProducePictures(cfg.data.dir, pictures);
@@ -113,6 +117,7 @@ export async function startHq(cfg: Readonly<Config>, hqUrl: string, keyFile: str
     stop: async () => {
       clearInterval(timer);
       await feeds.close();
+      await ingest.stop();
     },
   };
 }

@@ -26,6 +26,8 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { decodeBatch, type BatchDecodeErrorCode, type BatchRecord, type EventClass } from '../../gateway/protocol/envelopes.js';
 import { EVENT_CLASSES } from '../../gateway/protocol/schemas/index.js';
 import { HQ_ROOT, topics } from '../../gateway/protocol/topics.js';
+import type { HqSigner } from './hqSigner.js';
+import { batchesOfExport, payloadDigest, signAck } from './hqAcker.js';
 
 export interface HqSimOptions {
   /** HQ broker URL, e.g. `mqtt://127.0.0.1:1884`. */
@@ -35,6 +37,8 @@ export interface HqSimOptions {
   admin?: { username: string; password: string };
   /** Passed to the batch decoder. */
   maxUncompressedBytes?: number;
+  /** Act as an acknowledging ingest: sign an ingest ack for every batch stored (`acking` toggles it). */
+  acker?: HqSigner;
 }
 
 export interface HqBatchInfo {
@@ -47,6 +51,8 @@ export interface HqBatchInfo {
   duplicates: number;
   bytes: number;
   rawBytes: number;
+  /** batchDigest of the uncompressed batch text (what an ingest ack names); empty without an acker. */
+  digest: string;
 }
 
 export interface HqDecodeError {
@@ -76,6 +82,12 @@ export class HqSim {
   private readonly changes = new EventEmitter();
   private controlSeq = 0;
   private controlQueue: Promise<void> = Promise.resolve();
+  /** With `acker`: whether batches are acknowledged now (tests turn it off to play a forgetful HQ). */
+  acking = true;
+  /** The last ingest ack version per store. */
+  private readonly ackVersions = new Map<string, number>();
+  /** Every ack published: store, batch id, envelope text. */
+  readonly acksSent: { storeId: string; batchId: string; envelope: string }[] = [];
   /** Every batch HQ received, decoded or not, in arrival order. */
   readonly batchLog: HqBatchInfo[] = [];
   readonly decodeErrors: HqDecodeError[] = [];
@@ -384,6 +396,8 @@ export class HqSim {
       if (r.class === 'exact') s.exactArrival.push(r.seq);
     }
     s.duplicates += duplicates;
+    const digest = this.opts.acker ? payloadDigest(payload) : '';
+    if (this.opts.acker && this.acking) this.publishAck(topicStoreId, d.header, digest, duplicates);
     this.batchLog.push({
       storeId: topicStoreId,
       batchId: d.header.batchId,
@@ -393,7 +407,48 @@ export class HqSim {
       duplicates,
       bytes: payload.length,
       rawBytes: d.rawBytes,
+      digest,
     });
+  }
+
+  /** Publishes a signed ingest ack for a stored batch (QoS 1, not retained), as a real ingest does after its commit. */
+  publishAck(storeId: string, header: { batchId: string; seqFrom: number; seqTo: number; records: number }, digest: string, duplicates = 0): string {
+    if (!this.opts.acker) throw new Error('HqSim: no acker configured');
+    const version = (this.ackVersions.get(storeId) ?? 0) + 1;
+    this.ackVersions.set(storeId, version);
+    const envelope = signAck(this.opts.acker, storeId, version, header, digest, { stored: header.records - duplicates, duplicates, conflicts: 0 });
+    this.acksSent.push({ storeId, batchId: header.batchId, envelope });
+    this.client?.publish(topics.hqAck(storeId), envelope, { qos: 1 });
+    return envelope;
+  }
+
+  /** Publishes any payload on a store's ack topic (forged, replayed, mismatching acks), resolving on PUBACK. */
+  async publishRawAck(storeId: string, payload: string): Promise<void> {
+    await this.client!.publishAsync(topics.hqAck(storeId), payload, { qos: 1 });
+  }
+
+  /**
+   * HQ's import of an `outbox export --batches` file: every batch stored as if received (the same
+   * dedupe) and, with an acker, acknowledged (unless `ack` is false: acks lost on the way).
+   * Returns the batch ids it held.
+   */
+  importExport(storeId: string, text: string, ack = true): string[] {
+    const batches = batchesOfExport(text);
+    const s = this.store(storeId);
+    for (const b of batches) {
+      let duplicates = 0;
+      for (const r of b.records) {
+        if (s.records.has(r.seq)) duplicates++;
+        else {
+          s.records.set(r.seq, r);
+          if (r.class === 'exact') s.exactArrival.push(r.seq);
+        }
+      }
+      s.duplicates += duplicates;
+      if (this.opts.acker && ack) this.publishAck(storeId, b.header, b.digest, duplicates);
+    }
+    this.changes.emit('change');
+    return batches.map((b) => b.header.batchId);
   }
 }
 

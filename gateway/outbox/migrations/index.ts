@@ -92,4 +92,17 @@ export const OUTBOX_MIGRATIONS: readonly string[] = [
    BEGIN
      INSERT OR IGNORE INTO record_keys (type, key, seq) VALUES ('stockMove', NEW.data ->> '$.movementId', NEW.seq);
    END`,
+  // 8 (delivery to HQ): with `hq.delivery: ingest-ack` a batch HQ's broker acknowledged stays in
+  // the outbox until HQ's ingest acknowledges it: its rows carry the batch id, and hq_batches keeps
+  // what was sent (header line, digest) so a batch is re-sent unchanged and an ack can be checked
+  // against it. hq_ack_versions holds the ack versions accepted (replays are refused).
+  // events_unsent lets the uplink find unsent rows without walking past a whole exported outbox.
+  `ALTER TABLE events ADD COLUMN batch_id TEXT;
+   CREATE INDEX events_unsent ON events (cls, seq) WHERE batch_id IS NULL;
+   CREATE INDEX events_batch ON events (batch_id) WHERE batch_id IS NOT NULL;
+   CREATE TABLE hq_batches (
+     batch_id TEXT PRIMARY KEY, seq_from INTEGER NOT NULL, seq_to INTEGER NOT NULL, records INTEGER NOT NULL,
+     digest TEXT NOT NULL, header TEXT NOT NULL, sent_at INTEGER NOT NULL, attempts INTEGER NOT NULL, via TEXT NOT NULL
+   ) WITHOUT ROWID;
+   CREATE TABLE hq_ack_versions (version INTEGER PRIMARY KEY, batch_id TEXT NOT NULL, at INTEGER NOT NULL)`,
 ];

@@ -61,6 +61,20 @@ export function UplinkView({ me, live, now }: { me: Me; live: Live; now: number 
             <dd data-backlog={uplink.body.outbox.total}>{t.records(f.num(uplink.body.outbox.total))}</dd>
             <dt>{t.oldestUnsent}</dt>
             <dd>{f.ageS(uplink.body.outbox.oldestUnsentAgeS)}</dd>
+            {uplink.body.delivery && (
+              <>
+                <dt>{t.delivery}</dt>
+                <dd data-delivery={uplink.body.delivery.mode}>{t.deliveryMode(uplink.body.delivery.mode)}</dd>
+              </>
+            )}
+            {uplink.body.delivery?.mode === 'ingest-ack' && (
+              <>
+                <dt>{t.lastAck}</dt>
+                <dd data-unacked={uplink.body.delivery.unackedBatches}>
+                  {uplink.body.delivery.lastAckAt === null ? t.never : f.clock(uplink.body.delivery.lastAckAt)} · {t.unacked(f.num(uplink.body.delivery.unackedBatches), f.num(uplink.body.delivery.unackedRecords))}
+                </dd>
+              </>
+            )}
           </dl>
           <table class="ops-table" aria-label={t.backlogPerClass}>
             <thead>

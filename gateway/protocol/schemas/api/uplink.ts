@@ -52,5 +52,17 @@ export const UplinkStatusSchema = Type.Object({
   /** Device payload bytes in / compressed bytes HQ acknowledged. */
   compactionRatio: Type.Union([Type.Number(), Type.Null()]),
   clockJumps: Type.Array(ClockJumpSchema),
+  /** How HQ's receipt is established (hq.delivery) and what HQ has not acknowledged yet. */
+  delivery: Type.Object({
+    mode: Type.Union([Type.Literal('broker-puback'), Type.Literal('ingest-ack')]),
+    unackedBatches: Count,
+    unackedRecords: Count,
+    /** Age in seconds of the oldest record HQ has not acknowledged. */
+    lagS: Type.Union([Type.Number(), Type.Null()]),
+    lastAckAt: NullableMs,
+    acksAccepted: Count,
+    acksRefused: Count,
+    ackConnected: Type.Boolean(),
+  }),
 });
 export type UplinkStatusBody = Static<typeof UplinkStatusSchema>;

@@ -28,6 +28,7 @@ describe('hq config', () => {
     if (!r.ok) return;
     expect(r.config.hq!.caFile).toBe(ca);
     expect(r.config.uplink.batchMaxRecords).toBe(5000);
+    expect(r.config.hq).toMatchObject({ delivery: 'broker-puback', ackTimeoutMs: 60_000, maxUnackedBatches: 8 });
     expect(r.config.compaction.windowMs).toBe(300_000);
   });
 
@@ -38,6 +39,9 @@ describe('hq config', () => {
     expect(errors({ url: 'mqtts://hq.example.com', caFile: '.' })).toEqual([expect.stringMatching(/^hq\.caFile: .* is not a file$/)]);
     expect(errors({ url: 'mqtts://hq.example.com', certFile: 'ca.pem' })).toEqual(['hq.keyFile: is required with hq.certFile (client certificate)']);
     expect(errors({ url: 'mqtts://hq.example.com', certFile: 'ca.pem', keyFile: 'nokey.pem' })).toEqual([expect.stringMatching(/^hq\.keyFile: cannot read /)]);
+    // An ingest ack is believed only when it verifies with one of HQ's keys.
+    expect(errors({ url: 'mqtt://hq.example.com', delivery: 'ingest-ack' })).toEqual([expect.stringMatching(/^hq\.delivery: ingest-ack needs HQ's public keys/)]);
+    expect(errors({ url: 'mqtt://hq.example.com', delivery: 'exactly-once' })).toEqual([expect.stringMatching(/hq\.delivery/)]);
     expect(errors({ url: 'mqtt://hq.example.com', caFile: 'ca.pem' })).toEqual(['hq.caFile: needs a TLS url (mqtts:// or wss://), hq.url is mqtt://hq.example.com']);
     expect(errors({ url: 'mqtt://hq.example.com', passwordFile: 'hq.pass' })).toEqual(['hq.username: is required with hq.passwordFile']);
     expect(errors({ url: 'mqtt://hq.example.com', compression: 'zip' })).toEqual([expect.stringMatching(/^hq\.compression: must be one of "gzip", "brotli"/)]);
