@@ -16,7 +16,9 @@ export interface HqCommand {
 }
 
 /** Subcommand name → its module. Add one line per subcommand. */
-const COMMANDS: Record<string, () => Promise<HqCommand>> = {};
+const COMMANDS: Record<string, () => Promise<HqCommand>> = {
+  ingest: async () => (await import('./ingest/command.js')).default,
+};
 
 const io: HqIo = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s), env: process.env };
 

@@ -1,0 +1,93 @@
+/**
+ * `storegw-hq ingest --config FILE`: the reference ingest (hq/README.md). The composition root of
+ * both roles: without `--worker` it is the supervisor, with `--worker N` (set by the supervisor
+ * only) it is worker slot N.
+ */
+import { parseArgs } from 'node:util';
+import { pino, type Logger, type LevelWithSilent } from 'pino';
+import type { HqCommand, HqIo } from '../main.js';
+import { IngestConfigError, loadIngestConfig } from './config.js';
+import { Supervisor } from './supervisor.js';
+import { IngestWorker } from './worker.js';
+
+function createLog(level: LevelWithSilent, base: Record<string, unknown>): Logger {
+  return pino(
+    {
+      name: 'storegw-hq-ingest',
+      level,
+      base: { pid: process.pid, ...base },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    pino.destination({ dest: 1, sync: true }),
+  );
+}
+
+/** Resolves on the first SIGTERM or SIGINT. */
+function stopSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+}
+
+async function run(args: string[], io: HqIo): Promise<number> {
+  let values: { config?: string; worker?: string };
+  try {
+    ({ values } = parseArgs({ args, options: { config: { type: 'string' }, worker: { type: 'string' } }, strict: true }));
+  } catch (err) {
+    io.err(`storegw-hq ingest: ${(err as Error).message}\nusage: storegw-hq ingest --config FILE\n`);
+    return 2;
+  }
+  if (!values.config) {
+    io.err('storegw-hq ingest: --config FILE is required\n');
+    return 2;
+  }
+  let config;
+  try {
+    config = loadIngestConfig(values.config);
+  } catch (err) {
+    if (!(err instanceof IngestConfigError)) throw err;
+    io.err(`storegw-hq ingest: ${values.config}:\n${err.errors.map((e) => `  ${e}\n`).join('')}`);
+    return 2;
+  }
+  // Files the ingest creates (none today besides logs through the journal) are its user's alone.
+  process.umask(0o077);
+
+  if (values.worker !== undefined) {
+    const slot = Number(values.worker);
+    const log = createLog(config.log.level, { worker: slot });
+    const worker = new IngestWorker({ config, slot, log });
+    // The supervisor gone (killed hard): a worker without it must not live on unsupervised.
+    process.on('disconnect', () => process.kill(process.pid, 'SIGTERM'));
+    const stopped = stopSignal();
+    const started = worker.start();
+    // A stop while still starting (the database away, say) must not wait for the start to finish.
+    const sig = await Promise.race([stopped, started.then(() => stopped)]);
+    log.info({ signal: sig, counts: worker.counts }, 'worker stopping');
+    await worker.stop();
+    await started.catch(() => undefined);
+    return 0;
+  }
+
+  const log = createLog(config.log.level, { role: 'supervisor' });
+  const supervisor = new Supervisor({
+    workers: config.workers,
+    workerArgs: (slot) => ({ module: process.argv[1], args: ['ingest', '--config', values.config!, '--worker', String(slot)] }),
+    log,
+  });
+  const stopped = stopSignal();
+  supervisor.start();
+  log.info({ workers: config.workers, shareGroup: config.shareGroup, broker: config.mqtt.url }, 'ingest started');
+  const sig = await stopped;
+  log.info({ signal: sig }, 'ingest stopping');
+  await supervisor.stop();
+  log.info({ restarts: supervisor.restarts }, 'ingest stopped');
+  return 0;
+}
+
+const command: HqCommand = {
+  summary: 'the reference ingest: store batches from HQ\'s MQTT broker into PostgreSQL, ack after commit',
+  run,
+};
+export default command;
