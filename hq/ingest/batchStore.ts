@@ -74,6 +74,10 @@ RETURNING committed_at`;
  */
 export async function storeBatch(pool: Pool, b: BatchToStore): Promise<StoredBatch> {
   const client = await pool.connect();
+  // A connection lost mid-transaction (PostgreSQL restarting) rejects the query in hand; the
+  // client's 'error' event says the same again and, with no listener, would kill the process.
+  const onError = (): void => undefined;
+  client.on('error', onError);
   let broken = false;
   try {
     await client.query('BEGIN');
@@ -127,6 +131,7 @@ export async function storeBatch(pool: Pool, b: BatchToStore): Promise<StoredBat
     throw err;
   } finally {
     // A client whose connection failed mid-transaction is not returned to the pool for reuse.
+    client.off('error', onError);
     client.release(broken ? true : undefined);
   }
 }

@@ -70,10 +70,13 @@ export class IngestWorker {
     this.pool.on('error', (err) => log.warn({ err: err.message }, 'postgres connection lost'));
     const applied = await this.retrying('migrate', async () => {
       const c = await this.pool!.connect();
+      const onError = (): void => undefined; // the query in hand rejects; see storeBatch
+      c.on('error', onError);
       try {
         return await migrate(c);
       } finally {
-        c.release();
+        c.off('error', onError);
+        c.release(true);
       }
     });
     if (applied.length > 0) log.info({ applied }, 'schema migrated');

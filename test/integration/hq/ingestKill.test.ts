@@ -33,7 +33,6 @@ it('stores each record exactly once and acks every batch through worker, Postgre
   const acked = new Set<string>();
   const sentAt = new Map<string, number>();
   let next = 0;
-  let resends = 0;
   let done!: () => void;
   const allAcked = new Promise<void>((r) => (done = r));
   const key = (b: TestBatch): string => `${b.storeId}/${b.batchId}`;
@@ -61,7 +60,6 @@ it('stores each record exactly once and acks every batch through worker, Postgre
     const now = Date.now();
     for (const [k, t] of sentAt) {
       if (!acked.has(k) && now - t > RESEND_MS) {
-        resends++;
         send(byKey.get(k)!);
       }
     }
@@ -116,7 +114,6 @@ it('stores each record exactly once and acks every batch through worker, Postgre
   const c = (await stack.db.query<{ conflicts: string; stored: string }>('SELECT sum(conflicts) AS conflicts, sum(stored) AS stored FROM batches')).rows[0];
   expect(c).toEqual({ conflicts: '0', stored: String(2 * PER_STORE * RECORDS) });
   expect(pub.refused).toEqual([]);
-  expect(stack.lines.some((l) => l.msg === 'worker died, restarting')).toBe(true);
-  // Informative: how much the crashes cost in re-sends and database retries.
-  stack.lines.push({ msg: `resends ${resends}` });
+  // The one worker we killed died; the PostgreSQL and broker crashes killed none.
+  expect(stack.lines.filter((l) => l.msg === 'worker died, restarting').map((l) => l.workerPid)).toEqual([victim.workerPid]);
 }, 120_000);

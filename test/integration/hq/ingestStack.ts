@@ -30,7 +30,8 @@ export interface LogLine {
 export interface IngestStack {
   pg: Postgres;
   mosq: Mosquitto;
-  db: pg.Client;
+  /** A pool, so a connection lost to a PostgreSQL restart is replaced on the next query. */
+  db: pg.Pool;
   signer: HqSigner;
   ingest: ChildProcess;
   lines: LogLine[];
@@ -95,8 +96,7 @@ export async function startIngestStack(opts: { workers: number; persistence?: bo
     if (l.msg === 'connected to HQ broker') connected.add(l.worker);
     return connected.size === opts.workers;
   });
-  const db = new pg.Client(pgc.connectionString);
-  await db.connect();
+  const db = new pg.Pool({ connectionString: pgc.connectionString, max: 1 });
   db.on('error', () => undefined);
   return {
     pg: pgc,
