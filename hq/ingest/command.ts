@@ -59,7 +59,8 @@ async function run(args: string[], io: HqIo): Promise<number> {
     const log = createLog(config.log.level, { worker: slot });
     const worker = new IngestWorker({ config, slot, log });
     // The supervisor gone (killed hard): a worker without it must not live on unsupervised.
-    process.on('disconnect', () => process.kill(process.pid, 'SIGTERM'));
+    const orphaned = (): void => void process.kill(process.pid, 'SIGTERM');
+    process.on('disconnect', orphaned);
     const stopped = stopSignal();
     const started = worker.start();
     // A stop while still starting (the database away, say) must not wait for the start to finish.
@@ -67,6 +68,9 @@ async function run(args: string[], io: HqIo): Promise<number> {
     log.info({ signal: sig, counts: worker.counts }, 'worker stopping');
     await worker.stop();
     await started.catch(() => undefined);
+    // The IPC channel to the supervisor would keep this process alive after everything closed.
+    process.off('disconnect', orphaned);
+    process.disconnect?.();
     return 0;
   }
 

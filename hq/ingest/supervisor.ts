@@ -85,7 +85,10 @@ export class Supervisor {
         if (!p || p.exitCode !== null || p.signalCode !== null) return;
         const exited = new Promise<void>((r) => p.once('exit', () => r()));
         p.kill('SIGTERM');
-        const t = setTimeout(() => p.kill('SIGKILL'), graceMs);
+        const t = setTimeout(() => {
+          this.opts.log.error({ workerPid: p.pid, graceMs }, 'worker did not stop in time, killed');
+          p.kill('SIGKILL');
+        }, graceMs);
         await exited;
         clearTimeout(t);
       }),

@@ -107,12 +107,15 @@ export async function startIngestStack(opts: { workers: number; persistence?: bo
     lines,
     waitLine,
     async stop() {
-      const exited = new Promise((r) => ingest.once('exit', r));
+      const exited = new Promise<number | null>((r) => ingest.once('exit', (code) => r(code)));
       ingest.kill('SIGTERM');
-      await exited;
+      const code = await exited;
       await db.end().catch(() => undefined);
       await Promise.all([pgc.remove(), mosq.stop()]);
       tmp.remove();
+      // SIGTERM stops the supervisor and every worker cleanly: exit 0, no worker left to SIGKILL.
+      if (code !== 0) throw new Error(`storegw-hq ingest exited ${code} on SIGTERM`);
+      if (lines.some((l) => l.msg === 'worker did not stop in time, killed')) throw new Error('a worker ignored SIGTERM');
     },
   };
 }
