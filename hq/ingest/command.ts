@@ -23,11 +23,14 @@ function createLog(level: LevelWithSilent, base: Record<string, unknown>): Logge
   );
 }
 
-/** Resolves on the first SIGTERM or SIGINT. */
+/**
+ * Resolves on the first SIGTERM or SIGINT. The handlers stay: a second signal (Ctrl-C reaches the
+ * supervisor and its workers alike) must not kill a worker halfway through its clean stop.
+ */
 function stopSignal(): Promise<string> {
   return new Promise((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
+    process.on('SIGTERM', () => resolve('SIGTERM'));
+    process.on('SIGINT', () => resolve('SIGINT'));
   });
 }
 
