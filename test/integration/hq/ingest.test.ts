@@ -2,10 +2,15 @@
  * The reference ingest end to end: real Mosquitto, real PostgreSQL, the real
  * `dist/storegw-hq.js ingest` with 3 workers on a shared subscription, a light store publisher.
  */
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compress } from '../../../gateway/protocol/envelopes.js';
+import { batchText, compress, decodeBatch, makeHeader, type BatchRecord } from '../../../gateway/protocol/envelopes.js';
+import { tempDir } from '../../helpers/tmp.js';
 import { topics } from '../../../gateway/protocol/topics.js';
-import { makeBatch, record, startIngestStack, StorePublisher, type IngestStack, type TestBatch } from './ingestStack.js';
+import { HQ_BIN, makeBatch, record, startIngestStack, StorePublisher, type IngestStack, type TestBatch } from './ingestStack.js';
 
 let stack: IngestStack;
 let pub: StorePublisher;
@@ -108,5 +113,54 @@ describe('storegw-hq ingest', () => {
       { topic: 'report/sync', body: { feeds: { prices: 7 } } },
       { topic: 'status', body: { online: true } },
     ]);
+  });
+
+  it('answers any payload on a batch topic with an ack or a filed rejection, and keeps running (seeded)', async () => {
+    // Records whose strings are any UTF-16 (U+0000 and lone surrogates included: jsonb refuses both).
+    const oddRecord = fc.record({ seq: fc.integer({ min: 1000, max: 1e6 }), text: fc.string({ unit: 'binary', maxLength: 12 }) });
+    const payloads = fc.oneof(
+      fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b)),
+      fc.string({ maxLength: 300 }).map((t) => compress(t)),
+      fc.array(oddRecord, { minLength: 1, maxLength: 4 }).map((rs) => {
+        const records = rs.map((r) => ({ ...record(r.seq), data: { text: r.text } }) as BatchRecord);
+        return compress(batchText(makeHeader(`prop:${rs[0].seq}`, 'store-p', records, 'x'), records));
+      }),
+    );
+    await fc.assert(
+      fc.asyncProperty(payloads, async (payload) => {
+        const from = stack.lines.length;
+        await pub.client.publishAsync(topics.hqBatch('store-p'), payload, { qos: 1 });
+        const l = await stack.waitLine((x) => x.msg === 'batch rejected' || (x.msg === 'batch stored and acked' && x.storeId === 'store-p'), from);
+        const dec = decodeBatch(payload);
+        // A payload that does not decode is refused; one that does is stored unless PostgreSQL refuses its text.
+        if (!dec.ok) expect(l).toMatchObject({ msg: 'batch rejected', code: dec.code });
+        else if (l.msg === 'batch rejected') expect(l.code).toBe('SGW_ERR_BATCH_STORE');
+        else expect((l.stored as number) + (l.duplicates as number) + (l.conflicts as number)).toBe(dec.records.length);
+      }),
+      { seed: 2020, numRuns: 20 },
+    );
+    const next = makeBatch('store-p', [record(2_000_000)]);
+    const ack = pub.nextAck(next);
+    await pub.publish(next);
+    expect((await ack).body.stored).toBe(1);
+  });
+
+  it('refuses a config with a signing key others can read, naming the field (exit 2)', () => {
+    const tmp = tempDir('hq-cfg-');
+    try {
+      const key = path.join(tmp.dir, 'k.pem');
+      writeFileSync(key, stack.signer.privateKeyPem, { mode: 0o644 });
+      const cfg = path.join(tmp.dir, 'c.yaml');
+      writeFileSync(cfg, `mqtt:\n  url: ${stack.mosq.url}\npostgres:\n  connectionString: ${stack.pg.connectionString}\nworkers: 0\nsigning:\n  kid: k\n  privateKeyFile: k.pem\n`);
+      const r = spawnSync(process.execPath, [HQ_BIN, 'ingest', '--config', cfg], { encoding: 'utf8' });
+      expect(r.status).toBe(2);
+      expect(r.stderr).toContain('config.workers: must be >= 1');
+      writeFileSync(cfg, `mqtt:\n  url: ${stack.mosq.url}\npostgres:\n  connectionString: ${stack.pg.connectionString}\nsigning:\n  kid: k\n  privateKeyFile: k.pem\n`);
+      const r2 = spawnSync(process.execPath, [HQ_BIN, 'ingest', '--config', cfg], { encoding: 'utf8' });
+      expect(r2.status).toBe(2);
+      expect(r2.stderr).toContain('config.signing.privateKeyFile: k.pem is mode 0644');
+    } finally {
+      tmp.remove();
+    }
   });
 });
