@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { pino, type Logger, type LevelWithSilent } from 'pino';
 import type { HqCommand, HqIo } from '../main.js';
 import { IngestConfigError, loadIngestConfig } from './config.js';
+import { IngestMetrics, isWorkerEvent } from './metrics.js';
 import { Supervisor } from './supervisor.js';
 import { IngestWorker } from './worker.js';
 
@@ -60,7 +61,7 @@ async function run(args: string[], io: HqIo): Promise<number> {
   if (values.worker !== undefined) {
     const slot = Number(values.worker);
     const log = createLog(config.log.level, { worker: slot });
-    const worker = new IngestWorker({ config, slot, log });
+    const worker = new IngestWorker({ config, slot, log, onEvent: config.metrics ? (e) => process.send?.(e) : undefined });
     // The supervisor gone (killed hard): a worker without it must not live on unsupervised.
     const orphaned = (): void => void process.kill(process.pid, 'SIGTERM');
     process.on('disconnect', orphaned);
@@ -78,7 +79,17 @@ async function run(args: string[], io: HqIo): Promise<number> {
   }
 
   const log = createLog(config.log.level, { role: 'supervisor' });
+  const metrics = config.metrics ? new IngestMetrics() : undefined;
+  if (metrics && config.metrics) {
+    const at = config.metrics.listen.lastIndexOf(':');
+    const port = await metrics.listen(config.metrics.listen.slice(0, at), Number(config.metrics.listen.slice(at + 1)));
+    log.info({ port }, 'metrics listening');
+  }
   const supervisor = new Supervisor({
+    onMessage: (_slot, m) => {
+      if (isWorkerEvent(m)) metrics?.observe(m);
+    },
+    onRestart: () => metrics?.restarts.inc(),
     workers: config.workers,
     workerArgs: (slot) => ({ module: process.argv[1], args: ['ingest', '--config', values.config!, '--worker', String(slot)] }),
     log,
@@ -89,6 +100,7 @@ async function run(args: string[], io: HqIo): Promise<number> {
   const sig = await stopped;
   log.info({ signal: sig }, 'ingest stopping');
   await supervisor.stop();
+  await metrics?.close();
   log.info({ restarts: supervisor.restarts }, 'ingest stopped');
   return 0;
 }

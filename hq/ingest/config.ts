@@ -48,6 +48,8 @@ export const IngestConfigSchema = Type.Object(
       { additionalProperties: false },
     ),
     shareGroup: Type.String({ minLength: 1, maxLength: 64, pattern: '^[^/+#]+$', default: 'storegw-ingest' }),
+    /** Prometheus metrics served by the supervisor, e.g. `127.0.0.1:9464`; absent: none. */
+    metrics: Type.Optional(Type.Object({ listen: Type.String({ pattern: '^[^\\s:]+:\\d{1,5}$' }) }, { additionalProperties: false })),
     log: Type.Object({ level: Type.Union(LEVELS.map((l) => Type.Literal(l)), { default: 'info' }) }, { additionalProperties: false, default: {} }),
   },
   { additionalProperties: false },

@@ -15,6 +15,9 @@ export interface SupervisorOptions {
   workerArgs: (slot: number) => { module: string; args: string[] };
   log: Logger;
   now?: () => number;
+  /** A message a worker sent over its IPC channel. */
+  onMessage?: (slot: number, message: unknown) => void;
+  onRestart?: () => void;
 }
 
 /** Next restart delay: 200 ms doubling to 10 s while the slot dies within 30 s of its start. */
@@ -59,6 +62,7 @@ export class Supervisor {
     s.proc = proc;
     s.startedAt = this.now();
     this.opts.log.info({ worker: slot, workerPid: proc.pid }, 'worker started');
+    proc.on('message', (m) => this.opts.onMessage?.(slot, m));
     proc.on('exit', (code, signal) => {
       if (s.proc !== proc) return;
       s.proc = undefined;
@@ -67,6 +71,7 @@ export class Supervisor {
       s.failures = lived > 30_000 ? 0 : s.failures + 1;
       const delay = restartDelay(s.failures - 1);
       this.restarts++;
+      this.opts.onRestart?.();
       this.opts.log.error({ worker: slot, workerPid: proc.pid, code, signal, livedMs: lived, restartInMs: delay, restarts: this.restarts }, 'worker died, restarting');
       s.timer = setTimeout(() => {
         s.timer = undefined;

@@ -27,12 +27,15 @@ import { migrate } from '../db/migrate.js';
 import { isPermanentDbError, storeBatch, storeRejected, storeReport, type StoredBatch } from './batchStore.js';
 import { payloadDigest, signAck } from './ackEnvelope.js';
 import type { IngestConfig } from './config.js';
+import type { WorkerEvent } from './metrics.js';
 
 export interface WorkerOptions {
   config: Readonly<IngestConfig>;
   slot: number;
   log: Logger;
   now?: () => number;
+  /** One event per batch (the supervisor's metrics). */
+  onEvent?: (e: WorkerEvent) => void;
 }
 
 const STORE_PREFIX = `${HQ_ROOT}/store/`;
@@ -180,6 +183,8 @@ export class IngestWorker {
       conflicts: res.conflicts,
       committedAt: res.committedAt,
     });
+    // Counted before the ack leaves, so a metrics scrape after the store saw its ack includes it.
+    this.opts.onEvent?.({ type: 'batch', records: dec.records.length, stored: res.stored, duplicates: res.duplicates, conflicts: res.conflicts, ackMs: this.now() - t0 });
     // Not awaited: mqtt.js handles incoming packets one at a time, and the broker's PUBACK for this
     // ack queues behind the batch we are still holding. The ack is written to the connection
     // before the batch's PUBACK (TCP keeps the order), so a broker that saw our PUBACK has the ack;
@@ -203,6 +208,7 @@ export class IngestWorker {
   private async reject(r: { storeId: string; batchId?: string; code: string; reason: string; line?: number; payload: Buffer }): Promise<void> {
     await this.retrying('file rejected batch', () => storeRejected(this.pool!, { ...r, worker: this.opts.slot }));
     this.counts.rejected++;
+    this.opts.onEvent?.({ type: 'rejected', code: r.code });
     this.opts.log.warn({ storeId: r.storeId, batchId: r.batchId, code: r.code, reason: r.reason, line: r.line, bytes: r.payload.length }, 'batch rejected');
   }
 

@@ -52,6 +52,11 @@ describe('storegw-hq ingest', () => {
     expect(row.record).toEqual(JSON.parse(JSON.stringify(record(30))));
     expect((row.ts as Date).toISOString()).toBe(record(30).ts);
     expect(await count('SELECT last_seq AS n FROM stores WHERE store_id = $1', ['store-a'])).toBe(200);
+    // The supervisor's /metrics sums its workers' counts (each sent before its ack; IPC may lag a little).
+    let stored = 0;
+    for (let i = 0; i < 50 && stored < 400; i++) stored = await stack.metric('storegw_hq_ingest_records_total{outcome="stored"}');
+    expect(stored).toBe(400);
+    expect(await stack.metric('storegw_hq_ingest_ack_latency_seconds_count')).toBeGreaterThanOrEqual(16);
     // Three workers share the subscription: with 16 batches, more than one took part.
     expect(await count('SELECT count(DISTINCT worker) AS n FROM batches')).toBeGreaterThan(1);
   });

@@ -116,4 +116,5 @@ it('stores each record exactly once and acks every batch through worker, Postgre
   expect(pub.refused).toEqual([]);
   // The one worker we killed died; the PostgreSQL and broker crashes killed none.
   expect(stack.lines.filter((l) => l.msg === 'worker died, restarting').map((l) => l.workerPid)).toEqual([victim.workerPid]);
+  expect(await stack.metric('storegw_hq_ingest_worker_restarts_total')).toBe(1);
 }, 120_000);

@@ -38,6 +38,8 @@ export interface IngestStack {
   /** Resolves with the first log line (already seen or to come) after index `from` that matches. */
   waitLine(pred: (l: LogLine) => boolean, from?: number): Promise<LogLine>;
   stop(): Promise<void>;
+  /** The value of one sample line of the supervisor's /metrics (0 when absent). */
+  metric(sample: string): Promise<number>;
 }
 
 export async function startIngestStack(opts: { workers: number; persistence?: boolean }): Promise<IngestStack> {
@@ -59,6 +61,8 @@ export async function startIngestStack(opts: { workers: number; persistence?: bo
       'signing:',
       '  kid: hq-ack-1',
       `  privateKeyFile: ${keyFile}`,
+      'metrics:',
+      '  listen: 127.0.0.1:0',
     ].join('\n') + '\n',
   );
   const ingest = spawn(process.execPath, [HQ_BIN, 'ingest', '--config', configFile], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -106,6 +110,12 @@ export async function startIngestStack(opts: { workers: number; persistence?: bo
     ingest,
     lines,
     waitLine,
+    async metric(sample: string) {
+      const port = (await waitLine((l) => l.msg === 'metrics listening')).port as number;
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      const line = text.split('\n').find((l) => l.startsWith(sample + ' '));
+      return line ? Number(line.slice(sample.length + 1)) : 0;
+    },
     async stop() {
       const exited = new Promise<number | null>((r) => ingest.once('exit', (code) => r(code)));
       ingest.kill('SIGTERM');
