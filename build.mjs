@@ -33,6 +33,8 @@ for (const [entry, outfile] of node) {
     tsconfig: 'tsconfig.server.json',
     sourcemap: 'linked',
     banner: { js: '#!/usr/bin/env node' },
+    // HQ's schema migrations are plain .sql files (hq/db/), bundled as text.
+    loader: { '.sql': 'text' },
     logLevel: 'warning',
   });
 }

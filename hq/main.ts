@@ -20,6 +20,7 @@ const COMMANDS: Record<string, () => Promise<HqCommand>> = {
   keys: async () => (await import('./tools/keysCommand.js')).command,
   sign: async () => (await import('./tools/signCommand.js')).command,
   publish: async () => (await import('./tools/publishCommand.js')).command,
+  ingest: async () => (await import('./ingest/command.js')).default,
 };
 
 const io: HqIo = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s), env: process.env };
