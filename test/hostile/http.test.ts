@@ -5,6 +5,7 @@
  * a 5xx, never a crash; a 400 is JSON naming the field; an unauthenticated request changes
  * nothing (users, devices, alerts, the outbox are the same after thousands of them).
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import fc from 'fast-check';
@@ -64,6 +65,19 @@ const ROUTES: [string, string][] = [
   ['GET', '/api/stock/counts/:countId'],
   ['POST', '/api/stock/counts/:countId/close'],
   ['POST', '/api/stock/counts/:countId/apply'],
+  ['GET', '/api/stock/find'],
+  ['GET', '/api/stock/items/:gtin'],
+  ['GET', '/api/stock/lists'],
+  ['POST', '/api/stock/receive'],
+  ['POST', '/api/stock/adjust'],
+  ['POST', '/api/stock/return'],
+  ['POST', '/api/stock/count'],
+  ['GET', '/api/stock/deliveries'],
+  ['POST', '/api/stock/deliveries/:deliveryId/confirm'],
+  ['POST', '/api/stock/threshold'],
+  ['GET', '/api/exit-gate/exemptions'],
+  ['POST', '/api/exit-gate/exemptions'],
+  ['GET', '/kiosk-images/:gtin'],
   ['GET', '/ops/*'],
   ['GET', '/kiosk/*'],
   ['GET', '/'],
@@ -188,7 +202,27 @@ function alive(): void {
   expect(gw.proc.signalCode).toBeNull();
 }
 
+/** The routes the sources register with a literal path (`app.get('/api/…'`), WebSocket upgrades aside. */
+function registeredRoutes(): string[] {
+  const dir = new URL('../../gateway/http/', import.meta.url);
+  const files = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
+  const found = new Set<string>();
+  for (const f of files) {
+    const text = readFileSync(new URL(f, dir), 'utf8');
+    for (const m of text.matchAll(/app\.(get|post|put|delete|patch)(?:<[^>]*>)?\(\s*'([^']+)'([^\n]*)/g)) {
+      if (/websocket:\s*true/.test(m[3]) || m[2] === '/mqtt') continue;
+      found.add(`${m[1].toUpperCase()} ${m[2]}`);
+    }
+  }
+  return [...found].sort();
+}
+
 describe('hostile HTTP requests', () => {
+  it('the route list above is every route the gateway registers (a new route is attacked too)', () => {
+    const listed = new Set(ROUTES.map(([m, p]) => `${m} ${p}`));
+    expect(registeredRoutes().filter((r) => !listed.has(r))).toEqual([]);
+  });
+
   it('unauthenticated: never a 5xx, 400s name the field, nothing changes', async () => {
     const before = await snapshot();
     await fc.assert(
