@@ -211,6 +211,8 @@ export function step(s0: Session, a: Action, ctx: Ctx): StepResult {
         return out();
       }
       s.memberCode = a.code;
+      s.memberTier = ctx.memberTier?.(a.code) ?? undefined;
+      if (s.memberTier === undefined) delete s.memberTier;
       reprice();
       s.notice = { code: 'memberOk' };
       return out();

@@ -108,6 +108,7 @@ export function transactionOf(s: Session, iso: string): KioskTransactionRec {
     currency: s.currency,
     vat: vatBreakdown(s.lines),
     ...(s.memberCode !== null ? { memberCode: s.memberCode } : {}),
+    ...(s.memberCode !== null && s.memberTier ? { memberTier: s.memberTier } : {}),
     payment: { requestId: p.requestId, authCode: p.authCode ?? '', amount: p.amount, ...p.terminal },
     attendant: s.attendant.map((x) => ({ requestId: x.requestId, kind: x.kind, decision: x.decision, by: x.by, at: x.at })),
     ...pointsOfSale(s),

@@ -94,6 +94,8 @@ export const KioskTransaction = Type.Object(
     /** VAT per rate, for the receipt and HQ's books (optional: records before this field have none). */
     vat: Type.Optional(Type.Array(VatLineSchema, { maxItems: 64 })),
     memberCode: Type.Optional(Type.String({ maxLength: 64 })),
+    /** The member's tier at the sale (for the repeat rate by tier); absent without a member or tier. */
+    memberTier: Type.Optional(Type.String({ maxLength: 32 })),
     /** Coupons applied (their discount is in `discounts` and taken off the lines' prices). */
     coupons: Type.Optional(Type.Array(SaleCoupon, { maxItems: 64 })),
     /**
