@@ -13,7 +13,7 @@ import type { Action, Session } from '../sessionTypes.js';
 import { typedCouponOf } from './couponCode.js';
 import type { CouponDefT } from './couponFeedSchema.js';
 import { verifyCoupon, useKeyOf, type CouponLookup, type CouponRefusal } from './couponVerify.js';
-import { memberUseSteps, usedSteps, type CouponFeedRows, type CouponStore } from './couponStore.js';
+import { memberUseSteps, releaseSaleSteps, usedSteps, type CouponFeedRows, type CouponStore } from './couponStore.js';
 import { heldUseKeys } from './couponSteps.js';
 import { CouponFeed, type CouponFeedOptions } from './couponFeed.js';
 
@@ -167,6 +167,17 @@ export class CouponBook {
     const uses = (data.coupons ?? []).filter((c) => c.single).map((c) => ({ useKey: useKeyOf(c.couponId, c.serial), couponId: c.couponId, serial: c.serial, amount: c.amount }));
     const counted = data.memberCode !== undefined ? memberUseSteps((data.coupons ?? []).map((c) => c.couponId), data.memberCode, data.transactionId, this.d.now()) : [];
     return [...usedSteps(uses, { transactionId: data.transactionId, kioskId: data.kioskId }, this.d.now()), ...counted];
+  }
+
+  /**
+   * A post-sale void gives the sale's coupons back in kiosk.db (releaseSaleSteps): single-use
+   * serials usable again, per-member counts down. Returns how many rows it let go (0 when there was
+   * nothing, or it ran already). The `couponReleased` records (saleRecords.ts
+   * couponReleaseRecords) belong in the void's outbox commit; pass `releaseSaleSteps` to the
+   * void's kiosk.db commit instead of calling this when the void has one.
+   */
+  async releaseCoupons(transactionId: string): Promise<number> {
+    return this.d.store.releaseSale(transactionId);
   }
 
   private refuse(kioskId: string, reason: CouponRefusal, detail: string): Action {

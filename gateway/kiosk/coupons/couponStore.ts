@@ -130,6 +130,12 @@ export class CouponStore {
     return (await this.db().all<{ s: string }>('SELECT DISTINCT session_id AS s FROM coupon_member_holds')).map((r) => r.s);
   }
 
+  /** Runs releaseSaleSteps in one transaction; the rows it deleted. */
+  async releaseSale(transactionId: string): Promise<number> {
+    const r = await this.db().steps(releaseSaleSteps(transactionId), true);
+    return r.reduce((n, x) => n + x.changes, 0);
+  }
+
   async use(useKey: string): Promise<CouponUseRow | null> {
     return (await this.db().all<CouponUseRow>('SELECT use_key AS useKey, coupon_id AS couponId, serial, status, kiosk_id AS kioskId, session_id AS sessionId, transaction_id AS transactionId FROM coupon_uses WHERE use_key = ?', [useKey]))[0] ?? null;
   }
@@ -161,5 +167,17 @@ export function memberUseSteps(couponIds: readonly string[], member: string, tra
   return [
     { sql: 'INSERT OR IGNORE INTO coupon_member_uses (coupon_id, member, transaction_id, used_at) VALUES (?, ?, ?, ?)', rows: couponIds.map((id) => [id, member, transactionId, now]) },
     { sql: 'DELETE FROM coupon_member_holds WHERE session_id = ?', rows: [[transactionId]] },
+  ];
+}
+
+/**
+ * The statements that give a voided sale's coupons back, for the void's own commit: its
+ * single-use serials are free again (their `used` rows go) and the member's per-coupon count goes
+ * down by this sale. Keyed by the transaction id, so running them twice changes nothing more.
+ */
+export function releaseSaleSteps(transactionId: string): Step[] {
+  return [
+    { sql: "DELETE FROM coupon_uses WHERE transaction_id = ? AND status = 'used'", rows: [[transactionId]] },
+    { sql: 'DELETE FROM coupon_member_uses WHERE transaction_id = ?', rows: [[transactionId]] },
   ];
 }

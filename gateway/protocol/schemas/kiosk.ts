@@ -73,7 +73,8 @@ export const PointsChange = Type.Object(
     entryId: Type.String({ minLength: 1, maxLength: 200 }),
     transactionId: Id,
     kioskId: Id,
-    kind: Type.Union([Type.Literal('earn'), Type.Literal('spend')]),
+    // earnReversal / spendReversal: a post-sale void gives the sale's points back (delta opposite).
+    kind: Type.Union([Type.Literal('earn'), Type.Literal('spend'), Type.Literal('earnReversal'), Type.Literal('spendReversal')]),
     memberId: Type.String({ minLength: 1, maxLength: 64 }),
     delta: Type.Integer({ minimum: -1_000_000_000, maximum: 1_000_000_000 }),
     program: Type.String({ maxLength: 64 }),

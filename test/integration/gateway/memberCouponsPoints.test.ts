@@ -1,10 +1,17 @@
 /**
+ * A member's coupons and points at the kiosks, through a real gateway (in-process, real kiosk.db).
+ *
  * A coupon's `maxPerMember` holds across kiosks: the same member at two kiosks presents a coupon
  * allowed once per member at both at the same moment, round after round. The count of the
  * member's uses and the hold for the cart are one statement in kiosk.db, so exactly one cart
  * takes it and the other is refused (`coupon_maxUses`); a cart that lets the coupon go frees it,
  * and after a sale the use replaces the hold (the table of holds is empty, one use counted).
  * Reading the count, then reserving in a second step, let both carts take it.
+ *
+ * A post-sale void's give-back (`reversePoints`, `releaseCoupons`, keyed by the transaction id):
+ * the sale's earn and spend come back as exact reversal rows and `pointsChange` records (once,
+ * however often it is called), the offline balance is what it was before the sale, and the
+ * member may use the coupon again.
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +23,8 @@ import { connectHqFeeds, until } from '../../sim/hqFeeds.js';
 import { PaymentSim } from '../../sim/paymentSim.js';
 import type { CartView } from '../../../gateway/protocol/schemas/kiosk.js';
 import { openDb } from '../../../gateway/db/sqlite.js';
+import { couponRecords, couponReleaseRecords } from '../../../gateway/kiosk/saleRecords.js';
+import type { KioskTransactionRec } from '../../../gateway/protocol/schemas/kiosk.js';
 import { CATALOG, G, KIOSK_DEVICES, kioskExtra, MEMBER, MEMBERS, Peripherals, PRICES } from '../../e2e/kioskFixture.js';
 
 const signer = createHqSigner({ kid: 'hq-coupon-race' });
@@ -71,9 +80,11 @@ beforeAll(async () => {
     coupons: [{ id: 'ONCE', label: { en: 'Members: 2 € off, once' }, target: { kind: 'basket' }, amountOff: 200, stacking: 'exclusive', use: 'multi', code: 'MEMBER2', memberOnly: true, maxPerMember: 1 }],
     revoked: [],
   });
+  await feeds.publish('loyalty', 'store', 1, { mode: 'snapshot', program: 'club', earn: { pointsPerUnit: 1, perMinor: 100 }, spend: { valuePoints: 1, valueMinor: 1, minPoints: 100, maxShareBp: 5000 }, balances: [{ memberId: MEMBER, points: 300, asOf: new Date(Date.now() - 60_000).toISOString() }] });
   const prices = gw.gw.prices!;
   await until(prices.changes, 'change', () => prices.priceAt(G.milk) !== null && prices.currentCatalog().members.has(MEMBER), 10_000, 'catalog and members applied');
   await until(gw.gw.kiosk.changes, 'coupons', () => (gw.gw.kiosk.coupons.feed?.applied ?? 0) >= 1, 10_000, 'coupons applied');
+  await until(gw.gw.kiosk.changes, 'loyalty', () => (gw.gw.kiosk.points.loyaltyFeed?.applied ?? 0) >= 1, 10_000, 'loyalty applied');
   await feeds.close();
   dev = await Peripherals.connect(gw.mqttUrl, KIOSK_DEVICES.filter((d) => d.id === 'sc-1' || d.id === 'pay-1'));
   pay = new PaymentSim({ url: gw.mqttUrl, id: 'pay-1', password: TEST_SECRET });
@@ -115,10 +126,53 @@ describe('maxPerMember across two kiosks', () => {
     }
     await dev.scan('sc-1', G.shirt);
     await waitView('k1', (v) => v.lines.length === 1, 'the shirt');
+    await gw.gw.kiosk.intent('k1', { type: 'spendPoints', points: 300 });
+    await waitView('k1', (v) => v.points?.spent === 300, 'points spent');
     await gw.gw.kiosk.intent('k1', { type: 'pay' });
-    expect((await waitView('k1', (v) => v.phase === 'done', 'the sale')).receipt?.total).toBe(1300);
+    const done = await waitView('k1', (v) => v.phase === 'done', 'the sale');
+    expect(done.receipt?.total).toBe(1500 - 200 - 300);
+    saleId = done.receipt!.transactionId;
     expect(await holds()).toEqual({ holds: 0, uses: 1 });
     await fresh('k2');
     expect((await present('k2', 'MEMBER2')).notice?.code).toBe('coupon_maxUses');
+  });
+});
+
+let saleId = '';
+const pointsRecords = async () => (await gw.gw.outbox.read(0, 100_000)).filter((r) => r.kind === 'kiosk' && r.type === 'pointsChange').map((r) => r.data as { entryId: string; kind: string; delta: number });
+
+describe('a post-sale void gives the points and the coupon back', () => {
+  it('reversePoints: exact reversal rows and records keyed by the transaction, once; the balance is as before the sale', async () => {
+    const k = gw.gw.kiosk;
+    const earned = (await pointsRecords()).find((r) => r.entryId === `test-store:${saleId}:earn`)!.delta;
+    expect(earned).toBe(10);
+    expect(k.points.available(MEMBER, 'k2')).toBe(300 - 300 + earned);
+    const back = await k.points.reversePoints(saleId);
+    expect(back.map((e) => [e.kind, e.delta, e.memberId]).sort()).toEqual([
+      ['earnReversal', -earned, MEMBER],
+      ['spendReversal', 300, MEMBER],
+    ]);
+    expect(k.points.available(MEMBER, 'k2')).toBe(300);
+    const reversals = (await pointsRecords()).filter((r) => r.kind.endsWith('Reversal'));
+    expect(reversals.map((r) => [r.entryId, r.delta]).sort()).toEqual([
+      [`test-store:${saleId}:earnReversal`, -earned],
+      [`test-store:${saleId}:spendReversal`, 300],
+    ]);
+    // Again (a retried void): nothing new, nothing twice.
+    expect(await k.points.reversePoints(saleId)).toHaveLength(2);
+    expect((await pointsRecords()).filter((r) => r.kind.endsWith('Reversal'))).toHaveLength(2);
+    expect(k.points.available(MEMBER, 'k2')).toBe(300);
+    expect(await k.points.reversePoints('no-such-sale')).toEqual([]);
+  });
+
+  it('releaseCoupons: the member may use the coupon again; the couponReleased records mirror the redemptions', async () => {
+    expect(await gw.gw.kiosk.coupons.releaseCoupons(saleId)).toBe(1);
+    expect(await gw.gw.kiosk.coupons.releaseCoupons(saleId)).toBe(0);
+    expect(await holds()).toEqual({ holds: 0, uses: 0 });
+    expect(took(await present('k2', 'MEMBER2'))).toBe(true);
+    const sale = (await gw.gw.outbox.read(0, 100_000)).find((r) => r.type === 'transaction' && (r.data as { transactionId: string }).transactionId === saleId)!.data as KioskTransactionRec;
+    const ts = new Date().toISOString();
+    expect(couponReleaseRecords(sale, ts)).toEqual(couponRecords(sale).map((c) => ({ ...c, ts })));
+    expect(couponReleaseRecords(sale, ts)).toEqual([expect.objectContaining({ transactionId: saleId, couponId: 'ONCE', amount: 200 })]);
   });
 });
