@@ -46,6 +46,8 @@ export const TransactionLine = Type.Object(
     label: Type.Optional(SaleLineLabel),
     /** The line's part of the sale's coupons, already taken off `price` (the VAT is on what is left). */
     couponOff: Type.Optional(MinorUnits),
+    /** The line's part of points spent as a discount (not taken off `price`; the VAT is on price − pointsOff). */
+    pointsOff: Type.Optional(MinorUnits),
   },
   { additionalProperties: true },
 );
@@ -58,7 +60,19 @@ export const VatLineSchema = Type.Object(
 
 const Points = Type.Integer({ minimum: 0, maximum: 1_000_000_000 });
 export const SalePoints = Type.Object(
-  { memberId: Type.String({ minLength: 1, maxLength: 64 }), program: Type.String({ maxLength: 64 }), earned: Points, spent: Points, discount: MinorUnits },
+  {
+    memberId: Type.String({ minLength: 1, maxLength: 64 }),
+    program: Type.String({ maxLength: 64 }),
+    earned: Points,
+    spent: Points,
+    discount: MinorUnits,
+    /**
+     * With points spent: `discount` — their value is split over the lines (`pointsOff`) and lowers
+     * the VAT base; `tender` — a payment like a voucher, VAT on the full line prices. `total` is
+     * what the card paid either way (the points' value is in `discounts`).
+     */
+    as: Type.Optional(Type.Union([Type.Literal('discount'), Type.Literal('tender')])),
+  },
   { additionalProperties: false },
 );
 
