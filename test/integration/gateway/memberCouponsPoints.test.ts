@@ -72,12 +72,16 @@ beforeAll(async () => {
   hq = await startMosquitto({ persistence: false });
   gw = await startGateway({ dataDir: data.dir, devices: [...DEFAULT_DEVICES, ...KIOSK_DEVICES], extra: await kioskExtra(hq.url, signer.publicKeyPem, signer.kid) });
   const feeds = await connectHqFeeds(hq.url, 'test-store', signer);
-  await feeds.publish('catalog', 'store', 1, CATALOG);
+  // Milk is in the `dairy` category (a coupon below targets it).
+  await feeds.publish('catalog', 'store', 1, { ...CATALOG, items: CATALOG.items.map((i) => (i.gtin === G.milk ? { ...i, category: 'dairy' } : i)) });
   await feeds.publish('prices', 'store', 1, PRICES);
   await feeds.publish('members', 'store', 1, MEMBERS);
   await feeds.publish('coupons', 'all', 1, {
     mode: 'snapshot',
-    coupons: [{ id: 'ONCE', label: { en: 'Members: 2 € off, once' }, target: { kind: 'basket' }, amountOff: 200, stacking: 'exclusive', use: 'multi', code: 'MEMBER2', memberOnly: true, maxPerMember: 1 }],
+    coupons: [
+      { id: 'ONCE', label: { en: 'Members: 2 € off, once' }, target: { kind: 'basket' }, amountOff: 200, stacking: 'exclusive', use: 'multi', code: 'MEMBER2', memberOnly: true, maxPerMember: 1 },
+      { id: 'DAIRY10', label: { en: 'Dairy 10 % off' }, target: { kind: 'category', categories: ['dairy'] }, percentOffBp: 1000, stacking: 'combinable', use: 'multi', code: 'DAIRY10' },
+    ],
     revoked: [],
   });
   await feeds.publish('loyalty', 'store', 1, { mode: 'snapshot', program: 'club', earn: { pointsPerUnit: 1, perMinor: 100 }, spend: { valuePoints: 1, valueMinor: 1, minPoints: 100, maxShareBp: 5000 }, balances: [{ memberId: MEMBER, points: 300, asOf: new Date(Date.now() - 60_000).toISOString() }] });
@@ -174,5 +178,19 @@ describe('a post-sale void gives the points and the coupon back', () => {
     const ts = new Date().toISOString();
     expect(couponReleaseRecords(sale, ts)).toEqual(couponRecords(sale).map((c) => ({ ...c, ts })));
     expect(couponReleaseRecords(sale, ts)).toEqual([expect.objectContaining({ transactionId: saleId, couponId: 'ONCE', amount: 200 })]);
+  });
+});
+
+describe('a coupon for a category', () => {
+  it('takes its discount from the lines of that category only (the catalog feed says which)', async () => {
+    await fresh('k1');
+    await dev.scan('sc-1', G.shirt);
+    await waitView('k1', (v) => v.lines.length === 1, 'the shirt');
+    expect((await present('k1', 'DAIRY10')).coupons?.find((c) => c.couponId === 'DAIRY10')).toMatchObject({ applied: false, reason: 'noItems' });
+    await dev.scan('sc-1', G.milk);
+    // 10 % of the milk at the member price 0.99 = 0.10 (half-up), not 10 % of the basket.
+    const v = await waitView('k1', (x) => x.lines.length === 2 && x.coupons?.some((c) => c.couponId === 'DAIRY10' && c.applied) === true, 'the dairy coupon applied');
+    expect(v.coupons?.find((c) => c.couponId === 'DAIRY10')?.amount).toBe(10);
+    expect(v.total).toBe(1500 + 99 - 10);
   });
 });
