@@ -4,7 +4,7 @@
  * only from the lines of those categories (split by the largest remainder, like an item coupon).
  */
 import { describe, expect, it } from 'vitest';
-import { applyCoupons, type CartCoupon } from '../../../../gateway/kiosk/coupons/couponPricing.js';
+import { applyCoupons, type CartCoupon, type PricedLine } from '../../../../gateway/kiosk/coupons/couponPricing.js';
 import { CouponDef, type CouponDefT } from '../../../../gateway/kiosk/coupons/couponFeedSchema.js';
 import { priceLine, type Line } from '../../../../gateway/kiosk/cartPricing.js';
 import { CatalogItem } from '../../../../gateway/prices/feedSchemas.js';
@@ -13,7 +13,7 @@ import { compile } from '../../../../gateway/protocol/validate.js';
 const NOW = Date.parse('2026-12-05T10:00:00.000Z');
 const dairy10: CouponDefT = { id: 'DAIRY10', label: { en: 'Dairy 10 % off' }, target: { kind: 'category', categories: ['dairy'] }, percentOffBp: 1000, stacking: 'combinable', use: 'multi', code: 'DAIRY10' };
 const cc = (d: CouponDefT): CartCoupon => ({ couponId: d.id, serial: '', useKey: null, def: d, via: 'plain' });
-const L = (lineId: string, price: number, category?: string) => ({ lineId, gtin: '4006381333931', price, ...(category !== undefined ? { category } : {}) });
+const L = (lineId: string, price: number, category?: string): PricedLine => ({ lineId, gtin: '4006381333931', price, ...(category !== undefined ? { category } : {}) });
 
 describe('category targets', () => {
   it('the catalog item and the coupon definition take a category; a malformed one is refused', () => {
