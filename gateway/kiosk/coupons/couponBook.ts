@@ -122,8 +122,10 @@ export class CouponBook {
   /** After a session change: the serials the cart no longer holds (removed, voided, cancelled, reset) are let go. */
   async sessionChanged(prev: Session, next: Session): Promise<void> {
     const same = next.sessionId === prev.sessionId && next.phase !== 'cancelled';
-    // Member holds of coupons the cart dropped (a sold cart's holds went in the sale's commit).
-    const limited = (s: Session) => (s.coupons ?? []).filter((c) => this.lookup.byId(c.couponId)?.maxPerMember !== undefined).map((c) => c.couponId);
+    // Member holds of coupons the cart dropped (a sold cart's holds went in the sale's commit). Every
+    // dropped coupon is let go, not only those the feed now limits: a definition HQ changed or
+    // removed meanwhile must not leave a hold behind.
+    const limited = (s: Session) => (s.coupons ?? []).map((c) => c.couponId);
     const before = limited(prev);
     if (before.length > 0) {
       const after = new Set(same ? limited(next) : []);
