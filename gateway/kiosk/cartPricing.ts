@@ -30,6 +30,8 @@ export interface Line {
   toleranceG: number;
   /** VAT rate of the item (basis points), for the receipt's VAT lines. */
   vatRateBp?: number;
+  /** The item's catalog category (a coupon may target it). */
+  category?: string;
   /** Shelf = till: the catalog's feed versions at the last pricing of this line. */
   catalogVersions?: Readonly<Record<string, number>>;
   /** The price per unit (or kg) a shelf label must show for it: for everyone, before member benefits. */
@@ -53,6 +55,7 @@ export function weighedPrice(perKg: number, grams: number): number {
 export function priceLine(line: Line, quote: Quote, memberCode: string | null): Line {
   const q = quote(line.gtin, memberCode);
   if (q?.vatRateBp !== undefined) line = { ...line, vatRateBp: q.vatRateBp };
+  if (q?.category !== undefined) line = { ...line, category: q.category };
   if (q?.versions !== undefined) line = { ...line, catalogVersions: q.versions };
   if (line.embeddedPrice !== undefined) {
     return { ...line, unitPrice: line.embeddedPrice, basePrice: line.embeddedPrice, price: line.embeddedPrice, source: 'embedded' };

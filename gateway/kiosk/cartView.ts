@@ -5,6 +5,7 @@
 import type { Catalog } from '../prices/catalog.js';
 import type { CartView } from '../protocol/schemas/kiosk.js';
 import type { Session } from './sessionMachine.js';
+import { maskMemberId } from './receiptModel.js';
 
 export type ProduceItem = CartView['produce'][number];
 
@@ -80,6 +81,7 @@ export function cartView(s: Session, produce: ProduceItem[], demo: boolean): Car
     total: s.totals.total,
     currency: s.currency,
     memberCode: s.memberCode,
+    member: s.memberCode !== null ? { masked: maskMemberId(s.memberCode), tier: s.memberTier ?? null } : null,
     requests: s.requests.map((r) => requestView(r)),
     helpCalled: s.helpCalled,
     bagging: { state: s.bag.state, deltaG: s.bag.deltaG },

@@ -122,6 +122,21 @@ export class KioskPoints {
     for (const e of await this.store.entries(sale.transactionId)) if (e.seq === null) await this.forward(kioskId, e);
   }
 
+  /**
+   * A post-sale void gives the sale's points back: exact reversal rows in kiosk.db keyed by the
+   * transaction id (pointsReversalSteps; pass `inCommit: true` when the void's own commit already
+   * ran them), then one `pointsChange` record each (entryId `<store>:<tx>:earnReversal` …), so HQ
+   * undoes the sale's points once. Returns the reversal entries (none for a sale without points).
+   * Idempotent: calling it again writes and sends nothing new.
+   */
+  async reversePoints(transactionId: string, o: { inCommit?: boolean } = {}): Promise<PointsEntry[]> {
+    if (!o.inCommit) await this.store.reverse(transactionId, this.o.now());
+    const reversals = (await this.store.entries(transactionId)).filter((e) => e.kind === 'earnReversal' || e.kind === 'spendReversal');
+    this.changes = await this.store.changesSinceHq();
+    for (const e of reversals) if (e.seq === null) await this.forward(e.kioskId, e);
+    return this.store.entries(transactionId).then((all) => all.filter((e) => e.kind === 'earnReversal' || e.kind === 'spendReversal'));
+  }
+
   /** After a restart: every row whose record may not be in the outbox yet gets it (again). */
   async recover(): Promise<void> {
     const rows = await this.store.unforwarded();

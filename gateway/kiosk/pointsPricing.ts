@@ -3,15 +3,23 @@
  * `spendPoints` step. The gateway alone decides what a member earns and what their points take
  * off; the page only asks for a number of points.
  *
- * Points spent are a discount on the basket (they count in `discounts`, so subtotal − discounts =
- * total still holds and the card is charged the total); VAT per rate stays on the line prices
- * (the points discount is not spread over the lines). A spend the cart no longer allows (an item
- * removed, the member changed) is dropped with a notice rather than lowered in silence.
+ * Points spent count in `discounts` on the cart (subtotal − discounts = total still holds and the
+ * card is charged the total). For the VAT the feed's `spend.as` decides (pointsVat.ts): as a
+ * discount their value is split over the lines and lowers each rate's taxable amount; as tender
+ * the VAT stays on the line prices and the receipt lists them as a payment. A spend the cart no
+ * longer allows (an item removed, the member changed) is dropped with a notice rather than
+ * lowered in silence.
  */
 import type { KioskTransactionRec } from '../protocol/schemas/kiosk.js';
 import { totalsOf } from './cartPricing.js';
 import { checkSpend, earnedPoints, maxPointsFor, type LoyaltyRules } from './pointsRules.js';
 import type { Session } from './sessionTypes.js';
+import { vatWithPoints, type PointsAs } from './pointsVat.js';
+
+/** The VAT per rate of a cart as it would be sold: points spent as a discount lower the taxable amounts. */
+export function saleVat(s: Pick<Session, 'lines' | 'points'>): ReturnType<typeof vatWithPoints> {
+  return vatWithPoints(s.lines, s.points?.discount ?? 0, s.points?.as ?? 'discount');
+}
 
 /** The shell's view of loyalty (sessions.ts): the rules of the applied `loyalty` feed and the balances. */
 export interface PointsCtx {
@@ -31,6 +39,8 @@ export interface SessionPoints {
   /** Points spent on it, and the minor units they take off. */
   spent: number;
   discount: number;
+  /** How the points spent count for VAT (the feed's `spend.as`). */
+  as: PointsAs;
   /** Points the member could spend here when the cart was last priced (before this spend). */
   available: number;
   /** The most points this cart takes now (balance, basket share; 0 under the minimum): what "Use points" offers. */
@@ -62,7 +72,7 @@ export function pricePoints(s: Session, pc: PointsCtx | undefined): void {
   const sp = pc.rules.spend;
   const most = sp ? Math.min(available, maxPointsFor(sp, base.total)) : 0;
   const spendable = sp && most >= sp.minPoints ? most : 0;
-  s.points = { memberId: s.memberCode, program: pc.rules.program, earned, spent, discount, available, spendable };
+  s.points = { memberId: s.memberCode, program: pc.rules.program, earned, spent, discount, as: sp?.as ?? 'discount', available, spendable };
 }
 
 /** `spendPoints`: the page asks to spend `points` (0 takes a spend back); refused by name, or applied. */
@@ -88,7 +98,7 @@ export function spendPointsStep(s: Session, points: number, pc: PointsCtx | unde
 export function pointsOfSale(s: Session): Pick<KioskTransactionRec, 'points'> {
   const p = s.points;
   if (!p) return {};
-  return { points: { memberId: p.memberId, program: p.program, earned: p.earned, spent: p.spent, discount: p.discount } };
+  return { points: { memberId: p.memberId, program: p.program, earned: p.earned, spent: p.spent, discount: p.discount, ...(p.spent > 0 ? { as: p.as } : {}) } };
 }
 
 /** Points an open cart holds for its member (not yet a sale): the shell keeps other kiosks from spending them too. */

@@ -17,7 +17,8 @@ export const POINTS_MIGRATION = `CREATE TABLE points_ledger (
    CREATE TABLE loyalty_feed (scope TEXT PRIMARY KEY, version INTEGER NOT NULL, program TEXT, earn TEXT, spend TEXT, applied_at INTEGER NOT NULL);
    CREATE TABLE loyalty_balances (member_id TEXT PRIMARY KEY, points INTEGER NOT NULL, as_of INTEGER NOT NULL) WITHOUT ROWID`;
 
-export type PointsKind = 'earn' | 'spend';
+/** A sale's rows (`earn`, `spend`) and, after a post-sale void, their exact reversals. */
+export type PointsKind = 'earn' | 'spend' | 'earnReversal' | 'spendReversal';
 
 /** One row of the ledger. */
 export interface PointsEntry {
@@ -43,6 +44,22 @@ export function pointsLedgerSteps(transactionId: string, kioskId: string, record
   return rows.length > 0 ? [{ sql: INSERT, rows }] : [];
 }
 
+/**
+ * The rows that give a voided sale's points back: for each of its `earn` and `spend` rows one
+ * `earnReversal` / `spendReversal` row with the opposite delta, keyed by the same transaction id.
+ * One INSERT … SELECT, so it can run inside the void's own commit; a void applied twice (a retry
+ * after a crash) writes them once (the ledger's key), and a sale without points writes none.
+ */
+export function pointsReversalSteps(transactionId: string, now: number): Step[] {
+  return [
+    {
+      sql: `INSERT OR IGNORE INTO points_ledger (transaction_id, kind, member_id, delta, program, kiosk_id, at)
+            SELECT transaction_id, kind || 'Reversal', member_id, -delta, program, kiosk_id, ? FROM points_ledger WHERE transaction_id = ? AND kind IN ('earn', 'spend')`,
+      rows: [[now, transactionId]],
+    },
+  ];
+}
+
 interface EntryRow {
   transaction_id: string;
   kind: PointsKind;
@@ -66,6 +83,11 @@ export class PointsStore {
 
   async entries(transactionId: string): Promise<PointsEntry[]> {
     return (await this.db().all<EntryRow>('SELECT * FROM points_ledger WHERE transaction_id = ? ORDER BY kind', [transactionId])).map(entryOf);
+  }
+
+  /** Writes a voided sale's reversal rows (pointsReversalSteps) in one transaction. */
+  async reverse(transactionId: string, now: number): Promise<void> {
+    await this.db().steps(pointsReversalSteps(transactionId, now), true);
   }
 
   async markForwarded(transactionId: string, kind: PointsKind, seq: number): Promise<void> {

@@ -29,6 +29,8 @@ const TEXT = {
     coupon: 'Coupon',
     member: 'Member',
     points: (earned: number, spent: number, balance?: number) => `Points +${earned} -${spent}${balance !== undefined ? `, balance ${balance}` : ''}`,
+    pointsDiscount: (n: number) => `Points redeemed (${n})`,
+    pointsTender: (n: number) => `Paid with points (${n})`,
     transaction: 'Transaction',
   },
   zh: {
@@ -47,6 +49,8 @@ const TEXT = {
     coupon: '优惠券',
     member: '会员',
     points: (earned: number, spent: number, balance?: number) => `积分 +${earned} -${spent}${balance !== undefined ? `，余额 ${balance}` : ''}`,
+    pointsDiscount: (n: number) => `积分抵扣（${n}）`,
+    pointsTender: (n: number) => `积分支付（${n}）`,
     transaction: '交易号',
   },
 } as const;
@@ -97,7 +101,11 @@ export function printedReceipt(m: ReceiptModel, timeZone?: string): ReceiptDoc {
   const totals: ReceiptDoc['totals'] = [];
   if (m.savings > 0) totals.push({ label: t.subtotal, amount: m.subtotal }, { label: t.discounts, amount: -m.savings });
   for (const c of (m.coupons ?? []).slice(0, 6)) totals.push({ label: clip(`${t.coupon} ${c.label}`, 120), amount: c.amount });
+  const pv = m.points?.value ?? 0;
+  if (pv > 0 && m.points?.as !== 'tender') totals.push({ label: t.pointsDiscount(m.points!.spent), amount: -pv });
   totals.push({ label: t.total, amount: m.total, bold: true });
+  // As tender the points paid part of the total, beside the card.
+  if (pv > 0 && m.points?.as === 'tender') totals.push({ label: t.pointsTender(m.points.spent), amount: -pv });
   const vat = m.vat.slice(0, 16).map((v) => ({ label: v.rateBp === null ? t.vatUnknown : t.vat(rateText(v.rateBp)), net: v.net, tax: v.vat }));
   const member = m.member ? [clip(`${t.member} ${m.member.id}${m.member.tier ? ` (${m.member.tier})` : ''}`, 120)] : [];
   const points = m.points ? [clip(t.points(m.points.earned, m.points.spent, m.points.balance), 120)] : [];

@@ -67,6 +67,7 @@ export function buildReceiptModel(sale: KioskTransactionRec, o: ReceiptModelOpti
   const coupons = (sale.coupons ?? []).slice(0, 50).map((c) => ({ code: clip(c.serial || c.couponId, 64), label: clip(c.couponId, 120), amount: -c.amount }));
   const couponTotal = (sale.coupons ?? []).reduce((a, c) => a + c.amount, 0);
   const pointsOff = sale.points ? sale.points.discount : 0;
+  const tender = sale.points?.as === 'tender' && pointsOff > 0;
   const url = receiptUrl(o.qrUrl, sale.transactionId);
   const tier = o.memberTier !== undefined && o.memberTier !== '' ? { tier: clip(o.memberTier, 32) } : {};
   return {
@@ -83,9 +84,10 @@ export function buildReceiptModel(sale: KioskTransactionRec, o: ReceiptModelOpti
     // points are listed on their own, so the savings line is the rest.
     savings: Math.max(0, sale.discounts - couponTotal - pointsOff),
     ...(coupons.length > 0 ? { coupons } : {}),
-    ...(sale.points ? { points: { earned: sale.points.earned, spent: sale.points.spent } } : {}),
+    ...(sale.points ? { points: { earned: sale.points.earned, spent: sale.points.spent, ...(pointsOff > 0 ? { value: pointsOff, as: tender ? ('tender' as const) : ('discount' as const) } : {}) } } : {}),
     vat: (sale.vat ?? []).map((v) => ({ rateBp: v.rateBp, net: v.net, vat: v.vat, gross: v.gross })),
-    total: sale.total,
+    // Points as tender paid part of the price: the receipt's total is the price, the points a payment.
+    total: tender ? sale.total + pointsOff : sale.total,
     payment: paymentOf(o.terminalLines ? { ...sale.payment, receipt: o.terminalLines } : (sale.payment as Record<string, unknown>), sale.payment.amount),
     ...(sale.memberCode ? { member: { id: maskMemberId(sale.memberCode), ...tier } } : {}),
     ...(url && url.length <= 1024 ? { url } : {}),

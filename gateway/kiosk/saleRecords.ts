@@ -18,6 +18,14 @@ export function couponRecords(data: KioskTransactionRec): CouponRedeemedRec[] {
   return (data.coupons ?? []).map((c) => ({ ts: data.ts, transactionId: data.transactionId, kioskId: data.kioskId, couponId: c.couponId, serial: c.serial, single: c.single, via: c.via, amount: c.amount, currency: data.currency }));
 }
 
+/**
+ * The `couponReleased` records of a post-sale void of `sale` (one per coupon the sale used, the
+ * exact reverse of its `couponRedeemed`), stamped `ts`: for the void's own commit to the outbox.
+ */
+export function couponReleaseRecords(sale: KioskTransactionRec, ts: string): CouponRedeemedRec[] {
+  return couponRecords(sale).map((c) => ({ ...c, ts }));
+}
+
 /** Records a completed sale and its price mismatches; resolves with the sale's seq once durable. */
 export function recordSale(ingest: Ingest, kioskId: string, data: KioskTransactionRec, labelsAt: (gtin: string) => readonly LabelAtSale[], log: Logger): Promise<number> {
   const { record, mismatches } = checkSale(data, labelsAt);

@@ -10,11 +10,10 @@
  */
 import type { AttendantKind, SessionPhase } from '../protocol/schemas/kiosk.js';
 import { expectedGrams, priceLine, totalsOf, type Line } from './cartPricing.js';
-import { vatBreakdown } from './vat.js';
 import { isSoldHere, lineHasTag, liveSold, rememberSold, sameTag } from './rfidTags.js';
 import { formatMinor } from '../protocol/currency.js';
 import { attendantStep, bagStep, transactionOf } from './sessionSteps.js';
-import { pricePoints, spendPointsStep } from './pointsPricing.js';
+import { pricePoints, saleVat, spendPointsStep } from './pointsPricing.js';
 import { serialRequestItem } from './serialCheck.js';
 import type { Action, AttendantRequest, Ctx, Effect, Session, StepResult } from './sessionTypes.js';
 import { withoutCoupon } from './coupons/couponPricing.js';
@@ -211,6 +210,8 @@ export function step(s0: Session, a: Action, ctx: Ctx): StepResult {
         return out();
       }
       s.memberCode = a.code;
+      s.memberTier = ctx.memberTier?.(a.code) ?? undefined;
+      if (s.memberTier === undefined) delete s.memberTier;
       reprice();
       s.notice = { code: 'memberOk' };
       return out();
@@ -334,7 +335,7 @@ export function step(s0: Session, a: Action, ctx: Ctx): StepResult {
       if (s.phase !== 'paying' || !s.payment || s.payment.status !== 'approved') return { session: s0, effects };
       s.payment = { ...s.payment, status: 'recorded' };
       s.soldTags = rememberSold(s0.soldTags, s.lines, ctx.now, ctx.now + (ctx.rules.soldTagQuietMs ?? 0));
-      s.receipt = { transactionId: a.transactionId, total: s.totals.total, authCode: s.payment.authCode ?? '', vat: vatBreakdown(s.lines) };
+      s.receipt = { transactionId: a.transactionId, total: s.totals.total, authCode: s.payment.authCode ?? '', vat: saleVat(s) };
       s.phase = 'done';
       s.helpCalled = false;
       return out();

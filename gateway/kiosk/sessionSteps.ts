@@ -2,10 +2,10 @@
  * The parts of a session step that stand alone (kept apart so sessionMachine.ts stays readable):
  * the security scale's comparison, an attendant's decision, and the exact record of a sale.
  */
-import { pointsOfSale } from './pointsPricing.js';
+import { pointsOfSale, saleVat } from './pointsPricing.js';
+import { pointsShares } from './pointsVat.js';
 import type { KioskTransactionRec } from '../protocol/schemas/kiosk.js';
 import type { Line } from './cartPricing.js';
-import { vatBreakdown } from './vat.js';
 import { saleCouponsOf } from './coupons/couponSteps.js';
 import type { Action, Bag, Ctx, Effect, MachineRules, Session, StepResult } from './sessionTypes.js';
 
@@ -82,11 +82,12 @@ export function attendantStep(
 /** The exact record of a completed sale (the `transaction` record HQ receives). */
 export function transactionOf(s: Session, iso: string): KioskTransactionRec {
   const p = s.payment!;
+  const pointsOff = pointsShares(s.lines, s.points?.discount ?? 0, s.points?.as ?? 'discount');
   return {
     ts: iso,
     transactionId: s.sessionId,
     kioskId: s.kioskId,
-    lines: s.lines.map((l) => ({
+    lines: s.lines.map((l, i) => ({
       gtin: l.gtin,
       name: l.name,
       qty: l.qty,
@@ -100,14 +101,16 @@ export function transactionOf(s: Session, iso: string): KioskTransactionRec {
       ...(l.catalogVersions !== undefined ? { catalogVersions: { ...l.catalogVersions } } : {}),
       ...(l.shelfPrice !== undefined && l.source !== 'embedded' ? { shelfPrice: l.shelfPrice } : {}),
       ...(l.couponOff !== undefined ? { couponOff: l.couponOff } : {}),
+      ...(pointsOff[i]! > 0 ? { pointsOff: pointsOff[i]! } : {}),
     })),
     ...(s.coupons?.length ? { coupons: saleCouponsOf(s) } : {}),
     subtotal: s.totals.subtotal,
     discounts: s.totals.discounts,
     total: s.totals.total,
     currency: s.currency,
-    vat: vatBreakdown(s.lines),
+    vat: saleVat(s),
     ...(s.memberCode !== null ? { memberCode: s.memberCode } : {}),
+    ...(s.memberCode !== null && s.memberTier ? { memberTier: s.memberTier } : {}),
     payment: { requestId: p.requestId, authCode: p.authCode ?? '', amount: p.amount, ...p.terminal },
     attendant: s.attendant.map((x) => ({ requestId: x.requestId, kind: x.kind, decision: x.decision, by: x.by, at: x.at })),
     ...pointsOfSale(s),

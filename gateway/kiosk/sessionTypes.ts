@@ -87,6 +87,8 @@ export interface Session {
   totals: Totals;
   currency: string;
   memberCode: string | null;
+  /** The member's tier when the member was made known (for the sale record and the KPIs by tier). */
+  memberTier?: string;
   ageApproved: boolean;
   requests: AttendantRequest[];
   attendant: AttendantAction[];

@@ -68,6 +68,11 @@ const MIGRATIONS: readonly string[] = [
    ) WITHOUT ROWID;
    CREATE INDEX coupon_uses_reserved ON coupon_uses (session_id) WHERE status = 'reserved';
    CREATE TABLE coupon_member_uses (coupon_id TEXT NOT NULL, member TEXT NOT NULL, transaction_id TEXT NOT NULL, used_at INTEGER NOT NULL, PRIMARY KEY (coupon_id, member, transaction_id)) WITHOUT ROWID`,
+  // 10: a coupon's `maxPerMember` held per cart (coupons/couponStore.ts holdForMember): counted
+  // with the member's uses and taken in one statement, so two kiosks cannot both take the last use.
+  // A hold goes in the sale's commit (the use replaces it) or when the cart drops the coupon.
+  `CREATE TABLE coupon_member_holds (coupon_id TEXT NOT NULL, member TEXT NOT NULL, session_id TEXT NOT NULL, kiosk_id TEXT NOT NULL, held_at INTEGER NOT NULL, PRIMARY KEY (coupon_id, member, session_id)) WITHOUT ROWID;
+   CREATE INDEX coupon_member_holds_session ON coupon_member_holds (session_id)`,
 ];
 
 /** `reversed`: approved for another amount or currency, or after its sale was voided, and given back. */

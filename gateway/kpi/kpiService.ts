@@ -50,6 +50,8 @@ const DAYS_IN_MEMORY = 3;
 
 export class KpiService implements GroupCompanion {
   private readonly days = new Map<string, Map<number, HourCounts>>();
+  /** Per day in memory: keyed member hash → that day's transactions and last tier. */
+  private readonly memberDays = new Map<string, Map<string, { tier: string; visits: number }>>();
   private members = new Set<string>();
   private lastSeq = 0;
   private memberKey: Buffer = Buffer.alloc(0);
@@ -85,6 +87,7 @@ export class KpiService implements GroupCompanion {
     this.members = new Set(await this.o.counters.members());
     const from = this.dayOf(this.o.now() - DAYS_IN_MEMORY * 86_400_000);
     for (const r of await this.o.counters.hours(from)) this.hoursOf(r.day).set(r.hour, r);
+    for (const v of await this.o.counters.visits(from)) this.visitsOf(v.day).set(v.hash, { tier: v.tier, visits: v.visits });
   }
 
   /** Nothing to flush: every count is already on disk with its record. */
@@ -117,15 +120,15 @@ export class KpiService implements GroupCompanion {
 
   today(): KpiDay {
     const day = this.dayOf(this.o.now());
-    return dayView(day, this.o.timezone, this.currency, this.days.get(day) ?? new Map());
+    return dayView(day, this.o.timezone, this.currency, this.days.get(day) ?? new Map(), this.memberDays.get(day)?.values() ?? []);
   }
 
   /** Any local day (YYYY-MM-DD); from memory when recent, else from outbox.db. */
   async day(day: string): Promise<KpiDay> {
     const mem = this.days.get(day);
-    if (mem) return dayView(day, this.o.timezone, this.currency, mem);
+    if (mem) return dayView(day, this.o.timezone, this.currency, mem, this.memberDays.get(day)?.values() ?? []);
     const rows = await this.o.counters.day(day);
-    return dayView(day, this.o.timezone, this.currency, new Map(rows.map((r) => [r.hour, r])));
+    return dayView(day, this.o.timezone, this.currency, new Map(rows.map((r) => [r.hour, r])), await this.o.counters.visits(day, true));
   }
 
   /** The `report/kpi` payload for HQ: today so far, per local hour. */
@@ -140,6 +143,10 @@ export class KpiService implements GroupCompanion {
       hours.set(c.hour, addCounts(hours.get(c.hour) ?? emptyCounts(), c));
     }
     for (const m of d.members) this.members.add(m.hash);
+    for (const v of d.visits) {
+      const day = this.visitsOf(v.day);
+      day.set(v.hash, { tier: v.tier, visits: (day.get(v.hash)?.visits ?? 0) + v.visits });
+    }
     if (d.currency) this.currency = d.currency;
     this.lastSeq = Math.max(this.lastSeq, d.lastSeq);
     this.prune();
@@ -160,6 +167,12 @@ export class KpiService implements GroupCompanion {
     return m;
   }
 
+  private visitsOf(day: string): Map<string, { tier: string; visits: number }> {
+    let m = this.memberDays.get(day);
+    if (!m) this.memberDays.set(day, (m = new Map()));
+    return m;
+  }
+
   private dayOf(ms: number): string {
     return localDayHour(ms, this.o.timezone).day;
   }
@@ -169,5 +182,6 @@ export class KpiService implements GroupCompanion {
     if (this.days.size <= DAYS_IN_MEMORY + 1) return;
     const from = this.dayOf(this.o.now() - DAYS_IN_MEMORY * 86_400_000);
     for (const day of this.days.keys()) if (day < from) this.days.delete(day);
+    for (const day of this.memberDays.keys()) if (day < from) this.memberDays.delete(day);
   }
 }

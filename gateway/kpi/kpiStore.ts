@@ -49,7 +49,7 @@ export class KpiStore {
     const members = await this.db.all<{ hash: string; first_seq: number }>('SELECT hash, first_seq FROM kpi_member');
     const cur = await this.db.get<{ value: string }>("SELECT value FROM kpi_meta WHERE key = 'currency'");
     return {
-      hours: hours.map((r) => ({ day: r.day, hour: r.hour, visitors: r.visitors, transactions: r.transactions, sales: r.sales, memberTransactions: r.member_tx, repeatTransactions: r.repeat_tx })),
+      hours: hours.map((r) => ({ day: r.day, hour: r.hour, visitors: r.visitors, transactions: r.transactions, sales: r.sales, memberTransactions: r.member_tx, repeatTransactions: r.repeat_tx, memberSales: 0, pointsIssued: 0, pointsSpent: 0, couponRedemptions: 0 })),
       members: members.map((m) => ({ hash: m.hash, firstSeq: m.first_seq })),
       currency: cur?.value ?? null,
     };

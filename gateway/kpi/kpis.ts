@@ -6,7 +6,12 @@
  * - transactions and sales: kiosk `transaction` records (exact class), `total` in minor units;
  * - conversion = transactions / visitors; average basket = sales / transactions;
  * - repeat rate = member transactions whose member had an earlier transaction at this store
- *   (any earlier one, also the same day) / member transactions.
+ *   (any earlier one, also the same day) / member transactions;
+ * - member share = sales of transactions with a member / all sales (money, not a count);
+ * - points issued and spent, coupon redemptions: summed from the sale records' `points` and
+ *   `coupons`, per hour;
+ * - repeat rate by tier, per day: members with two or more transactions that day / members seen
+ *   that day, grouped by the tier the sale record names (the member's last tier that day).
  * Members are kept only as a keyed hash of their code (HMAC-SHA-256 with the store's own secret,
  * memberHashKey.ts): the KPI database holds no member ids, and a copy of it cannot be reversed by
  * hashing every possible member code.
@@ -25,6 +30,12 @@ export interface HourCounts {
   sales: number;
   memberTransactions: number;
   repeatTransactions: number;
+  /** Sum of the totals of transactions with a member, minor units. */
+  memberSales: number;
+  pointsIssued: number;
+  pointsSpent: number;
+  /** Coupons applied on sales (one per coupon per sale). */
+  couponRedemptions: number;
 }
 
 /** The counters (or the increments) of one local hour of one local day. */
@@ -40,6 +51,16 @@ export interface KpiFigures extends HourCounts {
   averageBasket: number | null;
   /** repeat / member transactions; null without member transactions. */
   repeatRate: number | null;
+  /** memberSales / sales; null without sales. */
+  memberShare: number | null;
+}
+
+/** One member's transactions on one local day, with the tier its last sale named ('' = none). */
+export interface MemberVisit {
+  day: string;
+  hash: string;
+  tier: string;
+  visits: number;
 }
 
 /** A day's numbers: totals and 24 local hours (the API's contract). */
@@ -50,7 +71,7 @@ export interface KpiDelta {
   day: string;
   hour: number;
   visitors: number;
-  transaction: { total: number; currency: string | null; memberHash: string | null } | null;
+  transaction: { total: number; currency: string | null; memberHash: string | null; memberTier: string; pointsEarned: number; pointsSpent: number; coupons: number } | null;
 }
 
 /** The fields of a committed event the KPIs read (outbox/store.ts NewEvent has them all). */
@@ -66,7 +87,7 @@ export interface KpiEventIn {
 const MAX_CLOCK_SKEW_MS = 36 * 3600_000;
 
 export function emptyCounts(): HourCounts {
-  return { visitors: 0, transactions: 0, sales: 0, memberTransactions: 0, repeatTransactions: 0 };
+  return { visitors: 0, transactions: 0, sales: 0, memberTransactions: 0, repeatTransactions: 0, memberSales: 0, pointsIssued: 0, pointsSpent: 0, couponRedemptions: 0 };
 }
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
@@ -132,7 +153,17 @@ export function kpiDelta(e: KpiEventIn, timezone: string, key: Buffer): KpiDelta
     const d = parse(e.data);
     if (!d || !Number.isInteger(d.total)) return null;
     const code = typeof d.memberCode === 'string' && d.memberCode.length > 0 ? d.memberCode : null;
-    transaction = { total: d.total as number, currency: typeof d.currency === 'string' ? d.currency : null, memberHash: code ? memberHash(code, key) : null };
+    const p = typeof d.points === 'object' && d.points !== null ? (d.points as Record<string, unknown>) : {};
+    const count = (v: unknown) => (Number.isInteger(v) && (v as number) > 0 ? (v as number) : 0);
+    transaction = {
+      total: d.total as number,
+      currency: typeof d.currency === 'string' ? d.currency : null,
+      memberHash: code ? memberHash(code, key) : null,
+      memberTier: code && typeof d.memberTier === 'string' ? d.memberTier : '',
+      pointsEarned: count(p.earned),
+      pointsSpent: count(p.spent),
+      coupons: Array.isArray(d.coupons) ? d.coupons.length : 0,
+    };
   } else return null;
   return { ...localDayHour(eventTime(e), timezone), visitors, transaction };
 }
@@ -149,6 +180,10 @@ export function addDelta(c: HourCounts, d: KpiDelta, seenBefore: boolean): HourC
     sales: c.sales + (t ? t.total : 0),
     memberTransactions: c.memberTransactions + (t?.memberHash ? 1 : 0),
     repeatTransactions: c.repeatTransactions + (t?.memberHash && seenBefore ? 1 : 0),
+    memberSales: c.memberSales + (t?.memberHash ? t.total : 0),
+    pointsIssued: c.pointsIssued + (t ? t.pointsEarned : 0),
+    pointsSpent: c.pointsSpent + (t ? t.pointsSpent : 0),
+    couponRedemptions: c.couponRedemptions + (t ? t.coupons : 0),
   };
 }
 
@@ -160,6 +195,10 @@ export function addCounts(a: HourCounts, b: HourCounts): HourCounts {
     sales: a.sales + b.sales,
     memberTransactions: a.memberTransactions + b.memberTransactions,
     repeatTransactions: a.repeatTransactions + b.repeatTransactions,
+    memberSales: a.memberSales + b.memberSales,
+    pointsIssued: a.pointsIssued + b.pointsIssued,
+    pointsSpent: a.pointsSpent + b.pointsSpent,
+    couponRedemptions: a.couponRedemptions + b.couponRedemptions,
   };
 }
 
@@ -169,6 +208,8 @@ export interface GroupDelta {
   hours: HourCell[];
   /** Members whose first transaction is in this group, with the seq of that transaction. */
   members: { hash: string; firstSeq: number }[];
+  /** Member transactions per (local day, member), for the repeat rate by tier. */
+  visits: MemberVisit[];
   /** The currency of the group's last transaction that names one; null when none does. */
   currency: string | null;
   /** The highest seq that counted. */
@@ -184,6 +225,7 @@ export function groupDelta(events: readonly (KpiEventIn & { seq: number })[], ti
   const cells = new Map<string, HourCell>();
   const members: GroupDelta['members'] = [];
   const fresh = new Set<string>();
+  const visits = new Map<string, MemberVisit>();
   let currency: string | null = null;
   let lastSeq = 0;
   for (const e of events) {
@@ -199,10 +241,16 @@ export function groupDelta(events: readonly (KpiEventIn & { seq: number })[], ti
       fresh.add(hash);
       members.push({ hash, firstSeq: e.seq });
     }
+    if (hash !== null) {
+      const vk = `${d.day}|${hash}`;
+      const v = visits.get(vk);
+      if (v) (v.visits += 1), (v.tier = d.transaction!.memberTier);
+      else visits.set(vk, { day: d.day, hash, tier: d.transaction!.memberTier, visits: 1 });
+    }
     if (d.transaction?.currency) currency = d.transaction.currency;
     lastSeq = Math.max(lastSeq, e.seq);
   }
-  return cells.size === 0 ? null : { hours: [...cells.values()], members, currency, lastSeq };
+  return cells.size === 0 ? null : { hours: [...cells.values()], members, visits: [...visits.values()], currency, lastSeq };
 }
 
 export function figures(c: HourCounts): KpiFigures {
@@ -211,21 +259,30 @@ export function figures(c: HourCounts): KpiFigures {
     conversion: c.visitors > 0 ? c.transactions / c.visitors : null,
     averageBasket: c.transactions > 0 ? Math.round(c.sales / c.transactions) : null,
     repeatRate: c.memberTransactions > 0 ? c.repeatTransactions / c.memberTransactions : null,
+    memberShare: c.sales > 0 ? c.memberSales / c.sales : null,
   };
 }
 
+/** The repeat rate by tier of one day, from its members' visits (tiers sorted by name). */
+export function tierRepeat(members: Iterable<{ tier: string; visits: number }>): KpiDay['tiers'] {
+  const by = new Map<string, { members: number; repeatMembers: number }>();
+  for (const m of members) {
+    let t = by.get(m.tier);
+    if (!t) by.set(m.tier, (t = { members: 0, repeatMembers: 0 }));
+    t.members += 1;
+    if (m.visits >= 2) t.repeatMembers += 1;
+  }
+  return [...by.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([tier, t]) => ({ tier, ...t, repeatRate: t.repeatMembers / t.members }));
+}
+
 /** A day's view from its hourly counters (missing hours are zero). */
-export function dayView(day: string, timezone: string, currency: string | null, hours: ReadonlyMap<number, HourCounts>): KpiDay {
-  const total = emptyCounts();
+export function dayView(day: string, timezone: string, currency: string | null, hours: ReadonlyMap<number, HourCounts>, members: Iterable<{ tier: string; visits: number }> = []): KpiDay {
+  let total = emptyCounts();
   const out: KpiDay['hours'] = [];
   for (let h = 0; h < 24; h++) {
     const c = hours.get(h) ?? emptyCounts();
-    total.visitors += c.visitors;
-    total.transactions += c.transactions;
-    total.sales += c.sales;
-    total.memberTransactions += c.memberTransactions;
-    total.repeatTransactions += c.repeatTransactions;
+    total = addCounts(total, c);
     out.push({ hour: h, ...figures(c) });
   }
-  return { day, timezone, currency, totals: figures(total), hours: out };
+  return { day, timezone, currency, totals: figures(total), hours: out, tiers: tierRepeat(members) };
 }

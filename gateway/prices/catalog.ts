@@ -110,6 +110,8 @@ export interface PriceQuote {
   ageRestriction?: number;
   /** VAT rate in basis points, included in every price (the receipt's VAT lines). */
   vatRateBp?: number;
+  /** The item's category in the catalog, if it has one (coupons may target it). */
+  category?: string;
   /** Feed versions (`feed/scope`) of the catalog this quote comes from (set by PriceService). */
   versions?: Readonly<Record<string, number>>;
 }
@@ -169,6 +171,7 @@ export function priceAt(cat: Catalog, gtin: string, t: number, memberCode?: stri
     ...(item.weightToleranceG !== undefined ? { weightToleranceG: item.weightToleranceG } : {}),
     ...(item.ageRestriction !== undefined ? { ageRestriction: item.ageRestriction } : {}),
     ...(item.vatRateBp !== undefined ? { vatRateBp: item.vatRateBp } : {}),
+    ...(item.category !== undefined ? { category: item.category } : {}),
   };
 }
 

@@ -226,7 +226,16 @@ function Totals(p: { view: CartView; t: Strings; money: (m: number) => string })
         <dt>{t.subtotal}</dt><dd data-testid="subtotal">{money(view.subtotal)}</dd>
         <dt>{t.savings}</dt><dd data-testid="discounts">{money(view.discounts)}</dd>
         <dt class="k-total">{t.total}</dt><dd class="k-total" data-testid="total">{money(view.total)}</dd>
-        {view.memberCode && <><dt>{t.member}</dt><dd data-testid="member">{view.memberCode}</dd></>}
+        {view.memberCode && (
+          <>
+            <dt>{t.member}</dt>
+            <dd data-testid="member">
+              {/* Masked: the screen faces the store, not only the shopper. */}
+              <span data-testid="member-id">{view.member?.masked ?? ''}</span>
+              {view.member?.tier && <span class="k-tier" data-testid="member-tier"> · {view.member.tier}</span>}
+            </dd>
+          </>
+        )}
       </dl>
     </section>
   );

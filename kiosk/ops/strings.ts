@@ -135,6 +135,13 @@ export const en = {
   hour: 'Hour',
   kpis: { visitors: 'Visitors', transactions: 'Transactions', conversion: 'Conversion', averageBasket: 'Average basket', repeatRate: 'Repeat rate', sales: 'Sales' },
   chartLabel: 'Visitors and transactions per hour',
+  membersTitle: 'Members',
+  memberKpis: { memberShare: 'Member share of sales', pointsIssued: 'Points issued', pointsSpent: 'Points spent', couponRedemptions: 'Coupon redemptions' },
+  pointsChartLabel: 'Points issued and spent per hour',
+  couponChartLabel: 'Coupon redemptions per hour',
+  tierChartLabel: 'Repeat rate by tier: members with two or more visits today / members seen',
+  noTier: '(no tier)',
+  noMemberSales: 'No member sales on this day.',
   // uplink
   uplink: 'Uplink',
   noHq: 'no HQ configured',

@@ -14,6 +14,7 @@ import { launchBrowser, screenshot } from '../helpers/browser.js';
 import { G, TOKENS } from './kioskFixture.js';
 import { startProduceStore, stopProduceStore, type ProduceStore } from './produceFixture.js';
 import type { NewEvent } from '../../gateway/outbox/store.js';
+import { darkModules, modulesOfPath } from './receiptQr.js';
 
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 const QR_URL = 'https://receipts.example/r/{transactionId}';
@@ -22,22 +23,6 @@ let browser: Browser;
 let s: ProduceStore;
 let page: Page;
 const committed: NewEvent[] = [];
-
-/**
- * The dark modules of a qrcode-generator SVG path, as "row,col": one square subpath per module,
- * "Mx,y l c,0 0,c -c,0 0,-c z", offset by the margin (in SVG units).
- */
-function modulesOfPath(d: string, cell: number, margin: number): string[] {
-  const out: string[] = [];
-  const parts = d.trim().split(/\s*(?=M)/);
-  for (const part of parts) {
-    const m = /^M(\d+),(\d+)l(\d+),0 0,(\d+) -(\d+),0 0,-(\d+)z$/.exec(part);
-    expect(m, part).not.toBeNull();
-    expect([m![3], m![4], m![5], m![6]].map(Number)).toEqual([cell, cell, cell, cell]);
-    out.push(`${(Number(m![2]) - margin) / cell},${(Number(m![1]) - margin) / cell}`);
-  }
-  return out.sort();
-}
 
 /** axe-core on the page as it is now: its serious and critical violations. */
 async function runAxe(): Promise<string[]> {
@@ -102,9 +87,7 @@ describe('the thank-you screen', () => {
     expect(pagePath).toBe(expectedPath);
     const pageViewBox = await page.locator('[data-testid="receipt-qr"] svg').getAttribute('viewBox');
     expect(pageViewBox).toBe(/viewBox="([^"]+)"/.exec(svg)![1]);
-    const dark: string[] = [];
-    for (let r = 0; r < qr.getModuleCount(); r++) for (let c = 0; c < qr.getModuleCount(); c++) if (qr.isDark(r, c)) dark.push(`${r},${c}`);
-    expect(modulesOfPath(pagePath, 4, 16)).toEqual(dark.sort());
+    expect(modulesOfPath(pagePath, 4, 16)).toEqual(darkModules(expectedUrl));
 
     // No UUID as the headline: the short number is shown, the full id only in small print.
     expect(await page.locator('[data-testid="thanks"] h2').textContent()).toBe('Thank you!');

@@ -185,7 +185,11 @@ describe('the day’s numbers', () => {
       ['12', '25', '3', '12.0%', '€22.50', '€67.50'],
       ['17', '14', '2', '14.3%', '€32.50', '€65.00'],
     ]);
-    expect(await page.locator('svg.ops-chart g[data-hour]').count()).toBe(24);
+    expect(await page.locator('svg.ops-chart[data-chart="visitors-transactions"] g[data-hour]').count()).toBe(24);
+    // What members make visible: 4 of the 6 sales had a member (member share of sales), no points
+    // or coupons in these records; the member charts are there too.
+    expect(await page.textContent('[data-member-kpi="memberShare"] .value')).toBe(`${((100 * (1250 + 3480 + 2271 + 5000 + 1500)) / 14500).toFixed(1)}%`);
+    expect(await page.locator('svg.ops-chart[data-chart="couponRedemptions-couponRedemptions"] g[data-hour]').count()).toBe(24);
     await screenshot(page, 'ops-day');
 
     const yesterday = localDayHour(Date.parse(localToday(20, 0, 1)), TZ).day;

@@ -13,7 +13,7 @@ import type { Action, Session } from '../sessionTypes.js';
 import { typedCouponOf } from './couponCode.js';
 import type { CouponDefT } from '../../protocol/schemas/feeds/coupons.js';
 import { verifyCoupon, useKeyOf, type CouponLookup, type CouponRefusal } from './couponVerify.js';
-import { memberUseSteps, usedSteps, type CouponFeedRows, type CouponStore } from './couponStore.js';
+import { memberUseSteps, releaseSaleSteps, usedSteps, type CouponFeedRows, type CouponStore } from './couponStore.js';
 import { heldUseKeys } from './couponSteps.js';
 import { CouponFeed, type CouponFeedOptions } from './couponFeed.js';
 
@@ -103,13 +103,17 @@ export class CouponBook {
     if (max !== undefined) {
       // Counted per member: the member must be known first (the coupon then applies at once).
       if (s.memberCode === null) return this.refuse(kioskId, 'memberFirst', `coupon ${c.couponId}: at most ${max} per member`);
-      const used = await this.d.store.memberUses(c.couponId, s.memberCode);
-      if (used >= max) return this.refuse(kioskId, 'maxUses', `coupon ${c.couponId}: used ${used} of ${max} times by this member`);
+      // Counted and held in one statement (couponStore.ts holdForMember): carts at two kiosks
+      // cannot both take the member's last use.
+      const h = await this.d.store.holdForMember({ couponId: c.couponId, member: s.memberCode, sessionId: s.sessionId, kioskId, max }, this.d.now());
+      if (!h.held) return this.refuse(kioskId, 'maxUses', `coupon ${c.couponId}: ${h.taken} of ${max} uses by this member taken (sales and other carts)`);
     }
     if (c.useKey !== null) {
       const res = await this.d.store.reserve({ useKey: c.useKey, couponId: c.couponId, serial: c.serial, kioskId, sessionId: s.sessionId }, this.d.now());
-      if (res === 'used') return this.refuse(kioskId, 'alreadyUsed', `coupon ${c.couponId} serial ${c.serial}: used in an earlier sale`);
-      if (res === 'elsewhere') return this.refuse(kioskId, 'alreadyUsed', `coupon ${c.couponId} serial ${c.serial}: on another cart`);
+      if (res === 'used' || res === 'elsewhere') {
+        if (max !== undefined) await this.d.store.releaseHolds(s.sessionId, [c.couponId]);
+        return this.refuse(kioskId, 'alreadyUsed', `coupon ${c.couponId} serial ${c.serial}: ${res === 'used' ? 'used in an earlier sale' : 'on another cart'}`);
+      }
     }
     this.log.info({ deviceId: kioskId, couponId: c.couponId, serial: c.serial, single: c.useKey !== null, via: c.via }, 'coupon on the cart');
     return { type: 'couponAdd', coupon: c };
@@ -117,9 +121,20 @@ export class CouponBook {
 
   /** After a session change: the serials the cart no longer holds (removed, voided, cancelled, reset) are let go. */
   async sessionChanged(prev: Session, next: Session): Promise<void> {
+    const same = next.sessionId === prev.sessionId && next.phase !== 'cancelled';
+    // Member holds of coupons the cart dropped (a sold cart's holds went in the sale's commit). Every
+    // dropped coupon is let go, not only those the feed now limits: a definition HQ changed or
+    // removed meanwhile must not leave a hold behind.
+    const limited = (s: Session) => (s.coupons ?? []).map((c) => c.couponId);
+    const before = limited(prev);
+    if (before.length > 0) {
+      const after = new Set(same ? limited(next) : []);
+      const dropped = before.filter((id) => !after.has(id));
+      if (dropped.length > 0) await this.d.store.releaseHolds(prev.sessionId, dropped);
+    }
     const held = heldUseKeys(prev);
     if (held.length === 0) return;
-    const keep = next.sessionId === prev.sessionId && next.phase !== 'cancelled' ? new Set(heldUseKeys(next)) : new Set<string>();
+    const keep = same ? new Set(heldUseKeys(next)) : new Set<string>();
     const gone = held.filter((k) => !keep.has(k));
     // A sold cart's serials are `used` by now: release never touches those.
     if (gone.length > 0) await this.d.store.release(gone, prev.sessionId);
@@ -133,6 +148,11 @@ export class CouponBook {
       if (live.get(u.sessionId)?.has(u.useKey)) continue;
       await this.d.store.release([u.useKey], u.sessionId);
       this.log.warn({ deviceId: u.kioskId, couponId: u.couponId, serial: u.serial, sessionId: u.sessionId }, 'released a coupon reservation no cart holds (after a restart)');
+    }
+    for (const sessionId of await this.d.store.holdSessions()) {
+      if (live.has(sessionId)) continue;
+      const n = await this.d.store.releaseHolds(sessionId);
+      this.log.warn({ sessionId, holds: n }, 'released per-member coupon holds no cart holds (after a restart)');
     }
   }
 
@@ -149,6 +169,17 @@ export class CouponBook {
     const uses = (data.coupons ?? []).filter((c) => c.single).map((c) => ({ useKey: useKeyOf(c.couponId, c.serial), couponId: c.couponId, serial: c.serial, amount: c.amount }));
     const counted = data.memberCode !== undefined ? memberUseSteps((data.coupons ?? []).map((c) => c.couponId), data.memberCode, data.transactionId, this.d.now()) : [];
     return [...usedSteps(uses, { transactionId: data.transactionId, kioskId: data.kioskId }, this.d.now()), ...counted];
+  }
+
+  /**
+   * A post-sale void gives the sale's coupons back in kiosk.db (releaseSaleSteps): single-use
+   * serials usable again, per-member counts down. Returns how many rows it let go (0 when there was
+   * nothing, or it ran already). The `couponReleased` records (saleRecords.ts
+   * couponReleaseRecords) belong in the void's outbox commit; pass `releaseSaleSteps` to the
+   * void's kiosk.db commit instead of calling this when the void has one.
+   */
+  async releaseCoupons(transactionId: string): Promise<number> {
+    return this.d.store.releaseSale(transactionId);
   }
 
   private refuse(kioskId: string, reason: CouponRefusal, detail: string): Action {

@@ -25,6 +25,8 @@ export interface PricedLine {
   lineId: string;
   gtin: string;
   price: number;
+  /** The catalog category of the line's item (a `category` target matches it). */
+  category?: string;
   /** The coupon part taken off `price` (absent: none). */
   couponOff?: number;
 }
@@ -126,7 +128,7 @@ export function applyCoupons<L extends PricedLine>(lines0: readonly L[], coupons
       no('minSpend', { missing: d.minSpend - basket });
       continue;
     }
-    const idx = lines.map((l, i) => (d.target.kind === 'basket' || d.target.gtins.some((g) => sameGtin(g, l.gtin)) ? i : -1)).filter((i) => i >= 0 && remaining[i] > 0);
+    const idx = lines.map((l, i) => (targets(d.target, l) ? i : -1)).filter((i) => i >= 0 && remaining[i] > 0);
     const base = idx.reduce((a, i) => a + remaining[i], 0);
     if (base <= 0) {
       no('noItems');
@@ -144,6 +146,13 @@ export function applyCoupons<L extends PricedLine>(lines0: readonly L[], coupons
     return off > 0 ? { ...l, price: l.price - off, couponOff: off } : l;
   });
   return { lines: out, outcomes };
+}
+
+/** Whether a coupon's target takes in a line: the basket, its GTIN, or its item's category (exact, case-sensitive). */
+function targets(t: CouponDefT['target'], l: PricedLine): boolean {
+  if (t.kind === 'basket') return true;
+  if (t.kind === 'items') return t.gtins.some((g) => sameGtin(g, l.gtin));
+  return l.category !== undefined && t.categories.includes(l.category);
 }
 
 /** GTINs compare as GTIN-14 (a feed may list an EAN-13 where the catalog has the GTIN-14, or the reverse). */

@@ -86,6 +86,56 @@ export class CouponStore {
     return (await this.db().all<{ n: number }>('SELECT count(*) AS n FROM coupon_member_uses WHERE coupon_id = ? AND member = ?', [couponId, member]))[0]?.n ?? 0;
   }
 
+  /**
+   * Takes one of a member's `max` uses of a coupon for a cart, or says how many are gone (used in
+   * sales + held by other carts). Count and take are one INSERT … SELECT: SQLite runs a statement
+   * under the database's write lock, so another kiosk's take lands wholly before or after it and
+   * the two can never both see the last free use (reading the count and inserting in two awaits
+   * could). A cart that holds one already keeps it.
+   */
+  async holdForMember(h: { couponId: string; member: string; sessionId: string; kioskId: string; max: number }, now: number): Promise<{ held: true } | { held: false; taken: number }> {
+    const [ins, count] = await this.db().steps(
+      [
+        {
+          sql: `INSERT OR IGNORE INTO coupon_member_holds (coupon_id, member, session_id, kiosk_id, held_at)
+                SELECT ?, ?, ?, ?, ?
+                WHERE (SELECT count(*) FROM coupon_member_uses WHERE coupon_id = ? AND member = ?)
+                    + (SELECT count(*) FROM coupon_member_holds WHERE coupon_id = ? AND member = ? AND session_id <> ?) < ?`,
+          rows: [[h.couponId, h.member, h.sessionId, h.kioskId, now, h.couponId, h.member, h.couponId, h.member, h.sessionId, h.max]],
+        },
+        {
+          sql: `SELECT (SELECT count(*) FROM coupon_member_uses WHERE coupon_id = ? AND member = ?) AS used,
+                       (SELECT count(*) FROM coupon_member_holds WHERE coupon_id = ? AND member = ? AND session_id <> ?) AS others,
+                       (SELECT count(*) FROM coupon_member_holds WHERE coupon_id = ? AND member = ? AND session_id = ?) AS mine`,
+          rows: [[h.couponId, h.member, h.couponId, h.member, h.sessionId, h.couponId, h.member, h.sessionId]],
+          mode: 'all',
+        },
+      ],
+      true,
+    );
+    const c = count!.rows[0] as { used: number; others: number; mine: number };
+    return ins!.changes === 1 || c.mine === 1 ? { held: true } : { held: false, taken: c.used + c.others };
+  }
+
+  /** Lets a cart's member holds go (all of them, or those of the coupons named). */
+  async releaseHolds(sessionId: string, couponIds?: readonly string[]): Promise<number> {
+    const [r] = couponIds
+      ? await this.db().steps([{ sql: 'DELETE FROM coupon_member_holds WHERE session_id = ? AND coupon_id = ?', rows: couponIds.map((id) => [sessionId, id]) }], true)
+      : await this.db().steps([{ sql: 'DELETE FROM coupon_member_holds WHERE session_id = ?', rows: [[sessionId]] }], true);
+    return r!.changes;
+  }
+
+  /** The carts that hold member uses (for the check at start). */
+  async holdSessions(): Promise<string[]> {
+    return (await this.db().all<{ s: string }>('SELECT DISTINCT session_id AS s FROM coupon_member_holds')).map((r) => r.s);
+  }
+
+  /** Runs releaseSaleSteps in one transaction; the rows it deleted. */
+  async releaseSale(transactionId: string): Promise<number> {
+    const r = await this.db().steps(releaseSaleSteps(transactionId), true);
+    return r.reduce((n, x) => n + x.changes, 0);
+  }
+
   async use(useKey: string): Promise<CouponUseRow | null> {
     return (await this.db().all<CouponUseRow>('SELECT use_key AS useKey, coupon_id AS couponId, serial, status, kiosk_id AS kioskId, session_id AS sessionId, transaction_id AS transactionId FROM coupon_uses WHERE use_key = ?', [useKey]))[0] ?? null;
   }
@@ -107,8 +157,27 @@ export function usedSteps(uses: readonly { useKey: string; couponId: string; ser
   ];
 }
 
-/** The statement that counts a member's coupon uses, in the sale's commit (one row per coupon and sale). */
+/**
+ * The statements that count a member's coupon uses, in the sale's commit (one row per coupon and
+ * sale), and drop the cart's holds (the sale's id is its cart's session id): the use replaces the
+ * hold in the same transaction, so the count never has both or neither.
+ */
 export function memberUseSteps(couponIds: readonly string[], member: string, transactionId: string, now: number): Step[] {
   if (couponIds.length === 0) return [];
-  return [{ sql: 'INSERT OR IGNORE INTO coupon_member_uses (coupon_id, member, transaction_id, used_at) VALUES (?, ?, ?, ?)', rows: couponIds.map((id) => [id, member, transactionId, now]) }];
+  return [
+    { sql: 'INSERT OR IGNORE INTO coupon_member_uses (coupon_id, member, transaction_id, used_at) VALUES (?, ?, ?, ?)', rows: couponIds.map((id) => [id, member, transactionId, now]) },
+    { sql: 'DELETE FROM coupon_member_holds WHERE session_id = ?', rows: [[transactionId]] },
+  ];
+}
+
+/**
+ * The statements that give a voided sale's coupons back, for the void's own commit: its
+ * single-use serials are free again (their `used` rows go) and the member's per-coupon count goes
+ * down by this sale. Keyed by the transaction id, so running them twice changes nothing more.
+ */
+export function releaseSaleSteps(transactionId: string): Step[] {
+  return [
+    { sql: "DELETE FROM coupon_uses WHERE transaction_id = ? AND status = 'used'", rows: [[transactionId]] },
+    { sql: 'DELETE FROM coupon_member_uses WHERE transaction_id = ?', rows: [[transactionId]] },
+  ];
 }

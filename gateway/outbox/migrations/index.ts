@@ -105,4 +105,13 @@ export const OUTBOX_MIGRATIONS: readonly string[] = [
      digest TEXT NOT NULL, header TEXT NOT NULL, sent_at INTEGER NOT NULL, attempts INTEGER NOT NULL, via TEXT NOT NULL
    ) WITHOUT ROWID;
    CREATE TABLE hq_ack_versions (version INTEGER PRIMARY KEY, batch_id TEXT NOT NULL, at INTEGER NOT NULL)`,
+  // 9: what members make visible, counted like the rest (kpi/kpiCounters.ts): per hour the member
+  // share of sales, points issued and spent, coupon redemptions; per local day and keyed member
+  // hash the member's transactions and last tier, for the repeat rate by tier. Hours counted before
+  // this migration carry zeros in the new columns.
+  `ALTER TABLE kpi_hour ADD COLUMN member_sales INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE kpi_hour ADD COLUMN points_issued INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE kpi_hour ADD COLUMN points_spent INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE kpi_hour ADD COLUMN coupon_redemptions INTEGER NOT NULL DEFAULT 0;
+   CREATE TABLE kpi_member_day (day TEXT NOT NULL, hash TEXT NOT NULL, tier TEXT NOT NULL, visits INTEGER NOT NULL, PRIMARY KEY (day, hash)) WITHOUT ROWID`,
 ];

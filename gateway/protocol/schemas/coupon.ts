@@ -33,5 +33,12 @@ export const CouponRedeemed = Type.Object(
   { additionalProperties: false },
 );
 
+/**
+ * A coupon given back by a post-sale void: the exact reverse of one `couponRedeemed` (same
+ * transaction id, coupon id and serial), so HQ counts that use as undone. A single-use serial is
+ * free again at this store from the same commit on.
+ */
+export const CouponReleased = CouponRedeemed;
+
 export type SaleCouponRec = Static<typeof SaleCoupon>;
 export type CouponRedeemedRec = Static<typeof CouponRedeemed>;

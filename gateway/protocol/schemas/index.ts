@@ -15,7 +15,7 @@ import { PaymentCancel, PaymentCharge, PaymentEndOfDay, PaymentEndOfDayResult, P
 import { KioskAttendant, KioskHandover, KioskPickup, KioskTransaction, PointsChange } from './kiosk.js'; // kiosk
 import { StockMove } from './stock.js'; // stock
 import { PriceMismatch } from './priceMismatch.js'; // shelf = till
-import { CouponRedeemed } from './coupon.js'; // coupons
+import { CouponRedeemed, CouponReleased } from './coupon.js'; // coupons
 import { PrinterPrint, PrinterStatus } from './printer.js';
 import { ExitAlarm } from './exitAlarm.js'; // exit gate
 
@@ -63,7 +63,7 @@ export const CATALOGUE: Record<DeviceKind, KindSpec> = {
     events: { ...common, result: { schema: PaymentResult, cls: 'exact' }, status: { schema: PaymentStatus, cls: 'latest' }, endOfDay: { schema: PaymentEndOfDayResult, cls: 'exact' } },
     commands: { charge: PaymentCharge, cancel: PaymentCancel, reverse: PaymentReverse, endOfDay: PaymentEndOfDay },
   },
-  kiosk: { events: { ...common, transaction: { schema: KioskTransaction, cls: 'exact' }, attendant: { schema: KioskAttendant, cls: 'exact' }, pickup: { schema: KioskPickup, cls: 'exact' }, handover: { schema: KioskHandover, cls: 'exact' }, priceMismatch: { schema: PriceMismatch, cls: 'exact' }, pointsChange: { schema: PointsChange, cls: 'exact' }, couponRedeemed: { schema: CouponRedeemed, cls: 'exact' } }, commands: {} }, // kiosk
+  kiosk: { events: { ...common, transaction: { schema: KioskTransaction, cls: 'exact' }, attendant: { schema: KioskAttendant, cls: 'exact' }, pickup: { schema: KioskPickup, cls: 'exact' }, handover: { schema: KioskHandover, cls: 'exact' }, priceMismatch: { schema: PriceMismatch, cls: 'exact' }, pointsChange: { schema: PointsChange, cls: 'exact' }, couponRedeemed: { schema: CouponRedeemed, cls: 'exact' }, couponReleased: { schema: CouponReleased, cls: 'exact' } }, commands: {} }, // kiosk
   printer: { events: { ...common, status: { schema: PrinterStatus, cls: 'latest' } }, commands: { print: PrinterPrint } },
 };
 

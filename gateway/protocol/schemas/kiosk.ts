@@ -46,6 +46,8 @@ export const TransactionLine = Type.Object(
     label: Type.Optional(SaleLineLabel),
     /** The line's part of the sale's coupons, already taken off `price` (the VAT is on what is left). */
     couponOff: Type.Optional(MinorUnits),
+    /** The line's part of points spent as a discount (not taken off `price`; the VAT is on price − pointsOff). */
+    pointsOff: Type.Optional(MinorUnits),
   },
   { additionalProperties: true },
 );
@@ -58,7 +60,19 @@ export const VatLineSchema = Type.Object(
 
 const Points = Type.Integer({ minimum: 0, maximum: 1_000_000_000 });
 export const SalePoints = Type.Object(
-  { memberId: Type.String({ minLength: 1, maxLength: 64 }), program: Type.String({ maxLength: 64 }), earned: Points, spent: Points, discount: MinorUnits },
+  {
+    memberId: Type.String({ minLength: 1, maxLength: 64 }),
+    program: Type.String({ maxLength: 64 }),
+    earned: Points,
+    spent: Points,
+    discount: MinorUnits,
+    /**
+     * With points spent: `discount` — their value is split over the lines (`pointsOff`) and lowers
+     * the VAT base; `tender` — a payment like a voucher, VAT on the full line prices. `total` is
+     * what the card paid either way (the points' value is in `discounts`).
+     */
+    as: Type.Optional(Type.Union([Type.Literal('discount'), Type.Literal('tender')])),
+  },
   { additionalProperties: false },
 );
 
@@ -73,7 +87,8 @@ export const PointsChange = Type.Object(
     entryId: Type.String({ minLength: 1, maxLength: 200 }),
     transactionId: Id,
     kioskId: Id,
-    kind: Type.Union([Type.Literal('earn'), Type.Literal('spend')]),
+    // earnReversal / spendReversal: a post-sale void gives the sale's points back (delta opposite).
+    kind: Type.Union([Type.Literal('earn'), Type.Literal('spend'), Type.Literal('earnReversal'), Type.Literal('spendReversal')]),
     memberId: Type.String({ minLength: 1, maxLength: 64 }),
     delta: Type.Integer({ minimum: -1_000_000_000, maximum: 1_000_000_000 }),
     program: Type.String({ maxLength: 64 }),
@@ -94,6 +109,8 @@ export const KioskTransaction = Type.Object(
     /** VAT per rate, for the receipt and HQ's books (optional: records before this field have none). */
     vat: Type.Optional(Type.Array(VatLineSchema, { maxItems: 64 })),
     memberCode: Type.Optional(Type.String({ maxLength: 64 })),
+    /** The member's tier at the sale (for the repeat rate by tier); absent without a member or tier. */
+    memberTier: Type.Optional(Type.String({ maxLength: 32 })),
     /** Coupons applied (their discount is in `discounts` and taken off the lines' prices). */
     coupons: Type.Optional(Type.Array(SaleCoupon, { maxItems: 64 })),
     /**

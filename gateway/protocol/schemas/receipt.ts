@@ -66,7 +66,23 @@ export const ReceiptModelSchema = Type.Object(
     /** What the shopper saved in all: the sale's discounts (promotions, member prices), the sum of the lines' savings. */
     savings: MinorUnits,
     coupons: Type.Optional(Type.Array(Type.Object({ code: Text(64), label: Text(120), amount: Signed }, { additionalProperties: false }), { maxItems: 50 })),
-    points: Type.Optional(Type.Object({ earned: Type.Integer({ minimum: 0 }), spent: Type.Integer({ minimum: 0 }), balance: Type.Optional(Type.Integer()) }, { additionalProperties: false })),
+    /**
+     * Points earned and spent; with points spent, `value` (minor units) and how they counted: `discount`
+     * (listed with the discounts, the VAT lowered) or `tender` (a payment beside the card; `total` is
+     * then the price before the points, VAT on it).
+     */
+    points: Type.Optional(
+      Type.Object(
+        {
+          earned: Type.Integer({ minimum: 0 }),
+          spent: Type.Integer({ minimum: 0 }),
+          balance: Type.Optional(Type.Integer()),
+          value: Type.Optional(MinorUnits),
+          as: Type.Optional(Type.Union([Type.Literal('discount'), Type.Literal('tender')])),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     vat: Type.Array(ReceiptModelVat, { maxItems: 64 }),
     total: MinorUnits,
     payment: ReceiptModelPayment,

@@ -6,6 +6,8 @@ import { useEffect, useState } from 'preact/hooks';
 import type { KpiDay } from '../../../gateway/protocol/schemas/api/index.js';
 import { get } from '../api.js';
 import { useI18n } from '../i18n.js';
+import { MemberNumbers } from './dayMembers.js';
+import { HourChart } from './hourChart.js';
 
 export function DayView({ kpi: today }: { kpi: KpiDay | null }) {
   const { t: s, f } = useI18n();
@@ -74,43 +76,7 @@ export function DayView({ kpi: today }: { kpi: KpiDay | null }) {
             ))}
         </tbody>
       </table>
+      <MemberNumbers kpi={kpi} />
     </section>
-  );
-}
-
-/** Visitors (light) and transactions (dark) per local hour; one shared scale, so the gap is the conversion. */
-function HourChart({ kpi }: { kpi: KpiDay }) {
-  const { t } = useI18n();
-  const W = 720;
-  const H = 200;
-  const pad = 24;
-  const max = Math.max(1, ...kpi.hours.map((h) => Math.max(h.visitors, h.transactions)));
-  const bw = (W - pad * 2) / 24;
-  const y = (v: number) => H - pad - (v / max) * (H - pad * 2);
-  return (
-    <svg class="ops-chart" viewBox={`0 0 ${W} ${H}`} role="img" aria-label={t.chartLabel}>
-      <line x1={pad} y1={H - pad} x2={W - pad} y2={H - pad} class="axis" />
-      <text x={pad} y={14} class="tick">
-        {max}
-      </text>
-      {kpi.hours.map((h) => {
-        const x = pad + h.hour * bw;
-        return (
-          <g data-hour={h.hour}>
-            <rect x={x + 2} y={y(h.visitors)} width={bw - 4} height={H - pad - y(h.visitors)} class="visitors">
-              <title>{`${h.hour}:00 ${t.kpis.visitors} ${h.visitors}`}</title>
-            </rect>
-            <rect x={x + bw / 4} y={y(h.transactions)} width={bw / 2} height={H - pad - y(h.transactions)} class="transactions">
-              <title>{`${h.hour}:00 ${t.kpis.transactions} ${h.transactions}`}</title>
-            </rect>
-            {h.hour % 3 === 0 && (
-              <text x={x + bw / 2} y={H - 8} class="tick" text-anchor="middle">
-                {h.hour}
-              </text>
-            )}
-          </g>
-        );
-      })}
-    </svg>
   );
 }

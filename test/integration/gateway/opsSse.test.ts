@@ -9,7 +9,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { createLogger } from '../../../gateway/log.js';
 import { LiveFeed } from '../../../gateway/http/sse.js';
 import type { DeviceRegistry, DeviceView } from '../../../gateway/devices/registry.js';
-import { dayView } from '../../../gateway/kpi/kpis.js';
+import { dayView, emptyCounts } from '../../../gateway/kpi/kpis.js';
 import type { AlertRow } from '../../../gateway/kpi/kpiStore.js';
 import { LiveEvents } from '../../../gateway/protocol/schemas/api/live.js';
 import { SseReader } from './opsClient.js';
@@ -24,7 +24,7 @@ let visitors = 0;
 
 const feed = new LiveFeed({
   registry,
-  today: () => dayView('2026-11-25', 'UTC', 'EUR', new Map([[9, { visitors, transactions: 0, sales: 0, memberTransactions: 0, repeatTransactions: 0 }]])),
+  today: () => dayView('2026-11-25', 'UTC', 'EUR', new Map([[9, { ...emptyCounts(), visitors }]])),
   onKpiChange: (fn) => (kpiFns.add(fn), () => kpiFns.delete(fn)),
   onAlert: (fn) => (alertFns.add(fn), () => alertFns.delete(fn)),
   log: createLogger({ level: 'silent' }),

@@ -58,6 +58,8 @@ export const CartViewSchema = Type.Object({
   total: Minor,
   currency: Type.String(),
   memberCode: Type.Union([Type.String(), Type.Null()]),
+  /** What the screen shows of the member: the id masked (last few characters) and the tier. */
+  member: Opt(Type.Union([Type.Object({ masked: Type.String(), tier: Type.Union([Type.String(), Type.Null()]) }), Type.Null()])),
   requests: Type.Array(AttendantRequestViewSchema),
   helpCalled: Type.Boolean(),
   bagging: Type.Object({

@@ -18,6 +18,15 @@ export const KpiFiguresSchema = Type.Object({
   averageBasket: Type.Union([Type.Integer(), Type.Null()]),
   /** repeat / member transactions; null without member transactions. */
   repeatRate: NullableRatio,
+  /** Sum of the totals of transactions with a member, minor units. */
+  memberSales: Count,
+  /** memberSales / sales (the member share of sales); null without sales. */
+  memberShare: NullableRatio,
+  /** Points members earned and spent on the sales. */
+  pointsIssued: Count,
+  pointsSpent: Count,
+  /** Coupons applied on sales. */
+  couponRedemptions: Count,
 });
 export type KpiFigures = Static<typeof KpiFiguresSchema>;
 
@@ -28,6 +37,11 @@ export const KpiDaySchema = Type.Object({
   totals: KpiFiguresSchema,
   /** 24 entries, local hours 0..23 (a DST day still shows 24 slots; the repeated hour adds up). */
   hours: Type.Array(Type.Composite([KpiFiguresSchema, Type.Object({ hour: Type.Integer({ minimum: 0, maximum: 23 }) })])),
+  /**
+   * Repeat rate by member tier for the day: members with two or more transactions / members seen
+   * (by keyed member hash); tier '' = members whose sale named no tier.
+   */
+  tiers: Type.Array(Type.Object({ tier: Type.String(), members: Count, repeatMembers: Count, repeatRate: Type.Number() })),
 });
 export type KpiDay = Static<typeof KpiDaySchema>;
 

@@ -20,8 +20,12 @@ export const CouponDef = Type.Object(
     codePrefix: Type.Optional(Type.String({ pattern: '^[A-Z0-9][A-Z0-9-]{1,15}$' })),
     /** A GS1 coupon (AI 8110/8112) maps here by its company prefix and offer code. */
     gs1: Type.Optional(Type.Object({ companyPrefix: Type.String({ pattern: '^[0-9]{6,12}$' }), offerCode: Type.String({ pattern: '^[0-9]{6}$' }) }, { additionalProperties: false })),
-    /** What the discount applies to: the whole basket, or the lines of these GTINs. */
-    target: Type.Union([Type.Object({ kind: Type.Literal('basket') }, { additionalProperties: false }), Type.Object({ kind: Type.Literal('items'), gtins: Type.Array(Gtin, { minItems: 1, maxItems: 1000 }) }, { additionalProperties: false })]),
+    /** What the discount applies to: the whole basket, the lines of these GTINs, or the lines whose catalog item is in one of these categories. */
+    target: Type.Union([
+      Type.Object({ kind: Type.Literal('basket') }, { additionalProperties: false }),
+      Type.Object({ kind: Type.Literal('items'), gtins: Type.Array(Gtin, { minItems: 1, maxItems: 1000 }) }, { additionalProperties: false }),
+      Type.Object({ kind: Type.Literal('category'), categories: Type.Array(Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._-]+$' }), { minItems: 1, maxItems: 100 }) }, { additionalProperties: false }),
+    ]),
     /** Exactly one of them: minor units off, or basis points off (1000 = 10 %). */
     amountOff: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000_000 })),
     percentOffBp: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),

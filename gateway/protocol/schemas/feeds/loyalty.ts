@@ -40,6 +40,12 @@ export const SpendRules = Type.Object(
     minPoints: Count,
     /** The largest share of the basket payable with points, basis points (5000 = half). */
     maxShareBp: Type.Integer({ minimum: 0, maximum: 10_000 }),
+    /**
+     * How points spent count for VAT (gateway/kiosk/pointsVat.ts): `discount` (default) lowers the
+     * lines' taxable amount; `tender` pays like a voucher, VAT stays on the line prices and the
+     * receipt lists the points as a payment.
+     */
+    as: Type.Optional(Type.Union([Type.Literal('discount'), Type.Literal('tender')])),
   },
   { additionalProperties: false },
 );

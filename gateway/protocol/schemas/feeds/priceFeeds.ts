@@ -30,6 +30,8 @@ export const CatalogItem = Type.Object(
     ageRestriction: Type.Optional(Type.Integer({ minimum: 0, maximum: 99 })),
     /** VAT rate in basis points (1900 = 19 %, 550 = 5.5 %); prices include it. For the receipt's VAT lines. */
     vatRateBp: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000 })),
+    /** The chain's product category (`dairy`, `wine`): coupons may target it. */
+    category: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._-]+$' })),
     /** Label template (Pricer "presentation") and its extra fields. */
     template: Type.Optional(Type.String({ maxLength: 32 })),
     fields: Type.Optional(Type.Record(Type.String({ maxLength: 32 }), Type.String({ maxLength: 128 }))),

@@ -42,7 +42,7 @@ describe('points on the cart', () => {
   it('a member on the cart sees what the sale earns and what they may spend; no member, no points', () => {
     expect(run([{ type: 'addItem', gtin: WINE }], ctx(700)).s.points).toBeUndefined();
     const { s } = run([{ type: 'addItem', gtin: WINE }, member('GOLD1')], ctx(700));
-    expect(s.points).toEqual({ memberId: 'GOLD1', program: 'club', earned: 20, spent: 0, discount: 0, available: 700, spendable: 500 });
+    expect(s.points).toEqual({ memberId: 'GOLD1', program: 'club', earned: 20, spent: 0, discount: 0, as: 'discount', available: 700, spendable: 500 });
   });
 
   it('spending takes the points off the total as a discount; the rest earns', () => {
@@ -86,8 +86,11 @@ describe('points on the cart', () => {
     expect(effects[0]).toMatchObject({ type: 'charge', amount: 700 });
     const paid = step(s, { type: 'paymentResult', requestId: s.payment!.requestId, status: 'approved', amount: 700, currency: 'EUR', authCode: 'A1' }, c);
     const rec = paid.effects.find((e) => e.type === 'recordTransaction');
-    expect(rec && rec.type === 'recordTransaction' && rec.data.points).toEqual({ memberId: 'M1', program: 'club', earned: 7, spent: 300, discount: 300 });
+    expect(rec && rec.type === 'recordTransaction' && rec.data.points).toEqual({ memberId: 'M1', program: 'club', earned: 7, spent: 300, discount: 300, as: 'discount' });
     expect(rec && rec.type === 'recordTransaction' && rec.data.total).toBe(700);
+    // As a discount (the feed's default) the points lower the line's VAT base: one line takes all 3.00.
+    const data = rec && rec.type === 'recordTransaction' ? rec.data : null;
+    expect(data?.lines.map((l) => l.pointsOff)).toEqual([300]);
   });
 
   it('an open cart holds its points; a voided or finished one gives them back', () => {

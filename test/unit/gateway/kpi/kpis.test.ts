@@ -18,7 +18,7 @@ describe('kpiDelta', () => {
 
   it('reads a kiosk transaction: total, currency, and the member only as a hash', () => {
     const d = kpiDelta(ev('kiosk', 'transaction', { total: 1299, currency: 'EUR', memberCode: 'M-42' }), 'UTC', K);
-    expect(d?.transaction).toEqual({ total: 1299, currency: 'EUR', memberHash: memberHash('M-42', K) });
+    expect(d?.transaction).toEqual({ total: 1299, currency: 'EUR', memberHash: memberHash('M-42', K), memberTier: '', pointsEarned: 0, pointsSpent: 0, coupons: 0 });
     expect(d?.transaction?.memberHash).not.toContain('M-42');
     expect(kpiDelta(ev('kiosk', 'transaction', { total: 500, currency: 'EUR' }), 'UTC', K)?.transaction?.memberHash).toBeNull();
   });
@@ -64,16 +64,51 @@ describe('local time', () => {
   });
 });
 
+describe('what members make visible', () => {
+  it('reads the tier, points and coupons of a member sale; a sale without a member names no tier', () => {
+    const d = kpiDelta(ev('kiosk', 'transaction', { total: 900, currency: 'EUR', memberCode: 'M-7', memberTier: 'gold', points: { earned: 9, spent: 600 }, coupons: [{}, {}] }), 'UTC', K);
+    expect(d?.transaction).toMatchObject({ memberTier: 'gold', pointsEarned: 9, pointsSpent: 600, coupons: 2 });
+    expect(kpiDelta(ev('kiosk', 'transaction', { total: 900, currency: 'EUR', memberTier: 'gold', points: { earned: -3, spent: 'x' } }), 'UTC', K)?.transaction).toMatchObject({ memberTier: '', pointsEarned: 0, pointsSpent: 0 });
+  });
+
+  it('sums member sales, points and coupons per hour and gives the repeat rate by tier of a day', () => {
+    const at = (seq: number, data: Record<string, unknown>, ts = '2026-11-25T09:30:00.000Z') => ({ seq, ...ev('kiosk', 'transaction', { currency: 'EUR', ...data }, ts) });
+    const d = groupDelta(
+      [
+        at(1, { total: 1000, memberCode: 'A', memberTier: 'gold', points: { earned: 10, spent: 0 }, coupons: [{}] }),
+        at(2, { total: 400, memberCode: 'A', memberTier: 'gold', points: { earned: 4, spent: 100 } }, '2026-11-25T11:00:00.000Z'),
+        at(3, { total: 300, memberCode: 'B', memberTier: 'gold' }),
+        at(4, { total: 200, memberCode: 'C', memberTier: 'silver', coupons: [{}, {}] }),
+        at(5, { total: 100 }),
+      ],
+      'UTC',
+      () => false,
+      K,
+    )!;
+    const day = dayView('2026-11-25', 'UTC', 'EUR', new Map(d.hours.map((h) => [h.hour, h])), d.visits);
+    expect(day.totals).toMatchObject({ sales: 2000, memberSales: 1900, memberShare: 0.95, pointsIssued: 14, pointsSpent: 100, couponRedemptions: 3 });
+    expect(day.hours[9]).toMatchObject({ couponRedemptions: 3, pointsIssued: 10 });
+    expect(day.hours[11]).toMatchObject({ couponRedemptions: 0, pointsSpent: 100 });
+    expect(day.tiers).toEqual([
+      { tier: 'gold', members: 2, repeatMembers: 1, repeatRate: 0.5 },
+      { tier: 'silver', members: 1, repeatMembers: 0, repeatRate: 0 },
+    ]);
+  });
+});
+
 describe('figures', () => {
   it('derives conversion, average basket and repeat rate, null where undefined', () => {
     expect(figures(emptyCounts())).toMatchObject({ conversion: null, averageBasket: null, repeatRate: null });
     let c = emptyCounts();
-    const tx = (total: number, member: string | null, seen: boolean) => (c = addDelta(c, { day: 'd', hour: 1, visitors: 0, transaction: { total, currency: 'EUR', memberHash: member } }, seen));
+    const tx = (total: number, member: string | null, seen: boolean) => (c = addDelta(c, { day: 'd', hour: 1, visitors: 0, transaction: { total, currency: 'EUR', memberHash: member, memberTier: '', pointsEarned: 0, pointsSpent: 0, coupons: 0 } }, seen));
     c = addDelta(c, { day: 'd', hour: 1, visitors: 40, transaction: null }, false);
     tx(1000, 'a', false);
     tx(2001, 'a', true);
     tx(500, null, false);
-    expect(figures(c)).toEqual({ visitors: 40, transactions: 3, sales: 3501, memberTransactions: 2, repeatTransactions: 1, conversion: 3 / 40, averageBasket: 1167, repeatRate: 0.5 });
+    expect(figures(c)).toEqual({
+      ...{ visitors: 40, transactions: 3, sales: 3501, memberTransactions: 2, repeatTransactions: 1, conversion: 3 / 40, averageBasket: 1167, repeatRate: 0.5 },
+      ...{ memberSales: 3001, memberShare: 3001 / 3501, pointsIssued: 0, pointsSpent: 0, couponRedemptions: 0 },
+    });
   });
 
   it('builds a day of 24 hours whose totals are the sums', () => {
@@ -107,10 +142,14 @@ describe('groupDelta', () => {
     );
     expect(d).toEqual({
       hours: [
-        { day: '2026-11-25', hour: 9, visitors: 4, transactions: 2, sales: 1200, memberTransactions: 2, repeatTransactions: 1 },
-        { day: '2026-11-25', hour: 10, visitors: 1, transactions: 1, sales: 500, memberTransactions: 1, repeatTransactions: 1 },
+        { ...emptyCounts(), day: '2026-11-25', hour: 9, visitors: 4, transactions: 2, sales: 1200, memberTransactions: 2, repeatTransactions: 1, memberSales: 1200 },
+        { ...emptyCounts(), day: '2026-11-25', hour: 10, visitors: 1, transactions: 1, sales: 500, memberTransactions: 1, repeatTransactions: 1, memberSales: 500 },
       ],
       members: [{ hash: memberHash('M-1', K), firstSeq: 3 }],
+      visits: [
+        { day: '2026-11-25', hash: memberHash('M-1', K), tier: '', visits: 2 },
+        { day: '2026-11-25', hash: memberHash('M-2', K), tier: '', visits: 1 },
+      ],
       currency: 'EUR',
       lastSeq: 6,
     });

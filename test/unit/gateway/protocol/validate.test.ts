@@ -96,13 +96,19 @@ const SAMPLES: Record<DeviceKind, Record<string, { valid: object; invalid: objec
     pointsChange: {
       valid: { ts: TS, entryId: 's1:t-1:spend', transactionId: 't-1', kioskId: 'k1', kind: 'spend', memberId: 'M1', delta: -300, program: 'club' },
       invalid: { ts: TS, entryId: 's1:t-1:spend', transactionId: 't-1', kioskId: 'k1', kind: 'refund', memberId: 'M1', delta: -300, program: 'club' },
-      reason: 'data.kind: must be one of "earn", "spend"',
+      reason: 'data.kind: must be one of "earn", "spend", "earnReversal", "spendReversal"',
     },
     // coupons: one coupon used in a sale
     couponRedeemed: {
       valid: { ts: TS, transactionId: 't-1', kioskId: 'k1', couponId: 'C1', serial: '000123', single: true, via: 'signed', amount: 200, currency: 'EUR' },
       invalid: { ts: TS, transactionId: 't-1', kioskId: 'k1', couponId: 'C1', serial: '000123', single: true, via: 'signed', amount: -200, currency: 'EUR' },
       reason: 'data.amount: must be >= 0',
+    },
+    // coupons: one coupon given back by a post-sale void (the reverse of its couponRedeemed)
+    couponReleased: {
+      valid: { ts: TS, transactionId: 't-1', kioskId: 'k1', couponId: 'C1', serial: '000123', single: true, via: 'signed', amount: 200, currency: 'EUR' },
+      invalid: { ts: TS, transactionId: 't-1', kioskId: 'k1', couponId: 'C1', serial: '000123', single: true, via: 'signed', amount: 200 },
+      reason: 'data.currency: is required',
     },
     // shelf = till: a sale line charged at a price its label does not show
     priceMismatch: {
