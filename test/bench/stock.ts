@@ -151,7 +151,6 @@ export async function benchStock(opts: { quick?: boolean; progress?: (s: string)
     const clients = await connectClients(s.url, identities(CONNECTIONS, 'stock-bench'), true);
     for (const l of clients) {
       l.c.on('error', (err) => progress(`  stock: ${l.id.username}: ${err.message}`));
-      l.c.on('close', () => progress(`  stock: ${l.id.username}: closed`));
     }
     // Server CPU over each measuring window: on a shared box the rates above fall with what the
     // others run, CPU time per movement does much less.
