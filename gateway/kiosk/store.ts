@@ -11,6 +11,7 @@ import type { OnlineOrderT, OrderRow, OrderStatus, OrdersBodyT } from './orders.
 import type { HandoverRow, HandoverState } from './handovers.js';
 import { POINTS_MIGRATION, pointsLedgerSteps } from './pointsStore.js';
 import { SERIALS_MIGRATION, SerialStore, soldSerialSteps } from './serialStore.js';
+import { VOIDS_MIGRATION, VoidStore } from './voidStore.js';
 
 const MIGRATIONS: readonly string[] = [
   `CREATE TABLE sessions (
@@ -68,6 +69,8 @@ const MIGRATIONS: readonly string[] = [
    ) WITHOUT ROWID;
    CREATE INDEX coupon_uses_reserved ON coupon_uses (session_id) WHERE status = 'reserved';
    CREATE TABLE coupon_member_uses (coupon_id TEXT NOT NULL, member TEXT NOT NULL, transaction_id TEXT NOT NULL, used_at INTEGER NOT NULL, PRIMARY KEY (coupon_id, member, transaction_id)) WITHOUT ROWID`,
+  // 10: sales voided after they completed (voidStore.ts): one row per transaction and its last step done.
+  VOIDS_MIGRATION,
 ];
 
 /** `reversed`: approved for another amount or currency, or after its sale was voided, and given back. */
@@ -107,6 +110,8 @@ export class KioskStore {
   private owned: OwnedFile | null = null;
   /** Serials sold, flagged and exempted, on the same connection (their writes join the sale's). */
   readonly serials = new SerialStore(() => this.db);
+  /** Voided sales, on the same connection (a void's commit releases the sale's serials). */
+  readonly voids = new VoidStore(() => this.db);
   constructor(private readonly file: string) {}
 
   async start(): Promise<void> {

@@ -92,4 +92,11 @@ export const OUTBOX_MIGRATIONS: readonly string[] = [
    BEGIN
      INSERT OR IGNORE INTO record_keys (type, key, seq) VALUES ('stockMove', NEW.data ->> '$.movementId', NEW.seq);
    END`,
+  // 8: the same for a voided sale: which transaction a `saleVoided` record was committed for, so a
+  // void whose record a restart interrupted is found instead of written twice.
+  `CREATE TRIGGER events_void_key AFTER INSERT ON events
+     WHEN NEW.kind = 'kiosk' AND NEW.type = 'saleVoided' AND NEW.seq_from IS NULL
+   BEGIN
+     INSERT OR IGNORE INTO record_keys (type, key, seq) VALUES ('saleVoided', NEW.data ->> '$.transactionId', NEW.seq);
+   END`,
 ];
