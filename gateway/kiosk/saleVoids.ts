@@ -12,6 +12,9 @@
  *              record a crash interrupted is found instead of written twice
  *
  * The record goes last: it tells HQ what was given back, so it is written once all of it was.
+ * One window is left: a crash after the reversal command is stored but before `reversed` is, sends
+ * the reversal again after the restart. The terminal refuses that second one (its last
+ * transaction is then the reversal itself, not the receipt number named), so no money moves twice.
  */
 import type { Logger } from '../log.js';
 import type { SaleVoidedRec } from '../protocol/schemas/saleVoid.js';

@@ -5,7 +5,8 @@
  * - one exact `saleVoided` record at HQ, the stock given back (a `return` movement keyed by the
  *   transaction), the serial released from the ledger of sold serials, the KPIs without it;
  * - refused twice (409), unknown (404), for a viewer (403), without a reason (400);
- * - SIGKILL right after the stock step: after the restart the void is finished, its record once.
+ * - SIGKILL right after the stock step, and right after the void's commit (before the reversal):
+ *   after the restart the void is finished, its record once, the terminal's reversal once.
  */
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
@@ -21,7 +22,13 @@ import { PaymentSim } from '../../sim/paymentSim.js';
 import { EPC_6789, EPC_6790, G, KIOSK_DEVICES, kioskExtra, Peripherals, seedCatalog, TOKENS } from '../../e2e/kioskFixture.js';
 import { api, login } from './opsClient.js';
 import { openDb } from '../../../gateway/db/sqlite.js';
+import { encodeSgtin96 } from '../../../gateway/kiosk/sgtin.js';
 
+const EPC_6791 = (() => {
+  const r = encodeSgtin96({ filter: 3, companyPrefix: '0614141', itemReference: '812345', serial: 6791 });
+  if (!r.ok) throw new Error(r.reason);
+  return r.hex;
+})();
 const signer = createHqSigner({ kid: 'hq-void' });
 const tmp = tempDir('sgw-void-');
 let hq: Mosquitto;
@@ -189,7 +196,7 @@ describe('post-sale void through the real gateway', () => {
     await halted;
     await stop();
     expect(await answer).toBeNull(); // never answered: the process stopped before it could
-    await start();
+    await start({ STOREGW_TEST_HALT_AT: 'voidCommitted' }); // the next test's kill
     await hqSim.waitFor(() => voids().some((v) => v.data.transactionId === tx2), 15_000, 'the second void at HQ after the restart');
     expect(voids().filter((v) => v.data.transactionId === tx2)).toHaveLength(1);
     expect(voids().find((v) => v.data.transactionId === tx2)!.data).toMatchObject({ by: 'admin', role: 'admin' });
@@ -198,5 +205,24 @@ describe('post-sale void through the real gateway', () => {
     const stock = (await api(base, attendant, 'GET', `/api/stock/items/${G.shirt}`)).json as { movements: { movementId: string }[] };
     expect(stock.movements.filter((m) => m.movementId === `void:${tx2}:0`)).toHaveLength(1);
     expect((await api(base, attendant, 'POST', `/api/sales/${tx2}/void`, { reason: 'again' })).status).toBe(409);
+  });
+
+  it('killed right after the commit of a void, before its reversal: after the restart the terminal reverses once', async () => {
+    const tx3 = await sell(EPC_6791, '6791');
+    const sale = sales().find((r) => r.data.transactionId === tx3)!.data as { payment: { requestId: string } };
+    const attendant = await login(base, 'attendant');
+    const child = gw!;
+    const halted = new Promise<void>((resolve) => {
+      const on = () => child.output.some((l) => l.includes('"test halt: stopped at a sale step"') && l.includes('voidCommitted')) && (child.proc.stdout!.off('data', on), resolve());
+      child.proc.stdout!.on('data', on);
+    });
+    void api(base, attendant, 'POST', `/api/sales/${tx3}/void`, { reason: 'wrong size' }).catch(() => null);
+    await halted;
+    await stop();
+    await start();
+    await hqSim.waitFor(() => voids().some((v) => v.data.transactionId === tx3), 15_000, 'the third void at HQ after the restart');
+    await until(pay.events, 'reverse', () => pay.reversals.some((x) => x.requestId === sale.payment.requestId), 10_000, 'the reversal after the restart');
+    expect(pay.reversals.filter((x) => x.requestId === sale.payment.requestId)).toHaveLength(1);
+    expect(voids().filter((v) => v.data.transactionId === tx3)).toHaveLength(1);
   });
 });
