@@ -4,11 +4,13 @@
  * - the card payment reversed on the terminal (its last payment, by receipt number);
  * - one exact `saleVoided` record at HQ, the stock given back (a `return` movement keyed by the
  *   transaction), the serial released from the ledger of sold serials, the KPIs without it;
- * - refused twice (409), unknown (404), for a viewer (403), without a reason (400);
+ * - refused twice (409), unknown (404), for a viewer (403), without a reason (400); any id and
+ *   body (seeded) gets a 4xx naming the field, never a 5xx;
  * - SIGKILL right after the stock step, and right after the void's commit (before the reversal):
  *   after the restart the void is finished, its record once, the terminal's reversal once.
  */
 import { EventEmitter } from 'node:events';
+import fc from 'fast-check';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -180,6 +182,16 @@ describe('post-sale void through the real gateway', () => {
     expect((await api(base, attendant, 'POST', `/api/sales/${tx}/void`, {})).status).toBe(400);
     const viewer = await login(base, 'viewer');
     expect((await api(base, viewer, 'POST', `/api/sales/${tx}/void`, { reason: 'not mine to do' })).status).toBe(403);
+    // Any id and body (seeded): 400 naming the body or params, 404 or 409 naming the id; never a 5xx, never a second void.
+    const field = fc.oneof(fc.string({ maxLength: 40 }), fc.integer(), fc.constant(null), fc.constant(tx), fc.constant('x'.repeat(300)));
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(fc.constant(tx), fc.stringMatching(/^[A-Za-z0-9._:-]{1,70}$/)), fc.oneof(fc.record({ reason: field }), fc.dictionary(fc.string({ maxLength: 8 }), field, { maxKeys: 3 })), async (id, body) => {
+        const r = await api(base, attendant, 'POST', `/api/sales/${encodeURIComponent(id)}/void`, body);
+        expect([400, 404, 409]).toContain(r.status);
+        expect((r.json as { message: string }).message).toMatch(/^(body|params)/);
+      }),
+      { seed: 19, numRuns: 40 },
+    );
     expect(voids()).toHaveLength(1);
   });
 
