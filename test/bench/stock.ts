@@ -186,8 +186,11 @@ export async function benchStock(opts: { quick?: boolean; progress?: (s: string)
     row('movement_latency_p99', moves.latency.percentile(99), 'ms');
     row('server_cpu_with_stock', cpuPct, '% of a core');
     // What the stock load added, per movement (the ingest's share taken out at its achieved rate).
+    // Not measured when the server got less CPU with the stock load than without it: it was waiting
+    // (for a core on a busy box, or for its disk), and the difference says nothing about stock.
     const ingestShare = alone.rate > 0 ? (cpuAlone * both.rate) / alone.rate : 0;
-    row('server_cpu_per_movement', moves.rate > 0 ? ((cpuPct - ingestShare) / 100) * (1e6 / moves.rate) : null, 'µs');
+    const added = cpuPct - ingestShare;
+    row('server_cpu_per_movement', moves.rate > 0 && added > 0 ? (added / 100) * (1e6 / moves.rate) : null, 'µs');
     await closeClients(clients);
     progress(
       `  stock: ${Math.round(moves.rate)} movements/s (${moves.skipped} not sent at the in-flight cap, ${moves.failed} failed${moves.firstFailure ? `: ${moves.firstFailure}` : ''}), ` +
