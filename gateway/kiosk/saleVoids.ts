@@ -87,7 +87,8 @@ export class SaleVoids {
       if (!sale) continue;
       this.log.warn({ deviceId: v.record.kioskId, transactionId: v.record.transactionId, step: v.step }, 'finishing a void a restart interrupted');
       // Serials: the commit released them in kiosk.db; the book was loaded from it, so it agrees.
-      await this.finish(v.record, v.step, sale);
+      // A step that fails again is logged and left for the next start: it never stops this one.
+      await this.finish(v.record, v.step, sale).catch((err: Error) => this.log.error({ err, transactionId: v.record.transactionId }, 'a voided sale could not be finished; tried again at the next start'));
     }
   }
 
