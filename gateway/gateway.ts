@@ -18,6 +18,9 @@ import { StockService } from './stock/stockService.js'; // stock
 import { StockActions, searchItemNames } from './stock/stockActions.js'; // stock
 import { recordStockMove } from './stock/stockRecords.js'; // stock
 import { stockRoutes } from './http/routes/stock.js'; // stock
+import { SaleVoids } from './kiosk/saleVoids.js'; // sale void
+import { saleVoidRoutes } from './http/routes/saleVoid.js'; // sale void
+import { recordKioskEvent } from './kiosk/kioskRecords.js'; // sale void
 import { Ingest } from './ingest/ingest.js';
 import { SessionManager } from './http/auth.js';
 import { HashGate } from './http/hashGate.js';
@@ -330,6 +333,11 @@ export class Gateway {
     await kiosk.start();
     this.started.push({ name: 'kiosk', stop: () => kiosk.stop() });
     await stock.ready();
+    // A completed sale voided on the ops page: after the stock ledger (it gives the stock back).
+    const saleVoids = new SaleVoids({ store: kiosk.voidStore, book: kiosk.serials.book, stock: () => (m) => stock.add(m), record: (k, d) => recordKioskEvent(this.ingest, k, 'saleVoided', d), recordKey: (t) => this.outbox.recordKey('saleVoided', t), windowMs: c.kiosk.saleVoidWindowMs, now: this.now, log: this.log, // sale void
+      reverse: async (k, data) => void (kiosk.devices(k).payment && (await commands.send('payment', kiosk.devices(k).payment!, 'reverse', data, { source: `void:${k}` }))),
+      ...(this.opts.kioskCheckpoint ? { checkpoint: this.opts.kioskCheckpoint } : {}) });
+    await saleVoids.recover(); // sale void
     const stockActions = new StockActions({ service: stock, nameOf: (g) => kiosk.itemName(g), searchNames: (t, n) => searchItemNames(prices?.currentCatalog().items, t, n), lowBelow: c.stock.lowBelow, now: this.now });
     // Click & collect tasks on the ops page's live feed: in `hello`, then the whole list on every change.
     live.addHelloPart('pickups', () => [...kiosk.handovers.list()]);
@@ -411,6 +419,7 @@ export class Gateway {
         async (app: FastifyInstance) => void (await app.register(pickupRoutes, { handovers: kiosk.handovers })), // click & collect tasks
         async (app: FastifyInstance) => void (await app.register(stockRoutes, { actions: stockActions, setThreshold: (g, n) => stock.store.setThreshold(g, n) })), // stock
         async (app: FastifyInstance) => void (await app.register(shelfRoutes, { shelves, actions: stockActions, now: this.now })), // shelves
+        async (app: FastifyInstance) => void (await app.register(saleVoidRoutes, { voids: saleVoids })), // sale void
         async (app: FastifyInstance) => void (await app.register(produceImageRoutes, { dir: path.join(c.data.dir, 'produce-images'), nameOf: (g) => kiosk.itemName(g) })), // kiosk: produce pictures
       ],
     });

@@ -43,6 +43,8 @@ export const KioskConfigSchema = Type.Object(
     removalNeedsAttendant: Type.Boolean({ default: false }),
     /** The shopper's cancel of a cart with items needs an attendant (a void); an empty cart cancels at once. */
     voidNeedsAttendant: Type.Boolean({ default: false }),
+    /** A completed sale may be voided on the ops page (attendant or admin) until it is this old; later, a return at the till. */
+    saleVoidWindowMs: Type.Integer({ minimum: 60_000, maximum: 86_400_000, default: 3_600_000, description: 'A completed sale may be voided on the ops page (attendant or admin, with a reason) until it is this old; after that it is taken back as a return at the till.' }),
     /** After "thank you" (or a cancel) the kiosk returns to idle after this long. */
     doneResetMs: Type.Integer({ minimum: 100, maximum: 600_000, default: 15_000 }),
     /** Bagging-area tolerance (max(±10 g, ±5 %): vendors publish none, kiosk/README.md), and the noise floor. */

@@ -7,7 +7,7 @@ import type { DeviceEntry } from '../devices/registry.js';
 import type { Ingest } from '../ingest/ingest.js';
 import { topics } from '../protocol/topics.js';
 
-export type KioskRecordType = 'transaction' | 'attendant' | 'pickup' | 'handover' | 'pointsChange';
+export type KioskRecordType = 'transaction' | 'attendant' | 'pickup' | 'handover' | 'pointsChange' | 'saleVoided';
 
 /** Resolves with the record's seq once it is durable; rejects if storage failed or the schema refused it. */
 /** The kiosk as the device its exact records are filed under (kind kiosk, deviceId = kiosk id). */

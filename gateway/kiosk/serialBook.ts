@@ -26,6 +26,11 @@ export class SerialBook {
     for (const s of serials) this.sold.set(keyOf(s.gtin, s.serial), s.transactionId);
   }
 
+  /** A voided sale's serials: sold no more (unless another sale sold one since). */
+  release(serials: readonly SoldSerial[]): void {
+    for (const s of serials) if (this.sold.get(keyOf(s.gtin, s.serial)) === s.transactionId) this.sold.delete(keyOf(s.gtin, s.serial));
+  }
+
   /** Replaces the feed's flags (after each applied `serials` feed, from kiosk.db). */
   setFlags(flags: readonly { gtin: string; serial: string; state: SerialFlag }[]): void {
     this.flags = new Map(flags.map((f) => [keyOf(f.gtin, f.serial), f.state]));

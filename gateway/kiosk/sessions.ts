@@ -257,6 +257,11 @@ export class KioskService {
     return this.store;
   }
 
+  /** Voided sales and the sales ledger they read (saleVoids.ts). */
+  get voidStore(): KioskStore['voids'] {
+    return this.store.voids;
+  }
+
   itemName(gtin: string): string | null {
     return this.catalog().items.get(gtin)?.name ?? null;
   }

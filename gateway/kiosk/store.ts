@@ -11,6 +11,7 @@ import type { OnlineOrderT, OrderRow, OrderStatus, OrdersBodyT } from './orders.
 import type { HandoverRow, HandoverState } from './handovers.js';
 import { POINTS_MIGRATION, pointsLedgerSteps } from './pointsStore.js';
 import { SERIALS_MIGRATION, SerialStore, soldSerialSteps } from './serialStore.js';
+import { VOIDS_MIGRATION, VoidStore } from './voidStore.js';
 
 const MIGRATIONS: readonly string[] = [
   `CREATE TABLE sessions (
@@ -73,6 +74,8 @@ const MIGRATIONS: readonly string[] = [
   // A hold goes in the sale's commit (the use replaces it) or when the cart drops the coupon.
   `CREATE TABLE coupon_member_holds (coupon_id TEXT NOT NULL, member TEXT NOT NULL, session_id TEXT NOT NULL, kiosk_id TEXT NOT NULL, held_at INTEGER NOT NULL, PRIMARY KEY (coupon_id, member, session_id)) WITHOUT ROWID;
    CREATE INDEX coupon_member_holds_session ON coupon_member_holds (session_id)`,
+  // 11: sales voided after they completed (voidStore.ts): one row per transaction and its last step done.
+  VOIDS_MIGRATION,
 ];
 
 /** `reversed`: approved for another amount or currency, or after its sale was voided, and given back. */
@@ -112,6 +115,8 @@ export class KioskStore {
   private owned: OwnedFile | null = null;
   /** Serials sold, flagged and exempted, on the same connection (their writes join the sale's). */
   readonly serials = new SerialStore(() => this.db);
+  /** Voided sales, on the same connection (a void's commit releases the sale's serials). */
+  readonly voids = new VoidStore(() => this.db);
   constructor(private readonly file: string) {}
 
   async start(): Promise<void> {

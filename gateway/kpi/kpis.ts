@@ -71,7 +71,8 @@ export interface KpiDelta {
   day: string;
   hour: number;
   visitors: number;
-  transaction: { total: number; currency: string | null; memberHash: string | null; memberTier: string; pointsEarned: number; pointsSpent: number; coupons: number } | null;
+  /** `sign` -1: a voided sale, taken out of the hour it was counted in. */
+  transaction: { total: number; currency: string | null; memberHash: string | null; memberTier: string; pointsEarned: number; pointsSpent: number; coupons: number; sign?: 1 | -1 } | null;
 }
 
 /** The fields of a committed event the KPIs read (outbox/store.ts NewEvent has them all). */
@@ -164,6 +165,13 @@ export function kpiDelta(e: KpiEventIn, timezone: string, key: Buffer): KpiDelta
       pointsSpent: count(p.spent),
       coupons: Array.isArray(d.coupons) ? d.coupons.length : 0,
     };
+  } else if (e.kind === 'kiosk' && e.type === 'saleVoided') {
+    // A voided sale leaves the numbers of the hour it was made in (its `saleTs`), not the hour of
+    // the void. Member and repeat counts are left as they were: the void record names no member.
+    const d = parse(e.data);
+    if (!d || !Number.isInteger(d.total) || typeof d.saleTs !== 'string') return null;
+    const voided = { total: d.total as number, currency: typeof d.currency === 'string' ? d.currency : null, memberHash: null, memberTier: '', pointsEarned: 0, pointsSpent: 0, coupons: 0, sign: -1 as const };
+    return { ...localDayHour(eventTime({ ts: d.saleTs, recvTs: e.recvTs }), timezone), visitors: 0, transaction: voided };
   } else return null;
   return { ...localDayHour(eventTime(e), timezone), visitors, transaction };
 }
@@ -174,10 +182,11 @@ export function kpiDelta(e: KpiEventIn, timezone: string, key: Buffer): KpiDelta
  */
 export function addDelta(c: HourCounts, d: KpiDelta, seenBefore: boolean): HourCounts {
   const t = d.transaction;
+  const sign = t?.sign ?? 1;
   return {
     visitors: c.visitors + d.visitors,
-    transactions: c.transactions + (t ? 1 : 0),
-    sales: c.sales + (t ? t.total : 0),
+    transactions: c.transactions + (t ? sign : 0),
+    sales: c.sales + (t ? sign * t.total : 0),
     memberTransactions: c.memberTransactions + (t?.memberHash ? 1 : 0),
     repeatTransactions: c.repeatTransactions + (t?.memberHash && seenBefore ? 1 : 0),
     memberSales: c.memberSales + (t?.memberHash ? t.total : 0),

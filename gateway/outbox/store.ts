@@ -302,7 +302,7 @@ export class OutboxStore {
   }
 
   /** The seq of the `pickup` or `handover` record committed for an order, if any (kept like saleFor). */
-  async recordKey(type: 'pickup' | 'handover' | 'stockMove', orderId: string): Promise<number | null> {
+  async recordKey(type: 'pickup' | 'handover' | 'stockMove' | 'saleVoided', orderId: string): Promise<number | null> {
     const r = await this.db.get<{ seq: number }>('SELECT seq FROM record_keys WHERE type = ? AND key = ?', [type, orderId]);
     return r?.seq ?? null;
   }

@@ -14,7 +14,7 @@ import { DEVICE_KINDS, type DeviceKind } from './topics.js';
 const WRITTEN_BY_GATEWAY: Partial<Record<DeviceKind, readonly string[]>> = {
   // `handover`: a person in the store marked a collected online order as handed over.
   light: ['stockMove'], // the stock ledger's movements, filed as the gateway itself (light/storegw)
-  kiosk: ['transaction', 'attendant', 'pickup', 'handover', 'priceMismatch', 'pointsChange', 'couponRedeemed', 'couponReleased'], // priceMismatch: shelf = till; pointsChange: loyalty; couponRedeemed: one coupon used in a sale; couponReleased: given back by a post-sale void
+  kiosk: ['transaction', 'attendant', 'pickup', 'handover', 'priceMismatch', 'pointsChange', 'couponRedeemed', 'couponReleased', 'saleVoided'], // priceMismatch: shelf = till; pointsChange: loyalty; couponRedeemed: one coupon used in a sale; couponReleased: given back by a post-sale void; saleVoided: a sale voided on the ops page
   // `exitAlarm`: an unpaid serialised item read at an exit gate (filed under the gate's reader).
   rfid: ['exitAlarm'],
 };

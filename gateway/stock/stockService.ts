@@ -43,6 +43,7 @@ export class StockService {
   private readonly log: Logger;
   /** Forwards run one after another: two never write the same movement's record. */
   private forwarding: Promise<void> = Promise.resolve();
+  private queuedForward: Promise<void> | null = null;
   private catchUpTimer: NodeJS.Timeout | null = null;
   private reporter: StockReport | null = null;
   private stopping = false;
@@ -138,19 +139,33 @@ export class StockService {
 
   /** Writes the record of every movement not yet forwarded, one after another. */
   forward(): Promise<void> {
-    const run = this.forwarding.then(() => this.forwardNow());
+    // A run not started yet reads the ledger when it starts, so it covers a caller that comes now.
+    if (this.queuedForward) return this.queuedForward;
+    const run = this.forwarding.then(() => {
+      this.queuedForward = null;
+      return this.forwardNow();
+    });
+    this.queuedForward = run;
     this.forwarding = run.catch(() => undefined);
     return run;
   }
 
+  /**
+   * A batch at a time: the records it still needs are handed to ingest together, in ledger order
+   * (ingest takes each seq as it is called), so they share its group commits, and the batch is
+   * marked forwarded in one transaction. One record and one stock.db commit per movement, awaited
+   * one after another, held the ledger to a few hundred movements a second.
+   */
   private async forwardNow(): Promise<void> {
     for (;;) {
       const batch = await this.store.unforwarded(200);
-      for (const m of batch) {
-        if (this.stopping) return;
-        const seq = (await this.o.outbox.recordKey('stockMove', m.movementId)) ?? (await this.o.record(stockMoveRecord(m)));
-        await this.store.markForwarded(m.movementId, seq);
-      }
+      if (this.stopping) return;
+      const known = await Promise.all(batch.map((m) => this.o.outbox.recordKey('stockMove', m.movementId)));
+      const written = await Promise.allSettled(batch.map((m, i) => (known[i] !== null ? Promise.resolve(known[i]) : this.o.record(stockMoveRecord(m)))));
+      const done = batch.flatMap((m, i) => (written[i]!.status === 'fulfilled' ? [{ movementId: m.movementId, seq: (written[i] as PromiseFulfilledResult<number>).value }] : []));
+      await this.store.markForwarded(done);
+      const failed = written.find((w): w is PromiseRejectedResult => w.status === 'rejected');
+      if (failed) throw failed.reason;
       if (batch.length < 200) return;
     }
   }

@@ -3,7 +3,9 @@
  * by movement id, and per GTIN the level derived from it. Its own file, not tables in kiosk.db:
  * stock moves from several sources (the kiosk's sales, ops people, HQ deliveries), it is kept far
  * longer than a kiosk's sessions, and a bulk receipt or count never lengthens a transaction the
- * kiosk's payment path waits behind. Writes go through the shared writer thread (db/owner.ts).
+ * kiosk's payment path waits behind. Its writes go through a writer thread of its own (db/owner.ts
+ * `ownThread`): a burst of stock commits, each with its fsync, never queues in front of the
+ * outbox's group commit that device PUBACKs wait for, nor the other way round.
  *
  * A batch of movements and the levels of the GTINs they touch are one transaction: the level is
  * recomputed in SQL from the latest count (by event time, ties by movement id) plus the movements
@@ -64,10 +66,12 @@ const rowOf = (r: Raw): MovementRow => ({ movementId: r.movement_id, gtin: r.gti
 export class StockStore {
   private db!: OwnerConnection;
   private owned: OwnedFile | null = null;
+  private readonly appends: { moves: readonly Omit<MovementRow, 'seq'>[]; now: number; cursor?: { name: string; value: number }; resolve: (fresh: string[]) => void; reject: (err: Error) => void }[] = [];
+  private appending = false;
   constructor(private readonly file: string) {}
 
   async start(): Promise<void> {
-    this.owned = await openOwned(this.file, MIGRATIONS, { synchronous: 'FULL' });
+    this.owned = await openOwned(this.file, MIGRATIONS, { synchronous: 'FULL', ownThread: true });
     this.db = this.owned.conn;
   }
 
@@ -81,15 +85,44 @@ export class StockStore {
    * their GTINs, one transaction. `cursor` advances a named cursor in the same commit. Resolves
    * with the ids that were new.
    */
-  async append(moves: readonly Omit<MovementRow, 'seq'>[], now: number, cursor?: { name: string; value: number }): Promise<string[]> {
-    if (moves.length === 0 && !cursor) return [];
-    const fresh: Step[] = moves.map((m) => ({ sql: 'INSERT OR IGNORE INTO movements (movement_id, gtin, kind, qty, uom, reason, event_time, record_time, actor, source_ref) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)', rows: [[m.movementId, m.gtin, m.kind, m.qty, m.uom, m.reason, m.eventTime, m.recordTime, m.actor, m.sourceRef]] }));
-    const gtins = [...new Set(moves.map((m) => m.gtin))];
-    const steps: Step[] = [...fresh];
-    if (gtins.length) steps.push({ sql: LEVEL_SQL, rows: gtins.map((g) => [now, g, g]) });
-    if (cursor) steps.push({ sql: 'INSERT INTO cursors (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)', rows: [[cursor.name, cursor.value]] });
-    const results = await this.db.steps(steps, true);
-    return moves.filter((_, i) => results[i]!.changes === 1).map((m) => m.movementId);
+  append(moves: readonly Omit<MovementRow, 'seq'>[], now: number, cursor?: { name: string; value: number }): Promise<string[]> {
+    if (moves.length === 0 && !cursor) return Promise.resolve([]);
+    return new Promise((resolve, reject) => {
+      this.appends.push({ moves, now, cursor, resolve, reject });
+      if (!this.appending) void this.commitAppends();
+    });
+  }
+
+  /**
+   * Group commit: appends that arrive while one commit is on the disk wait for it and then share
+   * the next transaction (and its fsync). With one commit per append, people recording stock on
+   * several ops pages at once queued one fsync each behind the outbox's on the shared writer.
+   * Each append is still all or nothing: a failed transaction fails every append in it.
+   */
+  private async commitAppends(): Promise<void> {
+    this.appending = true;
+    while (this.appends.length > 0) {
+      const group = this.appends.splice(0, 64);
+      const steps: Step[] = [];
+      const gtins = new Set<string>();
+      for (const a of group) {
+        for (const m of a.moves) {
+          steps.push({ sql: 'INSERT OR IGNORE INTO movements (movement_id, gtin, kind, qty, uom, reason, event_time, record_time, actor, source_ref) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)', rows: [[m.movementId, m.gtin, m.kind, m.qty, m.uom, m.reason, m.eventTime, m.recordTime, m.actor, m.sourceRef]] });
+          gtins.add(m.gtin);
+        }
+      }
+      const now = Math.max(...group.map((a) => a.now));
+      if (gtins.size) steps.push({ sql: LEVEL_SQL, rows: [...gtins].map((g) => [now, g, g]) });
+      for (const a of group) if (a.cursor) steps.push({ sql: 'INSERT INTO cursors (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)', rows: [[a.cursor.name, a.cursor.value]] });
+      try {
+        const results = await this.db.steps(steps, true);
+        let i = 0;
+        for (const a of group) a.resolve(a.moves.filter(() => results[i++]!.changes === 1).map((m) => m.movementId));
+      } catch (err) {
+        for (const a of group) a.reject(err as Error);
+      }
+    }
+    this.appending = false;
   }
 
   async cursor(name: string): Promise<number | null> {
@@ -141,8 +174,10 @@ export class StockStore {
     return (await this.db.all<Raw>(`SELECT ${COLS} FROM movements WHERE seq IS NULL ORDER BY record_time, movement_id LIMIT ?`, [limit])).map(rowOf);
   }
 
-  async markForwarded(movementId: string, seq: number): Promise<void> {
-    await this.db.run('UPDATE movements SET seq = ? WHERE movement_id = ?', [seq, movementId]);
+  /** Notes the seq of each movement's record, one transaction. */
+  async markForwarded(done: readonly { movementId: string; seq: number }[]): Promise<void> {
+    if (done.length === 0) return;
+    await this.db.steps([{ sql: 'UPDATE movements SET seq = ? WHERE movement_id = ?', rows: done.map((d) => [d.seq, d.movementId]) }], true);
   }
 
   // ---- expected deliveries (HQ's signed `deliveries` feed) ----------------------------------

@@ -7,7 +7,7 @@
  *   node dist/bench.js [--quick] [--only storegw,aedes] [--bench idle] [--no-modules] [--module prices,kiosk] [--out bench-results.json]
  *   (--bench runs only the named broker benches — throughput, fixed-rate, idle — e.g. the idle
  *   phase alone to measure memory without the load of the others)
- *   (--module runs only the named feature modules — uplink, bridge, prices, kiosk, ops, terminals — and no broker bench)
+ *   (--module runs only the named feature modules — uplink, bridge, prices, kiosk, ops, terminals, exitgate, stock — and no broker bench)
  *
  * Benches, each for every system, each on a freshly started server:
  *   throughput      50 connections, QoS 1, a window of 100 publishes in flight per connection
@@ -28,6 +28,7 @@ import { benchOps } from './ops.js';
 import { benchUplink } from './uplink.js';
 import { benchTerminals } from './terminals.js';
 import { benchExitGate } from './exitGate.js';
+import { benchStock } from './stock.js';
 import { SYSTEMS, identities, scrape, startSystem, total, unitNodeFlags, type RunningSystem, type Scrape, type SystemName } from './systems.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -475,6 +476,7 @@ async function main(): Promise<number> {
     ['ops (issue 8): live feed latency, command store on reconnect, login', () => benchOps({ quick, progress })],
     ['terminals (issue 16): ZVT pay → sale recorded, 2,000 labels on one OEPL AP, ESC/POS receipt bytes and print time', () => benchTerminals({ quick, progress })],
     ['exitgate (issue 19): exit gate read → alarm p50/p99, one alarm per passage', () => benchExitGate({ quick, progress })],
+    ['stock (issue 19): 50,000 GTINs, 1,000 movements/s through the ops API beside the device ingest load', () => benchStock({ quick, progress })],
   ];
   const modules = allModules.filter(([title]) => !onlyModules || onlyModules.includes(title.split(' ')[0]));
   if (only.includes('storegw') && !argv.includes('--no-modules')) {

@@ -27,6 +27,8 @@ export interface RunningSystem {
   httpUrl?: string;
   /** From spawn to ready (accepting connections), ms. */
   startMs: number;
+  /** storegw only: its data folder (stock.db, outbox.db …). */
+  dataDir?: string;
   /** storegw only: log lines at level warn or above seen so far. */
   warnings?: () => { count: number; samples: string[] };
   stop(): Promise<void>;
@@ -110,6 +112,7 @@ async function startStoregw(devices: number): Promise<RunningSystem> {
       url: `mqtt://127.0.0.1:${gw.mqttPort}`,
       pid: gw.proc.pid!,
       httpUrl: `http://127.0.0.1:${gw.httpPort}`,
+      dataDir: path.join(tmp.dir, 'data'),
       startMs,
       warnings,
       async stop() {

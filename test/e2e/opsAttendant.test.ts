@@ -5,12 +5,15 @@
  * stays in the cart, the shopper scans the next item). A second case: a bagging-area mismatch on
  * kiosk 2 is overridden from the ops page and the kiosk page clears; a rejected age check takes the
  * item off the kiosk's cart. Each decision is committed as an exact `attendant` record with who and
- * when. A real Mosquitto is HQ (signed catalog and prices), the peripherals are MQTT devices.
+ * when. A completed card sale is voided from the Checkout view (two clicks, a reason): the
+ * terminal reverses it and an exact `saleVoided` record names who and why. A real Mosquitto is HQ
+ * (signed catalog and prices), the peripherals are MQTT devices.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
-import { startGateway, TEST_PASSWORDS, type RunningGateway } from '../helpers/gatewayHarness.js';
+import { startGateway, TEST_PASSWORDS, TEST_SECRET, type RunningGateway } from '../helpers/gatewayHarness.js';
+import { PaymentSim } from '../sim/paymentSim.js';
 import { launchBrowser, openOps, screenshot } from '../helpers/browser.js';
 import { createHqSigner } from '../sim/hqSigner.js';
 import { connectHqFeeds, until } from '../sim/hqFeeds.js';
@@ -164,5 +167,34 @@ describe('attendant console', () => {
     expect(res.status()).toBe(409);
     expect(((await res.json()) as { message: string }).message).toContain('no open transaction');
     await kiosk.ctx.close();
+  });
+
+  it('an attendant voids a completed card sale on the ops page: two clicks, the terminal reverses it', async () => {
+    const pay = new PaymentSim({ url: g.mqttUrl, id: 'pay-1', password: TEST_SECRET });
+    await pay.start();
+    const kiosk = await openKiosk('k1');
+    try {
+      if (await kiosk.page.getByTestId('new-customer').isVisible()) await kiosk.page.getByTestId('new-customer').click();
+      await dev.scan('sc-1', G.bread);
+      await kiosk.page.locator(`[data-testid="line"][data-gtin="${G.bread}"]`).waitFor();
+      await kiosk.page.getByTestId('pay').click();
+      await until(pay.events, 'charge', () => pay.charges.length > 0, 10_000, 'the charge at the terminal');
+      await expect.poll(() => records.some((r) => r.type === 'transaction'), { timeout: 10_000 }).toBe(true);
+      const sale = records.find((r) => r.type === 'transaction')!.data;
+      const form = ops.page.getByTestId('sale-void');
+      await form.locator('[data-field="transactionId"]').fill(String(sale.transactionId));
+      await form.locator('[data-field="reason"]').fill('charged twice');
+      const button = form.locator('button[data-action="void-sale"]');
+      await button.click();
+      await expect.poll(() => button.textContent()).toBe('Confirm void'); // one click alone does nothing
+      await button.click();
+      await ops.page.getByTestId('sale-void-result').filter({ hasText: 'reversed on the card terminal' }).waitFor();
+      await screenshot(ops.page, 'ops-checkout-sale-voided');
+      expect(records.filter((r) => r.type === 'saleVoided').map((r) => r.data)).toMatchObject([{ transactionId: sale.transactionId, by: 'attendant', reason: 'charged twice', refund: { kind: 'reversed' } }]);
+      await until(pay.events, 'reverse', () => pay.reversals.length === 1, 10_000, 'the reversal at the terminal');
+    } finally {
+      await kiosk.ctx.close();
+      await pay.stop();
+    }
   });
 });

@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util';
 import { loadConfigFile } from '../../gateway/config.js';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { DeviceSim, FootfallSim } from './deviceSim.js';
+import { AlarmLightSim, ExitGateSim, scheduleWalkOuts } from './demoWalkOut.js';
 import { startBridge, startHq, startShelfAndTills } from './demoStore.js';
 import type { MemberPhone } from './memberPhone.js';
 import { parseTimeScale, scaledMs, writeScaledConfig } from './demoTimeScale.js';
@@ -24,6 +25,8 @@ const DEMO_DEVICE_SECRET = 'demo-device-secret';
 const PART_STOP_MS = 3000;
 /** The gateway gets SIGKILL after this long (what it acknowledged survives that) and is waited for a little longer. */
 const GATEWAY_KILL_MS = 5000;
+/** How often a shopper walks an unpaid item out through the exit gate (demo clock). */
+const WALK_OUT_EVERY_MS = 240_000;
 const say = (s: string) => process.stdout.write(`demo: ${s}\n`);
 
 const stops: { name: string; stop: () => Promise<void>; waitMs?: number }[] = [];
@@ -135,11 +138,15 @@ async function main(): Promise<void> {
   say('[3/5] starting simulated devices');
   const url = `mqtt://127.0.0.1:${cfg.mqtt.port ?? 1883}`;
   const sims: DeviceSim[] = [];
+  let exitGate: ExitGateSim | null = null;
   for (const d of cfg.devices) {
     if (d.bridge || !d.secretHash) continue; // byte-level devices come with the bridge
     if (d.kind === 'esl' || d.kind === 'payment' || cfg.shelves.some((sh) => sh.reader === d.id)) continue; // their own simulators, below
     const o = { url, id: d.id, password: DEMO_DEVICE_SECRET, heartbeatMs: scaledMs(15_000, timeScale) };
-    sims.push(d.kind === 'footfall' ? new FootfallSim(o, scaledMs(5000, timeScale)) : new DeviceSim({ ...o, kind: d.kind }));
+    const gate = cfg.exitGates.find((g) => g.reader === d.id || g.alarm === d.id);
+    if (gate && d.kind === 'rfid') sims.push((exitGate = new ExitGateSim(o)));
+    else if (gate && d.kind === 'light') sims.push(new AlarmLightSim(o, (m) => m.color === 'red' && say(`the exit gate alarm light (${d.id}) flashes red`)));
+    else sims.push(d.kind === 'footfall' ? new FootfallSim(o, scaledMs(5000, timeScale)) : new DeviceSim({ ...o, kind: d.kind }));
   }
   const t0 = Date.now();
   await Promise.all(sims.map((s) => s.start()));
@@ -173,6 +180,11 @@ async function main(): Promise<void> {
       say('a member showed the member app QR at the HID scanner');
     }, scaledMs(180_000, timeScale));
     stops.push({ name: 'member phone', stop: async () => clearInterval(memberTimer) });
+  }
+  if (exitGate) {
+    // Every few minutes a shopper walks an unpaid tagged item out: one alarm, its record and the ops alert.
+    const stopWalkOuts = scheduleWalkOuts(exitGate, scaledMs(WALK_OUT_EVERY_MS, timeScale), say);
+    stops.push({ name: 'exit gate walk-outs', stop: async () => stopWalkOuts() });
   }
   if (stopping) return;
   const http = `http://127.0.0.1:${cfg.http.port ?? 8080}`;

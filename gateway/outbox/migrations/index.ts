@@ -114,4 +114,11 @@ export const OUTBOX_MIGRATIONS: readonly string[] = [
    ALTER TABLE kpi_hour ADD COLUMN points_spent INTEGER NOT NULL DEFAULT 0;
    ALTER TABLE kpi_hour ADD COLUMN coupon_redemptions INTEGER NOT NULL DEFAULT 0;
    CREATE TABLE kpi_member_day (day TEXT NOT NULL, hash TEXT NOT NULL, tier TEXT NOT NULL, visits INTEGER NOT NULL, PRIMARY KEY (day, hash)) WITHOUT ROWID`,
+  // 10: the same for a voided sale: which transaction a `saleVoided` record was committed for, so a
+  // void whose record a restart interrupted is found instead of written twice.
+  `CREATE TRIGGER events_void_key AFTER INSERT ON events
+     WHEN NEW.kind = 'kiosk' AND NEW.type = 'saleVoided' AND NEW.seq_from IS NULL
+   BEGIN
+     INSERT OR IGNORE INTO record_keys (type, key, seq) VALUES ('saleVoided', NEW.data ->> '$.transactionId', NEW.seq);
+   END`,
 ];

@@ -18,6 +18,7 @@ import { PriceMismatch } from './priceMismatch.js'; // shelf = till
 import { CouponRedeemed, CouponReleased } from './coupon.js'; // coupons
 import { PrinterPrint, PrinterStatus } from './printer.js';
 import { ExitAlarm } from './exitAlarm.js'; // exit gate
+import { SaleVoided } from './saleVoid.js'; // post-sale void
 
 export const EVENT_CLASSES = ['exact', 'aggregate', 'presence', 'latest', 'sampled'] as const;
 export type EventClass = (typeof EVENT_CLASSES)[number];
@@ -63,7 +64,7 @@ export const CATALOGUE: Record<DeviceKind, KindSpec> = {
     events: { ...common, result: { schema: PaymentResult, cls: 'exact' }, status: { schema: PaymentStatus, cls: 'latest' }, endOfDay: { schema: PaymentEndOfDayResult, cls: 'exact' } },
     commands: { charge: PaymentCharge, cancel: PaymentCancel, reverse: PaymentReverse, endOfDay: PaymentEndOfDay },
   },
-  kiosk: { events: { ...common, transaction: { schema: KioskTransaction, cls: 'exact' }, attendant: { schema: KioskAttendant, cls: 'exact' }, pickup: { schema: KioskPickup, cls: 'exact' }, handover: { schema: KioskHandover, cls: 'exact' }, priceMismatch: { schema: PriceMismatch, cls: 'exact' }, pointsChange: { schema: PointsChange, cls: 'exact' }, couponRedeemed: { schema: CouponRedeemed, cls: 'exact' }, couponReleased: { schema: CouponReleased, cls: 'exact' } }, commands: {} }, // kiosk
+  kiosk: { events: { ...common, transaction: { schema: KioskTransaction, cls: 'exact' }, attendant: { schema: KioskAttendant, cls: 'exact' }, pickup: { schema: KioskPickup, cls: 'exact' }, handover: { schema: KioskHandover, cls: 'exact' }, priceMismatch: { schema: PriceMismatch, cls: 'exact' }, pointsChange: { schema: PointsChange, cls: 'exact' }, couponRedeemed: { schema: CouponRedeemed, cls: 'exact' }, couponReleased: { schema: CouponReleased, cls: 'exact' }, saleVoided: { schema: SaleVoided, cls: 'exact' } }, commands: {} }, // kiosk
   printer: { events: { ...common, status: { schema: PrinterStatus, cls: 'latest' } }, commands: { print: PrinterPrint } },
 };
 
@@ -81,3 +82,4 @@ export * from './priceMismatch.js'; // shelf = till
 export * from './coupon.js'; // coupons
 export * from './printer.js';
 export * from './exitAlarm.js'; // exit gate
+export * from './saleVoid.js'; // post-sale void

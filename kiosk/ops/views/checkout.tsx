@@ -10,6 +10,7 @@ import { get, post, unavailable, type ApiResult } from '../api.js';
 import { useI18n } from '../i18n.js';
 import { useTwoStep } from '../twoStep.js';
 import { PickupTasks } from './pickups.js';
+import { SaleVoidForm } from './saleVoid.js';
 
 type KioskRow = KioskSummary;
 type RequestRow = AttendantQueueBody['requests'][number];
@@ -117,6 +118,7 @@ export function CheckoutView({ me, live, now }: { me: Me; live: Live; now: numbe
         </table>
       )}
       <PickupTasks me={me} tasks={live.pickups} now={now} />
+      {can(me, 'attendant') && <SaleVoidForm />}
       <h3>{t.attendantQueue}</h3>
       {note && <p role="status">{note}</p>}
       {!can(me, 'attendant') ? (

@@ -5,6 +5,7 @@
  * - an unpaid item: one red-flash command (many reads, one passage), one exact `exitAlarm` record
  *   at HQ, an ops alert naming the item; the command within 1 s of the read (a sanity bound);
  * - an EPC that is not SGTIN-96, and a GTIN the store does not sell: no alarm, counted;
+ * - the demo's walk-out (its gate simulator's burst of reads of one tag): one alarm, one record;
  * - an item sold at the kiosk a moment ago, and a tag ops exempted: no alarm;
  * - a serial the feed lists as stolen, read at the kiosk: an attendant request naming it;
  * - killed right after the commit of a sale: after the restart the gate knows it as sold.
@@ -23,6 +24,7 @@ import { tempDir } from '../../helpers/tmp.js';
 import { createHqSigner } from '../../sim/hqSigner.js';
 import { connectHqFeeds, until } from '../../sim/hqFeeds.js';
 import { HqSim } from '../../sim/hqSim.js';
+import { passage } from '../../sim/demoWalkOut.js';
 import { PaymentSim } from '../../sim/paymentSim.js';
 import { encodeSgtin96 } from '../../../gateway/kiosk/sgtin.js';
 import { topics } from '../../../gateway/protocol/topics.js';
@@ -217,6 +219,17 @@ describe('exit gate and serialised items through the real gateway', () => {
     expect(alerts.filter((a) => a.code === 'EXIT_ALARM').map((a) => a.message)).toContain('T-shirt (GTIN 80614141123458, serial 1) left through the exit gate at front door (reader gate-1) unsold');
   });
 
+  it("the demo's walk-out (a burst of reads over about a second, as its gate simulator sends them) is one alarm and one record", async () => {
+    const before = light.alarms.length;
+    const seen = exitAlarms().length;
+    await passage((r) => dev.rfid('gate-1', r.epc), shirt(600), 12, 20);
+    await dev.rfid('gate-1', shirt(601)); // a sentinel: reads are decided in order
+    await light.alarmsReach(before + 2);
+    await hqSim.waitFor(() => exitAlarms().some((r) => r.data.serial === '601'), 10_000, 'the exitAlarm record of the walk-out sentinel');
+    expect(exitAlarms().slice(seen).map((r) => r.data.serial)).toEqual(['600', '601']);
+    expect(light.alarms.length).toBe(before + 2);
+  });
+
   it('a reader cannot forge an exitAlarm record: refused (only the gateway writes them), counted, not at HQ', async () => {
     const before = await metric(base, 'storegw_mqtt_refused_total{reason="gateway_record"}');
     const c = await connectDevice(`mqtt://127.0.0.1:${gw!.mqttPort}`, 'rfid/gate-1', TEST_SECRET);
@@ -299,6 +312,6 @@ describe('exit gate and serialised items through the real gateway', () => {
     expect(await atGate([shirt(30)])).toEqual(['103']);
     expect(light.alarms.length).toBe(before + 1);
     expect(await metric(base, 'storegw_exit_gate_reads_total{outcome="sold"}')).toBe(1);
-    expect(exitAlarms().map((r) => r.data.serial)).toEqual(['1', '100', '101', '102', '103']);
+    expect(exitAlarms().map((r) => r.data.serial)).toEqual(['1', '100', '600', '601', '101', '102', '103']);
   });
 });

@@ -98,8 +98,9 @@ describe('ClientIdBook', () => {
 });
 
 describe('gateway record types', () => {
-  it('are kiosk transaction, attendant, pickup, handover, priceMismatch, pointsChange, couponRedeemed and couponReleased, and the gateway\'s own light/storegw alerts', () => {
-    expect([...GATEWAY_RECORD_TYPES.kiosk].sort()).toEqual(['attendant', 'couponRedeemed', 'couponReleased', 'handover', 'pickup', 'pointsChange', 'priceMismatch', 'transaction']);
+  it('are kiosk transaction, attendant, pickup, handover, priceMismatch, pointsChange, couponRedeemed, couponReleased and saleVoided, and the gateway\'s own light/storegw alerts', () => {
+    expect([...GATEWAY_RECORD_TYPES.kiosk].sort()).toEqual(['attendant', 'couponRedeemed', 'couponReleased', 'handover', 'pickup', 'pointsChange', 'priceMismatch', 'saleVoided', 'transaction']);
+    expect(isGatewayRecord('kiosk', 'k1', 'saleVoided')).toBe(true); // a device cannot forge a void
     expect(isGatewayRecord('kiosk', 'k1', 'couponRedeemed')).toBe(true); // a device cannot forge a redemption
     expect(isGatewayRecord('kiosk', 'k1', 'transaction')).toBe(true);
     expect(isGatewayRecord('kiosk', 'k1', 'priceMismatch')).toBe(true); // a device cannot forge one

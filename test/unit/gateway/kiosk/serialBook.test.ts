@@ -29,6 +29,17 @@ describe('SerialBook', () => {
   });
 });
 
+describe('a voided sale', () => {
+  it('releases its serials, but not one another sale sold since', () => {
+    const b = new SerialBook();
+    b.addSold([{ gtin: '80614141123458', serial: '1', transactionId: 't1' }, { gtin: '80614141123458', serial: '2', transactionId: 't1' }]);
+    b.addSold([{ gtin: '80614141123458', serial: '2', transactionId: 't2' }]); // sold again (an attendant let it)
+    b.release([{ gtin: '80614141123458', serial: '1', transactionId: 't1' }, { gtin: '80614141123458', serial: '2', transactionId: 't1' }]);
+    expect(b.soldIn('80614141123458', '1')).toBeUndefined();
+    expect(b.soldIn('80614141123458', '2')).toBe('t2');
+  });
+});
+
 describe('a sale record’s serials', () => {
   it('are the serials of its lines, GTINs as GTIN-14; a sale without serials writes nothing more', () => {
     const rec = { transactionId: 'tx1', kioskId: 'k1', lines: [{ gtin: '4006381333931', serials: ['1', '2'] }, { gtin: '4000000000017' }] };

@@ -110,6 +110,12 @@ const SAMPLES: Record<DeviceKind, Record<string, { valid: object; invalid: objec
       invalid: { ts: TS, transactionId: 't-1', kioskId: 'k1', couponId: 'C1', serial: '000123', single: true, via: 'signed', amount: 200 },
       reason: 'data.currency: is required',
     },
+    // a completed sale voided on the ops page: how the money goes back, what was given back
+    saleVoided: {
+      valid: { ts: TS, transactionId: 't-1', kioskId: 'k1', saleTs: TS, total: 1500, currency: 'EUR', by: 'anna', role: 'attendant', reason: 'charged twice', refund: { kind: 'reversed', paymentRequestId: 'p-1', amount: 1500, receiptNo: '0042' }, movements: ['void:t-1:0'], serials: [{ gtin: '80614141123458', serial: '7' }] },
+      invalid: { ts: TS, transactionId: 't-1', kioskId: 'k1', saleTs: TS, total: 1500, currency: 'EUR', by: 'anna', role: 'viewer', reason: 'charged twice', refund: { kind: 'owed', amount: 1500, why: 'not the last payment' }, movements: [], serials: [] },
+      reason: 'data.role: must be one of "attendant", "admin"',
+    },
     // shelf = till: a sale line charged at a price its label does not show
     priceMismatch: {
       valid: { ts: TS, mismatchId: 't-1:0:L1', kioskId: 'k1', transactionId: 't-1', line: 0, gtin: '4006381333931', name: 'Milk', catalogVersions: { 'prices/store': 2 }, currency: 'EUR', tillPrice: 149, charged: 149, labelId: 'L1', labelState: 'pending', labelHash: 'abcd', labelPrice: 129, labelCurrency: 'EUR', paid: 'till' },

@@ -66,9 +66,28 @@ describe('StockStore', () => {
       await store.setThreshold(GTINS[0]!, null);
       expect((await store.lowLevels(5, 10)).map((l) => l.gtin)).toEqual([GTINS[1], GTINS[0]]);
       expect((await store.unforwarded(10)).map((m) => m.movementId)).toEqual(['rcv:1:0', 'rcv:1:1']);
-      await store.markForwarded('rcv:1:0', 42);
+      await store.markForwarded([{ movementId: 'rcv:1:0', seq: 42 }]);
       expect((await store.movement('rcv:1:0'))!.seq).toBe(42);
       expect((await store.unforwarded(10)).map((m) => m.movementId)).toEqual(['rcv:1:1']);
+    } finally {
+      await store.stop();
+    }
+  });
+  it('appends made at once share commits: each answers with its own new ids, a repeat across them is one movement', async () => {
+    const store = new StockStore(path.join(tmp.dir, 'group.db'));
+    await store.start();
+    try {
+      const m = (id: string, qty: number, kind: Movement['kind'] = 'receipt'): Omit<MovementRow, 'seq'> => row({ movementId: id, gtin: GTINS[2]!, kind, qty, eventTime: 5 });
+      // 100 appends in one tick: more than one group (64 per commit); 'dup' sits in two of them.
+      const calls = Array.from({ length: 100 }, (_, i) => store.append(i === 70 ? [m('dup', 1), m(`g${i}`, 1)] : [m(i === 3 ? 'dup' : `g${i}`, 1)], 20 + i));
+      const fresh = await Promise.all(calls);
+      expect(fresh[3]).toEqual(['dup']);
+      expect(fresh[70]).toEqual(['g70']);
+      expect(fresh.flat().length).toBe(100);
+      expect((await store.level(GTINS[2]!))!.onHand).toBe(100);
+      // A count in the same burst as later movements: the level follows the rule of onHand.ts.
+      await Promise.all([store.append([m('c1', 7, 'count')], 200), store.append([row({ movementId: 'late', gtin: GTINS[2]!, kind: 'sale', qty: -2, eventTime: 9 })], 201)]);
+      expect((await store.level(GTINS[2]!))!.onHand).toBe(5);
     } finally {
       await store.stop();
     }
