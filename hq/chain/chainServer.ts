@@ -58,6 +58,17 @@ function cookieOf(req: FastifyRequest): string | undefined {
 export function buildChainServer(o: ChainServerOptions): FastifyInstance {
   const now = o.now ?? Date.now;
   const sessions = new Map<string, { user: string; expires: number }>();
+  // One read of the tables per refresh interval however many people watch: the page reloads
+  // itself, and each read aggregates every store.
+  let cached: { at: number; stores: Promise<ChainStore[]> } | undefined;
+  const view = (): Promise<ChainStore[]> => {
+    if (!cached || now() - cached.at >= (o.refreshSeconds ?? 5) * 1000 / 2) {
+      const stores = o.view();
+      cached = { at: now(), stores };
+      void stores.catch(() => (cached = undefined));
+    }
+    return cached.stores;
+  };
   const app = Fastify({ logger: false, bodyLimit: 4096 });
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => done(null, Object.fromEntries(new URLSearchParams(body as string))));
   app.addHook('onSend', async (_req, reply) => {
@@ -79,12 +90,12 @@ export function buildChainServer(o: ChainServerOptions): FastifyInstance {
 
   app.get('/', async (req, reply) => {
     if (!session(req)) return denied(reply, true);
-    const stores = await o.view();
+    const stores = await view();
     return reply.type('text/html; charset=utf-8').send(page('Chain view', tableHtml(stores, new Date(now()).toISOString()), o.refreshSeconds ?? 5));
   });
   app.get('/api/chain', async (req, reply) => {
     if (!session(req)) return denied(reply, false);
-    return reply.send({ stores: await o.view() });
+    return reply.send({ stores: await view() });
   });
   app.post('/login', { schema: { body: { type: 'object', required: ['username', 'password'], properties: { username: { type: 'string', maxLength: 64 }, password: { type: 'string', maxLength: 256 } } } } }, async (req, reply) => {
     const { username, password } = req.body as { username: string; password: string };

@@ -93,7 +93,7 @@ export class Importer {
     try {
       res = await storeBatch(this.o.pool, { storeId: h.storeId, header: h, records: dec.records, digest, receivedAt: new Date(this.o.now()), worker: IMPORT_WORKER });
     } catch (err) {
-      if (!isPermanentDbError(err)) throw err;
+      if (!isPermanentDbError(err)) throw new Error(`line ${chunk.line}: batch ${h.batchId}: ${(err as Error).message}; nothing after it was imported (run again: what was stored is kept, nothing is stored twice)`);
       return this.reject({ line: chunk.line, storeId: h.storeId, batchId: h.batchId, records: dec.records.length }, 'SGW_ERR_BATCH_STORE', `records: the database refused them (${(err as Error).message}) (line ${chunk.line})`, chunk.text);
     }
     const out: BatchOutcome = { line: chunk.line, batchId: h.batchId, storeId: h.storeId, records: dec.records.length, stored: res.stored, duplicates: res.duplicates, conflicts: res.conflicts, acked: false };
