@@ -19,6 +19,7 @@ import { Importer, type BatchOutcome, type ImportTotals } from './importer.js';
 
 const USAGE = 'usage: storegw-hq import --config FILE [--store ID] [--no-ack] [--json] EXPORT.jsonl\n';
 const PROGRESS_EVERY_MS = 2000;
+const ACK_TIMEOUT_MS = 30_000;
 
 function outcomeLine(o: BatchOutcome): string {
   const id = o.batchId ?? '?';
@@ -31,6 +32,21 @@ function totalsLine(t: ImportTotals, store: string | undefined, acks: boolean): 
   if (acks) lines.push(`acks published ${t.acked}${t.ackFailed > 0 ? `, FAILED ${t.ackFailed} (run the import again: it stores nothing twice and acks again)` : ''}`);
   if (t.batches > 0 && t.stored === 0) lines.push('nothing new: every record was already stored');
   return lines.join('\n') + '\n';
+}
+
+/**
+ * Resolves once the broker acknowledged the publish (PUBACK); rejects after `ms`, so a broker that
+ * went away does not hang the import (mqtt.js would hold the message until it reconnects).
+ */
+function publishWithin(c: MqttClient, topic: string, payload: string, ms: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no PUBACK within ${ms} ms`)), ms);
+    c.publish(topic, payload, { qos: 1 }, (err) => {
+      clearTimeout(timer);
+      if (err) reject(err);
+      else resolve();
+    });
+  });
 }
 
 async function connectBroker(url: string, username: string | undefined, password: string | undefined, clientId: string): Promise<MqttClient> {
@@ -85,7 +101,7 @@ async function run(args: string[], io: HqIo): Promise<number> {
     const importer = new Importer({
       pool,
       signing: { kid: config.signing.kid, key: config.signingKey },
-      ...(mq ? { publishAck: async (storeId: string, payload: string) => void (await mq.publishAsync(topics.hqAck(storeId), payload, { qos: 1 })) } : {}),
+      ...(mq ? { publishAck: (storeId: string, payload: string) => publishWithin(mq, topics.hqAck(storeId), payload, ACK_TIMEOUT_MS) } : {}),
       ...(values.store ? { storeId: values.store } : {}),
       now: Date.now,
       onBatch: (o, t) => {

@@ -9,7 +9,9 @@
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { batchText, makeHeader, type BatchRecord } from '../../../gateway/protocol/envelopes.js';
 import type { MqttClient } from 'mqtt';
 import { compile } from '../../../gateway/protocol/validate.js';
 import { SyncReport } from '../../../gateway/protocol/schemas/syncReport.js';
@@ -153,5 +155,36 @@ describe('storegw-hq import', () => {
     expect(r.err).toContain('(line 5)');
     expect(r.out).toMatch(/line 1 {2}hand-1 {2}records 1: stored 1, duplicates 0, conflicts 0\n/);
     expect(await count("SELECT count(*) AS n FROM rejected_batches WHERE store_id = $1 AND worker = -1", [STORE])).toBe(2);
+  });
+
+  it('property: good batches among any damaged lines are all stored, the rest refused, the process never crashes', async () => {
+    const junk = fc.oneof(fc.string({ maxLength: 40 }).map((x) => x.replace(/\n/g, ' ')), fc.constantFrom('{}', 'null', '{"batchId":"j","records":1,"storeId":"prop"}', '{"seq":1}', '\u0000', '{"batchId":"j","records":"x"}'));
+    let seq = 1_000_000;
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.tuple(fc.integer({ min: 1, max: 4 }), fc.array(junk, { maxLength: 2 })), { minLength: 1, maxLength: 5 }), async (plan) => {
+        const store = `prop-${run++}`;
+        let text = '';
+        const good: string[] = [];
+        let damaged = false;
+        for (const [n, lines] of plan) {
+          const records = Array.from({ length: n }, () => ({ seq: seq++, class: 'exact', kind: 'scanner', deviceId: 'scan-p', type: 'scan', ts: new Date().toISOString(), data: { n: seq } }) as BatchRecord);
+          const header = makeHeader(`${store}:${records[0].seq}`, store, records, new Date().toISOString());
+          good.push(header.batchId);
+          text += batchText(header, records);
+          for (const l of lines) text += l + '\n';
+          damaged ||= lines.length > 0;
+        }
+        const file = path.join(tmp.dir, `${store}.jsonl`);
+        writeFileSync(file, text);
+        const r = await runCli(HQ_BIN, ['import', '--config', stack.configFile, '--store', store, '--no-ack', '--json', file]);
+        expect(r.code, r.err).toBe(damaged ? 1 : 0);
+        const sum = JSON.parse(r.out) as { batches: { batchId?: string; rejected?: string; stored: number }[] };
+        expect(sum.batches.filter((b) => !b.rejected).map((b) => b.batchId)).toEqual(good);
+        for (const b of sum.batches.filter((x) => x.rejected)) expect(b.rejected).toMatch(/^SGW_ERR_BATCH_\w+: .*\(line \d+/);
+        expect(await count('SELECT count(*) AS n FROM records WHERE store_id = $1', [store])).toBe(plan.reduce((a, [n]) => a + n, 0));
+      }),
+      { seed: 20_2620, numRuns: 3 },
+    );
   });
 });
