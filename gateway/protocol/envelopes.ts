@@ -200,6 +200,16 @@ export function decodeBatch(payload: Uint8Array, opts: DecodeOptions = {}): Batc
     }
     return { ok: false, code: 'SGW_ERR_BATCH_DECOMPRESS', reason: `payload: not valid ${compression} (${e.message})` };
   }
+  const d = decodeBatchText(raw);
+  return d.ok ? { ...d, compression } : d;
+}
+
+/**
+ * Decodes the uncompressed text of a batch (header line, then one line per record), as
+ * `decodeBatch` does after inflating: also what `outbox export --batches` writes, one batch after
+ * the other, so HQ's import checks a file's batches exactly like received ones.
+ */
+export function decodeBatchText(raw: Uint8Array): { ok: true; header: BatchHeader; records: BatchRecord[]; rawBytes: number } | Extract<BatchDecode, { ok: false }> {
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(raw);
@@ -239,7 +249,7 @@ export function decodeBatch(payload: Uint8Array, opts: DecodeOptions = {}): Batc
     }
     records.push(r);
   }
-  return { ok: true, compression, header, records, rawBytes: raw.length };
+  return { ok: true, header, records, rawBytes: raw.length };
 }
 
 function parseLine(line: string): { ok: true; value: unknown } | { ok: false; reason: string } {

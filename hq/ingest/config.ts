@@ -50,6 +50,21 @@ export const IngestConfigSchema = Type.Object(
     shareGroup: Type.String({ minLength: 1, maxLength: 64, pattern: '^[^/+#]+$', default: 'storegw-ingest' }),
     /** Prometheus metrics served by the supervisor, e.g. `127.0.0.1:9464`; absent: none. */
     metrics: Type.Optional(Type.Object({ listen: Type.String({ pattern: '^[^\\s:]+:\\d{1,5}$' }) }, { additionalProperties: false })),
+    /** The chain view (`storegw-hq chain`): hq/README.md §Chain view. */
+    chain: Type.Optional(
+      Type.Object(
+        {
+          /** A store whose last batch, or its own oldest un-acked record, is older than this is lagging. */
+          lagSeconds: Type.Integer({ minimum: 1, default: 900 }),
+          /** HQ's keys folder (`storegw-hq sign --keys`): its versions.json says the latest version signed per feed and scope. */
+          keysDir: Type.Optional(Type.String({ minLength: 1 })),
+          /** Who may open the chain page: scrypt hashes from `storegw-hq chain hash-password`. */
+          users: Type.Array(Type.Object({ username: Type.String({ minLength: 1, maxLength: 64 }), passwordHash: Type.String({ pattern: '^scrypt\\$[0-9]{1,2}\\$[0-9]{1,2}\\$[0-9]{1,2}\\$[A-Za-z0-9+/=]{16,64}\\$[A-Za-z0-9+/=]{40,64}$' }) }, { additionalProperties: false }), { default: [], maxItems: 100 }),
+          sessionHours: Type.Number({ exclusiveMinimum: 0, maximum: 720, default: 12 }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     log: Type.Object({ level: Type.Union(LEVELS.map((l) => Type.Literal(l)), { default: 'info' }) }, { additionalProperties: false, default: {} }),
   },
   { additionalProperties: false },
