@@ -26,6 +26,8 @@ import { HQ_ROOT, topics } from '../../gateway/protocol/topics.js';
 import { migrate } from '../db/migrate.js';
 import { isPermanentDbError, storeBatch, storeRejected, storeReport, type StoredBatch } from './batchStore.js';
 import { payloadDigest, signAck } from './ackEnvelope.js';
+import { checkBatch, checkTopicStore } from './batchCheck.js';
+import { LogLimit } from './logLimit.js';
 import type { IngestConfig } from './config.js';
 import type { WorkerEvent } from './metrics.js';
 
@@ -57,6 +59,7 @@ export class IngestWorker {
   private stopping = false;
   private readonly abort = new AbortController();
   private current: Promise<void> = Promise.resolve();
+  private readonly rejectLog: LogLimit;
   /** Bumped on every (re)connect: a PUBACK is never sent on a connection newer than the message's. */
   private connection = 0;
   private readonly now: () => number;
@@ -64,6 +67,7 @@ export class IngestWorker {
 
   constructor(private readonly opts: WorkerOptions) {
     this.now = opts.now ?? Date.now;
+    this.rejectLog = new LogLimit(this.now);
   }
 
   async start(): Promise<void> {
@@ -158,13 +162,15 @@ export class IngestWorker {
     const { log, slot, config } = this.opts;
     const receivedAt = new Date(this.now());
     const t0 = this.now();
-    const dec = decodeBatch(payload);
+    const badTopic = checkTopicStore(storeId);
+    if (badTopic) return this.reject({ storeId: storeId.slice(0, 64), ...badTopic, payload });
+    const { limits } = config;
+    const dec = decodeBatch(payload, { maxUncompressedBytes: limits.maxBatchBytes, maxRecords: limits.maxRecords });
     if (!dec.ok) return this.reject({ storeId, code: dec.code, reason: dec.reason, line: dec.line, payload });
     const h = dec.header;
-    if (h.storeId !== storeId) {
-      return this.reject({ storeId, batchId: h.batchId, code: 'SGW_ERR_BATCH_STORE', reason: `header.storeId: "${h.storeId}" is not the topic's store "${storeId}"`, payload });
-    }
-    const digest = payloadDigest(payload);
+    const bad = checkBatch(storeId, h, dec.records, limits.maxDepth);
+    if (bad) return this.reject({ storeId, batchId: h.batchId, ...bad, payload });
+    const digest = payloadDigest(payload, dec.rawBytes);
     let res: StoredBatch;
     try {
       res = await this.retrying('store batch', () => storeBatch(this.pool!, { storeId, header: h, records: dec.records, digest, receivedAt, worker: slot }));
@@ -209,7 +215,9 @@ export class IngestWorker {
     await this.retrying('file rejected batch', () => storeRejected(this.pool!, { ...r, worker: this.opts.slot }));
     this.counts.rejected++;
     this.opts.onEvent?.({ type: 'rejected', code: r.code });
-    this.opts.log.warn({ storeId: r.storeId, batchId: r.batchId, code: r.code, reason: r.reason, line: r.line, bytes: r.payload.length }, 'batch rejected');
+    // A store can send junk as fast as the broker lets it: at most a few lines per store and 10 s.
+    const suppressed = this.rejectLog.take(r.storeId);
+    if (suppressed >= 0) this.opts.log.warn({ storeId: r.storeId, batchId: r.batchId, code: r.code, reason: r.reason.slice(0, 512), line: r.line, bytes: r.payload.length, suppressed }, 'batch rejected');
   }
 
   /** Runs `fn` until it succeeds or fails for good; waits 100 ms → 5 s between attempts while PostgreSQL is away. */
