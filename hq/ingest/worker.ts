@@ -152,6 +152,11 @@ export class IngestWorker {
     if (!t) return;
     if (t.rest === 'batch') return this.handleBatch(t.storeId, payload);
     if (t.rest === 'status' || t.rest.startsWith('report/')) {
+      // Kept per store and topic; an invalid id is not a store and gets no row.
+      if (checkTopicStore(t.storeId)) {
+        if (this.rejectLog.take('report:') >= 0) this.opts.log.warn({ topic: topic.slice(0, 200) }, 'report on a topic whose store id is not a valid id; dropped');
+        return;
+      }
       await this.retrying('report', () => storeReport(this.pool!, { storeId: t.storeId, topic: t.rest, payload, retained: packet.retain }));
       this.counts.reports++;
       this.opts.log.info({ storeId: t.storeId, topic: t.rest, retained: packet.retain }, 'store report kept');

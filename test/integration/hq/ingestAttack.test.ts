@@ -42,10 +42,13 @@ const lying = (storeId: string, records: BatchRecord[], header: Partial<ReturnTy
 
 describe('storegw-hq ingest under attack', () => {
   it('refuses a topic whose store id is not a valid id, and a header whose range is not its records\'', async () => {
+    // A status on such a topic gets no store_reports row either.
+    await pub.client.publishAsync(topics.hqStatus('bad id!'), '{"online":true}', { qos: 1 });
     const odd = makeBatch('bad id!', [record(nextSeq++)]);
     expect(await rejected('bad id!', odd.payload)).toMatchObject({ msg: 'batch rejected', code: 'SGW_ERR_BATCH_STORE', reason: expect.stringContaining('topic: store id') });
     const l = await rejected('store-h', lying('store-h', [record(5), record(6)], { seqFrom: 1, seqTo: 1_000_000 }));
     expect(l).toMatchObject({ msg: 'batch rejected', code: 'SGW_ERR_BATCH_HEADER', reason: expect.stringContaining('header.seqFrom..seqTo: says 1..1000000, the records cover 5..6') });
+    expect((await stack.db.query('SELECT count(*)::int AS n FROM store_reports')).rows[0].n).toBe(0);
     // Nothing stored for it, and the store's last seq was not moved by the header's claim.
     expect((await stack.db.query('SELECT count(*)::int AS n FROM stores WHERE store_id = $1', ['store-h'])).rows[0].n).toBe(0);
     await stillIngests('store-h');
