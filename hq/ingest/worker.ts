@@ -102,7 +102,10 @@ export class IngestWorker {
       clientId: `${config.mqtt.clientIdPrefix}-${this.opts.slot}`,
       username: config.mqtt.username,
       password: config.mqttPassword,
-      properties: { sessionExpiryInterval: config.mqtt.sessionExpirySeconds },
+      // MQTT 5 Maximum Packet Size (§3.1.2.11.4): the broker must not send us a packet larger
+      // than this [MQTT-3.1.2-24], so mqtt.js never buffers a message the limits would refuse
+      // anyway (a compressed payload is never much larger than its text).
+      properties: { sessionExpiryInterval: config.mqtt.sessionExpirySeconds, maximumPacketSize: config.limits.maxBatchBytes + 64 * 1024 },
       reconnectPeriod: 500,
       connectTimeout: 10_000,
       customHandleAcks: (topic, message, packet, done) => {

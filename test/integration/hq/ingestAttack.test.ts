@@ -3,6 +3,7 @@
  * `dist/storegw-hq.js ingest` (one worker, so a store's messages are handled in the order sent).
  * Each refusal is followed by a good batch that must still be stored and acked.
  */
+import { randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { batchText, compress, makeHeader, type BatchRecord } from '../../../gateway/protocol/envelopes.js';
@@ -61,6 +62,14 @@ describe('storegw-hq ingest under attack', () => {
     const many = gzipSync(JSON.stringify({ batchId: 'store-r:many', storeId: 'store-r', seqFrom: 0, seqTo: 0, records: 50_001, createdAt: 'x' }) + '\n' + '{}\n'.repeat(50_001));
     expect(await rejected('store-r', many)).toMatchObject({ code: 'SGW_ERR_BATCH_TOO_LARGE', reason: 'records: 50001 is over the limit of 50000 per batch' });
     await stillIngests('store-r');
+  });
+
+  it('is never handed a message larger than its limits allow (MQTT 5 Maximum Packet Size)', async () => {
+    const from = stack.lines.length;
+    const huge = randomBytes(16 * 1024 * 1024 + 128 * 1024);
+    await pub.client.publishAsync(topics.hqBatch('store-m'), huge, { qos: 1 });
+    await stillIngests('store-m');
+    expect(stack.lines.slice(from).filter((l) => l.msg === 'batch rejected')).toEqual([]);
   });
 
   it('refuses deeply nested data, naming the record, and keeps going', async () => {
