@@ -175,6 +175,8 @@ export type BatchDecode =
 export interface DecodeOptions {
   /** Refuse to inflate beyond this many bytes (a zip bomb is wire input too). Default 256 MiB. */
   maxUncompressedBytes?: number;
+  /** Refuse a batch of more records than this (checked on the line count, before parsing them). */
+  maxRecords?: number;
 }
 
 const validateHeader = compile(BatchHeaderSchema);
@@ -228,6 +230,9 @@ export function decodeBatchText(raw: Uint8Array): { ok: true; header: BatchHeade
   const header = head.value;
   if (header.seqFrom > header.seqTo) {
     return { ok: false, code: 'SGW_ERR_BATCH_HEADER', reason: `header.seqFrom: ${header.seqFrom} is above seqTo ${header.seqTo}`, line: 1 };
+  }
+  if (opts.maxRecords !== undefined && lines.length - 1 > opts.maxRecords) {
+    return { ok: false, code: 'SGW_ERR_BATCH_TOO_LARGE', reason: `records: ${lines.length - 1} is over the limit of ${opts.maxRecords} per batch` };
   }
   if (header.records !== lines.length - 1) {
     return { ok: false, code: 'SGW_ERR_BATCH_COUNT', reason: `header.records: says ${header.records}, payload has ${lines.length - 1}` };
