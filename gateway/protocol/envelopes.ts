@@ -202,7 +202,7 @@ export function decodeBatch(payload: Uint8Array, opts: DecodeOptions = {}): Batc
     }
     return { ok: false, code: 'SGW_ERR_BATCH_DECOMPRESS', reason: `payload: not valid ${compression} (${e.message})` };
   }
-  const d = decodeBatchText(raw);
+  const d = decodeBatchText(raw, opts);
   return d.ok ? { ...d, compression } : d;
 }
 
@@ -211,7 +211,7 @@ export function decodeBatch(payload: Uint8Array, opts: DecodeOptions = {}): Batc
  * `decodeBatch` does after inflating: also what `outbox export --batches` writes, one batch after
  * the other, so HQ's import checks a file's batches exactly like received ones.
  */
-export function decodeBatchText(raw: Uint8Array): { ok: true; header: BatchHeader; records: BatchRecord[]; rawBytes: number } | Extract<BatchDecode, { ok: false }> {
+export function decodeBatchText(raw: Uint8Array, opts: Pick<DecodeOptions, 'maxRecords'> = {}): { ok: true; header: BatchHeader; records: BatchRecord[]; rawBytes: number } | Extract<BatchDecode, { ok: false }> {
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(raw);

@@ -104,6 +104,7 @@ async function run(args: string[], io: HqIo): Promise<number> {
       ...(mq ? { publishAck: (storeId: string, payload: string) => publishWithin(mq, topics.hqAck(storeId), payload, ACK_TIMEOUT_MS) } : {}),
       ...(values.store ? { storeId: values.store } : {}),
       now: Date.now,
+      limits: config.limits,
       onBatch: (o, t) => {
         if (o.rejected) io.err(`storegw-hq import: ${file}: ${o.rejected}\n`);
         if (Date.now() - lastProgress >= PROGRESS_EVERY_MS) {

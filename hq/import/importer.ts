@@ -15,6 +15,7 @@ import { decodeBatchText } from '../../gateway/protocol/envelopes.js';
 import { batchDigest } from '../../gateway/protocol/schemas/ingestAck.js';
 import { isPermanentDbError, storeBatch, storeRejected } from '../ingest/batchStore.js';
 import { signAck } from '../ingest/ackEnvelope.js';
+import { checkBatch, checkTopicStore } from '../ingest/batchCheck.js';
 import type { ExportChunk } from './exportFile.js';
 import type { KeyObject } from 'node:crypto';
 
@@ -54,6 +55,8 @@ export interface ImporterOptions {
   /** Only batches of this store are taken; undefined: the store of the file's first batch. */
   storeId?: string;
   now: () => number;
+  /** The ingest's `limits` (config): a file's batch is held to what a received one is. */
+  limits: { maxRecords: number; maxDepth: number };
   onBatch?: (o: BatchOutcome, totals: ImportTotals) => void;
 }
 
@@ -78,7 +81,7 @@ export class Importer {
       await this.reject({ line: chunk.line, storeId: chunk.storeId ?? this.storeId, batchId: chunk.batchId, records: 0 }, chunk.code, `${chunk.reason} (line ${chunk.line}${chunk.lines > 1 ? `, ${chunk.lines} lines` : ''})`, Buffer.alloc(0));
       return;
     }
-    const dec = decodeBatchText(chunk.text);
+    const dec = decodeBatchText(chunk.text, { maxRecords: this.o.limits.maxRecords });
     if (!dec.ok) {
       const at = dec.line !== undefined ? chunk.line + dec.line - 1 : chunk.line;
       return this.reject({ line: chunk.line, storeId: this.storeId, records: 0 }, dec.code, `${dec.reason} (line ${at})`, chunk.text);
@@ -88,6 +91,10 @@ export class Importer {
     if (h.storeId !== this.storeId) {
       return this.reject({ line: chunk.line, storeId: h.storeId, batchId: h.batchId, records: dec.records.length }, 'SGW_ERR_BATCH_STORE', `header.storeId: "${h.storeId}" is not this file's store "${this.storeId}" (line ${chunk.line})`, chunk.text);
     }
+    // The checks a received batch gets (ingest/batchCheck.ts): a valid store id, the header's range
+    // exactly its records', no data nested past the limit.
+    const bad = checkTopicStore(h.storeId) ?? checkBatch(this.storeId, h, dec.records, this.o.limits.maxDepth);
+    if (bad) return this.reject({ line: chunk.line, storeId: h.storeId, batchId: h.batchId, records: dec.records.length }, bad.code, `${bad.reason} (line ${chunk.line + (bad.line ?? 1) - 1})`, chunk.text);
     const digest = batchDigest(chunk.text);
     let res;
     try {
