@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
-import type { Logger } from './log.js';
+import { LogLimiter, type Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { INSERT_EVENT, OutboxStore, type NewEvent } from './outbox/store.js';
 import { DbOwner, provideSharedOwner } from './db/owner.js';
@@ -282,11 +282,17 @@ export class Gateway {
     // Every HQ feed (prices, orders) is recorded the same way: a rejected feed is an exact alert
     // record, so it reaches HQ in order and lands in the ops alert book; a feed that could not be
     // stored stays unacknowledged, and its streak is recorded on attempts 1, 2, 4, …
+    // Anyone who may publish on HQ's broker can send refused feeds by the thousand: a few records per
+    // feed, refusal code and minute, the next one counting the rest (the metric counts every one).
+    const feedAlerts = new LogLimiter(this.now, c.hq?.rejectRecordsPerMinute ?? 5, 60_000);
     const feedRecords = {
-      rejected: (a: FeedAlert) =>
+      rejected: (a: FeedAlert) => {
+        const suppressed = feedAlerts.take(`${a.feed}:${a.code}`);
+        if (suppressed < 0) return;
         void uplink.selfRecords
-          .record('FEED_REJECTED', 'warning', `${a.feed} feed rejected: ${a.reason}`, { feedRejected: { topic: a.topic, feed: a.feed, scope: a.scope, code: a.code, kid: a.kid ?? null } })
-          .catch((err: Error) => this.log.error({ err }, 'could not record a feed rejection')),
+          .record('FEED_REJECTED', 'warning', `${a.feed} feed rejected: ${a.reason}`, { feedRejected: { topic: a.topic, feed: a.feed, scope: a.scope, code: a.code, kid: a.kid ?? null, ...(suppressed > 0 ? { suppressed } : {}) } })
+          .catch((err: Error) => this.log.error({ err }, 'could not record a feed rejection'));
+      },
       storeFailed: (f: FeedStoreFailure) =>
         void (recordStoreFailure(f.attempt)
           ? uplink.selfRecords

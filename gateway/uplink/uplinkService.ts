@@ -101,7 +101,7 @@ export class UplinkService {
       onCompacted: () => this.uplink?.kick(true),
     });
     const ackMode = c.hq?.delivery === 'ingest-ack' && o.hqConnection !== null;
-    const ackAlerts = new LogLimiter(o.now, 5, 60_000);
+    const ackAlerts = new LogLimiter(o.now, c.hq?.rejectRecordsPerMinute ?? 5, 60_000);
     this.deliveryStore = ackMode ? new DeliveryStore(() => this.store.connection, o.outboxCounts) : null;
     this.acks =
       ackMode && this.deliveryStore

@@ -216,7 +216,7 @@ function rejectRecord(code: string, after: number): Promise<NewEvent> {
 
 beforeAll(async () => {
   hq = await startMosquitto();
-  gw = await startGateway({ extra: { hq: { url: hq.url, publicKeys: [{ kid: signer.kid, pem: signer.publicKeyPem }] }, prices: { maxFeedBytes: MAX_FEED } } });
+  gw = await startGateway({ extra: { hq: { url: hq.url, publicKeys: [{ kid: signer.kid, pem: signer.publicKeyPem }], rejectRecordsPerMinute: 100_000 }, prices: { maxFeedBytes: MAX_FEED } } });
   prices = gw.gw.prices!;
   gw.gw.onEvent((e) => {
     if (e.type === 'alert') {

@@ -2,7 +2,7 @@
  * Acks are not retained: anyone who may publish on a store's ack topic at HQ's broker can send
  * them by the thousand. A flood of forged acks is counted one by one, but writes only a few
  * FEED_REJECTED records per refusal code and minute into the outbox (which would otherwise fill
- * and carry the flood back to HQ). One Mosquitto, one in-process gateway with `hq.delivery: ingest-ack`.
+ * and carry the flood back to HQ). The same holds for HQ's feeds (prices here). One Mosquitto, one in-process gateway with `hq.delivery: ingest-ack`.
  */
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,7 +22,7 @@ const alerts: NewEvent[] = [];
 beforeAll(async () => {
   broker = await startMosquitto();
   g = await startGateway({
-    extra: { hq: { url: broker.url, publicKeys: [{ kid: signer.kid, pem: signer.publicKeyPem }], delivery: 'ingest-ack' }, prices: { enabled: false } },
+    extra: { hq: { url: broker.url, publicKeys: [{ kid: signer.kid, pem: signer.publicKeyPem }], delivery: 'ingest-ack' } },
   });
   g.gw.onEvent((e) => {
     if (e.type === 'alert') alerts.push(e);
@@ -52,5 +52,26 @@ describe('ingest acks flooding a store', () => {
     const forged = alerts.filter((e) => (JSON.parse(e.data) as { feedRejected?: { code?: string } }).feedRejected?.code === 'SGW_ERR_FEED_BAD_SIGNATURE');
     expect(forged).toHaveLength(5);
     expect(JSON.parse(forged[0].data)).toMatchObject({ code: 'FEED_REJECTED', feedRejected: { feed: 'ingestAck', code: 'SGW_ERR_FEED_BAD_SIGNATURE', suppressed: 0 } });
+  });
+
+  it('counts every forged price feed, and records only a few of them', async () => {
+    const forger = createHqSigner({ kid: 'hq-test' });
+    const attacker = await mqtt.connectAsync(broker.url, { clientId: 'feed-flooder' });
+    const rejects = () => metric(g.httpUrl, 'storegw_feed_rejects_total{feed="prices",code="SGW_ERR_FEED_BAD_SIGNATURE"}');
+    const before = (await rejects()) ?? 0;
+    const N = 30;
+    for (let i = 0; i < N; i++) {
+      const feed = forger.sign({ feed: 'prices', scope: `store:${STORE}`, version: 5000 + i, issuedAt: new Date().toISOString(), body: { mode: 'snapshot', prices: [] } });
+      await attacker.publishAsync(topics.hqStoreFeed(STORE, 'prices'), feed, { qos: 1 });
+    }
+    await attacker.endAsync();
+    await expect.poll(async () => ((await rejects()) ?? 0) - before, { timeout: 20_000 }).toBe(N);
+    await g.gw.uplink.selfRecords.record('FEED_REJECTED', 'info', 'marker 2', {});
+    await expect.poll(() => alerts.some((e) => (JSON.parse(e.data) as { message: string }).message === 'marker 2'), { timeout: 10_000 }).toBe(true);
+    const forged = alerts.filter((e) => {
+      const r = (JSON.parse(e.data) as { feedRejected?: { feed?: string; code?: string } }).feedRejected;
+      return r?.feed === 'prices' && r.code === 'SGW_ERR_FEED_BAD_SIGNATURE';
+    });
+    expect(forged).toHaveLength(5);
   });
 });
