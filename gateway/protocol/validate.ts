@@ -114,7 +114,7 @@ function compiledKind(kind: DeviceKind): CompiledKind {
  * Compiles the schemas of the given device kinds now (start-up), so a device's first event pays
  * nothing; without a list, every kind of the catalogue. The gateway passes the kinds its config
  * lists: a kind no configured device has cannot send (the broker refuses unknown devices), and
- * compiling all of them cost every start about half a second of CPU.
+ * compiling all of them cost every start about 0.1 s of CPU (the kiosk and payment schemas most).
  */
 export function warmUp(kinds?: Iterable<DeviceKind>): void {
   for (const kind of kinds ?? Object.keys(CATALOGUE).filter(isDeviceKind)) compiledKind(kind);
