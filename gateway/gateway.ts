@@ -133,7 +133,7 @@ export class Gateway {
       const demo = await demoSecretsIn(c);
       if (demo.length > 0) throw new SgwError('SGW_ERR_CONFIG', `refusing to start:\n  ${demo.join('\n  ')}`);
     }
-    warmUp();
+    warmUp(new Set(c.devices.map((d) => d.kind)));
     const tightened = secureDataDir(c.data.dir);
     if (tightened > 0) this.log.warn({ dir: c.data.dir, tightened }, 'data folder: made files 0600 and folders 0700 (they were readable by others)');
 

@@ -15,6 +15,7 @@ import { SESSION_COOKIE, type SessionManager } from './auth.js';
 import { systemRoutes, type MetricsAccess } from './routes/system.js';
 import { mqttWebSocketRoute, type MqttDoor } from './mqttWebSocket.js';
 import { answerMalformed, refuseCrossOrigin } from './requestGuards.js';
+import { lazySerializers } from './lazySerializers.js';
 import { loginRoutes } from './routes/login.js';
 import { deviceRoutes, type DeviceRouteDeps } from './routes/devices.js';
 import { pageRoutes } from './routes/pages.js';
@@ -68,6 +69,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     requestTimeout: deps.requestTimeoutMs ?? 30_000,
     http: { connectionsCheckingInterval: Math.min(1000, deps.requestTimeoutMs ?? 30_000) },
     ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: 'array' } },
+    schemaController: { compilersFactory: { buildSerializer: lazySerializers() } },
     // Only the configured proxies: `true` would let anyone on the LAN pick the address the login limits count.
     trustProxy: deps.trustProxy && deps.trustProxy.length > 0 ? [...deps.trustProxy] : false,
     clientErrorHandler: answerMalformed,
