@@ -4,7 +4,7 @@
  * step of the void that is done (saleVoids.ts), so a restart finishes what a crash left, and
  * `seq` is the outbox seq of its `saleVoided` record once written.
  */
-import type { OwnerConnection } from '../db/owner.js';
+import type { OwnerConnection, Step } from '../db/owner.js';
 import type { SaleVoidedRec } from '../protocol/schemas/saleVoid.js';
 
 export const VOIDS_MIGRATION = `CREATE TABLE sale_voids (
@@ -43,22 +43,26 @@ export class VoidStore {
 
   /**
    * The void's first step: its row and the release of the sale's serials (sold again without an
-   * attendant from this commit on), one transaction. False when the sale was voided already.
+   * attendant from this commit on), and `giveBack` (points reversal rows, coupons let go: keyed by
+   * the transaction, so they change nothing when the row existed), one transaction. False when
+   * the sale was voided already.
    */
-  async commit(record: SaleVoidedRec, now: number): Promise<boolean> {
+  async commit(record: SaleVoidedRec, now: number, giveBack: readonly Step[] = []): Promise<boolean> {
     const [ins] = await this.db().steps(
       [
         { sql: "INSERT OR IGNORE INTO sale_voids (transaction_id, record, step, voided_at) VALUES (?, ?, 'committed', ?)", rows: [[record.transactionId, JSON.stringify(record), now]] },
         // Only when the row is new: a repeated commit must not release serials sold again since.
         { sql: 'DELETE FROM sold_serials WHERE transaction_id = ? AND changes() = 1', rows: [[record.transactionId]] },
+        ...giveBack,
       ],
       true,
     );
     return ins!.changes === 1;
   }
 
-  async setStep(transactionId: string, step: VoidStep, seq?: number): Promise<void> {
-    await this.db().run('UPDATE sale_voids SET step = ?, seq = COALESCE(?, seq) WHERE transaction_id = ?', [step, seq ?? null, transactionId]);
+  /** Marks a step done; `record` replaces the stored record in the same write (the refund as the terminal answered). */
+  async setStep(transactionId: string, step: VoidStep, seq?: number, record?: SaleVoidedRec): Promise<void> {
+    await this.db().run('UPDATE sale_voids SET step = ?, seq = COALESCE(?, seq), record = COALESCE(?, record) WHERE transaction_id = ?', [step, seq ?? null, record ? JSON.stringify(record) : null, transactionId]);
   }
 
   /** Voids a crash left unfinished, oldest first. */

@@ -60,6 +60,8 @@ export class PaymentSim {
   readonly reversals: { requestId: string; amount: number; currency: string; receiptNo?: string }[] = [];
   /** Every end of day answered (the exact event sent). */
   readonly endOfDays: Record<string, unknown>[] = [];
+  /** When set, a `cmd/reverse` is refused: acked `ok: false` with this error, no money moves. */
+  refuseReversals: string | null = null;
   /** Commands delivered again with a cmdId already handled (acked, not acted on). */
   redelivered = 0;
   readonly events = new EventEmitter();
@@ -173,8 +175,9 @@ export class PaymentSim {
     const again = this.handled.has(cmdId);
     this.handled.add(cmdId);
     if (again) this.redelivered++;
-    await client.publishAsync(topics.evt('payment', this.o.id, 'ack'), JSON.stringify({ ts: new Date().toISOString(), cmdId, ok: true }), { qos: 1 });
-    if (again) return;
+    const refused = type === 'reverse' && this.refuseReversals !== null;
+    await client.publishAsync(topics.evt('payment', this.o.id, 'ack'), JSON.stringify({ ts: new Date().toISOString(), cmdId, ok: !refused, ...(refused ? { error: this.refuseReversals } : {}) }), { qos: 1 });
+    if (again || refused) return;
     const requestId = String(cmd.requestId);
     if (type === 'charge') {
       // A real terminal is idempotent on requestId too: a new charge for a known request takes no

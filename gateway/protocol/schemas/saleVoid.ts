@@ -37,6 +37,16 @@ export const SaleVoided = Type.Object(
     movements: Type.Array(Type.String({ minLength: 1, maxLength: 160 }), { maxItems: 10_000 }),
     /** Serials released: they can be sold again without an attendant. */
     serials: Type.Array(Type.Object({ gtin: Type.String({ pattern: '^[0-9]{14}$' }), serial: Type.String({ minLength: 1, maxLength: 20 }) }, { additionalProperties: false }), { maxItems: 10_000 }),
+    /**
+     * What the sale counted in the store's numbers, taken out again with it: whether it had a
+     * member (never which one), the points it issued and spent, the coupons it redeemed.
+     */
+    counts: Type.Optional(
+      Type.Object(
+        { member: Type.Boolean(), pointsEarned: Type.Integer({ minimum: 0, maximum: 1_000_000_000 }), pointsSpent: Type.Integer({ minimum: 0, maximum: 1_000_000_000 }), coupons: Type.Integer({ minimum: 0, maximum: 64 }) },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false },
 );
