@@ -110,9 +110,23 @@ export class SaleVoids {
     return { ok: true, record: await this.finish(record, 'committed', sale!) };
   }
 
-  /** After a restart: finishes every void a crash left between its steps. */
+  /**
+   * After a restart: finishes every void a crash left between its steps, in the background (a
+   * reversal waits for the terminal, whose bridge connects after the gateway is up) and ahead of
+   * any new void. Resolves once the voids to finish are read; `recovered` once they are finished.
+   */
   async recover(): Promise<void> {
-    for (const v of await this.o.store.open()) {
+    const open = await this.o.store.open();
+    const run = this.chain.then(() => this.finishOpen(open));
+    this.chain = run.catch(() => undefined);
+    this.recovered = run;
+  }
+
+  /** Finishing the voids a restart found (recover). */
+  recovered: Promise<void> = Promise.resolve();
+
+  private async finishOpen(open: Awaited<ReturnType<VoidStore['open']>>): Promise<void> {
+    for (const v of open) {
       const sale = (await this.o.store.saleRecord(v.record.transactionId)) as unknown as VoidableSale | null;
       if (!sale) continue;
       this.log.warn({ deviceId: v.record.kioskId, transactionId: v.record.transactionId, step: v.step }, 'finishing a void a restart interrupted');
