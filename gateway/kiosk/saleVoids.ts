@@ -28,6 +28,7 @@ import type { SerialBook } from './serialBook.js';
 import type { VoidStep, VoidStore } from './voidStore.js';
 import type { VoidReversal } from './saleVoidReversal.js';
 import { serialsOfSale } from './serialStore.js';
+import { shortTransactionNo } from './receiptModel.js';
 import { pointsReversalSteps } from './pointsStore.js';
 import { releaseSaleSteps } from './coupons/couponStore.js';
 import type { KioskPoints } from './kioskPoints.js';
@@ -53,6 +54,16 @@ export interface SaleVoidsOptions {
   now: () => number;
   log: Logger;
   checkpoint?: (step: VoidCheckpoint, kioskId: string) => void;
+}
+
+/** A sale found by its receipt's short number. */
+export interface SaleFound {
+  transactionId: string;
+  kioskId: string;
+  ts: string;
+  total: number;
+  currency: string;
+  voided: boolean;
 }
 
 export type VoidOutcome = { ok: true; record: SaleVoidedRec } | VoidRefusal;
@@ -108,6 +119,21 @@ export class SaleVoids {
     this.o.checkpoint?.('voidCommitted', sale!.kioskId);
     this.log.warn({ deviceId: sale!.kioskId, transactionId, by, role, reason, total: sale!.total, refund: refund.kind }, 'sale voided');
     return { ok: true, record: await this.finish(record, 'committed', sale!) };
+  }
+
+  /**
+   * The sales within the void window whose receipt shows `shortNo` (the thank-you screen's and
+   * paper receipt's short number, receiptModel.ts shortTransactionNo; case does not matter).
+   */
+  async byReceipt(shortNo: string): Promise<SaleFound[]> {
+    const want = shortNo.toUpperCase();
+    const found = (await this.o.store.salesSince(this.o.now() - this.o.windowMs)).filter((r) => shortTransactionNo(String(r.transactionId)) === want);
+    return Promise.all(
+      found.map(async (r) => {
+        const s = r as unknown as VoidableSale;
+        return { transactionId: s.transactionId, kioskId: s.kioskId, ts: s.ts, total: s.total, currency: s.currency, voided: (await this.o.store.void(s.transactionId)) !== null };
+      }),
+    );
   }
 
   /**

@@ -36,6 +36,12 @@ export class VoidStore {
     return r?.request_id ?? null;
   }
 
+  /** Sales recorded since `sinceMs`, newest first (the ones a void may still take back). */
+  async salesSince(sinceMs: number): Promise<Record<string, unknown>[]> {
+    const rows = await this.db().all<{ record: string }>('SELECT record FROM sales WHERE recorded_at >= ? ORDER BY recorded_at DESC', [sinceMs]);
+    return rows.map((r) => JSON.parse(r.record) as Record<string, unknown>);
+  }
+
   async void(transactionId: string): Promise<VoidRow | null> {
     const r = await this.db().get<{ record: string; step: VoidStep; seq: number | null }>('SELECT record, step, seq FROM sale_voids WHERE transaction_id = ?', [transactionId]);
     return r ? { record: JSON.parse(r.record) as SaleVoidedRec, step: r.step, seq: r.seq } : null;

@@ -55,3 +55,15 @@ export type SaleVoidedRec = Static<typeof SaleVoided>;
 /** `POST /api/sales/:transactionId/void`: attendant or admin; who it is comes from the session. */
 export const SaleVoidParams = Type.Object({ transactionId: Id }, { additionalProperties: false });
 export const SaleVoidBody = Type.Object({ reason: VoidReason }, { additionalProperties: false });
+
+/** `GET /api/sales/by-receipt/:shortNo`: the sales within the void window whose receipt shows this short number. */
+export const SaleByReceiptParams = Type.Object({ shortNo: Type.String({ pattern: '^[A-Za-z0-9]{1,8}$' }) }, { additionalProperties: false });
+export const SalesByReceipt = Type.Object(
+  {
+    sales: Type.Array(
+      Type.Object({ transactionId: Id, kioskId: Id, ts: Timestamp, total: MinorUnits, currency: Currency, voided: Type.Boolean() }, { additionalProperties: false }),
+      { maxItems: 100 },
+    ),
+  },
+  { additionalProperties: false },
+);

@@ -6,6 +6,7 @@
  *   by the next cart, and the records are exact and once each: one `earnReversal` and one
  *   `spendReversal` `pointsChange`, one `couponReleased`, one `saleVoided` whose `counts` take the
  *   member sale, the points and the coupon out of the day's numbers;
+ * - a sale found by its receipt's short number (the ops void form takes either);
  * - the terminal refuses the reversal: the void answers, and records, a refund `owed` naming the
  *   terminal's answer; the reversal command was sent once.
  */
@@ -21,6 +22,7 @@ import { PaymentSim } from '../../sim/paymentSim.js';
 import type { CartView } from '../../../gateway/protocol/schemas/kiosk.js';
 import { openDb } from '../../../gateway/db/sqlite.js';
 import { reversalCmdId } from '../../../gateway/kiosk/saleVoidReversal.js';
+import { shortTransactionNo } from '../../../gateway/kiosk/receiptModel.js';
 import { CATALOG, G, KIOSK_DEVICES, kioskExtra, MEMBER, MEMBERS, Peripherals, PRICES } from '../../e2e/kioskFixture.js';
 import { api, login } from './opsClient.js';
 
@@ -155,13 +157,19 @@ describe('a post-sale void gives points and coupons back', () => {
     await fresh(false); // let it go again
   });
 
-  it('the terminal refuses the reversal: the refund is owed, saying why, in the answer and the record; sent once', async () => {
+  it('found by its receipt number; the terminal refuses the reversal: the refund is owed, saying why, in the answer and the record; sent once', async () => {
     await fresh(false);
     await dev.scan('sc-1', G.shirt);
     await waitView((v) => v.lines.length === 1, 'the shirt');
     const tx = await pay1();
-    pay.refuseReversals = 'the terminal refused the reversal (result code 0x64)';
     const cookie = await login(gw.httpUrl, 'admin');
+    // Found by the short number its receipt shows (any case); unknown: 404; not a short number: 400.
+    const shortNo = shortTransactionNo(tx);
+    const found = await api(gw.httpUrl, cookie, 'GET', `/api/sales/by-receipt/${shortNo.toLowerCase()}`);
+    expect(found).toMatchObject({ status: 200, json: { sales: [{ transactionId: tx, kioskId: 'k1', total: 1500, currency: 'EUR', voided: false }] } });
+    expect(await api(gw.httpUrl, cookie, 'GET', '/api/sales/by-receipt/ZZZZ0000')).toMatchObject({ status: 404, json: { message: expect.stringMatching(/^params\.shortNo/) } });
+    expect((await api(gw.httpUrl, cookie, 'GET', '/api/sales/by-receipt/not-a-number')).status).toBe(400);
+    pay.refuseReversals = 'the terminal refused the reversal (result code 0x64)';
     const r = await api(gw.httpUrl, cookie, 'POST', `/api/sales/${tx}/void`, { reason: 'wrong item scanned' });
     pay.refuseReversals = null;
     expect(r.status).toBe(200);
@@ -173,5 +181,6 @@ describe('a post-sale void gives points and coupons back', () => {
     const cmd = await gw.gw.commands.get(reversalCmdId(tx));
     expect(cmd).toMatchObject({ type: 'reverse', state: 'failed', source: 'void:k1' });
     expect(pay.reversals.filter((x) => x.requestId === of('transaction', tx)[0]!.payment.requestId)).toEqual([]);
+    expect((await api(gw.httpUrl, cookie, 'GET', `/api/sales/by-receipt/${shortNo}`)).json.sales).toMatchObject([{ transactionId: tx, voided: true }]);
   });
 });
