@@ -1,5 +1,5 @@
 /**
- * Voided sales in kiosk.db (migration 10), beside the sales ledger they void. One row per voided
+ * Voided sales in kiosk.db (migration 11), beside the sales ledger they void. One row per voided
  * transaction, written with the release of its sold serials in one transaction; `step` is the last
  * step of the void that is done (saleVoids.ts), so a restart finishes what a crash left, and
  * `seq` is the outbox seq of its `saleVoided` record once written.
