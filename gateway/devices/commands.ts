@@ -79,8 +79,8 @@ export class CommandService {
   /** Devices that connected directly and have not yet shown they listen (see onDevice). */
   private readonly awaiting = new Map<string, { birth: unknown; timer: NodeJS.Timeout | null }>();
   private readonly work = new Set<Promise<unknown>>();
-  /** Callers waiting for a command's answer (`answer`): checked on every ack and retry round. */
-  private readonly answerChecks = new Set<(last: boolean) => Promise<void>>();
+  /** Callers waiting for a command's answer (`answer`) and their timeouts: checked on every ack and retry round. */
+  private readonly answerChecks = new Map<(last: boolean) => Promise<void>, NodeJS.Timeout>();
   private unsubscribe: (() => void) | null = null;
   private timer: NodeJS.Timeout | null = null;
   private lastPrune = 0;
@@ -114,6 +114,9 @@ export class CommandService {
     this.timer = null;
     for (const w of this.awaiting.values()) if (w.timer) clearTimeout(w.timer);
     this.awaiting.clear();
+    // Callers still waiting for an answer are stopping with the gateway: they are left unanswered.
+    for (const t of this.answerChecks.values()) clearTimeout(t);
+    this.answerChecks.clear();
     await this.idle();
     await this.store.stop();
   }
@@ -180,19 +183,30 @@ export class CommandService {
 
   /**
    * The command once the device answered it or the gateway gave up on it (acked, failed,
-   * expired); still `pending` when `timeoutMs` passed first; undefined for an unknown id.
+   * expired); undefined for an unknown id. When `timeoutMs` passes first the gateway gives up on
+   * it here (expired: never sent again), so a caller that acts on "no answer" is not contradicted
+   * by a later delivery; an answer from a device that had it already is still recorded.
    */
   async answer(cmdId: string, timeoutMs: number): Promise<CommandView | undefined> {
     return new Promise((resolve) => {
+      let done = false;
       const check = async (last: boolean) => {
-        const c = await this.store.get(cmdId);
-        if (!last && c?.state === 'pending') return;
-        clearTimeout(t);
+        if (done) return;
+        let c = await this.store.get(cmdId);
+        if (c?.state === 'pending') {
+          if (!last) return;
+          if (await this.store.finish(cmdId, 'expired', `no answer within ${Math.round(timeoutMs / 1000)} s`, this.o.now())) this.log.warn({ deviceId: c.deviceId, kind: c.kind, type: c.type, cmdId }, 'command expired: its caller stopped waiting for the answer');
+          c = await this.store.get(cmdId);
+        }
+        if (done) return;
+        done = true;
+        clearTimeout(this.answerChecks.get(check));
         this.answerChecks.delete(check);
         resolve(c);
       };
       const t = setTimeout(() => void check(true).catch(() => resolve(undefined)), timeoutMs);
-      this.answerChecks.add(check);
+      t.unref();
+      this.answerChecks.set(check, t);
       void check(false).catch(() => undefined);
     });
   }
@@ -204,7 +218,7 @@ export class CommandService {
     for (const c of await this.store.pending()) devices.set(deviceUsername(c.kind, c.deviceId), { kind: c.kind, id: c.deviceId });
     await Promise.all([...devices.values()].map((d) => this.serial(d.kind, d.id, () => this.retryDevice(d.kind, d.id))));
     if (now - this.lastPrune >= 3600_000) await this.prune();
-    for (const c of this.answerChecks) void c(false).catch(() => undefined);
+    for (const c of this.answerChecks.keys()) void c(false).catch(() => undefined);
   }
 
   /** Resolves when every step started so far has finished (tests; stop). */
@@ -214,7 +228,7 @@ export class CommandService {
 
   private async settle(kind: DeviceKind, id: string, a: { cmdId: string; ok: boolean; error?: string }): Promise<void> {
     const outcome = await this.store.ack(a.cmdId, a.ok, a.error ?? null, this.o.now());
-    for (const c of this.answerChecks) void c(false).catch(() => undefined);
+    for (const c of this.answerChecks.keys()) void c(false).catch(() => undefined);
     if (outcome === 'acked') this.o.metrics.commandsAcked.labels(kind).inc();
     else if (outcome === 'failed') {
       this.o.metrics.commandsFailed.labels(kind, 'device').inc();
