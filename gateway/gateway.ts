@@ -18,9 +18,9 @@ import { StockService } from './stock/stockService.js'; // stock
 import { StockActions, searchItemNames } from './stock/stockActions.js'; // stock
 import { recordStockMove } from './stock/stockRecords.js'; // stock
 import { stockRoutes } from './http/routes/stock.js'; // stock
-import { SaleVoids } from './kiosk/saleVoids.js'; // sale void
+import { SaleVoids, loyaltyGiveBack, recordVoidGroup } from './kiosk/saleVoids.js'; // sale void
+import { voidReversal } from './kiosk/saleVoidReversal.js'; // sale void
 import { saleVoidRoutes } from './http/routes/saleVoid.js'; // sale void
-import { recordKioskEvent } from './kiosk/kioskRecords.js'; // sale void
 import { Ingest } from './ingest/ingest.js';
 import { SessionManager } from './http/auth.js';
 import { HashGate } from './http/hashGate.js';
@@ -341,8 +341,8 @@ export class Gateway {
     this.started.push({ name: 'kiosk', stop: () => kiosk.stop() });
     await stock.ready();
     // A completed sale voided on the ops page: after the stock ledger (it gives the stock back).
-    const saleVoids = new SaleVoids({ store: kiosk.voidStore, book: kiosk.serials.book, stock: () => (m) => stock.add(m), record: (k, d) => recordKioskEvent(this.ingest, k, 'saleVoided', d), recordKey: (t) => this.outbox.recordKey('saleVoided', t), windowMs: c.kiosk.saleVoidWindowMs, now: this.now, log: this.log, // sale void
-      reverse: async (k, data) => void (kiosk.devices(k).payment && (await commands.send('payment', kiosk.devices(k).payment!, 'reverse', data, { source: `void:${k}` }))),
+    const saleVoids = new SaleVoids({ store: kiosk.voidStore, book: kiosk.serials.book, stock: () => (m) => stock.add(m), record: (k, recs) => recordVoidGroup(this.ingest, k, recs), recordKey: (t) => this.outbox.recordKey('saleVoided', t), windowMs: c.kiosk.saleVoidWindowMs, now: this.now, log: this.log, // sale void
+      reversal: voidReversal(commands, (k) => kiosk.devices(k).payment), giveBack: loyaltyGiveBack(kiosk.points), // sale void
       ...(this.opts.kioskCheckpoint ? { checkpoint: this.opts.kioskCheckpoint } : {}) });
     await saleVoids.recover(); // sale void
     const stockActions = new StockActions({ service: stock, nameOf: (g) => kiosk.itemName(g), searchNames: (t, n) => searchItemNames(prices?.currentCatalog().items, t, n), lowBelow: c.stock.lowBelow, now: this.now });

@@ -55,6 +55,11 @@ export interface SendOptions {
   /** Who asked: `kiosk:<id>`, `ops:<username>`… (shown to ops, logged). */
   source: string;
   ttlMs?: number;
+  /**
+   * The caller's own id for the command: a command stored with it already is not sent again (a
+   * caller repeating a step after a crash sends its command at most once). Default: a fresh UUID.
+   */
+  cmdId?: string;
 }
 
 export type CommandView = CommandRow;
@@ -74,6 +79,8 @@ export class CommandService {
   /** Devices that connected directly and have not yet shown they listen (see onDevice). */
   private readonly awaiting = new Map<string, { birth: unknown; timer: NodeJS.Timeout | null }>();
   private readonly work = new Set<Promise<unknown>>();
+  /** Callers waiting for a command's answer (`answer`) and their timeouts: checked on every ack and retry round. */
+  private readonly answerChecks = new Map<(last: boolean) => Promise<void>, NodeJS.Timeout>();
   private unsubscribe: (() => void) | null = null;
   private timer: NodeJS.Timeout | null = null;
   private lastPrune = 0;
@@ -107,6 +114,9 @@ export class CommandService {
     this.timer = null;
     for (const w of this.awaiting.values()) if (w.timer) clearTimeout(w.timer);
     this.awaiting.clear();
+    // Callers still waiting for an answer are stopping with the gateway: they are left unanswered.
+    for (const t of this.answerChecks.values()) clearTimeout(t);
+    this.answerChecks.clear();
     await this.idle();
     await this.store.stop();
   }
@@ -137,10 +147,11 @@ export class CommandService {
     this.check(kind, type, data);
     if (!this.o.registry.get(kind, id)) throw new SgwError('SGW_ERR_NOT_FOUND', `no device ${kind}/${id}`);
     const ttl = Math.min(TTL_BOUNDS.max, Math.max(TTL_BOUNDS.min, opts.ttlMs ?? commandTtlMs(kind, type)));
-    const cmdId = randomUUID();
+    const cmdId = opts.cmdId ?? randomUUID();
     const fields = data as Record<string, unknown>; // checked above
     const payload = JSON.stringify({ cmdId, ...fields });
     await this.serial(kind, id, async () => {
+      if (opts.cmdId !== undefined && (await this.store.get(cmdId))) return;
       const now = this.o.now();
       for (const old of await this.store.pending(kind, id)) {
         if (supersedes({ kind, type, data: fields }, old) && (await this.store.finish(old.cmdId, 'expired', `superseded by ${cmdId}`, now))) this.o.metrics.commandsExpired.labels(kind, 'superseded').inc();
@@ -170,6 +181,36 @@ export class CommandService {
   recent = (kind: DeviceKind, id: string, limit = 20): Promise<CommandView[]> => this.store.recent(kind, id, limit);
   get = (cmdId: string): Promise<CommandView | undefined> => this.store.get(cmdId);
 
+  /**
+   * The command once the device answered it or the gateway gave up on it (acked, failed,
+   * expired); undefined for an unknown id. When `timeoutMs` passes first the gateway gives up on
+   * it here (expired: never sent again), so a caller that acts on "no answer" is not contradicted
+   * by a later delivery; an answer from a device that had it already is still recorded.
+   */
+  async answer(cmdId: string, timeoutMs: number): Promise<CommandView | undefined> {
+    return new Promise((resolve) => {
+      let done = false;
+      const check = async (last: boolean) => {
+        if (done) return;
+        let c = await this.store.get(cmdId);
+        if (c?.state === 'pending') {
+          if (!last) return;
+          if (await this.store.finish(cmdId, 'expired', `no answer within ${Math.round(timeoutMs / 1000)} s`, this.o.now())) this.log.warn({ deviceId: c.deviceId, kind: c.kind, type: c.type, cmdId }, 'command expired: its caller stopped waiting for the answer');
+          c = await this.store.get(cmdId);
+        }
+        if (done) return;
+        done = true;
+        clearTimeout(this.answerChecks.get(check));
+        this.answerChecks.delete(check);
+        resolve(c);
+      };
+      const t = setTimeout(() => void check(true).catch(() => resolve(undefined)), timeoutMs);
+      t.unref();
+      this.answerChecks.set(check, t);
+      void check(false).catch(() => undefined);
+    });
+  }
+
   /** One retry round: expire what is too old, re-send what an online device has not acked, fail after max attempts. */
   async tick(): Promise<void> {
     const now = this.o.now();
@@ -177,6 +218,7 @@ export class CommandService {
     for (const c of await this.store.pending()) devices.set(deviceUsername(c.kind, c.deviceId), { kind: c.kind, id: c.deviceId });
     await Promise.all([...devices.values()].map((d) => this.serial(d.kind, d.id, () => this.retryDevice(d.kind, d.id))));
     if (now - this.lastPrune >= 3600_000) await this.prune();
+    for (const c of this.answerChecks.keys()) void c(false).catch(() => undefined);
   }
 
   /** Resolves when every step started so far has finished (tests; stop). */
@@ -186,6 +228,7 @@ export class CommandService {
 
   private async settle(kind: DeviceKind, id: string, a: { cmdId: string; ok: boolean; error?: string }): Promise<void> {
     const outcome = await this.store.ack(a.cmdId, a.ok, a.error ?? null, this.o.now());
+    for (const c of this.answerChecks.keys()) void c(false).catch(() => undefined);
     if (outcome === 'acked') this.o.metrics.commandsAcked.labels(kind).inc();
     else if (outcome === 'failed') {
       this.o.metrics.commandsFailed.labels(kind, 'device').inc();

@@ -11,8 +11,11 @@
  * terminal took and the sale kept the receipt number; otherwise the shopper is owed a refund
  * (paid at the till or back to the card by the acquirer), and the record says so and why.
  */
+import type { Step } from '../db/owner.js';
 import type { SaleVoidedRec } from '../protocol/schemas/saleVoid.js';
+import type { KioskTransactionRec } from '../protocol/schemas/kiosk.js';
 import type { NewMovement } from '../stock/movements.js';
+import { couponReleaseRecords } from './saleRecords.js';
 import { serialsOfSale } from './serialStore.js';
 
 /** A sale as the void reads it: the fields of the exact `transaction` record it needs. */
@@ -24,6 +27,9 @@ export interface VoidableSale {
   currency: string;
   lines: readonly { gtin: string; qty: number; grams?: number; serials?: readonly string[] }[];
   payment: { requestId: string; amount: number; receiptNo?: string };
+  memberCode?: string;
+  points?: { earned: number; spent: number };
+  coupons?: readonly unknown[];
 }
 
 export type VoidRefusal = { ok: false; status: 404 | 409; code: 'SGW_ERR_NOT_FOUND' | 'SGW_ERR_ALREADY_VOIDED' | 'SGW_ERR_VOID_TOO_LATE'; message: string };
@@ -74,14 +80,36 @@ export function voidMovements(sale: VoidableSale, by: string, now: number): NewM
 }
 
 /**
- * Points earned and spent, and single-use coupons, given back by the loyalty side (its owner
- * implements it; each call is keyed by the transaction id, so a repeat changes nothing).
+ * Points earned and spent, and single-use coupons, given back by the loyalty side. Both halves are
+ * keyed by the transaction id, so a repeat after a crash changes nothing more.
  */
 export interface VoidGiveBack {
-  /** Reverses the sale's points changes (earned taken back, spent returned) as exact records. */
+  /**
+   * kiosk.db statements run in the void's own commit: the points ledger's reversal rows, the
+   * sale's single-use coupon serials free again and the member's per-coupon counts lowered. From
+   * that commit on the balance and the coupons are back, whatever happens next.
+   */
+  commitSteps(transactionId: string, now: number): Step[];
+  /** After the commit: one exact `pointsChange` record per reversal row (each once), the offline balance updated. */
   pointsBack(transactionId: string): Promise<void>;
-  /** Makes the sale's single-use coupon serials usable again. */
-  couponsBack(transactionId: string): Promise<void>;
+}
+
+/**
+ * What the sale added to the store's numbers, for the KPIs to take out again (the hour's member
+ * sales and transactions, points issued and spent, coupon redemptions). Whether there was a member
+ * is enough for those counts: the member code itself stays out of the record.
+ */
+export function voidCounts(sale: VoidableSale): NonNullable<SaleVoidedRec['counts']> {
+  const count = (v: unknown) => (Number.isInteger(v) && (v as number) > 0 ? (v as number) : 0);
+  return { member: typeof sale.memberCode === 'string' && sale.memberCode.length > 0, pointsEarned: count(sale.points?.earned), pointsSpent: count(sale.points?.spent), coupons: sale.coupons?.length ?? 0 };
+}
+
+/**
+ * The records of a void, committed to the outbox as one group: the `saleVoided` record first, then
+ * one `couponReleased` per coupon the sale used (the exact reverse of its `couponRedeemed`).
+ */
+export function voidRecords(sale: VoidableSale, record: SaleVoidedRec): { type: 'saleVoided' | 'couponReleased'; data: object }[] {
+  return [{ type: 'saleVoided', data: record }, ...couponReleaseRecords(sale as unknown as KioskTransactionRec, record.ts).map((c) => ({ type: 'couponReleased' as const, data: c }))];
 }
 
 /** The exact record HQ gets. */
@@ -99,5 +127,6 @@ export function saleVoidedRecord(sale: VoidableSale, o: { by: string; role: 'att
     refund: o.refund,
     movements: sale.lines.map((_, i) => `void:${sale.transactionId}:${i}`),
     serials: serialsOfSale(sale).map((s) => ({ gtin: s.gtin, serial: s.serial })),
+    counts: voidCounts(sale),
   };
 }

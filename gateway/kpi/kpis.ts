@@ -71,8 +71,11 @@ export interface KpiDelta {
   day: string;
   hour: number;
   visitors: number;
-  /** `sign` -1: a voided sale, taken out of the hour it was counted in. */
-  transaction: { total: number; currency: string | null; memberHash: string | null; memberTier: string; pointsEarned: number; pointsSpent: number; coupons: number; sign?: 1 | -1 } | null;
+  /**
+   * `sign` -1: a voided sale, taken out of the hour it was counted in; `member` then says it had
+   * one (a void names no member, so `memberHash` is null).
+   */
+  transaction: { total: number; currency: string | null; memberHash: string | null; member?: boolean; memberTier: string; pointsEarned: number; pointsSpent: number; coupons: number; sign?: 1 | -1 } | null;
 }
 
 /** The fields of a committed event the KPIs read (outbox/store.ts NewEvent has them all). */
@@ -167,10 +170,13 @@ export function kpiDelta(e: KpiEventIn, timezone: string, key: Buffer): KpiDelta
     };
   } else if (e.kind === 'kiosk' && e.type === 'saleVoided') {
     // A voided sale leaves the numbers of the hour it was made in (its `saleTs`), not the hour of
-    // the void. Member and repeat counts are left as they were: the void record names no member.
+    // the void, with what its `counts` say it added: member sales and transactions, points,
+    // coupons. The repeat counts and the member's visits by tier stay: the record names no member.
     const d = parse(e.data);
     if (!d || !Number.isInteger(d.total) || typeof d.saleTs !== 'string') return null;
-    const voided = { total: d.total as number, currency: typeof d.currency === 'string' ? d.currency : null, memberHash: null, memberTier: '', pointsEarned: 0, pointsSpent: 0, coupons: 0, sign: -1 as const };
+    const c = typeof d.counts === 'object' && d.counts !== null ? (d.counts as Record<string, unknown>) : {};
+    const count = (v: unknown) => (Number.isInteger(v) && (v as number) > 0 ? (v as number) : 0);
+    const voided = { total: d.total as number, currency: typeof d.currency === 'string' ? d.currency : null, memberHash: null, member: c.member === true, memberTier: '', pointsEarned: count(c.pointsEarned), pointsSpent: count(c.pointsSpent), coupons: count(c.coupons), sign: -1 as const };
     return { ...localDayHour(eventTime({ ts: d.saleTs, recvTs: e.recvTs }), timezone), visitors: 0, transaction: voided };
   } else return null;
   return { ...localDayHour(eventTime(e), timezone), visitors, transaction };
@@ -187,12 +193,12 @@ export function addDelta(c: HourCounts, d: KpiDelta, seenBefore: boolean): HourC
     visitors: c.visitors + d.visitors,
     transactions: c.transactions + (t ? sign : 0),
     sales: c.sales + (t ? sign * t.total : 0),
-    memberTransactions: c.memberTransactions + (t?.memberHash ? 1 : 0),
+    memberTransactions: c.memberTransactions + (t?.memberHash || t?.member ? sign : 0),
     repeatTransactions: c.repeatTransactions + (t?.memberHash && seenBefore ? 1 : 0),
-    memberSales: c.memberSales + (t?.memberHash ? t.total : 0),
-    pointsIssued: c.pointsIssued + (t ? t.pointsEarned : 0),
-    pointsSpent: c.pointsSpent + (t ? t.pointsSpent : 0),
-    couponRedemptions: c.couponRedemptions + (t ? t.coupons : 0),
+    memberSales: c.memberSales + (t?.memberHash || t?.member ? sign * t.total : 0),
+    pointsIssued: c.pointsIssued + (t ? sign * t.pointsEarned : 0),
+    pointsSpent: c.pointsSpent + (t ? sign * t.pointsSpent : 0),
+    couponRedemptions: c.couponRedemptions + (t ? sign * t.coupons : 0),
   };
 }
 

@@ -169,7 +169,7 @@ describe('attendant console', () => {
     await kiosk.ctx.close();
   });
 
-  it('an attendant voids a completed card sale on the ops page: two clicks, the terminal reverses it', async () => {
+  it('an attendant voids a completed card sale on the ops page by its receipt number: two clicks, the terminal reverses it', async () => {
     const pay = new PaymentSim({ url: g.mqttUrl, id: 'pay-1', password: TEST_SECRET });
     await pay.start();
     const kiosk = await openKiosk('k1');
@@ -182,7 +182,10 @@ describe('attendant console', () => {
       await expect.poll(() => records.some((r) => r.type === 'transaction'), { timeout: 10_000 }).toBe(true);
       const sale = records.find((r) => r.type === 'transaction')!.data;
       const form = ops.page.getByTestId('sale-void');
-      await form.locator('[data-field="transactionId"]').fill(String(sale.transactionId));
+      // The shopper holds the receipt's short number (the thank-you screen shows it): the form finds the sale by it.
+      const shortNo = /no\. ([A-Z0-9]+)/.exec((await kiosk.page.getByTestId('receipt-no').textContent()) ?? '')![1]!;
+      expect(String(sale.transactionId).replace(/[^A-Za-z0-9]/g, '').toUpperCase().endsWith(shortNo)).toBe(true);
+      await form.locator('[data-field="transactionId"]').fill(shortNo.toLowerCase());
       await form.locator('[data-field="reason"]').fill('charged twice');
       const button = form.locator('button[data-action="void-sale"]');
       await button.click();

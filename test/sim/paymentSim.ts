@@ -60,6 +60,8 @@ export class PaymentSim {
   readonly reversals: { requestId: string; amount: number; currency: string; receiptNo?: string }[] = [];
   /** Every end of day answered (the exact event sent). */
   readonly endOfDays: Record<string, unknown>[] = [];
+  /** When set, a `cmd/reverse` is refused: acked `ok: false` with this error, no money moves. */
+  refuseReversals: string | null = null;
   /** Commands delivered again with a cmdId already handled (acked, not acted on). */
   redelivered = 0;
   readonly events = new EventEmitter();
@@ -167,14 +169,28 @@ export class PaymentSim {
     return { receiptNo, trace, terminalId, cardType: 'girocard', maskedPan: '************4771', receipt: ['KUNDENBELEG', `Terminal-ID ${terminalId}`, `Beleg-Nr. ${receiptNo}  Trace ${trace}`, 'girocard ************4771', `Betrag ${sum}`, 'Zahlung erfolgt'] };
   }
 
+  private reverse(cmd: Record<string, unknown>): void {
+    const requestId = String(cmd.requestId);
+    const f = this.final.get(requestId);
+    if (f?.status === 'approved') this.final.set(requestId, { ...f, status: 'cancelled' }); // the money went back
+    this.batch.delete(requestId);
+    const r = { requestId, amount: Number(cmd.amount), currency: String(cmd.currency), ...(typeof cmd.receiptNo === 'string' ? { receiptNo: cmd.receiptNo } : {}) };
+    this.reversals.push(r);
+    this.events.emit('reverse', r);
+  }
+
   private async onCommand(client: MqttClient, topic: string, cmd: Record<string, unknown>): Promise<void> {
     const type = topic.split('/').pop();
     const cmdId = String(cmd.cmdId);
     const again = this.handled.has(cmdId);
     this.handled.add(cmdId);
     if (again) this.redelivered++;
-    await client.publishAsync(topics.evt('payment', this.o.id, 'ack'), JSON.stringify({ ts: new Date().toISOString(), cmdId, ok: true }), { qos: 1 });
-    if (again) return;
+    const refused = type === 'reverse' && this.refuseReversals !== null;
+    // A reversal is acked once it is done (as a terminal's bridge does): a kill between the two
+    // leaves it done, and the re-sent command is answered from memory.
+    if (type === 'reverse' && !again && !refused) this.reverse(cmd);
+    await client.publishAsync(topics.evt('payment', this.o.id, 'ack'), JSON.stringify({ ts: new Date().toISOString(), cmdId, ok: !refused, ...(refused ? { error: this.refuseReversals } : {}) }), { qos: 1 });
+    if (again || refused) return;
     const requestId = String(cmd.requestId);
     if (type === 'charge') {
       // A real terminal is idempotent on requestId too: a new charge for a known request takes no
@@ -195,13 +211,6 @@ export class PaymentSim {
       const amount = f?.amount ?? this.charges.find((c) => c.requestId === requestId)?.amount ?? 0;
       if (f?.status === 'approved') await this.result(requestId, 'approved', amount, f.currency, client); // already taken: say so again
       else await this.result(requestId, 'cancelled', amount, undefined, client);
-    } else if (type === 'reverse') {
-      const f = this.final.get(requestId);
-      if (f?.status === 'approved') this.final.set(requestId, { ...f, status: 'cancelled' }); // the money went back
-      this.batch.delete(requestId);
-      const r = { requestId, amount: Number(cmd.amount), currency: String(cmd.currency), ...(typeof cmd.receiptNo === 'string' ? { receiptNo: cmd.receiptNo } : {}) };
-      this.reversals.push(r);
-      this.events.emit('reverse', r);
     } else if (type === 'endOfDay') {
       const payments = [...this.batch.values()];
       const ok = this.endOfDayFails === null;

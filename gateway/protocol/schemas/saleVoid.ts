@@ -37,6 +37,16 @@ export const SaleVoided = Type.Object(
     movements: Type.Array(Type.String({ minLength: 1, maxLength: 160 }), { maxItems: 10_000 }),
     /** Serials released: they can be sold again without an attendant. */
     serials: Type.Array(Type.Object({ gtin: Type.String({ pattern: '^[0-9]{14}$' }), serial: Type.String({ minLength: 1, maxLength: 20 }) }, { additionalProperties: false }), { maxItems: 10_000 }),
+    /**
+     * What the sale counted in the store's numbers, taken out again with it: whether it had a
+     * member (never which one), the points it issued and spent, the coupons it redeemed.
+     */
+    counts: Type.Optional(
+      Type.Object(
+        { member: Type.Boolean(), pointsEarned: Type.Integer({ minimum: 0, maximum: 1_000_000_000 }), pointsSpent: Type.Integer({ minimum: 0, maximum: 1_000_000_000 }), coupons: Type.Integer({ minimum: 0, maximum: 64 }) },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false },
 );
@@ -45,3 +55,15 @@ export type SaleVoidedRec = Static<typeof SaleVoided>;
 /** `POST /api/sales/:transactionId/void`: attendant or admin; who it is comes from the session. */
 export const SaleVoidParams = Type.Object({ transactionId: Id }, { additionalProperties: false });
 export const SaleVoidBody = Type.Object({ reason: VoidReason }, { additionalProperties: false });
+
+/** `GET /api/sales/by-receipt/:shortNo`: the sales within the void window whose receipt shows this short number. */
+export const SaleByReceiptParams = Type.Object({ shortNo: Type.String({ pattern: '^[A-Za-z0-9]{1,8}$' }) }, { additionalProperties: false });
+export const SalesByReceipt = Type.Object(
+  {
+    sales: Type.Array(
+      Type.Object({ transactionId: Id, kioskId: Id, ts: Timestamp, total: MinorUnits, currency: Currency, voided: Type.Boolean() }, { additionalProperties: false }),
+      { maxItems: 100 },
+    ),
+  },
+  { additionalProperties: false },
+);

@@ -1,11 +1,13 @@
 /**
- * Voiding a completed sale (attendant or admin): the transaction id (from the receipt's QR link
- * or HQ) and a reason, two clicks. The gateway answers once the void is done: how the money goes
+ * Voiding a completed sale (attendant or admin): the receipt's short number (what the shopper
+ * holds: the thank-you screen and the paper receipt print it) or the transaction id (from the
+ * receipt's QR link or HQ), and a reason, two clicks. A short number is looked up first; one that
+ * names no sale is tried as a transaction id. The gateway answers once the void is done: how the money goes
  * back (reversed on the terminal, or a refund the till owes), shown here.
  */
 import { useState } from 'preact/hooks';
 import type { SaleVoidedRec } from '../../../gateway/protocol/schemas/saleVoid.js';
-import { post } from '../api.js';
+import { get, post } from '../api.js';
 import { useI18n } from '../i18n.js';
 import { useTwoStep } from '../twoStep.js';
 
@@ -16,7 +18,13 @@ export function SaleVoidForm() {
   const [reason, setReason] = useState('');
   const [note, setNote] = useState<string | null>(null);
   const run = async () => {
-    const r = await post<{ voided: SaleVoidedRec }>(`/api/sales/${encodeURIComponent(tx.trim())}/void`, { reason: reason.trim() });
+    let id = tx.trim();
+    if (/^[A-Za-z0-9]{1,8}$/.test(id)) {
+      const found = await get<{ sales: { transactionId: string }[] }>(`/api/sales/by-receipt/${id}`);
+      if (found.ok && found.body.sales.length > 1) return setNote(t.saleVoidSeveral(id.toUpperCase()));
+      if (found.ok) id = found.body.sales[0]!.transactionId;
+    }
+    const r = await post<{ voided: SaleVoidedRec }>(`/api/sales/${encodeURIComponent(id)}/void`, { reason: reason.trim() });
     if (!r.ok) return setNote(t.refused(r.message));
     const v = r.body.voided;
     setNote(v.refund.kind === 'reversed' ? t.saleVoidReversed(f.money(v.refund.amount, v.currency)) : t.saleVoidOwed(f.money(v.refund.amount, v.currency), v.refund.why));

@@ -6,8 +6,12 @@
  *   transaction), the serial released from the ledger of sold serials, the KPIs without it;
  * - refused twice (409), unknown (404), for a viewer (403), without a reason (400); any id and
  *   body (seeded) gets a 4xx naming the field, never a 5xx;
- * - SIGKILL right after the stock step, and right after the void's commit (before the reversal):
- *   after the restart the void is finished, its record once, the terminal's reversal once.
+ * - SIGKILL at a step boundary of a void (STOREGW_TEST_HALT_AT halts the real process there):
+ *   after the restart the void is finished, its record once, the terminal's reversal once, the
+ *   movement once. By default three boundaries: right after the stock step, right after the
+ *   reversal command is stored (before the terminal's answer is awaited), right after the void's
+ *   commit (before the reversal); STOREGW_TEST_ALL_STEPS=1 kills at all six (each kill is one
+ *   more gateway start, about 5 s).
  */
 import { EventEmitter } from 'node:events';
 import fc from 'fast-check';
@@ -21,16 +25,24 @@ import { createHqSigner } from '../../sim/hqSigner.js';
 import { until } from '../../sim/hqFeeds.js';
 import { HqSim } from '../../sim/hqSim.js';
 import { PaymentSim } from '../../sim/paymentSim.js';
-import { EPC_6789, EPC_6790, G, KIOSK_DEVICES, kioskExtra, Peripherals, seedCatalog, TOKENS } from '../../e2e/kioskFixture.js';
+import { EPC_6789, G, KIOSK_DEVICES, kioskExtra, Peripherals, seedCatalog, TOKENS } from '../../e2e/kioskFixture.js';
 import { api, login } from './opsClient.js';
 import { openDb } from '../../../gateway/db/sqlite.js';
 import { encodeSgtin96 } from '../../../gateway/kiosk/sgtin.js';
+import type { VoidCheckpoint } from '../../../gateway/kiosk/saleVoids.js';
 
-const EPC_6791 = (() => {
-  const r = encodeSgtin96({ filter: 3, companyPrefix: '0614141', itemReference: '812345', serial: 6791 });
+const shirtEpc = (serial: number) => {
+  const r = encodeSgtin96({ filter: 3, companyPrefix: '0614141', itemReference: '812345', serial });
   if (!r.ok) throw new Error(r.reason);
   return r.hex;
-})();
+};
+/**
+ * The void's step boundaries, latest first: a restart finishes the killed void through the steps
+ * after the one it was killed at only, so the next life's halt (an earlier boundary) is never hit
+ * by that recovery, only by the next void.
+ */
+const ALL_STEPS: readonly VoidCheckpoint[] = ['voidRecorded', 'voidGivenBack', 'voidStock', 'voidReversed', 'voidReversalSent', 'voidCommitted'];
+const KILLS: readonly VoidCheckpoint[] = process.env.STOREGW_TEST_ALL_STEPS === '1' ? ALL_STEPS : ['voidStock', 'voidReversalSent', 'voidCommitted'];
 const signer = createHqSigner({ kid: 'hq-void' });
 const tmp = tempDir('sgw-void-');
 let hq: Mosquitto;
@@ -112,7 +124,9 @@ async function start(env: Record<string, string> = {}): Promise<void> {
   base = `http://127.0.0.1:${gw.httpPort}`;
   const url = `mqtt://127.0.0.1:${gw.mqttPort}`;
   dev = await Peripherals.connect(url, [{ kind: 'rfid', id: 'rf-1' }]);
-  pay = new PaymentSim({ url, id: 'pay-1', password: TEST_SECRET });
+  // One terminal across the gateway's lives: it remembers the commands it ran, as a real one does.
+  if (pay) pay.url = url;
+  else pay = new PaymentSim({ url, id: 'pay-1', password: TEST_SECRET });
   await pay.start();
   page = await KioskPage.open(gw.httpPort);
 }
@@ -131,8 +145,8 @@ beforeAll(async () => {
   const opts = { dataDir: path.join(tmp.dir, 'data'), devices: [...DEFAULT_DEVICES, ...KIOSK_DEVICES], extra: await kioskExtra(hq.url, signer.publicKeyPem, signer.kid) };
   await seedCatalog(opts, hq.url, signer);
   configFile = await writeConfigFile(tmp.dir, opts);
-  // The file's second void halts the process right after its stock step (the last test kills it there).
-  await start({ STOREGW_TEST_HALT_AT: 'voidStock:2' });
+  // The file's second void halts the process at the first boundary the kill tests stop at.
+  await start({ STOREGW_TEST_HALT_AT: `${KILLS[0]}:2` });
 });
 
 afterAll(async () => {
@@ -195,46 +209,33 @@ describe('post-sale void through the real gateway', () => {
     expect(voids()).toHaveLength(1);
   });
 
-  it('killed right after the stock step of a void: after the restart it is finished, its record and movement once', async () => {
-    const tx2 = await sell(EPC_6790, '6790');
-    const admin = await login(base, 'admin');
-    const child = gw!;
-    const halted = new Promise<void>((resolve) => {
-      const seen = () => child.output.some((l) => l.includes('"test halt: stopped at a sale step"') && l.includes('voidStock'));
-      const on = () => seen() && (child.proc.stdout!.off('data', on), resolve());
-      child.proc.stdout!.on('data', on);
+  KILLS.forEach((step, i) => {
+    it(`killed at ${step}: after the restart the void is finished, its record, reversal and movement once`, async () => {
+      const serial = 6790 + i;
+      const tx = await sell(shirtEpc(serial), String(serial));
+      const sale = sales().find((r) => r.data.transactionId === tx)!.data as { payment: { requestId: string; receiptNo: string } };
+      const admin = await login(base, 'admin');
+      const child = gw!;
+      const halted = new Promise<void>((resolve) => {
+        const seen = () => child.output.some((l) => l.includes('"test halt: stopped at a sale step"') && l.includes(`"step":"${step}"`));
+        const on = () => seen() && (child.proc.stdout!.off('data', on), resolve());
+        child.proc.stdout!.on('data', on);
+      });
+      const answer = api(base, admin, 'POST', `/api/sales/${tx}/void`, { reason: 'shopper changed their mind' }).catch(() => null);
+      await halted;
+      await stop();
+      expect(await answer).toBeNull(); // never answered: the process stopped before it could
+      await start(KILLS[i + 1] ? { STOREGW_TEST_HALT_AT: KILLS[i + 1]! } : {}); // the next test's kill
+      await hqSim.waitFor(() => voids().some((v) => v.data.transactionId === tx), 15_000, `the void killed at ${step} at HQ after the restart`);
+      expect(voids().filter((v) => v.data.transactionId === tx)).toHaveLength(1);
+      expect(voids().find((v) => v.data.transactionId === tx)!.data).toMatchObject({ by: 'admin', role: 'admin', refund: { kind: 'reversed', receiptNo: sale.payment.receiptNo } });
+      // The record is written once the terminal answered: the reversal is done by then, once.
+      expect(pay.reversals.filter((x) => x.requestId === sale.payment.requestId)).toHaveLength(1);
+      expect(await soldSerials()).not.toContain(String(serial)); // released in the void's first commit, before any kill
+      const attendant = await login(base, 'attendant');
+      const stock = (await api(base, attendant, 'GET', `/api/stock/items/${G.shirt}`)).json as { movements: { movementId: string }[] };
+      expect(stock.movements.filter((m) => m.movementId === `void:${tx}:0`)).toHaveLength(1);
+      expect((await api(base, attendant, 'POST', `/api/sales/${tx}/void`, { reason: 'again' })).status).toBe(409);
     });
-    const answer = api(base, admin, 'POST', `/api/sales/${tx2}/void`, { reason: 'shopper changed their mind' }).catch(() => null);
-    await halted;
-    await stop();
-    expect(await answer).toBeNull(); // never answered: the process stopped before it could
-    await start({ STOREGW_TEST_HALT_AT: 'voidCommitted' }); // the next test's kill
-    await hqSim.waitFor(() => voids().some((v) => v.data.transactionId === tx2), 15_000, 'the second void at HQ after the restart');
-    expect(voids().filter((v) => v.data.transactionId === tx2)).toHaveLength(1);
-    expect(voids().find((v) => v.data.transactionId === tx2)!.data).toMatchObject({ by: 'admin', role: 'admin' });
-    expect(await soldSerials()).not.toContain('6790'); // released in the void's first commit, before the kill
-    const attendant = await login(base, 'attendant');
-    const stock = (await api(base, attendant, 'GET', `/api/stock/items/${G.shirt}`)).json as { movements: { movementId: string }[] };
-    expect(stock.movements.filter((m) => m.movementId === `void:${tx2}:0`)).toHaveLength(1);
-    expect((await api(base, attendant, 'POST', `/api/sales/${tx2}/void`, { reason: 'again' })).status).toBe(409);
-  });
-
-  it('killed right after the commit of a void, before its reversal: after the restart the terminal reverses once', async () => {
-    const tx3 = await sell(EPC_6791, '6791');
-    const sale = sales().find((r) => r.data.transactionId === tx3)!.data as { payment: { requestId: string } };
-    const attendant = await login(base, 'attendant');
-    const child = gw!;
-    const halted = new Promise<void>((resolve) => {
-      const on = () => child.output.some((l) => l.includes('"test halt: stopped at a sale step"') && l.includes('voidCommitted')) && (child.proc.stdout!.off('data', on), resolve());
-      child.proc.stdout!.on('data', on);
-    });
-    void api(base, attendant, 'POST', `/api/sales/${tx3}/void`, { reason: 'wrong size' }).catch(() => null);
-    await halted;
-    await stop();
-    await start();
-    await hqSim.waitFor(() => voids().some((v) => v.data.transactionId === tx3), 15_000, 'the third void at HQ after the restart');
-    await until(pay.events, 'reverse', () => pay.reversals.some((x) => x.requestId === sale.payment.requestId), 10_000, 'the reversal after the restart');
-    expect(pay.reversals.filter((x) => x.requestId === sale.payment.requestId)).toHaveLength(1);
-    expect(voids().filter((v) => v.data.transactionId === tx3)).toHaveLength(1);
   });
 });

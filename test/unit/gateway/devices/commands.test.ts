@@ -2,7 +2,8 @@
  * The command store on a real SQLite file with an injected clock and publish: recorded before the
  * publish, acks settle, reconnect re-sends in order (after the device shows it listens), TTL
  * expiry (a stale charge is never sent), retry up to max attempts, superseding, unknown acks
- * counted, bad payloads refused naming the field, pending commands surviving a restart, pruning.
+ * counted, bad payloads refused naming the field, pending commands surviving a restart, pruning;
+ * a caller's own cmdId sent once, and waiting for the answer (given up when the wait ends).
  */
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -355,5 +356,29 @@ describe('durability and bounds', () => {
     await svc.tick(); // an hour has passed since the last prune
     expect(await svc.recent('scale', 'sc-1', 10)).toHaveLength(0);
     expect((await svc.pending('scale', 'sc-1')).map((r) => r.cmdId)).toEqual([open]);
+  });
+});
+
+describe("a caller's own command id and waiting for the answer", () => {
+  it('a command id stored already is not sent again; answer() resolves with the ack, or gives the command up when the wait ends', async () => {
+    reg.set('payment', 'pay-1', { online: true, via: 'bridge' });
+    const data = { requestId: 'r-1', amount: 100, currency: 'EUR', receiptNo: '0042' };
+    expect(await svc.send('payment', 'pay-1', 'reverse', data, { source: 'void:k1', cmdId: 'void-1' })).toBe('void-1');
+    expect(await svc.send('payment', 'pay-1', 'reverse', data, { source: 'void:k1', cmdId: 'void-1' })).toBe('void-1'); // a repeat after a crash
+    await svc.idle();
+    expect(sent.map((s) => s.cmd.cmdId)).toEqual(['void-1']);
+    const waiting = svc.answer('void-1', 60_000);
+    svc.onEvent(ack('payment', 'pay-1', 'void-1', false, 'the terminal refused the reversal'));
+    expect(await waiting).toMatchObject({ cmdId: 'void-1', state: 'failed', error: 'the terminal refused the reversal' });
+    expect(await svc.answer('void-1', 60_000)).toMatchObject({ state: 'failed' }); // answered already: at once
+
+    // No answer in time: the command is given up (expired), so the retry round never sends it again.
+    await svc.send('payment', 'pay-1', 'reverse', { ...data, requestId: 'r-2' }, { source: 'void:k1', cmdId: 'void-2' });
+    expect(await svc.answer('void-2', 10)).toMatchObject({ state: 'expired', error: 'no answer within 0 s' });
+    sent.length = 0;
+    now += 60_000;
+    await svc.tick();
+    expect(sent).toEqual([]);
+    expect(await svc.answer('no-such-command', 10)).toBeUndefined();
   });
 });

@@ -32,14 +32,21 @@ describe('kpiDelta', () => {
 });
 
 describe('a voided sale', () => {
-  it('leaves the hour it was made in: one transaction and its total fewer, members untouched', () => {
-    const sale = ev('kiosk', 'transaction', { total: 1234, currency: 'EUR', memberCode: 'M1' }, '2026-11-25T08:10:00.000Z');
+  it('leaves the hour it was made in: one transaction and its total fewer, and its member sale, points and coupons', () => {
+    const sale = ev('kiosk', 'transaction', { total: 1234, currency: 'EUR', memberCode: 'M1', points: { earned: 12, spent: 300 }, coupons: [{ couponId: 'C1' }, { couponId: 'C2' }] }, '2026-11-25T08:10:00.000Z');
     // Voided at 09:30, in another hour: the sale's hour (08) loses it.
-    const voided = ev('kiosk', 'saleVoided', { total: 1234, currency: 'EUR', saleTs: '2026-11-25T08:10:00.000Z' });
-    expect(kpiDelta(voided, 'UTC', K)).toMatchObject({ day: '2026-11-25', hour: 8, visitors: 0, transaction: { total: 1234, sign: -1, memberHash: null } });
+    const counts = { member: true, pointsEarned: 12, pointsSpent: 300, coupons: 2 };
+    const voided = ev('kiosk', 'saleVoided', { total: 1234, currency: 'EUR', saleTs: '2026-11-25T08:10:00.000Z', counts });
+    expect(kpiDelta(voided, 'UTC', K)).toMatchObject({ day: '2026-11-25', hour: 8, visitors: 0, transaction: { total: 1234, sign: -1, memberHash: null, member: true, pointsEarned: 12, pointsSpent: 300, coupons: 2 } });
     const g = groupDelta([{ ...sale, seq: 1 }, { ...voided, seq: 2 }], 'UTC', () => false, K)!;
-    // The member numbers keep the voided sale: the void record names no member (a known gap).
-    expect(g.hours).toEqual([{ day: '2026-11-25', hour: 8, visitors: 0, transactions: 0, sales: 0, memberTransactions: 1, repeatTransactions: 0, memberSales: 1234, pointsIssued: 0, pointsSpent: 0, couponRedemptions: 0 }]);
+    // Everything the sale added is gone but the member's first visit: the record names no member.
+    expect(g.hours).toEqual([{ day: '2026-11-25', hour: 8, visitors: 0, transactions: 0, sales: 0, memberTransactions: 0, repeatTransactions: 0, memberSales: 0, pointsIssued: 0, pointsSpent: 0, couponRedemptions: 0 }]);
+    // A void record without `counts` (written before they existed) leaves the member numbers as they were.
+    const old = groupDelta([{ ...sale, seq: 1 }, { ...ev('kiosk', 'saleVoided', { total: 1234, currency: 'EUR', saleTs: '2026-11-25T08:10:00.000Z' }), seq: 2 }], 'UTC', () => false, K)!;
+    expect(old.hours[0]).toMatchObject({ transactions: 0, sales: 0, memberTransactions: 1, memberSales: 1234, pointsIssued: 12, pointsSpent: 300, couponRedemptions: 2 });
+    // A sale without a member: its void takes no member sale out.
+    const plain = groupDelta([{ ...ev('kiosk', 'transaction', { total: 500, currency: 'EUR' }, '2026-11-25T08:20:00.000Z'), seq: 3 }, { ...ev('kiosk', 'saleVoided', { total: 500, saleTs: '2026-11-25T08:20:00.000Z', counts: { member: false, pointsEarned: 0, pointsSpent: 0, coupons: 0 } }), seq: 4 }], 'UTC', () => false, K)!;
+    expect(plain.hours[0]).toMatchObject({ transactions: 0, sales: 0, memberTransactions: 0, memberSales: 0 });
     expect(kpiDelta(ev('kiosk', 'saleVoided', { total: 5 }), 'UTC', K)).toBeNull(); // no saleTs: nothing to take out of
   });
 });
