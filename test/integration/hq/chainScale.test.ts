@@ -9,7 +9,8 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
-import { connectDevice, startGateway, TEST_SECRET, type RunningGateway } from '../../helpers/gatewayHarness.js';
+import { connectDevice, metric, spawnGateway, TEST_SECRET, writeConfigFile, type GatewayProcess } from '../../helpers/gatewayHarness.js';
+import { tempDir } from '../../helpers/tmp.js';
 import { LightStores } from '../../sim/lightStores.js';
 import { startIngestStack, type IngestStack } from './ingestStack.js';
 
@@ -21,7 +22,8 @@ const PAYMENTS = 30;
 
 let stack: IngestStack;
 let light: LightStores;
-const gateways: RunningGateway[] = [];
+const gateways: GatewayProcess[] = [];
+const dirs: { remove(): void }[] = [];
 const terminals: MqttClient[] = [];
 
 beforeAll(async () => {
@@ -43,17 +45,32 @@ beforeAll(async () => {
     uplink: { batchMaxAgeMs: 0, backoffInitialMs: 50, backoffMaxMs: 300, checkIntervalMs: 60_000 },
     compaction: { windowMs: 60_000, intervalMs: 60_000 },
   });
-  const [, ...gws] = await Promise.all([light.connect(), ...GATEWAYS.map((id) => startGateway({ devices: [{ kind: 'payment', id: 'pay-1' }], extra: gwConfig(id) }))]);
+  const spawnOne = async (id: string): Promise<GatewayProcess> => {
+    const tmp = tempDir('chain-gw-');
+    dirs.push(tmp);
+    return spawnGateway(await writeConfigFile(tmp.dir, { dataDir: tmp.dir, devices: [{ kind: 'payment', id: 'pay-1' }], extra: gwConfig(id) }));
+  };
+  const [, ...gws] = await Promise.all([light.connect(), ...GATEWAYS.map(spawnOne)]);
   gateways.push(...gws);
-  for (const g of gateways) terminals.push(await connectDevice(g.mqttUrl, 'payment/pay-1', TEST_SECRET, { reconnectPeriod: 200 }));
+  for (const g of gateways) terminals.push(await connectDevice(`mqtt://127.0.0.1:${g.mqttPort}`, 'payment/pay-1', TEST_SECRET, { reconnectPeriod: 200 }));
 }, 60_000);
 
 afterAll(async () => {
   await light?.stop();
   for (const c of terminals) await c.endAsync(true).catch(() => undefined);
-  for (const g of gateways) await g.stop().catch(() => undefined);
+  await Promise.all(gateways.map((g) => g.kill('SIGTERM')));
+  for (const d of dirs) d.remove();
   await stack?.stop();
 });
+
+/** Records waiting in a gateway's outbox, all classes (its /metrics). */
+async function outboxDepth(httpUrl: string): Promise<number> {
+  const text = await (await fetch(`${httpUrl}/metrics`)).text();
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith('storegw_outbox_depth{'))
+    .reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+}
 
 /** Payment results through each gateway, a few at a time, until PAYMENTS each. */
 function payments(): Promise<void> {
@@ -96,8 +113,9 @@ it('takes 200 light stores and 3 gateways exactly once through worker, broker an
   await light.allAcked();
   await paid;
   for (const g of gateways) {
-    await expect.poll(async () => (await g.gw.uplink.status()).delivery.unackedBatches, { timeout: 20_000 }).toBe(0);
-    await expect.poll(async () => (await g.gw.uplink.store.summary()).total, { timeout: 20_000 }).toBe(0);
+    const url = `http://127.0.0.1:${g.httpPort}`;
+    await expect.poll(() => outboxDepth(url), { timeout: 20_000 }).toBe(0);
+    expect(await metric(url, 'storegw_hq_unacked_batches')).toBe(0);
   }
 
   expect(light.stats.refused).toEqual([]);
