@@ -1,7 +1,8 @@
 /**
  * The ingest's PostgreSQL repository: one transaction per batch, the rejected batches, the stores'
- * reports. Values are always bind parameters; a batch's records go in as one multi-row INSERT over
- * `unnest` of column arrays (one round trip, one plan, whatever the batch size).
+ * reports. Values are always bind parameters; a batch goes in as one call of the
+ * `ingest_store_batch` function with its records as column arrays (one round trip whatever the
+ * batch size).
  */
 import type { Pool } from 'pg';
 import type { BatchHeader, BatchRecord } from '../../gateway/protocol/envelopes.js';
@@ -29,43 +30,14 @@ function tsOrNull(ts: string): string | null {
   return Number.isFinite(ms) && Math.abs(ms) < 8.64e15 ? new Date(ms).toISOString() : null;
 }
 
-const INSERT_RECORDS = `
-INSERT INTO records (store_id, seq, seq_from, class, kind, device_id, type, ts, recv_ts, batch_id, record)
-SELECT $1, r.seq, r.seq_from, r.class, r.kind, r.device_id, r.type, r.ts, r.recv_ts, $2, r.record
-FROM unnest($3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[], $9::timestamptz[], $10::timestamptz[], $11::jsonb[])
-  AS r(seq, seq_from, class, kind, device_id, type, ts, recv_ts, record)
-ON CONFLICT (store_id, seq) DO NOTHING
-RETURNING seq`;
-
-// The records not inserted: held already with the same content (jsonb equality ignores key order
-// and spacing) or with other content, which is kept in record_conflicts.
-const CLASSIFY = `
-WITH cmp AS (
-  SELECT i.seq, i.record, r.record = i.record AS same
-  FROM unnest($2::bigint[], $3::jsonb[]) AS i(seq, record)
-  JOIN records r ON r.store_id = $1 AND r.seq = i.seq
-), kept AS (
-  INSERT INTO record_conflicts (store_id, seq, batch_id, record)
-  SELECT $1, seq, $4, record FROM cmp WHERE NOT same
-  RETURNING 1
-)
-SELECT (SELECT count(*) FROM cmp WHERE same)::int AS duplicates, (SELECT count(*) FROM kept)::int AS conflicts`;
-
-const BUMP_STORE = `
-INSERT INTO stores (store_id, ack_version, last_batch_id, last_seq, last_batch_at, batches)
-VALUES ($1, 1, $2, $3, now(), 1)
-ON CONFLICT (store_id) DO UPDATE SET
-  ack_version = stores.ack_version + 1,
-  last_batch_id = EXCLUDED.last_batch_id,
-  last_seq = GREATEST(stores.last_seq, EXCLUDED.last_seq),
-  last_batch_at = now(),
-  batches = stores.batches + 1
-RETURNING ack_version`;
-
-const INSERT_BATCH = `
-INSERT INTO batches (store_id, batch_id, seq_from, seq_to, records, digest, stored, duplicates, conflicts, ack_version, created_at, received_at, worker)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-RETURNING committed_at`;
+// hq/db/002_store_batch.sql: the store's row locked and its next ack version, the records keyed by
+// (store_id, seq), the copies not inserted classified (same content: a duplicate; other content:
+// kept in record_conflicts; jsonb equality ignores key order and spacing), the batch's row. One
+// statement in autocommit is one transaction, in one round trip instead of five or six.
+const STORE_BATCH = `
+SELECT stored, duplicates, conflicts, ack_version, committed_at
+FROM ingest_store_batch($1, $2, $3, $4, $5, $6, $7, $8,
+  $9::bigint[], $10::bigint[], $11::text[], $12::text[], $13::text[], $14::text[], $15::timestamptz[], $16::timestamptz[], $17::jsonb[])`;
 
 /**
  * Stores one batch in one transaction and hands out the store's next ack version in it. The
@@ -74,21 +46,24 @@ RETURNING committed_at`;
  */
 export async function storeBatch(pool: Pool, b: BatchToStore): Promise<StoredBatch> {
   const client = await pool.connect();
-  // A connection lost mid-transaction (PostgreSQL restarting) rejects the query in hand; the
+  // A connection lost mid-statement (PostgreSQL restarting) rejects the query in hand; the
   // client's 'error' event says the same again and, with no listener, would kill the process.
   const onError = (): void => undefined;
   client.on('error', onError);
   let broken = false;
   try {
-    await client.query('BEGIN');
-    const bump = await client.query<{ ack_version: string }>(BUMP_STORE, [b.storeId, b.header.batchId, b.header.seqTo]);
-    const ackVersion = Number(bump.rows[0].ack_version);
-
+    // Sorted by seq, ties kept in batch order: a seq twice in one batch has its first copy stored.
     const rs = [...b.records].sort((x, y) => x.seq - y.seq);
-    const texts = rs.map((r) => JSON.stringify(r));
-    const ins = await client.query<{ seq: string }>(INSERT_RECORDS, [
+    const h = b.header;
+    const res = await client.query<{ stored: number; duplicates: number; conflicts: number; ack_version: string; committed_at: Date }>(STORE_BATCH, [
       b.storeId,
-      b.header.batchId,
+      h.batchId,
+      h.seqFrom,
+      h.seqTo,
+      b.digest,
+      h.createdAt,
+      b.receivedAt,
+      b.worker,
       rs.map((r) => r.seq),
       rs.map((r) => r.seqFrom ?? null),
       rs.map((r) => r.class),
@@ -97,40 +72,15 @@ export async function storeBatch(pool: Pool, b: BatchToStore): Promise<StoredBat
       rs.map((r) => r.type),
       rs.map((r) => tsOrNull(r.ts)),
       rs.map((r) => (typeof r.recvTs === 'number' && Number.isFinite(r.recvTs) ? new Date(r.recvTs).toISOString() : null)),
-      texts,
+      rs.map((r) => JSON.stringify(r)),
     ]);
-    // One record per seq is inserted; a second record with the same seq in the same batch is
-    // classified like one from an earlier batch.
-    const inserted = new Set(ins.rows.map((r) => Number(r.seq)));
-    const restSeqs: number[] = [];
-    const restTexts: string[] = [];
-    rs.forEach((r, i) => {
-      if (inserted.has(r.seq)) inserted.delete(r.seq);
-      else {
-        restSeqs.push(r.seq);
-        restTexts.push(texts[i]);
-      }
-    });
-    const stored = ins.rowCount ?? 0;
-    let duplicates = 0;
-    let conflicts = 0;
-    if (restSeqs.length > 0) {
-      const c = await client.query<{ duplicates: number; conflicts: number }>(CLASSIFY, [b.storeId, restSeqs, restTexts, b.header.batchId]);
-      duplicates = c.rows[0].duplicates;
-      conflicts = c.rows[0].conflicts;
-    }
-    const h = b.header;
-    const row = await client.query<{ committed_at: Date }>(INSERT_BATCH, [
-      b.storeId, h.batchId, h.seqFrom, h.seqTo, b.records.length, b.digest, stored, duplicates, conflicts, ackVersion, h.createdAt, b.receivedAt, b.worker,
-    ]);
-    await client.query('COMMIT');
-    return { stored, duplicates, conflicts, ackVersion, committedAt: row.rows[0].committed_at.toISOString() };
+    const row = res.rows[0];
+    return { stored: row.stored, duplicates: row.duplicates, conflicts: row.conflicts, ackVersion: Number(row.ack_version), committedAt: row.committed_at.toISOString() };
   } catch (err) {
     broken = true;
-    await client.query('ROLLBACK').catch(() => undefined);
     throw err;
   } finally {
-    // A client whose connection failed mid-transaction is not returned to the pool for reuse.
+    // A client whose connection failed mid-statement is not returned to the pool for reuse.
     client.off('error', onError);
     client.release(broken ? true : undefined);
   }
