@@ -11,18 +11,22 @@
  * The ceiling (`postgresql`): the same record rows, as the ingest would write them, through
  * `COPY … FROM STDIN` (text format, psql's stdin) into a copy of the `records` table with its
  * primary key and index, in the same cluster: what PostgreSQL alone takes on this machine.
- * The load generator, the three gateways and the ack checks share this process; the ingest's
- * workers, Mosquitto and PostgreSQL are processes of their own.
+ * The 1,000 stores, their ack checks and the terminals share this process; the gateways, the
+ * ingest's workers, Mosquitto and PostgreSQL are processes of their own. The drain reports each
+ * one's CPU (% of a core, process and its children), so a reader sees what bounded the rate.
  */
 import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import type { MqttClient } from 'mqtt';
-import { connectDevice, startGateway, TEST_SECRET, type RunningGateway } from '../helpers/gatewayHarness.js';
+import { readFileSync } from 'node:fs';
+import { connectDevice, spawnGateway, TEST_SECRET, writeConfigFile, type GatewayProcess } from '../helpers/gatewayHarness.js';
+import { tempDir } from '../helpers/tmp.js';
 import { postgresBinDir } from '../helpers/postgres.js';
 import { startIngestStack, type IngestStack } from '../integration/hq/ingestStack.js';
 import { LightStores, lightRecord } from '../sim/lightStores.js';
 import { Samples } from './stats.js';
+import { cpuSeconds, machineBusySeconds, SelfCpuWindow } from './procStats.js';
 
 export interface HqBenchRow {
   bench: string;
@@ -109,11 +113,13 @@ export async function benchHq(opts: BenchHqOptions = {}): Promise<HqBenchRow[]> 
       drain.onLatency = (ms) => dlat.add(ms);
       const records = STORES * P.drainBatches * P.drainRecords;
       progress(`  ${workers} worker(s): drain, ${records.toLocaleString('en-US')} records (${STORES} stores × ${P.drainBatches} batches of ${P.drainRecords}, 2 in flight each)`);
+      const cpu = cpuWindows({ loadgen: [], ingest: [stack.ingest.pid!], postgresql: [stack.pg.pid()], mosquitto: [stack.mosq.pid], gateways: chain.pids });
       t = Date.now();
       drain.start();
       await drain.allAcked();
       const wall = (Date.now() - t) / 1000;
       row('records_per_s', records / wall, 'records/s');
+      for (const [who, pct] of Object.entries(cpu.stop())) row(`drain_cpu_${who}`, pct, '% of a core');
       const pgSide = (
         await stack.db.query<{ stored: string; s: number }>(
           `SELECT sum(stored) AS stored, extract(epoch FROM max(committed_at) - min(received_at))::float8 AS s FROM batches WHERE store_id LIKE $1`,
@@ -147,7 +153,39 @@ export async function benchHq(opts: BenchHqOptions = {}): Promise<HqBenchRow[]> 
   return rows;
 }
 
+/** CPU of process trees over a window, % of one core; `loadgen` is this process; `machine` all cores. */
+function cpuWindows(groups: Record<string, number[]>): { stop(): Record<string, number> } {
+  const self = new SelfCpuWindow();
+  const sum = (pids: number[]): number => pids.reduce((n, p) => n + treeCpu(p), 0);
+  const c0 = Object.fromEntries(Object.entries(groups).map(([k, pids]) => [k, sum(pids)]));
+  const m0 = machineBusySeconds();
+  const t0 = performance.now();
+  self.start();
+  return {
+    stop() {
+      const dt = (performance.now() - t0) / 1000;
+      const out: Record<string, number> = {};
+      for (const [k, pids] of Object.entries(groups)) out[k] = k === 'loadgen' ? self.stop() : ((sum(pids) - c0[k]) / dt) * 100;
+      out.machine = ((machineBusySeconds() - m0) / dt) * 100;
+      return out;
+    },
+  };
+}
+
+/** CPU seconds of a process and its descendants (/proc/<pid>/task/<pid>/children); 0 once gone. */
+function treeCpu(pid: number): number {
+  let total = 0;
+  try {
+    total += cpuSeconds(pid);
+    for (const c of readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)) total += treeCpu(Number(c));
+  } catch {
+    // exited meanwhile
+  }
+  return total;
+}
+
 interface Chain {
+  pids: number[];
   startPayments(perSecond: number): void;
   /** Stops the terminals' stream; resolves with how many results were published in all. */
   stopPayments(): Promise<number>;
@@ -164,12 +202,16 @@ async function startChain(stack: IngestStack): Promise<Chain> {
     uplink: { batchMaxAgeMs: 200, backoffInitialMs: 50, backoffMaxMs: 1000, checkIntervalMs: 60_000 },
     compaction: { windowMs: 60_000, intervalMs: 60_000 },
   });
-  const gateways: RunningGateway[] = await Promise.all(GATEWAYS.map((id) => startGateway({ devices: [{ kind: 'payment', id: 'pay-1' }], extra: config(id) })));
-  const terminals: MqttClient[] = await Promise.all(gateways.map((g) => connectDevice(g.mqttUrl, 'payment/pay-1', TEST_SECRET, { reconnectPeriod: 200 })));
+  const dirs = GATEWAYS.map(() => tempDir('hq-bench-gw-'));
+  const gateways: GatewayProcess[] = await Promise.all(
+    GATEWAYS.map(async (id, i) => spawnGateway(await writeConfigFile(dirs[i].dir, { dataDir: dirs[i].dir, devices: [{ kind: 'payment', id: 'pay-1' }], extra: config(id) }))),
+  );
+  const terminals: MqttClient[] = await Promise.all(gateways.map((g) => connectDevice(`mqtt://127.0.0.1:${g.mqttPort}`, 'payment/pay-1', TEST_SECRET, { reconnectPeriod: 200 })));
   let timer: NodeJS.Timeout | undefined;
   let sent = 0;
   const pending = new Set<Promise<unknown>>();
   return {
+    pids: gateways.map((g) => g.proc.pid!),
     startPayments(perSecond) {
       timer = setInterval(() => {
         for (const [i, c] of terminals.entries()) {
@@ -188,11 +230,7 @@ async function startChain(stack: IngestStack): Promise<Chain> {
     },
     async drained(s) {
       for (const g of gateways) {
-        for (;;) {
-          const [st, sum] = await Promise.all([g.gw.uplink.status(), g.gw.uplink.store.summary()]);
-          if (st.delivery.unackedBatches === 0 && sum.total === 0) break;
-          await new Promise((r) => setTimeout(r, 100));
-        }
+        while ((await outboxLeft(`http://127.0.0.1:${g.httpPort}`)) > 0) await new Promise((r) => setTimeout(r, 100));
       }
       const r = await s.db.query<{ n: string }>(`SELECT count(*) AS n FROM records WHERE store_id LIKE 'hq-bench-gw-%' AND kind = 'payment' AND type = 'result'`);
       return Number(r.rows[0].n);
@@ -200,9 +238,19 @@ async function startChain(stack: IngestStack): Promise<Chain> {
     async stop() {
       if (timer) clearInterval(timer);
       await Promise.all(terminals.map((c) => c.endAsync(true).catch(() => undefined)));
-      await Promise.all(gateways.map((g) => g.stop().catch(() => undefined)));
+      await Promise.all(gateways.map((g) => g.kill('SIGTERM')));
+      for (const d of dirs) d.remove();
     },
   };
+}
+
+/** Records in a gateway's outbox plus batches HQ has not acked (its /metrics). */
+async function outboxLeft(httpUrl: string): Promise<number> {
+  const text = await (await fetch(`${httpUrl}/metrics`)).text();
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith('storegw_outbox_depth{') || l.startsWith('storegw_hq_unacked_batches '))
+    .reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
 }
 
 /** COPY text format: backslash, tab, newline and carriage return escaped (PostgreSQL docs, COPY, "Text Format"). */
