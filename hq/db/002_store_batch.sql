@@ -4,9 +4,12 @@
 -- the same work as five statements inside BEGIN … COMMIT, in one round trip: called in autocommit
 -- it is one transaction, and on a busy HQ box each round trip waits for the scheduler twice.
 --
--- The arrays are the batch's records sorted by seq (ties in batch order): a seq that appears twice
--- in one batch has its first copy inserted (ON CONFLICT DO NOTHING skips the second within one
--- INSERT) and the second classified like a copy from an earlier batch.
+-- p_records is a JSON array of the batch's records sorted by seq (ties in batch order), each as the
+-- batch carried it; r_ts and r_recv_ts are their times, parsed by the ingest, in the same order.
+-- One JSON text instead of an array per column: the driver sends it as is, with no per-element
+-- array escaping. A seq that appears twice in one batch has its first copy inserted (ON CONFLICT
+-- DO NOTHING skips the second within one INSERT) and the second classified like a copy from an
+-- earlier batch.
 CREATE FUNCTION ingest_store_batch(
   p_store_id    text,
   p_batch_id    text,
@@ -16,15 +19,9 @@ CREATE FUNCTION ingest_store_batch(
   p_created_at  text,
   p_received_at timestamptz,
   p_worker      integer,
-  r_seq         bigint[],
-  r_seq_from    bigint[],
-  r_class       text[],
-  r_kind        text[],
-  r_device_id   text[],
-  r_type        text[],
+  p_records     jsonb,
   r_ts          timestamptz[],
-  r_recv_ts     timestamptz[],
-  r_record      jsonb[]
+  r_recv_ts     timestamptz[]
 ) RETURNS TABLE (stored integer, duplicates integer, conflicts integer, ack_version bigint, committed_at timestamptz)
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
@@ -34,7 +31,7 @@ DECLARE
   v_stored   integer;
   v_dup      integer := 0;
   v_conf     integer := 0;
-  v_n        integer := coalesce(cardinality(r_seq), 0);
+  v_n        integer := jsonb_array_length(p_records);
   v_at       timestamptz;
 BEGIN
   -- The store's row first: two workers holding batches of one store take turns here.
@@ -50,9 +47,9 @@ BEGIN
 
   WITH ins AS (
     INSERT INTO records (store_id, seq, seq_from, class, kind, device_id, type, ts, recv_ts, batch_id, record)
-    SELECT p_store_id, u.seq, u.seq_from, u.class, u.kind, u.device_id, u.type, u.ts, u.recv_ts, p_batch_id, u.record
-    FROM unnest(r_seq, r_seq_from, r_class, r_kind, r_device_id, r_type, r_ts, r_recv_ts, r_record)
-      AS u(seq, seq_from, class, kind, device_id, type, ts, recv_ts, record)
+    SELECT p_store_id, (u.e->>'seq')::bigint, (u.e->>'seqFrom')::bigint, u.e->>'class', u.e->>'kind', u.e->>'deviceId', u.e->>'type',
+      r_ts[u.ord], r_recv_ts[u.ord], p_batch_id, u.e
+    FROM jsonb_array_elements(p_records) WITH ORDINALITY AS u(e, ord)
     ON CONFLICT (store_id, seq) DO NOTHING
     RETURNING seq
   )
@@ -61,8 +58,8 @@ BEGIN
 
   IF v_stored < v_n THEN
     WITH batch AS (
-      SELECT u.seq, u.record, row_number() OVER (PARTITION BY u.seq ORDER BY u.ord) AS copy
-      FROM unnest(r_seq, r_record) WITH ORDINALITY AS u(seq, record, ord)
+      SELECT (u.e->>'seq')::bigint AS seq, u.e AS record, row_number() OVER (PARTITION BY (u.e->>'seq')::bigint ORDER BY u.ord) AS copy
+      FROM jsonb_array_elements(p_records) WITH ORDINALITY AS u(e, ord)
     ), rest AS (
       SELECT b.seq, b.record FROM batch b
       WHERE b.copy > 1 OR NOT EXISTS (SELECT 1 FROM unnest(v_inserted) AS i(seq) WHERE i.seq = b.seq)
