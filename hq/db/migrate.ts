@@ -8,6 +8,7 @@ import type { ClientBase } from 'pg';
 import init001 from './001_init.sql';
 import chainView002 from './002_chain_view.sql';
 import hardening003 from './003_hardening.sql';
+import storeBatch004 from './004_store_batch.sql';
 
 export interface Migration {
   version: number;
@@ -20,6 +21,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: '001_init', sql: init001 },
   { version: 2, name: '002_chain_view', sql: chainView002 },
   { version: 3, name: '003_hardening', sql: hardening003 },
+  { version: 4, name: '004_store_batch', sql: storeBatch004 },
 ];
 
 /** Any constant of our own: the key of the advisory lock the workers serialise on. */

@@ -7,7 +7,7 @@
  *   node dist/bench.js [--quick] [--only storegw,aedes] [--bench idle] [--no-modules] [--module prices,kiosk] [--out bench-results.json]
  *   (--bench runs only the named broker benches — throughput, fixed-rate, idle — e.g. the idle
  *   phase alone to measure memory without the load of the others)
- *   (--module runs only the named feature modules — uplink, bridge, prices, kiosk, ops, terminals, exitgate, stock — and no broker bench)
+ *   (--module runs only the named feature modules — uplink, bridge, prices, kiosk, ops, terminals, exitgate, stock, hq — and no broker bench)
  *
  * Benches, each for every system, each on a freshly started server:
  *   throughput      50 connections, QoS 1, a window of 100 publishes in flight per connection
@@ -29,6 +29,7 @@ import { benchUplink } from './uplink.js';
 import { benchTerminals } from './terminals.js';
 import { benchExitGate } from './exitGate.js';
 import { benchStock } from './stock.js';
+import { benchHq } from './hq.js';
 import { SYSTEMS, identities, scrape, startSystem, total, unitNodeFlags, type RunningSystem, type Scrape, type SystemName } from './systems.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -70,7 +71,8 @@ const P = {
 
 interface Row {
   bench: string;
-  system: SystemName;
+  /** `postgresql`: the hq module's ceiling (PostgreSQL's own COPY rate). */
+  system: SystemName | 'postgresql';
   metric: string;
   value: number | null;
   unit: string;
@@ -468,7 +470,7 @@ async function main(): Promise<number> {
   }
 
   // Feature benches (storegw only): each module measures its own issue's targets.
-  const allModules: [string, () => Promise<{ bench: string; system: 'storegw'; metric: string; value: number | null; unit: string }[]>][] = [
+  const allModules: [string, () => Promise<{ bench: string; system: 'storegw' | 'postgresql'; metric: string; value: number | null; unit: string }[]>][] = [
     ['uplink (issue 4): a simulated demo-store day (compaction, compression, week backlog), backlog drain under load', () => benchUplink({ quick, progress })],
     ['bridge (issue 5): scale at 10 Hz and RFID at 500 reads/s through socat ptys', () => benchBridge({ quick, progress })],
     ['prices (issue 6): 60,000-label change over 20 APs', () => benchPrices({ quick, progress })],
@@ -477,6 +479,7 @@ async function main(): Promise<number> {
     ['terminals (issue 16): ZVT pay → sale recorded, 2,000 labels on one OEPL AP, ESC/POS receipt bytes and print time', () => benchTerminals({ quick, progress })],
     ['exitgate (issue 19): exit gate read → alarm p50/p99, one alarm per passage', () => benchExitGate({ quick, progress })],
     ['stock (issue 19): 50,000 GTINs, 1,000 movements/s through the ops API beside the device ingest load', () => benchStock({ quick, progress })],
+    ['hq (issue 20): 1,000 light stores + 3 gateways → Mosquitto → ingest (4 and 1 workers) → PostgreSQL, with COPY as the ceiling', () => benchHq({ quick, progress })],
   ];
   const modules = allModules.filter(([title]) => !onlyModules || onlyModules.includes(title.split(' ')[0]));
   if (only.includes('storegw') && !argv.includes('--no-modules')) {

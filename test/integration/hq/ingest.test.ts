@@ -82,6 +82,17 @@ describe('storegw-hq ingest', () => {
     expect(first.record.data.salt).toBe(0);
   });
 
+  it('stores the first copy of a seq that one batch carries three times, and classifies the other two', async () => {
+    const b = makeBatch('store-a', [record(300), record(300), record(300, 7), record(301)], 'store-a:same-seq');
+    const ack = pub.nextAck(b);
+    await pub.publish(b);
+    expect((await ack).body).toMatchObject({ records: 4, stored: 2, duplicates: 1, conflicts: 1 });
+    const rows = (await stack.db.query("SELECT seq, record->'data'->>'salt' AS salt FROM records WHERE store_id = 'store-a' AND seq IN (300, 301) ORDER BY seq")).rows;
+    expect(rows).toEqual([{ seq: '300', salt: '0' }, { seq: '301', salt: '0' }]);
+    const kept = (await stack.db.query("SELECT record->'data'->>'salt' AS salt FROM record_conflicts WHERE store_id = 'store-a' AND seq = 300")).rows;
+    expect(kept).toEqual([{ salt: '7' }]);
+  });
+
   it('files a malformed batch in rejected_batches, never acks it, and keeps going', async () => {
     const from = stack.lines.length;
     // Decodes, but a record lacks its class: rejected with the field named.
