@@ -130,6 +130,7 @@ export class Metrics {
   });
   readonly uplinkRefused = new Counter({ name: 'storegw_uplink_refused_total', help: 'Batches HQ refused (PUBACK ≥ 0x80 or a drop on publish), by reason', labelNames: ['reason'], registers: [this.registry] });
   readonly uplinkUnsendable = new Counter({ name: 'storegw_uplink_unsendable_total', help: 'Single records HQ refused or too large for any batch (reported, kept)', registers: [this.registry] });
+  readonly uplinkReportsTooLarge = new Counter({ name: 'storegw_uplink_reports_too_large_total', help: 'Retained reports to HQ left out: larger than the packet limit HQ\'s broker announced', labelNames: ['report'], registers: [this.registry] });
   readonly uplinkConnects = new Counter({ name: 'storegw_uplink_connects_total', help: 'HQ connect attempts by result', labelNames: ['result'], registers: [this.registry] });
   readonly hqAcks = new Counter({ name: 'storegw_hq_acks_total', help: 'HQ ingest acknowledgements by result (accepted, or the refusal code)', labelNames: ['result'], registers: [this.registry] });
   readonly hqUnackedBatches = new Gauge({ name: 'storegw_hq_unacked_batches', help: 'Batches sent to HQ and not yet acknowledged by its ingest (hq.delivery ingest-ack)', registers: [this.registry] });

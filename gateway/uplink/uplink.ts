@@ -256,6 +256,14 @@ export class Uplink {
   }
 
   private sendReport(what: string, payload: Buffer): void {
+    // A PUBLISH over the limit HQ's broker announced in CONNACK makes it close the connection
+    // [MQTT-3.2.2-15]: one oversized report would take the batches down with it, again on every
+    // reconnect. Such a report is left out (logged, counted); the next smaller one goes.
+    if (payload.length + topics.hqReport(this.o.storeId, what).length > this.hqPacketLimit) {
+      this.o.metrics.uplinkReportsTooLarge.labels(what).inc();
+      this.log.warn({ report: what, bytes: payload.length, hqPacketLimit: this.hqPacketLimit }, 'report larger than HQ\'s packet limit; not sent');
+      return;
+    }
     this.client?.publish(topics.hqReport(this.o.storeId, what), payload, { qos: 1, retain: true }, (err) => {
       if (err) this.log.warn({ err: err.message, report: what }, 'report publish failed; it is sent again on reconnect');
     });

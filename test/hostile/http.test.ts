@@ -78,6 +78,8 @@ const ROUTES: [string, string][] = [
   ['GET', '/api/exit-gate/exemptions'],
   ['POST', '/api/exit-gate/exemptions'],
   ['GET', '/kiosk-images/:gtin'],
+  ['GET', '/api/sales/by-receipt/:shortNo'],
+  ['POST', '/api/sales/:transactionId/void'],
   ['GET', '/ops/*'],
   ['GET', '/kiosk/*'],
   ['GET', '/'],

@@ -97,7 +97,7 @@ describe('storegw check-config', () => {
     const r = await cli(['check-config', 'config/demo.yaml']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toBe('config/demo.yaml: OK (store demo-store, 15 devices, 3 ops users)\n');
+    expect(r.stdout).toBe('config/demo.yaml: OK (store demo-store, 17 devices, 3 ops users)\n');
   });
 
   it('a missing file and a missing argument exit 2', async () => {

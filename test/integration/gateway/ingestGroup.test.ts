@@ -51,7 +51,9 @@ describe('Ingest.handleGroup', () => {
     const last = g.gw.ingest.lastSeq;
     const r = await group([{ type: 'transaction', data: { ts: ts(), transactionId: 'g-3' } }, { type: 'priceMismatch', data: mismatch('g-3') }]);
     expect(r).toMatchObject({ err: null, rejected: true });
-    expect(g.gw.ingest.lastSeq).toBe(last);
-    expect(await g.gw.outbox.read(last + 1, 10)).toEqual([]);
+    // The earlier sales' stock movements may still be filed after `last` (light/storegw stockMove):
+    // nothing of this group is.
+    const after = await g.gw.outbox.read(last + 1, 50);
+    expect(after.filter((x) => x.kind === 'kiosk' || x.data.transactionId === 'g-3')).toEqual([]);
   });
 });

@@ -70,6 +70,8 @@ describe('HQ refusing batches', () => {
     expect((await gw.gw.uplink.store.sendable('exact', 10)).map((r) => r.seq)).toEqual([bigSeq]);
     expect(gw.gw.uplink.uplink!.state.held).toEqual([bigSeq]);
     expect(await metric(gw.httpUrl, 'storegw_uplink_unsendable_total')).toBe(1);
+    // The day's KPI report is over HQ's 4 KiB too: left out, not sent to have HQ's broker close the link.
+    expect(await metric(gw.httpUrl, 'storegw_uplink_reports_too_large_total{report="kpi"}')).toBeGreaterThanOrEqual(1);
     expect(gw.logs.some((l) => l.msg === 'a record cannot be sent to HQ; kept in the outbox' && l.seq === bigSeq)).toBe(true);
   });
 
