@@ -38,6 +38,7 @@ import { ProduceImageCache } from './kiosk/imageCache.js';
 import { CommandService } from './devices/commands.js'; // commands
 import { UserStore } from './people/userStore.js'; // ops users
 import { UserDirectory } from './people/userDirectory.js'; // ops users
+import { startSyncReporter } from './hq/syncReporter.js'; // sync report
 import { hqFeedRecords } from './wiring/hqFeedRecords.js'; // HQ feeds: rejection and storage failure records
 import { newExitGates, newShelves, newStockService, type StockWiringDeps } from './wiring/stockWiring.js'; // stock, exit gates, shelves
 import { routePlugins } from './wiring/routePlugins.js'; // the areas' HTTP routes
@@ -326,6 +327,7 @@ export class Gateway {
     this.onEvent((e) => shelves.onEvent(e));
     this.started.push({ name: 'shelves', stop: () => shelves.stop() });
     // --- end shelves ---
+    if (c.hq) this.started.push(startSyncReporter({ storeId: c.storeId, gatewayVersion: GATEWAY_VERSION, dataDir: c.data.dir, metrics: this.metrics, uplink, log: this.log.child({ module: 'sync-report' }), now: this.now })); // HQ's report/sync: after every feed subscriber started
 
     // --- ops users: config users + users.db; sessions look people up here ---
     const userStore = new UserStore(path.join(c.data.dir, 'users.db'), c.opsUsers.map((u) => u.username));

@@ -111,6 +111,8 @@ export class Metrics {
   // ----- HQ feeds in (every feed, one subscriber: hq/feedSubscriber.ts) ---------------------------
   readonly feedRejects = new Counter({ name: 'storegw_feed_rejects_total', help: 'HQ feeds rejected, by feed and reason code', labelNames: ['feed', 'code'], registers: [this.registry] });
   readonly feedApplied = new Counter({ name: 'storegw_feed_applied_total', help: 'HQ feeds applied', labelNames: ['feed', 'scope'], registers: [this.registry] });
+  readonly feedVersion = new Gauge({ name: 'storegw_feed_version', help: 'HQ feed version applied, by feed and scope (store or all); the sync report to HQ reads it', labelNames: ['feed', 'scope'], registers: [this.registry] });
+  readonly feedAppliedAt = new Gauge({ name: 'storegw_feed_applied_timestamp_seconds', help: 'When the applied HQ feed version was applied (Unix time), by feed and scope; absent when applied before this start and its store keeps no time', labelNames: ['feed', 'scope'], registers: [this.registry] });
   readonly feedStoreFailures = new Counter({ name: 'storegw_feed_store_failures_total', help: 'HQ feeds that passed every check but could not be stored (left unacknowledged for re-delivery), by feed', labelNames: ['feed'], registers: [this.registry] });
 
   // ----- uplink to HQ ------------------------------------------------------------------

@@ -21,6 +21,8 @@ const COMMANDS: Record<string, () => Promise<HqCommand>> = {
   sign: async () => (await import('./tools/signCommand.js')).command,
   publish: async () => (await import('./tools/publishCommand.js')).command,
   ingest: async () => (await import('./ingest/command.js')).default,
+  import: async () => (await import('./import/importCommand.js')).command,
+  chain: async () => (await import('./chain/chainCommand.js')).command,
 };
 
 const io: HqIo = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s), env: process.env };

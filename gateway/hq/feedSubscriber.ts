@@ -87,7 +87,7 @@ export interface FeedHandler<P> {
   /** Topic scopes subscribed: `store` is hq/v1/store/{id}/{feed}, `all` is hq/v1/all/{feed}. */
   readonly scopes: readonly FeedTopicScope[];
   /** The applied versions in the handler's store (read at start). */
-  versions(): Promise<{ feed: string; scope: FeedTopicScope; version: number }[]>;
+  versions(): Promise<{ feed: string; scope: FeedTopicScope; version: number; appliedAt?: number }[]>;
   /** Verify and prepare; must not throw on any payload. */
   check(payload: Buffer, ctx: FeedVerifyContext): Promise<CheckedFeed<P> | FeedError>;
   /** Stores the feed in one transaction; throws on a storage error. */
@@ -152,7 +152,11 @@ export class FeedSubscriber<P> {
 
   async start(): Promise<void> {
     const h = this.o.handler;
-    for (const v of await h.versions()) this.versions.set(`${v.feed}/${v.scope}`, v.version);
+    for (const v of await h.versions()) {
+      this.versions.set(`${v.feed}/${v.scope}`, v.version);
+      this.o.metrics.feedVersion.labels(v.feed, v.scope).set(v.version);
+      if (v.appliedAt !== undefined) this.o.metrics.feedAppliedAt.labels(v.feed, v.scope).set(v.appliedAt / 1000);
+    }
     const client = this.o.connection.connect({
       clientId: this.o.clientId,
       clean: false,
@@ -247,6 +251,8 @@ export class FeedSubscriber<P> {
     this.delivery.failStreak = 0;
     this.versions.set(key, res.version);
     this.o.metrics.feedApplied.labels(feed, scope).inc();
+    this.o.metrics.feedVersion.labels(feed, scope).set(res.version);
+    this.o.metrics.feedAppliedAt.labels(feed, scope).set(f.appliedAt / 1000);
     this.appliedCount++;
     this.log.info({ feed, scope, version: res.version, ms: this.o.now() - t0 }, `${this.o.what} applied`);
     await this.o.onApplied?.(f);

@@ -175,6 +175,8 @@ export type BatchDecode =
 export interface DecodeOptions {
   /** Refuse to inflate beyond this many bytes (a zip bomb is wire input too). Default 256 MiB. */
   maxUncompressedBytes?: number;
+  /** Refuse a batch of more records than this (checked on the line count, before parsing them). */
+  maxRecords?: number;
 }
 
 const validateHeader = compile(BatchHeaderSchema);
@@ -200,6 +202,16 @@ export function decodeBatch(payload: Uint8Array, opts: DecodeOptions = {}): Batc
     }
     return { ok: false, code: 'SGW_ERR_BATCH_DECOMPRESS', reason: `payload: not valid ${compression} (${e.message})` };
   }
+  const d = decodeBatchText(raw, opts);
+  return d.ok ? { ...d, compression } : d;
+}
+
+/**
+ * Decodes the uncompressed text of a batch (header line, then one line per record), as
+ * `decodeBatch` does after inflating: also what `outbox export --batches` writes, one batch after
+ * the other, so HQ's import checks a file's batches exactly like received ones.
+ */
+export function decodeBatchText(raw: Uint8Array, opts: Pick<DecodeOptions, 'maxRecords'> = {}): { ok: true; header: BatchHeader; records: BatchRecord[]; rawBytes: number } | Extract<BatchDecode, { ok: false }> {
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(raw);
@@ -218,6 +230,9 @@ export function decodeBatch(payload: Uint8Array, opts: DecodeOptions = {}): Batc
   const header = head.value;
   if (header.seqFrom > header.seqTo) {
     return { ok: false, code: 'SGW_ERR_BATCH_HEADER', reason: `header.seqFrom: ${header.seqFrom} is above seqTo ${header.seqTo}`, line: 1 };
+  }
+  if (opts.maxRecords !== undefined && lines.length - 1 > opts.maxRecords) {
+    return { ok: false, code: 'SGW_ERR_BATCH_TOO_LARGE', reason: `records: ${lines.length - 1} is over the limit of ${opts.maxRecords} per batch` };
   }
   if (header.records !== lines.length - 1) {
     return { ok: false, code: 'SGW_ERR_BATCH_COUNT', reason: `header.records: says ${header.records}, payload has ${lines.length - 1}` };
@@ -239,7 +254,7 @@ export function decodeBatch(payload: Uint8Array, opts: DecodeOptions = {}): Batc
     }
     records.push(r);
   }
-  return { ok: true, compression, header, records, rawBytes: raw.length };
+  return { ok: true, header, records, rawBytes: raw.length };
 }
 
 function parseLine(line: string): { ok: true; value: unknown } | { ok: false; reason: string } {

@@ -6,7 +6,7 @@
  */
 import type { OutboxCounts } from '../outbox/counts.js';
 import type { Config } from '../config.js';
-import type { Logger } from '../log.js';
+import { LogLimiter, type Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Ingest } from '../ingest/ingest.js';
 import type { NewEvent } from '../outbox/store.js';
@@ -101,6 +101,7 @@ export class UplinkService {
       onCompacted: () => this.uplink?.kick(true),
     });
     const ackMode = c.hq?.delivery === 'ingest-ack' && o.hqConnection !== null;
+    const ackAlerts = new LogLimiter(o.now, 5, 60_000);
     this.deliveryStore = ackMode ? new DeliveryStore(() => this.store.connection, o.outboxCounts) : null;
     this.acks =
       ackMode && this.deliveryStore
@@ -113,11 +114,17 @@ export class UplinkService {
             log: this.log,
             now: o.now,
             onAcked: () => this.uplink?.kick(true),
-            // Like every refused HQ feed: an exact alert record for HQ and the ops alert book.
-            onRejected: (a) =>
+            // Like every refused HQ feed: an exact alert record for HQ and the ops alert book. Acks
+            // are not retained, so anyone who may publish on the ack topic can send them by the
+            // thousand: a few records per refusal code and minute, the next one counting the rest
+            // (the metric counts every refusal).
+            onRejected: (a) => {
+              const suppressed = ackAlerts.take(a.code);
+              if (suppressed < 0) return;
               void this.selfRecords
-                .record('FEED_REJECTED', 'warning', `ingestAck feed rejected: ${a.reason}`, { feedRejected: { topic: a.topic, feed: 'ingestAck', scope: 'store', code: a.code, kid: a.kid ?? null } })
-                .catch((err: Error) => this.log.error({ err }, 'could not record an ack refusal')),
+                .record('FEED_REJECTED', 'warning', `ingestAck feed rejected: ${a.reason}`, { feedRejected: { topic: a.topic, feed: 'ingestAck', scope: 'store', code: a.code, kid: a.kid ?? null, suppressed } })
+                .catch((err: Error) => this.log.error({ err }, 'could not record an ack refusal'));
+            },
           })
         : null;
     this.uplink =

@@ -6,6 +6,8 @@
  */
 import type { ClientBase } from 'pg';
 import init001 from './001_init.sql';
+import chainView002 from './002_chain_view.sql';
+import hardening003 from './003_hardening.sql';
 
 export interface Migration {
   version: number;
@@ -14,7 +16,11 @@ export interface Migration {
 }
 
 /** Add a line per new file; never change a released one. */
-export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: '001_init', sql: init001 }];
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: '001_init', sql: init001 },
+  { version: 2, name: '002_chain_view', sql: chainView002 },
+  { version: 3, name: '003_hardening', sql: hardening003 },
+];
 
 /** Any constant of our own: the key of the advisory lock the workers serialise on. */
 const MIGRATION_LOCK = 0x5347_4871; // "SGHq"

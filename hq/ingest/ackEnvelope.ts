@@ -18,6 +18,8 @@ export function signAck(kid: string, key: KeyObject, storeId: string, version: n
  * payload is inflated a second time here (decodeBatch keeps only the parsed lines); it is the
  * cheap half of the work next to JSON parsing and the database.
  */
-export function payloadDigest(payload: Buffer): string {
-  return batchDigest(isGzip(payload) ? gunzipSync(payload) : brotliDecompressSync(payload));
+export function payloadDigest(payload: Buffer, rawBytes: number): string {
+  // Bounded like the decode was: the same payload inflates to the same size.
+  const maxOutputLength = Math.max(1, rawBytes);
+  return batchDigest(isGzip(payload) ? gunzipSync(payload, { maxOutputLength }) : brotliDecompressSync(payload, { maxOutputLength }));
 }

@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import { pino, type Logger, type LevelWithSilent } from 'pino';
 import type { HqCommand, HqIo } from '../main.js';
-import { IngestConfigError, loadIngestConfig } from './config.js';
+import { IngestConfigError, loadIngestConfig, redactUrl } from './config.js';
 import { IngestMetrics, isWorkerEvent } from './metrics.js';
 import { Supervisor } from './supervisor.js';
 import { IngestWorker } from './worker.js';
@@ -96,7 +96,7 @@ async function run(args: string[], io: HqIo): Promise<number> {
   });
   const stopped = stopSignal();
   supervisor.start();
-  log.info({ workers: config.workers, shareGroup: config.shareGroup, broker: config.mqtt.url }, 'ingest started');
+  log.info({ workers: config.workers, shareGroup: config.shareGroup, broker: redactUrl(config.mqtt.url) }, 'ingest started');
   const sig = await stopped;
   log.info({ signal: sig }, 'ingest stopping');
   await supervisor.stop();

@@ -47,9 +47,37 @@ export const IngestConfigSchema = Type.Object(
       },
       { additionalProperties: false },
     ),
+    /**
+     * What one batch may cost a worker. The gateway never builds a batch over 4 MiB of text or
+     * 50,000 records (its uplink limits), so the defaults leave room and still bound a worker's
+     * memory to a few hundred MiB against a decompression bomb or a flood of tiny records.
+     */
+    limits: Type.Object(
+      {
+        maxBatchBytes: Type.Integer({ minimum: 65_536, maximum: 268_435_456, default: 16 * 1024 * 1024 }),
+        maxRecords: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 50_000 }),
+        maxDepth: Type.Integer({ minimum: 2, maximum: 1000, default: 32 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     shareGroup: Type.String({ minLength: 1, maxLength: 64, pattern: '^[^/+#]+$', default: 'storegw-ingest' }),
     /** Prometheus metrics served by the supervisor, e.g. `127.0.0.1:9464`; absent: none. */
     metrics: Type.Optional(Type.Object({ listen: Type.String({ pattern: '^[^\\s:]+:\\d{1,5}$' }) }, { additionalProperties: false })),
+    /** The chain view (`storegw-hq chain`): hq/README.md §Chain view. */
+    chain: Type.Optional(
+      Type.Object(
+        {
+          /** A store whose last batch, or its own oldest un-acked record, is older than this is lagging. */
+          lagSeconds: Type.Integer({ minimum: 1, default: 900 }),
+          /** HQ's keys folder (`storegw-hq sign --keys`): its versions.json says the latest version signed per feed and scope. */
+          keysDir: Type.Optional(Type.String({ minLength: 1 })),
+          /** Who may open the chain page: scrypt hashes from `storegw-hq chain hash-password`. */
+          users: Type.Array(Type.Object({ username: Type.String({ minLength: 1, maxLength: 64 }), passwordHash: Type.String({ pattern: '^scrypt\\$[0-9]{1,2}\\$[0-9]{1,2}\\$[0-9]{1,2}\\$[A-Za-z0-9+/=]{16,64}\\$[A-Za-z0-9+/=]{40,64}$' }) }, { additionalProperties: false }), { default: [], maxItems: 100 }),
+          sessionHours: Type.Number({ exclusiveMinimum: 0, maximum: 720, default: 12 }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     log: Type.Object({ level: Type.Union(LEVELS.map((l) => Type.Literal(l)), { default: 'info' }) }, { additionalProperties: false, default: {} }),
   },
   { additionalProperties: false },
@@ -73,6 +101,36 @@ export class IngestConfigError extends Error {
 
 const validate = compile(IngestConfigSchema);
 
+/** Why a secret file is not private (group or others may read or write it), or null; throws when it cannot be stat'ed. */
+export function notPrivate(filePath: string, shown: string): string | null {
+  const mode = statSync(filePath).mode & 0o777;
+  return (mode & 0o077) === 0 ? null : `${shown} is mode ${mode.toString(8).padStart(4, '0')}, must be readable by its owner only (0600)`;
+}
+
+/** True when a URL or PostgreSQL connection string carries a password (userinfo, or a `password=` keyword). */
+export function hasPassword(conn: string): boolean {
+  try {
+    if (/^[a-z]+:\/\//.test(conn)) {
+      const u = new URL(conn);
+      return u.password !== '' || u.searchParams.has('password');
+    }
+  } catch {
+    // not a URL: the keyword form below
+  }
+  return /(^|\s)password\s*=/.test(conn);
+}
+
+/** A URL as it may be logged: any password replaced. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password !== '') u.password = '***';
+    return u.toString();
+  } catch {
+    return url.replace(/\/\/[^@/]*@/, '//***@');
+  }
+}
+
 /** Reads and checks FILE; throws IngestConfigError listing every problem, each naming its field. */
 export function loadIngestConfig(file: string): Readonly<IngestConfig> {
   let doc: unknown;
@@ -87,6 +145,11 @@ export function loadIngestConfig(file: string): Readonly<IngestConfig> {
   const rel = (p: string): string => path.resolve(path.dirname(file), p);
   const readSecret = (field: string, p: string): string | undefined => {
     try {
+      const why = notPrivate(rel(p), p);
+      if (why) {
+        errors.push(`config.${field}: ${why}`);
+        return undefined;
+      }
       return readFileSync(rel(p), 'utf8').trim();
     } catch (err) {
       errors.push(`config.${field}: cannot read ${p} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
@@ -103,12 +166,23 @@ export function loadIngestConfig(file: string): Readonly<IngestConfig> {
   if (p.connectionString !== undefined && parts !== undefined) errors.push('config.postgres: give connectionString or host/port/database/user/passwordFile, not both');
   const pgPassword = p.passwordFile !== undefined ? readSecret('postgres.passwordFile', p.passwordFile) : undefined;
 
+  // A config file that holds a secret itself is a secret file.
+  const inline =
+    c.mqtt.password !== undefined ? 'mqtt.password'
+    : hasPassword(c.mqtt.url) ? 'mqtt.url'
+    : p.connectionString !== undefined && hasPassword(p.connectionString) ? 'postgres.connectionString'
+    : undefined;
+  if (inline !== undefined) {
+    const why = notPrivate(file, file);
+    if (why) errors.push(`config: ${why} (it holds config.${inline}; or move the password to a passwordFile)`);
+  }
+
   let signingKey: KeyObject | undefined;
   const keyPath = rel(c.signing.privateKeyFile);
   try {
-    const mode = statSync(keyPath).mode & 0o777;
     // A signing key others can read lets them forge acks: the store would delete what HQ never stored.
-    if ((mode & 0o077) !== 0) errors.push(`config.signing.privateKeyFile: ${c.signing.privateKeyFile} is mode ${mode.toString(8).padStart(4, '0')}, must be readable by its owner only (0600)`);
+    const why = notPrivate(keyPath, c.signing.privateKeyFile);
+    if (why) errors.push(`config.signing.privateKeyFile: ${why}`);
     signingKey = createPrivateKey(readFileSync(keyPath, 'utf8'));
     if (signingKey.asymmetricKeyType !== 'ed25519') errors.push(`config.signing.privateKeyFile: must be an Ed25519 key (got ${signingKey.asymmetricKeyType})`);
   } catch (err) {

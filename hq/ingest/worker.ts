@@ -26,6 +26,8 @@ import { HQ_ROOT, topics } from '../../gateway/protocol/topics.js';
 import { migrate } from '../db/migrate.js';
 import { isPermanentDbError, storeBatch, storeRejected, storeReport, type StoredBatch } from './batchStore.js';
 import { payloadDigest, signAck } from './ackEnvelope.js';
+import { checkBatch, checkTopicStore } from './batchCheck.js';
+import { LogLimit } from './logLimit.js';
 import type { IngestConfig } from './config.js';
 import type { WorkerEvent } from './metrics.js';
 
@@ -57,6 +59,7 @@ export class IngestWorker {
   private stopping = false;
   private readonly abort = new AbortController();
   private current: Promise<void> = Promise.resolve();
+  private readonly rejectLog: LogLimit;
   /** Bumped on every (re)connect: a PUBACK is never sent on a connection newer than the message's. */
   private connection = 0;
   private readonly now: () => number;
@@ -64,6 +67,7 @@ export class IngestWorker {
 
   constructor(private readonly opts: WorkerOptions) {
     this.now = opts.now ?? Date.now;
+    this.rejectLog = new LogLimit(this.now);
   }
 
   async start(): Promise<void> {
@@ -98,7 +102,10 @@ export class IngestWorker {
       clientId: `${config.mqtt.clientIdPrefix}-${this.opts.slot}`,
       username: config.mqtt.username,
       password: config.mqttPassword,
-      properties: { sessionExpiryInterval: config.mqtt.sessionExpirySeconds },
+      // MQTT 5 Maximum Packet Size (§3.1.2.11.4): the broker must not send us a packet larger
+      // than this [MQTT-3.1.2-24], so mqtt.js never buffers a message the limits would refuse
+      // anyway (a compressed payload is never much larger than its text).
+      properties: { sessionExpiryInterval: config.mqtt.sessionExpirySeconds, maximumPacketSize: config.limits.maxBatchBytes + 64 * 1024 },
       reconnectPeriod: 500,
       connectTimeout: 10_000,
       customHandleAcks: (topic, message, packet, done) => {
@@ -148,6 +155,11 @@ export class IngestWorker {
     if (!t) return;
     if (t.rest === 'batch') return this.handleBatch(t.storeId, payload);
     if (t.rest === 'status' || t.rest.startsWith('report/')) {
+      // Kept per store and topic; an invalid id is not a store and gets no row.
+      if (checkTopicStore(t.storeId)) {
+        if (this.rejectLog.take('report:') >= 0) this.opts.log.warn({ topic: topic.slice(0, 200) }, 'report on a topic whose store id is not a valid id; dropped');
+        return;
+      }
       await this.retrying('report', () => storeReport(this.pool!, { storeId: t.storeId, topic: t.rest, payload, retained: packet.retain }));
       this.counts.reports++;
       this.opts.log.info({ storeId: t.storeId, topic: t.rest, retained: packet.retain }, 'store report kept');
@@ -158,13 +170,15 @@ export class IngestWorker {
     const { log, slot, config } = this.opts;
     const receivedAt = new Date(this.now());
     const t0 = this.now();
-    const dec = decodeBatch(payload);
+    const badTopic = checkTopicStore(storeId);
+    if (badTopic) return this.reject({ storeId: storeId.slice(0, 64), ...badTopic, payload });
+    const { limits } = config;
+    const dec = decodeBatch(payload, { maxUncompressedBytes: limits.maxBatchBytes, maxRecords: limits.maxRecords });
     if (!dec.ok) return this.reject({ storeId, code: dec.code, reason: dec.reason, line: dec.line, payload });
     const h = dec.header;
-    if (h.storeId !== storeId) {
-      return this.reject({ storeId, batchId: h.batchId, code: 'SGW_ERR_BATCH_STORE', reason: `header.storeId: "${h.storeId}" is not the topic's store "${storeId}"`, payload });
-    }
-    const digest = payloadDigest(payload);
+    const bad = checkBatch(storeId, h, dec.records, limits.maxDepth);
+    if (bad) return this.reject({ storeId, batchId: h.batchId, ...bad, payload });
+    const digest = payloadDigest(payload, dec.rawBytes);
     let res: StoredBatch;
     try {
       res = await this.retrying('store batch', () => storeBatch(this.pool!, { storeId, header: h, records: dec.records, digest, receivedAt, worker: slot }));
@@ -209,7 +223,9 @@ export class IngestWorker {
     await this.retrying('file rejected batch', () => storeRejected(this.pool!, { ...r, worker: this.opts.slot }));
     this.counts.rejected++;
     this.opts.onEvent?.({ type: 'rejected', code: r.code });
-    this.opts.log.warn({ storeId: r.storeId, batchId: r.batchId, code: r.code, reason: r.reason, line: r.line, bytes: r.payload.length }, 'batch rejected');
+    // A store can send junk as fast as the broker lets it: at most a few lines per store and 10 s.
+    const suppressed = this.rejectLog.take(r.storeId);
+    if (suppressed >= 0) this.opts.log.warn({ storeId: r.storeId, batchId: r.batchId, code: r.code, reason: r.reason.slice(0, 512), line: r.line, bytes: r.payload.length, suppressed }, 'batch rejected');
   }
 
   /** Runs `fn` until it succeeds or fails for good; waits 100 ms → 5 s between attempts while PostgreSQL is away. */

@@ -13,7 +13,7 @@
  * Keys are Ed25519 (RFC 8032), what the gateway's feed check accepts (gateway/protocol/feedVerify.ts).
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from './atomicFile.js';
 
@@ -116,6 +116,9 @@ export function retire(dir: string, kid: string, now: Date): KeyEntry {
 export function activeSigningKey(dir: string): { kid: string; privateKey: KeyObject } {
   const active = loadKeyring(dir).keys.find((k) => k.status === 'active');
   if (!active) throw new KeyringError(`${keyringPath(dir)}: no active key (run "storegw-hq keys new --dir ${dir} --kid …")`);
+  // A signing key others can read lets them sign feeds every store accepts.
+  const mode = statSync(privateKeyPath(dir, active.kid)).mode & 0o777;
+  if ((mode & 0o077) !== 0) throw new KeyringError(`${privateKeyPath(dir, active.kid)}: is mode ${mode.toString(8).padStart(4, '0')}, must be readable by its owner only (0600)`);
   const privateKey = createPrivateKey(readFileSync(privateKeyPath(dir, active.kid), 'utf8'));
   if (privateKey.asymmetricKeyType !== 'ed25519') throw new KeyringError(`${privateKeyPath(dir, active.kid)}: must be an Ed25519 key`);
   return { kid: active.kid, privateKey };

@@ -9,6 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import type { HqCommand } from '../main.js';
+import { DirLockError, withDirLock } from './dirLock.js';
 import { KeyringError, loadKeyring, newKey, privateKeyPath, publicKeyPath, retire, rotate, storePublicKeys } from './keyring.js';
 
 const USAGE = 'usage: storegw-hq keys new|rotate|retire --dir DIR --kid KID\n       storegw-hq keys list|gateway-config --dir DIR\n';
@@ -38,13 +39,15 @@ export const command: HqCommand = {
       if (!v.kid) throw new KeyringError(`--kid is required for keys ${sub}`);
       return v.kid;
     };
+    // keyring.json is read, changed and rewritten: one writer at a time (dirLock.ts).
+    const note = (m: string): void => io.err(`keys: ${m}\n`);
     try {
       const now = new Date();
       switch (sub) {
         case 'new': {
           const kid = needKid();
           mkdirSync(dir, { recursive: true, mode: 0o700 });
-          const e = newKey(dir, kid, now);
+          const e = await withDirLock(dir, () => newKey(dir, kid, now), { note });
           io.out(`${e.kid}: ${e.status}\n  private ${privateKeyPath(dir, kid)} (0600, keep it at HQ)\n  public  ${publicKeyPath(dir, kid)}\n`);
           if (e.status === 'pending') io.out(`roll "storegw-hq keys gateway-config --dir ${dir}" out to the stores, then "keys rotate --kid ${kid}"\n`);
           return 0;
@@ -54,13 +57,15 @@ export const command: HqCommand = {
           return 0;
         }
         case 'rotate': {
-          const r = rotate(dir, needKid(), now);
+          const kid = needKid();
+          const r = await withDirLock(dir, () => rotate(dir, kid, now), { note });
           io.out(`${r.active.kid}: active${r.retiring ? `; ${r.retiring.kid}: retiring` : ''}\n`);
           io.out(gatewayConfigSnippet(dir));
           return 0;
         }
         case 'retire': {
-          const e = retire(dir, needKid(), now);
+          const kid = needKid();
+          const e = await withDirLock(dir, () => retire(dir, kid, now), { note });
           io.out(`${e.kid}: retired; the stores' config without it:\n`);
           io.out(gatewayConfigSnippet(dir));
           return 0;
@@ -73,7 +78,7 @@ export const command: HqCommand = {
           return 2;
       }
     } catch (err) {
-      if (err instanceof KeyringError) {
+      if (err instanceof KeyringError || err instanceof DirLockError) {
         io.err(`keys ${sub}: ${err.message}\n`);
         return 2;
       }

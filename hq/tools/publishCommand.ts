@@ -7,7 +7,7 @@
  * lands on another's topic (that store would refuse it anyway, and the retained copy would sit
  * there). Plain MQTT 3.1.1/5 publishes: any broker (Mosquitto, EMQX, HiveMQ) takes them.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import mqtt from 'mqtt';
 import type { HqCommand } from '../main.js';
@@ -110,7 +110,20 @@ export const command: HqCommand = {
       return 2;
     }
     let password: string | undefined;
-    if (v['password-file']) password = readFileSync(v['password-file'], 'utf8').trim();
+    const pwFile = v['password-file'];
+    if (pwFile) {
+      try {
+        const mode = statSync(pwFile).mode & 0o777;
+        if ((mode & 0o077) !== 0) {
+          io.err(`publish: --password-file: ${pwFile} is mode ${mode.toString(8).padStart(4, '0')}, must be readable by its owner only (0600)\n`);
+          return 2;
+        }
+        password = readFileSync(pwFile, 'utf8').trim();
+      } catch (err) {
+        io.err(`publish: --password-file: ${(err as Error).message}\n`);
+        return 2;
+      }
+    }
     const client = await mqtt.connectAsync(v.mqtt, { username: v.user, password, reconnectPeriod: 0, clientId: `storegw-hq-publish-${process.pid}`, connectTimeout: 10_000 });
     try {
       for (const p of r.plan) {

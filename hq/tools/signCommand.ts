@@ -13,6 +13,7 @@ import type { HqCommand } from '../main.js';
 import { isStoreFeed, STORE_FEEDS, type StoreFeedName } from '../../gateway/protocol/schemas/feeds/index.js';
 import { csvToBody } from './feedCsv.js';
 import { activeSigningKey, KeyringError } from './keyring.js';
+import { DirLockError, withDirLock } from './dirLock.js';
 import { lastVersion, nextVersion } from './feedVersions.js';
 import { bodyErrors, scopeError, signFeed } from './signFeed.js';
 
@@ -89,39 +90,48 @@ export const command: HqCommand = {
       return 2;
     }
     const keysDir = v.keys!;
-    if (body.mode === 'delta' && body.baseVersion === undefined) {
-      const base = lastVersion(keysDir, feed, scope);
-      if (base === undefined) {
-        io.err(`sign: a delta applies on the last ${feed} feed signed for ${scope}, and there is none: sign a snapshot first\n`);
-        return 2;
-      }
-      body.baseVersion = base;
-    }
-    const errs = bodyErrors(feed, body);
-    if (errs.length > 0) {
-      io.err(errs.map((e) => `${name}: ${e}`).join('\n') + '\n');
-      return 2;
-    }
-    let key;
+    // One sign at a time per keys folder, from reading the last version to writing the signed file.
     try {
-      key = activeSigningKey(keysDir);
+      return await withDirLock(keysDir, () => {
+        if (body.mode === 'delta' && body.baseVersion === undefined) {
+          const base = lastVersion(keysDir, feed, scope);
+          if (base === undefined) {
+            io.err(`sign: a delta applies on the last ${feed} feed signed for ${scope}, and there is none: sign a snapshot first\n`);
+            return 2;
+          }
+          body.baseVersion = base;
+        }
+        const errs = bodyErrors(feed, body);
+        if (errs.length > 0) {
+          io.err(errs.map((e) => `${name}: ${e}`).join('\n') + '\n');
+          return 2;
+        }
+        let key;
+        try {
+          key = activeSigningKey(keysDir);
+        } catch (err) {
+          if (err instanceof KeyringError) {
+            io.err(`sign: ${err.message}\n`);
+            return 2;
+          }
+          throw err;
+        }
+        const now = Date.now();
+        // The version is durable before the signed feed exists: a crash in between burns it, never reuses it.
+        const version = nextVersion(keysDir, feed, scope, now);
+        const envelope = signFeed({ feed, scope, version, issuedAt: new Date(now).toISOString(), body, kid: key.kid, privateKey: key.privateKey });
+        if (v.out) {
+          writeFileSync(v.out, envelope + '\n');
+          io.out(`signed ${feed} ${scope} version ${version} with ${key.kid} → ${v.out}\n`);
+        } else {
+          io.out(envelope + '\n');
+        }
+        return 0;
+      }, { note: (m) => io.err(`sign: ${m}\n`) });
     } catch (err) {
-      if (err instanceof KeyringError) {
-        io.err(`sign: ${err.message}\n`);
-        return 2;
-      }
-      throw err;
+      if (!(err instanceof DirLockError)) throw err;
+      io.err(`sign: ${err.message}\n`);
+      return 1;
     }
-    const now = Date.now();
-    // The version is durable before the signed feed exists: a crash in between burns it, never reuses it.
-    const version = nextVersion(keysDir, feed, scope, now);
-    const envelope = signFeed({ feed, scope, version, issuedAt: new Date(now).toISOString(), body, kid: key.kid, privateKey: key.privateKey });
-    if (v.out) {
-      writeFileSync(v.out, envelope + '\n');
-      io.out(`signed ${feed} ${scope} version ${version} with ${key.kid} → ${v.out}\n`);
-    } else {
-      io.out(envelope + '\n');
-    }
-    return 0;
   },
 };

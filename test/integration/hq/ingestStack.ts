@@ -34,6 +34,8 @@ export interface IngestStack {
   db: pg.Pool;
   signer: HqSigner;
   ingest: ChildProcess;
+  /** The ingest's config file (the import and the chain view take the same). */
+  configFile: string;
   lines: LogLine[];
   /** Resolves with the first log line (already seen or to come) after index `from` that matches. */
   waitLine(pred: (l: LogLine) => boolean, from?: number): Promise<LogLine>;
@@ -42,7 +44,8 @@ export interface IngestStack {
   metric(sample: string): Promise<number>;
 }
 
-export async function startIngestStack(opts: { workers: number; persistence?: boolean }): Promise<IngestStack> {
+/** `extraConfig`: YAML lines appended to the config (e.g. a `chain:` section). */
+export async function startIngestStack(opts: { workers: number; persistence?: boolean; extraConfig?: string[] }): Promise<IngestStack> {
   const [pgc, mosq] = await Promise.all([startPostgres(), startMosquitto({ persistence: opts.persistence })]);
   const tmp = tempDir('hq-ingest-');
   const signer = createHqSigner({ kid: 'hq-ack-1' });
@@ -63,6 +66,7 @@ export async function startIngestStack(opts: { workers: number; persistence?: bo
       `  privateKeyFile: ${keyFile}`,
       'metrics:',
       '  listen: 127.0.0.1:0',
+      ...(opts.extraConfig ?? []),
     ].join('\n') + '\n',
   );
   const ingest = spawn(process.execPath, [HQ_BIN, 'ingest', '--config', configFile], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -108,6 +112,7 @@ export async function startIngestStack(opts: { workers: number; persistence?: bo
     db,
     signer,
     ingest,
+    configFile,
     lines,
     waitLine,
     async metric(sample: string) {

@@ -60,7 +60,7 @@ afterAll(async () => {
 describe('storegw-hq sign + publish', () => {
   it('a catalog for all stores and prices for this store, signed from CSV and published retained, are applied by the gateway', async () => {
     const password = path.join(tmp.dir, 'hq.password');
-    writeFileSync(password, 'not-checked-by-this-broker\n');
+    writeFileSync(password, 'not-checked-by-this-broker\n', { mode: 0o600 }); // publish refuses a password file others can read
 
     const [toAll, toStore] = await Promise.all([
       hqTool('publish', '--mqtt', hq.url, '--user', 'hq-tools', '--password-file', password, '--all', catalog),

@@ -9,7 +9,7 @@ import { basename, join } from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 
-const UNITS = ['systemd/storegw.service', 'systemd/storegw-bridge.service', 'systemd/storegw-kiosk.service', 'systemd/storegw-hq-ingest.service'];
+const UNITS = ['systemd/storegw.service', 'systemd/storegw-bridge.service', 'systemd/storegw-kiosk.service', 'systemd/storegw-hq-ingest.service', 'systemd/storegw-hq-chain.service'];
 // The Node the gateway and bridge units run: the pinned one `make deps` puts under .tools/node24.
 const NODE = '/opt/storegw/.tools/node24/bin/node';
 
