@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
-import { LogLimiter, type Logger } from './log.js';
+import type { Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { INSERT_EVENT, OutboxStore, type NewEvent } from './outbox/store.js';
 import { DbOwner, provideSharedOwner } from './db/owner.js';
@@ -14,13 +14,10 @@ import { DeviceStore } from './devices/store.js';
 import { DeviceRegistry } from './devices/registry.js';
 import { Authenticator } from './broker/auth.js';
 import { Broker } from './broker/broker.js';
-import { StockService } from './stock/stockService.js'; // stock
+import type { StockService } from './stock/stockService.js'; // stock
 import { StockActions, searchItemNames } from './stock/stockActions.js'; // stock
-import { recordStockMove } from './stock/stockRecords.js'; // stock
-import { stockRoutes } from './http/routes/stock.js'; // stock
 import { SaleVoids, loyaltyGiveBack, recordVoidGroup } from './kiosk/saleVoids.js'; // sale void
 import { voidReversal } from './kiosk/saleVoidReversal.js'; // sale void
-import { saleVoidRoutes } from './http/routes/saleVoid.js'; // sale void
 import { Ingest } from './ingest/ingest.js';
 import { SessionManager } from './http/auth.js';
 import { HashGate } from './http/hashGate.js';
@@ -32,31 +29,19 @@ import { secureDataDir } from './dataDir.js';
 import { plainLanListeners, readTlsFiles } from './tlsConfig.js';
 import { UplinkService } from './uplink/uplinkService.js';
 import { HqConnection } from './hq/hqConnection.js';
-import type { FeedAlert, FeedStoreFailure } from './hq/feedSubscriber.js';
-import { uplinkRoutes } from './http/routes/uplink.js';
 import { PriceService } from './prices/prices.js'; // prices
-import { priceRoutes } from './http/routes/prices.js'; // prices
-import { recordStoreFailure } from './hq/feedPolicy.js'; // HQ feeds: storage failure alerts
 import { StoreOps } from './kpi/storeOps.js'; // ops
 import { LiveFeed } from './http/sse.js';
-import { opsRoutes } from './http/routes/ops.js';
-import { ExitGates } from './items/exitGates.js'; // exit gates
-import { exitGateRoutes } from './http/routes/exitGate.js'; // exit gates
-import { Shelves } from './items/shelves.js'; // shelves
-import { shelfRoutes } from './http/routes/shelfStock.js'; // shelves
-import { adminRoutes } from './http/routes/admin.js';
 import { KpiReporter } from './kpi/kpiReporter.js'; // ops: report/kpi to HQ
 import { KioskService } from './kiosk/sessions.js'; // kiosk
-import { kioskRoutes } from './http/routes/kiosk.js'; // kiosk
-import { attendantRoutes } from './http/routes/attendant.js'; // kiosk
-import { pickupRoutes } from './http/routes/pickups.js'; // click & collect tasks
-import { produceImageRoutes } from './http/routes/produceImages.js'; // kiosk: produce pictures
 import { ProduceImageCache } from './kiosk/imageCache.js';
 import { CommandService } from './devices/commands.js'; // commands
 import { UserStore } from './people/userStore.js'; // ops users
 import { UserDirectory } from './people/userDirectory.js'; // ops users
-import { opsUserRoutes } from './http/routes/opsUsers.js'; // ops users
 import { startSyncReporter } from './hq/syncReporter.js'; // sync report
+import { hqFeedRecords } from './wiring/hqFeedRecords.js'; // HQ feeds: rejection and storage failure records
+import { newExitGates, newShelves, newStockService, type StockWiringDeps } from './wiring/stockWiring.js'; // stock, exit gates, shelves
+import { routePlugins } from './wiring/routePlugins.js'; // the areas' HTTP routes
 
 export interface GatewayOptions {
   config: Readonly<Config>;
@@ -279,29 +264,8 @@ export class Gateway {
     this.started.push({ name: 'commands', stop: () => commands.stop() });
     // --- end commands ---
 
-    // Every HQ feed (prices, orders) is recorded the same way: a rejected feed is an exact alert
-    // record, so it reaches HQ in order and lands in the ops alert book; a feed that could not be
-    // stored stays unacknowledged, and its streak is recorded on attempts 1, 2, 4, …
-    // Anyone who may publish on HQ's broker can send refused feeds by the thousand: a few records per
-    // feed, refusal code and minute, the next one counting the rest (the metric counts every one).
-    const feedAlerts = new LogLimiter(this.now, c.hq?.rejectRecordsPerMinute ?? 5, 60_000);
-    const feedRecords = {
-      rejected: (a: FeedAlert) => {
-        const suppressed = feedAlerts.take(`${a.feed}:${a.code}`);
-        if (suppressed < 0) return;
-        void uplink.selfRecords
-          .record('FEED_REJECTED', 'warning', `${a.feed} feed rejected: ${a.reason}`, { feedRejected: { topic: a.topic, feed: a.feed, scope: a.scope, code: a.code, kid: a.kid ?? null, ...(suppressed > 0 ? { suppressed } : {}) } })
-          .catch((err: Error) => this.log.error({ err }, 'could not record a feed rejection'));
-      },
-      storeFailed: (f: FeedStoreFailure) =>
-        void (recordStoreFailure(f.attempt)
-          ? uplink.selfRecords
-              .record('FEED_STORE_FAILED', 'critical', `${f.feed} feed version ${f.version} could not be stored (${f.error}); not acknowledged, HQ re-delivers it in ${f.retryInMs} ms`, {
-                feedStoreFailed: { topic: f.topic, feed: f.feed, scope: f.scope, version: f.version, error: f.error.slice(0, 256), attempt: f.attempt },
-              })
-              .catch((err: Error) => this.log.error({ err }, 'could not record a feed storage failure'))
-          : undefined),
-    };
+    // Every HQ feed is recorded the same way: rejections and storage failures as alert records (wiring/hqFeedRecords.ts).
+    const feedRecords = hqFeedRecords(uplink.selfRecords, this.log, this.now, c.hq?.rejectRecordsPerMinute ?? 5);
 
     // --- prices: HQ feeds, catalog, ESL fan-out; after the broker (it sends cmd/show) ---
     let prices: PriceService | null = null;
@@ -331,8 +295,8 @@ export class Gateway {
     this.kiosk = kiosk;
     this.onEvent((e) => kiosk.onEvent(e));
     // Stock: started before the kiosk, so the sales its recovery forwards are seen; caught up after.
-    const stock = new StockService({ file: path.join(c.data.dir, 'stock.db'), config: c.stock, kiosk: kiosk.stockSource, record: (d) => recordStockMove(this.ingest, d), outbox: this.outbox, report: (p) => uplink.report('stock', p), log: this.log, now: this.now,
-      ...(c.hq && c.hq.publicKeys.length > 0 && hqConnection ? { deliveries: { storeId: c.storeId, hq: c.hq, connection: hqConnection, metrics: this.metrics, onRejected: feedRecords.rejected, onStoreFailed: feedRecords.storeFailed, limits: c.prices } } : {}) });
+    const floor: StockWiringDeps = { c, kiosk, ingest: this.ingest, outbox: this.outbox, uplink, commands, ops, hqConnection, feedRecords, metrics: this.metrics, log: this.log, now: this.now, mono: this.mono };
+    const stock = newStockService(floor);
     this.stock = stock;
     await stock.start();
     this.started.push({ name: 'stock', stop: () => stock.stop() });
@@ -352,13 +316,13 @@ export class Gateway {
     // --- end kiosk ---
 
     // --- exit gates: after the kiosk (its book of sold serials and its catalog) ---
-    const exitGates = new ExitGates({ gates: c.exitGates, book: kiosk.serials.book, itemOf: (g) => kiosk.itemOf(g), command: (k, id, type, data, source) => commands.send(k, id, type, data, { source }), ingest: this.ingest, count: (o) => this.metrics.exitGateReads.labels(o).inc(), observe: (s) => this.metrics.exitGateAlarmSeconds.observe(s), log: this.log, now: this.now, mono: this.mono });
+    const exitGates = newExitGates(floor);
     this.onEvent((e) => exitGates.onEvent(e));
     this.started.push({ name: 'exit gates', stop: async () => exitGates.stop() });
     // --- end exit gates ---
 
     // --- shelves: after the kiosk (catalog, sold serials) and the stock ledger (on hand) ---
-    const shelves = new Shelves({ shelves: c.shelves, store: stock.store, itemOf: (g) => kiosk.itemOf(g), nameOf: (g) => kiosk.itemName(g), sold: (g, s) => kiosk.serials.book.soldIn(g, s) !== undefined, alert: (source, code, message) => ops.alerts.raise({ source, code, severity: 'warning', message }), count: (o) => this.metrics.shelfReads.labels(o).inc(), log: this.log, now: this.now, mono: this.mono });
+    const shelves = newShelves(floor, stock);
     await shelves.start();
     this.onEvent((e) => shelves.onEvent(e));
     this.started.push({ name: 'shelves', stop: () => shelves.stop() });
@@ -414,22 +378,7 @@ export class Gateway {
       peerLogLinesPerMinute: c.log.peerLinesPerMinute,
       now: this.now,
       pagesDir: this.opts.pagesDir ?? path.resolve('dist/kiosk'),
-      plugins: [
-        async (app: FastifyInstance) => void (await app.register(uplinkRoutes, { status: () => uplink.status() })), // uplink
-        ...(prices ? [async (app: FastifyInstance) => void (await app.register(priceRoutes, { prices: prices! }))] : []), // prices
-        async (app: FastifyInstance) => void (await app.register(live.plugin)), // ops: SSE
-        async (app: FastifyInstance) => void (await app.register(opsRoutes, { today: () => ops.kpis.today(), day: (d) => ops.kpis.day(d), alerts: (limit, open) => ops.alerts.list(limit, open), ack: (id, by) => ops.alerts.ack(id, by) })), // ops: KPIs and alerts
-        async (app: FastifyInstance) => void (await app.register(adminRoutes, { registry: this.registry, store: this.deviceStore, disconnect: (u) => broker!.disconnect(u), now: this.now })), // ops: admin
-        async (app: FastifyInstance) => void (await app.register(opsUserRoutes, { users, sessions })), // ops users
-        async (app: FastifyInstance) => void (await app.register(kioskRoutes, { kiosks: c.kiosks, service: kiosk, metrics, gate: hashGate, now: this.now })), // kiosk
-        async (app: FastifyInstance) => void (await app.register(attendantRoutes, { service: kiosk })), // kiosk
-        async (app: FastifyInstance) => void (await app.register(exitGateRoutes, { serials: kiosk.serials, now: this.now })), // exit gates
-        async (app: FastifyInstance) => void (await app.register(pickupRoutes, { handovers: kiosk.handovers })), // click & collect tasks
-        async (app: FastifyInstance) => void (await app.register(stockRoutes, { actions: stockActions, setThreshold: (g, n) => stock.store.setThreshold(g, n) })), // stock
-        async (app: FastifyInstance) => void (await app.register(shelfRoutes, { shelves, actions: stockActions, now: this.now })), // shelves
-        async (app: FastifyInstance) => void (await app.register(saleVoidRoutes, { voids: saleVoids })), // sale void
-        async (app: FastifyInstance) => void (await app.register(produceImageRoutes, { dir: path.join(c.data.dir, 'produce-images'), nameOf: (g) => kiosk.itemName(g) })), // kiosk: produce pictures
-      ],
+      plugins: routePlugins({ c, uplink, prices, live, ops, registry: this.registry, deviceStore: this.deviceStore, broker, users, sessions, kiosk, metrics, hashGate, stock, stockActions, shelves, saleVoids, now: this.now }),
     });
     await this.http.listen({ host: c.http.host, port: c.http.port ?? 8080 });
     this.started.push({ name: 'http', stop: () => this.http.close() });

@@ -19,15 +19,17 @@
  *    publishes then, which is when the 0x87 arrives). The sim logs in as the admin and is not kicked.
  */
 import { EventEmitter } from 'node:events';
-import { pbkdf2Sync, randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
 import { decodeBatch, type BatchDecodeErrorCode, type BatchRecord, type EventClass } from '../../gateway/protocol/envelopes.js';
 import { EVENT_CLASSES } from '../../gateway/protocol/schemas/index.js';
 import { HQ_ROOT, topics } from '../../gateway/protocol/topics.js';
 import type { HqSigner } from './hqSigner.js';
 import { batchesOfExport, payloadDigest, signAck } from './hqAcker.js';
+import { BrokerPolicy, connectPolicyAdmin } from './hqBrokerPolicy.js';
+import { exactGapsOf, exactOutOfOrderOf, footfallOf } from './hqRecordChecks.js';
+
+export { DYNSEC_PLUGIN, hqBrokerSecurity } from './hqBrokerPolicy.js';
 
 export interface HqSimOptions {
   /** HQ broker URL, e.g. `mqtt://127.0.0.1:1884`. */
@@ -80,8 +82,8 @@ export class HqSim {
   private readonly stores = new Map<string, StoreState>();
   private readonly statuses = new Map<string, unknown>();
   private readonly changes = new EventEmitter();
-  private controlSeq = 0;
-  private controlQueue: Promise<void> = Promise.resolve();
+  /** Refuses or accepts a store's batches at the broker (hqBrokerPolicy.ts). */
+  private readonly policy = new BrokerPolicy(() => this.admin);
   /** With `acker`: whether batches are acknowledged now (tests turn it off to play a forgetful HQ). */
   acking = true;
   /** The last ingest ack version per store. */
@@ -110,16 +112,7 @@ export class HqSim {
     await client.subscribeAsync(
       { [`${HQ_ROOT}/store/+/batch`]: { qos: 1 }, [`${HQ_ROOT}/store/+/status`]: { qos: 1 } },
     );
-    if (this.opts.admin) {
-      const admin = await mqtt.connectAsync(this.opts.url, {
-        clientId: `hq-admin-${randomBytes(4).toString('hex')}`,
-        protocolVersion: 5,
-        username: this.opts.admin.username,
-        password: this.opts.admin.password,
-      });
-      this.admin = admin;
-      await admin.subscribeAsync(DYNSEC_RESPONSE, { qos: 1 });
-    }
+    if (this.opts.admin) this.admin = await connectPolicyAdmin(this.opts.url, this.opts.admin);
   }
 
   async stop(): Promise<void> {
@@ -163,17 +156,7 @@ export class HqSim {
 
   /** Footfall in/out sums over deduped records: compacted `count {in,out}` and any raw `cross`. */
   footfall(storeId: string, deviceId?: string): { in: number; out: number } {
-    const sum = { in: 0, out: 0 };
-    for (const r of this.stores.get(storeId)?.records.values() ?? []) {
-      if (r.kind !== 'footfall' || r.class !== 'aggregate' || (deviceId !== undefined && r.deviceId !== deviceId)) continue;
-      if (r.type === 'count') {
-        sum.in += typeof r.data.in === 'number' ? r.data.in : 0;
-        sum.out += typeof r.data.out === 'number' ? r.data.out : 0;
-      } else if (r.type === 'cross' && (r.data.direction === 'in' || r.data.direction === 'out')) {
-        sum[r.data.direction] += 1;
-      }
-    }
-    return sum;
+    return footfallOf(this.stores.get(storeId)?.records.values() ?? [], deviceId);
   }
 
   /** Highest seq HQ holds for a store (0 when none). */
@@ -198,35 +181,12 @@ export class HqSim {
    * use `missing()` when the test has the list of acknowledged seqs.
    */
   exactGaps(storeId: string): Array<{ from: number; to: number }> {
-    const recs = this.records(storeId);
-    const exact = recs.filter((r) => r.class === 'exact').map((r) => r.seq);
-    const ranges = recs.map((r) => [r.seqFrom ?? r.seq, r.seq] as const);
-    const covered = (s: number) => ranges.some(([a, b]) => a <= s && s <= b);
-    const gaps: Array<{ from: number; to: number }> = [];
-    for (let i = 1; i < exact.length; i++) {
-      let start = -1;
-      for (let s = exact[i - 1] + 1; s < exact[i]; s++) {
-        if (!covered(s)) {
-          if (start < 0) start = s;
-        } else if (start >= 0) {
-          gaps.push({ from: start, to: s - 1 });
-          start = -1;
-        }
-      }
-      if (start >= 0) gaps.push({ from: start, to: exact[i] - 1 });
-    }
-    return gaps;
+    return exactGapsOf(this.records(storeId));
   }
 
   /** Exact records HQ first saw after a higher exact seq (0 when they arrived in order). */
   exactOutOfOrder(storeId: string): number {
-    let max = -1;
-    let late = 0;
-    for (const s of this.stores.get(storeId)?.exactArrival ?? []) {
-      if (s < max) late++;
-      max = Math.max(max, s);
-    }
-    return late;
+    return exactOutOfOrderOf(this.stores.get(storeId)?.exactArrival ?? []);
   }
 
   /** Totals per store (or all stores): batches, payload bytes, decompressed bytes, records, duplicates. */
@@ -289,49 +249,12 @@ export class HqSim {
 
   /** From now on the broker answers a store's batch publishes with PUBACK 0x87 (MQTT 5). */
   refuse(storeId: string): Promise<void> {
-    return this.control({ command: 'addRoleACL', rolename: ANON_ROLE, acltype: 'publishClientSend', topic: topics.hqBatch(storeId), priority: 100, allow: false });
+    return this.policy.refuse(storeId);
   }
 
   /** Lifts `refuse`. */
   accept(storeId: string): Promise<void> {
-    return this.control({ command: 'removeRoleACL', rolename: ANON_ROLE, acltype: 'publishClientSend', topic: topics.hqBatch(storeId) });
-  }
-
-  /** One command at a time: Mosquitto 2.0 does not echo correlationData, so replies match by order and name. */
-  private control(command: Record<string, unknown> & { command: string }): Promise<void> {
-    const run = this.controlQueue.then(() => this.controlNow(command));
-    this.controlQueue = run.catch(() => {});
-    return run;
-  }
-
-  private async controlNow(command: Record<string, unknown> & { command: string }): Promise<void> {
-    const admin = this.admin;
-    if (!admin) throw new Error('hqSim: refuse/accept need opts.admin (see hqBrokerSecurity)');
-    const correlationData = `hqsim-${++this.controlSeq}`;
-    const reply = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        admin.off('message', onMessage);
-        reject(new Error(`hqSim: no dynamic-security reply to ${command.command} within ${CONTROL_TIMEOUT_MS} ms`));
-      }, CONTROL_TIMEOUT_MS);
-      const onMessage = (topic: string, payload: Buffer): void => {
-        if (topic !== DYNSEC_RESPONSE) return;
-        let body: { responses?: Array<{ command: string; error?: string; correlationData?: string }> };
-        try {
-          body = JSON.parse(payload.toString('utf8'));
-        } catch {
-          return;
-        }
-        const r = body.responses?.find((x) => (x.correlationData ?? correlationData) === correlationData && x.command === command.command);
-        if (!r) return;
-        clearTimeout(timer);
-        admin.off('message', onMessage);
-        if (r.error) reject(new Error(`hqSim: dynamic-security ${r.command} failed: ${r.error}`));
-        else resolve();
-      };
-      admin.on('message', onMessage);
-    });
-    await admin.publishAsync(DYNSEC_TOPIC, JSON.stringify({ commands: [{ ...command, correlationData }] }), { qos: 1 });
-    await reply;
+    return this.policy.accept(storeId);
   }
 
   // ----- intake ----------------------------------------------------------------------------------
@@ -452,61 +375,3 @@ export class HqSim {
   }
 }
 
-// ---------------------------------------------------------------------------------------------
-// The HQ broker's policy, for tests that make HQ refuse
-
-const DYNSEC_TOPIC = '$CONTROL/dynamic-security/v1';
-const DYNSEC_RESPONSE = '$CONTROL/dynamic-security/v1/response';
-const ANON_ROLE = 'anonymous';
-const CONTROL_TIMEOUT_MS = 10_000;
-export const DYNSEC_PLUGIN = '/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so';
-
-/**
- * Writes a dynamic-security config under `dir` in which anonymous clients (the gateway, the sim)
- * may publish and subscribe to anything, plus an admin who may change that at runtime. Pass
- * `extraConfig` to `startMosquitto` and `admin` to `new HqSim`.
- *
- * Started as root, Mosquitto drops to the `mosquitto` user, which must read the file and write its
- * replacement (the plugin saves every change): so `dir` gets o+x (traverse, not list) and the
- * config lives in a subfolder the broker may write. Use a temp folder of the test.
- */
-export function hqBrokerSecurity(dir: string): { extraConfig: string; admin: { username: string; password: string } } {
-  const admin = { username: 'hq-admin', password: randomBytes(12).toString('hex') };
-  const salt = randomBytes(12);
-  // dynamic-security stores PBKDF2-HMAC-SHA512 hashes (64 bytes) with their salt and iterations.
-  const hash = pbkdf2Sync(admin.password, salt, 101, 64, 'sha512');
-  chmodSync(dir, 0o711);
-  const own = path.join(dir, 'dynsec');
-  mkdirSync(own, { recursive: true });
-  chmodSync(own, 0o777);
-  const file = path.join(own, 'dynamic-security.json');
-  const everything = [
-    { acltype: 'publishClientSend', topic: '#', priority: 0, allow: true },
-    { acltype: 'publishClientReceive', topic: '#', priority: 0, allow: true },
-    { acltype: 'subscribePattern', topic: '#', priority: 0, allow: true },
-    { acltype: 'unsubscribePattern', topic: '#', priority: 0, allow: true },
-  ];
-  const config = {
-    defaultACLAccess: { publishClientSend: false, publishClientReceive: true, subscribe: false, unsubscribe: true },
-    clients: [{ username: admin.username, password: hash.toString('base64'), salt: salt.toString('base64'), iterations: 101, roles: [{ rolename: 'hq-admin' }] }],
-    groups: [{ groupname: 'anonymous', roles: [{ rolename: ANON_ROLE }] }],
-    anonymousGroup: 'anonymous',
-    roles: [
-      {
-        rolename: 'hq-admin',
-        acls: [
-          // `#` does not match `$CONTROL/…` [MQTT-4.7.2-1]: the control topics are granted by name.
-          { acltype: 'publishClientSend', topic: `${DYNSEC_TOPIC}/#`, priority: 0, allow: true },
-          { acltype: 'publishClientSend', topic: DYNSEC_TOPIC, priority: 0, allow: true },
-          { acltype: 'publishClientReceive', topic: DYNSEC_RESPONSE, priority: 0, allow: true },
-          { acltype: 'subscribePattern', topic: DYNSEC_RESPONSE, priority: 0, allow: true },
-          ...everything,
-        ],
-      },
-      { rolename: ANON_ROLE, acls: everything },
-    ],
-  };
-  writeFileSync(file, JSON.stringify(config, null, 2));
-  chmodSync(file, 0o666); // past the umask: the plugin rewrites it after every change
-  return { extraConfig: `plugin ${DYNSEC_PLUGIN}\nplugin_opt_config_file ${file}`, admin };
-}
