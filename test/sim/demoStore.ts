@@ -97,8 +97,13 @@ export async function startHq(cfg: Readonly<Config>, hqUrl: string, keyFile: str
   store.prices.prices[0].memberPrices = { gold: store.prices.prices[0].price - 20 };
   await feeds.publish('prices', 'store', version, { ...store.prices, promotions: [promo] });
   await feeds.publish('members', 'store', version, { mode: 'snapshot', members: [{ code: 'M-DEMO-1', tier: 'gold' }] });
+  // Points (1 per euro; 600 on the member's account to spend) and a basket coupon anyone can type
+  // at a kiosk: without these feeds a member's sale earns nothing and the ops page's member
+  // numbers stay at zero however long the demo runs.
+  await feeds.publish('loyalty', 'store', version, { mode: 'snapshot', program: 'demo-club', earn: { pointsPerUnit: 1, perMinor: 100 }, spend: { valuePoints: 1, valueMinor: 1, minPoints: 100, maxShareBp: 5000 }, balances: [{ memberId: 'M-DEMO-1', points: 600, asOf: new Date(now).toISOString() }] });
+  await feeds.publish('coupons', 'store', version, { mode: 'snapshot', coupons: [{ id: 'DEMO1', label: { en: '1 € off from 5 €', zh: '满 5 欧减 1 欧' }, target: { kind: 'basket' }, amountOff: 100, minSpend: 500, stacking: 'combinable', use: 'multi', code: 'DEMO1' }], revoked: [] });
   const memberPhone = new MemberPhone(signer, { memberId: 'M-DEMO-1', tier: 'gold', expires: Math.floor(now / 1000) + 30 * 86_400 });
-  say(`HQ pushed a signed catalog of ${DEMO_LABELS} items (${pictures.length} kinds of loose produce, pictures in ${cfg.data.dir}/produce-images), label bindings and prices (promotion on "${named[0]}" from ${promo.start.slice(11, 19)} UTC)`);
+  say(`HQ pushed a signed catalog of ${DEMO_LABELS} items (${pictures.length} kinds of loose produce, pictures in ${cfg.data.dir}/produce-images), label bindings and prices (promotion on "${named[0]}" from ${promo.start.slice(11, 19)} UTC), loyalty points (1 a euro) and coupon code DEMO1 (1 € off from 5 €)`);
   const timer = setInterval(() => {
     version++;
     // Reprice 20 items a minute: a real HQ sends deltas all day.
@@ -198,7 +203,7 @@ export async function startBridge(bridgeConfigFile: string, logFile: string, dat
   });
   config.devices = lan.devices;
   mkdirSync(path.dirname(logFile), { recursive: true });
-  const logger = createLogger({ name: 'storegw-bridge', level: 'info', stream: pino.destination({ dest: logFile, sync: false }) });
+  const logger = createLogger({ name: 'storegw-bridge', level: 'info', stream: pino.destination({ dest: logFile, sync: false, mode: 0o600 }) });
   const hw = await hardwareTransports(Date.now);
   const hids = new Map<string, MemoryHidTransport>();
   const transports: Transports = {
