@@ -70,7 +70,9 @@ export async function startHq(cfg: Readonly<Config>, hqUrl: string, keyFile: str
   const feeds = await connectHqFeeds(hqUrl, cfg.storeId, signer);
   feeds.client.on('error', () => undefined); // HQ going away (Ctrl-C reaches Mosquitto too) is not a crash
   // HQ's ingest: takes the store's batches and acknowledges each (the demo runs hq.delivery: ingest-ack).
-  const ingest = new HqSim({ url: hqUrl, acker: signer });
+  // Its ack versions start above every earlier run's (fewer than 1,000 acks a millisecond): the
+  // gateway keeps the versions it accepted in data/demo and refuses a repeated one as a replay.
+  const ingest = new HqSim({ url: hqUrl, acker: signer, ackVersionFrom: Date.now() * 1000 });
   await ingest.start();
   const store = storeFeeds(DEMO_LABELS, 2);
   const { named, pictures } = nameDemoCatalog(store);
