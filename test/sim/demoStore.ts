@@ -205,7 +205,7 @@ export async function startBridge(bridgeConfigFile: string, logFile: string, dat
   });
   config.devices = lan.devices;
   mkdirSync(path.dirname(logFile), { recursive: true });
-  const logger = createLogger({ name: 'storegw-bridge', level: 'info', stream: pino.destination({ dest: logFile, sync: false, mode: 0o600 }) });
+  const logger = createLogger({ name: 'storegw-bridge', level: 'info', stream: pino.destination({ dest: logFile, sync: false, mode: 0o600, append: false }) });
   const hw = await hardwareTransports(Date.now);
   const hids = new Map<string, MemoryHidTransport>();
   const transports: Transports = {
