@@ -76,7 +76,8 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stopAll(0));
 
   const logDir = path.resolve(values.logs ?? path.join(cfg.data.dir, 'logs'));
-  mkdirSync(logDir, { recursive: true });
+  // Private like the rest of the data folder: the gateway would otherwise tighten it and warn on every fresh start.
+  mkdirSync(logDir, { recursive: true, mode: 0o700 });
   const gatewayLog = path.join(logDir, 'gateway.log');
   const bridgeLog = path.join(logDir, 'bridge.log');
   say(`logs (pino JSON, new each run): gateway ${gatewayLog}`);

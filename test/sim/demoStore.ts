@@ -70,7 +70,9 @@ export async function startHq(cfg: Readonly<Config>, hqUrl: string, keyFile: str
   const feeds = await connectHqFeeds(hqUrl, cfg.storeId, signer);
   feeds.client.on('error', () => undefined); // HQ going away (Ctrl-C reaches Mosquitto too) is not a crash
   // HQ's ingest: takes the store's batches and acknowledges each (the demo runs hq.delivery: ingest-ack).
-  const ingest = new HqSim({ url: hqUrl, acker: signer });
+  // Its ack versions start above every earlier run's (fewer than 1,000 acks a millisecond): the
+  // gateway keeps the versions it accepted in data/demo and refuses a repeated one as a replay.
+  const ingest = new HqSim({ url: hqUrl, acker: signer, ackVersionFrom: Date.now() * 1000 });
   await ingest.start();
   const store = storeFeeds(DEMO_LABELS, 2);
   const { named, pictures } = nameDemoCatalog(store);
@@ -97,8 +99,13 @@ export async function startHq(cfg: Readonly<Config>, hqUrl: string, keyFile: str
   store.prices.prices[0].memberPrices = { gold: store.prices.prices[0].price - 20 };
   await feeds.publish('prices', 'store', version, { ...store.prices, promotions: [promo] });
   await feeds.publish('members', 'store', version, { mode: 'snapshot', members: [{ code: 'M-DEMO-1', tier: 'gold' }] });
+  // Points (1 per euro; 600 on the member's account to spend) and a basket coupon anyone can type
+  // at a kiosk: without these feeds a member's sale earns nothing and the ops page's member
+  // numbers stay at zero however long the demo runs.
+  await feeds.publish('loyalty', 'store', version, { mode: 'snapshot', program: 'demo-club', earn: { pointsPerUnit: 1, perMinor: 100 }, spend: { valuePoints: 1, valueMinor: 1, minPoints: 100, maxShareBp: 5000 }, balances: [{ memberId: 'M-DEMO-1', points: 600, asOf: new Date(now).toISOString() }] });
+  await feeds.publish('coupons', 'store', version, { mode: 'snapshot', coupons: [{ id: 'DEMO1', label: { en: '1 € off from 5 €', zh: '满 5 欧减 1 欧' }, target: { kind: 'basket' }, amountOff: 100, minSpend: 500, stacking: 'combinable', use: 'multi', code: 'DEMO1' }], revoked: [] });
   const memberPhone = new MemberPhone(signer, { memberId: 'M-DEMO-1', tier: 'gold', expires: Math.floor(now / 1000) + 30 * 86_400 });
-  say(`HQ pushed a signed catalog of ${DEMO_LABELS} items (${pictures.length} kinds of loose produce, pictures in ${cfg.data.dir}/produce-images), label bindings and prices (promotion on "${named[0]}" from ${promo.start.slice(11, 19)} UTC)`);
+  say(`HQ pushed a signed catalog of ${DEMO_LABELS} items (${pictures.length} kinds of loose produce, pictures in ${cfg.data.dir}/produce-images), label bindings and prices (promotion on "${named[0]}" from ${promo.start.slice(11, 19)} UTC), loyalty points (1 a euro) and coupon code DEMO1 (1 € off from 5 €)`);
   const timer = setInterval(() => {
     version++;
     // Reprice 20 items a minute: a real HQ sends deltas all day.
@@ -198,7 +205,7 @@ export async function startBridge(bridgeConfigFile: string, logFile: string, dat
   });
   config.devices = lan.devices;
   mkdirSync(path.dirname(logFile), { recursive: true });
-  const logger = createLogger({ name: 'storegw-bridge', level: 'info', stream: pino.destination({ dest: logFile, sync: false }) });
+  const logger = createLogger({ name: 'storegw-bridge', level: 'info', stream: pino.destination({ dest: logFile, sync: false, mode: 0o600, append: false }) });
   const hw = await hardwareTransports(Date.now);
   const hids = new Map<string, MemoryHidTransport>();
   const transports: Transports = {

@@ -2,8 +2,8 @@
  * `make demo` on a faster clock (`--time-scale N`, default 1): every period of the demo store is
  * divided by N — device heartbeats, the terminals' and access points' check-ins, the bridge's
  * heartbeats, the ESL status rounds, HQ's price changes and the promotion's start — and so are the
- * gateway's staleness limits (health.staleAfterS), so each check-in keeps the same share of its
- * limit as in the real-time demo. A minute watched at N = 4 then covers what four minutes show at
+ * gateway's staleness limits (health.staleAfterS) and shelf presence windows (shelves[].presenceMs),
+ * so each check-in keeps the same share of its limit as in the real-time demo. A minute watched at N = 4 then covers what four minutes show at
  * N = 1: every device checking in past its staleness limit, several price changes reaching the
  * labels. The test suite uses this; people watching the demo keep N = 1.
  *
@@ -39,6 +39,10 @@ export function scaledConfig(cfg: Readonly<Config>, timeScale: number): Config {
     stale[kind] = Math.max(1, Math.ceil((cfg.health.staleAfterS[kind] ?? DEFAULT_STALE_AFTER_S[kind]) / timeScale));
   }
   copy.health = { ...copy.health, staleAfterS: stale };
+  // The shelf reader's cycle and its gaps run on the demo clock: an unscaled presence window would
+  // outlast every gap (at N = 4 a 37.5 s gap against 60 s of presence), and no shelf would ever
+  // show empty. Scaled, it spans the same number of read cycles as at N = 1.
+  copy.shelves = copy.shelves.map((sh) => ({ ...sh, presenceMs: Math.max(1000, Math.round(sh.presenceMs / timeScale)) }));
   return copy;
 }
 

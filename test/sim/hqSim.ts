@@ -41,6 +41,12 @@ export interface HqSimOptions {
   maxUncompressedBytes?: number;
   /** Act as an acknowledging ingest: sign an ingest ack for every batch stored (`acking` toggles it). */
   acker?: HqSigner;
+  /**
+   * Ack versions start above this (default 0). A real ingest's versions come from its database and
+   * only ever grow; a gateway refuses a version it accepted before as a replay, so an HQ that
+   * restarts against a gateway keeping its data must start above what it handed out before.
+   */
+  ackVersionFrom?: number;
 }
 
 export interface HqBatchInfo {
@@ -337,7 +343,7 @@ export class HqSim {
   /** Publishes a signed ingest ack for a stored batch (QoS 1, not retained), as a real ingest does after its commit. */
   publishAck(storeId: string, header: { batchId: string; seqFrom: number; seqTo: number; records: number }, digest: string, duplicates = 0): string {
     if (!this.opts.acker) throw new Error('HqSim: no acker configured');
-    const version = (this.ackVersions.get(storeId) ?? 0) + 1;
+    const version = (this.ackVersions.get(storeId) ?? this.opts.ackVersionFrom ?? 0) + 1;
     this.ackVersions.set(storeId, version);
     const envelope = signAck(this.opts.acker, storeId, version, header, digest, { stored: header.records - duplicates, duplicates, conflicts: 0 });
     this.acksSent.push({ storeId, batchId: header.batchId, envelope });

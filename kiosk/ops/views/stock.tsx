@@ -18,6 +18,9 @@ const REASONS = ['damaged', 'theft', 'found', 'expired', 'recalled', 'correction
 const pressId = () => crypto.randomUUID();
 const val = (e: Event) => (e.target as HTMLInputElement).value;
 
+/** How often the open Stock view reads its lists again. */
+const LISTS_REFRESH_MS = 5000;
+
 export function StockView({ me }: { me: Me }) {
   const { t: all, f } = useI18n();
   const T = all.stock;
@@ -31,6 +34,12 @@ export function StockView({ me }: { me: Me }) {
   useEffect(() => {
     void get<StockListsBody>('/api/stock/lists').then((r) => setLists(r.ok ? r.body : unavailable(r) ? 'na' : null));
   }, [n]);
+  // The lists change without anyone on this page (sales, a shelf reader's gap, a refill): read them
+  // again now and then, as the Uplink view does, so a shelf that runs empty shows without a reload.
+  useEffect(() => {
+    const t = setInterval(() => reload((x) => x + 1), LISTS_REFRESH_MS);
+    return () => clearInterval(t);
+  }, []);
 
   const open = async (gtin: string) => {
     const r = await get<StockItemDetailBody>(`/api/stock/items/${gtin}`);

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { stringify } from 'yaml';
 import { GATEWAY_BIN, buildConfig, spawnGateway } from '../../helpers/gatewayHarness.js';
 import { tempDir } from '../../helpers/tmp.js';
+import { freePort } from '../../helpers/ports.js';
 import { hashSecret } from '../../../gateway/scryptHash.js';
 
 beforeAll(() => {
@@ -98,7 +99,10 @@ describe('demo material in a demo: false config', () => {
 
   it('still starts the demo config itself (demo: true)', async () => {
     const data = path.join(tmp.dir, 'demo-data');
-    const gw = await spawnGateway(path.resolve('config/demo.yaml'), { STOREGW_DATA_DIR: data, STOREGW_MQTT_PORT: '0', STOREGW_HTTP_PORT: '0', STOREGW_LOG_LEVEL: 'info' });
+    // HQ on a port nobody listens on: the demo's own (1884) may be a developer's running `make demo`,
+    // whose gateway would see a second demo-store at its HQ and stop sending (DUPLICATE_STORE_ID).
+    const hqUrl = `mqtt://127.0.0.1:${await freePort()}`;
+    const gw = await spawnGateway(path.resolve('config/demo.yaml'), { STOREGW_DATA_DIR: data, STOREGW_MQTT_PORT: '0', STOREGW_HTTP_PORT: '0', STOREGW_HQ_URL: hqUrl, STOREGW_LOG_LEVEL: 'info' });
     expect(gw.mqttPort).toBeGreaterThan(0);
     expect(await gw.kill('SIGTERM')).toBe(0);
   });
