@@ -325,6 +325,7 @@ export class Gateway {
     this.onEvent((e) => kiosk.onEvent(e));
     // Stock: started before the kiosk, so the sales its recovery forwards are seen; caught up after.
     const stock = new StockService({ file: path.join(c.data.dir, 'stock.db'), config: c.stock, kiosk: kiosk.stockSource, record: (d) => recordStockMove(this.ingest, d), outbox: this.outbox, report: (p) => uplink.report('stock', p), log: this.log, now: this.now,
+      writer: { onExit: ({ error, exits, restartInMs }) => (this.metrics.dbWriterExits.inc(), dbLog.error({ err: error, exits, restartInMs, file: 'stock.db' }, restartInMs === null ? 'stock.db writer thread died; no restart left' : 'stock.db writer thread died; restarting it')), onRestarted: ({ restarts, downMs }) => (this.metrics.dbWriterRestarts.inc(), dbLog.warn({ restarts, downMs: Math.round(downMs), file: 'stock.db' }, 'stock.db writer thread started again')), onGaveUp: ({ error }) => dbLog.fatal({ err: error, file: 'stock.db' }, 'stock.db writer thread keeps dying: stock movements are refused until the gateway restarts') }, // stock writer
       ...(c.hq && c.hq.publicKeys.length > 0 && hqConnection ? { deliveries: { storeId: c.storeId, hq: c.hq, connection: hqConnection, metrics: this.metrics, onRejected: feedRecords.rejected, onStoreFailed: feedRecords.storeFailed, limits: c.prices } } : {}) });
     this.stock = stock;
     await stock.start();

@@ -13,6 +13,7 @@ import type { NewEvent, OutboxStore } from '../outbox/store.js';
 import type { StockMoveRec } from '../protocol/schemas/stock.js';
 import type { KioskStore } from '../kiosk/store.js';
 import type { StockConfig } from './stockConfig.js';
+import type { OwnerSupervision } from '../db/owner.js';
 import { StockStore, type MovementRow } from './store.js';
 import { pickupMovements, reservedOf, saleMovements, stockLine, stockMoveRecord, type NewMovement, type StockLine } from './movements.js';
 import { StockReport } from './stockReport.js';
@@ -31,6 +32,8 @@ export interface StockServiceOptions {
   now: () => number;
   /** HQ's signed `deliveries` feed; absent without an HQ link or its public keys. */
   deliveries?: Omit<DeliveryFeedOptions, 'store' | 'log' | 'now'>;
+  /** stock.db's writer thread: its deaths and restarts, reported like the shared writer's. */
+  writer?: OwnerSupervision;
 }
 
 const SALES_CURSOR = 'sales';
@@ -52,7 +55,7 @@ export class StockService {
   readonly changes = new EventEmitter();
 
   constructor(private readonly o: StockServiceOptions) {
-    this.store = new StockStore(o.file);
+    this.store = new StockStore(o.file, o.writer);
     this.log = o.log.child({ module: 'stock' });
   }
 
@@ -130,7 +133,8 @@ export class StockService {
   async add(moves: readonly NewMovement[]): Promise<string[]> {
     const fresh = await this.store.append(moves, this.o.now());
     if (fresh.length > 0) {
-      this.log.info({ movements: fresh.length, gtins: [...new Set(moves.map((m) => m.gtin))].slice(0, 10) }, 'stock moved');
+      // The one line per recording (the ops route adds none on success): what moved, and who moved it.
+      this.log.info({ movements: fresh.length, gtins: [...new Set(moves.map((m) => m.gtin))].slice(0, 10), by: [...new Set(moves.map((m) => m.actor))].slice(0, 3) }, 'stock moved');
       this.reporter?.changed();
     }
     await this.forward();
@@ -163,7 +167,9 @@ export class StockService {
       const known = await Promise.all(batch.map((m) => this.o.outbox.recordKey('stockMove', m.movementId)));
       const written = await Promise.allSettled(batch.map((m, i) => (known[i] !== null ? Promise.resolve(known[i]) : this.o.record(stockMoveRecord(m)))));
       const done = batch.flatMap((m, i) => (written[i]!.status === 'fulfilled' ? [{ movementId: m.movementId, seq: (written[i] as PromiseFulfilledResult<number>).value }] : []));
-      await this.store.markForwarded(done);
+      // Not awaited: the records are durable, which is what the caller waits for; the seqs ride on
+      // stock.db's next group commit (a lost one is found again through the outbox's record keys).
+      void this.store.markForwarded(done).catch((err: Error) => this.log.warn({ err, movements: done.length }, 'noting forwarded stock movements failed; the next forward finds their records'));
       const failed = written.find((w): w is PromiseRejectedResult => w.status === 'rejected');
       if (failed) throw failed.reason;
       if (batch.length < 200) return;
