@@ -68,14 +68,29 @@ const COLS = 'movement_id, gtin, kind, qty, uom, reason, event_time, record_time
 type Raw = { movement_id: string; gtin: string; kind: MoveKind; qty: number; uom: 'unit' | 'g'; reason: string | null; event_time: number; record_time: number; actor: string; source_ref: string | null; seq: number | null };
 const rowOf = (r: Raw): MovementRow => ({ movementId: r.movement_id, gtin: r.gtin, kind: r.kind, qty: r.qty, uom: r.uom, reason: r.reason, eventTime: r.event_time, recordTime: r.record_time, actor: r.actor, sourceRef: r.source_ref, seq: r.seq });
 
+/** On hand and the per-item threshold (null: the config default) of a GTIN, as a commit left them. */
+export interface LevelAfter {
+  onHand: number;
+  lowBelow: number | null;
+}
+
+/** What a commit tells the requests in it. */
+interface Committed {
+  /** Per request, the movement ids that were new (null for a request that appended nothing). */
+  fresh: string[] | null;
+  /** The levels of the group's GTINs after the commit, when a request in it asked. */
+  levels: ReadonlyMap<string, LevelAfter>;
+}
+
 /** A request waiting for the group commit: movements to append and/or movements forwarded. */
 interface Pending {
   moves: readonly Omit<MovementRow, 'seq'>[];
   now: number;
   cursor?: { name: string; value: number };
   forwarded: readonly { movementId: string; seq: number }[];
-  /** The new movement ids, or null for a request that appended nothing. */
-  resolve: (fresh: string[] | null) => void;
+  /** Read the levels back inside the same transaction (the ops answer shows them). */
+  readBack?: boolean;
+  resolve: (c: Committed) => void;
   reject: (err: Error) => void;
 }
 
@@ -124,7 +139,23 @@ export class StockStore {
    */
   append(moves: readonly Omit<MovementRow, 'seq'>[], now: number, cursor?: { name: string; value: number }): Promise<string[]> {
     if (moves.length === 0 && !cursor) return Promise.resolve([]);
-    return this.enqueue({ moves, now, cursor, forwarded: [] }).then((r) => r!);
+    return this.enqueue({ moves, now, cursor, forwarded: [] }).then((r) => r.fresh!);
+  }
+
+  /**
+   * `append`, and the levels (with their thresholds) of the GTINs it touched, read inside the same
+   * transaction: the ops answer needs them, and a read of its own would be another statement after
+   * the commit for every recording.
+   */
+  async appendRead(moves: readonly Omit<MovementRow, 'seq'>[], now: number): Promise<{ fresh: string[]; levels: Map<string, LevelAfter> }> {
+    if (moves.length === 0) return { fresh: [], levels: new Map() };
+    const r = await this.enqueue({ moves, now, forwarded: [], readBack: true });
+    const levels = new Map<string, LevelAfter>();
+    for (const m of moves) {
+      const l = r.levels.get(m.gtin);
+      if (l) levels.set(m.gtin, l);
+    }
+    return { fresh: r.fresh!, levels };
   }
 
   /**
@@ -133,7 +164,7 @@ export class StockStore {
    * recording stock on several ops pages at once queued one fsync each. Each request is still all
    * or nothing: a failed transaction fails every request in it.
    */
-  private enqueue(p: Omit<Pending, 'resolve' | 'reject'>): Promise<string[] | null> {
+  private enqueue(p: Omit<Pending, 'resolve' | 'reject'>): Promise<Committed> {
     return new Promise((resolve, reject) => {
       this.appends.push({ ...p, resolve, reject });
       if (!this.appending) {
@@ -161,10 +192,14 @@ export class StockStore {
       for (const a of group) if (a.cursor) steps.push({ sql: 'INSERT INTO cursors (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)', rows: [[a.cursor.name, a.cursor.value]] });
       const marks = group.flatMap((a) => a.forwarded.map((d) => [d.seq, d.movementId]));
       if (marks.length) steps.push({ sql: 'UPDATE movements SET seq = ? WHERE movement_id = ?', rows: marks });
+      const readBack = gtins.size > 0 && group.some((a) => a.readBack);
+      if (readBack) steps.push({ sql: 'SELECT l.gtin, l.on_hand, t.low_below FROM levels l LEFT JOIN thresholds t ON t.gtin = l.gtin WHERE l.gtin = ?', rows: [...gtins].map((g) => [g]), mode: 'all' });
       try {
         const results = await this.db.steps(steps, true);
+        const levels = new Map<string, LevelAfter>();
+        if (readBack) for (const r of results[results.length - 1]!.rows as { gtin: string; on_hand: number; low_below: number | null }[]) levels.set(r.gtin, { onHand: r.on_hand, lowBelow: r.low_below });
         let i = 0;
-        for (const a of group) a.resolve(a.moves.length === 0 && !a.cursor ? null : a.moves.filter(() => results[i++]!.changes === 1).map((m) => m.movementId));
+        for (const a of group) a.resolve({ fresh: a.moves.length === 0 && !a.cursor ? null : a.moves.filter(() => results[i++]!.changes === 1).map((m) => m.movementId), levels });
       } catch (err) {
         for (const a of group) a.reject(err as Error);
       }
