@@ -11,9 +11,11 @@
  * "Concurrency"), so a read after an awaited write sees that write, and costs a B-tree lookup
  * instead of a message to the writer thread and back (a structured clone each way).
  *
- * A batch of movements and the levels of the GTINs they touch are one transaction: the level is
- * recomputed in SQL from the latest count (by event time, ties by movement id) plus the movements
- * after it, the same rule as onHand.ts, so a late or repeated movement can never leave it stale.
+ * A batch of movements and the levels of the GTINs they touch are one transaction, under the rule
+ * of onHand.ts: the latest count (by event time, ties by movement id) plus the movements after it.
+ * A new movement after the level's count adds its qty (a trigger); one at or before it changes
+ * nothing; a count recomputes the level in SQL; a repeated id is ignored. A late or repeated
+ * movement can never leave the level stale.
  */
 import { openOwned, type OwnedFile, type OwnerConnection, type OwnerSupervision, type Step } from '../db/owner.js';
 import { openDb, type Db } from '../db/sqlite.js';
@@ -36,6 +38,14 @@ const MIGRATIONS: readonly string[] = [
    CREATE TABLE delivery_feed (scope TEXT PRIMARY KEY, version INTEGER NOT NULL, applied_at INTEGER NOT NULL) WITHOUT ROWID`,
   // 2: the items each shelf zone watches (learned from its reads) and their open SHELF_EMPTY episode, across restarts.
   `CREATE TABLE shelf_watch (zone TEXT NOT NULL, gtin TEXT NOT NULL, open_since INTEGER, PRIMARY KEY (zone, gtin)) WITHOUT ROWID`,
+  // 3: a new movement that is not a count adds its qty to the level, unless it happened at or before
+  // the count the level starts from (an AFTER INSERT trigger does not fire for a row INSERT OR
+  // IGNORE left out, so a repeat adds nothing). A count still recomputes the level (LEVEL_SQL).
+  `CREATE TRIGGER movements_level AFTER INSERT ON movements WHEN NEW.kind <> 'count' BEGIN
+     INSERT INTO levels (gtin, on_hand, counted_at, updated_at) VALUES (NEW.gtin, NEW.qty, NULL, NEW.record_time)
+     ON CONFLICT (gtin) DO UPDATE SET on_hand = on_hand + excluded.on_hand, updated_at = excluded.updated_at
+     WHERE counted_at IS NULL OR NEW.event_time > counted_at;
+   END`,
 ];
 
 /** A movement as the ledger keeps it. */
@@ -57,6 +67,12 @@ export interface LevelRow {
   updatedAt: number;
 }
 
+/**
+ * A level from scratch: the latest count plus every movement after it. Run for the GTINs of the
+ * counts in a commit; other movements add to the level as they are inserted (migration 3's
+ * trigger), since summing a GTIN's whole history since its last count on every sale grows with the
+ * ledger (an item sold a hundred times a day and not counted for a quarter: 9,000 rows a sale).
+ */
 const LEVEL_SQL = `INSERT INTO levels (gtin, on_hand, counted_at, updated_at)
   SELECT g.gtin, COALESCE(c.qty, 0) + COALESCE((SELECT SUM(m.qty) FROM movements m WHERE m.gtin = g.gtin AND m.kind <> 'count' AND (c.event_time IS NULL OR m.event_time > c.event_time)), 0), c.event_time, ?
   FROM (SELECT ? AS gtin) g
@@ -179,15 +195,17 @@ export class StockStore {
       const group = this.appends.splice(0, 64);
       const steps: Step[] = [];
       const gtins = new Set<string>();
+      const counted = new Set<string>();
       for (const a of group) {
         for (const m of a.moves) {
           steps.push({ sql: 'INSERT OR IGNORE INTO movements (movement_id, gtin, kind, qty, uom, reason, event_time, record_time, actor, source_ref) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)', rows: [[m.movementId, m.gtin, m.kind, m.qty, m.uom, m.reason, m.eventTime, m.recordTime, m.actor, m.sourceRef]] });
           gtins.add(m.gtin);
+          if (m.kind === 'count') counted.add(m.gtin);
         }
       }
-      if (gtins.size) {
+      if (counted.size) {
         const now = Math.max(...group.map((a) => a.now));
-        steps.push({ sql: LEVEL_SQL, rows: [...gtins].map((g) => [now, g, g]) });
+        steps.push({ sql: LEVEL_SQL, rows: [...counted].map((g) => [now, g, g]) });
       }
       for (const a of group) if (a.cursor) steps.push({ sql: 'INSERT INTO cursors (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)', rows: [[a.cursor.name, a.cursor.value]] });
       const marks = group.flatMap((a) => a.forwarded.map((d) => [d.seq, d.movementId]));
