@@ -40,6 +40,12 @@ const SALES_CURSOR = 'sales';
 /** The catch-up reads back this far before its cursor: a sale stamped by a clock that stepped back. */
 const CATCH_UP_MARGIN_MS = 5 * 60_000;
 const CATCH_UP_EVERY_MS = 60_000;
+/**
+ * Movements a forward hands to ingest at once (they share its group commits). Each batch waits for
+ * its records before the next starts, so a small one puts an outbox fsync per batch in front of
+ * every recording that waits behind a burst.
+ */
+const FORWARD_BATCH = 1000;
 
 export class StockService {
   readonly store: StockStore;
@@ -176,7 +182,7 @@ export class StockService {
   private async forwardNow(): Promise<ReadonlyMap<string, number>> {
     const seqs = new Map<string, number>();
     for (;;) {
-      const batch = await this.store.unforwarded(200);
+      const batch = await this.store.unforwarded(FORWARD_BATCH);
       if (this.stopping) return seqs;
       const known = await Promise.all(batch.map((m) => this.o.outbox.recordKey('stockMove', m.movementId)));
       const written = await Promise.allSettled(batch.map((m, i) => (known[i] !== null ? Promise.resolve(known[i]) : this.o.record(stockMoveRecord(m)))));
@@ -187,7 +193,7 @@ export class StockService {
       void this.store.markForwarded(done).catch((err: Error) => this.log.warn({ err, movements: done.length }, 'noting forwarded stock movements failed; the next forward finds their records'));
       const failed = written.find((w): w is PromiseRejectedResult => w.status === 'rejected');
       if (failed) throw failed.reason;
-      if (batch.length < 200) return seqs;
+      if (batch.length < FORWARD_BATCH) return seqs;
     }
   }
 
