@@ -95,7 +95,7 @@ export class Metrics {
     registers: [this.registry],
     collect: (): void => this.outboxWalBytes.set(this.probes.outboxWalBytes()),
   });
-  readonly dbWriterExits = new Counter({ name: 'storegw_db_writer_exits_total', help: 'Deaths of the SQLite writer thread (outbox, devices, commands, kiosk); each is restarted with a backoff', registers: [this.registry] });
+  readonly dbWriterExits = new Counter({ name: 'storegw_db_writer_exits_total', help: 'Deaths of the SQLite writer thread (outbox, devices, commands, kiosk; and stock.db, which has a thread of its own); each is restarted with a backoff', registers: [this.registry] });
   readonly dbWriterRestarts = new Counter({ name: 'storegw_db_writer_restarts_total', help: 'SQLite writer threads started again after a death', registers: [this.registry] });
   readonly httpLoginFailures = new Counter({ name: 'storegw_http_login_failures_total', help: 'Failed ops logins', labelNames: ['reason'], registers: [this.registry] });
   readonly httpBadRequests = new Counter({ name: 'storegw_http_bad_requests_total', help: 'HTTP requests rejected by schema validation', registers: [this.registry] });

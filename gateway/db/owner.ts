@@ -350,9 +350,10 @@ export interface OwnedFile {
 /**
  * Opens a store the owned way: creates the file (0600) and runs its numbered migrations on a
  * short-lived connection of this thread, then hands the file to a writer thread: the shared one
- * by default, or one of its own (`ownThread`) for a store whose transactions are long.
+ * by default, or one of its own (`ownThread`) for a store whose transactions are long, supervised
+ * by `supervision` (its deaths logged and counted by the composition root, like the shared one's).
  */
-export async function openOwned(file: string, migrations: readonly string[], o: OwnerConnectionOptions & { ownThread?: boolean } = {}): Promise<OwnedFile> {
+export async function openOwned(file: string, migrations: readonly string[], o: OwnerConnectionOptions & { ownThread?: boolean; supervision?: OwnerSupervision } = {}): Promise<OwnedFile> {
   const setup = await openDb(file, { synchronous: o.synchronous });
   try {
     await migrate(setup, migrations);
@@ -362,7 +363,7 @@ export async function openOwned(file: string, migrations: readonly string[], o: 
   let owner: DbOwner;
   let release: () => Promise<void>;
   if (o.ownThread) {
-    owner = new DbOwner();
+    owner = new DbOwner(o.supervision);
     owner.start();
     release = () => owner.stop();
   } else {

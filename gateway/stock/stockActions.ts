@@ -8,6 +8,7 @@
 import type { StockItem, StockMovementView } from '../protocol/schemas/api/stock.js';
 import type { AdjustReason } from './onHand.js';
 import { stockState } from './onHand.js';
+import { stockLine } from './movements.js';
 import type { NewMovement } from './movements.js';
 import type { MovementRow } from './store.js';
 import type { StockService } from './stockService.js';
@@ -31,8 +32,13 @@ export class StockActions {
   constructor(private readonly o: StockActionsOptions) {}
 
   async item(gtin: string, reserved?: Map<string, number>): Promise<StockItem> {
-    const line = await this.o.service.lineOf(gtin, reserved);
+    const level = await this.o.service.store.level(gtin);
     const lowBelow = (await this.o.service.store.threshold(gtin)) ?? this.o.lowBelow;
+    return this.itemOf(gtin, level?.onHand ?? 0, lowBelow, reserved ?? (await this.o.service.reserved()));
+  }
+
+  private itemOf(gtin: string, onHand: number, lowBelow: number, reserved: ReadonlyMap<string, number>): StockItem {
+    const line = stockLine(gtin, onHand, reserved.get(gtin) ?? 0);
     return { ...line, name: this.o.nameOf(gtin) ?? '', lowBelow, state: stockState(line.onHand, lowBelow) };
   }
 
@@ -101,13 +107,22 @@ export class StockActions {
     return { movementId, gtin, kind, qty, uom: 'unit', reason, eventTime: t, recordTime: t, actor, sourceRef: ref ?? null };
   }
 
-  /** Appends, writes the records, and answers with the movements as stored (a repeat: the first one's). */
+  /**
+   * Appends, writes the records, and answers with the movements as stored (a repeat: the first
+   * one's) and the items' levels as the append's own transaction left them: a new movement is
+   * what was sent plus its record's seq, so only a repeat is read back.
+   */
   private async apply(moves: NewMovement[]): Promise<{ movements: StockMovementView[]; items: StockItem[] }> {
-    await this.o.service.add(moves);
-    const stored = await Promise.all(moves.map((m) => this.o.service.store.movement(m.movementId)));
+    const { fresh, levels, seqs } = await this.o.service.addRead(moves);
+    const isNew = new Set(fresh);
+    const stored = await Promise.all(moves.map((m) => (isNew.has(m.movementId) && seqs.has(m.movementId) ? { ...m, seq: seqs.get(m.movementId)! } : this.o.service.store.movement(m.movementId))));
     const reserved = await this.o.service.reserved();
     const gtins = [...new Set(moves.map((m) => m.gtin))];
-    return { movements: stored.filter((m): m is MovementRow => m !== null).map(movementView), items: await Promise.all(gtins.map((g) => this.item(g, reserved))) };
+    const items = await Promise.all(gtins.map((g) => {
+      const l = levels.get(g);
+      return l ? this.itemOf(g, l.onHand, l.lowBelow ?? this.o.lowBelow, reserved) : this.item(g, reserved);
+    }));
+    return { movements: stored.filter((m): m is MovementRow => m !== null).map(movementView), items };
   }
 }
 

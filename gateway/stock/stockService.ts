@@ -13,7 +13,8 @@ import type { NewEvent, OutboxStore } from '../outbox/store.js';
 import type { StockMoveRec } from '../protocol/schemas/stock.js';
 import type { KioskStore } from '../kiosk/store.js';
 import type { StockConfig } from './stockConfig.js';
-import { StockStore, type MovementRow } from './store.js';
+import type { OwnerSupervision } from '../db/owner.js';
+import { StockStore, type LevelAfter, type MovementRow } from './store.js';
 import { pickupMovements, reservedOf, saleMovements, stockLine, stockMoveRecord, type NewMovement, type StockLine } from './movements.js';
 import { StockReport } from './stockReport.js';
 import { DeliveryFeed, type DeliveryFeedOptions } from './deliveryFeed.js';
@@ -31,19 +32,27 @@ export interface StockServiceOptions {
   now: () => number;
   /** HQ's signed `deliveries` feed; absent without an HQ link or its public keys. */
   deliveries?: Omit<DeliveryFeedOptions, 'store' | 'log' | 'now'>;
+  /** stock.db's writer thread: its deaths and restarts, reported like the shared writer's. */
+  writer?: OwnerSupervision;
 }
 
 const SALES_CURSOR = 'sales';
 /** The catch-up reads back this far before its cursor: a sale stamped by a clock that stepped back. */
 const CATCH_UP_MARGIN_MS = 5 * 60_000;
 const CATCH_UP_EVERY_MS = 60_000;
+/**
+ * Movements a forward hands to ingest at once (they share its group commits). Each batch waits for
+ * its records before the next starts, so a small one puts an outbox fsync per batch in front of
+ * every recording that waits behind a burst.
+ */
+const FORWARD_BATCH = 1000;
 
 export class StockService {
   readonly store: StockStore;
   private readonly log: Logger;
   /** Forwards run one after another: two never write the same movement's record. */
-  private forwarding: Promise<void> = Promise.resolve();
-  private queuedForward: Promise<void> | null = null;
+  private forwarding: Promise<unknown> = Promise.resolve();
+  private queuedForward: Promise<ReadonlyMap<string, number>> | null = null;
   private catchUpTimer: NodeJS.Timeout | null = null;
   private reporter: StockReport | null = null;
   private stopping = false;
@@ -52,7 +61,7 @@ export class StockService {
   readonly changes = new EventEmitter();
 
   constructor(private readonly o: StockServiceOptions) {
-    this.store = new StockStore(o.file);
+    this.store = new StockStore(o.file, o.writer);
     this.log = o.log.child({ module: 'stock' });
   }
 
@@ -129,16 +138,30 @@ export class StockService {
    */
   async add(moves: readonly NewMovement[]): Promise<string[]> {
     const fresh = await this.store.append(moves, this.o.now());
-    if (fresh.length > 0) {
-      this.log.info({ movements: fresh.length, gtins: [...new Set(moves.map((m) => m.gtin))].slice(0, 10) }, 'stock moved');
-      this.reporter?.changed();
-    }
+    this.moved(moves, fresh);
     await this.forward();
     return fresh;
   }
 
-  /** Writes the record of every movement not yet forwarded, one after another. */
-  forward(): Promise<void> {
+  /**
+   * `add` for the ops answer: also the levels the commit left (read in its transaction) and the
+   * seq of each record the forward wrote or found.
+   */
+  async addRead(moves: readonly NewMovement[]): Promise<{ fresh: string[]; levels: Map<string, LevelAfter>; seqs: ReadonlyMap<string, number> }> {
+    const { fresh, levels } = await this.store.appendRead(moves, this.o.now());
+    this.moved(moves, fresh);
+    return { fresh, levels, seqs: await this.forward() };
+  }
+
+  private moved(moves: readonly NewMovement[], fresh: readonly string[]): void {
+    if (fresh.length === 0) return;
+    // The one line per recording (the ops route adds none on success): what moved, and who moved it.
+    this.log.info({ movements: fresh.length, gtins: [...new Set(moves.map((m) => m.gtin))].slice(0, 10), by: [...new Set(moves.map((m) => m.actor))].slice(0, 3) }, 'stock moved');
+    this.reporter?.changed();
+  }
+
+  /** Writes the record of every movement not yet forwarded; resolves with the seqs it wrote or found. */
+  forward(): Promise<ReadonlyMap<string, number>> {
     // A run not started yet reads the ledger when it starts, so it covers a caller that comes now.
     if (this.queuedForward) return this.queuedForward;
     const run = this.forwarding.then(() => {
@@ -156,17 +179,21 @@ export class StockService {
    * marked forwarded in one transaction. One record and one stock.db commit per movement, awaited
    * one after another, held the ledger to a few hundred movements a second.
    */
-  private async forwardNow(): Promise<void> {
+  private async forwardNow(): Promise<ReadonlyMap<string, number>> {
+    const seqs = new Map<string, number>();
     for (;;) {
-      const batch = await this.store.unforwarded(200);
-      if (this.stopping) return;
+      const batch = await this.store.unforwarded(FORWARD_BATCH);
+      if (this.stopping) return seqs;
       const known = await Promise.all(batch.map((m) => this.o.outbox.recordKey('stockMove', m.movementId)));
       const written = await Promise.allSettled(batch.map((m, i) => (known[i] !== null ? Promise.resolve(known[i]) : this.o.record(stockMoveRecord(m)))));
       const done = batch.flatMap((m, i) => (written[i]!.status === 'fulfilled' ? [{ movementId: m.movementId, seq: (written[i] as PromiseFulfilledResult<number>).value }] : []));
-      await this.store.markForwarded(done);
+      for (const d of done) seqs.set(d.movementId, d.seq);
+      // Not awaited: the records are durable, which is what the caller waits for; the seqs ride on
+      // stock.db's next group commit (a lost one is found again through the outbox's record keys).
+      void this.store.markForwarded(done).catch((err: Error) => this.log.warn({ err, movements: done.length }, 'noting forwarded stock movements failed; the next forward finds their records'));
       const failed = written.find((w): w is PromiseRejectedResult => w.status === 'rejected');
       if (failed) throw failed.reason;
-      if (batch.length < 200) return;
+      if (batch.length < FORWARD_BATCH) return seqs;
     }
   }
 

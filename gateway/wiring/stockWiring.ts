@@ -40,7 +40,10 @@ export interface StockWiringDeps {
 /** The stock ledger (stock.db): kiosk sales, exact stockMove records, HQ's report and its signed deliveries feed when HQ has keys. */
 export function newStockService(d: StockWiringDeps): StockService {
   const { c, kiosk, hqConnection, feedRecords } = d;
+  const dbLog = d.log.child({ module: 'db' });
   return new StockService({ file: path.join(c.data.dir, 'stock.db'), config: c.stock, kiosk: kiosk.stockSource, record: (m) => recordStockMove(d.ingest, m), outbox: d.outbox, report: (p) => d.uplink.report('stock', p), log: d.log, now: d.now,
+    // stock.db has its own writer thread (its fsyncs never queue before the outbox's), supervised like the shared one.
+    writer: { onExit: ({ error, exits, restartInMs }) => (d.metrics.dbWriterExits.inc(), dbLog.error({ err: error, exits, restartInMs, file: 'stock.db' }, restartInMs === null ? 'stock.db writer thread died; no restart left' : 'stock.db writer thread died; restarting it')), onRestarted: ({ restarts, downMs }) => (d.metrics.dbWriterRestarts.inc(), dbLog.warn({ restarts, downMs: Math.round(downMs), file: 'stock.db' }, 'stock.db writer thread started again')), onGaveUp: ({ error }) => dbLog.fatal({ err: error, file: 'stock.db' }, 'stock.db writer thread keeps dying: stock movements are refused until the gateway restarts') },
     ...(c.hq && c.hq.publicKeys.length > 0 && hqConnection ? { deliveries: { storeId: c.storeId, hq: c.hq, connection: hqConnection, metrics: d.metrics, onRejected: feedRecords.rejected, onStoreFailed: feedRecords.storeFailed, limits: c.prices } } : {}) });
 }
 

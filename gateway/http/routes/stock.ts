@@ -23,9 +23,9 @@ export interface StockRouteDeps {
 /** A movement is kept even when its record could not be written (it is written later): say so. */
 async function recorded<T>(req: FastifyRequest, reply: FastifyReply, what: string, fn: () => Promise<T>): Promise<T | FastifyReply> {
   try {
-    const r = await fn();
-    req.log.info({ by: req.session!.username, what }, 'stock recorded');
-    return r;
+    // Success is logged once, by the stock service ('stock moved', naming who): a line per request
+    // here too doubled the log writes of the stock path.
+    return await fn();
   } catch (err) {
     req.log.error({ err, by: req.session!.username, what }, 'stock movement kept, its record not written yet');
     return reply.code(503).send({ code: 'SGW_ERR_RECORD_FAILED', message: `the ${what} is kept but its record could not be written yet (${(err as Error).message}); it is written when storage is back` });

@@ -78,7 +78,7 @@ describe('StockStore', () => {
     await store.start();
     try {
       const m = (id: string, qty: number, kind: Movement['kind'] = 'receipt'): Omit<MovementRow, 'seq'> => row({ movementId: id, gtin: GTINS[2]!, kind, qty, eventTime: 5 });
-      // 100 appends in one tick: more than one group (64 per commit); 'dup' sits in two of them.
+      // 100 appends in one tick share a commit; 'dup' is in two of them: the first one gets it.
       const calls = Array.from({ length: 100 }, (_, i) => store.append(i === 70 ? [m('dup', 1), m(`g${i}`, 1)] : [m(i === 3 ? 'dup' : `g${i}`, 1)], 20 + i));
       const fresh = await Promise.all(calls);
       expect(fresh[3]).toEqual(['dup']);
@@ -90,6 +90,31 @@ describe('StockStore', () => {
       expect((await store.level(GTINS[2]!))!.onHand).toBe(5);
     } finally {
       await store.stop();
+    }
+  });
+
+  it('a forwarded mark not committed yet: reads show its seq, the forward skips it, stop commits it; appendRead answers the level its commit left', async () => {
+    const file = path.join(tmp.dir, 'marks.db');
+    const store = new StockStore(file);
+    await store.start();
+    const g = GTINS[0]!;
+    const r = await store.appendRead([row({ movementId: 'a', gtin: g, kind: 'receipt', qty: 4, eventTime: 1 }), row({ movementId: 'b', gtin: g, kind: 'sale', qty: -1, eventTime: 2 })], 10);
+    expect(r.fresh).toEqual(['a', 'b']);
+    expect(r.levels.get(g)).toEqual({ onHand: 3, lowBelow: null });
+    expect((await store.unforwarded(10)).map((m) => m.movementId)).toEqual(['a', 'b']);
+    const marked = store.markForwarded([{ movementId: 'a', seq: 41 }]);
+    // Not awaited: until the commit, the seq comes from memory and 'a' is not forwarded again.
+    expect((await store.movement('a'))!.seq).toBe(41);
+    expect((await store.unforwarded(1)).map((m) => m.movementId)).toEqual(['b']);
+    void marked;
+    await store.stop();
+    const again = new StockStore(file);
+    await again.start();
+    try {
+      expect((await again.movement('a'))!.seq).toBe(41);
+      expect((await again.unforwarded(10)).map((m) => m.movementId)).toEqual(['b']);
+    } finally {
+      await again.stop();
     }
   });
 });
