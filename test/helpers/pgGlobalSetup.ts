@@ -15,13 +15,8 @@ import type { AddressInfo } from 'node:net';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { startPostgres, type Postgres } from './postgres.js';
-
-declare module 'vitest' {
-  export interface ProvidedContext {
-    /** Base URL of the shared-cluster endpoint (POST /db creates a database, DELETE /db/NAME drops it). */
-    pgSharedUrl: string;
-  }
-}
+// The `pgSharedUrl` key of vitest's ProvidedContext is declared there, next to its reader.
+import type {} from './pgShared.js';
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   let cluster: Promise<Postgres> | undefined;

@@ -6,6 +6,13 @@
  */
 import type { Postgres } from './postgres.js';
 
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** Base URL of the shared-cluster endpoint (POST /db creates a database, DELETE /db/NAME drops it). */
+    pgSharedUrl: string;
+  }
+}
+
 export async function sharedDatabase(): Promise<Postgres | undefined> {
   if (!process.env.VITEST) return undefined;
   const { inject } = await import('vitest');
