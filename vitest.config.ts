@@ -17,7 +17,11 @@ export default defineConfig({
       // state): a fresh process and module graph per file cost more than most of these files run.
       { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'], isolate: false } },
       // Everything that starts gateways, brokers, ptys and browsers gets a fresh process per file.
-      { extends: true, test: { name: 'system', include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, 'test/unit/**'] } },
+      {
+        extends: true,
+        // One PostgreSQL cluster for every HQ file that does not stop it, started on first use.
+        test: { name: 'system', include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, 'test/unit/**'], globalSetup: ['test/helpers/pgGlobalSetup.ts'] },
+      },
     ],
   },
 });

@@ -65,7 +65,7 @@ export async function benchHq(opts: BenchHqOptions = {}): Promise<HqBenchRow[]> 
       rows.push({ bench, system, metric, value: round(value), unit });
     };
     progress(`  ${workers} worker(s): starting PostgreSQL, Mosquitto, the ingest, 3 gateways (load ${load()})`);
-    const stack = await startIngestStack({ workers, persistence: true });
+    const stack = await startIngestStack({ workers, persistence: true, ownCluster: true });
     const chain = await startChain(stack);
     try {
       // 1. Paced: ack latency at a steady offered load.

@@ -12,7 +12,7 @@ let stack: IngestStack;
 let pub: StorePublisher;
 
 beforeAll(async () => {
-  stack = await startIngestStack({ workers: 3, persistence: true });
+  stack = await startIngestStack({ workers: 3, persistence: true, ownCluster: true });
   pub = await StorePublisher.connect(stack.mosq.url, stack.signer);
 });
 afterAll(async () => {

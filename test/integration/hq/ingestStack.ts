@@ -15,6 +15,7 @@ import { batchDigest } from '../../../gateway/protocol/schemas/ingestAck.js';
 import { topics } from '../../../gateway/protocol/topics.js';
 import { startMosquitto, type Mosquitto } from '../../helpers/mosquitto.js';
 import { startPostgres, type Postgres } from '../../helpers/postgres.js';
+import { sharedDatabase } from '../../helpers/pgShared.js';
 import { tempDir } from '../../helpers/tmp.js';
 import { createHqSigner, type HqSigner } from '../../sim/hqSigner.js';
 
@@ -44,9 +45,14 @@ export interface IngestStack {
   metric(sample: string): Promise<number>;
 }
 
-/** `extraConfig`: YAML lines appended to the config (e.g. a `chain:` section). */
-export async function startIngestStack(opts: { workers: number; persistence?: boolean; extraConfig?: string[] }): Promise<IngestStack> {
-  const [pgc, mosq] = await Promise.all([startPostgres(), startMosquitto({ persistence: opts.persistence })]);
+/**
+ * `extraConfig`: YAML lines appended to the config (e.g. a `chain:` section). `ownCluster`: a
+ * PostgreSQL cluster of this stack's own, for tests that stop or restart it; the others get a fresh
+ * database in the run's shared cluster (test/helpers/pgShared.ts), or their own cluster outside vitest.
+ */
+export async function startIngestStack(opts: { workers: number; persistence?: boolean; extraConfig?: string[]; ownCluster?: boolean }): Promise<IngestStack> {
+  const postgres = async (): Promise<Postgres> => (!opts.ownCluster && (await sharedDatabase())) || startPostgres();
+  const [pgc, mosq] = await Promise.all([postgres(), startMosquitto({ persistence: opts.persistence })]);
   const tmp = tempDir('hq-ingest-');
   const signer = createHqSigner({ kid: 'hq-ack-1' });
   const keyFile = path.join(tmp.dir, 'ack-key.pem');

@@ -2,13 +2,15 @@
  * `storegw-hq sign` and `keys` take one keys folder's lock (hq/tools/dirLock.ts), through the real
  * `dist/storegw-hq.js`: a run waits while another live run holds it, a lock left by a killed run is
  * removed, concurrent signs hand out distinct versions; and a signing key or password file that
- * others can read is refused.
+ * others can read is refused. The lock cases run real processes (the lock is between processes);
+ * the refusals call the commands in this process (hqInProcess.ts): they decide before any lock.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../../helpers/tmp.js';
+import { hqInProcess } from './hqInProcess.js';
 
 const HQ_BIN = path.resolve('dist/storegw-hq.js');
 const tmp = tempDir('hq-lock-');
@@ -76,7 +78,7 @@ describe('storegw-hq keys folder lock', () => {
 
   it('refuses a signing key others can read, and a publish password file others can read', async () => {
     chmodSync(path.join(keys, 'hq-1.key.pem'), 0o644);
-    const r = await sign('all');
+    const r = await hqInProcess('sign', ['--feed', 'catalog', '--scope', 'all', '--in', 'hq/examples/catalog.csv', '--keys', keys]);
     expect(r.code).toBe(2);
     expect(r.err).toContain('hq-1.key.pem: is mode 0644, must be readable by its owner only (0600)');
     chmodSync(path.join(keys, 'hq-1.key.pem'), 0o600);
@@ -84,7 +86,8 @@ describe('storegw-hq keys folder lock', () => {
     writeFileSync(pw, 'x\n', { mode: 0o644 });
     const signed = path.join(tmp.dir, 'c.json');
     writeFileSync(signed, signedFeed);
-    const p = await start(['publish', '--mqtt', 'mqtt://127.0.0.1:1', '--user', 'u', '--password-file', pw, '--store', 's-1', signed]);
+    const p = await hqInProcess('publish', [ '--mqtt', 'mqtt://127.0.0.1:1', '--user', 'u', '--password-file', pw, '--store', 's-1', signed]);
+    expect(existsSync(lock)).toBe(false);
     expect(p.code).toBe(2);
     expect(p.err).toContain(`--password-file: ${pw} is mode 0644`);
   });

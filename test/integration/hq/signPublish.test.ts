@@ -3,6 +3,8 @@
  * config from `keys gateway-config`, `sign` from the example CSVs and `publish` into a real
  * Mosquitto (HQ's broker); a real gateway takes the feeds and prices an item from them. Also:
  * `publish` refuses a feed whose signed scope is not the target it was given, before sending.
+ * The catalog's publish to all stores runs the real `dist/storegw-hq.js`; the other steps call the
+ * commands in this process (hqInProcess.ts), where what they decide is the point, not the process.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
@@ -14,6 +16,7 @@ import { startMosquitto, type Mosquitto } from '../../helpers/mosquitto.js';
 import { startGateway, type RunningGateway } from '../../helpers/gatewayHarness.js';
 import { tempDir } from '../../helpers/tmp.js';
 import { until } from '../../sim/hqFeeds.js';
+import { hqInProcess } from './hqInProcess.js';
 
 const HQ_BIN = path.resolve('dist/storegw-hq.js');
 const run = promisify(execFile);
@@ -22,7 +25,8 @@ const keys = path.join(tmp.dir, 'keys');
 let hq: Mosquitto;
 let gw: RunningGateway;
 
-async function hqTool(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+/** One real `storegw-hq` process. */
+async function hqProcess(...args: string[]): Promise<{ code: number; out: string; err: string }> {
   try {
     const r = await run(process.execPath, [HQ_BIN, ...args]);
     return { code: 0, out: r.stdout, err: r.stderr };
@@ -31,6 +35,8 @@ async function hqTool(...args: string[]): Promise<{ code: number; out: string; e
     return { code: x.code, out: x.stdout, err: x.stderr };
   }
 }
+
+const hqTool = (name: string, ...args: string[]) => hqInProcess(name, args);
 
 const catalog = path.join(tmp.dir, 'catalog.signed.json');
 const prices = path.join(tmp.dir, 'prices.signed.json');
@@ -63,7 +69,7 @@ describe('storegw-hq sign + publish', () => {
     writeFileSync(password, 'not-checked-by-this-broker\n', { mode: 0o600 }); // publish refuses a password file others can read
 
     const [toAll, toStore] = await Promise.all([
-      hqTool('publish', '--mqtt', hq.url, '--user', 'hq-tools', '--password-file', password, '--all', catalog),
+      hqProcess('publish', '--mqtt', hq.url, '--user', 'hq-tools', '--password-file', password, '--all', catalog),
       hqTool('publish', '--mqtt', hq.url, '--store', 'test-store', prices),
     ]);
     expect(toAll.code, toAll.err).toBe(0);
