@@ -17,7 +17,9 @@ import { tempDir } from '../../helpers/tmp.js';
 import { HQ_BIN, makeBatch, record, startIngestStack, StorePublisher, type IngestStack } from './ingestStack.js';
 
 const tmp = tempDir('hq-chain-');
-const EVIL = 'evil<img src=x>';
+// A valid store id whose status and report carry markup; and one the ingest refuses outright.
+const EVIL = 'store-evil';
+const BAD_ID = 'evil<img src=x>';
 let stack: IngestStack;
 let pub: StorePublisher;
 let page: ChildProcess | undefined;
@@ -45,6 +47,8 @@ beforeAll(async () => {
   const kept = reports.length * 2;
   let seen = 0;
   const all = stack.waitLine((l) => l.msg === 'store report kept' && ++seen === kept);
+  // Sent first on the same session: once the others are kept, this one was looked at (and dropped).
+  await c.publishAsync(topics.hqStatus(BAD_ID), JSON.stringify({ state: 'online', storeId: BAD_ID }), { qos: 1, retain: true });
   for (const [id, status, report] of reports) {
     await c.publishAsync(topics.hqStatus(id), status, { qos: 1, retain: true });
     await c.publishAsync(topics.hqReport(id, 'sync'), report, { qos: 1, retain: true });
@@ -95,7 +99,7 @@ describe('storegw-hq chain', () => {
     expect(r.code, r.err).toBe(0);
     const { stores, lagSeconds } = JSON.parse(r.out) as { stores: ChainStore[]; lagSeconds: number };
     expect(lagSeconds).toBe(600);
-    expect(stores.map((s) => s.storeId).slice(0, 3).sort()).toEqual(['evil<img src=x>', 'store-b', 'store-c']);
+    expect(stores.map((s) => s.storeId).slice(0, 3).sort()).toEqual(['store-b', 'store-c', EVIL]);
     expect(stores[3].storeId).toBe('store-a');
     const by = Object.fromEntries(stores.map((s) => [s.storeId, s]));
     expect(by['store-a']).toMatchObject({ state: 'online', lagging: false, attention: false, batches: 3, duplicateBatches: 1, duplicates: 2, conflicts: 0, rejectedBatches: 0, records24h: { exact: 5 }, installId: 'inst-store-a', storeLagS: null });
@@ -112,6 +116,8 @@ describe('storegw-hq chain', () => {
     // A report that does not pass its schema is shown as missing, never guessed at.
     expect(by[EVIL]).toMatchObject({ state: 'unknown', lastBatch: null, syncAt: null, outboxRecords: null });
     expect(by[EVIL].feeds.every((f) => f.applied === null && f.behind)).toBe(true);
+    // A topic whose store id is not a valid id is not a store.
+    expect(by[BAD_ID]).toBeUndefined();
   });
 
   it('prints the same as a table, the stores needing attention on top', async () => {
@@ -156,8 +162,9 @@ describe('storegw-hq chain', () => {
     const html = await res.text();
     expect(html).toContain('<meta http-equiv="refresh" content="5">');
     for (const id of ['store-a', 'store-b', 'store-c']) expect(html).toContain(`<td>${id}</td>`);
-    expect(html).toContain('<td>evil&#60;img src=x&#62;</td>');
-    expect(html).not.toContain('<img');
+    expect(html).toContain(`<td>${EVIL}</td>`);
+    expect(html).not.toContain('evil<img');
+    expect(html).not.toContain('<b>');
     expect(html).not.toContain('<script');
     // Offline first: store-b's row comes before store-a's.
     expect(html.indexOf('<td>store-b</td>')).toBeLessThan(html.indexOf('<td>store-a</td>'));
