@@ -29,7 +29,7 @@ import type { CartView } from '../../gateway/protocol/schemas/kiosk.js';
 
 const SOAK = process.env.DEMO_SOAK === '1';
 /** How much faster the demo's clock runs than the wall clock. */
-const TIME_SCALE = SOAK ? 1 : 8;
+const TIME_SCALE = SOAK ? 1 : 10;
 /**
  * How long the running store is watched, from the moment every device is first online: 240 s of
  * the store's time, past the longest staleness limit (ESL access points, 180 s).

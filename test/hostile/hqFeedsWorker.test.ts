@@ -17,7 +17,8 @@ import { connectHqFeeds, gtinOf, login, type HqFeeds } from '../sim/hqFeeds.js';
 import type { SyncReport } from '../../gateway/prices/prices.js';
 
 const SEED = 1305;
-const RUNS = 30;
+// Twenty seeded bombs by default (each may cost a worker restart); STOREGW_TEST_FUZZ_RUNS=N runs more.
+const RUNS = Number(process.env.STOREGW_TEST_FUZZ_RUNS ?? 20);
 const MAX_FEED = 4 * 1024 * 1024;
 const tmp = tempDir('sgw-hostile-worker-');
 const signer = createHqSigner({ kid: 'hq-hostile' });
