@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { pino } from 'pino';
 import type { HqCommand, HqIo } from '../main.js';
-import { IngestConfigError, loadIngestConfig, type IngestConfig } from '../ingest/config.js';
+import { loadIngestConfigFor, type IngestConfig } from '../ingest/config.js';
 import { loadVersions } from '../tools/feedVersions.js';
 import { readStores } from './chainQuery.js';
 import { chainView, formatTable, type ChainStore, type SignedVersions } from './chainView.js';
@@ -66,14 +66,8 @@ async function run(args: string[], io: HqIo): Promise<number> {
     io.err(`storegw-hq chain: --config FILE is required\n${USAGE}`);
     return 2;
   }
-  let config;
-  try {
-    config = loadIngestConfig(values.config);
-  } catch (err) {
-    if (!(err instanceof IngestConfigError)) throw err;
-    io.err(`storegw-hq chain: ${values.config}:\n${err.errors.map((e) => `  ${e}\n`).join('')}`);
-    return 2;
-  }
+  const config = loadIngestConfigFor('chain', values.config, io.err);
+  if (!config) return 2;
   const chain = config.chain ?? DEFAULTS;
   const pool = new pg.Pool({ ...config.pg, max: 2, connectionTimeoutMillis: 10_000 });
   pool.on('error', () => undefined); // an idle client lost: the next query opens another

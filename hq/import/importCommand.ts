@@ -13,7 +13,7 @@ import pg from 'pg';
 import type { HqCommand, HqIo } from '../main.js';
 import { topics } from '../../gateway/protocol/topics.js';
 import { migrate } from '../db/migrate.js';
-import { IngestConfigError, loadIngestConfig } from '../ingest/config.js';
+import { loadIngestConfigFor } from '../ingest/config.js';
 import { splitExport } from './exportFile.js';
 import { Importer, type BatchOutcome, type ImportTotals } from './importer.js';
 
@@ -68,14 +68,8 @@ async function run(args: string[], io: HqIo): Promise<number> {
     io.err(`storegw-hq import: ${!values.config ? '--config FILE is required' : 'give exactly one export file'}\n${USAGE}`);
     return 2;
   }
-  let config;
-  try {
-    config = loadIngestConfig(values.config);
-  } catch (err) {
-    if (!(err instanceof IngestConfigError)) throw err;
-    io.err(`storegw-hq import: ${values.config}:\n${err.errors.map((e) => `  ${e}\n`).join('')}`);
-    return 2;
-  }
+  const config = loadIngestConfigFor('import', values.config, io.err);
+  if (!config) return 2;
   const file = positionals[0];
   try {
     if (file !== '-' && !statSync(file).isFile()) throw Object.assign(new Error('not a file'), { code: 'not a file' });

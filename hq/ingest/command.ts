@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import { pino, type Logger, type LevelWithSilent } from 'pino';
 import type { HqCommand, HqIo } from '../main.js';
-import { IngestConfigError, loadIngestConfig, redactUrl } from './config.js';
+import { loadIngestConfigFor, redactUrl } from './config.js';
 import { IngestMetrics, isWorkerEvent } from './metrics.js';
 import { Supervisor } from './supervisor.js';
 import { IngestWorker } from './worker.js';
@@ -47,14 +47,8 @@ async function run(args: string[], io: HqIo): Promise<number> {
     io.err('storegw-hq ingest: --config FILE is required\n');
     return 2;
   }
-  let config;
-  try {
-    config = loadIngestConfig(values.config);
-  } catch (err) {
-    if (!(err instanceof IngestConfigError)) throw err;
-    io.err(`storegw-hq ingest: ${values.config}:\n${err.errors.map((e) => `  ${e}\n`).join('')}`);
-    return 2;
-  }
+  const config = loadIngestConfigFor('ingest', values.config, io.err);
+  if (!config) return 2;
   // Files the ingest creates (none today besides logs through the journal) are its user's alone.
   process.umask(0o077);
 

@@ -131,6 +131,20 @@ export function redactUrl(url: string): string {
   }
 }
 
+/**
+ * `loadIngestConfig` for a subcommand: the config, or null after telling `err` every problem under
+ * the command's name (the caller exits 2). Other errors are thrown.
+ */
+export function loadIngestConfigFor(command: string, file: string, err: (s: string) => void): Readonly<IngestConfig> | null {
+  try {
+    return loadIngestConfig(file);
+  } catch (e) {
+    if (!(e instanceof IngestConfigError)) throw e;
+    err(`storegw-hq ${command}: ${file}:\n${e.errors.map((x) => `  ${x}\n`).join('')}`);
+    return null;
+  }
+}
+
 /** Reads and checks FILE; throws IngestConfigError listing every problem, each naming its field. */
 export function loadIngestConfig(file: string): Readonly<IngestConfig> {
   let doc: unknown;

@@ -4,7 +4,7 @@
  * first status round, the payment terminals, the light and the scanner went stale, kiosk 1 called
  * for help the whole time, and Ctrl-C ended in a stack trace). The demo runs on a clock TIME_SCALE
  * times faster (`--time-scale`: every check-in, status round and price change, and the gateway's
- * staleness limits alike), so half a minute of watching at 8x spans every device's staleness limit and
+ * staleness limits alike), so 24 s of watching at 10x spans every device's staleness limit and
  * several price changes. `make demo-soak` (DEMO_SOAK=1) watches the real-time demo for the full
  * three minutes, which also covers the timers the scale leaves alone (MQTT keep-alive).
  * Checked: every device stays online at every look, labels current,
@@ -110,7 +110,7 @@ function watchKiosk(httpPort: number, kioskId: string): { carts: CartView[]; ws:
 const phantom = (c: CartView) => c.helpCalled || c.requests.length > 0 || c.phase === 'needsAttendant';
 
 describe('make demo, headless', () => {
-  it('keeps a living store for four minutes of store time (an 8x clock; three real minutes with DEMO_SOAK=1) and stops cleanly on Ctrl-C', async () => {
+  it('keeps a living store for four minutes of store time (a 10x clock; three real minutes with DEMO_SOAK=1) and stops cleanly on Ctrl-C', async () => {
     const [mqttPort, httpPort, hqPort] = [await freePort(), await freePort(), await freePort()];
     const dataDir = path.join(tmp.dir, 'data');
     const env = {
