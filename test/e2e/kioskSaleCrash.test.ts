@@ -1,5 +1,5 @@
 /**
- * Issue 14: the gateway killed with SIGKILL at every step boundary of a sale (scan, pay sent,
+ * The gateway killed with SIGKILL at the step boundaries of a sale (scan, pay sent,
  * approved, recorded in the ledger, forwarded to the outbox, session saved, thank-you). The real
  * gateway process halts itself at the named step (STOREGW_TEST_HALT_AT: SIGSTOP right after a
  * "test halt" log line) and the test SIGKILLs it there: no timers, no races. After every restart
@@ -12,11 +12,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { G } from './kioskFixture.js';
 import { countRecords, crashAt, expectExactSales, Life, setUpStore, STEPS, tearDownStore, terminal } from './saleCrashFixture.js';
 
+// Four of the seven steps by default, one per kind of recovery (before the terminal has the charge,
+// approved but not in the ledger, in the ledger, session saved), to keep the suite inside its CI
+// budget; STOREGW_TEST_ALL_STEPS=1 kills at all seven. kioskSaleSoak.test.ts adds random ones.
+const RUN: readonly (typeof STEPS)[number][] = process.env.STOREGW_TEST_ALL_STEPS === '1' ? STEPS : ['paySent', 'approved', 'recorded', 'sessionSaved'];
+
 beforeAll(() => setUpStore());
 afterAll(tearDownStore);
 
 describe('a sale killed at every step boundary', () => {
-  for (const step of STEPS) {
+  for (const step of RUN) {
     it(`killed at "${step}": after the restart the kiosk finishes, one sale per approved payment`, async () => {
       expect(await crashAt(step)).toMatch(/^[0-9a-f-]{36}$/);
       await expectExactSales();
