@@ -53,7 +53,8 @@ $(NODE_STAMP):
 $(NODE_MODULES_STAMP): package-lock.json package.json $(NODE_STAMP)
 	@echo "deps: npm ci under Node $$(node -v) (lock or Node changed, or node_modules missing; better-sqlite3 builds from source against those headers, a few minutes)"
 	@[ "$$(node -v)" = "v$(NODE_VERSION)" ] || { echo "deps: PATH gives Node $$(node -v), expected v$(NODE_VERSION)" >&2; exit 1; }
-	npm ci --no-audit --no-fund
+	@# JOBS: node-gyp compiles better-sqlite3's two sources in parallel (measured 88 → 78 s here).
+	JOBS=max npm ci --no-audit --no-fund
 	@touch $(NODE_MODULES_STAMP)
 
 ## build: bundle the gateway, the bridge and the pages into dist/
