@@ -16,8 +16,8 @@ import { EventEmitter } from 'node:events';
 import fc from 'fast-check';
 import path from 'node:path';
 import type { MqttClient } from 'mqtt';
-import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KioskPage } from './kioskSocket.js';
 import { connectDevice, DEFAULT_DEVICES, metric, spawnGateway, startGateway, TEST_SECRET, writeConfigFile, type GatewayProcess } from '../../helpers/gatewayHarness.js';
 import { startMosquitto, type Mosquitto } from '../../helpers/mosquitto.js';
 import { tempDir } from '../../helpers/tmp.js';
@@ -28,7 +28,7 @@ import { passage } from '../../sim/demoWalkOut.js';
 import { PaymentSim } from '../../sim/paymentSim.js';
 import { encodeSgtin96 } from '../../../gateway/kiosk/sgtin.js';
 import { topics } from '../../../gateway/protocol/topics.js';
-import { CATALOG, G, KIOSK_DEVICES, kioskExtra, MEMBERS, Peripherals, PRICES, TOKENS } from '../../e2e/kioskFixture.js';
+import { CATALOG, G, KIOSK_DEVICES, kioskExtra, MEMBERS, Peripherals, PRICES } from '../../e2e/kioskFixture.js';
 import { api, login } from './opsClient.js';
 
 function epc(itemReference: string, serial: number): string {
@@ -75,44 +75,6 @@ class Light {
   /** Resolves once `n` red flashes arrived in all. */
   async alarmsReach(n: number): Promise<void> {
     await until(this.events, 'set', () => this.alarms.length >= n, 10_000, `${n} alarm commands`, () => this.sets);
-  }
-}
-
-interface Cart {
-  type: 'cart';
-  sessionId: string;
-  phase: string;
-  lines: { lineId: string; gtin: string; serials?: string[] }[];
-  requests: { requestId: string; kind: string; item?: string }[];
-}
-
-/** The kiosk page's socket: every cart pushed, and a wait for one that matches. */
-class KioskPage {
-  readonly carts: Cart[] = [];
-  private readonly events = new EventEmitter();
-  private constructor(readonly ws: WebSocket) {
-    ws.on('message', (d) => {
-      const m = JSON.parse(String(d)) as Cart;
-      if (m.type !== 'cart') return;
-      this.carts.push(m);
-      this.events.emit('cart');
-    });
-  }
-  static async open(httpPort: number): Promise<KioskPage> {
-    const ws = new WebSocket(`ws://127.0.0.1:${httpPort}/ws/kiosk`, { origin: `http://127.0.0.1:${httpPort}` });
-    await new Promise((r, j) => (ws.once('open', r), ws.once('error', j)));
-    const page = new KioskPage(ws);
-    ws.send(JSON.stringify({ type: 'hello', kioskId: 'k1', token: TOKENS.k1 }));
-    await page.next(() => true, 'the first cart');
-    return page;
-  }
-  send(m: object): void {
-    this.ws.send(JSON.stringify(m));
-  }
-  async next(pred: (c: Cart) => boolean, what: string): Promise<Cart> {
-    const last = () => this.carts[this.carts.length - 1];
-    await until(this.events, 'cart', () => this.carts.length > 0 && pred(last()), 10_000, what, () => last());
-    return last();
   }
 }
 

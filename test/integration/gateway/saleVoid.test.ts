@@ -13,11 +13,10 @@
  *   commit (before the reversal); STOREGW_TEST_ALL_STEPS=1 kills at all six (each kill is one
  *   more gateway start, about 5 s).
  */
-import { EventEmitter } from 'node:events';
 import fc from 'fast-check';
 import path from 'node:path';
-import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KioskPage } from './kioskSocket.js';
 import { spawnGateway, TEST_SECRET, writeConfigFile, DEFAULT_DEVICES, type GatewayProcess } from '../../helpers/gatewayHarness.js';
 import { startMosquitto, type Mosquitto } from '../../helpers/mosquitto.js';
 import { tempDir } from '../../helpers/tmp.js';
@@ -25,7 +24,7 @@ import { createHqSigner } from '../../sim/hqSigner.js';
 import { until } from '../../sim/hqFeeds.js';
 import { HqSim } from '../../sim/hqSim.js';
 import { PaymentSim } from '../../sim/paymentSim.js';
-import { EPC_6789, G, KIOSK_DEVICES, kioskExtra, Peripherals, seedCatalog, TOKENS } from '../../e2e/kioskFixture.js';
+import { EPC_6789, G, KIOSK_DEVICES, kioskExtra, Peripherals, seedCatalog } from '../../e2e/kioskFixture.js';
 import { api, login } from './opsClient.js';
 import { openDb } from '../../../gateway/db/sqlite.js';
 import { encodeSgtin96 } from '../../../gateway/kiosk/sgtin.js';
@@ -53,43 +52,6 @@ let base: string;
 let dev: Peripherals;
 let pay: PaymentSim;
 let page: KioskPage;
-
-interface Cart {
-  type: 'cart';
-  phase: string;
-  lines: { gtin: string; serials?: string[] }[];
-  requests: { kind: string }[];
-  receipt?: { transactionId: string };
-}
-
-class KioskPage {
-  readonly carts: Cart[] = [];
-  private readonly events = new EventEmitter();
-  private constructor(readonly ws: WebSocket) {
-    ws.on('message', (d) => {
-      const m = JSON.parse(String(d)) as Cart;
-      if (m.type !== 'cart') return;
-      this.carts.push(m);
-      this.events.emit('cart');
-    });
-  }
-  static async open(httpPort: number): Promise<KioskPage> {
-    const ws = new WebSocket(`ws://127.0.0.1:${httpPort}/ws/kiosk`, { origin: `http://127.0.0.1:${httpPort}` });
-    await new Promise((r, j) => (ws.once('open', r), ws.once('error', j)));
-    const p = new KioskPage(ws);
-    ws.send(JSON.stringify({ type: 'hello', kioskId: 'k1', token: TOKENS.k1 }));
-    await p.next(() => true, 'the first cart');
-    return p;
-  }
-  send(m: object): void {
-    this.ws.send(JSON.stringify(m));
-  }
-  async next(pred: (c: Cart) => boolean, what: string): Promise<Cart> {
-    const last = () => this.carts[this.carts.length - 1];
-    await until(this.events, 'cart', () => this.carts.length > 0 && pred(last()), 10_000, what, () => last());
-    return last();
-  }
-}
 
 const sales = () => hqSim.records('test-store').filter((r) => r.type === 'transaction');
 const voids = () => hqSim.records('test-store').filter((r) => r.type === 'saleVoided');
