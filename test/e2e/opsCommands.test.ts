@@ -51,6 +51,8 @@ describe('ops page: device commands', () => {
     expect(await got).toEqual({ cmdId, color: 'red', mode: 'flash' });
     await dev.publishAsync('store/v1/dev/light/lt-1/evt/ack', JSON.stringify({ ts: new Date().toISOString(), cmdId, ok: true }), { qos: 1 });
     await page.waitForSelector(`[data-testid="command-recent"][data-cmd="${cmdId}"][data-state="acked"]`);
+    // The recent list and the pending list are two renders: wait for the pending row to go.
+    await page.waitForSelector(`[data-testid="command-pending"][data-cmd="${cmdId}"]`, { state: 'detached' });
     expect(await page.locator('[data-testid="command-pending"]').count()).toBe(0);
     await screenshot(page, 'ops-commands-acked');
     await dev.endAsync();
