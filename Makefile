@@ -1,6 +1,10 @@
 # storegw — the two commands first: `make demo`, `make test`.
 SHELL := /bin/bash
-NODE_MODULES_STAMP := node_modules/.package-lock.json
+# Two steps, two stamps: the packages (npm ci --ignore-scripts, seconds) and then their native
+# addons (npm rebuild: better-sqlite3 compiles from source, a minute or more). `make test` starts the
+# type check after the first, so tsc runs while the addons compile instead of beside the tests.
+NODE_FETCH_STAMP := node_modules/.storegw-fetched
+NODE_MODULES_STAMP := node_modules/.storegw-built
 APT_PACKAGES := mosquitto mosquitto-clients socat chromium systemd fonts-wqy-microhei openssl postgresql
 export NODE_OPTIONS ?=
 
@@ -50,11 +54,19 @@ $(NODE_STAMP):
 	rm -rf '$(NODE_HOME)'; mv "$$tmp/node" '$(NODE_HOME)'
 
 # A new Node (NODE_STAMP) reinstalls node_modules too: its addons were built for the old one.
-$(NODE_MODULES_STAMP): package-lock.json package.json $(NODE_STAMP)
-	@echo "deps: npm ci under Node $$(node -v) (lock or Node changed, or node_modules missing; better-sqlite3 builds from source against those headers, a few minutes)"
+$(NODE_FETCH_STAMP): package-lock.json package.json $(NODE_STAMP)
+	@echo "deps: npm ci --ignore-scripts under Node $$(node -v) (lock or Node changed, or node_modules missing; the native addons are built next)"
 	@[ "$$(node -v)" = "v$(NODE_VERSION)" ] || { echo "deps: PATH gives Node $$(node -v), expected v$(NODE_VERSION)" >&2; exit 1; }
-	@# JOBS: node-gyp compiles better-sqlite3's two sources in parallel (measured 88 → 78 s here).
-	JOBS=max npm ci --no-audit --no-fund
+	@rm -f $(NODE_MODULES_STAMP)
+	npm ci --ignore-scripts --no-audit --no-fund
+	@touch $(NODE_FETCH_STAMP)
+
+# The install scripts npm ci skipped: better-sqlite3 builds from source against the pinned Node's
+# headers (a few minutes), serialport, node-hid and epoll load or build their bindings, esbuild
+# checks its binary. JOBS: node-gyp compiles better-sqlite3's two sources in parallel.
+$(NODE_MODULES_STAMP): $(NODE_FETCH_STAMP)
+	@echo "deps: native addons (npm rebuild)"
+	JOBS=max npm rebuild --no-audit --no-fund
 	@touch $(NODE_MODULES_STAMP)
 
 ## build: bundle the gateway, the bridge and the pages into dist/
@@ -68,16 +80,18 @@ typecheck: deps
 ## test: type checks beside every suite — unit, integration (real aedes, Mosquitto, SQLite, socat), e2e (Chromium)
 # The type check is a step of this recipe, not a prerequisite: a failing prerequisite would stop
 # make before vitest and the closing "N passed, N failed" line; here its result is counted in it.
-# It runs beside vitest, not before it: most test files wait on sockets, child processes and
-# Chromium rather than the CPU, so tsc fills idle time instead of adding its own; its lines are
-# shown after vitest's. The last run's report is kept as vitest.previous.json: its file durations
-# order this run (test/helpers/slowFirst.ts), and no stale report is left to summarize.
-test: build
+# It starts as soon as the packages are in node_modules (tsc needs no native addon), so on a fresh
+# clone it runs while the addons compile, and otherwise beside vitest, whose files mostly wait on
+# sockets, child processes and Chromium; its lines are shown after vitest's. The last run's report
+# is kept as vitest.previous.json: its file durations order this run (test/helpers/slowFirst.ts),
+# and no stale report is left to summarize.
+test: $(NODE_FETCH_STAMP)
 	@echo "test: Node $$(node -v) ($$(command -v node))"
 	@mkdir -p test-artifacts
 	@rm -f test-artifacts/typecheck.json test-artifacts/typecheck.log
 	@if [ -f test-artifacts/vitest.json ]; then mv test-artifacts/vitest.json test-artifacts/vitest.previous.json; fi
 	node test/helpers/typecheck.mjs --out test-artifacts/typecheck.json > test-artifacts/typecheck.log 2>&1 & tcpid=$$!; \
+	$(MAKE) --no-print-directory build || { wait $$tcpid; cat test-artifacts/typecheck.log; exit 1; }; \
 	npx vitest run --reporter=default --reporter=json --outputFile.json=test-artifacts/vitest.json; rc=$$?; \
 	wait $$tcpid; tc=$$?; cat test-artifacts/typecheck.log; \
 	node test/helpers/summary.mjs test-artifacts/vitest.json test-artifacts/typecheck.json; \
