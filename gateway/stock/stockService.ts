@@ -47,6 +47,26 @@ const CATCH_UP_EVERY_MS = 60_000;
  */
 const FORWARD_BATCH = 1000;
 
+/**
+ * stock.db refused the movements themselves (disk full, the writer thread down): nothing was
+ * stored, unlike a movement stored whose record is not written yet (that one is forwarded later).
+ * The ops answer differs: send it again with the same request id, not "it is kept".
+ */
+export class MovementsNotStored extends Error {
+  constructor(readonly reason: Error) {
+    super(`stock.db did not store the movements: ${reason.message}`, { cause: reason });
+    this.name = 'MovementsNotStored';
+  }
+}
+
+async function stored<T>(append: Promise<T>): Promise<T> {
+  try {
+    return await append;
+  } catch (err) {
+    throw new MovementsNotStored(err as Error);
+  }
+}
+
 export class StockService {
   readonly store: StockStore;
   private readonly log: Logger;
@@ -133,11 +153,13 @@ export class StockService {
   }
 
   /**
-   * Appends movements and writes their records; resolves once every new one is an exact record
-   * (or rejects, the movement kept and forwarded later). Repeats of known ids change nothing.
+   * Appends movements and writes their records; resolves once every new one is an exact record.
+   * Rejects with MovementsNotStored when stock.db did not take them (nothing changed), or with the
+   * record's error when they are stored but a record is not written yet (it is forwarded later).
+   * Repeats of known ids change nothing.
    */
   async add(moves: readonly NewMovement[]): Promise<string[]> {
-    const fresh = await this.store.append(moves, this.o.now());
+    const fresh = await stored(this.store.append(moves, this.o.now()));
     this.moved(moves, fresh);
     await this.forward();
     return fresh;
@@ -148,7 +170,7 @@ export class StockService {
    * seq of each record the forward wrote or found.
    */
   async addRead(moves: readonly NewMovement[]): Promise<{ fresh: string[]; levels: Map<string, LevelAfter>; seqs: ReadonlyMap<string, number> }> {
-    const { fresh, levels } = await this.store.appendRead(moves, this.o.now());
+    const { fresh, levels } = await stored(this.store.appendRead(moves, this.o.now()));
     this.moved(moves, fresh);
     return { fresh, levels, seqs: await this.forward() };
   }

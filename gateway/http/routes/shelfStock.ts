@@ -8,6 +8,7 @@
  * lines into `count` movements (a manager never applies a count blindly). Applying twice is one
  * count: its movements are keyed by the count.
  */
+import { MovementsNotStored } from '../../stock/stockService.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { CycleCount } from '../../items/cycleCount.js';
 import type { Shelves } from '../../items/shelves.js';
@@ -72,6 +73,10 @@ export const shelfRoutes: TypedRoutes<ShelfRouteDeps> = async (app, deps) => {
       req.log.info({ by: req.session!.username, countId: c.countId, lines: chosen.length }, 'cycle count applied');
       return r;
     } catch (err) {
+      if (err instanceof MovementsNotStored) {
+        req.log.error({ err: err.reason, countId: c.countId }, 'count movements not stored');
+        return reply.code(503).send({ code: 'SGW_ERR_STORAGE', message: `the count was not applied (${err.reason.message}); nothing changed: apply it again` });
+      }
       req.log.error({ err, countId: c.countId }, 'count movements kept, their records not written yet');
       return reply.code(503).send({ code: 'SGW_ERR_RECORD_FAILED', message: `the count is kept but its records could not be written yet (${(err as Error).message}); they are written when storage is back` });
     }

@@ -9,6 +9,7 @@
  * Each recording answers after its exact `stockMove` records are durable.
  */
 import type { StockActions } from '../../stock/stockActions.js';
+import { MovementsNotStored } from '../../stock/stockService.js';
 import { Refusals } from '../../protocol/schemas/api/common.js';
 import { StockAdjustBody, StockConfirmBody, StockCountBody, StockDeliveries, StockDeliveryParams, StockFindQuery, StockFound, StockGtinParams, StockItemDetail, StockLists, StockMoved, StockReceiveBody, StockReturnBody, StockThresholdBody } from '../../protocol/schemas/api/stock.js';
 import { requireRole } from '../auth.js';
@@ -20,13 +21,21 @@ export interface StockRouteDeps {
   setThreshold: (gtin: string, lowBelow: number | null) => Promise<void>;
 }
 
-/** A movement is kept even when its record could not be written (it is written later): say so. */
-async function recorded<T>(req: FastifyRequest, reply: FastifyReply, what: string, fn: () => Promise<T>): Promise<T | FastifyReply> {
+/**
+ * The two storage failures of a movement, told apart: stock.db did not store it (nothing changed;
+ * the same request id may be sent again), or it is stored and only its record is not written yet
+ * (it is written when storage is back).
+ */
+export async function recorded<T>(req: FastifyRequest, reply: FastifyReply, what: string, fn: () => Promise<T>): Promise<T | FastifyReply> {
   try {
     // Success is logged once, by the stock service ('stock moved', naming who): a line per request
     // here too doubled the log writes of the stock path.
     return await fn();
   } catch (err) {
+    if (err instanceof MovementsNotStored) {
+      req.log.error({ err: err.reason, by: req.session!.username, what }, 'stock movement not stored');
+      return reply.code(503).send({ code: 'SGW_ERR_STORAGE', message: `the ${what} was not recorded (${err.reason.message}); nothing changed: send it again with the same requestId` });
+    }
     req.log.error({ err, by: req.session!.username, what }, 'stock movement kept, its record not written yet');
     return reply.code(503).send({ code: 'SGW_ERR_RECORD_FAILED', message: `the ${what} is kept but its record could not be written yet (${(err as Error).message}); it is written when storage is back` });
   }
