@@ -1,6 +1,7 @@
 /** Config `shelves`: RFID readers watching store shelves, each for one zone (shelves.ts). */
 import { Type, type Static } from '@sinclair/typebox';
 import { ID_PATTERN } from '../protocol/topics.js';
+import { isValidGtin } from '../kiosk/barcodes/checkDigits.js';
 
 export const ShelfSchema = Type.Object(
   {
@@ -42,6 +43,14 @@ export function shelfErrors(obj: { shelves?: unknown; exitGates?: unknown; kiosk
     if (gate !== undefined) errors.push(`shelves[${i}].reader: "${s.reader}" is the reader of exitGates[${gate}]`);
     const kioskId = basketReaders.get(s.reader);
     if (kioskId !== undefined) errors.push(`shelves[${i}].reader: "${s.reader}" is kiosk ${kioskId}'s basket reader (kiosk.devices.${kioskId}.rfid)`);
+  });
+  // A planned GTIN with a wrong check digit (a typo) would never match a read: the shelf would look
+  // empty for good. GTIN-8, -12, -13 and -14 are one number each (Shelves matches them as GTIN-14).
+  obj.shelves.forEach((s: { gtins?: unknown }, i) => {
+    if (!Array.isArray(s?.gtins)) return;
+    s.gtins.forEach((g: unknown, j) => {
+      if (typeof g === 'string' && /^[0-9]{8,14}$/.test(g) && !isValidGtin(g)) errors.push(`shelves[${i}].gtins[${j}]: "${g}" is not a GTIN (8, 12, 13 or 14 digits with a valid check digit)`);
+    });
   });
   return errors;
 }

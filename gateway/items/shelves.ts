@@ -88,7 +88,7 @@ export class Shelves {
   async start(): Promise<void> {
     if (!this.enabled) return;
     for (const r of await this.o.store.shelfWatch()) if (this.zones.has(r.zone)) this.watched(r.zone).set(r.gtin, r.openSince);
-    const planned = [...this.zones].flatMap(([zone, z]) => [...z.planned].filter((g) => !this.watched(zone).has(g)).map((gtin) => ({ zone, gtin })));
+    const planned = [...this.zones].flatMap(([zone, z]) => [...this.plannedOf(z)].filter((g) => !this.watched(zone).has(g)).map((gtin) => ({ zone, gtin })));
     await this.o.store.watchShelfItems(planned);
     for (const p of planned) this.watched(p.zone).set(p.gtin, null);
     const longest = Math.max(...[...this.zones.values()].map((z) => z.presenceMs));
@@ -102,6 +102,15 @@ export class Shelves {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await this.checking;
+  }
+
+  /**
+   * A zone's planned GTINs in the catalog's own form of each number (reads are matched as GTIN-14
+   * and named by the catalog), so "04012345678901" in the config and "4012345678901" in the catalog
+   * are one item, not a second one that never sees a read. Not in the catalog: as configured.
+   */
+  private plannedOf(z: { planned: Set<string> }): Set<string> {
+    return new Set([...z.planned].map((g) => this.o.itemOf(g.padStart(14, '0'))?.gtin ?? g));
   }
 
   private watched(zone: string): Map<string, number | null> {
@@ -197,7 +206,7 @@ export class Shelves {
     const again = [...this.counts.values()].find((c) => c.requestId === requestId);
     if (again) return again; // the same press sent twice
     if (zone !== null && !this.zones.has(zone)) throw Object.assign(new Error(`body.zone: no shelf zone "${zone}" (known: ${[...this.zones.keys()].join(', ') || 'none'})`), { statusCode: 400 });
-    const planned = zone === null ? [...this.zones.values()].flatMap((z) => [...z.planned]) : [...this.zones.get(zone)!.planned];
+    const planned = zone === null ? [...this.zones.values()].flatMap((z) => [...this.plannedOf(z)]) : [...this.plannedOf(this.zones.get(zone)!)];
     const c = new CycleCount(`cc-${this.o.now().toString(36)}-${randomBytes(4).toString('hex')}`, zone, this.o.now(), by, planned, requestId);
     this.counts.set(c.countId, c);
     // The newest 20 counts are kept (open or not): memory stays bounded whatever is started.
