@@ -16,7 +16,7 @@ import { loadConfigFile } from '../../gateway/config.js';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { DeviceSim, FootfallSim } from './deviceSim.js';
 import { AlarmLightSim, ExitGateSim, scheduleWalkOuts } from './demoWalkOut.js';
-import { startBridge, startHq, startShelfAndTills } from './demoStore.js';
+import { bookOpeningStock, DEMO_LABELS, startBridge, startHq, startShelfAndTills } from './demoStore.js';
 import type { MemberPhone } from './memberPhone.js';
 import { parseTimeScale, scaledMs, writeScaledConfig } from './demoTimeScale.js';
 
@@ -167,6 +167,8 @@ async function main(): Promise<void> {
     const inTime = await Promise.race([hqSim.priced.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), 60_000)))]);
     clearTimeout(timer);
     say(inTime ? 'the gateway prices from the catalog HQ sent' : `the gateway has not reported HQ's catalog in use after 60 s (see ${gatewayLog}); starting the kiosk devices anyway`);
+    await bookOpeningStock(cfg, DEMO_LABELS);
+    say(`opening stock booked: 24 of each of the ${DEMO_LABELS} catalog items`);
   }
   if (stopping) return;
   say('[5/5] starting the bridge: serial scales and RFID over socat ptys, the HID scanner and the light tower through their transport interfaces, a ZVT card terminal, a receipt printer and an OpenEPaperLink access point on local ports');

@@ -243,10 +243,34 @@ export async function startBridge(bridgeConfigFile: string, logFile: string, dat
  * shows as "in stock, not on the shelf" rather than out of stock.
  */
 async function bookShelfStock(cfg: Readonly<Config>, gtins: string[]): Promise<void> {
-  const base = `http://127.0.0.1:${cfg.http.port ?? 8080}`;
-  const login = await fetch(`${base}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'attendant', password: 'demo-attendant' }) });
+  await receive(cfg, await attendantCookie(cfg), 'demo-bakery-morning', gtins.map((gtin) => ({ gtin, qty: 12 })), 'demo bakery delivery');
+}
+
+/**
+ * The store's opening stock: two dozen of every catalog item, received in chunks of the ops API's
+ * 200 lines (fixed request ids: a restarted demo books it once). Without it every item a demo
+ * shopper buys goes below zero on hand, which a store with real stock never shows.
+ */
+export async function bookOpeningStock(cfg: Readonly<Config>, items: number): Promise<void> {
+  const cookie = await attendantCookie(cfg);
+  for (let first = 1, chunk = 0; first <= items; first += 200, chunk++) {
+    const lines = Array.from({ length: Math.min(200, items - first + 1) }, (_, k) => ({ gtin: gtinOf(first + k), qty: 24 }));
+    await receive(cfg, cookie, `demo-opening-stock-${chunk}`, lines, 'demo opening stock');
+  }
+}
+
+async function attendantCookie(cfg: Readonly<Config>): Promise<string> {
+  const login = await fetch(`${opsBase(cfg)}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'attendant', password: 'demo-attendant' }) });
   const cookie = login.headers.getSetCookie().find((c) => c.startsWith('sgw_session='))?.split(';')[0];
-  if (login.status !== 200 || !cookie) throw new Error(`demo shelf stock: login as attendant answered ${login.status}`);
-  const r = await fetch(`${base}/api/stock/receive`, { method: 'POST', headers: { 'content-type': 'application/json', cookie }, body: JSON.stringify({ requestId: 'demo-bakery-morning', lines: gtins.map((gtin) => ({ gtin, qty: 12 })), ref: 'demo bakery delivery' }) });
-  if (r.status !== 200) throw new Error(`demo shelf stock: receive answered ${r.status} ${await r.text()}`);
+  if (login.status !== 200 || !cookie) throw new Error(`demo stock: login as attendant answered ${login.status}`);
+  return cookie;
+}
+
+async function receive(cfg: Readonly<Config>, cookie: string, requestId: string, lines: { gtin: string; qty: number }[], ref: string): Promise<void> {
+  const r = await fetch(`${opsBase(cfg)}/api/stock/receive`, { method: 'POST', headers: { 'content-type': 'application/json', cookie }, body: JSON.stringify({ requestId, lines, ref }) });
+  if (r.status !== 200) throw new Error(`demo stock ${requestId}: receive answered ${r.status} ${await r.text()}`);
+}
+
+function opsBase(cfg: Readonly<Config>): string {
+  return `http://127.0.0.1:${cfg.http.port ?? 8080}`;
 }
