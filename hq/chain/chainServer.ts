@@ -7,6 +7,8 @@
  * Login: a user from the config (`chain.users`, scrypt hashes) posts the form; a random session
  * token goes into an HttpOnly, SameSite=Strict cookie (so another site cannot submit with it), held
  * in memory with its expiry. Everything but the login form answers 401 without a session.
+ * Guessing is limited before a hash runs, per address and per user name (loginThrottle.ts): a
+ * refused attempt answers 429 with Retry-After and is logged.
  * Every string a store published (its id, versions, the report) is HTML-escaped.
  */
 import { randomBytes } from 'node:crypto';
@@ -14,6 +16,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { Logger } from 'pino';
 import { cells, COLUMNS, type ChainStore } from './chainView.js';
 import { verifyPassword } from './passwordHash.js';
+import { LoginThrottle, type LoginLimits } from './loginThrottle.js';
 
 export interface ChainServerOptions {
   users: readonly { username: string; passwordHash: string }[];
@@ -23,6 +26,8 @@ export interface ChainServerOptions {
   refreshSeconds?: number;
   now?: () => number;
   log?: Logger;
+  /** Password guessing limits (loginThrottle.ts); the defaults suit a page a few people use. */
+  loginLimits?: LoginLimits;
 }
 
 const COOKIE = 'hqchain';
@@ -58,6 +63,7 @@ function cookieOf(req: FastifyRequest): string | undefined {
 export function buildChainServer(o: ChainServerOptions): FastifyInstance {
   const now = o.now ?? Date.now;
   const sessions = new Map<string, { user: string; expires: number }>();
+  const throttle = new LoginThrottle(o.loginLimits);
   // One read of the tables per refresh interval however many people watch: the page reloads
   // itself, and each read aggregates every store.
   let cached: { at: number; stores: Promise<ChainStore[]> } | undefined;
@@ -99,9 +105,21 @@ export function buildChainServer(o: ChainServerOptions): FastifyInstance {
   });
   app.post('/login', { schema: { body: { type: 'object', required: ['username', 'password'], properties: { username: { type: 'string', maxLength: 64 }, password: { type: 'string', maxLength: 256 } } } } }, async (req, reply) => {
     const { username, password } = req.body as { username: string; password: string };
+    const adm = throttle.admit(username, req.ip, now());
+    if (!adm.ok) {
+      o.log?.warn({ username: username.slice(0, 64), address: req.ip, why: adm.why, retryAfterS: adm.retryAfterS }, 'chain page: login attempt refused before checking');
+      const msg = adm.why === 'busy' ? 'Too many sign-ins are being checked; try again in a moment.' : `Too many failed sign-ins; try again in ${adm.retryAfterS} s.`;
+      return reply.code(429).header('retry-after', String(adm.retryAfterS)).type('text/html; charset=utf-8').send(LOGIN_FORM(msg));
+    }
     const user = o.users.find((u) => u.username === username);
     // An unknown user costs a hash check too, so the answer time does not tell who exists.
-    const ok = await verifyPassword(password, user?.passwordHash ?? o.users[0]?.passwordHash ?? 'scrypt$15$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=');
+    let ok = false;
+    try {
+      ok = await verifyPassword(password, user?.passwordHash ?? o.users[0]?.passwordHash ?? 'scrypt$15$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=');
+    } finally {
+      throttle.checked();
+    }
+    if (user && ok) throttle.succeeded(adm.ticket, now());
     if (!user || !ok) {
       o.log?.warn({ username: username.slice(0, 64) }, 'chain page: login refused');
       return reply.code(401).type('text/html; charset=utf-8').send(LOGIN_FORM('Wrong user or password.'));
