@@ -95,7 +95,7 @@ async function run(args: string[], io: HqIo): Promise<number> {
     return 2;
   }
   const log = pino({ name: 'storegw-hq-chain', level: config.log.level, timestamp: pino.stdTimeFunctions.isoTime, formatters: { level: (label) => ({ level: label }) } }, pino.destination({ dest: 1, sync: true }));
-  const app = buildChainServer({ users: chain.users, sessionHours: chain.sessionHours, view: viewer(pool, chain, values.config, (s) => log.warn(s)), log });
+  const app = buildChainServer({ users: chain.users, sessionHours: chain.sessionHours, view: viewer(pool, chain, values.config, (s) => log.warn(s)), log, ...(chain.trustedProxies ? { trustedProxies: chain.trustedProxies } : {}) });
   const address = await app.listen({ host: listen[1], port: Number(listen[2]) });
   log.info({ address }, 'chain page listening');
   await new Promise<void>((resolve) => {

@@ -26,6 +26,8 @@ export interface ChainServerOptions {
   refreshSeconds?: number;
   now?: () => number;
   log?: Logger;
+  /** Reverse proxies whose X-Forwarded-For is believed (fastify `trustProxy`): the login limits count the client. */
+  trustedProxies?: readonly string[];
   /** Password guessing limits (loginThrottle.ts); the defaults suit a page a few people use. */
   loginLimits?: LoginLimits;
 }
@@ -75,7 +77,7 @@ export function buildChainServer(o: ChainServerOptions): FastifyInstance {
     }
     return cached.stores;
   };
-  const app = Fastify({ logger: false, bodyLimit: 4096 });
+  const app = Fastify({ logger: false, bodyLimit: 4096, ...(o.trustedProxies?.length ? { trustProxy: [...o.trustedProxies] } : {}) });
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => done(null, Object.fromEntries(new URLSearchParams(body as string))));
   app.addHook('onSend', async (_req, reply) => {
     reply.header('content-security-policy', CSP).header('x-content-type-options', 'nosniff').header('referrer-policy', 'no-referrer').header('cache-control', 'no-store');

@@ -74,6 +74,11 @@ export const IngestConfigSchema = Type.Object(
           /** Who may open the chain page: scrypt hashes from `storegw-hq chain hash-password`. */
           users: Type.Array(Type.Object({ username: Type.String({ minLength: 1, maxLength: 64 }), passwordHash: Type.String({ pattern: '^scrypt\\$[0-9]{1,2}\\$[0-9]{1,2}\\$[0-9]{1,2}\\$[A-Za-z0-9+/=]{16,64}\\$[A-Za-z0-9+/=]{40,64}$' }) }, { additionalProperties: false }), { default: [], maxItems: 100 }),
           sessionHours: Type.Number({ exclusiveMinimum: 0, maximum: 720, default: 12 }),
+          /**
+           * The addresses of HQ's reverse proxies in front of the page (IPs or CIDR ranges): their
+           * X-Forwarded-For names the client, so the login limits count per person, not one proxy.
+           */
+          trustedProxies: Type.Optional(Type.Array(Type.String({ pattern: '^[0-9A-Fa-f.:]+(/[0-9]{1,3})?$' }), { maxItems: 32 })),
         },
         { additionalProperties: false },
       ),

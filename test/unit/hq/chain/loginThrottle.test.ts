@@ -69,3 +69,20 @@ describe('chain page login throttle', () => {
     await app.close();
   });
 });
+
+describe('chain page behind a trusted proxy', () => {
+  it('counts the client X-Forwarded-For names when the proxy is trusted, the proxy otherwise', async () => {
+    const users = [{ username: 'hq-ops', passwordHash: await hashPassword('right-pass', 4) }];
+    const post = (app: ReturnType<typeof buildChainServer>, client: string) =>
+      app.inject({ method: 'POST', url: '/login', remoteAddress: '10.0.0.5', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': client }, payload: 'username=hq-ops&password=wrong' });
+    const trusted = buildChainServer({ users, sessionHours: 1, view: async () => [], loginLimits: limits, trustedProxies: ['10.0.0.5'] });
+    for (let i = 0; i < 3; i++) expect((await post(trusted, '192.0.2.1')).statusCode).toBe(401);
+    expect((await post(trusted, '192.0.2.1')).statusCode).toBe(429);
+    expect((await post(trusted, '192.0.2.2')).statusCode).toBe(401); // another person behind the same proxy
+    const untrusted = buildChainServer({ users, sessionHours: 1, view: async () => [], loginLimits: limits });
+    for (let i = 0; i < 3; i++) expect((await post(untrusted, `192.0.2.${i}`)).statusCode).toBe(401);
+    expect((await post(untrusted, '192.0.2.9')).statusCode).toBe(429); // the header is not believed
+    await trusted.close();
+    await untrusted.close();
+  });
+});
