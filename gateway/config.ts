@@ -261,6 +261,7 @@ export const ConfigSchema = Type.Object(
           ackTimeoutMs: Type.Integer({ minimum: 100, maximum: 86_400_000, default: 60_000, description: 'ingest-ack: a batch not acknowledged by HQ within this is sent again (HQ dedupes)' }),
           /** ingest-ack: most batches sent and not yet acknowledged at once. */
           maxUnackedBatches: Type.Integer({ minimum: 1, maximum: 1000, default: 8, description: 'ingest-ack: most batches awaiting HQ\'s acknowledgement at once' }),
+          stuckBatchAttempts: Type.Integer({ minimum: 2, maximum: 1000, default: 5, description: 'ingest-ack: a batch sent this many times without HQ\'s acknowledgement raises HQ_BATCH_UNACKED (critical): HQ may be refusing it, and enough such batches stop delivery' }),
           /** Anyone who may publish on HQ's broker can send refused feeds and acks by the thousand. */
           rejectRecordsPerMinute: Type.Integer({ minimum: 1, maximum: 100_000, default: 5, description: 'FEED_REJECTED records written per feed (or ingestAck), refusal code and minute; the next one counts those left out. The metric counts every refusal.' }),
         },

@@ -28,6 +28,8 @@ export interface AckDelivery {
   store: DeliveryStore;
   maxUnacked: number;
   ackTimeoutMs: number;
+  /** Sent this many times without an ack: HQ_BATCH_UNACKED, once per batch. */
+  stuckAttempts: number;
 }
 
 /** Exact first, then aggregates, then the rest. */
@@ -43,6 +45,20 @@ export class Refused extends Error {
     super(message);
   }
 }
+/**
+ * The alert for a batch HQ keeps not acknowledging, raised once: at exactly `stuckAttempts` sends
+ * (the count is kept in outbox.db, so a restart does not raise it again). HQ's ingest refuses a
+ * batch it cannot take (and files it as rejected) without acking; such a batch is sent forever,
+ * and `maxUnacked` of them stop delivery altogether — people must look at HQ's side.
+ */
+export function stuckBatchAlert(b: Pick<InflightBatch, 'batchId' | 'seqFrom' | 'seqTo' | 'records'>, attempts: number, d: Pick<AckDelivery, 'stuckAttempts' | 'maxUnacked'>): { message: string; facts: Record<string, unknown> } | null {
+  if (attempts !== d.stuckAttempts) return null;
+  return {
+    message: `batch ${b.batchId} (records ${b.seqFrom}–${b.seqTo}, ${b.records}) sent ${attempts} times without HQ's acknowledgement: HQ's ingest may be refusing it (see its rejected batches); ${d.maxUnacked} such batches stop delivery to HQ`,
+    facts: { unacked: { batchId: b.batchId, seqFrom: b.seqFrom, seqTo: b.seqTo, records: b.records, attempts } },
+  };
+}
+
 /** The connection went away before the PUBACK: the batch stays in the outbox and is re-sent. */
 export class Dropped extends Error {}
 
@@ -213,6 +229,11 @@ export class Batcher {
     await store.resent(b.batchId, this.o.now());
     this.o.metrics.hqResent.inc();
     this.o.log.info({ batchId: b.batchId, attempts: b.attempts + 1, via: b.via }, 'batch not acknowledged by HQ in time; sent again');
+    const stuck = stuckBatchAlert(b, b.attempts + 1, this.o.delivery!);
+    if (stuck) {
+      this.o.log.error({ batchId: b.batchId, attempts: b.attempts + 1, seqFrom: b.seqFrom, seqTo: b.seqTo }, 'batch never acknowledged by HQ: HQ may be refusing it');
+      await this.o.selfRecords.record('HQ_BATCH_UNACKED', 'critical', stuck.message, stuck.facts);
+    }
   }
 
   /** Holds a record back for this connection and reports it once; it stays in the outbox. */

@@ -17,7 +17,7 @@ import { SELF_DEVICE_ID, SELF_KIND } from '../protocol/gatewayRecords.js';
 
 export { SELF_DEVICE_ID, SELF_KIND };
 
-export type SelfCode = 'OUTBOX_EVICTED' | 'CLOCK_JUMP' | 'CLOCK_BEHIND_AT_BOOT' | 'UPLINK_UNSENDABLE' | 'FEED_REJECTED' | 'FEED_STORE_FAILED' | 'FORGED_RECORD' | 'DUPLICATE_STORE_ID';
+export type SelfCode = 'OUTBOX_EVICTED' | 'CLOCK_JUMP' | 'CLOCK_BEHIND_AT_BOOT' | 'UPLINK_UNSENDABLE' | 'FEED_REJECTED' | 'FEED_STORE_FAILED' | 'FORGED_RECORD' | 'DUPLICATE_STORE_ID' | 'HQ_BATCH_UNACKED';
 
 /** Appends gateway-internal exact records; resolves with the seq once committed. */
 export class SelfRecords {

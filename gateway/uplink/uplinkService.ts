@@ -143,7 +143,7 @@ export class UplinkService {
           now: o.now,
           random: o.random,
           dataDir: c.data.dir,
-          ...(this.deliveryStore ? { delivery: { store: this.deliveryStore, maxUnacked: c.hq.maxUnackedBatches, ackTimeoutMs: c.hq.ackTimeoutMs } } : {}),
+          ...(this.deliveryStore ? { delivery: { store: this.deliveryStore, maxUnacked: c.hq.maxUnackedBatches, ackTimeoutMs: c.hq.ackTimeoutMs, stuckAttempts: c.hq.stuckBatchAttempts } } : {}),
         })
       : null;
     this.quota = new Quota({
