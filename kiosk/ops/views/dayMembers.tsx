@@ -28,9 +28,19 @@ export function MemberNumbers({ kpi }: { kpi: KpiDay }) {
           </div>
         ))}
       </div>
-      <HourChart kpi={kpi} wide="pointsIssued" narrow="pointsSpent" label={s.pointsChartLabel} />
-      <HourChart kpi={kpi} wide="couponRedemptions" narrow="couponRedemptions" label={s.couponChartLabel} />
-      <TierChart kpi={kpi} />
+      {/* Each chart gets a visible title: the aria-label alone told only screen readers what it showed. */}
+      <figure class="ops-figure">
+        <figcaption>{s.pointsChartLabel}</figcaption>
+        <HourChart kpi={kpi} wide="pointsIssued" narrow="pointsSpent" label={s.pointsChartLabel} />
+      </figure>
+      <figure class="ops-figure">
+        <figcaption>{s.couponChartLabel}</figcaption>
+        <HourChart kpi={kpi} wide="couponRedemptions" narrow="couponRedemptions" label={s.couponChartLabel} />
+      </figure>
+      <figure class="ops-figure">
+        <figcaption>{s.tierChartLabel}</figcaption>
+        <TierChart kpi={kpi} />
+      </figure>
     </>
   );
 }
