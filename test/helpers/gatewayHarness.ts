@@ -19,17 +19,20 @@ import { tempDir } from './tmp.js';
 export const TEST_SECRET = 'test-device-secret-0123456789';
 export const TEST_PASSWORDS = { admin: 'admin-pass-1', attendant: 'attendant-pass-1', viewer: 'viewer-pass-1' } as const;
 
-let cachedHash: string | null = null;
-let cachedPw: Record<string, string> | null = null;
-async function secretHash(): Promise<string> {
-  cachedHash ??= await hashSecret(TEST_SECRET, 4);
+// The promises are cached, not the values: concurrent first callers share one complete result
+// instead of one of them seeing a map still being filled.
+let cachedHash: Promise<string> | null = null;
+let cachedPw: Promise<Record<string, string>> | null = null;
+function secretHash(): Promise<string> {
+  cachedHash ??= hashSecret(TEST_SECRET, 4);
   return cachedHash;
 }
-async function passwordHashes(): Promise<Record<string, string>> {
-  if (!cachedPw) {
-    cachedPw = {};
-    for (const [u, p] of Object.entries(TEST_PASSWORDS)) cachedPw[u] = await hashSecret(p, 4);
-  }
+function passwordHashes(): Promise<Record<string, string>> {
+  cachedPw ??= (async () => {
+    const pw: Record<string, string> = {};
+    for (const [u, p] of Object.entries(TEST_PASSWORDS)) pw[u] = await hashSecret(p, 4);
+    return pw;
+  })();
   return cachedPw;
 }
 

@@ -184,11 +184,14 @@ describe('config files', () => {
   }, 180_000);
 
   it('the spawned program: an alias bomb and a collection key exit 2 with located lines, no warning, no trace', async () => {
-    for (const t of ['? [complex, key]\n: v\n', 'a: &a [1]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n']) {
+    // Independent programs, each a Node start: concurrently.
+    const texts = ['? [complex, key]\n: v\n', 'a: &a [1]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n'];
+    const files = texts.map((t) => writeCase(t));
+    const results = await Promise.all(files.map((file) => runCli(['check-config', file])));
+    results.forEach((r, i) => {
       tally.add('cases: spawned check-config');
-      const file = writeCase(t);
-      expectRefusal(await runCli(['check-config', file]), file);
-    }
+      expectRefusal(r, files[i]);
+    });
   }, 60_000);
 
   it('`storegw run` refuses what check-config refuses, with the same lines, before opening anything', async () => {
@@ -196,15 +199,16 @@ describe('config files', () => {
       apply(base, { op: 'set', path: ['mqtt', 'port'], value: 70000 }),
       apply(base, { op: 'add', path: ['http'], key: 'evil', value: { a: 1 } }),
     ];
-    for (const cfg of bad) {
+    // Four independent programs, each a Node start: concurrently.
+    const files = bad.map((cfg) => writeCase(stringify(cfg)));
+    const results = await Promise.all(files.map((file) => Promise.all([runCli(['check-config', file]), runCli(['run', '--config', file])])));
+    results.forEach(([checked, run], i) => {
       tally.add('cases: run with a bad config');
-      const file = writeCase(stringify(cfg));
-      const check = expectRefusal(await runCli(['check-config', file]), file);
-      const run = await runCli(['run', '--config', file]);
+      const check = expectRefusal(checked, files[i]);
       expect(run.stderr).not.toMatch(STACK);
       expect(run.code).toBe(2);
       for (const l of check) expect(run.stderr).toContain(`  ${l}\n`);
-    }
+    });
   }, 60_000);
 });
 

@@ -82,7 +82,9 @@ function acked(p: Promise<unknown>, what: string, ms = 20_000): Promise<unknown>
   return Promise.race([p, new Promise((_, reject) => (t = setTimeout(() => reject(new Error(`no PUBACK in ${ms} ms for ${what}`)), ms)))]).finally(() => clearTimeout(t));
 }
 
-describe('hostile text is stored exactly (real gateway process)', () => {
+// The two halves each have a gateway and folder of their own and spend their time on round trips
+// to it: they run side by side.
+describe.concurrent('hostile text is stored exactly (real gateway process)', () => {
   beforeAll(async () => {
     mkdirSync(dataDir, { recursive: true });
     configFile = await writeConfigFile(tmp.dir, { dataDir, devices: [{ kind: 'scanner', id: 'scan-1' }] });
@@ -167,7 +169,7 @@ describe('hostile text is stored exactly (real gateway process)', () => {
   }, 240_000);
 });
 
-describe('a device\'s command error text is stored exactly (real gateway process)', () => {
+describe.concurrent('a device\'s command error text is stored exactly (real gateway process)', () => {
   const tmp2 = tempDir('sgw-exact-cmd-');
   let gw2: GatewayProcess;
   let dev: MqttClient;

@@ -69,6 +69,8 @@ async function writeYaml(dir: string, o: Record<string, unknown>): Promise<strin
   return file;
 }
 
+// The cases without a running gateway each write their own folder (sub()) and are mostly Node
+// starts of the CLI: they run concurrently; the ones against the running gateway stay in order.
 const THREE_ERRORS = [
   'storeId: must match pattern "^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"',
   'mqtt.port: must be <= 65535',
@@ -83,7 +85,7 @@ async function threeErrorConfig(): Promise<string> {
   return writeYaml(dir, raw);
 }
 
-describe('storegw check-config', () => {
+describe.concurrent('storegw check-config', () => {
   it('prints each of three errors with its path and exits 2', async () => {
     const file = await threeErrorConfig();
     const r = await cli(['check-config', file]);
@@ -101,16 +103,16 @@ describe('storegw check-config', () => {
   });
 
   it('a missing file and a missing argument exit 2', async () => {
-    const r = await cli(['check-config', path.join(tmp.dir, 'nope.yaml')]);
+    // Independent runs that write nothing: concurrently (each is a Node start).
+    const [r, u] = await Promise.all([cli(['check-config', path.join(tmp.dir, 'nope.yaml')]), cli(['check-config'])]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('ENOENT');
-    const u = await cli(['check-config']);
     expect(u.code).toBe(2);
     expect(u.stderr).toContain('usage:');
   });
 });
 
-describe('storegw run with a bad config', () => {
+describe.concurrent('storegw run with a bad config', () => {
   it('exits 2 with the same words as check-config', async () => {
     const file = await threeErrorConfig();
     const r = await cli(['run', '--config', file]);
@@ -139,7 +141,7 @@ function dataBytes(dataDir: string): string {
     .join('\n');
 }
 
-describe('storegw device add', () => {
+describe.concurrent('storegw device add', () => {
   it('prints {"username","password"} once, stores only a hash, refuses a duplicate', async () => {
     const { dir, dataDir } = sub();
     mkdirSync(dir, { recursive: true });
@@ -177,14 +179,17 @@ describe('storegw device add', () => {
     const { dir, dataDir } = sub();
     mkdirSync(dir, { recursive: true });
     const file = await writeConfigFile(dir, { dataDir });
-    const declared = await cli(['device', 'add', '--config', file, '--kind', 'footfall', '--id', 'door-1']);
+    // Three refusals, none of which provisions anything: concurrently (each is a Node start).
+    const [declared, kind, id] = await Promise.all([
+      cli(['device', 'add', '--config', file, '--kind', 'footfall', '--id', 'door-1']),
+      cli(['device', 'add', '--config', file, '--kind', 'toaster', '--id', 't-1']),
+      cli(['device', 'add', '--config', file, '--kind', 'rfid', '--id', 'a/b']),
+    ]);
     expect(declared.code).toBe(1);
     expect(declared.stdout).toBe('');
     expect(declared.stderr).toContain('footfall/door-1 is declared in the config file');
-    const kind = await cli(['device', 'add', '--config', file, '--kind', 'toaster', '--id', 't-1']);
     expect(kind.code).toBe(2);
     expect(kind.stderr).toContain('--kind: must be one of esl, scale');
-    const id = await cli(['device', 'add', '--config', file, '--kind', 'rfid', '--id', 'a/b']);
     expect(id.code).toBe(2);
     expect(id.stderr).toContain('--id: must be');
     expect(id.stdout + kind.stdout).toBe('');
@@ -268,9 +273,11 @@ describe('with the gateway running', () => {
       expect(Object.keys(r).slice(0, 7)).toEqual(['seq', 'class', 'kind', 'deviceId', 'type', 'ts', 'data']);
     });
 
-    const tail = await cli(['outbox', 'export', '--config', file, '--from', String(base + 4)]);
+    const [tail, bad] = await Promise.all([
+      cli(['outbox', 'export', '--config', file, '--from', String(base + 4)]),
+      cli(['outbox', 'export', '--config', file, '--from', 'abc']),
+    ]);
     expect(tail.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { seq: number }).seq)).toEqual([base + 4, base + 5]);
-    const bad = await cli(['outbox', 'export', '--config', file, '--from', 'abc']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--from: must be a non-negative integer');
   });

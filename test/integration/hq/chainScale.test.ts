@@ -12,6 +12,7 @@ import type { MqttClient } from 'mqtt';
 import { connectDevice, metric, spawnGateway, TEST_SECRET, writeConfigFile, type GatewayProcess } from '../../helpers/gatewayHarness.js';
 import { tempDir } from '../../helpers/tmp.js';
 import { LightStores } from '../../sim/lightStores.js';
+import type { HqSigner } from '../../sim/hqSigner.js';
 import { startIngestStack, type IngestStack } from './ingestStack.js';
 
 // The stream is paced (0.5 batches per second per store, four batches each: about eight seconds
@@ -31,11 +32,21 @@ const dirs: { remove(): void }[] = [];
 const terminals: MqttClient[] = [];
 
 beforeAll(async () => {
-  stack = await startIngestStack({ workers: 3, persistence: true, ownCluster: true });
+  // The gateways and the light stores' connections start once the broker listens, while
+  // PostgreSQL and the ingest are still starting (a gateway re-sends any batch sent before the
+  // ingest subscribed; the light stores send nothing before the test body).
+  let clients: Promise<GatewayProcess[]> | undefined;
+  stack = await startIngestStack({ workers: 3, persistence: true, ownCluster: true, onBroker: (mosq, signer) => (clients = startClients(mosq.url, signer)) });
+  gateways.push(...(await clients!));
+  for (const g of gateways) terminals.push(await connectDevice(`mqtt://127.0.0.1:${g.mqttPort}`, 'payment/pay-1', TEST_SECRET, { reconnectPeriod: 200 }));
+}, 60_000);
+
+/** Connects the light stores (sending nothing yet) and spawns the gateways. */
+async function startClients(url: string, signer: HqSigner): Promise<GatewayProcess[]> {
   light = new LightStores({
-    url: stack.mosq.url,
+    url,
     stores: STORES,
-    publicKeys: { [stack.signer.kid]: stack.signer.publicKeyPem },
+    publicKeys: { [signer.kid]: signer.publicKeyPem },
     recordsPerBatch: RECORDS,
     batchesPerStore: BATCHES,
     batchesPerSecond: 0.5,
@@ -44,7 +55,7 @@ beforeAll(async () => {
   });
   const gwConfig = (storeId: string) => ({
     storeId,
-    hq: { url: stack.mosq.url, publicKeys: [{ kid: stack.signer.kid, pem: stack.signer.publicKeyPem }], delivery: 'ingest-ack', ackTimeoutMs: 1500, maxUnackedBatches: 16 },
+    hq: { url, publicKeys: [{ kid: signer.kid, pem: signer.publicKeyPem }], delivery: 'ingest-ack', ackTimeoutMs: 1500, maxUnackedBatches: 16 },
     prices: { enabled: false },
     uplink: { batchMaxAgeMs: 0, backoffInitialMs: 50, backoffMaxMs: 300, checkIntervalMs: 60_000 },
     compaction: { windowMs: 60_000, intervalMs: 60_000 },
@@ -55,9 +66,8 @@ beforeAll(async () => {
     return spawnGateway(await writeConfigFile(tmp.dir, { dataDir: tmp.dir, devices: [{ kind: 'payment', id: 'pay-1' }], extra: gwConfig(id) }));
   };
   const [, ...gws] = await Promise.all([light.connect(), ...GATEWAYS.map(spawnOne)]);
-  gateways.push(...gws);
-  for (const g of gateways) terminals.push(await connectDevice(`mqtt://127.0.0.1:${g.mqttPort}`, 'payment/pay-1', TEST_SECRET, { reconnectPeriod: 200 }));
-}, 60_000);
+  return gws;
+}
 
 afterAll(async () => {
   await light?.stop();

@@ -49,12 +49,24 @@ export interface IngestStack {
  * `extraConfig`: YAML lines appended to the config (e.g. a `chain:` section). `ownCluster`: a
  * PostgreSQL cluster of this stack's own, for tests that stop or restart it; the others get a fresh
  * database in the run's shared cluster (test/helpers/pgShared.ts), or their own cluster outside vitest.
+ * `onBroker`: called as soon as Mosquitto listens (the ack key already made), so a test can start
+ * its gateways while PostgreSQL and the ingest are still starting; it awaits that work itself.
  */
-export async function startIngestStack(opts: { workers: number; persistence?: boolean; extraConfig?: string[]; ownCluster?: boolean }): Promise<IngestStack> {
+export async function startIngestStack(opts: {
+  workers: number;
+  persistence?: boolean;
+  extraConfig?: string[];
+  ownCluster?: boolean;
+  onBroker?: (mosq: Mosquitto, signer: HqSigner) => void;
+}): Promise<IngestStack> {
   const postgres = async (): Promise<Postgres> => (!opts.ownCluster && (await sharedDatabase())) || startPostgres();
-  const [pgc, mosq] = await Promise.all([postgres(), startMosquitto({ persistence: opts.persistence })]);
-  const tmp = tempDir('hq-ingest-');
   const signer = createHqSigner({ kid: 'hq-ack-1' });
+  const broker = startMosquitto({ persistence: opts.persistence }).then((m) => {
+    opts.onBroker?.(m, signer);
+    return m;
+  });
+  const [pgc, mosq] = await Promise.all([postgres(), broker]);
+  const tmp = tempDir('hq-ingest-');
   const keyFile = path.join(tmp.dir, 'ack-key.pem');
   writeFileSync(keyFile, signer.privateKeyPem, { mode: 0o600 });
   const configFile = path.join(tmp.dir, 'ingest.yaml');
