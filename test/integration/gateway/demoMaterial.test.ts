@@ -82,10 +82,10 @@ describe('demo material in a demo: false config', () => {
   for (const [name, extra, message] of cases) {
     it(`refuses to run with ${name}, naming the field`, async () => {
       const file = await configWith(await extra());
-      const run = await cli(['run', '--config', file]);
+      // Two independent processes on a file neither writes: run side by side.
+      const [run, check] = await Promise.all([cli(['run', '--config', file]), cli(['check-config', file])]);
       expect(run.code, run.stderr).not.toBe(0);
       expect(run.stderr).toMatch(message);
-      const check = await cli(['check-config', file]);
       expect(check.code, check.stdout).toBe(2);
       expect(check.stderr).toMatch(message);
     });

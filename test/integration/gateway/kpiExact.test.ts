@@ -94,11 +94,14 @@ async function boot(): Promise<void> {
   child = await spawnGateway(configFile);
   bootId = (JSON.parse(child.output.find((l) => l.includes('"storegw ready"'))!) as { bootId: string }).bootId;
   const url = `mqtt://127.0.0.1:${child.mqttPort}`;
-  doors = [await connectDevice(url, 'footfall/door-1', TEST_SECRET), await connectDevice(url, 'footfall/door-2', TEST_SECRET)];
-  dev = await Peripherals.connect(url, KIOSK_DEVICES.filter((d) => d.id === 'sc-1'));
   pay = new PaymentSim({ url, id: 'pay-1', password: TEST_SECRET });
-  await pay.start();
-  kiosk = await KioskSocket.open(child.httpPort);
+  // Independent clients of the new process: connected side by side.
+  [doors, dev, , kiosk] = await Promise.all([
+    Promise.all([connectDevice(url, 'footfall/door-1', TEST_SECRET), connectDevice(url, 'footfall/door-2', TEST_SECRET)]),
+    Peripherals.connect(url, KIOSK_DEVICES.filter((d) => d.id === 'sc-1')),
+    pay.start(),
+    KioskSocket.open(child.httpPort),
+  ]);
   await kiosk.until(() => true, 'the first cart view');
 }
 

@@ -111,15 +111,14 @@ beforeAll(async () => {
   prices = gw.gw.prices!;
   for (let i = 0; i < APS; i++) {
     const ap = `ap-${i + 1}`;
-    const s = new EslApSim({ url: gw.mqttUrl, apId: ap, password: TEST_SECRET, labels: store.labelsByAp.get(ap)!, radioRate: RADIO_RATE, ackDelayMs: 20, commandLossRate: LOSS, seed: i + 1 });
-    await s.connect();
-    sims.push(s);
+    sims.push(new EslApSim({ url: gw.mqttUrl, apId: ap, password: TEST_SECRET, labels: store.labelsByAp.get(ap)!, radioRate: RADIO_RATE, ackDelayMs: 20, commandLossRate: LOSS, seed: i + 1 }));
   }
-  feeds = await connectHqFeeds(hq.url, 'test-store', signer);
+  // Nothing is published before the first test, so the APs and the HQ feeds connect side by side.
+  [feeds] = await Promise.all([connectHqFeeds(hq.url, 'test-store', signer), ...sims.map((s) => s.connect())]);
 }, 60_000);
 
 afterAll(async () => {
-  for (const s of sims) await s.disconnect();
+  await Promise.all(sims.map((s) => s.disconnect()));
   await feeds?.close();
   await gw?.stop();
   await hq?.stop();

@@ -23,9 +23,13 @@ const tmp = tempDir('sgw-promo-');
 const LABELS = 10;
 const START = Date.parse('2026-11-25T09:00:00.000Z');
 const END = START + 1500;
-// The gateway's clock: real time shifted so that it reads 08:59:55 when the setup starts.
+// The gateway's clock stands at 08:59:58 until the setup is done, however long a loaded box takes
+// over it, then runs with real time: the promotion starts 2 s after the setup, not after a fixed
+// 5 s of which the setup took a part.
+const SET_UP_AT = START - 2000;
+let frozen: number | null = SET_UP_AT;
 let offset = 0;
-const clock = () => Date.now() + offset;
+const clock = () => frozen ?? Date.now() + offset;
 
 let hq: Mosquitto;
 let gw: Gateway;
@@ -34,7 +38,6 @@ let prices: PriceService;
 let sim: EslApSim;
 
 beforeAll(async () => {
-  offset = START - 5000 - Date.now();
   hq = await startMosquitto();
   const raw = await buildConfig({
     dataDir: tmp.dir,
@@ -60,6 +63,8 @@ beforeAll(async () => {
   });
   await feeds.publish('labels', 'store', 1, { mode: 'snapshot', bindings: labelIds.map((labelId, i) => ({ labelId, gtin: gtinOf(i + 1), ap: 'ap-1' })) });
   await until(prices.changes, 'change', () => prices.sync().labels.total === LABELS && prices.sync().labels.stale === 0, 10_000, 'labels current', () => prices.sync().labels);
+  offset = SET_UP_AT - Date.now();
+  frozen = null;
 }, 30_000);
 
 afterAll(async () => {

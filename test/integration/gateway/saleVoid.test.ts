@@ -85,12 +85,11 @@ async function start(env: Record<string, string> = {}): Promise<void> {
   gw = await spawnGateway(configFile, env);
   base = `http://127.0.0.1:${gw.httpPort}`;
   const url = `mqtt://127.0.0.1:${gw.mqttPort}`;
-  dev = await Peripherals.connect(url, [{ kind: 'rfid', id: 'rf-1' }]);
   // One terminal across the gateway's lives: it remembers the commands it ran, as a real one does.
   if (pay) pay.url = url;
   else pay = new PaymentSim({ url, id: 'pay-1', password: TEST_SECRET });
-  await pay.start();
-  page = await KioskPage.open(gw.httpPort);
+  // Independent clients of the new process: connected side by side.
+  [dev, , page] = await Promise.all([Peripherals.connect(url, [{ kind: 'rfid', id: 'rf-1' }]), pay.start(), KioskPage.open(gw.httpPort)]);
 }
 
 async function stop(): Promise<void> {

@@ -39,7 +39,8 @@ afterAll(async () => {
 
 function config(delivery: 'broker-puback' | 'ingest-ack', url = hqBroker.url) {
   return {
-    hq: { url, publicKeys: [{ kid: signer.kid, pem: signer.publicKeyPem }], delivery, ackTimeoutMs: 1500, maxUnackedBatches: 64 },
+    // ackTimeoutMs: the ingest-ack test waits one out for the re-send; nothing else depends on its length.
+    hq: { url, publicKeys: [{ kid: signer.kid, pem: signer.publicKeyPem }], delivery, ackTimeoutMs: 500, maxUnackedBatches: 64 },
     prices: { enabled: false },
     uplink: { batchMaxAgeMs: 0, backoffInitialMs: 50, backoffMaxMs: 300, checkIntervalMs: 60_000 },
     compaction: { windowMs: 60_000, intervalMs: 60_000 },

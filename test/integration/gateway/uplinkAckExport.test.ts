@@ -9,7 +9,7 @@
  *    holds every record exactly once;
  * 3. an export whose acks never come: the batches are sent after `hq.ackTimeoutMs`, HQ dedupes.
  * One data folder, two gateway starts: the first with a long ack timeout (step 1 must see the
- * queued acks before any re-send), the restart after the kill with a 1 s one that step 3 uses.
+ * queued acks before any re-send), the restart after the kill with a short one (0.5 s) that step 3 waits out.
  */
 import path from 'node:path';
 import { spawn } from 'node:child_process';
@@ -131,7 +131,7 @@ describe('ingest-ack delivery across a WAN that stays down and a kill', () => {
     await gw!.kill('SIGKILL');
     hq.acking = true;
     const before = hq.totals(STORE).duplicates;
-    const g = await start(1000);
+    const g = await start(500);
     await expect.poll(async () => (await delivery(g)).exactRows, { timeout: 15_000 }).toBe(0);
     expect((await delivery(g)).unackedBatches).toBe(0);
     expect(payments('k')).toEqual(Array.from({ length: 10 }, (_, i) => `k-${i}`));
