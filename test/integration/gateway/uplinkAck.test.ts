@@ -4,7 +4,7 @@
  *   and the rows are gone from the outbox all the same;
  * - ingest-ack: with nothing acknowledging, the rows stay and the batch is sent again after
  *   `hq.ackTimeoutMs`; forged, wrong-scope, unknown-batch, other-digest and replayed acks delete
- *   nothing and are counted by code, and neither do seeded garbage or acks with one field off; a good ack deletes exactly its batch; once HQ acks, the
+ *   nothing and are counted by code, a batch sent `hq.stuckBatchAttempts` times raises HQ_BATCH_UNACKED, and neither do seeded garbage or acks with one field off; a good ack deletes exactly its batch; once HQ acks, the
  *   outbox drains and HQ holds every record once, in order.
  * One Mosquitto and one gateway per mode.
  */
@@ -40,7 +40,7 @@ afterAll(async () => {
 function config(delivery: 'broker-puback' | 'ingest-ack', url = hqBroker.url) {
   return {
     // ackTimeoutMs: the ingest-ack test waits one out for the re-send; nothing else depends on its length.
-    hq: { url, publicKeys: [{ kid: signer.kid, pem: signer.publicKeyPem }], delivery, ackTimeoutMs: 500, maxUnackedBatches: 64 },
+    hq: { url, publicKeys: [{ kid: signer.kid, pem: signer.publicKeyPem }], delivery, ackTimeoutMs: 500, maxUnackedBatches: 64, stuckBatchAttempts: 2 },
     prices: { enabled: false },
     uplink: { batchMaxAgeMs: 0, backoffInitialMs: 50, backoffMaxMs: 300, checkIntervalMs: 60_000 },
     compaction: { windowMs: 60_000, intervalMs: 60_000 },
@@ -91,6 +91,10 @@ describe('hq.delivery', () => {
     expect(before.delivery.mode).toBe('ingest-ack');
     expect(before.delivery.unackedBatches).toBeGreaterThanOrEqual(1);
     expect(await metric(g.httpUrl, 'storegw_hq_resent_batches_total')).toBeGreaterThanOrEqual(1);
+    // Its second send (hq.stuckBatchAttempts: 2) raised HQ_BATCH_UNACKED, once, naming the batch.
+    const stuck = () => hq.records(STORE, 'exact').filter((r) => r.type === 'alert' && (r.data as { code?: string }).code === 'HQ_BATCH_UNACKED' && (r.data as { unacked?: { batchId?: string } }).unacked?.batchId === first.batchId);
+    await hq.waitFor(() => stuck().length > 0, 10_000, 'HQ_BATCH_UNACKED for the unacked batch');
+    expect(stuck()[0]!.data).toMatchObject({ severity: 'critical', unacked: { batchId: first.batchId, seqFrom: first.seqFrom, seqTo: first.seqTo, records: first.records, attempts: 2 } });
 
     const other = createHqSigner({ kid: 'hq-test' }); // same kid, another key: a forgery
     const unknownKid = createHqSigner({ kid: 'not-ours' });
