@@ -25,8 +25,8 @@ const sims: EslApSim[] = [];
 
 beforeAll(async () => {
   ensureBuilt();
-  // The browser starts while the store sets up: nothing below needs it.
-  const launching = launchBrowser();
+  // Chromium starts while the store sets up: nothing below needs it before the end.
+  const launching = launchBrowser().then((b) => (browser = b));
   hq = await startMosquitto();
   g = await startGateway({
     devices: [{ kind: 'esl', id: 'ap-1' }, { kind: 'esl', id: 'ap-2' }],
@@ -44,7 +44,7 @@ beforeAll(async () => {
   await feeds.publish('prices', 'store', 1, store.prices);
   const prices = g.gw.prices!;
   await until(prices.changes, 'change', () => prices.sync().labels.total === 60 && prices.sync().labels.stale === 0, 30_000, 'labels current', () => prices.sync().labels);
-  browser = await launching;
+  await launching;
 });
 
 afterAll(async () => {
