@@ -79,6 +79,9 @@ export async function seenOnPage(page: Page): Promise<{ prompts: string[]; thank
 }
 
 export async function startCardKiosk(o: { zvtThinkMs?: number } = {}): Promise<CardKiosk> {
+  // Chromium starts while the store, terminal and printer set up: nothing below needs it before the end.
+  const launching = launchBrowser();
+  launching.catch(() => undefined); // a failed launch is thrown where it is awaited
   const signer = createHqSigner({ kid: 'hq-card' });
   const tmp = tempDir('sgw-card-kiosk-');
   const hq = await startMosquitto();
@@ -155,7 +158,7 @@ export async function startCardKiosk(o: { zvtThinkMs?: number } = {}): Promise<C
   });
 
   const dev = await Peripherals.connect(gw.mqttUrl, [{ kind: 'scanner', id: 'sc-1' }]);
-  const browser = await launchBrowser();
+  const browser = await launching;
   return {
     hq,
     gw,

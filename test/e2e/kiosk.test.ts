@@ -57,6 +57,8 @@ function transactions(): Record<string, unknown>[] {
 }
 
 beforeAll(async () => {
+  // Chromium starts while the store sets up: nothing below needs it before the end.
+  const launching = launchBrowser().then((b) => (browser = b));
   hq = await startMosquitto();
   gw = await startGateway({ devices: [...DEFAULT_DEVICES, ...KIOSK_DEVICES], extra: await kioskExtra(hq.url, signer.publicKeyPem, signer.kid) });
   gw.gw.onEvent((e) => {
@@ -76,7 +78,7 @@ beforeAll(async () => {
   pay2 = new PaymentSim({ url: gw.mqttUrl, id: 'pay-2', password: TEST_SECRET });
   await pay1.start();
   await pay2.start();
-  browser = await launchBrowser();
+  await launching;
   attendantCookie = await login(gw.httpUrl, 'attendant', TEST_PASSWORDS.attendant);
 });
 

@@ -13,7 +13,6 @@
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startGateway } from '../helpers/gatewayHarness.js';
 import { connectHqFeeds, until } from '../sim/hqFeeds.js';
 import { issueCouponCode } from '../sim/couponIssuer.js';
 import { openDb } from '../../gateway/db/sqlite.js';
@@ -26,18 +25,13 @@ let dataDir = '';
 const RUN: readonly Step[] = process.env.STOREGW_TEST_ALL_STEPS === '1' ? STEPS : ['approved', 'recorded'];
 
 beforeAll(async () => {
-  await setUpStore(async (opts, hqUrl) => {
-    dataDir = opts.dataDir!;
+  await setUpStore(async (seed, hqUrl) => {
+    dataDir = seed.dataDir;
     // The coupons feed once, in-process (the child finds the definitions in kiosk.db).
-    const seed = await startGateway({ ...opts, mqttPort: 0, httpPort: 0 });
-    try {
-      const feeds = await connectHqFeeds(hqUrl, 'test-store', signer);
-      await feeds.publish('coupons', 'all', 1, COUPONS);
-      await until(seed.gw.kiosk.changes, 'coupons', () => (seed.gw.kiosk.coupons.feed?.applied ?? 0) >= 1, 10_000, 'coupons applied');
-      await feeds.close();
-    } finally {
-      await seed.stop();
-    }
+    const feeds = await connectHqFeeds(hqUrl, 'test-store', signer);
+    await feeds.publish('coupons', 'all', 1, COUPONS);
+    await until(seed.gw.kiosk.changes, 'coupons', () => (seed.gw.kiosk.coupons.feed?.applied ?? 0) >= 1, 10_000, 'coupons applied');
+    await feeds.close();
   });
 }, 60_000);
 afterAll(tearDownStore);

@@ -36,13 +36,15 @@ async function restart(): Promise<{ dev: Peripherals; pay: PaymentSim }> {
 }
 
 beforeAll(async () => {
+  // Chromium starts while the store sets up: nothing below needs it before the end.
+  const launching = launchBrowser().then((b) => (browser = b));
   hq = await startMosquitto();
   hqSim = new HqSim({ url: hq.url });
   await hqSim.start();
   opts = { dataDir: path.join(tmp.dir, 'data'), devices: [...DEFAULT_DEVICES, ...KIOSK_DEVICES], mqttPort: await freePort(), httpPort: await freePort(), extra: await kioskExtra(hq.url, signer.publicKeyPem, signer.kid) };
   await seedCatalog(opts, hq.url, signer); // the catalog once, in-process; the child finds it in prices.db
   configFile = await writeConfigFile(tmp.dir, opts);
-  browser = await launchBrowser();
+  await launching;
 });
 
 afterAll(async () => {

@@ -6,7 +6,7 @@ import type { MqttClient } from 'mqtt';
 import { hashSecret } from '../../gateway/scryptHash.js';
 import { topics } from '../../gateway/protocol/topics.js';
 import { encodeSgtin96 } from '../../gateway/kiosk/sgtin.js';
-import type { ConfigOptions, TestDevice } from '../helpers/gatewayHarness.js';
+import type { ConfigOptions, RunningGateway, TestDevice } from '../helpers/gatewayHarness.js';
 import { connectDevice, startGateway, TEST_SECRET } from '../helpers/gatewayHarness.js';
 import { connectHqFeeds, until } from '../sim/hqFeeds.js';
 import type { HqSigner } from '../sim/hqSigner.js';
@@ -97,9 +97,10 @@ export async function kioskExtra(hqUrl: string, publicKeyPem: string, kid: strin
 /**
  * Puts the store's catalog, prices and members into the data folder of `opts` through a gateway
  * run in-process once (so the set-up can wait for the feeds to apply); child processes started on
- * the same folder later find them in prices.db.
+ * the same folder later find them in prices.db. `more` seeds what else a suite needs through the
+ * same gateway (one in-process start instead of two).
  */
-export async function seedCatalog(opts: Partial<ConfigOptions>, hqUrl: string, signer: HqSigner, members: object = MEMBERS): Promise<void> {
+export async function seedCatalog(opts: Partial<ConfigOptions>, hqUrl: string, signer: HqSigner, members: object = MEMBERS, more?: (seed: RunningGateway) => Promise<void>): Promise<void> {
   const seed = await startGateway({ ...opts, mqttPort: 0, httpPort: 0 });
   try {
     const feeds = await connectHqFeeds(hqUrl, 'test-store', signer);
@@ -109,6 +110,7 @@ export async function seedCatalog(opts: Partial<ConfigOptions>, hqUrl: string, s
     const p = seed.gw.prices!;
     await until(p.changes, 'change', () => p.sync().feeds.applied >= 3 && p.priceAt(G.milk) !== null, 10_000, 'feeds applied');
     await feeds.close();
+    await more?.(seed);
   } finally {
     await seed.stop();
   }
@@ -134,9 +136,10 @@ export class Peripherals {
   private constructor(private readonly clients: Map<string, MqttClient>) {}
 
   static async connect(url: string, devices: TestDevice[]): Promise<Peripherals> {
-    const m = new Map<string, MqttClient>();
-    for (const d of devices) if (d.kind !== 'payment') m.set(d.id, await connectDevice(url, `${d.kind}/${d.id}`, TEST_SECRET));
-    return new Peripherals(m);
+    // All at once: the devices are independent of each other.
+    const ds = devices.filter((d) => d.kind !== 'payment');
+    const clients = await Promise.all(ds.map((d) => connectDevice(url, `${d.kind}/${d.id}`, TEST_SECRET)));
+    return new Peripherals(new Map(ds.map((d, i) => [d.id, clients[i]])));
   }
 
   private pub(kind: 'scanner' | 'scale' | 'rfid', id: string, type: string, data: object) {
@@ -157,6 +160,6 @@ export class Peripherals {
     return c.subscribeAsync(filter, { qos: 1 });
   }
   async close() {
-    for (const c of this.clients.values()) await c.endAsync();
+    await Promise.all([...this.clients.values()].map((c) => c.endAsync()));
   }
 }

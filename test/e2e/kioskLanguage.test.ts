@@ -62,21 +62,32 @@ const UNKNOWN = (() => {
   return body + String(gtinCheckDigit(body));
 })();
 
+let kwd: Store;
+let jpy: Store;
+
+// The browser and both stores start at once: they share nothing.
 beforeAll(async () => {
-  browser = await launchBrowser();
+  const started = await Promise.allSettled([
+    launchBrowser().then((b) => (browser = b)),
+    // milk 1.250 KWD, bread 2.505 KWD
+    startStore('KWD', { [G.milk]: 1250, [G.bread]: 2505, [G.wine]: 899, [G.apples]: 299, [G.cheese]: 1490, [G.shirt]: 1500 }, { language: 'en', languageIdleMs: 1500 }).then((s) => (kwd = s)),
+    // milk ¥150, bread ¥1,500: minor units are yen.
+    startStore('JPY', { [G.milk]: 150, [G.bread]: 1500, [G.wine]: 2000, [G.apples]: 400, [G.cheese]: 3000, [G.shirt]: 2500 }).then((s) => (jpy = s)),
+  ]);
+  for (const r of started) if (r.status === 'rejected') throw r.reason;
 });
 
 afterAll(async () => {
+  await stopStore(kwd);
+  await stopStore(jpy);
   await browser?.close();
 });
 
 describe('a KWD store (3 minor digits), default language English', () => {
   let s: Store;
-  beforeAll(async () => {
-    // milk 1.250 KWD, bread 2.505 KWD
-    s = await startStore('KWD', { [G.milk]: 1250, [G.bread]: 2505, [G.wine]: 899, [G.apples]: 299, [G.cheese]: 1490, [G.shirt]: 1500 }, { language: 'en', languageIdleMs: 3000 });
+  beforeAll(() => {
+    s = kwd;
   });
-  afterAll(async () => stopStore(s));
 
   it('cart, receipt and charge carry three decimals (5.005, not 50.05)', async () => {
     const page = await openKiosk(s);
@@ -126,7 +137,7 @@ describe('a KWD store (3 minor digits), default language English', () => {
     await page.getByTestId('lang').click();
     await page.locator('.k-app[lang="zh-CN"]').waitFor();
     expect(await text(page, 'welcome')).toBe('欢迎！请扫描第一件商品开始');
-    // languageIdleMs is 3 s in this store: waits for the page to switch, not for a clock.
+    // languageIdleMs is 1.5 s in this store: waits for the page to switch, not for a clock.
     await page.locator('.k-app[lang="en"]').waitFor({ timeout: 15_000 });
     expect(await text(page, 'welcome')).toBe('Welcome! Scan your first item to start');
     await page.close();
@@ -186,11 +197,9 @@ describe('a KWD store (3 minor digits), default language English', () => {
 
 describe('a JPY store (no minor digits)', () => {
   let s: Store;
-  beforeAll(async () => {
-    // milk ¥150, bread ¥1,500: minor units are yen.
-    s = await startStore('JPY', { [G.milk]: 150, [G.bread]: 1500, [G.wine]: 2000, [G.apples]: 400, [G.cheese]: 3000, [G.shirt]: 2500 });
+  beforeAll(() => {
+    s = jpy;
   });
-  afterAll(async () => stopStore(s));
 
   it('cart, receipt and charge in whole yen (¥1,650, not ¥16.50)', async () => {
     const page = await openKiosk(s);

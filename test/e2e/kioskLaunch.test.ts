@@ -19,8 +19,10 @@ let browser: Browser;
 const tmp = tempDir('sgw-kiosk-launch-e2e-');
 
 beforeAll(async () => {
+  // Chromium starts while the store sets up: nothing below needs it before the end.
+  const launching = launchBrowser().then((b) => (browser = b));
   gw = await startGateway({ extra: { kiosks: [{ id: 'k7', tokenHash: await hashSecret(TOKEN, 4) }] } });
-  browser = await launchBrowser();
+  await launching;
 });
 
 afterAll(async () => {

@@ -21,6 +21,8 @@ let dev: Peripherals;
 const pickups: Record<string, unknown>[] = [];
 
 beforeAll(async () => {
+  // Chromium starts while the store sets up: nothing below needs it before the end.
+  const launching = launchBrowser().then((b) => (browser = b));
   hq = await startMosquitto();
   gw = await startGateway({ devices: [...DEFAULT_DEVICES, ...KIOSK_DEVICES], extra: await kioskExtra(hq.url, signer.publicKeyPem, signer.kid) });
   gw.gw.onEvent((e) => {
@@ -38,7 +40,7 @@ beforeAll(async () => {
   await feeds.close();
   await hq.kill(); // WAN down: the pickup below is served from kiosk.db
   dev = await Peripherals.connect(gw.mqttUrl, KIOSK_DEVICES);
-  browser = await launchBrowser();
+  await launching;
 }, 60_000);
 
 afterAll(async () => {

@@ -34,6 +34,8 @@ async function payForMilk(page: Page): Promise<{ requestId: string; amount: numb
 }
 
 beforeAll(async () => {
+  // Chromium starts while the store sets up: nothing below needs it before the end.
+  const launching = launchBrowser().then((b) => (browser = b));
   hq = await startMosquitto();
   gw = await startGateway({ devices: [...DEFAULT_DEVICES, ...KIOSK_DEVICES], extra: await kioskExtra(hq.url, signer.publicKeyPem, signer.kid) });
   const feeds = await connectHqFeeds(hq.url, 'test-store', signer);
@@ -47,7 +49,7 @@ beforeAll(async () => {
   pay = new PaymentSim({ url: gw.mqttUrl, id: 'pay-1', password: TEST_SECRET });
   pay.mode = 'silent'; // the test plays the terminal's steps
   await pay.start();
-  browser = await launchBrowser();
+  await launching;
 });
 
 afterAll(async () => {

@@ -24,6 +24,8 @@ let browser: Browser;
 const tmp = tempDir('sgw-ops-e2e-');
 
 beforeAll(async () => {
+  // Chromium starts while the store sets up: nothing below needs it before the end.
+  const launching = launchBrowser().then((b) => (browser = b));
   ensureBuilt();
   g = await startGateway({
     dataDir: tmp.dir,
@@ -36,7 +38,7 @@ beforeAll(async () => {
     ],
     extra: { ops: { timezone: TZ, healthEveryMs: 200 } },
   });
-  browser = await launchBrowser();
+  await launching;
 });
 afterAll(async () => {
   await browser?.close();

@@ -29,6 +29,8 @@ let ops: { ctx: BrowserContext; page: Page };
 const records: { type: string; data: Record<string, unknown> }[] = [];
 
 beforeAll(async () => {
+  // Chromium starts while the store sets up: nothing below needs it before the end.
+  const launching = launchBrowser().then((b) => (browser = b));
   ensureBuilt();
   hq = await startMosquitto();
   g = await startGateway({ devices: KIOSK_DEVICES, extra: await kioskExtra(hq.url, signer.publicKeyPem, signer.kid, { voidNeedsAttendant: true }) });
@@ -43,7 +45,7 @@ beforeAll(async () => {
   await until(prices.changes, 'change', () => prices.sync().feeds.applied >= 3 && prices.priceAt(G.wine) !== null, 10_000, 'feeds applied', () => prices.sync().feeds);
   await feeds.close();
   dev = await Peripherals.connect(g.mqttUrl, KIOSK_DEVICES);
-  browser = await launchBrowser();
+  await launching;
   // The attendant's console stays open for every case, as at a real attendant station.
   ops = await openOps(browser, g.httpUrl, 'attendant', TEST_PASSWORDS.attendant, { hash: '#/checkout' });
   await ops.page.waitForSelector('tr[data-kiosk="k1"]');

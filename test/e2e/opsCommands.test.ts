@@ -13,9 +13,11 @@ let g: RunningGateway;
 let browser: Browser;
 
 beforeAll(async () => {
+  // Chromium starts while the store sets up: nothing below needs it before the end.
+  const launching = launchBrowser().then((b) => (browser = b));
   ensureBuilt();
   g = await startGateway({ devices: [{ kind: 'light', id: 'lt-1' }, { kind: 'scale', id: 'sc-1' }], extra: { ops: { healthEveryMs: 200 } } });
-  browser = await launchBrowser();
+  await launching;
 });
 afterAll(async () => {
   await browser?.close();

@@ -23,6 +23,8 @@ let dev: Peripherals;
 const handovers: Record<string, unknown>[] = [];
 
 beforeAll(async () => {
+  // Chromium starts while the store sets up: nothing below needs it before the end.
+  const launching = launchBrowser().then((b) => (browser = b));
   ensureBuilt();
   hq = await startMosquitto();
   g = await startGateway({ devices: KIOSK_DEVICES, extra: await kioskExtra(hq.url, signer.publicKeyPem, signer.kid) });
@@ -38,7 +40,7 @@ beforeAll(async () => {
   await until(g.gw.kiosk.changes, 'orders', () => of.applied >= 1, 10_000, 'orders applied', () => of.rejected);
   await feeds.close();
   dev = await Peripherals.connect(g.mqttUrl, KIOSK_DEVICES.filter((d) => d.kind === 'scanner'));
-  browser = await launchBrowser();
+  await launching;
 });
 
 afterAll(async () => {

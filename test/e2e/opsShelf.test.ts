@@ -25,14 +25,16 @@ const sims: EslApSim[] = [];
 
 beforeAll(async () => {
   ensureBuilt();
+  // Chromium starts while the store sets up: nothing below needs it before the end.
+  const launching = launchBrowser().then((b) => (browser = b));
   hq = await startMosquitto();
   g = await startGateway({
     devices: [{ kind: 'esl', id: 'ap-1' }, { kind: 'esl', id: 'ap-2' }],
     extra: { hq: { url: hq.url, publicKeys: [{ kid: signer.kid, pem: signer.publicKeyPem }] }, esl: { tickMs: 50, ackTimeoutMs: 5000 } },
   });
   for (const ap of ['ap-1', 'ap-2']) {
-    // 30 labels per AP at 6 transfers/s: a reprice takes ~5 s to reach every label.
-    const s = new EslApSim({ url: g.mqttUrl, apId: ap, password: TEST_SECRET, labels: store.labelsByAp.get(ap)!, radioRate: 6, ackDelayMs: 5 });
+    // A fast radio for the first fill; the test slows it before the reprice it watches.
+    const s = new EslApSim({ url: g.mqttUrl, apId: ap, password: TEST_SECRET, labels: store.labelsByAp.get(ap)!, ackDelayMs: 5 });
     await s.connect();
     sims.push(s);
   }
@@ -42,7 +44,7 @@ beforeAll(async () => {
   await feeds.publish('prices', 'store', 1, store.prices);
   const prices = g.gw.prices!;
   await until(prices.changes, 'change', () => prices.sync().labels.total === 60 && prices.sync().labels.stale === 0, 30_000, 'labels current', () => prices.sync().labels);
-  browser = await launchBrowser();
+  await launching;
 });
 
 afterAll(async () => {
@@ -69,6 +71,9 @@ describe('shelf view', () => {
       new MutationObserver(read).observe(document.body, { subtree: true, childList: true, characterData: true });
     });
 
+    // 30 labels per AP at 10 transfers/s: the reprice takes ~2 s to reach every label, long
+    // enough for the page to show the stale count falling step by step.
+    for (const s of sims) s.setRadio({ radioRate: 10 });
     const repriced = { ...store.prices, prices: store.prices.prices.map((p) => ({ ...p, price: p.price + 10 })) };
     await feeds.publish('prices', 'store', 2, repriced);
     await page.waitForFunction(() => (window as unknown as { staleSeen: number[] }).staleSeen.some((n) => n > 0));

@@ -20,6 +20,8 @@ let g: RunningGateway;
 let browser: Browser;
 
 beforeAll(async () => {
+  // Chromium starts while the store sets up: nothing below needs it before the end.
+  const launching = launchBrowser().then((b) => (browser = b));
   ensureBuilt();
   hq = await startMosquitto({ persistence: false });
   g = await startGateway({ extra: { hq: { url: hq.url, publicKeys: [{ kid: signer.kid, pem: signer.publicKeyPem }] }, stock: { lowBelow: 5 } } });
@@ -29,7 +31,7 @@ beforeAll(async () => {
   const p = g.gw.prices!;
   await until(p.changes, 'change', () => p.sync().feeds.applied >= 2 && p.priceAt(G.milk) !== null, 10_000, 'feeds applied');
   await feeds.close();
-  browser = await launchBrowser();
+  await launching;
 }, 20_000);
 
 afterAll(async () => {

@@ -35,6 +35,8 @@ const shirt = (serial: number): string => {
 const read = (serial: number) => reader.publishAsync(topics.evt('rfid', 'shelf-1', 'read'), JSON.stringify({ ts: new Date().toISOString(), epc: shirt(serial), antenna: 1, rssi: -52 }), { qos: 1 });
 
 beforeAll(async () => {
+  // Chromium starts while the store sets up: nothing below needs it before the end.
+  const launching = launchBrowser().then((b) => (browser = b));
   ensureBuilt();
   hq = await startMosquitto({ persistence: false });
   g = await startGateway({
@@ -50,7 +52,7 @@ beforeAll(async () => {
   const cookie = await login(g.httpUrl, 'attendant');
   expect((await api(g.httpUrl, cookie, 'POST', '/api/stock/receive', { requestId: 'e2e-rcv-0001', lines: [{ gtin: G.shirt, qty: 5 }] })).status).toBe(200);
   reader = await connectDevice(g.mqttUrl, 'rfid/shelf-1', TEST_SECRET);
-  browser = await launchBrowser();
+  await launching;
 }, 30_000);
 
 afterAll(async () => {

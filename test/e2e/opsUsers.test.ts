@@ -17,10 +17,12 @@ let browser: Browser;
 const tmp = tempDir('sgw-opsusers-e2e-');
 
 beforeAll(async () => {
+  // Chromium starts while the store sets up: nothing below needs it before the end.
+  const launching = launchBrowser().then((b) => (browser = b));
   ensureBuilt();
   // The periodic recheck at its slowest: the second browser must be sent away by the revocation itself.
   g = await startGateway({ dataDir: tmp.dir, devices: [{ kind: 'footfall', id: 'door-1' }], extra: { ops: { healthEveryMs: 60_000 } } });
-  browser = await launchBrowser();
+  await launching;
 });
 afterAll(async () => {
   await browser?.close();

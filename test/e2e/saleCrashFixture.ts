@@ -9,7 +9,7 @@ import path from 'node:path';
 import WebSocket from 'ws';
 import { expect } from 'vitest';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
-import { DEFAULT_DEVICES, spawnGateway, TEST_SECRET, writeConfigFile, type ConfigOptions, type GatewayProcess } from '../helpers/gatewayHarness.js';
+import { DEFAULT_DEVICES, spawnGateway, TEST_SECRET, writeConfigFile, type ConfigOptions, type GatewayProcess, type RunningGateway } from '../helpers/gatewayHarness.js';
 import { tempDir } from '../helpers/tmp.js';
 import { createHqSigner } from '../sim/hqSigner.js';
 import { HqSim } from '../sim/hqSim.js';
@@ -28,15 +28,15 @@ let configFile: string;
 /** Kiosk k1's payment terminal. */
 export let terminal: PaymentSim;
 
-/** HQ, the catalog (and what `seed` adds, in-process on the same data folder), the config file and the terminal (call in beforeAll). */
-export async function setUpStore(seed?: (opts: ConfigOptions, hqUrl: string) => Promise<void>): Promise<void> {
+/** HQ, the catalog (and what `seed` adds through the same in-process gateway), the config file and the terminal (call in beforeAll). */
+export async function setUpStore(seed?: (gw: RunningGateway, hqUrl: string) => Promise<void>): Promise<void> {
   tmp = tempDir('sgw-sale-crash-');
   hq = await startMosquitto();
   hqSim = new HqSim({ url: hq.url });
   await hqSim.start();
   opts = { dataDir: path.join(tmp.dir, 'data'), devices: [...DEFAULT_DEVICES, ...KIOSK_DEVICES], extra: await kioskExtra(hq.url, signer.publicKeyPem, signer.kid) };
-  await seedCatalog(opts, hq.url, signer); // the catalog once, in-process; the child finds it in prices.db
-  await seed?.(opts, hq.url);
+  // The catalog once, in-process; the child finds it in prices.db.
+  await seedCatalog(opts, hq.url, signer, undefined, seed && ((gw) => seed(gw, hq.url)));
   configFile = await writeConfigFile(tmp.dir, opts);
   terminal = new PaymentSim({ url: 'mqtt://127.0.0.1:1', id: 'pay-1', password: TEST_SECRET });
 }
