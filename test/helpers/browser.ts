@@ -25,19 +25,29 @@ declare module 'vitest' {
 
 /**
  * A Browser for one test file. Under vitest's system project this connects to the run's one shared
- * Chromium (test/helpers/browserGlobalSetup.ts): a launch costs about a second of wall time and more
- * of CPU, paid once per run instead of once per file. Outside vitest (the bench) it launches its own.
+ * Chromium (test/helpers/browserGlobalSetup.ts): a launch and close, one to three seconds of wall
+ * time, is paid once per run instead of once per file. Outside vitest (the bench) it launches its own.
  *
  * With a connected Browser, everything goes through the Playwright server in vitest's main process:
  * this file sees only its own contexts (`browser.contexts()`), and `browser.close()` closes them and
- * disconnects, leaving Chromium up for the other files (a worker that dies disconnects the same
- * way). Contexts stay isolated from each other's cookies, storage, cache and permissions as before;
- * what the files now share is the Chromium process tree: two files' pages render side by side in it.
+ * disconnects, leaving Chromium up for the other files (the server drops the contexts of a worker
+ * that dies). Contexts stay isolated from each other's cookies, storage, cache and permissions as
+ * before; what the files now share is the Chromium process tree: two files' pages render side by
+ * side in it.
  */
 export async function launchBrowser(): Promise<Browser> {
   const ws = await sharedBrowserEndpoint();
-  if (ws) return chromium.connect(ws);
-  return chromium.launch(CHROMIUM_LAUNCH);
+  if (!ws) return chromium.launch(CHROMIUM_LAUNCH);
+  const browser = await chromium.connect(ws);
+  // A connected close() only drops the WebSocket; the server closes this file's contexts after it
+  // has returned. Close them first, so that, as with a browser of its own, no page of this file is
+  // left to reconnect to a gateway the file is stopping, or to the next file's on the same port.
+  const disconnect = browser.close.bind(browser);
+  browser.close = async (options) => {
+    await Promise.all(browser.contexts().map((ctx) => ctx.close().catch(() => undefined)));
+    await disconnect(options);
+  };
+  return browser;
 }
 
 async function sharedBrowserEndpoint(): Promise<string | undefined> {
