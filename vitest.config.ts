@@ -25,8 +25,9 @@ export default defineConfig({
       // Everything that starts gateways, brokers, ptys and browsers gets a fresh process per file.
       {
         extends: true,
-        // One PostgreSQL cluster for every HQ file that does not stop it, started on first use.
-        test: { name: 'system', include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, 'test/unit/**'], globalSetup: ['test/helpers/pgGlobalSetup.ts'] },
+        // One PostgreSQL cluster for every HQ file that does not stop it and one Chromium for every
+        // browser file, each started on first use.
+        test: { name: 'system', include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, 'test/unit/**'], globalSetup: ['test/helpers/pgGlobalSetup.ts', 'test/helpers/browserGlobalSetup.ts'] },
       },
     ],
   },

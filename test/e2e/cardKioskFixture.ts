@@ -63,19 +63,23 @@ export const dataOf = (e: NewEvent) => JSON.parse(e.data) as Record<string, unkn
  * thanks screen ever appeared, so a test can say "never" about a screen that may have flashed by.
  */
 const WATCH_PAGE = `(() => {
-  window.__seen = { prompts: [], thanks: 0 };
+  window.__seen = { prompts: [], thanks: 0, paying: 0 };
+  let paying = false;
   const look = () => {
     for (const el of document.querySelectorAll('[data-prompt]')) {
       const p = el.getAttribute('data-prompt') + ': ' + el.textContent;
       if (window.__seen.prompts[window.__seen.prompts.length - 1] !== p) window.__seen.prompts.push(p);
     }
     if (document.querySelector('[data-testid="thanks"]')) window.__seen.thanks++;
+    const now = document.querySelector('[data-testid="paying"]') !== null;
+    if (now && !paying) window.__seen.paying++;
+    paying = now;
   };
   new MutationObserver(look).observe(document, { subtree: true, childList: true, attributes: true, characterData: true });
 })();`;
 
-export async function seenOnPage(page: Page): Promise<{ prompts: string[]; thanks: number }> {
-  return page.evaluate(() => (window as unknown as { __seen: { prompts: string[]; thanks: number } }).__seen);
+export async function seenOnPage(page: Page): Promise<{ prompts: string[]; thanks: number; paying: number }> {
+  return page.evaluate(() => (window as unknown as { __seen: { prompts: string[]; thanks: number; paying: number } }).__seen);
 }
 
 export async function startCardKiosk(o: { zvtThinkMs?: number } = {}): Promise<CardKiosk> {
@@ -189,12 +193,15 @@ export async function startCardKiosk(o: { zvtThinkMs?: number } = {}): Promise<C
   };
 }
 
-/** Scans one item at k1 and presses Pay; resolves once the page is on its paying screen. */
+/** Scans one item at k1 and presses Pay; resolves once the page has shown its paying screen. */
 export async function scanAndPay(k: CardKiosk, page: Page, gtin: string): Promise<void> {
   await k.dev.scan('sc-1', gtin);
   await page.locator(`[data-testid="line"][data-gtin="${gtin}"]`).waitFor();
+  const before = (await seenOnPage(page)).paying;
   await page.getByTestId('pay').click();
-  await page.getByTestId('paying').waitFor();
+  // With a terminal that drops the line at once, the paying screen can be gone again before a
+  // waitFor would look (a busy box): wait for the page's own record of having shown it.
+  await page.waitForFunction((n) => (window as unknown as { __seen: { paying: number } }).__seen.paying > n, before);
 }
 
 /** The kiosk sales the gateway committed, by the payment's requestId. */
