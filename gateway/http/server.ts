@@ -16,6 +16,7 @@ import { systemRoutes, type MetricsAccess } from './routes/system.js';
 import { mqttWebSocketRoute, type MqttDoor } from './mqttWebSocket.js';
 import { answerMalformed, refuseCrossOrigin } from './requestGuards.js';
 import { lazySerializers } from './lazySerializers.js';
+import { lazyValidators } from './lazyValidators.js';
 import { loginRoutes } from './routes/login.js';
 import { deviceRoutes, type DeviceRouteDeps } from './routes/devices.js';
 import { pageRoutes } from './routes/pages.js';
@@ -58,8 +59,15 @@ export interface ServerDeps {
   plugins?: ((app: FastifyInstance) => Promise<void>)[];
 }
 
+/** Per server: compiles the request validators its routes have not needed yet (lazyValidators.ts). */
+const pendingValidators = new WeakMap<FastifyInstance, () => number>();
+export function compileAllValidators(app: FastifyInstance): number {
+  return pendingValidators.get(app)?.() ?? 0;
+}
+
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const log = deps.log.child({ module: 'http' });
+  const validators = lazyValidators();
   const app = Fastify({
     loggerInstance: log as unknown as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
@@ -69,13 +77,14 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     requestTimeout: deps.requestTimeoutMs ?? 30_000,
     http: { connectionsCheckingInterval: Math.min(1000, deps.requestTimeoutMs ?? 30_000) },
     ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: 'array' } },
-    schemaController: { compilersFactory: { buildSerializer: lazySerializers() } },
+    schemaController: { compilersFactory: { buildSerializer: lazySerializers(), buildValidator: validators.build } },
     // Only the configured proxies: `true` would let anyone on the LAN pick the address the login limits count.
     trustProxy: deps.trustProxy && deps.trustProxy.length > 0 ? [...deps.trustProxy] : false,
     clientErrorHandler: answerMalformed,
     // Node's TLS handshake timeout is 120 s by default: a peer that opens and stalls holds a socket that long.
     ...(deps.https ? { https: { ...deps.https, minVersion: 'TLSv1.2' as const, handshakeTimeout: 10_000 } } : {}),
   }) as unknown as FastifyInstance;
+  pendingValidators.set(app, validators.compileAll);
   const now = deps.now ?? Date.now;
   // Lines any peer can trigger (bad requests, WebSocket errors, refused connections) are capped per
   // kind over all peers, then summed up in one line.
