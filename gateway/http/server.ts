@@ -2,7 +2,7 @@
  * The HTTP face of the gateway: fastify, schema first; routes are plugins that receive their
  * dependencies as options. `buildServer` never listens, so tests use `inject()`.
  */
-import Fastify, { LogController, type FastifyInstance, type FastifyError, type FastifyBaseLogger } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyError, type FastifyBaseLogger, type FastifyServerOptions } from 'fastify';
 import cookie from '@fastify/cookie';
 import websocket from '@fastify/websocket';
 import type { Logger } from '../log.js';
@@ -59,6 +59,8 @@ export interface ServerDeps {
   plugins?: ((app: FastifyInstance) => Promise<void>)[];
 }
 
+type BuildValidatorOption = NonNullable<NonNullable<NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']>['buildValidator']>;
+
 /** Per server: compiles the request validators its routes have not needed yet (lazyValidators.ts). */
 const pendingValidators = new WeakMap<FastifyInstance, () => number>();
 export function compileAllValidators(app: FastifyInstance): number {
@@ -77,7 +79,9 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     requestTimeout: deps.requestTimeoutMs ?? 30_000,
     http: { connectionsCheckingInterval: Math.min(1000, deps.requestTimeoutMs ?? 30_000) },
     ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: 'array' } },
-    schemaController: { compilersFactory: { buildSerializer: lazySerializers(), buildValidator: validators.build } },
+    // fastify calls the validator compiler with the route ({schema, method, url, httpPart}), as
+    // lazyValidators.ts types it; @fastify/ajv-compiler's declaration says a bare schema.
+    schemaController: { compilersFactory: { buildSerializer: lazySerializers(), buildValidator: validators.build as unknown as BuildValidatorOption } },
     // Only the configured proxies: `true` would let anyone on the LAN pick the address the login limits count.
     trustProxy: deps.trustProxy && deps.trustProxy.length > 0 ? [...deps.trustProxy] : false,
     clientErrorHandler: answerMalformed,
