@@ -80,9 +80,10 @@ typecheck: deps
 ## test: type checks beside every suite — unit, integration (real aedes, Mosquitto, SQLite, socat), e2e (Chromium)
 # The type check is a step of this recipe, not a prerequisite: a failing prerequisite would stop
 # make before vitest and the closing "N passed, N failed" line; here its result is counted in it.
-# It starts as soon as the packages are in node_modules (tsc needs no native addon), so on a fresh
-# clone it runs while the addons compile, and otherwise beside vitest, whose files mostly wait on
-# sockets, child processes and Chromium; its lines are shown after vitest's. The last run's report
+# It starts as soon as the packages are in node_modules (tsc needs no native addon), at a lower
+# priority: on a fresh clone it takes the CPU the addons' compile leaves (better-sqlite3 is one big
+# file on one core), then what vitest leaves while its files wait on sockets, child processes and
+# Chromium, and delays neither (un-niced, it slowed the compile by ~28 s). Its lines are shown after vitest's. The last run's report
 # is kept as vitest.previous.json: its file durations order this run (test/helpers/slowFirst.ts),
 # and no stale report is left to summarize.
 test: $(NODE_FETCH_STAMP)
@@ -90,7 +91,7 @@ test: $(NODE_FETCH_STAMP)
 	@mkdir -p test-artifacts
 	@rm -f test-artifacts/typecheck.json test-artifacts/typecheck.log
 	@if [ -f test-artifacts/vitest.json ]; then mv test-artifacts/vitest.json test-artifacts/vitest.previous.json; fi
-	node test/helpers/typecheck.mjs --out test-artifacts/typecheck.json > test-artifacts/typecheck.log 2>&1 & tcpid=$$!; \
+	nice -n 10 node test/helpers/typecheck.mjs --out test-artifacts/typecheck.json > test-artifacts/typecheck.log 2>&1 & tcpid=$$!; \
 	$(MAKE) --no-print-directory build || { wait $$tcpid; cat test-artifacts/typecheck.log; exit 1; }; \
 	npx vitest run --reporter=default --reporter=json --outputFile.json=test-artifacts/vitest.json; rc=$$?; \
 	wait $$tcpid; tc=$$?; cat test-artifacts/typecheck.log; \
