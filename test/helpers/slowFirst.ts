@@ -1,5 +1,5 @@
 /**
- * The order vitest starts test files in: longest first. With two workers that each take the next
+ * The order vitest starts test files in: longest first. With the workers each taking the next
  * file when they finish one, starting the long files first lets the short ones fill in beside them
  * (longest-processing-time-first scheduling); a 60 s file started last runs alone at the end.
  *
