@@ -162,6 +162,9 @@ describe('stock through the real gateway', () => {
     expect(lists.json.low.map((i: Line) => i.gtin)).toEqual([G.milk]);
     expect((await api(base, attendant, 'POST', '/api/stock/threshold', { gtin: G.milk, lowBelow: 2 })).status).toBe(403);
 
+    // A record the uplink just delivered has left the outbox and may not have reached the HQ
+    // simulator yet: wait until all five are somewhere, then check them.
+    await expect.poll(async () => (await stockMoves()).length, { timeout: 10_000 }).toBe(5);
     const recs = await stockMoves();
     expect(recs.map((r) => [r.data.kind, r.data.qty, r.data.actor, r.data.reason ?? null])).toEqual([
       ['receipt', 12, 'attendant', null],

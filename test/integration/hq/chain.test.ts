@@ -68,7 +68,10 @@ beforeAll(async () => {
   const dup = pub.nextAck(again, (a) => a.body.duplicates === 2);
   await pub.publish(again);
   await dup;
-  await all;
+  // Bounded, naming what is missing: a silent wait here once ran into the 60 s hook timeout.
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([all, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`${seen} of ${kept} store reports kept after 20 s`)), 20_000)))]);
+  clearTimeout(timer);
 });
 afterAll(async () => {
   if (page && page.exitCode === null) {
